@@ -1,0 +1,268 @@
+//! in-toto Statement v1 with the OMS predicate: building one to sign, and
+//! reading a signed one back into a [`Manifest`].
+
+use crate::digest::{Manifest, Method, Resource, Serialization};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// `_type` of an in-toto Statement v1.
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+/// The OMS v1.0 predicate type.
+pub const OMS_PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// The deprecated predicate of model_signing 0.2 (read only).
+pub const OMS_V01_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
+
+/// A statement subject.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subject {
+    /// Informational name.
+    pub name: String,
+    /// Digests by algorithm.
+    pub digest: BTreeMap<String, String>,
+}
+
+/// An in-toto Statement v1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Statement {
+    /// Always [`STATEMENT_TYPE`].
+    #[serde(rename = "_type")]
+    pub statement_type: String,
+    /// What the statement is about.
+    pub subject: Vec<Subject>,
+    /// The predicate type URI.
+    #[serde(rename = "predicateType")]
+    pub predicate_type: String,
+    /// The predicate body.
+    pub predicate: Value,
+}
+
+impl Statement {
+    /// The OMS statement for `manifest` of the model called `name`.
+    pub fn for_manifest(name: &str, manifest: &Manifest) -> Self {
+        Statement {
+            statement_type: STATEMENT_TYPE.to_string(),
+            subject: vec![Subject {
+                name: name.to_string(),
+                digest: BTreeMap::from([("sha256".to_string(), manifest.root_digest_hex())]),
+            }],
+            predicate_type: OMS_PREDICATE_TYPE.to_string(),
+            predicate: serde_json::to_value(manifest).unwrap_or(Value::Null),
+        }
+    }
+}
+
+/// A signed statement read back: the manifest and the subject it claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedStatement {
+    /// The predicate type found.
+    pub predicate_type: String,
+    /// The single subject of an OMS v1.0 statement (`None` for v0.1).
+    pub subject: Option<Subject>,
+    /// The manifest, in the order the statement lists it.
+    pub manifest: Manifest,
+}
+
+/// Parses and checks a decoded DSSE payload as an OMS statement. Errors are
+/// reasons a verifier reports as failures.
+pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, String> {
+    let statement: Statement = serde_json::from_slice(payload)
+        .map_err(|e| format!("the signed payload is not an in-toto statement: {e}"))?;
+    if statement.statement_type != STATEMENT_TYPE {
+        return Err(format!(
+            "statement _type is {:?}, expected {STATEMENT_TYPE:?}",
+            statement.statement_type
+        ));
+    }
+    match statement.predicate_type.as_str() {
+        OMS_PREDICATE_TYPE => parse_v1(statement),
+        OMS_V01_PREDICATE_TYPE => parse_v01(statement),
+        other => Err(format!(
+            "predicateType is {other:?}, expected {OMS_PREDICATE_TYPE:?}"
+        )),
+    }
+}
+
+fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
+    let [subject] = <[Subject; 1]>::try_from(statement.subject)
+        .map_err(|s| format!("the statement must have exactly one subject, found {}", s.len()))?;
+    if subject.name.is_empty() {
+        return Err("the subject name is empty".into());
+    }
+    if !subject.digest.contains_key("sha256") {
+        return Err("the subject has no sha256 digest".into());
+    }
+    let predicate = statement
+        .predicate
+        .as_object()
+        .ok_or("the predicate is not an object")?;
+    let resources: Vec<Resource> = serde_json::from_value(
+        predicate.get("resources").cloned().ok_or("the predicate has no resources")?,
+    )
+    .map_err(|e| format!("predicate resources are malformed: {e}"))?;
+    if resources.is_empty() {
+        return Err("the predicate lists no resources".into());
+    }
+    let serialization = parse_serialization(
+        predicate
+            .get("serialization")
+            .ok_or("the predicate has no serialization")?,
+    )?;
+    for r in &resources {
+        if !r.digest.bytes().all(|b| b.is_ascii_hexdigit()) || r.digest.is_empty() {
+            return Err(format!("resource {:?} has a digest that is not hex", r.name));
+        }
+    }
+    Ok(ParsedStatement {
+        predicate_type: statement.predicate_type,
+        subject: Some(subject),
+        manifest: Manifest {
+            resources,
+            serialization,
+        },
+    })
+}
+
+fn parse_serialization(value: &Value) -> Result<Serialization, String> {
+    let obj = value.as_object().ok_or("serialization is not an object")?;
+    let text = |key: &str| -> Result<&str, String> {
+        obj.get(key)
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("serialization.{key} is missing or not a string"))
+    };
+    let hash_type = text("hash_type")?.to_string();
+    let method = match text("method")? {
+        "files" => Method::Files,
+        "shards" => {
+            // model_signing 1.1 writes the shard size as a float (500.0).
+            let size = obj.get("shard_size").and_then(|v| {
+                v.as_u64().or_else(|| {
+                    v.as_f64()
+                        .filter(|f| f.fract() == 0.0 && *f >= 1.0 && *f <= 9.0e15)
+                        .map(|f| f as u64)
+                })
+            });
+            match size {
+                Some(shard_size) if shard_size > 0 => Method::Shards { shard_size },
+                _ => return Err("serialization.shard_size must be a positive integer".into()),
+            }
+        }
+        other => return Err(format!("unknown serialization method {other:?}")),
+    };
+    let allow_symlinks = match obj.get("allow_symlinks") {
+        Some(Value::Bool(b)) => *b,
+        None => false,
+        Some(_) => return Err("serialization.allow_symlinks is not a boolean".into()),
+    };
+    let ignore_paths = match obj.get("ignore_paths") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(
+            serde_json::from_value::<Vec<String>>(v.clone())
+                .map_err(|_| "serialization.ignore_paths is not a list of strings")?,
+        ),
+    };
+    Ok(Serialization {
+        method,
+        hash_type,
+        allow_symlinks,
+        ignore_paths,
+    })
+}
+
+/// model_signing 0.2: one subject per file, digests under `sha256`.
+fn parse_v01(statement: Statement) -> Result<ParsedStatement, String> {
+    if statement.subject.is_empty() {
+        return Err("the statement lists no files".into());
+    }
+    let resources = statement
+        .subject
+        .into_iter()
+        .map(|s| {
+            let digest = s
+                .digest
+                .get("sha256")
+                .cloned()
+                .ok_or_else(|| format!("subject {:?} has no sha256 digest", s.name))?;
+            Ok(Resource {
+                name: s.name,
+                digest,
+                algorithm: "sha256".into(),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(ParsedStatement {
+        predicate_type: statement.predicate_type,
+        subject: None,
+        manifest: Manifest {
+            resources,
+            serialization: Serialization {
+                method: Method::Files,
+                hash_type: "sha256".into(),
+                allow_symlinks: false,
+                ignore_paths: None,
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::digest::HashAlgorithm;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            resources: vec![Resource::new("a".into(), [1; 32], HashAlgorithm::Sha256)],
+            serialization: Serialization {
+                method: Method::Files,
+                hash_type: "sha256".into(),
+                allow_symlinks: false,
+                ignore_paths: Some(vec![".git".into()]),
+            },
+        }
+    }
+
+    #[test]
+    fn built_statement_parses_back_to_the_same_manifest() {
+        let m = manifest();
+        let st = Statement::for_manifest("model", &m);
+        let bytes = serde_json::to_vec(&st).unwrap();
+        let parsed = parse_statement(&bytes).unwrap();
+        assert_eq!(parsed.manifest, m);
+        assert_eq!(parsed.subject.unwrap().digest["sha256"], m.root_digest_hex());
+    }
+
+    #[test]
+    fn rejects_wrong_types_and_subject_counts() {
+        let m = manifest();
+        let mut v = serde_json::to_value(Statement::for_manifest("model", &m)).unwrap();
+        let check = |v: &Value, want: &str| {
+            let err = parse_statement(&serde_json::to_vec(v).unwrap()).unwrap_err();
+            assert!(err.contains(want), "{err}");
+        };
+        let mut t = v.clone();
+        t["_type"] = "https://in-toto.io/Statement/v0.1".into();
+        check(&t, "_type");
+        let mut p = v.clone();
+        p["predicateType"] = "https://example.com/other".into();
+        check(&p, "predicateType");
+        let subject = v["subject"][0].clone();
+        v["subject"] = Value::Array(vec![subject.clone(), subject]);
+        check(&v, "exactly one subject");
+        v["subject"] = Value::Array(vec![]);
+        check(&v, "exactly one subject");
+        assert!(parse_statement(b"not json").is_err());
+    }
+
+    #[test]
+    fn accepts_float_shard_size_and_rejects_bad_ones() {
+        let ok = serde_json::json!({"method":"shards","hash_type":"sha256","shard_size":500.0,"allow_symlinks":false});
+        assert_eq!(parse_serialization(&ok).unwrap().method, Method::Shards { shard_size: 500 });
+        for bad in [serde_json::json!(0), serde_json::json!(1.5), serde_json::json!(-3), serde_json::json!("9")] {
+            let v = serde_json::json!({"method":"shards","hash_type":"sha256","shard_size":bad});
+            assert!(parse_serialization(&v).is_err(), "{bad}");
+        }
+        let v = serde_json::json!({"method":"zip","hash_type":"sha256"});
+        assert!(parse_serialization(&v).unwrap_err().contains("zip"));
+    }
+}

@@ -1,0 +1,169 @@
+//! The command line: argument structs (clap derive) and rendering, one file
+//! per subcommand. Results go to stdout; progress and diagnostics to stderr.
+
+mod hash;
+mod keygen;
+mod progress;
+mod sign;
+mod verify;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use modelseal::digest::{DEFAULT_SHARD_SIZE, HashAlgorithm, HashOptions, IgnoreSet, Method};
+use modelseal::{Error, Result};
+use std::path::{Path, PathBuf};
+
+/// Sign and verify ML models and datasets (OpenSSF Model Signing).
+#[derive(Debug, Parser)]
+#[command(name = "modelseal", version, about, long_about = None)]
+#[command(after_help = "Exit codes: 0 success or verified, 1 verification failed, 2 usage, I/O or malformed input.")]
+pub struct Cli {
+    /// Silence progress and warnings on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Output format of results on stdout.
+    #[arg(long, value_enum, default_value_t = Format::Human, global = true)]
+    pub format: Format,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people.
+    Human,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate a signing key pair (PKCS#8 private key, SPKI public key).
+    Keygen(keygen::KeygenArgs),
+    /// Hash a model and print its root digest (or the manifest, with --format json).
+    Hash(hash::HashArgs),
+    /// Sign a model directory or file into an OMS Sigstore bundle.
+    Sign(sign::SignArgs),
+    /// Verify a model against its signature; exit 1 when it does not verify.
+    Verify(verify::VerifyArgs),
+}
+
+/// What the command produced: the exit code to end with.
+pub type Outcome = i32;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let ctx = Context {
+        quiet: cli.quiet,
+        format: cli.format,
+    };
+    match cli.command {
+        Command::Keygen(a) => keygen::run(&ctx, a),
+        Command::Hash(a) => hash::run(&ctx, a),
+        Command::Sign(a) => sign::run(&ctx, a),
+        Command::Verify(a) => verify::run(&ctx, a),
+    }
+}
+
+/// Settings every subcommand sees.
+pub struct Context {
+    /// No progress, no warnings.
+    pub quiet: bool,
+    /// Result format.
+    pub format: Format,
+}
+
+impl Context {
+    /// Prints a warning on stderr unless quiet.
+    pub fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("warning: {message}");
+        }
+    }
+}
+
+/// Hash algorithm names on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HashArg {
+    /// SHA-256 (default).
+    Sha256,
+    /// BLAKE3.
+    Blake3,
+}
+
+/// Serialization methods on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// One digest per file.
+    Files,
+    /// One digest per fixed-size byte range.
+    Shards,
+}
+
+/// Options that decide what is hashed and how (shared by hash and sign).
+#[derive(Debug, Args)]
+pub struct HashingArgs {
+    /// Serialization method.
+    #[arg(long, value_enum, default_value_t = MethodArg::Files)]
+    pub method: MethodArg,
+    /// Shard size in bytes (with --method shards).
+    #[arg(long, default_value_t = DEFAULT_SHARD_SIZE, value_parser = clap::value_parser!(u64).range(1..))]
+    pub shard_size: u64,
+    /// File hash algorithm.
+    #[arg(long = "hash", value_enum, default_value_t = HashArg::Sha256)]
+    pub hash: HashArg,
+    /// Exclude a path (relative to the model root, or absolute inside it). Repeatable.
+    #[arg(long = "ignore-path", value_name = "P")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Do not exclude .git, .gitattributes, .github and .gitignore.
+    #[arg(long)]
+    pub no_ignore_git_paths: bool,
+    /// Follow symbolic links that stay inside the model root.
+    #[arg(long)]
+    pub allow_symlinks: bool,
+}
+
+impl HashingArgs {
+    /// The hashing options for the model at `root`, excluding `signature`
+    /// when it lies inside the model.
+    pub fn options(&self, root: &Path, signature: Option<&Path>) -> Result<HashOptions> {
+        let mut ignore = if self.no_ignore_git_paths {
+            IgnoreSet::new()
+        } else {
+            IgnoreSet::with_defaults()
+        };
+        for p in &self.ignore_paths {
+            ignore.insert_user_path(root, p)?;
+        }
+        if let Some(sig) = signature {
+            let absolute = if sig.is_absolute() {
+                sig.to_path_buf()
+            } else {
+                std::env::current_dir().map_err(|e| Error::io(".", e))?.join(sig)
+            };
+            ignore.insert_user_path(root, &absolute)?;
+        }
+        Ok(HashOptions {
+            algorithm: match self.hash {
+                HashArg::Sha256 => HashAlgorithm::Sha256,
+                HashArg::Blake3 => HashAlgorithm::Blake3,
+            },
+            method: match self.method {
+                MethodArg::Files => Method::Files,
+                MethodArg::Shards => Method::Shards {
+                    shard_size: self.shard_size,
+                },
+            },
+            allow_symlinks: self.allow_symlinks,
+            ignore,
+        })
+    }
+}
+
+/// Prints a JSON value on stdout.
+pub fn print_json(value: &impl serde::Serialize) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    );
+}

@@ -1,0 +1,93 @@
+//! `modelseal verify`.
+
+use super::progress::Bar;
+use super::{Context, Format, Outcome, print_json};
+use clap::Args;
+use modelseal::Result;
+use modelseal::bundle::read_bundle;
+use modelseal::keys::{load_certificates, load_public_key};
+use modelseal::verify::{Trust, Verdict, VerifyOptions, verify_model};
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("trust").required(true).args(["key", "cert_chain"]))]
+pub struct VerifyArgs {
+    /// The model directory or file.
+    path: PathBuf,
+    /// The signature bundle.
+    #[arg(long, value_name = "FILE")]
+    signature: PathBuf,
+    /// Key mode: the signer's public key (SPKI PEM).
+    #[arg(long, value_name = "PUB")]
+    key: Option<PathBuf>,
+    /// Certificate mode: trust anchors (PEM; several files or several blocks).
+    #[arg(long = "cert-chain", value_name = "PEM", num_args = 1..)]
+    cert_chain: Vec<PathBuf>,
+    /// Exclude a path (relative to the model root, or absolute inside it). Repeatable.
+    #[arg(long = "ignore-path", value_name = "P")]
+    ignore_paths: Vec<PathBuf>,
+    /// Do not fail on files that the signature does not list.
+    #[arg(long)]
+    ignore_unsigned_files: bool,
+}
+
+pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
+    let trust = match &args.key {
+        Some(key) => Trust::Key(load_public_key(key)?),
+        None => {
+            let mut anchors = Vec::new();
+            for pem in &args.cert_chain {
+                anchors.extend(load_certificates(pem)?);
+            }
+            Trust::Anchors(anchors)
+        }
+    };
+    let bundle = read_bundle(&args.signature)?;
+    let options = VerifyOptions {
+        trust,
+        ignore_paths: args.ignore_paths.clone(),
+        signature_path: Some(args.signature.clone()),
+        ignore_unsigned_files: args.ignore_unsigned_files,
+        time: SystemTime::now(),
+    };
+    let bar = Bar::new(ctx.quiet, "verifying");
+    let verdict = verify_model(&args.path, &bundle, &options, &bar);
+    bar.finish();
+    let verdict = verdict?;
+    for w in &verdict.warnings {
+        ctx.warn(w);
+    }
+    match ctx.format {
+        Format::Human => print_human(&args, &verdict),
+        Format::Json => print_json(&serde_json::json!({
+            "model": args.path,
+            "signature": args.signature,
+            "verdict": if verdict.verified { "verified" } else { "failed" },
+            "result": verdict,
+        })),
+    }
+    Ok(if verdict.verified { 0 } else { 1 })
+}
+
+fn print_human(args: &VerifyArgs, verdict: &Verdict) {
+    let subject = verdict
+        .subject
+        .as_ref()
+        .and_then(|s| s.digest.get("sha256").map(|d| format!("{} sha256:{d}", s.name)));
+    if verdict.verified {
+        println!("verified: {}", args.path.display());
+        if let Some(subject) = subject {
+            println!("  subject: {subject}");
+        }
+        println!("  files:   {} checked", verdict.files_checked);
+    } else {
+        println!("FAILED: {} does not verify against {}", args.path.display(), args.signature.display());
+        for f in &verdict.failures {
+            println!("  {}", f.message());
+        }
+    }
+    if let Some(signer) = &verdict.signer {
+        println!("  signer:  {signer}");
+    }
+}

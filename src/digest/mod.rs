@@ -1,0 +1,131 @@
+//! Walking a model tree safely, hashing its files (or shards of them) in
+//! parallel, and the resulting manifest with its root digest.
+//!
+//! This module knows nothing about signatures: it turns a path into a
+//! [`Manifest`] exactly as the OMS v1.0 specification (section 6) says.
+
+mod hash;
+pub(crate) mod ignore;
+mod manifest;
+mod walk;
+
+pub use hash::{Progress, ProgressFn, hash_entries};
+pub use ignore::{DEFAULT_IGNORES, IgnoreSet};
+pub use manifest::{Manifest, Resource, Serialization, root_digest};
+pub use walk::{Entry, walk};
+
+use crate::{Error, Result};
+use std::path::Path;
+
+/// The default shard size of the spec (section 6.3.2): 1,000,000,000 bytes.
+pub const DEFAULT_SHARD_SIZE: u64 = 1_000_000_000;
+
+/// A file hashing algorithm from the OMS algorithm registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HashAlgorithm {
+    /// SHA-256 (required by the spec, the default).
+    #[default]
+    Sha256,
+    /// BLAKE3 with a 256-bit output.
+    Blake3,
+}
+
+impl HashAlgorithm {
+    /// The registry identifier, as written in `hash_type` and `algorithm`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashAlgorithm::Sha256 => "sha256",
+            HashAlgorithm::Blake3 => "blake3",
+        }
+    }
+
+    /// Parses a registry identifier; `None` for anything this tool cannot compute.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha256" => Some(HashAlgorithm::Sha256),
+            "blake3" => Some(HashAlgorithm::Blake3),
+            _ => None,
+        }
+    }
+}
+
+/// How files map to resources (OMS section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Method {
+    /// One resource per file.
+    #[default]
+    Files,
+    /// One resource per consecutive byte range of `shard_size` bytes.
+    Shards {
+        /// The shard size in bytes (positive).
+        shard_size: u64,
+    },
+}
+
+impl Method {
+    /// The `serialization.method` string.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Files => "files",
+            Method::Shards { .. } => "shards",
+        }
+    }
+}
+
+/// Everything that decides which files are hashed and how.
+#[derive(Debug, Clone, Default)]
+pub struct HashOptions {
+    /// The file hashing algorithm.
+    pub algorithm: HashAlgorithm,
+    /// Files or shards.
+    pub method: Method,
+    /// Follow symbolic links that stay inside the model root.
+    pub allow_symlinks: bool,
+    /// Paths excluded from the model, relative to its root.
+    pub ignore: IgnoreSet,
+}
+
+/// Walks and hashes the model at `path` (a directory or a single file).
+pub fn hash_model(path: &Path, options: &HashOptions) -> Result<Manifest> {
+    hash_model_with_progress(path, options, &|_: u64| {})
+}
+
+/// As [`hash_model`], reporting hashed byte counts to `progress`.
+pub fn hash_model_with_progress(
+    path: &Path,
+    options: &HashOptions,
+    progress: ProgressFn<'_>,
+) -> Result<Manifest> {
+    if let Method::Shards { shard_size: 0 } = options.method {
+        return Err(Error::Usage("the shard size must be positive".into()));
+    }
+    let entries = walk(path, options.allow_symlinks, &options.ignore)?;
+    if entries.is_empty() {
+        return Err(Error::EmptyModel(path.to_path_buf()));
+    }
+    let resources = hash_entries(&entries, options.algorithm, options.method, progress)?;
+    if resources.is_empty() {
+        // Shards of empty files produce no resources at all.
+        return Err(Error::EmptyModel(path.to_path_buf()));
+    }
+    Ok(Manifest {
+        resources,
+        serialization: Serialization {
+            method: options.method,
+            hash_type: options.algorithm.name().to_string(),
+            allow_symlinks: options.allow_symlinks,
+            ignore_paths: Some(options.ignore.paths().to_vec()),
+        },
+    })
+}
+
+/// The name of a model as the spec's subject wants it: the basename of the
+/// path (after resolving `.` and `..`).
+pub fn model_name(path: &Path) -> Result<String> {
+    let canonical = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+    canonical
+        .file_name()
+        .and_then(|n| n.to_str())
+        .map(str::to_string)
+        .ok_or_else(|| Error::Walk(format!("{}: the model needs a UTF-8 name", path.display())))
+}

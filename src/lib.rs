@@ -1,0 +1,27 @@
+//! modelseal: sign ML models and datasets in the OpenSSF Model Signing (OMS)
+//! format, verify them before deployment, and keep the evidence.
+//!
+//! The crate is a library with a thin command line (`src/main.rs`). Data flows
+//! one way: [`verify`] uses [`bundle`], [`digest`] and [`keys`]; nothing below
+//! the command line prints or exits.
+//!
+//! ```no_run
+//! use modelseal::digest::{HashOptions, hash_model};
+//! let manifest = hash_model(std::path::Path::new("my-model"), &HashOptions::default())?;
+//! println!("{}", manifest.root_digest_hex());
+//! # Ok::<(), modelseal::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bundle;
+pub mod digest;
+mod error;
+pub mod keys;
+pub mod sign;
+pub mod verify;
+
+pub use error::{Error, Result};
+
+/// The version of this tool, as recorded in evidence and reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
