@@ -129,6 +129,11 @@ impl Bundle {
                 "verificationMaterial must hold exactly one of publicKey, x509CertificateChain, certificate".into(),
             ));
         }
+        if material.certificate.is_some() && material.tlog_entries.as_ref().is_none_or(Vec::is_empty) {
+            return Err(Error::Bundle(
+                "a keyless (single certificate) bundle must carry a transparency log entry".into(),
+            ));
+        }
         Ok(bundle)
     }
 
