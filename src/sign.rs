@@ -35,7 +35,11 @@ impl SigningIdentity<'_> {
 /// Signs `manifest` of the model `name`: the OMS statement in a DSSE envelope
 /// in a Sigstore bundle v0.3. In certificate mode the leaf must certify the
 /// signing key.
-pub fn sign_manifest(name: &str, manifest: &Manifest, identity: &SigningIdentity<'_>) -> Result<Bundle> {
+pub fn sign_manifest(
+    name: &str,
+    manifest: &Manifest,
+    identity: &SigningIdentity<'_>,
+) -> Result<Bundle> {
     let material = match identity {
         SigningIdentity::Key(key) => VerificationMaterial {
             public_key: Some(PublicKeyIdentifier {

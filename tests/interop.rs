@@ -22,7 +22,12 @@ fn p384_key() -> PathBuf {
     mt().join("keys/certificate/signing-key-pub.pem")
 }
 
-fn verify(model: &Path, sig: &Path, trust: &[&std::ffi::OsStr], extra: &[&str]) -> (i32, String, String) {
+fn verify(
+    model: &Path,
+    sig: &Path,
+    trust: &[&std::ffi::OsStr],
+    extra: &[&str],
+) -> (i32, String, String) {
     run(modelseal()
         .arg("verify")
         .arg(model)
@@ -69,7 +74,12 @@ fn every_model_transparency_certificate_bundle_verifies() {
     let cases = mt_cases("certificate");
     assert_eq!(cases.len(), 5);
     for (dir, model, extra) in cases {
-        let (code, out, err) = verify(&model, &dir.join("model.sig"), &cert_trust(&anchor()), &extra);
+        let (code, out, err) = verify(
+            &model,
+            &dir.join("model.sig"),
+            &cert_trust(&anchor()),
+            &extra,
+        );
         assert_eq!(code, 0, "{}: {out}{err}", dir.display());
         assert!(out.contains("anchor \"CN=root-ca\""), "{out}");
     }
@@ -80,7 +90,12 @@ fn every_model_transparency_key_bundle_verifies() {
     let cases = mt_cases("elliptic-key");
     assert_eq!(cases.len(), 4);
     for (dir, model, extra) in cases {
-        let (code, out, err) = verify(&model, &dir.join("model.sig"), &key_trust(&p384_key()), &extra);
+        let (code, out, err) = verify(
+            &model,
+            &dir.join("model.sig"),
+            &key_trust(&p384_key()),
+            &extra,
+        );
         assert_eq!(code, 0, "{}: {out}{err}", dir.display());
     }
 }
@@ -92,7 +107,12 @@ fn model_transparency_negatives_fail() {
         // Wrong trust anchor: the intermediate's own key is not a root here,
         // but an unrelated root certainly is not.
         let other_root = fixture("pki/root.pem");
-        let (code, out, _) = verify(&dir, &dir.join("model.sig"), &cert_trust(&other_root), &extra);
+        let (code, out, _) = verify(
+            &dir,
+            &dir.join("model.sig"),
+            &cert_trust(&other_root),
+            &extra,
+        );
         assert_eq!(code, 1, "{}: {out}", dir.display());
         assert!(out.contains("certificate:"), "{out}");
         // A flipped byte in signme-1.
@@ -101,7 +121,12 @@ fn model_transparency_negatives_fail() {
         let mut bytes = std::fs::read(copy.join("signme-1")).unwrap();
         bytes[0] ^= 1;
         std::fs::write(copy.join("signme-1"), bytes).unwrap();
-        let (code, out, _) = verify(&copy, &copy.join("model.sig"), &cert_trust(&anchor()), &extra);
+        let (code, out, _) = verify(
+            &copy,
+            &copy.join("model.sig"),
+            &cert_trust(&anchor()),
+            &extra,
+        );
         assert_eq!(code, 1, "{out}");
         assert!(out.contains("changed: signme-1"), "{out}");
     }
@@ -109,7 +134,10 @@ fn model_transparency_negatives_fail() {
         let wrong = ms().join("keys/p384.pub.pem");
         let (code, out, _) = verify(&model, &dir.join("model.sig"), &key_trust(&wrong), &extra);
         assert_eq!(code, 1, "{out}");
-        assert!(out.contains("wrong key") || out.contains("signature:"), "{out}");
+        assert!(
+            out.contains("wrong key") || out.contains("signature:"),
+            "{out}"
+        );
     }
 }
 
@@ -137,7 +165,12 @@ fn every_model_signing_bundle_verifies() {
         let (code, out, err) = verify(&model, &ms().join(sig), &key_trust(&key), &[]);
         assert_eq!(code, 0, "{sig}: {out}{err}");
     }
-    let (code, out, err) = verify(&model, &ms().join("model.cert.sig"), &cert_trust(&anchor()), &[]);
+    let (code, out, err) = verify(
+        &model,
+        &ms().join("model.cert.sig"),
+        &cert_trust(&anchor()),
+        &[],
+    );
     assert_eq!(code, 0, "{out}{err}");
 }
 
@@ -145,7 +178,12 @@ fn every_model_signing_bundle_verifies() {
 fn model_signing_bundles_fail_with_the_wrong_key_or_a_changed_file() {
     let model = ms().join("fixture_model");
     let wrong = ms().join("keys/p384.pub.pem");
-    let (code, out, _) = verify(&model, &ms().join("model.p256.sig"), &key_trust(&wrong), &[]);
+    let (code, out, _) = verify(
+        &model,
+        &ms().join("model.p256.sig"),
+        &key_trust(&wrong),
+        &[],
+    );
     assert_eq!(code, 1);
     assert!(out.contains("wrong key"), "{out}");
     let tmp = tempfile::tempdir().unwrap();
@@ -165,7 +203,10 @@ fn model_signing_bundles_fail_with_the_wrong_key_or_a_changed_file() {
 fn our_hashes_match_the_expected_manifests() {
     for (file, flags) in [
         ("fixture_model.expected.json", vec![]),
-        ("fixture_model.shards500.expected.json", vec!["--method", "shards", "--shard-size", "500"]),
+        (
+            "fixture_model.shards500.expected.json",
+            vec!["--method", "shards", "--shard-size", "500"],
+        ),
     ] {
         let expected: serde_json::Value =
             serde_json::from_slice(&std::fs::read(ms().join(file)).unwrap()).unwrap();
@@ -180,7 +221,12 @@ fn our_hashes_match_the_expected_manifests() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|r| (r["name"].as_str().unwrap().into(), r["digest"].as_str().unwrap().into()))
+                .map(|r| {
+                    (
+                        r["name"].as_str().unwrap().into(),
+                        r["digest"].as_str().unwrap().into(),
+                    )
+                })
                 .collect();
             p.sort();
             p
@@ -196,8 +242,16 @@ fn our_hashes_match_the_expected_manifests() {
             .flat_map(|r| hex::decode(r["digest"].as_str().unwrap()).unwrap())
             .collect();
         use sha2::Digest;
-        assert_eq!(hex::encode(sha2::Sha256::digest(&listed)), expected["subject_sha256"].as_str().unwrap());
-        let names: Vec<&str> = ours["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            hex::encode(sha2::Sha256::digest(&listed)),
+            expected["subject_sha256"].as_str().unwrap()
+        );
+        let names: Vec<&str> = ours["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap())
+            .collect();
         let mut sorted = names.clone();
         sorted.sort();
         assert_eq!(names, sorted, "resources must be in byte-wise order");
@@ -211,9 +265,17 @@ fn oms_test_vectors_parse_or_are_rejected_as_the_spec_says() {
         let bytes = std::fs::read(vectors.join(format!("valid/{name}.bundle.json"))).unwrap();
         modelseal::bundle::Bundle::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
-    for name in ["empty", "missing-envelope", "missing-tlog-entries", "missing-verification-material"] {
+    for name in [
+        "empty",
+        "missing-envelope",
+        "missing-tlog-entries",
+        "missing-verification-material",
+    ] {
         let bytes = std::fs::read(vectors.join(format!("invalid/{name}.bundle.json"))).unwrap();
-        assert!(modelseal::bundle::Bundle::from_slice(&bytes).is_err(), "{name} must be rejected");
+        assert!(
+            modelseal::bundle::Bundle::from_slice(&bytes).is_err(),
+            "{name} must be rejected"
+        );
         let (code, _, err) = verify(
             &mt().join("v1.1.0-elliptic-key"),
             &vectors.join(format!("invalid/{name}.bundle.json")),

@@ -22,7 +22,11 @@ fn tampered(tamper: impl FnOnce(&Path, &Path)) -> (i32, String, String) {
     let (tmp, model) = tiny_model();
     let sig = tmp.path().join("model.sig");
     sign_demo(&model, &sig);
-    assert_eq!(verify_demo(&model, &sig, &[]).0, 0, "untouched copy must verify");
+    assert_eq!(
+        verify_demo(&model, &sig, &[]).0,
+        0,
+        "untouched copy must verify"
+    );
     tamper(&model, &sig);
     verify_demo(&model, &sig, &[])
 }
@@ -53,7 +57,12 @@ fn truncating_or_appending_is_detected() {
         let result = tampered(|m, _| {
             let p = m.join(file);
             let len = fs::metadata(&p).unwrap().len();
-            fs::OpenOptions::new().write(true).open(&p).unwrap().set_len(len - 1).unwrap();
+            fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_len(len - 1)
+                .unwrap();
         });
         assert_fails(result, &format!("changed: {file}"));
         let result = tampered(|m, _| {
@@ -68,7 +77,8 @@ fn truncating_or_appending_is_detected() {
 
 #[test]
 fn renaming_adding_and_deleting_are_detected() {
-    let result = tampered(|m, _| fs::rename(m.join("config.json"), m.join("config2.json")).unwrap());
+    let result =
+        tampered(|m, _| fs::rename(m.join("config.json"), m.join("config2.json")).unwrap());
     assert_fails(result.clone(), "missing: config.json");
     assert_fails(result, "extra (not signed): config2.json");
     assert_fails(
@@ -124,10 +134,14 @@ fn the_signature_of_another_model_is_refused() {
 /// Rewrites the payload of a bundle with `edit` without re-signing.
 fn edit_payload(sig: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
     let mut bundle: serde_json::Value = serde_json::from_slice(&fs::read(sig).unwrap()).unwrap();
-    let payload = STANDARD.decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap()).unwrap();
+    let payload = STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
     let mut statement: serde_json::Value = serde_json::from_slice(&payload).unwrap();
     edit(&mut statement);
-    bundle["dsseEnvelope"]["payload"] = STANDARD.encode(serde_json::to_vec(&statement).unwrap()).into();
+    bundle["dsseEnvelope"]["payload"] = STANDARD
+        .encode(serde_json::to_vec(&statement).unwrap())
+        .into();
     fs::write(sig, serde_json::to_vec(&bundle).unwrap()).unwrap();
 }
 
@@ -139,18 +153,22 @@ fn editing_the_signed_payload_breaks_the_signature() {
         })
     });
     assert_fails(result, "signature: the signature does not verify");
-    let result = tampered(|_, sig| {
-        edit_payload(sig, |st| st["subject"][0]["name"] = "renamed".into())
-    });
+    let result =
+        tampered(|_, sig| edit_payload(sig, |st| st["subject"][0]["name"] = "renamed".into()));
     assert_fails(result, "signature: the signature does not verify");
 }
 
 #[test]
 fn a_flipped_signature_byte_is_detected() {
     let result = tampered(|_, sig| {
-        let mut bundle: serde_json::Value = serde_json::from_slice(&fs::read(sig).unwrap()).unwrap();
+        let mut bundle: serde_json::Value =
+            serde_json::from_slice(&fs::read(sig).unwrap()).unwrap();
         let mut raw = STANDARD
-            .decode(bundle["dsseEnvelope"]["signatures"][0]["sig"].as_str().unwrap())
+            .decode(
+                bundle["dsseEnvelope"]["signatures"][0]["sig"]
+                    .as_str()
+                    .unwrap(),
+            )
             .unwrap();
         raw[10] ^= 0x80;
         bundle["dsseEnvelope"]["signatures"][0]["sig"] = STANDARD.encode(raw).into();

@@ -51,14 +51,24 @@ impl Envelope {
 
 /// Decodes standard or URL-safe base64 (DSSE allows either).
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
-    STANDARD.decode(text).or_else(|_| URL_SAFE.decode(text)).ok()
+    STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .ok()
 }
 
 /// The DSSE v1 Pre-Authentication Encoding:
 /// `"DSSEv1" SP LEN(type) SP type SP LEN(body) SP body`.
 pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(format!("DSSEv1 {} {payload_type} {} ", payload_type.len(), payload.len()).as_bytes());
+    out.extend_from_slice(
+        format!(
+            "DSSEv1 {} {payload_type} {} ",
+            payload_type.len(),
+            payload.len()
+        )
+        .as_bytes(),
+    );
     out.extend_from_slice(payload);
     out
 }
@@ -67,7 +77,12 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
 /// `"DSSEV1 ..."` followed by Python's `repr` of the payload bytes. Only used
 /// to verify such old signatures, never to sign.
 pub fn pae_legacy(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = format!("DSSEV1 {} {payload_type} {} ", payload_type.len(), payload.len()).into_bytes();
+    let mut out = format!(
+        "DSSEV1 {} {payload_type} {} ",
+        payload_type.len(),
+        payload.len()
+    )
+    .into_bytes();
     out.extend_from_slice(python_bytes_repr(payload).as_bytes());
     out
 }

@@ -12,6 +12,6 @@ pub use sigstore::{
     RawCertificate, VerificationMaterial, read_bundle,
 };
 pub use statement::{
-    OMS_PREDICATE_TYPE, OMS_V01_PREDICATE_TYPE, ParsedStatement, STATEMENT_TYPE, Statement, Subject,
-    parse_statement,
+    OMS_PREDICATE_TYPE, OMS_V01_PREDICATE_TYPE, ParsedStatement, STATEMENT_TYPE, Statement,
+    Subject, parse_statement,
 };

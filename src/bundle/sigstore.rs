@@ -97,8 +97,8 @@ impl Bundle {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::Bundle("the file is empty".into()));
         }
-        let bundle: Bundle =
-            serde_json::from_slice(bytes).map_err(|e| Error::Bundle(format!("not a Sigstore bundle: {e}")))?;
+        let bundle: Bundle = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Bundle(format!("not a Sigstore bundle: {e}")))?;
         if !KNOWN_MEDIA_TYPES.contains(&bundle.media_type.as_str()) {
             return Err(Error::Bundle(format!(
                 "unsupported mediaType {:?} (expected a Sigstore bundle v0.1-v0.3)",
@@ -129,7 +129,9 @@ impl Bundle {
                 "verificationMaterial must hold exactly one of publicKey, x509CertificateChain, certificate".into(),
             ));
         }
-        if material.certificate.is_some() && material.tlog_entries.as_ref().is_none_or(Vec::is_empty) {
+        if material.certificate.is_some()
+            && material.tlog_entries.as_ref().is_none_or(Vec::is_empty)
+        {
             return Err(Error::Bundle(
                 "a keyless (single certificate) bundle must carry a transparency log entry".into(),
             ));
@@ -157,7 +159,10 @@ pub fn read_bundle(path: &Path) -> Result<Bundle> {
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
     if bytes.len() as u64 > MAX_BUNDLE_SIZE {
-        return Err(Error::Bundle(format!("{} is larger than {MAX_BUNDLE_SIZE} bytes", path.display())));
+        return Err(Error::Bundle(format!(
+            "{} is larger than {MAX_BUNDLE_SIZE} bytes",
+            path.display()
+        )));
     }
     Bundle::from_slice(&bytes).map_err(|e| match e {
         Error::Bundle(m) => Error::Bundle(format!("{}: {m}", path.display())),
@@ -178,7 +183,11 @@ mod tests {
     #[test]
     fn accepts_known_media_types_and_key_material() {
         for media in KNOWN_MEDIA_TYPES {
-            let text = bundle(media, r#"{"publicKey":{"hint":"ab"}}"#, &format!(",{ENVELOPE}"));
+            let text = bundle(
+                media,
+                r#"{"publicKey":{"hint":"ab"}}"#,
+                &format!(",{ENVELOPE}"),
+            );
             Bundle::from_slice(text.as_bytes()).unwrap();
         }
     }
@@ -190,13 +199,30 @@ mod tests {
             ("   \n", "empty"),
             ("{", "not a Sigstore bundle"),
             ("[]", "not a Sigstore bundle"),
-            (&bundle("application/json", r#"{"publicKey":{"hint":"a"}}"#, &format!(",{ENVELOPE}")), "mediaType"),
-            (&bundle(BUNDLE_V03_MEDIA_TYPE, r#"{"publicKey":{"hint":"a"}}"#, ""), "dsseEnvelope"),
             (
-                &bundle(BUNDLE_V03_MEDIA_TYPE, r#"{"publicKey":{"hint":"a"}}"#, r#","messageSignature":{}"#),
+                &bundle(
+                    "application/json",
+                    r#"{"publicKey":{"hint":"a"}}"#,
+                    &format!(",{ENVELOPE}"),
+                ),
+                "mediaType",
+            ),
+            (
+                &bundle(BUNDLE_V03_MEDIA_TYPE, r#"{"publicKey":{"hint":"a"}}"#, ""),
+                "dsseEnvelope",
+            ),
+            (
+                &bundle(
+                    BUNDLE_V03_MEDIA_TYPE,
+                    r#"{"publicKey":{"hint":"a"}}"#,
+                    r#","messageSignature":{}"#,
+                ),
                 "message-signature",
             ),
-            (&bundle(BUNDLE_V03_MEDIA_TYPE, "{}", &format!(",{ENVELOPE}")), "exactly one of"),
+            (
+                &bundle(BUNDLE_V03_MEDIA_TYPE, "{}", &format!(",{ENVELOPE}")),
+                "exactly one of",
+            ),
             (
                 &bundle(
                     BUNDLE_V03_MEDIA_TYPE,

@@ -84,8 +84,12 @@ pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, String> {
 }
 
 fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
-    let [subject] = <[Subject; 1]>::try_from(statement.subject)
-        .map_err(|s| format!("the statement must have exactly one subject, found {}", s.len()))?;
+    let [subject] = <[Subject; 1]>::try_from(statement.subject).map_err(|s| {
+        format!(
+            "the statement must have exactly one subject, found {}",
+            s.len()
+        )
+    })?;
     if subject.name.is_empty() {
         return Err("the subject name is empty".into());
     }
@@ -97,7 +101,10 @@ fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
         .as_object()
         .ok_or("the predicate is not an object")?;
     let resources: Vec<Resource> = serde_json::from_value(
-        predicate.get("resources").cloned().ok_or("the predicate has no resources")?,
+        predicate
+            .get("resources")
+            .cloned()
+            .ok_or("the predicate has no resources")?,
     )
     .map_err(|e| format!("predicate resources are malformed: {e}"))?;
     if resources.is_empty() {
@@ -110,7 +117,10 @@ fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
     )?;
     for r in &resources {
         if !r.digest.bytes().all(|b| b.is_ascii_hexdigit()) || r.digest.is_empty() {
-            return Err(format!("resource {:?} has a digest that is not hex", r.name));
+            return Err(format!(
+                "resource {:?} has a digest that is not hex",
+                r.name
+            ));
         }
     }
     Ok(ParsedStatement {
@@ -229,7 +239,10 @@ mod tests {
         let bytes = serde_json::to_vec(&st).unwrap();
         let parsed = parse_statement(&bytes).unwrap();
         assert_eq!(parsed.manifest, m);
-        assert_eq!(parsed.subject.unwrap().digest["sha256"], m.root_digest_hex());
+        assert_eq!(
+            parsed.subject.unwrap().digest["sha256"],
+            m.root_digest_hex()
+        );
     }
 
     #[test]
@@ -257,8 +270,16 @@ mod tests {
     #[test]
     fn accepts_float_shard_size_and_rejects_bad_ones() {
         let ok = serde_json::json!({"method":"shards","hash_type":"sha256","shard_size":500.0,"allow_symlinks":false});
-        assert_eq!(parse_serialization(&ok).unwrap().method, Method::Shards { shard_size: 500 });
-        for bad in [serde_json::json!(0), serde_json::json!(1.5), serde_json::json!(-3), serde_json::json!("9")] {
+        assert_eq!(
+            parse_serialization(&ok).unwrap().method,
+            Method::Shards { shard_size: 500 }
+        );
+        for bad in [
+            serde_json::json!(0),
+            serde_json::json!(1.5),
+            serde_json::json!(-3),
+            serde_json::json!("9"),
+        ] {
             let v = serde_json::json!({"method":"shards","hash_type":"sha256","shard_size":bad});
             assert!(parse_serialization(&v).is_err(), "{bad}");
         }

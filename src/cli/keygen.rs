@@ -40,7 +40,10 @@ pub fn run(ctx: &Context, args: KeygenArgs) -> Result<Outcome> {
     let public_key = key.public_key();
     match ctx.format {
         Format::Human => {
-            println!("private key: {} (mode 0600, keep it secret)", private.display());
+            println!(
+                "private key: {} (mode 0600, keep it secret)",
+                private.display()
+            );
             println!("public key:  {}", public.display());
             println!("algorithm:   {algorithm}");
             println!("fingerprint: {}", public_key.fingerprint());

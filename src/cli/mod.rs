@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 /// Sign and verify ML models and datasets (OpenSSF Model Signing).
 #[derive(Debug, Parser)]
 #[command(name = "modelseal", version, about, long_about = None)]
-#[command(after_help = "Exit codes: 0 success or verified, 1 verification failed, 2 usage, I/O or malformed input.")]
+#[command(
+    after_help = "Exit codes: 0 success or verified, 1 verification failed, 2 usage, I/O or malformed input."
+)]
 pub struct Cli {
     /// Silence progress and warnings on stderr.
     #[arg(short, long, global = true)]
@@ -139,7 +141,9 @@ impl HashingArgs {
             let absolute = if sig.is_absolute() {
                 sig.to_path_buf()
             } else {
-                std::env::current_dir().map_err(|e| Error::io(".", e))?.join(sig)
+                std::env::current_dir()
+                    .map_err(|e| Error::io(".", e))?
+                    .join(sig)
             };
             ignore.insert_user_path(root, &absolute)?;
         }

@@ -61,9 +61,16 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     let public = key.public_key();
     match ctx.format {
         Format::Human => {
-            println!("signed {name}: {} resources, root sha256:{root}", manifest.resources.len());
+            println!(
+                "signed {name}: {} resources, root sha256:{root}",
+                manifest.resources.len()
+            );
             println!("signature: {}", args.signature.display());
-            println!("signer:    {} ({})", public.fingerprint(), public.algorithm());
+            println!(
+                "signer:    {} ({})",
+                public.fingerprint(),
+                public.algorithm()
+            );
         }
         Format::Json => print_json(&serde_json::json!({
             "signature": args.signature,
@@ -88,7 +95,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::Usage(format!("--signature {} names no file", path.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", file_name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
         file.write_all(bytes)?;

@@ -71,10 +71,11 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
 }
 
 fn print_human(args: &VerifyArgs, verdict: &Verdict) {
-    let subject = verdict
-        .subject
-        .as_ref()
-        .and_then(|s| s.digest.get("sha256").map(|d| format!("{} sha256:{d}", s.name)));
+    let subject = verdict.subject.as_ref().and_then(|s| {
+        s.digest
+            .get("sha256")
+            .map(|d| format!("{} sha256:{d}", s.name))
+    });
     if verdict.verified {
         println!("verified: {}", args.path.display());
         if let Some(subject) = subject {
@@ -82,7 +83,11 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
         }
         println!("  files:   {} checked", verdict.files_checked);
     } else {
-        println!("FAILED: {} does not verify against {}", args.path.display(), args.signature.display());
+        println!(
+            "FAILED: {} does not verify against {}",
+            args.path.display(),
+            args.signature.display()
+        );
         for f in &verdict.failures {
             println!("  {}", f.message());
         }

@@ -52,7 +52,8 @@ pub fn hash_entries(
                 .par_iter()
                 .map(|&(i, start, end)| {
                     let e = &entries[i];
-                    let digest = hash_range(&e.path, start, Some(end - start), algorithm, progress)?;
+                    let digest =
+                        hash_range(&e.path, start, Some(end - start), algorithm, progress)?;
                     Ok(Resource::new(
                         format!("{}:{start}:{end}", e.name),
                         digest,
@@ -121,14 +122,17 @@ fn hash_range(
 ) -> Result<[u8; 32]> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     if start > 0 {
-        file.seek(SeekFrom::Start(start)).map_err(|e| Error::io(path, e))?;
+        file.seek(SeekFrom::Start(start))
+            .map_err(|e| Error::io(path, e))?;
     }
     let mut hasher = Hasher::new(algorithm);
     let size_hint = len.unwrap_or(BUFFER as u64).min(BUFFER as u64) as usize;
     let mut buf = vec![0u8; size_hint.max(4096)];
     let mut remaining = len.unwrap_or(u64::MAX);
     while remaining > 0 {
-        let want = buf.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let want = buf
+            .len()
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
         let n = match file.read(&mut buf[..want]) {
             Ok(0) => break,
             Ok(n) => n,
@@ -202,7 +206,10 @@ mod tests {
     fn progress_counts_every_byte() {
         let dir = tempfile::tempdir().unwrap();
         let big = vec![7u8; 3 * BUFFER + 5];
-        let entries = vec![entry(dir.path(), "big", &big), entry(dir.path(), "s", b"xy")];
+        let entries = vec![
+            entry(dir.path(), "big", &big),
+            entry(dir.path(), "s", b"xy"),
+        ];
         let total = std::sync::atomic::AtomicU64::new(0);
         hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, &|n: u64| {
             total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);

@@ -33,7 +33,9 @@ impl IgnoreSet {
     pub fn insert_canonical(&mut self, path: &str) -> Result<()> {
         let normal = normalize_relative(Path::new(path))?;
         if normal.is_empty() {
-            return Err(Error::Usage(format!("ignore path {path:?} names the model root")));
+            return Err(Error::Usage(format!(
+                "ignore path {path:?} names the model root"
+            )));
         }
         self.insert(normal);
         Ok(())
@@ -79,7 +81,9 @@ impl IgnoreSet {
     pub fn matches(&self, name: &str) -> bool {
         self.paths.iter().any(|p| {
             name == p
-                || (name.len() > p.len() && name.starts_with(p.as_str()) && name.as_bytes()[p.len()] == b'/')
+                || (name.len() > p.len()
+                    && name.starts_with(p.as_str())
+                    && name.as_bytes()[p.len()] == b'/')
         })
     }
 
@@ -101,9 +105,11 @@ pub(crate) fn normalize_relative(path: &Path) -> Result<String> {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::Normal(part) => parts.push(part.to_str().ok_or_else(|| {
-                Error::Usage(format!("{} is not valid UTF-8", path.display()))
-            })?),
+            Component::Normal(part) => {
+                parts.push(part.to_str().ok_or_else(|| {
+                    Error::Usage(format!("{} is not valid UTF-8", path.display()))
+                })?)
+            }
             Component::ParentDir => {
                 return Err(Error::Usage(format!(
                     "{} leaves the model root (`..` is not allowed)",
@@ -111,7 +117,10 @@ pub(crate) fn normalize_relative(path: &Path) -> Result<String> {
                 )));
             }
             Component::RootDir | Component::Prefix(_) => {
-                return Err(Error::Usage(format!("{} is not a relative path", path.display())));
+                return Err(Error::Usage(format!(
+                    "{} is not a relative path",
+                    path.display()
+                )));
             }
         }
     }
@@ -175,7 +184,10 @@ mod tests {
 
     #[test]
     fn normalizes_and_refuses_escapes() {
-        assert_eq!(normalize_relative(Path::new("./a//b/./c")).unwrap(), "a/b/c");
+        assert_eq!(
+            normalize_relative(Path::new("./a//b/./c")).unwrap(),
+            "a/b/c"
+        );
         assert!(normalize_relative(Path::new("a/../b")).is_err());
         assert!(normalize_relative(Path::new("/etc")).is_err());
         let mut set = IgnoreSet::new();
@@ -189,7 +201,10 @@ mod tests {
         std::fs::create_dir(dir.path().join("m")).unwrap();
         let mut set = IgnoreSet::new();
         let root = dir.path().join("m");
-        assert!(!set.insert_user_path(&root, &dir.path().join("other")).unwrap());
+        assert!(
+            !set.insert_user_path(&root, &dir.path().join("other"))
+                .unwrap()
+        );
         assert!(set.insert_user_path(&root, &root.join("x/y")).unwrap());
         assert_eq!(set.paths(), ["x/y"]);
     }

@@ -113,8 +113,14 @@ mod tests {
             algorithm: "sha256".into(),
         };
         let resources = [
-            r("signme-1", "bc9a717db6064a32cbe9eae6fc40651dd6d36ef1757183f590eff2b1765d7ebc"),
-            r("signme-2", "32dcb1f8e1ae52d5963e56a6ba06ab58b424c15ed2a6b70d2feca1d089370028"),
+            r(
+                "signme-1",
+                "bc9a717db6064a32cbe9eae6fc40651dd6d36ef1757183f590eff2b1765d7ebc",
+            ),
+            r(
+                "signme-2",
+                "32dcb1f8e1ae52d5963e56a6ba06ab58b424c15ed2a6b70d2feca1d089370028",
+            ),
         ];
         assert_eq!(
             hex::encode(root_digest(&resources).unwrap()),

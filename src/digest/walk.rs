@@ -35,7 +35,9 @@ pub fn walk(path: &Path, allow_symlinks: bool, ignore: &IgnoreSet) -> Result<Vec
         let name = root
             .file_name()
             .and_then(|n| n.to_str())
-            .ok_or_else(|| Error::Walk(format!("{}: file name is not valid UTF-8", path.display())))?
+            .ok_or_else(|| {
+                Error::Walk(format!("{}: file name is not valid UTF-8", path.display()))
+            })?
             .to_string();
         out.push(Entry {
             name,
@@ -105,7 +107,10 @@ impl Walker<'_> {
                 self.dir(&child, &rel)?;
                 self.stack.pop();
             } else if file_type.is_file() {
-                let size = item.metadata().map_err(|e| Error::io(item.path(), e))?.len();
+                let size = item
+                    .metadata()
+                    .map_err(|e| Error::io(item.path(), e))?
+                    .len();
                 self.out.push(Entry {
                     name: rel,
                     path: item.path(),
@@ -124,8 +129,11 @@ impl Walker<'_> {
         if !self.allow_symlinks {
             return Err(Error::Symlink(rel));
         }
-        let target = fs::canonicalize(link)
-            .map_err(|e| Error::Walk(format!("{rel}: dangling or unresolvable symbolic link: {e}")))?;
+        let target = fs::canonicalize(link).map_err(|e| {
+            Error::Walk(format!(
+                "{rel}: dangling or unresolvable symbolic link: {e}"
+            ))
+        })?;
         if !target.starts_with(self.root) {
             return Err(Error::Walk(format!(
                 "{rel}: symbolic link points outside the model root (to {})",
@@ -186,7 +194,12 @@ mod tests {
         let entries = walk(dir.path(), false, &IgnoreSet::with_defaults()).unwrap();
         assert_eq!(
             names(&entries),
-            ["sub dir/.hidden/w.bin", "sub dir/empty", "tokenizer.json", "ünïcode név.txt"]
+            [
+                "sub dir/.hidden/w.bin",
+                "sub dir/empty",
+                "tokenizer.json",
+                "ünïcode név.txt"
+            ]
         );
         assert_eq!(entries[1].size, 0);
     }
@@ -211,7 +224,10 @@ mod tests {
         let dir = tree();
         symlink("tokenizer.json", dir.path().join("link.json")).unwrap();
         let err = walk(dir.path(), false, &IgnoreSet::new()).unwrap_err();
-        assert!(matches!(err, Error::Symlink(ref n) if n == "link.json"), "{err}");
+        assert!(
+            matches!(err, Error::Symlink(ref n) if n == "link.json"),
+            "{err}"
+        );
     }
 
     #[test]

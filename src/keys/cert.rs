@@ -15,8 +15,8 @@ pub fn load_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
         Error::Key { path, reason } => Error::Certificate(format!("{}: {reason}", path.display())),
         other => other,
     })?;
-    let blocks = pem_blocks(&text)
-        .map_err(|e| Error::Certificate(format!("{}: {e}", path.display())))?;
+    let blocks =
+        pem_blocks(&text).map_err(|e| Error::Certificate(format!("{}: {e}", path.display())))?;
     let mut out = Vec::new();
     for (label, der) in blocks {
         if label != "CERTIFICATE" {
@@ -25,12 +25,16 @@ pub fn load_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
                 path.display()
             )));
         }
-        Certificate::from_der(&der)
-            .map_err(|e| Error::Certificate(format!("{}: not an X.509 certificate: {e}", path.display())))?;
+        Certificate::from_der(&der).map_err(|e| {
+            Error::Certificate(format!("{}: not an X.509 certificate: {e}", path.display()))
+        })?;
         out.push(der);
     }
     if out.is_empty() {
-        return Err(Error::Certificate(format!("{}: no certificate found", path.display())));
+        return Err(Error::Certificate(format!(
+            "{}: no certificate found",
+            path.display()
+        )));
     }
     Ok(out)
 }

@@ -21,9 +21,9 @@ pub fn generate(algorithm: KeyAlgorithm) -> Result<PrivateKey> {
     // Scalars out of range are vanishingly rare; retry rather than bias.
     for _ in 0..64 {
         let key = match algorithm {
-            KeyAlgorithm::Ed25519 => Some(PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(
-                &*random::<32>()?,
-            ))),
+            KeyAlgorithm::Ed25519 => Some(PrivateKey::Ed25519(
+                ed25519_dalek::SigningKey::from_bytes(&*random::<32>()?),
+            )),
             KeyAlgorithm::EcdsaP256 => p256::SecretKey::from_slice(random::<32>()?.as_ref())
                 .ok()
                 .map(|k| PrivateKey::P256(k.into())),
@@ -69,7 +69,12 @@ pub fn write_key_pair(key: &PrivateKey, prefix: &Path, force: bool) -> Result<(P
     }
     let private_pem = private_key_pem(key)?;
     write_new(&private_path, private_pem.as_bytes(), 0o600, force)?;
-    write_new(&public_path, key.public_key().to_spki_pem().as_bytes(), 0o644, force)?;
+    write_new(
+        &public_path,
+        key.public_key().to_spki_pem().as_bytes(),
+        0o644,
+        force,
+    )?;
     Ok((private_path, public_path))
 }
 
@@ -111,13 +116,20 @@ mod tests {
     #[test]
     fn writes_a_loadable_pair_with_private_mode_0600() {
         let dir = tempfile::tempdir().unwrap();
-        for alg in [KeyAlgorithm::Ed25519, KeyAlgorithm::EcdsaP256, KeyAlgorithm::EcdsaP384] {
+        for alg in [
+            KeyAlgorithm::Ed25519,
+            KeyAlgorithm::EcdsaP256,
+            KeyAlgorithm::EcdsaP384,
+        ] {
             let prefix = dir.path().join(alg.name());
             let key = generate(alg).unwrap();
             let (private, public) = write_key_pair(&key, &prefix, false).unwrap();
             let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
-            assert_eq!(load_private_key(&private).unwrap().public_key(), key.public_key());
+            assert_eq!(
+                load_private_key(&private).unwrap().public_key(),
+                key.public_key()
+            );
             assert_eq!(load_public_key(&public).unwrap(), key.public_key());
             let text = std::fs::read_to_string(&private).unwrap();
             assert!(text.starts_with("-----BEGIN PRIVATE KEY-----"));

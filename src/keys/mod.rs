@@ -240,7 +240,9 @@ mod tests {
     #[test]
     fn sha256_prehash_compat_only_for_ecdsa() {
         let key = generate(KeyAlgorithm::EcdsaP384).unwrap();
-        let PrivateKey::P384(k) = &key else { unreachable!() };
+        let PrivateKey::P384(k) = &key else {
+            unreachable!()
+        };
         use p384::ecdsa::signature::hazmat::PrehashSigner;
         let sig: p384::ecdsa::Signature = k.sign_prehash(&Sha256::digest(b"m")).unwrap();
         let der = sig.to_der().as_bytes().to_vec();

@@ -66,7 +66,10 @@ fn single_block(path: &Path, text: &str) -> Result<(String, Zeroizing<Vec<u8>>)>
             let (label, der) = blocks.remove(0);
             Ok((label, Zeroizing::new(der)))
         }
-        n => Err(Error::key(path, format!("holds {n} PEM blocks; expected one key"))),
+        n => Err(Error::key(
+            path,
+            format!("holds {n} PEM blocks; expected one key"),
+        )),
     }
 }
 
@@ -117,7 +120,10 @@ pub fn parse_private_key(path: &Path, text: &str) -> Result<PrivateKey> {
                     }
                 }
                 OID_RSA => Err(Error::key(path, "RSA keys are not supported for signing")),
-                other => Err(Error::key(path, format!("unsupported key algorithm {other}"))),
+                other => Err(Error::key(
+                    path,
+                    format!("unsupported key algorithm {other}"),
+                )),
             }
         }
         "EC PRIVATE KEY" => {
@@ -147,8 +153,14 @@ pub fn parse_private_key(path: &Path, text: &str) -> Result<PrivateKey> {
             path,
             "encrypted private keys are not supported; decrypt it to an unencrypted PKCS#8 file kept with mode 0600",
         )),
-        "PUBLIC KEY" => Err(Error::key(path, "is a public key; signing needs the private key")),
-        other => Err(Error::key(path, format!("PEM block {other:?} is not a private key"))),
+        "PUBLIC KEY" => Err(Error::key(
+            path,
+            "is a public key; signing needs the private key",
+        )),
+        other => Err(Error::key(
+            path,
+            format!("PEM block {other:?} is not a private key"),
+        )),
     }
 }
 
@@ -173,7 +185,12 @@ pub fn parse_public_key(path: &Path, text: &str) -> Result<PublicKey> {
                 "is a certificate; verify certificate-mode signatures with --cert-chain",
             ));
         }
-        other => return Err(Error::key(path, format!("PEM block {other:?} is not a public key"))),
+        other => {
+            return Err(Error::key(
+                path,
+                format!("PEM block {other:?} is not a public key"),
+            ));
+        }
     }
     spki_to_public_key(&der).map_err(|reason| Error::key(path, reason))
 }
@@ -243,7 +260,11 @@ mod tests {
         for name in ["ed25519", "p256", "p384", "p521"] {
             let path = key_file(&format!("{name}.pub.pem"));
             let text = std::fs::read_to_string(&path).unwrap();
-            assert_eq!(load_public_key(&path).unwrap().to_spki_pem(), text, "{name}");
+            assert_eq!(
+                load_public_key(&path).unwrap().to_spki_pem(),
+                text,
+                "{name}"
+            );
         }
     }
 
@@ -272,7 +293,12 @@ mod tests {
         let e = parse_private_key(p, &pubkey).unwrap_err();
         assert!(e.to_string().contains("public key"), "{e}");
         let two = format!("{pubkey}{pubkey}");
-        assert!(parse_public_key(p, &two).unwrap_err().to_string().contains("2 PEM blocks"));
+        assert!(
+            parse_public_key(p, &two)
+                .unwrap_err()
+                .to_string()
+                .contains("2 PEM blocks")
+        );
     }
 
     #[test]

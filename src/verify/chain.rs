@@ -90,13 +90,23 @@ fn parse(der: &[u8]) -> Result<Cert, ChainError> {
 }
 
 /// Validates `chain` (leaf first) against `anchors` at time `at`.
-pub fn validate(chain: &[Vec<u8>], anchors: &[Vec<u8>], at: SystemTime) -> Result<ValidatedLeaf, ChainError> {
+pub fn validate(
+    chain: &[Vec<u8>],
+    anchors: &[Vec<u8>],
+    at: SystemTime,
+) -> Result<ValidatedLeaf, ChainError> {
     let (leaf_der, intermediates) = chain
         .split_first()
         .ok_or_else(|| ChainError::Malformed("the certificate chain is empty".into()))?;
     let leaf = parse(leaf_der)?;
-    let intermediates = intermediates.iter().map(|d| parse(d)).collect::<Result<Vec<_>, _>>()?;
-    let anchors = anchors.iter().map(|d| parse(d)).collect::<Result<Vec<_>, _>>()?;
+    let intermediates = intermediates
+        .iter()
+        .map(|d| parse(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    let anchors = anchors
+        .iter()
+        .map(|d| parse(d))
+        .collect::<Result<Vec<_>, _>>()?;
     check_leaf(&leaf.cert)?;
     check_time(&leaf.cert, at)?;
     let mut path = vec![&leaf];
@@ -183,18 +193,34 @@ fn issued_by(child: &Cert, issuer: &Cert, below: usize, at: SystemTime) -> Resul
             if let Some(limit) = bc.path_len_constraint {
                 // Intermediates below this issuer (the leaf does not count).
                 if below > usize::from(limit) + 1 {
-                    return Err(ChainError::Usage(format!("{name:?} exceeds its path length limit")));
+                    return Err(ChainError::Usage(format!(
+                        "{name:?} exceeds its path length limit"
+                    )));
                 }
             }
         }
-        Ok(_) => return Err(ChainError::Usage(format!("{name:?} is not a CA certificate"))),
-        Err(e) => return Err(ChainError::Malformed(format!("{name:?}: bad basicConstraints: {e}"))),
+        Ok(_) => {
+            return Err(ChainError::Usage(format!(
+                "{name:?} is not a CA certificate"
+            )));
+        }
+        Err(e) => {
+            return Err(ChainError::Malformed(format!(
+                "{name:?}: bad basicConstraints: {e}"
+            )));
+        }
     }
     match tbs.get_extension::<KeyUsage>() {
         Ok(Some((_, ku))) if !ku.key_cert_sign() => {
-            return Err(ChainError::Usage(format!("{name:?} may not sign certificates (keyUsage)")));
+            return Err(ChainError::Usage(format!(
+                "{name:?} may not sign certificates (keyUsage)"
+            )));
         }
-        Err(e) => return Err(ChainError::Malformed(format!("{name:?}: bad keyUsage: {e}"))),
+        Err(e) => {
+            return Err(ChainError::Malformed(format!(
+                "{name:?}: bad keyUsage: {e}"
+            )));
+        }
         _ => {}
     }
     check_time(&issuer.cert, at)
@@ -210,16 +236,27 @@ fn check_leaf(leaf: &Certificate) -> Result<(), ChainError> {
                 "the signing certificate {name:?} is not for digital signatures (keyUsage)"
             )));
         }
-        Err(e) => return Err(ChainError::Malformed(format!("{name:?}: bad keyUsage: {e}"))),
+        Err(e) => {
+            return Err(ChainError::Malformed(format!(
+                "{name:?}: bad keyUsage: {e}"
+            )));
+        }
         _ => {}
     }
     match tbs.get_extension::<ExtendedKeyUsage>() {
-        Ok(Some((_, eku))) if !eku.0.iter().any(|o| *o == EKU_CODE_SIGNING || *o == EKU_ANY) => {
+        Ok(Some((_, eku)))
+            if !eku
+                .0
+                .iter()
+                .any(|o| *o == EKU_CODE_SIGNING || *o == EKU_ANY) =>
+        {
             Err(ChainError::Usage(format!(
                 "the signing certificate {name:?} is not for code signing (extendedKeyUsage)"
             )))
         }
-        Err(e) => Err(ChainError::Malformed(format!("{name:?}: bad extendedKeyUsage: {e}"))),
+        Err(e) => Err(ChainError::Malformed(format!(
+            "{name:?}: bad extendedKeyUsage: {e}"
+        ))),
         _ => Ok(()),
     }
 }
@@ -290,21 +327,31 @@ fn signature_valid(child: &Cert, issuer: &Cert) -> Result<bool, ChainError> {
         .signature()
         .as_bytes()
         .ok_or_else(|| ChainError::Malformed("certificate signature has unused bits".into()))?;
-    let tbs = tbs_bytes(&child.der).ok_or_else(|| ChainError::Malformed("truncated certificate".into()))?;
+    let tbs = tbs_bytes(&child.der)
+        .ok_or_else(|| ChainError::Malformed("truncated certificate".into()))?;
     let spki = issuer.cert.tbs_certificate().subject_public_key_info();
-    let unsupported = || ChainError::Malformed(format!("unsupported certificate signature algorithm {alg}"));
+    let unsupported =
+        || ChainError::Malformed(format!("unsupported certificate signature algorithm {alg}"));
     if spki.algorithm.oid == RSA_KEY {
         use rsa::pkcs8::DecodePublicKey;
-        let der = spki.to_der().map_err(|e| ChainError::Malformed(e.to_string()))?;
+        let der = spki
+            .to_der()
+            .map_err(|e| ChainError::Malformed(e.to_string()))?;
         let key = rsa::PublicKey::from_public_key_der(&der)
             .map_err(|e| ChainError::Malformed(format!("bad RSA issuer key: {e}")))?;
         let Ok(signature) = rsa::pkcs1v15::Signature::try_from(sig) else {
             return Ok(false);
         };
         return Ok(match alg {
-            SHA256_RSA => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key).verify(tbs, &signature).is_ok(),
-            SHA384_RSA => rsa::pkcs1v15::VerifyingKey::<Sha384>::new(key).verify(tbs, &signature).is_ok(),
-            SHA512_RSA => rsa::pkcs1v15::VerifyingKey::<Sha512>::new(key).verify(tbs, &signature).is_ok(),
+            SHA256_RSA => rsa::pkcs1v15::VerifyingKey::<Sha256>::new(key)
+                .verify(tbs, &signature)
+                .is_ok(),
+            SHA384_RSA => rsa::pkcs1v15::VerifyingKey::<Sha384>::new(key)
+                .verify(tbs, &signature)
+                .is_ok(),
+            SHA512_RSA => rsa::pkcs1v15::VerifyingKey::<Sha512>::new(key)
+                .verify(tbs, &signature)
+                .is_ok(),
             _ => return Err(unsupported()),
         });
     }
@@ -371,9 +418,15 @@ mod tests {
         let err = validate(&chain, &[], year(2026)).unwrap_err();
         assert!(matches!(err, ChainError::Untrusted(_)), "{err}");
         let err = validate(&chain, &[pki("ca-cert.pem")], year(2040)).unwrap_err();
-        assert!(matches!(err, ChainError::Expired(ref m) if m.contains("expired")), "{err}");
+        assert!(
+            matches!(err, ChainError::Expired(ref m) if m.contains("expired")),
+            "{err}"
+        );
         let err = validate(&chain, &[pki("ca-cert.pem")], year(2020)).unwrap_err();
-        assert!(matches!(err, ChainError::Expired(ref m) if m.contains("not valid before")), "{err}");
+        assert!(
+            matches!(err, ChainError::Expired(ref m) if m.contains("not valid before")),
+            "{err}"
+        );
     }
 
     #[test]
@@ -381,15 +434,28 @@ mod tests {
         let mut leaf = pki("signing-key-cert.pem");
         let n = leaf.len();
         leaf[n - 5] ^= 0x01;
-        let err = validate(&[leaf, pki("int-ca-cert.pem")], &[pki("ca-cert.pem")], year(2026)).unwrap_err();
+        let err = validate(
+            &[leaf, pki("int-ca-cert.pem")],
+            &[pki("ca-cert.pem")],
+            year(2026),
+        )
+        .unwrap_err();
         assert!(matches!(err, ChainError::Untrusted(_)), "{err}");
     }
 
     #[test]
     fn garbage_is_malformed() {
-        let err = validate(&[vec![0x30, 0x03, 1, 2, 3]], &[pki("ca-cert.pem")], year(2026)).unwrap_err();
+        let err = validate(
+            &[vec![0x30, 0x03, 1, 2, 3]],
+            &[pki("ca-cert.pem")],
+            year(2026),
+        )
+        .unwrap_err();
         assert!(matches!(err, ChainError::Malformed(_)));
-        assert!(matches!(validate(&[], &[], year(2026)), Err(ChainError::Malformed(_))));
+        assert!(matches!(
+            validate(&[], &[], year(2026)),
+            Err(ChainError::Malformed(_))
+        ));
         assert_eq!(tlv(&[0x30]), None);
         assert_eq!(tlv(&[0x30, 0x82, 0x01, 0x00]), Some((4, 256)));
     }

@@ -117,7 +117,13 @@ mod tests {
         let m = Method::Shards { shard_size: 2 };
         let want = [r("w:0:2", "01"), r("w:2:3", "02")];
         let grown = [r("w:0:2", "01"), r("w:2:4", "02")];
-        assert_eq!(compare(&want, &grown, m, false), [Failure::Changed { path: "w".into() }]);
-        assert_eq!(compare(&want, &[], m, false), [Failure::Missing { path: "w".into() }]);
+        assert_eq!(
+            compare(&want, &grown, m, false),
+            [Failure::Changed { path: "w".into() }]
+        );
+        assert_eq!(
+            compare(&want, &[], m, false),
+            [Failure::Missing { path: "w".into() }]
+        );
     }
 }

@@ -5,9 +5,12 @@
 pub mod chain;
 mod compare;
 
-use crate::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, ParsedStatement, Subject, pae, pae_legacy, parse_statement};
+use crate::bundle::{
+    Bundle, IN_TOTO_PAYLOAD_TYPE, ParsedStatement, Subject, pae, pae_legacy, parse_statement,
+};
 use crate::digest::{
-    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, hash_entries, root_digest, walk,
+    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, hash_entries,
+    root_digest, walk,
 };
 use crate::keys::{PublicKey, parse_public_key};
 use crate::{Error, Result};
@@ -16,7 +19,6 @@ use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
 
 /// What the verifier trusts.
 #[derive(Debug, Clone)]
@@ -109,7 +111,9 @@ impl Failure {
     /// The file concerned, for file-level failures.
     pub fn path(&self) -> Option<&str> {
         match self {
-            Failure::Changed { path } | Failure::Missing { path } | Failure::Extra { path } => Some(path),
+            Failure::Changed { path } | Failure::Missing { path } | Failure::Extra { path } => {
+                Some(path)
+            }
             _ => None,
         }
     }
@@ -125,7 +129,9 @@ impl Failure {
             Failure::SubjectDigest { expected, computed } => format!(
                 "subject digest {expected} does not match the listed resources ({computed})"
             ),
-            Failure::UnknownAlgorithm { algorithm } => format!("unknown hash algorithm {algorithm:?}"),
+            Failure::UnknownAlgorithm { algorithm } => {
+                format!("unknown hash algorithm {algorithm:?}")
+            }
             Failure::Model { message } => format!("model: {message}"),
             Failure::Changed { path } => format!("changed: {path}"),
             Failure::Missing { path } => format!("missing: {path}"),
@@ -183,7 +189,14 @@ pub fn verify_model(
         .decode(&envelope.signatures[0].sig)
         .map_err(|_| Error::Bundle("the DSSE signature is not valid base64".into()))?;
     let mut warnings = Vec::new();
-    let signer = match check_signature(bundle, &envelope.payload_type, &payload, &signature, options, &mut warnings)? {
+    let signer = match check_signature(
+        bundle,
+        &envelope.payload_type,
+        &payload,
+        &signature,
+        options,
+        &mut warnings,
+    )? {
         Ok(signer) => signer,
         Err((signer, failure)) => return Ok(Verdict::failed(signer, failure, warnings)),
     };
@@ -198,7 +211,13 @@ pub fn verify_model(
     }
     let statement = match parse_statement(&payload) {
         Ok(s) => s,
-        Err(message) => return Ok(Verdict::failed(Some(signer), Failure::Statement { message }, warnings)),
+        Err(message) => {
+            return Ok(Verdict::failed(
+                Some(signer),
+                Failure::Statement { message },
+                warnings,
+            ));
+        }
     };
     let mut verdict = check_files(model, statement, options, progress, warnings)?;
     verdict.signer = Some(signer);
@@ -225,11 +244,16 @@ fn check_signature(
             let signer = format!("key {} ({})", key.fingerprint(), key.algorithm());
             let named = named_key_mismatch(bundle, key);
             if material.public_key.is_none() {
-                warnings.push("the bundle carries certificates; it was checked against the given key only".into());
+                warnings.push(
+                    "the bundle carries certificates; it was checked against the given key only"
+                        .into(),
+                );
             }
             if key.verify(&message, signature) {
                 if let Some(other) = named {
-                    warnings.push(format!("the bundle's key hint names another key ({other}); the given key verifies"));
+                    warnings.push(format!(
+                        "the bundle's key hint names another key ({other}); the given key verifies"
+                    ));
                 }
                 return Ok(Ok(signer));
             }
@@ -245,7 +269,10 @@ fn check_signature(
                     ),
                 },
                 None => Failure::Signature {
-                    message: format!("the signature does not verify with the given key {}", key.fingerprint()),
+                    message: format!(
+                        "the signature does not verify with the given key {}",
+                        key.fingerprint()
+                    ),
                 },
             };
             Ok(Err((Some(signer), failure)))
@@ -257,18 +284,34 @@ fn check_signature(
                 } else {
                     "the bundle was signed with a bare key, not a certificate; verify it with --key"
                 };
-                return Ok(Err((None, Failure::Certificate { message: what.into() })));
+                return Ok(Err((
+                    None,
+                    Failure::Certificate {
+                        message: what.into(),
+                    },
+                )));
             };
             let ders = chain
                 .certificates
                 .iter()
                 .map(|c| STANDARD.decode(&c.raw_bytes))
                 .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(|_| Error::Bundle("a certificate in the chain is not valid base64".into()))?;
+                .map_err(|_| {
+                    Error::Bundle("a certificate in the chain is not valid base64".into())
+                })?;
             let leaf = match chain::validate(&ders, anchors, options.time) {
                 Ok(leaf) => leaf,
-                Err(chain::ChainError::Expired(message)) => return Ok(Err((None, Failure::Expired { message }))),
-                Err(e) => return Ok(Err((None, Failure::Certificate { message: e.to_string() }))),
+                Err(chain::ChainError::Expired(message)) => {
+                    return Ok(Err((None, Failure::Expired { message })));
+                }
+                Err(e) => {
+                    return Ok(Err((
+                        None,
+                        Failure::Certificate {
+                            message: e.to_string(),
+                        },
+                    )));
+                }
             };
             let signer = format!("certificate {:?} (anchor {:?})", leaf.subject, leaf.anchor);
             let key = &leaf.public_key;
@@ -333,18 +376,28 @@ fn check_files(
         return Ok(verdict);
     };
     if let Some(subject) = &subject {
-        let computed = root_digest(&manifest.resources).map(hex::encode).unwrap_or_default();
+        let computed = root_digest(&manifest.resources)
+            .map(hex::encode)
+            .unwrap_or_default();
         let expected = subject.digest["sha256"].to_ascii_lowercase();
         if computed != expected {
-            verdict.failures.push(Failure::SubjectDigest { expected, computed });
+            verdict
+                .failures
+                .push(Failure::SubjectDigest { expected, computed });
         }
     }
-    let is_file = std::fs::metadata(model).map_err(|e| Error::io(model, e))?.is_file();
+    let is_file = std::fs::metadata(model)
+        .map_err(|e| Error::io(model, e))?
+        .is_file();
     if is_file && manifest.resources.len() == 1 && manifest.resources[0].name == "." {
         // model_signing < 1.0 named the resource of a single-file model ".".
         manifest.resources[0].name = crate::digest::model_name(model)?;
     }
-    if let Err(message) = check_names(&manifest.resources, serialization.method, &serialization.hash_type) {
+    if let Err(message) = check_names(
+        &manifest.resources,
+        serialization.method,
+        &serialization.hash_type,
+    ) {
         verdict.failures.push(Failure::Statement { message });
         return Ok(verdict);
     }
@@ -358,7 +411,9 @@ fn check_files(
     let mut ignore = IgnoreSet::new();
     for p in serialization.ignore_paths.iter().flatten() {
         if ignore.insert_canonical(p).is_err() {
-            verdict.warnings.push(format!("ignored a malformed ignore path {p:?} in the statement"));
+            verdict.warnings.push(format!(
+                "ignored a malformed ignore path {p:?} in the statement"
+            ));
         }
     }
     for p in &options.ignore_paths {
@@ -371,7 +426,9 @@ fn check_files(
         ignore.insert_canonical(&rel)?;
     }
     for d in DEFAULT_IGNORES {
-        let signed = expected_files.iter().any(|f| *f == d || f.starts_with(&format!("{d}/")));
+        let signed = expected_files
+            .iter()
+            .any(|f| *f == d || f.starts_with(&format!("{d}/")));
         if !signed {
             ignore.insert_canonical(d)?;
         }
@@ -381,7 +438,9 @@ fn check_files(
         Ok(entries) => entries,
         Err(Error::Symlink(path)) => {
             verdict.failures.push(Failure::Model {
-                message: format!("{path} is a symbolic link, and the model was signed without links"),
+                message: format!(
+                    "{path} is a symbolic link, and the model was signed without links"
+                ),
             });
             return Ok(verdict);
         }
@@ -407,7 +466,11 @@ fn check_files(
 
 /// Resource names must be canonical relative paths (with a valid byte range
 /// for shards), unique, and use the manifest's hash algorithm.
-fn check_names(resources: &[Resource], method: Method, hash_type: &str) -> std::result::Result<(), String> {
+fn check_names(
+    resources: &[Resource],
+    method: Method,
+    hash_type: &str,
+) -> std::result::Result<(), String> {
     let mut seen = std::collections::HashSet::new();
     for r in resources {
         if !seen.insert(r.name.as_str()) {
@@ -421,7 +484,10 @@ fn check_names(resources: &[Resource], method: Method, hash_type: &str) -> std::
         };
         let canonical = crate::digest::ignore::normalize_relative(Path::new(path)).ok();
         if canonical.as_deref() != Some(path) || path.is_empty() {
-            return Err(format!("resource name {:?} is not a canonical relative path", r.name));
+            return Err(format!(
+                "resource name {:?} is not a canonical relative path",
+                r.name
+            ));
         }
         let sharded = r
             .algorithm

@@ -26,7 +26,10 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 /// The demo key pair under `keys/`.
 pub fn demo_key() -> (PathBuf, PathBuf) {
-    (root().join("keys/demo.priv.pem"), root().join("keys/demo.pub.pem"))
+    (
+        root().join("keys/demo.priv.pem"),
+        root().join("keys/demo.pub.pem"),
+    )
 }
 
 /// The modelseal binary, quiet on stderr progress (stderr is not a tty anyway).
