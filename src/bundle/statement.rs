@@ -4,6 +4,7 @@
 use crate::digest::{Manifest, Method, Resource, Serialization};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// `_type` of an in-toto Statement v1.
@@ -22,8 +23,9 @@ pub struct Subject {
     pub digest: BTreeMap<String, String>,
 }
 
-/// An in-toto Statement v1.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An in-toto Statement v1. The predicate stays raw JSON so that large
+/// manifests are parsed once, straight into their typed form.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Statement {
     /// Always [`STATEMENT_TYPE`].
     #[serde(rename = "_type")]
@@ -33,8 +35,8 @@ pub struct Statement {
     /// The predicate type URI.
     #[serde(rename = "predicateType")]
     pub predicate_type: String,
-    /// The predicate body.
-    pub predicate: Value,
+    /// The predicate body, as raw JSON text.
+    pub predicate: Box<RawValue>,
 }
 
 impl Statement {
@@ -47,7 +49,8 @@ impl Statement {
                 digest: BTreeMap::from([("sha256".to_string(), manifest.root_digest_hex())]),
             }],
             predicate_type: OMS_PREDICATE_TYPE.to_string(),
-            predicate: serde_json::to_value(manifest).unwrap_or(Value::Null),
+            predicate: serde_json::value::to_raw_value(manifest)
+                .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("valid JSON")),
         }
     }
 }
@@ -96,23 +99,22 @@ fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
     if !subject.digest.contains_key("sha256") {
         return Err("the subject has no sha256 digest".into());
     }
-    let predicate = statement
-        .predicate
-        .as_object()
-        .ok_or("the predicate is not an object")?;
-    let resources: Vec<Resource> = serde_json::from_value(
-        predicate
-            .get("resources")
-            .cloned()
-            .ok_or("the predicate has no resources")?,
-    )
-    .map_err(|e| format!("predicate resources are malformed: {e}"))?;
+    #[derive(Deserialize)]
+    struct Predicate {
+        resources: Option<Vec<Resource>>,
+        serialization: Option<Value>,
+    }
+    let predicate: Predicate = serde_json::from_str(statement.predicate.get())
+        .map_err(|e| format!("the predicate is malformed: {e}"))?;
+    let resources = predicate
+        .resources
+        .ok_or("the predicate has no resources")?;
     if resources.is_empty() {
         return Err("the predicate lists no resources".into());
     }
     let serialization = parse_serialization(
-        predicate
-            .get("serialization")
+        &predicate
+            .serialization
             .ok_or("the predicate has no serialization")?,
     )?;
     for r in &resources {

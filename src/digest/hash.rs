@@ -28,7 +28,7 @@ impl<F: Fn(u64) + Sync> Progress for F {
 pub type ProgressFn<'a> = &'a dyn Progress;
 
 /// The read buffer of one hashing task.
-const BUFFER: usize = 1 << 20;
+const BUFFER: usize = 1 << 18;
 
 /// Hashes `entries` with `algorithm` by `method`, sorted by resource name.
 pub fn hash_entries(

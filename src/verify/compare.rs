@@ -3,7 +3,6 @@
 
 use super::Failure;
 use crate::digest::{Method, Resource};
-use std::collections::BTreeMap;
 
 /// Splits a shard resource name `path:start:end` (the last two colon-separated
 /// decimal fields) into the file path and the range.
@@ -26,17 +25,28 @@ pub(crate) fn file_of(name: &str, method: Method) -> &str {
     }
 }
 
-type Files<'a> = BTreeMap<&'a str, BTreeMap<&'a str, String>>;
+/// (file, resource name, digest) triples sorted by file then name.
+fn keyed(resources: &[Resource], method: Method) -> Vec<(&str, &str, &str)> {
+    let mut v: Vec<_> = resources
+        .iter()
+        .map(|r| (file_of(&r.name, method), r.name.as_str(), r.digest.as_str()))
+        .collect();
+    v.sort_unstable();
+    v
+}
 
-fn group(resources: &[Resource], method: Method) -> Files<'_> {
-    let mut files: Files<'_> = BTreeMap::new();
-    for r in resources {
-        files
-            .entry(file_of(&r.name, method))
-            .or_default()
-            .insert(r.name.as_str(), r.digest.to_ascii_lowercase());
-    }
-    files
+/// Splits sorted triples into runs of the same file.
+fn runs<'a, 'b>(
+    v: &'b [(&'a str, &'a str, &'a str)],
+) -> impl Iterator<Item = &'b [(&'a str, &'a str, &'a str)]> {
+    v.chunk_by(|a, b| a.0 == b.0)
+}
+
+fn same(a: &[(&str, &str, &str)], b: &[(&str, &str, &str)]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| x.1 == y.1 && x.2.eq_ignore_ascii_case(y.2))
 }
 
 /// Changed, missing and (unless tolerated) extra files, sorted by path.
@@ -46,28 +56,43 @@ pub(crate) fn compare(
     method: Method,
     ignore_unsigned_files: bool,
 ) -> Vec<Failure> {
-    let want = group(expected, method);
-    let have = group(actual, method);
+    let want = keyed(expected, method);
+    let have = keyed(actual, method);
+    let mut want = runs(&want).peekable();
+    let mut have = runs(&have).peekable();
     let mut failures = Vec::new();
-    for (file, shards) in &want {
-        match have.get(file) {
-            None => failures.push(Failure::Missing {
-                path: file.to_string(),
-            }),
-            Some(found) if found != shards => failures.push(Failure::Changed {
-                path: file.to_string(),
-            }),
-            Some(_) => {}
+    loop {
+        let order = match (want.peek(), have.peek()) {
+            (None, None) => break,
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(w), Some(h)) => w[0].0.cmp(h[0].0),
+        };
+        match order {
+            std::cmp::Ordering::Less => {
+                let w = want.next().expect("peeked");
+                failures.push(Failure::Missing {
+                    path: w[0].0.to_string(),
+                });
+            }
+            std::cmp::Ordering::Greater => {
+                let h = have.next().expect("peeked");
+                if !ignore_unsigned_files {
+                    failures.push(Failure::Extra {
+                        path: h[0].0.to_string(),
+                    });
+                }
+            }
+            std::cmp::Ordering::Equal => {
+                let (w, h) = (want.next().expect("peeked"), have.next().expect("peeked"));
+                if !same(w, h) {
+                    failures.push(Failure::Changed {
+                        path: w[0].0.to_string(),
+                    });
+                }
+            }
         }
     }
-    if !ignore_unsigned_files {
-        for file in have.keys().filter(|f| !want.contains_key(*f)) {
-            failures.push(Failure::Extra {
-                path: file.to_string(),
-            });
-        }
-    }
-    failures.sort_by(|a, b| a.path().cmp(&b.path()));
     failures
 }
 
