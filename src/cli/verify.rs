@@ -93,6 +93,7 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
         }
     }
     if let Some(signer) = &verdict.signer {
-        println!("  signer:  {signer}");
+        let label = if verdict.verified { "signer: " } else { "checked with:" };
+        println!("  {label} {signer}");
     }
 }
