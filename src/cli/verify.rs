@@ -93,7 +93,11 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
         }
     }
     if let Some(signer) = &verdict.signer {
-        let label = if verdict.verified { "signer: " } else { "checked with:" };
+        let label = if verdict.verified {
+            "signer: "
+        } else {
+            "checked with:"
+        };
         println!("  {label} {signer}");
     }
 }
