@@ -46,6 +46,12 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// A Sigstore trusted root could not be read.
+    #[error("trusted root: {0}")]
+    TrustedRoot(String),
+    /// A remote input or service could not be used.
+    #[error("{0}")]
+    Remote(String),
     /// A file that must not be overwritten already exists.
     #[error("{0} already exists")]
     Exists(PathBuf),
@@ -71,6 +77,9 @@ impl Error {
             ),
             Error::Bundle(_) => Some(
                 "the signature must be a Sigstore bundle (JSON) as written by `modelseal sign` or `model_signing sign`",
+            ),
+            Error::Remote(_) => Some(
+                "check the URL and the network; remote inputs must use https:// (plain http only on loopback)",
             ),
             _ => None,
         }

@@ -17,8 +17,10 @@
 pub mod bundle;
 pub mod digest;
 mod error;
+pub mod fetch;
 pub mod keys;
 pub mod sign;
+pub mod sigstore;
 pub mod verify;
 
 pub use error::{Error, Result};

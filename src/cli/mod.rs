@@ -6,6 +6,7 @@ mod keygen;
 mod progress;
 mod sign;
 mod verify;
+mod verify_bundle;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelseal::digest::{DEFAULT_SHARD_SIZE, HashAlgorithm, HashOptions, IgnoreSet, Method};
@@ -48,6 +49,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify a model against its signature; exit 1 when it does not verify.
     Verify(verify::VerifyArgs),
+    /// Verify any Sigstore bundle over a file or a digest (cosign, sigstore-python, ...).
+    VerifyBundle(verify_bundle::VerifyBundleArgs),
 }
 
 /// What the command produced: the exit code to end with.
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Hash(a) => hash::run(&ctx, a),
         Command::Sign(a) => sign::run(&ctx, a),
         Command::Verify(a) => verify::run(&ctx, a),
+        Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
     }
 }
 
@@ -161,6 +165,28 @@ impl HashingArgs {
             allow_symlinks: self.allow_symlinks,
             ignore,
         })
+    }
+}
+
+/// Loads a public key from a file or an https:// URL.
+pub fn load_public_key_input(source: &Path) -> Result<modelseal::keys::PublicKey> {
+    let bytes = modelseal::fetch::read_input(source, modelseal::fetch::MAX_KEY_SIZE)?;
+    let text = zeroize::Zeroizing::new(
+        String::from_utf8(bytes)
+            .map_err(|_| Error::Usage(format!("{}: not PEM text", source.display())))?,
+    );
+    modelseal::keys::parse_public_key(source, &text)
+}
+
+/// The Sigstore trusted root from a file or URL, or the embedded public-good one.
+pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::TrustedRoot> {
+    match source {
+        None => modelseal::sigstore::embedded_trusted_root(),
+        Some(s) => {
+            let bytes = modelseal::fetch::read_input(s, modelseal::fetch::MAX_TRUSTED_ROOT_SIZE)?;
+            modelseal::sigstore::trusted_root_from_json(&bytes)
+                .map_err(|e| Error::TrustedRoot(format!("{}: {e}", s.display())))
+        }
     }
 }
 

@@ -1,29 +1,40 @@
 //! `modelseal verify`.
 
 use super::progress::Bar;
-use super::{Context, Format, Outcome, print_json};
+use super::{Context, Format, Outcome, load_public_key_input, load_trusted_root, print_json};
 use clap::Args;
 use modelseal::Result;
-use modelseal::bundle::read_bundle;
-use modelseal::keys::{load_certificates, load_public_key};
+use modelseal::bundle::MAX_BUNDLE_SIZE;
+use modelseal::fetch::{is_url, read_input};
+use modelseal::keys::load_certificates;
+use modelseal::sigstore::KeylessIdentity;
 use modelseal::verify::{Trust, Verdict, VerifyOptions, verify_model};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("trust").required(true).args(["key", "cert_chain"]))]
+#[command(group = clap::ArgGroup::new("trust").required(true).args(["key", "cert_chain", "identity"]))]
 pub struct VerifyArgs {
     /// The model directory or file.
     path: PathBuf,
-    /// The signature bundle.
-    #[arg(long, value_name = "FILE")]
+    /// The signature bundle (a file or an https:// URL).
+    #[arg(long, value_name = "FILE|URL")]
     signature: PathBuf,
-    /// Key mode: the signer's public key (SPKI PEM).
+    /// Key mode: the signer's public key (SPKI PEM; a file or an https:// URL).
     #[arg(long, value_name = "PUB")]
     key: Option<PathBuf>,
     /// Certificate mode: trust anchors (PEM; several files or several blocks).
     #[arg(long = "cert-chain", value_name = "PEM", num_args = 1..)]
     cert_chain: Vec<PathBuf>,
+    /// Keyless mode: the signer's identity (certificate SAN: email or URI), exactly.
+    #[arg(long, value_name = "ID", requires = "issuer")]
+    identity: Option<String>,
+    /// Keyless mode: the OIDC issuer in the certificate, exactly.
+    #[arg(long, value_name = "URL", requires = "identity")]
+    issuer: Option<String>,
+    /// Keyless mode: a Sigstore trusted root (default: the embedded public-good root).
+    #[arg(long, value_name = "FILE|URL", requires = "identity")]
+    trusted_root: Option<PathBuf>,
     /// Exclude a path (relative to the model root, or absolute inside it). Repeatable.
     #[arg(long = "ignore-path", value_name = "P")]
     ignore_paths: Vec<PathBuf>,
@@ -33,21 +44,29 @@ pub struct VerifyArgs {
 }
 
 pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
-    let trust = match &args.key {
-        Some(key) => Trust::Key(load_public_key(key)?),
-        None => {
-            let mut anchors = Vec::new();
-            for pem in &args.cert_chain {
-                anchors.extend(load_certificates(pem)?);
-            }
-            Trust::Anchors(anchors)
+    let trust = if let Some(key) = &args.key {
+        Trust::Key(load_public_key_input(key)?)
+    } else if let (Some(identity), Some(issuer)) = (&args.identity, &args.issuer) {
+        Trust::Keyless {
+            who: KeylessIdentity {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            root: std::sync::Arc::new(load_trusted_root(args.trusted_root.as_deref())?),
         }
+    } else {
+        let mut anchors = Vec::new();
+        for pem in &args.cert_chain {
+            anchors.extend(load_certificates(pem)?);
+        }
+        Trust::Anchors(anchors)
     };
-    let bundle = read_bundle(&args.signature)?;
+    let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
+    let remote = args.signature.to_str().is_some_and(is_url);
     let options = VerifyOptions {
         trust,
         ignore_paths: args.ignore_paths.clone(),
-        signature_path: Some(args.signature.clone()),
+        signature_path: (!remote).then(|| args.signature.clone()),
         ignore_unsigned_files: args.ignore_unsigned_files,
         time: SystemTime::now(),
     };

@@ -157,17 +157,23 @@ impl PublicKey {
     /// ECDSA verification with SHA-256 whatever the curve: how
     /// `model_signing` 0.2 signed in certificate mode. Always false for Ed25519.
     pub fn verify_ecdsa_sha256(&self, message: &[u8], signature: &[u8]) -> bool {
-        let prehash = Sha256::digest(message);
+        self.verify_prehash(&Sha256::digest(message), signature)
+    }
+
+    /// ECDSA verification of a DER signature over an already computed digest
+    /// (of any length the curve accepts). Always false for Ed25519, which
+    /// signs messages, not digests.
+    pub fn verify_prehash(&self, prehash: &[u8], signature: &[u8]) -> bool {
         match self {
             PublicKey::Ed25519(_) => false,
             PublicKey::P256(k) => p256::ecdsa::Signature::from_der(signature)
-                .map(|s| k.verify_prehash(&prehash, &s).is_ok())
+                .map(|s| k.verify_prehash(prehash, &s).is_ok())
                 .unwrap_or(false),
             PublicKey::P384(k) => p384::ecdsa::Signature::from_der(signature)
-                .map(|s| k.verify_prehash(&prehash, &s).is_ok())
+                .map(|s| k.verify_prehash(prehash, &s).is_ok())
                 .unwrap_or(false),
             PublicKey::P521(k) => p521::ecdsa::Signature::from_der(signature)
-                .map(|s| k.verify_prehash(&prehash, &s).is_ok())
+                .map(|s| k.verify_prehash(prehash, &s).is_ok())
                 .unwrap_or(false),
         }
     }

@@ -11,7 +11,6 @@ use crate::keys::{PublicKey, certificate_public_key, certificate_subject};
 use der::oid::ObjectIdentifier;
 use der::{Decode, Encode};
 use p256::ecdsa::signature::Verifier;
-use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::time::SystemTime;
 use x509_cert::Certificate;
@@ -366,18 +365,7 @@ fn signature_valid(child: &Cert, issuer: &Cert) -> Result<bool, ChainError> {
         }
         _ => return Err(unsupported()),
     };
-    Ok(match &key {
-        PublicKey::P256(k) => p256::ecdsa::Signature::from_der(sig)
-            .map(|s| k.verify_prehash(&prehash, &s).is_ok())
-            .unwrap_or(false),
-        PublicKey::P384(k) => p384::ecdsa::Signature::from_der(sig)
-            .map(|s| k.verify_prehash(&prehash, &s).is_ok())
-            .unwrap_or(false),
-        PublicKey::P521(k) => p521::ecdsa::Signature::from_der(sig)
-            .map(|s| k.verify_prehash(&prehash, &s).is_ok())
-            .unwrap_or(false),
-        PublicKey::Ed25519(_) => false,
-    })
+    Ok(key.verify_prehash(&prehash, sig))
 }
 
 #[cfg(test)]

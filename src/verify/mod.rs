@@ -13,20 +13,39 @@ use crate::digest::{
     root_digest, walk,
 };
 use crate::keys::{PublicKey, parse_public_key};
+use crate::sigstore::KeylessIdentity;
 use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::Serialize;
+use sigstore_verify::trust_root::TrustedRoot;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// What the verifier trusts.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum Trust {
     /// Key mode: this public key.
     Key(PublicKey),
     /// Certificate mode: these trust anchors (DER certificates).
     Anchors(Vec<Vec<u8>>),
+    /// Sigstore keyless: this identity, certified under this trusted root.
+    Keyless {
+        /// The identity and issuer the certificate must name.
+        who: KeylessIdentity,
+        /// The Sigstore trusted root (Fulcio CAs, Rekor keys, TSAs, CT logs).
+        root: std::sync::Arc<TrustedRoot>,
+    },
+}
+
+impl std::fmt::Debug for Trust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Trust::Key(k) => write!(f, "Trust::Key({})", k.fingerprint()),
+            Trust::Anchors(a) => write!(f, "Trust::Anchors({} certificates)", a.len()),
+            Trust::Keyless { who, .. } => write!(f, "Trust::Keyless({who:?})"),
+        }
+    }
 }
 
 /// How to verify.
@@ -60,6 +79,21 @@ pub enum Failure {
     },
     /// The certificate chain does not validate.
     Certificate {
+        /// Details.
+        message: String,
+    },
+    /// The keyless certificate names another identity or issuer.
+    Identity {
+        /// Details.
+        message: String,
+    },
+    /// The transparency log entry does not verify or does not match.
+    TransparencyLog {
+        /// Details.
+        message: String,
+    },
+    /// A signed timestamp does not verify.
+    Timestamp {
         /// Details.
         message: String,
     },
@@ -125,6 +159,9 @@ impl Failure {
             Failure::WrongKey { message } => format!("wrong key: {message}"),
             Failure::Certificate { message } => format!("certificate: {message}"),
             Failure::Expired { message } => format!("expired certificate: {message}"),
+            Failure::Identity { message } => format!("identity: {message}"),
+            Failure::TransparencyLog { message } => format!("transparency log: {message}"),
+            Failure::Timestamp { message } => format!("timestamp: {message}"),
             Failure::Statement { message } => format!("statement: {message}"),
             Failure::SubjectDigest { expected, computed } => format!(
                 "subject digest {expected} does not match the listed resources ({computed})"
@@ -173,13 +210,14 @@ impl Verdict {
     }
 }
 
-/// Verifies the model at `model` against `bundle`.
+/// Verifies the model at `model` against the bundle JSON `bundle_json`.
 pub fn verify_model(
     model: &Path,
-    bundle: &Bundle,
+    bundle_json: &[u8],
     options: &VerifyOptions,
     progress: ProgressFn<'_>,
 ) -> Result<Verdict> {
+    let bundle = &Bundle::from_slice(bundle_json)?;
     let envelope = bundle
         .dsse_envelope
         .as_ref()
@@ -189,14 +227,14 @@ pub fn verify_model(
         .decode(&envelope.signatures[0].sig)
         .map_err(|_| Error::Bundle("the DSSE signature is not valid base64".into()))?;
     let mut warnings = Vec::new();
-    let signer = match check_signature(
+    let signed = SignedInput {
         bundle,
-        &envelope.payload_type,
-        &payload,
-        &signature,
-        options,
-        &mut warnings,
-    )? {
+        bundle_json,
+        payload_type: &envelope.payload_type,
+        payload: &payload,
+        signature: &signature,
+    };
+    let signer = match check_signature(&signed, options, &mut warnings)? {
         Ok(signer) => signer,
         Err((signer, failure)) => return Ok(Verdict::failed(signer, failure, warnings)),
     };
@@ -226,16 +264,29 @@ pub fn verify_model(
 
 type SignatureCheck = std::result::Result<String, (Option<String>, Failure)>;
 
+/// The signed parts of a bundle.
+struct SignedInput<'a> {
+    bundle: &'a Bundle,
+    bundle_json: &'a [u8],
+    payload_type: &'a str,
+    payload: &'a [u8],
+    signature: &'a [u8],
+}
+
 /// Checks the DSSE signature with the trusted material; on success returns a
 /// description of the signer.
 fn check_signature(
-    bundle: &Bundle,
-    payload_type: &str,
-    payload: &[u8],
-    signature: &[u8],
+    signed: &SignedInput<'_>,
     options: &VerifyOptions,
     warnings: &mut Vec<String>,
 ) -> Result<SignatureCheck> {
+    let SignedInput {
+        bundle,
+        payload_type,
+        payload,
+        signature,
+        ..
+    } = *signed;
     let material = &bundle.verification_material;
     let message = pae(payload_type, payload);
     let legacy = || pae_legacy(payload_type, payload);
@@ -276,6 +327,21 @@ fn check_signature(
                 },
             };
             Ok(Err((Some(signer), failure)))
+        }
+        Trust::Keyless { who, root } => {
+            if material.public_key.is_some() {
+                let message =
+                    "the bundle was signed with a bare key, not keylessly; verify it with --key"
+                        .into();
+                return Ok(Err((None, Failure::Certificate { message })));
+            }
+            let Some(subject) = first_subject_digest(payload) else {
+                let message = "the signed payload has no subject with a sha256 digest".into();
+                return Ok(Err((None, Failure::Statement { message })));
+            };
+            let outcome =
+                crate::sigstore::verify_keyless_dsse(signed.bundle_json, &subject, who, root)?;
+            Ok(outcome.map_err(|failure| (None, failure)))
         }
         Trust::Anchors(anchors) => {
             let Some(chain) = &material.x509_certificate_chain else {
@@ -329,6 +395,15 @@ fn check_signature(
             Ok(Err((Some(signer), failure)))
         }
     }
+}
+
+/// The sha256 digest of the first subject of a statement, unverified: it
+/// names the artifact that Sigstore verification binds the signature to.
+fn first_subject_digest(payload: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    value["subject"][0]["digest"]["sha256"]
+        .as_str()
+        .map(str::to_string)
 }
 
 /// When the bundle names a key (hint or raw bytes) that is not `key`, a

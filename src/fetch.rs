@@ -1,0 +1,195 @@
+//! Inputs that may be local files or `https://` URLs: size-capped reads,
+//! timeouts, and no downgrade to plain HTTP (plain `http://` is accepted only
+//! for loopback addresses, where nothing travels over a network).
+
+use crate::{Error, Result};
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+/// Largest key or certificate file.
+pub const MAX_KEY_SIZE: u64 = 1 << 20;
+/// Largest trusted root.
+pub const MAX_TRUSTED_ROOT_SIZE: u64 = 16 << 20;
+/// Most redirects followed.
+const MAX_REDIRECTS: usize = 5;
+/// Default whole-request timeout; `MODELSEAL_HTTP_TIMEOUT` (seconds) overrides it.
+const DEFAULT_TIMEOUT_SECS: u64 = 60;
+
+/// Whether `source` names a URL rather than a file.
+pub fn is_url(source: &str) -> bool {
+    source.starts_with("https://") || source.starts_with("http://")
+}
+
+/// Reads `source`, a file path or a URL, refusing more than `max` bytes.
+pub fn read_input(source: &Path, max: u64) -> Result<Vec<u8>> {
+    match source.to_str() {
+        Some(s) if is_url(s) => fetch(s, max),
+        _ => read_file_capped(source, max),
+    }
+}
+
+/// Reads a file, refusing directories and files larger than `max` bytes.
+pub fn read_file_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    if file.metadata().map_err(|e| Error::io(path, e))?.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is a directory, not a file",
+            path.display()
+        )));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
+    if bytes.len() as u64 > max {
+        return Err(Error::Usage(format!(
+            "{} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    Ok(bytes)
+}
+
+fn allowed(url: &reqwest::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+fn timeout() -> Duration {
+    let secs = std::env::var("MODELSEAL_HTTP_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(DEFAULT_TIMEOUT_SECS);
+    Duration::from_secs(secs)
+}
+
+/// Downloads `url` (at most `max` bytes).
+pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Error::Usage(format!("{url}: not a valid URL: {e}")))?;
+    if !allowed(&parsed) {
+        return Err(Error::Remote(format!(
+            "{url}: refused: remote inputs must use https:// (plain http only on loopback)"
+        )));
+    }
+    let policy = reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else if allowed(attempt.url()) {
+            attempt.follow()
+        } else {
+            let to = attempt.url().to_string();
+            attempt.error(format!("redirect to {to} refused (not https)"))
+        }
+    });
+    let limit = timeout();
+    let client = reqwest::blocking::Client::builder()
+        .redirect(policy)
+        .timeout(limit)
+        .connect_timeout(limit.min(Duration::from_secs(15)))
+        .build()
+        .map_err(|e| Error::Remote(format!("cannot set up the HTTP client: {e}")))?;
+    let describe = |e: reqwest::Error| {
+        if e.is_timeout() {
+            Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()))
+        } else if e.is_redirect() {
+            Error::Remote(format!(
+                "{url}: {}",
+                std::error::Error::source(&e)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| e.to_string())
+            ))
+        } else if e.is_connect() {
+            Error::Remote(format!("cannot reach {url}: {e}"))
+        } else {
+            Error::Remote(format!("{url}: {e}"))
+        }
+    };
+    let response = client.get(parsed).send().map_err(describe)?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(Error::Remote(format!("{url}: HTTP {status}")));
+    }
+    if response.content_length().is_some_and(|n| n > max) {
+        return Err(Error::Remote(format!(
+            "{url}: the response is larger than {max} bytes"
+        )));
+    }
+    let mut bytes = Vec::new();
+    response
+        .take(max + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| {
+            if e.to_string().contains("timed out") {
+                Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()))
+            } else {
+                Error::Remote(format!("{url}: {e}"))
+            }
+        })?;
+    if bytes.len() as u64 > max {
+        return Err(Error::Remote(format!(
+            "{url}: the response is larger than {max} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_https_or_loopback_http_is_allowed() {
+        for (url, ok) in [
+            ("https://example.com/x", true),
+            ("http://127.0.0.1:8080/x", true),
+            ("http://127.1.2.3/x", true),
+            ("http://[::1]/x", true),
+            ("http://localhost/x", true),
+            ("http://example.com/x", false),
+            ("http://10.0.0.1/x", false),
+            ("ftp://example.com/x", false),
+            ("file:///etc/passwd", false),
+        ] {
+            assert_eq!(allowed(&reqwest::Url::parse(url).unwrap()), ok, "{url}");
+        }
+        assert!(is_url("https://x"));
+        assert!(!is_url("model.sig"));
+    }
+
+    #[test]
+    fn plain_http_elsewhere_is_refused_before_any_request() {
+        let err = fetch("http://example.com/model.sig", 10).unwrap_err();
+        assert!(err.to_string().contains("refused"), "{err}");
+    }
+
+    #[test]
+    fn capped_file_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"12345").unwrap();
+        assert_eq!(read_file_capped(&p, 5).unwrap(), b"12345");
+        assert!(
+            read_file_capped(&p, 4)
+                .unwrap_err()
+                .to_string()
+                .contains("larger")
+        );
+        assert!(
+            read_file_capped(dir.path(), 4)
+                .unwrap_err()
+                .to_string()
+                .contains("directory")
+        );
+    }
+}

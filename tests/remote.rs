@@ -1,0 +1,159 @@
+//! Remote inputs: signatures, keys and trusted roots over HTTP(S), served by
+//! a real server on 127.0.0.1 started by the test.
+
+mod common;
+
+use common::*;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+/// Serves fixed routes on 127.0.0.1 for at most `requests` connections or
+/// 30 seconds, whichever comes first. Returns the base URL.
+fn serve(routes: Vec<(&'static str, Vec<u8>)>, requests: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < requests && Instant::now() < deadline {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            stream.set_nonblocking(false).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let mut stream = stream;
+            let response: Vec<u8> = match path.as_str() {
+                "/slow" => {
+                    std::thread::sleep(Duration::from_secs(4));
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".to_vec()
+                }
+                "/huge" => b"HTTP/1.1 200 OK\r\nContent-Length: 900000000\r\n\r\n{".to_vec(),
+                "/redirect-http" => {
+                    b"HTTP/1.1 302 Found\r\nLocation: http://example.com/model.sig\r\nContent-Length: 0\r\n\r\n".to_vec()
+                }
+                p => match routes.iter().find(|(r, _)| *r == p) {
+                    Some((_, body)) => {
+                        let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                            .into_bytes();
+                        r.extend_from_slice(body);
+                        r
+                    }
+                    None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                },
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    base
+}
+
+#[test]
+fn served_signature_and_key_verify() {
+    let (tmp, model) = tiny_model();
+    let sig = tmp.path().join("model.sig");
+    sign_demo(&model, &sig);
+    let (_, public) = demo_key();
+    let base = serve(
+        vec![
+            ("/model.sig", std::fs::read(&sig).unwrap()),
+            ("/demo.pub.pem", std::fs::read(&public).unwrap()),
+        ],
+        4,
+    );
+    let (code, out, err) = run(modelseal()
+        .arg("verify")
+        .arg(&model)
+        .arg("--signature")
+        .arg(format!("{base}/model.sig"))
+        .arg("--key")
+        .arg(format!("{base}/demo.pub.pem")));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("verified"), "{out}");
+}
+
+fn verify_remote_signature(url: &str, timeout: &str) -> (i32, String, String) {
+    let (_, public) = demo_key();
+    run(modelseal()
+        .env("MODELSEAL_HTTP_TIMEOUT", timeout)
+        .arg("verify")
+        .arg(fixture("tiny-model"))
+        .arg("--signature")
+        .arg(url)
+        .arg("--key")
+        .arg(public))
+}
+
+#[test]
+fn not_found_oversize_slow_and_downgrading_redirects_are_refused() {
+    let base = serve(vec![], 4);
+    let (code, _, err) = verify_remote_signature(&format!("{base}/missing.sig"), "10");
+    assert_eq!(code, 2);
+    assert!(err.contains("HTTP 404"), "{err}");
+    let (code, _, err) = verify_remote_signature(&format!("{base}/huge"), "10");
+    assert_eq!(code, 2);
+    assert!(err.contains("larger than"), "{err}");
+    let started = Instant::now();
+    let (code, _, err) = verify_remote_signature(&format!("{base}/slow"), "1");
+    assert_eq!(code, 2);
+    assert!(err.contains("timed out"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the timeout was not applied"
+    );
+    let (code, _, err) = verify_remote_signature(&format!("{base}/redirect-http"), "10");
+    assert_eq!(code, 2);
+    assert!(err.contains("refused"), "{err}");
+}
+
+#[test]
+fn plain_http_to_other_hosts_is_refused_without_a_request() {
+    let (code, _, err) = verify_remote_signature("http://example.com/model.sig", "5");
+    assert_eq!(code, 2);
+    assert!(err.contains("must use https"), "{err}");
+}
+
+#[test]
+fn a_served_trusted_root_is_used() {
+    let root = modelseal::sigstore::EMBEDDED_TRUSTED_ROOT
+        .as_bytes()
+        .to_vec();
+    let base = serve(
+        vec![("/trusted_root.json", root), ("/bad.json", b"{}".to_vec())],
+        2,
+    );
+    let dir = interop().join("model-transparency/v1.1.0-sigstore");
+    let verify = |root: &str| {
+        run(modelseal()
+            .arg("verify")
+            .arg(&dir)
+            .arg("--signature")
+            .arg(dir.join("model.sig"))
+            .args([
+                "--identity",
+                "stefanb@us.ibm.com",
+                "--issuer",
+                "https://sigstore.verify.ibm.com/oauth2",
+            ])
+            .args(["--ignore-path", "ignore-me", "--trusted-root", root]))
+    };
+    let (code, out, err) = verify(&format!("{base}/trusted_root.json"));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = verify(&format!("{base}/bad.json"));
+    assert_eq!(code, 2);
+    assert!(err.contains("trusted root"), "{err}");
+}
