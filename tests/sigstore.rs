@@ -384,4 +384,53 @@ fn keyless_signing_fails_clearly_before_and_at_the_network() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("fulcio") && err.contains(&url), "{err}");
     assert!(!sig.exists(), "no signature is written when signing fails");
+
+    // GitHub Actions ambient credentials: the token comes from the runner's
+    // token endpoint (served here), then Fulcio is unreachable as above.
+    let body = serde_json::to_vec(&serde_json::json!({ "value": token })).unwrap();
+    let base = serve(vec![("/token", body)], 2);
+    let mut cmd = modelseal();
+    cmd.env_remove("SIGSTORE_ID_TOKEN")
+        .env("GITHUB_ACTIONS", "true")
+        .env(
+            "ACTIONS_ID_TOKEN_REQUEST_URL",
+            format!("{base}/token?api-version=2.0"),
+        )
+        .env("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "runner-secret")
+        .arg("sign")
+        .arg(&model)
+        .arg("--sigstore")
+        .arg("--signature")
+        .arg(&sig)
+        .args(["--fulcio-url", &url, "--rekor-url", &url]);
+    let (code, _, err) = run(&mut cmd);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("fulcio") && !err.contains("no OIDC identity token"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_bundle_media_type_spelling_is_read() {
+    let sig = sigstore_dirs()[3].join("model.sig");
+    let original: Value = serde_json::from_slice(&std::fs::read(&sig).unwrap()).unwrap();
+    let digest = format!("sha256:{}", subject_digest(&original));
+    let tmp = tempfile::tempdir().unwrap();
+    for media in [
+        "application/vnd.dev.sigstore.bundle.v0.3+json",
+        "application/vnd.dev.sigstore.bundle+json;version=0.3",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+    ] {
+        let mut bundle = original.clone();
+        bundle["mediaType"] = media.into();
+        let path = tmp.path().join("b.sig");
+        std::fs::write(&path, serde_json::to_vec(&bundle).unwrap()).unwrap();
+        let (code, out, err) = verify_bundle(&path, &digest);
+        assert_eq!(code, 0, "{media}: {out}{err}");
+        let dir = &sigstore_dirs()[3];
+        let (code, out, err) = verify_keyless(dir, &path, IDENTITY, ISSUER, &[]);
+        assert_eq!(code, 0, "{media}: {out}{err}");
+    }
 }

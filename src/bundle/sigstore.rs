@@ -9,13 +9,11 @@ use std::path::Path;
 /// The media type written by this tool.
 pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
-/// Media types read: v0.1 to v0.3, in both spellings.
-const KNOWN_MEDIA_TYPES: [&str; 6] = [
+/// Media types read: v0.1 to v0.3 (v0.3 in both of its spellings).
+const KNOWN_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.dev.sigstore.bundle+json;version=0.1",
     "application/vnd.dev.sigstore.bundle+json;version=0.2",
     "application/vnd.dev.sigstore.bundle+json;version=0.3",
-    "application/vnd.dev.sigstore.bundle.v0.1+json",
-    "application/vnd.dev.sigstore.bundle.v0.2+json",
     BUNDLE_V03_MEDIA_TYPE,
 ];
 

@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 use assert_cmd::Command;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// The project root.
 pub fn root() -> PathBuf {
@@ -99,4 +102,59 @@ pub fn verify_demo(model: &Path, sig: &Path, extra: &[&str]) -> (i32, String, St
         .arg("--key")
         .arg(public)
         .args(extra))
+}
+
+/// Serves fixed routes on 127.0.0.1 for at most `requests` connections or
+/// 30 seconds, whichever comes first. Returns the base URL.
+pub fn serve(routes: Vec<(&'static str, Vec<u8>)>, requests: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut served = 0;
+        while served < requests && Instant::now() < deadline {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            stream.set_nonblocking(false).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let target = line.split_whitespace().nth(1).unwrap_or("/");
+            let path = target.split('?').next().unwrap_or("/").to_string();
+            loop {
+                let mut header = String::new();
+                if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                    break;
+                }
+            }
+            let mut stream = stream;
+            let response: Vec<u8> = match path.as_str() {
+                "/slow" => {
+                    std::thread::sleep(Duration::from_secs(4));
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".to_vec()
+                }
+                "/huge" => b"HTTP/1.1 200 OK\r\nContent-Length: 900000000\r\n\r\n{".to_vec(),
+                "/redirect-http" => {
+                    b"HTTP/1.1 302 Found\r\nLocation: http://example.com/model.sig\r\nContent-Length: 0\r\n\r\n".to_vec()
+                }
+                p => match routes.iter().find(|(r, _)| *r == p) {
+                    Some((_, body)) => {
+                        let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len())
+                            .into_bytes();
+                        r.extend_from_slice(body);
+                        r
+                    }
+                    None => b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                },
+            };
+            let _ = stream.write_all(&response);
+        }
+    });
+    base
 }
