@@ -46,6 +46,9 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// A BOM could not be built or read.
+    #[error("bom: {0}")]
+    Bom(String),
     /// A Sigstore trusted root could not be read.
     #[error("trusted root: {0}")]
     TrustedRoot(String),

@@ -40,7 +40,29 @@ pub fn sign_manifest(
     manifest: &Manifest,
     identity: &SigningIdentity<'_>,
 ) -> Result<Bundle> {
-    let material = match identity {
+    sign_statement(&Statement::for_manifest(name, manifest), identity)
+}
+
+/// Signs any in-toto statement (an attestation about a model) into a bundle
+/// carrying the same verification material as a model signature.
+pub fn sign_statement(statement: &Statement, identity: &SigningIdentity<'_>) -> Result<Bundle> {
+    let material = verification_material(identity)?;
+    let payload = serde_json::to_vec(statement)
+        .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
+    let key = identity.key();
+    let envelope = Envelope::sign(&payload, IN_TOTO_PAYLOAD_TYPE, |pae| key.sign(pae));
+    Ok(Bundle {
+        media_type: BUNDLE_V03_MEDIA_TYPE.to_string(),
+        verification_material: material,
+        dsse_envelope: Some(envelope),
+        message_signature: None,
+    })
+}
+
+/// The verification material for `identity`; in certificate mode the leaf
+/// must certify the signing key.
+fn verification_material(identity: &SigningIdentity<'_>) -> Result<VerificationMaterial> {
+    Ok(match identity {
         SigningIdentity::Key(key) => VerificationMaterial {
             public_key: Some(PublicKeyIdentifier {
                 hint: Some(key.public_key().hint()),
@@ -72,16 +94,5 @@ pub fn sign_manifest(
                 ..Default::default()
             }
         }
-    };
-    let statement = Statement::for_manifest(name, manifest);
-    let payload = serde_json::to_vec(&statement)
-        .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-    let key = identity.key();
-    let envelope = Envelope::sign(&payload, IN_TOTO_PAYLOAD_TYPE, |pae| key.sign(pae));
-    Ok(Bundle {
-        media_type: BUNDLE_V03_MEDIA_TYPE.to_string(),
-        verification_material: material,
-        dsse_envelope: Some(envelope),
-        message_signature: None,
     })
 }

@@ -1,6 +1,7 @@
 //! The command line: argument structs (clap derive) and rendering, one file
 //! per subcommand. Results go to stdout; progress and diagnostics to stderr.
 
+mod bom;
 mod hash;
 mod keygen;
 mod progress;
@@ -49,6 +50,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify a model against its signature; exit 1 when it does not verify.
     Verify(verify::VerifyArgs),
+    /// Write a CycloneDX 1.6 ML-BOM of a model and its datasets (signed with --key), or --check one.
+    Bom(bom::BomArgs),
     /// Verify any Sigstore bundle over a file or a digest (cosign, sigstore-python, ...).
     VerifyBundle(verify_bundle::VerifyBundleArgs),
 }
@@ -67,6 +70,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Hash(a) => hash::run(&ctx, a),
         Command::Sign(a) => sign::run(&ctx, a),
         Command::Verify(a) => verify::run(&ctx, a),
+        Command::Bom(a) => bom::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
     }
 }
@@ -188,6 +192,51 @@ pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::T
                 .map_err(|e| Error::TrustedRoot(format!("{}: {e}", s.display())))
         }
     }
+}
+
+/// The signing certificate followed by the intermediates, as DER.
+pub fn load_chain(cert: &Path, intermediates: &[PathBuf]) -> Result<Vec<Vec<u8>>> {
+    let mut chain = modelseal::keys::load_certificates(cert)?;
+    chain.truncate(1);
+    for pem in intermediates {
+        chain.extend(modelseal::keys::load_certificates(pem)?);
+    }
+    Ok(chain)
+}
+
+/// Writes through a temporary file in the same directory and renames it, so
+/// an interrupted run never leaves a truncated file behind.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    if path.is_dir() {
+        return Err(Error::Usage(format!(
+            "{} is a directory; name a file",
+            path.display()
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::Usage(format!("{} names no file", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.{}.tmp",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
 }
 
 /// Prints a JSON value on stdout.

@@ -1,16 +1,19 @@
 //! `modelseal sign`.
 
 use super::progress::Bar;
-use super::{Context, Format, HashingArgs, Outcome, print_json};
+use super::{Context, Format, HashingArgs, Outcome, load_chain, print_json, write_atomically};
 use clap::Args;
+use modelseal::bom::{
+    BomOptions, HashedTree, bom_statement, bom_timestamp, build_bom, hash_tree, to_json,
+};
 use modelseal::bundle::Statement;
+use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
 use modelseal::digest::{hash_model_with_progress, model_name};
-use modelseal::keys::{load_certificates, load_private_key};
+use modelseal::keys::load_private_key;
 use modelseal::sign::{SigningIdentity, sign_manifest};
 use modelseal::sigstore::{KeylessSigning, resolve_identity_token, sign_statement};
 use modelseal::{Error, Result};
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -45,6 +48,12 @@ pub struct SignArgs {
     /// Certificate mode: intermediate certificates (PEM) to include, leaf excluded.
     #[arg(long = "cert-chain", value_name = "PEM", requires = "signing_cert")]
     cert_chain: Vec<PathBuf>,
+    /// Also write a CycloneDX ML-BOM here, signed the same way (BOM.sig), in the same pass.
+    #[arg(long, value_name = "BOM")]
+    bom: Option<PathBuf>,
+    /// With --bom: a dataset directory or file the model was trained on. Repeatable.
+    #[arg(long, value_name = "DIR_OR_FILE", requires = "bom")]
+    dataset: Vec<PathBuf>,
     #[command(flatten)]
     hashing: HashingArgs,
 }
@@ -64,24 +73,63 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     } else {
         None
     };
-    let chain = match &args.signing_cert {
-        None => None,
-        Some(cert) => {
-            let mut chain = load_certificates(cert)?;
-            chain.truncate(1);
-            for pem in &args.cert_chain {
-                chain.extend(load_certificates(pem)?);
-            }
-            Some(chain)
-        }
-    };
-    let options = args.hashing.options(&args.path, Some(&args.signature))?;
+    let chain = args
+        .signing_cert
+        .as_deref()
+        .map(|cert| load_chain(cert, &args.cert_chain))
+        .transpose()?;
+    let mut options = args.hashing.options(&args.path, Some(&args.signature))?;
+    let bom_sig = args.bom.as_deref().map(super::bom::signature_path);
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    for p in args.bom.iter().chain(bom_sig.iter()) {
+        options.ignore.insert_user_path(&args.path, &cwd.join(p))?;
+    }
     let name = model_name(&args.path)?;
     let bar = Bar::new(ctx.quiet, "hashing");
     let manifest = hash_model_with_progress(&args.path, &options, &bar);
     bar.finish();
     let manifest = manifest?;
     let root = manifest.root_digest_hex();
+    let bom = match &args.bom {
+        None => None,
+        Some(_) => {
+            // One pass over the bytes when the signature hashes files with
+            // SHA-256, as the BOM does; another pass otherwise.
+            let model_tree =
+                if options.method == Method::Files && options.algorithm == HashAlgorithm::Sha256 {
+                    HashedTree {
+                        path: args.path.clone(),
+                        name: name.clone(),
+                        sha256: manifest.clone(),
+                        blake3: None,
+                    }
+                } else {
+                    hash_tree(&args.path, &options, false, &|_: u64| {})?
+                };
+            let mut datasets = Vec::new();
+            for ds in &args.dataset {
+                let ds_options = HashOptions {
+                    allow_symlinks: options.allow_symlinks,
+                    ignore: IgnoreSet::with_defaults(),
+                    ..Default::default()
+                };
+                datasets.push(hash_tree(ds, &ds_options, false, &|_: u64| {})?);
+            }
+            let bom_options = BomOptions {
+                timestamp: bom_timestamp(None)?,
+                ..Default::default()
+            };
+            Some(build_bom(&model_tree, &datasets, &bom_options)?)
+        }
+    };
+    let bom_statement_bytes = match &bom {
+        Some(b) => Some(
+            serde_json::to_vec(&bom_statement(b, &name, &root)?)
+                .map_err(|e| Error::Usage(format!("cannot encode the BOM statement: {e}")))?,
+        ),
+        None => None,
+    };
+    let mut bom_bundle: Option<Vec<u8>> = None;
     let (bundle, signer) = match (&key, token) {
         (Some(key), _) => {
             let identity = match chain {
@@ -95,6 +143,10 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 "certificate": args.signing_cert.is_some(),
             });
             let bundle = sign_manifest(&name, &manifest, &identity)?;
+            if let Some(b) = &bom {
+                let signed = modelseal::bom::sign_bom(b, &name, &root, &identity)?;
+                bom_bundle = Some(signed.to_json().into_bytes());
+            }
             (bundle.to_json().into_bytes(), signer)
         }
         (None, Some(token)) => {
@@ -109,11 +161,20 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 fulcio_url: args.fulcio_url.clone(),
                 rekor_url: args.rekor_url.clone(),
             };
+            if let Some(bytes) = &bom_statement_bytes {
+                bom_bundle = Some(sign_statement(bytes, token.clone(), &keyless)?);
+            }
             (sign_statement(&statement, token, &keyless)?, signer)
         }
         (None, None) => return Err(Error::Usage("give --key or --sigstore".into())),
     };
     write_atomically(&args.signature, &bundle)?;
+    if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
+        (&args.bom, &bom, &bom_sig, &bom_bundle)
+    {
+        write_atomically(path, &to_json(b))?;
+        write_atomically(sig_path, sig)?;
+    }
     match ctx.format {
         Format::Human => {
             println!(
@@ -121,6 +182,9 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 manifest.resources.len()
             );
             println!("signature: {}", args.signature.display());
+            if let (Some(path), Some(sig)) = (&args.bom, &bom_sig) {
+                println!("bom:       {} (signed: {})", path.display(), sig.display());
+            }
             match signer["fingerprint"].as_str() {
                 Some(fp) => println!(
                     "signer:    {fp} ({})",
@@ -140,35 +204,9 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             "method": manifest.serialization.method.name(),
             "hash_type": manifest.serialization.hash_type,
             "signer": signer,
+            "bom": args.bom,
+            "bom_signature": bom_sig,
         })),
     }
     Ok(0)
-}
-
-/// Writes through a temporary file in the same directory and renames it, so
-/// an interrupted run never leaves a truncated signature behind.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("--signature {} names no file", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
-    }
-    Ok(())
 }

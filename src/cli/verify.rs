@@ -8,7 +8,7 @@ use modelseal::bundle::MAX_BUNDLE_SIZE;
 use modelseal::fetch::{is_url, read_input};
 use modelseal::keys::load_certificates;
 use modelseal::sigstore::KeylessIdentity;
-use modelseal::verify::{Trust, Verdict, VerifyOptions, verify_model};
+use modelseal::verify::{BomInput, Trust, Verdict, VerifyOptions, verify_model};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
@@ -41,6 +41,12 @@ pub struct VerifyArgs {
     /// Do not fail on files that the signature does not list.
     #[arg(long)]
     ignore_unsigned_files: bool,
+    /// Also verify this signed CycloneDX ML-BOM (a file or an https:// URL).
+    #[arg(long, value_name = "BOM")]
+    bom: Option<PathBuf>,
+    /// The BOM's signature bundle (default: BOM.sig).
+    #[arg(long, value_name = "FILE|URL", requires = "bom")]
+    bom_signature: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
@@ -63,7 +69,21 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     };
     let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
     let remote = args.signature.to_str().is_some_and(is_url);
+    let bom = match &args.bom {
+        None => None,
+        Some(path) => {
+            let sig = args
+                .bom_signature
+                .clone()
+                .unwrap_or_else(|| super::bom::signature_path(path));
+            Some(BomInput {
+                bom_json: read_input(path, MAX_BUNDLE_SIZE)?,
+                signature_json: read_input(&sig, MAX_BUNDLE_SIZE)?,
+            })
+        }
+    };
     let options = VerifyOptions {
+        bom,
         trust,
         ignore_paths: args.ignore_paths.clone(),
         signature_path: (!remote).then(|| args.signature.clone()),
@@ -101,6 +121,9 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
             println!("  subject: {subject}");
         }
         println!("  files:   {} checked", verdict.files_checked);
+        if verdict.bom_verified == Some(true) {
+            println!("  bom:     verified (signed, same subject, every file hash matches)");
+        }
     } else {
         println!(
             "FAILED: {} does not verify against {}",

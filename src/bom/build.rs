@@ -1,0 +1,404 @@
+//! Building the ML-BOM of a model (and the datasets that trained it) from
+//! its manifest, its weight headers and what its directory says.
+
+use super::card::{CardFacts, read_card};
+use super::spdx::canonical_license_id;
+use super::types::*;
+use crate::digest::Manifest;
+use crate::formats::safetensors;
+use crate::{Error, Result};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Prefix of the bom-ref of each file of the model.
+pub const MODEL_FILE_REF: &str = "model-file:";
+/// Prefix of the bom-ref of each dataset.
+pub const DATASET_REF: &str = "dataset:";
+
+/// A hashed tree (the model or a dataset): where it is, its name, and its
+/// SHA-256 `files` manifest, with BLAKE3 digests when asked for.
+#[derive(Debug, Clone)]
+pub struct HashedTree {
+    /// The directory or file.
+    pub path: PathBuf,
+    /// Its name in the BOM.
+    pub name: String,
+    /// SHA-256, files method.
+    pub sha256: Manifest,
+    /// BLAKE3 digests by resource name.
+    pub blake3: Option<BTreeMap<String, String>>,
+}
+
+/// What the directory cannot say.
+#[derive(Debug, Clone, Default)]
+pub struct BomOptions {
+    /// Model version.
+    pub version: Option<String>,
+    /// Licenses (SPDX ids or names), overriding the model card.
+    pub licenses: Vec<String>,
+    /// The task, overriding `pipeline_tag`.
+    pub task: Option<String>,
+    /// RFC 3339 creation time.
+    pub timestamp: String,
+    /// The serial number (`urn:uuid:...`); derived from the content if absent.
+    pub serial_number: Option<String>,
+}
+
+fn hashes(tree: &HashedTree, name: &str, sha256: &str) -> Vec<Hash> {
+    let mut out = vec![Hash {
+        alg: "SHA-256".into(),
+        content: sha256.to_string(),
+    }];
+    if let Some(b3) = tree.blake3.as_ref().and_then(|m| m.get(name)) {
+        out.push(Hash {
+            alg: "BLAKE3".into(),
+            content: b3.clone(),
+        });
+    }
+    out
+}
+
+fn is_data_file(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [
+        ".csv", ".tsv", ".jsonl", ".parquet", ".arrow", ".npy", ".npz",
+    ]
+    .iter()
+    .any(|ext| lower.ends_with(ext))
+}
+
+/// The components for the files of `tree`, with format facts for weights.
+fn file_components(tree: &HashedTree, ref_prefix: &str, data_kind: bool) -> Result<Vec<Component>> {
+    let single = tree.path.is_file();
+    let mut out = Vec::new();
+    for r in &tree.sha256.resources {
+        let on_disk = if single {
+            tree.path.clone()
+        } else {
+            tree.path.join(&r.name)
+        };
+        let mut properties = Vec::new();
+        if safetensors::looks_like(&on_disk) {
+            let facts = safetensors::read_header(&on_disk).map_err(|e| {
+                Error::Bom(format!("{}: not a valid safetensors file: {e}", r.name))
+            })?;
+            properties.push(Property::new("modelseal:format", "safetensors"));
+            properties.push(Property::new(
+                "modelseal:safetensors:tensors",
+                facts.tensors.to_string(),
+            ));
+            properties.push(Property::new(
+                "modelseal:safetensors:parameters",
+                facts.parameters.to_string(),
+            ));
+            properties.push(Property::new(
+                "modelseal:safetensors:dtypes",
+                facts.dtypes.join(","),
+            ));
+            for (k, v) in &facts.metadata {
+                properties.push(Property::new(
+                    &format!("modelseal:safetensors:metadata:{k}"),
+                    v.clone(),
+                ));
+            }
+        }
+        out.push(Component {
+            kind: if data_kind || is_data_file(&r.name) {
+                "data"
+            } else {
+                "file"
+            }
+            .into(),
+            bom_ref: Some(format!("{ref_prefix}{}", r.name)),
+            name: r.name.clone(),
+            hashes: hashes(tree, &r.name, &r.digest),
+            data: if data_kind || is_data_file(&r.name) {
+                vec![ComponentData {
+                    kind: "dataset".into(),
+                    name: Some(r.name.clone()),
+                    description: None,
+                }]
+            } else {
+                Vec::new()
+            },
+            properties,
+            ..Default::default()
+        });
+    }
+    Ok(out)
+}
+
+fn licenses(names: &[String]) -> Vec<LicenseChoice> {
+    names
+        .iter()
+        .map(|n| LicenseChoice {
+            license: match canonical_license_id(n) {
+                Some(id) => License {
+                    id: Some(id.to_string()),
+                    name: None,
+                },
+                None => License {
+                    id: None,
+                    name: Some(n.clone()),
+                },
+            },
+        })
+        .collect()
+}
+
+/// Builds the BOM for `model` and `datasets`. Deterministic: the same inputs
+/// and options give the same document.
+pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptions) -> Result<Bom> {
+    let card: CardFacts = read_card(&model.path).map_err(Error::Bom)?;
+    let root = model.sha256.root_digest_hex();
+    let model_ref = format!("model:{}", model.name);
+    let mut components = file_components(model, MODEL_FILE_REF, false)?;
+    let mut dependencies = vec![];
+    let mut model_deps: Vec<String> = components
+        .iter()
+        .filter_map(|c| c.bom_ref.clone())
+        .collect();
+    let mut dataset_refs = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for ds in datasets {
+        if !seen.insert(ds.name.clone()) {
+            return Err(Error::Bom(format!("two datasets are named {:?}", ds.name)));
+        }
+        let ds_ref = format!("{DATASET_REF}{}", ds.name);
+        let files = file_components(ds, &format!("dataset-file:{}/", ds.name), true)?;
+        dependencies.push(Dependency {
+            reference: ds_ref.clone(),
+            depends_on: files.iter().filter_map(|c| c.bom_ref.clone()).collect(),
+        });
+        for f in &files {
+            dependencies.push(Dependency {
+                reference: f.bom_ref.clone().unwrap_or_default(),
+                depends_on: vec![],
+            });
+        }
+        components.push(Component {
+            kind: "data".into(),
+            bom_ref: Some(ds_ref.clone()),
+            name: ds.name.clone(),
+            hashes: vec![Hash {
+                alg: "SHA-256".into(),
+                content: ds.sha256.root_digest_hex(),
+            }],
+            data: vec![ComponentData {
+                kind: "dataset".into(),
+                name: Some(ds.name.clone()),
+                description: None,
+            }],
+            components: files,
+            properties: vec![
+                Property::new(
+                    "modelseal:oms:root-digest",
+                    format!("sha256:{}", ds.sha256.root_digest_hex()),
+                ),
+                Property::new("modelseal:files", ds.sha256.resources.len().to_string()),
+            ],
+            ..Default::default()
+        });
+        model_deps.push(ds_ref.clone());
+        dataset_refs.push((ds.name.clone(), ds_ref));
+    }
+    for c in components.iter().filter(|c| {
+        c.bom_ref
+            .as_deref()
+            .is_some_and(|r| r.starts_with(MODEL_FILE_REF))
+    }) {
+        dependencies.push(Dependency {
+            reference: c.bom_ref.clone().unwrap_or_default(),
+            depends_on: vec![],
+        });
+    }
+    dependencies.insert(
+        0,
+        Dependency {
+            reference: model_ref.clone(),
+            depends_on: model_deps,
+        },
+    );
+
+    let mut card_datasets: Vec<DatasetChoice> = dataset_refs
+        .iter()
+        .map(|(_, r)| DatasetChoice::Ref {
+            reference: r.clone(),
+        })
+        .collect();
+    for name in &card.datasets {
+        let given = dataset_refs
+            .iter()
+            .any(|(n, _)| n == name || name.rsplit('/').next() == Some(n.as_str()));
+        if !given {
+            card_datasets.push(DatasetChoice::Inline(ComponentData {
+                kind: "dataset".into(),
+                name: Some(name.clone()),
+                description: Some("named by the model card; not hashed".into()),
+            }));
+        }
+    }
+    let mut card_properties = Vec::new();
+    for lang in &card.languages {
+        card_properties.push(Property::new("huggingface:language", lang.clone()));
+    }
+    let model_card = ModelCard {
+        model_parameters: ModelParameters {
+            task: options.task.clone().or(card.task.clone()),
+            architecture_family: card.model_type.clone(),
+            model_architecture: (!card.architectures.is_empty())
+                .then(|| card.architectures.join(", ")),
+            datasets: card_datasets,
+        },
+        quantitative_analysis: (!card.metrics.is_empty()).then(|| QuantitativeAnalysis {
+            performance_metrics: card.metrics.clone(),
+        }),
+        properties: card_properties,
+    };
+    let license_names = if options.licenses.is_empty() {
+        &card.licenses
+    } else {
+        &options.licenses
+    };
+    let model_component = Component {
+        kind: "machine-learning-model".into(),
+        bom_ref: Some(model_ref),
+        name: model.name.clone(),
+        version: options.version.clone(),
+        hashes: vec![Hash {
+            alg: "SHA-256".into(),
+            content: root.clone(),
+        }],
+        licenses: licenses(license_names),
+        pedigree: (!card.base_models.is_empty()).then(|| Pedigree {
+            ancestors: card
+                .base_models
+                .iter()
+                .map(|b| Component {
+                    kind: "machine-learning-model".into(),
+                    name: b.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+        }),
+        model_card: Some(model_card),
+        properties: vec![
+            Property::new("modelseal:oms:root-digest", format!("sha256:{root}")),
+            Property::new("modelseal:oms:subject-name", model.name.clone()),
+            Property::new("modelseal:files", model.sha256.resources.len().to_string()),
+        ],
+        ..Default::default()
+    };
+    let mut bom = Bom {
+        bom_format: "CycloneDX".into(),
+        spec_version: "1.6".into(),
+        serial_number: String::new(),
+        version: 1,
+        metadata: Metadata {
+            timestamp: options.timestamp.clone(),
+            tools: Tools {
+                components: vec![Component {
+                    kind: "application".into(),
+                    name: "modelseal".into(),
+                    version: Some(crate::VERSION.into()),
+                    ..Default::default()
+                }],
+            },
+            component: model_component,
+        },
+        components,
+        dependencies,
+    };
+    bom.serial_number = match &options.serial_number {
+        Some(s) => s.clone(),
+        None => derived_serial(&bom),
+    };
+    Ok(bom)
+}
+
+/// A version-5-shaped UUID from the SHA-256 of the BOM's content (without
+/// its serial number and timestamp), so the same content keeps its serial.
+fn derived_serial(bom: &Bom) -> String {
+    let mut copy = bom.clone();
+    copy.serial_number.clear();
+    copy.metadata.timestamp.clear();
+    let digest = Sha256::digest(serde_json::to_vec(&copy).unwrap_or_default());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&digest[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
+/// The name a dataset gets in the BOM: the basename of its path.
+pub fn tree_name(path: &Path) -> Result<String> {
+    crate::digest::model_name(path)
+}
+
+/// Hashes `path` as a BOM needs it: SHA-256, files method, and BLAKE3 too
+/// when `blake3` is set.
+pub fn hash_tree(
+    path: &Path,
+    options: &crate::digest::HashOptions,
+    blake3: bool,
+    progress: crate::digest::ProgressFn<'_>,
+) -> Result<HashedTree> {
+    use crate::digest::{HashAlgorithm, Method, hash_model_with_progress};
+    let mut sha = options.clone();
+    sha.algorithm = HashAlgorithm::Sha256;
+    sha.method = Method::Files;
+    let sha256 = hash_model_with_progress(path, &sha, progress)?;
+    let blake3 = if blake3 {
+        let mut b3 = sha.clone();
+        b3.algorithm = HashAlgorithm::Blake3;
+        let m = hash_model_with_progress(path, &b3, progress)?;
+        Some(
+            m.resources
+                .into_iter()
+                .map(|r| (r.name, r.digest))
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(HashedTree {
+        path: path.to_path_buf(),
+        name: tree_name(path)?,
+        sha256,
+        blake3,
+    })
+}
+
+/// The BOM time: `given` (RFC 3339), else `SOURCE_DATE_EPOCH`, else now,
+/// to the second.
+pub fn bom_timestamp(given: Option<&str>) -> Result<String> {
+    let ts = match given {
+        Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
+            Error::Usage(format!("--timestamp {text:?}: not an RFC 3339 time: {e}"))
+        })?,
+        None => match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(epoch) => {
+                let secs: i64 = epoch.trim().parse().map_err(|_| {
+                    Error::Usage(format!(
+                        "SOURCE_DATE_EPOCH {epoch:?} is not a number of seconds"
+                    ))
+                })?;
+                jiff::Timestamp::from_second(secs)
+                    .map_err(|e| Error::Usage(format!("SOURCE_DATE_EPOCH {epoch:?}: {e}")))?
+            }
+            Err(_) => jiff::Timestamp::now(),
+        },
+    };
+    let whole =
+        jiff::Timestamp::from_second(ts.as_second()).map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(whole.to_string())
+}

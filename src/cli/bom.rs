@@ -1,0 +1,207 @@
+//! `modelseal bom`: write (and sign) a CycloneDX 1.6 ML-BOM, or check one.
+
+use super::progress::Bar;
+use super::{Context, Format, Outcome, load_chain, print_json, write_atomically};
+use clap::Args;
+use modelseal::bom::{
+    BomOptions, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
+};
+use modelseal::digest::{HashOptions, IgnoreSet};
+use modelseal::keys::load_private_key;
+use modelseal::sign::SigningIdentity;
+use modelseal::{Error, Result};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Args)]
+pub struct BomArgs {
+    /// The model directory or file.
+    #[arg(required_unless_present = "check")]
+    path: Option<PathBuf>,
+    /// Check a CycloneDX 1.6 BOM (any producer's) instead of writing one.
+    #[arg(long, value_name = "BOM", conflicts_with_all = ["path", "out", "dataset", "key"])]
+    check: Option<PathBuf>,
+    /// Where to write the BOM (CycloneDX JSON).
+    #[arg(long, value_name = "BOM", required_unless_present = "check")]
+    out: Option<PathBuf>,
+    /// A dataset directory or file the model was trained or evaluated on. Repeatable.
+    #[arg(long, value_name = "DIR_OR_FILE")]
+    dataset: Vec<PathBuf>,
+    /// Sign the BOM with this key; writes BOM.sig beside it.
+    #[arg(long, value_name = "KEY")]
+    key: Option<PathBuf>,
+    /// Certificate mode: the signing certificate (PEM) for --key.
+    #[arg(long, value_name = "CERT", requires = "key")]
+    signing_cert: Option<PathBuf>,
+    /// Certificate mode: intermediate certificates (PEM).
+    #[arg(long = "cert-chain", value_name = "PEM", requires = "signing_cert")]
+    cert_chain: Vec<PathBuf>,
+    /// Model version (the directory cannot say).
+    #[arg(long)]
+    version: Option<String>,
+    /// License (SPDX id or name), replacing the model card's. Repeatable.
+    #[arg(long)]
+    license: Vec<String>,
+    /// The task (e.g. text-generation), replacing the model card's pipeline_tag.
+    #[arg(long)]
+    task: Option<String>,
+    /// Creation time (RFC 3339); default SOURCE_DATE_EPOCH, else now.
+    #[arg(long)]
+    timestamp: Option<String>,
+    /// Serial number (urn:uuid:...); default derived from the content.
+    #[arg(long)]
+    serial_number: Option<String>,
+    /// Record BLAKE3 hashes beside SHA-256.
+    #[arg(long)]
+    blake3: bool,
+    /// Exclude a model path (relative to the model root, or absolute inside it). Repeatable.
+    #[arg(long = "ignore-path", value_name = "P")]
+    ignore_paths: Vec<PathBuf>,
+    /// Do not exclude .git, .gitattributes, .github and .gitignore.
+    #[arg(long)]
+    no_ignore_git_paths: bool,
+    /// Follow symbolic links that stay inside the model root.
+    #[arg(long)]
+    allow_symlinks: bool,
+    /// The model signature file, left out of the BOM when it lies inside the model.
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    signature: PathBuf,
+}
+
+pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
+    if let Some(file) = &args.check {
+        return check(ctx, file);
+    }
+    let (Some(model), Some(out)) = (&args.path, &args.out) else {
+        return Err(Error::Usage("give PATH and --out, or --check BOM".into()));
+    };
+    let key = args.key.as_deref().map(load_private_key).transpose()?;
+    let chain = args
+        .signing_cert
+        .as_deref()
+        .map(|cert| load_chain(cert, &args.cert_chain))
+        .transpose()?;
+    let sig_out = signature_path(out);
+    let excluded = [args.signature.clone(), out.clone(), sig_out.clone()];
+    let model_options = walk_options(model, &args, &excluded)?;
+    let bar = Bar::new(ctx.quiet, "hashing");
+    let hashed = (|| {
+        let model_tree = hash_tree(model, &model_options, args.blake3, &bar)?;
+        let mut datasets = Vec::new();
+        for ds in &args.dataset {
+            let options = walk_options(ds, &args, &excluded)?;
+            datasets.push(hash_tree(ds, &options, args.blake3, &bar)?);
+        }
+        Ok::<_, Error>((model_tree, datasets))
+    })();
+    bar.finish();
+    let (model_tree, datasets) = hashed?;
+    let options = BomOptions {
+        version: args.version.clone(),
+        licenses: args.license.clone(),
+        task: args.task.clone(),
+        timestamp: bom_timestamp(args.timestamp.as_deref())?,
+        serial_number: args.serial_number.clone(),
+    };
+    let bom = build_bom(&model_tree, &datasets, &options)?;
+    write_atomically(out, &to_json(&bom))?;
+    let root = model_tree.sha256.root_digest_hex();
+    let signed = match &key {
+        Some(key) => {
+            let identity = match chain {
+                None => SigningIdentity::Key(key),
+                Some(chain) => SigningIdentity::Certificate { key, chain },
+            };
+            let bundle = sign_bom(&bom, &model_tree.name, &root, &identity)?;
+            write_atomically(&sig_out, bundle.to_json().as_bytes())?;
+            Some(sig_out)
+        }
+        None => None,
+    };
+    match ctx.format {
+        Format::Human => {
+            println!(
+                "wrote {}: CycloneDX 1.6 ML-BOM of {} (root sha256:{root})",
+                out.display(),
+                model_tree.name
+            );
+            println!(
+                "  {} model files, {} datasets, serial {}",
+                model_tree.sha256.resources.len(),
+                datasets.len(),
+                bom.serial_number
+            );
+            if let Some(sig) = &signed {
+                println!("  signed: {}", sig.display());
+            }
+        }
+        Format::Json => print_json(&serde_json::json!({
+            "bom": out,
+            "signature": signed,
+            "serial_number": bom.serial_number,
+            "subject": { "name": model_tree.name, "digest": { "sha256": root } },
+            "model_files": model_tree.sha256.resources.len(),
+            "datasets": datasets.iter().map(|d| serde_json::json!({
+                "name": d.name, "digest": { "sha256": d.sha256.root_digest_hex() },
+                "files": d.sha256.resources.len(),
+            })).collect::<Vec<_>>(),
+        })),
+    }
+    Ok(0)
+}
+
+/// `BOM.sig` beside the BOM.
+pub fn signature_path(bom: &Path) -> PathBuf {
+    let mut s = bom.as_os_str().to_os_string();
+    s.push(".sig");
+    PathBuf::from(s)
+}
+
+fn walk_options(root: &Path, args: &BomArgs, excluded: &[PathBuf]) -> Result<HashOptions> {
+    let mut ignore = if args.no_ignore_git_paths {
+        IgnoreSet::new()
+    } else {
+        IgnoreSet::with_defaults()
+    };
+    if args.path.as_deref() == Some(root) {
+        for p in &args.ignore_paths {
+            ignore.insert_user_path(root, p)?;
+        }
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    for p in excluded {
+        ignore.insert_user_path(root, &cwd.join(p))?;
+    }
+    Ok(HashOptions {
+        allow_symlinks: args.allow_symlinks,
+        ignore,
+        ..Default::default()
+    })
+}
+
+fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
+    let bytes = modelseal::fetch::read_input(file, modelseal::bundle::MAX_BUNDLE_SIZE)?;
+    let bom: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Bom(format!("{}: not JSON: {e}", file.display())))?;
+    let problems = check_bom(&bom);
+    match ctx.format {
+        Format::Human => {
+            if problems.is_empty() {
+                println!(
+                    "valid: {} (CycloneDX 1.6, references consistent)",
+                    file.display()
+                );
+            } else {
+                println!("INVALID: {}: {} problems", file.display(), problems.len());
+                for p in &problems {
+                    println!("  {p}");
+                }
+            }
+        }
+        Format::Json => print_json(&serde_json::json!({
+            "bom": file,
+            "valid": problems.is_empty(),
+            "problems": problems,
+        })),
+    }
+    Ok(if problems.is_empty() { 0 } else { 1 })
+}

@@ -1,0 +1,3 @@
+//! Content sniffing of model files. Reads headers only, never tensors.
+
+pub mod safetensors;

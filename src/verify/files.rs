@@ -1,0 +1,197 @@
+//! The statement checks that need no files, then hashing the model and
+//! comparing it with the signed manifest.
+
+use super::{Failure, Verdict, VerifyOptions, compare};
+use crate::bundle::ParsedStatement;
+use crate::digest::{
+    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, hash_entries,
+    root_digest, walk,
+};
+use crate::{Error, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+/// What the disk holds, for checking a BOM: the SHA-256 of each signed file
+/// found, and the names the signature lists.
+#[derive(Debug, Default)]
+pub(crate) struct DiskFiles {
+    /// SHA-256 (files method) by resource name, for files on disk.
+    pub sha256: BTreeMap<String, String>,
+    /// The files the signature lists.
+    pub signed: BTreeSet<String>,
+}
+
+/// Statement checks that need no files, then the file comparison.
+pub(crate) fn check_files(
+    model: &Path,
+    statement: ParsedStatement,
+    options: &VerifyOptions,
+    progress: ProgressFn<'_>,
+    warnings: Vec<String>,
+) -> Result<(Verdict, Option<DiskFiles>)> {
+    let ParsedStatement {
+        predicate_type,
+        subject,
+        mut manifest,
+    } = statement;
+    let mut verdict = Verdict {
+        verified: false,
+        signer: None,
+        subject: subject.clone(),
+        predicate_type: Some(predicate_type),
+        files_checked: 0,
+        failures: Vec::new(),
+        warnings,
+        bom_verified: None,
+    };
+    let serialization = manifest.serialization.clone();
+    let Some(algorithm) = HashAlgorithm::from_name(&serialization.hash_type) else {
+        verdict.failures.push(Failure::UnknownAlgorithm {
+            algorithm: serialization.hash_type,
+        });
+        return Ok((verdict, None));
+    };
+    if let Some(subject) = &subject {
+        let computed = root_digest(&manifest.resources)
+            .map(hex::encode)
+            .unwrap_or_default();
+        let expected = subject.digest["sha256"].to_ascii_lowercase();
+        if computed != expected {
+            verdict
+                .failures
+                .push(Failure::SubjectDigest { expected, computed });
+        }
+    }
+    let is_file = std::fs::metadata(model)
+        .map_err(|e| Error::io(model, e))?
+        .is_file();
+    if is_file && manifest.resources.len() == 1 && manifest.resources[0].name == "." {
+        // model_signing < 1.0 named the resource of a single-file model ".".
+        manifest.resources[0].name = crate::digest::model_name(model)?;
+    }
+    if let Err(message) = check_names(
+        &manifest.resources,
+        serialization.method,
+        &serialization.hash_type,
+    ) {
+        verdict.failures.push(Failure::Statement { message });
+        return Ok((verdict, None));
+    }
+    let expected_files: std::collections::BTreeSet<&str> = manifest
+        .resources
+        .iter()
+        .map(|r| compare::file_of(&r.name, serialization.method))
+        .collect();
+    verdict.files_checked = expected_files.len();
+
+    let mut ignore = IgnoreSet::new();
+    for p in serialization.ignore_paths.iter().flatten() {
+        if ignore.insert_canonical(p).is_err() {
+            verdict.warnings.push(format!(
+                "ignored a malformed ignore path {p:?} in the statement"
+            ));
+        }
+    }
+    for p in &options.ignore_paths {
+        ignore.insert_user_path(model, p)?;
+    }
+    if let Some(sig) = &options.signature_path
+        && let Some(rel) = crate::digest::ignore::relative_to_root(model, sig)?
+        && !rel.is_empty()
+    {
+        ignore.insert_canonical(&rel)?;
+    }
+    for d in DEFAULT_IGNORES {
+        let signed = expected_files
+            .iter()
+            .any(|f| *f == d || f.starts_with(&format!("{d}/")));
+        if !signed {
+            ignore.insert_canonical(d)?;
+        }
+    }
+
+    let mut entries = match walk(model, serialization.allow_symlinks, &ignore) {
+        Ok(entries) => entries,
+        Err(Error::Symlink(path)) => {
+            verdict.failures.push(Failure::Model {
+                message: format!(
+                    "{path} is a symbolic link, and the model was signed without links"
+                ),
+            });
+            return Ok((verdict, None));
+        }
+        Err(Error::Walk(message)) => {
+            verdict.failures.push(Failure::Model { message });
+            return Ok((verdict, None));
+        }
+        Err(e) => return Err(e),
+    };
+    if options.ignore_unsigned_files {
+        entries.retain(|e| expected_files.contains(e.name.as_str()));
+    }
+    let actual = hash_entries(&entries, algorithm, serialization.method, progress)?;
+    verdict.failures.extend(compare::compare(
+        &manifest.resources,
+        &actual,
+        serialization.method,
+        options.ignore_unsigned_files,
+    ));
+    verdict.verified = verdict.failures.is_empty();
+    let disk = if options.bom.is_some() {
+        // A BOM lists SHA-256 per file: reuse this pass when the signature
+        // was made that way, else hash the signed files once more.
+        let sha256 = if serialization.method == Method::Files && algorithm == HashAlgorithm::Sha256
+        {
+            actual
+        } else {
+            entries.retain(|e| expected_files.contains(e.name.as_str()));
+            hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, progress)?
+        };
+        Some(DiskFiles {
+            sha256: sha256.into_iter().map(|r| (r.name, r.digest)).collect(),
+            signed: expected_files.iter().map(|f| f.to_string()).collect(),
+        })
+    } else {
+        None
+    };
+    Ok((verdict, disk))
+}
+
+/// Resource names must be canonical relative paths (with a valid byte range
+/// for shards), unique, and use the manifest's hash algorithm.
+fn check_names(
+    resources: &[Resource],
+    method: Method,
+    hash_type: &str,
+) -> std::result::Result<(), String> {
+    let mut seen = std::collections::HashSet::new();
+    for r in resources {
+        if !seen.insert(r.name.as_str()) {
+            return Err(format!("resource {:?} is listed twice", r.name));
+        }
+        let path = match method {
+            Method::Files => r.name.as_str(),
+            Method::Shards { .. } => compare::split_shard_name(&r.name)
+                .map(|(p, _, _)| p)
+                .ok_or_else(|| format!("shard resource {:?} has no valid byte range", r.name))?,
+        };
+        let canonical = crate::digest::ignore::normalize_relative(Path::new(path)).ok();
+        if canonical.as_deref() != Some(path) || path.is_empty() {
+            return Err(format!(
+                "resource name {:?} is not a canonical relative path",
+                r.name
+            ));
+        }
+        let sharded = r
+            .algorithm
+            .strip_prefix(hash_type)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with("-sharded-"));
+        if !sharded {
+            return Err(format!(
+                "resource {:?} uses algorithm {:?} but the manifest says {hash_type:?}",
+                r.name, r.algorithm
+            ));
+        }
+    }
+    Ok(())
+}
