@@ -3,6 +3,7 @@
 
 mod bom;
 mod hash;
+mod inspect;
 mod keygen;
 mod progress;
 mod sign;
@@ -50,6 +51,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify a model against its signature; exit 1 when it does not verify.
     Verify(verify::VerifyArgs),
+    /// Recognise each file's format by content and find what would run code on load; exit 1 if any would.
+    Inspect(inspect::InspectArgs),
     /// Write a CycloneDX 1.6 ML-BOM of a model and its datasets (signed with --key), or --check one.
     Bom(bom::BomArgs),
     /// Verify any Sigstore bundle over a file or a digest (cosign, sigstore-python, ...).
@@ -71,6 +74,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Sign(a) => sign::run(&ctx, a),
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Bom(a) => bom::run(&ctx, a),
+        Command::Inspect(a) => inspect::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
     }
 }

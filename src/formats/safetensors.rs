@@ -35,7 +35,7 @@ pub fn looks_like(path: &Path) -> bool {
         return false;
     }
     let n = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
-    n > 1 && n <= MAX_HEADER && head[8] == b'{'
+    n > 1 && head[8] == b'{'
 }
 
 /// Reads and validates the header of the safetensors file at `path`: the
@@ -62,6 +62,7 @@ pub fn read_header(path: &Path) -> Result<SafetensorsFacts, String> {
     let mut header = vec![0u8; n as usize];
     file.read_exact(&mut header).map_err(|e| e.to_string())?;
     let text = std::str::from_utf8(&header).map_err(|_| "the header is not UTF-8".to_string())?;
+    serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| format!("invalid header: {e}"))?;
     let metadata: ::safetensors::tensor::Metadata =
         serde_json::from_str(text).map_err(|e| format!("invalid header: {e}"))?;
     let infos = metadata.tensors();
@@ -96,6 +97,33 @@ pub fn read_header(path: &Path) -> Result<SafetensorsFacts, String> {
             .collect(),
         header_bytes: n,
     })
+}
+
+/// Deserializes a JSON object only to refuse duplicate keys (which a map
+/// would silently collapse, letting two readers see different tensors).
+struct NoDuplicateKeys;
+
+impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = NoDuplicateKeys;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut seen = std::collections::HashSet::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    if !seen.insert(key.clone()) {
+                        return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                    }
+                }
+                Ok(NoDuplicateKeys)
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 #[cfg(test)]
@@ -151,6 +179,11 @@ mod tests {
                 "invalid header",
             ),
             ("not json", 0, "invalid header"),
+            (
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                8,
+                "duplicate key",
+            ),
         ];
         for (header, data, want) in cases {
             let err = read_header(file(header, data).path()).unwrap_err();
