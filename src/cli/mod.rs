@@ -5,6 +5,7 @@ mod bom;
 mod hash;
 mod inspect;
 mod keygen;
+mod policy;
 mod progress;
 mod sign;
 mod verify;
@@ -51,6 +52,8 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify a model against its signature; exit 1 when it does not verify.
     Verify(verify::VerifyArgs),
+    /// Check a deploy-gate policy file, or print the default one.
+    Policy(policy::PolicyArgs),
     /// Recognise each file's format by content and find what would run code on load; exit 1 if any would.
     Inspect(inspect::InspectArgs),
     /// Write a CycloneDX 1.6 ML-BOM of a model and its datasets (signed with --key), or --check one.
@@ -75,6 +78,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Verify(a) => verify::run(&ctx, a),
         Command::Bom(a) => bom::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
+        Command::Policy(a) => policy::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
     }
 }

@@ -3,17 +3,18 @@
 use super::progress::Bar;
 use super::{Context, Format, Outcome, load_public_key_input, load_trusted_root, print_json};
 use clap::Args;
-use modelseal::Result;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
 use modelseal::fetch::{is_url, read_input};
 use modelseal::keys::load_certificates;
+use modelseal::policy::{LoadedPolicy, PolicyContext, evaluate};
 use modelseal::sigstore::KeylessIdentity;
 use modelseal::verify::{BomInput, Trust, Verdict, VerifyOptions, verify_model};
+use modelseal::{Error, Result};
 use std::path::PathBuf;
 use std::time::SystemTime;
 
 #[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("trust").required(true).args(["key", "cert_chain", "identity"]))]
+#[command(group = clap::ArgGroup::new("trust").args(["key", "cert_chain", "identity"]))]
 pub struct VerifyArgs {
     /// The model directory or file.
     path: PathBuf,
@@ -44,31 +45,36 @@ pub struct VerifyArgs {
     /// Also verify this signed CycloneDX ML-BOM (a file or an https:// URL).
     #[arg(long, value_name = "BOM")]
     bom: Option<PathBuf>,
+    /// A deploy-gate policy (TOML): trusted signers, required BOM, allowed formats.
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
     /// The BOM's signature bundle (default: BOM.sig).
     #[arg(long, value_name = "FILE|URL", requires = "bom")]
     bom_signature: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
-    let trust = if let Some(key) = &args.key {
-        Trust::Key(load_public_key_input(key)?)
-    } else if let (Some(identity), Some(issuer)) = (&args.identity, &args.issuer) {
-        Trust::Keyless {
-            who: KeylessIdentity {
-                identity: identity.clone(),
-                issuer: issuer.clone(),
-            },
-            root: std::sync::Arc::new(load_trusted_root(args.trusted_root.as_deref())?),
+    let policy = args.policy.as_deref().map(LoadedPolicy::load).transpose()?;
+    let cli_key = args.key.as_deref().map(load_public_key_input).transpose()?;
+    let trusts = match (&policy, &cli_key) {
+        (_, Some(key)) => vec![Trust::Key(key.clone())],
+        (Some(p), None) => {
+            if !args.cert_chain.is_empty() || args.identity.is_some() {
+                return Err(Error::Usage(
+                    "with --policy, certificate anchors and keyless identities come from the policy".into(),
+                ));
+            }
+            let trusts = p.trusts()?;
+            if trusts.is_empty() {
+                return Err(Error::Usage(format!(
+                    "the policy {} names no signer keys, certificates or keyless identities (give --key)",
+                    p.uri
+                )));
+            }
+            trusts
         }
-    } else {
-        let mut anchors = Vec::new();
-        for pem in &args.cert_chain {
-            anchors.extend(load_certificates(pem)?);
-        }
-        Trust::Anchors(anchors)
+        (None, None) => vec![cli_trust(&args)?],
     };
-    let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
-    let remote = args.signature.to_str().is_some_and(is_url);
     let bom = match &args.bom {
         None => None,
         Some(path) => {
@@ -82,9 +88,11 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
             })
         }
     };
+    let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
+    let remote = args.signature.to_str().is_some_and(is_url);
     let options = VerifyOptions {
         bom,
-        trust,
+        trusts,
         ignore_paths: args.ignore_paths.clone(),
         signature_path: (!remote).then(|| args.signature.clone()),
         ignore_unsigned_files: args.ignore_unsigned_files,
@@ -93,20 +101,74 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let bar = Bar::new(ctx.quiet, "verifying");
     let verdict = verify_model(&args.path, &bundle, &options, &bar);
     bar.finish();
-    let verdict = verdict?;
+    let mut verdict = verdict?;
+    if let Some(policy) = &policy {
+        let bom_timestamp = match (&options.bom, verdict.bom_verified) {
+            (Some(input), Some(true)) => {
+                serde_json::from_slice::<serde_json::Value>(&input.bom_json)
+                    .ok()
+                    .and_then(|b| b["metadata"]["timestamp"].as_str().map(str::to_string))
+            }
+            _ => None,
+        };
+        let context = PolicyContext {
+            model: &args.path,
+            verdict: &verdict,
+            bom_given: options.bom.is_some(),
+            bom_timestamp,
+            ignore_unsigned_files: args.ignore_unsigned_files,
+            cli_key: cli_key.as_ref(),
+            now: jiff::Timestamp::now(),
+        };
+        let broken = evaluate(policy, &context)?;
+        verdict.failures.extend(broken);
+        verdict.verified = verdict.failures.is_empty();
+    }
     for w in &verdict.warnings {
         ctx.warn(w);
     }
+    let policy_ref = policy
+        .as_ref()
+        .map(|p| serde_json::json!({ "uri": p.uri, "digest": { "sha256": p.sha256 } }));
     match ctx.format {
         Format::Human => print_human(&args, &verdict),
         Format::Json => print_json(&serde_json::json!({
             "model": args.path,
             "signature": args.signature,
             "verdict": if verdict.verified { "verified" } else { "failed" },
+            "policy": policy_ref,
             "result": verdict,
         })),
     }
     Ok(if verdict.verified { 0 } else { 1 })
+}
+
+/// The trust given by --cert-chain or --identity/--issuer.
+fn cli_trust(args: &VerifyArgs) -> Result<Trust> {
+    let trust = if let (Some(identity), Some(issuer)) = (&args.identity, &args.issuer) {
+        Trust::Keyless {
+            who: KeylessIdentity {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            root: std::sync::Arc::new(load_trusted_root(args.trusted_root.as_deref())?),
+        }
+    } else {
+        if args.cert_chain.is_empty() {
+            return Err(Error::Usage(
+                "give --key, --cert-chain, --identity with --issuer, or --policy".into(),
+            ));
+        }
+        let mut anchors = Vec::new();
+        for pem in &args.cert_chain {
+            anchors.extend(load_certificates(pem)?);
+        }
+        Trust::Anchors {
+            anchors,
+            subject: None,
+        }
+    };
+    Ok(trust)
 }
 
 fn print_human(args: &VerifyArgs, verdict: &Verdict) {

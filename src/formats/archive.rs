@@ -26,7 +26,12 @@ fn read_member(reader: impl Read) -> Result<Vec<u8>, String> {
     Ok(data)
 }
 
-fn pickle_findings(member: &str, data: &[u8], findings: &mut Vec<Finding>, globals: &mut Vec<Value>) {
+fn pickle_findings(
+    member: &str,
+    data: &[u8],
+    findings: &mut Vec<Finding>,
+    globals: &mut Vec<Value>,
+) {
     let scan = pickle::scan(data);
     super::pickle_to_findings(member, &scan, findings);
     globals.push(json!({ "member": member, "protocol": scan.protocol, "globals": scan.globals }));
@@ -37,22 +42,42 @@ pub fn zip(path: &Path) -> (Format, Vec<Finding>, Value) {
     let mut findings = Vec::new();
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return (Format::Zip, vec![Finding::invalid(format!("cannot open: {e}"))], Value::Null),
+        Err(e) => {
+            return (
+                Format::Zip,
+                vec![Finding::invalid(format!("cannot open: {e}"))],
+                Value::Null,
+            );
+        }
     };
     let mut archive = match ::zip::ZipArchive::new(file) {
         Ok(a) => a,
-        Err(e) => return (Format::Zip, vec![Finding::invalid(format!("not a readable zip: {e}"))], Value::Null),
+        Err(e) => {
+            return (
+                Format::Zip,
+                vec![Finding::invalid(format!("not a readable zip: {e}"))],
+                Value::Null,
+            );
+        }
     };
     if archive.len() > MAX_MEMBERS {
-        return (Format::Zip, vec![Finding::invalid(format!("more than {MAX_MEMBERS} members"))], Value::Null);
+        return (
+            Format::Zip,
+            vec![Finding::invalid(format!("more than {MAX_MEMBERS} members"))],
+            Value::Null,
+        );
     }
     let names: Vec<String> = archive
         .file_names()
         .map(|n| n.map(|n| n.into_owned()).unwrap_or_else(|_| "?".into()))
         .collect();
-    let is_torch = names.iter().any(|n| n == "data.pkl" || n.ends_with("/data.pkl"));
+    let is_torch = names
+        .iter()
+        .any(|n| n == "data.pkl" || n.ends_with("/data.pkl"));
     let is_keras = names.iter().any(|n| n == "config.json")
-        && names.iter().any(|n| n == "model.weights.h5" || n == "metadata.json");
+        && names
+            .iter()
+            .any(|n| n == "model.weights.h5" || n == "metadata.json");
     let is_npz = !names.is_empty() && names.iter().all(|n| n.ends_with(".npy"));
     let format = if is_torch {
         Format::PytorchZip
@@ -84,7 +109,10 @@ pub fn zip(path: &Path) -> (Format, Vec<Finding>, Value) {
             || lower.ends_with(".pickle")
             || lower.ends_with(".npy")
             || (is_keras && lower == "config.json")
-            || !matches!(format, Format::PytorchZip | Format::Keras | Format::NumpyZip);
+            || !matches!(
+                format,
+                Format::PytorchZip | Format::Keras | Format::NumpyZip
+            );
         if !wants {
             continue;
         }
@@ -107,11 +135,16 @@ pub fn zip(path: &Path) -> (Format, Vec<Finding>, Value) {
             }
         } else if is_keras && lower == "config.json" {
             keras_config(&data, &mut findings);
-        } else if lower.ends_with(".pkl") || lower.ends_with(".pickle") || pickle::looks_like(&data) {
+        } else if lower.ends_with(".pkl") || lower.ends_with(".pickle") || pickle::looks_like(&data)
+        {
             pickle_findings(&name, &data, &mut findings, &mut pickles);
         }
     }
-    (format, findings, json!({ "members": names.len(), "pickles": pickles }))
+    (
+        format,
+        findings,
+        json!({ "members": names.len(), "pickles": pickles }),
+    )
 }
 
 /// Keras configs may hold `Lambda` layers, whose Python code runs on load.
@@ -127,7 +160,9 @@ fn keras_config(data: &[u8], findings: &mut Vec<Finding>) {
                 if let Some(Value::String(c)) = map.get("class_name")
                     && (c == "Lambda" || c == "TFOpLambda")
                 {
-                    findings.push(Finding::dangerous(format!("Keras {c} layer: its Python code runs on load")));
+                    findings.push(Finding::dangerous(format!(
+                        "Keras {c} layer: its Python code runs on load"
+                    )));
                 }
                 stack.extend(map.values());
             }
@@ -145,12 +180,24 @@ pub fn tar(path: &Path) -> (Format, Vec<Finding>, Value) {
     let mut legacy = false;
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
-        Err(e) => return (Format::Tar, vec![Finding::invalid(format!("cannot open: {e}"))], Value::Null),
+        Err(e) => {
+            return (
+                Format::Tar,
+                vec![Finding::invalid(format!("cannot open: {e}"))],
+                Value::Null,
+            );
+        }
     };
     let mut archive = ::tar::Archive::new(file);
     let entries = match archive.entries() {
         Ok(e) => e,
-        Err(e) => return (Format::Tar, vec![Finding::invalid(format!("not a readable tar: {e}"))], Value::Null),
+        Err(e) => {
+            return (
+                Format::Tar,
+                vec![Finding::invalid(format!("not a readable tar: {e}"))],
+                Value::Null,
+            );
+        }
     };
     for entry in entries {
         members += 1;
@@ -165,18 +212,33 @@ pub fn tar(path: &Path) -> (Format, Vec<Finding>, Value) {
                 break;
             }
         };
-        let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name == "pickle" || name.ends_with("/pickle") {
             legacy = true;
         }
         match read_member(&mut entry) {
-            Ok(data) if pickle::looks_like(&data) || name.ends_with("pickle") || name.ends_with(".pkl") => {
+            Ok(data)
+                if pickle::looks_like(&data)
+                    || name.ends_with("pickle")
+                    || name.ends_with(".pkl") =>
+            {
                 pickle_findings(&name, &data, &mut findings, &mut pickles);
             }
             Ok(_) => {}
             Err(e) => findings.push(Finding::invalid(format!("{name}: {e}"))),
         }
     }
-    let format = if legacy { Format::PytorchLegacy } else { Format::Tar };
-    (format, findings, json!({ "members": members, "pickles": pickles }))
+    let format = if legacy {
+        Format::PytorchLegacy
+    } else {
+        Format::Tar
+    };
+    (
+        format,
+        findings,
+        json!({ "members": members, "pickles": pickles }),
+    )
 }

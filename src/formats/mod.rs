@@ -7,8 +7,8 @@ pub mod pickle;
 pub mod safetensors;
 pub mod sniff;
 
-use crate::digest::{IgnoreSet, walk};
 use crate::Result;
+use crate::digest::{IgnoreSet, walk};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -19,7 +19,9 @@ const MAX_PICKLE: u64 = 512 << 20;
 const MAX_JSON: u64 = 64 << 20;
 
 /// A recognised file format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Format {
     /// safetensors.
@@ -67,7 +69,10 @@ impl Format {
 
     /// Whether the format can run code when loaded by its usual loader.
     pub fn executes_code(self) -> bool {
-        matches!(self, Format::Pickle | Format::PytorchZip | Format::PytorchLegacy)
+        matches!(
+            self,
+            Format::Pickle | Format::PytorchZip | Format::PytorchLegacy
+        )
     }
 }
 
@@ -131,21 +136,33 @@ pub struct FileReport {
 impl FileReport {
     /// Whether loading this file is unsafe (dangerous or invalid findings).
     pub fn unsafe_to_load(&self) -> bool {
-        self.findings.iter().any(|f| f.severity != Severity::Warning)
+        self.findings
+            .iter()
+            .any(|f| f.severity != Severity::Warning)
     }
 }
 
 fn pickle_to_findings(member: &str, scan: &pickle::PickleScan, findings: &mut Vec<Finding>) {
-    let prefix = if member.is_empty() { String::new() } else { format!("{member}: ") };
+    let prefix = if member.is_empty() {
+        String::new()
+    } else {
+        format!("{member}: ")
+    };
     for g in &scan.globals {
         let how = if g.called { "calls" } else { "imports" };
         match g.verdict {
             pickle::Verdict::Safe => {}
             pickle::Verdict::Dangerous => {
-                findings.push(Finding::dangerous(format!("{prefix}{how} {} (dangerous)", g.name)));
+                findings.push(Finding::dangerous(format!(
+                    "{prefix}{how} {} (dangerous)",
+                    g.name
+                )));
             }
             pickle::Verdict::Unknown => {
-                findings.push(Finding::dangerous(format!("{prefix}{how} {} (not on the allowlist)", g.name)));
+                findings.push(Finding::dangerous(format!(
+                    "{prefix}{how} {} (not on the allowlist)",
+                    g.name
+                )));
             }
         }
     }
@@ -157,7 +174,9 @@ fn pickle_to_findings(member: &str, scan: &pickle::PickleScan, findings: &mut Ve
 /// Inspects one file; `name` is how reports call it.
 pub fn inspect_file(path: &Path, name: &str) -> Result<FileReport> {
     let head = sniff::head(path, 4096).map_err(|e| crate::Error::io(path, e))?;
-    let len = std::fs::metadata(path).map_err(|e| crate::Error::io(path, e))?.len();
+    let len = std::fs::metadata(path)
+        .map_err(|e| crate::Error::io(path, e))?
+        .len();
     let mut findings = Vec::new();
     let mut details = Value::Null;
     let format = if safetensors::looks_like(path) {
@@ -198,14 +217,20 @@ pub fn inspect_file(path: &Path, name: &str) -> Result<FileReport> {
             "HDF5: Keras .h5 models may hold Lambda layers whose code runs on load".into(),
         ));
         Format::Hdf5
-    } else if head.first() == Some(&0x80) && head.get(1).is_some_and(|p| *p <= 5) || pickle::looks_like(&head) {
+    } else if head.first() == Some(&0x80) && head.get(1).is_some_and(|p| *p <= 5)
+        || pickle::looks_like(&head)
+    {
         let data = sniff::head(path, MAX_PICKLE).map_err(|e| crate::Error::io(path, e))?;
         let scan = pickle::scan(&data);
         pickle_to_findings("", &scan, &mut findings);
         if len > MAX_PICKLE {
-            findings.push(Finding::warning(format!("only the first {MAX_PICKLE} bytes were scanned")));
+            findings.push(Finding::warning(format!(
+                "only the first {MAX_PICKLE} bytes were scanned"
+            )));
         }
-        findings.push(Finding::warning("pickle: loading it runs the opcode stream".into()));
+        findings.push(Finding::warning(
+            "pickle: loading it runs the opcode stream".into(),
+        ));
         details = json!({ "protocol": scan.protocol, "globals": scan.globals });
         Format::Pickle
     } else if let Some(kind) = sniff::protobuf(path) {
@@ -252,5 +277,8 @@ fn text_format(path: &Path, head: &[u8], len: u64) -> Option<Format> {
 /// symlinks followed).
 pub fn inspect_path(path: &Path) -> Result<Vec<FileReport>> {
     let entries = walk(path, false, &IgnoreSet::with_defaults())?;
-    entries.iter().map(|e| inspect_file(&e.path, &e.name)).collect()
+    entries
+        .iter()
+        .map(|e| inspect_file(&e.path, &e.name))
+        .collect()
 }

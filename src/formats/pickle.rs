@@ -113,7 +113,10 @@ const DANGEROUS: [&str; 24] = [
 pub fn classify(name: &str) -> Verdict {
     if SAFE.contains(&name) || is_torch_storage(name) {
         Verdict::Safe
-    } else if DANGEROUS.iter().any(|d| name == d.trim_end_matches('.') || name.starts_with(d)) {
+    } else if DANGEROUS
+        .iter()
+        .any(|d| name == d.trim_end_matches('.') || name.starts_with(d))
+    {
         Verdict::Dangerous
     } else {
         Verdict::Unknown
@@ -157,12 +160,17 @@ impl<'a> Walker<'a> {
 
     fn uint(&mut self, n: u64) -> Result<u64, String> {
         let b = self.bytes(n)?;
-        Ok(b.iter().rev().fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
+        Ok(b.iter()
+            .rev()
+            .fold(0u64, |acc, &x| (acc << 8) | u64::from(x)))
     }
 
     fn line(&mut self) -> Result<&'a str, String> {
         let rest = &self.data[self.pos..];
-        let end = rest.iter().position(|&b| b == b'\n').ok_or("truncated line")?;
+        let end = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .ok_or("truncated line")?;
         self.pos += end + 1;
         std::str::from_utf8(&rest[..end]).map_err(|_| "line is not UTF-8".to_string())
     }
@@ -175,7 +183,11 @@ impl<'a> Walker<'a> {
     }
 
     fn pop_mark(&mut self) -> Result<Vec<Item>, String> {
-        let at = self.stack.iter().rposition(|i| *i == Item::Mark).ok_or("no mark on the stack")?;
+        let at = self
+            .stack
+            .iter()
+            .rposition(|i| *i == Item::Mark)
+            .ok_or("no mark on the stack")?;
         let items = self.stack.split_off(at + 1);
         self.stack.pop();
         Ok(items)
@@ -202,7 +214,8 @@ impl<'a> Walker<'a> {
     }
 
     fn push_str(&mut self, bytes: &[u8]) {
-        self.stack.push(Item::Str(String::from_utf8_lossy(bytes).into_owned()));
+        self.stack
+            .push(Item::Str(String::from_utf8_lossy(bytes).into_owned()));
     }
 
     /// Runs one opcode; `Ok(false)` at STOP.
@@ -227,7 +240,11 @@ impl<'a> Walker<'a> {
                 self.stack.push(Item::Other);
             }
             b'S' => {
-                let s = self.line()?.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
+                let s = self
+                    .line()?
+                    .trim()
+                    .trim_matches(|c| c == '\'' || c == '"')
+                    .to_string();
                 self.stack.push(Item::Str(s));
             }
             b'V' => {
@@ -321,9 +338,10 @@ impl<'a> Walker<'a> {
                         self.stack.push(Item::Global(g));
                     }
                     _ => {
-                        self.scan
-                            .malformed
-                            .push(format!("STACK_GLOBAL at byte {} with names that are not strings", self.pos - 1));
+                        self.scan.malformed.push(format!(
+                            "STACK_GLOBAL at byte {} with names that are not strings",
+                            self.pos - 1
+                        ));
                         self.stack.push(Item::Other);
                     }
                 }
@@ -440,7 +458,11 @@ impl<'a> Walker<'a> {
     }
 
     fn memo_get(&mut self, i: u64) -> Result<(), String> {
-        let item = self.memo.get(&i).cloned().ok_or_else(|| format!("memo {i} read before it is written"))?;
+        let item = self
+            .memo
+            .get(&i)
+            .cloned()
+            .ok_or_else(|| format!("memo {i} read before it is written"))?;
         self.stack.push(item);
         Ok(())
     }
@@ -484,8 +506,15 @@ pub fn scan(data: &[u8]) -> PickleScan {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
-                    let what = if at == start && pickle == 0 { "not a pickle" } else { "malformed pickle" };
-                    walker.scan.malformed.push(format!("{what}: {e} at byte {at}"));
+                    let what = if at == start && pickle == 0 {
+                        "not a pickle"
+                    } else {
+                        "malformed pickle"
+                    };
+                    walker
+                        .scan
+                        .malformed
+                        .push(format!("{what}: {e} at byte {at}"));
                     return walker.scan;
                 }
             }
@@ -499,10 +528,15 @@ pub fn scan(data: &[u8]) -> PickleScan {
 pub fn looks_like(data: &[u8]) -> bool {
     match data {
         [0x80, p, ..] => *p <= 5,
-        [b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'K' | b'J' | b'X', ..] => data.ends_with(b".") && {
-            let s = scan(data);
-            s.malformed.is_empty()
-        },
+        [
+            b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'K' | b'J' | b'X',
+            ..,
+        ] => {
+            data.ends_with(b".") && {
+                let s = scan(data);
+                s.malformed.is_empty()
+            }
+        }
         _ => false,
     }
 }
@@ -580,14 +614,20 @@ mod tests {
         assert!(!s.malformed.is_empty());
         assert!(s.is_dangerous());
         let s = scan(b"\xff\xfe garbage");
-        assert!(s.malformed[0].starts_with("not a pickle"), "{:?}", s.malformed);
+        assert!(
+            s.malformed[0].starts_with("not a pickle"),
+            "{:?}",
+            s.malformed
+        );
         let s = scan(&[0x80, 9]);
         assert!(s.malformed[0].contains("unknown protocol"));
         let s = scan(b"R.");
         assert!(s.malformed[0].contains("underflow"));
         assert!(scan(&[]).malformed[0].contains("truncated"));
         // A huge declared length is refused, not allocated.
-        let s = scan(&[0x80, 4, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]);
+        let s = scan(&[
+            0x80, 4, 0x8d, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
+        ]);
         assert!(!s.malformed.is_empty());
     }
 

@@ -123,16 +123,30 @@ pub fn npy(data: &[u8]) -> Option<Result<NpyHeader, String>> {
 fn npy_header(data: &[u8]) -> Result<NpyHeader, String> {
     let major = *data.get(6).ok_or("truncated .npy header")?;
     let (len, start) = match major {
-        1 => (u16::from_le_bytes([data.get(8).copied().ok_or("truncated")?, data.get(9).copied().ok_or("truncated")?]) as usize, 10),
+        1 => (
+            u16::from_le_bytes([
+                data.get(8).copied().ok_or("truncated")?,
+                data.get(9).copied().ok_or("truncated")?,
+            ]) as usize,
+            10,
+        ),
         2 | 3 => {
-            let b: [u8; 4] = data.get(8..12).ok_or("truncated .npy header")?.try_into().map_err(|_| "truncated")?;
+            let b: [u8; 4] = data
+                .get(8..12)
+                .ok_or("truncated .npy header")?
+                .try_into()
+                .map_err(|_| "truncated")?;
             (u32::from_le_bytes(b) as usize, 12)
         }
         v => return Err(format!("unknown .npy version {v}")),
     };
-    let header = data.get(start..start + len).ok_or("the .npy header runs past the data read")?;
+    let header = data
+        .get(start..start + len)
+        .ok_or("the .npy header runs past the data read")?;
     let header = String::from_utf8_lossy(header).into_owned();
-    let at = header.find("'descr':").ok_or("the .npy header has no 'descr'")?;
+    let at = header
+        .find("'descr':")
+        .ok_or("the .npy header has no 'descr'")?;
     let rest = header[at + 8..].trim_start();
     let descr = if rest.starts_with('[') {
         let end = matching_bracket(rest).ok_or("unterminated structured descr")?;
@@ -144,7 +158,11 @@ fn npy_header(data: &[u8]) -> Result<NpyHeader, String> {
         body[..end].to_string()
     };
     let object = descr_has_object(&descr);
-    Ok(NpyHeader { descr, object, header })
+    Ok(NpyHeader {
+        descr,
+        object,
+        header,
+    })
 }
 
 fn matching_bracket(s: &str) -> Option<usize> {
@@ -212,8 +230,18 @@ mod tests {
     fn npy_object_arrays_are_spotted() {
         assert!(!npy(&npy_bytes("'<f4'")).unwrap().unwrap().object);
         assert!(npy(&npy_bytes("'|O'")).unwrap().unwrap().object);
-        assert!(npy(&npy_bytes("[('a', '<i8'), ('b', '|O')]")).unwrap().unwrap().object);
-        assert!(!npy(&npy_bytes("[('Object', '<i8')]")).unwrap().unwrap().object);
+        assert!(
+            npy(&npy_bytes("[('a', '<i8'), ('b', '|O')]"))
+                .unwrap()
+                .unwrap()
+                .object
+        );
+        assert!(
+            !npy(&npy_bytes("[('Object', '<i8')]"))
+                .unwrap()
+                .unwrap()
+                .object
+        );
         assert!(npy(b"\x93NUMPY\x09\x00").unwrap().is_err());
         assert!(npy(b"\x93NUMPY\x01\x00\xff\xff{").unwrap().is_err());
         assert!(npy(b"PK\x03\x04").is_none());
@@ -246,6 +274,10 @@ mod tests {
         std::fs::write(&junk, b"hello world").unwrap();
         assert_eq!(protobuf(&junk), None);
         std::fs::write(&junk, [0x3a, 0x7f]).unwrap();
-        assert_eq!(protobuf(&junk), None, "a length past the end is not a protobuf");
+        assert_eq!(
+            protobuf(&junk),
+            None,
+            "a length past the end is not a protobuf"
+        );
     }
 }

@@ -54,13 +54,13 @@ pub(crate) fn parse_sigstore_bundle(json: &[u8]) -> Result<SigstoreBundle> {
 /// Fulcio CA at the logged time, embedded SCT, identity and issuer, the Rekor
 /// entry (inclusion proof and checkpoint, or SET), timestamps when present,
 /// the DSSE signature, and that the statement's subject is `subject_digest`.
-/// On success, a description of the signer.
+/// On success, a description of the signer and the logged signing time.
 pub(crate) fn verify_keyless_dsse(
     bundle_json: &[u8],
     subject_digest: &str,
     who: &KeylessIdentity,
     root: &TrustedRoot,
-) -> Result<std::result::Result<String, Failure>> {
+) -> Result<std::result::Result<(String, Option<String>), Failure>> {
     let bundle = parse_sigstore_bundle(bundle_json)?;
     let digest = match Sha256Hash::from_hex(subject_digest) {
         Ok(d) => d,
@@ -77,9 +77,12 @@ pub(crate) fn verify_keyless_dsse(
                 .integrated_time()
                 .map(|t| format!(", logged {t}"))
                 .unwrap_or_default();
-            Ok(Ok(format!(
-                "sigstore identity {} (issuer {}){when}",
-                who.identity, who.issuer
+            Ok(Ok((
+                format!(
+                    "sigstore identity {} (issuer {}){when}",
+                    who.identity, who.issuer
+                ),
+                result.integrated_time().map(|t| t.to_string()),
             )))
         }
         Err(e) => Ok(Err(failure_for(e))),

@@ -15,6 +15,8 @@ pub(crate) struct Authenticated {
     pub signer: String,
     /// The signed in-toto statement bytes.
     pub payload: Vec<u8>,
+    /// The logged signing time (keyless signatures).
+    pub signing_time: Option<String>,
 }
 
 /// A check that failed: the signer when known, and why.
@@ -43,9 +45,33 @@ pub(crate) fn authenticate(
         payload: &payload,
         signature: &signature,
     };
-    let signer = match check_signature(&signed, options, warnings)? {
-        Ok(signer) => signer,
-        Err(refusal) => return Ok(Err(refusal)),
+    let mut refusals = Vec::new();
+    let mut accepted = None;
+    for trust in &options.trusts {
+        match check_signature(&signed, trust, options, warnings)? {
+            Ok(found) => {
+                accepted = Some(found);
+                break;
+            }
+            Err(refusal) => refusals.push(refusal),
+        }
+    }
+    let (signer, signing_time) = match accepted {
+        Some(found) => found,
+        None if refusals.len() == 1 => return Ok(Err(refusals.remove(0))),
+        None if refusals.is_empty() => {
+            return Err(Error::Usage(
+                "no trusted signer given (--key, --cert-chain, --identity or a policy)".into(),
+            ));
+        }
+        None => {
+            let reasons: Vec<String> = refusals.iter().map(|(_, f)| f.message()).collect();
+            let message = format!(
+                "no trusted signer verifies the bundle: {}",
+                reasons.join("; ")
+            );
+            return Ok(Err((None, Failure::Signature { message })));
+        }
     };
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
         let failure = Failure::Statement {
@@ -56,10 +82,14 @@ pub(crate) fn authenticate(
         };
         return Ok(Err((Some(signer), failure)));
     }
-    Ok(Ok(Authenticated { signer, payload }))
+    Ok(Ok(Authenticated {
+        signer,
+        payload,
+        signing_time,
+    }))
 }
 
-type SignatureCheck = std::result::Result<String, (Option<String>, Failure)>;
+type SignatureCheck = std::result::Result<(String, Option<String>), (Option<String>, Failure)>;
 
 /// The signed parts of a bundle.
 struct SignedInput<'a> {
@@ -74,6 +104,7 @@ struct SignedInput<'a> {
 /// description of the signer.
 fn check_signature(
     signed: &SignedInput<'_>,
+    trust: &Trust,
     options: &VerifyOptions,
     warnings: &mut Vec<String>,
 ) -> Result<SignatureCheck> {
@@ -87,7 +118,7 @@ fn check_signature(
     let material = &bundle.verification_material;
     let message = pae(payload_type, payload);
     let legacy = || pae_legacy(payload_type, payload);
-    match &options.trust {
+    match trust {
         Trust::Key(key) => {
             let signer = format!("key {} ({})", key.fingerprint(), key.algorithm());
             let named = named_key_mismatch(bundle, key);
@@ -103,11 +134,11 @@ fn check_signature(
                         "the bundle's key hint names another key ({other}); the given key verifies"
                     ));
                 }
-                return Ok(Ok(signer));
+                return Ok(Ok((signer, None)));
             }
             if key.verify(&legacy(), signature) {
                 warnings.push("signed with the pre-1.0 model_signing DSSE encoding".into());
-                return Ok(Ok(signer));
+                return Ok(Ok((signer, None)));
             }
             let failure = match named {
                 Some(other) => Failure::WrongKey {
@@ -140,7 +171,7 @@ fn check_signature(
                 crate::sigstore::verify_keyless_dsse(signed.bundle_json, &subject, who, root)?;
             Ok(outcome.map_err(|failure| (None, failure)))
         }
-        Trust::Anchors(anchors) => {
+        Trust::Anchors { anchors, subject } => {
             let Some(chain) = &material.x509_certificate_chain else {
                 let what = if material.certificate.is_some() {
                     "this is a Sigstore keyless bundle (a single Fulcio certificate), not a certificate-chain signature"
@@ -176,15 +207,24 @@ fn check_signature(
                     )));
                 }
             };
+            if let Some(required) = subject
+                && &leaf.subject != required
+            {
+                let message = format!(
+                    "the signing certificate's subject is {:?}; the policy allows only {required:?}",
+                    leaf.subject
+                );
+                return Ok(Err((None, Failure::Certificate { message })));
+            }
             let signer = format!("certificate {:?} (anchor {:?})", leaf.subject, leaf.anchor);
             let key = &leaf.public_key;
             if key.verify(&message, signature) {
-                return Ok(Ok(signer));
+                return Ok(Ok((signer, None)));
             }
             let old = legacy();
             if key.verify(&old, signature) || key.verify_ecdsa_sha256(&old, signature) {
                 warnings.push("signed with the pre-1.0 model_signing DSSE encoding".into());
-                return Ok(Ok(signer));
+                return Ok(Ok((signer, None)));
             }
             let failure = Failure::Signature {
                 message: "the signature does not verify with the signing certificate's key".into(),

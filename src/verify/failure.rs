@@ -84,6 +84,13 @@ pub enum Failure {
         /// Details.
         message: String,
     },
+    /// A rule of the deploy policy is broken.
+    Policy {
+        /// The rule (`signer`, `bom`, `formats`, `max-signature-age`, ...).
+        rule: String,
+        /// Details.
+        message: String,
+    },
     /// A file of the BOM disagrees with the model signature or the disk.
     BomFile {
         /// The resource path.
@@ -127,6 +134,7 @@ impl Failure {
             Failure::Missing { path } => format!("missing: {path}"),
             Failure::Extra { path } => format!("extra (not signed): {path}"),
             Failure::Bom { message } => format!("bom: {message}"),
+            Failure::Policy { rule, message } => format!("policy ({rule}): {message}"),
             Failure::BomFile { path, message } => format!("bom: {path}: {message}"),
         }
     }

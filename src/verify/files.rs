@@ -43,6 +43,8 @@ pub(crate) fn check_files(
         failures: Vec::new(),
         warnings,
         bom_verified: None,
+        signed_at: None,
+        signed_files: Vec::new(),
     };
     let serialization = manifest.serialization.clone();
     let Some(algorithm) = HashAlgorithm::from_name(&serialization.hash_type) else {
@@ -83,6 +85,7 @@ pub(crate) fn check_files(
         .map(|r| compare::file_of(&r.name, serialization.method))
         .collect();
     verdict.files_checked = expected_files.len();
+    verdict.signed_files = expected_files.iter().map(|f| f.to_string()).collect();
 
     let mut ignore = IgnoreSet::new();
     for p in serialization.ignore_paths.iter().flatten() {

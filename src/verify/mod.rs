@@ -26,8 +26,14 @@ use std::time::SystemTime;
 pub enum Trust {
     /// Key mode: this public key.
     Key(PublicKey),
-    /// Certificate mode: these trust anchors (DER certificates).
-    Anchors(Vec<Vec<u8>>),
+    /// Certificate mode: these trust anchors (DER certificates), and the
+    /// subject the signing certificate must have, when constrained.
+    Anchors {
+        /// DER trust anchors.
+        anchors: Vec<Vec<u8>>,
+        /// The required leaf subject (RFC 4514 text), if any.
+        subject: Option<String>,
+    },
     /// Sigstore keyless: this identity, certified under this trusted root.
     Keyless {
         /// The identity and issuer the certificate must name.
@@ -41,7 +47,13 @@ impl std::fmt::Debug for Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Trust::Key(k) => write!(f, "Trust::Key({})", k.fingerprint()),
-            Trust::Anchors(a) => write!(f, "Trust::Anchors({} certificates)", a.len()),
+            Trust::Anchors { anchors, subject } => {
+                write!(
+                    f,
+                    "Trust::Anchors({} certificates, subject {subject:?})",
+                    anchors.len()
+                )
+            }
             Trust::Keyless { who, .. } => write!(f, "Trust::Keyless({who:?})"),
         }
     }
@@ -50,8 +62,8 @@ impl std::fmt::Debug for Trust {
 /// How to verify.
 #[derive(Debug, Clone)]
 pub struct VerifyOptions {
-    /// What the signature must chain to.
-    pub trust: Trust,
+    /// Who may have signed: the signature must verify with one of these.
+    pub trusts: Vec<Trust>,
     /// More paths to exclude (relative to the model root or absolute in it).
     pub ignore_paths: Vec<PathBuf>,
     /// The signature file, excluded from the model when it lies inside.
@@ -93,6 +105,12 @@ pub struct Verdict {
     /// Whether the BOM verified (when one was given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bom_verified: Option<bool>,
+    /// When the signature was made, when a transparency log says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<String>,
+    /// The files the signature lists.
+    #[serde(skip)]
+    pub signed_files: Vec<String>,
 }
 
 impl Verdict {
@@ -106,6 +124,8 @@ impl Verdict {
             failures: vec![failure],
             warnings,
             bom_verified: None,
+            signed_at: None,
+            signed_files: Vec::new(),
         }
     }
 }
@@ -132,6 +152,7 @@ pub fn verify_model(
     };
     let (mut verdict, disk) = files::check_files(model, statement, options, progress, warnings)?;
     verdict.signer = Some(signed.signer);
+    verdict.signed_at = signed.signing_time;
     if let (Some(input), Some(disk)) = (&options.bom, disk) {
         bom::check_bom_attestation(input, &mut verdict, &disk, options)?;
     } else if options.bom.is_some() {

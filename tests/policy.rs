@@ -1,0 +1,283 @@
+//! The deploy-gate policy: each rule fails with its reason; a compliant model
+//! passes.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use sha2::Digest;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A model signed with the demo key and a signed BOM (with an optional extra
+/// file added before signing). Returns (tmp, model, sig, bom).
+fn signed(
+    extra: Option<(&str, &[u8])>,
+    epoch: &str,
+) -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
+    let (tmp, model) = tiny_model();
+    if let Some((name, bytes)) = extra {
+        fs::write(model.join(name), bytes).unwrap();
+    }
+    let sig = tmp.path().join("model.sig");
+    let bom = tmp.path().join("model.cdx.json");
+    let (private, _) = demo_key();
+    let (code, out, err) = run(modelseal()
+        .env("SOURCE_DATE_EPOCH", epoch)
+        .arg("sign")
+        .arg(&model)
+        .arg("--key")
+        .arg(private)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--bom")
+        .arg(&bom));
+    assert_eq!(code, 0, "{out}{err}");
+    (tmp, model, sig, bom)
+}
+
+fn now_epoch() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        .to_string()
+}
+
+fn write_policy(dir: &Path, body: &str) -> PathBuf {
+    let p = dir.join("policy.toml");
+    fs::write(&p, body).unwrap();
+    p
+}
+
+fn demo_keys_policy(extra: &str) -> String {
+    let (_, public) = demo_key();
+    format!(
+        "[signers]\nkeys = [{:?}]\n{extra}",
+        public.to_str().unwrap()
+    )
+}
+
+fn verify_policy(model: &Path, sig: &Path, policy: &Path, extra: &[&str]) -> (i32, String, String) {
+    run(modelseal()
+        .arg("verify")
+        .arg(model)
+        .arg("--signature")
+        .arg(sig)
+        .arg("--policy")
+        .arg(policy)
+        .args(extra))
+}
+
+#[test]
+fn a_compliant_model_passes_and_the_policy_digest_is_reported() {
+    let (tmp, model, sig, bom) = signed(None, &now_epoch());
+    let policy = write_policy(
+        tmp.path(),
+        &demo_keys_policy("[require]\nmax_signature_age_days = 30\n"),
+    );
+    let (code, out, err) = verify_policy(&model, &sig, &policy, &["--bom", bom.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, _) = run(modelseal()
+        .args(["--format", "json", "verify"])
+        .arg(&model)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--policy")
+        .arg(&policy)
+        .arg("--bom")
+        .arg(&bom));
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let digest = hex::encode(sha2::Sha256::digest(fs::read(&policy).unwrap()));
+    assert_eq!(v["policy"]["digest"]["sha256"], digest);
+}
+
+#[test]
+fn an_untrusted_signer_fails() {
+    let (tmp, model, sig, bom) = signed(None, &now_epoch());
+    let other = tmp.path().join("other");
+    assert_eq!(run(modelseal().arg("keygen").arg("--out").arg(&other)).0, 0);
+    let policy = write_policy(
+        tmp.path(),
+        &format!(
+            "[signers]\nkeys = [{:?}]\n",
+            tmp.path().join("other.pub.pem").to_str().unwrap()
+        ),
+    );
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &["--bom", bom.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("signature:") || out.contains("wrong key"),
+        "{out}"
+    );
+    // A --key the policy does not list is refused even though it verifies.
+    let (_, public) = demo_key();
+    let (code, out, _) = verify_policy(
+        &model,
+        &sig,
+        &policy,
+        &[
+            "--bom",
+            bom.to_str().unwrap(),
+            "--key",
+            public.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert!(out.contains("policy (signer): key SHA256:"), "{out}");
+}
+
+#[test]
+fn a_missing_bom_fails() {
+    let (tmp, model, sig, _) = signed(None, &now_epoch());
+    let policy = write_policy(tmp.path(), &demo_keys_policy(""));
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("policy (bom): a signed ML-BOM must accompany the model"),
+        "{out}"
+    );
+    // Not required: passes.
+    let policy = write_policy(tmp.path(), &demo_keys_policy("[require]\nbom = false\n"));
+    assert_eq!(verify_policy(&model, &sig, &policy, &[]).0, 0);
+}
+
+/// `collections.OrderedDict()` pickled: harmless, but still a pickle.
+const PICKLE: &[u8] = b"\x80\x02ccollections\nOrderedDict\n)R.";
+
+#[test]
+fn a_pickle_fails_unless_excepted_by_its_exact_digest() {
+    let (tmp, model, sig, bom) = signed(Some(("extra.bin", PICKLE)), &now_epoch());
+    let bom_flag = ["--bom", bom.to_str().unwrap()];
+    let policy = write_policy(tmp.path(), &demo_keys_policy(""));
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &bom_flag);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("policy (formats): extra.bin: format pickle is not allowed by the policy"),
+        "{out}"
+    );
+    let digest = hex::encode(sha2::Sha256::digest(PICKLE));
+    let policy = write_policy(
+        tmp.path(),
+        &demo_keys_policy(&format!(
+            "[[formats.exceptions]]\npath = \"extra.bin\"\nsha256 = \"{digest}\"\nreason = \"reviewed\"\n"
+        )),
+    );
+    let (code, out, err) = verify_policy(&model, &sig, &policy, &bom_flag);
+    assert_eq!(code, 0, "{out}{err}");
+    let policy = write_policy(
+        tmp.path(),
+        &demo_keys_policy(&format!(
+            "[[formats.exceptions]]\npath = \"extra.bin\"\nsha256 = \"{}\"\n",
+            "0".repeat(64)
+        )),
+    );
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &bom_flag);
+    assert_eq!(code, 1);
+    assert!(out.contains("its exception names sha256:000"), "{out}");
+}
+
+#[test]
+fn an_old_signature_or_an_unknown_signing_time_fails() {
+    let (tmp, model, sig, bom) = signed(None, "1000000000");
+    let policy = write_policy(
+        tmp.path(),
+        &demo_keys_policy("[require]\nmax_signature_age_days = 365\n"),
+    );
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &["--bom", bom.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("policy (max-signature-age): signed") && out.contains("the policy allows 365"),
+        "{out}"
+    );
+    let policy = write_policy(
+        tmp.path(),
+        &demo_keys_policy("[require]\nbom = false\nmax_signature_age_days = 365\n"),
+    );
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &[]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no signing time is known"), "{out}");
+}
+
+#[test]
+fn ignore_unsigned_files_needs_the_policy_to_allow_it() {
+    let (tmp, model, sig, bom) = signed(None, &now_epoch());
+    let policy = write_policy(tmp.path(), &demo_keys_policy(""));
+    let flags = ["--bom", bom.to_str().unwrap(), "--ignore-unsigned-files"];
+    let (code, out, _) = verify_policy(&model, &sig, &policy, &flags);
+    assert_eq!(code, 1);
+    assert!(out.contains("policy (ignore-unsigned-files)"), "{out}");
+    let policy = write_policy(
+        tmp.path(),
+        &demo_keys_policy("[require]\nallow_ignore_unsigned_files = true\n"),
+    );
+    assert_eq!(verify_policy(&model, &sig, &policy, &flags).0, 0);
+}
+
+#[test]
+fn certificate_signers_are_constrained_by_subject() {
+    let (tmp, model) = tiny_model();
+    let sig = tmp.path().join("cert.sig");
+    let pki = |f: &str| fixture(&format!("pki/{f}"));
+    let (code, _, err) = run(modelseal()
+        .arg("sign")
+        .arg(&model)
+        .arg("--key")
+        .arg(pki("signer.key"))
+        .arg("--signing-cert")
+        .arg(pki("signer.pem"))
+        .arg("--cert-chain")
+        .arg(pki("intermediate.pem"))
+        .arg("--signature")
+        .arg(&sig));
+    assert_eq!(code, 0, "{err}");
+    let policy = |subject: &str| {
+        write_policy(
+            tmp.path(),
+            &format!(
+                "[[signers.certificates]]\nanchor = {:?}\nsubject = {subject:?}\n[require]\nbom = false\n",
+                pki("root.pem").to_str().unwrap()
+            ),
+        )
+    };
+    let p = policy("CN=modelseal test release signer");
+    let (code, out, err) = verify_policy(&model, &sig, &p, &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let p = policy("CN=someone else");
+    let (code, out, _) = verify_policy(&model, &sig, &p, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("the policy allows only \"CN=someone else\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn policy_check_and_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, default, _) = run(modelseal().args(["policy", "default"]));
+    assert_eq!(code, 0);
+    let path = write_policy(tmp.path(), &default);
+    let (code, out, err) = run(modelseal().args(["policy", "check"]).arg(&path));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("formats: safetensors, gguf, onnx, numpy, json, text"),
+        "{out}"
+    );
+    assert!(err.contains("names no signers"), "{err}");
+    let bad = write_policy(tmp.path(), "[signers]\nkeys = [\"missing.pem\"]\n");
+    let (code, _, err) = run(modelseal().args(["policy", "check"]).arg(&bad));
+    assert_eq!(code, 2);
+    assert!(err.contains("missing.pem"), "{err}");
+    let bad = write_policy(tmp.path(), "[formats]\nallowed = [\"exe\"]\n");
+    let (code, _, err) = run(modelseal().args(["policy", "check"]).arg(&bad));
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown variant"), "{err}");
+    // verify with a policy that names no signers and no --key: usage error.
+    let (tmp2, model, sig, _) = signed(None, &now_epoch());
+    let empty = write_policy(tmp2.path(), "");
+    let (code, _, err) = verify_policy(&model, &sig, &empty, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("names no signer"), "{err}");
+}
