@@ -424,19 +424,7 @@ fn certificate_mode_signs_and_verifies_against_an_anchor() {
     let (tmp, model) = tiny_model();
     let sig = tmp.path().join("cert.sig");
     let pki = |f: &str| fixture(&format!("pki/{f}"));
-    let sign = |leaf: &str, sig: &std::path::Path| {
-        run(modelseal()
-            .arg("sign")
-            .arg(&model)
-            .arg("--key")
-            .arg(pki("signer.key"))
-            .arg("--signing-cert")
-            .arg(pki(leaf))
-            .arg("--cert-chain")
-            .arg(pki("intermediate.pem"))
-            .arg("--signature")
-            .arg(sig))
-    };
+    let sign = |leaf: &str, sig: &std::path::Path| sign_with_test_pki(&model, sig, leaf);
     assert_eq!(sign("signer.pem", &sig).0, 0);
     let verify = |sig: &std::path::Path, anchor: &str| {
         run(modelseal()

@@ -220,17 +220,7 @@ fn certificate_signers_are_constrained_by_subject() {
     let (tmp, model) = tiny_model();
     let sig = tmp.path().join("cert.sig");
     let pki = |f: &str| fixture(&format!("pki/{f}"));
-    let (code, _, err) = run(modelseal()
-        .arg("sign")
-        .arg(&model)
-        .arg("--key")
-        .arg(pki("signer.key"))
-        .arg("--signing-cert")
-        .arg(pki("signer.pem"))
-        .arg("--cert-chain")
-        .arg(pki("intermediate.pem"))
-        .arg("--signature")
-        .arg(&sig));
+    let (code, _, err) = sign_with_test_pki(&model, &sig, "signer.pem");
     assert_eq!(code, 0, "{err}");
     let policy = |subject: &str| {
         write_policy(

@@ -65,21 +65,10 @@ fn python_reference_verifies_our_key_and_certificate_bundles() {
         assert_ne!(code, 0, "{alg}: the reference accepted a tampered model");
         std::fs::copy(fixture("tiny-model/config.json"), model.join("config.json")).unwrap();
     }
-    let pki = |f: &str| fixture(&format!("pki/{f}"));
     let sig = tmp.path().join("cert.sig");
-    let (code, _, err) = run(modelseal()
-        .arg("sign")
-        .arg(&model)
-        .arg("--key")
-        .arg(pki("signer.key"))
-        .arg("--signing-cert")
-        .arg(pki("signer.pem"))
-        .arg("--cert-chain")
-        .arg(pki("intermediate.pem"))
-        .arg("--signature")
-        .arg(&sig));
+    let (code, _, err) = sign_with_test_pki(&model, &sig, "signer.pem");
     assert_eq!(code, 0, "{err}");
-    let root = pki("root.pem");
+    let root = fixture("pki/root.pem");
     let (code, out, err) = python_verify(&[
         "certificate".as_ref(),
         model.as_os_str(),

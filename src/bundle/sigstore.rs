@@ -3,7 +3,6 @@
 use super::Envelope;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::io::Read;
 use std::path::Path;
 
 /// The media type written by this tool.
@@ -147,21 +146,7 @@ impl Bundle {
 
 /// Reads and parses a bundle file, refusing directories and huge files.
 pub fn read_bundle(path: &Path) -> Result<Bundle> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let meta = file.metadata().map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::Bundle(format!("{} is a directory", path.display())));
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_BUNDLE_SIZE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > MAX_BUNDLE_SIZE {
-        return Err(Error::Bundle(format!(
-            "{} is larger than {MAX_BUNDLE_SIZE} bytes",
-            path.display()
-        )));
-    }
+    let bytes = crate::fetch::read_file_capped(path, MAX_BUNDLE_SIZE)?;
     Bundle::from_slice(&bytes).map_err(|e| match e {
         Error::Bundle(m) => Error::Bundle(format!("{}: {m}", path.display())),
         other => other,

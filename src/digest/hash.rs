@@ -67,6 +67,11 @@ pub fn hash_entries(
     Ok(resources)
 }
 
+/// The SHA-256 of a whole file, streamed through the same bounded buffer.
+pub fn file_sha256(path: &Path) -> Result<[u8; 32]> {
+    hash_range(path, 0, None, HashAlgorithm::Sha256, &|_: u64| {})
+}
+
 /// The shards of every entry: (entry index, start, end). Empty files have none.
 fn shard_plan(entries: &[Entry], shard_size: u64) -> Vec<(usize, u64, u64)> {
     let mut shards = Vec::new();

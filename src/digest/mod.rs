@@ -9,7 +9,7 @@ pub(crate) mod ignore;
 mod manifest;
 mod walk;
 
-pub use hash::{Progress, ProgressFn, hash_entries};
+pub use hash::{Progress, ProgressFn, file_sha256, hash_entries};
 pub use ignore::{DEFAULT_IGNORES, IgnoreSet};
 pub use manifest::{Manifest, Resource, Serialization, root_digest};
 pub use walk::{Entry, walk};

@@ -6,8 +6,6 @@ use crate::Result;
 use crate::formats::{Severity, inspect_file};
 use crate::keys::PublicKey;
 use crate::verify::{Failure, Verdict};
-use sha2::{Digest, Sha256};
-use std::io::Read;
 use std::path::Path;
 
 /// What the policy is judged against.
@@ -33,20 +31,6 @@ fn fail(rule: &str, message: String) -> Failure {
         rule: rule.to_string(),
         message,
     }
-}
-
-fn file_sha256(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 18];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(hex::encode(h.finalize()))
 }
 
 /// Every rule of `policy` that `ctx` breaks.
@@ -137,7 +121,7 @@ fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Fa
         let Some(problem) = problem else { continue };
         match rules.exceptions.iter().find(|e| &e.path == name) {
             Some(e) => {
-                let digest = file_sha256(&path).map_err(|err| crate::Error::io(&path, err))?;
+                let digest = hex::encode(crate::digest::file_sha256(&path)?);
                 if !digest.eq_ignore_ascii_case(&e.sha256) {
                     failures.push(fail(
                         "formats",

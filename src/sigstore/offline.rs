@@ -10,8 +10,6 @@ use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::io::Read;
 
 /// Largest file read whole for an Ed25519 message signature (Ed25519 signs
 /// the message itself, not a digest of it).
@@ -93,17 +91,7 @@ pub(super) fn verify_keyed(
     let ok = match key {
         PublicKey::Ed25519(_) => match artifact {
             ArtifactInput::File(path) => {
-                let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-                let mut bytes = Vec::new();
-                file.take(MAX_ED25519_MESSAGE + 1)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| Error::io(path, e))?;
-                if bytes.len() as u64 > MAX_ED25519_MESSAGE {
-                    return Err(Error::Usage(format!(
-                        "{}: too large for an Ed25519 message signature check",
-                        path.display()
-                    )));
-                }
+                let bytes = crate::fetch::read_file_capped(path, MAX_ED25519_MESSAGE)?;
                 key.verify(&bytes, &sig)
             }
             ArtifactInput::Digest(_) => {
@@ -124,19 +112,7 @@ pub(super) fn verify_keyed(
 fn artifact_sha256(artifact: &ArtifactInput) -> Result<[u8; 32]> {
     match artifact {
         ArtifactInput::Digest(d) => Ok(*d),
-        ArtifactInput::File(path) => {
-            let mut file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 1 << 18];
-            loop {
-                let n = file.read(&mut buf).map_err(|e| Error::io(path, e))?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
-            Ok(hasher.finalize().into())
-        }
+        ArtifactInput::File(path) => crate::digest::file_sha256(path),
     }
 }
 
@@ -144,6 +120,7 @@ fn artifact_sha256(artifact: &ArtifactInput) -> Result<[u8; 32]> {
 mod tests {
     use super::*;
     use crate::keys::{KeyAlgorithm, generate};
+    use sha2::{Digest, Sha256};
 
     fn message_bundle(sig: &[u8], digest: &[u8]) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({

@@ -158,3 +158,20 @@ pub fn serve(routes: Vec<(&'static str, Vec<u8>)>, requests: usize) -> String {
     });
     base
 }
+
+/// Signs `model` in certificate mode with the test PKI's signer key, the
+/// given leaf certificate (under `fixtures/pki/`) and the intermediate.
+pub fn sign_with_test_pki(model: &Path, sig: &Path, leaf: &str) -> (i32, String, String) {
+    let pki = |f: &str| fixture(&format!("pki/{f}"));
+    run(modelseal()
+        .arg("sign")
+        .arg(model)
+        .arg("--key")
+        .arg(pki("signer.key"))
+        .arg("--signing-cert")
+        .arg(pki(leaf))
+        .arg("--cert-chain")
+        .arg(pki("intermediate.pem"))
+        .arg("--signature")
+        .arg(sig))
+}
