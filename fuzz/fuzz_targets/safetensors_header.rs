@@ -17,9 +17,16 @@ fuzz_target!(|data: &[u8]| {
 
 /// A named temporary file under /dev/shm when present (fast), else /tmp.
 fn tempfile_in_memory() -> NamedFile {
-    let dir = if std::path::Path::new("/dev/shm").is_dir() { "/dev/shm" } else { "/tmp" };
+    let dir = if std::path::Path::new("/dev/shm").is_dir() {
+        "/dev/shm"
+    } else {
+        "/tmp"
+    };
     let path = std::path::PathBuf::from(dir).join(format!("modelseal-fuzz-{}", std::process::id()));
-    NamedFile { file: std::fs::File::create(&path).unwrap(), path }
+    NamedFile {
+        file: std::fs::File::create(&path).unwrap(),
+        path,
+    }
 }
 
 struct NamedFile {
