@@ -46,6 +46,9 @@ pub enum Error {
     /// The command line asked for something impossible.
     #[error("{0}")]
     Usage(String),
+    /// The evidence log cannot be used.
+    #[error("evidence: {0}")]
+    Evidence(String),
     /// A policy file is malformed.
     #[error("policy: {0}")]
     Policy(String),

@@ -14,10 +14,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod bom;
 pub mod bundle;
 pub mod digest;
 mod error;
+pub mod evidence;
 pub mod fetch;
 pub mod formats;
 pub mod keys;

@@ -1,12 +1,15 @@
 //! `modelseal bom`: write (and sign) a CycloneDX 1.6 ML-BOM, or check one.
 
 use super::progress::Bar;
-use super::{Context, Format, Outcome, load_chain, print_json, write_atomically};
+use super::{
+    Context, EvidenceArgs, Format, Outcome, cite, load_chain, print_json, write_atomically,
+};
 use clap::Args;
 use modelseal::bom::{
     BomOptions, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
 };
 use modelseal::digest::{HashOptions, IgnoreSet};
+use modelseal::evidence::record::{self, BOM_PREDICATE, EvidenceSubject};
 use modelseal::keys::load_private_key;
 use modelseal::sign::SigningIdentity;
 use modelseal::{Error, Result};
@@ -65,6 +68,8 @@ pub struct BomArgs {
     /// The model signature file, left out of the BOM when it lies inside the model.
     #[arg(long, value_name = "FILE", default_value = "model.sig")]
     signature: PathBuf,
+    #[command(flatten)]
+    evidence: EvidenceArgs,
 }
 
 pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
@@ -74,6 +79,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     let (Some(model), Some(out)) = (&args.path, &args.out) else {
         return Err(Error::Usage("give PATH and --out, or --check BOM".into()));
     };
+    let recorder = args.evidence.recorder()?;
     let key = args.key.as_deref().map(load_private_key).transpose()?;
     let chain = args
         .signing_cert
@@ -103,7 +109,8 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         serial_number: args.serial_number.clone(),
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;
-    write_atomically(out, &to_json(&bom))?;
+    let bom_bytes = to_json(&bom);
+    write_atomically(out, &bom_bytes)?;
     let root = model_tree.sha256.root_digest_hex();
     let signed = match &key {
         Some(key) => {
@@ -112,13 +119,34 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
                 Some(chain) => SigningIdentity::Certificate { key, chain },
             };
             let bundle = sign_bom(&bom, &model_tree.name, &root, &identity)?;
-            write_atomically(&sig_out, bundle.to_json().as_bytes())?;
-            Some(sig_out)
+            let bytes = bundle.to_json().into_bytes();
+            write_atomically(&sig_out, &bytes)?;
+            Some((sig_out, bytes))
         }
         None => None,
     };
+    if let Some(recorder) = &recorder {
+        let subject = EvidenceSubject {
+            name: model_tree.name.clone(),
+            sha256: root.clone(),
+        };
+        recorder.record(
+            &subject,
+            BOM_PREDICATE,
+            serde_json::json!({
+                "bom": cite(out, &bom_bytes),
+                "bomSignature": signed.as_ref().map(|(p, b)| cite(p, b)),
+                "serialNumber": bom.serial_number,
+                "files": model_tree.sha256.resources.len(),
+                "datasets": datasets.iter().map(|d| serde_json::json!({ "name": d.name, "digest": { "sha256": d.sha256.root_digest_hex() } })).collect::<Vec<_>>(),
+                "tool": { "name": "modelseal", "version": modelseal::VERSION },
+                "time": record::now(),
+            }),
+        )?;
+    }
+    let signed = signed.map(|(p, _)| p);
     match ctx.format {
-        Format::Human => {
+        Format::Human | Format::Markdown | Format::Oscal => {
             println!(
                 "wrote {}: CycloneDX 1.6 ML-BOM of {} (root sha256:{root})",
                 out.display(),
@@ -184,7 +212,7 @@ fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
         .map_err(|e| Error::Bom(format!("{}: not JSON: {e}", file.display())))?;
     let problems = check_bom(&bom);
     match ctx.format {
-        Format::Human => {
+        Format::Human | Format::Markdown | Format::Oscal => {
             if problems.is_empty() {
                 println!(
                     "valid: {} (CycloneDX 1.6, references consistent)",

@@ -26,7 +26,9 @@ pub fn run(ctx: &Context, args: HashArgs) -> Result<Outcome> {
     let manifest = manifest?;
     let name = model_name(&args.path)?;
     match ctx.format {
-        Format::Human => println!("{}  {name}", manifest.root_digest_hex()),
+        Format::Human | Format::Markdown | Format::Oscal => {
+            println!("{}  {name}", manifest.root_digest_hex())
+        }
         Format::Json => print_json(&serde_json::json!({
             "name": name,
             "root_digest": { "sha256": manifest.root_digest_hex() },

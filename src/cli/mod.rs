@@ -1,7 +1,9 @@
 //! The command line: argument structs (clap derive) and rendering, one file
 //! per subcommand. Results go to stdout; progress and diagnostics to stderr.
 
+mod audit;
 mod bom;
+mod evidence;
 mod hash;
 mod inspect;
 mod keygen;
@@ -10,6 +12,7 @@ mod progress;
 mod sign;
 mod verify;
 mod verify_bundle;
+mod vsa;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelseal::digest::{DEFAULT_SHARD_SIZE, HashAlgorithm, HashOptions, IgnoreSet, Method};
@@ -40,6 +43,10 @@ pub enum Format {
     Human,
     /// One JSON document.
     Json,
+    /// A Markdown report (audit only).
+    Markdown,
+    /// OSCAL assessment results JSON (audit only).
+    Oscal,
 }
 
 #[derive(Debug, Subcommand)]
@@ -52,6 +59,10 @@ pub enum Command {
     Sign(sign::SignArgs),
     /// Verify a model against its signature; exit 1 when it does not verify.
     Verify(verify::VerifyArgs),
+    /// Evidence records: attach reviewed documents, record deployments, list, verify the log.
+    Evidence(evidence::EvidenceCommand),
+    /// Evaluate the audit checklist against the evidence log; exit 1 if a required control fails.
+    Audit(audit::AuditArgs),
     /// Check a deploy-gate policy file, or print the default one.
     Policy(policy::PolicyArgs),
     /// Recognise each file's format by content and find what would run code on load; exit 1 if any would.
@@ -71,6 +82,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         quiet: cli.quiet,
         format: cli.format,
     };
+    if matches!(cli.format, Format::Markdown | Format::Oscal)
+        && !matches!(cli.command, Command::Audit(_))
+    {
+        return Err(Error::Usage(
+            "--format markdown and oscal are for `modelseal audit`".into(),
+        ));
+    }
     match cli.command {
         Command::Keygen(a) => keygen::run(&ctx, a),
         Command::Hash(a) => hash::run(&ctx, a),
@@ -79,6 +97,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Bom(a) => bom::run(&ctx, a),
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Policy(a) => policy::run(&ctx, a),
+        Command::Evidence(a) => evidence::run(&ctx, a),
+        Command::Audit(a) => audit::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
     }
 }
@@ -200,6 +220,39 @@ pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::T
                 .map_err(|e| Error::TrustedRoot(format!("{}: {e}", s.display())))
         }
     }
+}
+
+/// Where evidence goes (for sign, bom and verify).
+#[derive(Debug, Clone, Args)]
+pub struct EvidenceArgs {
+    /// Append a signed evidence record to this log (JSON Lines).
+    #[arg(long, value_name = "LOG", env = "MODELSEAL_EVIDENCE")]
+    pub evidence: Option<PathBuf>,
+    /// The Ed25519 key that seals evidence records and checkpoints.
+    #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
+    pub evidence_key: Option<PathBuf>,
+}
+
+impl EvidenceArgs {
+    /// The recorder, when a log is given (it then needs the key).
+    pub fn recorder(&self) -> Result<Option<modelseal::evidence::Recorder>> {
+        match (&self.evidence, &self.evidence_key) {
+            (None, _) => Ok(None),
+            (Some(_), None) => Err(Error::Usage(
+                "--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into(),
+            )),
+            (Some(log), Some(key)) => {
+                let key = modelseal::keys::load_private_key(key)?;
+                modelseal::evidence::Recorder::new(log, key).map(Some)
+            }
+        }
+    }
+}
+
+/// `{uri, digest: {sha256}}` of bytes, as records cite inputs.
+pub fn cite(uri: &Path, bytes: &[u8]) -> serde_json::Value {
+    use sha2::Digest;
+    serde_json::json!({ "uri": uri, "digest": { "sha256": hex::encode(sha2::Sha256::digest(bytes)) } })
 }
 
 /// The signing certificate followed by the intermediates, as DER.

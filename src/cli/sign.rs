@@ -1,7 +1,10 @@
 //! `modelseal sign`.
 
 use super::progress::Bar;
-use super::{Context, Format, HashingArgs, Outcome, load_chain, print_json, write_atomically};
+use super::{
+    Context, EvidenceArgs, Format, HashingArgs, Outcome, cite, load_chain, print_json,
+    write_atomically,
+};
 use clap::Args;
 use modelseal::bom::{
     BomOptions, HashedTree, bom_statement, bom_timestamp, build_bom, hash_tree, to_json,
@@ -9,6 +12,7 @@ use modelseal::bom::{
 use modelseal::bundle::Statement;
 use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
 use modelseal::digest::{hash_model_with_progress, model_name};
+use modelseal::evidence::record::{self, EvidenceSubject, SIGN_PREDICATE};
 use modelseal::keys::load_private_key;
 use modelseal::sign::{SigningIdentity, sign_manifest};
 use modelseal::sigstore::{KeylessSigning, resolve_identity_token, sign_statement};
@@ -56,6 +60,8 @@ pub struct SignArgs {
     dataset: Vec<PathBuf>,
     #[command(flatten)]
     hashing: HashingArgs,
+    #[command(flatten)]
+    evidence: EvidenceArgs,
 }
 
 pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
@@ -67,6 +73,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     }
     // Everything that can fail without reading the model or using the
     // network comes first: keys, certificates, the identity token.
+    let recorder = args.evidence.recorder()?;
     let key = args.key.as_deref().map(load_private_key).transpose()?;
     let token = if args.sigstore {
         Some(resolve_identity_token(args.identity_token.as_deref())?)
@@ -169,14 +176,35 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         (None, None) => return Err(Error::Usage("give --key or --sigstore".into())),
     };
     write_atomically(&args.signature, &bundle)?;
+    let mut bom_cites = (serde_json::Value::Null, serde_json::Value::Null);
     if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
         (&args.bom, &bom, &bom_sig, &bom_bundle)
     {
-        write_atomically(path, &to_json(b))?;
+        let bom_bytes = to_json(b);
+        write_atomically(path, &bom_bytes)?;
         write_atomically(sig_path, sig)?;
+        bom_cites = (cite(path, &bom_bytes), cite(sig_path, sig));
+    }
+    if let Some(recorder) = &recorder {
+        let subject = EvidenceSubject {
+            name: name.clone(),
+            sha256: root.clone(),
+        };
+        recorder.record(
+            &subject,
+            SIGN_PREDICATE,
+            serde_json::json!({
+                "signer": signer,
+                "signature": cite(&args.signature, &bundle),
+                "bom": bom_cites.0,
+                "bomSignature": bom_cites.1,
+                "tool": { "name": "modelseal", "version": modelseal::VERSION },
+                "time": record::now(),
+            }),
+        )?;
     }
     match ctx.format {
-        Format::Human => {
+        Format::Human | Format::Markdown | Format::Oscal => {
             println!(
                 "signed {name}: {} resources, root sha256:{root}",
                 manifest.resources.len()

@@ -1,7 +1,9 @@
 //! `modelseal verify`.
 
 use super::progress::Bar;
-use super::{Context, Format, Outcome, load_public_key_input, load_trusted_root, print_json};
+use super::{
+    Context, EvidenceArgs, Format, Outcome, load_public_key_input, load_trusted_root, print_json,
+};
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
 use modelseal::fetch::{is_url, read_input};
@@ -51,9 +53,12 @@ pub struct VerifyArgs {
     /// The BOM's signature bundle (default: BOM.sig).
     #[arg(long, value_name = "FILE|URL", requires = "bom")]
     bom_signature: Option<PathBuf>,
+    #[command(flatten)]
+    evidence: EvidenceArgs,
 }
 
 pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
+    let recorder = args.evidence.recorder()?;
     let policy = args.policy.as_deref().map(LoadedPolicy::load).transpose()?;
     let cli_key = args.key.as_deref().map(load_public_key_input).transpose()?;
     let trusts = match (&policy, &cli_key) {
@@ -75,18 +80,17 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         }
         (None, None) => vec![cli_trust(&args)?],
     };
-    let bom = match &args.bom {
-        None => None,
-        Some(path) => {
-            let sig = args
-                .bom_signature
-                .clone()
-                .unwrap_or_else(|| super::bom::signature_path(path));
-            Some(BomInput {
-                bom_json: read_input(path, MAX_BUNDLE_SIZE)?,
-                signature_json: read_input(&sig, MAX_BUNDLE_SIZE)?,
-            })
-        }
+    let bom_signature = args.bom.as_ref().map(|path| {
+        args.bom_signature
+            .clone()
+            .unwrap_or_else(|| super::bom::signature_path(path))
+    });
+    let bom = match (&args.bom, &bom_signature) {
+        (Some(path), Some(sig)) => Some(BomInput {
+            bom_json: read_input(path, MAX_BUNDLE_SIZE)?,
+            signature_json: read_input(sig, MAX_BUNDLE_SIZE)?,
+        }),
+        _ => None,
     };
     let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
     let remote = args.signature.to_str().is_some_and(is_url);
@@ -127,11 +131,33 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     for w in &verdict.warnings {
         ctx.warn(w);
     }
+    if let Some(recorder) = &recorder {
+        let inputs = VerifyInputs {
+            bundle: &bundle,
+            bom: options.bom.as_ref(),
+            bom_signature: bom_signature.as_deref(),
+            policy: policy.as_ref(),
+        };
+        match super::vsa::record_verification(
+            recorder,
+            &args.path,
+            &args.signature,
+            &verdict,
+            &inputs,
+        )? {
+            Some(digest) => {
+                if !ctx.quiet {
+                    eprintln!("evidence: recorded sha256:{digest}");
+                }
+            }
+            None => ctx.warn("no evidence recorded: the signature names no model digest"),
+        }
+    }
     let policy_ref = policy
         .as_ref()
         .map(|p| serde_json::json!({ "uri": p.uri, "digest": { "sha256": p.sha256 } }));
     match ctx.format {
-        Format::Human => print_human(&args, &verdict),
+        Format::Human | Format::Markdown | Format::Oscal => print_human(&args, &verdict),
         Format::Json => print_json(&serde_json::json!({
             "model": args.path,
             "signature": args.signature,
@@ -141,6 +167,18 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         })),
     }
     Ok(if verdict.verified { 0 } else { 1 })
+}
+
+/// What a verification record cites.
+pub struct VerifyInputs<'a> {
+    /// The signature bundle bytes.
+    pub bundle: &'a [u8],
+    /// The BOM and its signature, when given.
+    pub bom: Option<&'a BomInput>,
+    /// Where the BOM signature came from.
+    pub bom_signature: Option<&'a std::path::Path>,
+    /// The policy, when given.
+    pub policy: Option<&'a LoadedPolicy>,
 }
 
 /// The trust given by --cert-chain or --identity/--issuer.

@@ -43,6 +43,7 @@ pub(crate) fn check_files(
         failures: Vec::new(),
         warnings,
         bom_verified: None,
+        signature_verified: false,
         signed_at: None,
         signed_files: Vec::new(),
     };

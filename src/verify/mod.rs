@@ -105,6 +105,8 @@ pub struct Verdict {
     /// Whether the BOM verified (when one was given).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bom_verified: Option<bool>,
+    /// Whether the signature verified with a trusted signer.
+    pub signature_verified: bool,
     /// When the signature was made, when a transparency log says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<String>,
@@ -124,6 +126,7 @@ impl Verdict {
             failures: vec![failure],
             warnings,
             bom_verified: None,
+            signature_verified: false,
             signed_at: None,
             signed_files: Vec::new(),
         }
@@ -147,11 +150,14 @@ pub fn verify_model(
         Ok(s) => s,
         Err(message) => {
             let failure = Failure::Statement { message };
-            return Ok(Verdict::failed(Some(signed.signer), failure, warnings));
+            let mut verdict = Verdict::failed(Some(signed.signer), failure, warnings);
+            verdict.signature_verified = true;
+            return Ok(verdict);
         }
     };
     let (mut verdict, disk) = files::check_files(model, statement, options, progress, warnings)?;
     verdict.signer = Some(signed.signer);
+    verdict.signature_verified = true;
     verdict.signed_at = signed.signing_time;
     if let (Some(input), Some(disk)) = (&options.bom, disk) {
         bom::check_bom_attestation(input, &mut verdict, &disk, options)?;

@@ -1,0 +1,53 @@
+//! `modelseal audit`: the checklist against the evidence log.
+
+use super::evidence::{LogArgs, parse_time};
+use super::{Context, Format, Outcome, print_json};
+use clap::Args;
+use modelseal::audit::{Checklist, evaluate, to_human, to_markdown, to_oscal};
+use modelseal::evidence::{evidence_verifying_key, verify_log};
+use modelseal::keys::load_public_key;
+use modelseal::{Error, Result};
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    log: LogArgs,
+    /// A checklist (TOML) instead of the shipped one.
+    #[arg(long, value_name = "FILE")]
+    checklist: Option<PathBuf>,
+    /// Audit this model only (its OMS root digest, sha256:HEX).
+    #[arg(long, value_name = "DIGEST")]
+    model: Option<String>,
+    /// Audit as of this date (RFC 3339 or YYYY-MM-DD); later records are ignored.
+    #[arg(long, value_name = "DATE")]
+    as_of: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
+    let list = match &args.checklist {
+        Some(p) => Checklist::parse(&std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)?,
+        None => Checklist::default_list(),
+    };
+    let key = evidence_verifying_key(&load_public_key(&args.log.evidence_key)?)?;
+    let check = verify_log(&args.log.evidence, &key, None)?;
+    let as_of = match &args.as_of {
+        Some(t) => parse_time(t)?,
+        None => jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+            .map_err(|e| Error::Usage(e.to_string()))?,
+    };
+    let report = evaluate(
+        &list,
+        &check,
+        &args.log.evidence.display().to_string(),
+        args.model.as_deref(),
+        as_of,
+    );
+    match ctx.format {
+        Format::Human => print!("{}", to_human(&report)),
+        Format::Json => print_json(&report),
+        Format::Markdown => print!("{}", to_markdown(&report)),
+        Format::Oscal => print_json(&to_oscal(&report)),
+    }
+    Ok(if report.failed() { 1 } else { 0 })
+}

@@ -1,0 +1,455 @@
+//! Evidence records, the tamper-evident log, and the audit checklist.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A workspace with an evidence key and log; commands get both through the
+/// environment, as a pipeline would set them.
+struct Env {
+    tmp: tempfile::TempDir,
+    log: PathBuf,
+    key: PathBuf,
+}
+
+impl Env {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let prefix = tmp.path().join("evidence");
+        assert_eq!(
+            run(modelseal().arg("keygen").arg("--out").arg(&prefix)).0,
+            0
+        );
+        Env {
+            log: tmp.path().join("evidence.jsonl"),
+            key: tmp.path().join("evidence.priv.pem"),
+            tmp,
+        }
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut c = modelseal();
+        c.env("MODELSEAL_EVIDENCE", &self.log)
+            .env("MODELSEAL_EVIDENCE_KEY", &self.key);
+        c
+    }
+
+    fn model(&self, name: &str) -> PathBuf {
+        let m = self.tmp.path().join(name);
+        copy_tree(&fixture("tiny-model"), &m);
+        m
+    }
+
+    /// Signs `model` with a BOM; returns (signature, bom, root digest).
+    fn sign(&self, model: &Path) -> (PathBuf, PathBuf, String) {
+        let name = model.file_name().unwrap().to_str().unwrap();
+        let sig = self.tmp.path().join(format!("{name}.sig"));
+        let bom = self.tmp.path().join(format!("{name}.cdx.json"));
+        let (private, _) = demo_key();
+        let (code, out, err) = run(self
+            .cmd()
+            .args(["--format", "json", "sign"])
+            .arg(model)
+            .arg("--key")
+            .arg(private)
+            .arg("--signature")
+            .arg(&sig)
+            .arg("--bom")
+            .arg(&bom));
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        (
+            sig,
+            bom,
+            v["subject"]["digest"]["sha256"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        )
+    }
+
+    fn verify(&self, model: &Path, sig: &Path, bom: &Path) -> i32 {
+        let (_, public) = demo_key();
+        run(self
+            .cmd()
+            .arg("verify")
+            .arg(model)
+            .arg("--signature")
+            .arg(sig)
+            .arg("--key")
+            .arg(public)
+            .arg("--bom")
+            .arg(bom))
+        .0
+    }
+
+    fn audit(&self, extra: &[&str]) -> (i32, Value) {
+        let (code, out, err) = run(self.cmd().args(["--format", "json", "audit"]).args(extra));
+        assert!(code == 0 || code == 1, "{err}");
+        (
+            code,
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")),
+        )
+    }
+
+    fn attach(&self, control: u32, reviewed: &str) {
+        let doc = self.tmp.path().join(format!("control-{control}.md"));
+        fs::write(&doc, format!("# Document for control {control}\n")).unwrap();
+        let (code, _, err) = run(self
+            .cmd()
+            .args([
+                "evidence",
+                "attach",
+                "--control",
+                &control.to_string(),
+                "--reviewed",
+                reviewed,
+                "--reviewer",
+                "auditor",
+            ])
+            .arg("--file")
+            .arg(&doc));
+        assert_eq!(code, 0, "{err}");
+    }
+}
+
+fn status(report: &Value, id: u64) -> String {
+    report["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn sign_bom_and_verify_records_pass_controls_4_and_7() {
+    let env = Env::new();
+    let model = env.model("good-model");
+    let (sig, bom, digest) = env.sign(&model);
+    assert_eq!(env.verify(&model, &sig, &bom), 0);
+    let (code, report) = env.audit(&["--model", &format!("sha256:{digest}")]);
+    assert_eq!(status(&report, 4), "pass", "{report}");
+    assert_eq!(status(&report, 7), "pass", "{report}");
+    assert_eq!(status(&report, 1), "no-evidence");
+    assert_eq!(code, 0, "no required control fails");
+    let c7 = &report["controls"][6];
+    assert!(
+        !c7["evidence"].as_array().unwrap().is_empty(),
+        "findings cite record digests"
+    );
+    // The records: sign (with BOM digest) and a PASSED VSA.
+    let (_, out, _) = run(env.cmd().args(["--format", "json", "evidence", "list"]));
+    let records: Vec<Value> = serde_json::from_str(&out).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(
+        records[0]["predicateType"],
+        "https://modelseal.dev/evidence/sign/v1"
+    );
+    assert!(records[0]["predicate"]["bom"]["digest"]["sha256"].is_string());
+    let vsa = &records[1]["predicate"];
+    assert_eq!(
+        records[1]["predicateType"],
+        "https://slsa.dev/verification_summary/v1"
+    );
+    assert_eq!(vsa["verificationResult"], "PASSED");
+    assert_eq!(vsa["verifier"]["id"], "https://modelseal.dev/verifier");
+    let levels: Vec<&str> = vsa["verifiedLevels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert!(
+        levels.contains(&"MODELSEAL_SIGNATURE_VERIFIED")
+            && levels.contains(&"MODELSEAL_BOM_VERIFIED")
+    );
+    assert_eq!(vsa["inputAttestations"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn an_unverified_model_fails_7_and_a_mismatched_bom_fails_4() {
+    let env = Env::new();
+    let model = env.model("never-verified");
+    let (_, _, digest) = env.sign(&model);
+    let (code, report) = env.audit(&["--model", &digest]);
+    assert_eq!(status(&report, 7), "fail", "{report}");
+    assert_eq!(code, 1);
+
+    let other = env.model("bad-bom");
+    let (sig, bom, digest) = env.sign(&other);
+    fs::write(other.join("config.json"), "{\"changed\": true}\n").unwrap();
+    assert_eq!(
+        env.verify(&other, &sig, &bom),
+        1,
+        "the failed verification is recorded too"
+    );
+    let (_, report) = env.audit(&["--model", &digest]);
+    assert_eq!(status(&report, 4), "fail", "{report}");
+    let reason = report["controls"][3]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("last verification failed") && reason.contains("config.json"),
+        "{reason}"
+    );
+}
+
+#[test]
+fn a_deployment_before_verification_fails_7() {
+    let env = Env::new();
+    let model = env.model("rushed");
+    let (sig, bom, digest) = env.sign(&model);
+    let (code, _, err) = run(env.cmd().args([
+        "evidence", "deploy", "--name", "rushed", "--model", &digest, "--target", "prod",
+    ]));
+    assert_eq!(code, 0, "{err}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(env.verify(&model, &sig, &bom), 0);
+    let (_, report) = env.audit(&["--model", &digest]);
+    assert_eq!(status(&report, 7), "fail", "{report}");
+    assert!(
+        report["controls"][6]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("deployed at")
+    );
+    assert_eq!(
+        status(&report, 4),
+        "pass",
+        "control 4 has no deployment rule"
+    );
+}
+
+#[test]
+fn attached_documents_move_controls_from_no_evidence_to_pass_then_to_fail_with_age() {
+    let env = Env::new();
+    let (_, report) = env.audit(&[]);
+    for id in [1, 2, 3, 5, 6, 8] {
+        assert_eq!(status(&report, id), "no-evidence");
+    }
+    for id in [1, 2, 3, 5, 6, 8] {
+        env.attach(id, "2026-06-01");
+    }
+    let (code, report) = env.audit(&["--as-of", "2026-12-01"]);
+    for id in [1, 2, 3, 5, 6, 8] {
+        assert_eq!(status(&report, id), "pass", "{id}: {report}");
+    }
+    assert_eq!(code, 0);
+    let (code, report) = env.audit(&["--as-of", "2027-07-01"]);
+    for id in [1, 2, 3, 5, 6, 8] {
+        assert_eq!(status(&report, id), "fail", "{id}: {report}");
+    }
+    assert_eq!(code, 1);
+    // Records after the audit date are not counted.
+    let (_, report) = env.audit(&["--as-of", "2020-01-01"]);
+    assert_eq!(status(&report, 1), "no-evidence");
+}
+
+#[test]
+fn markdown_and_oscal_reports() {
+    let env = Env::new();
+    let model = env.model("reported");
+    let (sig, bom, _) = env.sign(&model);
+    assert_eq!(env.verify(&model, &sig, &bom), 0);
+    env.attach(1, "2026-06-01");
+    let (_, md, _) =
+        run(env
+            .cmd()
+            .args(["--format", "markdown", "audit", "--as-of", "2030-01-01"]));
+    assert!(md.starts_with("# ISO/IEC 42001"), "{md}");
+    assert!(md.contains("## 7. AI Model Integrity and Provenance"));
+    assert!(md.contains("Supporting records (SHA-256 of the log line)"));
+    let (_, oscal, _) =
+        run(env
+            .cmd()
+            .args(["--format", "oscal", "audit", "--as-of", "2030-01-01"]));
+    let doc: Value = serde_json::from_str(&oscal).unwrap();
+    let result = &doc["assessment-results"]["results"][0];
+    assert_eq!(result["findings"].as_array().unwrap().len(), 8);
+    let states: Vec<&str> = result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["target"]["status"]["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states[6], "satisfied");
+    assert_eq!(states[0], "not-satisfied", "reviewed too long before 2030");
+    assert!(
+        result["observations"][6]["relevant-evidence"][0]["href"]
+            .as_str()
+            .unwrap()
+            .starts_with("#record-sha256-")
+    );
+    // Markdown and OSCAL are for audit only.
+    let (code, _, err) = run(env.cmd().args(["--format", "oscal", "hash"]).arg(&model));
+    assert_eq!(code, 2, "{err}");
+}
+
+fn tampered_log_is_refused(env: &Env, what: &str) {
+    let (code, out, _) = run(env.cmd().args(["evidence", "verify"]));
+    assert_eq!(code, 1, "{what}: {out}");
+    assert!(out.starts_with("BROKEN"), "{what}: {out}");
+    let (code, report) = env.audit(&[]);
+    assert_eq!(code, 1, "{what}");
+    assert!(
+        report["controls"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the evidence log does not verify"),
+        "{what}"
+    );
+}
+
+#[test]
+fn every_kind_of_log_tampering_is_detected() {
+    let env = Env::new();
+    for id in [1, 2, 3, 5, 6] {
+        env.attach(id, "2026-06-01");
+    }
+    let older = fs::read_to_string(env.log.with_extension("jsonl.checkpoint")).unwrap();
+    env.attach(8, "2026-06-01");
+    let older_path = env.tmp.path().join("older.checkpoint");
+    fs::write(&older_path, &older).unwrap();
+    let (code, out, err) = run(env
+        .cmd()
+        .args(["evidence", "verify", "--checkpoint"])
+        .arg(&older_path));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("extends the older checkpoint of 5"), "{out}");
+
+    let original = fs::read(&env.log).unwrap();
+    let lines: Vec<Vec<u8>> = original[..original.len() - 1]
+        .split(|b| *b == b'\n')
+        .map(<[u8]>::to_vec)
+        .collect();
+    let write = |ls: &[Vec<u8>]| {
+        let mut out = ls.join(&b'\n');
+        out.push(b'\n');
+        fs::write(&env.log, out).unwrap();
+    };
+    // Edit a byte inside a record's payload.
+    let mut edited = lines.clone();
+    let pos = edited[2].iter().position(|b| *b == b'"').unwrap() + 20;
+    edited[2][pos] = if edited[2][pos] == b'A' { b'B' } else { b'A' };
+    write(&edited);
+    tampered_log_is_refused(&env, "edited byte");
+    // Delete a line.
+    let mut deleted = lines.clone();
+    deleted.remove(1);
+    write(&deleted);
+    tampered_log_is_refused(&env, "deleted line");
+    // Swap two lines.
+    let mut swapped = lines.clone();
+    swapped.swap(0, 3);
+    write(&swapped);
+    tampered_log_is_refused(&env, "swapped lines");
+    // Truncate mid-record.
+    fs::write(&env.log, &original[..original.len() - 30]).unwrap();
+    tampered_log_is_refused(&env, "truncated");
+    // Truncate to fewer records than an older checkpoint proves.
+    write(&lines[..3]);
+    let (code, out, _) = run(env
+        .cmd()
+        .args(["evidence", "verify", "--checkpoint"])
+        .arg(&older_path));
+    assert_eq!(code, 1);
+    assert!(out.contains("(truncated)"), "{out}");
+    // A forged record sealed by another key, appended by hand.
+    write(&lines);
+    let intruder = Env::new();
+    intruder.attach(4, "2026-06-01");
+    let forged = fs::read(&intruder.log).unwrap();
+    let mut with_forgery = lines.clone();
+    with_forgery.push(forged[..forged.len() - 1].to_vec());
+    write(&with_forgery);
+    tampered_log_is_refused(&env, "forged record");
+    let (_, out, _) = run(env.cmd().args(["evidence", "verify"]));
+    assert!(
+        out.contains("record 7: the signature does not verify with the evidence key"),
+        "{out}"
+    );
+    // And nothing can be appended to a broken log.
+    let doc = env.tmp.path().join("late.md");
+    fs::write(&doc, "late").unwrap();
+    let (code, _, err) = run(env
+        .cmd()
+        .args(["evidence", "attach", "--control", "1"])
+        .arg("--file")
+        .arg(&doc));
+    assert_eq!(code, 2);
+    assert!(err.contains("refusing to append"), "{err}");
+}
+
+#[test]
+fn two_processes_appending_500_records_each_leave_1000_valid_records() {
+    let env = Env::new();
+    let doc = env.tmp.path().join("doc.md");
+    fs::write(&doc, "shared document").unwrap();
+    let script = format!(
+        "for i in $(seq 1 500); do {bin} evidence attach --control 1 --file {doc} -q > /dev/null || exit 1; done",
+        bin = assert_cmd::cargo::cargo_bin("modelseal").display(),
+        doc = doc.display()
+    );
+    let spawn = || {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("MODELSEAL_EVIDENCE", &env.log)
+            .env("MODELSEAL_EVIDENCE_KEY", &env.key)
+            .spawn()
+            .unwrap()
+    };
+    let (mut a, mut b) = (spawn(), spawn());
+    assert!(a.wait().unwrap().success());
+    assert!(b.wait().unwrap().success());
+    let (code, out, _) = run(env.cmd().args(["--format", "json", "evidence", "verify"]));
+    assert_eq!(code, 0, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["records"], 1000);
+    assert_eq!(v["checkpoint"]["size"], 1000);
+}
+
+#[test]
+fn evidence_needs_an_ed25519_key_and_a_key_with_a_log() {
+    let env = Env::new();
+    let model = env.model("m");
+    let (private, _) = demo_key();
+    let (code, _, err) = run(modelseal()
+        .env("MODELSEAL_EVIDENCE", &env.log)
+        .env_remove("MODELSEAL_EVIDENCE_KEY")
+        .arg("sign")
+        .arg(&model)
+        .arg("--key")
+        .arg(&private)
+        .arg("--signature")
+        .arg(env.tmp.path().join("s.sig")));
+    assert_eq!(code, 2);
+    assert!(err.contains("--evidence needs --evidence-key"), "{err}");
+    let p256 = env.tmp.path().join("p256");
+    assert_eq!(
+        run(modelseal()
+            .args(["keygen", "--algorithm", "ecdsa-p256", "--out"])
+            .arg(&p256))
+        .0,
+        0
+    );
+    let (code, _, err) = run(modelseal()
+        .env("MODELSEAL_EVIDENCE", &env.log)
+        .env(
+            "MODELSEAL_EVIDENCE_KEY",
+            env.tmp.path().join("p256.priv.pem"),
+        )
+        .arg("sign")
+        .arg(&model)
+        .arg("--key")
+        .arg(&private)
+        .arg("--signature")
+        .arg(env.tmp.path().join("s.sig")));
+    assert_eq!(code, 2);
+    assert!(err.contains("must be Ed25519"), "{err}");
+}

@@ -1,0 +1,91 @@
+//! Opt-in: the OSCAL assessment results validate with compliance-trestle
+//! (`pip install compliance-trestle`). `.ci/run` runs it:
+//! `cargo test --test oscal_trestle -- --ignored`.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::process::Command;
+
+fn trestle_validate(workspace: &std::path::Path, document: &[u8]) -> bool {
+    let dir = workspace.join("assessment-results/modelseal");
+    fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("assessment-results.json");
+    fs::write(&file, document).unwrap();
+    Command::new("trestle")
+        .current_dir(workspace)
+        .args(["validate", "-f"])
+        .arg(&file)
+        .status()
+        .expect("trestle on PATH (pip install compliance-trestle)")
+        .success()
+}
+
+#[test]
+#[ignore = "needs compliance-trestle: pip install compliance-trestle"]
+fn oscal_assessment_results_validate_with_trestle() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = tmp.path().join("ev");
+    assert_eq!(run(modelseal().arg("keygen").arg("--out").arg(&key)).0, 0);
+    let log = tmp.path().join("evidence.jsonl");
+    let env = |c: &mut assert_cmd::Command| {
+        c.env("MODELSEAL_EVIDENCE", &log)
+            .env("MODELSEAL_EVIDENCE_KEY", tmp.path().join("ev.priv.pem"));
+    };
+    let model = tmp.path().join("m");
+    copy_tree(&fixture("tiny-model"), &model);
+    let (private, public) = demo_key();
+    let sig = tmp.path().join("m.sig");
+    let bom = tmp.path().join("m.cdx.json");
+    let mut sign = modelseal();
+    env(&mut sign);
+    sign.arg("sign")
+        .arg(&model)
+        .arg("--key")
+        .arg(&private)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--bom")
+        .arg(&bom);
+    assert_eq!(run(&mut sign).0, 0);
+    let mut verify = modelseal();
+    env(&mut verify);
+    verify
+        .arg("verify")
+        .arg(&model)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--key")
+        .arg(&public)
+        .arg("--bom")
+        .arg(&bom);
+    assert_eq!(run(&mut verify).0, 0);
+    let mut audit = modelseal();
+    env(&mut audit);
+    audit.args(["--format", "oscal", "audit"]);
+    let (_, oscal, err) = run(&mut audit);
+    assert!(!oscal.is_empty(), "{err}");
+
+    let workspace = tmp.path().join("trestle");
+    fs::create_dir(&workspace).unwrap();
+    let init = Command::new("trestle")
+        .current_dir(&workspace)
+        .arg("init")
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    assert!(
+        trestle_validate(&workspace, oscal.as_bytes()),
+        "trestle rejected our OSCAL output"
+    );
+    // And trestle does reject a broken document (the check can fail).
+    let broken = oscal
+        .replace("\"not-satisfied\"", "\"bogus\"")
+        .replace("\"satisfied\"", "\"bogus\"");
+    assert!(!trestle_validate(&workspace, broken.as_bytes()));
+}
