@@ -407,7 +407,11 @@ fn two_processes_appending_500_records_each_leave_1000_valid_records() {
     let (mut a, mut b) = (spawn(), spawn());
     assert!(a.wait().unwrap().success());
     assert!(b.wait().unwrap().success());
-    let (code, out, _) = run(env.cmd().args(["--format", "json", "evidence", "verify"]));
+    let (code, out, _) = run(modelseal()
+        .env_remove("MODELSEAL_EVIDENCE")
+        .env("MODELSEAL_EVIDENCE_KEY", &env.key)
+        .args(["--format", "json", "evidence", "verify"])
+        .arg(&env.log));
     assert_eq!(code, 0, "{out}");
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["records"], 1000);

@@ -30,7 +30,8 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         None => Checklist::default_list(),
     };
     let key = evidence_verifying_key(&load_public_key(&args.log.evidence_key)?)?;
-    let check = verify_log(&args.log.evidence, &key, None)?;
+    let log_path = args.log.path(None)?;
+    let check = verify_log(&log_path, &key, None)?;
     let as_of = match &args.as_of {
         Some(t) => parse_time(t)?,
         None => jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
@@ -39,7 +40,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     let report = evaluate(
         &list,
         &check,
-        &args.log.evidence.display().to_string(),
+        &log_path.display().to_string(),
         args.model.as_deref(),
         as_of,
     );

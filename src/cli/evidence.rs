@@ -22,8 +22,8 @@ pub struct EvidenceCommand {
 #[derive(Debug, Args)]
 pub struct LogArgs {
     /// The evidence log.
-    #[arg(long, value_name = "LOG", env = "MODELSEAL_EVIDENCE")]
-    pub evidence: PathBuf,
+    #[arg(long = "evidence", value_name = "LOG", env = "MODELSEAL_EVIDENCE")]
+    pub evidence_flag: Option<PathBuf>,
     /// The evidence key (its public half is enough).
     #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
     pub evidence_key: PathBuf,
@@ -67,6 +67,8 @@ enum Sub {
     },
     /// Check every record's signature and the log against its checkpoint.
     Verify {
+        /// The evidence log (or --evidence, or MODELSEAL_EVIDENCE).
+        path: Option<PathBuf>,
         #[command(flatten)]
         log: LogArgs,
         /// An older checkpoint the log must extend (consistency).
@@ -75,6 +77,8 @@ enum Sub {
     },
     /// List records (verified with the evidence key).
     List {
+        /// The evidence log (or --evidence, or MODELSEAL_EVIDENCE).
+        path: Option<PathBuf>,
         #[command(flatten)]
         log: LogArgs,
         /// Only records about this model (sha256:HEX or HEX).
@@ -116,6 +120,17 @@ fn digest_arg(text: &str) -> Result<String> {
         )));
     }
     Ok(hex_digest)
+}
+
+impl LogArgs {
+    /// The log: the positional path when given, else the flag or environment.
+    pub fn path(&self, positional: Option<PathBuf>) -> Result<PathBuf> {
+        positional
+            .or_else(|| self.evidence_flag.clone())
+            .ok_or_else(|| {
+                Error::Usage("give the evidence log (LOG, --evidence or MODELSEAL_EVIDENCE)".into())
+            })
+    }
 }
 
 fn required(log: &EvidenceArgs) -> Result<modelseal::evidence::Recorder> {
@@ -194,16 +209,21 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             report(ctx, &digest, &format!("recorded the deployment of {name}"));
             Ok(0)
         }
-        Sub::Verify { log, checkpoint } => {
+        Sub::Verify {
+            path,
+            log,
+            checkpoint,
+        } => {
+            let log_path = log.path(path)?;
             let key = evidence_verifying_key(&load_public_key(&log.evidence_key)?)?;
             let older = checkpoint
                 .as_ref()
                 .map(|p| std::fs::read_to_string(p).map_err(|e| Error::io(p, e)))
                 .transpose()?;
-            let check = verify_log(&log.evidence, &key, older.as_deref())?;
+            let check = verify_log(&log_path, &key, older.as_deref())?;
             match ctx.format {
                 Format::Json => print_json(&json!({
-                    "log": log.evidence,
+                    "log": log_path,
                     "intact": check.ok(),
                     "records": check.lines,
                     "checkpoint": check.checkpoint.as_ref().map(|c| json!({ "origin": c.origin, "size": c.size, "root": hex::encode(c.root) })),
@@ -214,15 +234,11 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     if check.ok() {
                         println!(
                             "intact: {} ({} records, every one signed; Merkle root matches the signed checkpoint)",
-                            log.evidence.display(),
+                            log_path.display(),
                             check.lines
                         );
                     } else {
-                        println!(
-                            "BROKEN: {} ({} records)",
-                            log.evidence.display(),
-                            check.lines
-                        );
+                        println!("BROKEN: {} ({} records)", log_path.display(), check.lines);
                         for p in &check.problems {
                             println!("  {p}");
                         }
@@ -235,14 +251,16 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             Ok(if check.ok() { 0 } else { 1 })
         }
         Sub::List {
+            path,
             log,
             model,
             control,
             since,
             until,
         } => {
+            let log_path = log.path(path)?;
             let key = evidence_verifying_key(&load_public_key(&log.evidence_key)?)?;
-            let check = verify_log(&log.evidence, &key, None)?;
+            let check = verify_log(&log_path, &key, None)?;
             let model = model.as_deref().map(digest_arg).transpose()?;
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;

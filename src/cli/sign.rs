@@ -144,10 +144,17 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 Some(chain) => SigningIdentity::Certificate { key, chain },
             };
             let public = key.public_key();
+            let certificate = match &identity {
+                SigningIdentity::Certificate { chain, .. } => chain
+                    .first()
+                    .and_then(|der| <x509_cert::Certificate as der::Decode>::from_der(der).ok())
+                    .map(|c| modelseal::keys::certificate_subject(&c)),
+                SigningIdentity::Key(_) => None,
+            };
             let signer = serde_json::json!({
                 "fingerprint": public.fingerprint(),
                 "algorithm": public.algorithm().name(),
-                "certificate": args.signing_cert.is_some(),
+                "certificate": certificate,
             });
             let bundle = sign_manifest(&name, &manifest, &identity)?;
             if let Some(b) = &bom {
