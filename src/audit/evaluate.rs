@@ -35,20 +35,9 @@ impl Status {
 /// One control, judged.
 #[derive(Debug, Clone, Serialize)]
 pub struct ControlResult {
-    /// Control number.
-    pub id: u32,
-    /// Plan section.
-    pub section: String,
-    /// Control area.
-    pub area: String,
-    /// Objective.
-    pub objective: String,
-    /// Test procedure.
-    pub procedure: String,
-    /// Pass criterion.
-    pub criterion: String,
-    /// Whether a failure fails the audit.
-    pub required: bool,
+    /// The control as the checklist states it.
+    #[serde(flatten)]
+    pub control: Control,
     /// The outcome.
     pub status: Status,
     /// Why.
@@ -92,7 +81,7 @@ impl AuditReport {
     pub fn failed(&self) -> bool {
         self.controls
             .iter()
-            .any(|c| c.required && c.status == Status::Fail)
+            .any(|c| c.control.required && c.status == Status::Fail)
     }
 }
 
@@ -103,13 +92,7 @@ fn result(
     evidence: Vec<String>,
 ) -> ControlResult {
     ControlResult {
-        id: control.id,
-        section: control.section.clone(),
-        area: control.area.clone(),
-        objective: control.objective.clone(),
-        procedure: control.procedure.clone(),
-        criterion: control.criterion.clone(),
-        required: control.required,
+        control: control.clone(),
         status,
         reason,
         evidence,

@@ -11,7 +11,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     let mut observations = Vec::new();
     let mut findings = Vec::new();
     for c in &report.controls {
-        let obs_uuid = uuid(&[&seed, "observation", &c.id.to_string()]);
+        let obs_uuid = uuid(&[&seed, "observation", &c.control.id.to_string()]);
         let evidence: Vec<Value> = c
             .evidence
             .iter()
@@ -19,7 +19,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
             .collect();
         let mut observation = json!({
             "uuid": obs_uuid,
-            "title": format!("Control {}: {}", c.id, c.area),
+            "title": format!("Control {}: {}", c.control.id, c.control.area),
             "description": c.reason,
             "methods": ["EXAMINE"],
             "collected": report.as_of,
@@ -34,12 +34,12 @@ pub fn to_oscal(report: &AuditReport) -> Value {
             "not-satisfied"
         };
         findings.push(json!({
-            "uuid": uuid(&[&seed, "finding", &c.id.to_string()]),
-            "title": format!("Control {}: {}", c.id, c.area),
-            "description": format!("{} Criterion: {} Result: {}.", c.objective, c.criterion, c.status.label()),
+            "uuid": uuid(&[&seed, "finding", &c.control.id.to_string()]),
+            "title": format!("Control {}: {}", c.control.id, c.control.area),
+            "description": format!("{} Criterion: {} Result: {}.", c.control.objective, c.control.criterion, c.status.label()),
             "target": {
                 "type": "objective-id",
-                "target-id": format!("control-{}", c.id),
+                "target-id": format!("control-{}", c.control.id),
                 "status": { "state": state },
             },
             "related-observations": [{ "observation-uuid": obs_uuid }],

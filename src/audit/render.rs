@@ -27,8 +27,8 @@ pub fn to_human(report: &AuditReport) -> String {
         let _ = writeln!(
             out,
             "{:>3}  {:38} {:12} {}",
-            c.id,
-            c.area,
+            c.control.id,
+            c.control.area,
             c.status.label(),
             c.reason
         );
@@ -70,14 +70,20 @@ pub fn to_markdown(report: &AuditReport) -> String {
     }
     let _ = writeln!(out, "\n| # | Control | Status |\n|---|---|---|");
     for c in &report.controls {
-        let _ = writeln!(out, "| {} | {} | {} |", c.id, c.area, c.status.label());
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            c.control.id,
+            c.control.area,
+            c.status.label()
+        );
     }
     for c in &report.controls {
-        let _ = writeln!(out, "\n## {}. {}\n", c.id, c.area);
-        let _ = writeln!(out, "- Section: {}", c.section);
-        let _ = writeln!(out, "- Objective: {}", c.objective);
-        let _ = writeln!(out, "- Test procedure: {}", c.procedure);
-        let _ = writeln!(out, "- Pass criterion: {}", c.criterion);
+        let _ = writeln!(out, "\n## {}. {}\n", c.control.id, c.control.area);
+        let _ = writeln!(out, "- Section: {}", c.control.section);
+        let _ = writeln!(out, "- Objective: {}", c.control.objective);
+        let _ = writeln!(out, "- Test procedure: {}", c.control.procedure);
+        let _ = writeln!(out, "- Pass criterion: {}", c.control.criterion);
         let _ = writeln!(out, "- **Result: {}** — {}", c.status.label(), c.reason);
         if !c.evidence.is_empty() {
             let _ = writeln!(out, "- Supporting records (SHA-256 of the log line):");
