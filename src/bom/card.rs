@@ -113,16 +113,18 @@ pub fn front_matter(bytes: &[u8]) -> Result<Option<Value>, String> {
     else {
         return Ok(None);
     };
-    let end = rest
-        .lines()
-        .scan(0usize, |offset, line| {
-            let start = *offset;
-            *offset += line.len() + 1;
-            Some((start, line))
-        })
-        .find(|(_, line)| line.trim_end() == "---")
-        .map(|(start, _)| start)
-        .ok_or("README.md front matter has no closing `---` line")?;
+    // Byte offsets of whole lines (CRLF included), so the slice below always
+    // falls on a line start.
+    let mut offset = 0;
+    let mut end = None;
+    for line in rest.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            end = Some(offset);
+            break;
+        }
+        offset += line.len();
+    }
+    let end = end.ok_or("README.md front matter has no closing `---` line")?;
     let yaml = &rest[..end];
     if yaml.trim().is_empty() {
         return Ok(Some(Value::Object(Default::default())));
@@ -226,6 +228,13 @@ mod tests {
                 .contains("mapping")
         );
         assert!(front_matter(b"---\n---\n").unwrap().unwrap().is_object());
+        // CRLF line ends and multi-byte text (found by fuzzing: offsets
+        // must not drift off character boundaries).
+        let crlf = "---\r\nlicense: mit\r\nlanguage: [fr, \u{e9}t\u{e9}]\r\n---\r\nbody";
+        let v = front_matter(crlf.as_bytes()).unwrap().unwrap();
+        assert_eq!(v["license"], "mit");
+        let tricky = "---\r\nlice\u{fffd}\r\n---\r\n".as_bytes();
+        let _ = front_matter(tricky);
     }
 
     #[test]
