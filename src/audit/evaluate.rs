@@ -265,7 +265,7 @@ fn verification(control: &Control, records: &[&Record], model: Option<&str>) -> 
                 r.predicate["verificationResult"] == "PASSED" && levels(r).is_superset(&wanted)
             })
             .collect();
-        let short = &m[..m.len().min(16)];
+        let short: String = m.chars().take(16).collect();
         if let Some(first) = passing.iter().filter_map(|r| r.time).min() {
             let early: Vec<&&Record> = mine
                 .iter()

@@ -1,6 +1,6 @@
 //! `modelseal audit`: the checklist against the evidence log.
 
-use super::evidence::{LogArgs, parse_time};
+use super::evidence::{LogArgs, digest_arg, parse_time};
 use super::{Context, Format, Outcome, print_json};
 use clap::Args;
 use modelseal::audit::{Checklist, evaluate, to_human, to_markdown, to_oscal};
@@ -37,11 +37,12 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         None => jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
             .map_err(|e| Error::Usage(e.to_string()))?,
     };
+    let model = args.model.as_deref().map(digest_arg).transpose()?;
     let report = evaluate(
         &list,
         &check,
         &log_path.display().to_string(),
-        args.model.as_deref(),
+        model.as_deref(),
         as_of,
     );
     match ctx.format {

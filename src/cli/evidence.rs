@@ -112,7 +112,7 @@ pub fn parse_time(text: &str) -> Result<jiff::Timestamp> {
         })
 }
 
-fn digest_arg(text: &str) -> Result<String> {
+pub fn digest_arg(text: &str) -> Result<String> {
     let hex_digest = text.trim_start_matches("sha256:").to_ascii_lowercase();
     if hex_digest.len() != 64 || !hex_digest.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(Error::Usage(format!(
@@ -298,7 +298,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                             r.time.map(|t| t.to_string()).unwrap_or_default(),
                             kind,
                             r.subject.name,
-                            &r.subject.sha256[..16.min(r.subject.sha256.len())]
+                            r.subject.sha256.chars().take(16).collect::<String>()
                         );
                     }
                 }
