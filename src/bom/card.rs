@@ -238,6 +238,22 @@ mod tests {
     }
 
     #[test]
+    fn alias_bombs_are_refused_not_expanded() {
+        let mut yaml = String::from("---\na: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .windows(2)
+            .map(|w| (w[0], w[1]))
+        {
+            yaml.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        yaml.push_str("---\n");
+        let started = std::time::Instant::now();
+        let result = front_matter(yaml.as_bytes());
+        assert!(result.is_err(), "10^8 nodes must not be built");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
     fn malformed_config_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.json"), "{not json").unwrap();
