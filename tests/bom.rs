@@ -226,16 +226,7 @@ fn signed_with_bom() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let (tmp, model, dataset) = workspace();
     let sig = tmp.path().join("model.sig");
     let bom = tmp.path().join("model.cdx.json");
-    let (private, _) = demo_key();
-    let (code, out, err) = run(modelseal()
-        .arg("sign")
-        .arg(&model)
-        .arg("--key")
-        .arg(private)
-        .arg("--signature")
-        .arg(&sig)
-        .arg("--bom")
-        .arg(&bom)
+    let (code, out, err) = run(demo_sign_args(&mut modelseal(), &model, &sig, Some(&bom))
         .arg("--dataset")
         .arg(dataset));
     assert_eq!(code, 0, "{out}{err}");

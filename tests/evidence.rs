@@ -48,17 +48,12 @@ impl Env {
         let name = model.file_name().unwrap().to_str().unwrap();
         let sig = self.tmp.path().join(format!("{name}.sig"));
         let bom = self.tmp.path().join(format!("{name}.cdx.json"));
-        let (private, _) = demo_key();
-        let (code, out, err) = run(self
-            .cmd()
-            .args(["--format", "json", "sign"])
-            .arg(model)
-            .arg("--key")
-            .arg(private)
-            .arg("--signature")
-            .arg(&sig)
-            .arg("--bom")
-            .arg(&bom));
+        let (code, out, err) = run(demo_sign_args(
+            self.cmd().args(["--format", "json"]),
+            model,
+            &sig,
+            Some(&bom),
+        ));
         assert_eq!(code, 0, "{err}");
         let v: Value = serde_json::from_str(&out).unwrap();
         (
@@ -72,15 +67,7 @@ impl Env {
     }
 
     fn verify(&self, model: &Path, sig: &Path, bom: &Path) -> i32 {
-        let (_, public) = demo_key();
-        run(self
-            .cmd()
-            .arg("verify")
-            .arg(model)
-            .arg("--signature")
-            .arg(sig)
-            .arg("--key")
-            .arg(public)
+        run(demo_verify_args(&mut self.cmd(), model, sig)
             .arg("--bom")
             .arg(bom))
         .0

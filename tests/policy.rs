@@ -21,17 +21,12 @@ fn signed(
     }
     let sig = tmp.path().join("model.sig");
     let bom = tmp.path().join("model.cdx.json");
-    let (private, _) = demo_key();
-    let (code, out, err) = run(modelseal()
-        .env("SOURCE_DATE_EPOCH", epoch)
-        .arg("sign")
-        .arg(&model)
-        .arg("--key")
-        .arg(private)
-        .arg("--signature")
-        .arg(&sig)
-        .arg("--bom")
-        .arg(&bom));
+    let (code, out, err) = run(demo_sign_args(
+        modelseal().env("SOURCE_DATE_EPOCH", epoch),
+        &model,
+        &sig,
+        Some(&bom),
+    ));
     assert_eq!(code, 0, "{out}{err}");
     (tmp, model, sig, bom)
 }

@@ -80,28 +80,44 @@ pub fn run(cmd: &mut Command) -> (i32, String, String) {
 
 /// Signs `model` with the demo key into `sig`; panics on failure.
 pub fn sign_demo(model: &Path, sig: &Path) {
+    let (code, out, err) = run(demo_sign_args(&mut modelseal(), model, sig, None));
+    assert_eq!(code, 0, "sign failed: {out}{err}");
+}
+
+/// Adds `sign MODEL --key <demo> --signature SIG [--bom BOM]` to `cmd`.
+pub fn demo_sign_args<'a>(
+    cmd: &'a mut Command,
+    model: &Path,
+    sig: &Path,
+    bom: Option<&Path>,
+) -> &'a mut Command {
     let (private, _) = demo_key();
-    let (code, out, err) = run(modelseal()
-        .arg("sign")
+    cmd.arg("sign")
         .arg(model)
         .arg("--key")
         .arg(private)
         .arg("--signature")
-        .arg(sig));
-    assert_eq!(code, 0, "sign failed: {out}{err}");
+        .arg(sig);
+    if let Some(bom) = bom {
+        cmd.arg("--bom").arg(bom);
+    }
+    cmd
 }
 
-/// Verifies `model` with the demo public key; returns (code, stdout, stderr).
-pub fn verify_demo(model: &Path, sig: &Path, extra: &[&str]) -> (i32, String, String) {
+/// Adds `verify MODEL --signature SIG --key <demo public>` to `cmd`.
+pub fn demo_verify_args<'a>(cmd: &'a mut Command, model: &Path, sig: &Path) -> &'a mut Command {
     let (_, public) = demo_key();
-    run(modelseal()
-        .arg("verify")
+    cmd.arg("verify")
         .arg(model)
         .arg("--signature")
         .arg(sig)
         .arg("--key")
         .arg(public)
-        .args(extra))
+}
+
+/// Verifies `model` with the demo public key; returns (code, stdout, stderr).
+pub fn verify_demo(model: &Path, sig: &Path, extra: &[&str]) -> (i32, String, String) {
+    run(demo_verify_args(&mut modelseal(), model, sig).args(extra))
 }
 
 /// Serves fixed routes on 127.0.0.1 for at most `requests` connections or
