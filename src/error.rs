@@ -9,28 +9,24 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong before a verdict is reached.
 ///
 /// A failed verification is not an error: it is a [`crate::verify::Verdict`]
-/// with reasons. Errors are usage, I/O and malformed-input problems (exit 2).
+/// with typed failures. Errors are usage, I/O and malformed-input problems.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file involved.
         path: PathBuf,
         /// The underlying error.
+        #[source]
         source: std::io::Error,
     },
     /// The model tree cannot be signed or verified as it is.
     #[error("{0}")]
-    Walk(String),
-    /// A symbolic link was found while links are not allowed.
-    #[error("{0} is a symbolic link")]
-    Symlink(String),
-    /// The model has no file left to sign.
-    #[error("the model at {0} has no files to sign (after exclusions)")]
-    EmptyModel(PathBuf),
+    Walk(#[from] crate::digest::WalkError),
     /// A key file could not be read or is of an unsupported kind.
-    #[error("{path}: {reason}")]
+    #[error("{}: {reason}", path.display())]
     Key {
         /// The key file.
         path: PathBuf,
@@ -43,7 +39,7 @@ pub enum Error {
     /// The signature bundle is not a well-formed Sigstore bundle.
     #[error("malformed bundle: {0}")]
     Bundle(String),
-    /// The command line asked for something impossible.
+    /// The caller asked for something impossible.
     #[error("{0}")]
     Usage(String),
     /// The evidence log cannot be used.
@@ -62,38 +58,11 @@ pub enum Error {
     #[error("{0}")]
     Remote(String),
     /// A file that must not be overwritten already exists.
-    #[error("{0} already exists")]
+    #[error("{} already exists", .0.display())]
     Exists(PathBuf),
 }
 
 impl Error {
-    /// The process exit code for this error: always 2 (usage, I/O or
-    /// malformed input). Failed verifications exit 1 through their verdict.
-    pub fn exit_code(&self) -> i32 {
-        2
-    }
-
-    /// A line telling the user what to try next, when there is one.
-    pub fn hint(&self) -> Option<&'static str> {
-        match self {
-            Error::Symlink(_) => Some(
-                "symbolic links are refused by default; pass --allow-symlinks to follow links that stay inside the model",
-            ),
-            Error::EmptyModel(_) => Some("check the path and the --ignore-path options"),
-            Error::Exists(_) => Some("pass --force to overwrite it"),
-            Error::Key { .. } => Some(
-                "keys are PEM files: PKCS#8 or SEC1 private keys, SPKI public keys (Ed25519, ECDSA P-256/P-384/P-521)",
-            ),
-            Error::Bundle(_) => Some(
-                "the signature must be a Sigstore bundle (JSON) as written by `modelseal sign` or `model_signing sign`",
-            ),
-            Error::Remote(_) => Some(
-                "check the URL and the network; remote inputs must use https:// (plain http only on loopback)",
-            ),
-            _ => None,
-        }
-    }
-
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {

@@ -5,6 +5,7 @@
 use crate::{Error, Result};
 use std::io::Read;
 use std::path::Path;
+#[cfg(feature = "remote")]
 use std::time::Duration;
 
 /// Largest key or certificate file.
@@ -12,8 +13,10 @@ pub const MAX_KEY_SIZE: u64 = 1 << 20;
 /// Largest trusted root.
 pub const MAX_TRUSTED_ROOT_SIZE: u64 = 16 << 20;
 /// Most redirects followed.
+#[cfg(feature = "remote")]
 const MAX_REDIRECTS: usize = 5;
 /// Default whole-request timeout; `MODELSEAL_HTTP_TIMEOUT` (seconds) overrides it.
+#[cfg(feature = "remote")]
 const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
 /// Whether `source` names a URL rather than a file.
@@ -51,6 +54,7 @@ pub fn read_file_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+#[cfg(feature = "remote")]
 fn allowed(url: &reqwest::Url) -> bool {
     match url.scheme() {
         "https" => true,
@@ -64,6 +68,7 @@ fn allowed(url: &reqwest::Url) -> bool {
     }
 }
 
+#[cfg(feature = "remote")]
 fn timeout() -> Duration {
     let secs = std::env::var("MODELSEAL_HTTP_TIMEOUT")
         .ok()
@@ -74,6 +79,7 @@ fn timeout() -> Duration {
 }
 
 /// Downloads `url` (at most `max` bytes).
+#[cfg(feature = "remote")]
 pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| Error::Usage(format!("{url}: not a valid URL: {e}")))?;
@@ -144,10 +150,19 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Refuses `url`: this build has no HTTP client.
+#[cfg(not(feature = "remote"))]
+pub fn fetch(url: &str, _max: u64) -> Result<Vec<u8>> {
+    Err(Error::Remote(format!(
+        "{url}: this modelseal was built without remote inputs (cargo feature remote)"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[cfg(feature = "remote")]
     #[test]
     fn only_https_or_loopback_http_is_allowed() {
         for (url, ok) in [

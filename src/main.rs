@@ -18,11 +18,13 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
-            eprintln!("error: {e}");
-            if let Some(hint) = e.hint() {
+            eprintln!("error: {}", cli::escape(&e.to_string()));
+            if let Some(hint) = cli::hint(&e) {
                 eprintln!("hint: {hint}");
             }
-            ExitCode::from(e.exit_code() as u8)
+            // Usage, I/O and malformed input: a verification that could not
+            // even be attempted.
+            ExitCode::from(2)
         }
     }
 }

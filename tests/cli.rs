@@ -207,7 +207,7 @@ fn sign_and_verify_round_trip_for_each_key_type_in_both_formats() {
         assert_eq!(code, 0);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(v["verdict"], "verified");
-        assert_eq!(v["result"]["verified"], true);
+        assert_eq!(v["result"]["signature_verified"], true);
         assert_eq!(
             v["result"]["subject"]["digest"]["sha256"],
             signed["subject"]["digest"]["sha256"]

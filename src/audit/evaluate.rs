@@ -3,8 +3,7 @@
 use super::{Checklist, Control, EvidenceKind};
 use crate::evidence::LogCheck;
 use crate::evidence::record::{
-    ATTACHMENT_PREDICATE, BOM_PREDICATE, DEPLOYMENT_PREDICATE, Record, SIGN_PREDICATE,
-    VSA_PREDICATE,
+    AttachmentEvidence, Predicate, Record, VerificationResult, VerificationSummary, VerifiedLevel,
 };
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -108,11 +107,7 @@ pub fn evaluate(
     model: Option<&str>,
     as_of: jiff::Timestamp,
 ) -> AuditReport {
-    let records: Vec<&Record> = check
-        .records
-        .iter()
-        .filter(|r| r.time.is_none_or(|t| t <= as_of))
-        .collect();
+    let records: Vec<&Record> = check.records.iter().filter(|r| r.time() <= as_of).collect();
     let model = model.map(|m| m.trim_start_matches("sha256:").to_ascii_lowercase());
     let controls = list
         .controls
@@ -159,21 +154,21 @@ pub fn evaluate(
 }
 
 fn attachment(control: &Control, records: &[&Record], as_of: jiff::Timestamp) -> ControlResult {
-    let reviewed = |r: &Record| -> Option<jiff::Timestamp> {
-        let text = r.predicate["reviewed"].as_str()?;
-        let date: jiff::civil::Date = text.parse().ok()?;
-        date.to_zoned(jiff::tz::TimeZone::UTC)
+    let reviewed = |a: &AttachmentEvidence| -> Option<jiff::Timestamp> {
+        a.reviewed
+            .to_zoned(jiff::tz::TimeZone::UTC)
             .ok()
             .map(|z| z.timestamp())
     };
     let latest = records
         .iter()
-        .filter(|r| {
-            r.predicate_type == ATTACHMENT_PREDICATE && r.predicate["control"] == control.id
+        .filter_map(|r| match &r.predicate {
+            Predicate::Attachment(a) if a.control == control.id => Some((a, *r)),
+            _ => None,
         })
-        .filter_map(|r| reviewed(r).map(|t| (t, *r)))
-        .max_by_key(|(t, _)| *t);
-    let Some((when, record)) = latest else {
+        .filter_map(|(a, r)| reviewed(a).map(|t| (t, a, r)))
+        .max_by_key(|(t, _, _)| *t);
+    let Some((when, attached, record)) = latest else {
         return result(
             control,
             Status::NoEvidence,
@@ -181,13 +176,9 @@ fn attachment(control: &Control, records: &[&Record], as_of: jiff::Timestamp) ->
             Vec::new(),
         );
     };
-    let doc = record.predicate["document"]["name"]
-        .as_str()
-        .unwrap_or("document");
-    let date = record.predicate["reviewed"].as_str().unwrap_or("");
-    let reviewer = record.predicate["reviewer"]
-        .as_str()
-        .unwrap_or("unnamed reviewer");
+    let doc = &attached.document.name;
+    let date = attached.reviewed;
+    let reviewer = attached.reviewer.as_deref().unwrap_or("unnamed reviewer");
     let age = (as_of.as_second() - when.as_second()) / 86_400;
     if let Some(max) = control.rule.max_age_days
         && age > max as i64
@@ -212,27 +203,19 @@ fn attachment(control: &Control, records: &[&Record], as_of: jiff::Timestamp) ->
     )
 }
 
-fn levels(r: &Record) -> BTreeSet<String> {
-    r.predicate["verifiedLevels"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|l| l.as_str().map(str::to_string))
-        .collect()
+fn vsa(r: &Record) -> Option<&VerificationSummary> {
+    match &r.predicate {
+        Predicate::Verification(v) => Some(v),
+        _ => None,
+    }
 }
 
 fn verification(control: &Control, records: &[&Record], model: Option<&str>) -> ControlResult {
-    let about_models = [
-        SIGN_PREDICATE,
-        BOM_PREDICATE,
-        VSA_PREDICATE,
-        DEPLOYMENT_PREDICATE,
-    ];
     let models: BTreeSet<String> = match model {
         Some(m) => BTreeSet::from([m.to_string()]),
         None => records
             .iter()
-            .filter(|r| about_models.contains(&r.predicate_type.as_str()))
+            .filter(|r| !matches!(r.predicate, Predicate::Attachment(_)))
             .map(|r| r.subject.sha256.clone())
             .collect(),
     };
@@ -244,7 +227,19 @@ fn verification(control: &Control, records: &[&Record], model: Option<&str>) -> 
             Vec::new(),
         );
     }
-    let wanted: BTreeSet<String> = control.rule.levels.iter().cloned().collect();
+    let wanted: BTreeSet<VerifiedLevel> = control.rule.levels.iter().copied().collect();
+    let names = |levels: &[VerifiedLevel]| -> Vec<String> {
+        levels
+            .iter()
+            .map(|l| {
+                serde_json::to_value(l)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let wanted_names = names(&control.rule.levels);
     let mut failures = Vec::new();
     let mut passes = Vec::new();
     let mut evidence = Vec::new();
@@ -253,59 +248,56 @@ fn verification(control: &Control, records: &[&Record], model: Option<&str>) -> 
         if mine.is_empty() {
             continue;
         }
-        let vsas: Vec<&&Record> = mine
+        let vsas: Vec<(&&Record, &VerificationSummary)> = mine
             .iter()
             .copied()
-            .filter(|r| r.predicate_type == VSA_PREDICATE)
+            .filter_map(|r| vsa(r).map(|v| (r, v)))
             .collect();
         let passing: Vec<&&Record> = vsas
             .iter()
-            .copied()
-            .filter(|r| {
-                r.predicate["verificationResult"] == "PASSED" && levels(r).is_superset(&wanted)
+            .filter(|(_, v)| {
+                v.verification_result == VerificationResult::Passed
+                    && v.verified_levels
+                        .iter()
+                        .copied()
+                        .collect::<BTreeSet<_>>()
+                        .is_superset(&wanted)
             })
+            .map(|(r, _)| *r)
             .collect();
         let short: String = m.chars().take(16).collect();
-        if let Some(first) = passing.iter().filter_map(|r| r.time).min() {
+        if let Some(first) = passing.iter().map(|r| r.time()).min() {
             let early: Vec<&&Record> = mine
                 .iter()
                 .copied()
-                .filter(|r| {
-                    r.predicate_type == DEPLOYMENT_PREDICATE && r.time.is_some_and(|t| t < first)
-                })
+                .filter(|r| matches!(r.predicate, Predicate::Deployment(_)) && r.time() < first)
                 .collect();
             if control.rule.before_deployment && !early.is_empty() {
                 failures.push(format!(
                     "sha256:{short}… was deployed at {} before it was first verified at {first}",
-                    early[0].time.map(|t| t.to_string()).unwrap_or_default()
+                    early[0].time()
                 ));
                 evidence.extend(early.iter().map(|r| r.digest.clone()));
             } else {
                 passes.push(format!(
                     "sha256:{short}… verified at {first} ({})",
-                    control.rule.levels.join(", ")
+                    wanted_names.join(", ")
                 ));
                 evidence.extend(passing.iter().map(|r| r.digest.clone()));
             }
         } else {
             let last_failure = vsas
                 .iter()
-                .filter(|r| r.predicate["verificationResult"] == "FAILED")
-                .max_by_key(|r| r.time)
-                .map(|r| {
-                    let reasons: Vec<String> = r.predicate["failures"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|f| f.as_str().map(str::to_string))
-                        .collect();
+                .filter(|(_, v)| v.verification_result == VerificationResult::Failed)
+                .max_by_key(|(r, _)| r.time())
+                .map(|(r, v)| {
                     evidence.push(r.digest.clone());
-                    format!("; its last verification failed: {}", reasons.join("; "))
+                    format!("; its last verification failed: {}", v.failures.join("; "))
                 })
                 .unwrap_or_default();
             failures.push(format!(
                 "sha256:{short}… has no PASSED verification with {}{last_failure}",
-                control.rule.levels.join(" and ")
+                wanted_names.join(" and ")
             ));
         }
     }

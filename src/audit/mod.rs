@@ -63,7 +63,7 @@ pub struct Rule {
     pub max_age_days: Option<u64>,
     /// Verifications: the verified levels required.
     #[serde(default)]
-    pub levels: Vec<String>,
+    pub levels: Vec<crate::evidence::record::VerifiedLevel>,
     /// Verifications: no deployment may precede the verification.
     #[serde(default)]
     pub before_deployment: bool,

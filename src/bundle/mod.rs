@@ -13,5 +13,5 @@ pub use sigstore::{
 };
 pub use statement::{
     OMS_PREDICATE_TYPE, OMS_V01_PREDICATE_TYPE, ParsedStatement, STATEMENT_TYPE, Statement,
-    Subject, parse_statement,
+    StatementProblem, Subject, parse_statement,
 };

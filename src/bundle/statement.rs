@@ -66,38 +66,136 @@ pub struct ParsedStatement {
     pub manifest: Manifest,
 }
 
-/// Parses and checks a decoded DSSE payload as an OMS statement. Errors are
-/// reasons a verifier reports as failures.
-pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, String> {
-    let statement: Statement = serde_json::from_slice(payload)
-        .map_err(|e| format!("the signed payload is not an in-toto statement: {e}"))?;
+/// Why a signed payload is not a usable OMS statement.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum StatementProblem {
+    /// The DSSE payload type is not in-toto's.
+    #[error("payloadType is {found:?}, expected {:?}", super::IN_TOTO_PAYLOAD_TYPE)]
+    PayloadType {
+        /// The payload type found.
+        found: String,
+    },
+    /// The payload does not parse as an in-toto statement.
+    #[error("the signed payload is not an in-toto statement: {detail}")]
+    NotAStatement {
+        /// The parser's words.
+        detail: String,
+    },
+    /// The statement's `_type` is not in-toto Statement v1.
+    #[error("statement _type is {found:?}, expected {STATEMENT_TYPE:?}")]
+    StatementType {
+        /// The `_type` found.
+        found: String,
+    },
+    /// The predicate type is not the one expected.
+    #[error("predicateType is {found:?}, expected {expected:?}")]
+    PredicateType {
+        /// The predicate type found.
+        found: String,
+        /// The predicate type expected.
+        expected: String,
+    },
+    /// The statement does not have exactly one subject.
+    #[error("the statement must have exactly one subject, found {found}")]
+    SubjectCount {
+        /// How many it has.
+        found: usize,
+    },
+    /// The subject's name is empty.
+    #[error("the subject name is empty")]
+    EmptySubjectName,
+    /// A subject has no SHA-256 digest.
+    #[error("the subject {name:?} has no sha256 digest")]
+    NoSha256 {
+        /// The subject's name.
+        name: String,
+    },
+    /// The subject's SHA-256 digest is not 64 hex digits.
+    #[error("the subject digest is not a SHA-256 hex digest")]
+    BadSubjectDigest,
+    /// The predicate lists no resources.
+    #[error("the predicate lists no resources")]
+    NoResources,
+    /// The predicate is malformed.
+    #[error("the predicate is malformed: {detail}")]
+    Predicate {
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A resource digest is not hex.
+    #[error("resource {name:?} has a digest that is not hex")]
+    DigestNotHex {
+        /// The resource.
+        name: String,
+    },
+    /// A resource is listed twice.
+    #[error("resource {name:?} is listed twice")]
+    DuplicateResource {
+        /// The resource.
+        name: String,
+    },
+    /// A resource name is not a canonical relative path (or a shard name
+    /// without a valid byte range).
+    #[error("resource name {name:?} is not a canonical relative path with a valid range")]
+    BadResourceName {
+        /// The resource.
+        name: String,
+    },
+    /// A resource uses another algorithm than the manifest declares.
+    #[error("resource {name:?} uses algorithm {algorithm:?} but the manifest says {hash_type:?}")]
+    AlgorithmMismatch {
+        /// The resource.
+        name: String,
+        /// Its algorithm.
+        algorithm: String,
+        /// The manifest's hash type.
+        hash_type: String,
+    },
+    /// The statement's subject is not the artifact (Sigstore's check).
+    #[error("the statement's subject is not the artifact: {detail}")]
+    ArtifactMismatch {
+        /// The verifier's words.
+        detail: String,
+    },
+}
+
+/// Parses and checks a decoded DSSE payload as an OMS statement.
+pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, StatementProblem> {
+    let statement: Statement =
+        serde_json::from_slice(payload).map_err(|e| StatementProblem::NotAStatement {
+            detail: e.to_string(),
+        })?;
     if statement.statement_type != STATEMENT_TYPE {
-        return Err(format!(
-            "statement _type is {:?}, expected {STATEMENT_TYPE:?}",
-            statement.statement_type
-        ));
+        return Err(StatementProblem::StatementType {
+            found: statement.statement_type,
+        });
     }
     match statement.predicate_type.as_str() {
         OMS_PREDICATE_TYPE => parse_v1(statement),
         OMS_V01_PREDICATE_TYPE => parse_v01(statement),
-        other => Err(format!(
-            "predicateType is {other:?}, expected {OMS_PREDICATE_TYPE:?}"
-        )),
+        other => Err(StatementProblem::PredicateType {
+            found: other.to_string(),
+            expected: OMS_PREDICATE_TYPE.to_string(),
+        }),
     }
 }
 
-fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
-    let [subject] = <[Subject; 1]>::try_from(statement.subject).map_err(|s| {
-        format!(
-            "the statement must have exactly one subject, found {}",
-            s.len()
-        )
-    })?;
+fn predicate_problem(detail: impl Into<String>) -> StatementProblem {
+    StatementProblem::Predicate {
+        detail: detail.into(),
+    }
+}
+
+fn parse_v1(statement: Statement) -> Result<ParsedStatement, StatementProblem> {
+    let [subject] = <[Subject; 1]>::try_from(statement.subject)
+        .map_err(|s| StatementProblem::SubjectCount { found: s.len() })?;
     if subject.name.is_empty() {
-        return Err("the subject name is empty".into());
+        return Err(StatementProblem::EmptySubjectName);
     }
     if !subject.digest.contains_key("sha256") {
-        return Err("the subject has no sha256 digest".into());
+        return Err(StatementProblem::NoSha256 { name: subject.name });
     }
     #[derive(Deserialize)]
     struct Predicate {
@@ -105,24 +203,24 @@ fn parse_v1(statement: Statement) -> Result<ParsedStatement, String> {
         serialization: Option<Value>,
     }
     let predicate: Predicate = serde_json::from_str(statement.predicate.get())
-        .map_err(|e| format!("the predicate is malformed: {e}"))?;
+        .map_err(|e| predicate_problem(e.to_string()))?;
     let resources = predicate
         .resources
-        .ok_or("the predicate has no resources")?;
+        .ok_or_else(|| predicate_problem("the predicate has no resources"))?;
     if resources.is_empty() {
-        return Err("the predicate lists no resources".into());
+        return Err(StatementProblem::NoResources);
     }
     let serialization = parse_serialization(
         &predicate
             .serialization
-            .ok_or("the predicate has no serialization")?,
-    )?;
+            .ok_or_else(|| predicate_problem("the predicate has no serialization"))?,
+    )
+    .map_err(predicate_problem)?;
     for r in &resources {
         if !r.digest.bytes().all(|b| b.is_ascii_hexdigit()) || r.digest.is_empty() {
-            return Err(format!(
-                "resource {:?} has a digest that is not hex",
-                r.name
-            ));
+            return Err(StatementProblem::DigestNotHex {
+                name: r.name.clone(),
+            });
         }
     }
     Ok(ParsedStatement {
@@ -182,26 +280,28 @@ fn parse_serialization(value: &Value) -> Result<Serialization, String> {
 }
 
 /// model_signing 0.2: one subject per file, digests under `sha256`.
-fn parse_v01(statement: Statement) -> Result<ParsedStatement, String> {
+fn parse_v01(statement: Statement) -> Result<ParsedStatement, StatementProblem> {
     if statement.subject.is_empty() {
-        return Err("the statement lists no files".into());
+        return Err(StatementProblem::NoResources);
     }
     let resources = statement
         .subject
         .into_iter()
         .map(|s| {
-            let digest = s
-                .digest
-                .get("sha256")
-                .cloned()
-                .ok_or_else(|| format!("subject {:?} has no sha256 digest", s.name))?;
+            let digest =
+                s.digest
+                    .get("sha256")
+                    .cloned()
+                    .ok_or_else(|| StatementProblem::NoSha256 {
+                        name: s.name.clone(),
+                    })?;
             Ok(Resource {
                 name: s.name,
                 digest,
                 algorithm: "sha256".into(),
             })
         })
-        .collect::<Result<Vec<_>, String>>()?;
+        .collect::<Result<Vec<_>, StatementProblem>>()?;
     Ok(ParsedStatement {
         predicate_type: statement.predicate_type,
         subject: None,
@@ -252,7 +352,9 @@ mod tests {
         let m = manifest();
         let mut v = serde_json::to_value(Statement::for_manifest("model", &m)).unwrap();
         let check = |v: &Value, want: &str| {
-            let err = parse_statement(&serde_json::to_vec(v).unwrap()).unwrap_err();
+            let err = parse_statement(&serde_json::to_vec(v).unwrap())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{err}");
         };
         let mut t = v.clone();

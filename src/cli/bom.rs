@@ -1,18 +1,19 @@
 //! `modelseal bom`: write (and sign) a CycloneDX 1.6 ML-BOM, or check one.
 
 use super::progress::Bar;
-use super::{
-    Context, EvidenceArgs, Format, Outcome, cite, load_chain, print_json, write_atomically,
-};
+use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite, load_chain, print_json};
 use clap::Args;
 use modelseal::bom::{
     BomOptions, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
 };
 use modelseal::digest::{HashOptions, IgnoreSet};
-use modelseal::evidence::record::{self, BOM_PREDICATE, EvidenceSubject};
+use modelseal::evidence::record::{
+    self, BomEvidence, DatasetRef, EvidenceSubject, NewRecord, Predicate, Tool,
+};
 use modelseal::keys::load_private_key;
 use modelseal::sign::SigningIdentity;
 use modelseal::{Error, Result};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -110,8 +111,8 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;
     let bom_bytes = to_json(&bom);
-    write_atomically(out, &bom_bytes)?;
     let root = model_tree.sha256.root_digest_hex();
+    let mut staged = vec![Staged::new(out, &bom_bytes)?];
     let signed = match &key {
         Some(key) => {
             let identity = match chain {
@@ -120,29 +121,39 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
             };
             let bundle = sign_bom(&bom, &model_tree.name, &root, &identity)?;
             let bytes = bundle.to_json().into_bytes();
-            write_atomically(&sig_out, &bytes)?;
+            staged.push(Staged::new(&sig_out, &bytes)?);
             Some((sig_out, bytes))
         }
         None => None,
     };
     if let Some(recorder) = &recorder {
-        let subject = EvidenceSubject {
-            name: model_tree.name.clone(),
-            sha256: root.clone(),
-        };
-        recorder.record(
-            &subject,
-            BOM_PREDICATE,
-            serde_json::json!({
-                "bom": cite(out, &bom_bytes),
-                "bomSignature": signed.as_ref().map(|(p, b)| cite(p, b)),
-                "serialNumber": bom.serial_number,
-                "files": model_tree.sha256.resources.len(),
-                "datasets": datasets.iter().map(|d| serde_json::json!({ "name": d.name, "digest": { "sha256": d.sha256.root_digest_hex() } })).collect::<Vec<_>>(),
-                "tool": { "name": "modelseal", "version": modelseal::VERSION },
-                "time": record::now(),
+        recorder.append(&NewRecord {
+            subject: EvidenceSubject {
+                name: model_tree.name.clone(),
+                sha256: root.clone(),
+            },
+            predicate: Predicate::Bom(BomEvidence {
+                bom: cite(out, &bom_bytes),
+                bom_signature: signed.as_ref().map(|(p, b)| cite(p, b)),
+                serial_number: bom.serial_number.clone(),
+                files: model_tree.sha256.resources.len() as u64,
+                datasets: datasets
+                    .iter()
+                    .map(|d| DatasetRef {
+                        name: d.name.clone(),
+                        digest: BTreeMap::from([(
+                            "sha256".to_string(),
+                            d.sha256.root_digest_hex(),
+                        )]),
+                    })
+                    .collect(),
+                tool: Tool::this(),
+                time: record::now(),
             }),
-        )?;
+        })?;
+    }
+    for file in staged {
+        file.commit()?;
     }
     let signed = signed.map(|(p, _)| p);
     match ctx.format {

@@ -1,10 +1,11 @@
 //! `modelseal evidence`: attach reviewed documents, record deployments,
 //! list records, verify the log.
 
-use super::{Context, EvidenceArgs, Format, Outcome, print_json};
+use super::{Context, EvidenceArgs, Format, Outcome, escape, print_json};
 use clap::{Args, Subcommand};
 use modelseal::evidence::record::{
-    self, ATTACHMENT_PREDICATE, DEPLOYMENT_PREDICATE, EvidenceSubject,
+    self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
+    Predicate,
 };
 use modelseal::evidence::{evidence_verifying_key, verify_log};
 use modelseal::keys::load_public_key;
@@ -151,42 +152,44 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             let recorder = required(&log)?;
             let bytes = modelseal::fetch::read_file_capped(&file, 1 << 30)?;
             let reviewed = match reviewed {
-                Some(d) => d
-                    .parse::<jiff::civil::Date>()
-                    .map_err(|_| {
-                        Error::Usage(format!("--reviewed {d:?} is not a YYYY-MM-DD date"))
-                    })?
-                    .to_string(),
+                Some(d) => d.parse::<jiff::civil::Date>().map_err(|_| {
+                    Error::Usage(format!("--reviewed {d:?} is not a YYYY-MM-DD date"))
+                })?,
                 None => jiff::Zoned::now()
                     .with_time_zone(jiff::tz::TimeZone::UTC)
-                    .date()
-                    .to_string(),
+                    .date(),
             };
             let name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-            let subject = EvidenceSubject {
-                name: name.clone(),
-                sha256: sha256.clone(),
-            };
-            let digest = recorder.record(
-                &subject,
-                ATTACHMENT_PREDICATE,
-                json!({
-                    "control": control,
-                    "document": { "name": name, "uri": file, "digest": { "sha256": sha256 }, "size": bytes.len() },
-                    "reviewer": reviewer,
-                    "reviewed": reviewed,
-                    "note": note,
-                    "recordedAt": record::now(),
+            let digest = recorder.append(&NewRecord {
+                subject: EvidenceSubject {
+                    name: name.clone(),
+                    sha256: sha256.clone(),
+                },
+                predicate: Predicate::Attachment(AttachmentEvidence {
+                    control,
+                    document: DocumentRef {
+                        name: name.clone(),
+                        uri: file.display().to_string(),
+                        digest: std::collections::BTreeMap::from([("sha256".into(), sha256)]),
+                        size: bytes.len() as u64,
+                    },
+                    reviewer,
+                    reviewed,
+                    note,
+                    recorded_at: record::now(),
                 }),
-            )?;
+            })?;
             report(
                 ctx,
                 &digest,
-                &format!("attached {name} to control {control} (reviewed {reviewed})"),
+                &format!(
+                    "attached {} to control {control} (reviewed {reviewed})",
+                    escape(&name)
+                ),
             );
             Ok(0)
         }
@@ -197,16 +200,21 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             log,
         } => {
             let recorder = required(&log)?;
-            let subject = EvidenceSubject {
-                name: name.clone(),
-                sha256: digest_arg(&model)?,
-            };
-            let digest = recorder.record(
-                &subject,
-                DEPLOYMENT_PREDICATE,
-                json!({ "target": target, "time": record::now() }),
-            )?;
-            report(ctx, &digest, &format!("recorded the deployment of {name}"));
+            let digest = recorder.append(&NewRecord {
+                subject: EvidenceSubject {
+                    name: name.clone(),
+                    sha256: digest_arg(&model)?,
+                },
+                predicate: Predicate::Deployment(DeploymentEvidence {
+                    target,
+                    time: record::now(),
+                }),
+            })?;
+            report(
+                ctx,
+                &digest,
+                &format!("recorded the deployment of {}", escape(&name)),
+            );
             Ok(0)
         }
         Sub::Verify {
@@ -268,9 +276,13 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 .records
                 .iter()
                 .filter(|r| model.as_ref().is_none_or(|m| &r.subject.sha256 == m))
-                .filter(|r| control.is_none_or(|c| r.predicate["control"] == c))
-                .filter(|r| since.is_none_or(|s| r.time.is_some_and(|t| t >= s)))
-                .filter(|r| until.is_none_or(|u| r.time.is_some_and(|t| t <= u)))
+                .filter(|r| {
+                    control.is_none_or(
+                        |c| matches!(&r.predicate, Predicate::Attachment(a) if a.control == c),
+                    )
+                })
+                .filter(|r| since.is_none_or(|s| r.time() >= s))
+                .filter(|r| until.is_none_or(|u| r.time() <= u))
                 .collect();
             for p in &check.problems {
                 ctx.warn(p);
@@ -279,25 +291,30 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 Format::Json => print_json(&shown.iter().map(|r| json!({
                     "index": r.index,
                     "digest": r.digest,
-                    "predicateType": r.predicate_type,
+                    "predicateType": r.predicate_type(),
                     "subject": { "name": r.subject.name, "digest": { "sha256": r.subject.sha256 } },
-                    "time": r.time.map(|t| t.to_string()),
+                    "time": r.time(),
                     "predicate": r.predicate,
                 })).collect::<Vec<_>>()),
                 _ => {
                     for r in &shown {
-                        let kind = r.predicate_type.rsplit('/').nth(1).unwrap_or(&r.predicate_type);
-                        let extra = match r.predicate_type.as_str() {
-                            record::VSA_PREDICATE => r.predicate["verificationResult"].as_str().unwrap_or("").to_string(),
-                            ATTACHMENT_PREDICATE => format!("control {}", r.predicate["control"]),
-                            _ => String::new(),
+                        let (kind, extra) = match &r.predicate {
+                            Predicate::Sign(_) => ("sign", String::new()),
+                            Predicate::Bom(_) => ("bom", String::new()),
+                            Predicate::Verification(v) => (
+                                "verification_summary",
+                                format!("{:?}", v.verification_result).to_uppercase(),
+                            ),
+                            Predicate::Attachment(a) => ("attachment", format!("control {}", a.control)),
+                            Predicate::Deployment(_) => ("deployment", String::new()),
+                            _ => ("other", String::new()),
                         };
                         println!(
                             "{:>4}  {:20}  {:22}  {} sha256:{}…  {extra}",
                             r.index + 1,
-                            r.time.map(|t| t.to_string()).unwrap_or_default(),
+                            r.time().to_string(),
                             kind,
-                            r.subject.name,
+                            escape(&r.subject.name),
                             r.subject.sha256.chars().take(16).collect::<String>()
                         );
                     }

@@ -7,12 +7,12 @@ mod evidence;
 mod hash;
 mod inspect;
 mod keygen;
+mod keyless;
 mod policy;
 mod progress;
 mod sign;
 mod verify;
 mod verify_bundle;
-mod vsa;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelseal::digest::{DEFAULT_SHARD_SIZE, HashAlgorithm, HashOptions, IgnoreSet, Method};
@@ -100,6 +100,31 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Evidence(a) => evidence::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
+    }
+}
+
+/// A line telling the user what to try next, when there is one. Hints
+/// name command-line flags, so they live here, not in the library.
+pub fn hint(error: &Error) -> Option<&'static str> {
+    use modelseal::digest::WalkError;
+    match error {
+        Error::Walk(WalkError::Symlink { .. }) => Some(
+            "symbolic links are refused by default; pass --allow-symlinks to follow links that stay inside the model",
+        ),
+        Error::Walk(WalkError::Empty { .. }) => {
+            Some("check the path and the --ignore-path options")
+        }
+        Error::Exists(_) => Some("pass --force to overwrite it"),
+        Error::Key { .. } => Some(
+            "keys are PEM files: PKCS#8 or SEC1 private keys, SPKI public keys (Ed25519, ECDSA P-256/P-384/P-521)",
+        ),
+        Error::Bundle(_) => Some(
+            "the signature must be a Sigstore bundle (JSON) as written by `modelseal sign` or `model_signing sign`",
+        ),
+        Error::Remote(_) => Some(
+            "check the URL and the network; remote inputs must use https:// (plain http only on loopback)",
+        ),
+        _ => None,
     }
 }
 
@@ -249,10 +274,29 @@ impl EvidenceArgs {
     }
 }
 
-/// `{uri, digest: {sha256}}` of bytes, as records cite inputs.
-pub fn cite(uri: &Path, bytes: &[u8]) -> serde_json::Value {
-    use sha2::Digest;
-    serde_json::json!({ "uri": uri, "digest": { "sha256": hex::encode(sha2::Sha256::digest(bytes)) } })
+/// How records cite a file the command wrote or read: its path and digest.
+pub fn cite(uri: &Path, bytes: &[u8]) -> modelseal::evidence::record::ResourceRef {
+    modelseal::evidence::record::ResourceRef::of_bytes(uri.display().to_string(), bytes)
+}
+
+/// Text from untrusted sources (file names, subjects, reasons) made safe
+/// for a terminal: control characters and bidirectional overrides are shown
+/// escaped, so a name cannot forge a line of output or drive the terminal.
+pub fn escape(text: &str) -> std::borrow::Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The signing certificate followed by the intermediates, as DER.
@@ -265,39 +309,62 @@ pub fn load_chain(cert: &Path, intermediates: &[PathBuf]) -> Result<Vec<Vec<u8>>
     Ok(chain)
 }
 
-/// Writes through a temporary file in the same directory and renames it, so
-/// an interrupted run never leaves a truncated file behind.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    if path.is_dir() {
-        return Err(Error::Usage(format!(
-            "{} is a directory; name a file",
-            path.display()
-        )));
+/// A file written to a temporary name beside its destination, put in place
+/// by [`Staged::commit`]; dropped uncommitted, it leaves nothing behind.
+pub struct Staged {
+    tmp: PathBuf,
+    path: PathBuf,
+    committed: bool,
+}
+
+impl Staged {
+    /// Writes `bytes` (synced to disk) beside `path`.
+    pub fn new(path: &Path, bytes: &[u8]) -> Result<Self> {
+        use std::io::Write;
+        if path.is_dir() {
+            return Err(Error::Usage(format!(
+                "{} is a directory; name a file",
+                path.display()
+            )));
+        }
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| Error::Usage(format!("{} names no file", path.display())))?;
+        let tmp = dir.join(format!(
+            ".{}.{}.tmp",
+            file_name.to_string_lossy(),
+            std::process::id()
+        ));
+        let staged = Staged {
+            tmp,
+            path: path.to_path_buf(),
+            committed: false,
+        };
+        let mut file = std::fs::File::create(&staged.tmp).map_err(|e| Error::io(path, e))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(path, e))?;
+        Ok(staged)
     }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| Error::Usage(format!("{} names no file", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        file_name.to_string_lossy(),
-        std::process::id()
-    ));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io(path, e));
+
+    /// Renames the file into place.
+    pub fn commit(mut self) -> Result<()> {
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
+        self.committed = true;
+        Ok(())
     }
-    Ok(())
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
 }
 
 /// Prints a JSON value on stdout.

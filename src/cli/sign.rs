@@ -2,8 +2,8 @@
 
 use super::progress::Bar;
 use super::{
-    Context, EvidenceArgs, Format, HashingArgs, Outcome, cite, load_chain, print_json,
-    write_atomically,
+    Context, EvidenceArgs, Format, HashingArgs, Outcome, Staged, cite, escape, load_chain,
+    print_json,
 };
 use clap::Args;
 use modelseal::bom::{
@@ -12,17 +12,18 @@ use modelseal::bom::{
 use modelseal::bundle::Statement;
 use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
 use modelseal::digest::{hash_model_with_progress, model_name};
-use modelseal::evidence::record::{self, EvidenceSubject, SIGN_PREDICATE};
+use modelseal::evidence::record::{
+    self, EvidenceSubject, NewRecord, Predicate, SignEvidence, SignerInfo, Tool,
+};
 use modelseal::keys::load_private_key;
 use modelseal::sign::{SigningIdentity, sign_manifest};
-use modelseal::sigstore::{KeylessSigning, resolve_identity_token, sign_statement};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
     /// The model directory or file.
-    path: PathBuf,
+    pub path: PathBuf,
     /// Private key (PKCS#8 or SEC1 PEM).
     #[arg(
         long,
@@ -36,13 +37,13 @@ pub struct SignArgs {
     sigstore: bool,
     /// With --sigstore: the OIDC identity token (else SIGSTORE_ID_TOKEN, else CI ambient credentials).
     #[arg(long, value_name = "TOKEN", requires = "sigstore")]
-    identity_token: Option<String>,
+    pub identity_token: Option<String>,
     /// With --sigstore: a Fulcio URL instead of the public-good instance (needs --rekor-url).
     #[arg(long, value_name = "URL", requires = "rekor_url")]
-    fulcio_url: Option<String>,
+    pub fulcio_url: Option<String>,
     /// With --sigstore: a Rekor URL instead of the public-good instance (needs --fulcio-url).
     #[arg(long, value_name = "URL", requires = "fulcio_url")]
-    rekor_url: Option<String>,
+    pub rekor_url: Option<String>,
     /// Where to write the signature bundle.
     #[arg(long, value_name = "FILE", default_value = "model.sig")]
     signature: PathBuf,
@@ -76,7 +77,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     let recorder = args.evidence.recorder()?;
     let key = args.key.as_deref().map(load_private_key).transpose()?;
     let token = if args.sigstore {
-        Some(resolve_identity_token(args.identity_token.as_deref())?)
+        Some(super::keyless::token(&args)?)
     } else {
         None
     };
@@ -151,11 +152,12 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                     .map(|c| modelseal::keys::certificate_subject(&c)),
                 SigningIdentity::Key(_) => None,
             };
-            let signer = serde_json::json!({
-                "fingerprint": public.fingerprint(),
-                "algorithm": public.algorithm().name(),
-                "certificate": certificate,
-            });
+            let signer = SignerInfo {
+                fingerprint: Some(public.fingerprint()),
+                algorithm: Some(public.algorithm().name().to_string()),
+                certificate,
+                ..SignerInfo::default()
+            };
             let bundle = sign_manifest(&name, &manifest, &identity)?;
             if let Some(b) = &bom {
                 let signed = modelseal::bom::sign_bom(b, &name, &root, &identity)?;
@@ -164,51 +166,47 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             (bundle.to_json().into_bytes(), signer)
         }
         (None, Some(token)) => {
-            let signer = serde_json::json!({
-                "sigstore": true,
-                "identity": token.email().unwrap_or(token.subject()),
-                "issuer": token.issuer(),
-            });
+            let signer = super::keyless::signer(&token);
             let statement = serde_json::to_vec(&Statement::for_manifest(&name, &manifest))
                 .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-            let keyless = KeylessSigning {
-                fulcio_url: args.fulcio_url.clone(),
-                rekor_url: args.rekor_url.clone(),
-            };
             if let Some(bytes) = &bom_statement_bytes {
-                bom_bundle = Some(sign_statement(bytes, token.clone(), &keyless)?);
+                bom_bundle = Some(super::keyless::sign(bytes, &token, &args)?);
             }
-            (sign_statement(&statement, token, &keyless)?, signer)
+            (super::keyless::sign(&statement, &token, &args)?, signer)
         }
         (None, None) => return Err(Error::Usage("give --key or --sigstore".into())),
     };
-    write_atomically(&args.signature, &bundle)?;
-    let mut bom_cites = (serde_json::Value::Null, serde_json::Value::Null);
+    // Every file is staged first and put in place only once the evidence
+    // record (when one is asked for) is in the log: a release never has a
+    // signature without its record.
+    let mut staged = vec![Staged::new(&args.signature, &bundle)?];
+    let mut bom_cites = (None, None);
     if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
         (&args.bom, &bom, &bom_sig, &bom_bundle)
     {
         let bom_bytes = to_json(b);
-        write_atomically(path, &bom_bytes)?;
-        write_atomically(sig_path, sig)?;
-        bom_cites = (cite(path, &bom_bytes), cite(sig_path, sig));
+        staged.push(Staged::new(path, &bom_bytes)?);
+        staged.push(Staged::new(sig_path, sig)?);
+        bom_cites = (Some(cite(path, &bom_bytes)), Some(cite(sig_path, sig)));
     }
     if let Some(recorder) = &recorder {
-        let subject = EvidenceSubject {
-            name: name.clone(),
-            sha256: root.clone(),
-        };
-        recorder.record(
-            &subject,
-            SIGN_PREDICATE,
-            serde_json::json!({
-                "signer": signer,
-                "signature": cite(&args.signature, &bundle),
-                "bom": bom_cites.0,
-                "bomSignature": bom_cites.1,
-                "tool": { "name": "modelseal", "version": modelseal::VERSION },
-                "time": record::now(),
+        recorder.append(&NewRecord {
+            subject: EvidenceSubject {
+                name: name.clone(),
+                sha256: root.clone(),
+            },
+            predicate: Predicate::Sign(SignEvidence {
+                signer: signer.clone(),
+                signature: cite(&args.signature, &bundle),
+                bom: bom_cites.0,
+                bom_signature: bom_cites.1,
+                tool: Tool::this(),
+                time: record::now(),
             }),
-        )?;
+        })?;
+    }
+    for file in staged {
+        file.commit()?;
     }
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal => {
@@ -220,17 +218,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             if let (Some(path), Some(sig)) = (&args.bom, &bom_sig) {
                 println!("bom:       {} (signed: {})", path.display(), sig.display());
             }
-            match signer["fingerprint"].as_str() {
-                Some(fp) => println!(
-                    "signer:    {fp} ({})",
-                    signer["algorithm"].as_str().unwrap_or("")
-                ),
-                None => println!(
-                    "signer:    sigstore {} (issuer {})",
-                    signer["identity"].as_str().unwrap_or(""),
-                    signer["issuer"].as_str().unwrap_or("")
-                ),
-            }
+            println!("signer:    {}", escape(&signer.to_string()));
         }
         Format::Json => print_json(&serde_json::json!({
             "signature": args.signature,

@@ -2,18 +2,19 @@
 
 use super::progress::Bar;
 use super::{
-    Context, EvidenceArgs, Format, Outcome, load_public_key_input, load_trusted_root, print_json,
+    Context, EvidenceArgs, Format, Outcome, escape, load_public_key_input, load_trusted_root,
+    print_json,
 };
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
 use modelseal::fetch::{is_url, read_input};
+use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
-use modelseal::policy::{LoadedPolicy, PolicyContext, evaluate};
+use modelseal::policy::LoadedPolicy;
 use modelseal::sigstore::KeylessIdentity;
-use modelseal::verify::{BomInput, Trust, Verdict, VerifyOptions, verify_model};
+use modelseal::verify::{Failure, Material, Trust, Verdict};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("trust").args(["key", "cert_chain", "identity"]))]
@@ -60,92 +61,41 @@ pub struct VerifyArgs {
 pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let recorder = args.evidence.recorder()?;
     let policy = args.policy.as_deref().map(LoadedPolicy::load).transpose()?;
-    let cli_key = args.key.as_deref().map(load_public_key_input).transpose()?;
-    let trusts = match (&policy, &cli_key) {
-        (_, Some(key)) => vec![Trust::Key(key.clone())],
-        (Some(p), None) => {
+    let key = args.key.as_deref().map(load_public_key_input).transpose()?;
+    let gate = match (policy, key) {
+        (Some(policy), Some(key)) => Gate::new(vec![Trust::Key(key)]).with_policy(policy)?,
+        (Some(policy), None) => {
             if !args.cert_chain.is_empty() || args.identity.is_some() {
                 return Err(Error::Usage(
                     "with --policy, certificate anchors and keyless identities come from the policy".into(),
                 ));
             }
-            let trusts = p.trusts()?;
-            if trusts.is_empty() {
-                return Err(Error::Usage(format!(
-                    "the policy {} names no signer keys, certificates or keyless identities (give --key)",
-                    p.uri
-                )));
-            }
-            trusts
+            Gate::from_policy(policy)?
         }
-        (None, None) => vec![cli_trust(&args)?],
+        (None, Some(key)) => Gate::new(vec![Trust::Key(key)]),
+        (None, None) => Gate::new(vec![cli_trust(&args)?]),
     };
-    let bom_signature = args.bom.as_ref().map(|path| {
-        args.bom_signature
+    let mut request = GateRequest::new(&args.path, read_document(&args.signature)?);
+    if let Some(bom) = &args.bom {
+        let signature = args
+            .bom_signature
             .clone()
-            .unwrap_or_else(|| super::bom::signature_path(path))
-    });
-    let bom = match (&args.bom, &bom_signature) {
-        (Some(path), Some(sig)) => Some(BomInput {
-            bom_json: read_input(path, MAX_BUNDLE_SIZE)?,
-            signature_json: read_input(sig, MAX_BUNDLE_SIZE)?,
-        }),
-        _ => None,
-    };
-    let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
-    let remote = args.signature.to_str().is_some_and(is_url);
-    let options = VerifyOptions {
-        bom,
-        trusts,
-        ignore_paths: args.ignore_paths.clone(),
-        signature_path: (!remote).then(|| args.signature.clone()),
-        ignore_unsigned_files: args.ignore_unsigned_files,
-        time: SystemTime::now(),
-    };
-    let bar = Bar::new(ctx.quiet, "verifying");
-    let verdict = verify_model(&args.path, &bundle, &options, &bar);
-    bar.finish();
-    let mut verdict = verdict?;
-    if let Some(policy) = &policy {
-        let bom_timestamp = match (&options.bom, verdict.bom_verified) {
-            (Some(input), Some(true)) => {
-                serde_json::from_slice::<serde_json::Value>(&input.bom_json)
-                    .ok()
-                    .and_then(|b| b["metadata"]["timestamp"].as_str().map(str::to_string))
-            }
-            _ => None,
-        };
-        let context = PolicyContext {
-            model: &args.path,
-            verdict: &verdict,
-            bom_given: options.bom.is_some(),
-            bom_timestamp,
-            ignore_unsigned_files: args.ignore_unsigned_files,
-            cli_key: cli_key.as_ref(),
-            now: jiff::Timestamp::now(),
-        };
-        let broken = evaluate(policy, &context)?;
-        verdict.failures.extend(broken);
-        verdict.verified = verdict.failures.is_empty();
+            .unwrap_or_else(|| super::bom::signature_path(bom));
+        request.bom = Some((read_document(bom)?, read_document(&signature)?));
     }
-    for w in &verdict.warnings {
-        ctx.warn(w);
+    request.ignore_paths = args.ignore_paths.clone();
+    request.ignore_unsigned_files = args.ignore_unsigned_files;
+    let bar = Bar::new(ctx.quiet, "verifying");
+    let outcome = gate.verify(&request, &bar);
+    bar.finish();
+    let outcome = outcome?;
+    for w in &outcome.verdict.warnings {
+        ctx.warn(&w.to_string());
     }
     if let Some(recorder) = &recorder {
-        let inputs = VerifyInputs {
-            bundle: &bundle,
-            bom: options.bom.as_ref(),
-            bom_signature: bom_signature.as_deref(),
-            policy: policy.as_ref(),
-        };
-        match super::vsa::record_verification(
-            recorder,
-            &args.path,
-            &args.signature,
-            &verdict,
-            &inputs,
-        )? {
-            Some(digest) => {
+        match outcome.record() {
+            Some(record) => {
+                let digest = recorder.append(&record)?;
                 if !ctx.quiet {
                     eprintln!("evidence: recorded sha256:{digest}");
                 }
@@ -153,32 +103,30 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
             None => ctx.warn("no evidence recorded: the signature names no model digest"),
         }
     }
-    let policy_ref = policy
-        .as_ref()
-        .map(|p| serde_json::json!({ "uri": p.uri, "digest": { "sha256": p.sha256 } }));
+    let verified = outcome.is_verified();
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => print_human(&args, &verdict),
+        Format::Human | Format::Markdown | Format::Oscal => print_human(&args, &outcome.verdict),
         Format::Json => print_json(&serde_json::json!({
             "model": args.path,
             "signature": args.signature,
-            "verdict": if verdict.verified { "verified" } else { "failed" },
-            "policy": policy_ref,
-            "result": verdict,
+            "verdict": if verified { "verified" } else { "failed" },
+            "policy": outcome.policy,
+            "result": outcome.verdict,
+            "failures": outcome.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
         })),
     }
-    Ok(if verdict.verified { 0 } else { 1 })
+    Ok(if verified { 0 } else { 1 })
 }
 
-/// What a verification record cites.
-pub struct VerifyInputs<'a> {
-    /// The signature bundle bytes.
-    pub bundle: &'a [u8],
-    /// The BOM and its signature, when given.
-    pub bom: Option<&'a BomInput>,
-    /// Where the BOM signature came from.
-    pub bom_signature: Option<&'a std::path::Path>,
-    /// The policy, when given.
-    pub policy: Option<&'a LoadedPolicy>,
+/// Reads a bundle or BOM given as a file or an https:// URL.
+fn read_document(source: &std::path::Path) -> Result<Document> {
+    let bytes = read_input(source, MAX_BUNDLE_SIZE)?;
+    let remote = source.to_str().is_some_and(is_url);
+    Ok(Document {
+        uri: source.display().to_string(),
+        bytes,
+        path: (!remote).then(|| source.to_path_buf()),
+    })
 }
 
 /// The trust given by --cert-chain or --identity/--issuer.
@@ -213,10 +161,11 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
     let subject = verdict.subject.as_ref().and_then(|s| {
         s.digest
             .get("sha256")
-            .map(|d| format!("{} sha256:{d}", s.name))
+            .map(|d| format!("{} sha256:{d}", escape(&s.name)))
     });
-    if verdict.verified {
-        println!("verified: {}", args.path.display());
+    let verified = verdict.is_verified();
+    if verified {
+        println!("verified: {}", escape(&args.path.display().to_string()));
         if let Some(subject) = subject {
             println!("  subject: {subject}");
         }
@@ -227,19 +176,34 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
     } else {
         println!(
             "FAILED: {} does not verify against {}",
-            args.path.display(),
-            args.signature.display()
+            escape(&args.path.display().to_string()),
+            escape(&args.signature.display().to_string())
         );
         for f in &verdict.failures {
-            println!("  {}", f.message());
+            println!("  {}", escape(&f.to_string()));
+            if let Some(hint) = failure_hint(f) {
+                println!("    hint: {hint}");
+            }
         }
     }
     if let Some(signer) = &verdict.signer {
-        let label = if verdict.verified {
+        let label = if verified {
             "signer: "
         } else {
             "checked with:"
         };
-        println!("  {label} {signer}");
+        println!("  {label} {}", escape(&signer.to_string()));
+    }
+}
+
+/// What to try when the bundle carries other trust material than given.
+fn failure_hint(failure: &Failure) -> Option<&'static str> {
+    match failure {
+        Failure::Material { found, .. } => Some(match found {
+            Material::PublicKey => "verify it with --key",
+            Material::CertificateChain => "verify it with --cert-chain",
+            _ => "verify it with --identity and --issuer",
+        }),
+        _ => None,
     }
 }

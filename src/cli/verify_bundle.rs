@@ -1,10 +1,14 @@
 //! `modelseal verify-bundle`: any Sigstore bundle over a file or a digest.
 
-use super::{Context, Format, Outcome, load_public_key_input, load_trusted_root, print_json};
+use super::{
+    Context, Format, Outcome, escape, load_public_key_input, load_trusted_root, print_json,
+};
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
 use modelseal::fetch::read_input;
-use modelseal::sigstore::{ArtifactInput, BundleTrust, KeylessIdentity, verify_bundle};
+use modelseal::sigstore::{
+    ArtifactInput, BundleTrust, KeylessIdentity, SigstoreProblem, verify_bundle,
+};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
 
@@ -70,12 +74,13 @@ pub fn run(ctx: &Context, args: VerifyBundleArgs) -> Result<Outcome> {
     let root = load_trusted_root(args.trusted_root.as_deref())?;
     let bundle = read_input(&args.bundle, MAX_BUNDLE_SIZE)?;
     let check = verify_bundle(&bundle, &artifact, &trust, &root)?;
-    if args.insecure_ignore_tlog && check.verified && check.integrated_time.is_none() {
+    let verified = check.is_verified();
+    if args.insecure_ignore_tlog && verified && check.integrated_time.is_none() {
         ctx.warn("accepted without a transparency log entry (--insecure-ignore-tlog)");
     }
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal => {
-            if check.verified {
+            if verified {
                 println!("verified: {} ({} bundle)", args.artifact, check.content);
                 if let Some(identity) = &check.identity {
                     println!("  identity: {identity}");
@@ -93,16 +98,21 @@ pub fn run(ctx: &Context, args: VerifyBundleArgs) -> Result<Outcome> {
                     args.bundle.display()
                 );
                 if let Some(f) = &check.failure {
-                    println!("  {}", f.message());
+                    println!("  {}", escape(&f.to_string()));
+                    if matches!(f, SigstoreProblem::NoTransparencyLogEntry) {
+                        println!(
+                            "  (pass --insecure-ignore-tlog to accept a key-signed bundle without one)"
+                        );
+                    }
                 }
             }
         }
         Format::Json => print_json(&serde_json::json!({
             "artifact": args.artifact,
             "bundle": args.bundle,
-            "verdict": if check.verified { "verified" } else { "failed" },
+            "verdict": if verified { "verified" } else { "failed" },
             "result": check,
         })),
     }
-    Ok(if check.verified { 0 } else { 1 })
+    Ok(if verified { 0 } else { 1 })
 }

@@ -149,10 +149,9 @@ fn hash_range(
         progress.advance(n as u64);
     }
     if len.is_some() && remaining > 0 {
-        return Err(Error::Walk(format!(
-            "{}: the file shrank while it was being hashed",
-            path.display()
-        )));
+        return Err(Error::Walk(super::WalkError::ChangedWhileHashing {
+            path: path.display().to_string(),
+        }));
     }
     Ok(hasher.finish())
 }
@@ -235,6 +234,6 @@ mod tests {
             &|_: u64| {},
         )
         .unwrap_err();
-        assert!(err.to_string().contains("shrank"), "{err}");
+        assert!(err.to_string().contains("changed while"), "{err}");
     }
 }

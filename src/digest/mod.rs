@@ -8,11 +8,13 @@ mod hash;
 pub(crate) mod ignore;
 mod manifest;
 mod walk;
+mod walk_error;
 
 pub use hash::{Progress, ProgressFn, file_sha256, hash_entries};
 pub use ignore::{DEFAULT_IGNORES, IgnoreSet};
 pub use manifest::{Manifest, Resource, Serialization, root_digest};
 pub use walk::{Entry, walk};
+pub use walk_error::WalkError;
 
 use crate::{Error, Result};
 use std::path::Path;
@@ -101,12 +103,16 @@ pub fn hash_model_with_progress(
     }
     let entries = walk(path, options.allow_symlinks, &options.ignore)?;
     if entries.is_empty() {
-        return Err(Error::EmptyModel(path.to_path_buf()));
+        return Err(Error::Walk(WalkError::Empty {
+            path: path.display().to_string(),
+        }));
     }
     let resources = hash_entries(&entries, options.algorithm, options.method, progress)?;
     if resources.is_empty() {
         // Shards of empty files produce no resources at all.
-        return Err(Error::EmptyModel(path.to_path_buf()));
+        return Err(Error::Walk(WalkError::Empty {
+            path: path.display().to_string(),
+        }));
     }
     Ok(Manifest {
         resources,
@@ -127,5 +133,9 @@ pub fn model_name(path: &Path) -> Result<String> {
         .file_name()
         .and_then(|n| n.to_str())
         .map(str::to_string)
-        .ok_or_else(|| Error::Walk(format!("{}: the model needs a UTF-8 name", path.display())))
+        .ok_or_else(|| {
+            Error::Walk(WalkError::NoName {
+                path: path.display().to_string(),
+            })
+        })
 }

@@ -1,7 +1,7 @@
 //! Enumerating the regular files of a model (OMS section 6.1) without ever
 //! leaving the model root.
 
-use super::IgnoreSet;
+use super::{IgnoreSet, WalkError};
 use crate::{Error, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,7 +36,9 @@ pub fn walk(path: &Path, allow_symlinks: bool, ignore: &IgnoreSet) -> Result<Vec
             .file_name()
             .and_then(|n| n.to_str())
             .ok_or_else(|| {
-                Error::Walk(format!("{}: file name is not valid UTF-8", path.display()))
+                Error::Walk(WalkError::NotUtf8 {
+                    path: path.display().to_string(),
+                })
             })?
             .to_string();
         out.push(Entry {
@@ -47,10 +49,9 @@ pub fn walk(path: &Path, allow_symlinks: bool, ignore: &IgnoreSet) -> Result<Vec
         return Ok(out);
     }
     if !meta.is_dir() {
-        return Err(Error::Walk(format!(
-            "{} is neither a regular file nor a directory",
-            path.display()
-        )));
+        return Err(Error::Walk(WalkError::NotFileOrDir {
+            path: path.display().to_string(),
+        }));
     }
     let mut walker = Walker {
         root: &root,
@@ -76,19 +77,19 @@ struct Walker<'a> {
 impl Walker<'_> {
     fn dir(&mut self, dir: &Path, prefix: &str) -> Result<()> {
         if self.stack.len() > MAX_DEPTH {
-            return Err(Error::Walk(format!(
-                "{prefix}: directories nest deeper than {MAX_DEPTH} levels"
-            )));
+            return Err(Error::Walk(WalkError::TooDeep {
+                path: prefix.to_string(),
+                max: MAX_DEPTH,
+            }));
         }
         let reader = fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
         for item in reader {
             let item = item.map_err(|e| Error::io(dir, e))?;
             let file_name = item.file_name();
             let Some(name) = file_name.to_str() else {
-                return Err(Error::Walk(format!(
-                    "{}: file name is not valid UTF-8 and cannot be signed",
-                    item.path().display()
-                )));
+                return Err(Error::Walk(WalkError::NotUtf8 {
+                    path: item.path().display().to_string(),
+                }));
             };
             let rel = if prefix.is_empty() {
                 name.to_string()
@@ -117,9 +118,7 @@ impl Walker<'_> {
                     size,
                 });
             } else {
-                return Err(Error::Walk(format!(
-                    "{rel}: not a regular file (FIFO, socket or device) and cannot be signed"
-                )));
+                return Err(Error::Walk(WalkError::Special { path: rel }));
             }
         }
         Ok(())
@@ -127,25 +126,24 @@ impl Walker<'_> {
 
     fn symlink(&mut self, link: &Path, rel: String) -> Result<()> {
         if !self.allow_symlinks {
-            return Err(Error::Symlink(rel));
+            return Err(Error::Walk(WalkError::Symlink { path: rel }));
         }
         let target = fs::canonicalize(link).map_err(|e| {
-            Error::Walk(format!(
-                "{rel}: dangling or unresolvable symbolic link: {e}"
-            ))
+            Error::Walk(WalkError::Dangling {
+                path: rel.clone(),
+                detail: e.to_string(),
+            })
         })?;
         if !target.starts_with(self.root) {
-            return Err(Error::Walk(format!(
-                "{rel}: symbolic link points outside the model root (to {})",
-                target.display()
-            )));
+            return Err(Error::Walk(WalkError::SymlinkOutside {
+                path: rel,
+                target: target.display().to_string(),
+            }));
         }
         let meta = fs::metadata(&target).map_err(|e| Error::io(&target, e))?;
         if meta.is_dir() {
             if self.stack.iter().any(|d| d == &target) {
-                return Err(Error::Walk(format!(
-                    "{rel}: symbolic link makes a cycle (it points to an enclosing directory)"
-                )));
+                return Err(Error::Walk(WalkError::SymlinkCycle { path: rel }));
             }
             self.stack.push(target.clone());
             self.dir(&target, &rel)?;
@@ -157,9 +155,7 @@ impl Walker<'_> {
                 size: meta.len(),
             });
         } else {
-            return Err(Error::Walk(format!(
-                "{rel}: symbolic link to something that is not a regular file"
-            )));
+            return Err(Error::Walk(WalkError::SymlinkTarget { path: rel }));
         }
         Ok(())
     }
@@ -225,7 +221,7 @@ mod tests {
         symlink("tokenizer.json", dir.path().join("link.json")).unwrap();
         let err = walk(dir.path(), false, &IgnoreSet::new()).unwrap_err();
         assert!(
-            matches!(err, Error::Symlink(ref n) if n == "link.json"),
+            matches!(err, Error::Walk(WalkError::Symlink { ref path }) if path == "link.json"),
             "{err}"
         );
     }

@@ -8,7 +8,7 @@ pub mod note;
 pub mod record;
 
 pub use log::{LogCheck, append, checkpoint_path, origin, read_lines, verify_log};
-pub use record::{EvidenceSubject, Record, seal};
+pub use record::{EvidenceSubject, NewRecord, Predicate, Record, seal};
 
 use crate::keys::{PrivateKey, PublicKey};
 use crate::{Error, Result};
@@ -43,14 +43,10 @@ impl Recorder {
         }
     }
 
-    /// Seals and appends one record; returns its digest.
-    pub fn record(
-        &self,
-        subject: &EvidenceSubject,
-        predicate_type: &str,
-        predicate: serde_json::Value,
-    ) -> Result<String> {
-        let line = seal(subject, predicate_type, predicate, &self.key)?;
+    /// Seals and appends one record; returns its digest (hex SHA-256 of the
+    /// log line, as reports cite it).
+    pub fn append(&self, record: &NewRecord) -> Result<String> {
+        let line = seal(record, &self.key)?;
         append(&self.log, &line, &self.key)?;
         Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
             line.as_bytes(),
@@ -72,17 +68,23 @@ pub fn evidence_verifying_key(key: &PublicKey) -> Result<ed25519_dalek::Verifyin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use record::{DeploymentEvidence, Predicate};
 
     fn recorder(dir: &Path) -> Recorder {
         let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]));
         Recorder::new(&dir.join("evidence.jsonl"), key).unwrap()
     }
 
-    fn subject(i: u8) -> EvidenceSubject {
-        EvidenceSubject {
-            name: format!("m{i}"),
-            sha256: hex::encode([i; 32]),
+    fn deployed(i: u8) -> NewRecord {
+        NewRecord {
+            subject: EvidenceSubject {
+                name: format!("m{i}"),
+                sha256: hex::encode([i; 32]),
+            },
+            predicate: Predicate::Deployment(DeploymentEvidence {
+                target: None,
+                time: record::now(),
+            }),
         }
     }
 
@@ -91,17 +93,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let r = recorder(dir.path());
         for i in 0..5 {
-            r.record(
-                &subject(i),
-                record::SIGN_PREDICATE,
-                json!({ "time": record::now() }),
-            )
-            .unwrap();
+            r.append(&deployed(i)).unwrap();
         }
         let vk = r.key.verifying_key();
         let older = std::fs::read_to_string(checkpoint_path(&r.log)).unwrap();
-        r.record(&subject(9), record::SIGN_PREDICATE, json!({}))
-            .unwrap();
+        r.append(&deployed(9)).unwrap();
         let check = verify_log(&r.log, &vk, Some(&older)).unwrap();
         assert!(check.ok(), "{:?}", check.problems);
         assert_eq!(check.records.len(), 6);
@@ -132,10 +128,7 @@ mod tests {
             check.problems
         );
         // Appending is refused while the log does not match its checkpoint.
-        assert!(
-            r.record(&subject(1), record::SIGN_PREDICATE, json!({}))
-                .is_err()
-        );
+        assert!(r.append(&deployed(1)).is_err());
         // Delete a line.
         let mut deleted = lines.clone();
         deleted.remove(3);

@@ -1,14 +1,19 @@
 //! Evidence records: in-toto statements about a model (or a document),
 //! sealed in DSSE envelopes by the evidence key, one JSON line each.
+//!
+//! The predicates are typed: the writers (signing, BOMs, the deploy gate,
+//! attachments, deployments) and the reader (the audit) share these types,
+//! and records written by earlier releases read back into them.
 
 use crate::bundle::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, pae};
 use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 
 /// A model signed (who, which bundle, which BOM).
 pub const SIGN_PREDICATE: &str = "https://modelseal.dev/evidence/sign/v1";
@@ -22,6 +27,8 @@ pub const ATTACHMENT_PREDICATE: &str = "https://modelseal.dev/evidence/attachmen
 pub const DEPLOYMENT_PREDICATE: &str = "https://modelseal.dev/evidence/deployment/v1";
 /// The verifier id in VSAs.
 pub const VERIFIER_ID: &str = "https://modelseal.dev/verifier";
+/// The policy URI a VSA names when no policy beyond the signature applied.
+pub const SIGNATURE_ONLY_POLICY: &str = "https://modelseal.dev/policy/signature-only";
 
 /// What a record is about: a model (name and OMS root digest) or a document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,28 +39,401 @@ pub struct EvidenceSubject {
     pub sha256: String,
 }
 
-/// Now, to the second, as RFC 3339.
-pub fn now() -> String {
-    let t = jiff::Timestamp::now();
-    jiff::Timestamp::from_second(t.as_second())
-        .map(|t| t.to_string())
-        .unwrap_or_default()
+/// Now, to the second.
+pub fn now() -> jiff::Timestamp {
+    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
-/// Seals a statement about `subject` into one log line (compact JSON, no newline).
-pub fn seal(
-    subject: &EvidenceSubject,
-    predicate_type: &str,
-    predicate: Value,
-    key: &SigningKey,
-) -> Result<String> {
-    let statement = json!({
+/// An input a record cites: where it was, and the digest of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRef {
+    /// Where it was (a path, URL or name).
+    pub uri: String,
+    /// Digests by algorithm (`sha256`: lowercase hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<BTreeMap<String, String>>,
+}
+
+impl ResourceRef {
+    /// A reference to `bytes` found at `uri`, with their SHA-256.
+    pub fn of_bytes(uri: impl Into<String>, bytes: &[u8]) -> Self {
+        ResourceRef {
+            uri: uri.into(),
+            digest: Some(BTreeMap::from([(
+                "sha256".to_string(),
+                hex::encode(Sha256::digest(bytes)),
+            )])),
+        }
+    }
+
+    /// A reference by URI alone.
+    pub fn uri(uri: impl Into<String>) -> Self {
+        ResourceRef {
+            uri: uri.into(),
+            digest: None,
+        }
+    }
+
+    /// The SHA-256 digest, when given.
+    pub fn sha256(&self) -> Option<&str> {
+        self.digest.as_ref()?.get("sha256").map(String::as_str)
+    }
+}
+
+/// The tool that wrote a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This tool.
+    pub fn this() -> Self {
+        Tool {
+            name: "modelseal".into(),
+            version: crate::VERSION.into(),
+        }
+    }
+}
+
+/// Who signed, as a record keeps it: a key (with its certificate when one
+/// certified it) or a Sigstore keyless identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignerInfo {
+    /// `SHA256:` hex fingerprint of the public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The key algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The signing certificate's subject (certificate mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The trust anchor's subject the certificate chained to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// Whether the signature is a Sigstore keyless one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sigstore: bool,
+    /// The keyless identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The keyless identity's OIDC issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+impl std::fmt::Display for SignerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(identity) = &self.identity {
+            write!(f, "sigstore identity {identity}")?;
+            if let Some(issuer) = &self.issuer {
+                write!(f, " (issuer {issuer})")?;
+            }
+            return Ok(());
+        }
+        if let Some(subject) = &self.certificate {
+            write!(f, "certificate {subject:?}")?;
+            if let Some(anchor) = &self.anchor {
+                write!(f, " (anchor {anchor:?})")?;
+            }
+            if let Some(fp) = &self.fingerprint {
+                write!(f, ", key {fp}")?;
+            }
+            return Ok(());
+        }
+        match (&self.fingerprint, &self.algorithm) {
+            (Some(fp), Some(alg)) => write!(f, "key {fp} ({alg})"),
+            (Some(fp), None) => write!(f, "key {fp}"),
+            _ => f.write_str("unknown signer"),
+        }
+    }
+}
+
+/// A signer as a VSA records it: typed in this release, a line of text in
+/// records of earlier releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RecordedSigner {
+    /// The signer's identity, typed.
+    Info(SignerInfo),
+    /// A description written by an earlier release.
+    Text(String),
+}
+
+impl std::fmt::Display for RecordedSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordedSigner::Info(info) => info.fmt(f),
+            RecordedSigner::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// `https://modelseal.dev/evidence/sign/v1`: a model was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignEvidence {
+    /// Who signed.
+    pub signer: SignerInfo,
+    /// The signature bundle written.
+    pub signature: ResourceRef,
+    /// The BOM written with it, if any.
+    #[serde(default)]
+    pub bom: Option<ResourceRef>,
+    /// The BOM's signature bundle, if any.
+    #[serde(default)]
+    pub bom_signature: Option<ResourceRef>,
+    /// The tool.
+    pub tool: Tool,
+    /// When.
+    pub time: jiff::Timestamp,
+}
+
+/// A dataset a BOM names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetRef {
+    /// Its name.
+    pub name: String,
+    /// Its OMS root digest (`sha256`).
+    pub digest: BTreeMap<String, String>,
+}
+
+/// `https://modelseal.dev/evidence/bom/v1`: an ML-BOM was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BomEvidence {
+    /// The BOM file.
+    pub bom: ResourceRef,
+    /// Its signature bundle, if signed.
+    #[serde(default)]
+    pub bom_signature: Option<ResourceRef>,
+    /// The BOM's serial number.
+    pub serial_number: String,
+    /// How many model files it lists.
+    pub files: u64,
+    /// The datasets it names.
+    #[serde(default)]
+    pub datasets: Vec<DatasetRef>,
+    /// The tool.
+    pub tool: Tool,
+    /// When.
+    pub time: jiff::Timestamp,
+}
+
+/// The verifier of a VSA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifierInfo {
+    /// Its URI.
+    pub id: String,
+    /// Component versions.
+    #[serde(default)]
+    pub version: BTreeMap<String, String>,
+}
+
+/// A VSA's overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerificationResult {
+    /// Every check passed.
+    Passed,
+    /// Some check failed.
+    Failed,
+}
+
+/// What a verification established, as VSA `verifiedLevels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum VerifiedLevel {
+    /// A trusted signer's signature verified.
+    #[serde(rename = "MODELSEAL_SIGNATURE_VERIFIED")]
+    SignatureVerified,
+    /// Every signed file was found unchanged, none missing, none extra.
+    #[serde(rename = "MODELSEAL_FILES_VERIFIED")]
+    FilesVerified,
+    /// The signed BOM verified with the model.
+    #[serde(rename = "MODELSEAL_BOM_VERIFIED")]
+    BomVerified,
+    /// Every signed file was inspected and none can run code on load.
+    #[serde(rename = "MODELSEAL_FORMATS_SAFE")]
+    FormatsSafe,
+    /// Every rule of the named policy held.
+    #[serde(rename = "MODELSEAL_POLICY_PASSED")]
+    PolicyPassed,
+}
+
+/// `https://slsa.dev/verification_summary/v1`: a SLSA Verification Summary
+/// Attestation of one verification of a model, passed or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationSummary {
+    /// The verifier.
+    pub verifier: VerifierInfo,
+    /// When the verification ran.
+    pub time_verified: jiff::Timestamp,
+    /// The model verified (a `file://` URI or a registry reference).
+    pub resource_uri: String,
+    /// The policy applied (or the signature-only pseudo-policy).
+    pub policy: ResourceRef,
+    /// The signature bundle, the BOM and its signature.
+    #[serde(default)]
+    pub input_attestations: Vec<ResourceRef>,
+    /// Passed or failed.
+    pub verification_result: VerificationResult,
+    /// What was established.
+    #[serde(default)]
+    pub verified_levels: Vec<VerifiedLevel>,
+    /// Why it failed, one line each.
+    #[serde(default)]
+    pub failures: Vec<String>,
+    /// Who signed (or was checked against).
+    #[serde(default)]
+    pub signer: Option<RecordedSigner>,
+    /// Paths excluded at verification beyond what the signature excludes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored_paths: Vec<String>,
+    /// Whether files the signature does not list were tolerated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_unsigned_files: bool,
+}
+
+/// `https://modelseal.dev/evidence/attachment/v1`: a reviewed document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentEvidence {
+    /// The checklist control it serves.
+    pub control: u32,
+    /// The document.
+    pub document: DocumentRef,
+    /// Who reviewed it.
+    #[serde(default)]
+    pub reviewer: Option<String>,
+    /// The review date (`YYYY-MM-DD`).
+    pub reviewed: jiff::civil::Date,
+    /// A note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When it was recorded.
+    pub recorded_at: jiff::Timestamp,
+}
+
+/// A document an attachment names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    /// Its file name.
+    pub name: String,
+    /// Where it was.
+    pub uri: String,
+    /// Its digest (`sha256`).
+    pub digest: BTreeMap<String, String>,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// `https://modelseal.dev/evidence/deployment/v1`: a model was deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentEvidence {
+    /// Where.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// When.
+    pub time: jiff::Timestamp,
+}
+
+/// The body of a record, by predicate type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Predicate {
+    /// A model signed.
+    Sign(SignEvidence),
+    /// A BOM written.
+    Bom(BomEvidence),
+    /// A verification (VSA).
+    Verification(VerificationSummary),
+    /// A reviewed document.
+    Attachment(AttachmentEvidence),
+    /// A deployment.
+    Deployment(DeploymentEvidence),
+}
+
+impl Predicate {
+    /// The in-toto predicate type URI.
+    pub fn predicate_type(&self) -> &'static str {
+        match self {
+            Predicate::Sign(_) => SIGN_PREDICATE,
+            Predicate::Bom(_) => BOM_PREDICATE,
+            Predicate::Verification(_) => VSA_PREDICATE,
+            Predicate::Attachment(_) => ATTACHMENT_PREDICATE,
+            Predicate::Deployment(_) => DEPLOYMENT_PREDICATE,
+        }
+    }
+
+    /// When the recorded event happened.
+    pub fn time(&self) -> jiff::Timestamp {
+        match self {
+            Predicate::Sign(p) => p.time,
+            Predicate::Bom(p) => p.time,
+            Predicate::Verification(p) => p.time_verified,
+            Predicate::Attachment(p) => p.recorded_at,
+            Predicate::Deployment(p) => p.time,
+        }
+    }
+
+    /// Reads a predicate of type `predicate_type`.
+    pub fn from_value(predicate_type: &str, value: Value) -> std::result::Result<Self, String> {
+        let typed = match predicate_type {
+            SIGN_PREDICATE => serde_json::from_value(value).map(Predicate::Sign),
+            BOM_PREDICATE => serde_json::from_value(value).map(Predicate::Bom),
+            VSA_PREDICATE => serde_json::from_value(value).map(Predicate::Verification),
+            ATTACHMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Attachment),
+            DEPLOYMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Deployment),
+            other => return Err(format!("unknown predicate type {other:?}")),
+        };
+        typed.map_err(|e| format!("malformed {predicate_type} predicate: {e}"))
+    }
+}
+
+/// A predicate serialises as its body (the predicate type is beside it in
+/// the statement).
+impl Serialize for Predicate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Predicate::Sign(p) => p.serialize(s),
+            Predicate::Bom(p) => p.serialize(s),
+            Predicate::Verification(p) => p.serialize(s),
+            Predicate::Attachment(p) => p.serialize(s),
+            Predicate::Deployment(p) => p.serialize(s),
+        }
+    }
+}
+
+/// A record to append: what it is about and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    /// What the record is about.
+    pub subject: EvidenceSubject,
+    /// What happened.
+    pub predicate: Predicate,
+}
+
+/// Seals a record into one log line (compact JSON, no newline).
+pub fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
+    let predicate = serde_json::to_value(&record.predicate)
+        .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
+    let statement = serde_json::json!({
         "_type": STATEMENT_TYPE,
-        "subject": [{ "name": subject.name, "digest": { "sha256": subject.sha256 } }],
-        "predicateType": predicate_type,
+        "subject": [{ "name": record.subject.name, "digest": { "sha256": record.subject.sha256 } }],
+        "predicateType": record.predicate.predicate_type(),
         "predicate": predicate,
     });
-    let payload = serde_json::to_vec(&statement).map_err(|e| Error::Usage(e.to_string()))?;
+    let payload = serde_json::to_vec(&statement)
+        .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
     let signature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
     let envelope = Envelope {
         payload: STANDARD.encode(&payload),
@@ -63,7 +443,8 @@ pub fn seal(
             keyid: Some(key_id(&key.verifying_key())),
         }],
     };
-    serde_json::to_string(&envelope).map_err(|e| Error::Usage(e.to_string()))
+    serde_json::to_string(&envelope)
+        .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))
 }
 
 /// The key id written in envelopes: `SHA256:` hex of the raw public key.
@@ -72,20 +453,28 @@ pub fn key_id(key: &VerifyingKey) -> String {
 }
 
 /// A record read back from the log.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// Position in the log (0-based).
     pub index: usize,
     /// Hex SHA-256 of the exact line bytes (how reports cite it).
     pub digest: String,
-    /// The predicate type.
-    pub predicate_type: String,
     /// The subject.
     pub subject: EvidenceSubject,
-    /// The predicate.
-    pub predicate: Value,
-    /// When it happened, per the predicate.
-    pub time: Option<jiff::Timestamp>,
+    /// What happened.
+    pub predicate: Predicate,
+}
+
+impl Record {
+    /// When the recorded event happened.
+    pub fn time(&self) -> jiff::Timestamp {
+        self.predicate.time()
+    }
+
+    /// The in-toto predicate type URI.
+    pub fn predicate_type(&self) -> &'static str {
+        self.predicate.predicate_type()
+    }
 }
 
 #[derive(Deserialize)]
@@ -99,7 +488,8 @@ struct RawStatement {
 }
 
 /// Opens one log line: the envelope must be signed by `key` over an in-toto
-/// statement with one subject. Errors are reasons for the audit report.
+/// statement with one subject and a predicate of a known type. Errors are
+/// reasons for the audit report.
 pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Result<Record, String> {
     let envelope: Envelope =
         serde_json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
@@ -128,24 +518,15 @@ pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Resul
         .get("sha256")
         .cloned()
         .ok_or("the subject has no sha256 digest")?;
-    let time_field = match statement.predicate_type.as_str() {
-        VSA_PREDICATE => "timeVerified",
-        ATTACHMENT_PREDICATE => "recordedAt",
-        _ => "time",
-    };
-    let time = statement.predicate[time_field]
-        .as_str()
-        .and_then(|t| t.parse().ok());
+    let predicate = Predicate::from_value(&statement.predicate_type, statement.predicate)?;
     Ok(Record {
         index,
         digest: hex::encode(Sha256::digest(line)),
-        predicate_type: statement.predicate_type,
         subject: EvidenceSubject {
             name: subject.name,
             sha256: sha256.to_ascii_lowercase(),
         },
-        predicate: statement.predicate,
-        time,
+        predicate,
     })
 }
 
@@ -153,31 +534,135 @@ pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Resul
 mod tests {
     use super::*;
 
+    fn deployment(time: &str) -> NewRecord {
+        NewRecord {
+            subject: EvidenceSubject {
+                name: "m".into(),
+                sha256: "ab".repeat(32),
+            },
+            predicate: Predicate::Deployment(DeploymentEvidence {
+                target: Some("prod".into()),
+                time: time.parse().unwrap(),
+            }),
+        }
+    }
+
     #[test]
     fn sealed_records_open_and_forgeries_do_not() {
         let key = SigningKey::from_bytes(&[3u8; 32]);
-        let subject = EvidenceSubject {
-            name: "m".into(),
-            sha256: "ab".repeat(32),
-        };
-        let line = seal(
-            &subject,
-            SIGN_PREDICATE,
-            json!({"time": "2026-01-01T00:00:00Z"}),
-            &key,
-        )
-        .unwrap();
+        let record = deployment("2026-01-01T00:00:00Z");
+        let line = seal(&record, &key).unwrap();
         assert!(!line.contains('\n'));
-        let record = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
-        assert_eq!(record.subject, subject);
-        assert_eq!(record.time.unwrap().to_string(), "2026-01-01T00:00:00Z");
+        let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.subject, record.subject);
+        assert_eq!(opened.predicate, record.predicate);
+        assert_eq!(opened.time().to_string(), "2026-01-01T00:00:00Z");
         let other = SigningKey::from_bytes(&[4u8; 32]);
-        let forged = seal(&subject, SIGN_PREDICATE, json!({}), &other).unwrap();
+        let forged = seal(&record, &other).unwrap();
         assert!(
             open(1, forged.as_bytes(), &key.verifying_key())
                 .unwrap_err()
                 .contains("forged")
         );
         assert!(open(2, b"{}", &key.verifying_key()).is_err());
+    }
+
+    #[test]
+    fn every_predicate_round_trips_through_its_type() {
+        let cite = ResourceRef::of_bytes("model.sig", b"bundle");
+        let time: jiff::Timestamp = "2026-02-03T04:05:06Z".parse().unwrap();
+        let signer = SignerInfo {
+            fingerprint: Some("SHA256:00".into()),
+            algorithm: Some("ed25519".into()),
+            ..SignerInfo::default()
+        };
+        let predicates = [
+            Predicate::Sign(SignEvidence {
+                signer: signer.clone(),
+                signature: cite.clone(),
+                bom: None,
+                bom_signature: None,
+                tool: Tool::this(),
+                time,
+            }),
+            Predicate::Bom(BomEvidence {
+                bom: cite.clone(),
+                bom_signature: Some(cite.clone()),
+                serial_number: "urn:uuid:x".into(),
+                files: 3,
+                datasets: vec![DatasetRef {
+                    name: "d".into(),
+                    digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                }],
+                tool: Tool::this(),
+                time,
+            }),
+            Predicate::Verification(VerificationSummary {
+                verifier: VerifierInfo {
+                    id: VERIFIER_ID.into(),
+                    version: BTreeMap::from([("modelseal".into(), crate::VERSION.into())]),
+                },
+                time_verified: time,
+                resource_uri: "file:///m".into(),
+                policy: ResourceRef::uri(SIGNATURE_ONLY_POLICY),
+                input_attestations: vec![cite.clone()],
+                verification_result: VerificationResult::Passed,
+                verified_levels: vec![VerifiedLevel::SignatureVerified],
+                failures: vec![],
+                signer: Some(RecordedSigner::Info(signer)),
+                ignored_paths: vec!["cache".into()],
+                ignore_unsigned_files: true,
+            }),
+            Predicate::Attachment(AttachmentEvidence {
+                control: 1,
+                document: DocumentRef {
+                    name: "p.md".into(),
+                    uri: "p.md".into(),
+                    digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                    size: 4,
+                },
+                reviewer: Some("lead".into()),
+                reviewed: "2026-01-02".parse().unwrap(),
+                note: None,
+                recorded_at: time,
+            }),
+        ];
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        for predicate in predicates {
+            let record = NewRecord {
+                subject: EvidenceSubject {
+                    name: "m".into(),
+                    sha256: "cd".repeat(32),
+                },
+                predicate,
+            };
+            let line = seal(&record, &key).unwrap();
+            let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+            assert_eq!(opened.predicate, record.predicate);
+        }
+    }
+
+    #[test]
+    fn a_verification_recorded_by_an_earlier_release_reads_back() {
+        let value = serde_json::json!({
+            "verifier": { "id": VERIFIER_ID, "version": { "modelseal": "0.1.0" } },
+            "timeVerified": "2026-01-01T00:00:00Z",
+            "resourceUri": "file:///m",
+            "policy": { "uri": SIGNATURE_ONLY_POLICY },
+            "inputAttestations": [{ "uri": "m.sig", "digest": { "sha256": "00" } }],
+            "verificationResult": "FAILED",
+            "verifiedLevels": ["MODELSEAL_SIGNATURE_VERIFIED"],
+            "failures": ["changed: config.json"],
+            "signer": "key SHA256:ab (ed25519)",
+        });
+        let Predicate::Verification(vsa) = Predicate::from_value(VSA_PREDICATE, value).unwrap()
+        else {
+            panic!("not a VSA");
+        };
+        assert_eq!(vsa.verification_result, VerificationResult::Failed);
+        assert_eq!(
+            vsa.signer,
+            Some(RecordedSigner::Text("key SHA256:ab (ed25519)".into()))
+        );
     }
 }

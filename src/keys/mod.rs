@@ -19,7 +19,8 @@ use spki::EncodePublicKey;
 use std::fmt;
 
 /// A signature algorithm this tool knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum KeyAlgorithm {
     /// Ed25519 (pure, over the DSSE PAE).
     Ed25519,

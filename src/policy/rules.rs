@@ -1,136 +1,152 @@
-//! Evaluating a policy against a verification: every rule that fails is
-//! reported, each with the rule's name.
+//! Evaluating a policy against a verification: every rule that is broken
+//! is reported, each as a typed [`Violation`].
 
 use super::LoadedPolicy;
 use crate::Result;
-use crate::formats::{Severity, inspect_file};
+use crate::formats::Severity;
 use crate::keys::PublicKey;
-use crate::verify::{Failure, Verdict};
+use crate::verify::{Verdict, Violation};
 use std::path::Path;
 
 /// What the policy is judged against.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PolicyContext<'a> {
-    /// The model path.
+    /// The model path (a directory or a single file).
     pub model: &'a Path,
-    /// The verification verdict (signature, files, BOM).
+    /// The verification verdict (signature, files, BOM, formats).
     pub verdict: &'a Verdict,
     /// Whether a BOM was given.
     pub bom_given: bool,
     /// The signed BOM's creation time, when it verified.
-    pub bom_timestamp: Option<String>,
-    /// Whether `--ignore-unsigned-files` was used.
+    pub bom_timestamp: Option<jiff::Timestamp>,
+    /// Whether unsigned files were tolerated.
     pub ignore_unsigned_files: bool,
-    /// A key given on the command line (it must be one the policy trusts).
-    pub cli_key: Option<&'a PublicKey>,
-    /// Now.
+    /// Paths excluded at verification (beyond what the signature excludes).
+    pub ignore_paths: Vec<String>,
+    /// A key given outside the policy (it must be one the policy trusts).
+    pub given_key: Option<&'a PublicKey>,
+    /// The time of verification.
     pub now: jiff::Timestamp,
 }
 
-fn fail(rule: &str, message: String) -> Failure {
-    Failure::Policy {
-        rule: rule.to_string(),
-        message,
+impl<'a> PolicyContext<'a> {
+    /// A context for `verdict` of the model at `model`, judged at `now`,
+    /// with no BOM, no exclusions and no key given outside the policy.
+    pub fn new(model: &'a Path, verdict: &'a Verdict, now: jiff::Timestamp) -> Self {
+        PolicyContext {
+            model,
+            verdict,
+            bom_given: false,
+            bom_timestamp: None,
+            ignore_unsigned_files: false,
+            ignore_paths: Vec::new(),
+            given_key: None,
+            now,
+        }
     }
 }
 
 /// Every rule of `policy` that `ctx` breaks.
-pub fn evaluate(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Failure>> {
+pub fn evaluate(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Violation>> {
     let p = &policy.policy;
-    let mut failures = Vec::new();
-    if let Some(key) = ctx.cli_key
+    let mut violations = Vec::new();
+    if let Some(key) = ctx.given_key
         && !policy.trusts_key(key)?
     {
-        failures.push(fail(
-            "signer",
-            format!(
-                "key {} is not a trusted signer in the policy",
-                key.fingerprint()
-            ),
-        ));
+        violations.push(Violation::UntrustedKey {
+            fingerprint: key.fingerprint(),
+        });
     }
-    if ctx.ignore_unsigned_files && !p.require.allow_ignore_unsigned_files {
-        failures.push(fail(
-            "ignore-unsigned-files",
-            "--ignore-unsigned-files is not allowed by the policy".into(),
-        ));
+    if !p.require.allow_ignore_unsigned_files {
+        if ctx.ignore_unsigned_files {
+            violations.push(Violation::IgnoreUnsignedFiles);
+        }
+        if !ctx.ignore_paths.is_empty() {
+            violations.push(Violation::IgnorePaths {
+                paths: ctx.ignore_paths.clone(),
+            });
+        }
     }
     if p.require.bom {
         if !ctx.bom_given {
-            failures.push(fail(
-                "bom",
-                "a signed ML-BOM must accompany the model (--bom)".into(),
-            ));
+            violations.push(Violation::BomMissing);
         } else if ctx.verdict.bom_verified != Some(true) {
-            failures.push(fail("bom", "the ML-BOM did not verify".into()));
+            violations.push(Violation::BomNotVerified);
         }
     }
-    failures.extend(format_rules(policy, ctx)?);
+    violations.extend(format_rules(policy, ctx)?);
     if let Some(max_days) = p.require.max_signature_age_days {
-        let time = ctx
-            .verdict
-            .signed_at
-            .clone()
-            .or_else(|| ctx.bom_timestamp.clone());
-        match time.and_then(|t| t.parse::<jiff::Timestamp>().ok()) {
-            None => failures.push(fail(
-                "max-signature-age",
-                "no signing time is known (it needs a keyless signature or a signed BOM)".into(),
-            )),
+        match ctx.verdict.signed_at.or(ctx.bom_timestamp) {
+            None => violations.push(Violation::NoSigningTime),
+            Some(t) if t > ctx.now => violations.push(Violation::SignedInFuture {
+                signed_at: t,
+                now: ctx.now,
+            }),
             Some(t) => {
                 let days = (ctx.now.as_second() - t.as_second()) / 86_400;
                 if days > max_days as i64 {
-                    failures.push(fail(
-                        "max-signature-age",
-                        format!("signed {days} days ago ({t}); the policy allows {max_days}"),
-                    ));
+                    violations.push(Violation::TooOld {
+                        signed_at: t,
+                        days,
+                        max_days,
+                    });
                 }
             }
         }
     }
-    Ok(failures)
+    Ok(violations)
 }
 
 /// Each signed file must be in an allowed format with nothing dangerous in
-/// it, or be excepted by its exact digest.
-fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Failure>> {
+/// it, or be excepted by its exact digest. Files whose bytes were not
+/// inspected fail: a policy never passes formats it did not see.
+fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Violation>> {
     let rules = &policy.policy.formats;
-    let single = ctx.model.is_file();
-    let mut failures = Vec::new();
+    let mut violations = Vec::new();
+    let reports = ctx.verdict.formats.as_deref().unwrap_or_default();
     for name in &ctx.verdict.signed_files {
-        let path = if single {
-            ctx.model.to_path_buf()
-        } else {
-            ctx.model.join(name)
+        let Some(report) = reports.iter().find(|r| &r.name == name) else {
+            if ctx.verdict.failures.iter().any(|f| f.path() == Some(name)) {
+                continue; // Already reported as missing or changed.
+            }
+            violations.push(Violation::FormatsNotInspected { path: name.clone() });
+            continue;
         };
-        if !path.is_file() {
-            continue; // Already reported as missing.
-        }
-        let report = inspect_file(&path, name)?;
         let problem = if !rules.allowed.contains(&report.format) {
-            Some(format!(
-                "format {} is not allowed by the policy",
-                report.format.name()
-            ))
+            Some(Violation::FormatNotAllowed {
+                path: name.clone(),
+                format: report.format.name(),
+            })
         } else {
             report
                 .findings
                 .iter()
                 .find(|f| f.severity != Severity::Warning)
-                .map(|f| f.message.clone())
+                .map(|f| Violation::UnsafeContent {
+                    path: name.clone(),
+                    finding: f.message.clone(),
+                })
         };
         let Some(problem) = problem else { continue };
         match rules.exceptions.iter().find(|e| &e.path == name) {
             Some(e) => {
+                let path = if ctx.model.is_file() {
+                    ctx.model.to_path_buf()
+                } else {
+                    ctx.model.join(name)
+                };
                 let digest = hex::encode(crate::digest::file_sha256(&path)?);
                 if !digest.eq_ignore_ascii_case(&e.sha256) {
-                    failures.push(fail(
-                        "formats",
-                        format!("{name}: {problem}; its exception names sha256:{} but the file is sha256:{digest}", e.sha256),
-                    ));
+                    violations.push(Violation::ExceptionDigest {
+                        path: name.clone(),
+                        expected: e.sha256.clone(),
+                        found: digest,
+                    });
                 }
             }
-            None => failures.push(fail("formats", format!("{name}: {problem}"))),
+            None => violations.push(problem),
         }
     }
-    Ok(failures)
+    Ok(violations)
 }

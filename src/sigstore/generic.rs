@@ -2,9 +2,8 @@
 //! or a digest: message signatures and DSSE attestations, bundle v0.1 to
 //! v0.3, keyless by identity or signed with a known key.
 
-use super::{KeylessIdentity, failure_for, parse_sigstore_bundle};
+use super::{KeylessIdentity, SigstoreProblem, parse_sigstore_bundle, problem_for};
 use crate::keys::PublicKey;
-use crate::verify::Failure;
 use crate::{Error, Result};
 use serde::Serialize;
 use sigstore_verify::trust_root::TrustedRoot;
@@ -39,8 +38,6 @@ pub enum BundleTrust {
 /// The outcome of a generic bundle verification.
 #[derive(Debug, Clone, Serialize)]
 pub struct BundleCheck {
-    /// True when every check passed.
-    pub verified: bool,
     /// `message-signature` or `dsse`.
     pub content: &'static str,
     /// The certificate identity (keyless), when verified.
@@ -48,9 +45,16 @@ pub struct BundleCheck {
     /// The certificate's OIDC issuer (keyless), when verified.
     pub issuer: Option<String>,
     /// When the transparency log integrated the entry, if verified.
-    pub integrated_time: Option<String>,
+    pub integrated_time: Option<jiff::Timestamp>,
     /// Why it failed.
-    pub failure: Option<Failure>,
+    pub failure: Option<SigstoreProblem>,
+}
+
+impl BundleCheck {
+    /// Whether every check passed.
+    pub fn is_verified(&self) -> bool {
+        self.failure.is_none()
+    }
 }
 
 /// Verifies `bundle_json` over `artifact` with `trust` and `root`. Every check
@@ -73,7 +77,6 @@ pub fn verify_bundle(
         }
     };
     let mut check = BundleCheck {
-        verified: false,
         content,
         identity: None,
         issuer: None,
@@ -98,15 +101,12 @@ pub fn verify_bundle(
         } => {
             if bundle.verification_material.tlog_entries.is_empty() {
                 if !allow_missing_tlog {
-                    check.failure = Some(Failure::TransparencyLog {
-                        message: "the bundle has no transparency log entry; pass --insecure-ignore-tlog to accept a key-signed bundle without one".into(),
-                    });
+                    check.failure = Some(SigstoreProblem::NoTransparencyLogEntry);
                     return Ok(check);
                 }
                 // Sigstore's verifier insists on a log entry or a timestamp;
                 // the user has accepted neither, so check the signature here.
                 check.failure = super::offline::verify_keyed(bundle_json, artifact, key)?.err();
-                check.verified = check.failure.is_none();
                 return Ok(check);
             }
             let policy = PublicKeyVerificationPolicy::new(DerPublicKey::new(key.to_spki_der()));
@@ -115,10 +115,9 @@ pub fn verify_bundle(
     };
     match result {
         Ok(r) => {
-            check.verified = true;
             check.identity = r.identity().map(|i| i.as_str().to_string());
             check.issuer = r.issuer().map(str::to_string);
-            check.integrated_time = r.integrated_time().map(|t| t.to_string());
+            check.integrated_time = r.integrated_time();
         }
         Err(sigstore_verify::Error::ArtifactRead(e)) => {
             let path = match artifact {
@@ -133,7 +132,7 @@ pub fn verify_bundle(
         ) => {
             return Err(Error::Bundle(e.to_string()));
         }
-        Err(e) => check.failure = Some(failure_for(e)),
+        Err(e) => check.failure = Some(problem_for(e)),
     }
     Ok(check)
 }

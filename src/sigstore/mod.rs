@@ -4,17 +4,21 @@
 //! root is embedded (`keys/sigstore-trusted-root.json`).
 
 mod generic;
+#[cfg(feature = "keyless-sign")]
 mod keyless_sign;
 mod offline;
 
 pub use generic::{ArtifactInput, BundleCheck, BundleTrust, verify_bundle};
+#[cfg(feature = "keyless-sign")]
 pub use keyless_sign::{KeylessSigning, resolve_identity_token, sign_statement};
+/// An OIDC identity token for keyless signing.
+#[cfg(feature = "keyless-sign")]
+pub use sigstore_sign::oidc::IdentityToken;
 
-use crate::verify::Failure;
 use crate::{Error, Result};
 pub use sigstore_verify::trust_root::TrustedRoot;
 use sigstore_verify::types::{Bundle as SigstoreBundle, Sha256Hash};
-use sigstore_verify::{CertificateError, TransparencyLogError, VerificationPolicy};
+use sigstore_verify::{CertificateError, VerificationPolicy};
 
 /// Sigstore's public-good trusted root, embedded at build time. Where it came
 /// from and how to refresh it: `keys/README.md`.
@@ -33,7 +37,7 @@ pub fn embedded_trusted_root() -> Result<TrustedRoot> {
 }
 
 /// Who must have signed a keyless bundle.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeylessIdentity {
     /// The certificate's subject alternative name (email or URI), exactly.
     pub identity: String,
@@ -50,61 +54,106 @@ pub(crate) fn parse_sigstore_bundle(json: &[u8]) -> Result<SigstoreBundle> {
         .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))
 }
 
+/// Which Sigstore check failed, with the verifier's own words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SigstoreProblem {
+    /// The certificate names another identity or issuer.
+    #[error("identity: {detail}")]
+    Identity {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The certificate was not valid at the time the log recorded.
+    #[error("expired certificate: {detail}")]
+    Expired {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The certificate does not chain to the trusted root's CAs.
+    #[error("certificate: {detail}")]
+    Certificate {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The transparency log entry does not verify or does not match.
+    #[error("transparency log: {detail}")]
+    TransparencyLog {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// A key-signed bundle has no transparency log entry, and none was
+    /// waived.
+    #[error("transparency log: the bundle has no transparency log entry")]
+    NoTransparencyLogEntry,
+    /// A signed timestamp does not verify.
+    #[error("timestamp: {detail}")]
+    Timestamp {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The bundle is not about the artifact given.
+    #[error("statement: {detail}")]
+    ArtifactMismatch {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The signature itself does not verify.
+    #[error("signature: {detail}")]
+    Signature {
+        /// The verifier's words.
+        detail: String,
+    },
+}
+
+/// A keyless signature that verified: who signed and when the log says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessSigned {
+    /// The identity and issuer the certificate names.
+    pub who: KeylessIdentity,
+    /// When the transparency log integrated the entry.
+    pub integrated_time: Option<jiff::Timestamp>,
+}
+
 /// Verifies a keyless OMS bundle: certificate chain to the trusted root's
 /// Fulcio CA at the logged time, embedded SCT, identity and issuer, the Rekor
 /// entry (inclusion proof and checkpoint, or SET), timestamps when present,
-/// the DSSE signature, and that the statement's subject is `subject_digest`.
-/// On success, a description of the signer and the logged signing time.
+/// the DSSE signature, and that the statement's subject is `subject_digest`
+/// (64 hex digits; the caller checks the form).
 pub(crate) fn verify_keyless_dsse(
     bundle_json: &[u8],
-    subject_digest: &str,
+    subject_digest: [u8; 32],
     who: &KeylessIdentity,
     root: &TrustedRoot,
-) -> Result<std::result::Result<(String, Option<String>), Failure>> {
+) -> Result<std::result::Result<KeylessSigned, SigstoreProblem>> {
     let bundle = parse_sigstore_bundle(bundle_json)?;
-    let digest = match Sha256Hash::from_hex(subject_digest) {
-        Ok(d) => d,
-        Err(_) => {
-            return Ok(Err(Failure::Statement {
-                message: "the subject digest is not a SHA-256 hex digest".into(),
-            }));
-        }
-    };
     let policy = VerificationPolicy::new(who.identity.as_str(), who.issuer.as_str());
-    match sigstore_verify::verify(digest, &bundle, &policy, root) {
-        Ok(result) => {
-            let when = result
-                .integrated_time()
-                .map(|t| format!(", logged {t}"))
-                .unwrap_or_default();
-            Ok(Ok((
-                format!(
-                    "sigstore identity {} (issuer {}){when}",
-                    who.identity, who.issuer
-                ),
-                result.integrated_time().map(|t| t.to_string()),
-            )))
-        }
-        Err(e) => Ok(Err(failure_for(e))),
+    match sigstore_verify::verify(Sha256Hash::new(subject_digest), &bundle, &policy, root) {
+        Ok(result) => Ok(Ok(KeylessSigned {
+            who: who.clone(),
+            integrated_time: result.integrated_time(),
+        })),
+        Err(e) => Ok(Err(problem_for(e))),
     }
 }
 
-/// Maps a Sigstore verification error to the failure a user reads.
-pub(crate) fn failure_for(error: sigstore_verify::Error) -> Failure {
+/// Maps a Sigstore verification error to the check that failed.
+pub(crate) fn problem_for(error: sigstore_verify::Error) -> SigstoreProblem {
     use sigstore_verify::Error as E;
-    let message = error.to_string();
+    let detail = error.to_string();
     match error {
-        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => Failure::Identity { message },
+        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => {
+            SigstoreProblem::Identity { detail }
+        }
         E::Certificate(CertificateError::Expired { .. } | CertificateError::NotYetValid { .. }) => {
-            Failure::Expired { message }
+            SigstoreProblem::Expired { detail }
         }
-        E::Certificate(_) | E::TrustedCertificate(_) => Failure::Certificate { message },
-        E::TransparencyLog(TransparencyLogError::UnknownLog { .. }) | E::TransparencyLog(_) => {
-            Failure::TransparencyLog { message }
-        }
-        E::Timestamp(_) => Failure::Timestamp { message },
-        E::ArtifactMismatch(_) => Failure::Statement { message },
-        _ => Failure::Signature { message },
+        E::Certificate(_) | E::TrustedCertificate(_) => SigstoreProblem::Certificate { detail },
+        E::TransparencyLog(_) => SigstoreProblem::TransparencyLog { detail },
+        E::Timestamp(_) => SigstoreProblem::Timestamp { detail },
+        E::ArtifactMismatch(_) => SigstoreProblem::ArtifactMismatch { detail },
+        _ => SigstoreProblem::Signature { detail },
     }
 }
 

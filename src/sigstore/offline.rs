@@ -3,9 +3,9 @@
 //! bound to the artifact's SHA-256, and nothing else can be checked.
 
 use super::ArtifactInput;
+use super::SigstoreProblem;
 use crate::bundle::{Envelope, IN_TOTO_PAYLOAD_TYPE, pae};
 use crate::keys::PublicKey;
-use crate::verify::Failure;
 use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -20,13 +20,13 @@ pub(super) fn verify_keyed(
     bundle_json: &[u8],
     artifact: &ArtifactInput,
     key: &PublicKey,
-) -> Result<std::result::Result<(), Failure>> {
+) -> Result<std::result::Result<(), SigstoreProblem>> {
     let bundle: Value =
         serde_json::from_slice(bundle_json).map_err(|e| Error::Bundle(format!("not JSON: {e}")))?;
     let digest = artifact_sha256(artifact)?;
     let fail = |message: &str| {
-        Ok(Err(Failure::Signature {
-            message: message.into(),
+        Ok(Err(SigstoreProblem::Signature {
+            detail: message.into(),
         }))
     };
     if let Some(envelope) = bundle.get("dsseEnvelope") {
@@ -45,8 +45,8 @@ pub(super) fn verify_keyed(
             return fail("the DSSE signature does not verify with the given key");
         }
         if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
-            return Ok(Err(Failure::Statement {
-                message: format!(
+            return Ok(Err(SigstoreProblem::ArtifactMismatch {
+                detail: format!(
                     "payloadType {:?} cannot name the artifact",
                     envelope.payload_type
                 ),
@@ -60,8 +60,8 @@ pub(super) fn verify_keyed(
                 .any(|s| s["digest"]["sha256"].as_str() == Some(want.as_str()))
         });
         if !binds {
-            return Ok(Err(Failure::Statement {
-                message: "the artifact's sha256 matches no subject of the statement".into(),
+            return Ok(Err(SigstoreProblem::ArtifactMismatch {
+                detail: "the artifact's sha256 matches no subject of the statement".into(),
             }));
         }
         return Ok(Ok(()));
@@ -83,8 +83,8 @@ pub(super) fn verify_keyed(
         }
         let stated = md["digest"].as_str().and_then(|d| STANDARD.decode(d).ok());
         if stated.as_deref() != Some(digest.as_slice()) {
-            return Ok(Err(Failure::Statement {
-                message: "the bundle's message digest is not the artifact's".into(),
+            return Ok(Err(SigstoreProblem::ArtifactMismatch {
+                detail: "the bundle's message digest is not the artifact's".into(),
             }));
         }
     }

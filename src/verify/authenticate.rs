@@ -1,8 +1,8 @@
 //! Authenticating a bundle: the DSSE signature checked with the key, the
 //! certificate chain to an anchor, or the keyless Sigstore material.
 
-use super::{Failure, Trust, VerifyOptions, chain};
-use crate::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, pae, pae_legacy};
+use super::{Failure, Material, Signer, Trust, Warning, chain};
+use crate::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, StatementProblem, pae, pae_legacy};
 use crate::keys::{PublicKey, parse_public_key};
 use crate::{Error, Result};
 use base64::Engine;
@@ -12,23 +12,28 @@ use std::path::Path;
 /// A bundle whose signature verified: who signed, and the payload.
 pub(crate) struct Authenticated {
     /// Who signed, as the trust material says.
-    pub signer: String,
+    pub signer: Signer,
     /// The signed in-toto statement bytes.
     pub payload: Vec<u8>,
     /// The logged signing time (keyless signatures).
-    pub signing_time: Option<String>,
+    pub signing_time: Option<jiff::Timestamp>,
 }
 
-/// A check that failed: the signer when known, and why.
-pub(crate) type Refusal = (Option<String>, Failure);
+/// A check that failed: the signer it was checked with, when known, and why.
+pub(crate) type Refusal = (Option<Signer>, Failure);
 
-/// Parses `bundle_json` and checks its signature with the trust of `options`
-/// and that it carries an in-toto statement. Malformed bundles are errors.
+/// Parses `bundle_json` and checks its signature with one of `trusts` (at
+/// `time`), and that it carries an in-toto statement. Malformed bundles are
+/// errors; bundles that do not verify are refusals.
 pub(crate) fn authenticate(
     bundle_json: &[u8],
-    options: &VerifyOptions,
-    warnings: &mut Vec<String>,
+    trusts: &[Trust],
+    time: jiff::Timestamp,
+    warnings: &mut Vec<Warning>,
 ) -> Result<std::result::Result<Authenticated, Refusal>> {
+    if trusts.is_empty() {
+        return Err(Error::Usage("no trusted signer given".into()));
+    }
     let bundle = &Bundle::from_slice(bundle_json)?;
     let envelope = bundle
         .dsse_envelope
@@ -47,9 +52,11 @@ pub(crate) fn authenticate(
     };
     let mut refusals = Vec::new();
     let mut accepted = None;
-    for trust in &options.trusts {
-        match check_signature(&signed, trust, options, warnings)? {
+    for trust in trusts {
+        let mut attempt_warnings = Vec::new();
+        match check_signature(&signed, trust, time, &mut attempt_warnings)? {
             Ok(found) => {
+                warnings.extend(attempt_warnings);
                 accepted = Some(found);
                 break;
             }
@@ -59,26 +66,16 @@ pub(crate) fn authenticate(
     let (signer, signing_time) = match accepted {
         Some(found) => found,
         None if refusals.len() == 1 => return Ok(Err(refusals.remove(0))),
-        None if refusals.is_empty() => {
-            return Err(Error::Usage(
-                "no trusted signer given (--key, --cert-chain, --identity or a policy)".into(),
-            ));
-        }
         None => {
-            let reasons: Vec<String> = refusals.iter().map(|(_, f)| f.message()).collect();
-            let message = format!(
-                "no trusted signer verifies the bundle: {}",
-                reasons.join("; ")
-            );
-            return Ok(Err((None, Failure::Signature { message })));
+            let attempts = refusals.into_iter().map(|(_, f)| f).collect();
+            return Ok(Err((None, Failure::NoTrustedSigner { attempts })));
         }
     };
     if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
         let failure = Failure::Statement {
-            message: format!(
-                "payloadType is {:?}, expected {IN_TOTO_PAYLOAD_TYPE:?}",
-                envelope.payload_type
-            ),
+            problem: StatementProblem::PayloadType {
+                found: envelope.payload_type.clone(),
+            },
         };
         return Ok(Err((Some(signer), failure)));
     }
@@ -89,7 +86,8 @@ pub(crate) fn authenticate(
     }))
 }
 
-type SignatureCheck = std::result::Result<(String, Option<String>), (Option<String>, Failure)>;
+type SignatureCheck =
+    std::result::Result<(Signer, Option<jiff::Timestamp>), (Option<Signer>, Failure)>;
 
 /// The signed parts of a bundle.
 struct SignedInput<'a> {
@@ -100,13 +98,32 @@ struct SignedInput<'a> {
     signature: &'a [u8],
 }
 
-/// Checks the DSSE signature with the trusted material; on success returns a
-/// description of the signer.
+/// The kind of material the bundle carries.
+fn material_of(bundle: &Bundle) -> Material {
+    let m = &bundle.verification_material;
+    if m.public_key.is_some() {
+        Material::PublicKey
+    } else if m.x509_certificate_chain.is_some() {
+        Material::CertificateChain
+    } else {
+        Material::KeylessCertificate
+    }
+}
+
+fn key_signer(key: &PublicKey) -> Signer {
+    Signer::Key {
+        fingerprint: key.fingerprint(),
+        algorithm: key.algorithm(),
+    }
+}
+
+/// Checks the DSSE signature with the trusted material; on success returns
+/// the signer and the logged signing time.
 fn check_signature(
     signed: &SignedInput<'_>,
     trust: &Trust,
-    options: &VerifyOptions,
-    warnings: &mut Vec<String>,
+    time: jiff::Timestamp,
+    warnings: &mut Vec<Warning>,
 ) -> Result<SignatureCheck> {
     let SignedInput {
         bundle,
@@ -115,75 +132,71 @@ fn check_signature(
         signature,
         ..
     } = *signed;
-    let material = &bundle.verification_material;
     let message = pae(payload_type, payload);
     let legacy = || pae_legacy(payload_type, payload);
+    let found = material_of(bundle);
     match trust {
         Trust::Key(key) => {
-            let signer = format!("key {} ({})", key.fingerprint(), key.algorithm());
+            let signer = key_signer(key);
             let named = named_key_mismatch(bundle, key);
-            if material.public_key.is_none() {
-                warnings.push(
-                    "the bundle carries certificates; it was checked against the given key only"
-                        .into(),
-                );
+            if found != Material::PublicKey {
+                warnings.push(Warning::CertificatesIgnored);
             }
             if key.verify(&message, signature) {
-                if let Some(other) = named {
-                    warnings.push(format!(
-                        "the bundle's key hint names another key ({other}); the given key verifies"
-                    ));
+                if let Some(named) = named {
+                    warnings.push(Warning::KeyHintMismatch { named });
                 }
                 return Ok(Ok((signer, None)));
             }
             if key.verify(&legacy(), signature) {
-                warnings.push("signed with the pre-1.0 model_signing DSSE encoding".into());
+                warnings.push(Warning::LegacyEncoding);
                 return Ok(Ok((signer, None)));
             }
             let failure = match named {
-                Some(other) => Failure::WrongKey {
-                    message: format!(
-                        "the bundle was signed by another key ({other}); the given key is {}",
-                        key.fingerprint()
-                    ),
+                Some(named) => Failure::WrongKey {
+                    given: key.fingerprint(),
+                    named,
                 },
-                None => Failure::Signature {
-                    message: format!(
-                        "the signature does not verify with the given key {}",
-                        key.fingerprint()
-                    ),
+                None => Failure::BadSignature {
+                    signer: signer.clone(),
                 },
             };
             Ok(Err((Some(signer), failure)))
         }
         Trust::Keyless { who, root } => {
-            if material.public_key.is_some() {
-                let message =
-                    "the bundle was signed with a bare key, not keylessly; verify it with --key"
-                        .into();
-                return Ok(Err((None, Failure::Certificate { message })));
+            if found != Material::KeylessCertificate {
+                let failure = Failure::Material {
+                    expected: Material::KeylessCertificate,
+                    found,
+                };
+                return Ok(Err((None, failure)));
             }
             let Some(subject) = first_subject_digest(payload) else {
-                let message = "the signed payload has no subject with a sha256 digest".into();
-                return Ok(Err((None, Failure::Statement { message })));
+                let failure = Failure::Statement {
+                    problem: StatementProblem::BadSubjectDigest,
+                };
+                return Ok(Err((None, failure)));
             };
             let outcome =
-                crate::sigstore::verify_keyless_dsse(signed.bundle_json, &subject, who, root)?;
-            Ok(outcome.map_err(|failure| (None, failure)))
+                crate::sigstore::verify_keyless_dsse(signed.bundle_json, subject, who, root)?;
+            Ok(match outcome {
+                Ok(ok) => Ok((
+                    Signer::Keyless {
+                        identity: ok.who.identity,
+                        issuer: ok.who.issuer,
+                    },
+                    ok.integrated_time,
+                )),
+                Err(problem) => Err((None, Failure::Sigstore { problem })),
+            })
         }
         Trust::Anchors { anchors, subject } => {
-            let Some(chain) = &material.x509_certificate_chain else {
-                let what = if material.certificate.is_some() {
-                    "this is a Sigstore keyless bundle (a single Fulcio certificate), not a certificate-chain signature"
-                } else {
-                    "the bundle was signed with a bare key, not a certificate; verify it with --key"
+            let Some(chain) = &bundle.verification_material.x509_certificate_chain else {
+                let failure = Failure::Material {
+                    expected: Material::CertificateChain,
+                    found,
                 };
-                return Ok(Err((
-                    None,
-                    Failure::Certificate {
-                        message: what.into(),
-                    },
-                )));
+                return Ok(Err((None, failure)));
             };
             let ders = chain
                 .certificates
@@ -193,54 +206,47 @@ fn check_signature(
                 .map_err(|_| {
                     Error::Bundle("a certificate in the chain is not valid base64".into())
                 })?;
-            let leaf = match chain::validate(&ders, anchors, options.time) {
+            let leaf = match chain::validate(&ders, anchors, time.into()) {
                 Ok(leaf) => leaf,
-                Err(chain::ChainError::Expired(message)) => {
-                    return Ok(Err((None, Failure::Expired { message })));
-                }
-                Err(e) => {
-                    return Ok(Err((
-                        None,
-                        Failure::Certificate {
-                            message: e.to_string(),
-                        },
-                    )));
-                }
+                Err(problem) => return Ok(Err((None, Failure::Certificate { problem }))),
             };
             if let Some(required) = subject
                 && &leaf.subject != required
             {
-                let message = format!(
-                    "the signing certificate's subject is {:?}; the policy allows only {required:?}",
-                    leaf.subject
-                );
-                return Ok(Err((None, Failure::Certificate { message })));
+                let failure = Failure::CertificateSubject {
+                    found: leaf.subject.clone(),
+                    required: required.clone(),
+                };
+                return Ok(Err((None, failure)));
             }
-            let signer = format!("certificate {:?} (anchor {:?})", leaf.subject, leaf.anchor);
             let key = &leaf.public_key;
+            let signer = Signer::Certificate {
+                subject: leaf.subject.clone(),
+                anchor: leaf.anchor.clone(),
+                fingerprint: key.fingerprint(),
+            };
             if key.verify(&message, signature) {
                 return Ok(Ok((signer, None)));
             }
             let old = legacy();
             if key.verify(&old, signature) || key.verify_ecdsa_sha256(&old, signature) {
-                warnings.push("signed with the pre-1.0 model_signing DSSE encoding".into());
+                warnings.push(Warning::LegacyEncoding);
                 return Ok(Ok((signer, None)));
             }
-            let failure = Failure::Signature {
-                message: "the signature does not verify with the signing certificate's key".into(),
+            let failure = Failure::BadSignature {
+                signer: signer.clone(),
             };
             Ok(Err((Some(signer), failure)))
         }
     }
 }
 
-/// The sha256 digest of the first subject of a statement, unverified: it
+/// The SHA-256 digest of the first subject of a statement, unverified: it
 /// names the artifact that Sigstore verification binds the signature to.
-fn first_subject_digest(payload: &[u8]) -> Option<String> {
+fn first_subject_digest(payload: &[u8]) -> Option<[u8; 32]> {
     let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
-    value["subject"][0]["digest"]["sha256"]
-        .as_str()
-        .map(str::to_string)
+    let text = value["subject"][0]["digest"]["sha256"].as_str()?;
+    hex::decode(text).ok()?.try_into().ok()
 }
 
 /// When the bundle names a key (hint or raw bytes) that is not `key`, a

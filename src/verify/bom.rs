@@ -4,9 +4,9 @@
 
 use super::authenticate::authenticate;
 use super::files::DiskFiles;
-use super::{BomInput, Failure, Verdict, VerifyOptions};
+use super::{BomFileProblem, BomInput, BomProblem, Failure, Verdict, VerifyOptions};
 use crate::bom::{BOM_PREDICATE_TYPE, MODEL_FILE_REF};
-use crate::bundle::STATEMENT_TYPE;
+use crate::bundle::{STATEMENT_TYPE, StatementProblem};
 use crate::{Error, Result};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -21,46 +21,45 @@ pub(crate) fn check_bom_attestation(
     let bom: Value = serde_json::from_slice(&input.bom_json)
         .map_err(|e| Error::Bom(format!("the BOM is not JSON: {e}")))?;
     let mut failures = Vec::new();
-    let bom_failure = |message: String| Failure::Bom { message };
-    match authenticate(&input.signature_json, options, &mut verdict.warnings)? {
-        Err((_, failure)) => failures.push(bom_failure(format!(
-            "the BOM signature: {}",
-            failure.message()
-        ))),
-        Ok(signed) => {
-            let model_digest = verdict
-                .subject
-                .as_ref()
-                .and_then(|s| s.digest.get("sha256"))
-                .map(|d| d.to_ascii_lowercase());
-            match statement_checks(&signed.payload, model_digest.as_deref(), &bom) {
-                Ok(()) => {}
-                Err(message) => failures.push(bom_failure(message)),
-            }
-        }
-    }
-    failures.extend(file_checks(&bom, disk));
-    if let Some(root) = verdict
+    let model_digest = verdict
         .subject
         .as_ref()
         .and_then(|s| s.digest.get("sha256"))
-    {
+        .map(|d| d.to_ascii_lowercase());
+    match authenticate(
+        &input.signature_json,
+        &options.trusts,
+        options.time,
+        &mut verdict.warnings,
+    )? {
+        Err((_, failure)) => failures.push(BomProblem::Signature {
+            failure: Box::new(failure),
+        }),
+        Ok(signed) => {
+            if let Err(problem) = statement_checks(&signed.payload, model_digest.as_deref(), &bom) {
+                failures.push(problem);
+            }
+        }
+    }
+    let mut failures: Vec<Failure> = failures
+        .into_iter()
+        .map(|problem| Failure::Bom { problem })
+        .collect();
+    failures.extend(file_checks(&bom, disk));
+    if let Some(root) = &model_digest {
         let stated = bom
             .pointer("/metadata/component/hashes")
             .and_then(Value::as_array)
             .and_then(|h| h.iter().find(|x| x["alg"] == "SHA-256"))
             .and_then(|x| x["content"].as_str());
-        if stated.map(str::to_ascii_lowercase).as_deref()
-            != Some(root.to_ascii_lowercase().as_str())
-        {
-            failures.push(bom_failure(format!(
-                "the BOM's model component does not carry the model's root digest sha256:{root}"
-            )));
+        if stated.map(str::to_ascii_lowercase).as_deref() != Some(root.as_str()) {
+            failures.push(Failure::Bom {
+                problem: BomProblem::RootDigest { root: root.clone() },
+            });
         }
     }
     verdict.bom_verified = Some(failures.is_empty());
     verdict.failures.extend(failures);
-    verdict.verified = verdict.failures.is_empty();
     Ok(())
 }
 
@@ -70,45 +69,48 @@ fn statement_checks(
     payload: &[u8],
     model_digest: Option<&str>,
     bom: &Value,
-) -> std::result::Result<(), String> {
-    let statement: Value = serde_json::from_slice(payload)
-        .map_err(|e| format!("the signed BOM statement is not JSON: {e}"))?;
+) -> std::result::Result<(), BomProblem> {
+    let statement_problem = |problem| BomProblem::Statement { problem };
+    let statement: Value = serde_json::from_slice(payload).map_err(|e| {
+        statement_problem(StatementProblem::NotAStatement {
+            detail: e.to_string(),
+        })
+    })?;
     if statement["_type"] != STATEMENT_TYPE {
-        return Err(format!(
-            "the signed BOM statement has _type {}",
-            statement["_type"]
-        ));
+        return Err(statement_problem(StatementProblem::StatementType {
+            found: statement["_type"].to_string(),
+        }));
     }
     if statement["predicateType"] != BOM_PREDICATE_TYPE {
-        return Err(format!(
-            "the signed statement has predicateType {}, expected {BOM_PREDICATE_TYPE:?}",
-            statement["predicateType"]
-        ));
+        return Err(statement_problem(StatementProblem::PredicateType {
+            found: statement["predicateType"].to_string(),
+            expected: BOM_PREDICATE_TYPE.to_string(),
+        }));
     }
     let subjects = statement["subject"]
         .as_array()
         .map(Vec::as_slice)
         .unwrap_or_default();
     let [subject] = subjects else {
-        return Err(format!(
-            "the BOM attestation must have one subject, found {}",
-            subjects.len()
-        ));
+        return Err(statement_problem(StatementProblem::SubjectCount {
+            found: subjects.len(),
+        }));
     };
     let Some(model_digest) = model_digest else {
-        return Err("the model signature has no subject digest to bind a BOM to".into());
+        return Err(BomProblem::NoModelDigest);
     };
     let bom_digest = subject["digest"]["sha256"]
         .as_str()
         .unwrap_or("")
         .to_ascii_lowercase();
     if bom_digest != model_digest {
-        return Err(format!(
-            "the BOM describes another model (sha256:{bom_digest}), not this one (sha256:{model_digest})"
-        ));
+        return Err(BomProblem::OtherModel {
+            bom: bom_digest,
+            model: model_digest.to_string(),
+        });
     }
     if &statement["predicate"] != bom {
-        return Err("the BOM file differs from the signed BOM".into());
+        return Err(BomProblem::NotTheSignedBom);
     }
     Ok(())
 }
@@ -131,32 +133,26 @@ fn file_checks(bom: &Value, disk: &DiskFiles) -> Vec<Failure> {
         listed.insert(name.to_string(), sha256);
     }
     let mut failures = Vec::new();
-    let file_failure = |path: &str, message: &str| Failure::BomFile {
+    let file_failure = |path: &str, problem| Failure::BomFile {
         path: path.to_string(),
-        message: message.to_string(),
+        problem,
     };
     for (name, sha256) in &listed {
         if !disk.signed.contains(name) {
-            failures.push(file_failure(
-                name,
-                "listed by the BOM but not by the model signature",
-            ));
+            failures.push(file_failure(name, BomFileProblem::NotSigned));
             continue;
         }
         match (sha256, disk.sha256.get(name)) {
-            (None, _) => failures.push(file_failure(name, "the BOM gives no SHA-256")),
+            (None, _) => failures.push(file_failure(name, BomFileProblem::NoSha256)),
             (Some(want), Some(have)) if !want.eq_ignore_ascii_case(have) => {
-                failures.push(file_failure(
-                    name,
-                    "the SHA-256 in the BOM differs from the file on disk",
-                ));
+                failures.push(file_failure(name, BomFileProblem::DigestDiffers));
             }
             _ => {}
         }
     }
     for name in &disk.signed {
         if !listed.contains_key(name) {
-            failures.push(file_failure(name, "signed, but missing from the BOM"));
+            failures.push(file_failure(name, BomFileProblem::MissingFromBom));
         }
     }
     failures

@@ -51,7 +51,8 @@ pub struct ValidatedLeaf {
 }
 
 /// Why a chain does not validate.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ChainError {
     /// A certificate is outside its validity period.
     Expired(String),

@@ -1,53 +1,81 @@
-//! Why a verification failed: one value per failed check, naming the file,
-//! key, certificate or identity concerned.
+//! Why a verification failed: one typed value per failed check, naming the
+//! file, key, certificate, identity or policy rule concerned.
 
+use super::Signer;
+use crate::bundle::StatementProblem;
+use crate::sigstore::SigstoreProblem;
 use serde::Serialize;
 
 /// One reason a verification failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// Every variant carries the data a program needs to act on it; `Display`
+/// gives the one line a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
 pub enum Failure {
-    /// The signature does not verify.
-    Signature {
-        /// Details.
-        message: String,
+    /// Several signers were trusted and none verifies the bundle: why each
+    /// one refused it.
+    #[error("no trusted signer verifies the bundle: {}", join(attempts))]
+    NoTrustedSigner {
+        /// One failure per trusted signer tried, in the order given.
+        attempts: Vec<Failure>,
     },
-    /// The bundle names a different key than the one given.
+    /// The DSSE signature does not verify with the signer's key.
+    #[error("signature: the signature does not verify with {signer}")]
+    BadSignature {
+        /// The key or certificate it was checked with.
+        signer: Signer,
+    },
+    /// The bundle names another key than the one given, and the given key
+    /// does not verify the signature.
+    #[error("wrong key: the bundle was signed by another key ({named}); the given key is {given}")]
     WrongKey {
-        /// Details.
-        message: String,
+        /// The fingerprint of the key given.
+        given: String,
+        /// How the bundle names its key (a key hint or a fingerprint).
+        named: String,
     },
-    /// The certificate chain does not validate.
+    /// The bundle carries another kind of verification material than the
+    /// trust asks for (a bare key where a certificate is expected, ...).
+    #[error("{}", material_message(*expected, *found))]
+    Material {
+        /// What the trust needs.
+        expected: Material,
+        /// What the bundle carries.
+        found: Material,
+    },
+    /// The certificate chain does not lead to a trust anchor or may not be
+    /// used as it is.
+    #[error("{}", certificate_message(problem))]
     Certificate {
-        /// Details.
-        message: String,
+        /// What is wrong with the chain.
+        problem: super::chain::ChainError,
     },
-    /// The keyless certificate names another identity or issuer.
-    Identity {
-        /// Details.
-        message: String,
+    /// The signing certificate's subject is not the one the trust requires.
+    #[error(
+        "certificate: the signing certificate's subject is {found:?}; only {required:?} is allowed"
+    )]
+    CertificateSubject {
+        /// The leaf's subject (RFC 4514).
+        found: String,
+        /// The subject required.
+        required: String,
     },
-    /// The transparency log entry does not verify or does not match.
-    TransparencyLog {
-        /// Details.
-        message: String,
+    /// A keyless (Sigstore) check failed.
+    #[error("{problem}")]
+    Sigstore {
+        /// Which check, and the verifier's words.
+        problem: SigstoreProblem,
     },
-    /// A signed timestamp does not verify.
-    Timestamp {
-        /// Details.
-        message: String,
-    },
-    /// A certificate on the chain is expired or not yet valid.
-    Expired {
-        /// Details.
-        message: String,
-    },
-    /// The signed statement is not a valid OMS statement.
+    /// The signed payload is not a valid OMS statement.
+    #[error("statement: {problem}")]
     Statement {
-        /// Details.
-        message: String,
+        /// What is wrong with it.
+        problem: StatementProblem,
     },
     /// The subject digest does not match the listed resources.
+    #[error("subject digest {expected} does not match the listed resources ({computed})")]
     SubjectDigest {
         /// The digest in the subject.
         expected: String,
@@ -55,49 +83,167 @@ pub enum Failure {
         computed: String,
     },
     /// The manifest uses a hash algorithm this tool cannot compute.
+    #[error("unknown hash algorithm {algorithm:?}")]
     UnknownAlgorithm {
         /// The identifier found.
         algorithm: String,
     },
-    /// The model tree cannot be enumerated as signed (e.g. a symlink appeared).
+    /// The model tree cannot be enumerated as it was signed.
+    #[error("model: {problem}")]
     Model {
-        /// Details.
-        message: String,
+        /// Why the walk refused the tree.
+        problem: crate::digest::WalkError,
     },
     /// A signed file has different contents.
+    #[error("changed: {path}")]
     Changed {
         /// The resource path.
         path: String,
     },
     /// A signed file is missing.
+    #[error("missing: {path}")]
     Missing {
         /// The resource path.
         path: String,
     },
     /// A file is present that the signature does not list.
+    #[error("extra (not signed): {path}")]
     Extra {
         /// The resource path.
         path: String,
     },
-    /// The BOM attestation does not verify or does not describe this model.
-    Bom {
-        /// Details.
-        message: String,
+    /// A file changed (grew, shrank or was replaced) while it was hashed, so
+    /// no digest of it can be trusted.
+    #[error("changed while hashing: {path}")]
+    ChangedWhileHashing {
+        /// The resource path.
+        path: String,
     },
-    /// A rule of the deploy policy is broken.
-    Policy {
-        /// The rule (`signer`, `bom`, `formats`, `max-signature-age`, ...).
-        rule: String,
-        /// Details.
-        message: String,
+    /// The BOM attestation does not verify or does not describe this model.
+    #[error("bom: {problem}")]
+    Bom {
+        /// What is wrong with it.
+        problem: BomProblem,
     },
     /// A file of the BOM disagrees with the model signature or the disk.
+    #[error("bom: {path}: {problem}")]
     BomFile {
         /// The resource path.
         path: String,
-        /// Details.
-        message: String,
+        /// How it disagrees.
+        problem: BomFileProblem,
     },
+    /// A rule of the deploy policy is broken.
+    #[error("policy ({}): {violation}", violation.rule())]
+    Policy {
+        /// The rule and how it is broken.
+        violation: Violation,
+    },
+}
+
+fn certificate_message(problem: &super::chain::ChainError) -> String {
+    match problem {
+        super::chain::ChainError::Expired(_) => format!("expired certificate: {problem}"),
+        _ => format!("certificate: {problem}"),
+    }
+}
+
+fn join(failures: &[Failure]) -> String {
+    failures
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Kinds of verification material a Sigstore bundle can carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Material {
+    /// A public key hint (key mode).
+    PublicKey,
+    /// An X.509 certificate chain (certificate mode).
+    CertificateChain,
+    /// A single short-lived Fulcio certificate (Sigstore keyless).
+    KeylessCertificate,
+}
+
+fn material_message(expected: Material, found: Material) -> String {
+    let what = match found {
+        Material::PublicKey => "the bundle was signed with a bare key",
+        Material::CertificateChain => "the bundle was signed with a certificate chain",
+        Material::KeylessCertificate => {
+            "this is a Sigstore keyless bundle (a single Fulcio certificate)"
+        }
+    };
+    let want = match expected {
+        Material::PublicKey => "a key-mode signature",
+        Material::CertificateChain => "a certificate-chain signature",
+        Material::KeylessCertificate => "a keyless signature",
+    };
+    format!("certificate: {what}, not {want}")
+}
+
+/// Why a signed BOM does not go with the model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum BomProblem {
+    /// The BOM's signature does not verify with the model's trust.
+    #[error("the BOM signature: {failure}")]
+    Signature {
+        /// Why.
+        failure: Box<Failure>,
+    },
+    /// The signed BOM statement is malformed.
+    #[error("the signed BOM statement: {problem}")]
+    Statement {
+        /// What is wrong with it.
+        problem: StatementProblem,
+    },
+    /// The BOM attestation is about another model.
+    #[error("the BOM describes another model (sha256:{bom}), not this one (sha256:{model})")]
+    OtherModel {
+        /// The subject digest of the BOM attestation.
+        bom: String,
+        /// The model's root digest.
+        model: String,
+    },
+    /// The model signature names no subject digest to bind a BOM to.
+    #[error("the model signature has no subject digest to bind a BOM to")]
+    NoModelDigest,
+    /// The BOM file given is not the BOM that was signed.
+    #[error("the BOM file differs from the signed BOM")]
+    NotTheSignedBom,
+    /// The BOM's model component does not carry the model's root digest.
+    #[error("the BOM's model component does not carry the model's root digest sha256:{root}")]
+    RootDigest {
+        /// The model's root digest.
+        root: String,
+    },
+    /// The model failed before its files could be compared with the BOM.
+    #[error("not checked: the model itself did not verify")]
+    NotChecked,
+}
+
+/// How one file of a BOM disagrees with the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum BomFileProblem {
+    /// The BOM lists a file the model signature does not.
+    #[error("listed by the BOM but not by the model signature")]
+    NotSigned,
+    /// The BOM gives no SHA-256 for the file.
+    #[error("the BOM gives no SHA-256")]
+    NoSha256,
+    /// The BOM's SHA-256 differs from the file's.
+    #[error("the SHA-256 in the BOM differs from the file on disk")]
+    DigestDiffers,
+    /// The signature lists a file the BOM does not.
+    #[error("signed, but missing from the BOM")]
+    MissingFromBom,
 }
 
 impl Failure {
@@ -107,35 +253,178 @@ impl Failure {
             Failure::Changed { path }
             | Failure::Missing { path }
             | Failure::Extra { path }
+            | Failure::ChangedWhileHashing { path }
             | Failure::BomFile { path, .. } => Some(path),
+            Failure::Policy { violation } => violation.path(),
             _ => None,
         }
     }
 
-    /// One line for humans.
-    pub fn message(&self) -> String {
+    /// Whether the failure is about the model's files (as opposed to who
+    /// signed, the BOM or the policy): the signed files are not exactly the
+    /// files found.
+    pub fn is_about_files(&self) -> bool {
+        matches!(
+            self,
+            Failure::Changed { .. }
+                | Failure::Missing { .. }
+                | Failure::Extra { .. }
+                | Failure::ChangedWhileHashing { .. }
+                | Failure::Model { .. }
+                | Failure::SubjectDigest { .. }
+                | Failure::UnknownAlgorithm { .. }
+                | Failure::Statement { .. }
+        )
+    }
+}
+
+/// The rules of a deploy policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum PolicyRule {
+    /// Only the policy's signers may have signed.
+    Signer,
+    /// A signed ML-BOM must accompany the model and verify.
+    Bom,
+    /// Every signed file must be in an allowed format, safe to load.
+    Formats,
+    /// The signature may be at most so many days old.
+    MaxSignatureAge,
+    /// Files the signature does not list may be tolerated only if allowed.
+    IgnoreUnsignedFiles,
+    /// Paths may be excluded at verification only if unsigned files are allowed.
+    IgnorePaths,
+}
+
+impl PolicyRule {
+    /// The rule's name as policies and reports spell it.
+    pub fn name(self) -> &'static str {
         match self {
-            Failure::Signature { message } => format!("signature: {message}"),
-            Failure::WrongKey { message } => format!("wrong key: {message}"),
-            Failure::Certificate { message } => format!("certificate: {message}"),
-            Failure::Expired { message } => format!("expired certificate: {message}"),
-            Failure::Identity { message } => format!("identity: {message}"),
-            Failure::TransparencyLog { message } => format!("transparency log: {message}"),
-            Failure::Timestamp { message } => format!("timestamp: {message}"),
-            Failure::Statement { message } => format!("statement: {message}"),
-            Failure::SubjectDigest { expected, computed } => format!(
-                "subject digest {expected} does not match the listed resources ({computed})"
-            ),
-            Failure::UnknownAlgorithm { algorithm } => {
-                format!("unknown hash algorithm {algorithm:?}")
-            }
-            Failure::Model { message } => format!("model: {message}"),
-            Failure::Changed { path } => format!("changed: {path}"),
-            Failure::Missing { path } => format!("missing: {path}"),
-            Failure::Extra { path } => format!("extra (not signed): {path}"),
-            Failure::Bom { message } => format!("bom: {message}"),
-            Failure::Policy { rule, message } => format!("policy ({rule}): {message}"),
-            Failure::BomFile { path, message } => format!("bom: {path}: {message}"),
+            PolicyRule::Signer => "signer",
+            PolicyRule::Bom => "bom",
+            PolicyRule::Formats => "formats",
+            PolicyRule::MaxSignatureAge => "max-signature-age",
+            PolicyRule::IgnoreUnsignedFiles => "ignore-unsigned-files",
+            PolicyRule::IgnorePaths => "ignore-paths",
+        }
+    }
+}
+
+impl std::fmt::Display for PolicyRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How a verification breaks a rule of the deploy policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Violation {
+    /// The key that verified is not one the policy trusts.
+    #[error("key {fingerprint} is not a trusted signer in the policy")]
+    UntrustedKey {
+        /// The key's fingerprint.
+        fingerprint: String,
+    },
+    /// Unsigned files were tolerated, which the policy does not allow.
+    #[error("tolerating unsigned files is not allowed by the policy")]
+    IgnoreUnsignedFiles,
+    /// Paths were excluded at verification, which the policy does not allow
+    /// (an excluded path is an unsigned file that is never looked at).
+    #[error("excluding paths at verification is not allowed by the policy: {}", paths.join(", "))]
+    IgnorePaths {
+        /// The paths excluded.
+        paths: Vec<String>,
+    },
+    /// No BOM was given.
+    #[error("a signed ML-BOM must accompany the model")]
+    BomMissing,
+    /// The BOM did not verify.
+    #[error("the ML-BOM did not verify")]
+    BomNotVerified,
+    /// A signed file is in a format the policy does not allow.
+    #[error("{path}: format {format} is not allowed by the policy")]
+    FormatNotAllowed {
+        /// The file.
+        path: String,
+        /// Its format.
+        format: String,
+    },
+    /// A signed file holds something unsafe to load (or invalid).
+    #[error("{path}: {finding}")]
+    UnsafeContent {
+        /// The file.
+        path: String,
+        /// What was found.
+        finding: String,
+    },
+    /// A file is excepted by digest, but its digest is another.
+    #[error("{path}: its exception names sha256:{expected} but the file is sha256:{found}")]
+    ExceptionDigest {
+        /// The file.
+        path: String,
+        /// The digest the exception names.
+        expected: String,
+        /// The file's digest.
+        found: String,
+    },
+    /// The policy judges formats, and a file's bytes were not inspected.
+    #[error("{path}: formats not inspected")]
+    FormatsNotInspected {
+        /// The file.
+        path: String,
+    },
+    /// The policy limits the signature's age and no signing time is known.
+    #[error("no signing time is known (it needs a keyless signature or a signed BOM)")]
+    NoSigningTime,
+    /// The signature is older than the policy allows.
+    #[error("signed {days} days ago ({signed_at}); the policy allows {max_days}")]
+    TooOld {
+        /// When it was signed.
+        signed_at: jiff::Timestamp,
+        /// Whole days since.
+        days: i64,
+        /// The policy's limit.
+        max_days: u64,
+    },
+    /// The signing time lies in the future.
+    #[error("the signing time {signed_at} lies in the future (now {now})")]
+    SignedInFuture {
+        /// The claimed signing time.
+        signed_at: jiff::Timestamp,
+        /// The time of verification.
+        now: jiff::Timestamp,
+    },
+}
+
+impl Violation {
+    /// The rule broken.
+    pub fn rule(&self) -> PolicyRule {
+        match self {
+            Violation::UntrustedKey { .. } => PolicyRule::Signer,
+            Violation::IgnoreUnsignedFiles => PolicyRule::IgnoreUnsignedFiles,
+            Violation::IgnorePaths { .. } => PolicyRule::IgnorePaths,
+            Violation::BomMissing | Violation::BomNotVerified => PolicyRule::Bom,
+            Violation::FormatNotAllowed { .. }
+            | Violation::UnsafeContent { .. }
+            | Violation::ExceptionDigest { .. }
+            | Violation::FormatsNotInspected { .. } => PolicyRule::Formats,
+            Violation::NoSigningTime
+            | Violation::TooOld { .. }
+            | Violation::SignedInFuture { .. } => PolicyRule::MaxSignatureAge,
+        }
+    }
+
+    /// The file concerned, for format violations.
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            Violation::FormatNotAllowed { path, .. }
+            | Violation::UnsafeContent { path, .. }
+            | Violation::ExceptionDigest { path, .. }
+            | Violation::FormatsNotInspected { path } => Some(path),
+            _ => None,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The statement checks that need no files, then hashing the model and
 //! comparing it with the signed manifest.
 
-use super::{Failure, Verdict, VerifyOptions, compare};
-use crate::bundle::ParsedStatement;
+use super::{Failure, Verdict, VerifyOptions, Warning, compare};
+use crate::bundle::{ParsedStatement, StatementProblem};
 use crate::digest::{
     DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, hash_entries,
     root_digest, walk,
@@ -27,7 +27,7 @@ pub(crate) fn check_files(
     statement: ParsedStatement,
     options: &VerifyOptions,
     progress: ProgressFn<'_>,
-    warnings: Vec<String>,
+    warnings: Vec<Warning>,
 ) -> Result<(Verdict, Option<DiskFiles>)> {
     let ParsedStatement {
         predicate_type,
@@ -35,17 +35,10 @@ pub(crate) fn check_files(
         mut manifest,
     } = statement;
     let mut verdict = Verdict {
-        verified: false,
-        signer: None,
         subject: subject.clone(),
         predicate_type: Some(predicate_type),
-        files_checked: 0,
-        failures: Vec::new(),
         warnings,
-        bom_verified: None,
-        signature_verified: false,
-        signed_at: None,
-        signed_files: Vec::new(),
+        ..Verdict::default()
     };
     let serialization = manifest.serialization.clone();
     let Some(algorithm) = HashAlgorithm::from_name(&serialization.hash_type) else {
@@ -72,12 +65,12 @@ pub(crate) fn check_files(
         // model_signing < 1.0 named the resource of a single-file model ".".
         manifest.resources[0].name = crate::digest::model_name(model)?;
     }
-    if let Err(message) = check_names(
+    if let Err(problem) = check_names(
         &manifest.resources,
         serialization.method,
         &serialization.hash_type,
     ) {
-        verdict.failures.push(Failure::Statement { message });
+        verdict.failures.push(Failure::Statement { problem });
         return Ok((verdict, None));
     }
     let expected_files: std::collections::BTreeSet<&str> = manifest
@@ -91,9 +84,9 @@ pub(crate) fn check_files(
     let mut ignore = IgnoreSet::new();
     for p in serialization.ignore_paths.iter().flatten() {
         if ignore.insert_canonical(p).is_err() {
-            verdict.warnings.push(format!(
-                "ignored a malformed ignore path {p:?} in the statement"
-            ));
+            verdict
+                .warnings
+                .push(Warning::MalformedIgnorePath { path: p.clone() });
         }
     }
     for p in &options.ignore_paths {
@@ -116,16 +109,8 @@ pub(crate) fn check_files(
 
     let mut entries = match walk(model, serialization.allow_symlinks, &ignore) {
         Ok(entries) => entries,
-        Err(Error::Symlink(path)) => {
-            verdict.failures.push(Failure::Model {
-                message: format!(
-                    "{path} is a symbolic link, and the model was signed without links"
-                ),
-            });
-            return Ok((verdict, None));
-        }
-        Err(Error::Walk(message)) => {
-            verdict.failures.push(Failure::Model { message });
+        Err(Error::Walk(problem)) => {
+            verdict.failures.push(Failure::Model { problem });
             return Ok((verdict, None));
         }
         Err(e) => return Err(e),
@@ -133,14 +118,32 @@ pub(crate) fn check_files(
     if options.ignore_unsigned_files {
         entries.retain(|e| expected_files.contains(e.name.as_str()));
     }
-    let actual = hash_entries(&entries, algorithm, serialization.method, progress)?;
+    let actual = match hash_entries(&entries, algorithm, serialization.method, progress) {
+        Ok(actual) => actual,
+        Err(Error::Walk(crate::digest::WalkError::ChangedWhileHashing { path })) => {
+            verdict.failures.push(Failure::ChangedWhileHashing {
+                path: resource_name(&entries, &path),
+            });
+            return Ok((verdict, None));
+        }
+        Err(e) => return Err(e),
+    };
     verdict.failures.extend(compare::compare(
         &manifest.resources,
         &actual,
         serialization.method,
         options.ignore_unsigned_files,
     ));
-    verdict.verified = verdict.failures.is_empty();
+    if options.inspect_formats {
+        let mut reports = Vec::new();
+        for e in entries
+            .iter()
+            .filter(|e| expected_files.contains(e.name.as_str()))
+        {
+            reports.push(crate::formats::inspect_file(&e.path, &e.name)?);
+        }
+        verdict.formats = Some(reports);
+    }
     let disk = if options.bom.is_some() {
         // A BOM lists SHA-256 per file: reuse this pass when the signature
         // was made that way, else hash the signed files once more.
@@ -149,7 +152,16 @@ pub(crate) fn check_files(
             actual
         } else {
             entries.retain(|e| expected_files.contains(e.name.as_str()));
-            hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, progress)?
+            match hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, progress) {
+                Ok(sha256) => sha256,
+                Err(Error::Walk(crate::digest::WalkError::ChangedWhileHashing { path })) => {
+                    verdict.failures.push(Failure::ChangedWhileHashing {
+                        path: resource_name(&entries, &path),
+                    });
+                    return Ok((verdict, None));
+                }
+                Err(e) => return Err(e),
+            }
         };
         Some(DiskFiles {
             sha256: sha256.into_iter().map(|r| (r.name, r.digest)).collect(),
@@ -161,40 +173,53 @@ pub(crate) fn check_files(
     Ok((verdict, disk))
 }
 
+/// The resource name of the entry read from `path` (as the hasher names a
+/// file), or `path` itself when no entry matches.
+fn resource_name(entries: &[crate::digest::Entry], path: &str) -> String {
+    entries
+        .iter()
+        .find(|e| e.path.display().to_string() == path)
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| path.to_string())
+}
+
 /// Resource names must be canonical relative paths (with a valid byte range
 /// for shards), unique, and use the manifest's hash algorithm.
 fn check_names(
     resources: &[Resource],
     method: Method,
     hash_type: &str,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<(), StatementProblem> {
     let mut seen = std::collections::HashSet::new();
     for r in resources {
         if !seen.insert(r.name.as_str()) {
-            return Err(format!("resource {:?} is listed twice", r.name));
+            return Err(StatementProblem::DuplicateResource {
+                name: r.name.clone(),
+            });
         }
+        let bad_name = || StatementProblem::BadResourceName {
+            name: r.name.clone(),
+        };
         let path = match method {
             Method::Files => r.name.as_str(),
             Method::Shards { .. } => compare::split_shard_name(&r.name)
                 .map(|(p, _, _)| p)
-                .ok_or_else(|| format!("shard resource {:?} has no valid byte range", r.name))?,
+                .ok_or_else(bad_name)?,
         };
         let canonical = crate::digest::ignore::normalize_relative(Path::new(path)).ok();
         if canonical.as_deref() != Some(path) || path.is_empty() {
-            return Err(format!(
-                "resource name {:?} is not a canonical relative path",
-                r.name
-            ));
+            return Err(bad_name());
         }
         let sharded = r
             .algorithm
             .strip_prefix(hash_type)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with("-sharded-"));
         if !sharded {
-            return Err(format!(
-                "resource {:?} uses algorithm {:?} but the manifest says {hash_type:?}",
-                r.name, r.algorithm
-            ));
+            return Err(StatementProblem::AlgorithmMismatch {
+                name: r.name.clone(),
+                algorithm: r.algorithm.clone(),
+                hash_type: hash_type.to_string(),
+            });
         }
     }
     Ok(())

@@ -8,21 +8,22 @@ pub mod chain;
 mod compare;
 mod failure;
 mod files;
+mod verdict;
 
-pub use failure::Failure;
+pub use failure::{BomFileProblem, BomProblem, Failure, Material, PolicyRule, Violation};
+pub use verdict::{Signer, Verdict, Warning};
 
 use crate::Result;
-use crate::bundle::{Subject, parse_statement};
+use crate::bundle::parse_statement;
 use crate::digest::ProgressFn;
 use crate::keys::PublicKey;
 use crate::sigstore::KeylessIdentity;
-use serde::Serialize;
 use sigstore_verify::trust_root::TrustedRoot;
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
 
 /// What the verifier trusts.
 #[derive(Clone)]
+#[non_exhaustive]
 pub enum Trust {
     /// Key mode: this public key.
     Key(PublicKey),
@@ -61,6 +62,7 @@ impl std::fmt::Debug for Trust {
 
 /// How to verify.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct VerifyOptions {
     /// Who may have signed: the signature must verify with one of these.
     pub trusts: Vec<Trust>,
@@ -71,9 +73,26 @@ pub struct VerifyOptions {
     /// Tolerate files that the signature does not list.
     pub ignore_unsigned_files: bool,
     /// The time certificates must be valid at.
-    pub time: SystemTime,
+    pub time: jiff::Timestamp,
     /// A BOM and its signature to check along with the model.
     pub bom: Option<BomInput>,
+    /// Judge each signed file's format (the verdict's `formats`).
+    pub inspect_formats: bool,
+}
+
+impl VerifyOptions {
+    /// Options that trust `trusts`, at the current time, with nothing else.
+    pub fn new(trusts: Vec<Trust>) -> Self {
+        VerifyOptions {
+            trusts,
+            ignore_paths: Vec::new(),
+            signature_path: None,
+            ignore_unsigned_files: false,
+            time: jiff::Timestamp::now(),
+            bom: None,
+            inspect_formats: false,
+        }
+    }
 }
 
 /// A BOM to verify with the model: the BOM file and its signature bundle.
@@ -85,56 +104,11 @@ pub struct BomInput {
     pub signature_json: Vec<u8>,
 }
 
-/// The outcome of a verification.
-#[derive(Debug, Clone, Serialize)]
-pub struct Verdict {
-    /// True when nothing failed.
-    pub verified: bool,
-    /// Who signed, as far as the trust material says.
-    pub signer: Option<String>,
-    /// The statement's subject.
-    pub subject: Option<Subject>,
-    /// The predicate type of the statement.
-    pub predicate_type: Option<String>,
-    /// How many signed files were checked.
-    pub files_checked: usize,
-    /// Every failed check.
-    pub failures: Vec<Failure>,
-    /// Things worth knowing that did not fail verification.
-    pub warnings: Vec<String>,
-    /// Whether the BOM verified (when one was given).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub bom_verified: Option<bool>,
-    /// Whether the signature verified with a trusted signer.
-    pub signature_verified: bool,
-    /// When the signature was made, when a transparency log says so.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub signed_at: Option<String>,
-    /// The files the signature lists.
-    #[serde(skip)]
-    pub signed_files: Vec<String>,
-}
-
-impl Verdict {
-    fn failed(signer: Option<String>, failure: Failure, warnings: Vec<String>) -> Self {
-        Verdict {
-            verified: false,
-            signer,
-            subject: None,
-            predicate_type: None,
-            files_checked: 0,
-            failures: vec![failure],
-            warnings,
-            bom_verified: None,
-            signature_verified: false,
-            signed_at: None,
-            signed_files: Vec::new(),
-        }
-    }
-}
-
 /// Verifies the model at `model` against the bundle JSON `bundle_json`
 /// (and, when `options.bom` is set, its signed BOM).
+///
+/// A model that does not verify is an `Ok` verdict with failures; an error
+/// means the inputs could not be examined at all (unreadable, malformed).
 pub fn verify_model(
     model: &Path,
     bundle_json: &[u8],
@@ -142,15 +116,20 @@ pub fn verify_model(
     progress: ProgressFn<'_>,
 ) -> Result<Verdict> {
     let mut warnings = Vec::new();
-    let signed = match authenticate::authenticate(bundle_json, options, &mut warnings)? {
+    let signed = match authenticate::authenticate(
+        bundle_json,
+        &options.trusts,
+        options.time,
+        &mut warnings,
+    )? {
         Ok(a) => a,
-        Err((signer, failure)) => return Ok(Verdict::failed(signer, failure, warnings)),
+        Err((signer, failure)) => return Ok(Verdict::refused(signer, failure, warnings)),
     };
     let statement = match parse_statement(&signed.payload) {
         Ok(s) => s,
-        Err(message) => {
-            let failure = Failure::Statement { message };
-            let mut verdict = Verdict::failed(Some(signed.signer), failure, warnings);
+        Err(problem) => {
+            let failure = Failure::Statement { problem };
+            let mut verdict = Verdict::refused(Some(signed.signer), failure, warnings);
             verdict.signature_verified = true;
             return Ok(verdict);
         }
@@ -162,8 +141,10 @@ pub fn verify_model(
     if let (Some(input), Some(disk)) = (&options.bom, disk) {
         bom::check_bom_attestation(input, &mut verdict, &disk, options)?;
     } else if options.bom.is_some() {
-        // The model failed before its files could be hashed.
         verdict.bom_verified = Some(false);
+        verdict.failures.push(Failure::Bom {
+            problem: BomProblem::NotChecked,
+        });
     }
     Ok(verdict)
 }

@@ -1,0 +1,407 @@
+//! The deploy gate: one call that verifies a model (and its BOM) with the
+//! trust material, applies a deploy policy, and produces the verdict, the
+//! SLSA Verification Summary Attestation and the evidence record.
+//!
+//! ```no_run
+//! use modelseal::gate::{Document, Gate, GateRequest};
+//! use modelseal::keys::load_public_key;
+//! use modelseal::verify::Trust;
+//! use std::path::Path;
+//!
+//! let key = load_public_key(Path::new("release.pub.pem"))?;
+//! let gate = Gate::new(vec![Trust::Key(key)]);
+//! let request = GateRequest::new(
+//!     Path::new("my-model"),
+//!     Document::read(Path::new("my-model.sig"), 64 << 20)?,
+//! );
+//! let outcome = gate.verify(&request, &|_: u64| {})?;
+//! if !outcome.is_verified() {
+//!     for failure in &outcome.verdict.failures {
+//!         eprintln!("{failure}");
+//!     }
+//! }
+//! # Ok::<(), modelseal::Error>(())
+//! ```
+
+use crate::bundle::Bundle;
+use crate::digest::ProgressFn;
+use crate::evidence::record::{
+    EvidenceSubject, NewRecord, Predicate, RecordedSigner, ResourceRef, SIGNATURE_ONLY_POLICY,
+    SignerInfo, VERIFIER_ID, VerificationResult, VerificationSummary, VerifiedLevel, VerifierInfo,
+};
+use crate::keys::PublicKey;
+use crate::policy::{LoadedPolicy, PolicyContext, evaluate};
+use crate::verify::{BomInput, Failure, Signer, Trust, Verdict, VerifyOptions, verify_model};
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A document the gate reads (a signature bundle, a BOM): its bytes and
+/// where they came from, as the evidence record cites it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Where it came from (a path or URL).
+    pub uri: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The local file it was read from, if any (a signature file inside the
+    /// model is left out of the model).
+    pub path: Option<PathBuf>,
+}
+
+impl Document {
+    /// Reads a local file of at most `max` bytes.
+    pub fn read(path: &Path, max: u64) -> Result<Self> {
+        Ok(Document {
+            uri: path.display().to_string(),
+            bytes: crate::fetch::read_file_capped(path, max)?,
+            path: Some(path.to_path_buf()),
+        })
+    }
+
+    /// A document from bytes already in memory.
+    pub fn from_bytes(uri: impl Into<String>, bytes: Vec<u8>) -> Self {
+        Document {
+            uri: uri.into(),
+            bytes,
+            path: None,
+        }
+    }
+
+    fn cite(&self) -> ResourceRef {
+        ResourceRef::of_bytes(self.uri.clone(), &self.bytes)
+    }
+}
+
+/// What to verify.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GateRequest<'a> {
+    /// The model directory or file.
+    pub model: &'a Path,
+    /// The model's signature bundle.
+    pub signature: Document,
+    /// A signed BOM and its signature bundle, to verify with the model.
+    pub bom: Option<(Document, Document)>,
+    /// More paths to exclude (relative to the model root or absolute in it).
+    pub ignore_paths: Vec<PathBuf>,
+    /// Tolerate files that the signature does not list.
+    pub ignore_unsigned_files: bool,
+    /// The time of verification (certificates must be valid then).
+    pub time: jiff::Timestamp,
+}
+
+impl<'a> GateRequest<'a> {
+    /// A request to verify `model` against `signature`, now, with nothing
+    /// excluded or tolerated.
+    pub fn new(model: &'a Path, signature: Document) -> Self {
+        GateRequest {
+            model,
+            signature,
+            bom: None,
+            ignore_paths: Vec::new(),
+            ignore_unsigned_files: false,
+            time: crate::evidence::record::now(),
+        }
+    }
+}
+
+/// The gate: who is trusted, and the policy applied.
+#[derive(Debug, Clone)]
+pub struct Gate {
+    trusts: Vec<Trust>,
+    policy: Option<LoadedPolicy>,
+}
+
+/// What the gate found.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GateOutcome {
+    /// The verdict, policy violations included.
+    pub verdict: Verdict,
+    /// The policy applied, as records cite it.
+    pub policy: Option<ResourceRef>,
+    /// The model the outcome is about: the verified subject, else the one
+    /// the bundle claims (a failed verification is recorded against it).
+    pub subject: Option<EvidenceSubject>,
+    /// The SLSA Verification Summary Attestation.
+    pub summary: VerificationSummary,
+}
+
+impl GateOutcome {
+    /// Whether the model may be deployed.
+    pub fn is_verified(&self) -> bool {
+        self.verdict.is_verified()
+    }
+
+    /// The evidence record of this verification; `None` when the bundle
+    /// names no model digest to record it against.
+    pub fn record(&self) -> Option<NewRecord> {
+        Some(NewRecord {
+            subject: self.subject.clone()?,
+            predicate: Predicate::Verification(self.summary.clone()),
+        })
+    }
+}
+
+impl Gate {
+    /// A gate that trusts `trusts` and applies no policy beyond the
+    /// signature.
+    pub fn new(trusts: Vec<Trust>) -> Self {
+        Gate {
+            trusts,
+            policy: None,
+        }
+    }
+
+    /// A gate whose signers and rules are the policy's.
+    pub fn from_policy(policy: LoadedPolicy) -> Result<Self> {
+        let trusts = policy.trusts()?;
+        if trusts.is_empty() {
+            return Err(Error::Policy(format!(
+                "{} names no signer keys, certificates or keyless identities",
+                policy.uri
+            )));
+        }
+        Ok(Gate {
+            trusts,
+            policy: Some(policy),
+        })
+    }
+
+    /// Applies `policy` too. Keys already trusted must be among the
+    /// policy's signers (a verification with another key breaks its signer
+    /// rule); certificate anchors and keyless identities can come only from
+    /// the policy.
+    pub fn with_policy(mut self, policy: LoadedPolicy) -> Result<Self> {
+        if self.trusts.iter().any(|t| !matches!(t, Trust::Key(_))) {
+            return Err(Error::Usage(
+                "with a policy, certificate anchors and keyless identities come from the policy"
+                    .into(),
+            ));
+        }
+        self.policy = Some(policy);
+        Ok(self)
+    }
+
+    /// The policy applied, if any.
+    pub fn policy(&self) -> Option<&LoadedPolicy> {
+        self.policy.as_ref()
+    }
+
+    /// Verifies the model of `request`, applies the policy, and summarises.
+    ///
+    /// An error means the inputs could not be examined (unreadable or
+    /// malformed); a model that fails is an `Ok` outcome whose verdict says
+    /// why.
+    pub fn verify(
+        &self,
+        request: &GateRequest<'_>,
+        progress: ProgressFn<'_>,
+    ) -> Result<GateOutcome> {
+        let mut options = VerifyOptions::new(self.trusts.clone());
+        options.ignore_paths = request.ignore_paths.clone();
+        options.signature_path = request.signature.path.clone();
+        options.ignore_unsigned_files = request.ignore_unsigned_files;
+        options.time = request.time;
+        options.inspect_formats = true;
+        options.bom = request.bom.as_ref().map(|(bom, signature)| BomInput {
+            bom_json: bom.bytes.clone(),
+            signature_json: signature.bytes.clone(),
+        });
+        let mut verdict =
+            verify_model(request.model, &request.signature.bytes, &options, progress)?;
+        let mut policy_failed = false;
+        if let Some(policy) = &self.policy {
+            let ignore_paths = request
+                .ignore_paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            let bom_timestamp = match (&request.bom, verdict.bom_verified) {
+                (Some((bom, _)), Some(true)) => bom_creation_time(&bom.bytes),
+                _ => None,
+            };
+            let given_key = self.given_key();
+            let mut ctx = PolicyContext::new(request.model, &verdict, request.time);
+            ctx.bom_given = request.bom.is_some();
+            ctx.bom_timestamp = bom_timestamp;
+            ctx.ignore_unsigned_files = request.ignore_unsigned_files;
+            ctx.ignore_paths = ignore_paths;
+            ctx.given_key = given_key;
+            let violations = evaluate(policy, &ctx)?;
+            policy_failed = !violations.is_empty();
+            verdict.failures.extend(
+                violations
+                    .into_iter()
+                    .map(|violation| Failure::Policy { violation }),
+            );
+        }
+        let subject = match &verdict.subject {
+            Some(s) => s.digest.get("sha256").map(|d| EvidenceSubject {
+                name: s.name.clone(),
+                sha256: d.to_ascii_lowercase(),
+            }),
+            None => claimed_subject(&request.signature.bytes),
+        };
+        let policy = self.policy.as_ref().map(|p| ResourceRef {
+            uri: p.uri.clone(),
+            digest: Some(BTreeMap::from([("sha256".to_string(), p.sha256.clone())])),
+        });
+        let summary = summarise(request, &verdict, policy.clone(), policy_failed);
+        Ok(GateOutcome {
+            verdict,
+            policy,
+            subject,
+            summary,
+        })
+    }
+
+    /// The key given outside the policy, which the policy must trust.
+    fn given_key(&self) -> Option<&PublicKey> {
+        self.policy.as_ref()?;
+        self.trusts.iter().find_map(|t| match t {
+            Trust::Key(k) => Some(k),
+            _ => None,
+        })
+    }
+}
+
+/// The VSA of a verification.
+fn summarise(
+    request: &GateRequest<'_>,
+    verdict: &Verdict,
+    policy: Option<ResourceRef>,
+    policy_failed: bool,
+) -> VerificationSummary {
+    let files_ok = verdict.files_verified();
+    let mut levels = Vec::new();
+    if verdict.signature_verified {
+        levels.push(VerifiedLevel::SignatureVerified);
+    }
+    if files_ok {
+        levels.push(VerifiedLevel::FilesVerified);
+        if verdict.bom_verified == Some(true) {
+            levels.push(VerifiedLevel::BomVerified);
+        }
+        if formats_safe(verdict) {
+            levels.push(VerifiedLevel::FormatsSafe);
+        }
+    }
+    if policy.is_some() && !policy_failed && verdict.signature_verified {
+        levels.push(VerifiedLevel::PolicyPassed);
+    }
+    let mut attestations = vec![request.signature.cite()];
+    if let Some((bom, signature)) = &request.bom {
+        attestations.push(bom.cite());
+        attestations.push(signature.cite());
+    }
+    let resource = std::fs::canonicalize(request.model).unwrap_or_else(|_| request.model.into());
+    VerificationSummary {
+        verifier: VerifierInfo {
+            id: VERIFIER_ID.into(),
+            version: BTreeMap::from([("modelseal".to_string(), crate::VERSION.to_string())]),
+        },
+        time_verified: jiff::Timestamp::from_second(request.time.as_second())
+            .unwrap_or(request.time),
+        resource_uri: format!("file://{}", resource.display()),
+        policy: policy.unwrap_or_else(|| ResourceRef::uri(SIGNATURE_ONLY_POLICY)),
+        input_attestations: attestations,
+        verification_result: if verdict.is_verified() {
+            VerificationResult::Passed
+        } else {
+            VerificationResult::Failed
+        },
+        verified_levels: levels,
+        failures: verdict.failures.iter().map(ToString::to_string).collect(),
+        signer: verdict
+            .signer
+            .as_ref()
+            .map(|s| RecordedSigner::Info(signer_info(s))),
+        ignored_paths: request
+            .ignore_paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        ignore_unsigned_files: request.ignore_unsigned_files,
+    }
+}
+
+/// Whether every signed file was inspected, from the bytes that were
+/// verified, and none can run code on load or is malformed.
+fn formats_safe(verdict: &Verdict) -> bool {
+    let Some(reports) = &verdict.formats else {
+        return false;
+    };
+    !verdict.signed_files.is_empty()
+        && verdict.signed_files.iter().all(|name| {
+            reports
+                .iter()
+                .find(|r| &r.name == name)
+                .is_some_and(|r| !r.unsafe_to_load() && !r.format.executes_code())
+        })
+}
+
+/// How records keep a signer.
+pub fn signer_info(signer: &Signer) -> SignerInfo {
+    match signer {
+        Signer::Key {
+            fingerprint,
+            algorithm,
+        } => SignerInfo {
+            fingerprint: Some(fingerprint.clone()),
+            algorithm: Some(algorithm.name().to_string()),
+            ..SignerInfo::default()
+        },
+        Signer::Certificate {
+            subject,
+            anchor,
+            fingerprint,
+        } => SignerInfo {
+            fingerprint: Some(fingerprint.clone()),
+            certificate: Some(subject.clone()),
+            anchor: Some(anchor.clone()),
+            ..SignerInfo::default()
+        },
+        Signer::Keyless { identity, issuer } => SignerInfo {
+            sigstore: true,
+            identity: Some(identity.clone()),
+            issuer: Some(issuer.clone()),
+            ..SignerInfo::default()
+        },
+    }
+}
+
+/// The subject a bundle claims, unverified: a failed verification is
+/// recorded against the model it claimed to be about.
+fn claimed_subject(bundle: &[u8]) -> Option<EvidenceSubject> {
+    #[derive(serde::Deserialize)]
+    struct Claim {
+        subject: Vec<crate::bundle::Subject>,
+    }
+    let bundle = Bundle::from_slice(bundle).ok()?;
+    let payload = bundle.dsse_envelope?.payload_bytes().ok()?;
+    let claim: Claim = serde_json::from_slice(&payload).ok()?;
+    let first = claim.subject.into_iter().next()?;
+    let sha256 = first.digest.get("sha256")?.to_ascii_lowercase();
+    let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    valid.then_some(EvidenceSubject {
+        name: first.name,
+        sha256,
+    })
+}
+
+/// The creation time a CycloneDX BOM states (`metadata.timestamp`).
+fn bom_creation_time(bom: &[u8]) -> Option<jiff::Timestamp> {
+    #[derive(serde::Deserialize)]
+    struct Bom {
+        metadata: Metadata,
+    }
+    #[derive(serde::Deserialize)]
+    struct Metadata {
+        timestamp: jiff::Timestamp,
+    }
+    serde_json::from_slice::<Bom>(bom)
+        .ok()
+        .map(|b| b.metadata.timestamp)
+}
