@@ -22,6 +22,7 @@ mod error;
 pub mod evidence;
 pub mod fetch;
 pub mod formats;
+pub mod json;
 pub mod keys;
 pub mod policy;
 pub mod sign;

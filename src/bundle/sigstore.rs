@@ -94,7 +94,7 @@ impl Bundle {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::Bundle("the file is empty".into()));
         }
-        let bundle: Bundle = serde_json::from_slice(bytes)
+        let bundle: Bundle = crate::json::from_slice(bytes)
             .map_err(|e| Error::Bundle(format!("not a Sigstore bundle: {e}")))?;
         if !KNOWN_MEDIA_TYPES.contains(&bundle.media_type.as_str()) {
             return Err(Error::Bundle(format!(

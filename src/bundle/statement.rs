@@ -69,7 +69,7 @@ pub struct ParsedStatement {
 /// Parses and checks a decoded DSSE payload as an OMS statement. Errors are
 /// reasons a verifier reports as failures.
 pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, String> {
-    let statement: Statement = serde_json::from_slice(payload)
+    let statement: Statement = crate::json::from_slice(payload)
         .map_err(|e| format!("the signed payload is not an in-toto statement: {e}"))?;
     if statement.statement_type != STATEMENT_TYPE {
         return Err(format!(

@@ -22,7 +22,7 @@ pub(super) fn verify_keyed(
     key: &PublicKey,
 ) -> Result<std::result::Result<(), Failure>> {
     let bundle: Value =
-        serde_json::from_slice(bundle_json).map_err(|e| Error::Bundle(format!("not JSON: {e}")))?;
+        crate::json::from_slice(bundle_json).map_err(|e| Error::Bundle(e.to_string()))?;
     let digest = artifact_sha256(artifact)?;
     let fail = |message: &str| {
         Ok(Err(Failure::Signature {
@@ -52,7 +52,7 @@ pub(super) fn verify_keyed(
                 ),
             }));
         }
-        let statement: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+        let statement: Value = crate::json::from_slice(&payload).unwrap_or(Value::Null);
         let want = hex::encode(digest);
         let binds = statement["subject"].as_array().is_some_and(|subjects| {
             subjects

@@ -237,7 +237,7 @@ fn check_signature(
 /// The sha256 digest of the first subject of a statement, unverified: it
 /// names the artifact that Sigstore verification binds the signature to.
 fn first_subject_digest(payload: &[u8]) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let value: serde_json::Value = crate::json::from_slice(payload).ok()?;
     value["subject"][0]["digest"]["sha256"]
         .as_str()
         .map(str::to_string)

@@ -18,7 +18,7 @@ pub(crate) fn check_bom_attestation(
     disk: &DiskFiles,
     options: &VerifyOptions,
 ) -> Result<()> {
-    let bom: Value = serde_json::from_slice(&input.bom_json)
+    let bom: Value = crate::bom::parse_bom(&input.bom_json)
         .map_err(|e| Error::Bom(format!("the BOM is not JSON: {e}")))?;
     let mut failures = Vec::new();
     let bom_failure = |message: String| Failure::Bom { message };
@@ -71,7 +71,7 @@ fn statement_checks(
     model_digest: Option<&str>,
     bom: &Value,
 ) -> std::result::Result<(), String> {
-    let statement: Value = serde_json::from_slice(payload)
+    let statement: Value = crate::json::from_slice(payload)
         .map_err(|e| format!("the signed BOM statement is not JSON: {e}"))?;
     if statement["_type"] != STATEMENT_TYPE {
         return Err(format!(
