@@ -224,6 +224,10 @@ fn published_consistency_proofs_verify() {
     }
 }
 
+/// A consistency check to run: (what, old size, new size, old root, new
+/// root, proof).
+type Probe = (&'static str, u64, u64, Hash, Hash, Vec<Hash>);
+
 /// The probes of the reference tests, each applied to every published
 /// non-trivial proof: none may verify.
 #[test]
@@ -233,7 +237,7 @@ fn corrupted_consistency_proofs_do_not_verify() {
         let (m, n) = (*m as u64, *n as u64);
         let (old, new) = (h(ROOTS[m as usize - 1]), h(ROOTS[n as usize - 1]));
         let proof = hashes(proof);
-        let mut probes: Vec<(&str, u64, u64, Hash, Hash, Vec<Hash>)> = vec![
+        let mut probes: Vec<Probe> = vec![
             ("m - 1", m - 1, n, old, new, proof.clone()),
             ("m + 1", m + 1, n, old, new, proof.clone()),
             ("m ^ 2", m ^ 2, n, old, new, proof.clone()),
