@@ -146,7 +146,7 @@ impl Bundle {
 
 /// Reads and parses a bundle file, refusing directories and huge files.
 pub fn read_bundle(path: &Path) -> Result<Bundle> {
-    let bytes = crate::fetch::read_file_capped(path, MAX_BUNDLE_SIZE)?;
+    let bytes = crate::fetch::read_file(path, crate::fetch::InputKind::Bundle(MAX_BUNDLE_SIZE))?;
     Bundle::from_slice(&bytes).map_err(|e| match e {
         Error::Bundle(m) => Error::Bundle(format!("{}: {m}", path.display())),
         other => other,

@@ -6,7 +6,7 @@ use super::{
 };
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
-use modelseal::fetch::{is_url, read_input};
+use modelseal::fetch::{InputKind, is_url, read_input};
 use modelseal::keys::load_certificates;
 use modelseal::policy::{LoadedPolicy, PolicyContext, evaluate};
 use modelseal::sigstore::KeylessIdentity;
@@ -87,12 +87,12 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     });
     let bom = match (&args.bom, &bom_signature) {
         (Some(path), Some(sig)) => Some(BomInput {
-            bom_json: read_input(path, MAX_BUNDLE_SIZE)?,
-            signature_json: read_input(sig, MAX_BUNDLE_SIZE)?,
+            bom_json: read_input(path, InputKind::Bom(MAX_BUNDLE_SIZE))?,
+            signature_json: read_input(sig, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
         }),
         _ => None,
     };
-    let bundle = read_input(&args.signature, MAX_BUNDLE_SIZE)?;
+    let bundle = read_input(&args.signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?;
     let remote = args.signature.to_str().is_some_and(is_url);
     let options = VerifyOptions {
         bom,

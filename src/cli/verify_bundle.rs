@@ -3,7 +3,7 @@
 use super::{Context, Format, Outcome, load_public_key_input, load_trusted_root, print_json};
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
-use modelseal::fetch::read_input;
+use modelseal::fetch::{InputKind, read_input};
 use modelseal::sigstore::{ArtifactInput, BundleTrust, KeylessIdentity, verify_bundle};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
@@ -68,7 +68,7 @@ pub fn run(ctx: &Context, args: VerifyBundleArgs) -> Result<Outcome> {
         }
     };
     let root = load_trusted_root(args.trusted_root.as_deref())?;
-    let bundle = read_input(&args.bundle, MAX_BUNDLE_SIZE)?;
+    let bundle = read_input(&args.bundle, InputKind::Bundle(MAX_BUNDLE_SIZE))?;
     let check = verify_bundle(&bundle, &artifact, &trust, &root)?;
     if args.insecure_ignore_tlog && check.verified && check.integrated_time.is_none() {
         ctx.warn("accepted without a transparency log entry (--insecure-ignore-tlog)");
