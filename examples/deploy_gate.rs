@@ -8,6 +8,7 @@
 //!
 //! Exit codes: 0 deploy, 1 refused (the verdict says why), 2 unusable input.
 
+use modelseal::fetch::InputKind;
 use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_public_key;
 use modelseal::policy::LoadedPolicy;
@@ -29,7 +30,10 @@ fn gate(
     if let Some(policy) = policy {
         gate = gate.with_policy(LoadedPolicy::load(policy)?)?;
     }
-    let request = GateRequest::new(model, Document::read(signature, MAX_BUNDLE)?);
+    let request = GateRequest::new(
+        model,
+        Document::read(signature, InputKind::Bundle(MAX_BUNDLE))?,
+    );
     let outcome = gate.verify(&request, &|_: u64| {})?;
     if outcome.is_verified() {
         let subject = outcome.subject.as_ref().map(|s| s.sha256.as_str());

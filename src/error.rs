@@ -57,6 +57,10 @@ pub enum Error {
     /// A remote input or service could not be used.
     #[error("{0}")]
     Remote(String),
+    /// A file argument cannot be read (wrong kind of file, too large, a
+    /// silent pipe, changed while read).
+    #[error(transparent)]
+    Input(#[from] crate::fetch::InputError),
     /// A file that must not be overwritten already exists.
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),

@@ -1,6 +1,15 @@
 //! Inputs that may be local files or `https://` URLs: size-capped reads,
 //! timeouts, and no downgrade to plain HTTP (plain `http://` is accepted only
-//! for loopback addresses, where nothing travels over a network).
+//! for loopback addresses, where nothing travels over a network). Local files
+//! are read by [`read_file`] (see the `file` module's rules).
+
+mod file;
+
+pub use file::{
+    Input, InputError, InputKind, MAX_CERTIFICATE, MAX_CHECKLIST, MAX_CHECKPOINT, MAX_DOCUMENT,
+    MAX_EVIDENCE_LOG, MAX_KEY, MAX_POLICY, MAX_TRUSTED_ROOT, open_file, pipe_timeout, read_file,
+    read_secret, read_text,
+};
 
 use crate::{Error, Result};
 use std::io::Read;
@@ -8,10 +17,6 @@ use std::path::Path;
 #[cfg(feature = "remote")]
 use std::time::Duration;
 
-/// Largest key or certificate file.
-pub const MAX_KEY_SIZE: u64 = 1 << 20;
-/// Largest trusted root.
-pub const MAX_TRUSTED_ROOT_SIZE: u64 = 16 << 20;
 /// Most redirects followed.
 #[cfg(feature = "remote")]
 const MAX_REDIRECTS: usize = 5;
@@ -24,34 +29,12 @@ pub fn is_url(source: &str) -> bool {
     source.starts_with("https://") || source.starts_with("http://")
 }
 
-/// Reads `source`, a file path or a URL, refusing more than `max` bytes.
-pub fn read_input(source: &Path, max: u64) -> Result<Vec<u8>> {
+/// Reads `source`, a file path or a URL, of `kind` (at most its cap).
+pub fn read_input(source: &Path, kind: InputKind) -> Result<Vec<u8>> {
     match source.to_str() {
-        Some(s) if is_url(s) => fetch(s, max),
-        _ => read_file_capped(source, max),
+        Some(s) if is_url(s) => fetch(s, kind.limit()),
+        _ => Ok(read_file(source, kind)?),
     }
-}
-
-/// Reads a file, refusing directories and files larger than `max` bytes.
-pub fn read_file_capped(path: &Path, max: u64) -> Result<Vec<u8>> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    if file.metadata().map_err(|e| Error::io(path, e))?.is_dir() {
-        return Err(Error::Usage(format!(
-            "{} is a directory, not a file",
-            path.display()
-        )));
-    }
-    let mut bytes = Vec::new();
-    file.take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    if bytes.len() as u64 > max {
-        return Err(Error::Usage(format!(
-            "{} is larger than {max} bytes",
-            path.display()
-        )));
-    }
-    Ok(bytes)
 }
 
 #[cfg(feature = "remote")]
@@ -186,25 +169,5 @@ mod tests {
     fn plain_http_elsewhere_is_refused_before_any_request() {
         let err = fetch("http://example.com/model.sig", 10).unwrap_err();
         assert!(err.to_string().contains("refused"), "{err}");
-    }
-
-    #[test]
-    fn capped_file_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("f");
-        std::fs::write(&p, b"12345").unwrap();
-        assert_eq!(read_file_capped(&p, 5).unwrap(), b"12345");
-        assert!(
-            read_file_capped(&p, 4)
-                .unwrap_err()
-                .to_string()
-                .contains("larger")
-        );
-        assert!(
-            read_file_capped(dir.path(), 4)
-                .unwrap_err()
-                .to_string()
-                .contains("directory")
-        );
     }
 }

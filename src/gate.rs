@@ -3,6 +3,7 @@
 //! SLSA Verification Summary Attestation and the evidence record.
 //!
 //! ```no_run
+//! use modelseal::fetch::InputKind;
 //! use modelseal::gate::{Document, Gate, GateRequest};
 //! use modelseal::keys::load_public_key;
 //! use modelseal::verify::Trust;
@@ -12,7 +13,7 @@
 //! let gate = Gate::new(vec![Trust::Key(key)]);
 //! let request = GateRequest::new(
 //!     Path::new("my-model"),
-//!     Document::read(Path::new("my-model.sig"), 64 << 20)?,
+//!     Document::read(Path::new("my-model.sig"), InputKind::Bundle(64 << 20))?,
 //! );
 //! let outcome = gate.verify(&request, &|_: u64| {})?;
 //! if !outcome.is_verified() {
@@ -50,11 +51,11 @@ pub struct Document {
 }
 
 impl Document {
-    /// Reads a local file of at most `max` bytes.
-    pub fn read(path: &Path, max: u64) -> Result<Self> {
+    /// Reads a local file of `kind` (which caps its size).
+    pub fn read(path: &Path, kind: crate::fetch::InputKind) -> Result<Self> {
         Ok(Document {
             uri: path.display().to_string(),
-            bytes: crate::fetch::read_file_capped(path, max)?,
+            bytes: crate::fetch::read_file(path, kind)?,
             path: Some(path.to_path_buf()),
         })
     }

@@ -23,6 +23,7 @@ pub mod evidence;
 pub mod fetch;
 pub mod formats;
 pub mod gate;
+pub mod json;
 pub mod keys;
 pub mod policy;
 pub mod sign;

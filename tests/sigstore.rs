@@ -48,7 +48,7 @@ fn every_public_good_oms_bundle_verifies_offline() {
             out.contains("sigstore identity stefanb@us.ibm.com"),
             "{out}"
         );
-        assert!(out.contains("logged 2025-"), "{out}");
+        assert!(out.contains("logged:  2025-"), "{out}");
     }
 }
 

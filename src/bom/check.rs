@@ -34,6 +34,12 @@ fn validator() -> Result<&'static jsonschema::Validator, String> {
         .map_err(Clone::clone)
 }
 
+/// Parses BOM JSON strictly: a BOM that repeats a key in any object is
+/// refused (see [`crate::json`]), so that every reader sees one content.
+pub fn parse_bom(bytes: &[u8]) -> Result<Value, crate::json::StrictJsonError> {
+    crate::json::from_slice(bytes)
+}
+
 /// Every problem found in `bom`, each as `location: message`. Empty means
 /// the BOM is valid CycloneDX 1.6 with consistent references.
 pub fn check_bom(bom: &Value) -> Vec<String> {

@@ -14,7 +14,7 @@ pub use build::{
     tree_name,
 };
 pub use card::{CardFacts, front_matter, read_card};
-pub use check::check_bom;
+pub use check::{check_bom, parse_bom};
 pub use spdx::canonical_license_id;
 pub use types::Bom;
 

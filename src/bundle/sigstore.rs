@@ -94,7 +94,7 @@ impl Bundle {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(Error::Bundle("the file is empty".into()));
         }
-        let bundle: Bundle = serde_json::from_slice(bytes)
+        let bundle: Bundle = crate::json::from_slice(bytes)
             .map_err(|e| Error::Bundle(format!("not a Sigstore bundle: {e}")))?;
         if !KNOWN_MEDIA_TYPES.contains(&bundle.media_type.as_str()) {
             return Err(Error::Bundle(format!(
@@ -146,7 +146,7 @@ impl Bundle {
 
 /// Reads and parses a bundle file, refusing directories and huge files.
 pub fn read_bundle(path: &Path) -> Result<Bundle> {
-    let bytes = crate::fetch::read_file_capped(path, MAX_BUNDLE_SIZE)?;
+    let bytes = crate::fetch::read_file(path, crate::fetch::InputKind::Bundle(MAX_BUNDLE_SIZE))?;
     Bundle::from_slice(&bytes).map_err(|e| match e {
         Error::Bundle(m) => Error::Bundle(format!("{}: {m}", path.display())),
         other => other,

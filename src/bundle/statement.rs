@@ -164,7 +164,7 @@ pub enum StatementProblem {
 /// Parses and checks a decoded DSSE payload as an OMS statement.
 pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, StatementProblem> {
     let statement: Statement =
-        serde_json::from_slice(payload).map_err(|e| StatementProblem::NotAStatement {
+        crate::json::from_slice(payload).map_err(|e| StatementProblem::NotAStatement {
             detail: e.to_string(),
         })?;
     if statement.statement_type != STATEMENT_TYPE {

@@ -26,7 +26,10 @@ pub struct AuditArgs {
 
 pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     let list = match &args.checklist {
-        Some(p) => Checklist::parse(&std::fs::read_to_string(p).map_err(|e| Error::io(p, e))?)?,
+        Some(p) => Checklist::parse(&modelseal::fetch::read_text(
+            p,
+            modelseal::fetch::InputKind::Checklist,
+        )?)?,
         None => Checklist::default_list(),
     };
     let key = evidence_verifying_key(&load_public_key(&args.log.evidence_key)?)?;

@@ -218,8 +218,11 @@ fn walk_options(root: &Path, args: &BomArgs, excluded: &[PathBuf]) -> Result<Has
 }
 
 fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
-    let bytes = modelseal::fetch::read_input(file, modelseal::bundle::MAX_BUNDLE_SIZE)?;
-    let bom: serde_json::Value = serde_json::from_slice(&bytes)
+    let bytes = modelseal::fetch::read_input(
+        file,
+        modelseal::fetch::InputKind::Bom(modelseal::bundle::MAX_BUNDLE_SIZE),
+    )?;
+    let bom: serde_json::Value = modelseal::bom::parse_bom(&bytes)
         .map_err(|e| Error::Bom(format!("{}: not JSON: {e}", file.display())))?;
     let problems = check_bom(&bom);
     match ctx.format {

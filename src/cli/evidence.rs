@@ -150,7 +150,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             log,
         } => {
             let recorder = required(&log)?;
-            let bytes = modelseal::fetch::read_file_capped(&file, 1 << 30)?;
+            let bytes = modelseal::fetch::read_file(&file, modelseal::fetch::InputKind::Document)?;
             let reviewed = match reviewed {
                 Some(d) => d.parse::<jiff::civil::Date>().map_err(|_| {
                     Error::Usage(format!("--reviewed {d:?} is not a YYYY-MM-DD date"))
@@ -226,7 +226,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             let key = evidence_verifying_key(&load_public_key(&log.evidence_key)?)?;
             let older = checkpoint
                 .as_ref()
-                .map(|p| std::fs::read_to_string(p).map_err(|e| Error::io(p, e)))
+                .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
                 .transpose()?;
             let check = verify_log(&log_path, &key, older.as_deref())?;
             match ctx.format {

@@ -227,7 +227,7 @@ impl HashingArgs {
 
 /// Loads a public key from a file or an https:// URL.
 pub fn load_public_key_input(source: &Path) -> Result<modelseal::keys::PublicKey> {
-    let bytes = modelseal::fetch::read_input(source, modelseal::fetch::MAX_KEY_SIZE)?;
+    let bytes = modelseal::fetch::read_input(source, modelseal::fetch::InputKind::Key)?;
     let text = zeroize::Zeroizing::new(
         String::from_utf8(bytes)
             .map_err(|_| Error::Usage(format!("{}: not PEM text", source.display())))?,
@@ -240,7 +240,7 @@ pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::T
     match source {
         None => modelseal::sigstore::embedded_trusted_root(),
         Some(s) => {
-            let bytes = modelseal::fetch::read_input(s, modelseal::fetch::MAX_TRUSTED_ROOT_SIZE)?;
+            let bytes = modelseal::fetch::read_input(s, modelseal::fetch::InputKind::TrustedRoot)?;
             modelseal::sigstore::trusted_root_from_json(&bytes)
                 .map_err(|e| Error::TrustedRoot(format!("{}: {e}", s.display())))
         }

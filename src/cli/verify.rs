@@ -7,7 +7,7 @@ use super::{
 };
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
-use modelseal::fetch::{is_url, read_input};
+use modelseal::fetch::{InputKind, is_url, read_input};
 use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;
@@ -75,13 +75,19 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         (None, Some(key)) => Gate::new(vec![Trust::Key(key)]),
         (None, None) => Gate::new(vec![cli_trust(&args)?]),
     };
-    let mut request = GateRequest::new(&args.path, read_document(&args.signature)?);
+    let mut request = GateRequest::new(
+        &args.path,
+        read_document(&args.signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
+    );
     if let Some(bom) = &args.bom {
         let signature = args
             .bom_signature
             .clone()
             .unwrap_or_else(|| super::bom::signature_path(bom));
-        request.bom = Some((read_document(bom)?, read_document(&signature)?));
+        request.bom = Some((
+            read_document(bom, InputKind::Bom(MAX_BUNDLE_SIZE))?,
+            read_document(&signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
+        ));
     }
     request.ignore_paths = args.ignore_paths.clone();
     request.ignore_unsigned_files = args.ignore_unsigned_files;
@@ -119,8 +125,8 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
 }
 
 /// Reads a bundle or BOM given as a file or an https:// URL.
-fn read_document(source: &std::path::Path) -> Result<Document> {
-    let bytes = read_input(source, MAX_BUNDLE_SIZE)?;
+fn read_document(source: &std::path::Path, kind: InputKind) -> Result<Document> {
+    let bytes = read_input(source, kind)?;
     let remote = source.to_str().is_some_and(is_url);
     Ok(Document {
         uri: source.display().to_string(),
@@ -193,6 +199,9 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
             "checked with:"
         };
         println!("  {label} {}", escape(&signer.to_string()));
+    }
+    if let Some(time) = verdict.signed_at {
+        println!("  logged:  {time} (transparency log)");
     }
 }
 

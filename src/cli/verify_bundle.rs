@@ -5,7 +5,7 @@ use super::{
 };
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
-use modelseal::fetch::read_input;
+use modelseal::fetch::{InputKind, read_input};
 use modelseal::sigstore::{
     ArtifactInput, BundleTrust, KeylessIdentity, SigstoreProblem, verify_bundle,
 };
@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: VerifyBundleArgs) -> Result<Outcome> {
         }
     };
     let root = load_trusted_root(args.trusted_root.as_deref())?;
-    let bundle = read_input(&args.bundle, MAX_BUNDLE_SIZE)?;
+    let bundle = read_input(&args.bundle, InputKind::Bundle(MAX_BUNDLE_SIZE))?;
     let check = verify_bundle(&bundle, &artifact, &trust, &root)?;
     let verified = check.is_verified();
     if args.insecure_ignore_tlog && verified && check.integrated_time.is_none() {

@@ -6,14 +6,12 @@
 use super::merkle::{Hash, consistency_proof, leaf_hash, root, verify_consistency};
 use super::note::{Checkpoint, open_checkpoint, sign_checkpoint};
 use super::record::{Record, open};
+use crate::fetch::{InputKind, read_text};
 use crate::{Error, Result};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use sha2::{Digest, Sha256};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Largest log read (64 MiB of records, about 100,000 of them).
-const MAX_LOG: u64 = 1 << 30;
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
@@ -39,7 +37,7 @@ pub fn origin(key: &VerifyingKey) -> String {
 pub fn read_lines(log: &Path) -> Result<Vec<Vec<u8>>> {
     let bytes = match std::fs::metadata(log) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        _ => crate::fetch::read_file_capped(log, MAX_LOG)?,
+        _ => crate::fetch::read_file(log, InputKind::EvidenceLog)?,
     };
     if bytes.is_empty() {
         return Ok(Vec::new());
@@ -84,7 +82,7 @@ fn append_locked(log: &Path, line: &str, key: &SigningKey) -> Result<Checkpoint>
     let lines = read_lines(log)?;
     let cp_path = checkpoint_path(log);
     let mut hashes = leaves(&lines);
-    match std::fs::read_to_string(&cp_path) {
+    match read_text(&cp_path, InputKind::Checkpoint) {
         Ok(note) => {
             let cp = open_checkpoint(&note, &name, &key.verifying_key())
                 .map_err(|e| Error::Evidence(format!("{}: {e}", cp_path.display())))?;
@@ -97,14 +95,14 @@ fn append_locked(log: &Path, line: &str, key: &SigningKey) -> Result<Checkpoint>
                 )));
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && lines.is_empty() => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        Err(e) if e.is_not_found() && lines.is_empty() => {}
+        Err(e) if e.is_not_found() => {
             return Err(Error::Evidence(format!(
                 "{} has records but no checkpoint; refusing to append",
                 log.display()
             )));
         }
-        Err(e) => return Err(Error::io(&cp_path, e)),
+        Err(e) => return Err(e.into()),
     }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
@@ -170,15 +168,15 @@ pub fn verify_log(log: &Path, key: &VerifyingKey, older: Option<&str>) -> Result
     }
     let hashes = leaves(&lines);
     let cp_path = checkpoint_path(log);
-    match std::fs::read_to_string(&cp_path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    match read_text(&cp_path, InputKind::Checkpoint) {
+        Err(e) if e.is_not_found() => {
             if !lines.is_empty() {
                 check
                     .problems
                     .push(format!("{}: missing", cp_path.display()));
             }
         }
-        Err(e) => return Err(Error::io(&cp_path, e)),
+        Err(e) => return Err(e.into()),
         Ok(note) => match open_checkpoint(&note, &name, key) {
             Err(e) => check.problems.push(format!("{}: {e}", cp_path.display())),
             Ok(cp) => {

@@ -183,3 +183,6 @@ mod tests {
         assert!(!verify_consistency(5, 4, &all[0], &all[1], &[]));
     }
 }
+
+#[cfg(test)]
+mod vector_tests;

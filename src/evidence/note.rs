@@ -35,19 +35,29 @@ impl Checkpoint {
         )
     }
 
+    /// Parses checkpoint text (C2SP tlog-checkpoint): at least three
+    /// non-empty lines (origin, decimal size without leading zeroes, base64
+    /// root hash), then optional non-empty extension lines.
     fn parse_body(body: &str) -> Result<Self, String> {
-        let mut lines = body.lines();
-        let origin = lines
-            .next()
-            .filter(|o| !o.is_empty())
-            .ok_or("checkpoint has no origin")?;
-        let size = lines
-            .next()
-            .and_then(|s| s.parse::<u64>().ok())
-            .ok_or("checkpoint size is not a number")?;
-        let root = lines
-            .next()
-            .and_then(|r| STANDARD.decode(r).ok())
+        let text = body
+            .strip_suffix('\n')
+            .ok_or("checkpoint text does not end with a newline")?;
+        let lines: Vec<&str> = text.split('\n').collect();
+        if lines.iter().any(|l| l.is_empty()) {
+            return Err("checkpoint text has an empty line".into());
+        }
+        let [origin, size, root, ..] = lines[..] else {
+            return Err("checkpoint text has fewer than three lines".into());
+        };
+        let canonical =
+            size.bytes().all(|b| b.is_ascii_digit()) && (size == "0" || !size.starts_with('0'));
+        let size = canonical
+            .then(|| size.parse::<u64>().ok())
+            .flatten()
+            .ok_or("checkpoint size is not a decimal number without leading zeroes")?;
+        let root = STANDARD
+            .decode(root)
+            .ok()
             .and_then(|r| <[u8; 32]>::try_from(r).ok())
             .ok_or("checkpoint root is not a base64 SHA-256 hash")?;
         Ok(Checkpoint {
@@ -89,30 +99,55 @@ pub fn sign_checkpoint(checkpoint: &Checkpoint, name: &str, key: &SigningKey) ->
     format!("{body}\n\u{2014} {name} {}\n", STANDARD.encode(blob))
 }
 
-/// Opens a signed checkpoint: the signature line by `name` must verify with
-/// `key`; other signature lines are ignored.
+/// Most signature lines read from one note (C2SP asks for at least 16).
+const MAX_SIGNATURES: usize = 100;
+
+/// One signature line: key name and the decoded `key ID || signature`.
+fn parse_signature_line(line: &str) -> Result<(&str, Vec<u8>), String> {
+    let rest = line
+        .strip_prefix("\u{2014} ")
+        .ok_or("malformed signature line")?;
+    let (signer, blob) = rest.split_once(' ').ok_or("malformed signature line")?;
+    if signer.is_empty() || signer.contains(char::is_whitespace) || signer.contains('+') {
+        return Err("malformed key name in a signature line".into());
+    }
+    let blob = STANDARD
+        .decode(blob)
+        .map_err(|_| "signature is not base64")?;
+    if blob.len() < 5 {
+        return Err("signature line too short for a key ID and a signature".into());
+    }
+    Ok((signer, blob))
+}
+
+/// Opens a signed checkpoint (C2SP signed-note): the note text ends at the
+/// last blank line; every signature line must be well formed; lines of
+/// other keys (another name or key ID) are ignored; a line of this key that
+/// does not verify rejects the note, and one that verifies is required.
 pub fn open_checkpoint(note: &str, name: &str, key: &VerifyingKey) -> Result<Checkpoint, String> {
-    let (body, signatures) = note
-        .split_once("\n\n")
+    if note.chars().any(|c| c < ' ' && c != '\n') {
+        return Err("a signed note must not hold control characters".into());
+    }
+    let trimmed = note
+        .strip_suffix('\n')
+        .ok_or("a signed note ends with a newline")?;
+    let split = trimmed
+        .rfind("\n\n")
         .ok_or("not a signed note (no blank line)")?;
-    let body = format!("{body}\n");
+    // The text keeps its final newline; the signature block loses its own.
+    let (body, signatures) = (&note[..split + 1], &trimmed[split + 2..]);
     let want = key_hash(name, key);
     let mut found = false;
-    for line in signatures.lines().filter(|l| !l.is_empty()) {
-        let rest = line
-            .strip_prefix("\u{2014} ")
-            .ok_or("malformed signature line")?;
-        let (signer, blob) = rest.rsplit_once(' ').ok_or("malformed signature line")?;
-        if signer != name {
+    for (i, line) in signatures.split('\n').enumerate() {
+        if i == MAX_SIGNATURES {
+            return Err(format!("more than {MAX_SIGNATURES} signatures"));
+        }
+        let (signer, blob) = parse_signature_line(line)?;
+        if signer != name || blob[..4] != want {
             continue;
         }
-        let blob = STANDARD
-            .decode(blob)
-            .map_err(|_| "signature is not base64")?;
-        if blob.len() != 68 || blob[..4] != want {
-            continue;
-        }
-        let sig = ed25519_dalek::Signature::from_slice(&blob[4..]).map_err(|_| "bad signature")?;
+        let sig = ed25519_dalek::Signature::from_slice(&blob[4..])
+            .map_err(|_| "the checkpoint signature is not an Ed25519 signature")?;
         if key.verify_strict(body.as_bytes(), &sig).is_err() {
             return Err("the checkpoint signature does not verify".into());
         }
@@ -123,7 +158,7 @@ pub fn open_checkpoint(note: &str, name: &str, key: &VerifyingKey) -> Result<Che
             "the checkpoint carries no signature by {name} with this key"
         ));
     }
-    Checkpoint::parse_body(&body)
+    Checkpoint::parse_body(body)
 }
 
 #[cfg(test)]
@@ -154,3 +189,6 @@ mod tests {
         assert!(vkey.starts_with("example.com/log+"));
     }
 }
+
+#[cfg(test)]
+mod vector_tests;

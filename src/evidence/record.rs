@@ -492,7 +492,7 @@ struct RawStatement {
 /// reasons for the audit report.
 pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Result<Record, String> {
     let envelope: Envelope =
-        serde_json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
+        crate::json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
     let payload = envelope.payload_bytes()?;
     let [sig] = envelope.signatures.as_slice() else {
         return Err("the envelope must hold one signature".into());
@@ -507,7 +507,7 @@ pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Resul
             "the signature does not verify with the evidence key (forged or edited)".to_string()
         })?;
     let statement: RawStatement =
-        serde_json::from_slice(&payload).map_err(|e| format!("not an in-toto statement: {e}"))?;
+        crate::json::from_slice(&payload).map_err(|e| format!("not an in-toto statement: {e}"))?;
     if statement.statement_type != STATEMENT_TYPE {
         return Err(format!("statement _type {:?}", statement.statement_type));
     }

@@ -11,7 +11,7 @@ use x509_cert::Certificate;
 /// Reads every `CERTIFICATE` block of a PEM file, as DER, checking that each
 /// parses. A file with no certificate is an error.
 pub fn load_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
-    let text = read_pem_file(path).map_err(|e| match e {
+    let text = read_pem_file(path, crate::fetch::InputKind::Certificate).map_err(|e| match e {
         Error::Key { path, reason } => Error::Certificate(format!("{}: {reason}", path.display())),
         other => other,
     })?;

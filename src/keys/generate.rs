@@ -44,10 +44,19 @@ pub fn generate(algorithm: KeyAlgorithm) -> Result<PrivateKey> {
 }
 
 /// The PKCS#8 PEM text of a private key, in a zeroizing buffer.
+///
+/// Ed25519 keys are written in the RFC 8410 form: a version 1 PKCS#8
+/// structure holding the 32-byte seed and no public key. The version 2 form
+/// (RFC 5958, with the public key) is valid too, but OpenSSL 3.0 and Python
+/// `cryptography` refuse it; modelseal reads both.
 pub fn private_key_pem(key: &PrivateKey) -> Result<Zeroizing<String>> {
     let lf = pkcs8::LineEnding::LF;
     let pem = match key {
-        PrivateKey::Ed25519(k) => k.to_pkcs8_pem(lf),
+        PrivateKey::Ed25519(k) => ed25519_dalek::pkcs8::KeypairBytes {
+            secret_key: k.to_bytes(),
+            public_key: None,
+        }
+        .to_pkcs8_pem(lf),
         PrivateKey::P256(k) => k.to_pkcs8_pem(lf),
         PrivateKey::P384(k) => k.to_pkcs8_pem(lf),
         PrivateKey::P521(k) => k.to_pkcs8_pem(lf),
@@ -153,7 +162,31 @@ mod tests {
     }
 
     #[test]
+    fn ed25519_is_written_as_pkcs8_v1_and_both_versions_are_read() {
+        let key = generate(KeyAlgorithm::Ed25519).unwrap();
+        let PrivateKey::Ed25519(k) = &key else {
+            unreachable!()
+        };
+        let v1 = private_key_pem(&key).unwrap();
+        let (_, der) = crate::keys::pem_blocks(&v1).unwrap().remove(0);
+        let info = pkcs8::PrivateKeyInfoRef::try_from(der.as_slice()).unwrap();
+        assert_eq!(info.version(), pkcs8::Version::V1);
+        assert!(info.public_key.is_none());
+        // RFC 8410 §7: the private key is the 32-byte seed in an OCTET STRING.
+        assert_eq!(der.len(), 48);
+        let v2 = k.to_pkcs8_pem(pkcs8::LineEnding::LF).unwrap();
+        assert!(v2.as_str() != v1.as_str());
+        for text in [v1.as_str(), v2.as_str()] {
+            let read = crate::keys::parse_private_key(Path::new("k.pem"), text).unwrap();
+            assert_eq!(read.public_key(), key.public_key());
+        }
+    }
+
+    #[test]
     fn p521_keygen_is_refused() {
         assert!(generate(KeyAlgorithm::EcdsaP521).is_err());
     }
 }
+
+#[cfg(test)]
+mod interop_tests;

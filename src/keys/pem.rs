@@ -2,6 +2,7 @@
 //! private keys, SPKI (`PUBLIC KEY`) public keys.
 
 use super::{PrivateKey, PublicKey};
+use crate::fetch::InputKind;
 use crate::{Error, Result};
 use der::oid::ObjectIdentifier;
 use pkcs8::DecodePrivateKey;
@@ -17,20 +18,10 @@ const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
 const OID_SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
 
-/// Largest key or certificate file read (a PEM key is a few hundred bytes).
-const MAX_PEM_FILE: u64 = 1 << 20;
-
-/// Reads a PEM file into a zeroizing buffer, refusing directories and
-/// oversized files.
-pub(crate) fn read_pem_file(path: &Path) -> Result<Zeroizing<String>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
-    if meta.is_dir() {
-        return Err(Error::key(path, "is a directory, not a PEM file"));
-    }
-    if meta.len() > MAX_PEM_FILE {
-        return Err(Error::key(path, "is too large to be a PEM file"));
-    }
-    let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+/// Reads a PEM file of `kind` (a key or certificates) into a zeroizing
+/// buffer, with the checks and cap of [`crate::fetch::read_file`].
+pub(crate) fn read_pem_file(path: &Path, kind: InputKind) -> Result<Zeroizing<String>> {
+    let bytes = crate::fetch::read_secret(path, kind)?;
     let text = std::str::from_utf8(&bytes).map_err(|_| Error::key(path, "is not PEM text"))?;
     Ok(Zeroizing::new(text.to_string()))
 }
@@ -82,7 +73,7 @@ fn curve_name(oid: ObjectIdentifier) -> String {
 
 /// Loads a private key from a PEM file.
 pub fn load_private_key(path: &Path) -> Result<PrivateKey> {
-    let text = read_pem_file(path)?;
+    let text = read_pem_file(path, InputKind::Key)?;
     parse_private_key(path, &text)
 }
 
@@ -167,7 +158,7 @@ pub fn parse_private_key(path: &Path, text: &str) -> Result<PrivateKey> {
 /// Loads a public key from a PEM file. A private key file is accepted too
 /// (its public half is used).
 pub fn load_public_key(path: &Path) -> Result<PublicKey> {
-    let text = read_pem_file(path)?;
+    let text = read_pem_file(path, InputKind::Key)?;
     parse_public_key(path, &text)
 }
 

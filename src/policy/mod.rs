@@ -178,7 +178,7 @@ impl LoadedPolicy {
 
     /// Reads and checks a policy file.
     pub fn load(path: &Path) -> Result<Self> {
-        let bytes = crate::fetch::read_file_capped(path, 1 << 20)?;
+        let bytes = crate::fetch::read_file(path, crate::fetch::InputKind::Policy)?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         Self::parse(&bytes, &path.display().to_string(), &base)
     }
@@ -246,9 +246,9 @@ impl LoadedPolicy {
         for k in &self.policy.signers.keyless {
             let root = match &k.trusted_root {
                 Some(p) => {
-                    let bytes = crate::fetch::read_file_capped(
+                    let bytes = crate::fetch::read_file(
                         &self.resolve(p),
-                        crate::fetch::MAX_TRUSTED_ROOT_SIZE,
+                        crate::fetch::InputKind::TrustedRoot,
                     )?;
                     crate::sigstore::trusted_root_from_json(&bytes)?
                 }

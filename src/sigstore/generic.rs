@@ -124,7 +124,7 @@ pub fn verify_bundle(
                 ArtifactInput::File(p) => p.clone(),
                 ArtifactInput::Digest(_) => PathBuf::from("artifact"),
             };
-            return Err(Error::io(path, e));
+            return Err(crate::fetch::InputError::from_io(&path, e).into());
         }
         Err(
             e @ (sigstore_verify::Error::InvalidBundle(_)
@@ -146,7 +146,9 @@ fn verify_artifact(
     match artifact {
         ArtifactInput::Digest(d) => verifier.verify(Sha256Hash::new(*d), bundle, policy),
         ArtifactInput::File(path) => {
-            let file = std::fs::File::open(path).map_err(sigstore_verify::Error::ArtifactRead)?;
+            let file =
+                crate::fetch::open_file(path, crate::fetch::InputKind::Artifact(u64::MAX))
+                    .map_err(|e| sigstore_verify::Error::ArtifactRead(std::io::Error::other(e)))?;
             verifier.verify_reader(
                 std::io::BufReader::with_capacity(1 << 18, file),
                 bundle,

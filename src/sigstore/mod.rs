@@ -50,8 +50,18 @@ pub struct KeylessIdentity {
 pub(crate) fn parse_sigstore_bundle(json: &[u8]) -> Result<SigstoreBundle> {
     let text = std::str::from_utf8(json)
         .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
-    SigstoreBundle::from_json(text)
-        .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))
+    crate::json::check_unique_keys(json).map_err(|e| Error::Bundle(e.to_string()))?;
+    let bundle = SigstoreBundle::from_json(text)
+        .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))?;
+    // The signed statement is read by Sigstore's parser and by ours: both
+    // must see one content.
+    if let sigstore_verify::types::SignatureContent::DsseEnvelope(envelope) = &bundle.content
+        && envelope.payload_type == crate::bundle::IN_TOTO_PAYLOAD_TYPE
+    {
+        crate::json::check_unique_keys(envelope.payload.as_bytes())
+            .map_err(|e| Error::Bundle(format!("the DSSE payload: {e}")))?;
+    }
+    Ok(bundle)
 }
 
 /// Which Sigstore check failed, with the verifier's own words.

@@ -10,6 +10,7 @@ use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 /// Largest file read whole for an Ed25519 message signature (Ed25519 signs
 /// the message itself, not a digest of it).
@@ -22,7 +23,7 @@ pub(super) fn verify_keyed(
     key: &PublicKey,
 ) -> Result<std::result::Result<(), SigstoreProblem>> {
     let bundle: Value =
-        serde_json::from_slice(bundle_json).map_err(|e| Error::Bundle(format!("not JSON: {e}")))?;
+        crate::json::from_slice(bundle_json).map_err(|e| Error::Bundle(e.to_string()))?;
     let digest = artifact_sha256(artifact)?;
     let fail = |message: &str| {
         Ok(Err(SigstoreProblem::Signature {
@@ -52,7 +53,7 @@ pub(super) fn verify_keyed(
                 ),
             }));
         }
-        let statement: Value = serde_json::from_slice(&payload).unwrap_or(Value::Null);
+        let statement: Value = crate::json::from_slice(&payload).unwrap_or(Value::Null);
         let want = hex::encode(digest);
         let binds = statement["subject"].as_array().is_some_and(|subjects| {
             subjects
@@ -91,7 +92,10 @@ pub(super) fn verify_keyed(
     let ok = match key {
         PublicKey::Ed25519(_) => match artifact {
             ArtifactInput::File(path) => {
-                let bytes = crate::fetch::read_file_capped(path, MAX_ED25519_MESSAGE)?;
+                let bytes = crate::fetch::read_file(
+                    path,
+                    crate::fetch::InputKind::Artifact(MAX_ED25519_MESSAGE),
+                )?;
                 key.verify(&bytes, &sig)
             }
             ArtifactInput::Digest(_) => {
@@ -112,7 +116,19 @@ pub(super) fn verify_keyed(
 fn artifact_sha256(artifact: &ArtifactInput) -> Result<[u8; 32]> {
     match artifact {
         ArtifactInput::Digest(d) => Ok(*d),
-        ArtifactInput::File(path) => crate::digest::file_sha256(path),
+        ArtifactInput::File(path) => {
+            let mut input =
+                crate::fetch::open_file(path, crate::fetch::InputKind::Artifact(u64::MAX))?;
+            let mut hasher = Sha256::new();
+            let mut chunk = vec![0u8; 1 << 18];
+            loop {
+                match std::io::Read::read(&mut input, &mut chunk) {
+                    Ok(0) => return Ok(hasher.finalize().into()),
+                    Ok(n) => hasher.update(&chunk[..n]),
+                    Err(e) => return Err(crate::fetch::InputError::from_io(path, e).into()),
+                }
+            }
+        }
     }
 }
 

@@ -244,7 +244,7 @@ fn check_signature(
 /// The SHA-256 digest of the first subject of a statement, unverified: it
 /// names the artifact that Sigstore verification binds the signature to.
 fn first_subject_digest(payload: &[u8]) -> Option<[u8; 32]> {
-    let value: serde_json::Value = serde_json::from_slice(payload).ok()?;
+    let value: serde_json::Value = crate::json::from_slice(payload).ok()?;
     let text = value["subject"][0]["digest"]["sha256"].as_str()?;
     hex::decode(text).ok()?.try_into().ok()
 }

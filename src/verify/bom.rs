@@ -18,7 +18,7 @@ pub(crate) fn check_bom_attestation(
     disk: &DiskFiles,
     options: &VerifyOptions,
 ) -> Result<()> {
-    let bom: Value = serde_json::from_slice(&input.bom_json)
+    let bom: Value = crate::bom::parse_bom(&input.bom_json)
         .map_err(|e| Error::Bom(format!("the BOM is not JSON: {e}")))?;
     let mut failures = Vec::new();
     let model_digest = verdict
@@ -71,7 +71,7 @@ fn statement_checks(
     bom: &Value,
 ) -> std::result::Result<(), BomProblem> {
     let statement_problem = |problem| BomProblem::Statement { problem };
-    let statement: Value = serde_json::from_slice(payload).map_err(|e| {
+    let statement: Value = crate::json::from_slice(payload).map_err(|e| {
         statement_problem(StatementProblem::NotAStatement {
             detail: e.to_string(),
         })

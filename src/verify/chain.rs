@@ -134,8 +134,9 @@ fn extend<'a>(
     if let Some(anchor) = anchors.iter().find(|a| a.der == current.der) {
         return Ok(anchor);
     }
+    let below = counted_intermediates(path);
     for anchor in anchors {
-        match issued_by(current, anchor, path.len() - 1, at) {
+        match issued_by(current, anchor, below, at) {
             Ok(()) => return Ok(anchor),
             Err(e @ ChainError::Untrusted(_)) => last_error.get_or_insert(e),
             Err(e) => return Err(e),
@@ -146,7 +147,7 @@ fn extend<'a>(
             if path.iter().any(|c| c.der == candidate.der) {
                 continue;
             }
-            match issued_by(current, candidate, path.len() - 1, at) {
+            match issued_by(current, candidate, below, at) {
                 Ok(()) => {
                     path.push(candidate);
                     match extend(path, intermediates, anchors, at) {
@@ -170,8 +171,23 @@ fn extend<'a>(
     }))
 }
 
-/// Whether `issuer` signed `child` and may do so (`below` certificates of the
-/// path lie under `issuer`, which counts against its path length limit).
+/// The certificates of `path` (leaf first) that count against the path
+/// length limit of the next issuer: RFC 5280 §6.1.4 (l) counts every
+/// certificate between the issuer and the leaf except self-issued ones (a
+/// CA's key rollover); the leaf itself never counts.
+fn counted_intermediates(path: &[&Cert]) -> usize {
+    path.iter().skip(1).filter(|c| !self_issued(c)).count()
+}
+
+/// Whether subject and issuer are the same name (RFC 5280 §6.1: "self-issued").
+fn self_issued(cert: &Cert) -> bool {
+    let tbs = cert.cert.tbs_certificate();
+    tbs.subject() == tbs.issuer()
+}
+
+/// Whether `issuer` signed `child` and may do so: `below` is the number of
+/// non-self-issued intermediates between `issuer` and the leaf, which its
+/// pathLenConstraint bounds (RFC 5280 §6.1.4 (l) and (m)).
 fn issued_by(child: &Cert, issuer: &Cert, below: usize, at: SystemTime) -> Result<(), ChainError> {
     let name = certificate_subject(&issuer.cert);
     if child.cert.tbs_certificate().issuer() != issuer.cert.tbs_certificate().subject() {
@@ -191,8 +207,9 @@ fn issued_by(child: &Cert, issuer: &Cert, below: usize, at: SystemTime) -> Resul
     match tbs.get_extension::<BasicConstraints>() {
         Ok(Some((_, bc))) if bc.ca => {
             if let Some(limit) = bc.path_len_constraint {
-                // Intermediates below this issuer (the leaf does not count).
-                if below > usize::from(limit) + 1 {
+                // pathLenConstraint n: at most n counted intermediates may
+                // follow this certificate (0: it issues only leaves).
+                if below > usize::from(limit) {
                     return Err(ChainError::Usage(format!(
                         "{name:?} exceeds its path length limit"
                     )));
@@ -449,3 +466,6 @@ mod tests {
         assert_eq!(tlv(&[0x30, 0x82, 0x01, 0x00]), Some((4, 256)));
     }
 }
+
+#[cfg(test)]
+mod path_length_tests;
