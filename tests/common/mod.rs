@@ -12,14 +12,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` beside the project root (read in place, never copied in).
-pub fn shared() -> PathBuf {
-    root().join("../shared")
+/// The interop fixtures made by other implementations (`fixtures/interop/`).
+pub fn interop() -> PathBuf {
+    root().join("fixtures/interop")
 }
 
-/// The interop fixtures.
-pub fn interop() -> PathBuf {
-    shared().join("interop")
+/// A vendored specification schema folder under `schemas/`.
+pub fn schemas(rel: &str) -> PathBuf {
+    root().join("schemas").join(rel)
 }
 
 /// A fixture under `fixtures/`.
