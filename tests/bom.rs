@@ -1,8 +1,6 @@
 //! ML-BOMs: written, signed, schema-valid, and checked at verify.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use modelseal::bom::{Bom, sign_bom};
 use modelseal::keys::load_private_key;
 use modelseal::sign::SigningIdentity;

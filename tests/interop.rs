@@ -1,9 +1,7 @@
 //! Interop: bundles made by other implementations (`fixtures/interop/`)
 //! verify, and tampered or wrongly-trusted ones fail.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 fn mt() -> PathBuf {

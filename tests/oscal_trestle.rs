@@ -2,9 +2,7 @@
 //! (`pip install compliance-trestle`). `.ci/run` runs it:
 //! `cargo test --test oscal_trestle -- --ignored`.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::process::Command;
 

@@ -2,9 +2,7 @@
 //! (`pip install model-signing pyOpenSSL`). Run with
 //! `cargo test --test python_reference -- --ignored`; `.ci/run` does.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn python_verify(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
     let mut cmd = std::process::Command::new("model_signing");

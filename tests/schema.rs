@@ -1,10 +1,8 @@
 //! Bundles written here validate against the OMS v1.0 JSON schemas (bundle,
 //! envelope, statement, predicate), vendored under `schemas/oms/`.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use jsonschema::Resource;
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration test modules (`use crate::common::*`).
 #![allow(dead_code)]
 
 use assert_cmd::Command;
