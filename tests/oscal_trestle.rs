@@ -1,27 +1,25 @@
-//! Opt-in: the OSCAL assessment results validate with compliance-trestle
-//! (`pip install compliance-trestle`). `.ci/run` runs it:
-//! `cargo test --test oscal_trestle -- --ignored`.
+//! The OSCAL assessment results validate with compliance-trestle's `trestle`
+//! (installed by `scripts/install-test-deps.sh`; the test fails when it is
+//! missing).
 
 use crate::common::*;
 use std::fs;
-use std::process::Command;
 
 fn trestle_validate(workspace: &std::path::Path, document: &[u8]) -> bool {
     let dir = workspace.join("assessment-results/modelseal");
     fs::create_dir_all(&dir).unwrap();
     let file = dir.join("assessment-results.json");
     fs::write(&file, document).unwrap();
-    Command::new("trestle")
+    external_tool("trestle")
         .current_dir(workspace)
         .args(["validate", "-f"])
         .arg(&file)
         .status()
-        .expect("trestle on PATH (pip install compliance-trestle)")
+        .expect("trestle runs")
         .success()
 }
 
 #[test]
-#[ignore = "needs compliance-trestle: pip install compliance-trestle"]
 fn oscal_assessment_results_validate_with_trestle() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("ev");
@@ -67,7 +65,7 @@ fn oscal_assessment_results_validate_with_trestle() {
 
     let workspace = tmp.path().join("trestle");
     fs::create_dir(&workspace).unwrap();
-    let init = Command::new("trestle")
+    let init = external_tool("trestle")
         .current_dir(&workspace)
         .arg("init")
         .output()

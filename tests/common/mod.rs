@@ -68,6 +68,19 @@ pub fn tiny_model() -> (tempfile::TempDir, PathBuf) {
     (tmp, model)
 }
 
+/// A command for an external tool the tests cross-check against (the Python
+/// reference, trestle). A missing tool fails the test, never skips it.
+pub fn external_tool(name: &str) -> std::process::Command {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()));
+    assert!(
+        on_path,
+        "`{name}` is not on PATH: install the test tools with \
+         scripts/install-test-deps.sh and run the tests with scripts/test.sh"
+    );
+    std::process::Command::new(name)
+}
+
 /// Runs a command and returns (exit code, stdout, stderr).
 pub fn run(cmd: &mut Command) -> (i32, String, String) {
     let out = cmd.output().unwrap();
