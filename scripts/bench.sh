@@ -14,7 +14,7 @@ dir="${BENCH_DIR:-/tmp/modelseal-bench}"
 runs="${BENCH_RUNS:-3}"
 cores="$(nproc)"
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-bin="$root/target/release/modelseal"
+bin="${CARGO_TARGET_DIR:-$root/target}/release/modelseal"
 
 mkdir -p "$dir"
 model="$dir/model-2g"

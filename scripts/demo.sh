@@ -4,7 +4,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cargo build --quiet --release --manifest-path "$root/Cargo.toml"
-ms="$root/target/release/modelseal"
+ms="${CARGO_TARGET_DIR:-$root/target}/release/modelseal"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cp -r "$root/fixtures/tiny-model" "$work/tiny-model"

@@ -1,8 +1,6 @@
 //! ML-BOMs: written, signed, schema-valid, and checked at verify.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use modelseal::bom::{Bom, sign_bom};
 use modelseal::keys::load_private_key;
 use modelseal::sign::SigningIdentity;
@@ -10,10 +8,10 @@ use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The official CycloneDX 1.6 schema, read in place, with a local resolver
+/// The official CycloneDX 1.6 schema (vendored), with a local resolver
 /// for the SPDX and JSF schemas it refers to.
 fn official_validator() -> jsonschema::Validator {
-    let dir = shared().join("reference/cyclonedx");
+    let dir = schemas("cyclonedx");
     let load =
         |f: &str| -> Value { serde_json::from_slice(&fs::read(dir.join(f)).unwrap()).unwrap() };
     let resource = |f: &str| jsonschema::Resource::from_contents(load(f)).unwrap();

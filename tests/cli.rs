@@ -1,8 +1,6 @@
 //! The command line: every command, both output formats, every exit code.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 

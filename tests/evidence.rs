@@ -1,8 +1,6 @@
 //! Evidence records, the tamper-evident log, and the audit checklist.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -1,9 +1,7 @@
 //! Format detection and pickle scanning on files built here, byte by byte
 //! (no real malicious file is ever committed).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::fs;
 use std::io::Write;

@@ -1,9 +1,7 @@
-//! Interop: bundles made by other implementations (read in place from
-//! `../shared/interop/`) verify, and tampered or wrongly-trusted ones fail.
+//! Interop: bundles made by other implementations (`fixtures/interop/`)
+//! verify, and tampered or wrongly-trusted ones fail.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 
 fn mt() -> PathBuf {
@@ -260,7 +258,7 @@ fn our_hashes_match_the_expected_manifests() {
 
 #[test]
 fn oms_test_vectors_parse_or_are_rejected_as_the_spec_says() {
-    let vectors = shared().join("reference/oms-spec/test-vectors/v1.0");
+    let vectors = interop().join("oms-test-vectors/v1.0");
     for name in ["key", "certificate", "sigstore"] {
         let bytes = std::fs::read(vectors.join(format!("valid/{name}.bundle.json"))).unwrap();
         modelseal::bundle::Bundle::from_slice(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));

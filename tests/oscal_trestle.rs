@@ -1,29 +1,31 @@
-//! Opt-in: the OSCAL assessment results validate with compliance-trestle
-//! (`pip install compliance-trestle`). `.ci/run` runs it:
-//! `cargo test --test oscal_trestle -- --ignored`.
+//! The OSCAL assessment results validate with compliance-trestle's `trestle`
+//! (installed by `scripts/install-test-deps.sh`; the test fails when it is
+//! missing).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::fs;
-use std::process::Command;
 
-fn trestle_validate(workspace: &std::path::Path, document: &[u8]) -> bool {
+/// Runs `trestle validate` on `document`: (accepted, trestle's output).
+fn trestle_validate(workspace: &std::path::Path, document: &[u8]) -> (bool, String) {
     let dir = workspace.join("assessment-results/modelseal");
     fs::create_dir_all(&dir).unwrap();
     let file = dir.join("assessment-results.json");
     fs::write(&file, document).unwrap();
-    Command::new("trestle")
+    let out = external_tool("trestle")
         .current_dir(workspace)
         .args(["validate", "-f"])
         .arg(&file)
-        .status()
-        .expect("trestle on PATH (pip install compliance-trestle)")
-        .success()
+        .output()
+        .expect("trestle runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
 
 #[test]
-#[ignore = "needs compliance-trestle: pip install compliance-trestle"]
 fn oscal_assessment_results_validate_with_trestle() {
     let tmp = tempfile::tempdir().unwrap();
     let key = tmp.path().join("ev");
@@ -69,7 +71,7 @@ fn oscal_assessment_results_validate_with_trestle() {
 
     let workspace = tmp.path().join("trestle");
     fs::create_dir(&workspace).unwrap();
-    let init = Command::new("trestle")
+    let init = external_tool("trestle")
         .current_dir(&workspace)
         .arg("init")
         .output()
@@ -79,13 +81,12 @@ fn oscal_assessment_results_validate_with_trestle() {
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
-    assert!(
-        trestle_validate(&workspace, oscal.as_bytes()),
-        "trestle rejected our OSCAL output"
-    );
+    let (valid, output) = trestle_validate(&workspace, oscal.as_bytes());
+    assert!(valid, "trestle rejected our OSCAL output: {output}");
     // And trestle does reject a broken document (the check can fail).
     let broken = oscal
         .replace("\"not-satisfied\"", "\"bogus\"")
         .replace("\"satisfied\"", "\"bogus\"");
-    assert!(!trestle_validate(&workspace, broken.as_bytes()));
+    let (valid, output) = trestle_validate(&workspace, broken.as_bytes());
+    assert!(!valid, "trestle accepted a broken document: {output}");
 }

@@ -1,9 +1,7 @@
 //! The deploy-gate policy: each rule fails with its reason; a compliant model
 //! passes.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use sha2::Digest;
 use std::fs;

@@ -1,17 +1,15 @@
-//! Opt-in: bundles made here verify with the Python reference implementation
-//! (`pip install model-signing pyOpenSSL`). Run with
-//! `cargo test --test python_reference -- --ignored`; `.ci/run` does.
+//! Bundles made here verify with the Python reference implementation,
+//! `model_signing` (installed by `scripts/install-test-deps.sh`; the test
+//! fails when it is missing).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 fn python_verify(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
-    let mut cmd = std::process::Command::new("model_signing");
-    cmd.arg("verify").args(args);
-    let out = cmd
+    let out = external_tool("model_signing")
+        .arg("verify")
+        .args(args)
         .output()
-        .expect("model_signing on PATH (pip install model-signing pyOpenSSL)");
+        .expect("model_signing runs");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -20,7 +18,6 @@ fn python_verify(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
 }
 
 #[test]
-#[ignore = "needs the Python reference: pip install model-signing pyOpenSSL"]
 fn python_reference_verifies_our_key_and_certificate_bundles() {
     let (tmp, model) = tiny_model();
     for alg in ["ecdsa-p256", "ecdsa-p384"] {

@@ -1,9 +1,7 @@
 //! Remote inputs: signatures, keys and trusted roots over HTTP(S), served by
 //! a real server on 127.0.0.1 started by the test.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::time::{Duration, Instant};
 
 #[test]

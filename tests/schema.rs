@@ -1,17 +1,13 @@
 //! Bundles written here validate against the OMS v1.0 JSON schemas (bundle,
-//! envelope, statement, predicate), read in place from ../shared/reference.
+//! envelope, statement, predicate), vendored under `schemas/oms/`.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
-use common::*;
 use jsonschema::Resource;
 use serde_json::Value;
 
 fn schema(name: &str) -> Value {
-    let path = shared().join(format!(
-        "reference/oms-spec/schemas/v1.0/{name}.schema.json"
-    ));
+    let path = schemas(&format!("oms/v1.0/{name}.schema.json"));
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 

@@ -1,11 +1,9 @@
 //! Sigstore keyless: the public-good OMS bundles verify offline by identity,
 //! and every mutation of a real bundle is rejected.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

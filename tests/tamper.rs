@@ -1,11 +1,9 @@
 //! The tamper matrix: every change to a signed model or its signature must be
 //! detected, with the reason named.
 
-mod common;
-
+use crate::common::*;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use common::*;
 use std::fs;
 use std::path::Path;
 

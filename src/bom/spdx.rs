@@ -1,19 +1,17 @@
 //! SPDX license ids, from the CycloneDX distribution of the SPDX list, and
 //! the official CycloneDX 1.6 schema. Both are read at build time from the
-//! specification files beside the project (`../shared/reference/cyclonedx/`)
-//! and compiled in, so `bom --check` works offline.
+//! vendored specification files (`schemas/cyclonedx/`) and compiled in, so
+//! `bom --check` works offline.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
 /// The CycloneDX 1.6 JSON schema.
-pub const BOM_SCHEMA_1_6: &str =
-    include_str!("../../../shared/reference/cyclonedx/bom-1.6.schema.json");
+pub const BOM_SCHEMA_1_6: &str = include_str!("../../schemas/cyclonedx/bom-1.6.schema.json");
 /// The SPDX license-id schema the BOM schema refers to.
-pub const SPDX_SCHEMA: &str = include_str!("../../../shared/reference/cyclonedx/spdx.schema.json");
+pub const SPDX_SCHEMA: &str = include_str!("../../schemas/cyclonedx/spdx.schema.json");
 /// The JSF schema the BOM schema refers to.
-pub const JSF_SCHEMA: &str =
-    include_str!("../../../shared/reference/cyclonedx/jsf-0.82.schema.json");
+pub const JSF_SCHEMA: &str = include_str!("../../schemas/cyclonedx/jsf-0.82.schema.json");
 
 fn ids() -> &'static HashMap<String, String> {
     static IDS: OnceLock<HashMap<String, String>> = OnceLock::new();

@@ -223,7 +223,7 @@ mod tests {
     use super::*;
     use crate::keys::KeyAlgorithm;
 
-    const KEYS: &str = "../shared/interop/model-signing-1.1.1/keys";
+    const KEYS: &str = "fixtures/interop/model-signing-1.1.1/keys";
 
     fn key_file(name: &str) -> std::path::PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join(KEYS).join(name)

@@ -395,7 +395,7 @@ mod tests {
 
     fn pki(name: &str) -> Vec<u8> {
         let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/interop/model-transparency/keys/certificate");
+            .join("fixtures/interop/model-transparency/keys/certificate");
         load_certificates(&dir.join(name)).unwrap().remove(0)
     }
 

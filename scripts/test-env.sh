@@ -1,0 +1,25 @@
+# Sourced by scripts/test.sh, scripts/install-test-deps.sh and .ci/run: where
+# the test tools live, and PATH so that the tests find them.
+#
+# The Python tools sit in a virtual environment outside the checkout, shared
+# by every clone and kept between runs, so they are installed once per
+# machine. Set MODELSEAL_TEST_TOOLS to put it elsewhere.
+MODELSEAL_TEST_TOOLS="${MODELSEAL_TEST_TOOLS:-${XDG_CACHE_HOME:-${HOME:-$(getent passwd "$(id -u)" | cut -d: -f6)}/.cache}/modelseal/test-tools}"
+export MODELSEAL_TEST_TOOLS
+case ":$PATH:" in
+  *":$MODELSEAL_TEST_TOOLS/bin:"*) ;;
+  *) PATH="$MODELSEAL_TEST_TOOLS/bin:$PATH" ;;
+esac
+export PATH
+
+# The external tools the tests run (a missing one fails its test).
+MODELSEAL_TEST_COMMANDS="model_signing trestle"
+
+# missing_commands CMD...: prints those of CMD... not found on PATH.
+missing_commands() {
+  local cmd missing=()
+  for cmd in "$@"; do
+    command -v "$cmd" > /dev/null 2>&1 || missing+=("$cmd")
+  done
+  echo "${missing[*]}"
+}
