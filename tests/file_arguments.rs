@@ -2,9 +2,7 @@
 //! without a writer are refused with one line and exit 2, never read until
 //! memory runs out or waited on for ever; pipes with a writer still work.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -7,6 +7,7 @@ mod common;
 mod bom;
 mod cli;
 mod evidence;
+mod file_arguments;
 mod formats;
 mod interop;
 mod oscal_trestle;
