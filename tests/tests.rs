@@ -10,6 +10,7 @@ mod evidence;
 mod file_arguments;
 mod formats;
 mod interop;
+mod library;
 mod oscal_trestle;
 mod policy;
 mod python_reference;

@@ -1,0 +1,429 @@
+//! The library as a deploy service embeds it: the gate, the policy and the
+//! golden artifacts of release 0.1.0, asserted on typed outcomes. One test
+//! per tamper or rule, so one regression cannot hide another.
+
+use crate::common::*;
+use modelseal::digest::{HashOptions, hash_model};
+use modelseal::evidence::record::{Predicate, VerificationResult, VerifiedLevel};
+use modelseal::fetch::InputKind;
+use modelseal::gate::{Document, Gate, GateOutcome, GateRequest};
+use modelseal::keys::{load_private_key, load_public_key};
+use modelseal::policy::LoadedPolicy;
+use modelseal::sign::{SigningIdentity, sign_manifest};
+use modelseal::verify::{Failure, PolicyRule, Signer, Trust, Violation};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// A signed copy of the tiny model: (tempdir, model, signature bytes).
+fn signed_model() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let (tmp, model) = tiny_model();
+    let key = load_private_key(&demo_key().0).unwrap();
+    let manifest = hash_model(&model, &HashOptions::default()).unwrap();
+    let bundle = sign_manifest("tiny-model", &manifest, &SigningIdentity::Key(&key)).unwrap();
+    (tmp, model, bundle.to_json().into_bytes())
+}
+
+fn demo_gate() -> Gate {
+    Gate::new(vec![Trust::Key(load_public_key(&demo_key().1).unwrap())])
+}
+
+fn gate_verify(gate: &Gate, model: &Path, bundle: &[u8]) -> GateOutcome {
+    let request = GateRequest::new(model, Document::from_bytes("model.sig", bundle.to_vec()));
+    gate.verify(&request, &|_: u64| {}).unwrap()
+}
+
+fn failures_of(model: &Path, bundle: &[u8]) -> Vec<Failure> {
+    gate_verify(&demo_gate(), model, bundle).verdict.failures
+}
+
+#[test]
+fn an_untouched_model_verifies_with_every_level_it_earns() {
+    let (_tmp, model, bundle) = signed_model();
+    let outcome = gate_verify(&demo_gate(), &model, &bundle);
+    assert!(outcome.is_verified(), "{:?}", outcome.verdict.failures);
+    assert!(matches!(outcome.verdict.signer, Some(Signer::Key { .. })));
+    assert_eq!(
+        outcome.summary.verification_result,
+        VerificationResult::Passed
+    );
+    assert_eq!(
+        outcome.summary.verified_levels,
+        [
+            VerifiedLevel::SignatureVerified,
+            VerifiedLevel::FilesVerified,
+            VerifiedLevel::FormatsSafe
+        ]
+    );
+    let record = outcome.record().unwrap();
+    assert_eq!(record.subject.name, "tiny-model");
+    assert!(matches!(record.predicate, Predicate::Verification(_)));
+}
+
+#[test]
+fn a_changed_file_is_named() {
+    let (_tmp, model, bundle) = signed_model();
+    fs::write(model.join("config.json"), "{}").unwrap();
+    assert_eq!(
+        failures_of(&model, &bundle),
+        [Failure::Changed {
+            path: "config.json".into()
+        }]
+    );
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let (_tmp, model, bundle) = signed_model();
+    fs::remove_file(model.join("tokenizer/vocab.txt")).unwrap();
+    assert_eq!(
+        failures_of(&model, &bundle),
+        [Failure::Missing {
+            path: "tokenizer/vocab.txt".into()
+        }]
+    );
+}
+
+#[test]
+fn an_extra_file_is_named() {
+    let (_tmp, model, bundle) = signed_model();
+    fs::write(model.join("payload.py"), "import os").unwrap();
+    assert_eq!(
+        failures_of(&model, &bundle),
+        [Failure::Extra {
+            path: "payload.py".into()
+        }]
+    );
+}
+
+#[test]
+fn a_renamed_file_is_missing_and_extra() {
+    let (_tmp, model, bundle) = signed_model();
+    fs::rename(model.join("config.json"), model.join("config2.json")).unwrap();
+    assert_eq!(
+        failures_of(&model, &bundle),
+        [
+            Failure::Missing {
+                path: "config.json".into()
+            },
+            Failure::Extra {
+                path: "config2.json".into()
+            }
+        ]
+    );
+}
+
+#[test]
+fn another_key_is_a_wrong_key() {
+    let (_tmp, model, bundle) = signed_model();
+    let other = modelseal::keys::generate(modelseal::keys::KeyAlgorithm::Ed25519)
+        .unwrap()
+        .public_key();
+    let outcome = gate_verify(&Gate::new(vec![Trust::Key(other.clone())]), &model, &bundle);
+    assert!(!outcome.is_verified());
+    assert!(
+        matches!(
+            &outcome.verdict.failures[..],
+            [Failure::WrongKey { given, .. }] if *given == other.fingerprint()
+        ),
+        "{:?}",
+        outcome.verdict.failures
+    );
+    assert_eq!(
+        outcome.summary.verification_result,
+        VerificationResult::Failed
+    );
+    assert!(outcome.summary.verified_levels.is_empty());
+}
+
+#[test]
+fn an_edited_payload_fails_the_signature() {
+    let (_tmp, model, bundle) = signed_model();
+    let mut value: serde_json::Value = serde_json::from_slice(&bundle).unwrap();
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::STANDARD;
+    let payload = value["dsseEnvelope"]["payload"].as_str().unwrap();
+    let mut statement = engine.decode(payload).unwrap();
+    let at = statement.len() - 3;
+    statement[at] ^= 0x01;
+    value["dsseEnvelope"]["payload"] = engine.encode(statement).into();
+    let tampered = serde_json::to_vec(&value).unwrap();
+    let failures = failures_of(&model, &tampered);
+    assert!(
+        matches!(
+            &failures[..],
+            [Failure::BadSignature { .. }] | [Failure::WrongKey { .. }]
+        ),
+        "{failures:?}"
+    );
+}
+
+fn policy(dir: &Path, text: &str) -> LoadedPolicy {
+    let path = dir.join("policy.toml");
+    fs::write(&path, text).unwrap();
+    LoadedPolicy::load(&path).unwrap()
+}
+
+fn violations(outcome: &GateOutcome) -> Vec<&Violation> {
+    outcome
+        .verdict
+        .failures
+        .iter()
+        .filter_map(|f| match f {
+            Failure::Policy { violation } => Some(violation),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_policy_that_requires_a_bom_refuses_a_model_without_one() {
+    let (tmp, model, bundle) = signed_model();
+    let p = policy(tmp.path(), "[signers]\nkeys = []\n");
+    let gate = demo_gate().with_policy(p).unwrap();
+    let outcome = gate_verify(&gate, &model, &bundle);
+    assert!(!outcome.is_verified());
+    let found = violations(&outcome);
+    assert!(found.contains(&&Violation::BomMissing), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .any(|v| matches!(v, Violation::UntrustedKey { .. })),
+        "the demo key is not in the policy: {found:?}"
+    );
+    assert!(
+        found
+            .iter()
+            .all(|v| matches!(v.rule(), PolicyRule::Bom | PolicyRule::Signer))
+    );
+}
+
+#[test]
+fn a_policy_trusting_the_key_without_a_bom_rule_passes_and_says_so() {
+    let (tmp, model, bundle) = signed_model();
+    let key = demo_key().1;
+    let p = policy(
+        tmp.path(),
+        &format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\n",
+            key.display().to_string()
+        ),
+    );
+    let outcome = gate_verify(&Gate::from_policy(p).unwrap(), &model, &bundle);
+    assert!(outcome.is_verified(), "{:?}", outcome.verdict.failures);
+    assert!(
+        outcome
+            .summary
+            .verified_levels
+            .contains(&VerifiedLevel::PolicyPassed)
+    );
+    assert!(outcome.policy.unwrap().sha256().is_some());
+}
+
+#[test]
+fn excluding_paths_at_verification_breaks_a_strict_policy() {
+    let (tmp, model, bundle) = signed_model();
+    let key = demo_key().1;
+    let p = policy(
+        tmp.path(),
+        &format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\n",
+            key.display().to_string()
+        ),
+    );
+    fs::write(model.join("notes.txt"), "unsigned").unwrap();
+    let mut request = GateRequest::new(&model, Document::from_bytes("model.sig", bundle));
+    request.ignore_paths = vec![PathBuf::from("notes.txt")];
+    let outcome = Gate::from_policy(p)
+        .unwrap()
+        .verify(&request, &|_: u64| {})
+        .unwrap();
+    assert_eq!(
+        violations(&outcome),
+        [&Violation::IgnorePaths {
+            paths: vec!["notes.txt".into()]
+        }]
+    );
+    assert_eq!(outcome.summary.ignored_paths, ["notes.txt"]);
+}
+
+#[test]
+fn a_pickle_among_the_signed_files_breaks_the_format_rule() {
+    let (tmp, model, _) = signed_model();
+    // Protocol 2 pickle of a global call: os.system("true").
+    fs::write(
+        model.join("extra.bin"),
+        b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.",
+    )
+    .unwrap();
+    let key = load_private_key(&demo_key().0).unwrap();
+    let manifest = hash_model(&model, &HashOptions::default()).unwrap();
+    let bundle = sign_manifest("tiny-model", &manifest, &SigningIdentity::Key(&key))
+        .unwrap()
+        .to_json()
+        .into_bytes();
+    let p = policy(
+        tmp.path(),
+        &format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\n",
+            demo_key().1.display().to_string()
+        ),
+    );
+    let outcome = gate_verify(&Gate::from_policy(p).unwrap(), &model, &bundle);
+    let found = violations(&outcome);
+    assert!(
+        found
+            .iter()
+            .any(|v| v.rule() == PolicyRule::Formats && v.path() == Some("extra.bin")),
+        "{found:?}"
+    );
+    assert!(
+        !outcome
+            .summary
+            .verified_levels
+            .contains(&VerifiedLevel::FormatsSafe)
+    );
+}
+
+#[test]
+fn a_signing_time_in_the_future_breaks_the_age_rule() {
+    let (tmp, model, bundle) = signed_model();
+    let bom = tmp.path().join("m.cdx.json");
+    let (code, out, err) = run(modelseal()
+        .env("SOURCE_DATE_EPOCH", "4102444800") // 2100-01-01
+        .arg("bom")
+        .arg(&model)
+        .arg("--out")
+        .arg(&bom)
+        .arg("--key")
+        .arg(demo_key().0));
+    assert_eq!(code, 0, "{out}{err}");
+    let p = policy(
+        tmp.path(),
+        &format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nmax_signature_age_days = 30\n",
+            demo_key().1.display().to_string()
+        ),
+    );
+    let mut request = GateRequest::new(&model, Document::from_bytes("model.sig", bundle));
+    request.bom = Some((
+        Document::read(&bom, InputKind::Bom(1 << 20)).unwrap(),
+        Document::read(
+            &tmp.path().join("m.cdx.json.sig"),
+            InputKind::Bundle(1 << 20),
+        )
+        .unwrap(),
+    ));
+    let outcome = Gate::from_policy(p)
+        .unwrap()
+        .verify(&request, &|_: u64| {})
+        .unwrap();
+    assert!(
+        matches!(violations(&outcome)[..], [Violation::SignedInFuture { .. }]),
+        "{:?}",
+        outcome.verdict.failures
+    );
+}
+
+/// The golden bundles of release 0.1.0 verify against the fixture model.
+#[test]
+fn bundles_of_release_0_1_0_still_verify() {
+    let golden = fixture("golden/v0.1.0");
+    for name in [
+        "tiny-model.ed25519.sig",
+        "tiny-model.shards64.sig",
+        "tiny-model.blake3.sig",
+    ] {
+        let bundle = fs::read(golden.join(name)).unwrap();
+        let outcome = gate_verify(&demo_gate(), &fixture("tiny-model"), &bundle);
+        assert!(
+            outcome.is_verified(),
+            "{name}: {:?}",
+            outcome.verdict.failures
+        );
+    }
+    let anchors = modelseal::keys::load_certificates(&fixture("pki/root.pem")).unwrap();
+    let gate = Gate::new(vec![Trust::Anchors {
+        anchors,
+        subject: None,
+    }]);
+    let bundle = fs::read(golden.join("tiny-model.cert.sig")).unwrap();
+    let outcome = gate_verify(&gate, &fixture("tiny-model"), &bundle);
+    assert!(outcome.is_verified(), "{:?}", outcome.verdict.failures);
+}
+
+/// Signing is deterministic: today's release signs the same inputs into
+/// the same bytes as release 0.1.0.
+#[test]
+fn signing_gives_the_bytes_of_release_0_1_0() {
+    let golden = fixture("golden/v0.1.0");
+    let tmp = tempfile::tempdir().unwrap();
+    let sig = tmp.path().join("m.sig");
+    sign_demo(&fixture("tiny-model"), &sig);
+    assert_eq!(
+        fs::read(&sig).unwrap(),
+        fs::read(golden.join("tiny-model.ed25519.sig")).unwrap()
+    );
+    // The 2,000-file dataset the README of the golden files describes.
+    let dataset = tmp.path().join("dataset");
+    for d in 0..20 {
+        let dir = dataset.join(format!("d{d:03}"));
+        fs::create_dir_all(&dir).unwrap();
+        for f in 0..100 {
+            fs::write(
+                dir.join(format!("f{f:04}.txt")),
+                format!("sample {d} {f}\n").repeat(8),
+            )
+            .unwrap();
+        }
+    }
+    let sig = tmp.path().join("d.sig");
+    sign_demo(&dataset, &sig);
+    assert_eq!(
+        fs::read(&sig).unwrap(),
+        fs::read(golden.join("dataset-2000.ed25519.sig")).unwrap()
+    );
+}
+
+/// The evidence log of release 0.1.0 verifies, and every record reads back
+/// into its typed predicate.
+#[test]
+fn the_evidence_log_of_release_0_1_0_still_verifies() {
+    let golden = fixture("golden/v0.1.0");
+    let key = load_public_key(&golden.join("evidence.pub.pem")).unwrap();
+    let key = modelseal::evidence::evidence_verifying_key(&key).unwrap();
+    let check =
+        modelseal::evidence::verify_log(&golden.join("evidence.jsonl"), &key, None).unwrap();
+    assert!(check.ok(), "{:?}", check.problems);
+    assert_eq!(check.records.len(), 11);
+    let kinds: Vec<&str> = check
+        .records
+        .iter()
+        .map(|r| match &r.predicate {
+            Predicate::Sign(_) => "sign",
+            Predicate::Bom(_) => "bom",
+            Predicate::Verification(v) if v.verification_result == VerificationResult::Passed => {
+                "passed"
+            }
+            Predicate::Verification(_) => "failed",
+            Predicate::Attachment(_) => "attachment",
+            Predicate::Deployment(_) => "deployment",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "sign",
+            "passed",
+            "failed",
+            "bom",
+            "attachment",
+            "attachment",
+            "attachment",
+            "attachment",
+            "attachment",
+            "attachment",
+            "deployment"
+        ]
+    );
+}
