@@ -12,6 +12,7 @@ use modelseal::fetch::InputKind;
 use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_public_key;
 use modelseal::policy::LoadedPolicy;
+use modelseal::source::LocalSource;
 use modelseal::verify::Trust;
 use std::path::Path;
 use std::process::ExitCode;
@@ -30,8 +31,9 @@ fn gate(
     if let Some(policy) = policy {
         gate = gate.with_policy(LoadedPolicy::load(policy)?)?;
     }
+    let source = LocalSource::new(model);
     let request = GateRequest::new(
-        model,
+        &source,
         Document::read(signature, InputKind::Bundle(MAX_BUNDLE))?,
     );
     let outcome = gate.verify(&request, &|_: u64| {})?;

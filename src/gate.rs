@@ -6,13 +6,15 @@
 //! use modelseal::fetch::InputKind;
 //! use modelseal::gate::{Document, Gate, GateRequest};
 //! use modelseal::keys::load_public_key;
+//! use modelseal::source::LocalSource;
 //! use modelseal::verify::Trust;
 //! use std::path::Path;
 //!
 //! let key = load_public_key(Path::new("release.pub.pem"))?;
 //! let gate = Gate::new(vec![Trust::Key(key)]);
+//! let model = LocalSource::new("my-model");
 //! let request = GateRequest::new(
-//!     Path::new("my-model"),
+//!     &model,
 //!     Document::read(Path::new("my-model.sig"), InputKind::Bundle(64 << 20))?,
 //! );
 //! let outcome = gate.verify(&request, &|_: u64| {})?;
@@ -32,6 +34,7 @@ use crate::evidence::record::{
 };
 use crate::keys::PublicKey;
 use crate::policy::{LoadedPolicy, PolicyContext, evaluate};
+use crate::source::ModelSource;
 use crate::verify::{BomInput, Failure, Signer, Trust, Verdict, VerifyOptions, verify_model};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
@@ -78,8 +81,8 @@ impl Document {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct GateRequest<'a> {
-    /// The model directory or file.
-    pub model: &'a Path,
+    /// Where the model is.
+    pub model: &'a dyn ModelSource,
     /// The model's signature bundle.
     pub signature: Document,
     /// A signed BOM and its signature bundle, to verify with the model.
@@ -95,7 +98,7 @@ pub struct GateRequest<'a> {
 impl<'a> GateRequest<'a> {
     /// A request to verify `model` against `signature`, now, with nothing
     /// excluded or tolerated.
-    pub fn new(model: &'a Path, signature: Document) -> Self {
+    pub fn new(model: &'a dyn ModelSource, signature: Document) -> Self {
         GateRequest {
             model,
             signature,
@@ -206,6 +209,15 @@ impl Gate {
         options.ignore_unsigned_files = request.ignore_unsigned_files;
         options.time = request.time;
         options.inspect_formats = true;
+        if let Some(policy) = &self.policy {
+            options.sha256_of = policy
+                .policy
+                .formats
+                .exceptions
+                .iter()
+                .map(|e| e.path.clone())
+                .collect();
+        }
         options.bom = request.bom.as_ref().map(|(bom, signature)| BomInput {
             bom_json: bom.bytes.clone(),
             signature_json: signature.bytes.clone(),
@@ -224,7 +236,7 @@ impl Gate {
                 _ => None,
             };
             let given_key = self.given_key();
-            let mut ctx = PolicyContext::new(request.model, &verdict, request.time);
+            let mut ctx = PolicyContext::new(&verdict, request.time);
             ctx.bom_given = request.bom.is_some();
             ctx.bom_timestamp = bom_timestamp;
             ctx.ignore_unsigned_files = request.ignore_unsigned_files;
@@ -297,7 +309,6 @@ fn summarise(
         attestations.push(bom.cite());
         attestations.push(signature.cite());
     }
-    let resource = std::fs::canonicalize(request.model).unwrap_or_else(|_| request.model.into());
     VerificationSummary {
         verifier: VerifierInfo {
             id: VERIFIER_ID.into(),
@@ -305,7 +316,7 @@ fn summarise(
         },
         time_verified: jiff::Timestamp::from_second(request.time.as_second())
             .unwrap_or(request.time),
-        resource_uri: format!("file://{}", resource.display()),
+        resource_uri: request.model.uri(),
         policy: policy.unwrap_or_else(|| ResourceRef::uri(SIGNATURE_ONLY_POLICY)),
         input_attestations: attestations,
         verification_result: if verdict.is_verified() {

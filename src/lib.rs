@@ -28,6 +28,7 @@ pub mod keys;
 pub mod policy;
 pub mod sign;
 pub mod sigstore;
+pub mod source;
 pub mod verify;
 
 pub use error::{Error, Result};

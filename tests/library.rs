@@ -10,6 +10,7 @@ use modelseal::gate::{Document, Gate, GateOutcome, GateRequest};
 use modelseal::keys::{load_private_key, load_public_key};
 use modelseal::policy::LoadedPolicy;
 use modelseal::sign::{SigningIdentity, sign_manifest};
+use modelseal::source::LocalSource;
 use modelseal::verify::{Failure, PolicyRule, Signer, Trust, Violation};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -28,7 +29,8 @@ fn demo_gate() -> Gate {
 }
 
 fn gate_verify(gate: &Gate, model: &Path, bundle: &[u8]) -> GateOutcome {
-    let request = GateRequest::new(model, Document::from_bytes("model.sig", bundle.to_vec()));
+    let source = LocalSource::new(model);
+    let request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle.to_vec()));
     gate.verify(&request, &|_: u64| {}).unwrap()
 }
 
@@ -231,7 +233,8 @@ fn excluding_paths_at_verification_breaks_a_strict_policy() {
         ),
     );
     fs::write(model.join("notes.txt"), "unsigned").unwrap();
-    let mut request = GateRequest::new(&model, Document::from_bytes("model.sig", bundle));
+    let source = LocalSource::new(&model);
+    let mut request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle));
     request.ignore_paths = vec![PathBuf::from("notes.txt")];
     let outcome = Gate::from_policy(p)
         .unwrap()
@@ -304,7 +307,8 @@ fn a_signing_time_in_the_future_breaks_the_age_rule() {
             demo_key().1.display().to_string()
         ),
     );
-    let mut request = GateRequest::new(&model, Document::from_bytes("model.sig", bundle));
+    let source = LocalSource::new(&model);
+    let mut request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle));
     request.bom = Some((
         Document::read(&bom, InputKind::Bom(1 << 20)).unwrap(),
         Document::read(

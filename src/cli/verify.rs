@@ -12,6 +12,7 @@ use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;
 use modelseal::sigstore::KeylessIdentity;
+use modelseal::source::LocalSource;
 use modelseal::verify::{Failure, Material, Trust, Verdict};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
@@ -75,8 +76,9 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         (None, Some(key)) => Gate::new(vec![Trust::Key(key)]),
         (None, None) => Gate::new(vec![cli_trust(&args)?]),
     };
+    let model = LocalSource::new(&args.path);
     let mut request = GateRequest::new(
-        &args.path,
+        &model,
         read_document(&args.signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
     );
     if let Some(bom) = &args.bom {

@@ -6,14 +6,11 @@ use crate::Result;
 use crate::formats::Severity;
 use crate::keys::PublicKey;
 use crate::verify::{Verdict, Violation};
-use std::path::Path;
 
 /// What the policy is judged against.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct PolicyContext<'a> {
-    /// The model path (a directory or a single file).
-    pub model: &'a Path,
     /// The verification verdict (signature, files, BOM, formats).
     pub verdict: &'a Verdict,
     /// Whether a BOM was given.
@@ -31,11 +28,10 @@ pub struct PolicyContext<'a> {
 }
 
 impl<'a> PolicyContext<'a> {
-    /// A context for `verdict` of the model at `model`, judged at `now`,
-    /// with no BOM, no exclusions and no key given outside the policy.
-    pub fn new(model: &'a Path, verdict: &'a Verdict, now: jiff::Timestamp) -> Self {
+    /// A context for `verdict`, judged at `now`, with no BOM, no
+    /// exclusions and no key given outside the policy.
+    pub fn new(verdict: &'a Verdict, now: jiff::Timestamp) -> Self {
         PolicyContext {
-            model,
             verdict,
             bom_given: false,
             bom_timestamp: None,
@@ -130,21 +126,17 @@ fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
         };
         let Some(problem) = problem else { continue };
         match rules.exceptions.iter().find(|e| &e.path == name) {
-            Some(e) => {
-                let path = if ctx.model.is_file() {
-                    ctx.model.to_path_buf()
-                } else {
-                    ctx.model.join(name)
-                };
-                let digest = hex::encode(crate::digest::file_sha256(&path)?);
-                if !digest.eq_ignore_ascii_case(&e.sha256) {
-                    violations.push(Violation::ExceptionDigest {
-                        path: name.clone(),
-                        expected: e.sha256.clone(),
-                        found: digest,
-                    });
-                }
-            }
+            Some(e) => match ctx.verdict.file_sha256.get(name) {
+                Some(digest) if digest.eq_ignore_ascii_case(&e.sha256) => {}
+                Some(digest) => violations.push(Violation::ExceptionDigest {
+                    path: name.clone(),
+                    expected: e.sha256.clone(),
+                    found: digest.clone(),
+                }),
+                // The digest was not taken from the read that judged the
+                // file: the exception cannot be applied.
+                None => violations.push(problem),
+            },
             None => violations.push(problem),
         }
     }

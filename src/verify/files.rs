@@ -4,9 +4,9 @@
 use super::{Failure, Verdict, VerifyOptions, Warning, compare};
 use crate::bundle::{ParsedStatement, StatementProblem};
 use crate::digest::{
-    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, hash_entries,
-    root_digest, walk,
+    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, WalkError, root_digest,
 };
+use crate::source::{HashSpec, ModelSource};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -23,7 +23,7 @@ pub(crate) struct DiskFiles {
 
 /// Statement checks that need no files, then the file comparison.
 pub(crate) fn check_files(
-    model: &Path,
+    source: &dyn ModelSource,
     statement: ParsedStatement,
     options: &VerifyOptions,
     progress: ProgressFn<'_>,
@@ -58,12 +58,12 @@ pub(crate) fn check_files(
                 .push(Failure::SubjectDigest { expected, computed });
         }
     }
-    let is_file = std::fs::metadata(model)
-        .map_err(|e| Error::io(model, e))?
-        .is_file();
-    if is_file && manifest.resources.len() == 1 && manifest.resources[0].name == "." {
+    if source.is_single_file()?
+        && manifest.resources.len() == 1
+        && manifest.resources[0].name == "."
+    {
         // model_signing < 1.0 named the resource of a single-file model ".".
-        manifest.resources[0].name = crate::digest::model_name(model)?;
+        manifest.resources[0].name = source.name()?;
     }
     if let Err(problem) = check_names(
         &manifest.resources,
@@ -73,13 +73,13 @@ pub(crate) fn check_files(
         verdict.failures.push(Failure::Statement { problem });
         return Ok((verdict, None));
     }
-    let expected_files: std::collections::BTreeSet<&str> = manifest
+    let expected_files: BTreeSet<String> = manifest
         .resources
         .iter()
-        .map(|r| compare::file_of(&r.name, serialization.method))
+        .map(|r| compare::file_of(&r.name, serialization.method).to_string())
         .collect();
     verdict.files_checked = expected_files.len();
-    verdict.signed_files = expected_files.iter().map(|f| f.to_string()).collect();
+    verdict.signed_files = expected_files.iter().cloned().collect();
 
     let mut ignore = IgnoreSet::new();
     for p in serialization.ignore_paths.iter().flatten() {
@@ -90,10 +90,20 @@ pub(crate) fn check_files(
         }
     }
     for p in &options.ignore_paths {
-        ignore.insert_user_path(model, p)?;
+        match source.local_path() {
+            Some(root) => {
+                ignore.insert_user_path(root, p)?;
+            }
+            None => {
+                let text = p
+                    .to_str()
+                    .ok_or_else(|| Error::Usage(format!("{} is not valid UTF-8", p.display())))?;
+                ignore.insert_canonical(text)?;
+            }
+        }
     }
-    if let Some(sig) = &options.signature_path
-        && let Some(rel) = crate::digest::ignore::relative_to_root(model, sig)?
+    if let (Some(sig), Some(root)) = (&options.signature_path, source.local_path())
+        && let Some(rel) = crate::digest::ignore::relative_to_root(root, sig)?
         && !rel.is_empty()
     {
         ignore.insert_canonical(&rel)?;
@@ -101,63 +111,58 @@ pub(crate) fn check_files(
     for d in DEFAULT_IGNORES {
         let signed = expected_files
             .iter()
-            .any(|f| *f == d || f.starts_with(&format!("{d}/")));
+            .any(|f| f == d || f.starts_with(&format!("{d}/")));
         if !signed {
             ignore.insert_canonical(d)?;
         }
     }
 
-    let mut entries = match walk(model, serialization.allow_symlinks, &ignore) {
-        Ok(entries) => entries,
+    let mut spec = HashSpec::new(&ignore);
+    spec.algorithm = algorithm;
+    spec.method = serialization.method;
+    spec.allow_symlinks = serialization.allow_symlinks;
+    spec.only = options.ignore_unsigned_files.then_some(&expected_files);
+    spec.inspect_formats = options.inspect_formats;
+    spec.sha256_of = Some(&options.sha256_of);
+    let hashed = match source.hash(&spec, progress) {
+        Ok(hashed) => hashed,
+        Err(Error::Walk(WalkError::ChangedWhileHashing { path })) => {
+            verdict.failures.push(Failure::ChangedWhileHashing { path });
+            return Ok((verdict, None));
+        }
         Err(Error::Walk(problem)) => {
             verdict.failures.push(Failure::Model { problem });
             return Ok((verdict, None));
         }
         Err(e) => return Err(e),
     };
-    if options.ignore_unsigned_files {
-        entries.retain(|e| expected_files.contains(e.name.as_str()));
-    }
-    let actual = match hash_entries(&entries, algorithm, serialization.method, progress) {
-        Ok(actual) => actual,
-        Err(Error::Walk(crate::digest::WalkError::ChangedWhileHashing { path })) => {
-            verdict.failures.push(Failure::ChangedWhileHashing {
-                path: resource_name(&entries, &path),
-            });
-            return Ok((verdict, None));
-        }
-        Err(e) => return Err(e),
-    };
     verdict.failures.extend(compare::compare(
         &manifest.resources,
-        &actual,
+        &hashed.resources,
         serialization.method,
         options.ignore_unsigned_files,
     ));
-    if options.inspect_formats {
-        let mut reports = Vec::new();
-        for e in entries
-            .iter()
-            .filter(|e| expected_files.contains(e.name.as_str()))
-        {
-            reports.push(crate::formats::inspect_file(&e.path, &e.name)?);
-        }
-        verdict.formats = Some(reports);
-    }
+    verdict.formats = hashed.formats;
+    verdict.file_sha256 = hashed.sha256;
+    verdict.source_notes = hashed.notes;
     let disk = if options.bom.is_some() {
         // A BOM lists SHA-256 per file: reuse this pass when the signature
         // was made that way, else hash the signed files once more.
         let sha256 = if serialization.method == Method::Files && algorithm == HashAlgorithm::Sha256
         {
-            actual
+            hashed.resources
         } else {
-            entries.retain(|e| expected_files.contains(e.name.as_str()));
-            match hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, progress) {
-                Ok(sha256) => sha256,
-                Err(Error::Walk(crate::digest::WalkError::ChangedWhileHashing { path })) => {
-                    verdict.failures.push(Failure::ChangedWhileHashing {
-                        path: resource_name(&entries, &path),
-                    });
+            let mut again = HashSpec::new(&ignore);
+            again.allow_symlinks = serialization.allow_symlinks;
+            again.only = Some(&expected_files);
+            match source.hash(&again, progress) {
+                Ok(h) => h.resources,
+                Err(Error::Walk(WalkError::ChangedWhileHashing { path })) => {
+                    verdict.failures.push(Failure::ChangedWhileHashing { path });
+                    return Ok((verdict, None));
+                }
+                Err(Error::Walk(problem)) => {
+                    verdict.failures.push(Failure::Model { problem });
                     return Ok((verdict, None));
                 }
                 Err(e) => return Err(e),
@@ -165,22 +170,12 @@ pub(crate) fn check_files(
         };
         Some(DiskFiles {
             sha256: sha256.into_iter().map(|r| (r.name, r.digest)).collect(),
-            signed: expected_files.iter().map(|f| f.to_string()).collect(),
+            signed: expected_files,
         })
     } else {
         None
     };
     Ok((verdict, disk))
-}
-
-/// The resource name of the entry read from `path` (as the hasher names a
-/// file), or `path` itself when no entry matches.
-fn resource_name(entries: &[crate::digest::Entry], path: &str) -> String {
-    entries
-        .iter()
-        .find(|e| e.path.display().to_string() == path)
-        .map(|e| e.name.clone())
-        .unwrap_or_else(|| path.to_string())
 }
 
 /// Resource names must be canonical relative paths (with a valid byte range

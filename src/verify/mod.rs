@@ -18,8 +18,9 @@ use crate::bundle::parse_statement;
 use crate::digest::ProgressFn;
 use crate::keys::PublicKey;
 use crate::sigstore::KeylessIdentity;
+use crate::source::ModelSource;
 use sigstore_verify::trust_root::TrustedRoot;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What the verifier trusts.
 #[derive(Clone)]
@@ -78,6 +79,9 @@ pub struct VerifyOptions {
     pub bom: Option<BomInput>,
     /// Judge each signed file's format (the verdict's `formats`).
     pub inspect_formats: bool,
+    /// Files whose SHA-256 the verdict should carry (`file_sha256`), taken
+    /// from the read that verifies them.
+    pub sha256_of: std::collections::BTreeSet<String>,
 }
 
 impl VerifyOptions {
@@ -91,6 +95,7 @@ impl VerifyOptions {
             time: jiff::Timestamp::now(),
             bom: None,
             inspect_formats: false,
+            sha256_of: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -104,13 +109,13 @@ pub struct BomInput {
     pub signature_json: Vec<u8>,
 }
 
-/// Verifies the model at `model` against the bundle JSON `bundle_json`
+/// Verifies the model `model` against the bundle JSON `bundle_json`
 /// (and, when `options.bom` is set, its signed BOM).
 ///
 /// A model that does not verify is an `Ok` verdict with failures; an error
 /// means the inputs could not be examined at all (unreadable, malformed).
 pub fn verify_model(
-    model: &Path,
+    model: &dyn ModelSource,
     bundle_json: &[u8],
     options: &VerifyOptions,
     progress: ProgressFn<'_>,

@@ -127,6 +127,14 @@ pub struct Verdict {
     /// (when format inspection was asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub formats: Option<Vec<FileReport>>,
+    /// How parts of the model were checked, where the source says (a
+    /// registry layer trusted by digest, a link followed out of the root).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub source_notes: Vec<crate::source::SourceNote>,
+    /// The SHA-256 of the files `VerifyOptions::sha256_of` named, from the
+    /// read that verified them.
+    #[serde(skip)]
+    pub file_sha256: std::collections::BTreeMap<String, String>,
 }
 
 impl Verdict {
