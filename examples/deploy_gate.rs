@@ -8,6 +8,8 @@
 //!
 //! Exit codes: 0 deploy, 1 refused (the verdict says why), 2 unusable input.
 
+#![allow(clippy::disallowed_macros)] // an example prints its verdict
+
 use modelseal::fetch::InputKind;
 use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_public_key;

@@ -1,6 +1,7 @@
 //! The integration tests, built as one binary (`autotests = false` in
 //! Cargo.toml): each file beside this one is a module, and `common` holds
 //! the helpers they share, compiled once.
+#![allow(clippy::disallowed_macros)] // tests print what they ran
 
 mod common;
 
