@@ -4,7 +4,7 @@ use super::progress::Bar;
 use super::{Context, Format, HashingArgs, Outcome, print_json};
 use clap::Args;
 use modelseal::Result;
-use modelseal::digest::{hash_model_with_progress, model_name};
+use modelseal::source::{LocalSource, ModelSource, manifest};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
@@ -21,10 +21,11 @@ pub struct HashArgs {
 pub fn run(ctx: &Context, args: HashArgs) -> Result<Outcome> {
     let options = args.hashing.options(&args.path, Some(&args.signature))?;
     let bar = Bar::new(ctx.quiet, "hashing");
-    let manifest = hash_model_with_progress(&args.path, &options, &bar);
+    let source = LocalSource::new(&args.path);
+    let manifest = manifest(&source, &options, &bar);
     bar.finish();
     let manifest = manifest?;
-    let name = model_name(&args.path)?;
+    let name = source.name()?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal => {
             println!("{}  {name}", manifest.root_digest_hex())

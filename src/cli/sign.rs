@@ -11,12 +11,12 @@ use modelseal::bom::{
 };
 use modelseal::bundle::Statement;
 use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
-use modelseal::digest::{hash_model_with_progress, model_name};
 use modelseal::evidence::record::{
     self, EvidenceSubject, NewRecord, Predicate, SignEvidence, SignerInfo, Tool,
 };
 use modelseal::keys::load_private_key;
 use modelseal::sign::{SigningIdentity, sign_manifest};
+use modelseal::source::{LocalSource, ModelSource};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
 
@@ -92,9 +92,10 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     for p in args.bom.iter().chain(bom_sig.iter()) {
         options.ignore.insert_user_path(&args.path, &cwd.join(p))?;
     }
-    let name = model_name(&args.path)?;
+    let source = LocalSource::new(&args.path);
+    let name = source.name()?;
     let bar = Bar::new(ctx.quiet, "hashing");
-    let manifest = hash_model_with_progress(&args.path, &options, &bar);
+    let manifest = modelseal::source::manifest(&source, &options, &bar);
     bar.finish();
     let manifest = manifest?;
     let root = manifest.root_digest_hex();

@@ -97,6 +97,40 @@ pub enum SourceNote {
     },
 }
 
+/// The OMS manifest of the model in `source`, made as `options` say (what
+/// `sign` signs and `hash` prints).
+pub fn manifest(
+    source: &dyn ModelSource,
+    options: &crate::digest::HashOptions,
+    progress: ProgressFn<'_>,
+) -> Result<crate::digest::Manifest> {
+    if let Method::Shards { shard_size: 0 } = options.method {
+        return Err(crate::Error::Usage(
+            "the shard size must be positive".into(),
+        ));
+    }
+    let mut spec = HashSpec::new(&options.ignore);
+    spec.algorithm = options.algorithm;
+    spec.method = options.method;
+    spec.allow_symlinks = options.allow_symlinks;
+    let hashed = source.hash(&spec, progress)?;
+    if hashed.resources.is_empty() {
+        // No file left, or only empty files in shards mode.
+        return Err(crate::Error::Walk(crate::digest::WalkError::Empty {
+            path: source.uri(),
+        }));
+    }
+    Ok(crate::digest::Manifest {
+        resources: hashed.resources,
+        serialization: crate::digest::Serialization {
+            method: options.method,
+            hash_type: options.algorithm.name().to_string(),
+            allow_symlinks: options.allow_symlinks,
+            ignore_paths: Some(options.ignore.paths().to_vec()),
+        },
+    })
+}
+
 /// A place a model's bytes can be found and hashed.
 pub trait ModelSource: Sync + std::fmt::Debug {
     /// The model's name as the OMS subject names it (the base name).
