@@ -69,7 +69,9 @@ fn pickles_with_any_first_opcode_or_trailing_bytes_are_pickles() {
 fn a_payload_later_in_a_run_of_pickles_is_found() {
     // Legacy PyTorch files are several pickles back to back, then raw data.
     let tmp = tempfile::tempdir().unwrap();
-    let mut bytes = vec![0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.'];
+    let mut bytes = vec![
+        0x80, 2, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, b'.',
+    ];
     bytes.extend_from_slice(&[0x80, 2, b'M', 0xe9, 0x03, b'.']);
     bytes.extend_from_slice(SYSTEM);
     bytes.extend_from_slice(&[0x10, 0, 0, 0, 0, 0, 0, 0, 0xde, 0xad]);
@@ -77,7 +79,10 @@ fn a_payload_later_in_a_run_of_pickles_is_found() {
     let (code, file, messages) = file_report(&path);
     assert_eq!(code, 1, "{file}");
     assert_eq!(file["format"], "pickle");
-    assert!(messages.iter().any(|m| m.contains("calls os.system")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("calls os.system")),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -91,8 +96,14 @@ fn a_gguf_magic_does_not_hide_a_pickle() {
     let (code, file, messages) = file_report(&path);
     assert_eq!(code, 1, "{file}");
     assert_eq!(file["format"], "pickle");
-    assert!(messages.iter().any(|m| m.contains("os.system")), "{messages:?}");
-    assert!(messages.iter().any(|m| m.contains("polyglot")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("os.system")),
+        "{messages:?}"
+    );
+    assert!(
+        messages.iter().any(|m| m.contains("polyglot")),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -138,13 +149,16 @@ fn a_zip_that_is_also_a_pickle_is_refused() {
     let (code, file, messages) = file_report(&path);
     assert_eq!(code, 1, "{file}");
     assert_eq!(file["format"], "pickle");
-    assert!(messages.iter().any(|m| m.contains("os.system")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("os.system")),
+        "{messages:?}"
+    );
 }
 
 fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
     let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, bytes) in members {
         zip.start_file(*name, options).unwrap();
         zip.write_all(bytes).unwrap();
@@ -164,7 +178,10 @@ fn a_zip_behind_other_bytes_is_ambiguous() {
     let path = write(tmp.path(), "notes.txt", &bytes);
     let (code, file, messages) = file_report(&path);
     assert_eq!(code, 1, "{file}");
-    assert!(messages.iter().any(|m| m.contains("ambiguous zip")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("ambiguous zip")),
+        "{messages:?}"
+    );
 }
 
 #[test]
@@ -177,12 +194,15 @@ fn a_zip_whose_directory_disagrees_with_its_members_is_ambiguous() {
     let path = write(tmp.path(), "model.pt", &bytes);
     let (code, file, messages) = file_report(&path);
     assert_eq!(code, 1, "{file}");
-    assert!(messages.iter().any(|m| m.contains("ambiguous zip")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("ambiguous zip")),
+        "{messages:?}"
+    );
 }
 
 fn npy(header: &str) -> Vec<u8> {
     let mut h = header.to_string();
-    while (10 + h.len() + 1) % 64 != 0 {
+    while !(10 + h.len() + 1).is_multiple_of(64) {
         h.push(' ');
     }
     h.push('\n');
@@ -211,7 +231,8 @@ fn npy_headers_are_read_as_numpy_reads_them() {
         let (code, file, _) = file_report(&path);
         assert_eq!(code, 1, "{header}: {file}");
     }
-    let fine = "{'descr': [('a', '<i4'), ('Object', '<f8')], 'fortran_order': False, 'shape': (1,), }";
+    let fine =
+        "{'descr': [('a', '<i4'), ('Object', '<f8')], 'fortran_order': False, 'shape': (1,), }";
     let path = write(tmp.path(), "fine.npy", &npy(fine));
     let (code, file, _) = file_report(&path);
     assert_eq!(code, 0, "{file}");
@@ -236,5 +257,8 @@ fn safetensors_whose_length_also_unpickles_to_a_plain_value_stay_safetensors() {
     let (code, file, messages) = file_report(&path);
     assert_eq!(code, 0, "{file}");
     assert_eq!(file["format"], "safetensors");
-    assert!(messages.iter().any(|m| m.contains("unpickle")), "{messages:?}");
+    assert!(
+        messages.iter().any(|m| m.contains("unpickle")),
+        "{messages:?}"
+    );
 }
