@@ -227,3 +227,6 @@ pub fn inspect_path(path: &Path) -> Result<Vec<FileReport>> {
         .map(|e| inspect_file(&e.path, &e.name))
         .collect()
 }
+
+#[cfg(test)]
+mod tests;
