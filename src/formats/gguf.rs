@@ -110,6 +110,7 @@ enum St {
 
 /// What went wrong, or that a budget ran out.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GgufError {
     /// Not a GGUF file llama.cpp would load.
     Invalid(String),

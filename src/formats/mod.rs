@@ -17,11 +17,11 @@ mod pylit;
 pub mod safetensors;
 pub mod sniff;
 mod sniffer;
-pub mod tar;
-pub mod text;
-pub mod utf8;
-pub mod zip;
-pub mod ziptail;
+mod tar;
+mod text;
+mod utf8;
+mod zip;
+mod ziptail;
 
 pub use sniffer::Sniffer;
 

@@ -74,6 +74,7 @@ impl Default for TextStream {
 
 /// What the file turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TextKind {
     /// A JSON object or array.
     Json,

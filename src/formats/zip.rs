@@ -508,10 +508,12 @@ impl ZipStream {
                     break;
                 }
                 Ok(_) => {}
-                Err(e) => {
+                Err(_) => {
+                    // The decompressor's own message depends on where the
+                    // input was split: it is left out.
                     c.corrupt = true;
                     if to_end {
-                        failure = Some(format!("{}: corrupt deflate data ({e})", c.scan.name));
+                        failure = Some(format!("{}: corrupt deflate data", c.scan.name));
                     }
                     break;
                 }
@@ -520,7 +522,15 @@ impl ZipStream {
                 failure = Some(String::new());
                 break;
             }
-            if (consumed == 0 && produced == 0) || (!to_end && !c.scan.wants_more()) {
+            if consumed == 0 && produced == 0 {
+                if to_end && used < input.len() {
+                    // No progress with input left: never loop on it.
+                    c.corrupt = true;
+                    failure = Some(format!("{}: corrupt deflate data", c.scan.name));
+                }
+                break;
+            }
+            if !to_end && !c.scan.wants_more() {
                 break;
             }
         }

@@ -30,6 +30,7 @@ pub struct ZipTail {
 
 /// What zipfile would make of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TailVerdict {
     /// zipfile would not open it (or would find an empty archive).
     NotZip,

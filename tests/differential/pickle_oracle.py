@@ -150,6 +150,7 @@ def text_line(r):
 def int_form(r):
     return r.choice([b"0", b"12", b" 12 ", b"-3", b"+5", b"00", b"01", b"012", b"0x1f",
                      b"0o17", b"0b101", b"1_000", b"1__0", b"_1", b"1e3", b"12L", b"5\x00junk",
+                     b"\x00", b"\x00junk", b" \x00", b"-\x00",
                      b"", b"abc", b"9" * 40, b"9" * 5000, b"0x", b"--1", b"1 2"])
 
 

@@ -195,8 +195,10 @@ fn integer(s: &[u8]) -> bool {
 }
 
 /// `INT`: `I12\n`, `I01\n` (True), `I0x1f\n` (base 0 in the unpicklers).
+/// The C unpickler reads it with `strtol`, which also accepts a line that
+/// starts with NUL (no digits, and the first unread byte is the NUL).
 pub fn int_line(line: &[u8]) -> bool {
-    integer(numeric_text(line))
+    line.first() == Some(&0) || integer(numeric_text(line))
 }
 
 /// `LONG`: an integer with an optional `L` suffix.
@@ -349,10 +351,21 @@ mod tests {
             b"1_000",
             b"012",
             b"5\0junk",
+            b"\0",
+            b"\0junk",
         ] {
             assert!(int_line(ok), "{ok:?}");
         }
-        for bad in [&b""[..], b"abc", b"1.5", b"0x", b"12L", b"--1"] {
+        for bad in [
+            &b""[..],
+            b"abc",
+            b"1.5",
+            b"0x",
+            b"12L",
+            b"--1",
+            b" \0",
+            b"-\0",
+        ] {
             assert!(!int_line(bad), "{bad:?}");
         }
         assert!(long_line(b"123L"));

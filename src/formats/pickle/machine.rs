@@ -63,6 +63,7 @@ impl Item {
 
 /// Why the model refused to go on.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Stop {
     /// The stream is not a pickle from here (an unpickler fails).
     Broken(String),

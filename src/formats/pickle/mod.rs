@@ -8,14 +8,15 @@
 //! stack and memo are modelled so that `STACK_GLOBAL` names are recovered
 //! from the values it would really pop; anything that cannot be resolved is
 //! reported, never guessed safe. Memory and work are bounded (see
-//! [`machine`] and [`stream`]); running out of a budget leaves the question
+//! [`MAX_STACK`], [`MAX_OPS`] and the other limits); running out of a budget leaves the question
 //! undecided, which is never read as "not a pickle".
 
 mod args;
-pub mod machine;
-pub mod stream;
+mod machine;
+mod stream;
 
-pub use stream::PickleStream;
+pub use machine::{MAX_ARENA, MAX_KEPT, MAX_MEMO_DENSE, MAX_MEMO_SPARSE, MAX_STACK};
+pub use stream::{MAX_GLOBALS, MAX_OPS, PickleStream};
 
 use serde::Serialize;
 
