@@ -52,10 +52,11 @@ pub struct Global {
 #[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum ScanVerdict {
-    /// An unpickler fails before STOP without importing anything.
+    /// An unpickler fails before STOP having called nothing and imported
+    /// nothing dangerous.
     NotPickle,
-    /// An unpickler reaches STOP, or imports something before it fails, or
-    /// the stream starts with a pickle protocol header.
+    /// An unpickler reaches STOP, or calls a global or imports a dangerous
+    /// one before it fails, or the stream starts with a protocol header.
     Pickle,
     /// A budget ran out before the question was decided: to be refused.
     Undecided,
@@ -256,7 +257,7 @@ mod tests {
         let s = scan(&PROTO0_SYSTEM[..11]);
         assert_eq!(s.verdict, ScanVerdict::Pickle);
         assert!(
-            s.problems[0].contains("after importing"),
+            s.problems[0].contains("importing a dangerous one"),
             "{:?}",
             s.problems
         );
@@ -303,10 +304,23 @@ mod tests {
         let s = scan(&evil);
         assert_eq!(s.globals[0].name, "os.system");
         assert!(s.globals[0].called);
-        // Text that no unpickler reads to STOP is not a pickle.
-        for text in [&b"2.0.1\n"[..], b"Notes.", b"hello world", b"I am text.\n"] {
+        // Text that no unpickler reads to STOP is not a pickle, even when
+        // its first lines read as a GLOBAL of a module nobody would import
+        // for its side effects.
+        for text in [
+            &b"2.0.1\n"[..],
+            b"Notes.",
+            b"hello world",
+            b"I am text.\n",
+            b"cat\ndog\nbird\n",
+            b"certifi==2024.2.2\ncharset-normalizer==3.3.2\nidna==3.6\n",
+        ] {
             assert_eq!(scan(text).verdict, ScanVerdict::NotPickle, "{text:?}");
         }
+        // But a call before the break is a pickle: the unpickler made it.
+        let s = scan(b"cmymodule\nhelper\n(tR\xff");
+        assert_eq!(s.verdict, ScanVerdict::Pickle);
+        assert!(s.globals[0].called);
     }
 
     #[test]

@@ -202,8 +202,10 @@ pub struct PickleStream {
     ops: u64,
     pickles: usize,
     last_end: u64,
-    /// Globals imported by the pickle in progress.
-    imports_now: usize,
+    /// Whether the pickle in progress has called a global, imported a
+    /// dangerous one, or imported one that cannot be told: if it breaks
+    /// later, an unpickler has already done that.
+    risky_now: bool,
     protocol: u8,
     first_proto: Option<u8>,
     globals: Vec<Global>,
@@ -232,7 +234,7 @@ impl PickleStream {
             ops: 0,
             pickles: 0,
             last_end: 0,
-            imports_now: 0,
+            risky_now: false,
             protocol: 0,
             first_proto: None,
             globals: Vec::new(),
@@ -502,10 +504,10 @@ impl PickleStream {
     }
 
     fn import(&mut self, name: String, opcode: &'static str, called: bool) -> Item {
-        self.imports_now += 1;
         let index = match self.index.get(&name) {
             Some(&i) => i,
             None if self.globals.len() >= MAX_GLOBALS => {
+                self.risky_now = true;
                 if self.globals.len() == MAX_GLOBALS {
                     self.globals.push(Global {
                         name: format!("(more than {MAX_GLOBALS} globals)"),
@@ -533,6 +535,9 @@ impl PickleStream {
         if called {
             self.globals[index as usize].called = true;
         }
+        if self.globals[index as usize].verdict == super::Verdict::Dangerous {
+            self.risky_now = true;
+        }
         Item::global(index)
     }
 
@@ -541,6 +546,7 @@ impl PickleStream {
             && let Some(g) = self.globals.get_mut(i as usize)
         {
             g.called = true;
+            self.risky_now = true;
         }
     }
 
@@ -552,7 +558,7 @@ impl PickleStream {
             Ok(false) => {
                 self.pickles += 1;
                 self.last_end = self.pos + 1;
-                self.imports_now = 0;
+                self.risky_now = false;
                 self.peak = self.peak_bytes();
                 self.m.reset();
             }
@@ -624,6 +630,7 @@ impl PickleStream {
                     // The pure-Python unpickler imports before it looks for the mark.
                     self.import(full, "INST", true);
                     self.m.pop_mark()?;
+                    self.risky_now = true;
                     self.m.push(Item::OTHER)?;
                 }
             }
@@ -639,7 +646,7 @@ impl PickleStream {
                         self.import(full, "STACK_GLOBAL", false)
                     }
                     _ => {
-                        self.imports_now += 1;
+                        self.risky_now = true;
                         self.unresolved.push(self.op_at);
                         Item::OTHER
                     }
@@ -762,10 +769,10 @@ impl PickleStream {
             }
             Some(End::Broken { at, why }) => {
                 let stopped = Some(format!("{why} at byte {at}"));
-                if self.imports_now > 0 {
+                if self.risky_now {
                     problems.push(format!(
-                        "pickle {} breaks at byte {at} ({why}) after importing globals: \
-                         an unpickler imports them before it fails",
+                        "pickle {} breaks at byte {at} ({why}) after calling a global or \
+                         importing a dangerous one: an unpickler does that before it fails",
                         self.pickles + 1
                     ));
                     (ScanVerdict::Pickle, stopped)
