@@ -93,6 +93,9 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     }
     request.ignore_paths = args.ignore_paths.clone();
     request.ignore_unsigned_files = args.ignore_unsigned_files;
+    // Formats are judged when something relies on the judgement: a policy,
+    // or the evidence record's MODELSEAL_FORMATS_SAFE.
+    request.inspect_formats = gate.policy().is_some() || recorder.is_some();
     let bar = Bar::new(ctx.quiet, "verifying");
     let outcome = gate.verify(&request, &bar);
     bar.finish();
