@@ -12,6 +12,7 @@ pub use file::{
 };
 
 use crate::{Error, Result};
+#[cfg(feature = "remote")]
 use std::io::Read;
 use std::path::Path;
 #[cfg(feature = "remote")]

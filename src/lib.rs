@@ -33,5 +33,19 @@ pub mod verify;
 
 pub use error::{Error, Result};
 
+/// The parsers of untrusted input that only the fuzz targets call directly,
+/// present when built with `--cfg fuzzing` (as cargo-fuzz builds). Users of
+/// the library reach these parsers through [`formats::Sniffer`],
+/// [`formats::inspect_file`] and the verify pipeline.
+#[cfg(fuzzing)]
+pub mod fuzz {
+    pub use crate::bom::card::front_matter;
+    pub use crate::formats::gguf::GgufStream;
+    pub use crate::formats::npy::{NpyStream, parse as parse_npy};
+    pub use crate::formats::pickle::{PickleStream, classify, scan};
+    pub use crate::formats::safetensors::{SafetensorsStream, looks_like, read_header};
+    pub use crate::verify::chain::validate as validate_chain;
+}
+
 /// The version of this tool, as recorded in evidence and reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -13,7 +13,6 @@ mod formats;
 mod interop;
 mod library;
 mod oscal_trestle;
-mod pickle_differential;
 mod policy;
 mod python_reference;
 mod remote;

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let (leaf, anchor) = data.split_at(data.len() / 2);
-    let _ = modelseal::verify::chain::validate(
+    let _ = modelseal::fuzz::validate_chain(
         &[leaf.to_vec()],
         &[anchor.to_vec()],
         std::time::SystemTime::now(),

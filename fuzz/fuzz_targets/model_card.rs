@@ -5,9 +5,9 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = modelseal::bom::front_matter(data);
-    let _ = modelseal::formats::npy::parse(data);
-    let mut g = modelseal::formats::gguf::GgufStream::new();
+    let _ = modelseal::fuzz::front_matter(data);
+    let _ = modelseal::fuzz::parse_npy(data);
+    let mut g = modelseal::fuzz::GgufStream::new();
     g.update(data);
     let _ = g.finish();
 });

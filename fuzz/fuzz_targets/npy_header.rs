@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelseal::formats::npy::{NpyStream, parse};
+use modelseal::fuzz::{NpyStream, parse_npy as parse};
 
 fuzz_target!(|data: &[u8]| {
     // A valid magic and version in front of most inputs, so the fuzzer

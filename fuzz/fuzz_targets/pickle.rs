@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use modelseal::formats::pickle::{PickleStream, classify, scan};
+use modelseal::fuzz::{PickleStream, classify, scan};
 
 fuzz_target!(|data: &[u8]| {
     let whole = scan(data);

@@ -9,17 +9,17 @@ fuzz_target!(|data: &[u8]| {
     let mut file = tempfile_in_memory();
     file.write_all(data).unwrap();
     let path = file.path().to_path_buf();
-    let from_file = modelseal::formats::safetensors::read_header(&path);
+    let from_file = modelseal::fuzz::read_header(&path);
     if let Ok(facts) = &from_file {
         assert!(facts.header_bytes + 8 <= data.len() as u64);
     }
     // The streamed reader (what the sniffer uses) agrees with the file reader.
-    let mut stream = modelseal::formats::safetensors::SafetensorsStream::default();
+    let mut stream = modelseal::fuzz::SafetensorsStream::default();
     for c in data.chunks(5) {
         stream.update(c);
     }
     assert_eq!(stream.finish().ok(), from_file.ok());
-    let _ = modelseal::formats::safetensors::looks_like(&path);
+    let _ = modelseal::fuzz::looks_like(&path);
 });
 
 /// A named temporary file under /dev/shm when present (fast), else /tmp.

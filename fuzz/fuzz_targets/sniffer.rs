@@ -14,8 +14,8 @@ fuzz_target!(|input: &[u8]| {
     let mut rest = data;
     let mut i = 0;
     while !rest.is_empty() {
-        let n = (sizes.get(i % sizes.len().max(1)).copied().unwrap_or(1) as usize)
-            .clamp(1, rest.len());
+        let n =
+            (sizes.get(i % sizes.len().max(1)).copied().unwrap_or(1) as usize).clamp(1, rest.len());
         s.update(&rest[..n]);
         rest = &rest[n..];
         i += 1;

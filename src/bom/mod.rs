@@ -4,7 +4,7 @@
 //! official schema.
 
 mod build;
-mod card;
+pub(crate) mod card;
 mod check;
 mod spdx;
 pub mod types;
@@ -13,7 +13,7 @@ pub use build::{
     BomOptions, DATASET_REF, HashedTree, MODEL_FILE_REF, bom_timestamp, build_bom, hash_tree,
     tree_name,
 };
-pub use card::{CardFacts, front_matter, read_card};
+pub use card::CardFacts;
 pub use check::{check_bom, parse_bom};
 pub use spdx::canonical_license_id;
 pub use types::Bom;

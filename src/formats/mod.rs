@@ -8,14 +8,14 @@
 //! file into one.
 
 mod archive;
-pub mod gguf;
+pub(crate) mod gguf;
 mod keras;
 mod member;
-pub mod npy;
-pub mod pickle;
+pub(crate) mod npy;
+pub(crate) mod pickle;
 mod pylit;
-pub mod safetensors;
-pub mod sniff;
+pub(crate) mod safetensors;
+pub(crate) mod sniff;
 mod sniffer;
 mod tar;
 mod text;

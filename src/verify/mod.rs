@@ -4,12 +4,13 @@
 
 mod authenticate;
 mod bom;
-pub mod chain;
+pub(crate) mod chain;
 mod compare;
 mod failure;
 mod files;
 mod verdict;
 
+pub use chain::ChainError;
 pub use failure::{BomFileProblem, BomProblem, Failure, Material, PolicyRule, Violation};
 pub use verdict::{Signer, Verdict, Warning};
 

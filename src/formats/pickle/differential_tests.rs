@@ -7,8 +7,11 @@
 //! to 5, and mutations (truncations, byte flips, trailing bytes, runs of
 //! pickles, polyglot prefixes). Needs python3; fails without it.
 
-use modelseal::formats::pickle::{PickleStream, ScanVerdict, scan};
-use modelseal::formats::{Format, inspect_bytes};
+// The test prints its tallies, as the integration tests do.
+#![allow(clippy::disallowed_macros)]
+
+use super::{PickleStream, ScanVerdict, scan};
+use crate::formats::{Format, inspect_bytes};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
