@@ -19,4 +19,5 @@ mod remote;
 mod scanner_rules;
 mod schema;
 mod sigstore;
+mod snapshots;
 mod tamper;
