@@ -147,3 +147,6 @@ mod tests {
         assert_eq!(&uuid(&["a"])[14..15], "5");
     }
 }
+
+#[cfg(test)]
+mod evaluate_tests;
