@@ -4,6 +4,7 @@
 
 mod common;
 
+mod audit;
 mod bom;
 mod cli;
 mod evidence;
