@@ -18,7 +18,7 @@ h1 { font-size: 1.6em; margin: 0 0 8px; }
 h2 { font-size: 1.25em; border-bottom: 2px solid var(--line); padding-bottom: 4px; margin-top: 32px; }
 h3 { font-size: 1.05em; margin: 20px 0 6px; }
 table { border-collapse: collapse; width: 100%; margin: 8px 0 12px; font-size: 0.9em; }
-th, td { border: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; }
+th, td { border: 1px solid var(--line); padding: 4px 6px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f2f4f7; }
 dl.summary { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dl.summary dt { font-weight: 600; }
@@ -71,14 +71,20 @@ pub fn to_html(report: &AuditReport) -> String {
             "AUDIT PASSED"
         }
     );
-    let _ = writeln!(out, "<section id=\"summary\">\n<h2>Summary</h2>\n<dl class=\"summary\">");
+    let _ = writeln!(
+        out,
+        "<section id=\"summary\">\n<h2>Summary</h2>\n<dl class=\"summary\">"
+    );
     for (label, value) in tables::summary(report) {
         let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", h(label), h(&value));
     }
     let _ = writeln!(out, "</dl>\n</section>");
     checkpoint(&mut out, report);
     matrix(&mut out, report);
-    let _ = writeln!(out, "<section id=\"controls\">\n<h2>Findings and evidence</h2>");
+    let _ = writeln!(
+        out,
+        "<section id=\"controls\">\n<h2>Findings and evidence</h2>"
+    );
     for c in &report.controls {
         let token = c.status.token();
         let _ = writeln!(
@@ -138,14 +144,17 @@ fn checkpoint(out: &mut String, report: &AuditReport) {
             let _ = writeln!(
                 out,
                 "<dl class=\"summary\"><dt>Origin</dt><dd class=\"digest\">{}</dd><dt>Size</dt><dd>{}</dd><dt>Root</dt><dd class=\"digest\">{}</dd></dl>\n\
-                 <p>Keep this checkpoint (the file beside the log, copied byte for byte): at the next audit, <code>--checkpoint</code> proves the log only grew since.</p>",
+                 <p>Keep this checkpoint (the file beside the log, copied byte for byte): at the next audit, <code>modelseal evidence verify --checkpoint</code> proves the log only grew since.</p>",
                 h(&c.origin),
                 c.size,
                 h(&c.root)
             );
         }
         None => {
-            let _ = writeln!(out, "<p>No verified checkpoint: the log cannot be relied on.</p>");
+            let _ = writeln!(
+                out,
+                "<p>No verified checkpoint: the log cannot be relied on.</p>"
+            );
         }
     }
     if let Some(c) = &report.log.consistency {
@@ -173,7 +182,10 @@ fn matrix(out: &mut String, report: &AuditReport) {
     }
     let _ = writeln!(out, "</tbody>\n</table>");
     if !report.checklist.not_applicable.is_empty() {
-        let _ = writeln!(out, "<p>Not applicable according to the checklist:</p>\n<ul>");
+        let _ = writeln!(
+            out,
+            "<p>Not applicable according to the checklist:</p>\n<ul>"
+        );
         for n in &report.checklist.not_applicable {
             let _ = writeln!(
                 out,
