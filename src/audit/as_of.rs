@@ -51,13 +51,11 @@ impl AsOf {
         if let Ok(date) = text.parse::<jiff::civil::Date>() {
             return Self::day(date);
         }
-        text.parse::<jiff::Timestamp>()
-            .map(Self::at)
-            .map_err(|_| {
-                Error::Usage(format!(
-                    "{text:?} is neither a YYYY-MM-DD date nor an RFC 3339 time"
-                ))
-            })
+        text.parse::<jiff::Timestamp>().map(Self::at).map_err(|_| {
+            Error::Usage(format!(
+                "{text:?} is neither a YYYY-MM-DD date nor an RFC 3339 time"
+            ))
+        })
     }
 
     /// Whether a record of this time is counted.

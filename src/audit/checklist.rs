@@ -123,7 +123,10 @@ impl Checklist {
             if !ids.insert(c.id) {
                 return bad("appears twice");
             }
-            if c.not_applicable.as_deref().is_some_and(|j| j.trim().is_empty()) {
+            if c.not_applicable
+                .as_deref()
+                .is_some_and(|j| j.trim().is_empty())
+            {
                 return bad("not_applicable needs a justification");
             }
             let r = &c.rule;
@@ -220,7 +223,11 @@ mod tests {
         let ok = with_control("{ evidence = 'attachment', max_age_days = 30 }", "");
         assert!(Checklist::parse(&ok).is_ok());
         for (rule, extra, why) in [
-            ("{ evidence = 'attachment' }", "not_applicable = '  '", "justification"),
+            (
+                "{ evidence = 'attachment' }",
+                "not_applicable = '  '",
+                "justification",
+            ),
             ("{ evidence = 'verification' }", "", "needs levels"),
             (
                 "{ evidence = 'attachment', levels = ['MODELSEAL_FILES_VERIFIED'] }",

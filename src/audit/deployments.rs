@@ -42,7 +42,9 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
     let (status, reason) = if findings.is_empty() {
         (
             Status::NoEvidence,
-            format!("No deployment is recorded, so no deployment can be shown to have followed a passing verification.{blocked_note}"),
+            format!(
+                "No deployment is recorded, so no deployment can be shown to have followed a passing verification.{blocked_note}"
+            ),
         )
     } else {
         let bad: Vec<String> = findings.iter().filter(|f| !f.ok()).map(explain).collect();
@@ -171,15 +173,12 @@ fn named_verification<'a>(
 /// Whether the verification applied a policy the control accepts.
 pub(crate) fn policy_accepted(control: &Control, v: &VerificationSummary) -> bool {
     control.rule.policies.is_empty()
-        || v.policy
-            .sha256()
-            .is_some_and(|d| {
-                control
-                    .rule
-                    .policies
-                    .iter()
-                    .any(|p| p.strip_prefix("sha256:").is_some_and(|p| p.eq_ignore_ascii_case(d)))
+        || v.policy.sha256().is_some_and(|d| {
+            control.rule.policies.iter().any(|p| {
+                p.strip_prefix("sha256:")
+                    .is_some_and(|p| p.eq_ignore_ascii_case(d))
             })
+        })
 }
 
 /// Why a deployment fails the control, in one clause.

@@ -251,9 +251,9 @@ fn explain(f: &DocumentFinding) -> String {
             f.reviewed
         ),
         DocumentOutcome::NoReviewer => format!("{what} names no reviewer"),
-        DocumentOutcome::Changed { found } => format!(
-            "{what}: the copy given has sha256:{found}, not the digest recorded"
-        ),
+        DocumentOutcome::Changed { found } => {
+            format!("{what}: the copy given has sha256:{found}, not the digest recorded")
+        }
         DocumentOutcome::Missing => format!("{what}: no document of that name was given"),
         DocumentOutcome::Unreadable { why } => format!("{what}: cannot be checked: {why}"),
     }

@@ -181,10 +181,7 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
             }),
             consistency: check.consistency.clone(),
         },
-        documents: input
-            .documents
-            .as_ref()
-            .map(|d| d.display().to_string()),
+        documents: input.documents.as_ref().map(|d| d.display().to_string()),
         period,
         controls,
         models: if check.ok() {

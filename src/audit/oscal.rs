@@ -114,7 +114,16 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     let observations: Vec<Value> = report
         .records
         .iter()
-        .map(|r| observation(r, &observation_uuid, &record_uuid, &model_uuid, &known_model, &origins))
+        .map(|r| {
+            observation(
+                r,
+                &observation_uuid,
+                &record_uuid,
+                &model_uuid,
+                &known_model,
+                &origins,
+            )
+        })
         .collect();
 
     let findings: Vec<Value> = report
@@ -264,7 +273,11 @@ fn description(report: &AuditReport) -> String {
         report.log.path,
         report.log.records,
         report.log.counted,
-        if report.log.intact { "intact" } else { "broken" },
+        if report.log.intact {
+            "intact"
+        } else {
+            "broken"
+        },
         report.checklist.sha256
     );
     match &report.log.checkpoint {

@@ -16,7 +16,11 @@ pub fn to_human(report: &AuditReport) -> String {
     for (label, value) in tables::summary(report) {
         let _ = writeln!(out, "{label}: {}", t(&value));
     }
-    let _ = writeln!(out, "\n{:>3}  {:38} {:9} status", "id", "control", "required");
+    let _ = writeln!(
+        out,
+        "\n{:>3}  {:38} {:9} status",
+        "id", "control", "required"
+    );
     for c in &report.controls {
         let _ = writeln!(
             out,
@@ -104,12 +108,7 @@ pub fn to_markdown(report: &AuditReport) -> String {
         );
     }
     for c in &report.controls {
-        let _ = writeln!(
-            out,
-            "\n## {}. {}\n",
-            c.control.id,
-            m(&c.control.area)
-        );
+        let _ = writeln!(out, "\n## {}. {}\n", c.control.id, m(&c.control.area));
         let _ = writeln!(out, "- Section: {}", m(&c.control.section));
         let _ = writeln!(out, "- Objective: {}", m(&c.control.objective));
         let _ = writeln!(out, "- Test procedure: {}", m(&c.control.procedure));
@@ -117,12 +116,7 @@ pub fn to_markdown(report: &AuditReport) -> String {
         if let Some(why) = &c.control.not_applicable {
             let _ = writeln!(out, "- Not applicable: {}", m(why));
         }
-        let _ = writeln!(
-            out,
-            "- **Result: {}** — {}",
-            c.status.label(),
-            m(&c.reason)
-        );
+        let _ = writeln!(out, "- **Result: {}** — {}", c.status.label(), m(&c.reason));
         for table in tables::findings(c) {
             markdown_table(&mut out, &table);
         }

@@ -17,9 +17,7 @@ use super::report::{BomInput, BomRef, ControlResult, Status, SupplyChainFinding}
 use super::view::{View, level_names, named, verification_ref};
 use super::{Control, cite};
 use crate::evidence::Record;
-use crate::evidence::record::{
-    DatasetRef, Predicate, VerificationResult, VerificationSummary,
-};
+use crate::evidence::record::{DatasetRef, Predicate, VerificationResult, VerificationSummary};
 
 /// Judges `control` over every deployed model in scope.
 pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
@@ -191,7 +189,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
         let (digest, datasets, bases) = written_bom(r)?;
         inputs
             .contains(&digest)
-            .then(|| (*r, digest, datasets, bases))
+            .then_some((*r, digest, datasets, bases))
     });
     if let Some((r, digest, datasets, bases)) = writer {
         return Some(BomRef {
@@ -234,11 +232,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
         })
 }
 
-type WrittenBom<'a> = (
-    &'a str,
-    Option<&'a [DatasetRef]>,
-    Option<&'a [String]>,
-);
+type WrittenBom<'a> = (&'a str, Option<&'a [DatasetRef]>, Option<&'a [String]>);
 
 /// The BOM a sign or bom record wrote: its digest, datasets and base
 /// models (each `None` when the record does not say).

@@ -51,8 +51,7 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
                                 "{} {} at {} ({}){}",
                                 sha(&v.record),
                                 match v.result {
-                                    crate::evidence::record::VerificationResult::Passed =>
-                                        "PASSED",
+                                    crate::evidence::record::VerificationResult::Passed => "PASSED",
                                     _ => "FAILED",
                                 },
                                 v.time,
@@ -79,7 +78,13 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
     if !c.blocked.is_empty() {
         tables.push(Table {
             title: "Blocked by the gate (failed verification, never deployed)",
-            header: vec!["Model", "Verification record", "Verified", "Signer", "Failures"],
+            header: vec![
+                "Model",
+                "Verification record",
+                "Verified",
+                "Signer",
+                "Failures",
+            ],
             rows: c
                 .blocked
                 .iter()

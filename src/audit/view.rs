@@ -36,7 +36,9 @@ impl<'a> View<'a> {
     /// A counted record by its digest (hex, with or without `sha256:`).
     pub fn record(&self, digest: &str) -> Option<&'a Record> {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        self.by_digest.get(hex.to_ascii_lowercase().as_str()).copied()
+        self.by_digest
+            .get(hex.to_ascii_lowercase().as_str())
+            .copied()
     }
 
     /// The model as the first record about it names it.

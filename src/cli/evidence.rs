@@ -446,14 +446,11 @@ fn deploy(
     let relied = match verification {
         Some(given) => {
             let digest = digest_arg(given)?;
-            let r = records
-                .iter()
-                .find(|r| r.digest == digest)
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "--verification {given}: no record of the log has that digest"
-                    ))
-                })?;
+            let r = records.iter().find(|r| r.digest == digest).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--verification {given}: no record of the log has that digest"
+                ))
+            })?;
             if !matches!(r.predicate, Predicate::Verification(_)) {
                 return Err(Error::Usage(format!(
                     "--verification {given}: that record is a {}, not a verification",

@@ -18,7 +18,11 @@ fn a_deployment_after_a_failed_verification_fails_control_7() {
     assert_eq!(d.outcome, DeploymentOutcome::VerificationFailed);
     assert_eq!(d.reliance, Reliance::Latest);
     assert_eq!(d.verification.as_ref().unwrap().record, failed);
-    assert!(c7.reason.contains("FAILED: changed: config.json"), "{}", c7.reason);
+    assert!(
+        c7.reason.contains("FAILED: changed: config.json"),
+        "{}",
+        c7.reason
+    );
 }
 
 #[test]
@@ -35,8 +39,15 @@ fn a_model_blocked_by_the_gate_and_never_deployed_does_not_fail_control_7() {
     };
     assert_eq!(b.model.sha256, model(2).sha256);
     assert_eq!(b.verification.record, failed);
-    assert!(c7.evidence.contains(&failed), "the blocking verification is cited");
-    let history = report.models.iter().find(|m| m.model.sha256 == model(2).sha256).unwrap();
+    assert!(
+        c7.evidence.contains(&failed),
+        "the blocking verification is cited"
+    );
+    let history = report
+        .models
+        .iter()
+        .find(|m| m.model.sha256 == model(2).sha256)
+        .unwrap();
     assert!(history.blocked && !history.deployed);
 }
 
@@ -50,7 +61,10 @@ fn a_deployment_naming_its_passing_verification_relies_on_it_not_on_a_later_fail
     let c7 = control(&report, 7);
     assert_eq!(c7.status, Status::Pass, "{report:#?}");
     assert_eq!(c7.deployments[0].reliance, Reliance::Named);
-    assert_eq!(c7.deployments[0].verification.as_ref().unwrap().record, passed);
+    assert_eq!(
+        c7.deployments[0].verification.as_ref().unwrap().record,
+        passed
+    );
 }
 
 #[test]
@@ -112,7 +126,10 @@ fn a_verification_without_the_bom_does_not_satisfy_control_7() {
     log.verification(
         1,
         true,
-        &[VerifiedLevel::SignatureVerified, VerifiedLevel::FilesVerified],
+        &[
+            VerifiedLevel::SignatureVerified,
+            VerifiedLevel::FilesVerified,
+        ],
         ResourceRef::uri(SIGNATURE_ONLY_POLICY),
     );
     log.deploy(1);
@@ -168,8 +185,15 @@ fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_
     log.deploy(1);
     let report = audit_with(&log, &list, |_| {});
     let c7 = control(&report, 7);
-    assert_eq!(c7.deployments[0].outcome, DeploymentOutcome::PolicyNotAccepted);
-    assert!(c7.reason.contains("lax.toml"), "the policy is named: {}", c7.reason);
+    assert_eq!(
+        c7.deployments[0].outcome,
+        DeploymentOutcome::PolicyNotAccepted
+    );
+    assert!(
+        c7.reason.contains("lax.toml"),
+        "the policy is named: {}",
+        c7.reason
+    );
     // Verified under the organisation's policy.
     let ours = ResourceRef {
         uri: "file:///etc/deploy.toml".into(),
@@ -182,7 +206,10 @@ fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_
     let c7 = control(&report, 7);
     assert_eq!(c7.status, Status::Pass, "{c7:#?}");
     let v = c7.deployments[0].verification.as_ref().unwrap();
-    assert!(v.signer_text().contains(&"5e".repeat(32)), "the signer is shown");
+    assert!(
+        v.signer_text().contains(&"5e".repeat(32)),
+        "the signer is shown"
+    );
     assert!(v.policy_text().contains(&policy), "and the policy's digest");
 }
 

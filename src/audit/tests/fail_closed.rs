@@ -38,7 +38,10 @@ fn one_required_control_without_evidence_fails_the_audit() {
     let optional = checklist(|t| {
         let at = t.find("id = 8").unwrap();
         let (head, tail) = t.split_at(at);
-        format!("{head}{}", tail.replacen("required = true", "required = false", 1))
+        format!(
+            "{head}{}",
+            tail.replacen("required = true", "required = false", 1)
+        )
     });
     let report = audit_with(&log, &optional, |_| {});
     assert!(!report.failed());
@@ -48,9 +51,8 @@ fn one_required_control_without_evidence_fails_the_audit() {
 #[test]
 fn a_not_applicable_control_is_not_judged_and_is_listed_with_its_justification() {
     let mut log = passing_log();
-    log.records.retain(|r| {
-        !matches!(&r.predicate, Predicate::Attachment(a) if a.control == 5)
-    });
+    log.records
+        .retain(|r| !matches!(&r.predicate, Predicate::Attachment(a) if a.control == 5));
     let list = checklist(|t| {
         t.replacen(
             "id = 5\n",
@@ -74,9 +76,16 @@ fn a_not_applicable_control_is_not_judged_and_is_listed_with_its_justification()
 fn a_broken_log_fails_every_applicable_control() {
     let log = passing_log();
     let mut check = log.check();
-    check.problems.push("record 3: the signature does not verify".into());
+    check
+        .problems
+        .push("record 3: the signature does not verify".into());
     let list = Checklist::default_list();
-    let report = evaluate(&AuditInput::new(&list, &check, "evidence.jsonl", AsOf::at(at(1000))));
+    let report = evaluate(&AuditInput::new(
+        &list,
+        &check,
+        "evidence.jsonl",
+        AsOf::at(at(1000)),
+    ));
     assert!(report.failed());
     for c in &report.controls {
         assert_eq!(c.status, Status::Fail);

@@ -12,10 +12,10 @@ use super::*;
 use crate::evidence::LogCheck;
 use crate::evidence::note::Checkpoint;
 use crate::evidence::record::{
-    AttachmentEvidence, BomEvidence, DatasetRef, DeploymentEvidence, DocumentRef,
-    EvidenceSubject, Predicate, Record, RecordedSigner, ResourceRef, SIGNATURE_ONLY_POLICY,
-    SignEvidence, SignerInfo, Tool, VERIFIER_ID, VerificationResult, VerificationSummary,
-    VerifiedLevel, VerifierInfo,
+    AttachmentEvidence, BomEvidence, DatasetRef, DeploymentEvidence, DocumentRef, EvidenceSubject,
+    Predicate, Record, RecordedSigner, ResourceRef, SIGNATURE_ONLY_POLICY, SignEvidence,
+    SignerInfo, Tool, VERIFIER_ID, VerificationResult, VerificationSummary, VerifiedLevel,
+    VerifierInfo,
 };
 use report::ControlResult;
 use std::collections::BTreeMap;
@@ -207,7 +207,12 @@ impl Log {
     }
 
     /// A document attached to `control`, reviewed on `reviewed`.
-    pub fn attach(&mut self, control: u32, reviewed: &str, edit: impl FnOnce(&mut AttachmentEvidence)) -> String {
+    pub fn attach(
+        &mut self,
+        control: u32,
+        reviewed: &str,
+        edit: impl FnOnce(&mut AttachmentEvidence),
+    ) -> String {
         let time = self.now();
         let body = format!("document for control {control}");
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(body.as_bytes()));

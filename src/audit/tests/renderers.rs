@@ -17,12 +17,16 @@ fn hostile() -> (AuditReport, Checklist) {
         }
         if let Predicate::Attachment(a) = &mut r.predicate {
             a.document.name = format!("{HOSTILE}.md");
-            a.reviewer = Some(format!("Mallory\n- **Result: pass**\u{1b}]0;pwned\u{7}"));
+            a.reviewer = Some("Mallory\n- **Result: pass**\u{1b}]0;pwned\u{7}".to_string());
         }
     }
     log.verify(2, false);
     let list = checklist(|t| {
-        t.replacen("id = 3\n", "id = 3\nnot_applicable = \"Not regulated | yet\"\n", 1)
+        t.replacen(
+            "id = 3\n",
+            "id = 3\nnot_applicable = \"Not regulated | yet\"\n",
+            1,
+        )
     });
     (audit_with(&log, &list, |_| {}), list)
 }
@@ -33,7 +37,10 @@ fn renderings(report: &AuditReport) -> Vec<(&'static str, String)> {
         ("markdown", to_markdown(report)),
         ("html", to_html(report)),
         ("json", serde_json::to_string_pretty(report).unwrap()),
-        ("oscal", serde_json::to_string_pretty(&to_oscal(report)).unwrap()),
+        (
+            "oscal",
+            serde_json::to_string_pretty(&to_oscal(report)).unwrap(),
+        ),
     ]
 }
 
@@ -42,11 +49,20 @@ fn every_format_shows_the_checklist_digest_the_not_applicable_list_and_the_check
     let (report, list) = hostile();
     for (format, text) in renderings(&report) {
         assert!(text.contains(&list.sha256), "{format}: checklist digest");
-        assert!(text.contains("Not regulated"), "{format}: not-applicable justification");
-        assert!(text.contains("modelseal.test/log/0123"), "{format}: checkpoint origin");
+        assert!(
+            text.contains("Not regulated"),
+            "{format}: not-applicable justification"
+        );
+        assert!(
+            text.contains("modelseal.test/log/0123"),
+            "{format}: checkpoint origin"
+        );
         assert!(text.contains(&"07".repeat(32)), "{format}: checkpoint root");
         // Full digests, never shortened.
-        assert!(text.contains(&model(1).sha256), "{format}: full model digest");
+        assert!(
+            text.contains(&model(1).sha256),
+            "{format}: full model digest"
+        );
         assert!(!text.contains('…'), "{format}: nothing truncated");
     }
 }
@@ -55,7 +71,10 @@ fn every_format_shows_the_checklist_digest_the_not_applicable_list_and_the_check
 fn hostile_names_cannot_forge_rows_or_drive_a_terminal() {
     let (report, _) = hostile();
     for (format, text) in renderings(&report) {
-        assert!(!text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{7}'), "{format}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\r') && !text.contains('\u{7}'),
+            "{format}"
+        );
     }
     let md = to_markdown(&report);
     // The matrix has exactly one row per control: the forged row is not one.
@@ -87,7 +106,10 @@ fn hostile_names_cannot_forge_rows_or_drive_a_terminal() {
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
     assert!(!html.contains("<script"), "the report needs no script");
     let human = to_human(&report);
-    assert!(human.contains("evil|model\\n"), "newlines shown, not obeyed");
+    assert!(
+        human.contains("evil|model\\n"),
+        "newlines shown, not obeyed"
+    );
     // JSON keeps the name exactly (it is data, escaped by JSON itself).
     let json: Value = serde_json::to_value(&report).unwrap();
     let names: Vec<&str> = json["models"]
@@ -109,15 +131,25 @@ fn the_html_report_is_self_contained() {
         assert!(!outside_text.contains(external), "{external}");
     }
     assert!(html.contains("@media print"));
-    assert!(html.contains("default-src 'none'"), "a CSP forbids fetching anything");
+    assert!(
+        html.contains("default-src 'none'"),
+        "a CSP forbids fetching anything"
+    );
     for c in &report.controls {
         assert!(
-            html.contains(&format!("id=\"status-{}\" data-status=\"{}\"", c.control.id, c.status.token())),
+            html.contains(&format!(
+                "id=\"status-{}\" data-status=\"{}\"",
+                c.control.id,
+                c.status.token()
+            )),
             "{}",
             c.control.id
         );
     }
-    assert!(html.contains("blocked by the gate"), "the timeline shows the blocked model");
+    assert!(
+        html.contains("blocked by the gate"),
+        "the timeline shows the blocked model"
+    );
 }
 
 #[test]
@@ -134,15 +166,20 @@ fn every_internal_link_of_the_oscal_document_resolves() {
     let mut hrefs = Vec::new();
     collect(&doc, "href", &mut hrefs);
     let internal: Vec<&String> = hrefs.iter().filter(|h| h.starts_with('#')).collect();
-    assert!(internal.len() > report.records.len(), "the plan and every record are linked");
+    assert!(
+        internal.len() > report.records.len(),
+        "the plan and every record are linked"
+    );
     for h in internal {
         assert!(resources.contains(&&h[1..]), "dangling {h}");
     }
     // Every record cited has its resource, with its hash.
     for r in &report.records {
-        let found = ar["back-matter"]["resources"].as_array().unwrap().iter().any(|res| {
-            res["rlinks"][0]["hashes"][0]["value"] == r.digest.as_str()
-        });
+        let found = ar["back-matter"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|res| res["rlinks"][0]["hashes"][0]["value"] == r.digest.as_str());
         assert!(found, "no resource for {}", r.digest);
     }
     // Subjects, actors and related observations point at what exists.
@@ -180,7 +217,10 @@ fn every_internal_link_of_the_oscal_document_resolves() {
         .map(|f| {
             (
                 f["target"]["target-id"].as_str().unwrap().to_string(),
-                f["target"]["status"]["reason"].as_str().unwrap().to_string(),
+                f["target"]["status"]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
             )
         })
         .collect();
@@ -189,7 +229,11 @@ fn every_internal_link_of_the_oscal_document_resolves() {
         result["reviewed-controls"]["control-selections"][0]["exclude-controls"][0]["control-id"],
         "control-3"
     );
-    assert!(reasons.iter().all(|(_, r)| ["pass", "fail", "no-evidence"].contains(&r.as_str())));
+    assert!(
+        reasons
+            .iter()
+            .all(|(_, r)| ["pass", "fail", "no-evidence"].contains(&r.as_str()))
+    );
     assert!(result["start"].as_str().unwrap() <= result["end"].as_str().unwrap());
 }
 
@@ -198,7 +242,10 @@ fn oscal_tells_fail_from_no_evidence() {
     let mut log = Log::new();
     log.attach(1, "2020-01-01", |_| {});
     let doc = to_oscal(&audit(&log));
-    let findings = doc["assessment-results"]["results"][0]["findings"].as_array().unwrap().clone();
+    let findings = doc["assessment-results"]["results"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .clone();
     let reason = |id: &str| {
         findings
             .iter()
@@ -216,10 +263,10 @@ fn collect(v: &Value, key: &str, out: &mut Vec<String>) {
     match v {
         Value::Object(map) => {
             for (k, v) in map {
-                if k == key {
-                    if let Some(s) = v.as_str() {
-                        out.push(s.to_string());
-                    }
+                if k == key
+                    && let Some(s) = v.as_str()
+                {
+                    out.push(s.to_string());
                 }
                 collect(v, key, out);
             }

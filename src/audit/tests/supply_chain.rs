@@ -11,7 +11,10 @@ fn a_deployed_model_without_a_verified_bom_fails_control_4_and_is_listed() {
     log.verification(
         2,
         true,
-        &[VerifiedLevel::SignatureVerified, VerifiedLevel::FilesVerified],
+        &[
+            VerifiedLevel::SignatureVerified,
+            VerifiedLevel::FilesVerified,
+        ],
         ResourceRef::uri(SIGNATURE_ONLY_POLICY),
     );
     log.deploy(2);
@@ -38,18 +41,33 @@ fn the_datasets_of_a_verified_bom_are_listed_with_whether_they_were_signed() {
     log.deploy(1);
     let report = audit(&log);
     let c4 = control(&report, 4);
-    assert_eq!(c4.status, Status::Pass, "unsigned datasets are listed, not required");
+    assert_eq!(
+        c4.status,
+        Status::Pass,
+        "unsigned datasets are listed, not required"
+    );
     let bom = c4.supply_chain[0].bom.as_ref().unwrap();
     assert_eq!(bom.sha256, bom_digest(1));
     assert_eq!(bom.record.as_deref(), Some(written.as_str()));
     let datasets = bom.datasets.as_ref().unwrap();
     assert_eq!(datasets.len(), 2);
-    assert_eq!(datasets[0].signed_by_record.as_deref(), Some(dataset_signed.as_str()));
+    assert_eq!(
+        datasets[0].signed_by_record.as_deref(),
+        Some(dataset_signed.as_str())
+    );
     assert_eq!(datasets[1].signed_by_record, None);
-    assert_eq!(datasets[1].sha256.as_deref(), Some(hex::encode([9u8; 32]).as_str()));
+    assert_eq!(
+        datasets[1].sha256.as_deref(),
+        Some(hex::encode([9u8; 32]).as_str())
+    );
     let bases = bom.base_models.as_ref().unwrap();
     assert_eq!(bases[0].name, "org/base-model");
-    assert!(c4.supply_chain[0].notes.iter().any(|n| n.contains("never signed") && n.contains("model-9")));
+    assert!(
+        c4.supply_chain[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("never signed") && n.contains("model-9"))
+    );
     assert!(c4.evidence.contains(&dataset_signed));
 
     // An organisation that requires signed datasets fails the model.
