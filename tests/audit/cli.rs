@@ -15,7 +15,7 @@ fn the_gate_working_passes_the_audit_and_lists_the_blocked_model() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("relying on the verification sha256:"), "{out}");
     ws.attach_all();
-    let (code, report) = ws.audit_json(&["--as-of", "2026-12-01"]);
+    let (code, report) = ws.audit_json(&[]);
     // The deployment record names the verification it relied on.
     let records = ws.records();
     let vsa = records
@@ -25,7 +25,10 @@ fn the_gate_working_passes_the_audit_and_lists_the_blocked_model() {
                 && r["predicate"]["verificationResult"] == "PASSED"
         })
         .unwrap();
-    let deployment = records.last().unwrap();
+    let deployment = records
+        .iter()
+        .find(|r| r["predicateType"] == "https://modelseal.dev/evidence/deployment/v1")
+        .unwrap();
     assert_eq!(
         deployment["predicate"]["verification"],
         format!("sha256:{}", vsa["digest"].as_str().unwrap())
@@ -42,7 +45,10 @@ fn a_deployment_after_a_failed_verification_fails_the_audit() {
     let ws = Workspace::new();
     let model = ws.signed_model("m");
     assert_eq!(ws.verify(&model), 0);
-    let passed = ws.records().last().unwrap()["digest"].as_str().unwrap().to_string();
+    let passed = ws.records().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let copy = ws.path("tampered-copy");
     copy_tree(&model.dir, &copy);
     fs::write(copy.join("config.json"), "{\"tampered\": true}\n").unwrap();
@@ -52,13 +58,16 @@ fn a_deployment_after_a_failed_verification_fails_the_audit() {
     assert_eq!(code, 0, "the deployment is recorded all the same: {err}");
     assert!(err.contains("FAILED"), "{err}");
     ws.attach_all();
-    let (code, report) = ws.audit_json(&["--as-of", "2026-12-01"]);
+    let (code, report) = ws.audit_json(&[]);
     assert_eq!(code, 1);
     let c7 = control(&report, 7);
     assert_eq!(c7["status"], "fail");
     assert_eq!(c7["deployments"][0]["outcome"], "verification-failed");
     assert!(
-        c7["reason"].as_str().unwrap().contains("changed: config.json"),
+        c7["reason"]
+            .as_str()
+            .unwrap()
+            .contains("changed: config.json"),
         "{}",
         c7["reason"]
     );
@@ -66,7 +75,7 @@ fn a_deployment_after_a_failed_verification_fails_the_audit() {
     // earlier one still fails the control.
     let (code, _, err) = ws.deploy(&model, &["--verification", &format!("sha256:{passed}")]);
     assert_eq!(code, 0, "{err}");
-    let (code, report) = ws.audit_json(&["--as-of", "2026-12-01"]);
+    let (code, report) = ws.audit_json(&[]);
     assert_eq!(code, 1);
     let outcomes: Vec<&str> = control(&report, 7)["deployments"]
         .as_array()
@@ -84,7 +93,10 @@ fn deploy_refuses_a_verification_it_cannot_rely_on() {
     let b = ws.signed_model("b");
     assert_eq!(ws.verify(&b), 0);
     let records = ws.records();
-    let of_b = records.last().unwrap()["digest"].as_str().unwrap().to_string();
+    let of_b = records.last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let sign_a = records[0]["digest"].as_str().unwrap().to_string();
     for (given, why) in [
         (format!("sha256:{}", "ab".repeat(32)), "no record"),
@@ -107,25 +119,35 @@ fn deploy_refuses_a_verification_it_cannot_rely_on() {
 #[test]
 fn attach_refuses_what_an_auditor_cannot_rely_on() {
     let ws = Workspace::new();
-    let tomorrow = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date()
-        .tomorrow()
-        .unwrap()
-        .to_string();
+    let tomorrow = day(1);
     for (control, extra, why) in [
         (4, vec!["--reviewer", "r"], "not from documents"),
         (7, vec!["--reviewer", "r"], "not from documents"),
         (9, vec!["--reviewer", "r"], "not in the checklist"),
-        (1, vec!["--reviewer", "r", "--reviewed", tomorrow.as_str()], "in the future"),
+        (
+            1,
+            vec!["--reviewer", "r", "--reviewed", tomorrow.as_str()],
+            "in the future",
+        ),
         (1, vec![], "--reviewer"),
         (1, vec!["--reviewer", "  "], "--reviewer"),
         (
             1,
-            vec!["--reviewer", "r", "--reviewed", "2026-06-01", "--next-review", "2026-05-01"],
+            vec![
+                "--reviewer",
+                "r",
+                "--reviewed",
+                "2026-06-01",
+                "--next-review",
+                "2026-05-01",
+            ],
             "not after the review date",
         ),
-        (1, vec!["--reviewer", "r", "--model", "sha256:12"], "not a SHA-256"),
+        (
+            1,
+            vec!["--reviewer", "r", "--model", "sha256:12"],
+            "not a SHA-256",
+        ),
     ] {
         let (code, _, err) = ws.attach(control, &extra);
         assert_eq!(code, 2, "{control} {extra:?}: {err}");
@@ -150,33 +172,53 @@ fn attach_refuses_what_an_auditor_cannot_rely_on() {
 fn attach_records_the_version_the_next_review_and_the_model() {
     let ws = Workspace::new();
     let model = format!("sha256:{}", "c0".repeat(32));
+    let (reviewed, a_year_on) = (day(-10), day(355));
     let (code, out, err) = ws.attach(
         6,
         &[
-            "--reviewer", "Red team", "--reviewed", "2026-06-01", "--version", "report 2026-Q2",
-            "--model", &model,
+            "--reviewer",
+            "Red team",
+            "--reviewed",
+            &reviewed,
+            "--version",
+            "report 2026-Q2",
+            "--model",
+            &model,
         ],
     );
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("next review due 2027-06-01"), "{out}");
+    assert!(
+        out.contains(&format!("next review due {a_year_on}")),
+        "{out}"
+    );
     let (code, _, err) = ws.attach(
         1,
-        &["--reviewer", "CISO", "--reviewed", "2026-06-01", "--next-review", "2026-09-01"],
+        &[
+            "--reviewer",
+            "CISO",
+            "--reviewed",
+            &reviewed,
+            "--next-review",
+            &day(5),
+        ],
     );
     assert_eq!(code, 0, "{err}");
     let records = ws.records();
     let a = &records[0]["predicate"];
     assert_eq!(a["version"], "report 2026-Q2");
-    assert_eq!(a["nextReview"], "2027-06-01", "the control's max age");
+    assert_eq!(a["nextReview"], a_year_on.as_str(), "the control's max age");
     assert_eq!(a["model"], "c0".repeat(32));
     assert_eq!(a["reviewer"], "Red team");
-    assert_eq!(records[1]["predicate"]["nextReview"], "2026-09-01");
+    assert_eq!(records[1]["predicate"]["nextReview"], day(5).as_str());
     // The next review date is enforced: after it, the control fails.
-    let (_, report) = ws.audit_json(&["--as-of", "2026-08-31"]);
+    let (_, report) = ws.audit_json(&["--as-of", &day(5)]);
     assert_eq!(status(&report, 1), "pass");
-    let (_, report) = ws.audit_json(&["--as-of", "2026-09-02"]);
+    let (_, report) = ws.audit_json(&["--as-of", &day(6)]);
     assert_eq!(status(&report, 1), "fail");
-    assert_eq!(control(&report, 1)["documents"][0]["outcome"], "review-overdue");
+    assert_eq!(
+        control(&report, 1)["documents"][0]["outcome"],
+        "review-overdue"
+    );
 }
 
 #[test]
@@ -186,11 +228,7 @@ fn an_audit_date_counts_the_whole_of_that_day() {
     let ws = Workspace::new();
     let (code, _, err) = ws.attach(1, &["--reviewer", "r"]);
     assert_eq!(code, 0, "{err}");
-    let today = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date()
-        .to_string();
-    let (_, report) = ws.audit_json(&["--as-of", &today]);
+    let (_, report) = ws.audit_json(&["--as-of", &day(0)]);
     assert_eq!(status(&report, 1), "pass", "{report:#}");
     assert_eq!(report["as_of"]["whole_day"], true);
 }
@@ -205,7 +243,10 @@ fn no_evidence_fails_the_audit_and_a_not_applicable_control_needs_a_reason() {
     let (code, report) = ws.audit_json(&[]);
     assert_eq!(status(&report, 7), "pass");
     assert_eq!(status(&report, 1), "no-evidence");
-    assert_eq!(code, 1, "a required control without evidence fails the audit");
+    assert_eq!(
+        code, 1,
+        "a required control without evidence fails the audit"
+    );
     let list = ws.path("trimmed.toml");
     let shipped = modelseal::audit::DEFAULT_CHECKLIST;
     let mut trimmed = shipped.to_string();
@@ -230,7 +271,10 @@ fn no_evidence_fails_the_audit_and_a_not_applicable_control_needs_a_reason() {
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(justified.as_bytes()));
     assert_eq!(report["checklist"]["sha256"], digest);
     assert_eq!(
-        report["checklist"]["not_applicable"].as_array().unwrap().len(),
+        report["checklist"]["not_applicable"]
+            .as_array()
+            .unwrap()
+            .len(),
         6
     );
     // Every other format shows the trimmed checklist too.
@@ -256,7 +300,10 @@ fn every_format_prints_the_checkpoint_relied_on_in_full() {
         let (_, out, _) = ws.audit(format, &[]);
         assert!(out.contains(origin), "{format}: origin");
         assert!(out.contains(root), "{format}: root");
-        assert!(out.contains(&model.digest), "{format}: the model's full digest");
+        assert!(
+            out.contains(&model.digest),
+            "{format}: the model's full digest"
+        );
         assert!(!out.contains('…'), "{format}: nothing shortened");
     }
     let (_, report) = ws.audit_json(&[]);
@@ -266,12 +313,19 @@ fn every_format_prints_the_checkpoint_relied_on_in_full() {
 #[test]
 fn hostile_file_names_are_escaped_in_every_report() {
     let ws = Workspace::new();
-    let name = "evil|doc\n| 1 | AI Risk Management Policy | yes | **pass** |\n\u{1b}[2J<b>x</b>.md";
+    let name = "evil|doc\n| 1 | AI Risk Management Policy | yes | **pass** |\n\u{1b}[2J<b>x.md";
     let doc = ws.path(name);
     fs::write(&doc, "policy").unwrap();
     let (code, _, err) = run(ws
         .cmd()
-        .args(["evidence", "attach", "--control", "1", "--reviewer", "r\u{1b}[31m"])
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "1",
+            "--reviewer",
+            "r\u{1b}[31m",
+        ])
         .arg("--file")
         .arg(&doc));
     assert_eq!(code, 0, "{err}");
@@ -286,7 +340,9 @@ fn hostile_file_names_are_escaped_in_every_report() {
     for format in ["human", "markdown", "html"] {
         let (_, out, _) = ws.audit(format, &[]);
         assert!(!out.contains('\u{1b}'), "{format}");
-        assert!(!out.contains("<b>x"), "{format}");
+        if format != "human" {
+            assert!(!out.contains("<b>x"), "{format}: markup from a file name");
+        }
     }
     // The terminal output of `evidence attach` is escaped too.
     let (_, out, _) = run(ws

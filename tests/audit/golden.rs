@@ -7,7 +7,11 @@ use std::fs;
 fn golden_copy() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let from = fixture("golden/v0.1.0");
-    for f in ["evidence.jsonl", "evidence.jsonl.checkpoint", "evidence.pub.pem"] {
+    for f in [
+        "evidence.jsonl",
+        "evidence.jsonl.checkpoint",
+        "evidence.pub.pem",
+    ] {
         fs::copy(from.join(f), tmp.path().join(f)).unwrap();
     }
     let log = tmp.path().join("evidence.jsonl");
@@ -54,7 +58,10 @@ fn the_0_1_0_log_audits_and_its_deployment_is_judged_on_the_verification_before_
     // the latest verification before it: that of the tampered copy, FAILED.
     let c4 = status(4);
     assert_eq!(c4["status"], "pass", "{c4:#}");
-    assert!(c4["supply_chain"][0]["bom"]["datasets"].is_null(), "0.1.0 did not list them");
+    assert!(
+        c4["supply_chain"][0]["bom"]["datasets"].is_null(),
+        "0.1.0 did not list them"
+    );
     let c7 = status(7);
     assert_eq!(c7["status"], "fail");
     let d = &c7["deployments"][0];
@@ -75,6 +82,9 @@ fn the_0_1_0_log_audits_and_its_deployment_is_judged_on_the_verification_before_
     for format in ["human", "markdown", "html", "oscal"] {
         let (code, out, err) = audit(&log, &key, format);
         assert_eq!(code, 1, "{format}: {err}");
-        assert!(out.contains("7f97b3e324e616db80312f1fd5f11bc105f1a7bec91c87a09e17debb332bd246"), "{format}: the checkpoint root");
+        assert!(
+            out.contains("7f97b3e324e616db80312f1fd5f11bc105f1a7bec91c87a09e17debb332bd246"),
+            "{format}: the checkpoint root"
+        );
     }
 }

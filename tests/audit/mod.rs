@@ -15,7 +15,6 @@ pub struct Workspace {
     pub tmp: tempfile::TempDir,
     pub log: PathBuf,
     pub key: PathBuf,
-    pub public: PathBuf,
 }
 
 /// A signed model: its directory, signature, BOM and root digest.
@@ -37,7 +36,6 @@ impl Workspace {
         Workspace {
             log: tmp.path().join("evidence.jsonl"),
             key: tmp.path().join("evidence.priv.pem"),
-            public: tmp.path().join("evidence.pub.pem"),
             tmp,
         }
     }
@@ -53,10 +51,12 @@ impl Workspace {
         c
     }
 
-    /// A copy of the tiny model named `name`, signed with a BOM.
+    /// A copy of the tiny model named `name` (with a file that makes its
+    /// digest its own), signed with a BOM.
     pub fn signed_model(&self, name: &str) -> Signed {
         let dir = self.path(name);
         copy_tree(&fixture("tiny-model"), &dir);
+        std::fs::write(dir.join("variant.txt"), format!("{name}\n")).unwrap();
         let sig = self.path(&format!("{name}.sig"));
         let bom = self.path(&format!("{name}.cdx.json"));
         let (code, out, err) = run(demo_sign_args(
@@ -94,7 +94,9 @@ impl Workspace {
     pub fn deploy(&self, model: &Signed, extra: &[&str]) -> (i32, String, String) {
         run(self
             .cmd()
-            .args(["evidence", "deploy", "--name", "m", "--target", "prod", "--model"])
+            .args([
+                "evidence", "deploy", "--name", "m", "--target", "prod", "--model",
+            ])
             .arg(format!("sha256:{}", model.digest))
             .args(extra))
     }
@@ -111,10 +113,10 @@ impl Workspace {
             .args(extra))
     }
 
-    /// Attaches a document, reviewed on 2026-06-01, to every document control.
+    /// Attaches a document, reviewed today, to every document control.
     pub fn attach_all(&self) {
         for id in [1, 2, 3, 5, 6, 8] {
-            let (code, _, err) = self.attach(id, &["--reviewer", "Security lead", "--reviewed", "2026-06-01"]);
+            let (code, _, err) = self.attach(id, &["--reviewer", "Security lead"]);
             assert_eq!(code, 0, "{err}");
         }
     }
@@ -141,6 +143,16 @@ impl Workspace {
         assert_eq!(code, 0, "{err}");
         serde_json::from_str(&out).unwrap()
     }
+}
+
+/// Today (UTC) plus `days`, as YYYY-MM-DD.
+pub fn day(days: i64) -> String {
+    jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
 }
 
 /// A control of a JSON report.
