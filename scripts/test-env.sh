@@ -13,7 +13,7 @@ esac
 export PATH
 
 # The external tools the tests run (a missing one fails its test).
-MODELSEAL_TEST_COMMANDS="model_signing trestle"
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

@@ -78,6 +78,8 @@ fn commands(model: &Path, sig: &Path, log: &Path) -> Vec<Vec<String>> {
             "attach".into(),
             "--control".into(),
             "1".into(),
+            "--reviewer".into(),
+            "r".into(),
             "--evidence".into(),
             s(log),
             "--evidence-key".into(),

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod audit;
 mod bom;
 mod cli;
 mod evidence;

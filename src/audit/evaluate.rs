@@ -1,316 +1,194 @@
-//! Evaluating each control of a checklist against the evidence records.
+//! Evaluating each control of a checklist against a checked evidence log.
 
-use super::{Checklist, Control, EvidenceKind};
-use crate::evidence::LogCheck;
-use crate::evidence::record::{
-    AttachmentEvidence, Predicate, Record, VerificationResult, VerificationSummary, VerifiedLevel,
+use super::report::{
+    AuditReport, ChecklistSummary, CheckpointSummary, CitedRecord, ControlResult, LogSummary,
+    ModelRef, NotApplicable, Status,
 };
-use serde::Serialize;
-use std::collections::BTreeSet;
+use super::view::View;
+use super::{AsOf, Checklist, EvidenceKind, deployments, documents, history, supply_chain};
+use crate::evidence::record::Predicate;
+use crate::evidence::{LogCheck, Record};
+use std::path::PathBuf;
 
-/// A control's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// The evidence satisfies the control.
-    Pass,
-    /// The evidence shows the control is not met.
-    Fail,
-    /// Nothing in the log speaks to the control.
-    NoEvidence,
+/// What an audit is asked: the checklist, the checked log, the scope and
+/// the date, and optionally the documents the auditor was given.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuditInput<'a> {
+    /// The checklist.
+    pub checklist: &'a Checklist,
+    /// Where the checklist came from, as reports name it.
+    pub checklist_source: String,
+    /// The log, verified by [`crate::evidence::verify_log`].
+    pub log: &'a LogCheck,
+    /// The log as reports name it.
+    pub log_path: String,
+    /// One model to audit (its OMS root digest, hex, `sha256:` optional);
+    /// every model when absent.
+    pub model: Option<String>,
+    /// The audit date.
+    pub as_of: AsOf,
+    /// A directory holding the documents the auditor was given, by file
+    /// name, to re-hash.
+    pub documents: Option<PathBuf>,
 }
 
-impl Status {
-    /// `pass`, `fail`, `no evidence`.
-    pub fn label(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::NoEvidence => "no evidence",
+impl<'a> AuditInput<'a> {
+    /// An audit of every model with the checklist, as of `as_of`.
+    pub fn new(
+        checklist: &'a Checklist,
+        log: &'a LogCheck,
+        log_path: impl Into<String>,
+        as_of: AsOf,
+    ) -> Self {
+        AuditInput {
+            checklist,
+            checklist_source: "shipped".into(),
+            log,
+            log_path: log_path.into(),
+            model: None,
+            as_of,
+            documents: None,
         }
     }
 }
 
-/// One control, judged.
-#[derive(Debug, Clone, Serialize)]
-pub struct ControlResult {
-    /// The control as the checklist states it.
-    #[serde(flatten)]
-    pub control: Control,
-    /// The outcome.
-    pub status: Status,
-    /// Why.
-    pub reason: String,
-    /// Digests (hex SHA-256 of the log lines) of the records relied on.
-    pub evidence: Vec<String>,
-}
-
-/// The log as the audit saw it.
-#[derive(Debug, Clone, Serialize)]
-pub struct LogSummary {
-    /// The log file.
-    pub path: String,
-    /// Lines in the log.
-    pub records: usize,
-    /// Whether every record and the checkpoint verified.
-    pub intact: bool,
-    /// What is wrong with it.
-    pub problems: Vec<String>,
-    /// Size and root (hex) of the verified checkpoint.
-    pub checkpoint: Option<(u64, String)>,
-}
-
-/// A whole audit.
-#[derive(Debug, Clone, Serialize)]
-pub struct AuditReport {
-    /// The plan's title.
-    pub title: String,
-    /// The audit date.
-    pub as_of: String,
-    /// The model audited (all models when absent).
-    pub model: Option<String>,
-    /// The evidence log.
-    pub log: LogSummary,
-    /// Every control.
-    pub controls: Vec<ControlResult>,
-}
-
-impl AuditReport {
-    /// Whether a required control failed.
-    pub fn failed(&self) -> bool {
-        self.controls
-            .iter()
-            .any(|c| c.control.required && c.status == Status::Fail)
-    }
-}
-
-fn result(
-    control: &Control,
-    status: Status,
-    reason: String,
-    evidence: Vec<String>,
-) -> ControlResult {
-    ControlResult {
-        control: control.clone(),
-        status,
-        reason,
-        evidence,
-    }
-}
-
-/// Evaluates `list` against the checked log, for `model` (hex SHA-256 root
-/// digest) or every model in the log, as of `as_of`.
-pub fn evaluate(
-    list: &Checklist,
-    check: &LogCheck,
-    log_path: &str,
-    model: Option<&str>,
-    as_of: jiff::Timestamp,
-) -> AuditReport {
-    let records: Vec<&Record> = check.records.iter().filter(|r| r.time() <= as_of).collect();
-    let model = model.map(|m| m.trim_start_matches("sha256:").to_ascii_lowercase());
+/// Evaluates every control. A log that does not verify fails every
+/// applicable control; otherwise each control is judged by its rule over
+/// the records at or before the audit date.
+pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
+    let list = input.checklist;
+    let check = input.log;
+    let as_of = input.as_of;
+    let counted: Vec<&Record> = check
+        .records
+        .iter()
+        .filter(|r| as_of.includes(r.time()))
+        .collect();
+    let model = input
+        .model
+        .as_deref()
+        .map(|m| m.trim_start_matches("sha256:").to_ascii_lowercase());
+    let period = counted
+        .iter()
+        .map(|r| r.time())
+        .min()
+        .zip(counted.iter().map(|r| r.time()).max());
+    let view = View::new(counted, model.clone());
     let controls = list
         .controls
         .iter()
         .map(|control| {
+            if let Some(why) = &control.not_applicable {
+                return ControlResult::new(
+                    control,
+                    Status::NotApplicable,
+                    format!("Not applicable according to the checklist: {why}"),
+                );
+            }
             if !check.ok() {
-                let more = if check.problems.len() > 1 {
-                    format!(" (+{} more)", check.problems.len() - 1)
-                } else {
-                    String::new()
+                let more = match check.problems.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" (+{} more)", n - 1),
                 };
-                return result(
+                return ControlResult::new(
                     control,
                     Status::Fail,
                     format!(
                         "the evidence log does not verify: {}{more}",
-                        check.problems[0]
+                        check.problems.first().map(String::as_str).unwrap_or("")
                     ),
-                    Vec::new(),
                 );
             }
             match control.rule.evidence {
-                EvidenceKind::Attachment => attachment(control, &records, as_of),
-                EvidenceKind::Verification => verification(control, &records, model.as_deref()),
+                EvidenceKind::Attachment => {
+                    documents::judge(control, &view, &as_of, input.documents.as_deref())
+                }
+                EvidenceKind::Verification if control.rule.before_deployment => {
+                    deployments::judge(control, &view)
+                }
+                EvidenceKind::Verification => supply_chain::judge(control, &view),
+            }
+        })
+        .collect::<Vec<ControlResult>>();
+    let mut cited: Vec<&str> = controls
+        .iter()
+        .flat_map(|c| c.evidence.iter().map(String::as_str))
+        .collect();
+    cited.sort_unstable();
+    cited.dedup();
+    let mut records: Vec<CitedRecord> = cited
+        .into_iter()
+        .filter_map(|d| view.record(d))
+        .map(|r| {
+            let (document, scope) = match &r.predicate {
+                Predicate::Attachment(a) => (true, a.model.clone()),
+                _ => (false, None),
+            };
+            CitedRecord {
+                digest: r.digest.clone(),
+                index: r.index,
+                time: r.time(),
+                predicate_type: r.predicate_type().to_string(),
+                subject: ModelRef {
+                    name: r.subject.name.clone(),
+                    sha256: r.subject.sha256.clone(),
+                },
+                document,
+                scope,
             }
         })
         .collect();
+    records.sort_by_key(|r| r.index);
     AuditReport {
         title: list.title.clone(),
-        as_of: as_of.to_string(),
+        as_of,
+        tool: format!("modelseal {}", crate::VERSION),
         model,
+        checklist: ChecklistSummary {
+            source: input.checklist_source.clone(),
+            sha256: list.sha256.clone(),
+            text: list.text.clone(),
+            controls: list.controls.len(),
+            not_applicable: list
+                .controls
+                .iter()
+                .filter_map(|c| {
+                    c.not_applicable.as_ref().map(|j| NotApplicable {
+                        id: c.id,
+                        area: c.area.clone(),
+                        justification: j.clone(),
+                    })
+                })
+                .collect(),
+            optional: list
+                .controls
+                .iter()
+                .filter(|c| !c.required)
+                .map(|c| c.id)
+                .collect(),
+        },
         log: LogSummary {
-            path: log_path.to_string(),
+            path: input.log_path.clone(),
             records: check.lines,
+            counted: view.records.len(),
             intact: check.ok(),
             problems: check.problems.clone(),
-            checkpoint: check
-                .checkpoint
-                .as_ref()
-                .map(|c| (c.size, hex::encode(c.root))),
+            checkpoint: check.checkpoint.as_ref().map(|c| CheckpointSummary {
+                origin: c.origin.clone(),
+                size: c.size,
+                root: hex::encode(c.root),
+            }),
+            consistency: check.consistency.clone(),
         },
+        documents: input.documents.as_ref().map(|d| d.display().to_string()),
+        period,
         controls,
-    }
-}
-
-fn attachment(control: &Control, records: &[&Record], as_of: jiff::Timestamp) -> ControlResult {
-    let reviewed = |a: &AttachmentEvidence| -> Option<jiff::Timestamp> {
-        a.reviewed
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp())
-    };
-    let latest = records
-        .iter()
-        .filter_map(|r| match &r.predicate {
-            Predicate::Attachment(a) if a.control == control.id => Some((a, *r)),
-            _ => None,
-        })
-        .filter_map(|(a, r)| reviewed(a).map(|t| (t, a, r)))
-        .max_by_key(|(t, _, _)| *t);
-    let Some((when, attached, record)) = latest else {
-        return result(
-            control,
-            Status::NoEvidence,
-            "no reviewed document is attached".into(),
-            Vec::new(),
-        );
-    };
-    let doc = &attached.document.name;
-    let date = attached.reviewed;
-    let reviewer = attached.reviewer.as_deref().unwrap_or("unnamed reviewer");
-    let age = (as_of.as_second() - when.as_second()) / 86_400;
-    if let Some(max) = control.rule.max_age_days
-        && age > max as i64
-    {
-        return result(
-            control,
-            Status::Fail,
-            format!(
-                "{doc} was last reviewed on {date}, {age} days before the audit date; at most {max} allowed"
-            ),
-            vec![record.digest.clone()],
-        );
-    }
-    result(
-        control,
-        Status::Pass,
-        format!(
-            "{doc} (sha256:{}) reviewed on {date} by {reviewer}",
-            record.subject.sha256
-        ),
-        vec![record.digest.clone()],
-    )
-}
-
-fn vsa(r: &Record) -> Option<&VerificationSummary> {
-    match &r.predicate {
-        Predicate::Verification(v) => Some(v),
-        _ => None,
-    }
-}
-
-fn verification(control: &Control, records: &[&Record], model: Option<&str>) -> ControlResult {
-    let models: BTreeSet<String> = match model {
-        Some(m) => BTreeSet::from([m.to_string()]),
-        None => records
-            .iter()
-            .filter(|r| !matches!(r.predicate, Predicate::Attachment(_)))
-            .map(|r| r.subject.sha256.clone())
-            .collect(),
-    };
-    if models.is_empty() {
-        return result(
-            control,
-            Status::NoEvidence,
-            "no model has been signed or verified".into(),
-            Vec::new(),
-        );
-    }
-    let wanted: BTreeSet<VerifiedLevel> = control.rule.levels.iter().copied().collect();
-    let names = |levels: &[VerifiedLevel]| -> Vec<String> {
-        levels
-            .iter()
-            .map(|l| {
-                serde_json::to_value(l)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default()
-            })
-            .collect()
-    };
-    let wanted_names = names(&control.rule.levels);
-    let mut failures = Vec::new();
-    let mut passes = Vec::new();
-    let mut evidence = Vec::new();
-    for m in &models {
-        let mine: Vec<&&Record> = records.iter().filter(|r| &r.subject.sha256 == m).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        let vsas: Vec<(&&Record, &VerificationSummary)> = mine
-            .iter()
-            .copied()
-            .filter_map(|r| vsa(r).map(|v| (r, v)))
-            .collect();
-        let passing: Vec<&&Record> = vsas
-            .iter()
-            .filter(|(_, v)| {
-                v.verification_result == VerificationResult::Passed
-                    && v.verified_levels
-                        .iter()
-                        .copied()
-                        .collect::<BTreeSet<_>>()
-                        .is_superset(&wanted)
-            })
-            .map(|(r, _)| *r)
-            .collect();
-        let short: String = m.chars().take(16).collect();
-        if let Some(first) = passing.iter().map(|r| r.time()).min() {
-            let early: Vec<&&Record> = mine
-                .iter()
-                .copied()
-                .filter(|r| matches!(r.predicate, Predicate::Deployment(_)) && r.time() < first)
-                .collect();
-            if control.rule.before_deployment && !early.is_empty() {
-                failures.push(format!(
-                    "sha256:{short}… was deployed at {} before it was first verified at {first}",
-                    early[0].time()
-                ));
-                evidence.extend(early.iter().map(|r| r.digest.clone()));
-            } else {
-                passes.push(format!(
-                    "sha256:{short}… verified at {first} ({})",
-                    wanted_names.join(", ")
-                ));
-                evidence.extend(passing.iter().map(|r| r.digest.clone()));
-            }
+        models: if check.ok() {
+            history::histories(&view)
         } else {
-            let last_failure = vsas
-                .iter()
-                .filter(|(_, v)| v.verification_result == VerificationResult::Failed)
-                .max_by_key(|(r, _)| r.time())
-                .map(|(r, v)| {
-                    evidence.push(r.digest.clone());
-                    format!("; its last verification failed: {}", v.failures.join("; "))
-                })
-                .unwrap_or_default();
-            failures.push(format!(
-                "sha256:{short}… has no PASSED verification with {}{last_failure}",
-                wanted_names.join(" and ")
-            ));
-        }
-    }
-    if !failures.is_empty() {
-        result(control, Status::Fail, failures.join("; "), evidence)
-    } else if passes.is_empty() {
-        result(
-            control,
-            Status::NoEvidence,
-            "no records about this model".into(),
-            Vec::new(),
-        )
-    } else {
-        result(control, Status::Pass, passes.join("; "), evidence)
+            Vec::new()
+        },
+        records,
     }
 }

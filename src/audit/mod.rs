@@ -1,111 +1,51 @@
-//! The audit: the checklist (data), evaluated against the evidence log, and
-//! rendered for people, programs and OSCAL tools.
+//! The audit: the checklist (data), evaluated against a checked evidence
+//! log, and rendered for people (terminal, Markdown, HTML), programs (JSON)
+//! and OSCAL tools. Renderers return strings; nothing here prints.
+//!
+//! ```no_run
+//! use modelseal::audit::{AsOf, AuditInput, Checklist, evaluate, to_markdown};
+//! use modelseal::evidence::verify_log;
+//! # fn key() -> ed25519_dalek::VerifyingKey { unimplemented!() }
+//! let list = Checklist::default_list();
+//! let check = verify_log(std::path::Path::new("evidence.jsonl"), &key(), None)?;
+//! let report = evaluate(&AuditInput::new(&list, &check, "evidence.jsonl", AsOf::parse("2026-12-01")?));
+//! print!("{}", to_markdown(&report));
+//! std::process::exit(if report.failed() { 1 } else { 0 });
+//! # Ok::<(), modelseal::Error>(())
+//! ```
 
+mod as_of;
+mod checklist;
+mod deployments;
+mod documents;
+pub mod escape;
 mod evaluate;
+mod history;
+mod html;
 mod oscal;
 mod render;
+pub mod report;
+mod supply_chain;
+mod tables;
+mod view;
 
-pub use evaluate::{AuditReport, ControlResult, Status, evaluate};
+pub use as_of::AsOf;
+pub use checklist::{Checklist, Control, DEFAULT_CHECKLIST, EvidenceKind, Rule};
+pub use evaluate::{AuditInput, evaluate};
+pub use html::to_html;
 pub use oscal::to_oscal;
 pub use render::{to_human, to_markdown};
+pub use report::{AuditReport, ControlResult, Status};
 
-use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
-
-/// The checklist shipped with the tool.
-pub const DEFAULT_CHECKLIST: &str = include_str!("checklist.toml");
-
-/// A checklist: the controls of an audit plan and their evidence rules.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Checklist {
-    /// The plan's title.
-    pub title: String,
-    /// The controls.
-    #[serde(rename = "control")]
-    pub controls: Vec<Control>,
-}
-
-/// One control.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Control {
-    /// Number in the plan.
-    pub id: u32,
-    /// The plan's section.
-    pub section: String,
-    /// Control area.
-    pub area: String,
-    /// Objective.
-    pub objective: String,
-    /// Test procedure.
-    pub procedure: String,
-    /// Pass criterion.
-    pub criterion: String,
-    /// Whether a failure fails the audit.
-    #[serde(default = "yes")]
-    pub required: bool,
-    /// Which evidence satisfies it.
-    pub rule: Rule,
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// The evidence a control needs.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Rule {
-    /// `attachment` or `verification`.
-    pub evidence: EvidenceKind,
-    /// Attachments: the review may be at most this old.
-    pub max_age_days: Option<u64>,
-    /// Verifications: the verified levels required.
-    #[serde(default)]
-    pub levels: Vec<crate::evidence::record::VerifiedLevel>,
-    /// Verifications: no deployment may precede the verification.
-    #[serde(default)]
-    pub before_deployment: bool,
-}
-
-/// Kinds of evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EvidenceKind {
-    /// A reviewed document.
-    Attachment,
-    /// A verification record.
-    Verification,
-}
-
-impl Checklist {
-    /// Parses a checklist; ids must be unique.
-    pub fn parse(text: &str) -> Result<Self> {
-        let list: Checklist =
-            toml::from_str(text).map_err(|e| Error::Usage(format!("checklist: {e}")))?;
-        let mut ids = std::collections::BTreeSet::new();
-        for c in &list.controls {
-            if !ids.insert(c.id) {
-                return Err(Error::Usage(format!(
-                    "checklist: control {} appears twice",
-                    c.id
-                )));
-            }
-            if c.rule.evidence == EvidenceKind::Verification && c.rule.levels.is_empty() {
-                return Err(Error::Usage(format!(
-                    "checklist: control {} needs levels",
-                    c.id
-                )));
-            }
-        }
-        Ok(list)
-    }
-
-    /// The shipped checklist.
-    pub fn default_list() -> Self {
-        Self::parse(DEFAULT_CHECKLIST).expect("the shipped checklist parses")
-    }
+/// The digests of the records cited, each once, in log order.
+pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {
+    let mut cited: Vec<(usize, String)> = digests
+        .into_iter()
+        .filter_map(|d| view.record(d).map(|r| (r.index, r.digest.clone())))
+        .collect();
+    cited.sort();
+    cited.dedup();
+    cited.into_iter().map(|(_, d)| d).collect()
 }
 
 /// A deterministic RFC 4122 version-5-shaped UUID from `parts`.
@@ -133,17 +73,4 @@ pub(crate) fn uuid(parts: &[&str]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_shipped_checklist_has_the_eight_controls() {
-        let list = Checklist::default_list();
-        assert_eq!(list.controls.len(), 8);
-        assert_eq!(list.controls[6].area, "AI Model Integrity and Provenance");
-        assert!(list.controls[6].rule.before_deployment);
-        assert!(Checklist::parse("title = 'x'\n[[control]]\nid = 1\n").is_err());
-        assert_eq!(uuid(&["a"]).len(), 36);
-        assert_eq!(&uuid(&["a"])[14..15], "5");
-    }
-}
+mod tests;

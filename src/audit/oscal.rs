@@ -1,69 +1,336 @@
-//! The audit as OSCAL assessment results (OSCAL 1.1.2): one observation per
-//! control citing the evidence records, one finding per control with its
-//! objective status `satisfied` or `not-satisfied`.
+//! The audit as OSCAL 1.1.2 assessment results.
+//!
+//! - `local-definitions` define modelseal (the tool, the actor of every
+//!   observation and finding) and each model in scope as components; the
+//!   observations name the models as their `subjects`.
+//! - One observation per record cited, `collected` at the record's time,
+//!   its `relevant-evidence` pointing (`#uuid`) at a back-matter resource
+//!   that holds the record's SHA-256 and where it is in the log.
+//! - One finding per applicable control: `satisfied` or `not-satisfied`,
+//!   with the reason token `pass`, `fail` or `no-evidence`. Controls the
+//!   checklist marks not applicable are excluded from the reviewed controls
+//!   and listed, with their justification, as properties of the result.
+//! - `import-ap` points at a back-matter resource holding the checklist
+//!   itself (base64) and its SHA-256, so every `href` in the document
+//!   resolves within it; `start`/`end` span the evidence counted.
 
-use super::{AuditReport, Status, uuid};
+use super::escape;
+use super::report::{AuditReport, CitedRecord, Status};
+use super::uuid;
+use base64::Engine;
 use serde_json::{Value, json};
+
+/// The namespace of modelseal's OSCAL properties.
+pub const OSCAL_NS: &str = "https://modelseal.dev/ns/oscal";
+
+/// Text for OSCAL fields that must be one line without surrounding blanks
+/// (titles, property values): control characters escaped, never empty.
+fn line(s: &str) -> String {
+    let t = escape::text(s).trim().to_string();
+    if t.is_empty() { "(none)".into() } else { t }
+}
+
+fn prop(name: &str, value: &str) -> Value {
+    json!({ "name": name, "ns": OSCAL_NS, "value": line(value) })
+}
+
+/// A URI reference to a local file name, percent-encoded.
+fn file_href(path: &str) -> String {
+    let name = std::path::Path::new(path)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "evidence.jsonl".into());
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn kind(predicate_type: &str) -> &'static str {
+    use crate::evidence::record::{
+        ATTACHMENT_PREDICATE, BOM_PREDICATE, DEPLOYMENT_PREDICATE, SIGN_PREDICATE, VSA_PREDICATE,
+    };
+    match predicate_type {
+        SIGN_PREDICATE => "signing",
+        BOM_PREDICATE => "ML-BOM",
+        VSA_PREDICATE => "verification (SLSA VSA)",
+        ATTACHMENT_PREDICATE => "reviewed document",
+        DEPLOYMENT_PREDICATE => "deployment",
+        _ => "record",
+    }
+}
 
 /// The OSCAL assessment-results document.
 pub fn to_oscal(report: &AuditReport) -> Value {
-    let seed = format!("{}|{}|{:?}", report.as_of, report.log.path, report.model);
-    let mut observations = Vec::new();
-    let mut findings = Vec::new();
-    for c in &report.controls {
-        let obs_uuid = uuid(&[&seed, "observation", &c.control.id.to_string()]);
-        let evidence: Vec<Value> = c
-            .evidence
-            .iter()
-            .map(|d| json!({ "href": format!("#record-sha256-{d}"), "description": format!("Evidence record with SHA-256 {d} in {}", report.log.path) }))
-            .collect();
-        let mut observation = json!({
-            "uuid": obs_uuid,
-            "title": format!("Control {}: {}", c.control.id, c.control.area),
-            "description": c.reason,
-            "methods": ["EXAMINE"],
-            "collected": report.as_of,
-        });
-        if !evidence.is_empty() {
-            observation["relevant-evidence"] = Value::Array(evidence);
-        }
-        observations.push(observation);
-        let state = if c.status == Status::Pass {
-            "satisfied"
-        } else {
-            "not-satisfied"
-        };
-        findings.push(json!({
-            "uuid": uuid(&[&seed, "finding", &c.control.id.to_string()]),
-            "title": format!("Control {}: {}", c.control.id, c.control.area),
-            "description": format!("{} Criterion: {} Result: {}.", c.control.objective, c.control.criterion, c.status.label()),
-            "target": {
-                "type": "objective-id",
-                "target-id": format!("control-{}", c.control.id),
-                "status": { "state": state },
-            },
-            "related-observations": [{ "observation-uuid": obs_uuid }],
+    let seed = format!(
+        "{}|{}|{:?}|{}|{:?}",
+        report.as_of.cutoff,
+        report.log.path,
+        report.model,
+        report.checklist.sha256,
+        report.log.checkpoint
+    );
+    let id = |parts: &[&str]| {
+        let mut all = vec![seed.as_str()];
+        all.extend_from_slice(parts);
+        uuid(&all)
+    };
+    let tool_uuid = id(&["component", "modelseal"]);
+    let origins = json!([{ "actors": [{ "type": "tool", "actor-uuid": tool_uuid }] }]);
+    let model_uuid = |sha256: &str| id(&["component", "model", sha256]);
+    let record_uuid = |digest: &str| id(&["resource", "record", digest]);
+    let observation_uuid = |digest: &str| id(&["observation", digest]);
+    let checklist_uuid = id(&["resource", "checklist"]);
+
+    let mut components = vec![json!({
+        "uuid": tool_uuid,
+        "type": "software",
+        "title": "modelseal",
+        "description": "The tool that verified the evidence log and judged each control from its records.",
+        "props": [prop("version", crate::VERSION)],
+        "status": { "state": "operational" },
+    })];
+    for m in &report.models {
+        components.push(json!({
+            "uuid": model_uuid(&m.model.sha256),
+            "type": "software",
+            "title": line(&m.model.name),
+            "description": format!("Machine-learning model {} with OMS root digest sha256:{}.", m.model.name, m.model.sha256),
+            "props": [
+                prop("oms-root-digest", &format!("sha256:{}", m.model.sha256)),
+                prop("model-name", &m.model.name),
+                prop("model-state", super::tables::model_state(m)),
+            ],
+            "status": { "state": if m.deployed { "operational" } else { "other" } },
         }));
     }
+    let known_model = |sha256: &str| report.models.iter().any(|m| m.model.sha256 == sha256);
+
+    let observations: Vec<Value> = report
+        .records
+        .iter()
+        .map(|r| {
+            observation(
+                r,
+                &observation_uuid,
+                &record_uuid,
+                &model_uuid,
+                &known_model,
+                &origins,
+            )
+        })
+        .collect();
+
+    let findings: Vec<Value> = report
+        .controls
+        .iter()
+        .filter(|c| c.status != Status::NotApplicable)
+        .map(|c| {
+            let state = if c.status == Status::Pass { "satisfied" } else { "not-satisfied" };
+            let mut finding = json!({
+                "uuid": id(&["finding", &c.control.id.to_string()]),
+                "title": line(&format!("Control {}: {}", c.control.id, c.control.area)),
+                "description": format!("{} Result: {}. {}", c.control.criterion, c.status.label(), c.reason),
+                "props": [prop("required", if c.control.required { "yes" } else { "no" })],
+                "origins": origins,
+                "target": {
+                    "type": "objective-id",
+                    "target-id": format!("control-{}", c.control.id),
+                    "status": { "state": state, "reason": c.status.token() },
+                },
+            });
+            let related: Vec<Value> = c
+                .evidence
+                .iter()
+                .map(|d| json!({ "observation-uuid": observation_uuid(d) }))
+                .collect();
+            if !related.is_empty() {
+                finding["related-observations"] = Value::Array(related);
+            }
+            finding
+        })
+        .collect();
+
+    let not_applicable: Vec<Value> = report
+        .checklist
+        .not_applicable
+        .iter()
+        .map(|n| {
+            let mut p = prop("not-applicable", &format!("control-{}", n.id));
+            p["remarks"] = Value::String(n.justification.clone());
+            p
+        })
+        .collect();
+    let mut selection = json!({ "include-all": {} });
+    if !report.checklist.not_applicable.is_empty() {
+        selection["exclude-controls"] = Value::Array(
+            report
+                .checklist
+                .not_applicable
+                .iter()
+                .map(|n| json!({ "control-id": format!("control-{}", n.id) }))
+                .collect(),
+        );
+        selection["remarks"] = Value::String(
+            "Controls the checklist marks not applicable are excluded; the result's not-applicable properties give each justification.".into(),
+        );
+    }
+
+    let mut result_props = vec![
+        prop("verdict", if report.failed() { "fail" } else { "pass" }),
+        prop("checklist-sha256", &report.checklist.sha256),
+        prop("evidence-log", &report.log.path),
+        prop("log-intact", if report.log.intact { "yes" } else { "no" }),
+    ];
+    if let Some(c) = &report.log.checkpoint {
+        result_props.push(prop("checkpoint-origin", &c.origin));
+        result_props.push(prop("checkpoint-size", &c.size.to_string()));
+        result_props.push(prop("checkpoint-root", &c.root));
+    }
+    result_props.extend(not_applicable);
+    let (start, end) = report
+        .period
+        .unwrap_or((report.as_of.cutoff, report.as_of.cutoff));
+    let mut result = json!({
+        "uuid": id(&["result"]),
+        "title": line(&format!("modelseal audit as of {}", report.as_of)),
+        "description": description(report),
+        "start": start,
+        "end": end,
+        "props": result_props,
+        "local-definitions": { "components": components },
+        "reviewed-controls": { "control-selections": [selection] },
+    });
+    if !observations.is_empty() {
+        result["observations"] = Value::Array(observations);
+    }
+    if !findings.is_empty() {
+        result["findings"] = Value::Array(findings);
+    }
+
+    let mut resources = vec![json!({
+        "uuid": checklist_uuid,
+        "title": line(&report.title),
+        "description": format!("The audit checklist ({}) the controls were judged by, embedded; SHA-256 {}.", report.checklist.source, report.checklist.sha256),
+        "props": [prop("checklist-source", &report.checklist.source)],
+        "rlinks": [{
+            "href": if report.checklist.source == "shipped" { "checklist.toml".to_string() } else { file_href(&report.checklist.source) },
+            "media-type": "application/toml",
+            "hashes": [{ "algorithm": "SHA-256", "value": report.checklist.sha256 }],
+        }],
+        "base64": {
+            "filename": "checklist.toml",
+            "media-type": "application/toml",
+            "value": base64::engine::general_purpose::STANDARD.encode(report.checklist.text.as_bytes()),
+        },
+    })];
+    for r in &report.records {
+        resources.push(json!({
+            "uuid": record_uuid(&r.digest),
+            "title": format!("Evidence record {} ({})", r.index + 1, kind(&r.predicate_type)),
+            "description": format!(
+                "Record {} of the evidence log {}: a {} about {} (sha256:{}), sealed by the evidence key; cited by its SHA-256, the digest of the exact log line.",
+                r.index + 1, report.log.path, kind(&r.predicate_type), r.subject.name, r.subject.sha256
+            ),
+            "props": [
+                prop("predicate-type", &r.predicate_type),
+                prop("record-index", &(r.index + 1).to_string()),
+                prop("subject-digest", &format!("sha256:{}", r.subject.sha256)),
+            ],
+            "rlinks": [{
+                "href": format!("{}#line={},{}", file_href(&report.log.path), r.index, r.index + 1),
+                "media-type": "application/jsonl",
+                "hashes": [{ "algorithm": "SHA-256", "value": r.digest }],
+            }],
+        }));
+    }
+
     json!({
         "assessment-results": {
-            "uuid": uuid(&[&seed, "assessment-results"]),
+            "uuid": id(&["assessment-results"]),
             "metadata": {
-                "title": report.title,
-                "last-modified": report.as_of,
+                "title": line(&report.title),
+                "last-modified": report.as_of.cutoff,
                 "version": crate::VERSION,
                 "oscal-version": "1.1.2",
+                "props": [prop("checklist-sha256", &report.checklist.sha256)],
             },
-            "import-ap": { "href": "#modelseal-audit-plan" },
-            "results": [{
-                "uuid": uuid(&[&seed, "result"]),
-                "title": format!("modelseal audit as of {}", report.as_of),
-                "description": format!("Evaluated from the evidence log {} ({} records, {}).", report.log.path, report.log.records, if report.log.intact { "intact" } else { "broken" }),
-                "start": report.as_of,
-                "reviewed-controls": { "control-selections": [{ "include-all": {} }] },
-                "observations": observations,
-                "findings": findings,
-            }],
+            "import-ap": { "href": format!("#{checklist_uuid}") },
+            "results": [result],
+            "back-matter": { "resources": resources },
         }
     })
+}
+
+fn description(report: &AuditReport) -> String {
+    let mut d = format!(
+        "Evaluated from the evidence log {} ({} records, {} counted, {}) against the checklist with SHA-256 {}.",
+        report.log.path,
+        report.log.records,
+        report.log.counted,
+        if report.log.intact {
+            "intact"
+        } else {
+            "broken"
+        },
+        report.checklist.sha256
+    );
+    match &report.log.checkpoint {
+        Some(c) => d.push_str(&format!(
+            " Checkpoint relied on: origin {}, size {}, root {}.",
+            c.origin, c.size, c.root
+        )),
+        None => d.push_str(" No verified checkpoint."),
+    }
+    for n in &report.checklist.not_applicable {
+        d.push_str(&format!(
+            " Control {} is not applicable: {}.",
+            n.id, n.justification
+        ));
+    }
+    d
+}
+
+fn observation(
+    r: &CitedRecord,
+    observation_uuid: &dyn Fn(&str) -> String,
+    record_uuid: &dyn Fn(&str) -> String,
+    model_uuid: &dyn Fn(&str) -> String,
+    known_model: &dyn Fn(&str) -> bool,
+    origins: &Value,
+) -> Value {
+    let subject = if r.document {
+        r.scope
+            .as_deref()
+            .map(|s| s.trim_start_matches("sha256:").to_ascii_lowercase())
+    } else {
+        Some(r.subject.sha256.clone())
+    };
+    let mut o = json!({
+        "uuid": observation_uuid(&r.digest),
+        "title": format!("Evidence record {}: {}", r.index + 1, kind(&r.predicate_type)),
+        "description": format!(
+            "A {} about {} (sha256:{}), recorded at {}; record SHA-256 {}.",
+            kind(&r.predicate_type), r.subject.name, r.subject.sha256, r.time, r.digest
+        ),
+        "methods": ["EXAMINE"],
+        "origins": origins,
+        "relevant-evidence": [{
+            "href": format!("#{}", record_uuid(&r.digest)),
+            "description": format!("Evidence record {} (SHA-256 of the log line: {}).", r.index + 1, r.digest),
+        }],
+        "collected": r.time,
+    });
+    if let Some(s) = subject.filter(|s| known_model(s)) {
+        o["subjects"] = json!([{
+            "subject-uuid": model_uuid(&s),
+            "type": "component",
+        }]);
+    }
+    o
 }

@@ -1,96 +1,164 @@
-//! The audit for people: a terminal table and a Markdown report.
+//! The audit for people: a terminal report and a Markdown report. Every
+//! piece of text that came from the log or the file system is escaped for
+//! its medium (see [`super::escape`]).
 
 use super::AuditReport;
+use super::escape;
+use super::tables::{self, Table};
 use std::fmt::Write;
 
-/// A table, one control a line, then the reasons.
+/// The terminal report: the summary, the control matrix, then each
+/// control's reason and findings, then each model's history.
 pub fn to_human(report: &AuditReport) -> String {
+    let t = |s: &str| escape::text(s).into_owned();
     let mut out = String::new();
-    let _ = writeln!(out, "{} (as of {})", report.title, report.as_of);
-    let log = &report.log;
-    let _ = writeln!(
-        out,
-        "evidence log: {} ({} records, {})",
-        log.path,
-        log.records,
-        if log.intact { "intact" } else { "BROKEN" }
-    );
-    for p in &log.problems {
-        let _ = writeln!(out, "  problem: {p}");
+    let _ = writeln!(out, "{}", t(&report.title));
+    for (label, value) in tables::summary(report) {
+        let _ = writeln!(out, "{label}: {}", t(&value));
     }
     let _ = writeln!(
         out,
-        "\n{:>3}  {:38} {:12} reason",
-        "id", "control", "status"
+        "\n{:>3}  {:38} {:9} status",
+        "id", "control", "required"
     );
     for c in &report.controls {
         let _ = writeln!(
             out,
-            "{:>3}  {:38} {:12} {}",
+            "{:>3}  {:38} {:9} {}",
             c.control.id,
-            c.control.area,
-            c.status.label(),
-            c.reason
-        );
-    }
-    out
-}
-
-/// An auditor's report in Markdown; every finding cites the digests of the
-/// records that support it.
-pub fn to_markdown(report: &AuditReport) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# {}\n", report.title);
-    let _ = writeln!(out, "- Audit date: {}", report.as_of);
-    let _ = writeln!(
-        out,
-        "- Model: {}",
-        report
-            .model
-            .as_deref()
-            .map(|m| format!("sha256:{m}"))
-            .unwrap_or("all models in the log".into())
-    );
-    let _ = writeln!(
-        out,
-        "- Evidence log: `{}`, {} records, {}",
-        report.log.path,
-        report.log.records,
-        if report.log.intact {
-            "intact (every record signed, Merkle root matches the signed checkpoint)"
-        } else {
-            "**broken**"
-        }
-    );
-    if let Some((size, root)) = &report.log.checkpoint {
-        let _ = writeln!(out, "- Checkpoint: size {size}, root `{root}`");
-    }
-    for p in &report.log.problems {
-        let _ = writeln!(out, "- Problem: {p}");
-    }
-    let _ = writeln!(out, "\n| # | Control | Status |\n|---|---|---|");
-    for c in &report.controls {
-        let _ = writeln!(
-            out,
-            "| {} | {} | {} |",
-            c.control.id,
-            c.control.area,
+            t(&c.control.area),
+            if c.control.required { "yes" } else { "no" },
             c.status.label()
         );
     }
     for c in &report.controls {
-        let _ = writeln!(out, "\n## {}. {}\n", c.control.id, c.control.area);
-        let _ = writeln!(out, "- Section: {}", c.control.section);
-        let _ = writeln!(out, "- Objective: {}", c.control.objective);
-        let _ = writeln!(out, "- Test procedure: {}", c.control.procedure);
-        let _ = writeln!(out, "- Pass criterion: {}", c.control.criterion);
-        let _ = writeln!(out, "- **Result: {}** — {}", c.status.label(), c.reason);
+        let _ = writeln!(
+            out,
+            "\n{}. {}: {}\n   {}",
+            c.control.id,
+            t(&c.control.area),
+            c.status.label(),
+            t(&c.reason)
+        );
+        for table in tables::findings(c) {
+            human_table(&mut out, &table);
+        }
         if !c.evidence.is_empty() {
-            let _ = writeln!(out, "- Supporting records (SHA-256 of the log line):");
+            let _ = writeln!(out, "   records relied on (SHA-256 of the log line):");
             for e in &c.evidence {
-                let _ = writeln!(out, "  - `{e}`");
+                let _ = writeln!(out, "     sha256:{}", t(e));
+            }
+        }
+    }
+    if !report.models.is_empty() {
+        let _ = writeln!(out, "\nModels");
+        for m in &report.models {
+            let _ = writeln!(
+                out,
+                "\n  {} (sha256:{}): {}",
+                t(&m.model.name),
+                t(&m.model.sha256),
+                tables::model_state(m)
+            );
+            for row in tables::timeline(m).rows {
+                let _ = writeln!(
+                    out,
+                    "    {}",
+                    row.iter().map(|c| t(c)).collect::<Vec<_>>().join("  ")
+                );
             }
         }
     }
     out
+}
+
+fn human_table(out: &mut String, table: &Table) {
+    let _ = writeln!(out, "   {}:", table.title);
+    for row in &table.rows {
+        let _ = writeln!(out, "   -");
+        for (name, cell) in table.header.iter().zip(row) {
+            if !cell.is_empty() {
+                let _ = writeln!(out, "     {name}: {}", escape::text(cell));
+            }
+        }
+    }
+}
+
+/// An auditor's report in Markdown (GitHub-flavoured tables); every
+/// finding cites the digests of the records that support it.
+pub fn to_markdown(report: &AuditReport) -> String {
+    let m = escape::markdown;
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}\n", m(&report.title));
+    for (label, value) in tables::summary(report) {
+        let _ = writeln!(out, "- **{label}:** {}", m(&value));
+    }
+    let _ = writeln!(
+        out,
+        "\n## Control matrix\n\n| # | Control | Required | Status |\n|---|---|---|---|"
+    );
+    for c in &report.controls {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | **{}** |",
+            c.control.id,
+            m(&c.control.area),
+            if c.control.required { "yes" } else { "no" },
+            c.status.label()
+        );
+    }
+    for c in &report.controls {
+        let _ = writeln!(out, "\n## {}. {}\n", c.control.id, m(&c.control.area));
+        let _ = writeln!(out, "- Section: {}", m(&c.control.section));
+        let _ = writeln!(out, "- Objective: {}", m(&c.control.objective));
+        let _ = writeln!(out, "- Test procedure: {}", m(&c.control.procedure));
+        let _ = writeln!(out, "- Pass criterion: {}", m(&c.control.criterion));
+        if let Some(why) = &c.control.not_applicable {
+            let _ = writeln!(out, "- Not applicable: {}", m(why));
+        }
+        let _ = writeln!(out, "- **Result: {}** — {}", c.status.label(), m(&c.reason));
+        for table in tables::findings(c) {
+            markdown_table(&mut out, &table);
+        }
+        if !c.evidence.is_empty() {
+            let _ = writeln!(out, "\nSupporting records (SHA-256 of the log line):\n");
+            for e in &c.evidence {
+                let _ = writeln!(out, "- sha256:{}", m(e));
+            }
+        }
+    }
+    if !report.models.is_empty() {
+        let _ = writeln!(out, "\n## Models\n");
+        for model in &report.models {
+            let _ = writeln!(
+                out,
+                "\n### {} (sha256:{}): {}\n",
+                m(&model.model.name),
+                m(&model.model.sha256),
+                tables::model_state(model)
+            );
+            markdown_table(&mut out, &tables::timeline(model));
+        }
+    }
+    out
+}
+
+fn markdown_table(out: &mut String, table: &Table) {
+    let _ = writeln!(out, "\n{}:\n", table.title);
+    let _ = writeln!(out, "| {} |", table.header.join(" | "));
+    let _ = writeln!(
+        out,
+        "|{}",
+        table.header.iter().map(|_| "---|").collect::<String>()
+    );
+    for row in &table.rows {
+        let _ = writeln!(
+            out,
+            "| {} |",
+            row.iter()
+                .map(|c| escape::markdown(c))
+                .collect::<Vec<_>>()
+                .join(" | ")
+        );
+    }
 }

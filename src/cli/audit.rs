@@ -1,13 +1,15 @@
 //! `modelseal audit`: the checklist against the evidence log.
 
-use super::evidence::{LogArgs, digest_arg, parse_time};
+use super::evidence::{LogArgs, digest_arg};
 use super::{Context, Format, Outcome, print_json};
 use clap::Args;
-use modelseal::audit::{Checklist, evaluate, to_human, to_markdown, to_oscal};
+use modelseal::audit::{
+    AsOf, AuditInput, Checklist, evaluate, to_html, to_human, to_markdown, to_oscal,
+};
 use modelseal::evidence::{evidence_verifying_key, verify_log};
 use modelseal::keys::load_public_key;
 use modelseal::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -19,40 +21,59 @@ pub struct AuditArgs {
     /// Audit this model only (its OMS root digest, sha256:HEX).
     #[arg(long, value_name = "DIGEST")]
     model: Option<String>,
-    /// Audit as of this date (RFC 3339 or YYYY-MM-DD); later records are ignored.
+    /// Audit as of this date: YYYY-MM-DD counts the whole of that day (UTC);
+    /// an RFC 3339 time counts up to that instant. Later records are ignored.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
+    /// The documents you were given, by file name: each document a control
+    /// relies on is re-hashed and must match its record.
+    #[arg(long, value_name = "DIR")]
+    documents: Option<PathBuf>,
+}
+
+/// The checklist named on the command line, or the shipped one, with the
+/// name reports give its source.
+pub fn load_checklist(path: Option<&Path>) -> Result<(Checklist, String)> {
+    match path {
+        Some(p) => Ok((
+            Checklist::parse(&modelseal::fetch::read_text(
+                p,
+                modelseal::fetch::InputKind::Checklist,
+            )?)?,
+            p.display().to_string(),
+        )),
+        None => Ok((Checklist::default_list(), "shipped".into())),
+    }
 }
 
 pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
-    let list = match &args.checklist {
-        Some(p) => Checklist::parse(&modelseal::fetch::read_text(
-            p,
-            modelseal::fetch::InputKind::Checklist,
-        )?)?,
-        None => Checklist::default_list(),
-    };
+    let (list, source) = load_checklist(args.checklist.as_deref())?;
+    if let Some(dir) = &args.documents
+        && !dir.is_dir()
+    {
+        return Err(Error::Usage(format!(
+            "--documents {}: not a directory",
+            dir.display()
+        )));
+    }
     let key = evidence_verifying_key(&load_public_key(&args.log.evidence_key)?)?;
     let log_path = args.log.path(None)?;
     let check = verify_log(&log_path, &key, None)?;
     let as_of = match &args.as_of {
-        Some(t) => parse_time(t)?,
-        None => jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-            .map_err(|e| Error::Usage(e.to_string()))?,
+        Some(t) => AsOf::parse(t)?,
+        None => AsOf::now(),
     };
-    let model = args.model.as_deref().map(digest_arg).transpose()?;
-    let report = evaluate(
-        &list,
-        &check,
-        &log_path.display().to_string(),
-        model.as_deref(),
-        as_of,
-    );
+    let mut input = AuditInput::new(&list, &check, log_path.display().to_string(), as_of);
+    input.checklist_source = source;
+    input.model = args.model.as_deref().map(digest_arg).transpose()?;
+    input.documents = args.documents.clone();
+    let report = evaluate(&input);
     match ctx.format {
         Format::Human => print!("{}", to_human(&report)),
         Format::Json => print_json(&report),
         Format::Markdown => print!("{}", to_markdown(&report)),
         Format::Oscal => print_json(&to_oscal(&report)),
+        Format::Html => print!("{}", to_html(&report)),
     }
     Ok(if report.failed() { 1 } else { 0 })
 }

@@ -4,7 +4,7 @@ use super::progress::Bar;
 use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite, load_chain, print_json};
 use clap::Args;
 use modelseal::bom::{
-    BomOptions, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
+    BomOptions, HashedTree, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
 };
 use modelseal::digest::{HashOptions, IgnoreSet};
 use modelseal::evidence::record::{
@@ -137,16 +137,8 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
                 bom_signature: signed.as_ref().map(|(p, b)| cite(p, b)),
                 serial_number: bom.serial_number.clone(),
                 files: model_tree.sha256.resources.len() as u64,
-                datasets: datasets
-                    .iter()
-                    .map(|d| DatasetRef {
-                        name: d.name.clone(),
-                        digest: BTreeMap::from([(
-                            "sha256".to_string(),
-                            d.sha256.root_digest_hex(),
-                        )]),
-                    })
-                    .collect(),
+                datasets: dataset_refs(&datasets),
+                base_models: Some(base_models(&bom)),
                 tool: Tool::this(),
                 time: record::now(),
             }),
@@ -157,7 +149,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     }
     let signed = signed.map(|(p, _)| p);
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             println!(
                 "wrote {}: CycloneDX 1.6 ML-BOM of {} (root sha256:{root})",
                 out.display(),
@@ -226,7 +218,7 @@ fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
         .map_err(|e| Error::Bom(format!("{}: not JSON: {e}", file.display())))?;
     let problems = check_bom(&bom);
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             if problems.is_empty() {
                 println!(
                     "valid: {} (CycloneDX 1.6, references consistent)",
@@ -246,4 +238,25 @@ fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
         })),
     }
     Ok(if problems.is_empty() { 0 } else { 1 })
+}
+
+/// The datasets a BOM names, as evidence records cite them.
+pub fn dataset_refs(datasets: &[HashedTree]) -> Vec<DatasetRef> {
+    datasets
+        .iter()
+        .map(|d| DatasetRef {
+            name: d.name.clone(),
+            digest: BTreeMap::from([("sha256".to_string(), d.sha256.root_digest_hex())]),
+        })
+        .collect()
+}
+
+/// The base models a BOM names (its model's pedigree).
+pub fn base_models(bom: &modelseal::bom::Bom) -> Vec<String> {
+    bom.metadata
+        .component
+        .pedigree
+        .as_ref()
+        .map(|p| p.ancestors.iter().map(|a| a.name.clone()).collect())
+        .unwrap_or_default()
 }

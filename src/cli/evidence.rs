@@ -11,7 +11,7 @@ use modelseal::evidence::{evidence_verifying_key, verify_log};
 use modelseal::keys::load_public_key;
 use modelseal::{Error, Result};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct EvidenceCommand {
@@ -32,27 +32,41 @@ pub struct LogArgs {
 
 #[derive(Debug, Subcommand)]
 enum Sub {
-    /// Record a reviewed document for a control that no tool can check.
+    /// Record a reviewed document for a document control of the checklist.
     Attach {
-        /// The control number in the checklist.
+        /// The control number (a document control of the checklist).
         #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
         control: u32,
-        /// The document (its SHA-256 is recorded).
+        /// The document (its SHA-256, name and size are recorded).
         #[arg(long)]
         file: PathBuf,
-        /// The review date (YYYY-MM-DD); default today.
-        #[arg(long)]
-        reviewed: Option<String>,
         /// Who reviewed it.
         #[arg(long)]
-        reviewer: Option<String>,
+        reviewer: String,
+        /// The review date (YYYY-MM-DD, not in the future); default today (UTC).
+        #[arg(long, value_name = "DATE")]
+        reviewed: Option<String>,
+        /// The document's version or identifier.
+        #[arg(long)]
+        version: Option<String>,
+        /// When the next review is due (YYYY-MM-DD); default the review date
+        /// plus the control's max_age_days.
+        #[arg(long, value_name = "DATE")]
+        next_review: Option<String>,
+        /// The model the document speaks for (its OMS root digest,
+        /// sha256:HEX); without it, the document speaks for every model.
+        #[arg(long, value_name = "DIGEST")]
+        model: Option<String>,
         /// A note.
         #[arg(long)]
         note: Option<String>,
+        /// The checklist whose document controls are accepted (default: the shipped one).
+        #[arg(long, value_name = "FILE")]
+        checklist: Option<PathBuf>,
         #[command(flatten)]
         log: EvidenceArgs,
     },
-    /// Record that a model was deployed.
+    /// Record that a model was deployed, and the verification it relied on.
     Deploy {
         /// The model's OMS root digest (sha256:HEX or HEX).
         #[arg(long)]
@@ -63,6 +77,11 @@ enum Sub {
         /// Where it was deployed.
         #[arg(long)]
         target: Option<String>,
+        /// The verification record it relied on (sha256:HEX, the record's
+        /// digest as `evidence list --format json` shows it); default the
+        /// latest verification of the model in the log.
+        #[arg(long, value_name = "RECORD")]
+        verification: Option<String>,
         #[command(flatten)]
         log: EvidenceArgs,
     },
@@ -144,79 +163,34 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
         Sub::Attach {
             control,
             file,
-            reviewed,
             reviewer,
+            reviewed,
+            version,
+            next_review,
+            model,
             note,
+            checklist,
             log,
         } => {
-            let recorder = required(&log)?;
-            let bytes = modelseal::fetch::read_file(&file, modelseal::fetch::InputKind::Document)?;
-            let reviewed = match reviewed {
-                Some(d) => d.parse::<jiff::civil::Date>().map_err(|_| {
-                    Error::Usage(format!("--reviewed {d:?} is not a YYYY-MM-DD date"))
-                })?,
-                None => jiff::Zoned::now()
-                    .with_time_zone(jiff::tz::TimeZone::UTC)
-                    .date(),
+            let attachment = Attachment {
+                control,
+                reviewer,
+                reviewed,
+                version,
+                next_review,
+                model,
+                note,
+                checklist,
             };
-            let name = file
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-            let digest = recorder.append(&NewRecord {
-                subject: EvidenceSubject {
-                    name: name.clone(),
-                    sha256: sha256.clone(),
-                },
-                predicate: Predicate::Attachment(AttachmentEvidence {
-                    control,
-                    document: DocumentRef {
-                        name: name.clone(),
-                        uri: file.display().to_string(),
-                        digest: std::collections::BTreeMap::from([("sha256".into(), sha256)]),
-                        size: bytes.len() as u64,
-                    },
-                    reviewer,
-                    reviewed,
-                    note,
-                    recorded_at: record::now(),
-                }),
-            })?;
-            report(
-                ctx,
-                &digest,
-                &format!(
-                    "attached {} to control {control} (reviewed {reviewed})",
-                    escape(&name)
-                ),
-            );
-            Ok(0)
+            attach(ctx, &file, attachment, &log)
         }
         Sub::Deploy {
             model,
             name,
             target,
+            verification,
             log,
-        } => {
-            let recorder = required(&log)?;
-            let digest = recorder.append(&NewRecord {
-                subject: EvidenceSubject {
-                    name: name.clone(),
-                    sha256: digest_arg(&model)?,
-                },
-                predicate: Predicate::Deployment(DeploymentEvidence {
-                    target,
-                    time: record::now(),
-                }),
-            })?;
-            report(
-                ctx,
-                &digest,
-                &format!("recorded the deployment of {}", escape(&name)),
-            );
-            Ok(0)
-        }
+        } => deploy(ctx, &model, name, target, verification.as_deref(), &log),
         Sub::Verify {
             path,
             log,
@@ -330,4 +304,206 @@ fn report(ctx: &Context, digest: &str, what: &str) {
         Format::Json => print_json(&json!({ "recorded": digest })),
         _ => println!("{what}; record sha256:{digest}"),
     }
+}
+
+/// What `evidence attach` was told about the document.
+struct Attachment {
+    control: u32,
+    reviewer: String,
+    reviewed: Option<String>,
+    version: Option<String>,
+    next_review: Option<String>,
+    model: Option<String>,
+    note: Option<String>,
+    checklist: Option<PathBuf>,
+}
+
+fn date_arg(flag: &str, text: &str) -> Result<jiff::civil::Date> {
+    text.parse::<jiff::civil::Date>()
+        .map_err(|_| Error::Usage(format!("{flag} {text:?} is not a YYYY-MM-DD date")))
+}
+
+/// Records a reviewed document, refusing what an auditor could not rely
+/// on: a control that is not a document control of the checklist, a
+/// missing reviewer, a review date in the future, a next review before it.
+fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Result<Outcome> {
+    let (list, _) = super::audit::load_checklist(a.checklist.as_deref())?;
+    let control = list.document_control(a.control)?;
+    let reviewer = a.reviewer.trim();
+    if reviewer.is_empty() {
+        return Err(Error::Usage(
+            "--reviewer: name who reviewed the document".into(),
+        ));
+    }
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let reviewed = match &a.reviewed {
+        Some(d) => date_arg("--reviewed", d)?,
+        None => today,
+    };
+    if reviewed > today {
+        return Err(Error::Usage(format!(
+            "--reviewed {reviewed} is in the future (today is {today}, UTC)"
+        )));
+    }
+    let next_review = match &a.next_review {
+        Some(d) => Some(date_arg("--next-review", d)?),
+        None => control.rule.max_age_days.and_then(|days| {
+            reviewed
+                .checked_add(jiff::Span::new().days(i64::try_from(days).unwrap_or(i64::MAX)))
+                .ok()
+        }),
+    };
+    if let Some(next) = next_review
+        && next <= reviewed
+    {
+        return Err(Error::Usage(format!(
+            "--next-review {next} is not after the review date {reviewed}"
+        )));
+    }
+    let model = a.model.as_deref().map(digest_arg).transpose()?;
+    let recorder = required(log)?;
+    let bytes = modelseal::fetch::read_file(file, modelseal::fetch::InputKind::Document)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    if let Some(next) = next_review
+        && next < today
+    {
+        ctx.warn(&format!(
+            "the next review was due on {next}: the audit will fail control {} until the document is reviewed again",
+            a.control
+        ));
+    }
+    let digest = recorder.append(&NewRecord {
+        subject: EvidenceSubject {
+            name: name.clone(),
+            sha256: sha256.clone(),
+        },
+        predicate: Predicate::Attachment(AttachmentEvidence {
+            control: a.control,
+            document: DocumentRef {
+                name: name.clone(),
+                uri: file.display().to_string(),
+                digest: std::collections::BTreeMap::from([("sha256".into(), sha256)]),
+                size: bytes.len() as u64,
+            },
+            reviewer: Some(reviewer.to_string()),
+            reviewed,
+            version: a.version,
+            next_review,
+            model,
+            note: a.note,
+            recorded_at: record::now(),
+        }),
+    })?;
+    report(
+        ctx,
+        &digest,
+        &format!(
+            "attached {} to control {} (reviewed {reviewed} by {}{})",
+            escape(&name),
+            a.control,
+            escape(reviewer),
+            next_review
+                .map(|n| format!(", next review due {n}"))
+                .unwrap_or_default()
+        ),
+    );
+    Ok(0)
+}
+
+/// The verifying half of the evidence key given for writing.
+fn writer_verifying_key(log: &EvidenceArgs) -> Result<ed25519_dalek::VerifyingKey> {
+    let path = log
+        .evidence_key
+        .as_ref()
+        .ok_or_else(|| Error::Usage("--evidence needs --evidence-key".into()))?;
+    evidence_verifying_key(&modelseal::keys::load_private_key(path)?.public_key())
+}
+
+/// Records a deployment with the verification it relied on: the one named,
+/// which must be a verification of this model in the log, or else the
+/// latest verification of the model in the log.
+fn deploy(
+    ctx: &Context,
+    model: &str,
+    name: String,
+    target: Option<String>,
+    verification: Option<&str>,
+    log: &EvidenceArgs,
+) -> Result<Outcome> {
+    let recorder = required(log)?;
+    let model = digest_arg(model)?;
+    let records = if recorder.log.exists() {
+        verify_log(&recorder.log, &writer_verifying_key(log)?, None)?.records
+    } else {
+        Vec::new()
+    };
+    let relied = match verification {
+        Some(given) => {
+            let digest = digest_arg(given)?;
+            let r = records.iter().find(|r| r.digest == digest).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--verification {given}: no record of the log has that digest"
+                ))
+            })?;
+            if !matches!(r.predicate, Predicate::Verification(_)) {
+                return Err(Error::Usage(format!(
+                    "--verification {given}: that record is a {}, not a verification",
+                    r.predicate_type()
+                )));
+            }
+            if r.subject.sha256 != model {
+                return Err(Error::Usage(format!(
+                    "--verification {given}: that record verified another model ({}, sha256:{})",
+                    escape(&r.subject.name),
+                    r.subject.sha256
+                )));
+            }
+            Some(r)
+        }
+        None => records.iter().rev().find(|r| {
+            r.subject.sha256 == model && matches!(r.predicate, Predicate::Verification(_))
+        }),
+    };
+    let result = relied.and_then(|r| match &r.predicate {
+        Predicate::Verification(v) => Some(v.verification_result),
+        _ => None,
+    });
+    match result {
+        None => ctx.warn(
+            "no verification of this model is in the log: the audit will fail control 7 for this deployment",
+        ),
+        Some(record::VerificationResult::Failed) => ctx.warn(
+            "the verification this deployment relies on FAILED: the audit will fail control 7 for it",
+        ),
+        Some(_) => {}
+    }
+    let digest = recorder.append(&NewRecord {
+        subject: EvidenceSubject {
+            name: name.clone(),
+            sha256: model,
+        },
+        predicate: Predicate::Deployment(DeploymentEvidence {
+            target,
+            time: record::now(),
+            verification: relied.map(|r| format!("sha256:{}", r.digest)),
+        }),
+    })?;
+    report(
+        ctx,
+        &digest,
+        &format!(
+            "recorded the deployment of {}{}",
+            escape(&name),
+            relied
+                .map(|r| format!(", relying on the verification sha256:{}", r.digest))
+                .unwrap_or_else(|| ", with no verification to rely on".into())
+        ),
+    );
+    Ok(0)
 }

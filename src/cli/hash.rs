@@ -27,7 +27,7 @@ pub fn run(ctx: &Context, args: HashArgs) -> Result<Outcome> {
     let manifest = manifest?;
     let name = source.name()?;
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             println!("{}  {name}", manifest.root_digest_hex())
         }
         Format::Json => print_json(&serde_json::json!({

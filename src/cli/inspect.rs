@@ -17,7 +17,7 @@ pub fn run(ctx: &Context, args: InspectArgs) -> Result<Outcome> {
     let reports = inspect_path(&args.path)?;
     let unsafe_files = reports.iter().filter(|r| r.unsafe_to_load()).count();
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(0);
             for r in &reports {
                 let state = if r.unsafe_to_load() { "UNSAFE" } else { "ok" };

@@ -39,7 +39,7 @@ pub fn run(ctx: &Context, args: KeygenArgs) -> Result<Outcome> {
     let (private, public) = write_key_pair(&key, &args.out, args.force)?;
     let public_key = key.public_key();
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             println!(
                 "private key: {} (mode 0600, keep it secret)",
                 private.display()

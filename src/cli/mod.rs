@@ -47,6 +47,8 @@ pub enum Format {
     Markdown,
     /// OSCAL assessment results JSON (audit only).
     Oscal,
+    /// One self-contained HTML report (audit only).
+    Html,
 }
 
 #[derive(Debug, Subcommand)]
@@ -82,11 +84,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         quiet: cli.quiet,
         format: cli.format,
     };
-    if matches!(cli.format, Format::Markdown | Format::Oscal)
+    if matches!(cli.format, Format::Markdown | Format::Oscal | Format::Html)
         && !matches!(cli.command, Command::Audit(_))
     {
         return Err(Error::Usage(
-            "--format markdown and oscal are for `modelseal audit`".into(),
+            "--format markdown, oscal and html are for `modelseal audit`".into(),
         ));
     }
     match cli.command {

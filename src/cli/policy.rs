@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, args: PolicyArgs) -> Result<Outcome> {
             let trusts = loaded.trusts()?;
             let p = &loaded.policy;
             match ctx.format {
-                Format::Human | Format::Markdown | Format::Oscal => {
+                Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
                     println!("valid: {} (sha256:{})", loaded.uri, loaded.sha256);
                     println!(
                         "  signers: {} keys, {} fingerprints, {} certificate anchors, {} keyless identities",

@@ -99,6 +99,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     bar.finish();
     let manifest = manifest?;
     let root = manifest.root_digest_hex();
+    let mut bom_datasets = Vec::new();
     let bom = match &args.bom {
         None => None,
         Some(_) => {
@@ -128,6 +129,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 timestamp: bom_timestamp(None)?,
                 ..Default::default()
             };
+            bom_datasets = super::bom::dataset_refs(&datasets);
             Some(build_bom(&model_tree, &datasets, &bom_options)?)
         }
     };
@@ -199,6 +201,8 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             predicate: Predicate::Sign(SignEvidence {
                 signer: signer.clone(),
                 signature: cite(&args.signature, &bundle),
+                datasets: bom_cites.0.as_ref().map(|_| bom_datasets.clone()),
+                base_models: bom.as_ref().map(super::bom::base_models),
                 bom: bom_cites.0,
                 bom_signature: bom_cites.1,
                 tool: Tool::this(),
@@ -210,7 +214,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         file.commit()?;
     }
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             println!(
                 "signed {name}: {} resources, root sha256:{root}",
                 manifest.resources.len()

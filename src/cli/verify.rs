@@ -116,7 +116,9 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     }
     let verified = outcome.is_verified();
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => print_human(&args, &outcome.verdict),
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
+            print_human(&args, &outcome.verdict)
+        }
         Format::Json => print_json(&serde_json::json!({
             "model": args.path,
             "signature": args.signature,

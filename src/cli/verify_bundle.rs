@@ -79,7 +79,7 @@ pub fn run(ctx: &Context, args: VerifyBundleArgs) -> Result<Outcome> {
         ctx.warn("accepted without a transparency log entry (--insecure-ignore-tlog)");
     }
     match ctx.format {
-        Format::Human | Format::Markdown | Format::Oscal => {
+        Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             if verified {
                 println!("verified: {} ({} bundle)", args.artifact, check.content);
                 if let Some(identity) = &check.identity {

@@ -84,6 +84,7 @@ mod tests {
             predicate: Predicate::Deployment(DeploymentEvidence {
                 target: None,
                 time: record::now(),
+                verification: None,
             }),
         }
     }

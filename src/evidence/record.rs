@@ -190,6 +190,12 @@ pub struct SignEvidence {
     /// The BOM's signature bundle, if any.
     #[serde(default)]
     pub bom_signature: Option<ResourceRef>,
+    /// The datasets the BOM names (absent in records of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<Vec<DatasetRef>>,
+    /// The base models the BOM names (absent in records of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_models: Option<Vec<String>>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -221,6 +227,9 @@ pub struct BomEvidence {
     /// The datasets it names.
     #[serde(default)]
     pub datasets: Vec<DatasetRef>,
+    /// The base models it names (absent in records of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_models: Option<Vec<String>>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -304,6 +313,9 @@ pub struct VerificationSummary {
 }
 
 /// `https://modelseal.dev/evidence/attachment/v1`: a reviewed document.
+///
+/// Records of 0.1.0 have no version, next review date or model scope; the
+/// audit derives the next review from the control's maximum age.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AttachmentEvidence {
@@ -311,11 +323,21 @@ pub struct AttachmentEvidence {
     pub control: u32,
     /// The document.
     pub document: DocumentRef,
-    /// Who reviewed it.
+    /// Who reviewed it (required by `evidence attach` since 0.2).
     #[serde(default)]
     pub reviewer: Option<String>,
     /// The review date (`YYYY-MM-DD`).
     pub reviewed: jiff::civil::Date,
+    /// The document's version or identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// When the next review is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_review: Option<jiff::civil::Date>,
+    /// The model the document speaks for (OMS root digest, lowercase hex);
+    /// absent, it speaks for the organisation and so for every model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
     /// A note.
     #[serde(default)]
     pub note: Option<String>,
@@ -344,6 +366,11 @@ pub struct DeploymentEvidence {
     pub target: Option<String>,
     /// When.
     pub time: jiff::Timestamp,
+    /// The verification it relied on: `sha256:HEX` of that record's log
+    /// line. Absent (records of 0.1.0, or no verification in the log), the
+    /// audit takes the latest verification of the model before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
 }
 
 /// The body of a record, by predicate type.
@@ -543,6 +570,7 @@ mod tests {
             predicate: Predicate::Deployment(DeploymentEvidence {
                 target: Some("prod".into()),
                 time: time.parse().unwrap(),
+                verification: None,
             }),
         }
     }
@@ -582,6 +610,8 @@ mod tests {
                 signature: cite.clone(),
                 bom: None,
                 bom_signature: None,
+                datasets: None,
+                base_models: None,
                 tool: Tool::this(),
                 time,
             }),
@@ -594,6 +624,7 @@ mod tests {
                     name: "d".into(),
                     digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
                 }],
+                base_models: Some(vec!["org/base".into()]),
                 tool: Tool::this(),
                 time,
             }),
@@ -623,8 +654,16 @@ mod tests {
                 },
                 reviewer: Some("lead".into()),
                 reviewed: "2026-01-02".parse().unwrap(),
+                version: Some("v3".into()),
+                next_review: Some("2027-01-02".parse().unwrap()),
+                model: Some("cd".repeat(32)),
                 note: None,
                 recorded_at: time,
+            }),
+            Predicate::Deployment(DeploymentEvidence {
+                target: None,
+                time,
+                verification: Some(format!("sha256:{}", "ef".repeat(32))),
             }),
         ];
         let key = SigningKey::from_bytes(&[9u8; 32]);

@@ -1,0 +1,64 @@
+//! Each model's history as the log tells it: signed, BOM written,
+//! verified (passed or failed), deployed; and whether the gate blocked it.
+
+use super::report::{Event, EventKind, ModelHistory};
+use super::view::View;
+use crate::evidence::record::{Predicate, VerificationResult};
+
+/// The history of every model in scope.
+pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
+    let blocked: Vec<String> = view.blocked().into_iter().map(|(m, _, _)| m).collect();
+    view.models()
+        .into_iter()
+        .map(|m| {
+            let events: Vec<Event> = view
+                .records
+                .iter()
+                .filter(|r| r.subject.sha256 == m)
+                .filter_map(|r| {
+                    let (kind, detail) = match &r.predicate {
+                        Predicate::Sign(s) => (EventKind::Signed, format!("by {}", s.signer)),
+                        Predicate::Bom(b) => (
+                            EventKind::Bom,
+                            format!("{} files, {} dataset(s)", b.files, b.datasets.len()),
+                        ),
+                        Predicate::Verification(v) => {
+                            if v.verification_result == VerificationResult::Passed {
+                                (
+                                    EventKind::Verified,
+                                    v.signer
+                                        .as_ref()
+                                        .map(|s| format!("signer {s}"))
+                                        .unwrap_or_default(),
+                                )
+                            } else {
+                                (EventKind::VerificationFailed, v.failures.join("; "))
+                            }
+                        }
+                        Predicate::Deployment(d) => (
+                            EventKind::Deployed,
+                            d.target
+                                .as_deref()
+                                .map(|t| format!("to {t}"))
+                                .unwrap_or_default(),
+                        ),
+                        _ => return None,
+                    };
+                    Some(Event {
+                        index: r.index,
+                        record: r.digest.clone(),
+                        time: r.time(),
+                        kind,
+                        detail,
+                    })
+                })
+                .collect();
+            ModelHistory {
+                model: view.model_ref(&m),
+                deployed: events.iter().any(|e| e.kind == EventKind::Deployed),
+                blocked: blocked.contains(&m),
+                events,
+            }
+        })
+        .collect()
+}

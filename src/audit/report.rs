@@ -1,0 +1,502 @@
+//! The audit's typed results: what every renderer shows and what programs
+//! read (`audit --format json` is this, serialised).
+
+use super::{AsOf, Control};
+use crate::evidence::record::{RecordedSigner, ResourceRef, VerificationResult, VerifiedLevel};
+use serde::Serialize;
+
+/// A control's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Status {
+    /// The evidence satisfies the control.
+    Pass,
+    /// The evidence shows the control is not met.
+    Fail,
+    /// Nothing in the log speaks to the control.
+    NoEvidence,
+    /// The checklist marks the control as not applicable (with a reason).
+    NotApplicable,
+}
+
+impl Status {
+    /// `pass`, `fail`, `no evidence`, `not applicable`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NoEvidence => "no evidence",
+            Status::NotApplicable => "not applicable",
+        }
+    }
+
+    /// `pass`, `fail`, `no-evidence`, `not-applicable`: a token, as OSCAL
+    /// and the JSON report spell it.
+    pub fn token(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::NoEvidence => "no-evidence",
+            Status::NotApplicable => "not-applicable",
+        }
+    }
+}
+
+/// A model (or dataset) as records name it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ModelRef {
+    /// Its name (from the first record about it).
+    pub name: String,
+    /// Its OMS root digest, lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// A verification record (SLSA VSA) a finding relied on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerificationRef {
+    /// Hex SHA-256 of the log line.
+    pub record: String,
+    /// Position in the log (0-based).
+    pub index: usize,
+    /// When it ran.
+    pub time: jiff::Timestamp,
+    /// Passed or failed.
+    pub result: VerificationResult,
+    /// What it established.
+    pub levels: Vec<VerifiedLevel>,
+    /// Why it failed.
+    pub failures: Vec<String>,
+    /// Who signed: typed in new records, text in records of 0.1.0.
+    pub signer: Option<RecordedSigner>,
+    /// The policy applied (URI and digest), or the signature-only one.
+    pub policy: ResourceRef,
+    /// The model directory or reference verified.
+    pub resource: String,
+}
+
+impl VerificationRef {
+    /// Who signed, as one line.
+    pub fn signer_text(&self) -> String {
+        self.signer
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| "no signer recorded".into())
+    }
+
+    /// The policy, as one line: its URI and digest.
+    pub fn policy_text(&self) -> String {
+        match self.policy.sha256() {
+            Some(d) => format!("{} (sha256:{d})", self.policy.uri),
+            None => self.policy.uri.clone(),
+        }
+    }
+}
+
+/// How a deployment's verification was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Reliance {
+    /// The deployment record names it.
+    Named,
+    /// The latest verification of the model before the deployment in the
+    /// log (records that name none, such as those of 0.1.0).
+    Latest,
+}
+
+/// What a deployment's verification shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DeploymentOutcome {
+    /// It passed with every level the control requires.
+    Verified,
+    /// The model had no verification before the deployment.
+    NoVerification,
+    /// The verification it relied on failed.
+    VerificationFailed,
+    /// It passed but did not establish every level required.
+    MissingLevels {
+        /// The levels not established.
+        missing: Vec<VerifiedLevel>,
+    },
+    /// It applied no policy the checklist accepts.
+    PolicyNotAccepted,
+    /// The record names a verification that is not a verification of this
+    /// model earlier in the log.
+    NamedVerificationInvalid {
+        /// What is wrong with it.
+        why: String,
+    },
+}
+
+/// One deployment, judged (control 7).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DeploymentFinding {
+    /// The model deployed.
+    pub model: ModelRef,
+    /// Hex SHA-256 of the deployment record.
+    pub record: String,
+    /// Position in the log.
+    pub index: usize,
+    /// When.
+    pub time: jiff::Timestamp,
+    /// Where.
+    pub target: Option<String>,
+    /// How the verification was found.
+    pub reliance: Reliance,
+    /// The verification relied on, when there is one.
+    pub verification: Option<VerificationRef>,
+    /// The judgement.
+    #[serde(flatten)]
+    pub outcome: DeploymentOutcome,
+}
+
+impl DeploymentFinding {
+    /// Whether the deployment satisfies the control.
+    pub fn ok(&self) -> bool {
+        self.outcome == DeploymentOutcome::Verified
+    }
+}
+
+/// A model whose latest verification failed and that was never deployed:
+/// the gate working.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlockedModel {
+    /// The model.
+    pub model: ModelRef,
+    /// The failed verification.
+    pub verification: VerificationRef,
+}
+
+/// A dataset or base model a verified BOM names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BomInput {
+    /// Its name.
+    pub name: String,
+    /// Its OMS root digest, when the BOM gives one (base models are named
+    /// only).
+    pub sha256: Option<String>,
+    /// The sign record of that digest, when there is one.
+    pub signed_by_record: Option<String>,
+}
+
+/// The BOM a verification checked, as the record that wrote it describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BomRef {
+    /// Hex SHA-256 of the BOM file.
+    pub sha256: String,
+    /// Hex SHA-256 of the sign or bom record that wrote it, when in the log.
+    pub record: Option<String>,
+    /// The datasets it names; `None` when the record that wrote it did not
+    /// list them (records of 0.1.0 written by `sign --bom`) or is absent.
+    pub datasets: Option<Vec<BomInput>>,
+    /// The base models it names; `None` when not recorded.
+    pub base_models: Option<Vec<BomInput>>,
+}
+
+/// One deployed model's supply chain, judged (control 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SupplyChainFinding {
+    /// The model.
+    pub model: ModelRef,
+    /// Its latest passing verification with the required levels.
+    pub verification: Option<VerificationRef>,
+    /// The BOM that verification checked.
+    pub bom: Option<BomRef>,
+    /// Whether the model satisfies the control.
+    pub ok: bool,
+    /// Why not, or what the auditor should know.
+    pub notes: Vec<String>,
+}
+
+/// What the document relied on shows (document controls).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum DocumentOutcome {
+    /// Reviewed, current, and (when documents were given) unchanged.
+    Current,
+    /// The review is older than the control allows.
+    TooOld {
+        /// Days between the review and the audit date.
+        age_days: i64,
+        /// Days allowed.
+        max_days: u64,
+    },
+    /// The next review date has passed.
+    ReviewOverdue,
+    /// The review date lies after the audit date or after the record.
+    ReviewedInTheFuture,
+    /// No reviewer is recorded.
+    NoReviewer,
+    /// The document given to the auditor differs from the one recorded.
+    Changed {
+        /// Hex SHA-256 of the file given.
+        found: String,
+    },
+    /// No document of that name was given to the auditor.
+    Missing,
+    /// The document given could not be read, or its recorded name cannot
+    /// be looked up safely.
+    Unreadable {
+        /// Why.
+        why: String,
+    },
+}
+
+/// A document a control relied on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentFinding {
+    /// Hex SHA-256 of the attachment record.
+    pub record: String,
+    /// Position in the log.
+    pub index: usize,
+    /// The document's file name.
+    pub name: String,
+    /// Hex SHA-256 of the document.
+    pub sha256: String,
+    /// Its version or identifier.
+    pub version: Option<String>,
+    /// Who reviewed it.
+    pub reviewer: Option<String>,
+    /// When.
+    pub reviewed: jiff::civil::Date,
+    /// When the next review is due (recorded, or derived from the
+    /// control's maximum age).
+    pub next_review: Option<jiff::civil::Date>,
+    /// The model it is scoped to, when scoped.
+    pub scope: Option<String>,
+    /// The models it served in this audit (empty: the organisation).
+    pub models: Vec<ModelRef>,
+    /// Whether the auditor's copy was hashed and matched.
+    pub rehashed: bool,
+    /// The judgement.
+    #[serde(flatten)]
+    pub outcome: DocumentOutcome,
+}
+
+/// One control, judged.
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlResult {
+    /// The control as the checklist states it.
+    #[serde(flatten)]
+    pub control: Control,
+    /// The outcome.
+    pub status: Status,
+    /// Why, in one paragraph.
+    pub reason: String,
+    /// Digests (hex SHA-256 of the log lines) of the records relied on.
+    pub evidence: Vec<String>,
+    /// Verification controls judged per deployment: each deployment.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deployments: Vec<DeploymentFinding>,
+    /// Models that failed verification and were never deployed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub blocked: Vec<BlockedModel>,
+    /// Verification controls judged per deployed model.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub supply_chain: Vec<SupplyChainFinding>,
+    /// Document controls: the documents relied on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<DocumentFinding>,
+    /// Document controls: models no document speaks for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub without_document: Vec<ModelRef>,
+}
+
+impl ControlResult {
+    /// A result with no typed findings.
+    pub(crate) fn new(control: &Control, status: Status, reason: String) -> Self {
+        ControlResult {
+            control: control.clone(),
+            status,
+            reason,
+            evidence: Vec::new(),
+            deployments: Vec::new(),
+            blocked: Vec::new(),
+            supply_chain: Vec::new(),
+            documents: Vec::new(),
+            without_document: Vec::new(),
+        }
+    }
+
+    /// Whether this result fails the audit: a required, applicable control
+    /// that did not pass.
+    pub fn fails_audit(&self) -> bool {
+        self.control.required && !matches!(self.status, Status::Pass | Status::NotApplicable)
+    }
+}
+
+/// The checklist an audit used, as every report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChecklistSummary {
+    /// Where it came from (`shipped` or the file given).
+    pub source: String,
+    /// Lowercase hex SHA-256 of its text.
+    pub sha256: String,
+    /// Its text (embedded in OSCAL reports, not in JSON ones).
+    #[serde(skip)]
+    pub text: String,
+    /// How many controls it has.
+    pub controls: usize,
+    /// The controls it marks not applicable, with the justification.
+    pub not_applicable: Vec<NotApplicable>,
+    /// The controls it does not require.
+    pub optional: Vec<u32>,
+}
+
+/// A control the checklist marks not applicable.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotApplicable {
+    /// The control.
+    pub id: u32,
+    /// Its area.
+    pub area: String,
+    /// Why it does not apply.
+    pub justification: String,
+}
+
+/// The checkpoint the audit relied on: what the auditor keeps to prove,
+/// next time, that the log was only appended to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CheckpointSummary {
+    /// The log's origin line.
+    pub origin: String,
+    /// Records covered.
+    pub size: u64,
+    /// RFC 6962 root, lowercase hex.
+    pub root: String,
+}
+
+/// The log as the audit saw it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogSummary {
+    /// The log as named on the command line.
+    pub path: String,
+    /// Records in the log.
+    pub records: usize,
+    /// Records counted (at or before the audit date).
+    pub counted: usize,
+    /// Whether every record and the checkpoint verified.
+    pub intact: bool,
+    /// What is wrong with it.
+    pub problems: Vec<String>,
+    /// The verified checkpoint relied on.
+    pub checkpoint: Option<CheckpointSummary>,
+    /// What was proven about an older checkpoint, when one was given.
+    pub consistency: Option<String>,
+}
+
+/// What happened to a model, in log order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum EventKind {
+    /// Signed.
+    Signed,
+    /// An ML-BOM written.
+    Bom,
+    /// A verification passed.
+    Verified,
+    /// A verification failed.
+    VerificationFailed,
+    /// Deployed.
+    Deployed,
+}
+
+impl EventKind {
+    /// A word for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::Signed => "signed",
+            EventKind::Bom => "BOM",
+            EventKind::Verified => "verified",
+            EventKind::VerificationFailed => "verification failed",
+            EventKind::Deployed => "deployed",
+        }
+    }
+}
+
+/// One event of a model's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Position in the log.
+    pub index: usize,
+    /// Hex SHA-256 of the record.
+    pub record: String,
+    /// When.
+    pub time: jiff::Timestamp,
+    /// What.
+    pub kind: EventKind,
+    /// A detail (signer, target, failure).
+    pub detail: String,
+}
+
+/// A model's history as the log tells it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelHistory {
+    /// The model.
+    pub model: ModelRef,
+    /// Its events, in log order.
+    pub events: Vec<Event>,
+    /// Whether it was deployed.
+    pub deployed: bool,
+    /// Whether its latest verification failed and it was never deployed.
+    pub blocked: bool,
+}
+
+/// A record some finding cites, as reports list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CitedRecord {
+    /// Hex SHA-256 of the log line.
+    pub digest: String,
+    /// Position in the log (0-based).
+    pub index: usize,
+    /// When the recorded event happened.
+    pub time: jiff::Timestamp,
+    /// The in-toto predicate type.
+    pub predicate_type: String,
+    /// What the record is about (a model, dataset or document).
+    pub subject: ModelRef,
+    /// Whether the subject is a document (an attachment).
+    pub document: bool,
+    /// The model a document is scoped to.
+    pub scope: Option<String>,
+}
+
+/// A whole audit.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    /// The plan's title.
+    pub title: String,
+    /// The audit date.
+    pub as_of: AsOf,
+    /// The tool and version that judged.
+    pub tool: String,
+    /// The model audited (all models when absent).
+    pub model: Option<String>,
+    /// The checklist used.
+    pub checklist: ChecklistSummary,
+    /// The evidence log.
+    pub log: LogSummary,
+    /// The directory of documents re-hashed, when given.
+    pub documents: Option<String>,
+    /// The first and last counted record's time.
+    pub period: Option<(jiff::Timestamp, jiff::Timestamp)>,
+    /// Every control.
+    pub controls: Vec<ControlResult>,
+    /// Every model in scope, with its history.
+    pub models: Vec<ModelHistory>,
+    /// Every record a finding cites, in log order.
+    pub records: Vec<CitedRecord>,
+}
+
+impl AuditReport {
+    /// Whether the audit failed: a broken log, or a required control that
+    /// did not pass (`no evidence` included).
+    pub fn failed(&self) -> bool {
+        !self.log.intact || self.controls.iter().any(ControlResult::fails_audit)
+    }
+}

@@ -1,0 +1,253 @@
+//! Verification controls judged per deployed model (control 4): every
+//! deployed model must have a verified BOM.
+//!
+//! A BOM counts as verified when a PASSED verification of the model (at
+//! or before the audit date) established the control's levels — by default
+//! `MODELSEAL_BOM_VERIFIED` (the BOM's signature verified and its file list
+//! matches the model's signed files) and `MODELSEAL_FORMATS_SAFE`. A sign or
+//! bom record alone is not enough: it shows a BOM was written, not that the
+//! model deployed matches it. The BOM checked is found by its digest among
+//! the verification's inputs, and the record that wrote it tells which
+//! datasets and base models it names; a dataset counts as signed when a
+//! sign record's subject is the dataset's root digest. Base models are named
+//! without a digest in BOMs, so they are listed but cannot be matched.
+
+use super::deployments::policy_accepted;
+use super::report::{BomInput, BomRef, ControlResult, Status, SupplyChainFinding};
+use super::view::{View, level_names, named, verification_ref};
+use super::{Control, cite};
+use crate::evidence::Record;
+use crate::evidence::record::{DatasetRef, Predicate, VerificationResult, VerificationSummary};
+
+/// Judges `control` over every deployed model in scope.
+pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
+    let findings: Vec<SupplyChainFinding> = view
+        .deployed_models()
+        .iter()
+        .map(|m| model(control, view, m))
+        .collect();
+    let levels = level_names(&control.rule.levels);
+    let (status, reason) = if findings.is_empty() {
+        (
+            Status::NoEvidence,
+            "No deployment is recorded, so no deployed model's BOM can be shown verified.".into(),
+        )
+    } else {
+        let bad: Vec<String> = findings
+            .iter()
+            .filter(|f| !f.ok)
+            .map(|f| format!("{}: {}", named(&f.model), f.notes.join("; ")))
+            .collect();
+        if bad.is_empty() {
+            (
+                Status::Pass,
+                format!(
+                    "Each of the {} deployed model(s) has a passing verification that established {levels}.",
+                    findings.len()
+                ),
+            )
+        } else {
+            (
+                Status::Fail,
+                format!(
+                    "{} of {} deployed model(s) have no verified BOM as required: {}.",
+                    bad.len(),
+                    findings.len(),
+                    bad.join("; ")
+                ),
+            )
+        }
+    };
+    let mut result = ControlResult::new(control, status, reason);
+    let mut cited: Vec<&str> = Vec::new();
+    for f in &findings {
+        if let Some(v) = &f.verification {
+            cited.push(&v.record);
+        }
+        if let Some(b) = &f.bom {
+            cited.extend(b.record.as_deref());
+            for input in b.datasets.iter().flatten() {
+                cited.extend(input.signed_by_record.as_deref());
+            }
+        }
+    }
+    result.evidence = cite(view, cited);
+    result.supply_chain = findings;
+    result
+}
+
+fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding {
+    let verifications = view.verifications(sha256);
+    let passing = verifications.iter().rev().find(|(_, v)| {
+        v.verification_result == VerificationResult::Passed
+            && control
+                .rule
+                .levels
+                .iter()
+                .all(|l| v.verified_levels.contains(l))
+            && policy_accepted(control, v)
+    });
+    let mut finding = SupplyChainFinding {
+        model: view.model_ref(sha256),
+        verification: None,
+        bom: None,
+        ok: false,
+        notes: Vec::new(),
+    };
+    let Some((r, v)) = passing else {
+        let mut note = format!(
+            "no passing verification established {}",
+            level_names(&control.rule.levels)
+        );
+        if !control.rule.policies.is_empty() {
+            note.push_str(" under an accepted policy");
+        }
+        if let Some((r, last)) = verifications.last() {
+            if last.verification_result == VerificationResult::Failed {
+                note.push_str(&format!(
+                    "; its latest verification (record {}) failed: {}",
+                    r.digest,
+                    last.failures.join("; ")
+                ));
+            }
+        } else {
+            note.push_str("; it was never verified");
+        }
+        finding.notes.push(note);
+        return finding;
+    };
+    finding.verification = Some(verification_ref(r, v));
+    finding.ok = true;
+    let bom = bom(view, sha256, v);
+    match &bom {
+        None => finding
+            .notes
+            .push("the verification names no BOM among its inputs".into()),
+        Some(b) => {
+            match &b.datasets {
+                None => {
+                    finding.notes.push(format!(
+                        "the record that wrote the BOM (sha256:{}) does not list its datasets",
+                        b.sha256
+                    ));
+                    if control.rule.datasets_signed {
+                        finding.ok = false;
+                    }
+                }
+                Some(datasets) => {
+                    let unsigned: Vec<String> = datasets
+                        .iter()
+                        .filter(|d| d.signed_by_record.is_none())
+                        .map(|d| {
+                            format!(
+                                "{} (sha256:{})",
+                                d.name,
+                                d.sha256.as_deref().unwrap_or_default()
+                            )
+                        })
+                        .collect();
+                    if !unsigned.is_empty() {
+                        finding.notes.push(format!(
+                            "dataset(s) named by its BOM but never signed: {}",
+                            unsigned.join(", ")
+                        ));
+                        if control.rule.datasets_signed {
+                            finding.ok = false;
+                        }
+                    }
+                }
+            }
+            if let Some(bases) = b.base_models.as_ref().filter(|b| !b.is_empty()) {
+                finding.notes.push(format!(
+                    "base model(s) named without a digest, not matched to sign records: {}",
+                    bases
+                        .iter()
+                        .map(|b| b.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+    }
+    finding.bom = bom;
+    finding
+}
+
+/// The BOM a verification checked: the input whose digest a sign or bom
+/// record of the model wrote as its BOM; else, in the gate's order
+/// (signature, BOM, BOM signature), the second input.
+fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef> {
+    let inputs: Vec<&str> = v
+        .input_attestations
+        .iter()
+        .filter_map(|a| a.sha256())
+        .collect();
+    let writer = view.records.iter().rev().find_map(|r| {
+        if r.subject.sha256 != sha256 {
+            return None;
+        }
+        let (digest, datasets, bases) = written_bom(r)?;
+        inputs
+            .contains(&digest)
+            .then_some((*r, digest, datasets, bases))
+    });
+    if let Some((r, digest, datasets, bases)) = writer {
+        return Some(BomRef {
+            sha256: digest.to_string(),
+            record: Some(r.digest.clone()),
+            datasets: datasets.map(|ds| {
+                ds.iter()
+                    .map(|d| {
+                        let digest = d.digest.get("sha256").map(|h| h.to_ascii_lowercase());
+                        BomInput {
+                            name: d.name.clone(),
+                            signed_by_record: digest
+                                .as_deref()
+                                .and_then(|h| view.signed(h))
+                                .map(|s| s.digest.clone()),
+                            sha256: digest,
+                        }
+                    })
+                    .collect()
+            }),
+            base_models: bases.map(|bs| {
+                bs.iter()
+                    .map(|name| BomInput {
+                        name: name.clone(),
+                        sha256: None,
+                        signed_by_record: None,
+                    })
+                    .collect()
+            }),
+        });
+    }
+    (v.input_attestations.len() >= 3)
+        .then(|| v.input_attestations[1].sha256())
+        .flatten()
+        .map(|digest| BomRef {
+            sha256: digest.to_string(),
+            record: None,
+            datasets: None,
+            base_models: None,
+        })
+}
+
+type WrittenBom<'a> = (&'a str, Option<&'a [DatasetRef]>, Option<&'a [String]>);
+
+/// The BOM a sign or bom record wrote: its digest, datasets and base
+/// models (each `None` when the record does not say).
+fn written_bom(r: &Record) -> Option<WrittenBom<'_>> {
+    match &r.predicate {
+        Predicate::Bom(b) => Some((
+            b.bom.sha256()?,
+            Some(b.datasets.as_slice()),
+            b.base_models.as_deref(),
+        )),
+        Predicate::Sign(s) => Some((
+            s.bom.as_ref()?.sha256()?,
+            s.datasets.as_deref(),
+            s.base_models.as_deref(),
+        )),
+        _ => None,
+    }
+}

@@ -1,0 +1,242 @@
+//! Control 7, judged per deployment.
+
+use super::*;
+use report::{DeploymentOutcome, Reliance};
+
+#[test]
+fn a_deployment_after_a_failed_verification_fails_control_7() {
+    let mut log = Log::new();
+    log.verify(1, true);
+    let failed = log.verify(1, false);
+    log.deploy(1);
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail, "{report:#?}");
+    let [d] = c7.deployments.as_slice() else {
+        panic!("one deployment: {c7:#?}")
+    };
+    assert_eq!(d.outcome, DeploymentOutcome::VerificationFailed);
+    assert_eq!(d.reliance, Reliance::Latest);
+    assert_eq!(d.verification.as_ref().unwrap().record, failed);
+    assert!(
+        c7.reason.contains("FAILED: changed: config.json"),
+        "{}",
+        c7.reason
+    );
+}
+
+#[test]
+fn a_model_blocked_by_the_gate_and_never_deployed_does_not_fail_control_7() {
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.deploy(1);
+    let failed = log.verify(2, false);
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Pass, "{report:#?}");
+    let [b] = c7.blocked.as_slice() else {
+        panic!("one blocked model: {c7:#?}")
+    };
+    assert_eq!(b.model.sha256, model(2).sha256);
+    assert_eq!(b.verification.record, failed);
+    assert!(
+        c7.evidence.contains(&failed),
+        "the blocking verification is cited"
+    );
+    let history = report
+        .models
+        .iter()
+        .find(|m| m.model.sha256 == model(2).sha256)
+        .unwrap();
+    assert!(history.blocked && !history.deployed);
+}
+
+#[test]
+fn a_deployment_naming_its_passing_verification_relies_on_it_not_on_a_later_failure() {
+    let mut log = Log::new();
+    let passed = log.verify(1, true);
+    log.verify(1, false); // a tampered copy, checked and refused
+    log.deploy_relying_on(1, Some(&passed));
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Pass, "{report:#?}");
+    assert_eq!(c7.deployments[0].reliance, Reliance::Named);
+    assert_eq!(
+        c7.deployments[0].verification.as_ref().unwrap().record,
+        passed
+    );
+}
+
+#[test]
+fn a_deployment_with_no_verification_before_it_fails_even_if_one_follows() {
+    let mut log = Log::new();
+    log.deploy(1);
+    log.verify(1, true);
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail);
+    assert_eq!(c7.deployments[0].outcome, DeploymentOutcome::NoVerification);
+}
+
+#[test]
+fn a_deployment_in_the_same_second_as_its_verification_is_ordered_by_the_log() {
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.deploy(1);
+    // Both records carry the same time: the log order decides.
+    let t = log.records[0].time();
+    if let Predicate::Deployment(d) = &mut log.records[1].predicate {
+        d.time = t;
+    }
+    assert_eq!(control(&audit(&log), 7).status, Status::Pass);
+}
+
+#[test]
+fn a_deployment_naming_an_unusable_verification_fails() {
+    let mut log = Log::new();
+    let other = log.verify(2, true);
+    let sign = log.sign(1, None);
+    log.verify(1, true);
+    log.deploy_relying_on(1, Some(&other));
+    log.deploy_relying_on(1, Some(&sign));
+    log.deploy_relying_on(1, Some(&"ee".repeat(32)));
+    let later = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"record 7"));
+    log.deploy_relying_on(1, Some(&later));
+    log.verify(1, true); // record 7, after the deployment naming it
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail);
+    let whys: Vec<String> = c7
+        .deployments
+        .iter()
+        .map(|d| match &d.outcome {
+            DeploymentOutcome::NamedVerificationInvalid { why } => why.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert!(whys[0].contains("of another model"), "{}", whys[0]);
+    assert!(whys[1].contains("not a verification"), "{}", whys[1]);
+    assert!(whys[2].contains("not in the log"), "{}", whys[2]);
+    assert!(whys[3].contains("after the deployment"), "{}", whys[3]);
+}
+
+#[test]
+fn a_verification_without_the_bom_does_not_satisfy_control_7() {
+    let mut log = Log::new();
+    log.verification(
+        1,
+        true,
+        &[
+            VerifiedLevel::SignatureVerified,
+            VerifiedLevel::FilesVerified,
+        ],
+        ResourceRef::uri(SIGNATURE_ONLY_POLICY),
+    );
+    log.deploy(1);
+    let c7 = control(&audit(&log), 7).clone();
+    assert_eq!(c7.status, Status::Fail);
+    assert_eq!(
+        c7.deployments[0].outcome,
+        DeploymentOutcome::MissingLevels {
+            missing: vec![VerifiedLevel::BomVerified]
+        }
+    );
+}
+
+/// The checklist of an organisation that requires trusted signers: the
+/// verification must have passed a deploy policy, and that policy.
+fn trusted_signers(policy: &str) -> Checklist {
+    checklist(|t| {
+        t.replace(
+            r#"levels = ["MODELSEAL_SIGNATURE_VERIFIED", "MODELSEAL_BOM_VERIFIED"], before_deployment = true"#,
+            &format!(
+                r#"levels = ["MODELSEAL_SIGNATURE_VERIFIED", "MODELSEAL_BOM_VERIFIED", "MODELSEAL_POLICY_PASSED"], policies = ["sha256:{policy}"], before_deployment = true"#
+            ),
+        )
+    })
+}
+
+#[test]
+fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_7() {
+    let policy = "ab".repeat(32);
+    let list = trusted_signers(&policy);
+    // Verified with a key given on the command line: no policy applied.
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.deploy(1);
+    let report = audit_with(&log, &list, |_| {});
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail);
+    assert_eq!(
+        c7.deployments[0].outcome,
+        DeploymentOutcome::MissingLevels {
+            missing: vec![VerifiedLevel::PolicyPassed]
+        }
+    );
+    // Verified under another policy (one that trusts any key).
+    let other = ResourceRef {
+        uri: "file:///etc/lax.toml".into(),
+        digest: Some(BTreeMap::from([("sha256".into(), "cd".repeat(32))])),
+    };
+    let mut levels = FULL.to_vec();
+    levels.push(VerifiedLevel::PolicyPassed);
+    let mut log = Log::new();
+    log.verification(1, true, &levels, other);
+    log.deploy(1);
+    let report = audit_with(&log, &list, |_| {});
+    let c7 = control(&report, 7);
+    assert_eq!(
+        c7.deployments[0].outcome,
+        DeploymentOutcome::PolicyNotAccepted
+    );
+    assert!(
+        c7.reason.contains("lax.toml"),
+        "the policy is named: {}",
+        c7.reason
+    );
+    // Verified under the organisation's policy.
+    let ours = ResourceRef {
+        uri: "file:///etc/deploy.toml".into(),
+        digest: Some(BTreeMap::from([("sha256".into(), policy.clone())])),
+    };
+    let mut log = Log::new();
+    log.verification(1, true, &levels, ours);
+    log.deploy(1);
+    let report = audit_with(&log, &list, |_| {});
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Pass, "{c7:#?}");
+    let v = c7.deployments[0].verification.as_ref().unwrap();
+    assert!(
+        v.signer_text().contains(&"5e".repeat(32)),
+        "the signer is shown"
+    );
+    assert!(v.policy_text().contains(&policy), "and the policy's digest");
+}
+
+#[test]
+fn with_no_deployment_controls_4_and_7_have_no_evidence_and_the_audit_fails() {
+    let mut log = Log::new();
+    log.sign(1, Some(&[]));
+    log.verify(1, true);
+    log.attach_all(RECENT);
+    let report = audit(&log);
+    assert_eq!(control(&report, 7).status, Status::NoEvidence);
+    assert_eq!(control(&report, 4).status, Status::NoEvidence);
+    assert!(report.failed(), "no evidence fails a required control");
+}
+
+#[test]
+fn a_dataset_with_a_bom_of_its_own_is_not_a_model_that_must_be_deployed() {
+    // The 0.1.0 false fail: a dataset's BOM record made controls 4 and 7
+    // demand a verification of the dataset.
+    let mut log = Log::new();
+    log.sign(1, None);
+    log.verify(1, true);
+    log.bom(9);
+    log.deploy(1);
+    log.attach_all(RECENT);
+    let report = audit(&log);
+    assert_eq!(control(&report, 7).status, Status::Pass, "{report:#?}");
+    assert_eq!(control(&report, 4).status, Status::Pass, "{report:#?}");
+    assert!(!report.failed());
+}

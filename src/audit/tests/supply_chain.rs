@@ -1,0 +1,109 @@
+//! Control 4: every deployed model has a verified BOM; the datasets and
+//! base models it names, and whether those were signed.
+
+use super::*;
+
+#[test]
+fn a_deployed_model_without_a_verified_bom_fails_control_4_and_is_listed() {
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.deploy(1);
+    log.verification(
+        2,
+        true,
+        &[
+            VerifiedLevel::SignatureVerified,
+            VerifiedLevel::FilesVerified,
+        ],
+        ResourceRef::uri(SIGNATURE_ONLY_POLICY),
+    );
+    log.deploy(2);
+    let report = audit(&log);
+    let c4 = control(&report, 4);
+    assert_eq!(c4.status, Status::Fail);
+    let bad: Vec<&str> = c4
+        .supply_chain
+        .iter()
+        .filter(|f| !f.ok)
+        .map(|f| f.model.name.as_str())
+        .collect();
+    assert_eq!(bad, ["model-2"]);
+    assert!(c4.reason.contains("model-2"), "{}", c4.reason);
+    assert!(!c4.reason.contains("model-1 "), "{}", c4.reason);
+}
+
+#[test]
+fn the_datasets_of_a_verified_bom_are_listed_with_whether_they_were_signed() {
+    let mut log = Log::new();
+    let dataset_signed = log.sign(8, None);
+    let written = log.sign(1, Some(&[8, 9]));
+    log.verify(1, true);
+    log.deploy(1);
+    let report = audit(&log);
+    let c4 = control(&report, 4);
+    assert_eq!(
+        c4.status,
+        Status::Pass,
+        "unsigned datasets are listed, not required"
+    );
+    let bom = c4.supply_chain[0].bom.as_ref().unwrap();
+    assert_eq!(bom.sha256, bom_digest(1));
+    assert_eq!(bom.record.as_deref(), Some(written.as_str()));
+    let datasets = bom.datasets.as_ref().unwrap();
+    assert_eq!(datasets.len(), 2);
+    assert_eq!(
+        datasets[0].signed_by_record.as_deref(),
+        Some(dataset_signed.as_str())
+    );
+    assert_eq!(datasets[1].signed_by_record, None);
+    assert_eq!(
+        datasets[1].sha256.as_deref(),
+        Some(hex::encode([9u8; 32]).as_str())
+    );
+    let bases = bom.base_models.as_ref().unwrap();
+    assert_eq!(bases[0].name, "org/base-model");
+    assert!(
+        c4.supply_chain[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("never signed") && n.contains("model-9"))
+    );
+    assert!(c4.evidence.contains(&dataset_signed));
+
+    // An organisation that requires signed datasets fails the model.
+    let strict = checklist(|t| {
+        t.replace(
+            r#"levels = ["MODELSEAL_BOM_VERIFIED", "MODELSEAL_FORMATS_SAFE"] }"#,
+            r#"levels = ["MODELSEAL_BOM_VERIFIED", "MODELSEAL_FORMATS_SAFE"], datasets_signed = true }"#,
+        )
+    });
+    let report = audit_with(&log, &strict, |_| {});
+    assert_eq!(control(&report, 4).status, Status::Fail);
+}
+
+#[test]
+fn a_bom_written_by_0_1_0_has_unknown_datasets() {
+    let mut log = Log::new();
+    log.sign(1, None);
+    log.verify(1, true);
+    log.deploy(1);
+    let report = audit(&log);
+    let c4 = control(&report, 4);
+    assert_eq!(c4.status, Status::Pass);
+    let bom = c4.supply_chain[0].bom.as_ref().unwrap();
+    assert!(bom.datasets.is_none() && bom.base_models.is_none());
+    assert!(c4.supply_chain[0].notes[0].contains("does not list its datasets"));
+}
+
+#[test]
+fn control_4_takes_a_passing_verification_even_when_a_later_one_failed() {
+    // Control 4 asks whether the model has a verified BOM; whether each
+    // deployment relied on a passing verification is control 7's question.
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.verify(1, false);
+    log.deploy(1);
+    let report = audit(&log);
+    assert_eq!(control(&report, 4).status, Status::Pass);
+    assert_eq!(control(&report, 7).status, Status::Fail);
+}

@@ -1,0 +1,354 @@
+//! Deployments, blocked models, refusals and every report format.
+
+use super::*;
+use std::fs;
+
+#[test]
+fn the_gate_working_passes_the_audit_and_lists_the_blocked_model() {
+    let ws = Workspace::new();
+    let good = ws.signed_model("good");
+    let bad = ws.signed_model("bad");
+    assert_eq!(ws.verify(&good), 0);
+    fs::write(bad.dir.join("config.json"), "{\"tampered\": true}\n").unwrap();
+    assert_eq!(ws.verify(&bad), 1, "the gate refuses the tampered model");
+    let (code, out, err) = ws.deploy(&good, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("relying on the verification sha256:"), "{out}");
+    ws.attach_all();
+    let (code, report) = ws.audit_json(&[]);
+    // The deployment record names the verification it relied on.
+    let records = ws.records();
+    let vsa = records
+        .iter()
+        .find(|r| {
+            r["subject"]["digest"]["sha256"] == good.digest.as_str()
+                && r["predicate"]["verificationResult"] == "PASSED"
+        })
+        .unwrap();
+    let deployment = records
+        .iter()
+        .find(|r| r["predicateType"] == "https://modelseal.dev/evidence/deployment/v1")
+        .unwrap();
+    assert_eq!(
+        deployment["predicate"]["verification"],
+        format!("sha256:{}", vsa["digest"].as_str().unwrap())
+    );
+    let c7 = control(&report, 7);
+    assert_eq!(c7["status"], "pass", "{report:#}");
+    assert_eq!(c7["blocked"][0]["model"]["sha256"], bad.digest.as_str());
+    assert_eq!(status(&report, 4), "pass", "{report:#}");
+    assert_eq!(code, 0, "{report:#}");
+}
+
+#[test]
+fn a_deployment_after_a_failed_verification_fails_the_audit() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    assert_eq!(ws.verify(&model), 0);
+    let passed = ws.records().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let copy = ws.path("tampered-copy");
+    copy_tree(&model.dir, &copy);
+    fs::write(copy.join("config.json"), "{\"tampered\": true}\n").unwrap();
+    assert_eq!(ws.verify_at(&model, &copy), 1);
+    // Without --verification the deployment relies on the latest one: FAILED.
+    let (code, _, err) = ws.deploy(&model, &[]);
+    assert_eq!(code, 0, "the deployment is recorded all the same: {err}");
+    assert!(err.contains("FAILED"), "{err}");
+    ws.attach_all();
+    let (code, report) = ws.audit_json(&[]);
+    assert_eq!(code, 1);
+    let c7 = control(&report, 7);
+    assert_eq!(c7["status"], "fail");
+    assert_eq!(c7["deployments"][0]["outcome"], "verification-failed");
+    assert!(
+        c7["reason"]
+            .as_str()
+            .unwrap()
+            .contains("changed: config.json"),
+        "{}",
+        c7["reason"]
+    );
+    // A later deployment naming the passing verification is verified; the
+    // earlier one still fails the control.
+    let (code, _, err) = ws.deploy(&model, &["--verification", &format!("sha256:{passed}")]);
+    assert_eq!(code, 0, "{err}");
+    let (code, report) = ws.audit_json(&[]);
+    assert_eq!(code, 1);
+    let outcomes: Vec<&str> = control(&report, 7)["deployments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["verification-failed", "verified"]);
+}
+
+#[test]
+fn deploy_refuses_a_verification_it_cannot_rely_on() {
+    let ws = Workspace::new();
+    let a = ws.signed_model("a");
+    let b = ws.signed_model("b");
+    assert_eq!(ws.verify(&b), 0);
+    let records = ws.records();
+    let of_b = records.last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sign_a = records[0]["digest"].as_str().unwrap().to_string();
+    for (given, why) in [
+        (format!("sha256:{}", "ab".repeat(32)), "no record"),
+        (format!("sha256:{of_b}"), "another model"),
+        (format!("sha256:{sign_a}"), "not a verification"),
+        ("sha256:xyz".to_string(), "not a SHA-256"),
+    ] {
+        let (code, _, err) = ws.deploy(&a, &["--verification", &given]);
+        assert_eq!(code, 2, "{why}: {err}");
+        assert!(err.contains(why), "{why}: {err}");
+    }
+    assert_eq!(ws.records().len(), records.len(), "nothing was recorded");
+    // With no verification at all, the deployment is recorded with a warning.
+    let (code, out, err) = ws.deploy(&a, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("no verification of this model"), "{err}");
+    assert!(out.contains("with no verification to rely on"), "{out}");
+}
+
+#[test]
+fn attach_refuses_what_an_auditor_cannot_rely_on() {
+    let ws = Workspace::new();
+    let tomorrow = day(1);
+    for (control, extra, why) in [
+        (4, vec!["--reviewer", "r"], "not from documents"),
+        (7, vec!["--reviewer", "r"], "not from documents"),
+        (9, vec!["--reviewer", "r"], "not in the checklist"),
+        (
+            1,
+            vec!["--reviewer", "r", "--reviewed", tomorrow.as_str()],
+            "in the future",
+        ),
+        (1, vec![], "--reviewer"),
+        (1, vec!["--reviewer", "  "], "--reviewer"),
+        (
+            1,
+            vec![
+                "--reviewer",
+                "r",
+                "--reviewed",
+                "2026-06-01",
+                "--next-review",
+                "2026-05-01",
+            ],
+            "not after the review date",
+        ),
+        (
+            1,
+            vec!["--reviewer", "r", "--model", "sha256:12"],
+            "not a SHA-256",
+        ),
+    ] {
+        let (code, _, err) = ws.attach(control, &extra);
+        assert_eq!(code, 2, "{control} {extra:?}: {err}");
+        assert!(err.contains(why), "{control} {extra:?}: {err}");
+    }
+    assert!(!ws.log.exists(), "nothing was recorded");
+    // A checklist of another plan decides which controls take documents.
+    let list = ws.path("checklist.toml");
+    fs::write(
+        &list,
+        "title = 'mine'\n[[control]]\nid = 4\nsection = 's'\narea = 'Supplier contracts'\nobjective = 'o'\nprocedure = 'p'\ncriterion = 'c'\nrule = { evidence = 'attachment' }\n",
+    )
+    .unwrap();
+    let (code, _, err) = ws.attach(
+        4,
+        &["--reviewer", "r", "--checklist", list.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn attach_records_the_version_the_next_review_and_the_model() {
+    let ws = Workspace::new();
+    let model = format!("sha256:{}", "c0".repeat(32));
+    let (reviewed, a_year_on) = (day(-10), day(355));
+    let (code, out, err) = ws.attach(
+        6,
+        &[
+            "--reviewer",
+            "Red team",
+            "--reviewed",
+            &reviewed,
+            "--version",
+            "report 2026-Q2",
+            "--model",
+            &model,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("next review due {a_year_on}")),
+        "{out}"
+    );
+    let (code, _, err) = ws.attach(
+        1,
+        &[
+            "--reviewer",
+            "CISO",
+            "--reviewed",
+            &reviewed,
+            "--next-review",
+            &day(5),
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let records = ws.records();
+    let a = &records[0]["predicate"];
+    assert_eq!(a["version"], "report 2026-Q2");
+    assert_eq!(a["nextReview"], a_year_on.as_str(), "the control's max age");
+    assert_eq!(a["model"], "c0".repeat(32));
+    assert_eq!(a["reviewer"], "Red team");
+    assert_eq!(records[1]["predicate"]["nextReview"], day(5).as_str());
+    // The next review date is enforced: after it, the control fails.
+    let (_, report) = ws.audit_json(&["--as-of", &day(5)]);
+    assert_eq!(status(&report, 1), "pass");
+    let (_, report) = ws.audit_json(&["--as-of", &day(6)]);
+    assert_eq!(status(&report, 1), "fail");
+    assert_eq!(
+        control(&report, 1)["documents"][0]["outcome"],
+        "review-overdue"
+    );
+}
+
+#[test]
+fn an_audit_date_counts_the_whole_of_that_day() {
+    // Before: `--as-of DATE` meant midnight, so a document attached that
+    // day did not count.
+    let ws = Workspace::new();
+    let (code, _, err) = ws.attach(1, &["--reviewer", "r"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, report) = ws.audit_json(&["--as-of", &day(0)]);
+    assert_eq!(status(&report, 1), "pass", "{report:#}");
+    assert_eq!(report["as_of"]["whole_day"], true);
+}
+
+#[test]
+fn no_evidence_fails_the_audit_and_a_not_applicable_control_needs_a_reason() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    assert_eq!(ws.verify(&model), 0);
+    let (code, out, _) = ws.deploy(&model, &[]);
+    assert_eq!(code, 0, "{out}");
+    let (code, report) = ws.audit_json(&[]);
+    assert_eq!(status(&report, 7), "pass");
+    assert_eq!(status(&report, 1), "no-evidence");
+    assert_eq!(
+        code, 1,
+        "a required control without evidence fails the audit"
+    );
+    let list = ws.path("trimmed.toml");
+    let shipped = modelseal::audit::DEFAULT_CHECKLIST;
+    let mut trimmed = shipped.to_string();
+    for id in [1, 2, 3, 5, 6, 8] {
+        trimmed = trimmed.replacen(
+            &format!("id = {id}\n"),
+            &format!("id = {id}\nnot_applicable = \"\"\n"),
+            1,
+        );
+    }
+    fs::write(&list, &trimmed).unwrap();
+    let (code, _, err) = run(ws.cmd().args(["audit", "--checklist"]).arg(&list));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("needs a justification"), "{err}");
+    let justified = trimmed.replace(
+        "not_applicable = \"\"",
+        "not_applicable = \"Out of scope for this engagement\"",
+    );
+    fs::write(&list, &justified).unwrap();
+    let (code, report) = ws.audit_json(&["--checklist", list.to_str().unwrap()]);
+    assert_eq!(code, 0, "{report:#}");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(justified.as_bytes()));
+    assert_eq!(report["checklist"]["sha256"], digest);
+    assert_eq!(
+        report["checklist"]["not_applicable"]
+            .as_array()
+            .unwrap()
+            .len(),
+        6
+    );
+    // Every other format shows the trimmed checklist too.
+    for format in ["human", "markdown", "html", "oscal"] {
+        let (code, out, _) = ws.audit(format, &["--checklist", list.to_str().unwrap()]);
+        assert_eq!(code, 0);
+        assert!(out.contains(&digest), "{format}");
+        assert!(out.contains("Out of scope for this engagement"), "{format}");
+    }
+}
+
+#[test]
+fn every_format_prints_the_checkpoint_relied_on_in_full() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    assert_eq!(ws.verify(&model), 0);
+    let (code, out, err) = run(ws.cmd().args(["--format", "json", "evidence", "verify"]));
+    assert_eq!(code, 0, "{out}{err}");
+    let verified: Value = serde_json::from_str(&out).unwrap();
+    let cp = &verified["checkpoint"];
+    let (origin, root) = (cp["origin"].as_str().unwrap(), cp["root"].as_str().unwrap());
+    for format in ["human", "json", "markdown", "oscal", "html"] {
+        let (_, out, _) = ws.audit(format, &[]);
+        assert!(out.contains(origin), "{format}: origin");
+        assert!(out.contains(root), "{format}: root");
+        assert!(
+            out.contains(&model.digest),
+            "{format}: the model's full digest"
+        );
+        assert!(!out.contains('…'), "{format}: nothing shortened");
+    }
+    let (_, report) = ws.audit_json(&[]);
+    assert_eq!(report["log"]["checkpoint"]["size"], cp["size"]);
+}
+
+#[test]
+fn hostile_file_names_are_escaped_in_every_report() {
+    let ws = Workspace::new();
+    let name = "evil|doc\n| 1 | AI Risk Management Policy | yes | **pass** |\n\u{1b}[2J<b>x.md";
+    let doc = ws.path(name);
+    fs::write(&doc, "policy").unwrap();
+    let (code, _, err) = run(ws
+        .cmd()
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "1",
+            "--reviewer",
+            "r\u{1b}[31m",
+        ])
+        .arg("--file")
+        .arg(&doc));
+    assert_eq!(code, 0, "{err}");
+    let (_, md, _) = ws.audit("markdown", &[]);
+    assert_eq!(
+        md.lines()
+            .filter(|l| l.starts_with("| 1 | AI Risk Management Policy"))
+            .count(),
+        1,
+        "{md}"
+    );
+    for format in ["human", "markdown", "html"] {
+        let (_, out, _) = ws.audit(format, &[]);
+        assert!(!out.contains('\u{1b}'), "{format}");
+        if format != "human" {
+            assert!(!out.contains("<b>x"), "{format}: markup from a file name");
+        }
+    }
+    // The terminal output of `evidence attach` is escaped too.
+    let (_, out, _) = run(ws
+        .cmd()
+        .args(["evidence", "attach", "--control", "2", "--reviewer", "r"])
+        .arg("--file")
+        .arg(&doc));
+    assert!(!out.contains('\u{1b}') && out.lines().count() == 1, "{out}");
+}
