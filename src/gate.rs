@@ -208,7 +208,11 @@ impl Gate {
         options.signature_path = request.signature.path.clone();
         options.ignore_unsigned_files = request.ignore_unsigned_files;
         options.time = request.time;
-        options.inspect_formats = true;
+        // Formats are judged from the bytes verified. A local model is read
+        // anyway; a registry model is read for them only when a policy
+        // judges formats (else its raw layers are checked by digest alone,
+        // and no "formats safe" level is claimed).
+        options.inspect_formats = self.policy.is_some() || request.model.local_path().is_some();
         if let Some(policy) = &self.policy {
             options.sha256_of = policy
                 .policy

@@ -45,6 +45,20 @@ pub fn now() -> jiff::Timestamp {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// Where a model lives when it is not a local directory: a registry
+/// reference as given and the manifest digest it resolved to (the OMS root
+/// digest stays the record's subject).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelLocation {
+    /// The reference as given (`oci://HOST/REPO:TAG`).
+    pub reference: String,
+    /// The reference pinned by manifest digest (`oci://HOST/REPO@sha256:...`).
+    pub uri: String,
+    /// The manifest digest (`sha256:HEX`).
+    pub manifest_digest: String,
+}
+
 /// An input a record cites: where it was, and the digest of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,6 +204,10 @@ pub struct SignEvidence {
     /// The BOM's signature bundle, if any.
     #[serde(default)]
     pub bom_signature: Option<ResourceRef>,
+    /// Where the model signed lives, when it is in a registry (records of
+    /// release 0.1.0 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ModelLocation>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -221,6 +239,10 @@ pub struct BomEvidence {
     /// The datasets it names.
     #[serde(default)]
     pub datasets: Vec<DatasetRef>,
+    /// Where the model lives, when it is in a registry (records of release
+    /// 0.1.0 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ModelLocation>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -582,6 +604,11 @@ mod tests {
                 signature: cite.clone(),
                 bom: None,
                 bom_signature: None,
+                location: Some(ModelLocation {
+                    reference: "oci://127.0.0.1:5000/m:v1".into(),
+                    uri: format!("oci://127.0.0.1:5000/m@sha256:{}", "0".repeat(64)),
+                    manifest_digest: format!("sha256:{}", "0".repeat(64)),
+                }),
                 tool: Tool::this(),
                 time,
             }),
@@ -594,6 +621,7 @@ mod tests {
                     name: "d".into(),
                     digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
                 }],
+                location: None,
                 tool: Tool::this(),
                 time,
             }),
