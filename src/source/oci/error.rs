@@ -40,7 +40,7 @@ pub enum OciError {
         reason: String,
     },
     /// A file name in a layer or annotation is unsafe or ambiguous.
-    #[error("{layer}: refused file name {name:?}: {reason}")]
+    #[error("layer {layer}: refused file name {name:?}: {reason}")]
     UnsafeName {
         /// The layer (digest) that names it.
         layer: String,
@@ -50,7 +50,7 @@ pub enum OciError {
         reason: String,
     },
     /// A tar layer holds an entry that cannot be part of a model.
-    #[error("{layer}: {name:?} is a {kind}; tar layers may hold only regular files and directories")]
+    #[error("layer {layer}: {name:?} is a {kind}; tar layers may hold only regular files and directories")]
     UnsupportedEntry {
         /// The layer (digest).
         layer: String,
@@ -60,7 +60,7 @@ pub enum OciError {
         kind: String,
     },
     /// A tar layer is not a valid tar (or gzip) stream.
-    #[error("{layer}: not a valid tar layer: {reason}")]
+    #[error("layer {layer}: not a valid tar layer: {reason}")]
     BadTar {
         /// The layer (digest).
         layer: String,

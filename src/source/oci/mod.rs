@@ -349,7 +349,7 @@ impl ModelSource for OciSource {
                     return Err(OciError::UnsafeName {
                         layer: layer.descriptor.digest.clone(),
                         name,
-                        reason: "another layer holds a file of the same name".into(),
+                        reason: "the model holds two files of this name".into(),
                     }
                     .into());
                 }
@@ -373,7 +373,7 @@ impl ModelSource for OciSource {
                 return Err(OciError::UnsafeName {
                     layer: layer.descriptor.digest.clone(),
                     name: name.clone(),
-                    reason: "another layer holds a file of the same name".into(),
+                    reason: "the model holds two files of this name".into(),
                 }
                 .into());
             }
