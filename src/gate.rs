@@ -93,6 +93,10 @@ pub struct GateRequest<'a> {
     pub ignore_unsigned_files: bool,
     /// The time of verification (certificates must be valid then).
     pub time: jiff::Timestamp,
+    /// Judge every file's format from the bytes verified (on by default;
+    /// the VSA claims `MODELSEAL_FORMATS_SAFE` and a policy passes its
+    /// format rules only when the files were judged).
+    pub inspect_formats: bool,
 }
 
 impl<'a> GateRequest<'a> {
@@ -106,6 +110,7 @@ impl<'a> GateRequest<'a> {
             ignore_paths: Vec::new(),
             ignore_unsigned_files: false,
             time: crate::evidence::record::now(),
+            inspect_formats: true,
         }
     }
 }
@@ -208,11 +213,7 @@ impl Gate {
         options.signature_path = request.signature.path.clone();
         options.ignore_unsigned_files = request.ignore_unsigned_files;
         options.time = request.time;
-        // Formats are judged from the bytes verified. A local model is read
-        // anyway; a registry model is read for them only when a policy
-        // judges formats (else its raw layers are checked by digest alone,
-        // and no "formats safe" level is claimed).
-        options.inspect_formats = self.policy.is_some() || request.model.local_path().is_some();
+        options.inspect_formats = request.inspect_formats;
         if let Some(policy) = &self.policy {
             options.sha256_of = policy
                 .policy

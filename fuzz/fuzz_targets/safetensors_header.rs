@@ -9,9 +9,16 @@ fuzz_target!(|data: &[u8]| {
     let mut file = tempfile_in_memory();
     file.write_all(data).unwrap();
     let path = file.path().to_path_buf();
-    if let Ok(facts) = modelseal::formats::safetensors::read_header(&path) {
+    let from_file = modelseal::formats::safetensors::read_header(&path);
+    if let Ok(facts) = &from_file {
         assert!(facts.header_bytes + 8 <= data.len() as u64);
     }
+    // The streamed reader (what the sniffer uses) agrees with the file reader.
+    let mut stream = modelseal::formats::safetensors::SafetensorsStream::default();
+    for c in data.chunks(5) {
+        stream.update(c);
+    }
+    assert_eq!(stream.finish().ok(), from_file.ok());
     let _ = modelseal::formats::safetensors::looks_like(&path);
 });
 

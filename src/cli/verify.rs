@@ -127,6 +127,11 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         request.bom = bom.clone();
         request.ignore_paths = args.ignore_paths.clone();
         request.ignore_unsigned_files = args.ignore_unsigned_files;
+        // Formats are judged when something relies on the judgement: a
+        // policy, or the evidence record's MODELSEAL_FORMATS_SAFE. A
+        // registry model's blobs are then streamed; else raw layers are
+        // checked by digest alone.
+        request.inspect_formats = gate.policy().is_some() || recorder.is_some();
         let outcome = gate.verify(&request, &bar);
         match outcome {
             Ok(o) => outcomes.push((document.uri.clone(), o)),

@@ -27,6 +27,13 @@ impl<F: Fn(u64) + Sync> Progress for F {
 /// A progress receiver as the hashing functions take it.
 pub type ProgressFn<'a> = &'a dyn Progress;
 
+/// Receives one file's bytes, in file order, as the hashing read passes
+/// over them (so that what is judged is exactly what was hashed).
+pub trait ReadSink {
+    /// The next bytes of the file.
+    fn update(&mut self, bytes: &[u8]);
+}
+
 /// The read buffer of one hashing task.
 const BUFFER: usize = 1 << 18;
 
@@ -42,7 +49,7 @@ pub fn hash_entries(
         Method::Files => entries
             .par_iter()
             .map(|e| {
-                let digest = hash_range(&e.path, 0, None, algorithm, progress)?;
+                let digest = hash_range(&e.path, 0, None, algorithm, progress, None)?;
                 Ok(Resource::new(e.name.clone(), digest, algorithm))
             })
             .collect::<Result<_>>()?,
@@ -53,7 +60,7 @@ pub fn hash_entries(
                 .map(|&(i, start, end)| {
                     let e = &entries[i];
                     let digest =
-                        hash_range(&e.path, start, Some(end - start), algorithm, progress)?;
+                        hash_range(&e.path, start, Some(end - start), algorithm, progress, None)?;
                     Ok(Resource::new(
                         format!("{}:{start}:{end}", e.name),
                         digest,
@@ -69,7 +76,73 @@ pub fn hash_entries(
 
 /// The SHA-256 of a whole file, streamed through the same bounded buffer.
 pub fn file_sha256(path: &Path) -> Result<[u8; 32]> {
-    hash_range(path, 0, None, HashAlgorithm::Sha256, &|_: u64| {})
+    hash_range(path, 0, None, HashAlgorithm::Sha256, &|_: u64| {}, None)
+}
+
+/// Hashes a whole file, passing every byte read to `sink` as well.
+pub fn hash_file_into(
+    path: &Path,
+    algorithm: HashAlgorithm,
+    progress: ProgressFn<'_>,
+    sink: &mut dyn ReadSink,
+) -> Result<[u8; 32]> {
+    hash_range(path, 0, None, algorithm, progress, Some(sink))
+}
+
+/// As [`hash_entries`], passing each file's bytes, in order, to the sink
+/// `make` creates for it; what `finish` makes of each sink (once its file is
+/// read, so no sink outlives its file) comes back in the order of `entries`.
+/// Files are hashed in parallel, but the shards of one file one after the
+/// other (a sink needs the file in order).
+pub fn hash_entries_with_sinks<S: ReadSink, T: Send>(
+    entries: &[Entry],
+    algorithm: HashAlgorithm,
+    method: Method,
+    progress: ProgressFn<'_>,
+    make: &(dyn Fn(&Entry) -> S + Sync),
+    finish: &(dyn Fn(S) -> T + Sync),
+) -> Result<(Vec<Resource>, Vec<T>)> {
+    progress.set_total(entries.iter().map(|e| e.size).sum());
+    let per_file: Vec<(Vec<Resource>, T)> = entries
+        .par_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut sink = make(e);
+            let resources = match method {
+                Method::Files => {
+                    let d = hash_range(&e.path, 0, None, algorithm, progress, Some(&mut sink))?;
+                    vec![Resource::new(e.name.clone(), d, algorithm)]
+                }
+                Method::Shards { shard_size } => shard_plan(&entries[i..=i], shard_size)
+                    .into_iter()
+                    .map(|(_, start, end)| {
+                        let d = hash_range(
+                            &e.path,
+                            start,
+                            Some(end - start),
+                            algorithm,
+                            progress,
+                            Some(&mut sink),
+                        )?;
+                        Ok(Resource::new(
+                            format!("{}:{start}:{end}", e.name),
+                            d,
+                            algorithm,
+                        ))
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            Ok((resources, finish(sink)))
+        })
+        .collect::<Result<_>>()?;
+    let mut resources = Vec::new();
+    let mut sinks = Vec::with_capacity(per_file.len());
+    for (r, s) in per_file {
+        resources.extend(r);
+        sinks.push(s);
+    }
+    resources.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok((resources, sinks))
 }
 
 /// The shards of every entry: (entry index, start, end). Empty files have none.
@@ -116,14 +189,16 @@ impl Hasher {
     }
 }
 
-/// Hashes `len` bytes of `path` from `start` (to the end when `len` is None).
-/// A file that ends before the expected range is reported as changed.
+/// Hashes `len` bytes of `path` from `start` (to the end when `len` is None),
+/// passing the bytes read to `sink` when there is one. A file that ends
+/// before the expected range is reported as changed.
 fn hash_range(
     path: &Path,
     start: u64,
     len: Option<u64>,
     algorithm: HashAlgorithm,
     progress: ProgressFn<'_>,
+    mut sink: Option<&mut dyn ReadSink>,
 ) -> Result<[u8; 32]> {
     let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
     if start > 0 {
@@ -145,6 +220,9 @@ fn hash_range(
             Err(e) => return Err(Error::io(path, e)),
         };
         hasher.update(&buf[..n]);
+        if let Some(sink) = sink.as_mut() {
+            sink.update(&buf[..n]);
+        }
         remaining -= n as u64;
         progress.advance(n as u64);
     }
@@ -220,6 +298,56 @@ mod tests {
         })
         .unwrap();
         assert_eq!(total.into_inner(), big.len() as u64 + 2);
+    }
+
+    #[derive(Default)]
+    struct Collect(Vec<u8>);
+
+    impl ReadSink for Collect {
+        fn update(&mut self, bytes: &[u8]) {
+            self.0.extend_from_slice(bytes);
+        }
+    }
+
+    #[test]
+    fn sinks_see_every_byte_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let big: Vec<u8> = (0..3 * BUFFER + 5).map(|i| (i % 251) as u8).collect();
+        let entries = vec![
+            entry(dir.path(), "big", &big),
+            entry(dir.path(), "s", b"xy"),
+        ];
+        for method in [
+            Method::Files,
+            Method::Shards {
+                shard_size: 100_000,
+            },
+        ] {
+            let plain =
+                hash_entries(&entries, HashAlgorithm::Sha256, method, &|_: u64| {}).unwrap();
+            let (r, sinks) = hash_entries_with_sinks(
+                &entries,
+                HashAlgorithm::Sha256,
+                method,
+                &|_: u64| {},
+                &|_: &Entry| Collect::default(),
+                &|c: Collect| c,
+            )
+            .unwrap();
+            assert_eq!(r, plain);
+            assert_eq!(sinks[0].0, big);
+            assert_eq!(sinks[1].0, b"xy");
+        }
+        let mut one = Collect::default();
+        let d = hash_file_into(
+            &entries[1].path,
+            HashAlgorithm::Sha256,
+            &|_: u64| {},
+            &mut one,
+        )
+        .unwrap();
+        assert_eq!(hex::encode(d), hex::encode(sha2::Sha256::digest(b"xy")));
+        assert_eq!(one.0, b"xy");
     }
 
     #[test]

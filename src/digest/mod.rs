@@ -10,7 +10,10 @@ mod manifest;
 mod walk;
 mod walk_error;
 
-pub use hash::{Progress, ProgressFn, file_sha256, hash_entries};
+pub use hash::{
+    Progress, ProgressFn, ReadSink, file_sha256, hash_entries, hash_entries_with_sinks,
+    hash_file_into,
+};
 pub use ignore::{DEFAULT_IGNORES, IgnoreSet};
 pub use manifest::{Manifest, Resource, Serialization, root_digest};
 pub use walk::{Entry, walk};

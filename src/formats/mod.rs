@@ -1,22 +1,39 @@
 //! Content sniffing of model files: which format a file really is (never by
-//! its extension), and whether loading it can run code. Reads headers and
-//! pickle opcode streams only; never loads tensors, never executes anything.
+//! its extension), and whether loading it can run code. A file is judged by
+//! what its loader would do: pickle streams are walked opcode by opcode,
+//! archives are read the way Python reads them, headers are parsed fully.
+//! Nothing is ever executed, tensors are never loaded, and memory stays
+//! bounded whatever the file's size: [`Sniffer`] takes the file's bytes in
+//! order (the read that hashes a file can feed it), [`inspect_file`] reads a
+//! file into one.
 
 mod archive;
+pub mod gguf;
+mod keras;
+mod member;
+pub mod npy;
 pub mod pickle;
+mod pylit;
 pub mod safetensors;
 pub mod sniff;
+mod sniffer;
+mod tar;
+mod text;
+mod utf8;
+mod zip;
+mod ziptail;
+
+pub use sniffer::Sniffer;
 
 use crate::Result;
 use crate::digest::{IgnoreSet, walk};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::io::Read;
 use std::path::Path;
 
-/// Largest plain pickle read for scanning (beyond it the scan is partial).
-const MAX_PICKLE: u64 = 512 << 20;
-/// Largest file parsed as JSON.
-const MAX_JSON: u64 = 64 << 20;
+/// The read buffer of [`inspect_file`].
+const BUFFER: usize = 1 << 18;
 
 /// A recognised file format.
 #[derive(
@@ -98,21 +115,21 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn dangerous(message: String) -> Self {
+    pub(crate) fn dangerous(message: String) -> Self {
         Finding {
             severity: Severity::Dangerous,
             message,
         }
     }
 
-    fn invalid(message: String) -> Self {
+    pub(crate) fn invalid(message: String) -> Self {
         Finding {
             severity: Severity::Invalid,
             message,
         }
     }
 
-    fn warning(message: String) -> Self {
+    pub(crate) fn warning(message: String) -> Self {
         Finding {
             severity: Severity::Warning,
             message,
@@ -142,12 +159,12 @@ impl FileReport {
     }
 }
 
-fn pickle_to_findings(member: &str, scan: &pickle::PickleScan, findings: &mut Vec<Finding>) {
-    let prefix = if member.is_empty() {
-        String::new()
-    } else {
-        format!("{member}: ")
-    };
+/// Findings for a pickle stream; `prefix` names the archive member.
+pub(crate) fn pickle_findings(
+    prefix: &str,
+    scan: &pickle::PickleScan,
+    findings: &mut Vec<Finding>,
+) {
     for g in &scan.globals {
         let how = if g.called { "calls" } else { "imports" };
         match g.verdict {
@@ -166,111 +183,39 @@ fn pickle_to_findings(member: &str, scan: &pickle::PickleScan, findings: &mut Ve
             }
         }
     }
-    for m in &scan.malformed {
+    for at in &scan.unresolved {
+        findings.push(Finding::dangerous(format!(
+            "{prefix}STACK_GLOBAL at byte {at} imports a name this scan cannot tell"
+        )));
+    }
+    for m in &scan.problems {
         findings.push(Finding::invalid(format!("{prefix}{m}")));
     }
 }
 
-/// Inspects one file; `name` is how reports call it.
-pub fn inspect_file(path: &Path, name: &str) -> Result<FileReport> {
-    let head = sniff::head(path, 4096).map_err(|e| crate::Error::io(path, e))?;
-    let len = std::fs::metadata(path)
-        .map_err(|e| crate::Error::io(path, e))?
-        .len();
-    let mut findings = Vec::new();
-    let mut details = Value::Null;
-    let format = if safetensors::looks_like(path) {
-        match safetensors::read_header(path) {
-            Ok(facts) => details = serde_json::to_value(facts).unwrap_or_default(),
-            Err(e) => findings.push(Finding::invalid(e)),
-        }
-        Format::Safetensors
-    } else if let Some(facts) = sniff::gguf(&head) {
-        details = facts;
-        Format::Gguf
-    } else if let Some(h) = sniff::npy(&head) {
-        match h {
-            Ok(h) => {
-                if h.object {
-                    findings.push(Finding::dangerous(format!(
-                        "object array (dtype {}): loading it runs pickle",
-                        h.descr
-                    )));
-                }
-                details = json!({ "descr": h.descr, "object": h.object });
-            }
-            Err(e) => findings.push(Finding::invalid(e)),
-        }
-        Format::Numpy
-    } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        let (format, f, d) = archive::zip(path);
-        findings = f;
-        details = d;
-        format
-    } else if head.len() >= 262 && &head[257..262] == b"ustar" {
-        let (format, f, d) = archive::tar(path);
-        findings = f;
-        details = d;
-        format
-    } else if sniff::hdf5(&head) {
-        findings.push(Finding::warning(
-            "HDF5: Keras .h5 models may hold Lambda layers whose code runs on load".into(),
-        ));
-        Format::Hdf5
-    } else if head.first() == Some(&0x80) && head.get(1).is_some_and(|p| *p <= 5)
-        || pickle::looks_like(&head)
-    {
-        let data = sniff::head(path, MAX_PICKLE).map_err(|e| crate::Error::io(path, e))?;
-        let scan = pickle::scan(&data);
-        pickle_to_findings("", &scan, &mut findings);
-        if len > MAX_PICKLE {
-            findings.push(Finding::warning(format!(
-                "only the first {MAX_PICKLE} bytes were scanned"
-            )));
-        }
-        findings.push(Finding::warning(
-            "pickle: loading it runs the opcode stream".into(),
-        ));
-        details = json!({ "protocol": scan.protocol, "globals": scan.globals });
-        Format::Pickle
-    } else if let Some(kind) = sniff::protobuf(path) {
-        match kind {
-            sniff::Protobuf::Onnx => Format::Onnx,
-            sniff::Protobuf::SavedModel => Format::TfSavedmodel,
-        }
-    } else if let Some(text_format) = text_format(path, &head, len) {
-        text_format
-    } else {
-        Format::Unknown
-    };
-    Ok(FileReport {
-        name: name.to_string(),
-        format,
-        findings,
-        details,
-    })
+/// Inspects bytes held in memory; `name` is how reports call them.
+pub fn inspect_bytes(name: &str, bytes: &[u8]) -> FileReport {
+    let mut sniffer = Sniffer::new(name);
+    sniffer.update(bytes);
+    sniffer.finish()
 }
 
-fn text_format(path: &Path, head: &[u8], len: u64) -> Option<Format> {
-    if head.contains(&0) {
-        return None;
+/// Inspects one file; `name` is how reports call it. The file is read once,
+/// front to back, through a [`Sniffer`].
+pub fn inspect_file(path: &Path, name: &str) -> Result<FileReport> {
+    let mut file = std::fs::File::open(path).map_err(|e| crate::Error::io(path, e))?;
+    let mut sniffer = Sniffer::new(name);
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(crate::Error::io(path, e)),
+        };
+        sniffer.update(&buf[..n]);
     }
-    let valid_prefix = match std::str::from_utf8(head) {
-        Ok(_) => true,
-        // A multi-byte character cut at the end of the sample is fine.
-        Err(e) => e.error_len().is_none(),
-    };
-    if !valid_prefix {
-        return None;
-    }
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
-    if matches!(first, Some(b'{' | b'[')) && len <= MAX_JSON {
-        let bytes = std::fs::read(path).ok()?;
-        if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
-            return Some(Format::Json);
-        }
-    }
-    Some(Format::Text)
+    Ok(sniffer.finish())
 }
 
 /// Inspects a file or every file of a directory (default exclusions, no
@@ -282,3 +227,6 @@ pub fn inspect_path(path: &Path) -> Result<Vec<FileReport>> {
         .map(|e| inspect_file(&e.path, &e.name))
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -61,7 +61,14 @@ pub fn read_header(path: &Path) -> Result<SafetensorsFacts, String> {
     }
     let mut header = vec![0u8; n as usize];
     file.read_exact(&mut header).map_err(|e| e.to_string())?;
-    let text = std::str::from_utf8(&header).map_err(|_| "the header is not UTF-8".to_string())?;
+    check_header(&header, file_len)
+}
+
+/// Validates a header (the bytes after the 8-byte length) of a file of
+/// `file_len` bytes, as [`read_header`] does.
+pub fn check_header(header: &[u8], file_len: u64) -> Result<SafetensorsFacts, String> {
+    let n = header.len() as u64;
+    let text = std::str::from_utf8(header).map_err(|_| "the header is not UTF-8".to_string())?;
     serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| format!("invalid header: {e}"))?;
     let metadata: ::safetensors::tensor::Metadata =
         serde_json::from_str(text).map_err(|e| format!("invalid header: {e}"))?;
@@ -75,7 +82,7 @@ pub fn read_header(path: &Path) -> Result<SafetensorsFacts, String> {
     if expected != file_len {
         return Err(format!(
             "the header describes {data_end} bytes of tensor data, but the file holds {}",
-            file_len - 8 - n
+            file_len.saturating_sub(8 + n)
         ));
     }
     let parameters = infos
@@ -97,6 +104,67 @@ pub fn read_header(path: &Path) -> Result<SafetensorsFacts, String> {
             .collect(),
         header_bytes: n,
     })
+}
+
+/// Whether the first bytes of a file look like safetensors: a plausible
+/// header length, then `{`.
+pub fn looks_like_bytes(head: &[u8]) -> bool {
+    head.len() >= 9
+        && u64::from_le_bytes(head[..8].try_into().expect("8 bytes")) > 1
+        && head[8] == b'{'
+}
+
+/// A safetensors file read from its first byte: the header is kept (up to
+/// [`MAX_HEADER`]), the tensor data only counted.
+#[derive(Debug, Default)]
+pub struct SafetensorsStream {
+    len_bytes: Vec<u8>,
+    header: Vec<u8>,
+    declared: Option<u64>,
+    total: u64,
+}
+
+impl SafetensorsStream {
+    /// Feeds bytes.
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        if self.declared.is_none() {
+            let take = (8 - self.len_bytes.len()).min(bytes.len());
+            self.len_bytes.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.len_bytes.len() == 8 {
+                self.declared = Some(u64::from_le_bytes(
+                    self.len_bytes[..].try_into().expect("8 bytes"),
+                ));
+            }
+        }
+        if let Some(n) = self.declared
+            && n <= MAX_HEADER
+        {
+            let room = (n as usize).saturating_sub(self.header.len());
+            self.header
+                .extend_from_slice(&bytes[..room.min(bytes.len())]);
+        }
+    }
+
+    /// Validates what was read against the file's length.
+    pub fn finish(self) -> Result<SafetensorsFacts, String> {
+        let Some(n) = self.declared else {
+            return Err("shorter than the 8-byte header length".into());
+        };
+        if n > MAX_HEADER {
+            return Err(format!(
+                "header length {n} exceeds the {MAX_HEADER}-byte limit"
+            ));
+        }
+        if n.checked_add(8).is_none_or(|end| end > self.total) {
+            return Err(format!(
+                "header length {n} runs past the end of the file ({} bytes)",
+                self.total
+            ));
+        }
+        check_header(&self.header, self.total)
+    }
 }
 
 /// Deserializes a JSON object only to refuse duplicate keys (which a map

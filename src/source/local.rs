@@ -3,9 +3,11 @@
 use super::{HashSpec, Hashed, ModelSource};
 use crate::Result;
 use crate::digest::{
-    HashAlgorithm, Method, ProgressFn, WalkError, file_sha256, hash_entries, model_name, walk,
+    Entry, HashAlgorithm, Method, ProgressFn, ReadSink, WalkError, hash_entries,
+    hash_entries_with_sinks, model_name, walk,
 };
-use crate::formats::inspect_file;
+use crate::formats::Sniffer;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -63,40 +65,80 @@ impl ModelSource for LocalSource {
             }
             other => other,
         };
-        let resources =
-            hash_entries(&entries, spec.algorithm, spec.method, progress).map_err(named)?;
+        let wanted = spec.sha256_of.filter(|w| !w.is_empty());
+        if !spec.inspect_formats && wanted.is_none() {
+            let resources =
+                hash_entries(&entries, spec.algorithm, spec.method, progress).map_err(named)?;
+            return Ok(Hashed {
+                resources,
+                ..Hashed::default()
+            });
+        }
+        // One read per file feeds the hash, the sniffer and, where a policy
+        // excepts the file by digest and the manifest is not SHA-256 of whole
+        // files, a SHA-256 of its own: what is judged is what was hashed.
+        let digest_from_resources =
+            spec.method == Method::Files && spec.algorithm == HashAlgorithm::Sha256;
+        let make = |e: &Entry| FileSink {
+            sniffer: spec.inspect_formats.then(|| Sniffer::new(&e.name)),
+            sha256: (!digest_from_resources && wanted.is_some_and(|w| w.contains(&e.name)))
+                .then(Sha256::new),
+        };
+        let finish = |sink: FileSink| {
+            (
+                sink.sniffer.map(Sniffer::finish),
+                sink.sha256.map(|h| hex::encode(h.finalize())),
+            )
+        };
+        let (resources, judged) = hash_entries_with_sinks(
+            &entries,
+            spec.algorithm,
+            spec.method,
+            progress,
+            &make,
+            &finish,
+        )
+        .map_err(named)?;
         let mut sha256 = BTreeMap::new();
-        if let Some(wanted) = spec.sha256_of {
-            let from_resources =
-                spec.method == Method::Files && spec.algorithm == HashAlgorithm::Sha256;
-            for e in entries.iter().filter(|e| wanted.contains(&e.name)) {
-                let digest = if from_resources {
-                    resources
-                        .iter()
-                        .find(|r| r.name == e.name)
-                        .map(|r| r.digest.clone())
-                } else {
-                    Some(hex::encode(file_sha256(&e.path).map_err(named)?))
-                };
-                if let Some(d) = digest {
-                    sha256.insert(e.name.clone(), d);
-                }
+        let mut reports = Vec::with_capacity(if spec.inspect_formats {
+            judged.len()
+        } else {
+            0
+        });
+        for (entry, (report, digest)) in entries.iter().zip(judged) {
+            reports.extend(report);
+            if let Some(digest) = digest {
+                sha256.insert(entry.name.clone(), digest);
             }
         }
-        let formats = if spec.inspect_formats {
-            let mut reports = Vec::with_capacity(entries.len());
-            for e in &entries {
-                reports.push(inspect_file(&e.path, &e.name)?);
+        if digest_from_resources && let Some(wanted) = wanted {
+            for r in resources.iter().filter(|r| wanted.contains(&r.name)) {
+                sha256.insert(r.name.clone(), r.digest.clone());
             }
-            Some(reports)
-        } else {
-            None
-        };
+        }
+        let formats = spec.inspect_formats.then_some(reports);
         Ok(Hashed {
             resources,
             formats,
             notes: Vec::new(),
             sha256,
         })
+    }
+}
+
+/// What one file's bytes feed besides the manifest hash.
+struct FileSink {
+    sniffer: Option<Sniffer>,
+    sha256: Option<Sha256>,
+}
+
+impl ReadSink for FileSink {
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(sniffer) = &mut self.sniffer {
+            sniffer.update(bytes);
+        }
+        if let Some(hasher) = &mut self.sha256 {
+            hasher.update(bytes);
+        }
     }
 }

@@ -1,43 +1,31 @@
-//! Judging a registry file's format from the bytes as they stream past.
-//!
-//! Until the streaming sniffer (`formats::Sniffer`) is on this branch, the
-//! bytes are spooled to a private temporary file and judged there by
-//! `formats::inspect_file` once the file has ended: still one read from the
-//! registry, and the verdict is about exactly the bytes that were hashed.
+//! Judging a registry file's format from the bytes as they stream past:
+//! the same read hashes the file (or checks its layer digest) and feeds the
+//! streaming sniffer, so the verdict is about exactly the bytes verified.
 
-use crate::formats::{FileReport, inspect_file};
-use crate::{Error, Result};
-use std::io::Write;
+use crate::Result;
+use crate::formats::{FileReport, Sniffer};
 
 /// A format judgement in progress.
 pub(crate) struct Judge {
-    name: String,
-    spool: tempfile::NamedTempFile,
+    sniffer: Sniffer,
 }
 
 impl Judge {
     /// Starts judging the file `name`.
     pub fn new(name: &str) -> Result<Self> {
-        let spool = tempfile::NamedTempFile::new()
-            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
         Ok(Judge {
-            name: name.to_string(),
-            spool,
+            sniffer: Sniffer::new(name),
         })
     }
 
     /// The next bytes of the file.
     pub fn update(&mut self, bytes: &[u8]) -> Result<()> {
-        self.spool
-            .write_all(bytes)
-            .map_err(|e| Error::io(self.spool.path(), e))
+        self.sniffer.update(bytes);
+        Ok(())
     }
 
     /// The verdict on the whole file.
-    pub fn finish(mut self) -> Result<FileReport> {
-        self.spool
-            .flush()
-            .map_err(|e| Error::io(self.spool.path(), e))?;
-        inspect_file(self.spool.path(), &self.name)
+    pub fn finish(self) -> Result<FileReport> {
+        Ok(self.sniffer.finish())
     }
 }
