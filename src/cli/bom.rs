@@ -1,8 +1,10 @@
 //! `modelseal bom`: write (and sign) a CycloneDX 1.6 ML-BOM, or check one.
 
+use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
 use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite, load_chain, print_json};
 use clap::Args;
+use modelseal::bom::types::Property;
 use modelseal::bom::{
     BomOptions, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
 };
@@ -12,8 +14,6 @@ use modelseal::evidence::record::{
 };
 use modelseal::keys::load_private_key;
 use modelseal::sign::SigningIdentity;
-use super::model::{Model, RegistryArgs, open_model};
-use modelseal::bom::types::Property;
 use modelseal::{Error, Result};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,10 +1,10 @@
 //! `modelseal hash`.
 
+use super::model::{RegistryArgs, open_model};
 use super::progress::Bar;
 use super::{Context, Format, HashingArgs, Outcome, print_json};
 use clap::Args;
 use modelseal::Result;
-use super::model::{RegistryArgs, open_model};
 use modelseal::source::manifest;
 use std::path::PathBuf;
 

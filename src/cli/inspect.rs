@@ -1,14 +1,14 @@
 //! `modelseal inspect`: what each file really is, and whether loading it can
 //! run code.
 
-use super::{Context, Format, Outcome, print_json};
-use clap::Args;
 use super::model::{RegistryArgs, is_oci, open_model};
 use super::progress::Bar;
+use super::{Context, Format, Outcome, print_json};
+use clap::Args;
 use modelseal::Result;
 use modelseal::digest::IgnoreSet;
-use modelseal::source::HashSpec;
 use modelseal::formats::{Severity, inspect_path};
+use modelseal::source::HashSpec;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]

@@ -241,15 +241,12 @@ impl HashingArgs {
             IgnoreSet::with_defaults()
         };
         for p in &self.ignore_paths {
-            let text = p
-                .to_str()
-                .filter(|_| p.is_relative())
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "--ignore-path {}: for an oci:// model, name a path relative to the model root",
-                        p.display()
-                    ))
-                })?;
+            let text = p.to_str().filter(|_| p.is_relative()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--ignore-path {}: for an oci:// model, name a path relative to the model root",
+                    p.display()
+                ))
+            })?;
             ignore.insert_canonical(text)?;
         }
         if self.allow_symlinks {

@@ -1,5 +1,6 @@
 //! `modelseal sign`.
 
+use super::model::{Model, RegistryArgs, is_oci, open_model};
 use super::progress::Bar;
 use super::{
     Context, EvidenceArgs, Format, HashingArgs, Outcome, Staged, cite, escape, load_chain,
@@ -16,7 +17,6 @@ use modelseal::evidence::record::{
 };
 use modelseal::keys::load_private_key;
 use modelseal::sign::{SigningIdentity, sign_manifest};
-use super::model::{Model, RegistryArgs, is_oci, open_model};
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 

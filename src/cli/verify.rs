@@ -1,5 +1,6 @@
 //! `modelseal verify`.
 
+use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
 use super::{
     Context, EvidenceArgs, Format, Outcome, escape, load_public_key_input, load_trusted_root,
@@ -12,7 +13,6 @@ use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;
 use modelseal::sigstore::KeylessIdentity;
-use super::model::{Model, RegistryArgs, open_model};
 use modelseal::source::SourceNote;
 use modelseal::verify::{Failure, Material, Trust, Verdict};
 use modelseal::{Error, Result};
@@ -318,7 +318,9 @@ fn print_registry(model: &Model, verdict: &Verdict, via: Option<&str>) {
         .filter(|n| matches!(n, SourceNote::Read { .. }))
         .count();
     if by_digest + read > 0 {
-        println!("  layers:  {by_digest} files checked by layer digest alone (not downloaded), {read} read");
+        println!(
+            "  layers:  {by_digest} files checked by layer digest alone (not downloaded), {read} read"
+        );
     }
     for note in &verdict.source_notes {
         match note {

@@ -236,7 +236,9 @@ impl Registry {
                         )));
                     }
                     if self.base.scheme() != "https" && !allowed_url(&self.base) {
-                        return Err(OciError::Registry("refused to send a password in clear".into()));
+                        return Err(OciError::Registry(
+                            "refused to send a password in clear".into(),
+                        ));
                     }
                     self.auth.lock().map_err(|_| poisoned())?.basic = true;
                 }
@@ -269,7 +271,10 @@ impl Registry {
 
     fn describe(&self, url: &reqwest::Url, e: reqwest::Error) -> OciError {
         if e.is_timeout() {
-            OciError::Registry(format!("{url}: timed out after {} s", self.timeout.as_secs()))
+            OciError::Registry(format!(
+                "{url}: timed out after {} s",
+                self.timeout.as_secs()
+            ))
         } else if e.is_connect() {
             OciError::Registry(format!(
                 "cannot reach {}: {}",
@@ -620,15 +625,19 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(
             "link",
-            "</v2/m/referrers/sha256:00?n=2&last=x>; rel=\"next\"".parse().unwrap(),
+            "</v2/m/referrers/sha256:00?n=2&last=x>; rel=\"next\""
+                .parse()
+                .unwrap(),
         );
         assert_eq!(
             next_link(&h).as_deref(),
             Some("/v2/m/referrers/sha256:00?n=2&last=x")
         );
         assert_eq!(
-            error_message(br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown\n"}]}"#)
-                .as_deref(),
+            error_message(
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown\n"}]}"#
+            )
+            .as_deref(),
             Some("MANIFEST_UNKNOWN: manifest unknown")
         );
     }

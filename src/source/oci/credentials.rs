@@ -45,11 +45,12 @@ impl Credentials {
         let Some(path) = docker_config_path() else {
             return Ok(Credentials::Anonymous);
         };
-        let bytes = match crate::fetch::read_file(&path, crate::fetch::InputKind::Artifact(MAX_CONFIG)) {
-            Ok(b) => b,
-            Err(e) if e.is_not_found() => return Ok(Credentials::Anonymous),
-            Err(e) => return Err(OciError::Credentials(e.to_string())),
-        };
+        let bytes =
+            match crate::fetch::read_file(&path, crate::fetch::InputKind::Artifact(MAX_CONFIG)) {
+                Ok(b) => b,
+                Err(e) if e.is_not_found() => return Ok(Credentials::Anonymous),
+                Err(e) => return Err(OciError::Credentials(e.to_string())),
+            };
         Self::from_docker_config_bytes(&bytes, registry)
             .map_err(|e| OciError::Credentials(format!("{}: {e}", path.display())))
     }
@@ -110,10 +111,13 @@ mod tests {
             Credentials::Anonymous
         );
         assert!(Credentials::from_docker_config_bytes(b"{not json", "x").is_err());
-        let shown = format!("{:?}", Credentials::Basic {
-            username: "alice".into(),
-            password: "s3cret".into()
-        });
+        let shown = format!(
+            "{:?}",
+            Credentials::Basic {
+                username: "alice".into(),
+                password: "s3cret".into()
+            }
+        );
         assert!(!shown.contains("s3cret"), "{shown}");
     }
 }

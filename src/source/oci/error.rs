@@ -50,7 +50,9 @@ pub enum OciError {
         reason: String,
     },
     /// A tar layer holds an entry that cannot be part of a model.
-    #[error("layer {layer}: {name:?} is a {kind}; tar layers may hold only regular files and directories")]
+    #[error(
+        "layer {layer}: {name:?} is a {kind}; tar layers may hold only regular files and directories"
+    )]
     UnsupportedEntry {
         /// The layer (digest).
         layer: String,

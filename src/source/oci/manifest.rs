@@ -304,7 +304,9 @@ mod tests {
     }
 
     fn layer(media_type: &str, annotations: &str) -> String {
-        format!(r#"{{"mediaType":"{media_type}","digest":"{D}","size":0,"annotations":{{{annotations}}}}}"#)
+        format!(
+            r#"{{"mediaType":"{media_type}","digest":"{D}","size":0,"annotations":{{{annotations}}}}}"#
+        )
     }
 
     #[test]
@@ -315,7 +317,10 @@ mod tests {
                 "application/vnd.cncf.model.weight.v1.raw",
                 r#""org.cncf.model.filepath":"sub/model.safetensors","org.opencontainers.image.title":"model.safetensors""#
             ),
-            layer("application/vnd.cncf.model.doc.v1.raw", r#""org.opencontainers.image.title":"README.md""#),
+            layer(
+                "application/vnd.cncf.model.doc.v1.raw",
+                r#""org.opencontainers.image.title":"README.md""#
+            ),
             layer("application/vnd.oci.image.layer.v1.tar+gzip", ""),
         ));
         let layout = parse_model_manifest(&bytes, Some(MANIFEST_MEDIA_TYPE), D).unwrap();
@@ -342,19 +347,24 @@ mod tests {
         for name in ["/etc/passwd", "../x", "a/../../x", "a//b", "", "a\nb"] {
             let bytes = manifest(&layer(
                 "application/vnd.cncf.model.weight.v1.raw",
-                &format!(r#""org.cncf.model.filepath":{}"#, serde_json::to_string(name).unwrap()),
+                &format!(
+                    r#""org.cncf.model.filepath":{}"#,
+                    serde_json::to_string(name).unwrap()
+                ),
             ));
             let err = parse_model_manifest(&bytes, None, D).unwrap_err();
             assert!(matches!(err, OciError::UnsafeName { .. }), "{name}: {err}");
         }
         let unnamed = manifest(&layer("application/vnd.cncf.model.weight.v1.raw", ""));
         assert!(parse_model_manifest(&unnamed, None, D).is_err());
-        let index = format!(
-            r#"{{"schemaVersion":2,"mediaType":"{INDEX_MEDIA_TYPE}","manifests":[]}}"#
-        );
+        let index =
+            format!(r#"{{"schemaVersion":2,"mediaType":"{INDEX_MEDIA_TYPE}","manifests":[]}}"#);
         let err = parse_model_manifest(index.as_bytes(), Some(INDEX_MEDIA_TYPE), D).unwrap_err();
         assert!(err.to_string().contains("image index"), "{err}");
-        let odd = manifest(&layer("application/x-tar-something", r#""org.opencontainers.image.title":"x""#));
+        let odd = manifest(&layer(
+            "application/x-tar-something",
+            r#""org.opencontainers.image.title":"x""#,
+        ));
         assert!(parse_model_manifest(&odd, None, D).is_err());
         let dup_keys = br#"{"schemaVersion":2,"schemaVersion":2,"config":{},"layers":[]}"#;
         assert!(parse_model_manifest(dup_keys, None, D).is_err());

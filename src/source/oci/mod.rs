@@ -28,7 +28,7 @@ pub use error::OciError;
 pub use manifest::{Descriptor, LayerKind, ModelLayout};
 pub use pull::Pulled;
 pub use reference::{Reference, SCHEME, is_oci_reference};
-pub use referrers::{Artifact, Attached, BUNDLE_ARTIFACT_TYPE, BOM_ARTIFACT_TYPE, Blob, Via};
+pub use referrers::{Artifact, Attached, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob, Via};
 
 use super::{HashSpec, Hashed, ModelSource, SourceNote};
 use crate::digest::{HashAlgorithm, Method, ProgressFn, Resource};
@@ -92,7 +92,11 @@ impl OciSource {
         )?;
         let media_type = serde_json::from_slice::<serde_json::Value>(&fetched.bytes)
             .ok()
-            .and_then(|v| v.get("mediaType").and_then(|m| m.as_str()).map(str::to_string))
+            .and_then(|v| {
+                v.get("mediaType")
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string)
+            })
             .or(fetched.media_type.clone())
             .unwrap_or_else(|| manifest::MANIFEST_MEDIA_TYPE.to_string());
         Ok(OciSource {
@@ -139,7 +143,11 @@ impl OciSource {
 
     /// Attaches `artifact` to the model's manifest as a referrer.
     pub fn attach(&self, artifact: &Artifact) -> Result<Attached> {
-        Ok(referrers::attach(&self.registry, &self.descriptor(), artifact)?)
+        Ok(referrers::attach(
+            &self.registry,
+            &self.descriptor(),
+            artifact,
+        )?)
     }
 
     /// The signature bundles attached to the model's manifest.

@@ -62,9 +62,7 @@ pub(super) fn pull(source: &OciSource, dir: &Path, progress: ProgressFn<'_>) -> 
         let digest = &layer.descriptor.digest;
         match &layer.kind {
             LayerKind::Raw { name } => {
-                let mut reader = source
-                    .registry
-                    .blob(digest, layer.descriptor.size, name)?;
+                let mut reader = source.registry.blob(digest, layer.descriptor.size, name)?;
                 write_file(&staging.path, name, &mut reader, progress)?;
                 reader.finish()?;
                 files += 1;

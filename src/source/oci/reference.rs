@@ -49,7 +49,9 @@ impl Reference {
         };
         check_repository(name).map_err(|r| bad(&r))?;
         if authority.len() + 1 + name.len() > MAX_NAME {
-            return Err(bad("the registry host and repository exceed 255 characters"));
+            return Err(bad(
+                "the registry host and repository exceed 255 characters",
+            ));
         }
         Ok(Reference {
             host,
@@ -260,7 +262,9 @@ pub(crate) fn check_digest(digest: &str) -> Result<(), String> {
     if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(())
     } else {
-        Err(format!("{digest:?}: a sha256 digest has 64 lowercase hex digits"))
+        Err(format!(
+            "{digest:?}: a sha256 digest has 64 lowercase hex digits"
+        ))
     }
 }
 

@@ -4,11 +4,11 @@
 //! referrers tag scheme of the distribution spec is kept here: an image
 //! index tagged `sha256-<hex>` that lists the referrers.
 
+use super::OciError;
 use super::client::{Registry, sha256_digest};
 use super::manifest::{
     Descriptor, EMPTY_MEDIA_TYPE, INDEX_MEDIA_TYPE, ImageManifest, MANIFEST_MEDIA_TYPE,
 };
-use super::OciError;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -253,11 +253,19 @@ pub(crate) fn fetch_blob(
     if Some(kind) != referrer.artifact_type.as_deref() {
         return Err(bad(&format!("artifact type {kind} is not the one listed")));
     }
-    let mut layers = manifest.layers.iter().filter(|l| l.media_type == media_type);
+    let mut layers = manifest
+        .layers
+        .iter()
+        .filter(|l| l.media_type == media_type);
     let (Some(layer), None) = (layers.next(), layers.next()) else {
         return Err(bad(&format!("it needs exactly one {media_type} layer")));
     };
-    registry.blob_bytes(&layer.digest, layer.size, max, &format!("referrer {}", referrer.digest))
+    registry.blob_bytes(
+        &layer.digest,
+        layer.size,
+        max,
+        &format!("referrer {}", referrer.digest),
+    )
 }
 
 #[cfg(test)]
@@ -267,7 +275,9 @@ mod tests {
     #[test]
     fn the_tag_scheme_replaces_the_colon() {
         assert_eq!(
-            referrers_tag("sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            referrers_tag(
+                "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+            ),
             "sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
     }

@@ -176,12 +176,19 @@ mod tests {
             hex::encode(sha2::Sha256::digest(&data[1000..2000]))
         );
         assert_eq!(r.sha256.unwrap(), hex::encode(sha2::Sha256::digest(&data)));
-        let empty = FileStream::new("e", HashAlgorithm::Sha256, Method::Shards { shard_size: 10 }, false, false)
-            .unwrap()
-            .finish()
-            .unwrap();
+        let empty = FileStream::new(
+            "e",
+            HashAlgorithm::Sha256,
+            Method::Shards { shard_size: 10 },
+            false,
+            false,
+        )
+        .unwrap()
+        .finish()
+        .unwrap();
         assert!(empty.resources.is_empty());
-        let mut b3 = FileStream::new("f", HashAlgorithm::Blake3, Method::Files, false, false).unwrap();
+        let mut b3 =
+            FileStream::new("f", HashAlgorithm::Blake3, Method::Files, false, false).unwrap();
         b3.update(b"abc").unwrap();
         assert_eq!(
             b3.finish().unwrap().resources[0].digest,

@@ -49,9 +49,7 @@ fn entries<R: Read>(
     let digest = &layer.descriptor.digest;
     let mut archive = tar::Archive::new(reader);
     {
-        let entries = archive
-            .entries()
-            .map_err(|e| bad(layer, e.to_string()))?;
+        let entries = archive.entries().map_err(|e| bad(layer, e.to_string()))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(layer, e.to_string()))?;
             let raw = entry.path_bytes().into_owned();
@@ -124,8 +122,15 @@ fn entries<R: Read>(
             let size = entry.size();
             visit(model_name, size, &mut entry)?;
             let mut rest = [0u8; 1];
-            if entry.read(&mut rest).map_err(|e| bad(layer, e.to_string()))? != 0 {
-                return Err(bad(layer, format!("{model_name}: entry not read to its end")));
+            if entry
+                .read(&mut rest)
+                .map_err(|e| bad(layer, e.to_string()))?
+                != 0
+            {
+                return Err(bad(
+                    layer,
+                    format!("{model_name}: entry not read to its end"),
+                ));
             }
         }
     }
@@ -211,7 +216,10 @@ mod tests {
             (vec![("models/a", Link, &b""[..])], "hard link"),
             (vec![("models/a", Symlink, &b""[..])], "symbolic link"),
             (vec![("models/dev", Char, &b""[..])], "device"),
-            (vec![("models/.wh.config.json", Regular, &b""[..])], "whiteout"),
+            (
+                vec![("models/.wh.config.json", Regular, &b""[..])],
+                "whiteout",
+            ),
             (vec![(".wh.models", Regular, &b""[..])], "whiteout"),
             (vec![("/models/a", Regular, &b"x"[..])], "absolute"),
             (vec![("models/../etc/passwd", Regular, &b"x"[..])], ".."),
