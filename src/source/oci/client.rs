@@ -471,8 +471,17 @@ impl Registry {
         if response.status() != StatusCode::CREATED {
             return Err(self.status_error(&format!("pushing manifest {selector}"), response));
         }
-        let subject_indexed = response.headers().contains_key("oci-subject");
+        let subject_indexed = subject_indexed(response.headers());
         Ok(Pushed { subject_indexed })
+    }
+
+    /// The first page of the referrers API for `digest`, filtered by
+    /// artifact type: `GET /v2/<name>/referrers/<digest>?artifactType=<type>`.
+    fn referrers_url(&self, digest: &str, artifact_type: &str) -> Result<reqwest::Url, OciError> {
+        let mut u = self.url(&format!("v2/{}/referrers/{digest}", self.repository))?;
+        u.query_pairs_mut()
+            .append_pair("artifactType", artifact_type);
+        Ok(u)
     }
 
     /// One page of the referrers API for `digest`: `None` when the registry
@@ -482,15 +491,10 @@ impl Registry {
         page: Option<&reqwest::Url>,
         digest: &str,
         artifact_type: &str,
-    ) -> Result<Option<(Vec<u8>, Option<reqwest::Url>)>, OciError> {
+    ) -> Result<Option<ReferrersPage>, OciError> {
         let url = match page {
             Some(u) => u.clone(),
-            None => {
-                let mut u = self.url(&format!("v2/{}/referrers/{digest}", self.repository))?;
-                u.query_pairs_mut()
-                    .append_pair("artifactType", artifact_type);
-                u
-            }
+            None => self.referrers_url(digest, artifact_type)?,
         };
         if !self.same_origin(&url) {
             return Err(OciError::Registry(format!(
@@ -513,6 +517,9 @@ impl Registry {
     }
 }
 
+/// One page of referrers: the index bytes and the next page's URL.
+type ReferrersPage = (Vec<u8>, Option<reqwest::Url>);
+
 fn poisoned() -> OciError {
     OciError::Registry("internal: the sign-in state is poisoned".into())
 }
@@ -522,6 +529,13 @@ fn content_type(headers: &HeaderMap) -> Option<String> {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
+}
+
+/// Whether a manifest push was answered with `OCI-Subject`: the registry
+/// indexed the manifest's subject itself (referrers API), so no referrers
+/// tag is needed.
+fn subject_indexed(headers: &HeaderMap) -> bool {
+    headers.contains_key("oci-subject")
 }
 
 /// The `rel="next"` target of a `Link` header.
@@ -618,6 +632,59 @@ mod tests {
         assert!(err.to_string().contains("loopback"), "{err}");
         let local = Reference::parse("oci://127.0.0.1:5000/m:t").unwrap();
         assert!(Registry::new(&local, &options).is_ok());
+    }
+
+    /// The request of the referrers API (distribution spec v1.1, "Listing
+    /// Referrers"): the subject digest in the path, the artifact type as the
+    /// `artifactType` query parameter, and the `Link` header's next page
+    /// resolved against the registry and kept on it.
+    #[test]
+    fn referrers_api_requests_follow_the_spec() {
+        let options = RegistryOptions {
+            credentials: Credentials::Anonymous,
+            plain_http: true,
+        };
+        let reference = Reference::parse("oci://127.0.0.1:5000/org/model:v1").unwrap();
+        let registry = Registry::new(&reference, &options).unwrap();
+        let digest = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        let url = registry
+            .referrers_url(digest, "application/vnd.dev.sigstore.bundle.v0.3+json")
+            .unwrap();
+        assert_eq!(
+            url.as_str(),
+            format!(
+                "http://127.0.0.1:5000/v2/org/model/referrers/{digest}\
+                 ?artifactType=application%2Fvnd.dev.sigstore.bundle.v0.3%2Bjson"
+            )
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            "link",
+            format!("</v2/org/model/referrers/{digest}?n=2&last=x>; rel=\"next\"")
+                .parse()
+                .unwrap(),
+        );
+        let next = registry.base.join(&next_link(&h).unwrap()).unwrap();
+        assert!(registry.same_origin(&next));
+        assert_eq!(next.path(), format!("/v2/org/model/referrers/{digest}"));
+        let elsewhere = reqwest::Url::parse("http://127.0.0.2:5000/v2/x").unwrap();
+        assert!(!registry.same_origin(&elsewhere));
+    }
+
+    /// A registry with the referrers API answers a manifest push that has a
+    /// subject with the `OCI-Subject` header; without it the client keeps
+    /// the referrers tag itself.
+    #[test]
+    fn the_oci_subject_header_means_the_registry_indexed_the_subject() {
+        let mut h = HeaderMap::new();
+        assert!(!subject_indexed(&h));
+        h.insert(
+            "OCI-Subject",
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+                .parse()
+                .unwrap(),
+        );
+        assert!(subject_indexed(&h));
     }
 
     #[test]

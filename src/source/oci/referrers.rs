@@ -202,16 +202,22 @@ pub(crate) fn list(
             break;
         }
     }
-    // Registries may ignore the filter; the tag lists every type.
-    found.retain(|d| d.artifact_type.as_deref() == Some(artifact_type));
-    let mut seen = std::collections::BTreeSet::new();
-    found.retain(|d| seen.insert(d.digest.clone()));
+    let found = select(found, artifact_type);
     if found.len() > MAX_REFERRERS {
         return Err(OciError::Registry(format!(
             "{subject} has more than {MAX_REFERRERS} referrers of type {artifact_type}"
         )));
     }
     Ok((found, via))
+}
+
+/// The entries of `artifact_type`, each digest once: registries may ignore
+/// the `artifactType` filter, and the tag lists every type.
+fn select(mut found: Vec<Descriptor>, artifact_type: &str) -> Vec<Descriptor> {
+    found.retain(|d| d.artifact_type.as_deref() == Some(artifact_type));
+    let mut seen = std::collections::BTreeSet::new();
+    found.retain(|d| seen.insert(d.digest.clone()));
+    found
 }
 
 fn index_entries(bytes: &[u8]) -> Result<Vec<Descriptor>, OciError> {
@@ -280,5 +286,39 @@ mod tests {
             ),
             "sha256-e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    /// A referrers API response as the distribution spec shows it (an image
+    /// index whose descriptors carry `artifactType`), with a second type and
+    /// a repeated entry: the bundles are kept, once each.
+    #[test]
+    fn referrers_responses_are_read_as_the_spec_shows_them() {
+        let bundle = "1".repeat(64);
+        let other = "2".repeat(64);
+        let body = format!(
+            r#"{{"schemaVersion":2,"mediaType":"{INDEX_MEDIA_TYPE}","manifests":[
+              {{"mediaType":"{MANIFEST_MEDIA_TYPE}","size":1234,"digest":"sha256:{bundle}",
+                "artifactType":"{BUNDLE_ARTIFACT_TYPE}",
+                "annotations":{{"org.opencontainers.image.created":"2026-01-01T00:00:00Z"}}}},
+              {{"mediaType":"{MANIFEST_MEDIA_TYPE}","size":1234,"digest":"sha256:{other}",
+                "artifactType":"{BOM_ARTIFACT_TYPE}"}},
+              {{"mediaType":"{MANIFEST_MEDIA_TYPE}","size":1234,"digest":"sha256:{bundle}",
+                "artifactType":"{BUNDLE_ARTIFACT_TYPE}"}}]}}"#
+        );
+        let entries = index_entries(body.as_bytes()).unwrap();
+        assert_eq!(entries.len(), 3);
+        let bundles = select(entries, BUNDLE_ARTIFACT_TYPE);
+        assert_eq!(bundles.len(), 1);
+        assert_eq!(bundles[0].digest, format!("sha256:{bundle}"));
+        assert_eq!(bundles[0].size, 1234);
+        // An empty index (no referrers) is no error; a body that is not an
+        // index, or repeats a key, is one.
+        assert!(
+            index_entries(br#"{"schemaVersion":2,"manifests":[]}"#)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(index_entries(b"<html>").is_err());
+        assert!(index_entries(br#"{"manifests":[],"manifests":[]}"#).is_err());
     }
 }
