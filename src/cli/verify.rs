@@ -183,7 +183,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal => {
             print_human(&shown, &signature_uri, &outcome.verdict);
-            print_registry(&model, &outcome.verdict, found.via.as_deref());
+            print_registry(&model, &outcome.verdict, verified, found.via.as_deref());
             for (uri, o) in &outcomes {
                 let state = if o.is_verified() {
                     "also verifies".to_string()
@@ -296,14 +296,17 @@ fn pull(ctx: &Context, model: &Model, dir: &std::path::Path) -> Result<(String, 
 }
 
 /// Where a registry model is pinned, and how each file was checked.
-fn print_registry(model: &Model, verdict: &Verdict, via: Option<&str>) {
+fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<&str>) {
     if model.local_path().is_some() {
         return;
     }
-    println!(
-        "  manifest: {} (deploy this digest)",
-        escape(&model.source().uri())
-    );
+    // Only a verified manifest is offered for deployment.
+    let advice = if verified {
+        "deploy this digest"
+    } else {
+        "not verified: do not deploy"
+    };
+    println!("  manifest: {} ({advice})", escape(&model.source().uri()));
     if let Some(via) = via {
         println!("  signatures found by: {via}");
     }
