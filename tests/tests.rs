@@ -12,6 +12,8 @@ mod file_arguments;
 mod formats;
 mod interop;
 mod library;
+#[cfg(feature = "oci")]
+mod oci;
 mod oscal_trestle;
 mod pickle_differential;
 mod policy;
