@@ -460,3 +460,56 @@ fn references_are_strict_and_plain_http_is_for_loopback_only() {
     assert_eq!(code, 2);
     assert!(err.contains("name a tag"), "{err}");
 }
+
+/// A policy that judges formats has the judged blobs streamed (hashed and
+/// sniffed in one read) instead of trusting layer digests alone: a clean
+/// model passes with every file read, and a pickle pushed as a raw layer
+/// is caught from its bytes.
+#[test]
+fn a_policy_that_judges_formats_reads_the_blobs() {
+    let (tmp, model) = tiny_model();
+    let (private, public) = keypair(tmp.path(), "k");
+    let policy = tmp.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\n",
+            public.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let verify = |reference: &str| {
+        ms(&[
+            os("verify"),
+            os(reference),
+            os("--policy"),
+            policy.as_os_str(),
+        ])
+    };
+
+    push_raw("judged/m:clean", &model);
+    let clean = oci("judged/m:clean");
+    let r = ms(&[os("sign"), os(&clean), os("--key"), private.as_os_str()]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let mark = log_len();
+    let r = verify(&clean);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(r.1.contains("read:        model.safetensors"), "{r:?}");
+    assert!(!r.1.contains("digest only:"), "{r:?}");
+    let blob = format!(
+        "GET /v2/judged/m/blobs/sha256:{}",
+        file_sha256(&model.join("model.safetensors"))
+    );
+    assert!(log_since(mark).contains(&blob), "the weights were not read");
+
+    // A pickle (protocol 4, the integer 1) under a neutral name.
+    std::fs::write(model.join("extra.bin"), b"\x80\x04K\x01.").unwrap();
+    push_raw("judged/m:pickle", &model);
+    let pickle = oci("judged/m:pickle");
+    let r = ms(&[os("sign"), os(&pickle), os("--key"), private.as_os_str()]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let r = verify(&pickle);
+    assert_eq!(r.0, 1, "{r:?}");
+    assert!(r.1.contains("extra.bin"), "{r:?}");
+    assert!(r.1.contains("policy (formats)"), "{r:?}");
+}
