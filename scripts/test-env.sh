@@ -13,7 +13,11 @@ esac
 export PATH
 
 # The external tools the tests run (a missing one fails its test).
-MODELSEAL_TEST_COMMANDS="model_signing trestle chromium"
+# docker-registry (Debian's package of the CNCF distribution registry) is
+# the registry of the oci:// tests; python3 (the venv's) runs their oras
+# client.
+# chromium renders the HTML audit report headless.
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

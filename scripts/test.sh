@@ -23,16 +23,20 @@ mkdir "$work/tmp"
 export TMPDIR="$work/tmp"
 
 # Throwaway servers on loopback for the tests, with their data under $work
-# and their addresses exported for the tests. None yet: this is where a
-# PostgreSQL cluster (initdb + pg_ctl start) and an OCI registry will be
-# started, and stop_servers must stop whatever start_servers started (it also
-# runs when start_servers failed half-way).
+# and their addresses exported for the tests. stop_servers must stop
+# whatever start_servers started (it also runs when start_servers failed
+# half-way).
+
+# The OCI registry of the oci:// tests.
+# shellcheck source=scripts/registry.sh
+. scripts/registry.sh
+
 start_servers() {
-  :
+  start_registry "$work/registry"
 }
 
 stop_servers() {
-  :
+  stop_registry
 }
 
 cleanup() {

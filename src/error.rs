@@ -61,6 +61,10 @@ pub enum Error {
     /// silent pipe, changed while read).
     #[error(transparent)]
     Input(#[from] crate::fetch::InputError),
+    /// A model in an OCI registry cannot be read, signed or pulled.
+    #[cfg(feature = "oci")]
+    #[error(transparent)]
+    Oci(#[from] crate::source::oci::OciError),
     /// A file that must not be overwritten already exists.
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),

@@ -13,6 +13,8 @@ mod file_arguments;
 mod formats;
 mod interop;
 mod library;
+#[cfg(feature = "oci")]
+mod oci;
 mod oscal_trestle;
 mod policy;
 mod python_reference;

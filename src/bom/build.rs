@@ -43,6 +43,9 @@ pub struct BomOptions {
     pub timestamp: String,
     /// The serial number (`urn:uuid:...`); derived from the content if absent.
     pub serial_number: Option<String>,
+    /// More properties of the model component (where the model lives, for
+    /// one in a registry).
+    pub properties: Vec<Property>,
 }
 
 fn hashes(tree: &HashedTree, name: &str, sha256: &str) -> Vec<Hash> {
@@ -287,7 +290,10 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
             Property::new("modelseal:oms:root-digest", format!("sha256:{root}")),
             Property::new("modelseal:oms:subject-name", model.name.clone()),
             Property::new("modelseal:files", model.sha256.resources.len().to_string()),
-        ],
+        ]
+        .into_iter()
+        .chain(options.properties.iter().cloned())
+        .collect(),
         ..Default::default()
     };
     let mut bom = Bom {

@@ -1,8 +1,10 @@
 //! `modelseal bom`: write (and sign) a CycloneDX 1.6 ML-BOM, or check one.
 
+use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
 use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite, load_chain, print_json};
 use clap::Args;
+use modelseal::bom::types::Property;
 use modelseal::bom::{
     BomOptions, HashedTree, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
 };
@@ -18,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct BomArgs {
-    /// The model directory or file.
+    /// The model directory or file, or oci://HOST[:PORT]/REPO:TAG (read from a digest-checked pull).
     #[arg(required_unless_present = "check")]
     path: Option<PathBuf>,
     /// Check a CycloneDX 1.6 BOM (any producer's) instead of writing one.
@@ -71,6 +73,8 @@ pub struct BomArgs {
     signature: PathBuf,
     #[command(flatten)]
     evidence: EvidenceArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
@@ -89,10 +93,25 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         .transpose()?;
     let sig_out = signature_path(out);
     let excluded = [args.signature.clone(), out.clone(), sig_out.clone()];
-    let model_options = walk_options(model, &args, &excluded)?;
+    let opened = open_model(model, &args.registry)?;
+    let pulled = match opened.local_path() {
+        Some(_) => None,
+        None => Some(pull_for_bom(&opened, ctx)?),
+    };
+    let (model, model_options) = match &pulled {
+        Some(dir) => {
+            let options = HashOptions {
+                ignore: registry_ignore(&args)?,
+                ..Default::default()
+            };
+            (dir.path(), options)
+        }
+        None => (model.as_path(), walk_options(model, &args, &excluded)?),
+    };
     let bar = Bar::new(ctx.quiet, "hashing");
     let hashed = (|| {
-        let model_tree = hash_tree(model, &model_options, args.blake3, &bar)?;
+        let mut model_tree = hash_tree(model, &model_options, args.blake3, &bar)?;
+        model_tree.name = opened.source().name()?;
         let mut datasets = Vec::new();
         for ds in &args.dataset {
             let options = walk_options(ds, &args, &excluded)?;
@@ -108,6 +127,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         task: args.task.clone(),
         timestamp: bom_timestamp(args.timestamp.as_deref())?,
         serial_number: args.serial_number.clone(),
+        properties: location_properties(&opened),
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;
     let bom_bytes = to_json(&bom);
@@ -139,6 +159,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
                 files: model_tree.sha256.resources.len() as u64,
                 datasets: dataset_refs(&datasets),
                 base_models: Some(base_models(&bom)),
+                location: record_location(&opened),
                 tool: Tool::this(),
                 time: record::now(),
             }),
@@ -259,4 +280,80 @@ pub fn base_models(bom: &modelseal::bom::Bom) -> Vec<String> {
         .as_ref()
         .map(|p| p.ancestors.iter().map(|a| a.name.clone()).collect())
         .unwrap_or_default()
+}
+
+/// The ignore set for a registry model's pulled copy (names relative to the
+/// model root).
+fn registry_ignore(args: &BomArgs) -> Result<IgnoreSet> {
+    let mut ignore = if args.no_ignore_git_paths {
+        IgnoreSet::new()
+    } else {
+        IgnoreSet::with_defaults()
+    };
+    for p in &args.ignore_paths {
+        let text = p.to_str().filter(|_| p.is_relative()).ok_or_else(|| {
+            Error::Usage(format!(
+                "--ignore-path {}: for an oci:// model, name a path relative to the model root",
+                p.display()
+            ))
+        })?;
+        ignore.insert_canonical(text)?;
+    }
+    Ok(ignore)
+}
+
+/// A registry model pulled into a temporary directory (removed on drop).
+pub struct PulledCopy {
+    _tmp: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl PulledCopy {
+    /// The model directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Pulls a registry model (every blob checked against its digest) into a
+/// temporary directory: a BOM reads the model card and the weights' headers.
+pub fn pull_for_bom(model: &Model, ctx: &Context) -> Result<PulledCopy> {
+    #[cfg(feature = "oci")]
+    if let Some(oci) = model.oci() {
+        let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let path = tmp.path().join("model");
+        let bar = Bar::new(ctx.quiet, "pulling");
+        let pulled = oci.pull(&path, &bar);
+        bar.finish();
+        pulled?;
+        return Ok(PulledCopy { _tmp: tmp, path });
+    }
+    let _ = (model, ctx);
+    Err(Error::Usage("the model is not in a registry".into()))
+}
+
+/// The BOM properties naming where a registry model lives.
+pub fn location_properties(model: &Model) -> Vec<Property> {
+    match record_location(model) {
+        Some(l) => vec![
+            Property::new("modelseal:oci:reference", l.reference),
+            Property::new("modelseal:oci:manifest", l.uri),
+            Property::new("modelseal:oci:manifest-digest", l.manifest_digest),
+        ],
+        None => Vec::new(),
+    }
+}
+
+/// Where a record says a registry model lives.
+pub fn record_location(model: &Model) -> Option<record::ModelLocation> {
+    #[cfg(feature = "oci")]
+    if let Some(oci) = model.oci() {
+        return Some(record::ModelLocation {
+            reference: oci.reference().to_string(),
+            uri: oci.pinned().to_string(),
+            manifest_digest: oci.manifest_digest().to_string(),
+        });
+    }
+    let _ = model;
+    None
 }

@@ -1,20 +1,37 @@
 //! `modelseal inspect`: what each file really is, and whether loading it can
 //! run code.
 
+use super::model::{RegistryArgs, is_oci, open_model};
+use super::progress::Bar;
 use super::{Context, Format, Outcome, print_json};
 use clap::Args;
 use modelseal::Result;
+use modelseal::digest::IgnoreSet;
 use modelseal::formats::{Severity, inspect_path};
+use modelseal::source::HashSpec;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// A file or a directory.
+    /// A file or a directory, or oci://HOST[:PORT]/REPO:TAG (each blob streamed and checked).
     path: PathBuf,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(ctx: &Context, args: InspectArgs) -> Result<Outcome> {
-    let reports = inspect_path(&args.path)?;
+    let reports = if is_oci(&args.path) {
+        let model = open_model(&args.path, &args.registry)?;
+        let ignore = IgnoreSet::new();
+        let mut spec = HashSpec::new(&ignore);
+        spec.inspect_formats = true;
+        let bar = Bar::new(ctx.quiet, "reading");
+        let hashed = model.source().hash(&spec, &bar);
+        bar.finish();
+        hashed?.formats.unwrap_or_default()
+    } else {
+        inspect_path(&args.path)?
+    };
     let unsafe_files = reports.iter().filter(|r| r.unsafe_to_load()).count();
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {

@@ -8,6 +8,7 @@ mod hash;
 mod inspect;
 mod keygen;
 mod keyless;
+mod model;
 mod policy;
 mod progress;
 mod sign;
@@ -126,6 +127,10 @@ pub fn hint(error: &Error) -> Option<&'static str> {
         Error::Remote(_) => Some(
             "check the URL and the network; remote inputs must use https:// (plain http only on loopback)",
         ),
+        #[cfg(feature = "oci")]
+        Error::Oci(modelseal::source::oci::OciError::Registry(_)) => Some(
+            "check the reference and the network; sign in with docker login or --registry-username; a registry on loopback without TLS needs --plain-http",
+        ),
         _ => None,
     }
 }
@@ -222,6 +227,47 @@ impl HashingArgs {
                 },
             },
             allow_symlinks: self.allow_symlinks,
+            ignore,
+        })
+    }
+}
+
+impl HashingArgs {
+    /// The hashing options for a registry model: ignore paths are names
+    /// relative to the model root (there is no local directory to resolve
+    /// them against).
+    pub fn registry_options(&self) -> Result<HashOptions> {
+        let mut ignore = if self.no_ignore_git_paths {
+            IgnoreSet::new()
+        } else {
+            IgnoreSet::with_defaults()
+        };
+        for p in &self.ignore_paths {
+            let text = p.to_str().filter(|_| p.is_relative()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "--ignore-path {}: for an oci:// model, name a path relative to the model root",
+                    p.display()
+                ))
+            })?;
+            ignore.insert_canonical(text)?;
+        }
+        if self.allow_symlinks {
+            return Err(Error::Usage(
+                "--allow-symlinks: registry models hold no symbolic links".into(),
+            ));
+        }
+        Ok(HashOptions {
+            algorithm: match self.hash {
+                HashArg::Sha256 => HashAlgorithm::Sha256,
+                HashArg::Blake3 => HashAlgorithm::Blake3,
+            },
+            method: match self.method {
+                MethodArg::Files => Method::Files,
+                MethodArg::Shards => Method::Shards {
+                    shard_size: self.shard_size,
+                },
+            },
+            allow_symlinks: false,
             ignore,
         })
     }

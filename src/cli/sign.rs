@@ -1,5 +1,6 @@
 //! `modelseal sign`.
 
+use super::model::{Model, RegistryArgs, is_oci, open_model};
 use super::progress::Bar;
 use super::{
     Context, EvidenceArgs, Format, HashingArgs, Outcome, Staged, cite, escape, load_chain,
@@ -16,13 +17,12 @@ use modelseal::evidence::record::{
 };
 use modelseal::keys::load_private_key;
 use modelseal::sign::{SigningIdentity, sign_manifest};
-use modelseal::source::{LocalSource, ModelSource};
 use modelseal::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The model directory or file.
+    /// The model directory or file, or oci://HOST[:PORT]/REPO:TAG (or @sha256:HEX).
     pub path: PathBuf,
     /// Private key (PKCS#8 or SEC1 PEM).
     #[arg(
@@ -44,9 +44,10 @@ pub struct SignArgs {
     /// With --sigstore: a Rekor URL instead of the public-good instance (needs --fulcio-url).
     #[arg(long, value_name = "URL", requires = "fulcio_url")]
     pub rekor_url: Option<String>,
-    /// Where to write the signature bundle.
-    #[arg(long, value_name = "FILE", default_value = "model.sig")]
-    signature: PathBuf,
+    /// Where to write the signature bundle (default model.sig; for oci:// models the bundle is
+    /// attached in the registry, and written here only when given).
+    #[arg(long, value_name = "FILE")]
+    signature: Option<PathBuf>,
     /// Certificate mode: the signing certificate (PEM) for --key.
     #[arg(long, value_name = "CERT", requires = "key")]
     signing_cert: Option<PathBuf>,
@@ -63,13 +64,21 @@ pub struct SignArgs {
     hashing: HashingArgs,
     #[command(flatten)]
     evidence: EvidenceArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
-    if args.signature.is_dir() {
+    let in_registry = is_oci(&args.path);
+    let signature = match &args.signature {
+        Some(s) => Some(s.clone()),
+        None if in_registry => None,
+        None => Some(PathBuf::from("model.sig")),
+    };
+    if let Some(sig) = signature.as_ref().filter(|s| s.is_dir()) {
         return Err(Error::Usage(format!(
             "--signature {} is a directory; name a file",
-            args.signature.display()
+            sig.display()
         )));
     }
     // Everything that can fail without reading the model or using the
@@ -86,20 +95,38 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         .as_deref()
         .map(|cert| load_chain(cert, &args.cert_chain))
         .transpose()?;
-    let mut options = args.hashing.options(&args.path, Some(&args.signature))?;
     let bom_sig = args.bom.as_deref().map(super::bom::signature_path);
-    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    for p in args.bom.iter().chain(bom_sig.iter()) {
-        options.ignore.insert_user_path(&args.path, &cwd.join(p))?;
-    }
-    let source = LocalSource::new(&args.path);
+    let model = open_model(&args.path, &args.registry)?;
+    let options = match model.local_path() {
+        Some(root) => {
+            let mut options = args.hashing.options(root, signature.as_deref())?;
+            let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+            for p in args.bom.iter().chain(bom_sig.iter()) {
+                options.ignore.insert_user_path(root, &cwd.join(p))?;
+            }
+            options
+        }
+        None => args.hashing.registry_options()?,
+    };
+    let source = model.source();
     let name = source.name()?;
     let bar = Bar::new(ctx.quiet, "hashing");
-    let manifest = modelseal::source::manifest(&source, &options, &bar);
+    let manifest = modelseal::source::manifest(source, &options, &bar);
     bar.finish();
     let manifest = manifest?;
     let root = manifest.root_digest_hex();
     let mut bom_datasets = Vec::new();
+    // A BOM reads the model card and weight headers: a registry model is
+    // pulled (digest-checked) into a temporary directory for it.
+    let pulled = match (&args.bom, model.local_path()) {
+        (Some(_), None) => Some(super::bom::pull_for_bom(&model, ctx)?),
+        _ => None,
+    };
+    let model_path = pulled
+        .as_ref()
+        .map(|p| p.path().to_path_buf())
+        .or_else(|| model.local_path().map(Path::to_path_buf))
+        .unwrap_or_default();
     let bom = match &args.bom {
         None => None,
         Some(_) => {
@@ -108,13 +135,15 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             let model_tree =
                 if options.method == Method::Files && options.algorithm == HashAlgorithm::Sha256 {
                     HashedTree {
-                        path: args.path.clone(),
+                        path: model_path.clone(),
                         name: name.clone(),
                         sha256: manifest.clone(),
                         blake3: None,
                     }
                 } else {
-                    hash_tree(&args.path, &options, false, &|_: u64| {})?
+                    let mut tree = hash_tree(&model_path, &options, false, &|_: u64| {})?;
+                    tree.name = name.clone();
+                    tree
                 };
             let mut datasets = Vec::new();
             for ds in &args.dataset {
@@ -127,6 +156,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             }
             let bom_options = BomOptions {
                 timestamp: bom_timestamp(None)?,
+                properties: super::bom::location_properties(&model),
                 ..Default::default()
             };
             bom_datasets = super::bom::dataset_refs(&datasets);
@@ -182,7 +212,10 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     // Every file is staged first and put in place only once the evidence
     // record (when one is asked for) is in the log: a release never has a
     // signature without its record.
-    let mut staged = vec![Staged::new(&args.signature, &bundle)?];
+    let mut staged = Vec::new();
+    if let Some(sig) = &signature {
+        staged.push(Staged::new(sig, &bundle)?);
+    }
     let mut bom_cites = (None, None);
     if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
         (&args.bom, &bom, &bom_sig, &bom_bundle)
@@ -200,11 +233,18 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             },
             predicate: Predicate::Sign(SignEvidence {
                 signer: signer.clone(),
-                signature: cite(&args.signature, &bundle),
+                signature: match &signature {
+                    Some(sig) => cite(sig, &bundle),
+                    None => modelseal::evidence::record::ResourceRef::of_bytes(
+                        format!("{} (referrer)", source.uri()),
+                        &bundle,
+                    ),
+                },
                 datasets: bom_cites.0.as_ref().map(|_| bom_datasets.clone()),
                 base_models: bom.as_ref().map(super::bom::base_models),
                 bom: bom_cites.0,
                 bom_signature: bom_cites.1,
+                location: super::bom::record_location(&model),
                 tool: Tool::this(),
                 time: record::now(),
             }),
@@ -213,20 +253,39 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     for file in staged {
         file.commit()?;
     }
+    // The record is in the log; now the registry. A failed push is an error
+    // (exit 2): the record says what was signed, not that it was attached.
+    let attached = push_referrers(&model, &bundle, &bom, &bom_bundle)?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             println!(
                 "signed {name}: {} resources, root sha256:{root}",
                 manifest.resources.len()
             );
-            println!("signature: {}", args.signature.display());
+            if let Some(sig) = &signature {
+                println!("signature: {}", sig.display());
+            }
+            if model.local_path().is_none() {
+                println!("manifest:  {}", source.uri());
+            }
+            for (what, a) in &attached {
+                println!(
+                    "attached:  {what} {} ({})",
+                    model_ref(&model, &a.digest),
+                    a.via
+                );
+            }
             if let (Some(path), Some(sig)) = (&args.bom, &bom_sig) {
                 println!("bom:       {} (signed: {})", path.display(), sig.display());
             }
             println!("signer:    {}", escape(&signer.to_string()));
         }
         Format::Json => print_json(&serde_json::json!({
-            "signature": args.signature,
+            "signature": signature,
+            "model": source.uri(),
+            "attached": attached.iter().map(|(what, a)| serde_json::json!({
+                "kind": what, "uri": model_ref(&model, &a.digest), "via": a.via,
+            })).collect::<Vec<_>>(),
             "subject": { "name": name, "digest": { "sha256": root } },
             "resources": manifest.resources.len(),
             "method": manifest.serialization.method.name(),
@@ -237,4 +296,79 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         })),
     }
     Ok(0)
+}
+
+/// A referrer of the model named in its repository.
+fn model_ref(model: &Model, digest: &str) -> String {
+    #[cfg(feature = "oci")]
+    if let Some(oci) = model.oci() {
+        return oci.reference().pinned(digest).to_string();
+    }
+    let _ = model;
+    digest.to_string()
+}
+
+/// What was attached: the signature (and the BOM with its signature).
+#[cfg(feature = "oci")]
+type AttachedList = Vec<(&'static str, modelseal::source::oci::Attached)>;
+#[cfg(not(feature = "oci"))]
+type AttachedList = Vec<(&'static str, Attached)>;
+
+/// No registry support: nothing is ever attached.
+#[cfg(not(feature = "oci"))]
+#[derive(Debug, serde::Serialize)]
+pub struct Attached {
+    digest: String,
+    via: String,
+}
+
+/// Attaches the bundle (and the BOM with its bundle) to a registry model.
+fn push_referrers(
+    model: &Model,
+    bundle: &[u8],
+    bom: &Option<modelseal::bom::Bom>,
+    bom_bundle: &Option<Vec<u8>>,
+) -> Result<AttachedList> {
+    #[cfg(feature = "oci")]
+    if let Some(oci) = model.oci() {
+        use modelseal::source::oci::{Artifact, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob};
+        use std::collections::BTreeMap;
+        let created = BTreeMap::from([(
+            "org.opencontainers.image.created".to_string(),
+            record::now().to_string(),
+        )]);
+        let mut out = Vec::new();
+        let signature = Artifact {
+            artifact_type: BUNDLE_ARTIFACT_TYPE.into(),
+            blobs: vec![Blob {
+                media_type: BUNDLE_ARTIFACT_TYPE.into(),
+                bytes: bundle.to_vec(),
+                annotations: BTreeMap::new(),
+            }],
+            annotations: created.clone(),
+        };
+        out.push(("signature", oci.attach(&signature)?));
+        if let (Some(b), Some(sig)) = (bom, bom_bundle) {
+            let artifact = Artifact {
+                artifact_type: BOM_ARTIFACT_TYPE.into(),
+                blobs: vec![
+                    Blob {
+                        media_type: BOM_ARTIFACT_TYPE.into(),
+                        bytes: to_json(b),
+                        annotations: BTreeMap::new(),
+                    },
+                    Blob {
+                        media_type: BUNDLE_ARTIFACT_TYPE.into(),
+                        bytes: sig.clone(),
+                        annotations: BTreeMap::new(),
+                    },
+                ],
+                annotations: created,
+            };
+            out.push(("bom", oci.attach(&artifact)?));
+        }
+        return Ok(out);
+    }
+    let _ = (model, bundle, bom, bom_bundle);
+    Ok(Vec::new())
 }

@@ -1,5 +1,6 @@
 //! `modelseal verify`.
 
+use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
 use super::{
     Context, EvidenceArgs, Format, Outcome, escape, load_public_key_input, load_trusted_root,
@@ -12,7 +13,7 @@ use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;
 use modelseal::sigstore::KeylessIdentity;
-use modelseal::source::LocalSource;
+use modelseal::source::SourceNote;
 use modelseal::verify::{Failure, Material, Trust, Verdict};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
@@ -20,11 +21,16 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("trust").args(["key", "cert_chain", "identity"]))]
 pub struct VerifyArgs {
-    /// The model directory or file.
+    /// The model directory or file, or oci://HOST[:PORT]/REPO:TAG (or @sha256:HEX).
     path: PathBuf,
-    /// The signature bundle (a file or an https:// URL).
+    /// The signature bundle (a file or an https:// URL). For oci:// models the default is the
+    /// bundles attached to the manifest (the model verifies when one of them does).
     #[arg(long, value_name = "FILE|URL")]
-    signature: PathBuf,
+    signature: Option<PathBuf>,
+    /// For oci:// models: once the model verifies, download it into DIR (a new directory),
+    /// checking every blob against the verified manifest's digests.
+    #[arg(long, value_name = "DIR")]
+    pull: Option<PathBuf>,
     /// Key mode: the signer's public key (SPKI PEM; a file or an https:// URL).
     #[arg(long, value_name = "PUB")]
     key: Option<PathBuf>,
@@ -57,6 +63,8 @@ pub struct VerifyArgs {
     bom_signature: Option<PathBuf>,
     #[command(flatten)]
     evidence: EvidenceArgs,
+    #[command(flatten)]
+    registry: RegistryArgs,
 }
 
 pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
@@ -76,30 +84,69 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         (None, Some(key)) => Gate::new(vec![Trust::Key(key)]),
         (None, None) => Gate::new(vec![cli_trust(&args)?]),
     };
-    let model = LocalSource::new(&args.path);
-    let mut request = GateRequest::new(
-        &model,
-        read_document(&args.signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
-    );
-    if let Some(bom) = &args.bom {
-        let signature = args
-            .bom_signature
-            .clone()
-            .unwrap_or_else(|| super::bom::signature_path(bom));
-        request.bom = Some((
-            read_document(bom, InputKind::Bom(MAX_BUNDLE_SIZE))?,
-            read_document(&signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
-        ));
+    let model = open_model(&args.path, &args.registry)?;
+    if args.pull.is_some() && model.local_path().is_some() {
+        return Err(Error::Usage("--pull is for oci:// models".into()));
     }
-    request.ignore_paths = args.ignore_paths.clone();
-    request.ignore_unsigned_files = args.ignore_unsigned_files;
-    // Formats are judged when something relies on the judgement: a policy,
-    // or the evidence record's MODELSEAL_FORMATS_SAFE.
-    request.inspect_formats = gate.policy().is_some() || recorder.is_some();
+    if let Some(dir) = &args.pull
+        && dir.symlink_metadata().is_ok()
+    {
+        return Err(Error::Exists(dir.clone()));
+    }
+    let found = match &args.signature {
+        Some(sig) => Found {
+            documents: vec![read_document(sig, InputKind::Bundle(MAX_BUNDLE_SIZE))?],
+            unreadable: Vec::new(),
+            via: None,
+        },
+        None => attached_bundles(&model)?,
+    };
+    let shown = args.path.display().to_string();
+    if found.documents.is_empty() {
+        return no_signature(ctx, &model, &shown, &found);
+    }
+    let bom = match &args.bom {
+        Some(bom) => {
+            let signature = args
+                .bom_signature
+                .clone()
+                .unwrap_or_else(|| super::bom::signature_path(bom));
+            Some((
+                read_document(bom, InputKind::Bom(MAX_BUNDLE_SIZE))?,
+                read_document(&signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
+            ))
+        }
+        None => None,
+    };
+    // Each candidate bundle is verified (the model is hashed once: sources
+    // keep what they computed); the first that verifies is the verdict.
     let bar = Bar::new(ctx.quiet, "verifying");
-    let outcome = gate.verify(&request, &bar);
+    let mut outcomes = Vec::new();
+    for document in &found.documents {
+        let mut request = GateRequest::new(model.source(), document.clone());
+        request.bom = bom.clone();
+        request.ignore_paths = args.ignore_paths.clone();
+        request.ignore_unsigned_files = args.ignore_unsigned_files;
+        // Formats are judged when something relies on the judgement: a
+        // policy, or the evidence record's MODELSEAL_FORMATS_SAFE. A
+        // registry model's blobs are then streamed; else raw layers are
+        // checked by digest alone.
+        request.inspect_formats = gate.policy().is_some() || recorder.is_some();
+        let outcome = gate.verify(&request, &bar);
+        match outcome {
+            Ok(o) => outcomes.push((document.uri.clone(), o)),
+            Err(e) => {
+                bar.finish();
+                return Err(e);
+            }
+        }
+    }
     bar.finish();
-    let outcome = outcome?;
+    let chosen = outcomes
+        .iter()
+        .position(|(_, o)| o.is_verified())
+        .unwrap_or(0);
+    let (signature_uri, outcome) = outcomes.remove(chosen);
     for w in &outcome.verdict.warnings {
         ctx.warn(&w.to_string());
     }
@@ -115,20 +162,180 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         }
     }
     let verified = outcome.is_verified();
+    let pulled = match (&args.pull, verified) {
+        (Some(dir), true) => Some(pull(ctx, &model, dir)?),
+        _ => None,
+    };
+    let others: Vec<serde_json::Value> = outcomes
+        .iter()
+        .map(|(uri, o)| {
+            serde_json::json!({
+                "signature": uri,
+                "verdict": if o.is_verified() { "verified" } else { "failed" },
+                "signer": o.verdict.signer,
+                "failures": o.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .chain(found.unreadable.iter().map(|(uri, why)| {
+            serde_json::json!({ "signature": uri, "verdict": "unreadable", "failures": [why] })
+        }))
+        .collect();
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
-            print_human(&args, &outcome.verdict)
+            print_human(&shown, &signature_uri, &outcome.verdict);
+            print_registry(&model, &outcome.verdict, verified, found.via.as_deref());
+            for (uri, o) in &outcomes {
+                let state = if o.is_verified() {
+                    "also verifies".to_string()
+                } else {
+                    o.verdict
+                        .failures
+                        .first()
+                        .map(|f| format!("does not verify: {f}"))
+                        .unwrap_or_else(|| "does not verify".into())
+                };
+                println!("  other signature: {} {}", escape(uri), escape(&state));
+            }
+            for (uri, why) in &found.unreadable {
+                println!("  unreadable signature: {} ({})", escape(uri), escape(why));
+            }
+            if let Some(p) = &pulled {
+                println!(
+                    "  pulled:  {} ({} files, {} bytes checked against their digests)",
+                    escape(&p.0),
+                    p.1,
+                    p.2
+                );
+            }
         }
         Format::Json => print_json(&serde_json::json!({
             "model": args.path,
-            "signature": args.signature,
+            "manifest": (model.local_path().is_none()).then(|| model.source().uri()),
+            "signature": signature_uri,
             "verdict": if verified { "verified" } else { "failed" },
             "policy": outcome.policy,
             "result": outcome.verdict,
             "failures": outcome.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "other_signatures": others,
+            "referrers_via": found.via,
+            "pulled": pulled.as_ref().map(|p| serde_json::json!({ "dir": p.0, "files": p.1, "bytes": p.2 })),
         })),
     }
     Ok(if verified { 0 } else { 1 })
+}
+
+/// The signatures to try.
+struct Found {
+    documents: Vec<Document>,
+    unreadable: Vec<(String, String)>,
+    via: Option<String>,
+}
+
+/// The bundles attached to a registry model.
+fn attached_bundles(model: &Model) -> Result<Found> {
+    #[cfg(feature = "oci")]
+    if let Some(oci) = model.oci() {
+        let found = oci.bundles(MAX_BUNDLE_SIZE)?;
+        return Ok(Found {
+            documents: found
+                .bundles
+                .into_iter()
+                .map(|b| Document::from_bytes(b.uri, b.bytes))
+                .collect(),
+            unreadable: found
+                .unreadable
+                .into_iter()
+                .map(|(d, why)| (oci.reference().pinned(&d.digest).to_string(), why))
+                .collect(),
+            via: Some(found.via.to_string()),
+        });
+    }
+    let _ = model;
+    Err(Error::Usage("give --signature FILE".into()))
+}
+
+/// No bundle to check: a failed verification (exit 1).
+fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found) -> Result<Outcome> {
+    let reason = format!(
+        "no signature bundle is attached to {}",
+        model.source().uri()
+    );
+    match ctx.format {
+        Format::Json => print_json(&serde_json::json!({
+            "model": shown,
+            "manifest": model.source().uri(),
+            "verdict": "failed",
+            "failures": [reason],
+            "other_signatures": found.unreadable.iter().map(|(uri, why)| serde_json::json!({
+                "signature": uri, "verdict": "unreadable", "failures": [why],
+            })).collect::<Vec<_>>(),
+            "referrers_via": found.via,
+        })),
+        _ => {
+            println!("FAILED: {}: {}", escape(shown), escape(&reason));
+            for (uri, why) in &found.unreadable {
+                println!("  unreadable signature: {} ({})", escape(uri), escape(why));
+            }
+        }
+    }
+    Ok(1)
+}
+
+/// Downloads a verified registry model into `dir`.
+fn pull(ctx: &Context, model: &Model, dir: &std::path::Path) -> Result<(String, usize, u64)> {
+    #[cfg(feature = "oci")]
+    if let Some(oci) = model.oci() {
+        let bar = Bar::new(ctx.quiet, "pulling");
+        let pulled = oci.pull(dir, &bar);
+        bar.finish();
+        let pulled = pulled?;
+        return Ok((pulled.dir.display().to_string(), pulled.files, pulled.bytes));
+    }
+    let _ = (ctx, model, dir);
+    Err(Error::Usage("--pull is for oci:// models".into()))
+}
+
+/// Where a registry model is pinned, and how each file was checked.
+fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<&str>) {
+    if model.local_path().is_some() {
+        return;
+    }
+    // Only a verified manifest is offered for deployment.
+    let advice = if verified {
+        "deploy this digest"
+    } else {
+        "not verified: do not deploy"
+    };
+    println!("  manifest: {} ({advice})", escape(&model.source().uri()));
+    if let Some(via) = via {
+        println!("  signatures found by: {via}");
+    }
+    let by_digest = verdict
+        .source_notes
+        .iter()
+        .filter(|n| matches!(n, SourceNote::DigestOnly { .. }))
+        .count();
+    let read = verdict
+        .source_notes
+        .iter()
+        .filter(|n| matches!(n, SourceNote::Read { .. }))
+        .count();
+    if by_digest + read > 0 {
+        println!(
+            "  layers:  {by_digest} files checked by layer digest alone (not downloaded), {read} read"
+        );
+    }
+    for note in &verdict.source_notes {
+        match note {
+            SourceNote::DigestOnly { path, from } => {
+                println!("    digest only: {} ({})", escape(path), escape(from))
+            }
+            SourceNote::Read { path, from } => {
+                println!("    read:        {} ({})", escape(path), escape(from))
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Reads a bundle or BOM given as a file or an https:// URL.
@@ -170,7 +377,7 @@ fn cli_trust(args: &VerifyArgs) -> Result<Trust> {
     Ok(trust)
 }
 
-fn print_human(args: &VerifyArgs, verdict: &Verdict) {
+fn print_human(model: &str, signature: &str, verdict: &Verdict) {
     let subject = verdict.subject.as_ref().and_then(|s| {
         s.digest
             .get("sha256")
@@ -178,7 +385,7 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
     });
     let verified = verdict.is_verified();
     if verified {
-        println!("verified: {}", escape(&args.path.display().to_string()));
+        println!("verified: {}", escape(model));
         if let Some(subject) = subject {
             println!("  subject: {subject}");
         }
@@ -189,8 +396,8 @@ fn print_human(args: &VerifyArgs, verdict: &Verdict) {
     } else {
         println!(
             "FAILED: {} does not verify against {}",
-            escape(&args.path.display().to_string()),
-            escape(&args.signature.display().to_string())
+            escape(model),
+            escape(signature)
         );
         for f in &verdict.failures {
             println!("  {}", escape(&f.to_string()));

@@ -45,6 +45,20 @@ pub fn now() -> jiff::Timestamp {
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
+/// Where a model lives when it is not a local directory: a registry
+/// reference as given and the manifest digest it resolved to (the OMS root
+/// digest stays the record's subject).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelLocation {
+    /// The reference as given (`oci://HOST/REPO:TAG`).
+    pub reference: String,
+    /// The reference pinned by manifest digest (`oci://HOST/REPO@sha256:...`).
+    pub uri: String,
+    /// The manifest digest (`sha256:HEX`).
+    pub manifest_digest: String,
+}
+
 /// An input a record cites: where it was, and the digest of its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -196,6 +210,10 @@ pub struct SignEvidence {
     /// The base models the BOM names (absent in records of 0.1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_models: Option<Vec<String>>,
+    /// Where the model signed lives, when it is in a registry (records of
+    /// release 0.1.0 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ModelLocation>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -230,6 +248,10 @@ pub struct BomEvidence {
     /// The base models it names (absent in records of 0.1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_models: Option<Vec<String>>,
+    /// Where the model lives, when it is in a registry (records of release
+    /// 0.1.0 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ModelLocation>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -612,6 +634,11 @@ mod tests {
                 bom_signature: None,
                 datasets: None,
                 base_models: None,
+                location: Some(ModelLocation {
+                    reference: "oci://127.0.0.1:5000/m:v1".into(),
+                    uri: format!("oci://127.0.0.1:5000/m@sha256:{}", "0".repeat(64)),
+                    manifest_digest: format!("sha256:{}", "0".repeat(64)),
+                }),
                 tool: Tool::this(),
                 time,
             }),
@@ -625,6 +652,7 @@ mod tests {
                     digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
                 }],
                 base_models: Some(vec!["org/base".into()]),
+                location: None,
                 tool: Tool::this(),
                 time,
             }),

@@ -5,8 +5,12 @@
 //! model lives. The OMS manifest of a model is the same wherever it is.
 
 mod local;
+#[cfg(feature = "oci")]
+pub mod oci;
 
 pub use local::LocalSource;
+#[cfg(feature = "oci")]
+pub use oci::OciSource;
 
 use crate::Result;
 use crate::digest::{HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource};

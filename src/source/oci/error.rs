@@ -1,0 +1,75 @@
+//! Why a model in a registry cannot be read, signed or pulled.
+
+/// A registry model refused, or a registry that could not be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OciError {
+    /// The `oci://` reference is malformed.
+    #[error("{reference}: not an OCI reference: {reason}")]
+    Reference {
+        /// The reference as given.
+        reference: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The registry answered with an error or could not be reached.
+    #[error("{0}")]
+    Registry(String),
+    /// A response was larger than its cap.
+    #[error("{what}: the registry sent more than {max} bytes")]
+    TooLarge {
+        /// What was being read.
+        what: String,
+        /// The cap.
+        max: u64,
+    },
+    /// Content read from the registry does not match its digest or size.
+    #[error("{what}: the registry sent content that does not match {digest}")]
+    DigestMismatch {
+        /// What was read (a manifest, or the file a blob holds).
+        what: String,
+        /// The digest asked for.
+        digest: String,
+    },
+    /// The manifest cannot be read as a model.
+    #[error("{digest}: {reason}")]
+    Manifest {
+        /// The manifest's digest.
+        digest: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file name in a layer or annotation is unsafe or ambiguous.
+    #[error("layer {layer}: refused file name {name:?}: {reason}")]
+    UnsafeName {
+        /// The layer (digest) that names it.
+        layer: String,
+        /// The name as found.
+        name: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A tar layer holds an entry that cannot be part of a model.
+    #[error(
+        "layer {layer}: {name:?} is a {kind}; tar layers may hold only regular files and directories"
+    )]
+    UnsupportedEntry {
+        /// The layer (digest).
+        layer: String,
+        /// The entry's name.
+        name: String,
+        /// What it is (hard link, device, whiteout, ...).
+        kind: String,
+    },
+    /// A tar layer is not a valid tar (or gzip) stream.
+    #[error("layer {layer}: not a valid tar layer: {reason}")]
+    BadTar {
+        /// The layer (digest).
+        layer: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Credentials could not be read.
+    #[error("credentials: {0}")]
+    Credentials(String),
+}

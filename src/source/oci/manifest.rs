@@ -1,0 +1,373 @@
+//! Reading a registry manifest as a model: which layers are files (ModelPack
+//! raw layers, named by their `org.cncf.model.filepath` annotation, else
+//! `org.opencontainers.image.title`) and which are tar archives (ModelPack
+//! tar layers, whose entries are named from the model root; container image
+//! layers in ModelCar style, whose model files sit under `/models/`).
+
+use super::OciError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// An OCI image manifest.
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+/// An OCI image index.
+pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+/// A Docker image manifest (schema 2), read like an OCI manifest.
+pub const DOCKER_MANIFEST_MEDIA_TYPE: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// A Docker manifest list.
+pub const DOCKER_LIST_MEDIA_TYPE: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
+/// The empty descriptor's media type (`{}` as a config).
+pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// The ModelPack annotation naming a layer's file path.
+pub const FILEPATH_ANNOTATION: &str = "org.cncf.model.filepath";
+/// The OCI title annotation (a file name, as ORAS sets it).
+pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";
+/// Where ModelCar images keep the model.
+pub const MODELCAR_ROOT: &str = "models";
+/// Most layers a model manifest may have.
+const MAX_LAYERS: usize = 100_000;
+
+/// The manifest types a model reference may resolve to (indexes are
+/// accepted only to refuse them with a clear reason).
+pub const ACCEPTED: [&str; 4] = [
+    MANIFEST_MEDIA_TYPE,
+    DOCKER_MANIFEST_MEDIA_TYPE,
+    INDEX_MEDIA_TYPE,
+    DOCKER_LIST_MEDIA_TYPE,
+];
+
+/// An OCI content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    /// The content's media type.
+    pub media_type: String,
+    /// `sha256:HEX`.
+    pub digest: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// The artifact type (referrers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An image manifest, as far as modelseal reads it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ImageManifest {
+    pub schema_version: u32,
+    #[serde(default)]
+    pub media_type: Option<String>,
+    #[serde(default)]
+    pub artifact_type: Option<String>,
+    pub config: Descriptor,
+    #[serde(default)]
+    pub layers: Vec<Descriptor>,
+    #[serde(default)]
+    pub subject: Option<Descriptor>,
+}
+
+/// How a tar layer's entries map to model files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TarRoot {
+    /// Entries are named from the model root (ModelPack tar layers).
+    Model,
+    /// Model files are the entries under `models/` (ModelCar image layers);
+    /// the rest of the image is not part of the model.
+    ModelsDir,
+}
+
+/// How a tar layer is compressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain tar.
+    None,
+    /// gzip.
+    Gzip,
+    /// zstd (refused: no decoder here).
+    Zstd,
+}
+
+/// What a layer holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerKind {
+    /// One file, whose bytes are the blob (its digest is the file's SHA-256).
+    Raw {
+        /// The file's resource name.
+        name: String,
+    },
+    /// A tar archive of files.
+    Tar {
+        /// How it is compressed.
+        compression: Compression,
+        /// Where the model files are in it.
+        root: TarRoot,
+    },
+}
+
+/// One layer of a model manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layer {
+    /// The layer's descriptor.
+    pub descriptor: Descriptor,
+    /// What it holds.
+    pub kind: LayerKind,
+}
+
+/// The model a manifest describes.
+#[derive(Debug, Clone)]
+pub struct ModelLayout {
+    /// The layers, in manifest order.
+    pub layers: Vec<Layer>,
+}
+
+/// Reads the manifest `bytes` (of `digest`) as a model.
+pub fn parse_model_manifest(
+    bytes: &[u8],
+    header_type: Option<&str>,
+    digest: &str,
+) -> Result<ModelLayout, OciError> {
+    let bad = |reason: String| OciError::Manifest {
+        digest: digest.to_string(),
+        reason,
+    };
+    let manifest: ImageManifest = crate::json::from_slice(bytes).map_err(|e| {
+        // An index has no config: say so rather than "missing field".
+        if is_index(bytes, header_type) {
+            bad("an image index, not a manifest; name one of its manifests by digest".into())
+        } else {
+            bad(format!("not an image manifest: {e}"))
+        }
+    })?;
+    if is_index(bytes, header_type) {
+        return Err(bad(
+            "an image index, not a manifest; name one of its manifests by digest".into(),
+        ));
+    }
+    if manifest.schema_version != 2 {
+        return Err(bad(format!(
+            "schemaVersion {} (only 2 is read)",
+            manifest.schema_version
+        )));
+    }
+    let declared = manifest.media_type.as_deref();
+    if let (Some(d), Some(h)) = (declared, header_type)
+        && d != h
+        && h != "application/json"
+    {
+        return Err(bad(format!(
+            "the manifest says it is {d} but was served as {h}"
+        )));
+    }
+    if let Some(t) = declared.or(header_type)
+        && t != MANIFEST_MEDIA_TYPE
+        && t != DOCKER_MANIFEST_MEDIA_TYPE
+        && t != "application/json"
+    {
+        return Err(bad(format!("media type {t} is not an image manifest")));
+    }
+    if manifest.layers.len() > MAX_LAYERS {
+        return Err(bad(format!("more than {MAX_LAYERS} layers")));
+    }
+    let mut layers = Vec::with_capacity(manifest.layers.len());
+    for d in manifest.layers {
+        super::reference::check_digest(&d.digest).map_err(bad)?;
+        let kind = classify(&d)?;
+        layers.push(Layer {
+            descriptor: d,
+            kind,
+        });
+    }
+    if layers.is_empty() {
+        return Err(bad("the manifest has no layers".into()));
+    }
+    Ok(ModelLayout { layers })
+}
+
+fn is_index(bytes: &[u8], header_type: Option<&str>) -> bool {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
+    }
+    let index_type = |t: &str| t == INDEX_MEDIA_TYPE || t == DOCKER_LIST_MEDIA_TYPE;
+    if header_type.is_some_and(index_type) {
+        return true;
+    }
+    serde_json::from_slice::<Probe>(bytes)
+        .map(|p| p.manifests.is_some() || p.media_type.as_deref().is_some_and(index_type))
+        .unwrap_or(false)
+}
+
+/// Decides what a layer holds from its media type, as loaders do.
+fn classify(d: &Descriptor) -> Result<LayerKind, OciError> {
+    let t = d.media_type.as_str();
+    let tar = |compression, root| Ok(LayerKind::Tar { compression, root });
+    // Container image layers (ModelCar): the model is under /models/.
+    match t {
+        "application/vnd.oci.image.layer.v1.tar"
+        | "application/vnd.docker.image.rootfs.diff.tar" => {
+            return tar(Compression::None, TarRoot::ModelsDir);
+        }
+        "application/vnd.oci.image.layer.v1.tar+gzip"
+        | "application/vnd.docker.image.rootfs.diff.tar.gzip" => {
+            return tar(Compression::Gzip, TarRoot::ModelsDir);
+        }
+        "application/vnd.oci.image.layer.v1.tar+zstd" => {
+            return tar(Compression::Zstd, TarRoot::ModelsDir);
+        }
+        _ => {}
+    }
+    if let Some(rest) = t.strip_prefix("application/vnd.cncf.model.") {
+        if rest.ends_with(".tar") {
+            return tar(Compression::None, TarRoot::Model);
+        }
+        if rest.ends_with(".tar+gzip") {
+            return tar(Compression::Gzip, TarRoot::Model);
+        }
+        if rest.ends_with(".tar+zstd") {
+            return tar(Compression::Zstd, TarRoot::Model);
+        }
+    }
+    if t.contains("tar") && !t.ends_with(".raw") {
+        return Err(OciError::Manifest {
+            digest: d.digest.clone(),
+            reason: format!("layer media type {t} is not one modelseal reads"),
+        });
+    }
+    // A raw file: named by its annotations.
+    let name = d
+        .annotations
+        .get(FILEPATH_ANNOTATION)
+        .or_else(|| d.annotations.get(TITLE_ANNOTATION))
+        .ok_or_else(|| OciError::Manifest {
+            digest: d.digest.clone(),
+            reason: format!(
+                "layer of media type {t} has no {FILEPATH_ANNOTATION} or {TITLE_ANNOTATION} annotation to name its file"
+            ),
+        })?;
+    let name = safe_name(name).map_err(|reason| OciError::UnsafeName {
+        layer: d.digest.clone(),
+        name: name.clone(),
+        reason,
+    })?;
+    Ok(LayerKind::Raw { name })
+}
+
+/// A file name that is safe to sign and to write under a directory:
+/// relative, no `..`, no empty or `.` components (a leading `./` is
+/// dropped), UTF-8, no NUL, no control characters.
+pub fn safe_name(name: &str) -> Result<String, String> {
+    if name.is_empty() {
+        return Err("empty".into());
+    }
+    if name.starts_with('/') {
+        return Err("absolute path".into());
+    }
+    if name.chars().any(|c| c.is_control()) {
+        return Err("control character in the name".into());
+    }
+    let trimmed = name.strip_prefix("./").unwrap_or(name);
+    let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
+    let mut parts = Vec::new();
+    for part in trimmed.split('/') {
+        match part {
+            ".." => return Err("`..` leaves the model root".into()),
+            "" | "." => return Err("empty or `.` path component".into()),
+            p => parts.push(p),
+        }
+    }
+    if parts.is_empty() {
+        return Err("names the root".into());
+    }
+    Ok(parts.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const D: &str = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    fn manifest(layers: &str) -> Vec<u8> {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"{MANIFEST_MEDIA_TYPE}","artifactType":"application/vnd.cncf.model.manifest.v1+json",
+            "config":{{"mediaType":"application/vnd.cncf.model.config.v1+json","digest":"{D}","size":0}},
+            "layers":[{layers}]}}"#
+        )
+        .into_bytes()
+    }
+
+    fn layer(media_type: &str, annotations: &str) -> String {
+        format!(
+            r#"{{"mediaType":"{media_type}","digest":"{D}","size":0,"annotations":{{{annotations}}}}}"#
+        )
+    }
+
+    #[test]
+    fn names_raw_layers_by_filepath_then_title() {
+        let bytes = manifest(&format!(
+            "{},{},{}",
+            layer(
+                "application/vnd.cncf.model.weight.v1.raw",
+                r#""org.cncf.model.filepath":"sub/model.safetensors","org.opencontainers.image.title":"model.safetensors""#
+            ),
+            layer(
+                "application/vnd.cncf.model.doc.v1.raw",
+                r#""org.opencontainers.image.title":"README.md""#
+            ),
+            layer("application/vnd.oci.image.layer.v1.tar+gzip", ""),
+        ));
+        let layout = parse_model_manifest(&bytes, Some(MANIFEST_MEDIA_TYPE), D).unwrap();
+        let kinds: Vec<_> = layout.layers.iter().map(|l| l.kind.clone()).collect();
+        assert_eq!(
+            kinds,
+            [
+                LayerKind::Raw {
+                    name: "sub/model.safetensors".into()
+                },
+                LayerKind::Raw {
+                    name: "README.md".into()
+                },
+                LayerKind::Tar {
+                    compression: Compression::Gzip,
+                    root: TarRoot::ModelsDir
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_unsafe_names_indexes_and_unknown_layers() {
+        for name in ["/etc/passwd", "../x", "a/../../x", "a//b", "", "a\nb"] {
+            let bytes = manifest(&layer(
+                "application/vnd.cncf.model.weight.v1.raw",
+                &format!(
+                    r#""org.cncf.model.filepath":{}"#,
+                    serde_json::to_string(name).unwrap()
+                ),
+            ));
+            let err = parse_model_manifest(&bytes, None, D).unwrap_err();
+            assert!(matches!(err, OciError::UnsafeName { .. }), "{name}: {err}");
+        }
+        let unnamed = manifest(&layer("application/vnd.cncf.model.weight.v1.raw", ""));
+        assert!(parse_model_manifest(&unnamed, None, D).is_err());
+        let index =
+            format!(r#"{{"schemaVersion":2,"mediaType":"{INDEX_MEDIA_TYPE}","manifests":[]}}"#);
+        let err = parse_model_manifest(index.as_bytes(), Some(INDEX_MEDIA_TYPE), D).unwrap_err();
+        assert!(err.to_string().contains("image index"), "{err}");
+        let odd = manifest(&layer(
+            "application/x-tar-something",
+            r#""org.opencontainers.image.title":"x""#,
+        ));
+        assert!(parse_model_manifest(&odd, None, D).is_err());
+        let dup_keys = br#"{"schemaVersion":2,"schemaVersion":2,"config":{},"layers":[]}"#;
+        assert!(parse_model_manifest(dup_keys, None, D).is_err());
+        assert_eq!(safe_name("./a/b/").unwrap(), "a/b");
+    }
+}

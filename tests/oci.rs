@@ -1,0 +1,515 @@
+//! Models in an OCI registry: the Debian `docker-registry` (the CNCF
+//! distribution registry) that `scripts/test.sh` starts on loopback, with
+//! models pushed by an independent client (the `oras` Python package, in
+//! tests/oci/registry_tool.py). A test fails when the registry is missing.
+//! This registry has no referrers API: these tests exercise the
+//! `sha256-<hex>` referrers tag; the API requests are unit-tested against
+//! the distribution spec (src/source/oci/referrers.rs).
+
+use crate::common::*;
+use sha2::Digest;
+use std::path::{Path, PathBuf};
+
+/// The test registry (`HOST:PORT`).
+fn registry() -> String {
+    std::env::var("MODELSEAL_TEST_REGISTRY").expect(
+        "MODELSEAL_TEST_REGISTRY is not set: run the tests with scripts/test.sh, which starts the registry",
+    )
+}
+
+/// Runs the oras-based tool and returns its last output line.
+fn tool(args: &[&str]) -> String {
+    let out = external_tool("python3")
+        .arg(root().join("tests/oci/registry_tool.py"))
+        .args(args)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "registry_tool {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+fn push_raw(repo_tag: &str, dir: &Path) -> String {
+    tool(&["push-raw", &registry(), repo_tag, dir.to_str().unwrap()])
+}
+
+fn oci(repo_tag: &str) -> String {
+    format!("oci://{}/{repo_tag}", registry())
+}
+
+/// modelseal with `args` (plain HTTP: the test registry is on loopback).
+fn ms(args: &[&std::ffi::OsStr]) -> (i32, String, String) {
+    run(modelseal().args(args).arg("--plain-http"))
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+/// A fresh ECDSA P-256 key pair (the Python reference verifies these).
+fn keypair(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    let (code, _, err) = run(modelseal()
+        .args(["keygen", "--algorithm", "ecdsa-p256", "--out"])
+        .arg(&prefix));
+    assert_eq!(code, 0, "{err}");
+    (
+        dir.join(format!("{name}.priv.pem")),
+        dir.join(format!("{name}.pub.pem")),
+    )
+}
+
+fn local_root(dir: &Path) -> String {
+    let (code, out, err) = run(modelseal().arg("hash").arg(dir));
+    assert_eq!(code, 0, "{err}");
+    out.split_whitespace().next().unwrap().to_string()
+}
+
+/// The registry's access log from byte `from` on.
+fn log_since(from: u64) -> String {
+    let path = std::env::var("MODELSEAL_TEST_REGISTRY_LOG").expect("set by scripts/test.sh");
+    let bytes = std::fs::read(path).unwrap();
+    String::from_utf8_lossy(&bytes[from as usize..]).into_owned()
+}
+
+fn log_len() -> u64 {
+    let path = std::env::var("MODELSEAL_TEST_REGISTRY_LOG").expect("set by scripts/test.sh");
+    std::fs::metadata(path).unwrap().len()
+}
+
+fn file_sha256(path: &Path) -> String {
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn sign_in_place_then_verify_without_downloading_a_weight_blob() {
+    let (tmp, model) = tiny_model();
+    let digest = push_raw("inplace/tiny:v1", &model);
+    let reference = oci("inplace/tiny:v1");
+    let (private, public) = keypair(tmp.path(), "k");
+    let (code, out, err) = ms(&[os("sign"), os(&reference), os("--key"), private.as_os_str()]);
+    assert_eq!(code, 0, "{out}{err}");
+    // The same root digest as signing the directory the files came from.
+    assert!(out.contains(&local_root(&model)), "{out}");
+    assert!(out.contains(&digest), "{out}");
+    assert!(out.contains("referrers tag"), "{out}");
+    assert!(!tmp.path().join("model.sig").exists());
+
+    let mark = log_len();
+    let (code, out, err) = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains(&format!("inplace/tiny@{digest}")), "{out}");
+    assert!(out.contains("digest only: model.safetensors"), "{out}");
+    let log = log_since(mark);
+    assert!(
+        log.contains("GET /v2/inplace/tiny/manifests/"),
+        "the access log shows no request of this verification: {log}"
+    );
+    for file in ["model.safetensors", "config.json", "tokenizer/vocab.txt"] {
+        let blob = format!(
+            "GET /v2/inplace/tiny/blobs/sha256:{}",
+            file_sha256(&model.join(file))
+        );
+        assert!(!log.contains(&blob), "{file} was downloaded: {log}");
+    }
+    let (code, out, _) = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+        os("--format"),
+        os("json"),
+    ]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        v["manifest"],
+        format!("oci://{}/inplace/tiny@{digest}", registry())
+    );
+    let notes = v["result"]["source_notes"].as_array().unwrap();
+    assert_eq!(notes.len(), 5, "{notes:?}");
+    assert!(
+        notes.iter().all(|n| n["kind"] == "digest-only"),
+        "{notes:?}"
+    );
+}
+
+#[test]
+fn a_moved_tag_fails_naming_the_changed_file() {
+    let (tmp, model) = tiny_model();
+    let first = push_raw("moved/m:prod", &model);
+    let (private, public) = keypair(tmp.path(), "k");
+    let sig = tmp.path().join("m.sig");
+    let reference = oci("moved/m:prod");
+    let (code, out, err) = ms(&[
+        os("sign"),
+        os(&reference),
+        os("--key"),
+        private.as_os_str(),
+        os("--signature"),
+        sig.as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    // One layer changes and the tag moves to the new manifest.
+    let mut weights = std::fs::read(model.join("model.safetensors")).unwrap();
+    let last = weights.len() - 1;
+    weights[last] ^= 1;
+    std::fs::write(model.join("model.safetensors"), &weights).unwrap();
+    let second = push_raw("moved/m:prod", &model);
+    assert_ne!(first, second);
+
+    let with_file = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+        os("--signature"),
+        sig.as_os_str(),
+    ]);
+    assert_eq!(with_file.0, 1, "{with_file:?}");
+    // The failure names the changed file and no other; a failed verdict
+    // offers no digest to deploy.
+    assert!(
+        with_file.1.contains("changed: model.safetensors"),
+        "{with_file:?}"
+    );
+    assert_eq!(with_file.1.matches("changed:").count(), 1, "{with_file:?}");
+    assert!(!with_file.1.contains("deploy this digest"), "{with_file:?}");
+
+    // Nothing is attached to the new manifest...
+    let bare = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+    ]);
+    assert_eq!(bare.0, 1, "{bare:?}");
+    assert!(
+        bare.1.contains("no signature bundle is attached"),
+        "{bare:?}"
+    );
+    // ...and a signature copied onto it names the changed file.
+    assert_eq!(
+        tool(&["copy-referrers", &registry(), "moved/m", &first, &second]),
+        "1"
+    );
+    let copied = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+    ]);
+    assert_eq!(copied.0, 1, "{copied:?}");
+    assert!(
+        copied.1.contains("changed: model.safetensors"),
+        "{copied:?}"
+    );
+    assert_eq!(copied.1.matches("changed:").count(), 1, "{copied:?}");
+    assert!(copied.1.contains(&second), "{copied:?}");
+    // The signed manifest, named by digest, still verifies.
+    let pinned = format!("oci://{}/moved/m@{first}", registry());
+    let ok = ms(&[os("verify"), os(&pinned), os("--key"), public.as_os_str()]);
+    assert_eq!(ok.0, 0, "{ok:?}");
+}
+
+#[test]
+fn a_referrer_signed_by_another_key_fails_and_one_by_the_trusted_key_passes() {
+    let (tmp, model) = tiny_model();
+    push_raw("keys/m:v1", &model);
+    let reference = oci("keys/m:v1");
+    let (a_private, a_public) = keypair(tmp.path(), "a");
+    let (b_private, b_public) = keypair(tmp.path(), "b");
+    let sign = |key: &Path| {
+        let r = ms(&[os("sign"), os(&reference), os("--key"), key.as_os_str()]);
+        assert_eq!(r.0, 0, "{r:?}");
+    };
+    sign(&a_private);
+    let only_a = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        b_public.as_os_str(),
+    ]);
+    assert_eq!(only_a.0, 1, "{only_a:?}");
+    sign(&b_private);
+    for public in [&b_public, &a_public] {
+        let both = ms(&[
+            os("verify"),
+            os(&reference),
+            os("--key"),
+            public.as_os_str(),
+        ]);
+        assert_eq!(both.0, 0, "{both:?}");
+        assert!(both.1.contains("other signature:"), "{both:?}");
+        assert!(both.1.contains("does not verify"), "{both:?}");
+    }
+    let (_, c_public) = keypair(tmp.path(), "c");
+    let none = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        c_public.as_os_str(),
+    ]);
+    assert_eq!(none.0, 1, "{none:?}");
+}
+
+#[test]
+fn the_pulled_directory_verifies_here_and_with_the_python_reference() {
+    let (tmp, model) = tiny_model();
+    push_raw("pull/m:v1", &model);
+    let reference = oci("pull/m:v1");
+    let (private, public) = keypair(tmp.path(), "k");
+    let sig = tmp.path().join("m.sig");
+    let r = ms(&[
+        os("sign"),
+        os(&reference),
+        os("--key"),
+        private.as_os_str(),
+        os("--signature"),
+        sig.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let dir = tmp.path().join("pulled");
+    let r = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+        os("--pull"),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(r.1.contains("pulled:"), "{r:?}");
+    assert_eq!(local_root(&dir), local_root(&model));
+    let here = run(modelseal()
+        .arg("verify")
+        .arg(&dir)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--key")
+        .arg(&public));
+    assert_eq!(here.0, 0, "{here:?}");
+    let python = external_tool("model_signing")
+        .args(["verify", "key"])
+        .arg(&dir)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--public_key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        python.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&python.stdout),
+        String::from_utf8_lossy(&python.stderr)
+    );
+    // A pull never overwrites.
+    let again = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+        os("--pull"),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(again.0, 2, "{again:?}");
+}
+
+#[test]
+fn tar_layers_are_streamed_and_sign_like_the_directory() {
+    let (tmp, model) = tiny_model();
+    let root = local_root(&model);
+    let (private, public) = keypair(tmp.path(), "k");
+    for (i, (style, compression)) in [("modelcar", "gzip"), ("modelpack", "plain")]
+        .into_iter()
+        .enumerate()
+    {
+        let tag = format!("tars/m:{style}");
+        tool(&[
+            "push-tar",
+            &registry(),
+            &tag,
+            model.to_str().unwrap(),
+            style,
+            compression,
+        ]);
+        let reference = oci(&tag);
+        let (code, out, err) = ms(&[os("hash"), os(&reference)]);
+        assert_eq!(code, 0, "{err}");
+        assert!(out.starts_with(&root), "{style}: {out}");
+        let r = ms(&[os("sign"), os(&reference), os("--key"), private.as_os_str()]);
+        assert_eq!(r.0, 0, "{r:?}");
+        let r = ms(&[
+            os("verify"),
+            os(&reference),
+            os("--key"),
+            public.as_os_str(),
+        ]);
+        assert_eq!(r.0, 0, "{r:?}");
+        assert!(r.1.contains("read:        model.safetensors"), "{r:?}");
+        let dir = tmp.path().join(format!("pulled{i}"));
+        let r = ms(&[
+            os("verify"),
+            os(&reference),
+            os("--key"),
+            public.as_os_str(),
+            os("--pull"),
+            dir.as_os_str(),
+        ]);
+        assert_eq!(r.0, 0, "{r:?}");
+        assert_eq!(local_root(&dir), root);
+        // Only the model: the base image's files stay out.
+        assert!(!dir.join("bin").exists());
+    }
+}
+
+#[test]
+fn unsafe_tar_layers_are_refused() {
+    for (kind, expect) in [
+        ("absolute", "absolute path"),
+        ("dotdot", "`..` leaves the model root"),
+        ("duplicate", "two files of this name"),
+        ("hardlink", "is a hard link"),
+        ("device", "is a device"),
+        ("whiteout", "is a whiteout"),
+    ] {
+        let tag = format!("evil/m:{kind}");
+        tool(&["push-evil-tar", &registry(), &tag, kind]);
+        let (code, out, err) = ms(&[os("hash"), os(&oci(&tag))]);
+        assert_eq!(code, 2, "{kind}: {out}{err}");
+        assert!(err.contains(expect), "{kind}: {err}");
+    }
+}
+
+#[test]
+fn records_and_the_bom_name_the_manifest() {
+    let (tmp, model) = tiny_model();
+    let digest = push_raw("records/m:v1", &model);
+    let reference = oci("records/m:v1");
+    let (private, _) = keypair(tmp.path(), "k");
+    let (evidence_key, _) = demo_key();
+    let log = tmp.path().join("evidence.jsonl");
+    let bom = tmp.path().join("m.cdx.json");
+    let r = ms(&[
+        os("sign"),
+        os(&reference),
+        os("--key"),
+        private.as_os_str(),
+        os("--bom"),
+        bom.as_os_str(),
+        os("--evidence"),
+        log.as_os_str(),
+        os("--evidence-key"),
+        evidence_key.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(r.1.contains("attached:  bom"), "{r:?}");
+    // The record is a DSSE envelope: its statement names the reference, the
+    // manifest digest and (as its subject) the root digest.
+    let envelope: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    use base64::Engine;
+    let statement: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(envelope["payload"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let location = &statement["predicate"]["location"];
+    assert_eq!(location["manifest_digest"], digest, "{statement}");
+    assert_eq!(location["reference"], reference, "{statement}");
+    assert_eq!(
+        statement["subject"][0]["digest"]["sha256"],
+        local_root(&model),
+        "{statement}"
+    );
+    let bom_text = std::fs::read_to_string(&bom).unwrap();
+    assert!(
+        bom_text.contains("modelseal:oci:manifest-digest"),
+        "{bom_text}"
+    );
+    assert!(bom_text.contains(&digest), "{bom_text}");
+    assert!(bom_text.contains(&local_root(&model)), "{bom_text}");
+}
+
+#[test]
+fn references_are_strict_and_plain_http_is_for_loopback_only() {
+    let (code, _, err) =
+        run(modelseal().args(["hash", "oci://registry.example/m:v1", "--plain-http"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("loopback"), "{err}");
+    let (code, _, err) = run(modelseal().args(["hash", "oci://registry.example/Model:v1"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("not an OCI reference"), "{err}");
+    let (code, _, err) = run(modelseal().args(["hash", "oci://registry.example/m"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("name a tag"), "{err}");
+}
+
+/// A policy that judges formats has the judged blobs streamed (hashed and
+/// sniffed in one read) instead of trusting layer digests alone: a clean
+/// model passes with every file read, and a pickle pushed as a raw layer
+/// is caught from its bytes.
+#[test]
+fn a_policy_that_judges_formats_reads_the_blobs() {
+    let (tmp, model) = tiny_model();
+    let (private, public) = keypair(tmp.path(), "k");
+    let policy = tmp.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\n",
+            public.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let verify = |reference: &str| {
+        ms(&[
+            os("verify"),
+            os(reference),
+            os("--policy"),
+            policy.as_os_str(),
+        ])
+    };
+
+    push_raw("judged/m:clean", &model);
+    let clean = oci("judged/m:clean");
+    let r = ms(&[os("sign"), os(&clean), os("--key"), private.as_os_str()]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let mark = log_len();
+    let r = verify(&clean);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(r.1.contains("read:        model.safetensors"), "{r:?}");
+    assert!(!r.1.contains("digest only:"), "{r:?}");
+    let blob = format!(
+        "GET /v2/judged/m/blobs/sha256:{}",
+        file_sha256(&model.join("model.safetensors"))
+    );
+    assert!(log_since(mark).contains(&blob), "the weights were not read");
+
+    // A pickle (protocol 4, the integer 1) under a neutral name.
+    std::fs::write(model.join("extra.bin"), b"\x80\x04K\x01.").unwrap();
+    push_raw("judged/m:pickle", &model);
+    let pickle = oci("judged/m:pickle");
+    let r = ms(&[os("sign"), os(&pickle), os("--key"), private.as_os_str()]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let r = verify(&pickle);
+    assert_eq!(r.0, 1, "{r:?}");
+    assert!(r.1.contains("extra.bin"), "{r:?}");
+    assert!(r.1.contains("policy (formats)"), "{r:?}");
+}
