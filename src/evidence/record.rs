@@ -494,17 +494,25 @@ pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Resul
     let envelope: Envelope =
         crate::json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
     let payload = envelope.payload_bytes()?;
-    let [sig] = envelope.signatures.as_slice() else {
+    let [signature] = envelope.signatures.as_slice() else {
         return Err("the envelope must hold one signature".into());
     };
     let sig = STANDARD
-        .decode(&sig.sig)
+        .decode(&signature.sig)
         .map_err(|_| "the signature is not base64")?;
     let sig =
         ed25519_dalek::Signature::from_slice(&sig).map_err(|_| "the signature is not Ed25519")?;
     key.verify_strict(&pae(&envelope.payload_type, &payload), &sig)
-        .map_err(|_| {
-            "the signature does not verify with the evidence key (forged or edited)".to_string()
+        .map_err(|_| match &signature.keyid {
+            // A record sealed by another key names that key; the name is
+            // not authenticated, but either way the record is not this
+            // log's.
+            Some(other) if *other != key_id(key) => format!(
+                "sealed by another key ({}), not the evidence key",
+                other.chars().take(80).collect::<String>()
+            ),
+            _ => "the signature does not verify with the evidence key (forged or edited)"
+                .to_string(),
         })?;
     let statement: RawStatement =
         crate::json::from_slice(&payload).map_err(|e| format!("not an in-toto statement: {e}"))?;
@@ -558,12 +566,21 @@ mod tests {
         assert_eq!(opened.predicate, record.predicate);
         assert_eq!(opened.time().to_string(), "2026-01-01T00:00:00Z");
         let other = SigningKey::from_bytes(&[4u8; 32]);
-        let forged = seal(&record, &other).unwrap();
+        let foreign = seal(&record, &other).unwrap();
+        let why = open(1, foreign.as_bytes(), &key.verifying_key()).unwrap_err();
         assert!(
-            open(1, forged.as_bytes(), &key.verifying_key())
-                .unwrap_err()
-                .contains("forged")
+            why.contains(&format!(
+                "sealed by another key ({})",
+                key_id(&other.verifying_key())
+            )),
+            "{why}"
         );
+        // An edited record keeps its key id: forged or edited.
+        let mut bytes = line.clone().into_bytes();
+        let at = line.find("payload\":\"").unwrap() + 12;
+        bytes[at] = if bytes[at] == b'e' { b'f' } else { b'e' };
+        let why = open(2, &bytes, &key.verifying_key()).unwrap_err();
+        assert!(why.contains("forged or edited"), "{why}");
         assert!(open(2, b"{}", &key.verifying_key()).is_err());
     }
 
