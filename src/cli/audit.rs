@@ -4,8 +4,7 @@ use super::evidence::{LogArgs, digest_arg, parse_time};
 use super::{Context, Format, Outcome, print_json};
 use clap::Args;
 use modelseal::audit::{Checklist, evaluate, to_human, to_markdown, to_oscal};
-use modelseal::evidence::{evidence_verifying_key, verify_log};
-use modelseal::keys::load_public_key;
+use modelseal::evidence::verify_location;
 use modelseal::{Error, Result};
 use std::path::PathBuf;
 
@@ -22,6 +21,10 @@ pub struct AuditArgs {
     /// Audit as of this date (RFC 3339 or YYYY-MM-DD); later records are ignored.
     #[arg(long, value_name = "DATE")]
     as_of: Option<String>,
+    /// A checkpoint kept from an earlier audit: the log must extend it
+    /// (no rollback, no other log).
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
 }
 
 pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
@@ -32,9 +35,14 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         )?)?,
         None => Checklist::default_list(),
     };
-    let key = evidence_verifying_key(&load_public_key(&args.log.evidence_key)?)?;
-    let log_path = args.log.path(None)?;
-    let check = verify_log(&log_path, &key, None)?;
+    let key = args.log.verifying_key()?;
+    let location = args.log.location(None)?;
+    let older = args
+        .checkpoint
+        .as_ref()
+        .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
+        .transpose()?;
+    let check = verify_location(&location, &key, older.as_deref())?;
     let as_of = match &args.as_of {
         Some(t) => parse_time(t)?,
         None => jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
@@ -44,7 +52,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     let report = evaluate(
         &list,
         &check,
-        &log_path.display().to_string(),
+        &check.location,
         model.as_deref(),
         as_of,
     );
