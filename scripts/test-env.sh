@@ -12,8 +12,20 @@ case ":$PATH:" in
 esac
 export PATH
 
-# The external tools the tests run (a missing one fails its test).
-MODELSEAL_TEST_COMMANDS="model_signing trestle"
+# PostgreSQL's server programs (initdb, pg_ctl) live in a versioned
+# directory off PATH on Debian: the newest one joins PATH.
+for pg_bin in $(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1); do
+  case ":$PATH:" in
+    *":$pg_bin:"*) ;;
+    *) PATH="$PATH:$pg_bin" ;;
+  esac
+done
+unset pg_bin
+export PATH
+
+# The external tools the tests run (a missing one fails its test); the
+# PostgreSQL ones run the throwaway cluster of scripts/test.sh.
+MODELSEAL_TEST_COMMANDS="model_signing trestle initdb pg_ctl psql"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

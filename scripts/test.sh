@@ -23,16 +23,44 @@ mkdir "$work/tmp"
 export TMPDIR="$work/tmp"
 
 # Throwaway servers on loopback for the tests, with their data under $work
-# and their addresses exported for the tests. None yet: this is where a
-# PostgreSQL cluster (initdb + pg_ctl start) and an OCI registry will be
-# started, and stop_servers must stop whatever start_servers started (it also
-# runs when start_servers failed half-way).
+# and their addresses exported for the tests; stop_servers stops whatever
+# start_servers started (it also runs when start_servers failed half-way).
+#
+# PostgreSQL (scripts/pg-cluster.sh): two clusters; the second is for the
+# test that restarts its server while writers run, so that the restart
+# disturbs no other test. The tests get:
+#   MODELSEAL_TEST_PG               superuser URI (with password), cluster 1
+#   MODELSEAL_TEST_PG_RESTART_URI   the same for cluster 2
+#   MODELSEAL_TEST_PG_RESTART       a script that restarts cluster 2
+#   MODELSEAL_TEST_PG_ROLE_PASSWORD the password of the test roles
+#       modelseal_admin (CREATEDB), modelseal_writer, modelseal_reader
+#   PGPASSFILE                      a password file with all of them
+# shellcheck source=scripts/pg-cluster.sh
+. scripts/pg-cluster.sh
+
 start_servers() {
-  :
+  local roles port restart_port
+  pg_init "$work/pg"
+  roles="$(random_hex)"
+  port="$(free_port)"
+  pg_start main "$port"
+  restart_port="$(free_port)"
+  pg_start restart "$restart_port"
+  pg_roles "$port" "$roles"
+  pg_roles "$restart_port" "$roles"
+  (umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
+  printf '#!/bin/sh\nexec %s pg_ctl -D %s -l %s -w -t 60 -m fast restart > /dev/null\n' \
+    "${pg_as[*]}" "$pg_root/restart" "$pg_root/restart.log" > "$pg_root/restart.sh"
+  chmod +x "$pg_root/restart.sh"
+  export MODELSEAL_TEST_PG="postgres://postgres:$pg_superuser@127.0.0.1:$port/postgres"
+  export MODELSEAL_TEST_PG_RESTART_URI="postgres://postgres:$pg_superuser@127.0.0.1:$restart_port/postgres"
+  export MODELSEAL_TEST_PG_RESTART="$pg_root/restart.sh"
+  export MODELSEAL_TEST_PG_ROLE_PASSWORD="$roles"
+  export PGPASSFILE="$pg_root/pgpass"
 }
 
 stop_servers() {
-  :
+  pg_stop_all
 }
 
 cleanup() {

@@ -7,6 +7,9 @@ mod common;
 mod bom;
 mod cli;
 mod evidence;
+mod evidence_log;
+#[cfg(feature = "postgres")]
+mod evidence_postgres;
 mod file_arguments;
 mod formats;
 mod interop;
