@@ -89,7 +89,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 root: frontier.root(),
             };
             std::fs::write(checkpoint_path(path), sign_checkpoint(&cp, &origin, &key))?;
-            println!("build records={count} bytes={}", std::fs::metadata(path)?.len());
+            println!(
+                "build records={count} bytes={}",
+                std::fs::metadata(path)?.len()
+            );
         }
         Some("verify") if args.len() == 4 => {
             let location = Location::parse(OsStr::new(&args[2]))?;

@@ -47,7 +47,11 @@ impl Log {
 
     fn deploy(&self, name: &str) -> String {
         let out = deploy_command(name, &self.envs()).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v["recorded"].as_str().unwrap().to_string()
     }
@@ -124,7 +128,10 @@ fn an_older_checkpoint_catches_a_rollback_and_a_swapped_log_in_the_audit() {
     fs::write(&log.log, &saved_log).unwrap();
     fs::write(log.checkpoint(), &saved_cp).unwrap();
     let (code, out, _) = run(log.cmd().args(["evidence", "verify"]));
-    assert_eq!(code, 0, "without the kept checkpoint a rollback looks fine: {out}");
+    assert_eq!(
+        code, 0,
+        "without the kept checkpoint a rollback looks fine: {out}"
+    );
     let (code, out, _) = audit(&[kept.as_os_str()]);
     assert_eq!(code, 1, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap();
@@ -173,7 +180,10 @@ fn writers_killed_at_random_instants_lose_no_acknowledged_record() {
     assert_eq!(v["repairs"], serde_json::json!([]), "{v}");
     let present = log.digests();
     for digest in &acknowledged {
-        assert!(present.contains(digest), "acknowledged record {digest} lost");
+        assert!(
+            present.contains(digest),
+            "acknowledged record {digest} lost"
+        );
     }
     assert!(
         acknowledged.len() > 10 && acknowledged.len() < 322,
@@ -204,7 +214,10 @@ fn an_export_holds_what_an_auditor_needs() {
         "the stored checkpoint, byte for byte"
     );
     let fingerprint = fs::read_to_string(out_dir.join("evidence.pub.fingerprint.txt")).unwrap();
-    assert_eq!(fingerprint.split_whitespace().next(), v["fingerprint"].as_str());
+    assert_eq!(
+        fingerprint.split_whitespace().next(),
+        v["fingerprint"].as_str()
+    );
     assert!(fingerprint.starts_with("SHA256:"));
     for report in ["audit.json", "audit.md", "audit.oscal.json"] {
         assert!(out_dir.join(report).is_file(), "{report}");
@@ -219,7 +232,10 @@ fn an_export_holds_what_an_auditor_needs() {
         .arg(out_dir.join("evidence.pub.pem")));
     assert_eq!(code, 0, "{out}{err}");
     // Nothing is overwritten.
-    let (code, _, err) = run(log.cmd().args(["evidence", "export", "--out"]).arg(&out_dir));
+    let (code, _, err) = run(log
+        .cmd()
+        .args(["evidence", "export", "--out"])
+        .arg(&out_dir));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("already exists"), "{err}");
 }

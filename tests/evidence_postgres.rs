@@ -71,7 +71,12 @@ impl Db {
             .arg(&db.admin)
             .arg("--evidence-key")
             .arg(&db.public)
-            .args(["--writer", "modelseal_writer", "--reader", "modelseal_reader"]));
+            .args([
+                "--writer",
+                "modelseal_writer",
+                "--reader",
+                "modelseal_reader",
+            ]));
         assert_eq!(code, 0, "{out}{err}");
         db
     }
@@ -108,13 +113,19 @@ impl Db {
         let envs = self.writer_envs();
         let envs: Vec<(&str, &OsStr)> = envs.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
         let out = deploy_command(name, &envs).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: Value = serde_json::from_slice(&out.stdout).unwrap();
         v["recorded"].as_str().unwrap().to_string()
     }
 
     fn verify(&self) -> (i32, Value) {
-        let (code, out, err) = run(self.reader_cmd().args(["--format", "json", "evidence", "verify"]));
+        let (code, out, err) = run(self
+            .reader_cmd()
+            .args(["--format", "json", "evidence", "verify"]));
         (
             code,
             serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}")),
@@ -122,7 +133,9 @@ impl Db {
     }
 
     fn digests(&self) -> Vec<String> {
-        let (code, out, err) = run(self.reader_cmd().args(["--format", "json", "evidence", "list"]));
+        let (code, out, err) = run(self
+            .reader_cmd()
+            .args(["--format", "json", "evidence", "list"]));
         assert_eq!(code, 0, "{out}{err}");
         let records: Vec<Value> = serde_json::from_str(&out).unwrap();
         records
@@ -194,7 +207,11 @@ fn eight_writer_processes_append_at_once_and_the_tree_never_forks() {
         )
         .unwrap();
     assert_eq!(
-        (row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)),
+        (
+            row.get::<_, i64>(0),
+            row.get::<_, i64>(1),
+            row.get::<_, i64>(2)
+        ),
         (200, 1, 200)
     );
 }
@@ -207,7 +224,10 @@ fn writers_killed_at_random_instants_leave_no_partial_record() {
     let window = deploy_duration(&envs) * 3 / 2;
     let (mut acknowledged, other) = std::thread::scope(|s| {
         let other = s.spawn(|| deploy_and_kill("b", &envs, 40, 21, window));
-        (deploy_and_kill("a", &envs, 80, 20, window), other.join().unwrap())
+        (
+            deploy_and_kill("a", &envs, 80, 20, window),
+            other.join().unwrap(),
+        )
     });
     acknowledged.extend(other);
     let (code, v) = db.verify();
@@ -216,7 +236,11 @@ fn writers_killed_at_random_instants_leave_no_partial_record() {
     for d in &acknowledged {
         assert!(present.contains(d), "acknowledged record {d} lost");
     }
-    assert!(!acknowledged.is_empty() && acknowledged.len() < 120, "{}", acknowledged.len());
+    assert!(
+        !acknowledged.is_empty() && acknowledged.len() < 120,
+        "{}",
+        acknowledged.len()
+    );
     db.deploy("after");
     assert_eq!(db.verify().0, 0);
 }
@@ -231,7 +255,10 @@ fn a_server_restart_while_writers_run_loses_nothing_acknowledged() {
         assert!(!writers.is_finished(), "the writers must still run");
         let status = std::process::Command::new(&restart).status().unwrap();
         assert!(status.success(), "the restart failed");
-        assert!(!writers.is_finished(), "the restart must happen while writers run");
+        assert!(
+            !writers.is_finished(),
+            "the restart must happen while writers run"
+        );
         writers.join().unwrap()
     });
     eprintln!(
@@ -289,7 +316,10 @@ fn a_byte_edited_in_the_table_is_reported() {
         .unwrap();
     let (code, v) = db.verify();
     assert_eq!(code, 1, "{v}");
-    assert!(v["problems"].to_string().contains("Merkle root differs"), "{v}");
+    assert!(
+        v["problems"].to_string().contains("Merkle root differs"),
+        "{v}"
+    );
     // And appends refuse a log that no longer matches: here, a frontier.
     let db2 = Db::new();
     db2.deploy("x");
@@ -326,7 +356,10 @@ fn update_delete_and_truncate_are_refused_to_the_writer_and_the_owner() {
             "TRUNCATE modelseal_evidence.checkpoints",
         ] {
             let e = client.batch_execute(sql).unwrap_err();
-            let message = e.as_db_error().map(|d| d.message().to_string()).unwrap_or_default();
+            let message = e
+                .as_db_error()
+                .map(|d| d.message().to_string())
+                .unwrap_or_default();
             assert!(
                 message.contains("permission denied") || message.contains("append-only"),
                 "{role}: {sql}: {e}"
@@ -342,7 +375,11 @@ fn update_delete_and_truncate_are_refused_to_the_writer_and_the_owner() {
     );
     // Nor can the writer create tables: appends never run DDL.
     let mut writer = db.as_role("modelseal_writer");
-    assert!(writer.batch_execute("CREATE TABLE modelseal_evidence.x (i int)").is_err());
+    assert!(
+        writer
+            .batch_execute("CREATE TABLE modelseal_evidence.x (i int)")
+            .is_err()
+    );
     let (code, v) = db.verify();
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["records"], 3);
@@ -391,7 +428,13 @@ fn an_imported_file_log_keeps_its_root_and_grows_in_the_database() {
     envs[0].1 = file.clone().into_os_string();
     let envs: Vec<(&str, &OsStr)> = envs.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
     for i in 0..7 {
-        assert!(deploy_command(&format!("f{i}"), &envs).output().unwrap().status.success());
+        assert!(
+            deploy_command(&format!("f{i}"), &envs)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
     }
     let (code, out, _) = run(modelseal()
         .env("MODELSEAL_EVIDENCE_KEY", &db.public)
@@ -410,7 +453,10 @@ fn an_imported_file_log_keeps_its_root_and_grows_in_the_database() {
     assert_eq!(code, 0, "{out}{err}");
     let (code, v) = db.verify();
     assert_eq!(code, 0, "{v}");
-    assert_eq!(v["checkpoint"], local["checkpoint"], "same origin, size and root");
+    assert_eq!(
+        v["checkpoint"], local["checkpoint"],
+        "same origin, size and root"
+    );
     // The database log goes on from there and still extends the file's.
     db.deploy("after-import");
     let (code, out, _) = run(db
@@ -435,9 +481,11 @@ fn passwords_stay_secret_and_tls_never_falls_back_to_plaintext() {
     let db = Db::new();
     db.deploy("m");
     let password = required_env("MODELSEAL_TEST_PG_ROLE_PASSWORD");
-    let with_password = db
-        .reader
-        .replacen("modelseal_reader@", &format!("modelseal_reader:{password}@"), 1);
+    let with_password = db.reader.replacen(
+        "modelseal_reader@",
+        &format!("modelseal_reader:{password}@"),
+        1,
+    );
     // A password in the URI works and is never printed.
     let (code, out, err) = run(modelseal()
         .env("MODELSEAL_EVIDENCE_KEY", &db.public)
@@ -445,7 +493,10 @@ fn passwords_stay_secret_and_tls_never_falls_back_to_plaintext() {
         .args(["evidence", "verify"])
         .arg(&with_password));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(!out.contains(&password) && !err.contains(&password), "{out}{err}");
+    assert!(
+        !out.contains(&password) && !err.contains(&password),
+        "{out}{err}"
+    );
     assert!(out.contains("modelseal_reader:***@"), "{out}");
     // ... nor in an error, nor in --help with the URI in the environment.
     let wrong_db = with_password.replace(&db.name, "no_such_db");
@@ -454,7 +505,10 @@ fn passwords_stay_secret_and_tls_never_falls_back_to_plaintext() {
         .args(["evidence", "verify"])
         .arg(&wrong_db));
     assert_eq!(code, 2);
-    assert!(!out.contains(&password) && !err.contains(&password), "{out}{err}");
+    assert!(
+        !out.contains(&password) && !err.contains(&password),
+        "{out}{err}"
+    );
     assert!(err.contains("no_such_db"), "{err}");
     let (_, out, _) = run(modelseal()
         .env("MODELSEAL_EVIDENCE", &with_password)
@@ -485,7 +539,10 @@ fn passwords_stay_secret_and_tls_never_falls_back_to_plaintext() {
     }
     let (code, _, err) = run(db
         .reader_cmd()
-        .env("MODELSEAL_EVIDENCE", format!("{}?sslmode=prefer", db.reader))
+        .env(
+            "MODELSEAL_EVIDENCE",
+            format!("{}?sslmode=prefer", db.reader),
+        )
         .args(["evidence", "verify"]));
     assert_eq!(code, 2);
     assert!(err.contains("plaintext"), "{err}");
@@ -510,7 +567,10 @@ fn init_runs_once_and_only_the_owner_can_run_it() {
     run(modelseal().arg("keygen").arg("--out").arg(&other));
     let (code, _, err) = run(modelseal()
         .env("MODELSEAL_EVIDENCE", &db.writer)
-        .env("MODELSEAL_EVIDENCE_KEY", db.tmp.path().join("other.priv.pem"))
+        .env(
+            "MODELSEAL_EVIDENCE_KEY",
+            db.tmp.path().join("other.priv.pem"),
+        )
         .args(["evidence", "deploy", "--name", "m", "--model"])
         .arg(format!("sha256:{}", "ab".repeat(32))));
     assert_eq!(code, 2);

@@ -49,13 +49,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
             .map_err(|e| Error::Usage(e.to_string()))?,
     };
     let model = args.model.as_deref().map(digest_arg).transpose()?;
-    let report = evaluate(
-        &list,
-        &check,
-        &check.location,
-        model.as_deref(),
-        as_of,
-    );
+    let report = evaluate(&list, &check, &check.location, model.as_deref(), as_of);
     match ctx.format {
         Format::Human => print!("{}", to_human(&report)),
         Format::Json => print_json(&report),

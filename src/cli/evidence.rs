@@ -435,12 +435,22 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             let spec = database(&uri, "init")?;
             modelseal::evidence::postgres::init(&spec, &key, &writer, &reader)?;
             match ctx.format {
-                Format::Json => print_json(&json!({ "initialised": spec.to_string(), "writers": writer, "readers": reader })),
+                Format::Json => print_json(
+                    &json!({ "initialised": spec.to_string(), "writers": writer, "readers": reader }),
+                ),
                 _ => println!(
                     "initialised the evidence log schema in {} (writers: {}; readers: {})",
                     escape(&spec.to_string()),
-                    if writer.is_empty() { "none granted".into() } else { writer.join(", ") },
-                    if reader.is_empty() { "none granted".into() } else { reader.join(", ") },
+                    if writer.is_empty() {
+                        "none granted".into()
+                    } else {
+                        writer.join(", ")
+                    },
+                    if reader.is_empty() {
+                        "none granted".into()
+                    } else {
+                        reader.join(", ")
+                    },
                 ),
             }
             Ok(0)
@@ -476,7 +486,10 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
 
 /// A database URI argument (init and import work on database logs only).
 #[cfg(feature = "postgres")]
-fn database(uri: &std::ffi::OsStr, what: &str) -> Result<modelseal::evidence::postgres::ConnectSpec> {
+fn database(
+    uri: &std::ffi::OsStr,
+    what: &str,
+) -> Result<modelseal::evidence::postgres::ConnectSpec> {
     match Location::parse(uri)? {
         Location::Postgres(spec) => Ok(spec),
         _ => Err(Error::Usage(format!(

@@ -2,7 +2,9 @@
 
 use super::{Context, Format, Outcome, escape, print_json};
 use modelseal::audit::{Checklist, evaluate, to_markdown, to_oscal};
-use modelseal::evidence::{EXPORTED_LOG, Location, checkpoint_path, evidence_verifying_key, export_log};
+use modelseal::evidence::{
+    EXPORTED_LOG, Location, checkpoint_path, evidence_verifying_key, export_log,
+};
 use modelseal::keys::PublicKey;
 use modelseal::{Error, Result};
 use serde_json::json;
@@ -67,7 +69,12 @@ pub fn run(
     write_new(out, REPORTS[2], format!("{oscal}\n").as_bytes())?;
     let log = out.join(EXPORTED_LOG);
     let mut files = vec![log.clone(), checkpoint_path(&log)];
-    files.extend([PUBLIC_KEY, FINGERPRINT].iter().chain(REPORTS.iter()).map(|n| out.join(n)));
+    files.extend(
+        [PUBLIC_KEY, FINGERPRINT]
+            .iter()
+            .chain(REPORTS.iter())
+            .map(|n| out.join(n)),
+    );
     // The HTML report comes with the audit's HTML renderer; this build has none.
     let missing = "audit.html: this build has no HTML audit renderer";
     match ctx.format {

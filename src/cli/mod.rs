@@ -253,7 +253,12 @@ pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::T
 pub struct EvidenceArgs {
     /// Append a signed evidence record to this log: a JSON Lines file, or a
     /// postgres:// URI (the password from PGPASSWORD or the password file).
-    #[arg(long, value_name = "LOG", env = "MODELSEAL_EVIDENCE", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "LOG",
+        env = "MODELSEAL_EVIDENCE",
+        hide_env_values = true
+    )]
     pub evidence: Option<std::ffi::OsString>,
     /// The Ed25519 key that seals evidence records and checkpoints.
     #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]

@@ -89,7 +89,9 @@ mod tests {
             Location::parse(OsStr::new("postgres.jsonl")).unwrap(),
             Location::File(_)
         ));
-        let db = Location::parse(OsStr::new("postgres://writer:s3cret@db.example:5432/evidence"));
+        let db = Location::parse(OsStr::new(
+            "postgres://writer:s3cret@db.example:5432/evidence",
+        ));
         #[cfg(feature = "postgres")]
         assert!(!db.unwrap().to_string().contains("s3cret"));
         #[cfg(not(feature = "postgres"))]

@@ -330,7 +330,9 @@ impl Lines {
     fn next(&mut self) -> std::io::Result<Option<Line<'_>>> {
         self.buf.clear();
         let cap = MAX_RECORD as u64 + 1;
-        let n = (&mut self.reader).take(cap).read_until(b'\n', &mut self.buf)?;
+        let n = (&mut self.reader)
+            .take(cap)
+            .read_until(b'\n', &mut self.buf)?;
         if n == 0 {
             return Ok(None);
         }

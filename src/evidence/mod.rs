@@ -75,7 +75,10 @@ impl Recorder {
     }
 
     /// A recorder for a log in any store.
-    pub fn with_store(store: Box<dyn EvidenceStore + Send + Sync>, key: PrivateKey) -> Result<Self> {
+    pub fn with_store(
+        store: Box<dyn EvidenceStore + Send + Sync>,
+        key: PrivateKey,
+    ) -> Result<Self> {
         Ok(Recorder {
             store,
             key: signing_key(key)?,

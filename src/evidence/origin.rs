@@ -55,7 +55,10 @@ pub fn check_origin(origin: &str, key: &VerifyingKey) -> std::result::Result<(),
 /// Opens a signed checkpoint of any log sealed by `key`: its origin (the
 /// first line) must be one of the key's logs and the note must carry a
 /// valid signature under that name.
-pub fn open_log_checkpoint(note: &str, key: &VerifyingKey) -> std::result::Result<Checkpoint, String> {
+pub fn open_log_checkpoint(
+    note: &str,
+    key: &VerifyingKey,
+) -> std::result::Result<Checkpoint, String> {
     let origin = note.split('\n').next().unwrap_or_default();
     check_origin(origin, key)?;
     open_checkpoint(note, origin, key)
@@ -75,7 +78,10 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with(&format!("{}/", key_origin(&vk))));
         assert!(check_origin(&a, &vk).is_ok());
-        assert!(check_origin(&key_origin(&vk), &vk).is_ok(), "the 0.1.0 form");
+        assert!(
+            check_origin(&key_origin(&vk), &vk).is_ok(),
+            "the 0.1.0 form"
+        );
         let other = SigningKey::from_bytes(&[2u8; 32]).verifying_key();
         assert!(check_origin(&a, &other).is_err());
         assert!(check_origin(&format!("{a}x"), &vk).is_err());

@@ -511,8 +511,9 @@ pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Resul
                 "sealed by another key ({}), not the evidence key",
                 other.chars().take(80).collect::<String>()
             ),
-            _ => "the signature does not verify with the evidence key (forged or edited)"
-                .to_string(),
+            _ => {
+                "the signature does not verify with the evidence key (forged or edited)".to_string()
+            }
         })?;
     let statement: RawStatement =
         crate::json::from_slice(&payload).map_err(|e| format!("not an in-toto statement: {e}"))?;

@@ -148,8 +148,12 @@ impl Verifier<'_, '_> {
                 index,
                 leaf_hash,
             } => {
-                self.chunk
-                    .push((self.seen, bytes.to_vec(), index, leaf_hash.map(<[u8]>::to_vec)));
+                self.chunk.push((
+                    self.seen,
+                    bytes.to_vec(),
+                    index,
+                    leaf_hash.map(<[u8]>::to_vec),
+                ));
                 self.seen += 1;
                 if self.chunk.len() >= CHUNK {
                     self.flush()?;

@@ -230,16 +230,21 @@ pub fn deploy_command(name: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::pro
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"));
     let digest = {
         use std::fmt::Write as _;
-        name.bytes().chain(std::iter::repeat(b'x')).take(32).fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        name.bytes()
+            .chain(std::iter::repeat(b'x'))
+            .take(32)
+            .fold(String::new(), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     };
-    cmd.args(["--format", "json", "evidence", "deploy", "--name", name, "--model"])
-        .arg(format!("sha256:{digest}"))
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+    cmd.args([
+        "--format", "json", "evidence", "deploy", "--name", name, "--model",
+    ])
+    .arg(format!("sha256:{digest}"))
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -282,6 +287,10 @@ pub fn deploy_and_kill(
 pub fn deploy_duration(envs: &[(&str, &std::ffi::OsStr)]) -> Duration {
     let start = Instant::now();
     let out = deploy_command("timing", envs).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     start.elapsed()
 }

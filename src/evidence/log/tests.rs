@@ -112,8 +112,16 @@ fn a_complete_record_beyond_the_checkpoint_is_taken_in() {
     add_bytes(&path, format!("{}\n", line(3, &k)).as_bytes());
     let check = verify(&path, &k);
     assert!(check.ok(), "{:?}", check.problems);
-    assert_eq!(check.records.len(), 2, "not evidence until a checkpoint covers it");
-    assert!(check.repairs[0].contains("takes them in"), "{:?}", check.repairs);
+    assert_eq!(
+        check.records.len(),
+        2,
+        "not evidence until a checkpoint covers it"
+    );
+    assert!(
+        check.repairs[0].contains("takes them in"),
+        "{:?}",
+        check.repairs
+    );
     append(&path, &line(4, &k), &k).unwrap();
     let check = verify(&path, &k);
     assert!(check.ok() && check.repairs.is_empty());
@@ -187,7 +195,10 @@ fn logs_written_by_release_0_1_0_keep_their_origin() {
     let check = verify(&path, &k);
     assert!(check.ok(), "{:?}", check.problems);
     let origin = check.checkpoint.unwrap().origin;
-    assert_eq!(origin, crate::evidence::origin::key_origin(&k.verifying_key()));
+    assert_eq!(
+        origin,
+        crate::evidence::origin::key_origin(&k.verifying_key())
+    );
     append(&path, &line(1, &k), &k).unwrap();
     let check = verify_log(&path, &k.verifying_key(), Some(&older)).unwrap();
     assert!(check.ok(), "{:?}", check.problems);

@@ -26,12 +26,12 @@ mod uri;
 
 pub use uri::{ConnectSpec, Host, SslMode, redact};
 
+use super::FileLog;
 use super::merkle::{Frontier, Hash, leaf_hash};
 use super::note::{Checkpoint, sign_checkpoint};
 use super::origin::{key_origin, new_origin, open_log_checkpoint};
 use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
 use super::verify::{VerifyOptions, verify_store};
-use super::FileLog;
 use crate::{Error, Result};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use postgres::error::SqlState;
@@ -81,7 +81,8 @@ fn describe(e: &postgres::Error) -> String {
 }
 
 fn pg_error(spec: &ConnectSpec, e: &postgres::Error) -> Error {
-    if e.code() == Some(&SqlState::UNDEFINED_TABLE) || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
+    if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+        || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
     {
         return Error::Evidence(format!(
             "{spec}: no modelseal evidence log in this database (an administrator creates it once with `modelseal evidence init`)"
@@ -161,17 +162,20 @@ fn connect_once(spec: &ConnectSpec) -> std::result::Result<Client, Failed> {
         // Refused, reset, or the server starting up or shutting down.
         let restarting = match e.code() {
             Some(code) => code.code().starts_with("57P") || code.code().starts_with("08"),
-            None => std::error::Error::source(&e)
-                .and_then(|s| s.downcast_ref::<std::io::Error>())
-                .is_some_and(|io| {
-                    matches!(
-                        io.kind(),
-                        std::io::ErrorKind::ConnectionRefused
-                            | std::io::ErrorKind::ConnectionReset
-                            | std::io::ErrorKind::ConnectionAborted
-                            | std::io::ErrorKind::UnexpectedEof
-                    )
-                }) || e.is_closed(),
+            None => {
+                std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<std::io::Error>())
+                    .is_some_and(|io| {
+                        matches!(
+                            io.kind(),
+                            std::io::ErrorKind::ConnectionRefused
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                                | std::io::ErrorKind::UnexpectedEof
+                        )
+                    })
+                    || e.is_closed()
+            }
         };
         if restarting {
             Failed::Transient(error)
@@ -214,10 +218,9 @@ impl PgStore {
         &self,
         f: impl FnOnce(&mut Client) -> std::result::Result<T, Failed>,
     ) -> std::result::Result<T, Failed> {
-        let mut guard = self
-            .client
-            .lock()
-            .map_err(|_| Failed::Final(Error::Evidence("the connection lock is poisoned".into())))?;
+        let mut guard = self.client.lock().map_err(|_| {
+            Failed::Final(Error::Evidence("the connection lock is poisoned".into()))
+        })?;
         if guard.as_ref().is_none_or(Client::is_closed) {
             *guard = None;
             *guard = Some(connect_client(&self.spec).map_err(Failed::Transient)?);
@@ -272,10 +275,7 @@ impl PgStore {
             )));
         }
         let (origin, mut frontier) = match head.get::<_, Option<String>>(3) {
-            None if last.is_none() => (
-                new_origin(&vk).map_err(Failed::Final)?,
-                Frontier::new(),
-            ),
+            None if last.is_none() => (new_origin(&vk).map_err(Failed::Final)?, Frontier::new()),
             None => return Err(fail("records but no checkpoint; refusing to append".into())),
             Some(note) => {
                 let cp = open_log_checkpoint(&note, &vk)
@@ -578,7 +578,12 @@ fn quote_ident(name: &str) -> Result<String> {
 /// Creates the log's schema in the database at `spec` (once, as the role
 /// that is to own it) for logs sealed by `key`, and grants `writers` what
 /// appending needs and `readers` what verifying needs.
-pub fn init(spec: &ConnectSpec, key: &VerifyingKey, writers: &[String], readers: &[String]) -> Result<()> {
+pub fn init(
+    spec: &ConnectSpec,
+    key: &VerifyingKey,
+    writers: &[String],
+    readers: &[String],
+) -> Result<()> {
     let mut client = connect_client(spec)?;
     let err = |e: postgres::Error| Error::Evidence(format!("{spec}: {}", describe(&e)));
     let mut tx = client.transaction().map_err(err)?;

@@ -128,16 +128,26 @@ mod tests {
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
         let spec = ConnectSpec::parse("postgres://writer@db.example:6000/evidence").unwrap();
         assert_eq!(
-            from_file(&file, &spec).unwrap().as_deref().map(String::as_str),
+            from_file(&file, &spec)
+                .unwrap()
+                .as_deref()
+                .map(String::as_str),
             Some("s:e\\cret")
         );
         let spec = ConnectSpec::parse("postgres://reader@elsewhere/x").unwrap();
         assert_eq!(
-            from_file(&file, &spec).unwrap().as_deref().map(String::as_str),
+            from_file(&file, &spec)
+                .unwrap()
+                .as_deref()
+                .map(String::as_str),
             Some("fallback")
         );
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(from_file(&file, &spec).is_err(), "a file others can read");
-        assert!(from_file(&dir.path().join("absent"), &spec).unwrap().is_none());
+        assert!(
+            from_file(&dir.path().join("absent"), &spec)
+                .unwrap()
+                .is_none()
+        );
     }
 }

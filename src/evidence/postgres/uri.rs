@@ -190,7 +190,11 @@ impl ConnectSpec {
         }
         let mut dbname = path.filter(|p| !p.is_empty()).map(decode).transpose()?;
         let mut sslmode = None;
-        for pair in query.unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
             let (key, value) = pair
                 .split_once('=')
                 .ok_or_else(|| usage(format!("parameter {pair:?} has no value")))?;
@@ -207,7 +211,9 @@ impl ConnectSpec {
                 "application_name" => spec.application_name = Some(value),
                 "connect_timeout" => {
                     let secs: u64 = value.parse().map_err(|_| {
-                        usage(format!("connect_timeout {value:?} is not a number of seconds"))
+                        usage(format!(
+                            "connect_timeout {value:?} is not a number of seconds"
+                        ))
                     })?;
                     spec.connect_timeout = Duration::from_secs(secs.max(2));
                 }
@@ -324,19 +330,33 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.host, Host::Tcp("db.example.org".into()));
-        assert_eq!((s.port, s.user.as_str(), s.dbname.as_str()), (6543, "writer", "evidence"));
+        assert_eq!(
+            (s.port, s.user.as_str(), s.dbname.as_str()),
+            (6543, "writer", "evidence")
+        );
         assert_eq!(s.password.as_deref().map(String::as_str), Some("p@ss"));
         assert_eq!(s.sslmode, SslMode::VerifyFull);
         assert_eq!(s.sslrootcert.as_deref(), Some("/etc/ca.pem"));
         let shown = s.to_string();
-        assert!(!shown.contains("p%40ss") && shown.contains("writer:***@db.example.org"), "{shown}");
+        assert!(
+            !shown.contains("p%40ss") && shown.contains("writer:***@db.example.org"),
+            "{shown}"
+        );
         let v6 = ConnectSpec::parse("postgresql://u@[::1]:5433/d").unwrap();
         assert_eq!((v6.host, v6.port), (Host::Tcp("::1".into()), 5433));
-        assert_eq!(v6.sslmode, SslMode::Disable, "loopback: no TLS unless asked");
+        assert_eq!(
+            v6.sslmode,
+            SslMode::Disable,
+            "loopback: no TLS unless asked"
+        );
         let socket = ConnectSpec::parse("postgres://u@/d?host=/run/pg").unwrap();
         assert_eq!(socket.host, Host::Socket("/run/pg".into()));
         let remote = ConnectSpec::parse("postgres://u@db.example.org/d").unwrap();
-        assert_eq!(remote.sslmode, SslMode::VerifyFull, "remote: verified TLS by default");
+        assert_eq!(
+            remote.sslmode,
+            SslMode::VerifyFull,
+            "remote: verified TLS by default"
+        );
         let param = ConnectSpec::parse("postgres://u@h/d?password=hunter2").unwrap();
         assert!(!param.to_string().contains("hunter2"));
         assert!(!format!("{param:?}").contains("hunter2"));
