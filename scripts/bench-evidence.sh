@@ -39,15 +39,15 @@ pg_start bench "$port"
 pg_roles "$port" "$roles"
 (umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
 export PGPASSFILE="$pg_root/pgpass"
-database=0
 # new_database: a fresh, initialised database log; prints the writer's URI.
 new_database() {
-  database=$((database + 1))
+  local name
+  name="bench_$(random_hex)"
   PGPASSWORD="$pg_superuser" psql -q -X -h 127.0.0.1 -p "$port" -U postgres -d postgres \
-    -c "CREATE DATABASE bench$database OWNER modelseal_admin" > /dev/null
-  "$bin" evidence init "postgres://modelseal_admin@127.0.0.1:$port/bench$database" \
+    -c "CREATE DATABASE $name OWNER modelseal_admin" > /dev/null
+  "$bin" evidence init "postgres://modelseal_admin@127.0.0.1:$port/$name" \
     --evidence-key "$pub" --writer modelseal_writer --reader modelseal_reader > /dev/null
-  echo "postgres://modelseal_writer@127.0.0.1:$port/bench$database"
+  echo "postgres://modelseal_writer@127.0.0.1:$port/$name"
 }
 
 # cli_rate LOG COUNT: appends per second with one CLI process per append.
@@ -62,13 +62,21 @@ cli_rate() {
   awk -v n="$count" -v s="$start" -v e="$end" 'BEGIN { printf "%.0f", n / (e - s) }'
 }
 
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p"; }
+# measure NAME COMMAND...: runs COMMAND, shows its line on stderr, and
+# prints the value of NAME=... in it.
+measure() {
+  local name="$1" line
+  shift
+  line="$("$@")"
+  echo "$line" >&2
+  echo "$line" | sed -n "s/.*$name=\([0-9.]*\).*/\1/p"
+}
 
 echo "== appends (library: one store and one connection per writer)"
-file1="$("$bench" append "$work/one.jsonl" "$key" 1 2000 | tee /dev/stderr | field appends_per_second)"
-file8="$("$bench" append "$work/eight.jsonl" "$key" 8 250 | tee /dev/stderr | field appends_per_second)"
-pg1="$("$bench" append "$(new_database)" "$key" 1 2000 | tee /dev/stderr | field appends_per_second)"
-pg8="$("$bench" append "$(new_database)" "$key" 8 500 | tee /dev/stderr | field appends_per_second)"
+file1="$(measure appends_per_second "$bench" append "$work/one.jsonl" "$key" 1 2000)"
+file8="$(measure appends_per_second "$bench" append "$work/eight.jsonl" "$key" 8 250)"
+pg1="$(measure appends_per_second "$bench" append "$(new_database)" "$key" 1 2000)"
+pg8="$(measure appends_per_second "$bench" append "$(new_database)" "$key" 8 500)"
 echo "== appends (one CLI process per append)"
 filecli="$(cli_rate "$work/cli.jsonl" 300)"
 pgcli="$(cli_rate "$(new_database)" 300)"
@@ -76,14 +84,14 @@ echo "file $filecli/s, postgres $pgcli/s"
 
 echo "== verify $records records"
 "$bench" build "$work/big.jsonl" "$key" "$records"
-fileverify="$("$bench" verify "$work/big.jsonl" "$pub" | tee /dev/stderr | field seconds)"
+fileverify="$(measure seconds "$bench" verify "$work/big.jsonl" "$pub")"
 start=$(date +%s.%N)
 "$bin" evidence verify "$work/big.jsonl" --evidence-key "$pub" > /dev/null
 end=$(date +%s.%N)
 fileverifycli="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')"
 big="$(new_database)"
 "$bin" evidence import "$work/big.jsonl" "$big" --evidence-key "$pub" > /dev/null
-pgverify="$("$bench" verify "$big" "$pub" | tee /dev/stderr | field seconds)"
+pgverify="$(measure seconds "$bench" verify "$big" "$pub")"
 start=$(date +%s.%N)
 "$bin" evidence verify "$big" --evidence-key "$pub" > /dev/null
 end=$(date +%s.%N)

@@ -468,7 +468,7 @@ impl Batch {
 }
 
 fn frontier_from(size: u64, bytes: &[u8]) -> Option<Frontier> {
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return None;
     }
     let hashes = bytes
