@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: `scripts/test.sh [cargo test arguments]`.
-# Checks that the external test tools are installed, starts the throwaway
+# Checks that the external test tools are installed (installing missing
+# ones with scripts/install-test-deps.sh), starts the throwaway
 # servers the tests need, runs `cargo test --locked`, and stops the servers
 # and removes its temporary files however the run ends.
 set -euo pipefail
@@ -9,11 +10,23 @@ cd "$root"
 # shellcheck source=scripts/test-env.sh
 . scripts/test-env.sh
 
+# A missing test tool (PostgreSQL included) is installed by
+# scripts/install-test-deps.sh, so that the tests needing it run rather than
+# fail; whatever is still missing afterwards ends the run.
 # shellcheck disable=SC2086 # a list of command names
 missing="$(missing_commands cargo $MODELSEAL_TEST_COMMANDS)"
 if [ -n "$missing" ]; then
-  echo "scripts/test.sh: missing test tools: $missing (install them with scripts/install-test-deps.sh)" >&2
-  exit 1
+  echo "scripts/test.sh: missing test tools: $missing; running scripts/install-test-deps.sh" >&2
+  scripts/install-test-deps.sh
+  # Again, for the PATH of what was just installed.
+  # shellcheck source=scripts/test-env.sh
+  . scripts/test-env.sh
+  # shellcheck disable=SC2086 # a list of command names
+  missing="$(missing_commands cargo $MODELSEAL_TEST_COMMANDS)"
+  if [ -n "$missing" ]; then
+    echo "scripts/test.sh: still missing test tools: $missing" >&2
+    exit 1
+  fi
 fi
 
 # Everything temporary goes under one directory that cleanup removes: the
@@ -31,7 +44,8 @@ export TMPDIR="$work/tmp"
 # disturbs no other test. The tests get:
 #   MODELSEAL_TEST_PG               superuser URI (with password), cluster 1
 #   MODELSEAL_TEST_PG_RESTART_URI   the same for cluster 2
-#   MODELSEAL_TEST_PG_RESTART       a script that restarts cluster 2
+#   MODELSEAL_TEST_PG_RESTART       a script that restarts cluster 2 the way a
+#       crash does (immediate shutdown: what is not flushed to disk is lost)
 #   MODELSEAL_TEST_PG_ROLE_PASSWORD the password of the test roles
 #       modelseal_admin (CREATEDB), modelseal_writer, modelseal_reader
 #   PGPASSFILE                      a password file with all of them
@@ -49,7 +63,7 @@ start_servers() {
   pg_roles "$port" "$roles"
   pg_roles "$restart_port" "$roles"
   (umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
-  printf '#!/bin/sh\nexec %s pg_ctl -D %s -l %s -w -t 60 -m fast restart > /dev/null\n' \
+  printf '#!/bin/sh\nexec %s pg_ctl -D %s -l %s -w -t 60 -m immediate restart > /dev/null\n' \
     "${pg_as[*]}" "$pg_root/restart" "$pg_root/restart.log" > "$pg_root/restart.sh"
   chmod +x "$pg_root/restart.sh"
   export MODELSEAL_TEST_PG="postgres://postgres:$pg_superuser@127.0.0.1:$port/postgres"

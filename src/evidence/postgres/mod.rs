@@ -12,6 +12,14 @@
 //!   root), insert the record and the next checkpoint, commit. It costs
 //!   O(log n), and the leaf index and tree size are primary keys, so even a
 //!   writer that skipped the lock could not fork the tree.
+//! - Group commit: the append transaction commits asynchronously (it holds
+//!   the lock only for its own work, not for a disk flush), and the writer
+//!   then waits for a flush that covers it (a transactional WAL message,
+//!   committed as the session's `synchronous_commit` says) before it
+//!   returns. Writers waiting for the disk at once share one flush. The
+//!   write-ahead log is one sequence: a record built on another one is
+//!   never durable without it. A role that may not write that message
+//!   (see [`FLUSH_BARRIER`]) commits each append synchronously instead.
 //! - A writer killed at any instant leaves no partial record (the
 //!   transaction). A connection lost mid-append (a server restart) is
 //!   retried on a new connection for a while; the retry first looks for its
@@ -46,6 +54,11 @@ const SCHEMA_VERSION: i32 = 1;
 /// The advisory lock that serialises appends (any constant: a database
 /// holds one log).
 const APPEND_LOCK: i64 = 0x6d6f_6465_6c73_6561;
+/// Commits a transactional WAL message in a transaction of its own, so the
+/// commit waits (as the session's `synchronous_commit` says) until the
+/// write-ahead log is flushed past it, and so past every append committed
+/// before it.
+const FLUSH_BARRIER: &str = "SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
 /// How long an append keeps retrying after losing its connection.
 const RETRY_FOR: Duration = Duration::from_secs(60);
 /// Records fetched per round trip when reading.
@@ -55,6 +68,9 @@ const FETCH_ROWS: i32 = 2000;
 pub struct PgStore {
     spec: ConnectSpec,
     client: Mutex<Option<Client>>,
+    /// Whether appends commit asynchronously and then wait for
+    /// [`FLUSH_BARRIER`]; decided at the first append (`None` before).
+    group_commit: Mutex<Option<bool>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -200,6 +216,7 @@ impl PgStore {
         Ok(PgStore {
             spec: spec.clone(),
             client: Mutex::new(Some(client)),
+            group_commit: Mutex::new(None),
         })
     }
 
@@ -246,9 +263,19 @@ impl PgStore {
     ) -> std::result::Result<Checkpoint, Failed> {
         let vk = key.verifying_key();
         let fail = |why: String| Failed::Final(Error::Evidence(format!("{}: {why}", self.spec)));
+        let group_commit = self.group_commit(client)?;
         let mut tx = client.transaction().map_err(|e| self.failed(&e))?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
-            .map_err(|e| self.failed(&e))?;
+        // One round trip: commit without waiting for the disk when a flush
+        // barrier follows, then the lock.
+        let asynchronous = if group_commit {
+            "SET LOCAL synchronous_commit = off; "
+        } else {
+            ""
+        };
+        tx.batch_execute(&format!(
+            "{asynchronous}SELECT pg_advisory_xact_lock({APPEND_LOCK})"
+        ))
+        .map_err(|e| self.failed(&e))?;
         if let Some(from) = *seen
             && let Some(cp) = self.committed(&mut tx, leaf, from, &vk)?
         {
@@ -323,6 +350,38 @@ impl PgStore {
         .map_err(|e| self.failed(&e))?;
         tx.commit().map_err(|e| self.failed(&e))?;
         Ok(cp)
+    }
+
+    /// Whether the writer may commit asynchronously, that is whether it may
+    /// run [`FLUSH_BARRIER`] (asked once per store).
+    fn group_commit(&self, client: &mut Client) -> std::result::Result<bool, Failed> {
+        let mut known = self
+            .group_commit
+            .lock()
+            .map_err(|_| Failed::Final(Error::Evidence("the store's lock is poisoned".into())))?;
+        if let Some(known) = *known {
+            return Ok(known);
+        }
+        let row = client
+            .query_one(
+                "SELECT has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')",
+                &[],
+            )
+            .map_err(|e| self.failed(&e))?;
+        let may: bool = row.get(0);
+        *known = Some(may);
+        Ok(may)
+    }
+
+    /// Waits until every append committed so far on this connection is on
+    /// disk (a no-op wait when appends commit synchronously).
+    fn flush(&self, client: &mut Client) -> std::result::Result<(), Failed> {
+        if self.group_commit(client)? {
+            client
+                .batch_execute(FLUSH_BARRIER)
+                .map_err(|e| self.failed(&e))?;
+        }
+        Ok(())
     }
 
     /// After a lost connection: the checkpoint that took in our record, if
@@ -494,7 +553,13 @@ impl EvidenceStore for PgStore {
         let mut seen = None;
         let mut pause = Duration::from_millis(50);
         loop {
-            match self.with_client(|client| self.try_append(client, line, &leaf, key, &mut seen)) {
+            // The flush runs for a record found committed by a retry too:
+            // it may have been committed but not yet flushed.
+            match self.with_client(|client| {
+                let cp = self.try_append(client, line, &leaf, key, &mut seen)?;
+                self.flush(client)?;
+                Ok(cp)
+            }) {
                 Ok(cp) => return Ok(cp),
                 Err(Failed::Transient(e)) if Instant::now() + pause < deadline => {
                     let _ = e;
