@@ -31,7 +31,7 @@ use crate::keys::{PrivateKey, PublicKey};
 use crate::{Error, Result};
 use std::path::Path;
 
-/// The origin prefix of logs sealed by `key` (see [`origin`]).
+/// The origin prefix of logs sealed by `key` (see [`origin`](mod@origin)).
 pub fn origin(key: &ed25519_dalek::VerifyingKey) -> String {
     origin::key_origin(key)
 }

@@ -19,7 +19,7 @@
 //!   returns. Writers waiting for the disk at once share one flush. The
 //!   write-ahead log is one sequence: a record built on another one is
 //!   never durable without it. A role that may not write that message
-//!   (see [`FLUSH_BARRIER`]) commits each append synchronously instead.
+//!   (`pg_logical_emit_message`) commits each append synchronously instead.
 //! - A writer killed at any instant leaves no partial record (the
 //!   transaction). A connection lost mid-append (a server restart) is
 //!   retried on a new connection for a while; the retry first looks for its
