@@ -8,6 +8,8 @@
 #   - Debian packages: chromium (renders the HTML audit report headless).
 #   - Debian packages: docker-registry (the CNCF distribution registry the
 #     oci:// tests push models to); apt_install installs missing ones.
+#   - Debian packages: postgresql (the server the evidence-store tests run a
+#     throwaway cluster of), only when it is not installed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/test-env.sh
@@ -70,3 +72,4 @@ python_tools
 apt_install chromium
 # The OCI registry of the oci:// tests (scripts/test.sh starts it).
 apt_install docker-registry
+apt_install postgresql

@@ -12,12 +12,23 @@ case ":$PATH:" in
 esac
 export PATH
 
-# The external tools the tests run (a missing one fails its test).
-# docker-registry (Debian's package of the CNCF distribution registry) is
-# the registry of the oci:// tests; python3 (the venv's) runs their oras
-# client.
-# chromium renders the HTML audit report headless.
-MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3"
+# PostgreSQL's server programs (initdb, pg_ctl) live in a versioned
+# directory off PATH on Debian: the newest one joins PATH.
+for pg_bin in $(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n 1); do
+  case ":$PATH:" in
+    *":$pg_bin:"*) ;;
+    *) PATH="$PATH:$pg_bin" ;;
+  esac
+done
+unset pg_bin
+export PATH
+
+# The external tools the tests run (a missing one fails its test):
+# chromium renders the HTML audit report headless; docker-registry (Debian's
+# package of the CNCF distribution registry) is the registry of the oci://
+# tests and python3 (the venv's) runs their oras client; the PostgreSQL
+# programs run the throwaway clusters of scripts/test.sh.
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

@@ -9,6 +9,9 @@ mod audit;
 mod bom;
 mod cli;
 mod evidence;
+mod evidence_log;
+#[cfg(feature = "postgres")]
+mod evidence_postgres;
 mod file_arguments;
 mod formats;
 mod interop;

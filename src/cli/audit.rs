@@ -6,8 +6,7 @@ use clap::Args;
 use modelseal::audit::{
     AsOf, AuditInput, Checklist, evaluate, to_html, to_human, to_markdown, to_oscal,
 };
-use modelseal::evidence::{evidence_verifying_key, verify_log};
-use modelseal::keys::load_public_key;
+use modelseal::evidence::verify_location;
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +28,10 @@ pub struct AuditArgs {
     /// relies on is re-hashed and must match its record.
     #[arg(long, value_name = "DIR")]
     documents: Option<PathBuf>,
+    /// A checkpoint kept from an earlier audit: the log must extend it
+    /// (no rollback, no other log).
+    #[arg(long, value_name = "FILE")]
+    checkpoint: Option<PathBuf>,
 }
 
 /// The checklist named on the command line, or the shipped one, with the
@@ -56,14 +59,19 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
             dir.display()
         )));
     }
-    let key = evidence_verifying_key(&load_public_key(&args.log.evidence_key)?)?;
-    let log_path = args.log.path(None)?;
-    let check = verify_log(&log_path, &key, None)?;
+    let key = args.log.verifying_key()?;
+    let location = args.log.location(None)?;
+    let older = args
+        .checkpoint
+        .as_ref()
+        .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
+        .transpose()?;
+    let check = verify_location(&location, &key, older.as_deref())?;
     let as_of = match &args.as_of {
         Some(t) => AsOf::parse(t)?,
         None => AsOf::now(),
     };
-    let mut input = AuditInput::new(&list, &check, log_path.display().to_string(), as_of);
+    let mut input = AuditInput::new(&list, &check, check.location.clone(), as_of);
     input.checklist_source = source;
     input.model = args.model.as_deref().map(digest_arg).transpose()?;
     input.documents = args.documents.clone();

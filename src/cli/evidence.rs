@@ -1,5 +1,6 @@
 //! `modelseal evidence`: attach reviewed documents, record deployments,
-//! list records, verify the log.
+//! list records, verify the log, export it for an auditor, and set up and
+//! fill a database log.
 
 use super::{Context, EvidenceArgs, Format, Outcome, escape, print_json};
 use clap::{Args, Subcommand};
@@ -7,10 +8,13 @@ use modelseal::evidence::record::{
     self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
     Predicate,
 };
-use modelseal::evidence::{evidence_verifying_key, verify_log};
+use modelseal::evidence::{
+    Location, LogCheck, VerifyOptions, evidence_verifying_key, verify_location, verify_store,
+};
 use modelseal::keys::load_public_key;
 use modelseal::{Error, Result};
 use serde_json::json;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -22,9 +26,14 @@ pub struct EvidenceCommand {
 /// Reading a log: where it is and the key that sealed it.
 #[derive(Debug, Args)]
 pub struct LogArgs {
-    /// The evidence log.
-    #[arg(long = "evidence", value_name = "LOG", env = "MODELSEAL_EVIDENCE")]
-    pub evidence_flag: Option<PathBuf>,
+    /// The evidence log: a JSON Lines file or a postgres:// URI.
+    #[arg(
+        long = "evidence",
+        value_name = "LOG",
+        env = "MODELSEAL_EVIDENCE",
+        hide_env_values = true
+    )]
+    pub evidence_flag: Option<OsString>,
     /// The evidence key (its public half is enough).
     #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
     pub evidence_key: PathBuf,
@@ -87,8 +96,9 @@ enum Sub {
     },
     /// Check every record's signature and the log against its checkpoint.
     Verify {
-        /// The evidence log (or --evidence, or MODELSEAL_EVIDENCE).
-        path: Option<PathBuf>,
+        /// The evidence log, a file or a postgres:// URI (or --evidence, or
+        /// MODELSEAL_EVIDENCE).
+        path: Option<OsString>,
         #[command(flatten)]
         log: LogArgs,
         /// An older checkpoint the log must extend (consistency).
@@ -97,8 +107,9 @@ enum Sub {
     },
     /// List records (verified with the evidence key).
     List {
-        /// The evidence log (or --evidence, or MODELSEAL_EVIDENCE).
-        path: Option<PathBuf>,
+        /// The evidence log, a file or a postgres:// URI (or --evidence, or
+        /// MODELSEAL_EVIDENCE).
+        path: Option<OsString>,
         #[command(flatten)]
         log: LogArgs,
         /// Only records about this model (sha256:HEX or HEX).
@@ -113,6 +124,49 @@ enum Sub {
         /// Only records at or before this time.
         #[arg(long)]
         until: Option<String>,
+    },
+    /// Write what an auditor receives into DIR: the log, its checkpoint (byte
+    /// for byte), the public key, its fingerprint, and the audit reports.
+    Export {
+        /// The evidence log, a file or a postgres:// URI (or --evidence, or
+        /// MODELSEAL_EVIDENCE).
+        path: Option<OsString>,
+        #[command(flatten)]
+        log: LogArgs,
+        /// The directory to write (created if missing; files in it are never
+        /// overwritten).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The checklist the reports evaluate (default: the shipped one).
+        #[arg(long, value_name = "FILE")]
+        checklist: Option<PathBuf>,
+    },
+    /// Create a database log's schema, once, as the role that will own it.
+    #[cfg(feature = "postgres")]
+    Init {
+        /// The database: postgres://ADMIN@HOST:PORT/DB.
+        uri: OsString,
+        /// The evidence key the log will be sealed with (its public half is
+        /// enough).
+        #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
+        evidence_key: PathBuf,
+        /// A role that appends records (granted INSERT and SELECT). Repeatable.
+        #[arg(long, value_name = "ROLE")]
+        writer: Vec<String>,
+        /// A role that verifies and audits (granted SELECT). Repeatable.
+        #[arg(long, value_name = "ROLE")]
+        reader: Vec<String>,
+    },
+    /// Move a file log into an empty database log (same records, same root).
+    #[cfg(feature = "postgres")]
+    Import {
+        /// The file log.
+        file: PathBuf,
+        /// The database: postgres://WRITER@HOST:PORT/DB.
+        uri: OsString,
+        /// The evidence key (its public half is enough).
+        #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
+        evidence_key: PathBuf,
     },
 }
 
@@ -143,14 +197,30 @@ pub fn digest_arg(text: &str) -> Result<String> {
 }
 
 impl LogArgs {
-    /// The log: the positional path when given, else the flag or environment.
-    pub fn path(&self, positional: Option<PathBuf>) -> Result<PathBuf> {
-        positional
+    /// The log: the positional argument when given, else the flag or
+    /// environment.
+    pub fn location(&self, positional: Option<OsString>) -> Result<Location> {
+        let text = positional
             .or_else(|| self.evidence_flag.clone())
             .ok_or_else(|| {
                 Error::Usage("give the evidence log (LOG, --evidence or MODELSEAL_EVIDENCE)".into())
-            })
+            })?;
+        Location::parse(&text)
     }
+
+    /// The key that verifies the log.
+    pub fn verifying_key(&self) -> Result<ed25519_dalek::VerifyingKey> {
+        evidence_verifying_key(&load_public_key(&self.evidence_key)?)
+    }
+}
+
+/// The checkpoint a check relied on, as JSON.
+pub fn checkpoint_json(check: &LogCheck) -> serde_json::Value {
+    json!(check.checkpoint.as_ref().map(|c| json!({
+        "origin": c.origin,
+        "size": c.size,
+        "root": hex::encode(c.root),
+    })))
 }
 
 fn required(log: &EvidenceArgs) -> Result<modelseal::evidence::Recorder> {
@@ -196,37 +266,57 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             log,
             checkpoint,
         } => {
-            let log_path = log.path(path)?;
-            let key = evidence_verifying_key(&load_public_key(&log.evidence_key)?)?;
+            let location = log.location(path)?;
+            let key = log.verifying_key()?;
             let older = checkpoint
                 .as_ref()
                 .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
                 .transpose()?;
-            let check = verify_log(&log_path, &key, older.as_deref())?;
+            // Verifying keeps no records: a log of any length streams through.
+            let check = verify_store(
+                location.open()?.as_ref(),
+                &key,
+                VerifyOptions {
+                    older: older.as_deref(),
+                    ..VerifyOptions::default()
+                },
+            )?;
+            let shown = escape(&check.location).into_owned();
             match ctx.format {
                 Format::Json => print_json(&json!({
-                    "log": log_path,
+                    "log": check.location,
                     "intact": check.ok(),
                     "records": check.lines,
-                    "checkpoint": check.checkpoint.as_ref().map(|c| json!({ "origin": c.origin, "size": c.size, "root": hex::encode(c.root) })),
+                    "checkpoint": checkpoint_json(&check),
                     "consistency": check.consistency,
                     "problems": check.problems,
+                    "repairs": check.repairs,
                 })),
                 _ => {
                     if check.ok() {
                         println!(
-                            "intact: {} ({} records, every one signed; Merkle root matches the signed checkpoint)",
-                            log_path.display(),
-                            check.lines
+                            "intact: {shown} ({} records, every one signed; Merkle root matches the signed checkpoint)",
+                            check.checkpoint.as_ref().map_or(0, |c| c.size)
                         );
                     } else {
-                        println!("BROKEN: {} ({} records)", log_path.display(), check.lines);
+                        println!("BROKEN: {shown} ({} records)", check.lines);
                         for p in &check.problems {
-                            println!("  {p}");
+                            println!("  {}", escape(p));
                         }
+                    }
+                    for r in &check.repairs {
+                        println!("  repair pending: {r}");
                     }
                     if let Some(c) = &check.consistency {
                         println!("  {c}");
+                    }
+                    if let Some(cp) = &check.checkpoint {
+                        println!(
+                            "  checkpoint: origin {}, size {}, root {} (keep it to prove the next audit's log extends this one)",
+                            escape(&cp.origin),
+                            cp.size,
+                            hex::encode(cp.root)
+                        );
                     }
                 }
             }
@@ -240,9 +330,8 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             since,
             until,
         } => {
-            let log_path = log.path(path)?;
-            let key = evidence_verifying_key(&load_public_key(&log.evidence_key)?)?;
-            let check = verify_log(&log_path, &key, None)?;
+            let location = log.location(path)?;
+            let check = verify_location(&location, &log.verifying_key()?, None)?;
             let model = model.as_deref().map(digest_arg).transpose()?;
             let since = since.as_deref().map(parse_time).transpose()?;
             let until = until.as_deref().map(parse_time).transpose()?;
@@ -259,7 +348,10 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 .filter(|r| until.is_none_or(|u| r.time() <= u))
                 .collect();
             for p in &check.problems {
-                ctx.warn(p);
+                ctx.warn(&escape(p));
+            }
+            for r in &check.repairs {
+                ctx.warn(&format!("repair pending: {r}"));
             }
             match ctx.format {
                 Format::Json => print_json(&shown.iter().map(|r| json!({
@@ -296,6 +388,87 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             }
             Ok(if check.ok() { 0 } else { 1 })
         }
+        Sub::Export {
+            path,
+            log,
+            out,
+            checklist,
+        } => {
+            let location = log.location(path)?;
+            let public = load_public_key(&log.evidence_key)?;
+            super::export::run(ctx, &location, &public, &out, checklist.as_deref())
+        }
+        #[cfg(feature = "postgres")]
+        Sub::Init {
+            uri,
+            evidence_key,
+            writer,
+            reader,
+        } => {
+            let key = evidence_verifying_key(&load_public_key(&evidence_key)?)?;
+            let spec = database(&uri, "init")?;
+            modelseal::evidence::postgres::init(&spec, &key, &writer, &reader)?;
+            match ctx.format {
+                Format::Json => print_json(
+                    &json!({ "initialised": spec.to_string(), "writers": writer, "readers": reader }),
+                ),
+                _ => println!(
+                    "initialised the evidence log schema in {} (writers: {}; readers: {})",
+                    escape(&spec.to_string()),
+                    if writer.is_empty() {
+                        "none granted".into()
+                    } else {
+                        writer.join(", ")
+                    },
+                    if reader.is_empty() {
+                        "none granted".into()
+                    } else {
+                        reader.join(", ")
+                    },
+                ),
+            }
+            Ok(0)
+        }
+        #[cfg(feature = "postgres")]
+        Sub::Import {
+            file,
+            uri,
+            evidence_key,
+        } => {
+            let key = evidence_verifying_key(&load_public_key(&evidence_key)?)?;
+            let spec = database(&uri, "import")?;
+            let store = modelseal::evidence::postgres::PgStore::connect(&spec)?;
+            let cp = store.import(&modelseal::evidence::FileLog::new(&file), &key)?;
+            match ctx.format {
+                Format::Json => print_json(&json!({
+                    "imported": cp.size,
+                    "into": spec.to_string(),
+                    "checkpoint": { "origin": cp.origin, "size": cp.size, "root": hex::encode(cp.root) },
+                })),
+                _ => println!(
+                    "imported {} records from {} into {} (root {})",
+                    cp.size,
+                    escape(&file.display().to_string()),
+                    escape(&spec.to_string()),
+                    hex::encode(cp.root)
+                ),
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// A database URI argument (init and import work on database logs only).
+#[cfg(feature = "postgres")]
+fn database(
+    uri: &std::ffi::OsStr,
+    what: &str,
+) -> Result<modelseal::evidence::postgres::ConnectSpec> {
+    match Location::parse(uri)? {
+        Location::Postgres(spec) => Ok(spec),
+        _ => Err(Error::Usage(format!(
+            "`evidence {what}` takes a postgres:// URI (a file log is created by its first append)"
+        ))),
     }
 }
 
@@ -438,8 +611,18 @@ fn deploy(
 ) -> Result<Outcome> {
     let recorder = required(log)?;
     let model = digest_arg(model)?;
-    let records = if recorder.log.exists() {
-        verify_log(&recorder.log, &writer_verifying_key(log)?, None)?.records
+    // The records of the log this deployment goes to: a new file log has
+    // none yet.
+    let location = match &log.evidence {
+        Some(text) => modelseal::evidence::Location::parse(text)?,
+        None => {
+            return Err(Error::Usage(
+                "give --evidence LOG (or MODELSEAL_EVIDENCE)".into(),
+            ));
+        }
+    };
+    let records = if location.file().is_none_or(Path::exists) {
+        modelseal::evidence::verify_location(&location, &writer_verifying_key(log)?, None)?.records
     } else {
         Vec::new()
     };

@@ -4,6 +4,7 @@
 mod audit;
 mod bom;
 mod evidence;
+mod export;
 mod hash;
 mod inspect;
 mod keygen;
@@ -298,9 +299,15 @@ pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::T
 /// Where evidence goes (for sign, bom and verify).
 #[derive(Debug, Clone, Args)]
 pub struct EvidenceArgs {
-    /// Append a signed evidence record to this log (JSON Lines).
-    #[arg(long, value_name = "LOG", env = "MODELSEAL_EVIDENCE")]
-    pub evidence: Option<PathBuf>,
+    /// Append a signed evidence record to this log: a JSON Lines file, or a
+    /// postgres:// URI (the password from PGPASSWORD or the password file).
+    #[arg(
+        long,
+        value_name = "LOG",
+        env = "MODELSEAL_EVIDENCE",
+        hide_env_values = true
+    )]
+    pub evidence: Option<std::ffi::OsString>,
     /// The Ed25519 key that seals evidence records and checkpoints.
     #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
     pub evidence_key: Option<PathBuf>,
@@ -315,8 +322,9 @@ impl EvidenceArgs {
                 "--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into(),
             )),
             (Some(log), Some(key)) => {
+                let location = modelseal::evidence::Location::parse(log)?;
                 let key = modelseal::keys::load_private_key(key)?;
-                modelseal::evidence::Recorder::new(log, key).map(Some)
+                modelseal::evidence::Recorder::open(&location, key).map(Some)
             }
         }
     }

@@ -1,16 +1,29 @@
-//! The evidence log: append-only JSON Lines, an RFC 6962 Merkle tree over
-//! the exact line bytes, and a signed checkpoint beside it (`LOG.checkpoint`)
-//! rewritten on every append. Appends hold an exclusive lock (`LOG.lock`), and
-//! refuse to extend a log that no longer matches its checkpoint.
+//! The file log: append-only JSON Lines, an RFC 6962 Merkle tree over the
+//! exact line bytes, and a signed checkpoint beside it (`LOG.checkpoint`)
+//! replaced on every append.
+//!
+//! Appends hold an exclusive lock (`LOG.lock`); readers hold it shared, so
+//! they see a log and a checkpoint that belong together. An append writes
+//! and flushes the record, then replaces the checkpoint (written beside it,
+//! flushed, renamed, directory flushed), so a writer killed at any instant
+//! leaves one of: the old log and checkpoint; a torn last line beyond the
+//! checkpoint; a complete record beyond the checkpoint. The next append
+//! repairs the last two by itself (it cuts the torn line, and takes in a
+//! complete record sealed by the evidence key); anything else is tampering
+//! and appends are refused. A new log first gets an empty checkpoint that
+//! carries its own origin.
 
-use super::merkle::{Hash, consistency_proof, leaf_hash, root, verify_consistency};
-use super::note::{Checkpoint, open_checkpoint, sign_checkpoint};
-use super::record::{Record, open};
+use super::merkle::{Frontier, leaf_hash};
+use super::note::{Checkpoint, sign_checkpoint};
+use super::origin::{new_origin, open_log_checkpoint};
+use super::record::open;
+use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
+use super::verify::{LogCheck, VerifyOptions, verify_store};
 use crate::fetch::{InputKind, read_text};
 use crate::{Error, Result};
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use sha2::{Digest, Sha256};
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
@@ -24,213 +37,350 @@ pub fn checkpoint_path(log: &Path) -> PathBuf {
     with_suffix(log, ".checkpoint")
 }
 
-/// The origin (and note key name) of logs kept with `key`.
-pub fn origin(key: &VerifyingKey) -> String {
-    format!(
-        "modelseal/evidence/{}",
-        &hex::encode(Sha256::digest(key.as_bytes()))[..16]
-    )
+/// An evidence log in a JSON Lines file.
+#[derive(Debug, Clone)]
+pub struct FileLog {
+    path: PathBuf,
 }
 
-/// The log's lines (without their newlines). A final line without a newline
-/// is an interrupted write and is an error.
-pub fn read_lines(log: &Path) -> Result<Vec<Vec<u8>>> {
-    let bytes = match std::fs::metadata(log) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        _ => crate::fetch::read_file(log, InputKind::EvidenceLog)?,
-    };
-    if bytes.is_empty() {
-        return Ok(Vec::new());
+impl FileLog {
+    /// The log at `path` (created by its first append).
+    pub fn new(path: &Path) -> Self {
+        FileLog {
+            path: path.to_path_buf(),
+        }
     }
-    if !bytes.ends_with(b"\n") {
-        return Err(Error::Evidence(format!(
-            "{}: the last record is cut off (no final newline)",
-            log.display()
-        )));
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
-    Ok(bytes[..bytes.len() - 1]
-        .split(|b| *b == b'\n')
-        .map(<[u8]>::to_vec)
-        .collect())
-}
 
-fn leaves(lines: &[Vec<u8>]) -> Vec<Hash> {
-    lines.iter().map(|l| leaf_hash(l)).collect()
-}
-
-/// Appends one record line under the lock and re-signs the checkpoint.
-/// Returns the new checkpoint.
-pub fn append(log: &Path, line: &str, key: &SigningKey) -> Result<Checkpoint> {
-    if line.contains('\n') {
-        return Err(Error::Evidence("a record must be a single line".into()));
+    fn lock_path(&self) -> PathBuf {
+        with_suffix(&self.path, ".lock")
     }
-    let lock_path = with_suffix(log, ".lock");
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::io(&lock_path, e))?;
-    lock.lock().map_err(|e| Error::io(&lock_path, e))?;
-    let result = append_locked(log, line, key);
-    let _ = lock.unlock();
-    result
-}
 
-fn append_locked(log: &Path, line: &str, key: &SigningKey) -> Result<Checkpoint> {
-    let name = origin(&key.verifying_key());
-    let lines = read_lines(log)?;
-    let cp_path = checkpoint_path(log);
-    let mut hashes = leaves(&lines);
-    match read_text(&cp_path, InputKind::Checkpoint) {
-        Ok(note) => {
-            let cp = open_checkpoint(&note, &name, &key.verifying_key())
-                .map_err(|e| Error::Evidence(format!("{}: {e}", cp_path.display())))?;
-            // Every append re-signs the checkpoint, so the log must be exactly
-            // what it covers: a line more was written behind modelseal's back.
-            if cp.size != hashes.len() as u64 || root(&hashes) != cp.root {
+    fn read_checkpoint(&self) -> Result<Option<String>> {
+        let path = checkpoint_path(&self.path);
+        match read_text(&path, InputKind::Checkpoint) {
+            Ok(note) => Ok(Some(note)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn open_log(&self) -> Result<Option<Lines>> {
+        match std::fs::metadata(&self.path) {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&self.path, e)),
+            Ok(m) if !m.is_file() => {
                 return Err(Error::Evidence(format!(
-                    "{} no longer matches its checkpoint; refusing to append (run `modelseal evidence verify`)",
-                    log.display()
+                    "{}: not a regular file",
+                    self.path.display()
                 )));
             }
+            Ok(_) => {}
         }
-        Err(e) if e.is_not_found() && lines.is_empty() => {}
-        Err(e) if e.is_not_found() => {
+        let file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        Ok(Some(Lines {
+            reader: BufReader::with_capacity(1 << 16, file),
+            buf: Vec::new(),
+        }))
+    }
+
+    fn append_locked(&self, line: &str, key: &SigningKey) -> Result<Checkpoint> {
+        let vk = key.verifying_key();
+        let (origin, mut frontier) = match self.read_checkpoint()? {
+            None => self.create(key)?,
+            Some(note) => self.recover(&note, &vk)?,
+        };
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let mut bytes = Vec::with_capacity(line.len() + 1);
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
+        file.write_all(&bytes)
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io(&self.path, e))?;
+        frontier.push(leaf_hash(line.as_bytes()));
+        let cp = Checkpoint {
+            origin,
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        self.write_checkpoint(&cp, key)?;
+        Ok(cp)
+    }
+
+    /// A new log: it must be absent or empty. The log file and an empty
+    /// checkpoint with a fresh origin are made durable before any record.
+    fn create(&self, key: &SigningKey) -> Result<(String, Frontier)> {
+        match std::fs::metadata(&self.path) {
+            Ok(m) if m.is_file() && m.len() == 0 => {}
+            Ok(_) => {
+                return Err(Error::Evidence(format!(
+                    "{} has records but no checkpoint; refusing to append",
+                    self.path.display()
+                )));
+            }
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                OpenOptions::new()
+                    .create_new(true)
+                    .write(true)
+                    .open(&self.path)
+                    .and_then(|f| f.sync_all())
+                    .map_err(|e| Error::io(&self.path, e))?;
+                sync_dir(&self.path)?;
+            }
+            Err(e) => return Err(Error::io(&self.path, e)),
+        }
+        let frontier = Frontier::new();
+        let origin = new_origin(&key.verifying_key())?;
+        let empty = Checkpoint {
+            origin: origin.clone(),
+            size: 0,
+            root: frontier.root(),
+        };
+        self.write_checkpoint(&empty, key)?;
+        Ok((origin, frontier))
+    }
+
+    /// Reads the whole log against its checkpoint and repairs what a killed
+    /// writer leaves (see the module); refuses anything else.
+    fn recover(&self, note: &str, key: &VerifyingKey) -> Result<(String, Frontier)> {
+        let cp_path = checkpoint_path(&self.path);
+        let cp = open_log_checkpoint(note, key)
+            .map_err(|e| Error::Evidence(format!("{}: {e}", cp_path.display())))?;
+        let refuse = |why: String| {
+            Error::Evidence(format!(
+                "{} {why}; refusing to append (run `modelseal evidence verify`)",
+                self.path.display()
+            ))
+        };
+        let mut frontier = Frontier::new();
+        let mut matched = cp.size == 0 && frontier.root() == cp.root;
+        let mut end = 0u64;
+        let mut torn = false;
+        if let Some(mut lines) = self.open_log()? {
+            while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
+                match line {
+                    Line::Complete(bytes) => {
+                        if frontier.size() >= cp.size {
+                            let index = usize::try_from(frontier.size()).unwrap_or(usize::MAX);
+                            if let Err(why) = open(index, bytes, key) {
+                                return Err(refuse(format!(
+                                    "has a line beyond its checkpoint that is not a record sealed by the evidence key ({why})"
+                                )));
+                            }
+                        }
+                        frontier.push(leaf_hash(bytes));
+                        end += bytes.len() as u64 + 1;
+                        if frontier.size() == cp.size {
+                            matched = frontier.root() == cp.root;
+                        }
+                    }
+                    Line::Oversized(len) => {
+                        return Err(refuse(format!(
+                            "has a line of {len} bytes, longer than a record may be"
+                        )));
+                    }
+                    Line::Torn(_) => torn = true,
+                }
+            }
+        } else if cp.size > 0 {
             return Err(Error::Evidence(format!(
-                "{} has records but no checkpoint; refusing to append",
-                log.display()
+                "{}: no log there, but its checkpoint covers {} records",
+                self.path.display(),
+                cp.size
             )));
         }
-        Err(e) => return Err(e.into()),
+        if frontier.size() < cp.size || !matched {
+            return Err(refuse("no longer matches its checkpoint".into()));
+        }
+        if torn {
+            // The interrupted write of a record no checkpoint covers.
+            let file = OpenOptions::new()
+                .write(true)
+                .open(&self.path)
+                .map_err(|e| Error::io(&self.path, e))?;
+            file.set_len(end)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| Error::io(&self.path, e))?;
+        } else if !self.path.exists() {
+            File::create(&self.path)
+                .and_then(|f| f.sync_all())
+                .map_err(|e| Error::io(&self.path, e))?;
+            sync_dir(&self.path)?;
+        }
+        Ok((cp.origin, frontier))
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)
-        .map_err(|e| Error::io(log, e))?;
-    file.write_all(format!("{line}\n").as_bytes())
-        .map_err(|e| Error::io(log, e))?;
-    file.sync_all().map_err(|e| Error::io(log, e))?;
-    hashes.push(leaf_hash(line.as_bytes()));
-    let cp = Checkpoint {
-        origin: name.clone(),
-        size: hashes.len() as u64,
-        root: root(&hashes),
+
+    /// Replaces the checkpoint durably: written beside it and flushed,
+    /// renamed over it, and the directory flushed.
+    fn write_checkpoint(&self, cp: &Checkpoint, key: &SigningKey) -> Result<()> {
+        let path = checkpoint_path(&self.path);
+        let tmp = with_suffix(&path, ".tmp");
+        let note = sign_checkpoint(cp, &cp.origin, key);
+        File::create(&tmp)
+            .and_then(|mut f| {
+                f.write_all(note.as_bytes())?;
+                f.sync_all()
+            })
+            .map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        sync_dir(&path)
+    }
+}
+
+/// Flushes the directory holding `path` (a new or renamed entry in it).
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
-    let tmp = with_suffix(&cp_path, ".tmp");
-    std::fs::write(&tmp, sign_checkpoint(&cp, &name, key)).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, &cp_path).map_err(|e| Error::io(&cp_path, e))?;
-    Ok(cp)
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
 }
 
-/// The result of checking a log.
-#[derive(Debug, Clone, Default)]
-pub struct LogCheck {
-    /// Records that opened with the evidence key.
-    pub records: Vec<Record>,
-    /// Lines in the log.
-    pub lines: usize,
-    /// Everything wrong, each naming the record or checkpoint.
-    pub problems: Vec<String>,
-    /// The checkpoint beside the log, when it verified.
-    pub checkpoint: Option<Checkpoint>,
-    /// What was proven about an older checkpoint.
-    pub consistency: Option<String>,
+impl EvidenceStore for FileLog {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn append(&self, line: &str, key: &SigningKey) -> Result<Checkpoint> {
+        if line.contains('\n') {
+            return Err(Error::Evidence("a record must be a single line".into()));
+        }
+        if line.len() > MAX_RECORD {
+            return Err(Error::Evidence(format!(
+                "a record may hold at most {MAX_RECORD} bytes"
+            )));
+        }
+        let lock_path = self.lock_path();
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let result = self.append_locked(line, key);
+        let _ = lock.unlock();
+        result
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()> {
+        // A shared lock, where appends have made one, so that no append
+        // runs between reading the checkpoint and the records.
+        let lock = match File::open(self.lock_path()) {
+            Ok(lock) => {
+                lock.lock_shared()
+                    .map_err(|e| Error::io(self.lock_path(), e))?;
+                Some(lock)
+            }
+            Err(_) => None,
+        };
+        let Some(mut lines) = self.open_log()? else {
+            return Err(Error::Evidence(format!(
+                "{}: no evidence log there (the first append creates one)",
+                self.path.display()
+            )));
+        };
+        let note = self.read_checkpoint()?;
+        visit(ScanItem::Checkpoint(note.as_deref()))?;
+        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
+            visit(match line {
+                Line::Complete(bytes) => ScanItem::Record {
+                    bytes,
+                    index: None,
+                    leaf_hash: None,
+                },
+                Line::Oversized(len) => ScanItem::Oversized { len },
+                Line::Torn(len) => ScanItem::Torn { len },
+            })?;
+        }
+        drop(lock);
+        Ok(())
+    }
+
+    fn may_have_uncheckpointed_tail(&self) -> bool {
+        true
+    }
 }
 
-impl LogCheck {
-    /// Whether the log is intact.
-    pub fn ok(&self) -> bool {
-        self.problems.is_empty()
+/// Lines of a log file, each read with a cap.
+struct Lines {
+    reader: BufReader<File>,
+    buf: Vec<u8>,
+}
+
+enum Line<'a> {
+    /// A line (without its newline).
+    Complete(&'a [u8]),
+    /// A line longer than [`MAX_RECORD`], skipped.
+    Oversized(u64),
+    /// The unterminated last line, of this many bytes.
+    Torn(u64),
+}
+
+impl Lines {
+    fn next(&mut self) -> std::io::Result<Option<Line<'_>>> {
+        self.buf.clear();
+        let cap = MAX_RECORD as u64 + 1;
+        let n = (&mut self.reader)
+            .take(cap)
+            .read_until(b'\n', &mut self.buf)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        if self.buf.last() == Some(&b'\n') {
+            self.buf.pop();
+            return Ok(Some(Line::Complete(&self.buf)));
+        }
+        if (n as u64) < cap {
+            return Ok(Some(Line::Torn(n as u64)));
+        }
+        // Too long: skip to the end of the line without keeping it.
+        let mut len = n as u64;
+        loop {
+            let available = self.reader.fill_buf()?;
+            if available.is_empty() {
+                return Ok(Some(Line::Torn(len)));
+            }
+            if let Some(i) = available.iter().position(|b| *b == b'\n') {
+                self.reader.consume(i + 1);
+                return Ok(Some(Line::Oversized(len + i as u64)));
+            }
+            let all = available.len();
+            len += all as u64;
+            self.reader.consume(all);
+        }
     }
 }
 
 /// Checks every record's signature, the Merkle root against the signed
-/// checkpoint, and, given an older checkpoint, that the log extends it.
+/// checkpoint, and, given an older checkpoint, that the log extends it;
+/// keeps the records. A log that does not exist or has no checkpoint is an
+/// error; a log that does not verify is a [`LogCheck`] with problems.
 pub fn verify_log(log: &Path, key: &VerifyingKey, older: Option<&str>) -> Result<LogCheck> {
-    let name = origin(key);
-    let mut check = LogCheck::default();
-    let lines = match read_lines(log) {
-        Ok(lines) => lines,
-        Err(Error::Evidence(problem)) => {
-            check.problems.push(problem);
-            return Ok(check);
-        }
-        Err(e) => return Err(e),
-    };
-    check.lines = lines.len();
-    for (i, line) in lines.iter().enumerate() {
-        match open(i, line, key) {
-            Ok(record) => check.records.push(record),
-            Err(why) => check.problems.push(format!("record {}: {why}", i + 1)),
-        }
-    }
-    let hashes = leaves(&lines);
-    let cp_path = checkpoint_path(log);
-    match read_text(&cp_path, InputKind::Checkpoint) {
-        Err(e) if e.is_not_found() => {
-            if !lines.is_empty() {
-                check
-                    .problems
-                    .push(format!("{}: missing", cp_path.display()));
-            }
-        }
-        Err(e) => return Err(e.into()),
-        Ok(note) => match open_checkpoint(&note, &name, key) {
-            Err(e) => check.problems.push(format!("{}: {e}", cp_path.display())),
-            Ok(cp) => {
-                if cp.size != lines.len() as u64 {
-                    check.problems.push(format!(
-                        "the checkpoint covers {} records but the log holds {} (records deleted, truncated or appended outside modelseal)",
-                        cp.size,
-                        lines.len()
-                    ));
-                } else if cp.root != root(&hashes) {
-                    check.problems.push(
-                        "the log's Merkle root differs from the signed checkpoint (records edited, reordered or replaced)".into(),
-                    );
-                }
-                check.checkpoint = Some(cp);
-            }
+    verify_store(
+        &FileLog::new(log),
+        key,
+        VerifyOptions {
+            older,
+            keep_records: true,
+            copy_to: None,
         },
-    }
-    if let Some(older) = older {
-        match open_checkpoint(older, &name, key) {
-            Err(e) => check.problems.push(format!("the older checkpoint: {e}")),
-            Ok(old) => {
-                let m = usize::try_from(old.size).unwrap_or(usize::MAX);
-                if m > hashes.len() {
-                    check.problems.push(format!(
-                        "the log holds {} records, fewer than the older checkpoint's {} (truncated)",
-                        hashes.len(),
-                        old.size
-                    ));
-                } else {
-                    let new_root = root(&hashes);
-                    let proof = consistency_proof(m, &hashes);
-                    if verify_consistency(
-                        old.size,
-                        hashes.len() as u64,
-                        &old.root,
-                        &new_root,
-                        &proof,
-                    ) {
-                        check.consistency = Some(format!(
-                            "the log of {} records extends the older checkpoint of {} (RFC 6962 consistency proof of {} hashes)",
-                            hashes.len(),
-                            old.size,
-                            proof.len()
-                        ));
-                    } else {
-                        check.problems.push(format!(
-                            "the log is not an extension of the older checkpoint of {} records (history rewritten)",
-                            old.size
-                        ));
-                    }
-                }
-            }
-        }
-    }
-    Ok(check)
+    )
 }
+
+/// Appends one record line to the file log at `log` (see [`FileLog`]).
+pub fn append(log: &Path, line: &str, key: &SigningKey) -> Result<Checkpoint> {
+    FileLog::new(log).append(line, key)
+}
+
+#[cfg(test)]
+mod tests;

@@ -44,6 +44,66 @@ pub fn root(leaves: &[Hash]) -> Hash {
     }
 }
 
+/// The right edge of an RFC 6962 tree: the roots of its perfect subtrees,
+/// largest first (one per set bit of the size). Appending a leaf and taking
+/// the tree head cost O(log n) hashes, so neither a log's writer nor its
+/// verifier needs every leaf in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Frontier {
+    size: u64,
+    /// Perfect-subtree roots, left to right (their sizes are the set bits
+    /// of `size`, high to low).
+    hashes: Vec<Hash>,
+}
+
+impl Frontier {
+    /// The empty tree.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A frontier read back from storage: `hashes` must hold one hash per
+    /// set bit of `size`. It is only as good as its source: callers check
+    /// its [`Frontier::root`] against a signed checkpoint before using it.
+    pub fn from_parts(size: u64, hashes: Vec<Hash>) -> Option<Self> {
+        (hashes.len() == size.count_ones() as usize).then_some(Frontier { size, hashes })
+    }
+
+    /// Leaves in the tree.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// The perfect-subtree roots, largest first.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.hashes
+    }
+
+    /// Adds one leaf hash.
+    pub fn push(&mut self, leaf: Hash) {
+        let mut hash = leaf;
+        // Each trailing one bit of the old size is a subtree of equal size
+        // to merge with.
+        let mut size = self.size;
+        while size & 1 == 1 {
+            let left = self.hashes.pop().expect("one hash per set bit");
+            hash = node_hash(&left, &hash);
+            size >>= 1;
+        }
+        self.hashes.push(hash);
+        self.size += 1;
+    }
+
+    /// The tree head (equal to [`root`] over the same leaves).
+    pub fn root(&self) -> Hash {
+        let mut iter = self.hashes.iter().rev();
+        let Some(last) = iter.next() else {
+            return Sha256::digest([]).into();
+        };
+        iter.fold(*last, |right, left| node_hash(left, &right))
+    }
+}
+
 /// The consistency proof from the first `m` leaves to all of `leaves`
 /// (RFC 6962 section 2.1.2).
 pub fn consistency_proof(m: usize, leaves: &[Hash]) -> Vec<Hash> {
@@ -150,6 +210,21 @@ mod tests {
         );
         let l = leaves(3);
         assert_eq!(root(&l), node_hash(&node_hash(&l[0], &l[1]), &l[2]));
+    }
+
+    #[test]
+    fn the_frontier_gives_the_same_root_as_the_whole_tree() {
+        let all = leaves(70);
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), root(&[]));
+        for (n, leaf) in all.iter().enumerate() {
+            frontier.push(*leaf);
+            assert_eq!(frontier.size(), n as u64 + 1);
+            assert_eq!(frontier.root(), root(&all[..=n]), "size {}", n + 1);
+            let again = Frontier::from_parts(frontier.size(), frontier.hashes().to_vec());
+            assert_eq!(again.as_ref(), Some(&frontier));
+        }
+        assert!(Frontier::from_parts(3, vec![all[0]]).is_none());
     }
 
     #[test]

@@ -536,47 +536,92 @@ struct RawStatement {
     predicate: Value,
 }
 
-/// Opens one log line: the envelope must be signed by `key` over an in-toto
-/// statement with one subject and a predicate of a known type. Errors are
-/// reasons for the audit report.
-pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Result<Record, String> {
+/// A log line's envelope, decoded but not yet checked.
+pub(crate) struct Unsealed {
+    /// What the signature covers (the DSSE pre-authentication encoding).
+    pub(crate) message: Vec<u8>,
+    /// The statement.
+    payload: Vec<u8>,
+    /// The one signature.
+    pub(crate) signature: ed25519_dalek::Signature,
+    /// The key id the envelope names.
+    keyid: Option<String>,
+}
+
+/// Decodes a log line's DSSE envelope with exactly one Ed25519 signature.
+pub(crate) fn unseal(line: &[u8]) -> std::result::Result<Unsealed, String> {
     let envelope: Envelope =
         crate::json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
     let payload = envelope.payload_bytes()?;
-    let [sig] = envelope.signatures.as_slice() else {
+    let [signature] = envelope.signatures.as_slice() else {
         return Err("the envelope must hold one signature".into());
     };
     let sig = STANDARD
-        .decode(&sig.sig)
+        .decode(&signature.sig)
         .map_err(|_| "the signature is not base64")?;
     let sig =
         ed25519_dalek::Signature::from_slice(&sig).map_err(|_| "the signature is not Ed25519")?;
-    key.verify_strict(&pae(&envelope.payload_type, &payload), &sig)
-        .map_err(|_| {
-            "the signature does not verify with the evidence key (forged or edited)".to_string()
-        })?;
-    let statement: RawStatement =
-        crate::json::from_slice(&payload).map_err(|e| format!("not an in-toto statement: {e}"))?;
-    if statement.statement_type != STATEMENT_TYPE {
-        return Err(format!("statement _type {:?}", statement.statement_type));
-    }
-    let [subject] = <[crate::bundle::Subject; 1]>::try_from(statement.subject)
-        .map_err(|_| "a record must have exactly one subject".to_string())?;
-    let sha256 = subject
-        .digest
-        .get("sha256")
-        .cloned()
-        .ok_or("the subject has no sha256 digest")?;
-    let predicate = Predicate::from_value(&statement.predicate_type, statement.predicate)?;
-    Ok(Record {
-        index,
-        digest: hex::encode(Sha256::digest(line)),
-        subject: EvidenceSubject {
-            name: subject.name,
-            sha256: sha256.to_ascii_lowercase(),
-        },
-        predicate,
+    Ok(Unsealed {
+        message: pae(&envelope.payload_type, &payload),
+        payload,
+        signature: sig,
+        keyid: signature.keyid.clone(),
     })
+}
+
+impl Unsealed {
+    /// Checks the signature with `key` (strictly: no small-order or
+    /// non-canonical components).
+    pub(crate) fn check(&self, key: &VerifyingKey) -> std::result::Result<(), String> {
+        key.verify_strict(&self.message, &self.signature)
+            .map_err(|_| match &self.keyid {
+                // A record sealed by another key names that key; the name is
+                // not authenticated, but either way the record is not this
+                // log's.
+                Some(other) if *other != key_id(key) => format!(
+                    "sealed by another key ({}), not the evidence key",
+                    other.chars().take(80).collect::<String>()
+                ),
+                _ => "the signature does not verify with the evidence key (forged or edited)"
+                    .to_string(),
+            })
+    }
+
+    /// Reads the statement of a record whose signature was checked.
+    pub(crate) fn read(self, index: usize, line: &[u8]) -> std::result::Result<Record, String> {
+        let statement: RawStatement = crate::json::from_slice(&self.payload)
+            .map_err(|e| format!("not an in-toto statement: {e}"))?;
+        if statement.statement_type != STATEMENT_TYPE {
+            return Err(format!("statement _type {:?}", statement.statement_type));
+        }
+        let [subject] = <[crate::bundle::Subject; 1]>::try_from(statement.subject)
+            .map_err(|_| "a record must have exactly one subject".to_string())?;
+        let sha256 = subject
+            .digest
+            .get("sha256")
+            .cloned()
+            .ok_or("the subject has no sha256 digest")?;
+        let predicate = Predicate::from_value(&statement.predicate_type, statement.predicate)?;
+        Ok(Record {
+            index,
+            digest: hex::encode(Sha256::digest(line)),
+            subject: EvidenceSubject {
+                name: subject.name,
+                sha256: sha256.to_ascii_lowercase(),
+            },
+            predicate,
+        })
+    }
+}
+
+/// Opens one log line: the envelope must be signed by `key` over an in-toto
+/// statement with one subject and a predicate of a known type. Errors are
+/// reasons for the audit report; a record sealed by another key is named
+/// with that key's id.
+pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Result<Record, String> {
+    let unsealed = unseal(line)?;
+    unsealed.check(key)?;
+    unsealed.read(index, line)
 }
 
 #[cfg(test)]
@@ -608,12 +653,21 @@ mod tests {
         assert_eq!(opened.predicate, record.predicate);
         assert_eq!(opened.time().to_string(), "2026-01-01T00:00:00Z");
         let other = SigningKey::from_bytes(&[4u8; 32]);
-        let forged = seal(&record, &other).unwrap();
+        let foreign = seal(&record, &other).unwrap();
+        let why = open(1, foreign.as_bytes(), &key.verifying_key()).unwrap_err();
         assert!(
-            open(1, forged.as_bytes(), &key.verifying_key())
-                .unwrap_err()
-                .contains("forged")
+            why.contains(&format!(
+                "sealed by another key ({})",
+                key_id(&other.verifying_key())
+            )),
+            "{why}"
         );
+        // An edited record keeps its key id: forged or edited.
+        let mut bytes = line.clone().into_bytes();
+        let at = line.find("payload\":\"").unwrap() + 12;
+        bytes[at] = if bytes[at] == b'e' { b'f' } else { b'e' };
+        let why = open(2, &bytes, &key.verifying_key()).unwrap_err();
+        assert!(why.contains("forged or edited"), "{why}");
         assert!(open(2, b"{}", &key.verifying_key()).is_err());
     }
 

@@ -204,3 +204,93 @@ pub fn sign_with_test_pki(model: &Path, sig: &Path, leaf: &str) -> (i32, String,
         .arg("--signature")
         .arg(sig))
 }
+
+/// A small deterministic generator (xorshift64*), so that "random"
+/// instants in tests are the same on every run.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a fixed seed.
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.max(1))
+    }
+
+    /// A number in `0..n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1)
+    }
+}
+
+/// `modelseal evidence deploy` of a made-up model `name` (JSON output),
+/// with the environment in `envs`.
+pub fn deploy_command(name: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"));
+    let digest = {
+        use std::fmt::Write as _;
+        name.bytes()
+            .chain(std::iter::repeat(b'x'))
+            .take(32)
+            .fold(String::new(), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+    };
+    cmd.args([
+        "--format", "json", "evidence", "deploy", "--name", name, "--model",
+    ])
+    .arg(format!("sha256:{digest}"))
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// Runs `iterations` deployments one after another, killing each with
+/// SIGKILL at a random instant within `window` (some finish first).
+/// Returns the record digests of the runs that exited 0: the appends that
+/// were acknowledged.
+pub fn deploy_and_kill(
+    tag: &str,
+    envs: &[(&str, &std::ffi::OsStr)],
+    iterations: usize,
+    seed: u64,
+    window: Duration,
+) -> Vec<String> {
+    let mut rng = Rng::new(seed);
+    let mut acknowledged = Vec::new();
+    let window_us = window.as_micros() as u64;
+    for i in 0..iterations {
+        let mut child = deploy_command(&format!("{tag}-{i}"), envs).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(rng.below(window_us)));
+        let _ = child.kill();
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() {
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+            acknowledged.push(v["recorded"].as_str().unwrap().to_string());
+        } else if out.status.code().is_some() {
+            // Exited by itself with an error: it must say why in one line.
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(err.starts_with("error: "), "{err}");
+        }
+    }
+    acknowledged
+}
+
+/// How long one deployment takes when not killed.
+pub fn deploy_duration(envs: &[(&str, &std::ffi::OsStr)]) -> Duration {
+    let start = Instant::now();
+    let out = deploy_command("timing", envs).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    start.elapsed()
+}

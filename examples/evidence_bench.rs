@@ -1,0 +1,118 @@
+//! Evidence-store benchmark driver for `scripts/bench-evidence.sh` (not a
+//! test): appends through the library with N writers (one store, so one
+//! database connection, per writer), builds a large log, verifies it.
+//!
+//! ```text
+//! evidence_bench append LOG KEY WRITERS RECORDS_PER_WRITER
+//! evidence_bench build FILE KEY RECORDS
+//! evidence_bench verify LOG PUBLIC_KEY
+//! ```
+//! LOG is a file path or a postgres:// URI. Prints one line of results.
+#![allow(clippy::disallowed_macros)] // a benchmark prints its numbers
+
+use modelseal::evidence::merkle::{Frontier, leaf_hash};
+use modelseal::evidence::note::{Checkpoint, sign_checkpoint};
+use modelseal::evidence::record::{DeploymentEvidence, now};
+use modelseal::evidence::{
+    EvidenceSubject, Location, NewRecord, Predicate, Recorder, VerifyOptions, checkpoint_path,
+    evidence_verifying_key, seal, verify_store,
+};
+use modelseal::keys::{PrivateKey, load_private_key, load_public_key};
+use std::ffi::OsStr;
+use std::io::Write;
+use std::path::Path;
+use std::time::Instant;
+
+fn record(writer: usize, i: usize) -> NewRecord {
+    NewRecord {
+        subject: EvidenceSubject {
+            name: format!("bench-model-{writer}-{i}"),
+            sha256: format!("{:064x}", writer * 10_000_000 + i),
+        },
+        predicate: Predicate::Deployment(DeploymentEvidence {
+            target: Some("bench".into()),
+            verification: None,
+            time: now(),
+        }),
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let usage = "usage: evidence_bench append LOG KEY WRITERS RECORDS | build FILE KEY RECORDS | verify LOG PUBLIC_KEY";
+    match args.get(1).map(String::as_str) {
+        Some("append") if args.len() == 6 => {
+            let location = Location::parse(OsStr::new(&args[2]))?;
+            let key_path = Path::new(&args[3]);
+            let writers: usize = args[4].parse()?;
+            let per_writer: usize = args[5].parse()?;
+            // Connect every writer first: the rate is of appends.
+            let recorders = (0..writers)
+                .map(|_| Recorder::open(&location, load_private_key(key_path)?))
+                .collect::<modelseal::Result<Vec<_>>>()?;
+            let start = Instant::now();
+            std::thread::scope(|s| {
+                for (w, recorder) in recorders.iter().enumerate() {
+                    s.spawn(move || {
+                        for i in 0..per_writer {
+                            recorder.append(&record(w, i)).expect("append");
+                        }
+                    });
+                }
+            });
+            let secs = start.elapsed().as_secs_f64();
+            let total = writers * per_writer;
+            println!(
+                "append writers={writers} records={total} seconds={secs:.3} appends_per_second={:.0}",
+                total as f64 / secs
+            );
+        }
+        Some("build") if args.len() == 5 => {
+            // A large file log written directly (sealed records, the tree,
+            // one signed checkpoint), as appends would leave it.
+            let PrivateKey::Ed25519(key) = load_private_key(Path::new(&args[3]))? else {
+                return Err("the evidence key must be Ed25519".into());
+            };
+            let path = Path::new(&args[2]);
+            let count: usize = args[4].parse()?;
+            let mut out = std::io::BufWriter::new(std::fs::File::create_new(path)?);
+            let mut frontier = Frontier::new();
+            for i in 0..count {
+                let line = seal(&record(0, i), &key)?;
+                out.write_all(line.as_bytes())?;
+                out.write_all(b"\n")?;
+                frontier.push(leaf_hash(line.as_bytes()));
+            }
+            out.flush()?;
+            let origin = modelseal::evidence::origin::new_origin(&key.verifying_key())?;
+            let cp = Checkpoint {
+                origin: origin.clone(),
+                size: frontier.size(),
+                root: frontier.root(),
+            };
+            std::fs::write(checkpoint_path(path), sign_checkpoint(&cp, &origin, &key))?;
+            println!(
+                "build records={count} bytes={}",
+                std::fs::metadata(path)?.len()
+            );
+        }
+        Some("verify") if args.len() == 4 => {
+            let location = Location::parse(OsStr::new(&args[2]))?;
+            let key = evidence_verifying_key(&load_public_key(Path::new(&args[3]))?)?;
+            let store = location.open()?;
+            let start = Instant::now();
+            let check = verify_store(store.as_ref(), &key, VerifyOptions::default())?;
+            let secs = start.elapsed().as_secs_f64();
+            if !check.ok() {
+                return Err(format!("the log does not verify: {:?}", check.problems).into());
+            }
+            println!(
+                "verify records={} seconds={secs:.3} records_per_second={:.0}",
+                check.lines,
+                check.lines as f64 / secs
+            );
+        }
+        _ => return Err(usage.into()),
+    }
+    Ok(())
+}

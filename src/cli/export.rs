@@ -1,0 +1,110 @@
+//! `modelseal evidence export`: what an auditor receives, in one directory.
+
+use super::{Context, Format, Outcome, escape, print_json};
+use modelseal::audit::{AsOf, AuditInput, evaluate, to_html, to_markdown, to_oscal};
+use modelseal::evidence::{
+    EXPORTED_LOG, Location, checkpoint_path, evidence_verifying_key, export_log,
+};
+use modelseal::keys::PublicKey;
+use modelseal::{Error, Result};
+use serde_json::json;
+use std::path::Path;
+
+/// The key, fingerprint and report files beside the exported log.
+const PUBLIC_KEY: &str = "evidence.pub.pem";
+const FINGERPRINT: &str = "evidence.pub.fingerprint.txt";
+const REPORTS: [&str; 4] = ["audit.json", "audit.md", "audit.oscal.json", "audit.html"];
+
+fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let path = dir.join(name);
+    std::fs::File::create_new(&path)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::Exists(path.clone()),
+            _ => Error::io(&path, e),
+        })
+}
+
+pub fn run(
+    ctx: &Context,
+    location: &Location,
+    public: &PublicKey,
+    out: &Path,
+    checklist: Option<&Path>,
+) -> Result<Outcome> {
+    let key = evidence_verifying_key(public)?;
+    let (list, source) = super::audit::load_checklist(checklist)?;
+    for name in [PUBLIC_KEY, FINGERPRINT].iter().chain(REPORTS.iter()) {
+        if out.join(name).exists() {
+            return Err(Error::Exists(out.join(name)));
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let check = export_log(location.open()?.as_ref(), &key, out)?;
+    write_new(out, PUBLIC_KEY, public.to_spki_pem().as_bytes())?;
+    write_new(
+        out,
+        FINGERPRINT,
+        format!("{}  {PUBLIC_KEY}\n", public.fingerprint()).as_bytes(),
+    )?;
+    let mut input = AuditInput::new(&list, &check, check.location.clone(), AsOf::now());
+    input.checklist_source = source;
+    let report = evaluate(&input);
+    let json = serde_json::to_string_pretty(&report)
+        .map_err(|e| Error::Evidence(format!("cannot encode the report: {e}")))?;
+    write_new(out, REPORTS[0], format!("{json}\n").as_bytes())?;
+    write_new(out, REPORTS[1], to_markdown(&report).as_bytes())?;
+    let oscal = serde_json::to_string_pretty(&to_oscal(&report))
+        .map_err(|e| Error::Evidence(format!("cannot encode the report: {e}")))?;
+    write_new(out, REPORTS[2], format!("{oscal}\n").as_bytes())?;
+    write_new(out, REPORTS[3], to_html(&report).as_bytes())?;
+    let log = out.join(EXPORTED_LOG);
+    let mut files = vec![log.clone(), checkpoint_path(&log)];
+    files.extend(
+        [PUBLIC_KEY, FINGERPRINT]
+            .iter()
+            .chain(REPORTS.iter())
+            .map(|n| out.join(n)),
+    );
+    // The HTML report comes with the audit's HTML renderer; this build has none.
+    let missing = "audit.html: this build has no HTML audit renderer";
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "log": check.location,
+            "out": out,
+            "intact": check.ok(),
+            "records": check.records.len(),
+            "checkpoint": super::evidence::checkpoint_json(&check),
+            "fingerprint": public.fingerprint(),
+            "files": files,
+            "notWritten": [missing],
+            "problems": check.problems,
+            "repairs": check.repairs,
+        })),
+        _ => {
+            println!(
+                "exported {} ({} records, {}) to {}",
+                escape(&check.location),
+                check.records.len(),
+                if check.ok() { "intact" } else { "BROKEN" },
+                escape(&out.display().to_string())
+            );
+            for p in &check.problems {
+                println!("  problem: {}", escape(p));
+            }
+            for f in &files {
+                println!("  {}", escape(&f.display().to_string()));
+            }
+            println!("  not written: {missing}");
+            println!(
+                "  key fingerprint {} (check it with the key's owner by another channel)",
+                public.fingerprint()
+            );
+        }
+    }
+    Ok(if check.ok() { 0 } else { 1 })
+}

@@ -1,0 +1,691 @@
+//! The evidence log in PostgreSQL, for a team: many writers on many hosts,
+//! one log. The records, the tree and the checkpoints are the bytes of the
+//! file log (computed by the library, never by the database), so the log
+//! exports to a file that verifies offline.
+//!
+//! - `records` keeps each record's exact bytes (`bytea`), leaf index and
+//!   leaf hash; `checkpoints` one signed checkpoint per append with the
+//!   tree's frontier; `meta` the evidence key the log belongs to. The
+//!   schema (`schema.sql`) is created once by [`init`], as the owner role.
+//! - An append is one transaction under an advisory lock: read the latest
+//!   checkpoint and its frontier (the frontier's root must be the signed
+//!   root), insert the record and the next checkpoint, commit. It costs
+//!   O(log n), and the leaf index and tree size are primary keys, so even a
+//!   writer that skipped the lock could not fork the tree.
+//! - Group commit: the append transaction commits asynchronously (it holds
+//!   the lock only for its own work, not for a disk flush), and the writer
+//!   then waits for a flush that covers it (a transactional WAL message,
+//!   committed as the session's `synchronous_commit` says) before it
+//!   returns. Writers waiting for the disk at once share one flush. The
+//!   write-ahead log is one sequence: a record built on another one is
+//!   never durable without it. A role that may not write that message
+//!   (`pg_logical_emit_message`) commits each append synchronously instead.
+//! - A writer killed at any instant leaves no partial record (the
+//!   transaction). A connection lost mid-append (a server restart) is
+//!   retried on a new connection for a while; the retry first looks for its
+//!   own record, in case the commit went through before the connection
+//!   dropped, so it is never appended twice.
+//! - Reading is one repeatable-read, read-only transaction: the latest
+//!   checkpoint and the records in order, fetched a batch at a time.
+
+mod password;
+mod tls;
+mod uri;
+
+pub use uri::{ConnectSpec, Host, SslMode, redact};
+
+use super::FileLog;
+use super::merkle::{Frontier, Hash, leaf_hash};
+use super::note::{Checkpoint, sign_checkpoint};
+use super::origin::{key_origin, new_origin, open_log_checkpoint};
+use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
+use super::verify::{VerifyOptions, verify_store};
+use crate::{Error, Result};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use postgres::error::SqlState;
+use postgres::{Client, IsolationLevel, NoTls};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The schema `init` creates.
+pub const SCHEMA_SQL: &str = include_str!("schema.sql");
+/// The schema's version, kept in `meta`.
+const SCHEMA_VERSION: i32 = 1;
+/// The advisory lock that serialises appends (any constant: a database
+/// holds one log).
+const APPEND_LOCK: i64 = 0x6d6f_6465_6c73_6561;
+/// Commits a transactional WAL message in a transaction of its own, so the
+/// commit waits (as the session's `synchronous_commit` says) until the
+/// write-ahead log is flushed past it, and so past every append committed
+/// before it.
+const FLUSH_BARRIER: &str = "SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
+/// How long an append keeps retrying after losing its connection.
+const RETRY_FOR: Duration = Duration::from_secs(60);
+/// Records fetched per round trip when reading.
+const FETCH_ROWS: i32 = 2000;
+
+/// A log in a PostgreSQL database.
+pub struct PgStore {
+    spec: ConnectSpec,
+    client: Mutex<Option<Client>>,
+    /// Whether appends commit asynchronously and then wait for
+    /// [`FLUSH_BARRIER`]; decided at the first append (`None` before).
+    group_commit: Mutex<Option<bool>>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgStore({})", self.spec)
+    }
+}
+
+fn describe(e: &postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        return format!("{}: {}", db.severity(), db.message());
+    }
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let more = s.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+fn pg_error(spec: &ConnectSpec, e: &postgres::Error) -> Error {
+    if e.code() == Some(&SqlState::UNDEFINED_TABLE)
+        || e.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
+    {
+        return Error::Evidence(format!(
+            "{spec}: no modelseal evidence log in this database (an administrator creates it once with `modelseal evidence init`)"
+        ));
+    }
+    Error::Evidence(format!("{spec}: {}", describe(e)))
+}
+
+/// Whether an error is the connection or the server going away (or a
+/// conflict), after which the append is tried again.
+fn transient(e: &postgres::Error) -> bool {
+    match e.code() {
+        Some(code) => {
+            let c = code.code();
+            c.starts_with("08")
+                || c.starts_with("57P")
+                || *code == SqlState::T_R_SERIALIZATION_FAILURE
+                || *code == SqlState::T_R_DEADLOCK_DETECTED
+                || *code == SqlState::UNIQUE_VIOLATION
+        }
+        // No SQLSTATE: the socket, not the server, failed.
+        None => true,
+    }
+}
+
+/// How long connecting keeps trying while the server is restarting
+/// (refusing connections, starting up or shutting down).
+const CONNECT_RETRY_FOR: Duration = Duration::from_secs(15);
+
+/// Connects as `spec` says, trying again for a while when the server is
+/// not there or not ready (a restart).
+fn connect_client(spec: &ConnectSpec) -> Result<Client> {
+    let deadline = Instant::now() + CONNECT_RETRY_FOR;
+    let mut pause = Duration::from_millis(100);
+    loop {
+        match connect_once(spec) {
+            Ok(client) => return Ok(client),
+            Err(Failed::Transient(_)) if Instant::now() + pause < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_secs(1));
+            }
+            Err(Failed::Transient(e) | Failed::Final(e)) => return Err(e),
+        }
+    }
+}
+
+/// One connection attempt (password from the URI, PGPASSWORD or the
+/// password file; TLS as `sslmode` says).
+fn connect_once(spec: &ConnectSpec) -> std::result::Result<Client, Failed> {
+    let mut config = postgres::Config::new();
+    match &spec.host {
+        Host::Tcp(host) => config.host(host),
+        Host::Socket(dir) => config.host_path(dir),
+    };
+    config
+        .port(spec.port)
+        .user(&spec.user)
+        .dbname(&spec.dbname)
+        .connect_timeout(spec.connect_timeout)
+        .application_name(spec.application_name.as_deref().unwrap_or("modelseal"));
+    if let Some(password) = password::password(spec).map_err(Failed::Final)? {
+        config.password(password.as_bytes());
+    }
+    let connected = match tls::client_config(spec).map_err(Failed::Final)? {
+        None => {
+            config.ssl_mode(postgres::config::SslMode::Disable);
+            config.connect(NoTls)
+        }
+        Some(tls) => {
+            // Required: a server that does not speak TLS is an error.
+            config.ssl_mode(postgres::config::SslMode::Require);
+            config.connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        }
+    };
+    connected.map_err(|e| {
+        let error = Error::Evidence(format!("{spec}: cannot connect: {}", describe(&e)));
+        // Refused, reset, or the server starting up or shutting down.
+        let restarting = match e.code() {
+            Some(code) => code.code().starts_with("57P") || code.code().starts_with("08"),
+            None => {
+                std::error::Error::source(&e)
+                    .and_then(|s| s.downcast_ref::<std::io::Error>())
+                    .is_some_and(|io| {
+                        matches!(
+                            io.kind(),
+                            std::io::ErrorKind::ConnectionRefused
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::ConnectionAborted
+                                | std::io::ErrorKind::UnexpectedEof
+                        )
+                    })
+                    || e.is_closed()
+            }
+        };
+        if restarting {
+            Failed::Transient(error)
+        } else {
+            Failed::Final(error)
+        }
+    })
+}
+
+/// Why one append attempt ended.
+enum Failed {
+    /// Try again on a new connection.
+    Transient(Error),
+    /// Give up.
+    Final(Error),
+}
+
+impl PgStore {
+    /// Connects to the log at `spec`.
+    pub fn connect(spec: &ConnectSpec) -> Result<Self> {
+        let client = connect_client(spec)?;
+        Ok(PgStore {
+            spec: spec.clone(),
+            client: Mutex::new(Some(client)),
+            group_commit: Mutex::new(None),
+        })
+    }
+
+    fn failed(&self, e: &postgres::Error) -> Failed {
+        let error = pg_error(&self.spec, e);
+        if transient(e) {
+            Failed::Transient(error)
+        } else {
+            Failed::Final(error)
+        }
+    }
+
+    /// Runs `f` on a live connection (connecting again if the last one was
+    /// lost).
+    fn with_client<T>(
+        &self,
+        f: impl FnOnce(&mut Client) -> std::result::Result<T, Failed>,
+    ) -> std::result::Result<T, Failed> {
+        let mut guard = self.client.lock().map_err(|_| {
+            Failed::Final(Error::Evidence("the connection lock is poisoned".into()))
+        })?;
+        if guard.as_ref().is_none_or(Client::is_closed) {
+            *guard = None;
+            *guard = Some(connect_client(&self.spec).map_err(Failed::Transient)?);
+        }
+        let client = guard.as_mut().expect("connected above");
+        let result = f(client);
+        if matches!(result, Err(Failed::Transient(_))) {
+            // Start the next attempt on a fresh connection.
+            *guard = None;
+        }
+        result
+    }
+
+    /// One append attempt. `seen` is set to the tree size this attempt
+    /// read, so that a retry can look for its own record.
+    fn try_append(
+        &self,
+        client: &mut Client,
+        line: &str,
+        leaf: &Hash,
+        key: &SigningKey,
+        seen: &mut Option<u64>,
+    ) -> std::result::Result<Checkpoint, Failed> {
+        let vk = key.verifying_key();
+        let fail = |why: String| Failed::Final(Error::Evidence(format!("{}: {why}", self.spec)));
+        let group_commit = self.group_commit(client)?;
+        let mut tx = client.transaction().map_err(|e| self.failed(&e))?;
+        // One round trip: commit without waiting for the disk when a flush
+        // barrier follows, then the lock.
+        let asynchronous = if group_commit {
+            "SET LOCAL synchronous_commit = off; "
+        } else {
+            ""
+        };
+        tx.batch_execute(&format!(
+            "{asynchronous}SELECT pg_advisory_xact_lock({APPEND_LOCK})"
+        ))
+        .map_err(|e| self.failed(&e))?;
+        if let Some(from) = *seen
+            && let Some(cp) = self.committed(&mut tx, leaf, from, &vk)?
+        {
+            return Ok(cp);
+        }
+        let head = tx
+            .query_one(
+                "SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
+                        (SELECT max(leaf_index) FROM modelseal_evidence.records), \
+                        c.tree_size, c.note, c.frontier \
+                 FROM (SELECT 1) AS one LEFT JOIN LATERAL \
+                    (SELECT tree_size, note, frontier FROM modelseal_evidence.checkpoints \
+                     ORDER BY tree_size DESC LIMIT 1) AS c ON true",
+                &[],
+            )
+            .map_err(|e| self.failed(&e))?;
+        let owner: Option<String> = head.get(0);
+        let last: Option<i64> = head.get(1);
+        if owner.as_deref() != Some(key_origin(&vk).as_str()) {
+            return Err(fail(format!(
+                "this database keeps the log of another evidence key ({}), not {}",
+                owner.as_deref().unwrap_or("none recorded"),
+                key_origin(&vk)
+            )));
+        }
+        let (origin, mut frontier) = match head.get::<_, Option<String>>(3) {
+            None if last.is_none() => (new_origin(&vk).map_err(Failed::Final)?, Frontier::new()),
+            None => return Err(fail("records but no checkpoint; refusing to append".into())),
+            Some(note) => {
+                let cp = open_log_checkpoint(&note, &vk)
+                    .map_err(|e| fail(format!("the latest checkpoint: {e}; refusing to append")))?;
+                let size: i64 = head.get(2);
+                let stored: Vec<u8> = head.get(4);
+                let frontier = frontier_from(cp.size, &stored)
+                    .filter(|f| f.root() == cp.root && Ok(f.size()) == u64::try_from(size))
+                    .ok_or_else(|| {
+                        fail("the stored frontier does not match the signed checkpoint; refusing to append (run `modelseal evidence verify`)".into())
+                    })?;
+                let expected_last = cp.size.checked_sub(1).map(|l| l as i64);
+                if last != expected_last {
+                    return Err(fail(format!(
+                        "the records table ends at leaf {} but the checkpoint covers {}; refusing to append (run `modelseal evidence verify`)",
+                        last.map_or("none".to_string(), |l| l.to_string()),
+                        cp.size
+                    )));
+                }
+                (cp.origin, frontier)
+            }
+        };
+        let index = frontier.size();
+        *seen = Some(index);
+        frontier.push(*leaf);
+        let cp = Checkpoint {
+            origin: origin.clone(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        let note = sign_checkpoint(&cp, &origin, key);
+        tx.execute(
+            "WITH record AS (INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
+                             VALUES ($1, $2, $3)) \
+             INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($4, $5, $6)",
+            &[
+                &(index as i64),
+                &line.as_bytes(),
+                &leaf.as_slice(),
+                &(cp.size as i64),
+                &note,
+                &frontier.hashes().concat(),
+            ],
+        )
+        .map_err(|e| self.failed(&e))?;
+        tx.commit().map_err(|e| self.failed(&e))?;
+        Ok(cp)
+    }
+
+    /// Whether the writer may commit asynchronously, that is whether it may
+    /// run [`FLUSH_BARRIER`] (asked once per store).
+    fn group_commit(&self, client: &mut Client) -> std::result::Result<bool, Failed> {
+        let mut known = self
+            .group_commit
+            .lock()
+            .map_err(|_| Failed::Final(Error::Evidence("the store's lock is poisoned".into())))?;
+        if let Some(known) = *known {
+            return Ok(known);
+        }
+        let row = client
+            .query_one(
+                "SELECT has_function_privilege('pg_logical_emit_message(boolean, text, text)', 'EXECUTE')",
+                &[],
+            )
+            .map_err(|e| self.failed(&e))?;
+        let may: bool = row.get(0);
+        *known = Some(may);
+        Ok(may)
+    }
+
+    /// Waits until every append committed so far on this connection is on
+    /// disk (a no-op wait when appends commit synchronously).
+    fn flush(&self, client: &mut Client) -> std::result::Result<(), Failed> {
+        if self.group_commit(client)? {
+            client
+                .batch_execute(FLUSH_BARRIER)
+                .map_err(|e| self.failed(&e))?;
+        }
+        Ok(())
+    }
+
+    /// After a lost connection: the checkpoint that took in our record, if
+    /// the earlier attempt's commit went through.
+    fn committed(
+        &self,
+        tx: &mut postgres::Transaction<'_>,
+        leaf: &Hash,
+        from: u64,
+        key: &VerifyingKey,
+    ) -> std::result::Result<Option<Checkpoint>, Failed> {
+        let row = tx
+            .query_opt(
+                "SELECT c.note FROM modelseal_evidence.records r \
+                 JOIN modelseal_evidence.checkpoints c ON c.tree_size = r.leaf_index + 1 \
+                 WHERE r.leaf_hash = $1 AND r.leaf_index >= $2 ORDER BY r.leaf_index LIMIT 1",
+                &[&leaf.as_slice(), &(from as i64)],
+            )
+            .map_err(|e| self.failed(&e))?;
+        let Some(row) = row else { return Ok(None) };
+        let note: String = row.get(0);
+        open_log_checkpoint(&note, key)
+            .map(Some)
+            .map_err(|e| Failed::Final(Error::Evidence(format!("{}: {e}", self.spec))))
+    }
+
+    /// Moves the file log at `file` into this (empty) database log with the
+    /// same records, root and checkpoint, in one transaction. The file log
+    /// must verify with `key` and hold no interrupted append.
+    pub fn import(&self, file: &FileLog, key: &VerifyingKey) -> Result<Checkpoint> {
+        let check = verify_store(file, key, VerifyOptions::default())?;
+        if let Some(problem) = check.problems.first() {
+            return Err(Error::Evidence(format!(
+                "{} does not verify ({problem}); nothing imported",
+                file.path().display()
+            )));
+        }
+        if let Some(repair) = check.repairs.first() {
+            return Err(Error::Evidence(format!(
+                "{}: {repair}; append to it once before importing",
+                file.path().display()
+            )));
+        }
+        let (Some(cp), Some(note)) = (check.checkpoint, check.checkpoint_note) else {
+            return Err(Error::Evidence(format!(
+                "{} has no checkpoint",
+                file.path().display()
+            )));
+        };
+        let spec = &self.spec;
+        let result = self.with_client(|client| {
+            let err = |e: postgres::Error| Failed::Final(pg_error(spec, &e));
+            let mut tx = client.transaction().map_err(err)?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
+                .map_err(err)?;
+            let row = tx
+                .query_one(
+                    "SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
+                            EXISTS (SELECT 1 FROM modelseal_evidence.records), \
+                            EXISTS (SELECT 1 FROM modelseal_evidence.checkpoints)",
+                    &[],
+                )
+                .map_err(err)?;
+            let owner: Option<String> = row.get(0);
+            if owner.as_deref() != Some(key_origin(key).as_str()) {
+                return Err(Failed::Final(Error::Evidence(format!(
+                    "{spec}: this database keeps the log of another evidence key ({})",
+                    owner.as_deref().unwrap_or("none recorded")
+                ))));
+            }
+            if row.get::<_, bool>(1) || row.get::<_, bool>(2) {
+                return Err(Failed::Final(Error::Evidence(format!(
+                    "{spec}: the database log is not empty; an import only starts a log"
+                ))));
+            }
+            let mut frontier = Frontier::new();
+            let mut batch = Batch::default();
+            file.scan(&mut |item| {
+                if let ScanItem::Record { bytes, .. } = item {
+                    if frontier.size() >= cp.size {
+                        return Err(Error::Evidence("the file log grew while imported".into()));
+                    }
+                    let leaf = leaf_hash(bytes);
+                    batch.push(frontier.size(), bytes, &leaf);
+                    frontier.push(leaf);
+                    if batch.index.len() >= 1000 {
+                        batch.insert(&mut tx, spec)?;
+                    }
+                }
+                Ok(())
+            })
+            .map_err(Failed::Final)?;
+            batch.insert(&mut tx, spec).map_err(Failed::Final)?;
+            if frontier.size() != cp.size || frontier.root() != cp.root {
+                return Err(Failed::Final(Error::Evidence(format!(
+                    "{} changed while imported; nothing imported",
+                    file.path().display()
+                ))));
+            }
+            tx.execute(
+                "INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($1, $2, $3)",
+                &[&(cp.size as i64), &note, &frontier.hashes().concat()],
+            )
+            .map_err(err)?;
+            tx.commit().map_err(err)?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(cp),
+            Err(Failed::Final(e) | Failed::Transient(e)) => Err(e),
+        }
+    }
+}
+
+/// Records waiting to be inserted by an import.
+#[derive(Default)]
+struct Batch {
+    index: Vec<i64>,
+    record: Vec<Vec<u8>>,
+    leaf_hash: Vec<Vec<u8>>,
+}
+
+impl Batch {
+    fn push(&mut self, index: u64, bytes: &[u8], leaf: &Hash) {
+        self.index.push(index as i64);
+        self.record.push(bytes.to_vec());
+        self.leaf_hash.push(leaf.to_vec());
+    }
+
+    fn insert(&mut self, tx: &mut postgres::Transaction<'_>, spec: &ConnectSpec) -> Result<()> {
+        if self.index.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
+             SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[])",
+            &[&self.index, &self.record, &self.leaf_hash],
+        )
+        .map_err(|e| pg_error(spec, &e))?;
+        *self = Batch::default();
+        Ok(())
+    }
+}
+
+fn frontier_from(size: u64, bytes: &[u8]) -> Option<Frontier> {
+    if !bytes.len().is_multiple_of(32) {
+        return None;
+    }
+    let hashes = bytes
+        .chunks_exact(32)
+        .map(|c| <Hash>::try_from(c).expect("32 bytes"))
+        .collect();
+    Frontier::from_parts(size, hashes)
+}
+
+impl EvidenceStore for PgStore {
+    fn location(&self) -> String {
+        self.spec.to_string()
+    }
+
+    fn append(&self, line: &str, key: &SigningKey) -> Result<Checkpoint> {
+        if line.contains('\n') || line.len() > MAX_RECORD {
+            return Err(Error::Evidence(format!(
+                "a record must be one line of at most {MAX_RECORD} bytes"
+            )));
+        }
+        let leaf = leaf_hash(line.as_bytes());
+        let deadline = Instant::now() + RETRY_FOR;
+        let mut seen = None;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            // The flush runs for a record found committed by a retry too:
+            // it may have been committed but not yet flushed.
+            match self.with_client(|client| {
+                let cp = self.try_append(client, line, &leaf, key, &mut seen)?;
+                self.flush(client)?;
+                Ok(cp)
+            }) {
+                Ok(cp) => return Ok(cp),
+                Err(Failed::Transient(e)) if Instant::now() + pause < deadline => {
+                    let _ = e;
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_secs(2));
+                }
+                Err(Failed::Transient(e) | Failed::Final(e)) => return Err(e),
+            }
+        }
+    }
+
+    fn scan(&self, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()> {
+        let spec = &self.spec;
+        let result = self.with_client(|client| {
+            let err = |e: postgres::Error| Failed::Final(pg_error(spec, &e));
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(err)?;
+            let note: Option<String> = tx
+                .query_opt(
+                    "SELECT note FROM modelseal_evidence.checkpoints ORDER BY tree_size DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(err)?
+                .map(|row| row.get(0));
+            visit(ScanItem::Checkpoint(note.as_deref())).map_err(Failed::Final)?;
+            let portal = tx
+                .bind(
+                    "SELECT leaf_index, octet_length(record)::bigint, \
+                            CASE WHEN octet_length(record) <= $1 THEN record END, leaf_hash \
+                     FROM modelseal_evidence.records ORDER BY leaf_index",
+                    &[&(MAX_RECORD as i32)],
+                )
+                .map_err(err)?;
+            loop {
+                let rows = tx.query_portal(&portal, FETCH_ROWS).map_err(err)?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in rows {
+                    let index: i64 = row.get(0);
+                    let len: i64 = row.get(1);
+                    let bytes: Option<&[u8]> = row.get(2);
+                    let stored: &[u8] = row.get(3);
+                    let item = match bytes {
+                        Some(bytes) => ScanItem::Record {
+                            bytes,
+                            index: u64::try_from(index).ok(),
+                            leaf_hash: Some(stored),
+                        },
+                        None => ScanItem::Oversized { len: len as u64 },
+                    };
+                    visit(item).map_err(Failed::Final)?;
+                }
+            }
+            tx.commit().map_err(err)?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(Failed::Final(e) | Failed::Transient(e)) => Err(e),
+        }
+    }
+
+    fn may_have_uncheckpointed_tail(&self) -> bool {
+        false
+    }
+}
+
+/// Quotes an SQL identifier (a role name).
+fn quote_ident(name: &str) -> Result<String> {
+    if name.is_empty() || name.contains('\0') || name.len() > 63 {
+        return Err(Error::Usage(format!("{name:?} is not a role name")));
+    }
+    Ok(format!("\"{}\"", name.replace('"', "\"\"")))
+}
+
+/// Creates the log's schema in the database at `spec` (once, as the role
+/// that is to own it) for logs sealed by `key`, and grants `writers` what
+/// appending needs and `readers` what verifying needs.
+pub fn init(
+    spec: &ConnectSpec,
+    key: &VerifyingKey,
+    writers: &[String],
+    readers: &[String],
+) -> Result<()> {
+    let mut client = connect_client(spec)?;
+    let err = |e: postgres::Error| Error::Evidence(format!("{spec}: {}", describe(&e)));
+    let mut tx = client.transaction().map_err(err)?;
+    let exists: bool = tx
+        .query_one(
+            "SELECT to_regnamespace('modelseal_evidence') IS NOT NULL",
+            &[],
+        )
+        .map_err(err)?
+        .get(0);
+    if exists {
+        return Err(Error::Evidence(format!(
+            "{spec}: the evidence schema exists already (init runs once)"
+        )));
+    }
+    tx.batch_execute(SCHEMA_SQL).map_err(err)?;
+    tx.execute(
+        "INSERT INTO modelseal_evidence.meta (schema_version, key_origin) VALUES ($1, $2)",
+        &[&SCHEMA_VERSION, &key_origin(key)],
+    )
+    .map_err(err)?;
+    for writer in writers {
+        let role = quote_ident(writer)?;
+        tx.batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA modelseal_evidence TO {role}; \
+             GRANT SELECT, INSERT ON modelseal_evidence.records, modelseal_evidence.checkpoints TO {role}; \
+             GRANT SELECT ON modelseal_evidence.meta TO {role};"
+        ))
+        .map_err(err)?;
+    }
+    for reader in readers {
+        let role = quote_ident(reader)?;
+        tx.batch_execute(&format!(
+            "GRANT USAGE ON SCHEMA modelseal_evidence TO {role}; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA modelseal_evidence TO {role};"
+        ))
+        .map_err(err)?;
+    }
+    tx.commit().map_err(err)
+}

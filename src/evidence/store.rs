@@ -1,0 +1,64 @@
+//! Where a log is kept. A store appends and reads back the exact record
+//! bytes and the signed checkpoint; the RFC 6962 tree and the C2SP
+//! checkpoints are computed here in the library, never by the store, so
+//! every store's log exports to the same JSON Lines file and verifies
+//! offline.
+
+use super::note::Checkpoint;
+use crate::Result;
+use ed25519_dalek::SigningKey;
+
+/// Most bytes one record may hold. Records are a few kilobytes; a longer
+/// line was not written by modelseal and is not read into memory.
+pub const MAX_RECORD: usize = 1 << 20;
+
+/// One thing read from a stored log, in log order.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum ScanItem<'a> {
+    /// The stored checkpoint note, exactly as stored (`None`: there is none).
+    /// Always the first item.
+    Checkpoint(Option<&'a str>),
+    /// A complete record.
+    Record {
+        /// The record's exact bytes (one JSON line without its newline).
+        bytes: &'a [u8],
+        /// The leaf index the store keeps beside the record, if it keeps one.
+        index: Option<u64>,
+        /// The leaf hash the store keeps beside the record, if it keeps one
+        /// (never trusted: it is compared with the hash of `bytes`).
+        leaf_hash: Option<&'a [u8]>,
+    },
+    /// A record longer than [`MAX_RECORD`] (its bytes are skipped).
+    Oversized {
+        /// Its length in bytes.
+        len: u64,
+    },
+    /// An unterminated last line: a write that was interrupted.
+    Torn {
+        /// Its length in bytes.
+        len: u64,
+    },
+}
+
+/// A place that keeps an evidence log.
+pub trait EvidenceStore {
+    /// Where the log is, for messages and reports (never with a password).
+    fn location(&self) -> String;
+
+    /// Appends one sealed record line and re-signs the checkpoint, with
+    /// every writer of the store serialised, and returns the new checkpoint.
+    /// When it returns, the record and the checkpoint are durable. Refuses
+    /// a log that no longer matches its checkpoint.
+    fn append(&self, line: &str, key: &SigningKey) -> Result<Checkpoint>;
+
+    /// Reads the log in one consistent view: the checkpoint first, then
+    /// every record in order. An error from `visit` ends the scan and is
+    /// returned. A log that does not exist is an error.
+    fn scan(&self, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()>;
+
+    /// Whether records beyond the checkpoint can be left by a writer that
+    /// was killed (a file log: record and checkpoint are two writes). Where
+    /// they cannot (one transaction), such records are tampering.
+    fn may_have_uncheckpointed_tail(&self) -> bool;
+}

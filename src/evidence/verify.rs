@@ -1,0 +1,365 @@
+//! Verifying a stored log as a stream: every record's signature (in
+//! parallel, a chunk at a time), every leaf hash recomputed from the stored
+//! bytes, the tree head against the signed checkpoint, and an older
+//! checkpoint's root against the same prefix of the log. Memory holds one
+//! chunk of raw records, the tree's frontier, and (when asked) the opened
+//! records, up to [`MAX_KEPT_RECORDS`].
+
+use super::merkle::{Frontier, Hash, leaf_hash};
+use super::note::Checkpoint;
+use super::origin::open_log_checkpoint;
+use super::record::{Record, unseal};
+use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
+use crate::{Error, Result};
+use ed25519_dalek::VerifyingKey;
+use rayon::prelude::*;
+use std::io::Write;
+
+/// Most records kept in memory for an audit or a listing (about a
+/// kilobyte each). Verifying alone keeps none and has no such bound.
+pub const MAX_KEPT_RECORDS: usize = 1_000_000;
+
+/// Records opened in parallel at a time.
+const CHUNK: usize = 2048;
+/// Signatures checked in one batch.
+const BATCH: usize = 128;
+
+/// A record waiting to be opened: its position, bytes, and the leaf index
+/// and leaf hash the store keeps beside it.
+type Waiting = (u64, Vec<u8>, Option<u64>, Option<Vec<u8>>);
+
+/// The result of checking a log.
+#[derive(Debug, Clone, Default)]
+pub struct LogCheck {
+    /// Records covered by the checkpoint that opened with the evidence key
+    /// (empty when the caller did not ask to keep them).
+    pub records: Vec<Record>,
+    /// Complete records in the store.
+    pub lines: usize,
+    /// Everything wrong, each naming the record or checkpoint: tampering.
+    pub problems: Vec<String>,
+    /// What the next append will repair by itself (the traces of a writer
+    /// that was killed); not tampering, and not counted as evidence.
+    pub repairs: Vec<String>,
+    /// The stored checkpoint the verification relied on, when it verified.
+    pub checkpoint: Option<Checkpoint>,
+    /// The stored checkpoint's exact text.
+    pub checkpoint_note: Option<String>,
+    /// What was proven about an older checkpoint.
+    pub consistency: Option<String>,
+    /// Where the log is (a path, or a database URI without its password).
+    pub location: String,
+}
+
+impl LogCheck {
+    /// Whether the log is intact.
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// How to verify.
+#[derive(Default)]
+pub struct VerifyOptions<'a> {
+    /// An older checkpoint (note text) the log must extend.
+    pub older: Option<&'a str>,
+    /// Keep the opened records (for an audit or a listing).
+    pub keep_records: bool,
+    /// Write each record covered by the checkpoint here, one line each
+    /// (an export).
+    pub copy_to: Option<&'a mut dyn Write>,
+}
+
+/// Verifies the log in `store` with the evidence key: see the module.
+pub fn verify_store(
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    options: VerifyOptions<'_>,
+) -> Result<LogCheck> {
+    let mut v = Verifier {
+        key,
+        older: None,
+        keep: options.keep_records,
+        copy_to: options.copy_to,
+        crash_tail: store.may_have_uncheckpointed_tail(),
+        check: LogCheck {
+            location: store.location(),
+            ..LogCheck::default()
+        },
+        frontier: Frontier::new(),
+        chunk: Vec::new(),
+        seen: 0,
+        pending: 0,
+        unhashable: false,
+        older_matched: None,
+    };
+    if let Some(older) = options.older {
+        match open_log_checkpoint(older, key) {
+            Ok(cp) => v.older = Some(cp),
+            Err(e) => v.check.problems.push(format!("the older checkpoint: {e}")),
+        }
+    }
+    v.compare_older();
+    store.scan(&mut |item| v.item(item))?;
+    v.flush()?;
+    Ok(v.finish())
+}
+
+/// Opens a batch of records. Their signatures are checked together
+/// (Ed25519 batch verification, about twice as fast per signature); when
+/// the batch fails, each is checked alone to name the culprits. Batch and
+/// strict verification can disagree only on signatures built with
+/// small-order components, which takes the private key to make; a weak key
+/// is always checked strictly.
+fn open_batch(
+    batch: &[Waiting],
+    key: &VerifyingKey,
+) -> Vec<(Hash, std::result::Result<Record, String>)> {
+    let unsealed: Vec<_> = batch.iter().map(|(_, bytes, _, _)| unseal(bytes)).collect();
+    let decoded: Vec<_> = unsealed.iter().filter_map(|u| u.as_ref().ok()).collect();
+    let messages: Vec<&[u8]> = decoded.iter().map(|u| u.message.as_slice()).collect();
+    let signatures: Vec<_> = decoded.iter().map(|u| u.signature).collect();
+    let keys = vec![*key; decoded.len()];
+    let all_valid = !key.is_weak()
+        && (decoded.is_empty()
+            || ed25519_dalek::verify_batch(&messages, &signatures, &keys).is_ok());
+    batch
+        .iter()
+        .zip(unsealed)
+        .map(|((position, bytes, _, _), unsealed)| {
+            let index = usize::try_from(*position).unwrap_or(usize::MAX);
+            let record = unsealed.and_then(|u| {
+                if !all_valid {
+                    u.check(key)?;
+                }
+                u.read(index, bytes)
+            });
+            (leaf_hash(bytes), record)
+        })
+        .collect()
+}
+
+struct Verifier<'a, 'k> {
+    key: &'k VerifyingKey,
+    older: Option<Checkpoint>,
+    keep: bool,
+    copy_to: Option<&'a mut dyn Write>,
+    crash_tail: bool,
+    check: LogCheck,
+    /// Over the records covered by the checkpoint (all, without one).
+    frontier: Frontier,
+    /// Raw records waiting to be opened: (position, bytes, stored index,
+    /// stored leaf hash).
+    chunk: Vec<Waiting>,
+    /// Records seen so far.
+    seen: u64,
+    /// Valid records beyond the checkpoint.
+    pending: u64,
+    /// A record could not be hashed (too long), so no root can be computed.
+    unhashable: bool,
+    older_matched: Option<bool>,
+}
+
+impl Verifier<'_, '_> {
+    fn covered(&self, position: u64) -> bool {
+        self.check
+            .checkpoint
+            .as_ref()
+            .is_none_or(|cp| position < cp.size)
+    }
+
+    fn item(&mut self, item: ScanItem<'_>) -> Result<()> {
+        match item {
+            ScanItem::Checkpoint(None) => {
+                return Err(Error::Evidence(format!(
+                    "{} has no checkpoint: not a log modelseal kept (or its checkpoint was removed)",
+                    self.check.location
+                )));
+            }
+            ScanItem::Checkpoint(Some(note)) => {
+                self.check.checkpoint_note = Some(note.to_string());
+                match open_log_checkpoint(note, self.key) {
+                    Ok(cp) => self.check.checkpoint = Some(cp),
+                    Err(e) => self.check.problems.push(format!("the checkpoint: {e}")),
+                }
+            }
+            ScanItem::Record {
+                bytes,
+                index,
+                leaf_hash,
+            } => {
+                self.chunk.push((
+                    self.seen,
+                    bytes.to_vec(),
+                    index,
+                    leaf_hash.map(<[u8]>::to_vec),
+                ));
+                self.seen += 1;
+                if self.chunk.len() >= CHUNK {
+                    self.flush()?;
+                }
+            }
+            ScanItem::Oversized { len } => {
+                self.flush()?;
+                self.check.problems.push(format!(
+                    "record {}: {len} bytes, longer than the {MAX_RECORD} bytes a record may hold",
+                    self.seen + 1
+                ));
+                if self.covered(self.seen) {
+                    self.unhashable = true;
+                }
+                self.seen += 1;
+            }
+            ScanItem::Torn { len } => {
+                self.flush()?;
+                let beyond = !self.covered(self.seen);
+                if beyond && self.crash_tail {
+                    self.check.repairs.push(format!(
+                        "the last record is cut off ({len} bytes without a final newline: an interrupted write); the next append cuts it"
+                    ));
+                } else {
+                    self.check.problems.push(format!(
+                        "record {}: cut off (no final newline) inside what the checkpoint covers",
+                        self.seen + 1
+                    ));
+                    self.unhashable = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens the waiting records in parallel, then takes them in order.
+    fn flush(&mut self) -> Result<()> {
+        let key = self.key;
+        let opened: Vec<(Hash, std::result::Result<Record, String>)> = self
+            .chunk
+            .par_chunks(BATCH)
+            .flat_map_iter(|batch| open_batch(batch, key))
+            .collect();
+        let chunk = std::mem::take(&mut self.chunk);
+        for ((position, bytes, index, stored_hash), (leaf, record)) in chunk.into_iter().zip(opened)
+        {
+            self.take(position, &bytes, index, stored_hash, leaf, record)?;
+        }
+        Ok(())
+    }
+
+    fn take(
+        &mut self,
+        position: u64,
+        bytes: &[u8],
+        index: Option<u64>,
+        stored_hash: Option<Vec<u8>>,
+        leaf: Hash,
+        record: std::result::Result<Record, String>,
+    ) -> Result<()> {
+        let n = position + 1;
+        if let Some(index) = index.filter(|i| *i != position) {
+            self.check.problems.push(format!(
+                "record {n}: stored with leaf index {index} (records missing, inserted or renumbered)"
+            ));
+        }
+        if let Some(stored) = stored_hash.filter(|h| h.as_slice() != leaf.as_slice()) {
+            self.check.problems.push(format!(
+                "record {n}: the stored leaf hash {} is not the hash of the stored bytes (edited behind modelseal's back)",
+                hex::encode(stored)
+            ));
+        }
+        if !self.covered(position) {
+            match record {
+                Ok(_) if self.crash_tail => self.pending += 1,
+                Ok(_) => self.check.problems.push(format!(
+                    "record {n}: beyond the checkpoint (written outside modelseal)"
+                )),
+                Err(why) => self
+                    .check
+                    .problems
+                    .push(format!("record {n} (beyond the checkpoint): {why}")),
+            }
+            return Ok(());
+        }
+        self.frontier.push(leaf);
+        self.compare_older();
+        if let Some(out) = self.copy_to.as_mut() {
+            out.write_all(bytes)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| Error::Evidence(format!("cannot write the export: {e}")))?;
+        }
+        match record {
+            Ok(record) if self.keep => {
+                if self.check.records.len() >= MAX_KEPT_RECORDS {
+                    return Err(Error::Evidence(format!(
+                        "{} holds more than {MAX_KEPT_RECORDS} records, more than an audit keeps in memory",
+                        self.check.location
+                    )));
+                }
+                self.check.records.push(record);
+            }
+            Ok(_) => {}
+            Err(why) => self.check.problems.push(format!("record {n}: {why}")),
+        }
+        Ok(())
+    }
+
+    /// Once the log reaches the older checkpoint's size, its prefix must
+    /// have the older root.
+    fn compare_older(&mut self) {
+        if let Some(older) = &self.older
+            && self.older_matched.is_none()
+            && self.frontier.size() == older.size
+        {
+            self.older_matched = Some(!self.unhashable && self.frontier.root() == older.root);
+        }
+    }
+
+    fn finish(mut self) -> LogCheck {
+        let covered = self.frontier.size();
+        self.check.lines = usize::try_from(self.seen).unwrap_or(usize::MAX);
+        if let Some(cp) = &self.check.checkpoint {
+            if covered < cp.size {
+                self.check.problems.push(format!(
+                    "the checkpoint covers {} records but the log holds {} (records deleted, truncated or appended outside modelseal)",
+                    cp.size, self.seen
+                ));
+            } else if self.unhashable || self.frontier.root() != cp.root {
+                self.check.problems.push(
+                    "the log's Merkle root differs from the signed checkpoint (records edited, reordered or replaced)".into(),
+                );
+            }
+        }
+        if self.pending > 0 {
+            self.check.repairs.push(format!(
+                "{} complete record(s) sealed by the evidence key lie beyond the checkpoint (an interrupted append); the next append takes them in",
+                self.pending
+            ));
+        }
+        if let Some(older) = &self.older {
+            if let Some(cp) = &self.check.checkpoint
+                && cp.origin != older.origin
+            {
+                self.check.problems.push(format!(
+                    "the older checkpoint is of another log (origin {}, this log is {})",
+                    older.origin, cp.origin
+                ));
+            }
+            match self.older_matched {
+                None => self.check.problems.push(format!(
+                    "the log holds {covered} records, fewer than the older checkpoint's {} (truncated)",
+                    older.size
+                )),
+                Some(false) => self.check.problems.push(format!(
+                    "the log is not an extension of the older checkpoint of {} records (history rewritten)",
+                    older.size
+                )),
+                Some(true) => {
+                    self.check.consistency = Some(format!(
+                        "the log of {covered} records extends the older checkpoint of {} (its first {} records hash to the older root)",
+                        older.size, older.size
+                    ))
+                }
+            }
+        }
+        self.check
+    }
+}
