@@ -156,9 +156,21 @@ fn hash_refuses_empty_models_and_symlinks_with_hints() {
     assert_eq!(code, 0);
     assert!(out.contains("alias.json"));
     std::os::unix::fs::symlink("/etc/hostname", model.join("escape")).unwrap();
+    // OMS v1.0 section 6.1.1: with symlinks allowed, a target outside the
+    // root is followed with a warning; a dangling link is an error.
+    let (code, _, err) = run(modelseal().args(["hash", "--allow-symlinks"]).arg(&model));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("escape: symbolic link leads outside the model root"),
+        "{err}"
+    );
+    std::os::unix::fs::symlink("nothing-here", model.join("dangling")).unwrap();
     let (code, _, err) = run(modelseal().args(["hash", "--allow-symlinks"]).arg(&model));
     assert_eq!(code, 2);
-    assert!(err.contains("outside the model root"), "{err}");
+    assert!(
+        err.contains("dangling: dangling or unresolvable symbolic link"),
+        "{err}"
+    );
 }
 
 #[test]

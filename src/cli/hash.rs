@@ -1,15 +1,19 @@
 //! `modelseal hash`.
 
 use super::progress::Bar;
-use super::{Context, Format, HashingArgs, Outcome, print_json};
+use super::{Context, Format, HashingArgs, Outcome, escape, print_json};
 use clap::Args;
 use modelseal::Result;
-use modelseal::source::{LocalSource, ModelSource, manifest};
+use modelseal::digest::{Resources, Serialization};
+use modelseal::source::{SourceNote, manifest_with_notes};
+use modelseal::verify::Warning;
+use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct HashArgs {
-    /// The model directory or file.
+    /// The model directory or file, or hf://ORG/NAME[@REVISION] in the local Hugging Face cache.
     path: PathBuf,
     /// A signature file to leave out when it lies inside the model (as sign does).
     #[arg(long, value_name = "FILE", default_value = "model.sig")]
@@ -18,24 +22,59 @@ pub struct HashArgs {
     hashing: HashingArgs,
 }
 
+/// `hash --format json`, streamed member by member.
+#[derive(Serialize)]
+struct HashJson<'a> {
+    name: &'a str,
+    root_digest: BTreeMap<&'static str, String>,
+    resources: &'a Resources,
+    serialization: &'a Serialization,
+    #[serde(skip_serializing_if = "<[SourceNote]>::is_empty")]
+    notes: &'a [SourceNote],
+}
+
+/// A note of the walk as a warning line.
+pub fn note_text(note: &SourceNote) -> String {
+    match note {
+        SourceNote::SymlinkOutsideRoot { path, target } => Warning::SymlinkOutsideRoot {
+            path: path.clone(),
+            target: target.clone(),
+        }
+        .to_string(),
+        SourceNote::SymlinkCycle { path } => {
+            Warning::SymlinkCycle { path: path.clone() }.to_string()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
 pub fn run(ctx: &Context, args: HashArgs) -> Result<Outcome> {
-    let options = args.hashing.options(&args.path, Some(&args.signature))?;
+    let source = super::source::model_source(&args.path)?;
+    let root = source.local_path().unwrap_or(&args.path).to_path_buf();
+    let mut options = args.hashing.options(&root, Some(&args.signature))?;
+    if source.repository_scope().is_some() {
+        // A repository cache keeps its files as links into its blobs.
+        options.allow_symlinks = true;
+    }
     let bar = Bar::new(ctx.quiet, "hashing");
-    let source = LocalSource::new(&args.path);
-    let manifest = manifest(&source, &options, &bar);
+    let manifest = manifest_with_notes(source.as_ref(), &options, &bar);
     bar.finish();
-    let manifest = manifest?;
+    let (manifest, notes) = manifest?;
+    for note in &notes {
+        ctx.warn(&escape(&note_text(note)));
+    }
     let name = source.name()?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal => {
-            println!("{}  {name}", manifest.root_digest_hex())
+            println!("{}  {}", manifest.root_digest_hex(), escape(&name))
         }
-        Format::Json => print_json(&serde_json::json!({
-            "name": name,
-            "root_digest": { "sha256": manifest.root_digest_hex() },
-            "resources": manifest.resources,
-            "serialization": manifest.serialization,
-        })),
+        Format::Json => print_json(&HashJson {
+            name: &name,
+            root_digest: BTreeMap::from([("sha256", manifest.root_digest_hex())]),
+            resources: &manifest.resources,
+            serialization: &manifest.serialization,
+            notes: &notes,
+        }),
     }
     Ok(0)
 }

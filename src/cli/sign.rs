@@ -15,14 +15,13 @@ use modelseal::evidence::record::{
     self, EvidenceSubject, NewRecord, Predicate, SignEvidence, SignerInfo, Tool,
 };
 use modelseal::keys::load_private_key;
-use modelseal::sign::{SigningIdentity, sign_manifest};
-use modelseal::source::{LocalSource, ModelSource};
+use modelseal::sign::{SignedBundle, SigningIdentity, sign_model};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The model directory or file.
+    /// The model directory or file, or hf://ORG/NAME[@REVISION] in the local Hugging Face cache.
     pub path: PathBuf,
     /// Private key (PKCS#8 or SEC1 PEM).
     #[arg(
@@ -65,6 +64,13 @@ pub struct SignArgs {
     evidence: EvidenceArgs,
 }
 
+/// A signature made: streamed from its payload (key mode), or the bytes a
+/// Sigstore service returned.
+enum Signed {
+    Streamed(Box<SignedBundle>),
+    Bytes(Vec<u8>),
+}
+
 pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     if args.signature.is_dir() {
         return Err(Error::Usage(format!(
@@ -86,18 +92,26 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         .as_deref()
         .map(|cert| load_chain(cert, &args.cert_chain))
         .transpose()?;
-    let mut options = args.hashing.options(&args.path, Some(&args.signature))?;
+    let source = super::source::model_source(&args.path)?;
+    let model_root = source.local_path().unwrap_or(&args.path).to_path_buf();
+    let mut options = args.hashing.options(&model_root, Some(&args.signature))?;
+    if source.repository_scope().is_some() {
+        // A repository cache keeps its files as links into its blobs.
+        options.allow_symlinks = true;
+    }
     let bom_sig = args.bom.as_deref().map(super::bom::signature_path);
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
     for p in args.bom.iter().chain(bom_sig.iter()) {
-        options.ignore.insert_user_path(&args.path, &cwd.join(p))?;
+        options.ignore.insert_user_path(&model_root, &cwd.join(p))?;
     }
-    let source = LocalSource::new(&args.path);
     let name = source.name()?;
     let bar = Bar::new(ctx.quiet, "hashing");
-    let manifest = modelseal::source::manifest(&source, &options, &bar);
+    let manifest = modelseal::source::manifest_with_notes(source.as_ref(), &options, &bar);
     bar.finish();
-    let manifest = manifest?;
+    let (manifest, notes) = manifest?;
+    for note in &notes {
+        ctx.warn(&escape(&super::hash::note_text(note)));
+    }
     let root = manifest.root_digest_hex();
     let bom = match &args.bom {
         None => None,
@@ -107,13 +121,15 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             let model_tree =
                 if options.method == Method::Files && options.algorithm == HashAlgorithm::Sha256 {
                     HashedTree {
-                        path: args.path.clone(),
+                        path: model_root.clone(),
                         name: name.clone(),
                         sha256: manifest.clone(),
                         blake3: None,
                     }
                 } else {
-                    hash_tree(&args.path, &options, false, &|_: u64| {})?
+                    let mut tree = hash_tree(&model_root, &options, false, &|_: u64| {})?;
+                    tree.name = name.clone();
+                    tree
                 };
             let mut datasets = Vec::new();
             for ds in &args.dataset {
@@ -126,6 +142,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             }
             let bom_options = BomOptions {
                 timestamp: bom_timestamp(None)?,
+                purl: super::bom::purl_of(source.as_ref()),
                 ..Default::default()
             };
             Some(build_bom(&model_tree, &datasets, &bom_options)?)
@@ -159,12 +176,12 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 certificate,
                 ..SignerInfo::default()
             };
-            let bundle = sign_manifest(&name, &manifest, &identity)?;
+            let bundle = sign_model(&name, &manifest, &identity)?;
             if let Some(b) = &bom {
                 let signed = modelseal::bom::sign_bom(b, &name, &root, &identity)?;
                 bom_bundle = Some(signed.to_json().into_bytes());
             }
-            (bundle.to_json().into_bytes(), signer)
+            (Signed::Streamed(Box::new(bundle)), signer)
         }
         (None, Some(token)) => {
             let signer = super::keyless::signer(&token);
@@ -173,14 +190,29 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             if let Some(bytes) = &bom_statement_bytes {
                 bom_bundle = Some(super::keyless::sign(bytes, &token, &args)?);
             }
-            (super::keyless::sign(&statement, &token, &args)?, signer)
+            let bytes = super::keyless::sign(&statement, &token, &args)?;
+            (Signed::Bytes(bytes), signer)
         }
         (None, None) => return Err(Error::Usage("give --key or --sigstore".into())),
     };
     // Every file is staged first and put in place only once the evidence
     // record (when one is asked for) is in the log: a release never has a
     // signature without its record.
-    let mut staged = vec![Staged::new(&args.signature, &bundle)?];
+    // The signature is written straight from the signed payload: a
+    // dataset's bundle is never held whole in memory.
+    let (signature_file, signature_sha256) = match &bundle {
+        Signed::Streamed(b) => Staged::write_with(&args.signature, |w| b.write_json(w))?,
+        Signed::Bytes(bytes) => Staged::write_with(&args.signature, |w| w.write_all(bytes))?,
+    };
+    drop(bundle);
+    let signature_cite = modelseal::evidence::record::ResourceRef {
+        uri: args.signature.display().to_string(),
+        digest: Some(std::collections::BTreeMap::from([(
+            "sha256".to_string(),
+            signature_sha256,
+        )])),
+    };
+    let mut staged = vec![signature_file];
     let mut bom_cites = (None, None);
     if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
         (&args.bom, &bom, &bom_sig, &bom_bundle)
@@ -198,7 +230,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             },
             predicate: Predicate::Sign(SignEvidence {
                 signer: signer.clone(),
-                signature: cite(&args.signature, &bundle),
+                signature: signature_cite,
                 bom: bom_cites.0,
                 bom_signature: bom_cites.1,
                 tool: Tool::this(),
@@ -230,6 +262,8 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             "signer": signer,
             "bom": args.bom,
             "bom_signature": bom_sig,
+            "source": source.uri(),
+            "notes": notes,
         })),
     }
     Ok(0)

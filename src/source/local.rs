@@ -1,11 +1,13 @@
 //! A model in a local directory, or a single local file.
 
-use super::{HashSpec, Hashed, ModelSource};
+use super::{BASE_BUNDLE_SIZE, FormatReports, HashSpec, Hashed, ModelSource, SourceNote};
 use crate::Result;
 use crate::digest::{
-    HashAlgorithm, Method, ProgressFn, WalkError, file_sha256, hash_entries, model_name, walk,
+    FileList, HashAlgorithm, Method, ProgressFn, ReadSink, Sinks, WalkOptions,
+    hash_files_with_sinks, model_name, walk_model,
 };
 use crate::formats::inspect_file;
+use sha2::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +27,81 @@ impl LocalSource {
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// What the hashing read also computes for one file: its SHA-256 when
+/// the resource digest is not one.
+struct Extra {
+    name: String,
+    sha256: sha2::Sha256,
+}
+
+impl ReadSink for Extra {
+    fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+    }
+}
+
+/// Walks and hashes the tree at `path` as `spec` says, with `scope` for
+/// links (the caller's, or a source's own repository scope).
+pub(crate) fn hash_tree(
+    path: &Path,
+    spec: &HashSpec<'_>,
+    progress: ProgressFn<'_>,
+) -> Result<Hashed> {
+    let walked = walk_model(
+        path,
+        &WalkOptions::new(spec.allow_symlinks, &spec.link_scope, spec.ignore),
+    )?;
+    let mut files = walked.files;
+    if let Some(only) = spec.only {
+        files.retain(|name| only.contains(name));
+    }
+    let wanted = spec.sha256_of.filter(|w| !w.is_empty());
+    let digest_is_sha256 = spec.method == Method::Files && spec.algorithm == HashAlgorithm::Sha256;
+    let formats_from: Option<FileList> = spec.inspect_formats.then(|| files.clone());
+    let make = |_: usize, name: &str| -> Option<Extra> {
+        let sha = wanted.is_some_and(|w| !digest_is_sha256 && w.contains(name));
+        sha.then(|| Extra {
+            name: name.to_string(),
+            sha256: sha2::Sha256::new(),
+        })
+    };
+    let finish = |_: usize, extra: Extra| -> (String, String) {
+        (extra.name, hex::encode(extra.sha256.finalize()))
+    };
+    let (resources, outputs) = hash_files_with_sinks(
+        files,
+        spec.algorithm,
+        spec.method,
+        progress,
+        Some(Sinks {
+            make: &make,
+            finish: &finish,
+        }),
+    )?;
+    let mut sha256: BTreeMap<String, String> = outputs.into_iter().map(|(_, o)| o).collect();
+    if let (Some(wanted), true) = (wanted, digest_is_sha256) {
+        for r in resources.iter().filter(|r| wanted.contains(r.name)) {
+            sha256.insert(r.name.to_string(), r.digest_hex());
+        }
+    }
+    let formats = match &formats_from {
+        Some(list) => {
+            let mut reports = FormatReports::new();
+            for i in 0..list.len() {
+                reports.push(inspect_file(&list.path(i), list.name(i))?);
+            }
+            Some(reports)
+        }
+        None => None,
+    };
+    Ok(Hashed {
+        resources,
+        formats,
+        notes: walked.notes.into_iter().map(SourceNote::from).collect(),
+        sha256,
+    })
 }
 
 impl ModelSource for LocalSource {
@@ -48,55 +125,19 @@ impl ModelSource for LocalSource {
     }
 
     fn hash(&self, spec: &HashSpec<'_>, progress: ProgressFn<'_>) -> Result<Hashed> {
-        let mut entries = walk(&self.path, spec.allow_symlinks, spec.ignore)?;
-        if let Some(only) = spec.only {
-            entries.retain(|e| only.contains(e.name.as_str()));
-        }
-        // A file that changed while it was read is named by its resource.
-        let named = |e: crate::Error| match e {
-            crate::Error::Walk(WalkError::ChangedWhileHashing { path }) => {
-                let name = entries
-                    .iter()
-                    .find(|entry| entry.path.display().to_string() == path)
-                    .map_or(path, |entry| entry.name.clone());
-                crate::Error::Walk(WalkError::ChangedWhileHashing { path: name })
-            }
-            other => other,
-        };
-        let resources =
-            hash_entries(&entries, spec.algorithm, spec.method, progress).map_err(named)?;
-        let mut sha256 = BTreeMap::new();
-        if let Some(wanted) = spec.sha256_of {
-            let from_resources =
-                spec.method == Method::Files && spec.algorithm == HashAlgorithm::Sha256;
-            for e in entries.iter().filter(|e| wanted.contains(&e.name)) {
-                let digest = if from_resources {
-                    resources
-                        .iter()
-                        .find(|r| r.name == e.name)
-                        .map(|r| r.digest.clone())
-                } else {
-                    Some(hex::encode(file_sha256(&e.path).map_err(named)?))
-                };
-                if let Some(d) = digest {
-                    sha256.insert(e.name.clone(), d);
-                }
-            }
-        }
-        let formats = if spec.inspect_formats {
-            let mut reports = Vec::with_capacity(entries.len());
-            for e in &entries {
-                reports.push(inspect_file(&e.path, &e.name)?);
-            }
-            Some(reports)
-        } else {
-            None
-        };
-        Ok(Hashed {
-            resources,
-            formats,
-            notes: Vec::new(),
-            sha256,
-        })
+        hash_tree(&self.path, spec, progress)
     }
+
+    fn bundle_size_limit(&self) -> Result<u64> {
+        tree_bundle_limit(&self.path)
+    }
+}
+
+/// [`BASE_BUNDLE_SIZE`] plus room for one resource per entry of the tree
+/// at `path` (directories counted too): its name JSON-escaped at worst,
+/// a digest and the keys, in Base64.
+pub(crate) fn tree_bundle_limit(path: &Path) -> Result<u64> {
+    let (entries, name_bytes) = crate::digest::count_tree(path)?;
+    let json = name_bytes.saturating_mul(6) + entries.saturating_mul(200);
+    Ok(BASE_BUNDLE_SIZE.saturating_add(json.saturating_mul(4) / 3))
 }
