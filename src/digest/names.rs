@@ -9,6 +9,9 @@ use serde::ser::SerializeSeq;
 pub struct NameList {
     text: String,
     ends: Vec<usize>,
+    /// Some name was not greater than the one before it (kept on push, so
+    /// that [`NameList::is_sorted`] costs nothing per lookup).
+    unsorted: bool,
 }
 
 impl std::fmt::Debug for NameList {
@@ -35,6 +38,9 @@ impl NameList {
 
     /// Appends a name.
     pub fn push(&mut self, name: &str) {
+        if !self.unsorted && self.last().is_some_and(|last| last >= name) {
+            self.unsorted = true;
+        }
         self.text.push_str(name);
         self.ends.push(self.text.len());
     }
@@ -72,7 +78,7 @@ impl NameList {
 
     /// Whether the names are in strictly increasing byte-wise order.
     pub fn is_sorted(&self) -> bool {
-        (1..self.len()).all(|i| self.get(i - 1) < self.get(i))
+        !self.unsorted
     }
 }
 
@@ -107,6 +113,10 @@ mod tests {
         assert_eq!(list.find_sorted("b0"), Some(2));
         assert_eq!(list.find_sorted("b"), None);
         assert_eq!(list.last(), Some("z"));
+        let unsorted: NameList = ["a", "c", "b"].into_iter().collect();
+        assert!(!unsorted.is_sorted());
+        let repeated: NameList = ["a", "a"].into_iter().collect();
+        assert!(!repeated.is_sorted());
         assert_eq!(
             serde_json::to_string(&list).unwrap(),
             r#"["a","b/c","b0","z"]"#
