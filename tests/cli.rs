@@ -174,6 +174,31 @@ fn hash_refuses_empty_models_and_symlinks_with_hints() {
 }
 
 #[test]
+fn a_verifier_follows_a_link_out_of_the_root_only_when_it_opts_in() {
+    let (tmp, model) = tiny_model();
+    fs::write(tmp.path().join("outside.txt"), "outside\n").unwrap();
+    std::os::unix::fs::symlink("../outside.txt", model.join("escape")).unwrap();
+    let sig = tmp.path().join("m.sig");
+    let (code, _, err) =
+        run(demo_sign_args(&mut modelseal(), &model, &sig, None).arg("--allow-symlinks"));
+    assert_eq!(code, 0, "{err}");
+    // The bundle allows links, but that alone never reads outside the root.
+    let (code, out, err) = verify_demo(&model, &sig, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("escape: symbolic link points outside the model root"),
+        "{out}"
+    );
+    let (code, out, err) = verify_demo(&model, &sig, &["--allow-symlinks"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Followed, the target's bytes are what is checked.
+    fs::write(tmp.path().join("outside.txt"), "changed\n").unwrap();
+    let (code, out, err) = verify_demo(&model, &sig, &["--allow-symlinks"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("escape"), "{out}");
+}
+
+#[test]
 fn sign_and_verify_round_trip_for_each_key_type_in_both_formats() {
     for alg in ["ed25519", "ecdsa-p256", "ecdsa-p384"] {
         let (tmp, model) = tiny_model();

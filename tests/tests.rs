@@ -10,6 +10,7 @@ mod cli;
 mod evidence;
 mod file_arguments;
 mod formats;
+mod hf_cache;
 mod interop;
 mod library;
 mod oscal_trestle;
