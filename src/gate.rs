@@ -26,7 +26,6 @@
 //! # Ok::<(), modelseal::Error>(())
 //! ```
 
-use crate::bundle::Bundle;
 use crate::digest::ProgressFn;
 use crate::evidence::record::{
     EvidenceSubject, NewRecord, Predicate, RecordedSigner, ResourceRef, SIGNATURE_ONLY_POLICY,
@@ -91,6 +90,10 @@ pub struct GateRequest<'a> {
     pub ignore_paths: Vec<PathBuf>,
     /// Tolerate files that the signature does not list.
     pub ignore_unsigned_files: bool,
+    /// Follow the model's symbolic links wherever they lead, when its
+    /// signature allows links (the verifier opting in; a policy's
+    /// `symlinks` rule decides instead when there is a policy).
+    pub allow_symlinks: bool,
     /// The time of verification (certificates must be valid then).
     pub time: jiff::Timestamp,
     /// Judge every file's format from the bytes verified (on by default;
@@ -109,6 +112,7 @@ impl<'a> GateRequest<'a> {
             bom: None,
             ignore_paths: Vec::new(),
             ignore_unsigned_files: false,
+            allow_symlinks: false,
             time: crate::evidence::record::now(),
             inspect_formats: true,
         }
@@ -214,7 +218,9 @@ impl Gate {
         options.ignore_unsigned_files = request.ignore_unsigned_files;
         options.time = request.time;
         options.inspect_formats = request.inspect_formats;
+        options.allow_symlinks = request.allow_symlinks;
         if let Some(policy) = &self.policy {
+            options.symlink_rule = Some(policy.policy.require.symlinks);
             options.sha256_of = policy
                 .policy
                 .formats
@@ -248,7 +254,12 @@ impl Gate {
             ctx.ignore_paths = ignore_paths;
             ctx.given_key = given_key;
             let violations = evaluate(policy, &ctx)?;
-            policy_failed = !violations.is_empty();
+            // The symlink rule is applied while walking the model.
+            policy_failed = !violations.is_empty()
+                || verdict
+                    .failures
+                    .iter()
+                    .any(|f| matches!(f, Failure::Policy { .. }));
             verdict.failures.extend(
                 violations
                     .into_iter()
@@ -341,6 +352,19 @@ fn summarise(
             .map(|p| p.display().to_string())
             .collect(),
         ignore_unsigned_files: request.ignore_unsigned_files,
+        links_outside_root: verdict
+            .source_notes
+            .iter()
+            .filter_map(|note| match note {
+                crate::source::SourceNote::SymlinkOutsideRoot { path, target } => {
+                    Some(crate::evidence::record::LinkTarget {
+                        path: path.clone(),
+                        target: target.clone(),
+                    })
+                }
+                _ => None,
+            })
+            .collect(),
     }
 }
 
@@ -353,8 +377,7 @@ fn formats_safe(verdict: &Verdict) -> bool {
     !verdict.signed_files.is_empty()
         && verdict.signed_files.iter().all(|name| {
             reports
-                .iter()
-                .find(|r| &r.name == name)
+                .find(name)
                 .is_some_and(|r| !r.unsafe_to_load() && !r.format.executes_code())
         })
 }
@@ -392,14 +415,7 @@ pub fn signer_info(signer: &Signer) -> SignerInfo {
 /// The subject a bundle claims, unverified: a failed verification is
 /// recorded against the model it claimed to be about.
 fn claimed_subject(bundle: &[u8]) -> Option<EvidenceSubject> {
-    #[derive(serde::Deserialize)]
-    struct Claim {
-        subject: Vec<crate::bundle::Subject>,
-    }
-    let bundle = Bundle::from_slice(bundle).ok()?;
-    let payload = bundle.dsse_envelope?.payload_bytes().ok()?;
-    let claim: Claim = serde_json::from_slice(&payload).ok()?;
-    let first = claim.subject.into_iter().next()?;
+    let first = crate::bundle::bundle_claimed_subject(bundle)?;
     let sha256 = first.digest.get("sha256")?.to_ascii_lowercase();
     let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
     valid.then_some(EvidenceSubject {

@@ -56,6 +56,15 @@ pub fn from_slice<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Str
     serde_json::from_slice(bytes).map_err(|e| StrictJsonError::Shape(e.to_string()))
 }
 
+/// As [`from_slice`], for types that borrow from `bytes` (a large string
+/// member is then not copied).
+pub fn from_slice_borrowed<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+) -> Result<T, StrictJsonError> {
+    check_unique_keys(bytes)?;
+    serde_json::from_slice(bytes).map_err(|e| StrictJsonError::Shape(e.to_string()))
+}
+
 /// Checks that `bytes` hold exactly one JSON value in which no object
 /// repeats a key, nested at most [`MAX_DEPTH`] deep.
 pub fn check_unique_keys(bytes: &[u8]) -> Result<(), StrictJsonError> {
@@ -71,6 +80,25 @@ pub fn check_unique_keys(bytes: &[u8]) -> Result<(), StrictJsonError> {
         (_, Some(found)) => Err(found),
         (Err(e), None) => Err(StrictJsonError::Syntax(e.to_string())),
         (Ok(()), None) => Ok(()),
+    }
+}
+
+/// One value of any shape, skipped without being built, with the same
+/// checks as [`check_unique_keys`] (no repeated key in any of its objects):
+/// what typed parsers of signed documents use for members they do not
+/// know, so that one pass both reads and checks a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrictIgnore;
+
+impl<'de> serde::Deserialize<'de> for StrictIgnore {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut context = Context::default();
+        Checker {
+            context: &mut context,
+            depth: 0,
+        }
+        .deserialize(deserializer)?;
+        Ok(StrictIgnore)
     }
 }
 

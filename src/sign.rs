@@ -1,8 +1,15 @@
 //! Signing a manifest into an OMS bundle (key mode or certificate mode).
+//!
+//! The statement of a dataset of a million files is over 100 MB, so it is
+//! serialised once, straight from the compact manifest, into one buffer
+//! that also holds the DSSE header in front of it: the key signs that
+//! buffer as it is, and the bundle is written from it with the Base64 made
+//! on the way out (see [`SignedBundle::write_json`]).
 
 use crate::bundle::{
-    BUNDLE_V03_MEDIA_TYPE, Bundle, CertificateChain, Envelope, IN_TOTO_PAYLOAD_TYPE,
-    PublicKeyIdentifier, RawCertificate, Statement, VerificationMaterial,
+    BUNDLE_V03_MEDIA_TYPE, Bundle, CertificateChain, Envelope, EnvelopeSignature,
+    IN_TOTO_PAYLOAD_TYPE, ManifestStatement, PublicKeyIdentifier, RawCertificate, SignedPayload,
+    Statement, VerificationMaterial, write_bundle_json,
 };
 use crate::digest::Manifest;
 use crate::keys::{PrivateKey, certificate_public_key};
@@ -32,6 +39,36 @@ impl SigningIdentity<'_> {
     }
 }
 
+/// A signed statement, ready to be written: the bundle around the
+/// payload, and the payload held once.
+#[derive(Debug, Clone)]
+pub struct SignedBundle {
+    frame: Bundle,
+    payload: SignedPayload,
+}
+
+impl SignedBundle {
+    /// Writes the bundle as pretty JSON with a final newline: the bytes of
+    /// [`Bundle::to_json`] of [`SignedBundle::to_bundle`].
+    pub fn write_json(&self, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write_bundle_json(w, &self.frame, self.payload.payload())
+    }
+
+    /// The bundle as a value (its payload Base64-encoded in memory).
+    pub fn to_bundle(&self) -> Bundle {
+        let mut bundle = self.frame.clone();
+        if let Some(envelope) = &mut bundle.dsse_envelope {
+            envelope.payload = STANDARD.encode(self.payload.payload());
+        }
+        bundle
+    }
+
+    /// The signed statement bytes.
+    pub fn payload(&self) -> &[u8] {
+        self.payload.payload()
+    }
+}
+
 /// Signs `manifest` of the model `name`: the OMS statement in a DSSE envelope
 /// in a Sigstore bundle v0.3. In certificate mode the leaf must certify the
 /// signing key.
@@ -40,23 +77,57 @@ pub fn sign_manifest(
     manifest: &Manifest,
     identity: &SigningIdentity<'_>,
 ) -> Result<Bundle> {
-    sign_statement(&Statement::for_manifest(name, manifest), identity)
+    Ok(sign_model(name, manifest, identity)?.to_bundle())
+}
+
+/// As [`sign_manifest`], keeping the payload as bytes for a streamed
+/// write: what signing a large dataset needs.
+pub fn sign_model(
+    name: &str,
+    manifest: &Manifest,
+    identity: &SigningIdentity<'_>,
+) -> Result<SignedBundle> {
+    let material = verification_material(identity)?;
+    let payload = SignedPayload::build(IN_TOTO_PAYLOAD_TYPE, |buf| {
+        serde_json::to_writer(buf, &ManifestStatement { name, manifest })
+    })
+    .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
+    Ok(signed(payload, material, identity))
+}
+
+fn signed(
+    payload: SignedPayload,
+    material: VerificationMaterial,
+    identity: &SigningIdentity<'_>,
+) -> SignedBundle {
+    let signature = identity.key().sign(payload.message());
+    SignedBundle {
+        frame: Bundle {
+            media_type: BUNDLE_V03_MEDIA_TYPE.to_string(),
+            verification_material: material,
+            dsse_envelope: Some(Envelope {
+                payload: String::new(),
+                payload_type: IN_TOTO_PAYLOAD_TYPE.to_string(),
+                signatures: vec![EnvelopeSignature {
+                    sig: STANDARD.encode(signature),
+                    keyid: None,
+                }],
+            }),
+            message_signature: None,
+        },
+        payload,
+    }
 }
 
 /// Signs any in-toto statement (an attestation about a model) into a bundle
 /// carrying the same verification material as a model signature.
 pub fn sign_statement(statement: &Statement, identity: &SigningIdentity<'_>) -> Result<Bundle> {
     let material = verification_material(identity)?;
-    let payload = serde_json::to_vec(statement)
-        .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-    let key = identity.key();
-    let envelope = Envelope::sign(&payload, IN_TOTO_PAYLOAD_TYPE, |pae| key.sign(pae));
-    Ok(Bundle {
-        media_type: BUNDLE_V03_MEDIA_TYPE.to_string(),
-        verification_material: material,
-        dsse_envelope: Some(envelope),
-        message_signature: None,
+    let payload = SignedPayload::build(IN_TOTO_PAYLOAD_TYPE, |buf| {
+        serde_json::to_writer(buf, statement)
     })
+    .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
+    Ok(signed(payload, material, identity).to_bundle())
 }
 
 /// The verification material for `identity`; in certificate mode the leaf

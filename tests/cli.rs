@@ -156,9 +156,46 @@ fn hash_refuses_empty_models_and_symlinks_with_hints() {
     assert_eq!(code, 0);
     assert!(out.contains("alias.json"));
     std::os::unix::fs::symlink("/etc/hostname", model.join("escape")).unwrap();
+    // OMS v1.0 section 6.1.1: with symlinks allowed, a target outside the
+    // root is followed with a warning; a dangling link is an error.
+    let (code, _, err) = run(modelseal().args(["hash", "--allow-symlinks"]).arg(&model));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("escape: symbolic link leads outside the model root"),
+        "{err}"
+    );
+    std::os::unix::fs::symlink("nothing-here", model.join("dangling")).unwrap();
     let (code, _, err) = run(modelseal().args(["hash", "--allow-symlinks"]).arg(&model));
     assert_eq!(code, 2);
-    assert!(err.contains("outside the model root"), "{err}");
+    assert!(
+        err.contains("dangling: dangling or unresolvable symbolic link"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_verifier_follows_a_link_out_of_the_root_only_when_it_opts_in() {
+    let (tmp, model) = tiny_model();
+    fs::write(tmp.path().join("outside.txt"), "outside\n").unwrap();
+    std::os::unix::fs::symlink("../outside.txt", model.join("escape")).unwrap();
+    let sig = tmp.path().join("m.sig");
+    let (code, _, err) =
+        run(demo_sign_args(&mut modelseal(), &model, &sig, None).arg("--allow-symlinks"));
+    assert_eq!(code, 0, "{err}");
+    // The bundle allows links, but that alone never reads outside the root.
+    let (code, out, err) = verify_demo(&model, &sig, &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("escape: symbolic link points outside the model root"),
+        "{out}"
+    );
+    let (code, out, err) = verify_demo(&model, &sig, &["--allow-symlinks"]);
+    assert_eq!(code, 0, "{out}{err}");
+    // Followed, the target's bytes are what is checked.
+    fs::write(tmp.path().join("outside.txt"), "changed\n").unwrap();
+    let (code, out, err) = verify_demo(&model, &sig, &["--allow-symlinks"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("escape"), "{out}");
 }
 
 #[test]

@@ -149,7 +149,7 @@ impl Db {
 /// returns the digests acknowledged and the errors reported.
 fn concurrent_writers(db: &Db, writers: usize, count: usize) -> (Vec<String>, Vec<String>) {
     let script = format!(
-        "for i in $(seq 1 {count}); do {bin} --format json evidence deploy --name \"w$W-$i\" --model sha256:$(printf '%064x' $((W * 100000 + i))) || echo \"FAILED $?\" >&2; done",
+        "for i in $(seq 1 {count}); do {bin} --format json -q evidence deploy --name \"w$W-$i\" --model sha256:$(printf '%064x' $((W * 100000 + i))) || echo \"FAILED $?\" >&2; done",
         bin = assert_cmd::cargo::cargo_bin("modelseal").display(),
     );
     let children: Vec<_> = (0..writers)

@@ -3,7 +3,8 @@
 //! a reviewed diff of `tests/snapshots/`. Inputs are the shipped fixtures,
 //! copied into a temporary directory and named relative to it; values that
 //! differ between runs (fresh keys, wall-clock times, random ids) are
-//! replaced by `[redacted]` before comparing.
+//! replaced by `[redacted]`, and the temporary directory by `[tmp]`, before
+//! comparing.
 //!
 //! Accept an intended change with `INSTA_UPDATE=always scripts/test.sh`
 //! (or `cargo insta review`) and commit the `.snap` files with it.
@@ -50,6 +51,9 @@ fn json_of(dir: &Path, args: &[&str], code: i32) -> Value {
         .env("SOURCE_DATE_EPOCH", "1767225600")
         .args(args));
     assert_eq!(got, code, "modelseal {args:?}: {out}{err}");
+    // Where the temporary directory is differs from run to run.
+    let canonical = dir.canonicalize().unwrap();
+    let out = out.replace(canonical.to_str().unwrap(), "[tmp]");
     let mut value: Value =
         serde_json::from_str(&out).unwrap_or_else(|e| panic!("modelseal {args:?}: {e}: {out}"));
     redact(&mut value);

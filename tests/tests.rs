@@ -14,6 +14,7 @@ mod evidence_log;
 mod evidence_postgres;
 mod file_arguments;
 mod formats;
+mod hf_cache;
 mod interop;
 mod library;
 #[cfg(feature = "oci")]

@@ -46,6 +46,9 @@ pub struct BomOptions {
     /// More properties of the model component (where the model lives, for
     /// one in a registry).
     pub properties: Vec<Property>,
+    /// The model's package URL, when it has one (a model from a
+    /// repository cache, pinned to its commit).
+    pub purl: Option<String>,
 }
 
 fn hashes(tree: &HashedTree, name: &str, sha256: &str) -> Vec<Hash> {
@@ -75,7 +78,8 @@ fn is_data_file(name: &str) -> bool {
 fn file_components(tree: &HashedTree, ref_prefix: &str, data_kind: bool) -> Result<Vec<Component>> {
     let single = tree.path.is_file();
     let mut out = Vec::new();
-    for r in &tree.sha256.resources {
+    for r in tree.sha256.resources.iter() {
+        let r = r.to_resource();
         let on_disk = if single {
             tree.path.clone()
         } else {
@@ -269,6 +273,7 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
         bom_ref: Some(model_ref),
         name: model.name.clone(),
         version: options.version.clone(),
+        purl: options.purl.clone(),
         hashes: vec![Hash {
             alg: "SHA-256".into(),
             content: root.clone(),
@@ -369,8 +374,8 @@ pub fn hash_tree(
         let m = hash_model_with_progress(path, &b3, progress)?;
         Some(
             m.resources
-                .into_iter()
-                .map(|r| (r.name, r.digest))
+                .iter()
+                .map(|r| (r.name.to_string(), r.digest_hex()))
                 .collect(),
         )
     } else {

@@ -58,6 +58,10 @@ pub struct Component {
     /// Version.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// Package URL (`pkg:huggingface/ORG/NAME@COMMIT` for a model from the
+    /// Hugging Face cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purl: Option<String>,
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,

@@ -49,6 +49,67 @@ impl Envelope {
     }
 }
 
+/// A DSSE payload held once, behind room for its Pre-Authentication
+/// Encoding header: the signed message (the PAE) and the payload are two
+/// slices of one buffer, so a large payload is never copied to sign or
+/// verify it.
+#[derive(Debug, Clone)]
+pub struct SignedPayload {
+    buf: Vec<u8>,
+    message_at: usize,
+    payload_at: usize,
+}
+
+impl SignedPayload {
+    /// The payload written by `write`, for `payload_type`.
+    pub fn build<E>(
+        payload_type: &str,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+    ) -> Result<Self, E> {
+        let room = payload_type.len() + 64;
+        let mut buf = vec![0u8; room];
+        write(&mut buf)?;
+        Ok(Self::framed(buf, room, payload_type))
+    }
+
+    /// Decodes a Base64 payload (standard or URL-safe, as DSSE allows).
+    pub fn decode(payload_type: &str, payload: &str) -> Option<Self> {
+        let room = payload_type.len() + 64;
+        let mut buf = Vec::with_capacity(room + payload.len() / 4 * 3 + 3);
+        buf.resize(room, 0);
+        if STANDARD.decode_vec(payload, &mut buf).is_err() {
+            buf.truncate(room);
+            URL_SAFE.decode_vec(payload, &mut buf).ok()?;
+        }
+        Some(Self::framed(buf, room, payload_type))
+    }
+
+    fn framed(mut buf: Vec<u8>, payload_at: usize, payload_type: &str) -> Self {
+        let header = format!(
+            "DSSEv1 {} {payload_type} {} ",
+            payload_type.len(),
+            buf.len() - payload_at
+        );
+        let message_at = payload_at - header.len();
+        buf[message_at..payload_at].copy_from_slice(header.as_bytes());
+        SignedPayload {
+            buf,
+            message_at,
+            payload_at,
+        }
+    }
+
+    /// The PAE: what the signature covers.
+    pub fn message(&self) -> &[u8] {
+        &self.buf[self.message_at..]
+    }
+
+    /// The payload bytes.
+    pub fn payload(&self) -> &[u8] {
+        &self.buf[self.payload_at..]
+    }
+}
+
 /// Decodes standard or URL-safe base64 (DSSE allows either).
 pub(crate) fn decode_base64(text: &str) -> Option<Vec<u8>> {
     STANDARD
@@ -127,6 +188,22 @@ mod tests {
             b"DSSEv1 29 http://example.com/HelloWorld 11 hello world".to_vec()
         );
         assert_eq!(pae("", b""), b"DSSEv1 0  0 ".to_vec());
+    }
+
+    #[test]
+    fn signed_payload_frames_the_pae_without_a_copy() {
+        let built = SignedPayload::build("t", |b| {
+            b.extend_from_slice(b"hello");
+            Ok::<_, ()>(())
+        })
+        .unwrap();
+        assert_eq!(built.message(), pae("t", b"hello"));
+        assert_eq!(built.payload(), b"hello");
+        let decoded = SignedPayload::decode(IN_TOTO_PAYLOAD_TYPE, "e30=").unwrap();
+        assert_eq!(decoded.message(), pae(IN_TOTO_PAYLOAD_TYPE, b"{}"));
+        let url_safe = SignedPayload::decode("x", "_-8=").unwrap();
+        assert_eq!(url_safe.payload(), [0xff, 0xef]);
+        assert!(SignedPayload::decode("x", "not base64!").is_none());
     }
 
     #[test]

@@ -5,13 +5,28 @@
 mod dsse;
 mod sigstore;
 mod statement;
+mod statement_parse;
+mod write;
 
-pub use dsse::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, pae, pae_legacy};
+pub use dsse::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, SignedPayload, pae, pae_legacy};
 pub use sigstore::{
-    BUNDLE_V03_MEDIA_TYPE, Bundle, CertificateChain, MAX_BUNDLE_SIZE, PublicKeyIdentifier,
-    RawCertificate, VerificationMaterial, read_bundle,
+    BUNDLE_V03_MEDIA_TYPE, Bundle, BundleView, CertificateChain, EnvelopeView, MAX_BUNDLE_SIZE,
+    MAX_CERTIFICATES, MAX_SIGNATURES, MAX_TLOG_ENTRIES, PublicKeyIdentifier, RawCertificate,
+    RawJson, VerificationMaterial, read_bundle,
 };
 pub use statement::{
-    OMS_PREDICATE_TYPE, OMS_V01_PREDICATE_TYPE, ParsedStatement, STATEMENT_TYPE, Statement,
-    StatementProblem, Subject, parse_statement,
+    ManifestStatement, OMS_PREDICATE_TYPE, OMS_V01_PREDICATE_TYPE, ParsedStatement, STATEMENT_TYPE,
+    Statement, StatementProblem, Subject, claimed_subject, parse_statement,
 };
+pub use write::write_bundle_json;
+
+/// The subject a bundle's statement claims, read without verifying
+/// anything (a failed verification is recorded against it). The bundle
+/// is parsed as boundedly as for verification.
+pub fn bundle_claimed_subject(bundle: &[u8]) -> Option<Subject> {
+    let view = BundleView::parse(bundle).ok()?;
+    let envelope = view.envelope();
+    let payload = SignedPayload::decode(&envelope.payload_type, &envelope.payload)?;
+    drop(view);
+    claimed_subject(payload.payload())
+}

@@ -1,7 +1,7 @@
 //! in-toto Statement v1 with the OMS predicate: building one to sign, and
 //! reading a signed one back into a [`Manifest`].
 
-use crate::digest::{Manifest, Method, Resource, Serialization};
+use crate::digest::{Manifest, Method, Resources, Serialization};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -161,20 +161,29 @@ pub enum StatementProblem {
     },
 }
 
-/// Parses and checks a decoded DSSE payload as an OMS statement.
+/// Parses and checks a decoded DSSE payload as an OMS statement, in one
+/// pass and without a JSON tree (see [`super::statement_parse`]).
 pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, StatementProblem> {
-    let statement: Statement =
-        crate::json::from_slice(payload).map_err(|e| StatementProblem::NotAStatement {
-            detail: e.to_string(),
-        })?;
-    if statement.statement_type != STATEMENT_TYPE {
+    let not_a_statement = |detail: String| StatementProblem::NotAStatement { detail };
+    let found = super::statement_parse::read(payload).map_err(not_a_statement)?;
+    let missing = |field: &str| not_a_statement(format!("missing field `{field}`"));
+    let statement_type = found.statement_type.ok_or_else(|| missing("_type"))?;
+    let predicate_type = found
+        .predicate_type
+        .ok_or_else(|| missing("predicateType"))?;
+    let subject = found.subject.ok_or_else(|| missing("subject"))?;
+    let predicate = found.predicate.ok_or_else(|| missing("predicate"))?;
+    let subjects: Vec<Subject> = serde_json::from_str(subject.get())
+        .map_err(|e| not_a_statement(format!("subject: {e}")))?;
+    drop(subject);
+    if statement_type != STATEMENT_TYPE {
         return Err(StatementProblem::StatementType {
-            found: statement.statement_type,
+            found: statement_type,
         });
     }
-    match statement.predicate_type.as_str() {
-        OMS_PREDICATE_TYPE => parse_v1(statement),
-        OMS_V01_PREDICATE_TYPE => parse_v01(statement),
+    match predicate_type.as_str() {
+        OMS_PREDICATE_TYPE => parse_v1(predicate_type, subjects, predicate),
+        OMS_V01_PREDICATE_TYPE => parse_v01(predicate_type, subjects),
         other => Err(StatementProblem::PredicateType {
             found: other.to_string(),
             expected: OMS_PREDICATE_TYPE.to_string(),
@@ -188,8 +197,12 @@ fn predicate_problem(detail: impl Into<String>) -> StatementProblem {
     }
 }
 
-fn parse_v1(statement: Statement) -> Result<ParsedStatement, StatementProblem> {
-    let [subject] = <[Subject; 1]>::try_from(statement.subject)
+fn parse_v1(
+    predicate_type: String,
+    subjects: Vec<Subject>,
+    predicate: super::statement_parse::PredicateFound,
+) -> Result<ParsedStatement, StatementProblem> {
+    let [subject] = <[Subject; 1]>::try_from(subjects)
         .map_err(|s| StatementProblem::SubjectCount { found: s.len() })?;
     if subject.name.is_empty() {
         return Err(StatementProblem::EmptySubjectName);
@@ -197,34 +210,28 @@ fn parse_v1(statement: Statement) -> Result<ParsedStatement, StatementProblem> {
     if !subject.digest.contains_key("sha256") {
         return Err(StatementProblem::NoSha256 { name: subject.name });
     }
-    #[derive(Deserialize)]
-    struct Predicate {
-        resources: Option<Vec<Resource>>,
-        serialization: Option<Value>,
+    if let Some(problem) = predicate.problem {
+        return Err(predicate_problem(problem));
     }
-    let predicate: Predicate = serde_json::from_str(statement.predicate.get())
-        .map_err(|e| predicate_problem(e.to_string()))?;
     let resources = predicate
         .resources
         .ok_or_else(|| predicate_problem("the predicate has no resources"))?;
-    if resources.is_empty() {
+    if resources.is_empty() && predicate.not_hex.is_none() {
         return Err(StatementProblem::NoResources);
     }
-    let serialization = parse_serialization(
-        &predicate
-            .serialization
-            .ok_or_else(|| predicate_problem("the predicate has no serialization"))?,
-    )
-    .map_err(predicate_problem)?;
-    for r in &resources {
-        if !r.digest.bytes().all(|b| b.is_ascii_hexdigit()) || r.digest.is_empty() {
-            return Err(StatementProblem::DigestNotHex {
-                name: r.name.clone(),
-            });
-        }
+    let serialization = predicate
+        .serialization
+        .ok_or_else(|| predicate_problem("the predicate has no serialization"))?;
+    let serialization: Value =
+        serde_json::from_str(serialization.get()).map_err(|e| predicate_problem(e.to_string()))?;
+    let serialization = parse_serialization(&serialization).map_err(predicate_problem)?;
+    if let Some(name) = predicate.not_hex {
+        return Err(StatementProblem::DigestNotHex { name });
     }
+    let mut resources = resources;
+    resources.shrink_to_fit();
     Ok(ParsedStatement {
-        predicate_type: statement.predicate_type,
+        predicate_type,
         subject: Some(subject),
         manifest: Manifest {
             resources,
@@ -280,30 +287,29 @@ fn parse_serialization(value: &Value) -> Result<Serialization, String> {
 }
 
 /// model_signing 0.2: one subject per file, digests under `sha256`.
-fn parse_v01(statement: Statement) -> Result<ParsedStatement, StatementProblem> {
-    if statement.subject.is_empty() {
+fn parse_v01(
+    predicate_type: String,
+    subjects: Vec<Subject>,
+) -> Result<ParsedStatement, StatementProblem> {
+    if subjects.is_empty() {
         return Err(StatementProblem::NoResources);
     }
-    let resources = statement
-        .subject
-        .into_iter()
-        .map(|s| {
-            let digest =
-                s.digest
-                    .get("sha256")
-                    .cloned()
-                    .ok_or_else(|| StatementProblem::NoSha256 {
-                        name: s.name.clone(),
-                    })?;
-            Ok(Resource {
-                name: s.name,
-                digest,
-                algorithm: "sha256".into(),
-            })
-        })
-        .collect::<Result<Vec<_>, StatementProblem>>()?;
+    let mut resources = Resources::with_capacity(subjects.len(), 0);
+    for s in subjects {
+        let digest = s
+            .digest
+            .get("sha256")
+            .ok_or_else(|| StatementProblem::NoSha256 {
+                name: s.name.clone(),
+            })?;
+        resources.push_hex(&s.name, digest, "sha256").map_err(|_| {
+            StatementProblem::DigestNotHex {
+                name: s.name.clone(),
+            }
+        })?;
+    }
     Ok(ParsedStatement {
-        predicate_type: statement.predicate_type,
+        predicate_type,
         subject: None,
         manifest: Manifest {
             resources,
@@ -317,6 +323,66 @@ fn parse_v01(statement: Statement) -> Result<ParsedStatement, StatementProblem> 
     })
 }
 
+/// The subject a statement claims (its first), read without checking the
+/// rest: what records name a failed verification after. Unknown members
+/// are skipped without being built.
+pub fn claimed_subject(payload: &[u8]) -> Option<Subject> {
+    #[derive(Deserialize)]
+    struct Claim {
+        subject: FirstOnly,
+    }
+    struct FirstOnly(Option<Subject>);
+    impl<'de> Deserialize<'de> for FirstOnly {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = FirstOnly;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a list of subjects")
+                }
+                fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                    self,
+                    mut seq: A,
+                ) -> Result<FirstOnly, A::Error> {
+                    let first = seq.next_element::<Subject>()?;
+                    while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                    Ok(FirstOnly(first))
+                }
+            }
+            d.deserialize_seq(V)
+        }
+    }
+    serde_json::from_slice::<Claim>(payload).ok()?.subject.0
+}
+
+/// An OMS statement for a manifest, serialised straight from it: the same
+/// bytes as [`Statement::for_manifest`] without a copy of the manifest
+/// text.
+pub struct ManifestStatement<'a> {
+    /// The model's name.
+    pub name: &'a str,
+    /// The manifest.
+    pub manifest: &'a Manifest,
+}
+
+impl Serialize for ManifestStatement<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Statement", 4)?;
+        st.serialize_field("_type", STATEMENT_TYPE)?;
+        st.serialize_field(
+            "subject",
+            &[Subject {
+                name: self.name.to_string(),
+                digest: BTreeMap::from([("sha256".to_string(), self.manifest.root_digest_hex())]),
+            }],
+        )?;
+        st.serialize_field("predicateType", OMS_PREDICATE_TYPE)?;
+        st.serialize_field("predicate", self.manifest)?;
+        st.end()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,7 +390,12 @@ mod tests {
 
     fn manifest() -> Manifest {
         Manifest {
-            resources: vec![Resource::new("a".into(), [1; 32], HashAlgorithm::Sha256)],
+            resources: vec![crate::digest::Resource::new(
+                "a".into(),
+                [1; 32],
+                HashAlgorithm::Sha256,
+            )]
+            .into(),
             serialization: Serialization {
                 method: Method::Files,
                 hash_type: "sha256".into(),
@@ -345,6 +416,70 @@ mod tests {
             parsed.subject.unwrap().digest["sha256"],
             m.root_digest_hex()
         );
+    }
+
+    #[test]
+    fn a_statement_written_from_the_compact_manifest_is_the_same_bytes() {
+        let m = manifest();
+        assert_eq!(
+            serde_json::to_vec(&ManifestStatement {
+                name: "model",
+                manifest: &m
+            })
+            .unwrap(),
+            serde_json::to_vec(&Statement::for_manifest("model", &m)).unwrap()
+        );
+    }
+
+    #[test]
+    fn malformed_predicates_and_digests_are_named() {
+        let m = manifest();
+        let v = serde_json::to_value(Statement::for_manifest("model", &m)).unwrap();
+        let check = |v: &Value, want: &str| {
+            let err = parse_statement(&serde_json::to_vec(v).unwrap())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{v}: {err}");
+        };
+        let mut p = v.clone();
+        p["predicate"]["resources"][0]["digest"] = "abc".into();
+        check(&p, "not hex");
+        let mut p = v.clone();
+        p["predicate"]["resources"][0]["name"] = 5.into();
+        check(&p, "resources[0]");
+        let mut p = v.clone();
+        p["predicate"]["resources"] = Value::Array(vec![]);
+        check(&p, "no resources");
+        let mut p = v.clone();
+        p["predicate"] = Value::Null;
+        check(&p, "not an object");
+        let mut p = v.clone();
+        p["predicate"]
+            .as_object_mut()
+            .unwrap()
+            .remove("serialization");
+        check(&p, "no serialization");
+        let mut p = v.clone();
+        p.as_object_mut().unwrap().remove("subject");
+        check(&p, "missing field `subject`");
+        // Unknown members are read past, at any depth.
+        let mut p = v.clone();
+        p["extra"] = serde_json::json!({"a": [1, {"b": null}]});
+        p["predicate"]["resources"][0]["note"] = "x".into();
+        assert_eq!(
+            parse_statement(&serde_json::to_vec(&p).unwrap())
+                .unwrap()
+                .manifest,
+            m
+        );
+    }
+
+    #[test]
+    fn the_claimed_subject_is_read_alone() {
+        let m = manifest();
+        let bytes = serde_json::to_vec(&Statement::for_manifest("model", &m)).unwrap();
+        assert_eq!(claimed_subject(&bytes).unwrap().name, "model");
+        assert!(claimed_subject(b"[]").is_none());
     }
 
     #[test]

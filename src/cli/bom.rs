@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct BomArgs {
-    /// The model directory or file, or oci://HOST[:PORT]/REPO:TAG (read from a digest-checked pull).
+    /// The model directory or file, oci://HOST[:PORT]/REPO:TAG (read from a digest-checked pull), or hf://ORG/NAME[@REVISION] in the local Hugging Face cache.
     #[arg(required_unless_present = "check")]
     path: Option<PathBuf>,
     /// Check a CycloneDX 1.6 BOM (any producer's) instead of writing one.
@@ -65,7 +65,7 @@ pub struct BomArgs {
     /// Do not exclude .git, .gitattributes, .github and .gitignore.
     #[arg(long)]
     no_ignore_git_paths: bool,
-    /// Follow symbolic links that stay inside the model root.
+    /// Follow symbolic links (a target outside the model root is followed with a warning).
     #[arg(long)]
     allow_symlinks: bool,
     /// The model signature file, left out of the BOM when it lies inside the model.
@@ -98,23 +98,31 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         Some(_) => None,
         None => Some(pull_for_bom(&opened, ctx)?),
     };
-    let (model, model_options) = match &pulled {
+    let (model_root, model_options) = match &pulled {
         Some(dir) => {
             let options = HashOptions {
                 ignore: registry_ignore(&args)?,
                 ..Default::default()
             };
-            (dir.path(), options)
+            (dir.path().to_path_buf(), options)
         }
-        None => (model.as_path(), walk_options(model, &args, &excluded)?),
+        None => {
+            let root = opened.local_path().unwrap_or(model).to_path_buf();
+            let mut options = walk_options(&root, &args, &excluded, true)?;
+            if opened.source().repository_scope().is_some() {
+                // A repository cache keeps its files as links into its blobs.
+                options.allow_symlinks = true;
+            }
+            (root, options)
+        }
     };
     let bar = Bar::new(ctx.quiet, "hashing");
     let hashed = (|| {
-        let mut model_tree = hash_tree(model, &model_options, args.blake3, &bar)?;
+        let mut model_tree = hash_tree(&model_root, &model_options, args.blake3, &bar)?;
         model_tree.name = opened.source().name()?;
         let mut datasets = Vec::new();
         for ds in &args.dataset {
-            let options = walk_options(ds, &args, &excluded)?;
+            let options = walk_options(ds, &args, &excluded, false)?;
             datasets.push(hash_tree(ds, &options, args.blake3, &bar)?);
         }
         Ok::<_, Error>((model_tree, datasets))
@@ -128,6 +136,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         timestamp: bom_timestamp(args.timestamp.as_deref())?,
         serial_number: args.serial_number.clone(),
         properties: location_properties(&opened),
+        purl: purl_of(opened.source()),
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;
     let bom_bytes = to_json(&bom);
@@ -201,6 +210,14 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     Ok(0)
 }
 
+/// The package URL of a model kept in a repository cache
+/// (`pkg:huggingface/ORG/NAME@COMMIT` for `hf://ORG/NAME@COMMIT`).
+pub fn purl_of(source: &dyn modelseal::source::ModelSource) -> Option<String> {
+    let uri = source.uri();
+    let rest = uri.strip_prefix("hf://")?;
+    Some(format!("pkg:huggingface/{rest}"))
+}
+
 /// `BOM.sig` beside the BOM.
 pub fn signature_path(bom: &Path) -> PathBuf {
     let mut s = bom.as_os_str().to_os_string();
@@ -208,13 +225,18 @@ pub fn signature_path(bom: &Path) -> PathBuf {
     PathBuf::from(s)
 }
 
-fn walk_options(root: &Path, args: &BomArgs, excluded: &[PathBuf]) -> Result<HashOptions> {
+fn walk_options(
+    root: &Path,
+    args: &BomArgs,
+    excluded: &[PathBuf],
+    is_model: bool,
+) -> Result<HashOptions> {
     let mut ignore = if args.no_ignore_git_paths {
         IgnoreSet::new()
     } else {
         IgnoreSet::with_defaults()
     };
-    if args.path.as_deref() == Some(root) {
+    if is_model {
         for p in &args.ignore_paths {
             ignore.insert_user_path(root, p)?;
         }

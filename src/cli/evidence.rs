@@ -621,7 +621,7 @@ fn deploy(
             ));
         }
     };
-    let records = if location.file().is_none_or(Path::exists) {
+    let records = if modelseal::evidence::is_started(&location)? {
         modelseal::evidence::verify_location(&location, &writer_verifying_key(log)?, None)?.records
     } else {
         Vec::new()

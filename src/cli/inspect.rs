@@ -28,7 +28,10 @@ pub fn run(ctx: &Context, args: InspectArgs) -> Result<Outcome> {
         let bar = Bar::new(ctx.quiet, "reading");
         let hashed = model.source().hash(&spec, &bar);
         bar.finish();
-        hashed?.formats.unwrap_or_default()
+        hashed?
+            .formats
+            .map(|f| f.iter().map(|r| r.to_report()).collect())
+            .unwrap_or_default()
     } else {
         inspect_path(&args.path)?
     };

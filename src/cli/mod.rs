@@ -17,7 +17,9 @@ mod verify;
 mod verify_bundle;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use modelseal::digest::{DEFAULT_SHARD_SIZE, HashAlgorithm, HashOptions, IgnoreSet, Method};
+use modelseal::digest::{
+    DEFAULT_SHARD_SIZE, HashAlgorithm, HashOptions, IgnoreSet, LinkScope, Method,
+};
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -112,8 +114,11 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 pub fn hint(error: &Error) -> Option<&'static str> {
     use modelseal::digest::WalkError;
     match error {
-        Error::Walk(WalkError::Symlink { .. }) => Some(
-            "symbolic links are refused by default; pass --allow-symlinks to follow links that stay inside the model",
+        Error::Walk(WalkError::Symlink { .. }) => {
+            Some("symbolic links are refused by default; pass --allow-symlinks to follow them")
+        }
+        Error::Walk(WalkError::LinkFanOut { .. }) => Some(
+            "links to directories are listed under every name that reaches them; remove the links that repeat a directory",
         ),
         Error::Walk(WalkError::Empty { .. }) => {
             Some("check the path and the --ignore-path options")
@@ -189,7 +194,7 @@ pub struct HashingArgs {
     /// Do not exclude .git, .gitattributes, .github and .gitignore.
     #[arg(long)]
     pub no_ignore_git_paths: bool,
-    /// Follow symbolic links that stay inside the model root.
+    /// Follow symbolic links (a target outside the model root is followed with a warning).
     #[arg(long)]
     pub allow_symlinks: bool,
 }
@@ -228,6 +233,7 @@ impl HashingArgs {
                 },
             },
             allow_symlinks: self.allow_symlinks,
+            link_scope: LinkScope::Anywhere,
             ignore,
         })
     }
@@ -270,6 +276,7 @@ impl HashingArgs {
             },
             allow_symlinks: false,
             ignore,
+            ..HashOptions::default()
         })
     }
 }
@@ -376,6 +383,15 @@ pub struct Staged {
 impl Staged {
     /// Writes `bytes` (synced to disk) beside `path`.
     pub fn new(path: &Path, bytes: &[u8]) -> Result<Self> {
+        Self::write_with(path, |w| w.write_all(bytes)).map(|(staged, _)| staged)
+    }
+
+    /// Writes what `write` writes (synced to disk) beside `path`, and
+    /// returns it with the SHA-256 (hex) of the bytes written.
+    pub fn write_with(
+        path: &Path,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(Self, String)> {
         use std::io::Write;
         if path.is_dir() {
             return Err(Error::Usage(format!(
@@ -400,11 +416,20 @@ impl Staged {
             path: path.to_path_buf(),
             committed: false,
         };
-        let mut file = std::fs::File::create(&staged.tmp).map_err(|e| Error::io(path, e))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
+        let file = std::fs::File::create(&staged.tmp).map_err(|e| Error::io(path, e))?;
+        let mut out = HashingWriter {
+            inner: std::io::BufWriter::with_capacity(1 << 20, file),
+            sha256: <sha2::Sha256 as sha2::Digest>::new(),
+        };
+        write(&mut out)
+            .and_then(|()| out.inner.flush())
             .map_err(|e| Error::io(path, e))?;
-        Ok(staged)
+        let HashingWriter { inner, sha256 } = out;
+        let file = inner
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(path, e))?;
+        Ok((staged, hex::encode(sha2::Digest::finalize(sha256))))
     }
 
     /// Renames the file into place.
@@ -412,6 +437,24 @@ impl Staged {
         std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
         self.committed = true;
         Ok(())
+    }
+}
+
+/// A writer that hashes what passes through it.
+struct HashingWriter<W> {
+    inner: W,
+    sha256: sha2::Sha256,
+}
+
+impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        sha2::Digest::update(&mut self.sha256, &buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -423,10 +466,17 @@ impl Drop for Staged {
     }
 }
 
-/// Prints a JSON value on stdout.
+/// Prints a JSON value on stdout, streamed (a manifest of a million files
+/// is never held as text).
 pub fn print_json(value: &impl serde::Serialize) {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
-    );
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    if let Err(e) = written {
+        eprintln!("error: cannot write the result: {e}");
+    }
 }

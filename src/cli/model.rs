@@ -1,8 +1,9 @@
 //! The model argument of `sign`, `verify`, `bom`, `inspect` and `hash`: a
-//! local directory or file, or an `oci://` reference to a registry.
+//! local directory or file, an `oci://` reference to a registry, or an
+//! `hf://ORG/NAME[@REVISION]` model in the local Hugging Face cache.
 
 use clap::Args;
-use modelseal::source::{LocalSource, ModelSource};
+use modelseal::source::{HfSource, LocalSource, ModelSource, hf_home};
 use modelseal::{Error, Result};
 use std::path::Path;
 
@@ -22,6 +23,8 @@ pub struct RegistryArgs {
 pub enum Model {
     /// A local directory or file.
     Local(LocalSource),
+    /// A model in the local Hugging Face cache.
+    Hf(HfSource),
     /// A model in an OCI registry.
     #[cfg(feature = "oci")]
     Oci(Box<modelseal::source::OciSource>),
@@ -32,6 +35,7 @@ impl Model {
     pub fn source(&self) -> &dyn ModelSource {
         match self {
             Model::Local(l) => l,
+            Model::Hf(h) => h,
             #[cfg(feature = "oci")]
             Model::Oci(o) => o.as_ref(),
         }
@@ -42,7 +46,7 @@ impl Model {
     pub fn oci(&self) -> Option<&modelseal::source::OciSource> {
         match self {
             Model::Oci(o) => Some(o),
-            Model::Local(_) => None,
+            Model::Local(_) | Model::Hf(_) => None,
         }
     }
 
@@ -60,6 +64,19 @@ pub fn is_oci(path: &Path) -> bool {
 /// Turns the model argument into its source: `oci://` references open the
 /// registry manifest (resolving a tag to its digest, once).
 pub fn open_model(path: &Path, registry: &RegistryArgs) -> Result<Model> {
+    if let Some(text) = path.to_str()
+        && HfSource::is_uri(text)
+    {
+        if registry.plain_http {
+            return Err(Error::Usage("--plain-http is for oci:// models".into()));
+        }
+        let hub = hf_home().ok_or_else(|| {
+            Error::Usage(format!(
+                "{text}: cannot find the Hugging Face cache (set HF_HOME or HF_HUB_CACHE)"
+            ))
+        })?;
+        return Ok(Model::Hf(HfSource::resolve(text, &hub)?));
+    }
     if !is_oci(path) {
         if registry.plain_http {
             return Err(Error::Usage("--plain-http is for oci:// models".into()));

@@ -16,13 +16,13 @@ use modelseal::evidence::record::{
     self, EvidenceSubject, NewRecord, Predicate, SignEvidence, SignerInfo, Tool,
 };
 use modelseal::keys::load_private_key;
-use modelseal::sign::{SigningIdentity, sign_manifest};
+use modelseal::sign::{SignedBundle, SigningIdentity, sign_model};
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// The model directory or file, or oci://HOST[:PORT]/REPO:TAG (or @sha256:HEX).
+    /// The model directory or file, oci://HOST[:PORT]/REPO:TAG (or @sha256:HEX), or hf://ORG/NAME[@REVISION] in the local Hugging Face cache.
     pub path: PathBuf,
     /// Private key (PKCS#8 or SEC1 PEM).
     #[arg(
@@ -68,6 +68,13 @@ pub struct SignArgs {
     registry: RegistryArgs,
 }
 
+/// A signature made: streamed from its payload (key mode), or the bytes a
+/// Sigstore service returned.
+enum Signed {
+    Streamed(Box<SignedBundle>),
+    Bytes(Vec<u8>),
+}
+
 pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     let in_registry = is_oci(&args.path);
     let signature = match &args.signature {
@@ -97,7 +104,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         .transpose()?;
     let bom_sig = args.bom.as_deref().map(super::bom::signature_path);
     let model = open_model(&args.path, &args.registry)?;
-    let options = match model.local_path() {
+    let mut options = match model.local_path() {
         Some(root) => {
             let mut options = args.hashing.options(root, signature.as_deref())?;
             let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
@@ -109,11 +116,18 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         None => args.hashing.registry_options()?,
     };
     let source = model.source();
+    if source.repository_scope().is_some() {
+        // A repository cache keeps its files as links into its blobs.
+        options.allow_symlinks = true;
+    }
     let name = source.name()?;
     let bar = Bar::new(ctx.quiet, "hashing");
-    let manifest = modelseal::source::manifest(source, &options, &bar);
+    let manifest = modelseal::source::manifest_with_notes(source, &options, &bar);
     bar.finish();
-    let manifest = manifest?;
+    let (manifest, notes) = manifest?;
+    for note in &notes {
+        ctx.warn(&escape(&super::hash::note_text(note)));
+    }
     let root = manifest.root_digest_hex();
     let mut bom_datasets = Vec::new();
     // A BOM reads the model card and weight headers: a registry model is
@@ -157,6 +171,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             let bom_options = BomOptions {
                 timestamp: bom_timestamp(None)?,
                 properties: super::bom::location_properties(&model),
+                purl: super::bom::purl_of(source),
                 ..Default::default()
             };
             bom_datasets = super::bom::dataset_refs(&datasets);
@@ -191,12 +206,12 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 certificate,
                 ..SignerInfo::default()
             };
-            let bundle = sign_manifest(&name, &manifest, &identity)?;
+            let bundle = sign_model(&name, &manifest, &identity)?;
             if let Some(b) = &bom {
                 let signed = modelseal::bom::sign_bom(b, &name, &root, &identity)?;
                 bom_bundle = Some(signed.to_json().into_bytes());
             }
-            (bundle.to_json().into_bytes(), signer)
+            (Signed::Streamed(Box::new(bundle)), signer)
         }
         (None, Some(token)) => {
             let signer = super::keyless::signer(&token);
@@ -205,17 +220,50 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             if let Some(bytes) = &bom_statement_bytes {
                 bom_bundle = Some(super::keyless::sign(bytes, &token, &args)?);
             }
-            (super::keyless::sign(&statement, &token, &args)?, signer)
+            let bytes = super::keyless::sign(&statement, &token, &args)?;
+            (Signed::Bytes(bytes), signer)
         }
         (None, None) => return Err(Error::Usage("give --key or --sigstore".into())),
     };
     // Every file is staged first and put in place only once the evidence
     // record (when one is asked for) is in the log: a release never has a
     // signature without its record.
+    // The signature is written straight from the signed payload: a
+    // dataset's bundle is never held whole in memory. A registry model's
+    // bundle is also attached as a referrer, so its bytes are kept (a
+    // registry model has few files).
+    let registry_bytes: Option<Vec<u8>> = match (&bundle, model.local_path()) {
+        (_, Some(_)) => None,
+        (Signed::Streamed(b), None) => {
+            let mut bytes = Vec::new();
+            b.write_json(&mut bytes)
+                .map_err(|e| Error::Usage(format!("cannot encode the bundle: {e}")))?;
+            Some(bytes)
+        }
+        (Signed::Bytes(bytes), None) => Some(bytes.clone()),
+    };
     let mut staged = Vec::new();
-    if let Some(sig) = &signature {
-        staged.push(Staged::new(sig, &bundle)?);
-    }
+    let signature_cite = match &signature {
+        Some(sig) => {
+            let (file, sha256) = match &bundle {
+                Signed::Streamed(b) => Staged::write_with(sig, |w| b.write_json(w))?,
+                Signed::Bytes(bytes) => Staged::write_with(sig, |w| w.write_all(bytes))?,
+            };
+            staged.push(file);
+            modelseal::evidence::record::ResourceRef {
+                uri: sig.display().to_string(),
+                digest: Some(std::collections::BTreeMap::from([(
+                    "sha256".to_string(),
+                    sha256,
+                )])),
+            }
+        }
+        None => modelseal::evidence::record::ResourceRef::of_bytes(
+            format!("{} (referrer)", source.uri()),
+            registry_bytes.as_deref().unwrap_or_default(),
+        ),
+    };
+    drop(bundle);
     let mut bom_cites = (None, None);
     if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
         (&args.bom, &bom, &bom_sig, &bom_bundle)
@@ -233,13 +281,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             },
             predicate: Predicate::Sign(SignEvidence {
                 signer: signer.clone(),
-                signature: match &signature {
-                    Some(sig) => cite(sig, &bundle),
-                    None => modelseal::evidence::record::ResourceRef::of_bytes(
-                        format!("{} (referrer)", source.uri()),
-                        &bundle,
-                    ),
-                },
+                signature: signature_cite,
                 datasets: bom_cites.0.as_ref().map(|_| bom_datasets.clone()),
                 base_models: bom.as_ref().map(super::bom::base_models),
                 bom: bom_cites.0,
@@ -255,7 +297,12 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     }
     // The record is in the log; now the registry. A failed push is an error
     // (exit 2): the record says what was signed, not that it was attached.
-    let attached = push_referrers(&model, &bundle, &bom, &bom_bundle)?;
+    let attached = push_referrers(
+        &model,
+        registry_bytes.as_deref().unwrap_or_default(),
+        &bom,
+        &bom_bundle,
+    )?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             println!(
@@ -293,6 +340,8 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             "signer": signer,
             "bom": args.bom,
             "bom_signature": bom_sig,
+            "source": source.uri(),
+            "notes": notes,
         })),
     }
     Ok(0)

@@ -7,13 +7,13 @@ use super::{
     print_json,
 };
 use clap::Args;
-use modelseal::bundle::MAX_BUNDLE_SIZE;
 use modelseal::fetch::{InputKind, is_url, read_input};
 use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;
 use modelseal::sigstore::KeylessIdentity;
 use modelseal::source::SourceNote;
+use modelseal::source::{BASE_BUNDLE_SIZE, ModelSource};
 use modelseal::verify::{Failure, Material, Trust, Verdict};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
@@ -21,7 +21,7 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("trust").args(["key", "cert_chain", "identity"]))]
 pub struct VerifyArgs {
-    /// The model directory or file, or oci://HOST[:PORT]/REPO:TAG (or @sha256:HEX).
+    /// The model directory or file, oci://HOST[:PORT]/REPO:TAG (or @sha256:HEX), or hf://ORG/NAME[@REVISION] in the local Hugging Face cache.
     path: PathBuf,
     /// The signature bundle (a file or an https:// URL). For oci:// models the default is the
     /// bundles attached to the manifest (the model verifies when one of them does).
@@ -52,6 +52,14 @@ pub struct VerifyArgs {
     /// Do not fail on files that the signature does not list.
     #[arg(long)]
     ignore_unsigned_files: bool,
+    /// Follow the model's symbolic links wherever they lead (when its signature allows links);
+    /// without it they must stay inside the model root (the repository, for hf://).
+    #[arg(long, conflicts_with = "policy")]
+    allow_symlinks: bool,
+    /// Read signature and BOM files up to this many bytes (default: what a real
+    /// signature of this model can be, from the number of its files).
+    #[arg(long, value_name = "BYTES")]
+    max_bundle_size: Option<u64>,
     /// Also verify this signed CycloneDX ML-BOM (a file or an https:// URL).
     #[arg(long, value_name = "BOM")]
     bom: Option<PathBuf>,
@@ -93,9 +101,10 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     {
         return Err(Error::Exists(dir.clone()));
     }
+    let limit = Limit::new(&args, model.source());
     let found = match &args.signature {
         Some(sig) => Found {
-            documents: vec![read_document(sig, InputKind::Bundle(MAX_BUNDLE_SIZE))?],
+            documents: vec![read_document(sig, &limit, InputKind::Bundle)?],
             unreadable: Vec::new(),
             via: None,
         },
@@ -112,8 +121,8 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
                 .clone()
                 .unwrap_or_else(|| super::bom::signature_path(bom));
             Some((
-                read_document(bom, InputKind::Bom(MAX_BUNDLE_SIZE))?,
-                read_document(&signature, InputKind::Bundle(MAX_BUNDLE_SIZE))?,
+                read_document(bom, &limit, InputKind::Bom)?,
+                read_document(&signature, &limit, InputKind::Bundle)?,
             ))
         }
         None => None,
@@ -127,6 +136,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         request.bom = bom.clone();
         request.ignore_paths = args.ignore_paths.clone();
         request.ignore_unsigned_files = args.ignore_unsigned_files;
+        request.allow_symlinks = args.allow_symlinks;
         // Formats are judged when something relies on the judgement: a
         // policy, or the evidence record's MODELSEAL_FORMATS_SAFE. A
         // registry model's blobs are then streamed; else raw layers are
@@ -148,7 +158,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         .unwrap_or(0);
     let (signature_uri, outcome) = outcomes.remove(chosen);
     for w in &outcome.verdict.warnings {
-        ctx.warn(&w.to_string());
+        ctx.warn(&escape(&w.to_string()));
     }
     if let Some(recorder) = &recorder {
         match outcome.record() {
@@ -235,7 +245,7 @@ struct Found {
 fn attached_bundles(model: &Model) -> Result<Found> {
     #[cfg(feature = "oci")]
     if let Some(oci) = model.oci() {
-        let found = oci.bundles(MAX_BUNDLE_SIZE)?;
+        let found = oci.bundles(BASE_BUNDLE_SIZE)?;
         return Ok(Found {
             documents: found
                 .bundles
@@ -338,10 +348,60 @@ fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<
     }
 }
 
-/// Reads a bundle or BOM given as a file or an https:// URL.
-fn read_document(source: &std::path::Path, kind: InputKind) -> Result<Document> {
-    let bytes = read_input(source, kind)?;
+/// How large a signature or BOM file may be: `--max-bundle-size`, else
+/// what a real one of this model can be (worked out only when a file is
+/// larger than the base allowance, since it lists the model's files).
+struct Limit<'a> {
+    given: Option<u64>,
+    model: &'a dyn ModelSource,
+    derived: std::cell::OnceCell<u64>,
+}
+
+impl<'a> Limit<'a> {
+    fn new(args: &VerifyArgs, model: &'a dyn ModelSource) -> Self {
+        Limit {
+            given: args.max_bundle_size,
+            model,
+            derived: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The limit for a file of `size` bytes (unknown for a URL).
+    fn for_size(&self, size: Option<u64>) -> Result<u64> {
+        if let Some(given) = self.given {
+            return Ok(given);
+        }
+        if size.is_some_and(|s| s <= BASE_BUNDLE_SIZE) {
+            return Ok(BASE_BUNDLE_SIZE);
+        }
+        if let Some(limit) = self.derived.get() {
+            return Ok(*limit);
+        }
+        let limit = self.model.bundle_size_limit()?;
+        Ok(*self.derived.get_or_init(|| limit))
+    }
+}
+
+/// Reads a bundle or BOM given as a file or an https:// URL, up to the
+/// limit `limit` gives it.
+fn read_document(
+    source: &std::path::Path,
+    limit: &Limit<'_>,
+    kind: fn(u64) -> InputKind,
+) -> Result<Document> {
     let remote = source.to_str().is_some_and(is_url);
+    let size = (!remote)
+        .then(|| std::fs::metadata(source).ok().map(|m| m.len()))
+        .flatten();
+    let bytes = read_input(source, kind(limit.for_size(size)?))
+        .map_err(|e| match e {
+            Error::Input(modelseal::fetch::InputError::TooLarge { .. }) if limit.given.is_none() => {
+                Error::Usage(format!(
+                    "{e}; a real signature of this model is smaller (pass --max-bundle-size to read it anyway)"
+                ))
+            }
+            other => other,
+        })?;
     Ok(Document {
         uri: source.display().to_string(),
         bytes,

@@ -1,13 +1,21 @@
-//! Hashing entries in parallel: whole files (files method) or fixed-size
-//! byte ranges (shards method). Reads stream through bounded buffers, so
-//! memory does not grow with the model.
+//! Hashing the files of a walk in parallel: whole files (files method) or
+//! fixed-size byte ranges (shards method). Reads stream through one reused
+//! buffer per worker, so memory does not grow with file sizes, and each
+//! read stops at the size the walk planned.
+//!
+//! A file that changes while it is hashed is refused in every method: it
+//! is opened without following links and must still be the file the walk
+//! saw (device, inode, size, modification time), it must hold exactly the
+//! planned bytes, and it must be unchanged when the read ends.
 
-use super::{Entry, HashAlgorithm, Method, Resource};
+use super::file_list::{FileList, FileStat};
+use super::{HashAlgorithm, Method, Resources, WalkError};
 use crate::{Error, Result};
 use rayon::prelude::*;
 use sha2::Digest;
+use std::cell::RefCell;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
 
 /// Receives hashing progress (from any worker thread).
@@ -34,129 +42,203 @@ pub trait ReadSink {
     fn update(&mut self, bytes: &[u8]);
 }
 
-/// The read buffer of one hashing task.
+/// Sinks fed by the hashing read: `make` gives file `i` (named `name`) a
+/// sink or none; `finish` turns a fed sink into its result.
+pub struct Sinks<'a, S, T> {
+    /// A sink for file `i`, or none.
+    pub make: &'a (dyn Fn(usize, &str) -> Option<S> + Sync),
+    /// What a sink found, once the file was read.
+    pub finish: &'a (dyn Fn(usize, S) -> T + Sync),
+}
+
+/// The read buffer of one worker.
 const BUFFER: usize = 1 << 18;
 
-/// Hashes `entries` with `algorithm` by `method`, sorted by resource name.
-pub fn hash_entries(
-    entries: &[Entry],
+thread_local! {
+    static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// One hashed shard: file index, byte range and digest.
+type ShardDigest = (usize, u64, u64, [u8; 32]);
+
+/// Hashes every file of `files` (sorted by name) with `algorithm` by
+/// `method`; the resources come back sorted by name.
+pub fn hash_files(
+    files: FileList,
     algorithm: HashAlgorithm,
     method: Method,
     progress: ProgressFn<'_>,
-) -> Result<Vec<Resource>> {
-    progress.set_total(entries.iter().map(|e| e.size).sum());
-    let mut resources: Vec<Resource> = match method {
-        Method::Files => entries
-            .par_iter()
-            .map(|e| {
-                let digest = hash_range(&e.path, 0, None, algorithm, progress, None)?;
-                Ok(Resource::new(e.name.clone(), digest, algorithm))
-            })
-            .collect::<Result<_>>()?,
+) -> Result<Resources> {
+    let none: Option<Sinks<'_, NoSink, ()>> = None;
+    hash_files_with_sinks(files, algorithm, method, progress, none).map(|(r, _)| r)
+}
+
+/// A sink type for callers that pass none.
+pub enum NoSink {}
+
+impl ReadSink for NoSink {
+    fn update(&mut self, _: &[u8]) {}
+}
+
+/// As [`hash_files`], feeding each file that `sinks.make` gives a sink to
+/// it, in file order (the shards of such a file are read one after the
+/// other), and returning `(file index, result)` for each, by index.
+pub fn hash_files_with_sinks<S: ReadSink + Send, T: Send>(
+    files: FileList,
+    algorithm: HashAlgorithm,
+    method: Method,
+    progress: ProgressFn<'_>,
+    sinks: Option<Sinks<'_, S, T>>,
+) -> Result<(Resources, Vec<(usize, T)>)> {
+    progress.set_total(files.total_size());
+    let sinks = sinks.as_ref();
+    match method {
+        Method::Files => {
+            let per_file: Vec<([u8; 32], Option<T>)> = (0..files.len())
+                .into_par_iter()
+                .with_min_len(16)
+                .map(|i| {
+                    let mut sink = sinks.and_then(|s| (s.make)(i, files.name(i)));
+                    let digest = hash_one(&files, i, None, algorithm, progress, sink.as_mut())?;
+                    let out = match (sink, sinks) {
+                        (Some(sink), Some(s)) => Some((s.finish)(i, sink)),
+                        _ => None,
+                    };
+                    Ok((digest, out))
+                })
+                .collect::<Result<_>>()?;
+            let mut digests = Vec::with_capacity(per_file.len());
+            let mut outputs = Vec::new();
+            for (i, (digest, out)) in per_file.into_iter().enumerate() {
+                digests.push(digest);
+                if let Some(out) = out {
+                    outputs.push((i, out));
+                }
+            }
+            let (names, ends) = files.into_names();
+            Ok((
+                Resources::from_parts(names, ends, digests, algorithm),
+                outputs,
+            ))
+        }
         Method::Shards { shard_size } => {
-            let shards = shard_plan(entries, shard_size);
-            shards
+            if shard_size == 0 {
+                return Err(Error::Usage("the shard size must be positive".into()));
+            }
+            // Files with a sink: all their shards in one task, in order.
+            let with_sink: Vec<(usize, S)> = match sinks {
+                Some(s) => (0..files.len())
+                    .filter_map(|i| (s.make)(i, files.name(i)).map(|sink| (i, sink)))
+                    .collect(),
+                None => Vec::new(),
+            };
+            let sunk: std::collections::BTreeSet<usize> =
+                with_sink.iter().map(|(i, _)| *i).collect();
+            let plan: Vec<(usize, u64, u64)> = shard_plan(&files, shard_size)
+                .filter(|(i, _, _)| !sunk.contains(i))
+                .collect();
+            let mut shards: Vec<ShardDigest> = plan
                 .par_iter()
                 .map(|&(i, start, end)| {
-                    let e = &entries[i];
-                    let digest =
-                        hash_range(&e.path, start, Some(end - start), algorithm, progress, None)?;
-                    Ok(Resource::new(
-                        format!("{}:{start}:{end}", e.name),
-                        digest,
+                    let digest = hash_one(
+                        &files,
+                        i,
+                        Some((start, end)),
                         algorithm,
-                    ))
+                        progress,
+                        None::<&mut S>,
+                    )?;
+                    Ok((i, start, end, digest))
                 })
-                .collect::<Result<_>>()?
-        }
-    };
-    resources.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(resources)
-}
-
-/// The SHA-256 of a whole file, streamed through the same bounded buffer.
-pub fn file_sha256(path: &Path) -> Result<[u8; 32]> {
-    hash_range(path, 0, None, HashAlgorithm::Sha256, &|_: u64| {}, None)
-}
-
-/// Hashes a whole file, passing every byte read to `sink` as well.
-pub fn hash_file_into(
-    path: &Path,
-    algorithm: HashAlgorithm,
-    progress: ProgressFn<'_>,
-    sink: &mut dyn ReadSink,
-) -> Result<[u8; 32]> {
-    hash_range(path, 0, None, algorithm, progress, Some(sink))
-}
-
-/// As [`hash_entries`], passing each file's bytes, in order, to the sink
-/// `make` creates for it; what `finish` makes of each sink (once its file is
-/// read, so no sink outlives its file) comes back in the order of `entries`.
-/// Files are hashed in parallel, but the shards of one file one after the
-/// other (a sink needs the file in order).
-pub fn hash_entries_with_sinks<S: ReadSink, T: Send>(
-    entries: &[Entry],
-    algorithm: HashAlgorithm,
-    method: Method,
-    progress: ProgressFn<'_>,
-    make: &(dyn Fn(&Entry) -> S + Sync),
-    finish: &(dyn Fn(S) -> T + Sync),
-) -> Result<(Vec<Resource>, Vec<T>)> {
-    progress.set_total(entries.iter().map(|e| e.size).sum());
-    let per_file: Vec<(Vec<Resource>, T)> = entries
-        .par_iter()
-        .enumerate()
-        .map(|(i, e)| {
-            let mut sink = make(e);
-            let resources = match method {
-                Method::Files => {
-                    let d = hash_range(&e.path, 0, None, algorithm, progress, Some(&mut sink))?;
-                    vec![Resource::new(e.name.clone(), d, algorithm)]
-                }
-                Method::Shards { shard_size } => shard_plan(&entries[i..=i], shard_size)
-                    .into_iter()
-                    .map(|(_, start, end)| {
-                        let d = hash_range(
-                            &e.path,
-                            start,
-                            Some(end - start),
+                .collect::<Result<_>>()?;
+            let sunk_results: Vec<(Vec<ShardDigest>, (usize, T))> = with_sink
+                .into_par_iter()
+                .map(|(i, mut sink)| {
+                    let mut out = Vec::new();
+                    for (_, start, end) in shard_plan_of(&files, i, shard_size) {
+                        let digest = hash_one(
+                            &files,
+                            i,
+                            Some((start, end)),
                             algorithm,
                             progress,
                             Some(&mut sink),
                         )?;
-                        Ok(Resource::new(
-                            format!("{}:{start}:{end}", e.name),
-                            d,
-                            algorithm,
-                        ))
-                    })
-                    .collect::<Result<_>>()?,
-            };
-            Ok((resources, finish(sink)))
-        })
-        .collect::<Result<_>>()?;
-    let mut resources = Vec::new();
-    let mut sinks = Vec::with_capacity(per_file.len());
-    for (r, s) in per_file {
-        resources.extend(r);
-        sinks.push(s);
-    }
-    resources.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok((resources, sinks))
-}
-
-/// The shards of every entry: (entry index, start, end). Empty files have none.
-fn shard_plan(entries: &[Entry], shard_size: u64) -> Vec<(usize, u64, u64)> {
-    let mut shards = Vec::new();
-    for (i, e) in entries.iter().enumerate() {
-        let mut start = 0;
-        while start < e.size {
-            let end = e.size.min(start.saturating_add(shard_size));
-            shards.push((i, start, end));
-            start = end;
+                        out.push((i, start, end, digest));
+                    }
+                    let result = sinks.map(|s| (s.finish)(i, sink));
+                    Ok((out, (i, result.expect("a sink was made"))))
+                })
+                .collect::<Result<_>>()?;
+            let mut outputs = Vec::with_capacity(sunk_results.len());
+            for (s, out) in sunk_results {
+                shards.extend(s);
+                outputs.push(out);
+            }
+            let mut resources = Resources::with_capacity(shards.len(), 0);
+            for (i, start, end, digest) in &shards {
+                let name = format!("{}:{start}:{end}", files.name(*i));
+                resources.push(&name, digest, algorithm.name());
+            }
+            Ok((resources.sorted(), outputs))
         }
     }
-    shards
+}
+
+/// Hashes `entries` (as [`super::walk`] lists them) with `algorithm` by
+/// `method`, sorted by resource name. Each file must still have the size
+/// the walk saw.
+pub fn hash_entries(
+    entries: &[super::Entry],
+    algorithm: HashAlgorithm,
+    method: Method,
+    progress: ProgressFn<'_>,
+) -> Result<Vec<super::Resource>> {
+    let mut list = FileList::default();
+    for e in entries {
+        let meta = std::fs::metadata(&e.path).map_err(|err| Error::io(&e.path, err))?;
+        let stat = FileStat {
+            size: e.size,
+            ..FileStat::of(&meta)
+        };
+        let source = list.add_source(super::file_list::Source::File(e.path.clone()));
+        list.push(&e.name, stat, source);
+    }
+    list.sort();
+    Ok(hash_files(list, algorithm, method, progress)?.to_vec())
+}
+
+/// The shards of every file: (file index, start, end). Empty files have none.
+fn shard_plan(files: &FileList, shard_size: u64) -> impl Iterator<Item = (usize, u64, u64)> + '_ {
+    (0..files.len()).flat_map(move |i| shard_plan_of(files, i, shard_size))
+}
+
+fn shard_plan_of(
+    files: &FileList,
+    i: usize,
+    shard_size: u64,
+) -> impl Iterator<Item = (usize, u64, u64)> + '_ {
+    let size = files.stat(i).size;
+    let count = size.div_ceil(shard_size);
+    (0..count).map(move |k| {
+        let start = k * shard_size;
+        (i, start, size.min(start.saturating_add(shard_size)))
+    })
+}
+
+/// The SHA-256 of a whole file, streamed through the same bounded buffer.
+pub fn file_sha256(path: &Path) -> Result<[u8; 32]> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let name = path.display().to_string();
+    let list = FileList::single(&name, path, FileStat::of(&meta));
+    hash_one(
+        &list,
+        0,
+        None,
+        HashAlgorithm::Sha256,
+        &|_: u64| {},
+        None::<&mut NoSink>,
+    )
 }
 
 enum Hasher {
@@ -189,179 +271,107 @@ impl Hasher {
     }
 }
 
-/// Hashes `len` bytes of `path` from `start` (to the end when `len` is None),
-/// passing the bytes read to `sink` when there is one. A file that ends
-/// before the expected range is reported as changed.
-fn hash_range(
-    path: &Path,
-    start: u64,
-    len: Option<u64>,
+fn changed(name: &str) -> Error {
+    Error::Walk(WalkError::ChangedWhileHashing {
+        path: name.to_string(),
+    })
+}
+
+/// Opens file `i` without following a link in its last component (a file
+/// replaced by a link since the walk must not lead elsewhere) and without
+/// blocking (a file replaced by a FIFO must not hang), and checks that it
+/// is still the file the walk saw.
+fn open_checked(files: &FileList, i: usize) -> Result<File> {
+    let path = files.path(i);
+    let name = files.name(i);
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(&path)
+    {
+        Ok(f) => f,
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
+        {
+            return Err(changed(name));
+        }
+        Err(e) => return Err(Error::io(&path, e)),
+    };
+    let meta = file.metadata().map_err(|e| Error::io(&path, e))?;
+    if !meta.is_file() || FileStat::of(&meta) != *files.stat(i) {
+        return Err(changed(name));
+    }
+    Ok(file)
+}
+
+/// Hashes file `i` whole, or the byte range `range` of it, passing the
+/// bytes to `sink`. Reads stop at the planned end; a file that is shorter,
+/// longer or otherwise changed is an error naming its resource.
+fn hash_one<S: ReadSink>(
+    files: &FileList,
+    i: usize,
+    range: Option<(u64, u64)>,
     algorithm: HashAlgorithm,
     progress: ProgressFn<'_>,
-    mut sink: Option<&mut dyn ReadSink>,
+    mut sink: Option<&mut S>,
 ) -> Result<[u8; 32]> {
-    let mut file = File::open(path).map_err(|e| Error::io(path, e))?;
-    if start > 0 {
-        file.seek(SeekFrom::Start(start))
-            .map_err(|e| Error::io(path, e))?;
-    }
+    let name = files.name(i);
+    let planned = *files.stat(i);
+    let file = open_checked(files, i)?;
+    let (start, end) = range.unwrap_or((0, planned.size));
     let mut hasher = Hasher::new(algorithm);
-    let size_hint = len.unwrap_or(BUFFER as u64).min(BUFFER as u64) as usize;
-    let mut buf = vec![0u8; size_hint.max(4096)];
-    let mut remaining = len.unwrap_or(u64::MAX);
-    while remaining > 0 {
-        let want = buf
-            .len()
-            .min(usize::try_from(remaining).unwrap_or(usize::MAX));
-        let n = match file.read(&mut buf[..want]) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::io(path, e)),
-        };
-        hasher.update(&buf[..n]);
-        if let Some(sink) = sink.as_mut() {
-            sink.update(&buf[..n]);
+    let io = |e| Error::io(files.path(i), e);
+    BUF.with(|buf| -> Result<()> {
+        let mut buf = buf.borrow_mut();
+        if buf.len() < BUFFER {
+            buf.resize(BUFFER, 0);
         }
-        remaining -= n as u64;
-        progress.advance(n as u64);
-    }
-    if len.is_some() && remaining > 0 {
-        return Err(Error::Walk(super::WalkError::ChangedWhileHashing {
-            path: path.display().to_string(),
-        }));
+        let mut at = start;
+        loop {
+            let remaining = end - at;
+            // One byte more than planned at the end of the file, to see it
+            // grow in the same read.
+            let slack = u64::from(end == planned.size);
+            let want = (remaining + slack).min(BUFFER as u64) as usize;
+            if want == 0 {
+                break;
+            }
+            let n = match file.read_at(&mut buf[..want], at) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io(e)),
+            };
+            if n == 0 {
+                if remaining > 0 {
+                    return Err(changed(name)); // shrank
+                }
+                break;
+            }
+            if n as u64 > remaining {
+                return Err(changed(name)); // grew
+            }
+            hasher.update(&buf[..n]);
+            if let Some(sink) = sink.as_mut() {
+                sink.update(&buf[..n]);
+            }
+            progress.advance(n as u64);
+            at += n as u64;
+            // A short read that reaches the planned end is the end of the
+            // file; growth after it shows in the size checked below.
+            if at == end && (slack == 0 || n < want) {
+                break;
+            }
+        }
+        Ok(())
+    })?;
+    let after = file.metadata().map_err(io)?;
+    if FileStat::of(&after) != planned {
+        return Err(changed(name));
     }
     Ok(hasher.finish())
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-
-    fn entry(dir: &Path, name: &str, bytes: &[u8]) -> Entry {
-        fs::write(dir.join(name), bytes).unwrap();
-        Entry {
-            name: name.to_string(),
-            path: dir.join(name),
-            size: bytes.len() as u64,
-        }
-    }
-
-    #[test]
-    fn files_method_matches_known_digests() {
-        let dir = tempfile::tempdir().unwrap();
-        let entries = vec![entry(dir.path(), "a", b"abc"), entry(dir.path(), "e", b"")];
-        let r = hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, &|_: u64| {}).unwrap();
-        assert_eq!(
-            r[0].digest,
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert_eq!(
-            r[1].digest,
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        let b = hash_entries(&entries, HashAlgorithm::Blake3, Method::Files, &|_: u64| {}).unwrap();
-        assert_eq!(b[0].digest, blake3::hash(b"abc").to_hex().as_str());
-        assert_eq!(b[0].algorithm, "blake3");
-    }
-
-    #[test]
-    fn shards_cover_each_file_and_skip_empty_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let data: Vec<u8> = (0..2500u32).map(|i| i as u8).collect();
-        let entries = vec![entry(dir.path(), "w", &data), entry(dir.path(), "z", b"")];
-        let r = hash_entries(
-            &entries,
-            HashAlgorithm::Sha256,
-            Method::Shards { shard_size: 1000 },
-            &|_: u64| {},
-        )
-        .unwrap();
-        let names: Vec<_> = r.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["w:0:1000", "w:1000:2000", "w:2000:2500"]);
-        let expect = hex::encode(sha2::Sha256::digest(&data[2000..]));
-        assert_eq!(r[2].digest, expect);
-    }
-
-    #[test]
-    fn progress_counts_every_byte() {
-        let dir = tempfile::tempdir().unwrap();
-        let big = vec![7u8; 3 * BUFFER + 5];
-        let entries = vec![
-            entry(dir.path(), "big", &big),
-            entry(dir.path(), "s", b"xy"),
-        ];
-        let total = std::sync::atomic::AtomicU64::new(0);
-        hash_entries(&entries, HashAlgorithm::Sha256, Method::Files, &|n: u64| {
-            total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
-        })
-        .unwrap();
-        assert_eq!(total.into_inner(), big.len() as u64 + 2);
-    }
-
-    #[derive(Default)]
-    struct Collect(Vec<u8>);
-
-    impl ReadSink for Collect {
-        fn update(&mut self, bytes: &[u8]) {
-            self.0.extend_from_slice(bytes);
-        }
-    }
-
-    #[test]
-    fn sinks_see_every_byte_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let big: Vec<u8> = (0..3 * BUFFER + 5).map(|i| (i % 251) as u8).collect();
-        let entries = vec![
-            entry(dir.path(), "big", &big),
-            entry(dir.path(), "s", b"xy"),
-        ];
-        for method in [
-            Method::Files,
-            Method::Shards {
-                shard_size: 100_000,
-            },
-        ] {
-            let plain =
-                hash_entries(&entries, HashAlgorithm::Sha256, method, &|_: u64| {}).unwrap();
-            let (r, sinks) = hash_entries_with_sinks(
-                &entries,
-                HashAlgorithm::Sha256,
-                method,
-                &|_: u64| {},
-                &|_: &Entry| Collect::default(),
-                &|c: Collect| c,
-            )
-            .unwrap();
-            assert_eq!(r, plain);
-            assert_eq!(sinks[0].0, big);
-            assert_eq!(sinks[1].0, b"xy");
-        }
-        let mut one = Collect::default();
-        let d = hash_file_into(
-            &entries[1].path,
-            HashAlgorithm::Sha256,
-            &|_: u64| {},
-            &mut one,
-        )
-        .unwrap();
-        assert_eq!(hex::encode(d), hex::encode(sha2::Sha256::digest(b"xy")));
-        assert_eq!(one.0, b"xy");
-    }
-
-    #[test]
-    fn a_file_that_shrank_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut e = entry(dir.path(), "w", b"0123456789");
-        e.size = 20;
-        let err = hash_entries(
-            &[e],
-            HashAlgorithm::Sha256,
-            Method::Shards { shard_size: 15 },
-            &|_: u64| {},
-        )
-        .unwrap_err();
-        assert!(err.to_string().contains("changed while"), "{err}");
-    }
-}
+mod tests;

@@ -4,19 +4,30 @@
 //! This module knows nothing about signatures: it turns a path into a
 //! [`Manifest`] exactly as the OMS v1.0 specification (section 6) says.
 
+mod count;
+mod file_list;
 mod hash;
 pub(crate) mod ignore;
 mod manifest;
+mod names;
 mod walk;
 mod walk_error;
 
+pub use count::count_tree;
+pub use file_list::{FileList, FileStat};
 pub use hash::{
-    Progress, ProgressFn, ReadSink, file_sha256, hash_entries, hash_entries_with_sinks,
-    hash_file_into,
+    NoSink, Progress, ProgressFn, ReadSink, Sinks, file_sha256, hash_entries, hash_files,
+    hash_files_with_sinks,
 };
 pub use ignore::{DEFAULT_IGNORES, IgnoreSet};
-pub use manifest::{Manifest, Resource, Serialization, root_digest};
-pub use walk::{Entry, walk};
+pub use manifest::{
+    Manifest, NotHex, Resource, ResourceRef, Resources, Serialization, root_digest,
+};
+pub use names::NameList;
+pub use walk::{
+    Entry, LinkScope, MAX_DEPTH, MAX_LINKED_ENTRIES, WalkNote, WalkOptions, Walked, walk,
+    walk_model,
+};
 pub use walk_error::WalkError;
 
 use crate::{Error, Result};
@@ -78,16 +89,32 @@ impl Method {
 }
 
 /// Everything that decides which files are hashed and how.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HashOptions {
     /// The file hashing algorithm.
     pub algorithm: HashAlgorithm,
     /// Files or shards.
     pub method: Method,
-    /// Follow symbolic links that stay inside the model root.
+    /// Follow symbolic links (OMS `allow_symlinks`).
     pub allow_symlinks: bool,
+    /// How far links may lead: anywhere by default, as the OMS
+    /// specification has a signer do (with a note for each target outside
+    /// the root).
+    pub link_scope: LinkScope,
     /// Paths excluded from the model, relative to its root.
     pub ignore: IgnoreSet,
+}
+
+impl Default for HashOptions {
+    fn default() -> Self {
+        HashOptions {
+            algorithm: HashAlgorithm::default(),
+            method: Method::default(),
+            allow_symlinks: false,
+            link_scope: LinkScope::Anywhere,
+            ignore: IgnoreSet::default(),
+        }
+    }
 }
 
 /// Walks and hashes the model at `path` (a directory or a single file).
@@ -104,13 +131,11 @@ pub fn hash_model_with_progress(
     if let Method::Shards { shard_size: 0 } = options.method {
         return Err(Error::Usage("the shard size must be positive".into()));
     }
-    let entries = walk(path, options.allow_symlinks, &options.ignore)?;
-    if entries.is_empty() {
-        return Err(Error::Walk(WalkError::Empty {
-            path: path.display().to_string(),
-        }));
-    }
-    let resources = hash_entries(&entries, options.algorithm, options.method, progress)?;
+    let walked = walk_model(
+        path,
+        &WalkOptions::new(options.allow_symlinks, &options.link_scope, &options.ignore),
+    )?;
+    let resources = hash_files(walked.files, options.algorithm, options.method, progress)?;
     if resources.is_empty() {
         // Shards of empty files produce no resources at all.
         return Err(Error::Walk(WalkError::Empty {

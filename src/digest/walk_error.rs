@@ -14,7 +14,8 @@ pub enum WalkError {
         /// The link.
         path: String,
     },
-    /// A symbolic link leads outside the model root.
+    /// A symbolic link leads outside where links may lead (the model root,
+    /// unless the caller allowed more).
     #[error("{path}: symbolic link points outside the model root (to {target})")]
     SymlinkOutside {
         /// The link.
@@ -22,11 +23,17 @@ pub enum WalkError {
         /// Where it resolves.
         target: String,
     },
-    /// A symbolic link points to one of its own ancestors.
-    #[error("{path}: symbolic link makes a cycle (it points to an enclosing directory)")]
-    SymlinkCycle {
-        /// The link.
+    /// Directories reached through symbolic links hold more entries than
+    /// the walk lists (links that fan out to the same directories again
+    /// and again).
+    #[error(
+        "{path}: symbolic links lead to more than {max} entries (links that reach the same directories over and over?)"
+    )]
+    LinkFanOut {
+        /// Where the budget ran out.
         path: String,
+        /// The budget.
+        max: usize,
     },
     /// A symbolic link leads nowhere.
     #[error("{path}: dangling or unresolvable symbolic link: {detail}")]

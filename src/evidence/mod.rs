@@ -119,6 +119,29 @@ pub fn verify_location(
     )
 }
 
+/// Whether the log at `location` has been started: a file log exists, a
+/// database log has its first checkpoint. A log that has not been started
+/// has no records yet (the next append starts it); one that has must then
+/// verify before anything is read from it.
+pub fn is_started(location: &Location) -> Result<bool> {
+    if let Some(path) = location.file() {
+        return Ok(path.exists() || checkpoint_path(path).exists());
+    }
+    let store = location.open()?;
+    let mut started = None;
+    let scanned = store.scan(&mut |item| {
+        if let ScanItem::Checkpoint(checkpoint) = item {
+            started = Some(checkpoint.is_some());
+        }
+        // The first item answers the question: stop the scan there.
+        Err(crate::Error::Evidence(String::new()))
+    });
+    match started {
+        Some(started) => Ok(started),
+        None => scanned.map(|()| false),
+    }
+}
+
 /// The Ed25519 key that verifies a log.
 pub fn evidence_verifying_key(key: &PublicKey) -> Result<ed25519_dalek::VerifyingKey> {
     match key {

@@ -332,6 +332,19 @@ pub struct VerificationSummary {
     /// Whether files the signature does not list were tolerated.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_unsigned_files: bool,
+    /// Symbolic links of the model followed out of its root, each with
+    /// where it resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links_outside_root: Vec<LinkTarget>,
+}
+
+/// A symbolic link and where it resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkTarget {
+    /// The link's resource name.
+    pub path: String,
+    /// The resolved target.
+    pub target: String,
 }
 
 /// `https://modelseal.dev/evidence/attachment/v1`: a reviewed document.
@@ -725,6 +738,7 @@ mod tests {
                 signer: Some(RecordedSigner::Info(signer)),
                 ignored_paths: vec!["cache".into()],
                 ignore_unsigned_files: true,
+                links_outside_root: vec![],
             }),
             Predicate::Attachment(AttachmentEvidence {
                 control: 1,

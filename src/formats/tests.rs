@@ -307,7 +307,8 @@ fn polyglots_with_code_are_pickles() {
 #[test]
 fn the_hashing_read_judges_what_it_hashes() {
     use crate::digest::{
-        HashAlgorithm, IgnoreSet, Method, hash_entries, hash_entries_with_sinks, walk,
+        HashAlgorithm, IgnoreSet, LinkScope, Method, Sinks, WalkOptions, hash_files,
+        hash_files_with_sinks, walk_model,
     };
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -318,31 +319,41 @@ fn the_hashing_read_judges_what_it_hashes() {
     std::fs::write(dir.path().join("notes.txt"), b"plain notes\n").unwrap();
     let big: Vec<u8> = (0..600_000u32).map(|i| (i % 251) as u8).collect();
     std::fs::write(dir.path().join("weights.raw"), &big).unwrap();
-    let entries = walk(dir.path(), false, &IgnoreSet::with_defaults()).unwrap();
+    let ignore = IgnoreSet::with_defaults();
+    let list = || {
+        walk_model(
+            dir.path(),
+            &WalkOptions::new(false, &LinkScope::WithinRoot, &ignore),
+        )
+        .unwrap()
+        .files
+    };
+    let files = list();
+    let paths: Vec<(String, std::path::PathBuf)> = (0..files.len())
+        .map(|i| (files.name(i).to_string(), files.path(i)))
+        .collect();
     for method in [
         Method::Files,
         Method::Shards {
             shard_size: 100_000,
         },
     ] {
-        let (resources, sniffers) = hash_entries_with_sinks(
-            &entries,
+        let (resources, sniffers) = hash_files_with_sinks(
+            list(),
             HashAlgorithm::Sha256,
             method,
             &|_: u64| {},
-            &|e: &crate::digest::Entry| Sniffer::new(&e.name),
-            &|s: Sniffer| s.finish(),
+            Some(Sinks {
+                make: &|_, name: &str| Some(Sniffer::new(name)),
+                finish: &|_, s: Sniffer| s.finish(),
+            }),
         )
         .unwrap();
-        let plain = hash_entries(&entries, HashAlgorithm::Sha256, method, &|_: u64| {}).unwrap();
+        let plain = hash_files(list(), HashAlgorithm::Sha256, method, &|_: u64| {}).unwrap();
         assert_eq!(resources, plain);
-        for (e, report) in entries.iter().zip(sniffers) {
-            assert_eq!(
-                report,
-                inspect_file(&e.path, &e.name).unwrap(),
-                "{}",
-                e.name
-            );
+        assert_eq!(sniffers.len(), paths.len());
+        for ((name, path), (_, report)) in paths.iter().zip(sniffers) {
+            assert_eq!(report, inspect_file(path, name).unwrap(), "{name}");
         }
     }
 }

@@ -9,7 +9,7 @@ pub use rules::{PolicyContext, evaluate};
 use crate::formats::Format;
 use crate::keys::{PublicKey, load_certificates, load_public_key};
 use crate::sigstore::KeylessIdentity;
-use crate::verify::Trust;
+use crate::verify::{SymlinkRule, Trust};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -85,6 +85,16 @@ pub struct Requirements {
     /// `--ignore-unsigned-files` may be used.
     #[serde(default)]
     pub allow_ignore_unsigned_files: bool,
+    /// How far the model's symbolic links may lead (when its signature
+    /// allows links).
+    #[serde(default = "default_symlinks")]
+    pub symlinks: SymlinkRule,
+}
+
+/// Today's strictness (links stay inside the model root), except inside
+/// the repository for a model in the Hugging Face cache.
+fn default_symlinks() -> SymlinkRule {
+    SymlinkRule::WithinHfRepo
 }
 
 fn yes() -> bool {
@@ -97,6 +107,7 @@ impl Default for Requirements {
             bom: true,
             max_signature_age_days: None,
             allow_ignore_unsigned_files: false,
+            symlinks: default_symlinks(),
         }
     }
 }
@@ -287,11 +298,16 @@ mod tests {
         let p = LoadedPolicy::parse(DEFAULT_POLICY.as_bytes(), "default", Path::new(".")).unwrap();
         assert!(p.policy.require.bom);
         assert!(!p.policy.require.allow_ignore_unsigned_files);
+        assert_eq!(p.policy.require.symlinks, SymlinkRule::WithinHfRepo);
         assert_eq!(p.policy.formats.allowed, default_formats());
         assert_eq!(p.sha256.len(), 64);
         // An empty file means the same defaults.
         let empty = LoadedPolicy::parse(b"", "empty", Path::new(".")).unwrap();
         assert!(empty.policy.require.bom);
+        assert_eq!(empty.policy.require.symlinks, SymlinkRule::WithinHfRepo);
+        let any =
+            LoadedPolicy::parse(b"[require]\nsymlinks = \"any\"\n", "p", Path::new(".")).unwrap();
+        assert_eq!(any.policy.require.symlinks, SymlinkRule::Any);
         assert_eq!(empty.policy.formats.allowed, default_formats());
     }
 
@@ -300,6 +316,7 @@ mod tests {
         for (text, want) in [
             ("[signers]\nkeyz = []\n", "unknown field"),
             ("[formats]\nallowed = [\"exe\"]\n", "unknown variant"),
+            ("[require]\nsymlinks = \"outside\"\n", "unknown variant"),
             ("[signers]\nfingerprints = [\"abc\"]\n", "SHA256:"),
             (
                 "[[formats.exceptions]]\npath = \"../x\"\nsha256 = \"00\"\n",

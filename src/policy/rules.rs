@@ -100,18 +100,26 @@ pub fn evaluate(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
 fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Violation>> {
     let rules = &policy.policy.formats;
     let mut violations = Vec::new();
-    let reports = ctx.verdict.formats.as_deref().unwrap_or_default();
-    for name in &ctx.verdict.signed_files {
-        let Some(report) = reports.iter().find(|r| &r.name == name) else {
-            if ctx.verdict.failures.iter().any(|f| f.path() == Some(name)) {
+    let reports = ctx.verdict.formats.as_ref();
+    let failed: std::collections::HashSet<&str> = ctx
+        .verdict
+        .failures
+        .iter()
+        .filter_map(|f| f.path())
+        .collect();
+    for name in ctx.verdict.signed_files.iter() {
+        let Some(report) = reports.and_then(|r| r.find(name)) else {
+            if failed.contains(name) {
                 continue; // Already reported as missing or changed.
             }
-            violations.push(Violation::FormatsNotInspected { path: name.clone() });
+            violations.push(Violation::FormatsNotInspected {
+                path: name.to_string(),
+            });
             continue;
         };
         let problem = if !rules.allowed.contains(&report.format) {
             Some(Violation::FormatNotAllowed {
-                path: name.clone(),
+                path: name.to_string(),
                 format: report.format.name(),
             })
         } else {
@@ -120,16 +128,16 @@ fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
                 .iter()
                 .find(|f| f.severity != Severity::Warning)
                 .map(|f| Violation::UnsafeContent {
-                    path: name.clone(),
+                    path: name.to_string(),
                     finding: f.message.clone(),
                 })
         };
         let Some(problem) = problem else { continue };
-        match rules.exceptions.iter().find(|e| &e.path == name) {
+        match rules.exceptions.iter().find(|e| e.path == name) {
             Some(e) => match ctx.verdict.file_sha256.get(name) {
                 Some(digest) if digest.eq_ignore_ascii_case(&e.sha256) => {}
                 Some(digest) => violations.push(Violation::ExceptionDigest {
-                    path: name.clone(),
+                    path: name.to_string(),
                     expected: e.sha256.clone(),
                     found: digest.clone(),
                 }),

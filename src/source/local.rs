@@ -1,10 +1,10 @@
 //! A model in a local directory, or a single local file.
 
-use super::{HashSpec, Hashed, ModelSource};
+use super::{BASE_BUNDLE_SIZE, FormatReports, HashSpec, Hashed, ModelSource, SourceNote};
 use crate::Result;
 use crate::digest::{
-    Entry, HashAlgorithm, Method, ProgressFn, ReadSink, WalkError, hash_entries,
-    hash_entries_with_sinks, model_name, walk,
+    HashAlgorithm, Method, ProgressFn, ReadSink, Sinks, WalkOptions, hash_files_with_sinks,
+    model_name, walk_model,
 };
 use crate::formats::Sniffer;
 use sha2::{Digest, Sha256};
@@ -29,6 +29,96 @@ impl LocalSource {
     }
 }
 
+/// What one file's bytes feed besides the manifest hash: the format
+/// sniffer and, where a policy excepts the file by digest and the manifest
+/// is not SHA-256 of whole files, a SHA-256 of its own. One read feeds all:
+/// what is judged is what was hashed.
+struct FileSink {
+    name: String,
+    sniffer: Option<Sniffer>,
+    sha256: Option<Sha256>,
+}
+
+impl ReadSink for FileSink {
+    fn update(&mut self, bytes: &[u8]) {
+        if let Some(sniffer) = &mut self.sniffer {
+            sniffer.update(bytes);
+        }
+        if let Some(hasher) = &mut self.sha256 {
+            hasher.update(bytes);
+        }
+    }
+}
+
+/// Walks and hashes the tree at `path` as `spec` says, with `scope` for
+/// links (the caller's, or a source's own repository scope).
+pub(crate) fn hash_tree(
+    path: &Path,
+    spec: &HashSpec<'_>,
+    progress: ProgressFn<'_>,
+) -> Result<Hashed> {
+    let walked = walk_model(
+        path,
+        &WalkOptions::new(spec.allow_symlinks, &spec.link_scope, spec.ignore),
+    )?;
+    let mut files = walked.files;
+    if let Some(only) = spec.only {
+        files.retain(|name| only.contains(name));
+    }
+    let wanted = spec.sha256_of.filter(|w| !w.is_empty());
+    let digest_is_sha256 = spec.method == Method::Files && spec.algorithm == HashAlgorithm::Sha256;
+    let make = |_: usize, name: &str| -> Option<FileSink> {
+        let sniffer = spec.inspect_formats.then(|| Sniffer::new(name));
+        let sha256 =
+            (!digest_is_sha256 && wanted.is_some_and(|w| w.contains(name))).then(Sha256::new);
+        (sniffer.is_some() || sha256.is_some()).then(|| FileSink {
+            name: name.to_string(),
+            sniffer,
+            sha256,
+        })
+    };
+    let finish = |_: usize, sink: FileSink| {
+        (
+            sink.name,
+            sink.sniffer.map(Sniffer::finish),
+            sink.sha256.map(|h| hex::encode(h.finalize())),
+        )
+    };
+    let (resources, outputs) = hash_files_with_sinks(
+        files,
+        spec.algorithm,
+        spec.method,
+        progress,
+        Some(Sinks {
+            make: &make,
+            finish: &finish,
+        }),
+    )?;
+    // Outputs come in file order, so the reports do too.
+    let mut sha256 = BTreeMap::new();
+    let mut reports = FormatReports::new();
+    for (_, (name, report, digest)) in outputs {
+        if let Some(report) = report {
+            reports.push(report);
+        }
+        if let Some(digest) = digest {
+            sha256.insert(name, digest);
+        }
+    }
+    if let (Some(wanted), true) = (wanted, digest_is_sha256) {
+        for r in resources.iter().filter(|r| wanted.contains(r.name)) {
+            sha256.insert(r.name.to_string(), r.digest_hex());
+        }
+    }
+    let formats = spec.inspect_formats.then_some(reports);
+    Ok(Hashed {
+        resources,
+        formats,
+        notes: walked.notes.into_iter().map(SourceNote::from).collect(),
+        sha256,
+    })
+}
+
 impl ModelSource for LocalSource {
     fn name(&self) -> Result<String> {
         model_name(&self.path)
@@ -50,95 +140,19 @@ impl ModelSource for LocalSource {
     }
 
     fn hash(&self, spec: &HashSpec<'_>, progress: ProgressFn<'_>) -> Result<Hashed> {
-        let mut entries = walk(&self.path, spec.allow_symlinks, spec.ignore)?;
-        if let Some(only) = spec.only {
-            entries.retain(|e| only.contains(e.name.as_str()));
-        }
-        // A file that changed while it was read is named by its resource.
-        let named = |e: crate::Error| match e {
-            crate::Error::Walk(WalkError::ChangedWhileHashing { path }) => {
-                let name = entries
-                    .iter()
-                    .find(|entry| entry.path.display().to_string() == path)
-                    .map_or(path, |entry| entry.name.clone());
-                crate::Error::Walk(WalkError::ChangedWhileHashing { path: name })
-            }
-            other => other,
-        };
-        let wanted = spec.sha256_of.filter(|w| !w.is_empty());
-        if !spec.inspect_formats && wanted.is_none() {
-            let resources =
-                hash_entries(&entries, spec.algorithm, spec.method, progress).map_err(named)?;
-            return Ok(Hashed {
-                resources,
-                ..Hashed::default()
-            });
-        }
-        // One read per file feeds the hash, the sniffer and, where a policy
-        // excepts the file by digest and the manifest is not SHA-256 of whole
-        // files, a SHA-256 of its own: what is judged is what was hashed.
-        let digest_from_resources =
-            spec.method == Method::Files && spec.algorithm == HashAlgorithm::Sha256;
-        let make = |e: &Entry| FileSink {
-            sniffer: spec.inspect_formats.then(|| Sniffer::new(&e.name)),
-            sha256: (!digest_from_resources && wanted.is_some_and(|w| w.contains(&e.name)))
-                .then(Sha256::new),
-        };
-        let finish = |sink: FileSink| {
-            (
-                sink.sniffer.map(Sniffer::finish),
-                sink.sha256.map(|h| hex::encode(h.finalize())),
-            )
-        };
-        let (resources, judged) = hash_entries_with_sinks(
-            &entries,
-            spec.algorithm,
-            spec.method,
-            progress,
-            &make,
-            &finish,
-        )
-        .map_err(named)?;
-        let mut sha256 = BTreeMap::new();
-        let mut reports = Vec::with_capacity(if spec.inspect_formats {
-            judged.len()
-        } else {
-            0
-        });
-        for (entry, (report, digest)) in entries.iter().zip(judged) {
-            reports.extend(report);
-            if let Some(digest) = digest {
-                sha256.insert(entry.name.clone(), digest);
-            }
-        }
-        if digest_from_resources && let Some(wanted) = wanted {
-            for r in resources.iter().filter(|r| wanted.contains(&r.name)) {
-                sha256.insert(r.name.clone(), r.digest.clone());
-            }
-        }
-        let formats = spec.inspect_formats.then_some(reports);
-        Ok(Hashed {
-            resources,
-            formats,
-            notes: Vec::new(),
-            sha256,
-        })
+        hash_tree(&self.path, spec, progress)
+    }
+
+    fn bundle_size_limit(&self) -> Result<u64> {
+        tree_bundle_limit(&self.path)
     }
 }
 
-/// What one file's bytes feed besides the manifest hash.
-struct FileSink {
-    sniffer: Option<Sniffer>,
-    sha256: Option<Sha256>,
-}
-
-impl ReadSink for FileSink {
-    fn update(&mut self, bytes: &[u8]) {
-        if let Some(sniffer) = &mut self.sniffer {
-            sniffer.update(bytes);
-        }
-        if let Some(hasher) = &mut self.sha256 {
-            hasher.update(bytes);
-        }
-    }
+/// [`BASE_BUNDLE_SIZE`] plus room for one resource per entry of the tree
+/// at `path` (directories counted too): its name JSON-escaped at worst,
+/// a digest and the keys, in Base64.
+pub(crate) fn tree_bundle_limit(path: &Path) -> Result<u64> {
+    let (entries, name_bytes) = crate::digest::count_tree(path)?;
+    let json = name_bytes.saturating_mul(6) + entries.saturating_mul(200);
+    Ok(BASE_BUNDLE_SIZE.saturating_add(json.saturating_mul(4) / 3))
 }

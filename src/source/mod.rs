@@ -4,17 +4,20 @@
 //! the same trait, so the verify pipeline and the gate never ask where a
 //! model lives. The OMS manifest of a model is the same wherever it is.
 
+mod hf;
 mod local;
 #[cfg(feature = "oci")]
 pub mod oci;
+mod reports;
 
+pub use hf::{HfSource, hf_home};
 pub use local::LocalSource;
 #[cfg(feature = "oci")]
 pub use oci::OciSource;
+pub use reports::{FormatReports, ReportRef};
 
 use crate::Result;
-use crate::digest::{HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource};
-use crate::formats::FileReport;
+use crate::digest::{HashAlgorithm, IgnoreSet, LinkScope, Method, ProgressFn, Resources};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -29,6 +32,9 @@ pub struct HashSpec<'a> {
     pub method: Method,
     /// Follow symbolic links (as the OMS `allow_symlinks` says).
     pub allow_symlinks: bool,
+    /// How far followed links may lead (the model root unless the caller
+    /// opted in to more).
+    pub link_scope: LinkScope,
     /// Paths left out, relative to the model root.
     pub ignore: &'a IgnoreSet,
     /// Hash only these files (resource names of files), when given.
@@ -47,6 +53,7 @@ impl<'a> HashSpec<'a> {
             algorithm: HashAlgorithm::Sha256,
             method: Method::Files,
             allow_symlinks: false,
+            link_scope: LinkScope::WithinRoot,
             ignore,
             only: None,
             inspect_formats: false,
@@ -60,10 +67,10 @@ impl<'a> HashSpec<'a> {
 #[non_exhaustive]
 pub struct Hashed {
     /// The resources, sorted by name.
-    pub resources: Vec<Resource>,
+    pub resources: Resources,
     /// Each file's format, judged from the bytes that were hashed (when
     /// asked for).
-    pub formats: Option<Vec<FileReport>>,
+    pub formats: Option<FormatReports>,
     /// How each part of the model was checked, where it matters (a registry
     /// layer trusted by its digest, or read).
     pub notes: Vec<SourceNote>,
@@ -99,6 +106,23 @@ pub enum SourceNote {
         /// Where it resolves.
         target: String,
     },
+    /// A symbolic link points to a directory on its own path; it was not
+    /// followed.
+    SymlinkCycle {
+        /// The link's resource name.
+        path: String,
+    },
+}
+
+impl From<crate::digest::WalkNote> for SourceNote {
+    fn from(note: crate::digest::WalkNote) -> Self {
+        match note {
+            crate::digest::WalkNote::LinkOutsideRoot { path, target } => {
+                SourceNote::SymlinkOutsideRoot { path, target }
+            }
+            crate::digest::WalkNote::LinkCycle { path } => SourceNote::SymlinkCycle { path },
+        }
+    }
 }
 
 /// The OMS manifest of the model in `source`, made as `options` say (what
@@ -108,6 +132,16 @@ pub fn manifest(
     options: &crate::digest::HashOptions,
     progress: ProgressFn<'_>,
 ) -> Result<crate::digest::Manifest> {
+    manifest_with_notes(source, options, progress).map(|(m, _)| m)
+}
+
+/// As [`manifest`], with what the source noted on the way (links followed
+/// out of the model root, link cycles not followed).
+pub fn manifest_with_notes(
+    source: &dyn ModelSource,
+    options: &crate::digest::HashOptions,
+    progress: ProgressFn<'_>,
+) -> Result<(crate::digest::Manifest, Vec<SourceNote>)> {
     if let Method::Shards { shard_size: 0 } = options.method {
         return Err(crate::Error::Usage(
             "the shard size must be positive".into(),
@@ -117,6 +151,7 @@ pub fn manifest(
     spec.algorithm = options.algorithm;
     spec.method = options.method;
     spec.allow_symlinks = options.allow_symlinks;
+    spec.link_scope = options.link_scope.clone();
     let hashed = source.hash(&spec, progress)?;
     if hashed.resources.is_empty() {
         // No file left, or only empty files in shards mode.
@@ -124,7 +159,7 @@ pub fn manifest(
             path: source.uri(),
         }));
     }
-    Ok(crate::digest::Manifest {
+    let manifest = crate::digest::Manifest {
         resources: hashed.resources,
         serialization: crate::digest::Serialization {
             method: options.method,
@@ -132,8 +167,13 @@ pub fn manifest(
             allow_symlinks: options.allow_symlinks,
             ignore_paths: Some(options.ignore.paths().to_vec()),
         },
-    })
+    };
+    Ok((manifest, hashed.notes))
 }
+
+/// The size below which a signature bundle is read whatever the model:
+/// room for about 300,000 resources.
+pub const BASE_BUNDLE_SIZE: u64 = 64 << 20;
 
 /// A place a model's bytes can be found and hashed.
 pub trait ModelSource: Sync + std::fmt::Debug {
@@ -156,4 +196,18 @@ pub trait ModelSource: Sync + std::fmt::Debug {
 
     /// Enumerates and hashes the model as `spec` says.
     fn hash(&self, spec: &HashSpec<'_>, progress: ProgressFn<'_>) -> Result<Hashed>;
+
+    /// The directory links may lead into without the verifier opting in,
+    /// when the model lives inside one that is trusted as a whole (a
+    /// Hugging Face cache repository); `None` keeps links inside the root.
+    fn repository_scope(&self) -> Option<LinkScope> {
+        None
+    }
+
+    /// The largest signature bundle a real signature of this model can
+    /// be, so that reading one never refuses a real signature while a
+    /// hostile file stays bounded. At least [`BASE_BUNDLE_SIZE`].
+    fn bundle_size_limit(&self) -> Result<u64> {
+        Ok(BASE_BUNDLE_SIZE)
+    }
 }

@@ -2,7 +2,9 @@
 //! certificate chain to an anchor, or the keyless Sigstore material.
 
 use super::{Failure, Material, Signer, Trust, Warning, chain};
-use crate::bundle::{Bundle, IN_TOTO_PAYLOAD_TYPE, StatementProblem, pae, pae_legacy};
+use crate::bundle::{
+    BundleView, IN_TOTO_PAYLOAD_TYPE, SignedPayload, StatementProblem, claimed_subject, pae_legacy,
+};
 use crate::keys::{PublicKey, parse_public_key};
 use crate::{Error, Result};
 use base64::Engine;
@@ -13,8 +15,8 @@ use std::path::Path;
 pub(crate) struct Authenticated {
     /// Who signed, as the trust material says.
     pub signer: Signer,
-    /// The signed in-toto statement bytes.
-    pub payload: Vec<u8>,
+    /// The signed in-toto statement bytes (behind their DSSE header).
+    pub payload: SignedPayload,
     /// The logged signing time (keyless signatures).
     pub signing_time: Option<jiff::Timestamp>,
 }
@@ -34,12 +36,12 @@ pub(crate) fn authenticate(
     if trusts.is_empty() {
         return Err(Error::Usage("no trusted signer given".into()));
     }
-    let bundle = &Bundle::from_slice(bundle_json)?;
-    let envelope = bundle
-        .dsse_envelope
-        .as_ref()
-        .ok_or_else(|| Error::Bundle("no dsseEnvelope".into()))?;
-    let payload = envelope.payload_bytes().map_err(Error::Bundle)?;
+    // Bounded parse; the payload text stays in the bundle bytes and is
+    // decoded once, behind room for its DSSE header.
+    let bundle = &BundleView::parse(bundle_json)?;
+    let envelope = bundle.envelope();
+    let payload = SignedPayload::decode(&envelope.payload_type, &envelope.payload)
+        .ok_or_else(|| Error::Bundle("the DSSE payload is not valid base64".into()))?;
     let signature = STANDARD
         .decode(&envelope.signatures[0].sig)
         .map_err(|_| Error::Bundle("the DSSE signature is not valid base64".into()))?;
@@ -91,15 +93,15 @@ type SignatureCheck =
 
 /// The signed parts of a bundle.
 struct SignedInput<'a> {
-    bundle: &'a Bundle,
+    bundle: &'a BundleView<'a>,
     bundle_json: &'a [u8],
     payload_type: &'a str,
-    payload: &'a [u8],
+    payload: &'a SignedPayload,
     signature: &'a [u8],
 }
 
 /// The kind of material the bundle carries.
-fn material_of(bundle: &Bundle) -> Material {
+fn material_of(bundle: &BundleView<'_>) -> Material {
     let m = &bundle.verification_material;
     if m.public_key.is_some() {
         Material::PublicKey
@@ -132,8 +134,8 @@ fn check_signature(
         signature,
         ..
     } = *signed;
-    let message = pae(payload_type, payload);
-    let legacy = || pae_legacy(payload_type, payload);
+    let message = payload.message();
+    let legacy = || pae_legacy(payload_type, payload.payload());
     let found = material_of(bundle);
     match trust {
         Trust::Key(key) => {
@@ -142,7 +144,7 @@ fn check_signature(
             if found != Material::PublicKey {
                 warnings.push(Warning::CertificatesIgnored);
             }
-            if key.verify(&message, signature) {
+            if key.verify(message, signature) {
                 if let Some(named) = named {
                     warnings.push(Warning::KeyHintMismatch { named });
                 }
@@ -171,7 +173,7 @@ fn check_signature(
                 };
                 return Ok(Err((None, failure)));
             }
-            let Some(subject) = first_subject_digest(payload) else {
+            let Some(subject) = first_subject_digest(payload.payload()) else {
                 let failure = Failure::Statement {
                     problem: StatementProblem::BadSubjectDigest,
                 };
@@ -225,7 +227,7 @@ fn check_signature(
                 anchor: leaf.anchor.clone(),
                 fingerprint: key.fingerprint(),
             };
-            if key.verify(&message, signature) {
+            if key.verify(message, signature) {
                 return Ok(Ok((signer, None)));
             }
             let old = legacy();
@@ -244,14 +246,16 @@ fn check_signature(
 /// The SHA-256 digest of the first subject of a statement, unverified: it
 /// names the artifact that Sigstore verification binds the signature to.
 fn first_subject_digest(payload: &[u8]) -> Option<[u8; 32]> {
-    let value: serde_json::Value = crate::json::from_slice(payload).ok()?;
-    let text = value["subject"][0]["digest"]["sha256"].as_str()?;
-    hex::decode(text).ok()?.try_into().ok()
+    let subject = claimed_subject(payload)?;
+    hex::decode(subject.digest.get("sha256")?)
+        .ok()?
+        .try_into()
+        .ok()
 }
 
 /// When the bundle names a key (hint or raw bytes) that is not `key`, a
 /// description of it. The hint is advisory: only the signature decides.
-fn named_key_mismatch(bundle: &Bundle, key: &PublicKey) -> Option<String> {
+fn named_key_mismatch(bundle: &BundleView<'_>, key: &PublicKey) -> Option<String> {
     let id = bundle.verification_material.public_key.as_ref()?;
     if let Some(hint) = id.hint.as_deref().filter(|h| !h.is_empty()) {
         return (!hint.eq_ignore_ascii_case(&key.hint())).then(|| format!("hint {hint}"));

@@ -36,7 +36,9 @@ pub(crate) fn check_bom_attestation(
             failure: Box::new(failure),
         }),
         Ok(signed) => {
-            if let Err(problem) = statement_checks(&signed.payload, model_digest.as_deref(), &bom) {
+            if let Err(problem) =
+                statement_checks(signed.payload.payload(), model_digest.as_deref(), &bom)
+            {
                 failures.push(problem);
             }
         }

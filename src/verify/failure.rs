@@ -295,6 +295,8 @@ pub enum PolicyRule {
     IgnoreUnsignedFiles,
     /// Paths may be excluded at verification only if unsigned files are allowed.
     IgnorePaths,
+    /// Symbolic links may lead only as far as the policy says.
+    Symlinks,
 }
 
 impl PolicyRule {
@@ -307,6 +309,7 @@ impl PolicyRule {
             PolicyRule::MaxSignatureAge => "max-signature-age",
             PolicyRule::IgnoreUnsignedFiles => "ignore-unsigned-files",
             PolicyRule::IgnorePaths => "ignore-paths",
+            PolicyRule::Symlinks => "symlinks",
         }
     }
 }
@@ -397,6 +400,71 @@ pub enum Violation {
         /// The time of verification.
         now: jiff::Timestamp,
     },
+    /// The model has a symbolic link and the policy follows none.
+    #[error("{path} is a symbolic link; the policy follows none")]
+    SymlinkNotAllowed {
+        /// The link's resource name.
+        path: String,
+    },
+    /// A symbolic link leads farther than the policy allows; it was not
+    /// followed.
+    #[error("{path}: symbolic link leads to {target}, beyond what the policy allows ({rule})")]
+    SymlinkOutside {
+        /// The link's resource name.
+        path: String,
+        /// Where it resolves.
+        target: String,
+        /// The policy's rule.
+        rule: SymlinkRule,
+    },
+}
+
+/// How far a deploy policy lets a model's symbolic links lead (when its
+/// signature allows links at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SymlinkRule {
+    /// No link is followed.
+    None,
+    /// Links are followed while they stay inside the model root.
+    WithinRoot,
+    /// Links are followed while they stay inside the model's repository
+    /// in the Hugging Face cache (`models--ORG--NAME/`, for `hf://`
+    /// models; the model root for others).
+    WithinHfRepo,
+    /// Links are followed wherever they lead, each target outside the
+    /// root reported.
+    Any,
+}
+
+impl SymlinkRule {
+    /// The rule's name as policies spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            SymlinkRule::None => "none",
+            SymlinkRule::WithinRoot => "within-root",
+            SymlinkRule::WithinHfRepo => "within-hf-repo",
+            SymlinkRule::Any => "any",
+        }
+    }
+
+    /// How far links of the model in `source` may lead under this rule.
+    pub fn scope(self, source: &dyn crate::source::ModelSource) -> crate::digest::LinkScope {
+        use crate::digest::LinkScope;
+        match self {
+            SymlinkRule::None => LinkScope::Nowhere,
+            SymlinkRule::WithinRoot => LinkScope::WithinRoot,
+            SymlinkRule::WithinHfRepo => source.repository_scope().unwrap_or_default(),
+            SymlinkRule::Any => LinkScope::Anywhere,
+        }
+    }
+}
+
+impl std::fmt::Display for SymlinkRule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 impl Violation {
@@ -414,16 +482,21 @@ impl Violation {
             Violation::NoSigningTime
             | Violation::TooOld { .. }
             | Violation::SignedInFuture { .. } => PolicyRule::MaxSignatureAge,
+            Violation::SymlinkNotAllowed { .. } | Violation::SymlinkOutside { .. } => {
+                PolicyRule::Symlinks
+            }
         }
     }
 
-    /// The file concerned, for format violations.
+    /// The file concerned, for format and link violations.
     pub fn path(&self) -> Option<&str> {
         match self {
             Violation::FormatNotAllowed { path, .. }
             | Violation::UnsafeContent { path, .. }
             | Violation::ExceptionDigest { path, .. }
-            | Violation::FormatsNotInspected { path } => Some(path),
+            | Violation::FormatsNotInspected { path }
+            | Violation::SymlinkNotAllowed { path }
+            | Violation::SymlinkOutside { path, .. } => Some(path),
             _ => None,
         }
     }

@@ -1,15 +1,19 @@
 //! The statement checks that need no files, then hashing the model and
 //! comparing it with the signed manifest.
+//!
+//! Memory stays proportional to the names and digests: the signed files
+//! are one name list, the comparison walks both sorted resource lists, and
+//! nothing per file is copied into owned strings.
 
-use super::{Failure, Verdict, VerifyOptions, Warning, compare};
+use super::{Failure, SymlinkRule, Verdict, VerifyOptions, Violation, Warning, compare};
 use crate::bundle::{ParsedStatement, StatementProblem};
 use crate::digest::{
-    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, Method, ProgressFn, Resource, WalkError, root_digest,
+    DEFAULT_IGNORES, HashAlgorithm, IgnoreSet, LinkScope, Method, NameList, ProgressFn, Resources,
+    WalkError, root_digest,
 };
-use crate::source::{HashSpec, ModelSource};
+use crate::source::{HashSpec, ModelSource, SourceNote};
 use crate::{Error, Result};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 /// What the disk holds, for checking a BOM: the SHA-256 of each signed file
 /// found, and the names the signature lists.
@@ -48,9 +52,7 @@ pub(crate) fn check_files(
         return Ok((verdict, None));
     };
     if let Some(subject) = &subject {
-        let computed = root_digest(&manifest.resources)
-            .map(hex::encode)
-            .unwrap_or_default();
+        let computed = hex::encode(root_digest(&manifest.resources));
         let expected = subject.digest["sha256"].to_ascii_lowercase();
         if computed != expected {
             verdict
@@ -60,26 +62,26 @@ pub(crate) fn check_files(
     }
     if source.is_single_file()?
         && manifest.resources.len() == 1
-        && manifest.resources[0].name == "."
+        && manifest.resources.name(0) == "."
     {
         // model_signing < 1.0 named the resource of a single-file model ".".
-        manifest.resources[0].name = source.name()?;
+        let r = manifest.resources.get(0).expect("one resource");
+        let mut renamed = Resources::new();
+        renamed.push(&source.name()?, r.digest, r.algorithm);
+        manifest.resources = renamed;
     }
-    if let Err(problem) = check_names(
+    let signed = match check_names(
         &manifest.resources,
         serialization.method,
         &serialization.hash_type,
     ) {
-        verdict.failures.push(Failure::Statement { problem });
-        return Ok((verdict, None));
-    }
-    let expected_files: BTreeSet<String> = manifest
-        .resources
-        .iter()
-        .map(|r| compare::file_of(&r.name, serialization.method).to_string())
-        .collect();
-    verdict.files_checked = expected_files.len();
-    verdict.signed_files = expected_files.iter().cloned().collect();
+        Ok(signed) => signed,
+        Err(problem) => {
+            verdict.failures.push(Failure::Statement { problem });
+            return Ok((verdict, None));
+        }
+    };
+    verdict.files_checked = signed.len();
 
     let mut ignore = IgnoreSet::new();
     for p in serialization.ignore_paths.iter().flatten() {
@@ -109,29 +111,33 @@ pub(crate) fn check_files(
         ignore.insert_canonical(&rel)?;
     }
     for d in DEFAULT_IGNORES {
-        let signed = expected_files
-            .iter()
-            .any(|f| f == d || f.starts_with(&format!("{d}/")));
-        if !signed {
+        let prefix = format!("{d}/");
+        let is_signed = signed.iter().any(|f| f == d || f.starts_with(&prefix));
+        if !is_signed {
             ignore.insert_canonical(d)?;
         }
     }
 
+    let only: Option<BTreeSet<String>> = options
+        .ignore_unsigned_files
+        .then(|| signed.iter().map(str::to_string).collect());
     let mut spec = HashSpec::new(&ignore);
     spec.algorithm = algorithm;
     spec.method = serialization.method;
     spec.allow_symlinks = serialization.allow_symlinks;
-    spec.only = options.ignore_unsigned_files.then_some(&expected_files);
+    spec.link_scope = link_scope(source, options);
+    spec.only = only.as_ref();
     spec.inspect_formats = options.inspect_formats;
     spec.sha256_of = Some(&options.sha256_of);
     let hashed = match source.hash(&spec, progress) {
         Ok(hashed) => hashed,
-        Err(Error::Walk(WalkError::ChangedWhileHashing { path })) => {
-            verdict.failures.push(Failure::ChangedWhileHashing { path });
-            return Ok((verdict, None));
-        }
         Err(Error::Walk(problem)) => {
-            verdict.failures.push(Failure::Model { problem });
+            verdict.failures.push(walk_failure(
+                problem,
+                serialization.allow_symlinks,
+                options.symlink_rule,
+            ));
+            verdict.signed_files = signed;
             return Ok((verdict, None));
         }
         Err(e) => return Err(e),
@@ -142,67 +148,120 @@ pub(crate) fn check_files(
         serialization.method,
         options.ignore_unsigned_files,
     ));
+    drop(manifest);
     verdict.formats = hashed.formats;
     verdict.file_sha256 = hashed.sha256;
+    for note in &hashed.notes {
+        match note {
+            SourceNote::SymlinkOutsideRoot { path, target } => {
+                verdict.warnings.push(Warning::SymlinkOutsideRoot {
+                    path: path.clone(),
+                    target: target.clone(),
+                })
+            }
+            SourceNote::SymlinkCycle { path } => verdict
+                .warnings
+                .push(Warning::SymlinkCycle { path: path.clone() }),
+            _ => {}
+        }
+    }
     verdict.source_notes = hashed.notes;
     let disk = if options.bom.is_some() {
         // A BOM lists SHA-256 per file: reuse this pass when the signature
         // was made that way, else hash the signed files once more.
+        let signed_set: BTreeSet<String> = signed.iter().map(str::to_string).collect();
         let sha256 = if serialization.method == Method::Files && algorithm == HashAlgorithm::Sha256
         {
             hashed.resources
         } else {
             let mut again = HashSpec::new(&ignore);
             again.allow_symlinks = serialization.allow_symlinks;
-            again.only = Some(&expected_files);
+            again.link_scope = link_scope(source, options);
+            again.only = Some(&signed_set);
             match source.hash(&again, progress) {
                 Ok(h) => h.resources,
-                Err(Error::Walk(WalkError::ChangedWhileHashing { path })) => {
-                    verdict.failures.push(Failure::ChangedWhileHashing { path });
-                    return Ok((verdict, None));
-                }
                 Err(Error::Walk(problem)) => {
-                    verdict.failures.push(Failure::Model { problem });
+                    verdict.failures.push(walk_failure(
+                        problem,
+                        serialization.allow_symlinks,
+                        options.symlink_rule,
+                    ));
+                    verdict.signed_files = signed;
                     return Ok((verdict, None));
                 }
                 Err(e) => return Err(e),
             }
         };
         Some(DiskFiles {
-            sha256: sha256.into_iter().map(|r| (r.name, r.digest)).collect(),
-            signed: expected_files,
+            sha256: sha256
+                .iter()
+                .map(|r| (r.name.to_string(), r.digest_hex()))
+                .collect(),
+            signed: signed_set,
         })
     } else {
         None
     };
+    verdict.signed_files = signed;
     Ok((verdict, disk))
 }
 
+/// How far the model's links may lead: the policy's rule, else anywhere
+/// when the verifier opted in, else the model root (the repository, for a
+/// source kept in a repository cache).
+fn link_scope(source: &dyn ModelSource, options: &VerifyOptions) -> LinkScope {
+    match options.symlink_rule {
+        Some(rule) => rule.scope(source),
+        None if options.allow_symlinks => LinkScope::Anywhere,
+        None => source.repository_scope().unwrap_or_default(),
+    }
+}
+
+/// The failure a walk refusal is: a broken policy rule when a policy
+/// decided how far links may lead (and the signature allows links), else
+/// a model that cannot be enumerated as it was signed.
+fn walk_failure(problem: WalkError, links_allowed: bool, rule: Option<SymlinkRule>) -> Failure {
+    match (problem, rule) {
+        (WalkError::ChangedWhileHashing { path }, _) => Failure::ChangedWhileHashing { path },
+        (WalkError::Symlink { path }, Some(_)) if links_allowed => Failure::Policy {
+            violation: Violation::SymlinkNotAllowed { path },
+        },
+        (WalkError::SymlinkOutside { path, target }, Some(rule)) => Failure::Policy {
+            violation: Violation::SymlinkOutside { path, target, rule },
+        },
+        (problem, _) => Failure::Model { problem },
+    }
+}
+
+/// Whether `name` is a canonical relative path: `/`-separated, no empty,
+/// `.` or `..` component.
+fn is_canonical(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
 /// Resource names must be canonical relative paths (with a valid byte range
-/// for shards), unique, and use the manifest's hash algorithm.
+/// for shards), unique, and use the manifest's hash algorithm. Returns the
+/// signed files, sorted.
 fn check_names(
-    resources: &[Resource],
+    resources: &Resources,
     method: Method,
     hash_type: &str,
-) -> std::result::Result<(), StatementProblem> {
-    let mut seen = std::collections::HashSet::new();
-    for r in resources {
-        if !seen.insert(r.name.as_str()) {
-            return Err(StatementProblem::DuplicateResource {
-                name: r.name.clone(),
-            });
-        }
+) -> std::result::Result<NameList, StatementProblem> {
+    let mut files: Vec<&str> = Vec::with_capacity(resources.len());
+    for r in resources.iter() {
         let bad_name = || StatementProblem::BadResourceName {
-            name: r.name.clone(),
+            name: r.name.to_string(),
         };
         let path = match method {
-            Method::Files => r.name.as_str(),
-            Method::Shards { .. } => compare::split_shard_name(&r.name)
+            Method::Files => r.name,
+            Method::Shards { .. } => compare::split_shard_name(r.name)
                 .map(|(p, _, _)| p)
                 .ok_or_else(bad_name)?,
         };
-        let canonical = crate::digest::ignore::normalize_relative(Path::new(path)).ok();
-        if canonical.as_deref() != Some(path) || path.is_empty() {
+        if !is_canonical(path) {
             return Err(bad_name());
         }
         let sharded = r
@@ -211,11 +270,30 @@ fn check_names(
             .is_some_and(|rest| rest.is_empty() || rest.starts_with("-sharded-"));
         if !sharded {
             return Err(StatementProblem::AlgorithmMismatch {
-                name: r.name.clone(),
-                algorithm: r.algorithm.clone(),
+                name: r.name.to_string(),
+                algorithm: r.algorithm.to_string(),
                 hash_type: hash_type.to_string(),
             });
         }
+        files.push(path);
     }
-    Ok(())
+    // Duplicates: the same resource name twice.
+    let mut order: Vec<usize> = (0..resources.len()).collect();
+    if !resources.is_sorted() {
+        order.sort_unstable_by(|&a, &b| resources.name(a).cmp(resources.name(b)));
+    }
+    if let Some(pair) = order
+        .windows(2)
+        .find(|w| resources.name(w[0]) == resources.name(w[1]))
+    {
+        return Err(StatementProblem::DuplicateResource {
+            name: resources.name(pair[0]).to_string(),
+        });
+    }
+    drop(order);
+    if method != Method::Files || !resources.is_sorted() {
+        files.sort_unstable();
+        files.dedup();
+    }
+    Ok(files.into_iter().collect())
 }

@@ -11,7 +11,9 @@ mod files;
 mod verdict;
 
 pub use chain::ChainError;
-pub use failure::{BomFileProblem, BomProblem, Failure, Material, PolicyRule, Violation};
+pub use failure::{
+    BomFileProblem, BomProblem, Failure, Material, PolicyRule, SymlinkRule, Violation,
+};
 pub use verdict::{Signer, Verdict, Warning};
 
 use crate::Result;
@@ -83,6 +85,16 @@ pub struct VerifyOptions {
     /// Files whose SHA-256 the verdict should carry (`file_sha256`), taken
     /// from the read that verifies them.
     pub sha256_of: std::collections::BTreeSet<String>,
+    /// Follow the model's symbolic links wherever they lead (when the
+    /// signature allows links at all). Without it, and without a
+    /// `symlink_rule`, links stay inside the model root (inside the
+    /// repository, for a source kept in a repository cache such as
+    /// `hf://`): a bundle alone never makes the verifier read files
+    /// elsewhere.
+    pub allow_symlinks: bool,
+    /// A deploy policy's rule for links; it decides instead of
+    /// `allow_symlinks`, and a link beyond it breaks the rule.
+    pub symlink_rule: Option<SymlinkRule>,
 }
 
 impl VerifyOptions {
@@ -97,6 +109,8 @@ impl VerifyOptions {
             bom: None,
             inspect_formats: false,
             sha256_of: std::collections::BTreeSet::new(),
+            allow_symlinks: false,
+            symlink_rule: None,
         }
     }
 }
@@ -131,7 +145,10 @@ pub fn verify_model(
         Ok(a) => a,
         Err((signer, failure)) => return Ok(Verdict::refused(signer, failure, warnings)),
     };
-    let statement = match parse_statement(&signed.payload) {
+    let statement = parse_statement(signed.payload.payload());
+    // The statement is read; its text is not needed any more.
+    drop(signed.payload);
+    let statement = match statement {
         Ok(s) => s,
         Err(problem) => {
             let failure = Failure::Statement { problem };

@@ -4,7 +4,6 @@
 
 use super::Failure;
 use crate::bundle::Subject;
-use crate::formats::FileReport;
 use crate::keys::KeyAlgorithm;
 use serde::Serialize;
 
@@ -120,13 +119,13 @@ pub struct Verdict {
     /// When the signature was made, when a transparency log says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<jiff::Timestamp>,
-    /// The files the signature lists.
+    /// The files the signature lists, sorted by name.
     #[serde(skip)]
-    pub signed_files: Vec<String>,
+    pub signed_files: crate::digest::NameList,
     /// What each signed file is, judged from the bytes that were hashed
     /// (when format inspection was asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub formats: Option<Vec<FileReport>>,
+    pub formats: Option<crate::source::FormatReports>,
     /// How parts of the model were checked, where the source says (a
     /// registry layer trusted by digest, a link followed out of the root).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -238,8 +238,10 @@ pub fn deploy_command(name: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::pro
                 s
             })
     };
+    // Quiet: these deployments have no verification on purpose, and the
+    // warning saying so is not what the callers look for on stderr.
     cmd.args([
-        "--format", "json", "evidence", "deploy", "--name", name, "--model",
+        "--format", "json", "-q", "evidence", "deploy", "--name", name, "--model",
     ])
     .arg(format!("sha256:{digest}"))
     .stdin(std::process::Stdio::null())

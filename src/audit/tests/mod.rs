@@ -131,6 +131,7 @@ impl Log {
                 signer: Some(RecordedSigner::Info(signer())),
                 ignored_paths: vec![],
                 ignore_unsigned_files: false,
+                links_outside_root: vec![],
             }),
         )
     }

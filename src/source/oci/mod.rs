@@ -30,7 +30,7 @@ pub use pull::Pulled;
 pub use reference::{Reference, SCHEME, is_oci_reference};
 pub use referrers::{Artifact, Attached, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob, Via};
 
-use super::{HashSpec, Hashed, ModelSource, SourceNote};
+use super::{FormatReports, HashSpec, Hashed, ModelSource, SourceNote};
 use crate::digest::{HashAlgorithm, Method, ProgressFn, Resource};
 use crate::{Error, Result};
 use client::Registry;
@@ -351,6 +351,7 @@ impl ModelSource for OciSource {
         let mut hashed = Hashed::default();
         let mut seen = BTreeSet::new();
         let mut reports = Vec::new();
+        let mut resources: Vec<Resource> = Vec::new();
         for (layer, part) in self.layout.layers.iter().zip(parts) {
             for (name, result) in part.files {
                 if !seen.insert(name.clone()) {
@@ -361,7 +362,7 @@ impl ModelSource for OciSource {
                     }
                     .into());
                 }
-                hashed.resources.extend(result.resources);
+                resources.extend(result.resources);
                 if let Some(d) = result.sha256 {
                     hashed.sha256.insert(name.clone(), d);
                 }
@@ -386,10 +387,20 @@ impl ModelSource for OciSource {
                 .into());
             }
         }
-        hashed.resources.sort_by(|a, b| a.name.cmp(&b.name));
+        resources.sort_by(|a, b| a.name.cmp(&b.name));
+        for r in &resources {
+            hashed
+                .resources
+                .push_hex(&r.name, &r.digest, &r.algorithm)
+                .map_err(|_| Error::Remote(format!("{}: a digest is not hex", r.name)))?;
+        }
         if spec.inspect_formats {
             reports.sort_by(|a, b| a.name.cmp(&b.name));
-            hashed.formats = Some(reports);
+            let mut judged = FormatReports::new();
+            for report in reports {
+                judged.push(report);
+            }
+            hashed.formats = Some(judged);
         }
         if let Ok(mut cache) = self.cache.lock() {
             cache.push((key, hashed.clone()));
