@@ -17,7 +17,14 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli::run(cli) {
+    let result = cli::run(cli);
+    // Results that did not reach stdout (a closed pipe, a full disk) are
+    // no success, whatever the command concluded.
+    if let Some(reason) = cli::stdout::finish() {
+        eprintln!("error: {reason}");
+        return ExitCode::from(2);
+    }
+    match result {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             eprintln!("error: {}", cli::escape(&e.to_string()));

@@ -555,3 +555,63 @@ fn version_and_help_exit_0() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes"));
 }
+
+/// A model of `n` small files (hash --format json of it is far larger than
+/// a pipe's buffer).
+fn many_files(n: usize) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let m = tmp.path().join("m");
+    fs::create_dir(&m).unwrap();
+    for i in 0..n {
+        fs::write(m.join(format!("file-{i:05}.txt")), i.to_string()).unwrap();
+    }
+    tmp
+}
+
+#[test]
+fn a_closed_stdout_pipe_is_exit_2_with_a_reason_never_a_panic() {
+    let tmp = many_files(3000);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"))
+        .args(["--format", "json", "hash"])
+        .arg(tmp.path().join("m"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before reading anything, as `| head -c0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("stdout was closed before all results were written"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_full_disk_on_stdout_is_exit_2_even_when_the_model_verifies() {
+    let (_tmp, model) = tiny_model();
+    let sig = model.parent().unwrap().join("m.sig");
+    sign_demo(&model, &sig);
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let (_, public) = demo_key();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"))
+        .arg("verify")
+        .arg(&model)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--key")
+        .arg(public)
+        .stdout(full)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.contains("cannot write results to stdout"), "{err}");
+}

@@ -77,11 +77,11 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     input.documents = args.documents.clone();
     let report = evaluate(&input);
     match ctx.format {
-        Format::Human => print!("{}", to_human(&report)),
+        Format::Human => out!("{}", to_human(&report)),
         Format::Json => print_json(&report),
-        Format::Markdown => print!("{}", to_markdown(&report)),
+        Format::Markdown => out!("{}", to_markdown(&report)),
         Format::Oscal => print_json(&to_oscal(&report)),
-        Format::Html => print!("{}", to_html(&report)),
+        Format::Html => out!("{}", to_html(&report)),
     }
     Ok(if report.failed() { 1 } else { 0 })
 }

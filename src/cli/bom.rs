@@ -180,19 +180,19 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     let signed = signed.map(|(p, _)| p);
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
-            println!(
+            outln!(
                 "wrote {}: CycloneDX 1.6 ML-BOM of {} (root sha256:{root})",
                 out.display(),
                 model_tree.name
             );
-            println!(
+            outln!(
                 "  {} model files, {} datasets, serial {}",
                 model_tree.sha256.resources.len(),
                 datasets.len(),
                 bom.serial_number
             );
             if let Some(sig) = &signed {
-                println!("  signed: {}", sig.display());
+                outln!("  signed: {}", sig.display());
             }
         }
         Format::Json => print_json(&serde_json::json!({
@@ -263,14 +263,14 @@ fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             if problems.is_empty() {
-                println!(
+                outln!(
                     "valid: {} (CycloneDX 1.6, references consistent)",
                     file.display()
                 );
             } else {
-                println!("INVALID: {}: {} problems", file.display(), problems.len());
+                outln!("INVALID: {}: {} problems", file.display(), problems.len());
                 for p in &problems {
-                    println!("  {p}");
+                    outln!("  {p}");
                 }
             }
         }

@@ -294,24 +294,24 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 })),
                 _ => {
                     if check.ok() {
-                        println!(
+                        outln!(
                             "intact: {shown} ({} records, every one signed; Merkle root matches the signed checkpoint)",
                             check.checkpoint.as_ref().map_or(0, |c| c.size)
                         );
                     } else {
-                        println!("BROKEN: {shown} ({} records)", check.lines);
+                        outln!("BROKEN: {shown} ({} records)", check.lines);
                         for p in &check.problems {
-                            println!("  {}", escape(p));
+                            outln!("  {}", escape(p));
                         }
                     }
                     for r in &check.repairs {
-                        println!("  repair pending: {r}");
+                        outln!("  repair pending: {r}");
                     }
                     if let Some(c) = &check.consistency {
-                        println!("  {c}");
+                        outln!("  {c}");
                     }
                     if let Some(cp) = &check.checkpoint {
-                        println!(
+                        outln!(
                             "  checkpoint: origin {}, size {}, root {} (keep it to prove the next audit's log extends this one)",
                             escape(&cp.origin),
                             cp.size,
@@ -375,7 +375,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                             Predicate::Deployment(_) => ("deployment", String::new()),
                             _ => ("other", String::new()),
                         };
-                        println!(
+                        outln!(
                             "{:>4}  {:20}  {:22}  {} sha256:{}…  {extra}",
                             r.index + 1,
                             r.time().to_string(),
@@ -412,7 +412,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 Format::Json => print_json(
                     &json!({ "initialised": spec.to_string(), "writers": writer, "readers": reader }),
                 ),
-                _ => println!(
+                _ => outln!(
                     "initialised the evidence log schema in {} (writers: {}; readers: {})",
                     escape(&spec.to_string()),
                     if writer.is_empty() {
@@ -445,7 +445,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     "into": spec.to_string(),
                     "checkpoint": { "origin": cp.origin, "size": cp.size, "root": hex::encode(cp.root) },
                 })),
-                _ => println!(
+                _ => outln!(
                     "imported {} records from {} into {} (root {})",
                     cp.size,
                     escape(&file.display().to_string()),
@@ -475,7 +475,7 @@ fn database(
 fn report(ctx: &Context, digest: &str, what: &str) {
     match ctx.format {
         Format::Json => print_json(&json!({ "recorded": digest })),
-        _ => println!("{what}; record sha256:{digest}"),
+        _ => outln!("{what}; record sha256:{digest}"),
     }
 }
 

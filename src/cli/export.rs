@@ -86,7 +86,7 @@ pub fn run(
             "repairs": check.repairs,
         })),
         _ => {
-            println!(
+            outln!(
                 "exported {} ({} records, {}) to {}",
                 escape(&check.location),
                 check.records.len(),
@@ -94,13 +94,13 @@ pub fn run(
                 escape(&out.display().to_string())
             );
             for p in &check.problems {
-                println!("  problem: {}", escape(p));
+                outln!("  problem: {}", escape(p));
             }
             for f in &files {
-                println!("  {}", escape(&f.display().to_string()));
+                outln!("  {}", escape(&f.display().to_string()));
             }
-            println!("  not written: {missing}");
-            println!(
+            outln!("  not written: {missing}");
+            outln!(
                 "  key fingerprint {} (check it with the key's owner by another channel)",
                 public.fingerprint()
             );

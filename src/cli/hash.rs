@@ -72,7 +72,7 @@ pub fn run(ctx: &Context, args: HashArgs) -> Result<Outcome> {
     let name = source.name()?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
-            println!("{}  {}", manifest.root_digest_hex(), escape(&name))
+            outln!("{}  {}", manifest.root_digest_hex(), escape(&name))
         }
         Format::Json => print_json(&HashJson {
             name: &name,

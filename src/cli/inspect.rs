@@ -41,18 +41,18 @@ pub fn run(ctx: &Context, args: InspectArgs) -> Result<Outcome> {
             let width = reports.iter().map(|r| r.name.len()).max().unwrap_or(0);
             for r in &reports {
                 let state = if r.unsafe_to_load() { "UNSAFE" } else { "ok" };
-                println!("{:width$}  {:15} {state}", r.name, r.format.name());
+                outln!("{:width$}  {:15} {state}", r.name, r.format.name());
                 for f in &r.findings {
                     let label = match f.severity {
                         Severity::Dangerous => "dangerous",
                         Severity::Invalid => "invalid",
                         Severity::Warning => "warning",
                     };
-                    println!("  {label}: {}", f.message);
+                    outln!("  {label}: {}", f.message);
                 }
             }
             if unsafe_files > 0 {
-                println!(
+                outln!(
                     "{unsafe_files} of {} files are unsafe to load",
                     reports.len()
                 );

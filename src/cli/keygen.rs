@@ -40,13 +40,13 @@ pub fn run(ctx: &Context, args: KeygenArgs) -> Result<Outcome> {
     let public_key = key.public_key();
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
-            println!(
+            outln!(
                 "private key: {} (mode 0600, keep it secret)",
                 private.display()
             );
-            println!("public key:  {}", public.display());
-            println!("algorithm:   {algorithm}");
-            println!("fingerprint: {}", public_key.fingerprint());
+            outln!("public key:  {}", public.display());
+            outln!("algorithm:   {algorithm}");
+            outln!("fingerprint: {}", public_key.fingerprint());
         }
         Format::Json => print_json(&serde_json::json!({
             "algorithm": algorithm.name(),

@@ -1,6 +1,10 @@
 //! The command line: argument structs (clap derive) and rendering, one file
 //! per subcommand. Results go to stdout; progress and diagnostics to stderr.
 
+// First: its macros (outln!, out!) are used by the modules below.
+#[macro_use]
+pub mod stdout;
+
 mod audit;
 mod bom;
 mod evidence;
@@ -469,14 +473,8 @@ impl Drop for Staged {
 /// Prints a JSON value on stdout, streamed (a manifest of a million files
 /// is never held as text).
 pub fn print_json(value: &impl serde::Serialize) {
-    use std::io::Write;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let written = serde_json::to_writer_pretty(&mut out, value)
-        .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out))
-        .and_then(|()| out.flush());
-    if let Err(e) = written {
-        eprintln!("error: cannot write the result: {e}");
-    }
+    stdout::write_with(|out| {
+        serde_json::to_writer_pretty(&mut *out, value).map_err(std::io::Error::from)?;
+        writeln!(out)
+    });
 }

@@ -26,7 +26,7 @@ enum PolicyCommand {
 pub fn run(ctx: &Context, args: PolicyArgs) -> Result<Outcome> {
     match args.command {
         PolicyCommand::Default => {
-            print!("{DEFAULT_POLICY}");
+            out!("{DEFAULT_POLICY}");
             Ok(0)
         }
         PolicyCommand::Check { file } => {
@@ -35,15 +35,15 @@ pub fn run(ctx: &Context, args: PolicyArgs) -> Result<Outcome> {
             let p = &loaded.policy;
             match ctx.format {
                 Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
-                    println!("valid: {} (sha256:{})", loaded.uri, loaded.sha256);
-                    println!(
+                    outln!("valid: {} (sha256:{})", loaded.uri, loaded.sha256);
+                    outln!(
                         "  signers: {} keys, {} fingerprints, {} certificate anchors, {} keyless identities",
                         p.signers.keys.len(),
                         p.signers.fingerprints.len(),
                         p.signers.certificates.len(),
                         p.signers.keyless.len()
                     );
-                    println!(
+                    outln!(
                         "  require: bom={}, ignore-unsigned-files allowed={}, max signature age={}",
                         p.require.bom,
                         p.require.allow_ignore_unsigned_files,
@@ -53,7 +53,7 @@ pub fn run(ctx: &Context, args: PolicyArgs) -> Result<Outcome> {
                             .unwrap_or_else(|| "none".into())
                     );
                     let formats: Vec<String> = p.formats.allowed.iter().map(|f| f.name()).collect();
-                    println!(
+                    outln!(
                         "  formats: {} ({} exceptions)",
                         formats.join(", "),
                         p.formats.exceptions.len()

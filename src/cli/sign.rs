@@ -305,27 +305,27 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     )?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
-            println!(
+            outln!(
                 "signed {name}: {} resources, root sha256:{root}",
                 manifest.resources.len()
             );
             if let Some(sig) = &signature {
-                println!("signature: {}", sig.display());
+                outln!("signature: {}", sig.display());
             }
             if model.local_path().is_none() {
-                println!("manifest:  {}", source.uri());
+                outln!("manifest:  {}", source.uri());
             }
             for (what, a) in &attached {
-                println!(
+                outln!(
                     "attached:  {what} {} ({})",
                     model_ref(&model, &a.digest),
                     a.via
                 );
             }
             if let (Some(path), Some(sig)) = (&args.bom, &bom_sig) {
-                println!("bom:       {} (signed: {})", path.display(), sig.display());
+                outln!("bom:       {} (signed: {})", path.display(), sig.display());
             }
-            println!("signer:    {}", escape(&signer.to_string()));
+            outln!("signer:    {}", escape(&signer.to_string()));
         }
         Format::Json => print_json(&serde_json::json!({
             "signature": signature,

@@ -204,13 +204,13 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
                         .map(|f| format!("does not verify: {f}"))
                         .unwrap_or_else(|| "does not verify".into())
                 };
-                println!("  other signature: {} {}", escape(uri), escape(&state));
+                outln!("  other signature: {} {}", escape(uri), escape(&state));
             }
             for (uri, why) in &found.unreadable {
-                println!("  unreadable signature: {} ({})", escape(uri), escape(why));
+                outln!("  unreadable signature: {} ({})", escape(uri), escape(why));
             }
             if let Some(p) = &pulled {
-                println!(
+                outln!(
                     "  pulled:  {} ({} files, {} bytes checked against their digests)",
                     escape(&p.0),
                     p.1,
@@ -282,9 +282,9 @@ fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found) -> Res
             "referrers_via": found.via,
         })),
         _ => {
-            println!("FAILED: {}: {}", escape(shown), escape(&reason));
+            outln!("FAILED: {}: {}", escape(shown), escape(&reason));
             for (uri, why) in &found.unreadable {
-                println!("  unreadable signature: {} ({})", escape(uri), escape(why));
+                outln!("  unreadable signature: {} ({})", escape(uri), escape(why));
             }
         }
     }
@@ -316,9 +316,9 @@ fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<
     } else {
         "not verified: do not deploy"
     };
-    println!("  manifest: {} ({advice})", escape(&model.source().uri()));
+    outln!("  manifest: {} ({advice})", escape(&model.source().uri()));
     if let Some(via) = via {
-        println!("  signatures found by: {via}");
+        outln!("  signatures found by: {via}");
     }
     let by_digest = verdict
         .source_notes
@@ -331,17 +331,17 @@ fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<
         .filter(|n| matches!(n, SourceNote::Read { .. }))
         .count();
     if by_digest + read > 0 {
-        println!(
+        outln!(
             "  layers:  {by_digest} files checked by layer digest alone (not downloaded), {read} read"
         );
     }
     for note in &verdict.source_notes {
         match note {
             SourceNote::DigestOnly { path, from } => {
-                println!("    digest only: {} ({})", escape(path), escape(from))
+                outln!("    digest only: {} ({})", escape(path), escape(from))
             }
             SourceNote::Read { path, from } => {
-                println!("    read:        {} ({})", escape(path), escape(from))
+                outln!("    read:        {} ({})", escape(path), escape(from))
             }
             _ => {}
         }
@@ -445,24 +445,24 @@ fn print_human(model: &str, signature: &str, verdict: &Verdict) {
     });
     let verified = verdict.is_verified();
     if verified {
-        println!("verified: {}", escape(model));
+        outln!("verified: {}", escape(model));
         if let Some(subject) = subject {
-            println!("  subject: {subject}");
+            outln!("  subject: {subject}");
         }
-        println!("  files:   {} checked", verdict.files_checked);
+        outln!("  files:   {} checked", verdict.files_checked);
         if verdict.bom_verified == Some(true) {
-            println!("  bom:     verified (signed, same subject, every file hash matches)");
+            outln!("  bom:     verified (signed, same subject, every file hash matches)");
         }
     } else {
-        println!(
+        outln!(
             "FAILED: {} does not verify against {}",
             escape(model),
             escape(signature)
         );
         for f in &verdict.failures {
-            println!("  {}", escape(&f.to_string()));
+            outln!("  {}", escape(&f.to_string()));
             if let Some(hint) = failure_hint(f) {
-                println!("    hint: {hint}");
+                outln!("    hint: {hint}");
             }
         }
     }
@@ -472,10 +472,10 @@ fn print_human(model: &str, signature: &str, verdict: &Verdict) {
         } else {
             "checked with:"
         };
-        println!("  {label} {}", escape(&signer.to_string()));
+        outln!("  {label} {}", escape(&signer.to_string()));
     }
     if let Some(time) = verdict.signed_at {
-        println!("  logged:  {time} (transparency log)");
+        outln!("  logged:  {time} (transparency log)");
     }
 }
 

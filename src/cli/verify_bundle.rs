@@ -81,26 +81,26 @@ pub fn run(ctx: &Context, args: VerifyBundleArgs) -> Result<Outcome> {
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             if verified {
-                println!("verified: {} ({} bundle)", args.artifact, check.content);
+                outln!("verified: {} ({} bundle)", args.artifact, check.content);
                 if let Some(identity) = &check.identity {
-                    println!("  identity: {identity}");
+                    outln!("  identity: {identity}");
                 }
                 if let Some(issuer) = &check.issuer {
-                    println!("  issuer:   {issuer}");
+                    outln!("  issuer:   {issuer}");
                 }
                 if let Some(time) = &check.integrated_time {
-                    println!("  logged:   {time}");
+                    outln!("  logged:   {time}");
                 }
             } else {
-                println!(
+                outln!(
                     "FAILED: {} does not verify against {}",
                     args.artifact,
                     args.bundle.display()
                 );
                 if let Some(f) = &check.failure {
-                    println!("  {}", escape(&f.to_string()));
+                    outln!("  {}", escape(&f.to_string()));
                     if matches!(f, SigstoreProblem::NoTransparencyLogEntry) {
-                        println!(
+                        outln!(
                             "  (pass --insecure-ignore-tlog to accept a key-signed bundle without one)"
                         );
                     }
