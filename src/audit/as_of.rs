@@ -48,7 +48,23 @@ impl AsOf {
 
     /// Parses `YYYY-MM-DD` (the whole day, UTC) or an RFC 3339 time.
     pub fn parse(text: &str) -> Result<Self> {
-        if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        // Four-digit years only: the parser also takes forms like
+        // `+002026-01-01` that RFC 3339 and ISO 8601 basic dates are not.
+        let b = text.as_bytes();
+        let shaped = b.len() >= 10
+            && b[..4].iter().all(u8::is_ascii_digit)
+            && b[4] == b'-'
+            && b[5..7].iter().all(u8::is_ascii_digit)
+            && b[7] == b'-'
+            && b[8..10].iter().all(u8::is_ascii_digit);
+        if !shaped {
+            return Err(Error::Usage(format!(
+                "{text:?} is neither a YYYY-MM-DD date nor an RFC 3339 time"
+            )));
+        }
+        if b.len() == 10
+            && let Ok(date) = text.parse::<jiff::civil::Date>()
+        {
             return Self::day(date);
         }
         text.parse::<jiff::Timestamp>().map(Self::at).map_err(|_| {
@@ -77,6 +93,22 @@ impl std::fmt::Display for AsOf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_four_digit_years_in_rfc_3339_shape_are_dates() {
+        for bad in [
+            "+002026-01-01",
+            "-2026-01-01",
+            "26-01-01",
+            "2026-1-01",
+            "20260101",
+            "",
+        ] {
+            assert!(AsOf::parse(bad).is_err(), "{bad}");
+        }
+        assert!(AsOf::parse("2026-01-01").unwrap().whole_day);
+        assert!(!AsOf::parse("2026-01-01T00:00:00Z").unwrap().whole_day);
+    }
 
     #[test]
     fn a_date_includes_the_whole_of_that_day_and_nothing_after() {
