@@ -22,6 +22,11 @@ fn member_findings(
     pickles: &mut Vec<Value>,
 ) {
     let prefix = format!("{}: ", m.name);
+    if let Some(kind) = m.nested {
+        findings.push(Finding::invalid(format!(
+            "{prefix}a {kind} inside the archive: what it holds is not scanned"
+        )));
+    }
     match m.pickle.verdict {
         super::pickle::ScanVerdict::NotPickle => {
             if is_pickle_name(&m.name) {

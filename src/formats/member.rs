@@ -22,7 +22,13 @@ pub struct MemberScan {
     npy_data: Option<(u64, PickleStream)>,
     config: Option<Vec<u8>>,
     config_too_large: bool,
+    /// The member's first bytes, for [`super::nested::kind`].
+    head: Vec<u8>,
 }
+
+/// First bytes of a member kept to recognise an archive or compressed
+/// stream inside it (a tar header is 512 bytes).
+const HEAD: usize = 512;
 
 /// What a member held.
 #[derive(Debug)]
@@ -37,6 +43,9 @@ pub struct MemberReport {
     pub npy_pickle: Option<PickleScan>,
     /// The whole text of a `config.json`.
     pub config: Option<Result<Vec<u8>, String>>,
+    /// The archive or compressed stream the member is, whose contents are
+    /// not scanned.
+    pub nested: Option<&'static str>,
 }
 
 impl MemberScan {
@@ -52,6 +61,7 @@ impl MemberScan {
             npy_data: None,
             config,
             config_too_large: false,
+            head: Vec::new(),
         }
     }
 
@@ -62,12 +72,17 @@ impl MemberScan {
             || self.npy.as_ref().is_some_and(|n| !n.done())
             || self.npy_data.as_ref().is_some_and(|(_, p)| p.wants_more())
             || (self.config.is_some() && !self.config_too_large)
+            || self.head.len() < HEAD
     }
 
     /// Feeds the next bytes of the member.
     pub fn update(&mut self, bytes: &[u8]) {
         let start = self.pos;
         self.pos += bytes.len() as u64;
+        if self.head.len() < HEAD {
+            let take = (HEAD - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..take]);
+        }
         self.pickle.update(bytes);
         if self.magic.len() < MAGIC.len() {
             let take = (MAGIC.len() - self.magic.len()).min(bytes.len());
@@ -129,6 +144,7 @@ impl MemberScan {
     /// Ends the member.
     pub fn finish(self) -> MemberReport {
         MemberReport {
+            nested: super::nested::kind(&self.head),
             name: self.name,
             pickle: self.pickle.finish(),
             npy: self.npy.map(NpyStream::finish),

@@ -11,6 +11,7 @@ mod archive;
 pub(crate) mod gguf;
 mod keras;
 mod member;
+mod nested;
 pub(crate) mod npy;
 pub(crate) mod pickle;
 mod pylit;

@@ -228,6 +228,8 @@ pub struct Sniffer {
     pickle: PickleStream,
     claim: Option<Claim>,
     tail: ZipTail,
+    /// The first bytes, for [`super::nested::file_kind`].
+    magic: Vec<u8>,
 }
 
 impl Sniffer {
@@ -240,6 +242,7 @@ impl Sniffer {
             pickle: PickleStream::new(),
             claim: None,
             tail: ZipTail::default(),
+            magic: Vec::new(),
         }
     }
 
@@ -272,6 +275,7 @@ impl Sniffer {
 
     fn start_claim(&mut self) {
         let head = std::mem::take(&mut self.head);
+        self.magic = head.clone();
         let mut claim = Claim::choose(&head);
         claim.update(&head);
         self.claim = Some(claim);
@@ -287,6 +291,14 @@ impl Sniffer {
         let judged = claim.judge();
         let scan = self.pickle.finish();
         let mut report = decide(&self.name, scan, judged);
+        if report.format == Format::Unknown
+            && let Some(kind) = super::nested::file_kind(&self.magic)
+        {
+            report.findings.push(Finding::invalid(format!(
+                "a {kind}: what it holds is not scanned (a loader that decompresses it may \
+                 unpickle what is inside)"
+            )));
+        }
         if !is_zip {
             match self.tail.finish() {
                 TailVerdict::NotZip => {}

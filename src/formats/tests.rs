@@ -381,3 +381,52 @@ fn corrupt_deflate_data_reads_the_same_in_any_pieces() {
     let (data, _) = artifact.split_at(artifact.len() - 4);
     assert!(judge(data).unsafe_to_load());
 }
+
+#[test]
+fn archives_and_compressed_streams_inside_a_zip_are_undecided_not_fine() {
+    // A pickle that calls os.system, hidden one level down.
+    let evil = [&b"\x80\x02"[..], SYSTEM].concat();
+    let inner_zip = zip_with(
+        false,
+        ::zip::CompressionMethod::Stored,
+        false,
+        &[("data.pkl", &evil)],
+    );
+    let mut tar_bytes = Vec::new();
+    {
+        let mut t = ::tar::Builder::new(&mut tar_bytes);
+        let mut h = ::tar::Header::new_gnu();
+        h.set_size(evil.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        t.append_data(&mut h, "x.pkl", &evil[..]).unwrap();
+        t.finish().unwrap();
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&evil).unwrap();
+    let gz = gz.finish().unwrap();
+    for (member, bytes, kind) in [
+        ("inner.zip", &inner_zip, "zip archive"),
+        ("inner.tar", &tar_bytes, "tar archive"),
+        ("data.pkl.gz", &gz, "gzip stream"),
+    ] {
+        let outer = zip_with(
+            false,
+            ::zip::CompressionMethod::Stored,
+            false,
+            &[(member, bytes)],
+        );
+        let r = judge(&outer);
+        assert!(r.unsafe_to_load(), "{member}: {}", messages(&r));
+        assert!(
+            messages(&r).contains(&format!("{member}: a {kind} inside the archive")),
+            "{member}: {}",
+            messages(&r)
+        );
+    }
+    // The same gzip'd pickle as a file of its own: joblib would load it.
+    let r = judge(&gz);
+    assert_eq!(r.format, Format::Unknown);
+    assert!(r.unsafe_to_load(), "{}", messages(&r));
+    assert!(messages(&r).contains("a gzip stream: what it holds is not scanned"));
+}
