@@ -162,7 +162,7 @@ pub enum StatementProblem {
 }
 
 /// Parses and checks a decoded DSSE payload as an OMS statement, in one
-/// pass and without a JSON tree (see [`super::statement_parse`]).
+/// pass and without a JSON tree (the private `statement_parse` module).
 pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, StatementProblem> {
     let not_a_statement = |detail: String| StatementProblem::NotAStatement { detail };
     let found = super::statement_parse::read(payload).map_err(not_a_statement)?;
