@@ -615,3 +615,45 @@ fn a_full_disk_on_stdout_is_exit_2_even_when_the_model_verifies() {
     assert!(!err.contains("panicked"), "{err}");
     assert!(err.contains("cannot write results to stdout"), "{err}");
 }
+
+#[test]
+fn a_stderr_that_cannot_be_written_never_changes_the_exit_code() {
+    let (_tmp, model) = tiny_model();
+    let full = || {
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let (_, public) = demo_key();
+    let bin = assert_cmd::cargo::cargo_bin("modelseal");
+    // An error line that cannot be written: still exit 2, not a panic (101).
+    let out = std::process::Command::new(&bin)
+        .arg("verify")
+        .arg(&model)
+        .args(["--signature", "no-such.sig", "--key"])
+        .arg(&public)
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    // A model that verifies, with warnings lost: still exit 0.
+    let sig = model.parent().unwrap().join("m.sig");
+    sign_demo(&model, &sig);
+    let out = std::process::Command::new(&bin)
+        .arg("verify")
+        .arg(&model)
+        .arg("--signature")
+        .arg(&sig)
+        .arg("--key")
+        .arg(&public)
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -157,7 +157,7 @@ impl Context {
     /// Prints a warning on stderr unless quiet.
     pub fn warn(&self, message: &str) {
         if !self.quiet {
-            eprintln!("warning: {message}");
+            errln!("warning: {message}");
         }
     }
 }

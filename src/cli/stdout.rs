@@ -1,4 +1,4 @@
-//! Results on stdout that never panic. `println!` panics when stdout is a
+//! Results on stdout, and diagnostics on stderr, that never panic. `println!` panics when stdout is a
 //! closed pipe (`modelseal hash ... | head -1`) or a full disk; here the
 //! first write error is kept, later writes are skipped, and `main` turns it
 //! into exit code 2 with a one-line reason: a result that could not be
@@ -54,6 +54,21 @@ pub fn finish() -> Option<String> {
         fail(&e);
     }
     FAILED.get().cloned()
+}
+
+/// Writes a diagnostic line to stderr. A stderr that cannot be written
+/// (closed, a full disk) loses the line but never changes the outcome:
+/// `eprintln!` would panic there.
+pub fn diagnostic(args: std::fmt::Arguments<'_>) {
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_fmt(args).and_then(|()| err.write_all(b"\n"));
+}
+
+/// `eprintln!` for diagnostics: see [`diagnostic`].
+macro_rules! errln {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout::diagnostic(format_args!($($arg)*))
+    };
 }
 
 /// `println!` for results: see the module.

@@ -165,7 +165,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
             Some(record) => {
                 let digest = recorder.append(&record)?;
                 if !ctx.quiet {
-                    eprintln!("evidence: recorded sha256:{digest}");
+                    errln!("evidence: recorded sha256:{digest}");
                 }
             }
             None => ctx.warn("no evidence recorded: the signature names no model digest"),
