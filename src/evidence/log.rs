@@ -259,6 +259,16 @@ impl EvidenceStore for FileLog {
                 "a record may hold at most {MAX_RECORD} bytes"
             )));
         }
+        // Only a regular file (or none yet) is a log: a device, a directory
+        // or a FIFO given by mistake must not get a lock file beside it.
+        if let Ok(meta) = std::fs::metadata(&self.path)
+            && !meta.is_file()
+        {
+            return Err(Error::Evidence(format!(
+                "{}: not a regular file, so not an evidence log",
+                self.path.display()
+            )));
+        }
         let lock_path = self.lock_path();
         let lock = OpenOptions::new()
             .create(true)
