@@ -115,17 +115,29 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
             "{url}: the response is larger than {max} bytes"
         )));
     }
+    // The whole body within the timeout: a server that drips one byte at a
+    // time never trips the client's per-read timeout.
+    let deadline = std::time::Instant::now() + limit;
+    let timed_out = || Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()));
     let mut bytes = Vec::new();
-    response
-        .take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| {
+    let mut body = response.take(max + 1);
+    let mut chunk = [0u8; 16 << 10];
+    loop {
+        if std::time::Instant::now() > deadline {
+            return Err(timed_out());
+        }
+        let n = body.read(&mut chunk).map_err(|e| {
             if e.to_string().contains("timed out") {
-                Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()))
+                timed_out()
             } else {
                 Error::Remote(format!("{url}: {e}"))
             }
         })?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
     if bytes.len() as u64 > max {
         return Err(Error::Remote(format!(
             "{url}: the response is larger than {max} bytes"

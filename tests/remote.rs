@@ -42,7 +42,7 @@ fn verify_remote_signature(url: &str, timeout: &str) -> (i32, String, String) {
 
 #[test]
 fn not_found_oversize_slow_and_downgrading_redirects_are_refused() {
-    let base = serve(vec![], 4);
+    let base = serve(vec![], 5);
     let (code, _, err) = verify_remote_signature(&format!("{base}/missing.sig"), "10");
     assert_eq!(code, 2);
     assert!(err.contains("HTTP 404"), "{err}");
@@ -56,6 +56,15 @@ fn not_found_oversize_slow_and_downgrading_redirects_are_refused() {
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "the timeout was not applied"
+    );
+    // A body that drips in: the timeout covers the whole body, not each read.
+    let started = Instant::now();
+    let (code, _, err) = verify_remote_signature(&format!("{base}/drip"), "1");
+    assert_eq!(code, 2);
+    assert!(err.contains("timed out"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the timeout did not cover the body"
     );
     let (code, _, err) = verify_remote_signature(&format!("{base}/redirect-http"), "10");
     assert_eq!(code, 2);

@@ -168,6 +168,20 @@ pub fn serve(routes: Vec<(&'static str, Vec<u8>)>, requests: usize) -> String {
                     std::thread::sleep(Duration::from_secs(4));
                     b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}".to_vec()
                 }
+                "/drip" => {
+                    // A body one byte at a time, each well inside any
+                    // per-read timeout, for up to 8 seconds.
+                    std::thread::spawn(move || {
+                        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n");
+                        for _ in 0..40 {
+                            if stream.write_all(b" ").is_err() {
+                                break;
+                            }
+                            std::thread::sleep(Duration::from_millis(200));
+                        }
+                    });
+                    continue;
+                }
                 "/huge" => b"HTTP/1.1 200 OK\r\nContent-Length: 900000000\r\n\r\n{".to_vec(),
                 "/redirect-http" => {
                     b"HTTP/1.1 302 Found\r\nLocation: http://example.com/model.sig\r\nContent-Length: 0\r\n\r\n".to_vec()

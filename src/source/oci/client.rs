@@ -22,8 +22,20 @@ const MAX_ERROR_BODY: u64 = 8 << 10;
 /// Most redirects followed.
 const MAX_REDIRECTS: usize = 5;
 /// Default per-operation timeout; `MODELSEAL_HTTP_TIMEOUT` (seconds)
-/// overrides it. Blobs stream for as long as they keep arriving.
+/// overrides it. It bounds a whole small response, body included (a server
+/// that drips one byte at a time never trips a per-read timeout).
 const DEFAULT_TIMEOUT_SECS: u64 = 60;
+/// The slowest transfer a blob may take, beyond the timeout: a blob of N
+/// bytes must arrive within the timeout plus N / this rate seconds.
+const MIN_BLOB_RATE: u64 = 64 << 10;
+
+/// The error a read past its deadline gives.
+fn past_deadline(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("{what}: the registry is sending too slowly (timed out)"),
+    )
+}
 
 /// How to reach a registry.
 #[derive(Debug, Clone, Default)]
@@ -116,11 +128,22 @@ pub(crate) fn read_capped(response: Response, max: u64, what: &str) -> Result<Ve
             max,
         });
     }
+    let deadline = std::time::Instant::now() + timeout();
     let mut bytes = Vec::new();
-    response
-        .take(max + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| OciError::Registry(format!("{what}: {e}")))?;
+    let mut body = response.take(max + 1);
+    let mut chunk = [0u8; 16 << 10];
+    loop {
+        if std::time::Instant::now() > deadline {
+            return Err(OciError::Registry(past_deadline(what).to_string()));
+        }
+        let n = body
+            .read(&mut chunk)
+            .map_err(|e| OciError::Registry(format!("{what}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
     if bytes.len() as u64 > max {
         return Err(OciError::TooLarge {
             what: what.to_string(),
@@ -375,6 +398,9 @@ impl Registry {
         }
         Ok(BlobReader {
             response,
+            deadline: std::time::Instant::now()
+                + timeout()
+                + Duration::from_secs(size / MIN_BLOB_RATE),
             hasher: Sha256::new(),
             read: 0,
             size,
@@ -579,6 +605,8 @@ fn error_message(body: &[u8]) -> Option<String> {
 /// A blob being streamed: counts and hashes what it reads.
 pub(crate) struct BlobReader {
     response: Response,
+    /// When the whole blob must have arrived (see [`MIN_BLOB_RATE`]).
+    deadline: std::time::Instant,
     hasher: Sha256,
     read: u64,
     size: u64,
@@ -588,6 +616,9 @@ pub(crate) struct BlobReader {
 
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if std::time::Instant::now() > self.deadline {
+            return Err(past_deadline(&self.what));
+        }
         let n = self.response.read(buf)?;
         self.read += n as u64;
         if self.read > self.size {
