@@ -199,6 +199,21 @@ impl FileLog {
         if frontier.size() < cp.size || !matched {
             return Err(refuse("no longer matches its checkpoint".into()));
         }
+        // Appends are serialised, so an interrupted one leaves at most one
+        // complete record beyond the checkpoint, and never a copy of a
+        // record the log holds: anything else was written by someone else.
+        let beyond = frontier.size() - cp.size;
+        if beyond > 1 {
+            return Err(refuse(format!(
+                "has {beyond} records beyond its checkpoint (an interrupted append leaves at most one)"
+            )));
+        }
+        if beyond == 1 && self.tail_repeats_a_record(cp.size)? {
+            return Err(refuse(
+                "has a record beyond its checkpoint that repeats one it already holds (a replay)"
+                    .into(),
+            ));
+        }
         if torn {
             // The interrupted write of a record no checkpoint covers.
             let file = OpenOptions::new()
@@ -215,6 +230,27 @@ impl FileLog {
             sync_dir(&self.path)?;
         }
         Ok((cp.origin, frontier))
+    }
+
+    /// Whether the record at position `size` (the one beyond a checkpoint
+    /// of `size` records) has the same bytes as an earlier one.
+    fn tail_repeats_a_record(&self, size: u64) -> Result<bool> {
+        let Some(mut lines) = self.open_log()? else {
+            return Ok(false);
+        };
+        let mut hashes = Vec::new();
+        let mut position = 0u64;
+        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
+            if let Line::Complete(bytes) = line {
+                let hash = leaf_hash(bytes);
+                if position == size {
+                    return Ok(hashes.contains(&hash));
+                }
+                hashes.push(hash);
+                position += 1;
+            }
+        }
+        Ok(false)
     }
 
     /// Replaces the checkpoint durably: written beside it and flushed,
