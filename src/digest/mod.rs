@@ -25,8 +25,8 @@ pub use manifest::{
 };
 pub use names::NameList;
 pub use walk::{
-    Entry, LinkScope, MAX_DEPTH, MAX_LINKED_ENTRIES, WalkNote, WalkOptions, Walked, walk,
-    walk_model,
+    Entry, LinkScope, MAX_DEPTH, MAX_LINKED_ENTRIES, MAX_LINKED_NAME_BYTES, WalkNote, WalkOptions,
+    Walked, walk, walk_model,
 };
 pub use walk_error::WalkError;
 

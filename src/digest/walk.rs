@@ -31,6 +31,10 @@ pub const MAX_DEPTH: usize = 256;
 /// machine.
 pub const MAX_LINKED_ENTRIES: usize = 1 << 21;
 
+/// Most bytes of names, in all, of the entries reached through symbolic
+/// links: the entry budget alone lets long names fan out to gigabytes.
+pub const MAX_LINKED_NAME_BYTES: usize = 64 << 20;
+
 /// How far symbolic links may lead when a model allows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -184,6 +188,7 @@ pub fn walk_model(path: &Path, options: &WalkOptions<'_>) -> Result<Walked> {
         error: Mutex::new(None),
         stop: AtomicBool::new(false),
         linked: AtomicUsize::new(0),
+        linked_bytes: AtomicUsize::new(0),
     };
     let top = Arc::new(Ancestor::of(&meta, None));
     rayon::scope(|s| {
@@ -275,6 +280,8 @@ struct Shared<'a> {
     error: Mutex<Option<(String, Error)>>,
     stop: AtomicBool,
     linked: AtomicUsize,
+    /// Bytes of names reached through links so far.
+    linked_bytes: AtomicUsize,
 }
 
 /// What to do with one directory entry.
@@ -338,6 +345,16 @@ impl Shared<'_> {
                 let error = WalkError::LinkFanOut {
                     path: rel.clone(),
                     max: self.max_linked,
+                };
+                return self.fail(&rel, Error::Walk(error));
+            }
+            if visit.via_link
+                && self.linked_bytes.fetch_add(rel.len(), Ordering::Relaxed)
+                    >= MAX_LINKED_NAME_BYTES
+            {
+                let error = WalkError::LinkNamesTooLong {
+                    path: rel.clone(),
+                    max: MAX_LINKED_NAME_BYTES,
                 };
                 return self.fail(&rel, Error::Walk(error));
             }

@@ -35,6 +35,18 @@ pub enum WalkError {
         /// The budget.
         max: usize,
     },
+    /// The names of the entries reached through symbolic links grew past
+    /// the budget (a few links per level, with long names, fan out to
+    /// gigabytes of names well within the entry budget).
+    #[error(
+        "{path}: symbolic links lead to entries whose names exceed {max} bytes in all (links that reach the same directories over and over?)"
+    )]
+    LinkNamesTooLong {
+        /// Where the budget ran out.
+        path: String,
+        /// The budget, in bytes.
+        max: usize,
+    },
     /// A symbolic link leads nowhere.
     #[error("{path}: dangling or unresolvable symbolic link: {detail}")]
     Dangling {

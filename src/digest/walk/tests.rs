@@ -261,3 +261,36 @@ fn missing_path_is_an_io_error() {
     let err = walk(Path::new("/nonexistent/model"), false, &IgnoreSet::new()).unwrap_err();
     assert!(matches!(err, Error::Io { .. }));
 }
+
+#[test]
+fn links_fanning_out_to_long_names_are_refused_before_memory_runs_out() {
+    // Two links per level to the next level, with 200-byte names: 2^d
+    // entries whose names grow by 200 bytes a level (17 levels held 1.8 GB
+    // of names before this budget).
+    let dir = tempfile::tempdir().unwrap();
+    let depth = 16;
+    let long = "y".repeat(200);
+    for k in 0..=depth {
+        fs::create_dir_all(dir.path().join(format!("L{k}"))).unwrap();
+    }
+    for k in 0..depth {
+        for side in ["a", "b"] {
+            symlink(
+                format!("../L{}", k + 1),
+                dir.path().join(format!("L{k}/{long}{side}")),
+            )
+            .unwrap();
+        }
+    }
+    fs::write(dir.path().join(format!("L{depth}/f")), "x").unwrap();
+    let ignore = IgnoreSet::new();
+    let err = walk_model(
+        &dir.path().join("L0"),
+        &WalkOptions::new(true, &LinkScope::Anywhere, &ignore),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::Walk(WalkError::LinkNamesTooLong { .. })),
+        "{err}"
+    );
+}
