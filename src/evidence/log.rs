@@ -199,16 +199,9 @@ impl FileLog {
         if frontier.size() < cp.size || !matched {
             return Err(refuse("no longer matches its checkpoint".into()));
         }
-        // Appends are serialised, so an interrupted one leaves at most one
-        // complete record beyond the checkpoint, and never a copy of a
-        // record the log holds: anything else was written by someone else.
-        let beyond = frontier.size() - cp.size;
-        if beyond > 1 {
-            return Err(refuse(format!(
-                "has {beyond} records beyond its checkpoint (an interrupted append leaves at most one)"
-            )));
-        }
-        if beyond == 1 && self.tail_repeats_a_record(cp.size)? {
+        // Records a killed writer leaves are new ones: a copy of a record
+        // the log holds was put there by someone else (a replay).
+        if frontier.size() > cp.size && self.tail_repeats_a_record(cp.size)? {
             return Err(refuse(
                 "has a record beyond its checkpoint that repeats one it already holds (a replay)"
                     .into(),
@@ -232,21 +225,20 @@ impl FileLog {
         Ok((cp.origin, frontier))
     }
 
-    /// Whether the record at position `size` (the one beyond a checkpoint
-    /// of `size` records) has the same bytes as an earlier one.
+    /// Whether a record beyond a checkpoint of `size` records has the same
+    /// bytes as another record of the log (read again only when there are
+    /// such records: after a writer was killed).
     fn tail_repeats_a_record(&self, size: u64) -> Result<bool> {
         let Some(mut lines) = self.open_log()? else {
             return Ok(false);
         };
-        let mut hashes = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut position = 0u64;
         while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
             if let Line::Complete(bytes) = line {
-                let hash = leaf_hash(bytes);
-                if position == size {
-                    return Ok(hashes.contains(&hash));
+                if !seen.insert(leaf_hash(bytes)) && position >= size {
+                    return Ok(true);
                 }
-                hashes.push(hash);
                 position += 1;
             }
         }
