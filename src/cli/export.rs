@@ -38,16 +38,28 @@ pub fn run(
 ) -> Result<Outcome> {
     let key = evidence_verifying_key(public)?;
     let (list, source) = super::audit::load_checklist(checklist)?;
-    for name in [PUBLIC_KEY, FINGERPRINT].iter().chain(REPORTS.iter()) {
-        if out.join(name).exists() {
-            return Err(Error::Exists(out.join(name)));
-        }
+    // Everything is written into a staging directory beside DIR and put in
+    // place by one rename: a failed export leaves no partial DIR behind,
+    // and an existing DIR must be empty (nothing in it is overwritten).
+    if let Ok(mut entries) = std::fs::read_dir(out)
+        && entries.next().is_some()
+    {
+        return Err(Error::Exists(out.to_path_buf()));
     }
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let check = export_log(location.open()?.as_ref(), &key, out)?;
-    write_new(out, PUBLIC_KEY, public.to_spki_pem().as_bytes())?;
+    let parent = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, e))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".modelseal-export.")
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(&parent, e))?;
+    let dir = staging.path();
+    let check = export_log(location.open()?.as_ref(), &key, dir)?;
+    write_new(dir, PUBLIC_KEY, public.to_spki_pem().as_bytes())?;
     write_new(
-        out,
+        dir,
         FINGERPRINT,
         format!("{}  {PUBLIC_KEY}\n", public.fingerprint()).as_bytes(),
     )?;
@@ -56,12 +68,17 @@ pub fn run(
     let report = evaluate(&input);
     let json = serde_json::to_string_pretty(&report)
         .map_err(|e| Error::Evidence(format!("cannot encode the report: {e}")))?;
-    write_new(out, REPORTS[0], format!("{json}\n").as_bytes())?;
-    write_new(out, REPORTS[1], to_markdown(&report).as_bytes())?;
+    write_new(dir, REPORTS[0], format!("{json}\n").as_bytes())?;
+    write_new(dir, REPORTS[1], to_markdown(&report).as_bytes())?;
     let oscal = serde_json::to_string_pretty(&to_oscal(&report))
         .map_err(|e| Error::Evidence(format!("cannot encode the report: {e}")))?;
-    write_new(out, REPORTS[2], format!("{oscal}\n").as_bytes())?;
-    write_new(out, REPORTS[3], to_html(&report).as_bytes())?;
+    write_new(dir, REPORTS[2], format!("{oscal}\n").as_bytes())?;
+    write_new(dir, REPORTS[3], to_html(&report).as_bytes())?;
+    if out.exists() {
+        // Empty (checked above): the rename replaces it.
+        std::fs::remove_dir(out).map_err(|e| Error::io(out, e))?;
+    }
+    std::fs::rename(staging.keep(), out).map_err(|e| Error::io(out, e))?;
     let log = out.join(EXPORTED_LOG);
     let mut files = vec![log.clone(), checkpoint_path(&log)];
     files.extend(
@@ -70,8 +87,6 @@ pub fn run(
             .chain(REPORTS.iter())
             .map(|n| out.join(n)),
     );
-    // The HTML report comes with the audit's HTML renderer; this build has none.
-    let missing = "audit.html: this build has no HTML audit renderer";
     match ctx.format {
         Format::Json => print_json(&json!({
             "log": check.location,
@@ -81,7 +96,6 @@ pub fn run(
             "checkpoint": super::evidence::checkpoint_json(&check),
             "fingerprint": public.fingerprint(),
             "files": files,
-            "notWritten": [missing],
             "problems": check.problems,
             "repairs": check.repairs,
         })),
@@ -99,7 +113,6 @@ pub fn run(
             for f in &files {
                 outln!("  {}", escape(&f.display().to_string()));
             }
-            outln!("  not written: {missing}");
             outln!(
                 "  key fingerprint {} (check it with the key's owner by another channel)",
                 public.fingerprint()
