@@ -77,19 +77,23 @@ pub(crate) fn hash_tree(
             sha256,
         })
     };
+    // Boxed: the hashing keeps one slot per file, and a report is large.
     let finish = |_: usize, sink: FileSink| {
-        (
+        Box::new((
             sink.name,
             sink.sniffer.map(Sniffer::finish),
             sink.sha256.map(|h| hex::encode(h.finalize())),
-        )
+        ))
     };
+    // Without anything to feed (no formats judged, no extra digests) the
+    // plain hashing keeps no slot per file at all.
+    let feeds = spec.inspect_formats || (!digest_is_sha256 && wanted.is_some());
     let (resources, outputs) = hash_files_with_sinks(
         files,
         spec.algorithm,
         spec.method,
         progress,
-        Some(Sinks {
+        feeds.then_some(Sinks {
             make: &make,
             finish: &finish,
         }),
@@ -97,7 +101,7 @@ pub(crate) fn hash_tree(
     // Outputs come in file order, so the reports do too.
     let mut sha256 = BTreeMap::new();
     let mut reports = FormatReports::new();
-    for (_, (name, report, digest)) in outputs {
+    for (name, report, digest) in outputs.into_iter().map(|(_, out)| *out) {
         if let Some(report) = report {
             reports.push(report);
         }
