@@ -52,14 +52,43 @@ fn allowed(url: &reqwest::Url) -> bool {
     }
 }
 
+/// The whole-request timeout: `MODELSEAL_HTTP_TIMEOUT` seconds, or the default.
 #[cfg(feature = "remote")]
-fn timeout() -> Duration {
+pub(crate) fn timeout() -> Duration {
     let secs = std::env::var("MODELSEAL_HTTP_TIMEOUT")
         .ok()
         .and_then(|v| v.parse::<u64>().ok())
         .filter(|s| *s > 0)
         .unwrap_or(DEFAULT_TIMEOUT_SECS);
     Duration::from_secs(secs)
+}
+
+/// Reads a response body, at most `max + 1` bytes (so that a caller can
+/// tell "more than `max`"), all of it before `deadline`: a server that drips
+/// one byte at a time never trips a client's per-read timeout. Past the
+/// deadline the error is of kind `TimedOut`.
+#[cfg(feature = "remote")]
+pub(crate) fn read_body(
+    body: impl Read,
+    max: u64,
+    deadline: std::time::Instant,
+) -> std::io::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut body = body.take(max + 1);
+    let mut chunk = [0u8; 16 << 10];
+    loop {
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the body did not arrive in time (timed out)",
+            ));
+        }
+        let n = body.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(bytes);
+        }
+        bytes.extend_from_slice(&chunk[..n]);
+    }
 }
 
 /// Downloads `url` (at most `max` bytes).
@@ -115,29 +144,13 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
             "{url}: the response is larger than {max} bytes"
         )));
     }
-    // The whole body within the timeout: a server that drips one byte at a
-    // time never trips the client's per-read timeout.
-    let deadline = std::time::Instant::now() + limit;
-    let timed_out = || Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()));
-    let mut bytes = Vec::new();
-    let mut body = response.take(max + 1);
-    let mut chunk = [0u8; 16 << 10];
-    loop {
-        if std::time::Instant::now() > deadline {
-            return Err(timed_out());
+    let bytes = read_body(response, max, std::time::Instant::now() + limit).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
+            Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()))
+        } else {
+            Error::Remote(format!("{url}: {e}"))
         }
-        let n = body.read(&mut chunk).map_err(|e| {
-            if e.to_string().contains("timed out") {
-                timed_out()
-            } else {
-                Error::Remote(format!("{url}: {e}"))
-            }
-        })?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-    }
+    })?;
     if bytes.len() as u64 > max {
         return Err(Error::Remote(format!(
             "{url}: the response is larger than {max} bytes"

@@ -241,20 +241,21 @@ pub fn file_sha256(path: &Path) -> Result<[u8; 32]> {
     )
 }
 
-enum Hasher {
+/// An incremental hash of one of the manifest algorithms.
+pub(crate) enum Hasher {
     Sha256(sha2::Sha256),
     Blake3(Box<blake3::Hasher>),
 }
 
 impl Hasher {
-    fn new(algorithm: HashAlgorithm) -> Self {
+    pub(crate) fn new(algorithm: HashAlgorithm) -> Self {
         match algorithm {
             HashAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
             HashAlgorithm::Blake3 => Hasher::Blake3(Box::new(blake3::Hasher::new())),
         }
     }
 
-    fn update(&mut self, bytes: &[u8]) {
+    pub(crate) fn update(&mut self, bytes: &[u8]) {
         match self {
             Hasher::Sha256(h) => h.update(bytes),
             Hasher::Blake3(h) => {
@@ -263,7 +264,7 @@ impl Hasher {
         }
     }
 
-    fn finish(self) -> [u8; 32] {
+    pub(crate) fn finish(self) -> [u8; 32] {
         match self {
             Hasher::Sha256(h) => h.finalize().into(),
             Hasher::Blake3(h) => *h.finalize().as_bytes(),

@@ -15,6 +15,8 @@ mod walk_error;
 
 pub use count::count_tree;
 pub use file_list::{FileList, FileStat};
+#[cfg(feature = "oci")]
+pub(crate) use hash::Hasher;
 pub use hash::{
     NoSink, Progress, ProgressFn, ReadSink, Sinks, file_sha256, hash_entries, hash_files,
     hash_files_with_sinks,

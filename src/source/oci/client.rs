@@ -5,6 +5,7 @@
 
 use super::auth::{Challenge, fetch_token, parse_challenge};
 use super::{Credentials, OciError, Reference};
+use crate::fetch::timeout;
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, RequestBuilder, Response};
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION};
@@ -21,10 +22,6 @@ pub const MAX_MANIFEST: u64 = 4 << 20;
 const MAX_ERROR_BODY: u64 = 8 << 10;
 /// Most redirects followed.
 const MAX_REDIRECTS: usize = 5;
-/// Default per-operation timeout; `MODELSEAL_HTTP_TIMEOUT` (seconds)
-/// overrides it. It bounds a whole small response, body included (a server
-/// that drips one byte at a time never trips a per-read timeout).
-const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// The slowest transfer a blob may take, beyond the timeout: a blob of N
 /// bytes must arrive within the timeout plus N / this rate seconds.
 const MIN_BLOB_RATE: u64 = 64 << 10;
@@ -111,15 +108,6 @@ pub(crate) fn allowed_url(url: &reqwest::Url) -> bool {
     }
 }
 
-fn timeout() -> Duration {
-    let secs = std::env::var("MODELSEAL_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_TIMEOUT_SECS);
-    Duration::from_secs(secs)
-}
-
 /// Reads at most `max` bytes of a response body; more is an error.
 pub(crate) fn read_capped(response: Response, max: u64, what: &str) -> Result<Vec<u8>, OciError> {
     if response.content_length().is_some_and(|n| n > max) {
@@ -128,22 +116,11 @@ pub(crate) fn read_capped(response: Response, max: u64, what: &str) -> Result<Ve
             max,
         });
     }
-    let deadline = std::time::Instant::now() + timeout();
-    let mut bytes = Vec::new();
-    let mut body = response.take(max + 1);
-    let mut chunk = [0u8; 16 << 10];
-    loop {
-        if std::time::Instant::now() > deadline {
-            return Err(OciError::Registry(past_deadline(what).to_string()));
-        }
-        let n = body
-            .read(&mut chunk)
-            .map_err(|e| OciError::Registry(format!("{what}: {e}")))?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&chunk[..n]);
-    }
+    let bytes = crate::fetch::read_body(response, max, std::time::Instant::now() + timeout())
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::TimedOut => OciError::Registry(past_deadline(what).to_string()),
+            _ => OciError::Registry(format!("{what}: {e}")),
+        })?;
     if bytes.len() as u64 > max {
         return Err(OciError::TooLarge {
             what: what.to_string(),

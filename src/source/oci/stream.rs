@@ -4,39 +4,10 @@
 
 use super::judge::Judge;
 use crate::Result;
+use crate::digest::Hasher;
 use crate::digest::{HashAlgorithm, Method, Resource};
 use crate::formats::FileReport;
 use sha2::Digest;
-
-enum Hasher {
-    Sha256(sha2::Sha256),
-    Blake3(Box<blake3::Hasher>),
-}
-
-impl Hasher {
-    fn new(algorithm: HashAlgorithm) -> Self {
-        match algorithm {
-            HashAlgorithm::Sha256 => Hasher::Sha256(sha2::Sha256::new()),
-            HashAlgorithm::Blake3 => Hasher::Blake3(Box::new(blake3::Hasher::new())),
-        }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(bytes),
-            Hasher::Blake3(h) => {
-                h.update(bytes);
-            }
-        }
-    }
-
-    fn finish(self) -> [u8; 32] {
-        match self {
-            Hasher::Sha256(h) => h.finalize().into(),
-            Hasher::Blake3(h) => *h.finalize().as_bytes(),
-        }
-    }
-}
 
 /// What one file's read produced.
 pub(crate) struct FileResult {
