@@ -38,7 +38,7 @@ fn gate(
         &source,
         Document::read(signature, InputKind::Bundle(MAX_BUNDLE))?,
     );
-    let outcome = gate.verify(&request, &|_: u64| {})?;
+    let outcome = gate.verify(request, &|_: u64| {})?;
     if outcome.is_verified() {
         let subject = outcome.subject.as_ref().map(|s| s.sha256.as_str());
         eprintln!(

@@ -17,7 +17,7 @@
 //!     &model,
 //!     Document::read(Path::new("my-model.sig"), InputKind::Bundle(64 << 20))?,
 //! );
-//! let outcome = gate.verify(&request, &|_: u64| {})?;
+//! let outcome = gate.verify(request, &|_: u64| {})?;
 //! if !outcome.is_verified() {
 //!     for failure in &outcome.verdict.failures {
 //!         eprintln!("{failure}");
@@ -203,13 +203,15 @@ impl Gate {
     }
 
     /// Verifies the model of `request`, applies the policy, and summarises.
+    /// The request is taken: its signature's text is freed once decoded,
+    /// before the model is read.
     ///
     /// An error means the inputs could not be examined (unreadable or
     /// malformed); a model that fails is an `Ok` outcome whose verdict says
     /// why.
     pub fn verify(
         &self,
-        request: &GateRequest<'_>,
+        mut request: GateRequest<'_>,
         progress: ProgressFn<'_>,
     ) -> Result<GateOutcome> {
         let mut options = VerifyOptions::new(self.trusts.clone());
@@ -233,8 +235,10 @@ impl Gate {
             bom_json: bom.bytes.clone(),
             signature_json: signature.bytes.clone(),
         });
-        let mut verdict =
-            verify_model(request.model, &request.signature.bytes, &options, progress)?;
+        // Cited (hashed) before verification takes the bytes.
+        let signature_ref = request.signature.cite();
+        let bundle = std::mem::take(&mut request.signature.bytes);
+        let mut verdict = verify_model(request.model, bundle, &options, progress)?;
         let mut policy_failed = false;
         if let Some(policy) = &self.policy {
             let ignore_paths = request
@@ -271,13 +275,19 @@ impl Gate {
                 name: s.name.clone(),
                 sha256: d.to_ascii_lowercase(),
             }),
-            None => claimed_subject(&request.signature.bytes),
+            None => verdict.claimed_subject.as_ref().and_then(claimed_subject),
         };
         let policy = self.policy.as_ref().map(|p| ResourceRef {
             uri: p.uri.clone(),
             digest: Some(BTreeMap::from([("sha256".to_string(), p.sha256.clone())])),
         });
-        let summary = summarise(request, &verdict, policy.clone(), policy_failed);
+        let summary = summarise(
+            &request,
+            signature_ref,
+            &verdict,
+            policy.clone(),
+            policy_failed,
+        );
         Ok(GateOutcome {
             verdict,
             policy,
@@ -299,6 +309,7 @@ impl Gate {
 /// The VSA of a verification.
 fn summarise(
     request: &GateRequest<'_>,
+    signature_ref: ResourceRef,
     verdict: &Verdict,
     policy: Option<ResourceRef>,
     policy_failed: bool,
@@ -320,7 +331,7 @@ fn summarise(
     if policy.is_some() && !policy_failed && verdict.signature_verified {
         levels.push(VerifiedLevel::PolicyPassed);
     }
-    let mut attestations = vec![request.signature.cite()];
+    let mut attestations = vec![signature_ref];
     if let Some((bom, signature)) = &request.bom {
         attestations.push(bom.cite());
         attestations.push(signature.cite());
@@ -414,12 +425,11 @@ pub fn signer_info(signer: &Signer) -> SignerInfo {
 
 /// The subject a bundle claims, unverified: a failed verification is
 /// recorded against the model it claimed to be about.
-fn claimed_subject(bundle: &[u8]) -> Option<EvidenceSubject> {
-    let first = crate::bundle::bundle_claimed_subject(bundle)?;
+fn claimed_subject(first: &crate::bundle::Subject) -> Option<EvidenceSubject> {
     let sha256 = first.digest.get("sha256")?.to_ascii_lowercase();
     let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    valid.then_some(EvidenceSubject {
-        name: first.name,
+    valid.then(|| EvidenceSubject {
+        name: first.name.clone(),
         sha256,
     })
 }

@@ -31,7 +31,7 @@ fn demo_gate() -> Gate {
 fn gate_verify(gate: &Gate, model: &Path, bundle: &[u8]) -> GateOutcome {
     let source = LocalSource::new(model);
     let request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle.to_vec()));
-    gate.verify(&request, &|_: u64| {}).unwrap()
+    gate.verify(request, &|_: u64| {}).unwrap()
 }
 
 fn failures_of(model: &Path, bundle: &[u8]) -> Vec<Failure> {
@@ -135,6 +135,11 @@ fn another_key_is_a_wrong_key() {
         VerificationResult::Failed
     );
     assert!(outcome.summary.verified_levels.is_empty());
+    // The refusal is filed under the subject the bundle claims.
+    let verified = gate_verify(&demo_gate(), &model, &bundle);
+    let claimed = outcome.record().expect("a record of the refusal").subject;
+    assert_eq!(claimed, verified.record().unwrap().subject);
+    assert_eq!(claimed.name, "tiny-model");
 }
 
 #[test]
@@ -238,7 +243,7 @@ fn excluding_paths_at_verification_breaks_a_strict_policy() {
     request.ignore_paths = vec![PathBuf::from("notes.txt")];
     let outcome = Gate::from_policy(p)
         .unwrap()
-        .verify(&request, &|_: u64| {})
+        .verify(request, &|_: u64| {})
         .unwrap();
     assert_eq!(
         violations(&outcome),
@@ -319,7 +324,7 @@ fn a_signing_time_in_the_future_breaks_the_age_rule() {
     ));
     let outcome = Gate::from_policy(p)
         .unwrap()
-        .verify(&request, &|_: u64| {})
+        .verify(request, &|_: u64| {})
         .unwrap();
     assert!(
         matches!(violations(&outcome)[..], [Violation::SignedInFuture { .. }]),

@@ -19,14 +19,3 @@ pub use statement::{
     Statement, StatementProblem, Subject, claimed_subject, parse_statement,
 };
 pub use write::write_bundle_json;
-
-/// The subject a bundle's statement claims, read without verifying
-/// anything (a failed verification is recorded against it). The bundle
-/// is parsed as boundedly as for verification.
-pub fn bundle_claimed_subject(bundle: &[u8]) -> Option<Subject> {
-    let view = BundleView::parse(bundle).ok()?;
-    let envelope = view.envelope();
-    let payload = SignedPayload::decode(&envelope.payload_type, &envelope.payload)?;
-    drop(view);
-    claimed_subject(payload.payload())
-}

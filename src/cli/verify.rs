@@ -102,7 +102,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         return Err(Error::Exists(dir.clone()));
     }
     let limit = Limit::new(&args, model.source());
-    let found = match &args.signature {
+    let mut found = match &args.signature {
         Some(sig) => Found {
             documents: vec![read_document(sig, &limit, InputKind::Bundle)?],
             unreadable: Vec::new(),
@@ -131,8 +131,11 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     // keep what they computed); the first that verifies is the verdict.
     let bar = Bar::new(ctx.quiet, "verifying");
     let mut outcomes = Vec::new();
-    for document in &found.documents {
-        let mut request = GateRequest::new(model.source(), document.clone());
+    // Each document is moved into its request: a dataset's bundle is
+    // large, and verification frees its text once decoded.
+    for document in std::mem::take(&mut found.documents) {
+        let uri = document.uri.clone();
+        let mut request = GateRequest::new(model.source(), document);
         request.bom = bom.clone();
         request.ignore_paths = args.ignore_paths.clone();
         request.ignore_unsigned_files = args.ignore_unsigned_files;
@@ -142,9 +145,9 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         // registry model's blobs are then streamed; else raw layers are
         // checked by digest alone.
         request.inspect_formats = gate.policy().is_some() || recorder.is_some();
-        let outcome = gate.verify(&request, &bar);
+        let outcome = gate.verify(request, &bar);
         match outcome {
-            Ok(o) => outcomes.push((document.uri.clone(), o)),
+            Ok(o) => outcomes.push((uri, o)),
             Err(e) => {
                 bar.finish();
                 return Err(e);

@@ -3,7 +3,8 @@
 
 use super::{Failure, Material, Signer, Trust, Warning, chain};
 use crate::bundle::{
-    BundleView, IN_TOTO_PAYLOAD_TYPE, SignedPayload, StatementProblem, claimed_subject, pae_legacy,
+    BundleView, IN_TOTO_PAYLOAD_TYPE, SignedPayload, StatementProblem, Subject,
+    VerificationMaterial, claimed_subject, pae_legacy,
 };
 use crate::keys::{PublicKey, parse_public_key};
 use crate::{Error, Result};
@@ -21,14 +22,25 @@ pub(crate) struct Authenticated {
     pub signing_time: Option<jiff::Timestamp>,
 }
 
-/// A check that failed: the signer it was checked with, when known, and why.
-pub(crate) type Refusal = (Option<Signer>, Failure);
+/// A check that failed: the signer it was checked with, when known, why,
+/// and the subject the statement claims (unverified, for the record of the
+/// failure), when the payload could be read.
+pub(crate) struct Refusal {
+    pub signer: Option<Signer>,
+    pub failure: Failure,
+    pub claimed: Option<Subject>,
+}
 
 /// Parses `bundle_json` and checks its signature with one of `trusts` (at
 /// `time`), and that it carries an in-toto statement. Malformed bundles are
 /// errors; bundles that do not verify are refusals.
+///
+/// The bundle text is taken, so that it is freed once the payload is
+/// decoded: for a dataset of a million files the text and the payload are
+/// each over a hundred megabytes. Only a keyless bundle is kept until its
+/// Sigstore material is checked (that check reads the whole bundle).
 pub(crate) fn authenticate(
-    bundle_json: &[u8],
+    bundle_json: Vec<u8>,
     trusts: &[Trust],
     time: jiff::Timestamp,
     warnings: &mut Vec<Warning>,
@@ -38,17 +50,27 @@ pub(crate) fn authenticate(
     }
     // Bounded parse; the payload text stays in the bundle bytes and is
     // decoded once, behind room for its DSSE header.
-    let bundle = &BundleView::parse(bundle_json)?;
-    let envelope = bundle.envelope();
+    let view = BundleView::parse(&bundle_json)?;
+    let envelope = view.envelope();
     let payload = SignedPayload::decode(&envelope.payload_type, &envelope.payload)
         .ok_or_else(|| Error::Bundle("the DSSE payload is not valid base64".into()))?;
     let signature = STANDARD
         .decode(&envelope.signatures[0].sig)
         .map_err(|_| Error::Bundle("the DSSE signature is not valid base64".into()))?;
+    let payload_type = envelope.payload_type.clone();
+    let material = view.verification_material.clone();
+    drop(view);
+    let keyless = trusts.iter().any(|t| matches!(t, Trust::Keyless { .. }));
+    let bundle_json = if keyless {
+        Some(bundle_json)
+    } else {
+        drop(bundle_json);
+        None
+    };
     let signed = SignedInput {
-        bundle,
-        bundle_json,
-        payload_type: &envelope.payload_type,
+        material: &material,
+        bundle_json: bundle_json.as_deref(),
+        payload_type: &payload_type,
         payload: &payload,
         signature: &signature,
     };
@@ -65,21 +87,38 @@ pub(crate) fn authenticate(
             Err(refusal) => refusals.push(refusal),
         }
     }
+    drop(bundle_json);
+    let claimed = || claimed_subject(payload.payload());
     let (signer, signing_time) = match accepted {
         Some(found) => found,
-        None if refusals.len() == 1 => return Ok(Err(refusals.remove(0))),
+        None if refusals.len() == 1 => {
+            let (signer, failure) = refusals.remove(0);
+            return Ok(Err(Refusal {
+                signer,
+                failure,
+                claimed: claimed(),
+            }));
+        }
         None => {
             let attempts = refusals.into_iter().map(|(_, f)| f).collect();
-            return Ok(Err((None, Failure::NoTrustedSigner { attempts })));
+            return Ok(Err(Refusal {
+                signer: None,
+                failure: Failure::NoTrustedSigner { attempts },
+                claimed: claimed(),
+            }));
         }
     };
-    if envelope.payload_type != IN_TOTO_PAYLOAD_TYPE {
+    if payload_type != IN_TOTO_PAYLOAD_TYPE {
         let failure = Failure::Statement {
             problem: StatementProblem::PayloadType {
-                found: envelope.payload_type.clone(),
+                found: payload_type,
             },
         };
-        return Ok(Err((Some(signer), failure)));
+        return Ok(Err(Refusal {
+            signer: Some(signer),
+            failure,
+            claimed: claimed(),
+        }));
     }
     Ok(Ok(Authenticated {
         signer,
@@ -93,16 +132,16 @@ type SignatureCheck =
 
 /// The signed parts of a bundle.
 struct SignedInput<'a> {
-    bundle: &'a BundleView<'a>,
-    bundle_json: &'a [u8],
+    material: &'a VerificationMaterial,
+    /// The whole bundle, kept only when a keyless signer is trusted.
+    bundle_json: Option<&'a [u8]>,
     payload_type: &'a str,
     payload: &'a SignedPayload,
     signature: &'a [u8],
 }
 
 /// The kind of material the bundle carries.
-fn material_of(bundle: &BundleView<'_>) -> Material {
-    let m = &bundle.verification_material;
+fn material_of(m: &VerificationMaterial) -> Material {
     if m.public_key.is_some() {
         Material::PublicKey
     } else if m.x509_certificate_chain.is_some() {
@@ -128,19 +167,19 @@ fn check_signature(
     warnings: &mut Vec<Warning>,
 ) -> Result<SignatureCheck> {
     let SignedInput {
-        bundle,
+        material,
+        bundle_json,
         payload_type,
         payload,
         signature,
-        ..
     } = *signed;
     let message = payload.message();
     let legacy = || pae_legacy(payload_type, payload.payload());
-    let found = material_of(bundle);
+    let found = material_of(material);
     match trust {
         Trust::Key(key) => {
             let signer = key_signer(key);
-            let named = named_key_mismatch(bundle, key);
+            let named = named_key_mismatch(material, key);
             if found != Material::PublicKey {
                 warnings.push(Warning::CertificatesIgnored);
             }
@@ -179,8 +218,10 @@ fn check_signature(
                 };
                 return Ok(Err((None, failure)));
             };
-            let outcome =
-                crate::sigstore::verify_keyless_dsse(signed.bundle_json, subject, who, root)?;
+            let bundle_json = bundle_json.ok_or_else(|| {
+                Error::Usage("a keyless signer is trusted but the bundle was not kept".into())
+            })?;
+            let outcome = crate::sigstore::verify_keyless_dsse(bundle_json, subject, who, root)?;
             Ok(match outcome {
                 Ok(ok) => Ok((
                     Signer::Keyless {
@@ -193,7 +234,7 @@ fn check_signature(
             })
         }
         Trust::Anchors { anchors, subject } => {
-            let Some(chain) = &bundle.verification_material.x509_certificate_chain else {
+            let Some(chain) = &material.x509_certificate_chain else {
                 let failure = Failure::Material {
                     expected: Material::CertificateChain,
                     found,
@@ -255,8 +296,8 @@ fn first_subject_digest(payload: &[u8]) -> Option<[u8; 32]> {
 
 /// When the bundle names a key (hint or raw bytes) that is not `key`, a
 /// description of it. The hint is advisory: only the signature decides.
-fn named_key_mismatch(bundle: &BundleView<'_>, key: &PublicKey) -> Option<String> {
-    let id = bundle.verification_material.public_key.as_ref()?;
+fn named_key_mismatch(material: &VerificationMaterial, key: &PublicKey) -> Option<String> {
+    let id = material.public_key.as_ref()?;
     if let Some(hint) = id.hint.as_deref().filter(|h| !h.is_empty()) {
         return (!hint.eq_ignore_ascii_case(&key.hint())).then(|| format!("hint {hint}"));
     }

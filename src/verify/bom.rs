@@ -26,14 +26,16 @@ pub(crate) fn check_bom_attestation(
         .as_ref()
         .and_then(|s| s.digest.get("sha256"))
         .map(|d| d.to_ascii_lowercase());
+    // A copy: authenticating takes the bundle text (to free a model's
+    // large one early), and the options keep theirs.
     match authenticate(
-        &input.signature_json,
+        input.signature_json.clone(),
         &options.trusts,
         options.time,
         &mut verdict.warnings,
     )? {
-        Err((_, failure)) => failures.push(BomProblem::Signature {
-            failure: Box::new(failure),
+        Err(refusal) => failures.push(BomProblem::Signature {
+            failure: Box::new(refusal.failure),
         }),
         Ok(signed) => {
             if let Err(problem) =

@@ -17,7 +17,7 @@ pub use failure::{
 pub use verdict::{Signer, Verdict, Warning};
 
 use crate::Result;
-use crate::bundle::parse_statement;
+use crate::bundle::{claimed_subject, parse_statement};
 use crate::digest::ProgressFn;
 use crate::keys::PublicKey;
 use crate::sigstore::KeylessIdentity;
@@ -127,11 +127,15 @@ pub struct BomInput {
 /// Verifies the model `model` against the bundle JSON `bundle_json`
 /// (and, when `options.bom` is set, its signed BOM).
 ///
+/// The bundle is taken so that its text can be freed as soon as its payload
+/// is decoded, before the model is read: a dataset's signature can be
+/// larger than the rest of what verification holds.
+///
 /// A model that does not verify is an `Ok` verdict with failures; an error
 /// means the inputs could not be examined at all (unreadable, malformed).
 pub fn verify_model(
     model: &dyn ModelSource,
-    bundle_json: &[u8],
+    bundle_json: Vec<u8>,
     options: &VerifyOptions,
     progress: ProgressFn<'_>,
 ) -> Result<Verdict> {
@@ -143,20 +147,25 @@ pub fn verify_model(
         &mut warnings,
     )? {
         Ok(a) => a,
-        Err((signer, failure)) => return Ok(Verdict::refused(signer, failure, warnings)),
+        Err(refusal) => {
+            let mut verdict = Verdict::refused(refusal.signer, refusal.failure, warnings);
+            verdict.claimed_subject = refusal.claimed;
+            return Ok(verdict);
+        }
     };
     let statement = parse_statement(signed.payload.payload());
-    // The statement is read; its text is not needed any more.
-    drop(signed.payload);
     let statement = match statement {
         Ok(s) => s,
         Err(problem) => {
             let failure = Failure::Statement { problem };
             let mut verdict = Verdict::refused(Some(signed.signer), failure, warnings);
             verdict.signature_verified = true;
+            verdict.claimed_subject = claimed_subject(signed.payload.payload());
             return Ok(verdict);
         }
     };
+    // The statement is read; its text is not needed any more.
+    drop(signed.payload);
     let (mut verdict, disk) = files::check_files(model, statement, options, progress, warnings)?;
     verdict.signer = Some(signed.signer);
     verdict.signature_verified = true;

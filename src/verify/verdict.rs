@@ -105,6 +105,12 @@ pub struct Verdict {
     pub signature_verified: bool,
     /// The statement's subject (the model's name and root digest).
     pub subject: Option<Subject>,
+    /// The subject the bundle claims, read without trusting it, when the
+    /// verification stopped before the statement was accepted (a refused
+    /// signature, a statement that does not parse): what the record of a
+    /// failed verification is filed under.
+    #[serde(skip)]
+    pub claimed_subject: Option<Subject>,
     /// The predicate type of the statement.
     pub predicate_type: Option<String>,
     /// How many signed files were checked.
