@@ -122,12 +122,22 @@ fn signed(
 /// Signs any in-toto statement (an attestation about a model) into a bundle
 /// carrying the same verification material as a model signature.
 pub fn sign_statement(statement: &Statement, identity: &SigningIdentity<'_>) -> Result<Bundle> {
+    Ok(sign_serialized(statement, identity)?.to_bundle())
+}
+
+/// Signs the in-toto statement that `statement` serialises to, its JSON
+/// written straight into the signed buffer (no copy of a large predicate),
+/// for a streamed write of the bundle.
+pub fn sign_serialized(
+    statement: &impl serde::Serialize,
+    identity: &SigningIdentity<'_>,
+) -> Result<SignedBundle> {
     let material = verification_material(identity)?;
     let payload = SignedPayload::build(IN_TOTO_PAYLOAD_TYPE, |buf| {
         serde_json::to_writer(buf, statement)
     })
     .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-    Ok(signed(payload, material, identity).to_bundle())
+    Ok(signed(payload, material, identity))
 }
 
 /// The verification material for `identity`; in certificate mode the leaf

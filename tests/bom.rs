@@ -219,6 +219,30 @@ fn output_is_deterministic_and_the_serial_follows_the_content() {
     );
 }
 
+/// The BOM and its signature are the bytes release 0.1.0 wrote for the
+/// same inputs, key and time (the BOM is written and signed as a stream).
+#[test]
+fn bom_and_signature_are_the_bytes_of_release_0_1_0() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("tiny-model.cdx.json");
+    let (code, _, stderr) = bom_cmd(
+        &fixture("tiny-model"),
+        &out,
+        &[
+            "--dataset".as_ref(),
+            fixture("tiny-dataset").as_os_str(),
+            "--key".as_ref(),
+            demo_key().0.as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let golden = fixture("golden/v0.1.0");
+    assert!(fs::read(&out).unwrap() == fs::read(golden.join("tiny-model.cdx.json")).unwrap());
+    let mut sig = out.into_os_string();
+    sig.push(".sig");
+    assert!(fs::read(sig).unwrap() == fs::read(golden.join("tiny-model.cdx.json.sig")).unwrap());
+}
+
 /// Signs the model and a BOM in one pass; returns (tmp, model, sig, bom).
 fn signed_with_bom() -> (tempfile::TempDir, PathBuf, PathBuf, PathBuf) {
     let (tmp, model, dataset) = workspace();
@@ -294,7 +318,7 @@ fn resign(bom_path: &Path, key: &Path, edit: impl FnOnce(&mut Value)) {
     fs::write(bom_path, modelseal::bom::to_json(&bom)).unwrap();
     let mut sig = bom_path.as_os_str().to_os_string();
     sig.push(".sig");
-    fs::write(sig, bundle.to_json()).unwrap();
+    fs::write(sig, bundle.to_bundle().to_json()).unwrap();
 }
 
 #[test]

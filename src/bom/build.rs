@@ -2,14 +2,15 @@
 //! its manifest, its weight headers and what its directory says.
 
 use super::card::{CardFacts, read_card};
+use super::files::FileComponents;
 use super::spdx::canonical_license_id;
 use super::types::*;
 use crate::digest::Manifest;
-use crate::formats::safetensors;
 use crate::{Error, Result};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// Prefix of the bom-ref of each file of the model.
 pub const MODEL_FILE_REF: &str = "model-file:";
@@ -24,10 +25,10 @@ pub struct HashedTree {
     pub path: PathBuf,
     /// Its name in the BOM.
     pub name: String,
-    /// SHA-256, files method.
-    pub sha256: Manifest,
+    /// SHA-256, files method (shared with the BOM's file lists).
+    pub sha256: Arc<Manifest>,
     /// BLAKE3 digests by resource name.
-    pub blake3: Option<BTreeMap<String, String>>,
+    pub blake3: Option<Arc<BTreeMap<String, String>>>,
 }
 
 /// What the directory cannot say.
@@ -49,91 +50,6 @@ pub struct BomOptions {
     /// The model's package URL, when it has one (a model from a
     /// repository cache, pinned to its commit).
     pub purl: Option<String>,
-}
-
-fn hashes(tree: &HashedTree, name: &str, sha256: &str) -> Vec<Hash> {
-    let mut out = vec![Hash {
-        alg: "SHA-256".into(),
-        content: sha256.to_string(),
-    }];
-    if let Some(b3) = tree.blake3.as_ref().and_then(|m| m.get(name)) {
-        out.push(Hash {
-            alg: "BLAKE3".into(),
-            content: b3.clone(),
-        });
-    }
-    out
-}
-
-fn is_data_file(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [
-        ".csv", ".tsv", ".jsonl", ".parquet", ".arrow", ".npy", ".npz",
-    ]
-    .iter()
-    .any(|ext| lower.ends_with(ext))
-}
-
-/// The components for the files of `tree`, with format facts for weights.
-fn file_components(tree: &HashedTree, ref_prefix: &str, data_kind: bool) -> Result<Vec<Component>> {
-    let single = tree.path.is_file();
-    let mut out = Vec::new();
-    for r in tree.sha256.resources.iter() {
-        let r = r.to_resource();
-        let on_disk = if single {
-            tree.path.clone()
-        } else {
-            tree.path.join(&r.name)
-        };
-        let mut properties = Vec::new();
-        if safetensors::looks_like(&on_disk) {
-            let facts = safetensors::read_header(&on_disk).map_err(|e| {
-                Error::Bom(format!("{}: not a valid safetensors file: {e}", r.name))
-            })?;
-            properties.push(Property::new("modelseal:format", "safetensors"));
-            properties.push(Property::new(
-                "modelseal:safetensors:tensors",
-                facts.tensors.to_string(),
-            ));
-            properties.push(Property::new(
-                "modelseal:safetensors:parameters",
-                facts.parameters.to_string(),
-            ));
-            properties.push(Property::new(
-                "modelseal:safetensors:dtypes",
-                facts.dtypes.join(","),
-            ));
-            for (k, v) in &facts.metadata {
-                properties.push(Property::new(
-                    &format!("modelseal:safetensors:metadata:{k}"),
-                    v.clone(),
-                ));
-            }
-        }
-        out.push(Component {
-            kind: if data_kind || is_data_file(&r.name) {
-                "data"
-            } else {
-                "file"
-            }
-            .into(),
-            bom_ref: Some(format!("{ref_prefix}{}", r.name)),
-            name: r.name.clone(),
-            hashes: hashes(tree, &r.name, &r.digest),
-            data: if data_kind || is_data_file(&r.name) {
-                vec![ComponentData {
-                    kind: "dataset".into(),
-                    name: Some(r.name.clone()),
-                    description: None,
-                }]
-            } else {
-                Vec::new()
-            },
-            properties,
-            ..Default::default()
-        });
-    }
-    Ok(out)
 }
 
 fn licenses(names: &[String]) -> Vec<LicenseChoice> {
@@ -160,12 +76,16 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
     let card: CardFacts = read_card(&model.path).map_err(Error::Bom)?;
     let root = model.sha256.root_digest_hex();
     let model_ref = format!("model:{}", model.name);
-    let mut components = file_components(model, MODEL_FILE_REF, false)?;
-    let mut dependencies = vec![];
-    let mut model_deps: Vec<String> = components
-        .iter()
-        .filter_map(|c| c.bom_ref.clone())
-        .collect();
+    let model_files = FileComponents::new(model, MODEL_FILE_REF, false)?;
+    let mut components = Components {
+        files: Some(model_files.clone()),
+        items: Vec::new(),
+    };
+    let mut dependencies = Vec::new();
+    let mut model_deps = Refs {
+        files: Some(model_files.clone()),
+        items: Vec::new(),
+    };
     let mut dataset_refs = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for ds in datasets {
@@ -173,18 +93,16 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
             return Err(Error::Bom(format!("two datasets are named {:?}", ds.name)));
         }
         let ds_ref = format!("{DATASET_REF}{}", ds.name);
-        let files = file_components(ds, &format!("dataset-file:{}/", ds.name), true)?;
-        dependencies.push(Dependency {
+        let files = FileComponents::new(ds, &format!("dataset-file:{}/", ds.name), true)?;
+        dependencies.push(DependencyPart::Node(Dependency {
             reference: ds_ref.clone(),
-            depends_on: files.iter().filter_map(|c| c.bom_ref.clone()).collect(),
-        });
-        for f in &files {
-            dependencies.push(Dependency {
-                reference: f.bom_ref.clone().unwrap_or_default(),
-                depends_on: vec![],
-            });
-        }
-        components.push(Component {
+            depends_on: Refs {
+                files: Some(files.clone()),
+                items: Vec::new(),
+            },
+        }));
+        dependencies.push(DependencyPart::Leaves(files.clone()));
+        components.items.push(Component {
             kind: "data".into(),
             bom_ref: Some(ds_ref.clone()),
             name: ds.name.clone(),
@@ -197,7 +115,10 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
                 name: Some(ds.name.clone()),
                 description: None,
             }],
-            components: files,
+            components: Components {
+                files: Some(files),
+                items: Vec::new(),
+            },
             properties: vec![
                 Property::new(
                     "modelseal:oms:root-digest",
@@ -207,25 +128,16 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
             ],
             ..Default::default()
         });
-        model_deps.push(ds_ref.clone());
+        model_deps.items.push(ds_ref.clone());
         dataset_refs.push((ds.name.clone(), ds_ref));
     }
-    for c in components.iter().filter(|c| {
-        c.bom_ref
-            .as_deref()
-            .is_some_and(|r| r.starts_with(MODEL_FILE_REF))
-    }) {
-        dependencies.push(Dependency {
-            reference: c.bom_ref.clone().unwrap_or_default(),
-            depends_on: vec![],
-        });
-    }
+    dependencies.push(DependencyPart::Leaves(model_files));
     dependencies.insert(
         0,
-        Dependency {
+        DependencyPart::Node(Dependency {
             reference: model_ref.clone(),
             depends_on: model_deps,
-        },
+        }),
     );
 
     let mut card_datasets: Vec<DatasetChoice> = dataset_refs
@@ -319,7 +231,9 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
             component: model_component,
         },
         components,
-        dependencies,
+        dependencies: Dependencies {
+            parts: dependencies,
+        },
     };
     bom.serial_number = match &options.serial_number {
         Some(s) => s.clone(),
@@ -331,10 +245,15 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
 /// A version-5-shaped UUID from the SHA-256 of the BOM's content (without
 /// its serial number and timestamp), so the same content keeps its serial.
 fn derived_serial(bom: &Bom) -> String {
+    // The file lists are shared, not copied; the JSON is hashed as it is
+    // written.
     let mut copy = bom.clone();
     copy.serial_number.clear();
     copy.metadata.timestamp.clear();
-    let digest = Sha256::digest(serde_json::to_vec(&copy).unwrap_or_default());
+    let mut hasher = HashWriter(Sha256::new());
+    // Writing to a hasher cannot fail, nor can serialising these types.
+    let _ = serde_json::to_writer(&mut hasher, &copy);
+    let digest = hasher.0.finalize();
     let mut b = [0u8; 16];
     b.copy_from_slice(&digest[..16]);
     b[6] = (b[6] & 0x0f) | 0x50;
@@ -348,6 +267,20 @@ fn derived_serial(bom: &Bom) -> String {
         &h[16..20],
         &h[20..]
     )
+}
+
+/// An `io::Write` that hashes what is written.
+struct HashWriter(Sha256);
+
+impl std::io::Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// The name a dataset gets in the BOM: the basename of its path.
@@ -384,8 +317,8 @@ pub fn hash_tree(
     Ok(HashedTree {
         path: path.to_path_buf(),
         name: tree_name(path)?,
-        sha256,
-        blake3,
+        sha256: Arc::new(sha256),
+        blake3: blake3.map(Arc::new),
     })
 }
 

@@ -2,7 +2,9 @@
 //! Every document built from them is validated against the official schema
 //! in the tests.
 
-use serde::{Deserialize, Serialize};
+use super::files::FileComponents;
+use serde::ser::SerializeSeq;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// A CycloneDX BOM.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,11 +21,11 @@ pub struct Bom {
     /// Who, what and when.
     pub metadata: Metadata,
     /// Files of the model and the datasets.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<Component>,
+    #[serde(default, skip_serializing_if = "Components::is_empty")]
+    pub components: Components,
     /// The dependency graph.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dependencies: Vec<Dependency>,
+    #[serde(default, skip_serializing_if = "Dependencies::is_empty")]
+    pub dependencies: Dependencies,
 }
 
 /// BOM metadata.
@@ -81,8 +83,8 @@ pub struct Component {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub data: Vec<ComponentData>,
     /// Sub-components (the files of a dataset).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub components: Vec<Component>,
+    #[serde(default, skip_serializing_if = "Components::is_empty")]
+    pub components: Components,
     /// Name-value properties.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
@@ -224,7 +226,7 @@ pub struct PerformanceMetric {
 }
 
 /// A node of the dependency graph.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
     /// The dependent component.
@@ -232,5 +234,164 @@ pub struct Dependency {
     pub reference: String,
     /// What it depends on.
     #[serde(default)]
-    pub depends_on: Vec<String>,
+    pub depends_on: Refs,
+}
+
+/// A list of components: the files of a tree, made one at a time while the
+/// BOM is written, then the components held as values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Components {
+    /// Files, listed first.
+    pub files: Option<FileComponents>,
+    /// Components held as values, listed after the files.
+    pub items: Vec<Component>,
+}
+
+impl Components {
+    /// Whether the list is empty (and so left out of the document).
+    pub fn is_empty(&self) -> bool {
+        self.files.as_ref().is_none_or(FileComponents::is_empty) && self.items.is_empty()
+    }
+
+    /// How many components the list holds.
+    pub fn len(&self) -> usize {
+        self.files.as_ref().map_or(0, FileComponents::len) + self.items.len()
+    }
+}
+
+impl From<Vec<Component>> for Components {
+    fn from(items: Vec<Component>) -> Self {
+        Components { files: None, items }
+    }
+}
+
+impl Serialize for Components {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        if let Some(files) = &self.files {
+            for c in files.components() {
+                seq.serialize_element(&c)?;
+            }
+        }
+        for c in &self.items {
+            seq.serialize_element(c)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Components {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(Components::from)
+    }
+}
+
+/// The bom-refs a component depends on: those of a tree's files, then
+/// those held as values.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Refs {
+    /// Files whose bom-refs are listed first.
+    pub files: Option<FileComponents>,
+    /// bom-refs listed after the files.
+    pub items: Vec<String>,
+}
+
+impl From<Vec<String>> for Refs {
+    fn from(items: Vec<String>) -> Self {
+        Refs { files: None, items }
+    }
+}
+
+impl Serialize for Refs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let files = self.files.as_ref().map_or(0, FileComponents::len);
+        let mut seq = s.serialize_seq(Some(files + self.items.len()))?;
+        if let Some(files) = &self.files {
+            for r in files.bom_refs() {
+                seq.serialize_element(&r)?;
+            }
+        }
+        for r in &self.items {
+            seq.serialize_element(r)?;
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Refs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Vec::deserialize(d).map(Refs::from)
+    }
+}
+
+/// The dependency graph: nodes held as values, and runs of leaves (one
+/// node depending on nothing per file of a tree), in document order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Dependencies {
+    /// The nodes and runs, in order.
+    pub parts: Vec<DependencyPart>,
+}
+
+/// A node of the graph, or the leaves of a tree's files.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DependencyPart {
+    /// One node.
+    Node(Dependency),
+    /// `{"ref": FILE, "dependsOn": []}` for every file.
+    Leaves(FileComponents),
+}
+
+impl Dependencies {
+    /// Whether the graph has no node (and so is left out of the document).
+    pub fn is_empty(&self) -> bool {
+        self.parts.iter().all(|p| match p {
+            DependencyPart::Node(_) => false,
+            DependencyPart::Leaves(files) => files.is_empty(),
+        })
+    }
+
+    /// The nodes held as values (the leaves of files are left out).
+    pub fn nodes(&self) -> impl Iterator<Item = &Dependency> {
+        self.parts.iter().filter_map(|p| match p {
+            DependencyPart::Node(d) => Some(d),
+            DependencyPart::Leaves(_) => None,
+        })
+    }
+}
+
+impl Serialize for Dependencies {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let len = self
+            .parts
+            .iter()
+            .map(|p| match p {
+                DependencyPart::Node(_) => 1,
+                DependencyPart::Leaves(files) => files.len(),
+            })
+            .sum();
+        let mut seq = s.serialize_seq(Some(len))?;
+        for part in &self.parts {
+            match part {
+                DependencyPart::Node(d) => seq.serialize_element(d)?,
+                DependencyPart::Leaves(files) => {
+                    for reference in files.bom_refs() {
+                        seq.serialize_element(&Dependency {
+                            reference,
+                            depends_on: Refs::default(),
+                        })?;
+                    }
+                }
+            }
+        }
+        seq.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Dependencies {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let nodes: Vec<Dependency> = Vec::deserialize(d)?;
+        Ok(Dependencies {
+            parts: nodes.into_iter().map(DependencyPart::Node).collect(),
+        })
+    }
 }

@@ -2,11 +2,11 @@
 
 use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
-use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite, load_chain, print_json};
+use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite_sha256, load_chain, print_json};
 use clap::Args;
 use modelseal::bom::types::Property;
 use modelseal::bom::{
-    BomOptions, HashedTree, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, to_json,
+    BomOptions, HashedTree, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, write_json,
 };
 use modelseal::digest::{HashOptions, IgnoreSet};
 use modelseal::evidence::record::{
@@ -139,9 +139,11 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         purl: purl_of(opened.source()),
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;
-    let bom_bytes = to_json(&bom);
     let root = model_tree.sha256.root_digest_hex();
-    let mut staged = vec![Staged::new(out, &bom_bytes)?];
+    // The BOM and its bundle are written as they are serialised: a BOM of
+    // a million files is never held as text.
+    let (file, bom_sha256) = Staged::write_with(out, |w| write_json(&bom, w))?;
+    let mut staged = vec![file];
     let signed = match &key {
         Some(key) => {
             let identity = match chain {
@@ -149,9 +151,9 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
                 Some(chain) => SigningIdentity::Certificate { key, chain },
             };
             let bundle = sign_bom(&bom, &model_tree.name, &root, &identity)?;
-            let bytes = bundle.to_json().into_bytes();
-            staged.push(Staged::new(&sig_out, &bytes)?);
-            Some((sig_out, bytes))
+            let (file, sha256) = Staged::write_with(&sig_out, |w| bundle.write_json(w))?;
+            staged.push(file);
+            Some((sig_out, sha256))
         }
         None => None,
     };
@@ -162,8 +164,8 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
                 sha256: root.clone(),
             },
             predicate: Predicate::Bom(BomEvidence {
-                bom: cite(out, &bom_bytes),
-                bom_signature: signed.as_ref().map(|(p, b)| cite(p, b)),
+                bom: cite_sha256(out, bom_sha256),
+                bom_signature: signed.as_ref().map(|(p, d)| cite_sha256(p, d.clone())),
                 serial_number: bom.serial_number.clone(),
                 files: model_tree.sha256.resources.len() as u64,
                 datasets: dataset_refs(&datasets),

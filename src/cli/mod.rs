@@ -341,9 +341,16 @@ impl EvidenceArgs {
     }
 }
 
-/// How records cite a file the command wrote or read: its path and digest.
-pub fn cite(uri: &Path, bytes: &[u8]) -> modelseal::evidence::record::ResourceRef {
-    modelseal::evidence::record::ResourceRef::of_bytes(uri.display().to_string(), bytes)
+/// How records cite a file the command wrote: its path and the SHA-256
+/// (hex) of what was written.
+pub fn cite_sha256(uri: &Path, sha256: String) -> modelseal::evidence::record::ResourceRef {
+    modelseal::evidence::record::ResourceRef {
+        uri: uri.display().to_string(),
+        digest: Some(std::collections::BTreeMap::from([(
+            "sha256".to_string(),
+            sha256,
+        )])),
+    }
 }
 
 /// Text from untrusted sources (file names, subjects, reasons) made safe
@@ -385,11 +392,6 @@ pub struct Staged {
 }
 
 impl Staged {
-    /// Writes `bytes` (synced to disk) beside `path`.
-    pub fn new(path: &Path, bytes: &[u8]) -> Result<Self> {
-        Self::write_with(path, |w| w.write_all(bytes)).map(|(staged, _)| staged)
-    }
-
     /// Writes what `write` writes (synced to disk) beside `path`, and
     /// returns it with the SHA-256 (hex) of the bytes written.
     pub fn write_with(

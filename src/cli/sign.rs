@@ -3,12 +3,13 @@
 use super::model::{Model, RegistryArgs, is_oci, open_model};
 use super::progress::Bar;
 use super::{
-    Context, EvidenceArgs, Format, HashingArgs, Outcome, Staged, cite, escape, load_chain,
+    Context, EvidenceArgs, Format, HashingArgs, Outcome, Staged, cite_sha256, escape, load_chain,
     print_json,
 };
 use clap::Args;
 use modelseal::bom::{
-    BomOptions, HashedTree, bom_statement, bom_timestamp, build_bom, hash_tree, to_json,
+    BomOptions, HashedTree, bom_statement_json, bom_timestamp, build_bom, hash_tree, to_json,
+    write_json,
 };
 use modelseal::bundle::Statement;
 use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
@@ -151,7 +152,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                     HashedTree {
                         path: model_path.clone(),
                         name: name.clone(),
-                        sha256: manifest.clone(),
+                        sha256: std::sync::Arc::new(manifest.clone()),
                         blake3: None,
                     }
                 } else {
@@ -178,14 +179,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             Some(build_bom(&model_tree, &datasets, &bom_options)?)
         }
     };
-    let bom_statement_bytes = match &bom {
-        Some(b) => Some(
-            serde_json::to_vec(&bom_statement(b, &name, &root)?)
-                .map_err(|e| Error::Usage(format!("cannot encode the BOM statement: {e}")))?,
-        ),
-        None => None,
-    };
-    let mut bom_bundle: Option<Vec<u8>> = None;
+    let mut bom_bundle: Option<Signed> = None;
     let (bundle, signer) = match (&key, token) {
         (Some(key), _) => {
             let identity = match chain {
@@ -209,7 +203,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             let bundle = sign_model(&name, &manifest, &identity)?;
             if let Some(b) = &bom {
                 let signed = modelseal::bom::sign_bom(b, &name, &root, &identity)?;
-                bom_bundle = Some(signed.to_json().into_bytes());
+                bom_bundle = Some(Signed::Streamed(Box::new(signed)));
             }
             (Signed::Streamed(Box::new(bundle)), signer)
         }
@@ -217,8 +211,9 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             let signer = super::keyless::signer(&token);
             let statement = serde_json::to_vec(&Statement::for_manifest(&name, &manifest))
                 .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-            if let Some(bytes) = &bom_statement_bytes {
-                bom_bundle = Some(super::keyless::sign(bytes, &token, &args)?);
+            if let Some(b) = &bom {
+                let bytes = bom_statement_json(b, &name, &root)?;
+                bom_bundle = Some(Signed::Bytes(super::keyless::sign(&bytes, &token, &args)?));
             }
             let bytes = super::keyless::sign(&statement, &token, &args)?;
             (Signed::Bytes(bytes), signer)
@@ -250,13 +245,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 Signed::Bytes(bytes) => Staged::write_with(sig, |w| w.write_all(bytes))?,
             };
             staged.push(file);
-            modelseal::evidence::record::ResourceRef {
-                uri: sig.display().to_string(),
-                digest: Some(std::collections::BTreeMap::from([(
-                    "sha256".to_string(),
-                    sha256,
-                )])),
-            }
+            cite_sha256(sig, sha256)
         }
         None => modelseal::evidence::record::ResourceRef::of_bytes(
             format!("{} (referrer)", source.uri()),
@@ -264,15 +253,34 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         ),
     };
     drop(bundle);
+    // The BOM and its signature are written as they are serialised too.
     let mut bom_cites = (None, None);
     if let (Some(path), Some(b), Some(sig_path), Some(sig)) =
         (&args.bom, &bom, &bom_sig, &bom_bundle)
     {
-        let bom_bytes = to_json(b);
-        staged.push(Staged::new(path, &bom_bytes)?);
-        staged.push(Staged::new(sig_path, sig)?);
-        bom_cites = (Some(cite(path, &bom_bytes)), Some(cite(sig_path, sig)));
+        let (file, bom_sha256) = Staged::write_with(path, |w| write_json(b, w))?;
+        staged.push(file);
+        let (file, sig_sha256) = match sig {
+            Signed::Streamed(s) => Staged::write_with(sig_path, |w| s.write_json(w))?,
+            Signed::Bytes(bytes) => Staged::write_with(sig_path, |w| w.write_all(bytes))?,
+        };
+        staged.push(file);
+        bom_cites = (
+            Some(cite_sha256(path, bom_sha256)),
+            Some(cite_sha256(sig_path, sig_sha256)),
+        );
     }
+    // A registry model's BOM bundle is attached as a referrer too.
+    let bom_bundle: Option<Vec<u8>> = match (bom_bundle, model.local_path()) {
+        (Some(Signed::Streamed(s)), None) => {
+            let mut bytes = Vec::new();
+            s.write_json(&mut bytes)
+                .map_err(|e| Error::Usage(format!("cannot encode the bundle: {e}")))?;
+            Some(bytes)
+        }
+        (Some(Signed::Bytes(bytes)), None) => Some(bytes),
+        _ => None,
+    };
     if let Some(recorder) = &recorder {
         recorder.append(&NewRecord {
             subject: EvidenceSubject {
