@@ -231,13 +231,22 @@ impl Gate {
                 .map(|e| e.path.clone())
                 .collect();
         }
-        options.bom = request.bom.as_ref().map(|(bom, signature)| BomInput {
-            bom_json: bom.bytes.clone(),
-            signature_json: signature.bytes.clone(),
-        });
         // Cited (hashed) before verification takes the bytes.
         let signature_ref = request.signature.cite();
         let bundle = std::mem::take(&mut request.signature.bytes);
+        let bom_given = request.bom.is_some();
+        let mut bom_refs = Vec::new();
+        let mut bom_time = None;
+        if let Some((bom, signature)) = request.bom.take() {
+            bom_refs = vec![bom.cite(), signature.cite()];
+            if self.policy.is_some() {
+                bom_time = bom_creation_time(&bom.bytes);
+            }
+            options.bom = Some(BomInput {
+                bom_json: bom.bytes,
+                signature_json: signature.bytes,
+            });
+        }
         let mut verdict = verify_model(request.model, bundle, &options, progress)?;
         let mut policy_failed = false;
         if let Some(policy) = &self.policy {
@@ -246,13 +255,13 @@ impl Gate {
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect();
-            let bom_timestamp = match (&request.bom, verdict.bom_verified) {
-                (Some((bom, _)), Some(true)) => bom_creation_time(&bom.bytes),
+            let bom_timestamp = match verdict.bom_verified {
+                Some(true) => bom_time,
                 _ => None,
             };
             let given_key = self.given_key();
             let mut ctx = PolicyContext::new(&verdict, request.time);
-            ctx.bom_given = request.bom.is_some();
+            ctx.bom_given = bom_given;
             ctx.bom_timestamp = bom_timestamp;
             ctx.ignore_unsigned_files = request.ignore_unsigned_files;
             ctx.ignore_paths = ignore_paths;
@@ -281,9 +290,11 @@ impl Gate {
             uri: p.uri.clone(),
             digest: Some(BTreeMap::from([("sha256".to_string(), p.sha256.clone())])),
         });
+        let mut attestations = vec![signature_ref];
+        attestations.extend(bom_refs);
         let summary = summarise(
             &request,
-            signature_ref,
+            attestations,
             &verdict,
             policy.clone(),
             policy_failed,
@@ -309,7 +320,7 @@ impl Gate {
 /// The VSA of a verification.
 fn summarise(
     request: &GateRequest<'_>,
-    signature_ref: ResourceRef,
+    attestations: Vec<ResourceRef>,
     verdict: &Verdict,
     policy: Option<ResourceRef>,
     policy_failed: bool,
@@ -330,11 +341,6 @@ fn summarise(
     }
     if policy.is_some() && !policy_failed && verdict.signature_verified {
         levels.push(VerifiedLevel::PolicyPassed);
-    }
-    let mut attestations = vec![signature_ref];
-    if let Some((bom, signature)) = &request.bom {
-        attestations.push(bom.cite());
-        attestations.push(signature.cite());
     }
     VerificationSummary {
         verifier: VerifierInfo {

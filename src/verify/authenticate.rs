@@ -10,6 +10,7 @@ use crate::keys::{PublicKey, parse_public_key};
 use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use std::borrow::Cow;
 use std::path::Path;
 
 /// A bundle whose signature verified: who signed, and the payload.
@@ -35,12 +36,12 @@ pub(crate) struct Refusal {
 /// `time`), and that it carries an in-toto statement. Malformed bundles are
 /// errors; bundles that do not verify are refusals.
 ///
-/// The bundle text is taken, so that it is freed once the payload is
-/// decoded: for a dataset of a million files the text and the payload are
-/// each over a hundred megabytes. Only a keyless bundle is kept until its
-/// Sigstore material is checked (that check reads the whole bundle).
+/// A bundle text given owned is freed once the payload is decoded: for a
+/// dataset of a million files the text and the payload are each over a
+/// hundred megabytes. Only a keyless bundle is kept until its Sigstore
+/// material is checked (that check reads the whole bundle).
 pub(crate) fn authenticate(
-    bundle_json: Vec<u8>,
+    bundle_json: Cow<'_, [u8]>,
     trusts: &[Trust],
     time: jiff::Timestamp,
     warnings: &mut Vec<Warning>,

@@ -3,22 +3,29 @@
 //! given, and lists exactly the signed files with their on-disk hashes.
 
 use super::authenticate::authenticate;
+use super::bom_read::{BomFacts, read_bom, read_statement};
 use super::files::DiskFiles;
 use super::{BomFileProblem, BomInput, BomProblem, Failure, Verdict, VerifyOptions};
-use crate::bom::{BOM_PREDICATE_TYPE, MODEL_FILE_REF};
+use crate::bom::BOM_PREDICATE_TYPE;
 use crate::bundle::{STATEMENT_TYPE, StatementProblem};
 use crate::{Error, Result};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Appends to `verdict` every way the BOM fails; sets `bom_verified`.
+///
+/// The BOM and the signed statement are each read in one streaming pass
+/// (see [`super::bom_read`]): a BOM of a million files is never a tree.
 pub(crate) fn check_bom_attestation(
     input: &BomInput,
     verdict: &mut Verdict,
     disk: &DiskFiles,
     options: &VerifyOptions,
 ) -> Result<()> {
-    let bom: Value = crate::bom::parse_bom(&input.bom_json)
+    let bom = crate::json::check_unique_keys(&input.bom_json)
+        .map_err(|e| e.to_string())
+        .and_then(|()| read_bom(&input.bom_json).map_err(|e| e.to_string()))
         .map_err(|e| Error::Bom(format!("the BOM is not JSON: {e}")))?;
     let mut failures = Vec::new();
     let model_digest = verdict
@@ -26,10 +33,8 @@ pub(crate) fn check_bom_attestation(
         .as_ref()
         .and_then(|s| s.digest.get("sha256"))
         .map(|d| d.to_ascii_lowercase());
-    // A copy: authenticating takes the bundle text (to free a model's
-    // large one early), and the options keep theirs.
     match authenticate(
-        input.signature_json.clone(),
+        Cow::Borrowed(&input.signature_json),
         &options.trusts,
         options.time,
         &mut verdict.warnings,
@@ -50,17 +55,12 @@ pub(crate) fn check_bom_attestation(
         .map(|problem| Failure::Bom { problem })
         .collect();
     failures.extend(file_checks(&bom, disk));
-    if let Some(root) = &model_digest {
-        let stated = bom
-            .pointer("/metadata/component/hashes")
-            .and_then(Value::as_array)
-            .and_then(|h| h.iter().find(|x| x["alg"] == "SHA-256"))
-            .and_then(|x| x["content"].as_str());
-        if stated.map(str::to_ascii_lowercase).as_deref() != Some(root.as_str()) {
-            failures.push(Failure::Bom {
-                problem: BomProblem::RootDigest { root: root.clone() },
-            });
-        }
+    if let Some(root) = &model_digest
+        && bom.root.as_deref() != Some(root.as_str())
+    {
+        failures.push(Failure::Bom {
+            problem: BomProblem::RootDigest { root: root.clone() },
+        });
     }
     verdict.bom_verified = Some(failures.is_empty());
     verdict.failures.extend(failures);
@@ -72,27 +72,29 @@ pub(crate) fn check_bom_attestation(
 fn statement_checks(
     payload: &[u8],
     model_digest: Option<&str>,
-    bom: &Value,
+    bom: &BomFacts,
 ) -> std::result::Result<(), BomProblem> {
     let statement_problem = |problem| BomProblem::Statement { problem };
-    let statement: Value = crate::json::from_slice(payload).map_err(|e| {
-        statement_problem(StatementProblem::NotAStatement {
-            detail: e.to_string(),
-        })
-    })?;
-    if statement["_type"] != STATEMENT_TYPE {
+    let not_a_statement =
+        |detail: String| statement_problem(StatementProblem::NotAStatement { detail });
+    crate::json::check_unique_keys(payload).map_err(|e| not_a_statement(e.to_string()))?;
+    let statement = read_statement(payload).map_err(|e| not_a_statement(e.to_string()))?;
+    let shown = |v: Option<Value>| v.unwrap_or(Value::Null).to_string();
+    if statement.statement_type.as_ref() != Some(&Value::from(STATEMENT_TYPE)) {
         return Err(statement_problem(StatementProblem::StatementType {
-            found: statement["_type"].to_string(),
+            found: shown(statement.statement_type),
         }));
     }
-    if statement["predicateType"] != BOM_PREDICATE_TYPE {
+    if statement.predicate_type.as_ref() != Some(&Value::from(BOM_PREDICATE_TYPE)) {
         return Err(statement_problem(StatementProblem::PredicateType {
-            found: statement["predicateType"].to_string(),
+            found: shown(statement.predicate_type),
             expected: BOM_PREDICATE_TYPE.to_string(),
         }));
     }
-    let subjects = statement["subject"]
-        .as_array()
+    let subjects = statement
+        .subject
+        .as_ref()
+        .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
     let [subject] = subjects else {
@@ -113,35 +115,26 @@ fn statement_checks(
             model: model_digest.to_string(),
         });
     }
-    if &statement["predicate"] != bom {
+    if statement.predicate != Some(bom.digest) {
         return Err(BomProblem::NotTheSignedBom);
     }
     Ok(())
 }
 
 /// The BOM's model files against the signed files and the disk.
-fn file_checks(bom: &Value, disk: &DiskFiles) -> Vec<Failure> {
-    let mut listed = BTreeMap::new();
-    for c in bom["components"].as_array().into_iter().flatten() {
-        let Some(name) = c["bom-ref"]
-            .as_str()
-            .and_then(|r| r.strip_prefix(MODEL_FILE_REF))
-        else {
-            continue;
-        };
-        let sha256 = c["hashes"]
-            .as_array()
-            .and_then(|h| h.iter().find(|x| x["alg"] == "SHA-256"))
-            .and_then(|x| x["content"].as_str())
-            .map(str::to_ascii_lowercase);
-        listed.insert(name.to_string(), sha256);
-    }
+fn file_checks(bom: &BomFacts, disk: &DiskFiles) -> Vec<Failure> {
+    // The last listing of a name counts, as it did when the BOM was a tree.
+    let listed: BTreeMap<&str, &Option<String>> = bom
+        .files
+        .iter()
+        .map(|(name, sha256)| (name.as_str(), sha256))
+        .collect();
     let mut failures = Vec::new();
     let file_failure = |path: &str, problem| Failure::BomFile {
         path: path.to_string(),
         problem,
     };
-    for (name, sha256) in &listed {
+    for (&name, &sha256) in &listed {
         if !disk.signed.contains(name) {
             failures.push(file_failure(name, BomFileProblem::NotSigned));
             continue;
@@ -155,7 +148,7 @@ fn file_checks(bom: &Value, disk: &DiskFiles) -> Vec<Failure> {
         }
     }
     for name in &disk.signed {
-        if !listed.contains_key(name) {
+        if !listed.contains_key(name.as_str()) {
             failures.push(file_failure(name, BomFileProblem::MissingFromBom));
         }
     }

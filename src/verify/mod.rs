@@ -4,6 +4,7 @@
 
 mod authenticate;
 mod bom;
+mod bom_read;
 pub(crate) mod chain;
 mod compare;
 mod failure;
@@ -141,7 +142,7 @@ pub fn verify_model(
 ) -> Result<Verdict> {
     let mut warnings = Vec::new();
     let signed = match authenticate::authenticate(
-        bundle_json,
+        std::borrow::Cow::Owned(bundle_json),
         &options.trusts,
         options.time,
         &mut warnings,
