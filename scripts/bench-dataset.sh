@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Dataset-scale benchmark: FILES files of 100 bytes in directories of 1,000
 # (default 1,000,000). Reports wall time, files/s and peak RSS of `modelseal
-# sign` and `verify` beside the coreutils pipeline
+# sign`, `verify`, `bom` (signed), `verify --bom` and `bom --check` beside
+# the coreutils pipeline
 # `find -print0 | xargs -0 -P<cores> -n 5000 sha256sum` on the same files in
 # the same run, and the bundle size. Files come from the page cache (a
 # warm-up pass runs first), so the numbers measure modelseal, not the disk.
@@ -64,13 +65,20 @@ read -r st sm < <(measure "$bin" -q sign "$dataset" "${ignore[@]}" --key "$key" 
 row "modelseal sign" "$st" "$sm" "$files"
 read -r vt vm < <(measure "$bin" -q verify "$dataset" "${ignore[@]}" --key "$pub" --signature "$dir/dataset-$files.sig")
 row "modelseal verify" "$vt" "$vm" "$files"
+bom="$dir/dataset-$files.cdx.json"
+read -r bt bm < <(measure "$bin" -q bom "$dataset" "${ignore[@]}" --key "$key" --out "$bom")
+row "modelseal bom --key (signed ML-BOM)" "$bt" "$bm" "$files"
+read -r vbt vbm < <(measure "$bin" -q verify "$dataset" "${ignore[@]}" --key "$pub" --signature "$dir/dataset-$files.sig" --bom "$bom")
+row "modelseal verify --bom" "$vbt" "$vbm" "$files"
+read -r kt km < <(measure "$bin" -q bom --check "$bom")
+row "modelseal bom --check" "$kt" "$km" "$files"
 if [ "${BENCH_PYTHON:-0}" = 1 ] && command -v model_signing > /dev/null; then
   read -r pt pm < <(measure model_signing sign key "$dataset" --private_key "$key" --signature "$dir/py-dataset-$files.sig" --ignore-paths "$dataset/.complete")
   row "model_signing sign key (Python)" "$pt" "$pm" "$files"
 fi
 echo
-python3 - "$ct" "$st" "$vt" "$(stat -c %s "$dir/dataset-$files.sig")" <<'PY'
+python3 - "$ct" "$st" "$vt" "$(stat -c %s "$dir/dataset-$files.sig")" "$(stat -c %s "$bom")" <<'PY'
 import sys
-c, s, v, size = (float(x) for x in sys.argv[1:])
-print(f"sign / coreutils: {s / c:.2f}x; verify / coreutils: {v / c:.2f}x; bundle: {size / 2**20:,.0f} MiB")
+c, s, v, size, bom = (float(x) for x in sys.argv[1:])
+print(f"sign / coreutils: {s / c:.2f}x; verify / coreutils: {v / c:.2f}x; bundle: {size / 2**20:,.0f} MiB; BOM: {bom / 2**20:,.0f} MiB")
 PY

@@ -247,7 +247,7 @@ impl Gate {
                 signature_json: signature.bytes,
             });
         }
-        let mut verdict = verify_model(request.model, bundle, &options, progress)?;
+        let mut verdict = verify_model(request.model, bundle, options, progress)?;
         let mut policy_failed = false;
         if let Some(policy) = &self.policy {
             let ignore_paths = request

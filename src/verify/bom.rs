@@ -13,58 +13,82 @@ use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Appends to `verdict` every way the BOM fails; sets `bom_verified`.
-///
-/// The BOM and the signed statement are each read in one streaming pass
-/// (see [`super::bom_read`]): a BOM of a million files is never a tree.
-pub(crate) fn check_bom_attestation(
-    input: &BomInput,
-    verdict: &mut Verdict,
-    disk: &DiskFiles,
+/// A BOM and its attestation, read and checked as far as they can be
+/// without the model's files.
+pub(crate) struct BomRead {
+    bom: BomFacts,
+    /// What failed of the signature and the statement.
+    failures: Vec<Failure>,
+    /// The root the BOM states, when it is not the model's.
+    other_root: Option<Failure>,
+}
+
+/// Reads the BOM and checks its attestation: signed with the same trust as
+/// the model, about the model `model_digest`, over this BOM, which states
+/// that root. Each document is read in one streaming pass (see
+/// [`super::bom_read`]) and its text freed: a BOM of a million files is
+/// never a tree.
+pub(crate) fn read_attestation(
+    input: BomInput,
+    model_digest: Option<&str>,
     options: &VerifyOptions,
-) -> Result<()> {
-    let bom = crate::json::check_unique_keys(&input.bom_json)
+    warnings: &mut Vec<super::Warning>,
+) -> Result<BomRead> {
+    let BomInput {
+        bom_json,
+        signature_json,
+    } = input;
+    let bom = crate::json::check_unique_keys(&bom_json)
         .map_err(|e| e.to_string())
-        .and_then(|()| read_bom(&input.bom_json).map_err(|e| e.to_string()))
+        .and_then(|()| read_bom(&bom_json).map_err(|e| e.to_string()))
         .map_err(|e| Error::Bom(format!("the BOM is not JSON: {e}")))?;
-    let mut failures = Vec::new();
-    let model_digest = verdict
-        .subject
-        .as_ref()
-        .and_then(|s| s.digest.get("sha256"))
-        .map(|d| d.to_ascii_lowercase());
+    drop(bom_json);
+    let mut problems = Vec::new();
     match authenticate(
-        Cow::Borrowed(&input.signature_json),
+        Cow::Owned(signature_json),
         &options.trusts,
         options.time,
-        &mut verdict.warnings,
+        warnings,
     )? {
-        Err(refusal) => failures.push(BomProblem::Signature {
+        Err(refusal) => problems.push(BomProblem::Signature {
             failure: Box::new(refusal.failure),
         }),
         Ok(signed) => {
-            if let Err(problem) =
-                statement_checks(signed.payload.payload(), model_digest.as_deref(), &bom)
-            {
-                failures.push(problem);
+            if let Err(problem) = statement_checks(signed.payload.payload(), model_digest, &bom) {
+                problems.push(problem);
             }
         }
     }
-    let mut failures: Vec<Failure> = failures
+    let failures = problems
         .into_iter()
         .map(|problem| Failure::Bom { problem })
         .collect();
-    failures.extend(file_checks(&bom, disk));
-    if let Some(root) = &model_digest
-        && bom.root.as_deref() != Some(root.as_str())
-    {
-        failures.push(Failure::Bom {
-            problem: BomProblem::RootDigest { root: root.clone() },
+    let other_root = model_digest
+        .filter(|root| bom.root.as_deref() != Some(*root))
+        .map(|root| Failure::Bom {
+            problem: BomProblem::RootDigest {
+                root: root.to_string(),
+            },
         });
-    }
+    Ok(BomRead {
+        bom,
+        failures,
+        other_root,
+    })
+}
+
+/// Adds the checks of the BOM's files against the signed files on disk,
+/// and every failure, to `verdict`; sets `bom_verified`.
+pub(crate) fn finish(read: BomRead, verdict: &mut Verdict, disk: &DiskFiles) {
+    let BomRead {
+        bom,
+        mut failures,
+        other_root,
+    } = read;
+    failures.extend(file_checks(&bom, disk));
+    failures.extend(other_root);
     verdict.bom_verified = Some(failures.is_empty());
     verdict.failures.extend(failures);
-    Ok(())
 }
 
 /// The signed statement is a CycloneDX attestation about this model whose

@@ -30,6 +30,7 @@ pub(crate) fn check_files(
     source: &dyn ModelSource,
     statement: ParsedStatement,
     options: &VerifyOptions,
+    with_bom: bool,
     progress: ProgressFn<'_>,
     warnings: Vec<Warning>,
 ) -> Result<(Verdict, Option<DiskFiles>)> {
@@ -166,7 +167,7 @@ pub(crate) fn check_files(
         }
     }
     verdict.source_notes = hashed.notes;
-    let disk = if options.bom.is_some() {
+    let disk = if with_bom {
         // A BOM lists SHA-256 per file: reuse this pass when the signature
         // was made that way, else hash the signed files once more.
         let signed_set: BTreeSet<String> = signed.iter().map(str::to_string).collect();

@@ -137,10 +137,11 @@ pub struct BomInput {
 pub fn verify_model(
     model: &dyn ModelSource,
     bundle_json: Vec<u8>,
-    options: &VerifyOptions,
+    mut options: VerifyOptions,
     progress: ProgressFn<'_>,
 ) -> Result<Verdict> {
     let mut warnings = Vec::new();
+    let bom_input = options.bom.take();
     let signed = match authenticate::authenticate(
         std::borrow::Cow::Owned(bundle_json),
         &options.trusts,
@@ -167,17 +168,43 @@ pub fn verify_model(
     };
     // The statement is read; its text is not needed any more.
     drop(signed.payload);
-    let (mut verdict, disk) = files::check_files(model, statement, options, progress, warnings)?;
+    // The BOM and its signature are read before the model, so that their
+    // text (each as large as the model's signature) is freed before the
+    // files are hashed; what needs the files is checked after.
+    let model_digest = statement
+        .subject
+        .as_ref()
+        .and_then(|s| s.digest.get("sha256"))
+        .map(|d| d.to_ascii_lowercase());
+    let bom_read = match bom_input {
+        Some(input) => Some(bom::read_attestation(
+            input,
+            model_digest.as_deref(),
+            &options,
+            &mut warnings,
+        )?),
+        None => None,
+    };
+    let (mut verdict, disk) = files::check_files(
+        model,
+        statement,
+        &options,
+        bom_read.is_some(),
+        progress,
+        warnings,
+    )?;
     verdict.signer = Some(signed.signer);
     verdict.signature_verified = true;
     verdict.signed_at = signed.signing_time;
-    if let (Some(input), Some(disk)) = (&options.bom, disk) {
-        bom::check_bom_attestation(input, &mut verdict, &disk, options)?;
-    } else if options.bom.is_some() {
-        verdict.bom_verified = Some(false);
-        verdict.failures.push(Failure::Bom {
-            problem: BomProblem::NotChecked,
-        });
+    match (bom_read, disk) {
+        (Some(read), Some(disk)) => bom::finish(read, &mut verdict, &disk),
+        (Some(_), None) => {
+            verdict.bom_verified = Some(false);
+            verdict.failures.push(Failure::Bom {
+                problem: BomProblem::NotChecked,
+            });
+        }
+        (None, _) => {}
     }
     Ok(verdict)
 }
