@@ -50,6 +50,7 @@ use ed25519_dalek::{SigningKey, VerifyingKey};
 use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, NoTls, SimpleQueryMessage};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The schema `init` creates.
@@ -64,15 +65,28 @@ const APPEND_LOCK: i64 = 0x6d6f_6465_6c73_6561;
 /// write-ahead log is flushed past it, and so past every append committed
 /// before it.
 const FLUSH_BARRIER: &str = "SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
-/// The log's head, read under the lock: the key the log belongs to, the
-/// last leaf index, and the latest checkpoint with its frontier (as hex, so
-/// that the server's `bytea_output` does not matter).
-const HEAD_QUERY: &str = "SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
+/// The statements of an append, prepared once per connection with SQL
+/// `PREPARE` (session state, not DDL), so that the simple-query messages of
+/// an append run them without parsing and planning them each time.
+/// `modelseal_head` reads the log's head under the lock: the key the log
+/// belongs to, the last leaf index, and the latest checkpoint with its
+/// frontier (as hex, so that the server's `bytea_output` does not matter).
+/// `modelseal_insert` adds a record and its checkpoint. `modelseal_barrier`
+/// is [`FLUSH_BARRIER`]. A failed earlier attempt may have left some of
+/// them prepared: they are all dropped first.
+const PREPARE_APPEND: &str = "DEALLOCATE ALL; \
+    PREPARE modelseal_head AS \
+    SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
         (SELECT max(leaf_index) FROM modelseal_evidence.records), \
         c.tree_size, c.note, encode(c.frontier, 'hex') \
     FROM (SELECT 1) AS one LEFT JOIN LATERAL \
         (SELECT tree_size, note, frontier FROM modelseal_evidence.checkpoints \
-         ORDER BY tree_size DESC LIMIT 1) AS c ON true";
+         ORDER BY tree_size DESC LIMIT 1) AS c ON true; \
+    PREPARE modelseal_insert (bigint, bytea, bytea, bigint, text, bytea) AS \
+    WITH record AS (INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
+                    VALUES ($1, $2, $3)) \
+    INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($4, $5, $6); \
+    PREPARE modelseal_barrier AS SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
 /// How long an append keeps retrying after losing its connection.
 const RETRY_FOR: Duration = Duration::from_secs(60);
 /// Records fetched per round trip when reading.
@@ -88,6 +102,9 @@ pub struct PgStore {
     /// The checkpoint note this store signed or checked last, opened: the
     /// same bytes read again need no second signature check.
     last_head: Mutex<Option<(String, Checkpoint)>>,
+    /// Whether the current connection has [`PREPARE_APPEND`] done (false
+    /// again on every new connection).
+    prepared: AtomicBool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -235,6 +252,7 @@ impl PgStore {
             client: Mutex::new(Some(client)),
             group_commit: Mutex::new(None),
             last_head: Mutex::new(None),
+            prepared: AtomicBool::new(false),
         })
     }
 
@@ -259,6 +277,7 @@ impl PgStore {
         if guard.as_ref().is_none_or(Client::is_closed) {
             *guard = None;
             *guard = Some(connect_client(&self.spec).map_err(Failed::Transient)?);
+            self.prepared.store(false, Ordering::SeqCst);
         }
         let client = guard.as_mut().expect("connected above");
         let result = f(client);
@@ -295,9 +314,15 @@ impl PgStore {
         } else {
             ""
         };
+        if !self.prepared.load(Ordering::SeqCst) {
+            client
+                .batch_execute(PREPARE_APPEND)
+                .map_err(|e| self.failed(&e))?;
+            self.prepared.store(true, Ordering::SeqCst);
+        }
         let messages = client
             .simple_query(&format!(
-                "BEGIN; {asynchronous}SELECT pg_advisory_xact_lock({APPEND_LOCK}); {HEAD_QUERY}"
+                "BEGIN; {asynchronous}SELECT pg_advisory_xact_lock({APPEND_LOCK}); EXECUTE modelseal_head"
             ))
             .map_err(|e| self.failed(&e))?;
         let head = Head::from_messages(&messages).map_err(|why| fail(why.into()))?;
@@ -357,13 +382,15 @@ impl PgStore {
         // the record or the note reaches the statement as SQL. After
         // `COMMIT` (which releases the lock), the flush barrier runs in a
         // transaction of its own, committed as the session says.
-        let barrier = if group_commit { FLUSH_BARRIER } else { "" };
+        let barrier = if group_commit {
+            "EXECUTE modelseal_barrier"
+        } else {
+            ""
+        };
         client
             .batch_execute(&format!(
-                "WITH record AS (INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
-                                 VALUES ({index}, decode('{record}', 'hex'), decode('{leaf}', 'hex'))) \
-                 INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) \
-                 VALUES ({size}, convert_from(decode('{note}', 'hex'), 'UTF8'), decode('{frontier}', 'hex')); \
+                "EXECUTE modelseal_insert ({index}, decode('{record}', 'hex'), decode('{leaf}', 'hex'), \
+                     {size}, convert_from(decode('{note}', 'hex'), 'UTF8'), decode('{frontier}', 'hex')); \
                  COMMIT; {barrier}",
                 record = hex::encode(line.as_bytes()),
                 leaf = hex::encode(leaf),
@@ -541,7 +568,7 @@ impl PgStore {
     }
 }
 
-/// The log's head as [`HEAD_QUERY`] returns it (in text form).
+/// The log's head as `modelseal_head` returns it (in text form).
 struct Head {
     owner: Option<String>,
     last: Option<u64>,
@@ -552,7 +579,7 @@ struct Head {
 
 impl Head {
     /// The head from the replies to `BEGIN; [SET LOCAL ...;] SELECT
-    /// pg_advisory_xact_lock(...); HEAD_QUERY`: its row is the last one.
+    /// pg_advisory_xact_lock(...); EXECUTE modelseal_head`: its row is the last one.
     fn from_messages(messages: &[SimpleQueryMessage]) -> std::result::Result<Head, &'static str> {
         let unreadable = "the log's head is unreadable; refusing to append";
         let row = messages
