@@ -71,9 +71,8 @@ const FLUSH_BARRIER: &str = "SELECT pg_logical_emit_message(true, 'modelseal', '
 /// `modelseal_head` reads the log's head under the lock: the key the log
 /// belongs to, the last leaf index, and the latest checkpoint with its
 /// frontier (as hex, so that the server's `bytea_output` does not matter).
-/// `modelseal_insert` adds a record and its checkpoint. `modelseal_barrier`
-/// is [`FLUSH_BARRIER`]. A failed earlier attempt may have left some of
-/// them prepared: they are all dropped first.
+/// `modelseal_insert` adds a record and its checkpoint. A failed earlier
+/// attempt may have left some of them prepared: they are all dropped first.
 const PREPARE_APPEND: &str = "DEALLOCATE ALL; \
     PREPARE modelseal_head AS \
     SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
@@ -85,8 +84,11 @@ const PREPARE_APPEND: &str = "DEALLOCATE ALL; \
     PREPARE modelseal_insert (bigint, bytea, bytea, bigint, text, bytea) AS \
     WITH record AS (INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
                     VALUES ($1, $2, $3)) \
-    INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($4, $5, $6); \
-    PREPARE modelseal_barrier AS SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
+    INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($4, $5, $6);";
+/// Prepares [`FLUSH_BARRIER`] as `modelseal_barrier`, for a writer that
+/// may run it.
+const PREPARE_BARRIER: &str =
+    "PREPARE modelseal_barrier AS SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
 /// How long an append keeps retrying after losing its connection.
 const RETRY_FOR: Duration = Duration::from_secs(60);
 /// Records fetched per round trip when reading.
@@ -315,8 +317,9 @@ impl PgStore {
             ""
         };
         if !self.prepared.load(Ordering::SeqCst) {
+            let barrier = if group_commit { PREPARE_BARRIER } else { "" };
             client
-                .batch_execute(PREPARE_APPEND)
+                .batch_execute(&format!("{PREPARE_APPEND}; {barrier}"))
                 .map_err(|e| self.failed(&e))?;
             self.prepared.store(true, Ordering::SeqCst);
         }
