@@ -704,27 +704,33 @@ impl EvidenceStore for PgStore {
                     &[&(MAX_RECORD as i32)],
                 )
                 .map_err(err)?;
-            loop {
-                let rows = tx.query_portal(&portal, FETCH_ROWS).map_err(err)?;
-                if rows.is_empty() {
-                    break;
-                }
-                for row in rows {
-                    let index: i64 = row.get(0);
-                    let len: i64 = row.get(1);
-                    let bytes: Option<&[u8]> = row.get(2);
-                    let stored: &[u8] = row.get(3);
-                    let item = match bytes {
-                        Some(bytes) => ScanItem::Record {
-                            bytes,
-                            index: u64::try_from(index).ok(),
-                            leaf_hash: Some(stored),
-                        },
-                        None => ScanItem::Oversized { len: len as u64 },
-                    };
-                    visit(item).map_err(Failed::Final)?;
-                }
-            }
+            // The next rows are fetched (by another thread) while these are
+            // visited; at most one batch waits in between.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            let fetching = &mut tx;
+            let portal = &portal;
+            let visited = std::thread::scope(|scope| {
+                let fetcher = scope.spawn(move || {
+                    loop {
+                        let rows = fetching.query_portal(portal, FETCH_ROWS);
+                        let last = rows.as_ref().map_or(true, Vec::is_empty);
+                        // A closed channel: the visitor stopped.
+                        if sender.send(rows).is_err() || last {
+                            break;
+                        }
+                    }
+                });
+                let visited = visit_rows(&receiver, visit, &err);
+                // Stops the fetcher at its next batch if the visitor stopped.
+                drop(receiver);
+                let fetched = fetcher.join();
+                visited.and_then(|()| {
+                    fetched.map_err(|_| {
+                        Failed::Final(Error::Evidence(format!("{spec}: the reading thread failed")))
+                    })
+                })
+            });
+            visited?;
             tx.commit().map_err(err)?;
             Ok(())
         });
@@ -737,6 +743,41 @@ impl EvidenceStore for PgStore {
     fn may_have_uncheckpointed_tail(&self) -> bool {
         false
     }
+}
+
+/// Visits the rows of the records query as they arrive, until an empty
+/// batch (the end), an error, or the visitor's refusal.
+fn visit_rows(
+    batches: &std::sync::mpsc::Receiver<std::result::Result<Vec<postgres::Row>, postgres::Error>>,
+    visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
+    err: &dyn Fn(postgres::Error) -> Failed,
+) -> std::result::Result<(), Failed> {
+    for rows in batches {
+        let rows = rows.map_err(err)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in rows {
+            let index: i64 = row.get(0);
+            let len: i64 = row.get(1);
+            let bytes: Option<&[u8]> = row.get(2);
+            let stored: &[u8] = row.get(3);
+            let item = match bytes {
+                Some(bytes) => ScanItem::Record {
+                    bytes,
+                    index: u64::try_from(index).ok(),
+                    leaf_hash: Some(stored),
+                },
+                None => ScanItem::Oversized { len: len as u64 },
+            };
+            visit(item).map_err(Failed::Final)?;
+        }
+    }
+    // The fetcher ended without sending the end: it cannot have, as it
+    // sends every result, so this is a failure, not a short log.
+    Err(Failed::Final(Error::Evidence(
+        "the records ended without the end of the query".into(),
+    )))
 }
 
 /// Quotes an SQL identifier (a role name).
