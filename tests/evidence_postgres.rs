@@ -576,3 +576,140 @@ fn init_runs_once_and_only_the_owner_can_run_it() {
     assert_eq!(code, 2);
     assert!(err.contains("another evidence key"), "{err}");
 }
+
+impl Db {
+    /// A library recorder writing as the writer role (one connection, kept
+    /// between appends).
+    fn recorder(&self) -> modelseal::evidence::Recorder {
+        let location = modelseal::evidence::Location::parse(OsStr::new(&self.writer)).unwrap();
+        let key = modelseal::keys::load_private_key(&self.key).unwrap();
+        modelseal::evidence::Recorder::open(&location, key).unwrap()
+    }
+
+    /// Sessions of the writer role on this database that are inside a
+    /// transaction, and advisory locks held on it.
+    fn open_transactions_and_locks(&self, admin: &mut postgres::Client) -> (i64, i64) {
+        let row = admin
+            .query_one(
+                "SELECT (SELECT count(*) FROM pg_stat_activity \
+                          WHERE datname = $1 AND usename = 'modelseal_writer' AND state <> 'idle'), \
+                        (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' \
+                          AND database = (SELECT oid FROM pg_database WHERE datname = $1))",
+                &[&self.name],
+            )
+            .unwrap();
+        (row.get(0), row.get(1))
+    }
+
+    /// The backend process ids of the writer role's sessions.
+    fn writer_sessions(&self, admin: &mut postgres::Client) -> Vec<i32> {
+        admin
+            .query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND usename = 'modelseal_writer'",
+                &[&self.name],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect()
+    }
+}
+
+fn deployment(name: &str) -> modelseal::evidence::NewRecord {
+    use modelseal::evidence::record::{DeploymentEvidence, now};
+    modelseal::evidence::NewRecord {
+        subject: modelseal::evidence::EvidenceSubject {
+            name: name.to_string(),
+            sha256: format!("{:0>64}", hex_of(name)),
+        },
+        predicate: modelseal::evidence::Predicate::Deployment(DeploymentEvidence {
+            target: Some("test".into()),
+            verification: None,
+            time: now(),
+        }),
+    }
+}
+
+fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn a_failed_append_ends_its_transaction_and_the_connection_appends_again() {
+    let db = Db::new();
+    let recorder = db.recorder();
+    recorder.append(&deployment("m0")).unwrap();
+    let mut admin = db.superuser();
+    let session = db.writer_sessions(&mut admin);
+    assert_eq!(session.len(), 1);
+    // A statement of the append fails inside its transaction, after the
+    // lock and the head read: the insert.
+    admin
+        .batch_execute(
+            "CREATE FUNCTION modelseal_evidence.fail() RETURNS trigger LANGUAGE plpgsql AS \
+               $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER fail BEFORE INSERT ON modelseal_evidence.records \
+               FOR EACH ROW EXECUTE FUNCTION modelseal_evidence.fail()",
+        )
+        .unwrap();
+    let e = recorder.append(&deployment("m1")).unwrap_err();
+    assert!(e.to_string().contains("refused by the test"), "{e}");
+    // The transaction is over (not left aborted or open), no lock is held,
+    // and the connection is the same one.
+    assert_eq!(db.open_transactions_and_locks(&mut admin), (0, 0));
+    assert_eq!(db.writer_sessions(&mut admin), session);
+    admin
+        .batch_execute("DROP TRIGGER fail ON modelseal_evidence.records")
+        .unwrap();
+    recorder.append(&deployment("m2")).unwrap();
+    assert_eq!(db.writer_sessions(&mut admin), session);
+    let (code, v) = db.verify();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["records"], 2, "nothing of the failed append was kept");
+
+    // A refusal decided by the writer itself inside the transaction (a
+    // checkpoint it cannot open) ends it too.
+    admin
+        .batch_execute(
+            "INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) \
+             VALUES (3, 'not a checkpoint', '')",
+        )
+        .unwrap();
+    let e = recorder.append(&deployment("m3")).unwrap_err();
+    assert!(e.to_string().contains("refusing to append"), "{e}");
+    assert_eq!(db.open_transactions_and_locks(&mut admin), (0, 0));
+    assert_eq!(db.writer_sessions(&mut admin), session);
+    let records: i64 = admin
+        .query_one("SELECT count(*) FROM modelseal_evidence.records", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(records, 2);
+}
+
+#[test]
+fn a_connection_lost_between_appends_is_replaced_and_nothing_appended_twice() {
+    let db = Db::new();
+    let recorder = db.recorder();
+    recorder.append(&deployment("m0")).unwrap();
+    let mut admin = db.superuser();
+    let before = db.writer_sessions(&mut admin);
+    assert_eq!(before.len(), 1);
+    let ended: bool = admin
+        .query_one("SELECT pg_terminate_backend($1, 60000)", &[&before[0]])
+        .unwrap()
+        .get(0);
+    assert!(ended);
+    // The next append notices, connects again (preparing its statements
+    // on the new session) and appends once.
+    recorder.append(&deployment("m1")).unwrap();
+    let after = db.writer_sessions(&mut admin);
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before);
+    recorder.append(&deployment("m2")).unwrap();
+    let (code, v) = db.verify();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["records"], 3);
+    let present = db.digests();
+    let unique: std::collections::BTreeSet<&String> = present.iter().collect();
+    assert_eq!(unique.len(), 3);
+}

@@ -19,10 +19,14 @@ use std::io::Write;
 /// kilobyte each). Verifying alone keeps none and has no such bound.
 pub const MAX_KEPT_RECORDS: usize = 1_000_000;
 
-/// Records opened in parallel at a time.
-const CHUNK: usize = 2048;
-/// Signatures checked in one batch.
-const BATCH: usize = 128;
+/// Records opened in parallel at a time (eight batches, so that two or
+/// more cores stay busy).
+const CHUNK: usize = 4096;
+/// Signatures checked in one batch. A batch is one multiscalar
+/// multiplication whose cost per signature falls as the batch grows
+/// (Pippenger's method with a wider window): 512 costs about a quarter less
+/// per signature than 128. A failing batch is checked one by one.
+const BATCH: usize = 512;
 
 /// A record waiting to be opened: its position, bytes, and the leaf index
 /// and leaf hash the store keeps beside it.

@@ -11,7 +11,12 @@
 //!   checkpoint and its frontier (the frontier's root must be the signed
 //!   root), insert the record and the next checkpoint, commit. It costs
 //!   O(log n), and the leaf index and tree size are primary keys, so even a
-//!   writer that skipped the lock could not fork the tree.
+//!   writer that skipped the lock could not fork the tree. It takes two
+//!   round trips (the lock is held across one and a half): `BEGIN`, the
+//!   lock and the read in one message; the inserts, `COMMIT` and the flush
+//!   barrier below in the other, every value in it a number or a hex
+//!   literal. Any error ends the transaction (`ROLLBACK`, or the connection
+//!   is given up), so nothing half-done is ever committed.
 //! - Group commit: the append transaction commits asynchronously (it holds
 //!   the lock only for its own work, not for a disk flush), and the writer
 //!   then waits for a flush that covers it (a transactional WAL message,
@@ -43,8 +48,9 @@ use super::verify::{VerifyOptions, verify_store};
 use crate::{Error, Result};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use postgres::error::SqlState;
-use postgres::{Client, IsolationLevel, NoTls};
+use postgres::{Client, IsolationLevel, NoTls, SimpleQueryMessage};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// The schema `init` creates.
@@ -59,6 +65,30 @@ const APPEND_LOCK: i64 = 0x6d6f_6465_6c73_6561;
 /// write-ahead log is flushed past it, and so past every append committed
 /// before it.
 const FLUSH_BARRIER: &str = "SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
+/// The statements of an append, prepared once per connection with SQL
+/// `PREPARE` (session state, not DDL), so that the simple-query messages of
+/// an append run them without parsing and planning them each time.
+/// `modelseal_head` reads the log's head under the lock: the key the log
+/// belongs to, the last leaf index, and the latest checkpoint with its
+/// frontier (as hex, so that the server's `bytea_output` does not matter).
+/// `modelseal_insert` adds a record and its checkpoint. A failed earlier
+/// attempt may have left some of them prepared: they are all dropped first.
+const PREPARE_APPEND: &str = "DEALLOCATE ALL; \
+    PREPARE modelseal_head AS \
+    SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
+        (SELECT max(leaf_index) FROM modelseal_evidence.records), \
+        c.tree_size, c.note, encode(c.frontier, 'hex') \
+    FROM (SELECT 1) AS one LEFT JOIN LATERAL \
+        (SELECT tree_size, note, frontier FROM modelseal_evidence.checkpoints \
+         ORDER BY tree_size DESC LIMIT 1) AS c ON true; \
+    PREPARE modelseal_insert (bigint, bytea, bytea, bigint, text, bytea) AS \
+    WITH record AS (INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
+                    VALUES ($1, $2, $3)) \
+    INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($4, $5, $6);";
+/// Prepares [`FLUSH_BARRIER`] as `modelseal_barrier`, for a writer that
+/// may run it.
+const PREPARE_BARRIER: &str =
+    "PREPARE modelseal_barrier AS SELECT pg_logical_emit_message(true, 'modelseal', 'append')";
 /// How long an append keeps retrying after losing its connection.
 const RETRY_FOR: Duration = Duration::from_secs(60);
 /// Records fetched per round trip when reading.
@@ -71,6 +101,12 @@ pub struct PgStore {
     /// Whether appends commit asynchronously and then wait for
     /// [`FLUSH_BARRIER`]; decided at the first append (`None` before).
     group_commit: Mutex<Option<bool>>,
+    /// The checkpoint note this store signed or checked last, opened: the
+    /// same bytes read again need no second signature check.
+    last_head: Mutex<Option<(String, Checkpoint)>>,
+    /// Whether the current connection has [`PREPARE_APPEND`] done (false
+    /// again on every new connection).
+    prepared: AtomicBool,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -217,6 +253,8 @@ impl PgStore {
             spec: spec.clone(),
             client: Mutex::new(Some(client)),
             group_commit: Mutex::new(None),
+            last_head: Mutex::new(None),
+            prepared: AtomicBool::new(false),
         })
     }
 
@@ -241,18 +279,26 @@ impl PgStore {
         if guard.as_ref().is_none_or(Client::is_closed) {
             *guard = None;
             *guard = Some(connect_client(&self.spec).map_err(Failed::Transient)?);
+            self.prepared.store(false, Ordering::SeqCst);
         }
         let client = guard.as_mut().expect("connected above");
         let result = f(client);
-        if matches!(result, Err(Failed::Transient(_))) {
+        match &result {
             // Start the next attempt on a fresh connection.
-            *guard = None;
+            Err(Failed::Transient(_)) => *guard = None,
+            // A failed statement leaves its transaction aborted, and a
+            // refusal may leave it open: end it, or give up the connection.
+            Err(Failed::Final(_)) if client.batch_execute("ROLLBACK").is_err() => *guard = None,
+            _ => {}
         }
         result
     }
 
-    /// One append attempt. `seen` is set to the tree size this attempt
-    /// read, so that a retry can look for its own record.
+    /// One append attempt, in two round trips: `BEGIN`, the lock and the
+    /// log's head in one; the record, the checkpoint, `COMMIT` (and the
+    /// flush barrier) in the other. `seen` is set to the tree size this
+    /// attempt read, so that a retry can look for its own record. On an
+    /// error the transaction may still be open: the caller ends it.
     fn try_append(
         &self,
         client: &mut Client,
@@ -264,61 +310,61 @@ impl PgStore {
         let vk = key.verifying_key();
         let fail = |why: String| Failed::Final(Error::Evidence(format!("{}: {why}", self.spec)));
         let group_commit = self.group_commit(client)?;
-        let mut tx = client.transaction().map_err(|e| self.failed(&e))?;
-        // One round trip: commit without waiting for the disk when a flush
-        // barrier follows, then the lock.
+        // Commit without waiting for the disk when a flush barrier follows.
         let asynchronous = if group_commit {
             "SET LOCAL synchronous_commit = off; "
         } else {
             ""
         };
-        tx.batch_execute(&format!(
-            "{asynchronous}SELECT pg_advisory_xact_lock({APPEND_LOCK})"
-        ))
-        .map_err(|e| self.failed(&e))?;
+        if !self.prepared.load(Ordering::SeqCst) {
+            let barrier = if group_commit { PREPARE_BARRIER } else { "" };
+            client
+                .batch_execute(&format!("{PREPARE_APPEND}; {barrier}"))
+                .map_err(|e| self.failed(&e))?;
+            self.prepared.store(true, Ordering::SeqCst);
+        }
+        let messages = client
+            .simple_query(&format!(
+                "BEGIN; {asynchronous}SELECT pg_advisory_xact_lock({APPEND_LOCK}); EXECUTE modelseal_head"
+            ))
+            .map_err(|e| self.failed(&e))?;
+        let head = Head::from_messages(&messages).map_err(|why| fail(why.into()))?;
         if let Some(from) = *seen
-            && let Some(cp) = self.committed(&mut tx, leaf, from, &vk)?
+            && let Some(cp) = self.committed(client, leaf, from, &vk)?
         {
+            // Found committed, but perhaps not yet flushed.
+            client
+                .batch_execute("COMMIT")
+                .map_err(|e| self.failed(&e))?;
+            self.flush(client)?;
             return Ok(cp);
         }
-        let head = tx
-            .query_one(
-                "SELECT (SELECT key_origin FROM modelseal_evidence.meta LIMIT 1), \
-                        (SELECT max(leaf_index) FROM modelseal_evidence.records), \
-                        c.tree_size, c.note, c.frontier \
-                 FROM (SELECT 1) AS one LEFT JOIN LATERAL \
-                    (SELECT tree_size, note, frontier FROM modelseal_evidence.checkpoints \
-                     ORDER BY tree_size DESC LIMIT 1) AS c ON true",
-                &[],
-            )
-            .map_err(|e| self.failed(&e))?;
-        let owner: Option<String> = head.get(0);
-        let last: Option<i64> = head.get(1);
-        if owner.as_deref() != Some(key_origin(&vk).as_str()) {
+        if head.owner.as_deref() != Some(key_origin(&vk).as_str()) {
             return Err(fail(format!(
                 "this database keeps the log of another evidence key ({}), not {}",
-                owner.as_deref().unwrap_or("none recorded"),
+                head.owner.as_deref().unwrap_or("none recorded"),
                 key_origin(&vk)
             )));
         }
-        let (origin, mut frontier) = match head.get::<_, Option<String>>(3) {
-            None if last.is_none() => (new_origin(&vk).map_err(Failed::Final)?, Frontier::new()),
+        let (origin, mut frontier) = match &head.note {
+            None if head.last.is_none() => {
+                (new_origin(&vk).map_err(Failed::Final)?, Frontier::new())
+            }
             None => return Err(fail("records but no checkpoint; refusing to append".into())),
             Some(note) => {
-                let cp = open_log_checkpoint(&note, &vk)
+                let cp = self
+                    .open_head(note, &vk)
                     .map_err(|e| fail(format!("the latest checkpoint: {e}; refusing to append")))?;
-                let size: i64 = head.get(2);
-                let stored: Vec<u8> = head.get(4);
-                let frontier = frontier_from(cp.size, &stored)
-                    .filter(|f| f.root() == cp.root && Ok(f.size()) == u64::try_from(size))
+                let frontier = frontier_from(cp.size, &head.frontier)
+                    .filter(|f| f.root() == cp.root && Some(f.size()) == head.size)
                     .ok_or_else(|| {
                         fail("the stored frontier does not match the signed checkpoint; refusing to append (run `modelseal evidence verify`)".into())
                     })?;
-                let expected_last = cp.size.checked_sub(1).map(|l| l as i64);
-                if last != expected_last {
+                let expected_last = cp.size.checked_sub(1);
+                if head.last != expected_last {
                     return Err(fail(format!(
                         "the records table ends at leaf {} but the checkpoint covers {}; refusing to append (run `modelseal evidence verify`)",
-                        last.map_or("none".to_string(), |l| l.to_string()),
+                        head.last.map_or("none".to_string(), |l| l.to_string()),
                         cp.size
                     )));
                 }
@@ -334,22 +380,51 @@ impl PgStore {
             root: frontier.root(),
         };
         let note = sign_checkpoint(&cp, &origin, key);
-        tx.execute(
-            "WITH record AS (INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) \
-                             VALUES ($1, $2, $3)) \
-             INSERT INTO modelseal_evidence.checkpoints (tree_size, note, frontier) VALUES ($4, $5, $6)",
-            &[
-                &(index as i64),
-                &line.as_bytes(),
-                &leaf.as_slice(),
-                &(cp.size as i64),
-                &note,
-                &frontier.hashes().concat(),
-            ],
-        )
-        .map_err(|e| self.failed(&e))?;
-        tx.commit().map_err(|e| self.failed(&e))?;
+        // Every value is a decimal number or a hex literal (nothing but
+        // [0-9a-f] between the quotes), decoded by the server: no text of
+        // the record or the note reaches the statement as SQL. After
+        // `COMMIT` (which releases the lock), the flush barrier runs in a
+        // transaction of its own, committed as the session says.
+        let barrier = if group_commit {
+            "EXECUTE modelseal_barrier"
+        } else {
+            ""
+        };
+        client
+            .batch_execute(&format!(
+                "EXECUTE modelseal_insert ({index}, decode('{record}', 'hex'), decode('{leaf}', 'hex'), \
+                     {size}, convert_from(decode('{note}', 'hex'), 'UTF8'), decode('{frontier}', 'hex')); \
+                 COMMIT; {barrier}",
+                record = hex::encode(line.as_bytes()),
+                leaf = hex::encode(leaf),
+                size = cp.size,
+                note = hex::encode(note.as_bytes()),
+                frontier = hex::encode(frontier.hashes().concat()),
+            ))
+            .map_err(|e| self.failed(&e))?;
+        self.remember_head(note, &cp);
         Ok(cp)
+    }
+
+    /// Opens the latest checkpoint read from the database: its signature
+    /// is checked unless these exact bytes are the ones this store signed
+    /// or checked last.
+    fn open_head(&self, note: &str, key: &VerifyingKey) -> std::result::Result<Checkpoint, String> {
+        if let Ok(last) = self.last_head.lock()
+            && let Some((known, cp)) = last.as_ref()
+            && known == note
+        {
+            return Ok(cp.clone());
+        }
+        let cp = open_log_checkpoint(note, key)?;
+        self.remember_head(note.to_string(), &cp);
+        Ok(cp)
+    }
+
+    fn remember_head(&self, note: String, cp: &Checkpoint) {
+        if let Ok(mut last) = self.last_head.lock() {
+            *last = Some((note, cp.clone()));
+        }
     }
 
     /// Whether the writer may commit asynchronously, that is whether it may
@@ -388,12 +463,12 @@ impl PgStore {
     /// the earlier attempt's commit went through.
     fn committed(
         &self,
-        tx: &mut postgres::Transaction<'_>,
+        client: &mut Client,
         leaf: &Hash,
         from: u64,
         key: &VerifyingKey,
     ) -> std::result::Result<Option<Checkpoint>, Failed> {
-        let row = tx
+        let row = client
             .query_opt(
                 "SELECT c.note FROM modelseal_evidence.records r \
                  JOIN modelseal_evidence.checkpoints c ON c.tree_size = r.leaf_index + 1 \
@@ -496,6 +571,44 @@ impl PgStore {
     }
 }
 
+/// The log's head as `modelseal_head` returns it (in text form).
+struct Head {
+    owner: Option<String>,
+    last: Option<u64>,
+    size: Option<u64>,
+    note: Option<String>,
+    frontier: Vec<u8>,
+}
+
+impl Head {
+    /// The head from the replies to `BEGIN; [SET LOCAL ...;] SELECT
+    /// pg_advisory_xact_lock(...); EXECUTE modelseal_head`: its row is the last one.
+    fn from_messages(messages: &[SimpleQueryMessage]) -> std::result::Result<Head, &'static str> {
+        let unreadable = "the log's head is unreadable; refusing to append";
+        let row = messages
+            .iter()
+            .rev()
+            .find_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(row),
+                _ => None,
+            })
+            .filter(|row| row.len() == 5)
+            .ok_or(unreadable)?;
+        let number = |i: usize| -> std::result::Result<Option<u64>, &'static str> {
+            row.get(i)
+                .map(|text| text.parse::<u64>().map_err(|_| unreadable))
+                .transpose()
+        };
+        Ok(Head {
+            owner: row.get(0).map(str::to_string),
+            last: number(1)?,
+            size: number(2)?,
+            note: row.get(3).map(str::to_string),
+            frontier: hex::decode(row.get(4).unwrap_or_default()).map_err(|_| unreadable)?,
+        })
+    }
+}
+
 /// Records waiting to be inserted by an import.
 #[derive(Default)]
 struct Batch {
@@ -553,13 +666,7 @@ impl EvidenceStore for PgStore {
         let mut seen = None;
         let mut pause = Duration::from_millis(50);
         loop {
-            // The flush runs for a record found committed by a retry too:
-            // it may have been committed but not yet flushed.
-            match self.with_client(|client| {
-                let cp = self.try_append(client, line, &leaf, key, &mut seen)?;
-                self.flush(client)?;
-                Ok(cp)
-            }) {
+            match self.with_client(|client| self.try_append(client, line, &leaf, key, &mut seen)) {
                 Ok(cp) => return Ok(cp),
                 Err(Failed::Transient(e)) if Instant::now() + pause < deadline => {
                     let _ = e;
@@ -597,27 +704,33 @@ impl EvidenceStore for PgStore {
                     &[&(MAX_RECORD as i32)],
                 )
                 .map_err(err)?;
-            loop {
-                let rows = tx.query_portal(&portal, FETCH_ROWS).map_err(err)?;
-                if rows.is_empty() {
-                    break;
-                }
-                for row in rows {
-                    let index: i64 = row.get(0);
-                    let len: i64 = row.get(1);
-                    let bytes: Option<&[u8]> = row.get(2);
-                    let stored: &[u8] = row.get(3);
-                    let item = match bytes {
-                        Some(bytes) => ScanItem::Record {
-                            bytes,
-                            index: u64::try_from(index).ok(),
-                            leaf_hash: Some(stored),
-                        },
-                        None => ScanItem::Oversized { len: len as u64 },
-                    };
-                    visit(item).map_err(Failed::Final)?;
-                }
-            }
+            // The next rows are fetched (by another thread) while these are
+            // visited; at most one batch waits in between.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            let fetching = &mut tx;
+            let portal = &portal;
+            let visited = std::thread::scope(|scope| {
+                let fetcher = scope.spawn(move || {
+                    loop {
+                        let rows = fetching.query_portal(portal, FETCH_ROWS);
+                        let last = rows.as_ref().map_or(true, Vec::is_empty);
+                        // A closed channel: the visitor stopped.
+                        if sender.send(rows).is_err() || last {
+                            break;
+                        }
+                    }
+                });
+                let visited = visit_rows(&receiver, visit, &err);
+                // Stops the fetcher at its next batch if the visitor stopped.
+                drop(receiver);
+                let fetched = fetcher.join();
+                visited.and_then(|()| {
+                    fetched.map_err(|_| {
+                        Failed::Final(Error::Evidence(format!("{spec}: the reading thread failed")))
+                    })
+                })
+            });
+            visited?;
             tx.commit().map_err(err)?;
             Ok(())
         });
@@ -630,6 +743,41 @@ impl EvidenceStore for PgStore {
     fn may_have_uncheckpointed_tail(&self) -> bool {
         false
     }
+}
+
+/// Visits the rows of the records query as they arrive, until an empty
+/// batch (the end), an error, or the visitor's refusal.
+fn visit_rows(
+    batches: &std::sync::mpsc::Receiver<std::result::Result<Vec<postgres::Row>, postgres::Error>>,
+    visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
+    err: &dyn Fn(postgres::Error) -> Failed,
+) -> std::result::Result<(), Failed> {
+    for rows in batches {
+        let rows = rows.map_err(err)?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        for row in rows {
+            let index: i64 = row.get(0);
+            let len: i64 = row.get(1);
+            let bytes: Option<&[u8]> = row.get(2);
+            let stored: &[u8] = row.get(3);
+            let item = match bytes {
+                Some(bytes) => ScanItem::Record {
+                    bytes,
+                    index: u64::try_from(index).ok(),
+                    leaf_hash: Some(stored),
+                },
+                None => ScanItem::Oversized { len: len as u64 },
+            };
+            visit(item).map_err(Failed::Final)?;
+        }
+    }
+    // The fetcher ended without sending the end: it cannot have, as it
+    // sends every result, so this is a failure, not a short log.
+    Err(Failed::Final(Error::Evidence(
+        "the records ended without the end of the query".into(),
+    )))
 }
 
 /// Quotes an SQL identifier (a role name).
