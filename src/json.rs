@@ -17,6 +17,10 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::collections::HashSet;
 use std::fmt;
 
+/// The prefix of the object keys serde_json gives a meaning of its own
+/// (its raw-value and number tokens).
+const RESERVED_KEY_PREFIX: &str = "$serde_json::private::";
+
 /// Deepest nesting of arrays and objects accepted (serde_json itself stops
 /// at 128).
 pub const MAX_DEPTH: usize = 100;
@@ -31,6 +35,16 @@ pub enum StrictJsonError {
         /// The repeated key (unescaped).
         key: String,
         /// The JSON path of the object holding it (`$`, `$.a[0].b`).
+        path: String,
+    },
+    /// An object key serde_json reserves for itself (`$serde_json::private::`
+    /// and more): serde_json reads such an object as something else than
+    /// what any other JSON reader sees.
+    #[error("reserved JSON key {key:?} in the object at {path}")]
+    ReservedKey {
+        /// The key (unescaped).
+        key: String,
+        /// The JSON path of the object holding it.
         path: String,
     },
     /// Arrays and objects nest deeper than [`MAX_DEPTH`].
@@ -252,6 +266,12 @@ impl<'de> Visitor<'de> for Checker<'_> {
         let depth = self.enter()?;
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key_seed(Key)? {
+            if key.starts_with(RESERVED_KEY_PREFIX) {
+                let path = self.context.path();
+                return Err(self
+                    .context
+                    .fail(StrictJsonError::ReservedKey { key, path }));
+            }
             if seen.contains(&key) {
                 let path = self.context.path();
                 return Err(self
@@ -282,6 +302,30 @@ mod tests {
             Err(StrictJsonError::DuplicateKey { key, path }) => (key, path),
             other => panic!("{json}: {other:?}"),
         }
+    }
+
+    /// serde_json (with `raw_value`) reads an object whose key is its
+    /// private raw-value token as the JSON text of the string inside: a
+    /// document could show one content to a generic reader and another to
+    /// serde_json. Such keys are refused wherever they are.
+    #[test]
+    fn serde_json_private_keys_are_refused() {
+        for json in [
+            r#"{"$serde_json::private::RawValue": "{\"a\": 1}"}"#,
+            r#"{"a": [{"$serde_json::private::Number": "1"}]}"#,
+        ] {
+            let value: serde_json::Value = serde_json::from_str(json).unwrap();
+            let _ = value;
+            match check_unique_keys(json.as_bytes()) {
+                Err(StrictJsonError::ReservedKey { key, .. }) => {
+                    assert!(key.starts_with("$serde_json::private::"))
+                }
+                other => panic!("{json}: {other:?}"),
+            }
+        }
+        let raw = r#"{"$serde_json::private::RawValue": "{\"a\": 1}"}"#;
+        let seen_by_serde: serde_json::Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(seen_by_serde, serde_json::json!({"a": 1}), "the hazard");
     }
 
     #[test]

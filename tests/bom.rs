@@ -259,6 +259,51 @@ fn verify_with_bom(model: &Path, sig: &Path, bom: &Path) -> (i32, String, String
     verify_demo(model, sig, &["--bom", bom.to_str().unwrap()])
 }
 
+/// The same JSON value in other text verifies; an object serde_json would
+/// read as the JSON text inside it (its private raw-value key) is refused,
+/// though it would digest as the signed component.
+#[test]
+fn a_reformatted_bom_verifies_and_a_disguised_one_is_refused() {
+    let (tmp, model, sig, bom) = signed_with_bom();
+    let value = read_json(&bom);
+    let compact = tmp.path().join("compact.json");
+    fs::write(&compact, serde_json::to_vec(&value).unwrap()).unwrap();
+    fs::copy(sig_of(&bom), sig_of(&compact)).unwrap();
+    let (code, out, err) = verify_with_bom(&model, &sig, &compact);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut disguised = value.clone();
+    let hidden = disguised["components"][0].to_string();
+    disguised["components"][0] = serde_json::json!({ "$serde_json::private::RawValue": hidden });
+    fs::write(&compact, serde_json::to_vec(&disguised).unwrap()).unwrap();
+    let (code, out, err) = verify_with_bom(&model, &sig, &compact);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("reserved JSON key"), "{err}");
+}
+
+/// `sign --bom` refuses outputs that name the same file before writing
+/// anything (they would be staged under one name and the last would win).
+#[test]
+fn sign_refuses_a_signature_path_that_is_the_bom_or_its_signature() {
+    let (tmp, model, _) = workspace();
+    let bom = tmp.path().join("clash.json");
+    for sig in [
+        sig_of(&bom),
+        bom.clone(),
+        tmp.path().join(".").join("clash.json"),
+    ] {
+        let (code, out, err) = run(demo_sign_args(&mut modelseal(), &model, &sig, Some(&bom)));
+        assert_eq!(code, 2, "{out}{err}");
+        assert!(err.contains("same file"), "{err}");
+        assert!(!bom.exists() && !sig_of(&bom).exists());
+    }
+}
+
+fn sig_of(bom: &Path) -> PathBuf {
+    let mut sig = bom.as_os_str().to_os_string();
+    sig.push(".sig");
+    PathBuf::from(sig)
+}
+
 #[test]
 fn sign_with_bom_then_verify_with_bom() {
     let (_tmp, model, sig, bom) = signed_with_bom();

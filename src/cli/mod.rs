@@ -412,17 +412,27 @@ impl Staged {
         let file_name = path
             .file_name()
             .ok_or_else(|| Error::Usage(format!("{} names no file", path.display())))?;
+        // A fresh name, created only if nothing is there: never through a
+        // link planted at a predictable name in a shared directory.
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| Error::Usage(format!("no randomness for a temporary name: {e}")))?;
         let tmp = dir.join(format!(
-            ".{}.{}.tmp",
+            ".{}.{}.{}.tmp",
             file_name.to_string_lossy(),
-            std::process::id()
+            std::process::id(),
+            hex::encode(nonce)
         ));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
+            .map_err(|e| Error::io(path, e))?;
         let staged = Staged {
             tmp,
             path: path.to_path_buf(),
             committed: false,
         };
-        let file = std::fs::File::create(&staged.tmp).map_err(|e| Error::io(path, e))?;
         let mut out = HashingWriter {
             inner: std::io::BufWriter::with_capacity(1 << 20, file),
             sha256: <sha2::Sha256 as sha2::Digest>::new(),

@@ -76,6 +76,26 @@ enum Signed {
     Bytes(Vec<u8>),
 }
 
+/// Refuses two outputs that name the same file (compared as absolute,
+/// normalised paths), before anything is written.
+fn refuse_same_file(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
+    let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+    let normal = |p: &Path| -> PathBuf { cwd.join(p).components().collect() };
+    let given: Vec<(&str, PathBuf)> = outputs
+        .iter()
+        .filter_map(|(what, p)| p.map(|p| (*what, normal(p))))
+        .collect();
+    for (i, (a, pa)) in given.iter().enumerate() {
+        if let Some((b, _)) = given[i + 1..].iter().find(|(_, pb)| pb == pa) {
+            return Err(Error::Usage(format!(
+                "{a} and {b} name the same file ({})",
+                pa.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     let in_registry = is_oci(&args.path);
     let signature = match &args.signature {
@@ -104,6 +124,11 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         .map(|cert| load_chain(cert, &args.cert_chain))
         .transpose()?;
     let bom_sig = args.bom.as_deref().map(super::bom::signature_path);
+    refuse_same_file(&[
+        ("--signature", signature.as_deref()),
+        ("--bom", args.bom.as_deref()),
+        ("the BOM's signature", bom_sig.as_deref()),
+    ])?;
     let model = open_model(&args.path, &args.registry)?;
     let mut options = match model.local_path() {
         Some(root) => {

@@ -103,7 +103,11 @@ fn statement_checks(
         |detail: String| statement_problem(StatementProblem::NotAStatement { detail });
     crate::json::check_unique_keys(payload).map_err(|e| not_a_statement(e.to_string()))?;
     let statement = read_statement(payload).map_err(|e| not_a_statement(e.to_string()))?;
-    let shown = |v: Option<Value>| v.unwrap_or(Value::Null).to_string();
+    // A string is shown as it is (the failure's message quotes it).
+    let shown = |v: Option<Value>| match v {
+        Some(Value::String(s)) => s,
+        other => other.unwrap_or(Value::Null).to_string(),
+    };
     if statement.statement_type.as_ref() != Some(&Value::from(STATEMENT_TYPE)) {
         return Err(statement_problem(StatementProblem::StatementType {
             found: shown(statement.statement_type),

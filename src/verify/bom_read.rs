@@ -236,22 +236,55 @@ fn sha256_of(hashes: &Value) -> Option<String> {
         .map(str::to_ascii_lowercase)
 }
 
-/// Digests `components`, one component at a time, noting model files.
+/// A list of model files: name and SHA-256.
+type FileList = Vec<(String, Option<String>)>;
+
+/// Digests `components`, one component at a time, noting model files
+/// (when `files` is given: top-level components only).
 struct ComponentsSeed<'a> {
-    files: Option<&'a mut Vec<(String, Option<String>)>>,
+    files: Option<&'a mut FileList>,
 }
 
 impl<'de> DeserializeSeed<'de> for ComponentsSeed<'_> {
     type Value = ValueDigest;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ValueDigest, D::Error> {
-        let value_or_list = d.deserialize_any(ComponentsVisitor { files: self.files })?;
-        Ok(value_or_list)
+        d.deserialize_any(ComponentsVisitor { files: self.files })
     }
 }
 
+/// Delegates every JSON kind but the one a visitor cares about to
+/// [`DigestVisitor`].
+macro_rules! digest_other_kinds {
+    ($value:ty, $wrap:expr) => {
+        fn visit_unit<E: serde::de::Error>(self) -> Result<$value, E> {
+            DigestVisitor.visit_unit().map($wrap)
+        }
+
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<$value, E> {
+            DigestVisitor.visit_bool(v).map($wrap)
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<$value, E> {
+            DigestVisitor.visit_u64(v).map($wrap)
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<$value, E> {
+            DigestVisitor.visit_i64(v).map($wrap)
+        }
+
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<$value, E> {
+            DigestVisitor.visit_f64(v).map($wrap)
+        }
+
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$value, E> {
+            DigestVisitor.visit_str(v).map($wrap)
+        }
+    };
+}
+
 struct ComponentsVisitor<'a> {
-    files: Option<&'a mut Vec<(String, Option<String>)>>,
+    files: Option<&'a mut FileList>,
 }
 
 impl<'de> Visitor<'de> for ComponentsVisitor<'_> {
@@ -263,47 +296,96 @@ impl<'de> Visitor<'de> for ComponentsVisitor<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<ValueDigest, A::Error> {
         let mut array = ArrayDigest::new();
-        while let Some(component) = seq.next_element::<Value>()? {
+        while let Some(component) = seq.next_element_seed(ComponentSeed)? {
             if let Some(files) = self.files.as_deref_mut()
-                && let Some(name) = component["bom-ref"]
-                    .as_str()
+                && let Some(name) = component
+                    .bom_ref
+                    .as_deref()
                     .and_then(|r| r.strip_prefix(MODEL_FILE_REF))
             {
-                files.push((name.to_string(), sha256_of(&component["hashes"])));
+                files.push((name.to_string(), component.sha256));
             }
-            array.push(&value_digest(&component));
+            array.push(&component.digest);
         }
         Ok(array.finish())
     }
 
     // Anything else than a list is digested as it is (and lists no file).
-    fn visit_unit<E: serde::de::Error>(self) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_unit()
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_bool(v)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_u64(v)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_i64(v)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_f64(v)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_str(v)
-    }
-
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ValueDigest, A::Error> {
         DigestVisitor.visit_map(map)
     }
+
+    digest_other_kinds!(ValueDigest, |d| d);
+}
+
+/// What a component is to verification: its digest, bom-ref and SHA-256.
+struct ComponentFacts {
+    digest: ValueDigest,
+    bom_ref: Option<String>,
+    sha256: Option<String>,
+}
+
+impl From<ValueDigest> for ComponentFacts {
+    fn from(digest: ValueDigest) -> Self {
+        ComponentFacts {
+            digest,
+            bom_ref: None,
+            sha256: None,
+        }
+    }
+}
+
+/// One component, read member by member: its own `components` (a
+/// dataset's files, as many as a dataset has) are streamed too.
+struct ComponentSeed;
+
+impl<'de> DeserializeSeed<'de> for ComponentSeed {
+    type Value = ComponentFacts;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<ComponentFacts, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ComponentSeed {
+    type Value = ComponentFacts;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a component")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ComponentFacts, A::Error> {
+        let mut members = Vec::new();
+        let (mut bom_ref, mut sha256) = (None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            let digest = match key.as_str() {
+                "components" => map.next_value_seed(ComponentsSeed { files: None })?,
+                "bom-ref" => {
+                    let value: Value = map.next_value()?;
+                    bom_ref = value.as_str().map(str::to_string);
+                    value_digest(&value)
+                }
+                "hashes" => {
+                    let value: Value = map.next_value()?;
+                    sha256 = sha256_of(&value);
+                    value_digest(&value)
+                }
+                _ => map.next_value_seed(DigestSeed)?,
+            };
+            members.push((key, digest));
+        }
+        Ok(ComponentFacts {
+            digest: object_digest(members),
+            bom_ref,
+            sha256,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ComponentFacts, A::Error> {
+        DigestVisitor.visit_seq(seq).map(ComponentFacts::from)
+    }
+
+    digest_other_kinds!(ComponentFacts, ComponentFacts::from);
 }
 
 struct StatementVisitor;
@@ -364,33 +446,11 @@ impl<'de> Visitor<'de> for PredicateVisitor {
         Ok(BomSeed { files: false }.visit_map(map)?.digest)
     }
 
-    fn visit_unit<E: serde::de::Error>(self) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_unit()
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_bool(v)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_u64(v)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_i64(v)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_f64(v)
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ValueDigest, E> {
-        DigestVisitor.visit_str(v)
-    }
-
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ValueDigest, A::Error> {
         DigestVisitor.visit_seq(seq)
     }
+
+    digest_other_kinds!(ValueDigest, |d| d);
 }
 
 #[cfg(test)]
@@ -457,7 +517,11 @@ mod tests {
           "metadata": {"component": {"hashes": [{"alg": "SHA-256", "content": "AB"}]}},
           "components": [
             {"bom-ref": "model-file:w.bin", "hashes": [{"alg": "SHA-256", "content": "CD"}]},
-            {"bom-ref": "dataset:d", "name": "d"},
+            {"bom-ref": "dataset:d", "name": "d", "components": [
+              {"bom-ref": "model-file:nested.bin", "hashes": [{"alg": "SHA-256", "content": "EF"}]},
+              {"bom-ref": "dataset-file:d/a", "components": [[1, {"x": 1.5}], "s", null]}
+            ]},
+            7,
             {"bom-ref": "model-file:x.txt"}
           ],
           "dependencies": [{"ref": "model-file:w.bin", "dependsOn": []}]
