@@ -114,7 +114,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     if found.documents.is_empty() {
         return no_signature(ctx, &model, &shown, &found);
     }
-    let bom = match &args.bom {
+    let mut bom = match &args.bom {
         Some(bom) => {
             let signature = args
                 .bom_signature
@@ -133,10 +133,13 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let mut outcomes = Vec::new();
     // Each document is moved into its request: a dataset's bundle is
     // large, and verification frees its text once decoded.
-    for document in std::mem::take(&mut found.documents) {
+    let documents = std::mem::take(&mut found.documents);
+    let last = documents.len().saturating_sub(1);
+    for (i, document) in documents.into_iter().enumerate() {
         let uri = document.uri.clone();
         let mut request = GateRequest::new(model.source(), document);
-        request.bom = bom.clone();
+        // The BOM too is moved into the last request, not copied.
+        request.bom = if i == last { bom.take() } else { bom.clone() };
         request.ignore_paths = args.ignore_paths.clone();
         request.ignore_unsigned_files = args.ignore_unsigned_files;
         request.allow_symlinks = args.allow_symlinks;
