@@ -3,7 +3,7 @@
 //! models).
 
 use super::refs::{self, RefLog};
-use super::schema::{location, validator};
+use super::schema::{location, top_member, validator};
 use super::stream::{self, Caps, Parsed, StreamedArray};
 use crate::Error;
 use crate::fetch::{self, InputError, InputKind};
@@ -109,11 +109,11 @@ fn check_parts(rest: Map<String, Value>, mut arrays: Vec<StreamedArray>) -> Vec<
     let mut schema = Vec::new();
     let flush = |schema: &mut Vec<String>, array: &StreamedArray| {
         schema.extend(array.problems.iter().cloned());
-        if let Some((first, later)) = array.repeated {
-            schema.push(format!(
-                "/{key}: [... {len} items] has non-unique elements (/{key}/{later} equals /{key}/{first})",
-                key = array.key,
-                len = array.len
+        if let Some(pair) = array.repeated {
+            schema.push(stream::repeated_problem(
+                &format!("/{}", array.key),
+                array.len,
+                pair,
             ));
         }
     };
@@ -143,12 +143,6 @@ fn check_parts(rest: Map<String, Value>, mut arrays: Vec<StreamedArray>) -> Vec<
     let logs = refs::walk_root(&rest, arrays.into_iter().map(|a| (a.key, a.refs)).collect());
     refs::problems(&logs, &mut problems);
     problems
-}
-
-/// The top-level member a JSON pointer starts in (unescaped), if any.
-fn top_member(pointer: &str) -> Option<String> {
-    let first = pointer.strip_prefix('/')?.split('/').next()?;
-    Some(first.replace("~1", "/").replace("~0", "~"))
 }
 
 #[cfg(test)]

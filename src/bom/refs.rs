@@ -14,6 +14,8 @@ use std::fmt::Write;
 struct Place {
     element: u64,
     suffix: u32,
+    /// An index after the suffix (`/dependsOn` then `/7`), or [`NO_ELEMENT`].
+    index: u64,
 }
 
 /// No element: the suffix is the whole location.
@@ -68,6 +70,7 @@ impl RefLog {
         Place {
             element,
             suffix: id,
+            index: NO_ELEMENT,
         }
     }
 
@@ -93,15 +96,15 @@ impl RefLog {
             .suffixes
             .get(place.suffix as usize)
             .map_or("", String::as_str);
-        if place.element == NO_ELEMENT {
-            if suffix.is_empty() {
-                "/".into()
-            } else {
-                suffix.to_string()
-            }
+        let mut at = if place.element == NO_ELEMENT {
+            suffix.to_string()
         } else {
             format!("{}/{}{suffix}", self.prefix, place.element)
+        };
+        if place.index != NO_ELEMENT {
+            let _ = write!(at, "/{}", place.index);
         }
+        if at.is_empty() { "/".into() } else { at }
     }
 
     /// Walks `value`: element `element` of this log's array, or (with
@@ -180,6 +183,101 @@ impl RefLog {
         let place = self.place(element, path);
         let entry = self.entry(r, place);
         self.uses.push(entry);
+    }
+}
+
+/// Where the entries of one part of an item begin or end.
+#[derive(Clone, Copy)]
+pub(super) struct Mark {
+    refs: usize,
+    uses: usize,
+    cards: usize,
+}
+
+impl RefLog {
+    /// Where the next entries will go.
+    pub(super) fn mark(&self) -> Mark {
+        Mark {
+            refs: self.refs.len(),
+            uses: self.uses.len(),
+            cards: self.cards.len(),
+        }
+    }
+
+    /// A use of `r` as item `index` of the member `suffix` (`/dependsOn`)
+    /// of element `element`, as the whole-tree walk records it.
+    pub(super) fn used_at(&mut self, r: &str, element: u64, suffix: &str, index: u64) {
+        if r.starts_with("urn:cdx:") {
+            return;
+        }
+        let mut place = self.place(element, suffix);
+        place.index = index;
+        let entry = self.entry(r, place);
+        self.uses.push(entry);
+    }
+
+    /// Completes element `element`, an object read member by member: the
+    /// members in `streamed` (key, first mark, last mark) were logged as
+    /// they came; walks the others of `map` and puts everything logged since
+    /// `start` in the order of the whole-tree walk (the object itself, then
+    /// its members in key order).
+    pub(super) fn finish_item(
+        &mut self,
+        map: &Map<String, Value>,
+        element: u64,
+        streamed: &[(&str, Mark, Mark)],
+        start: Mark,
+    ) {
+        let mut parts: Vec<(usize, Mark, Mark)> = Vec::new();
+        let rank = |key: &str| 1 + map.keys().position(|k| k == key).unwrap_or(map.len());
+        for (key, from, to) in streamed {
+            parts.push((rank(key), *from, *to));
+        }
+        let from = self.mark();
+        self.object_itself(map, element, "");
+        parts.push((0, from, self.mark()));
+        let mut path = String::new();
+        for (key, child) in map {
+            if streamed.iter().any(|(k, _, _)| k == key) {
+                continue;
+            }
+            let from = self.mark();
+            self.member(key, child, element, &mut path);
+            parts.push((rank(key), from, self.mark()));
+        }
+        parts.sort_by_key(|p| p.0);
+        reorder(
+            &mut self.refs,
+            start.refs,
+            parts.iter().map(|p| p.1.refs..p.2.refs),
+        );
+        reorder(
+            &mut self.uses,
+            start.uses,
+            parts.iter().map(|p| p.1.uses..p.2.uses),
+        );
+        reorder(
+            &mut self.cards,
+            start.cards,
+            parts.iter().map(|p| p.1.cards..p.2.cards),
+        );
+    }
+}
+
+/// Puts `v[start..]`, covered exactly by `ranges`, in the order of `ranges`.
+fn reorder<T>(v: &mut Vec<T>, start: usize, ranges: impl Iterator<Item = std::ops::Range<usize>>) {
+    let ranges: Vec<_> = ranges.filter(|r| !r.is_empty()).collect();
+    if ranges.windows(2).all(|w| w[0].end == w[1].start) {
+        // Already in order (the usual case): nothing to move.
+        return;
+    }
+    let mut tail: Vec<Option<T>> = v.drain(start..).map(Some).collect();
+    for range in ranges {
+        for i in range {
+            if let Some(item) = tail.get_mut(i - start).and_then(Option::take) {
+                v.push(item);
+            }
+        }
     }
 }
 

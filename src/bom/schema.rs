@@ -46,14 +46,18 @@ pub(super) fn validator() -> Result<&'static jsonschema::Validator, String> {
         .map_err(Clone::clone)
 }
 
-/// A top-level array of the BOM schema that is checked item by item: the
-/// whole schema's only constraints on it are its type, its items' schema
-/// and (when `unique`) `uniqueItems`.
+/// An array of the BOM schema that is checked item by item: the schema's
+/// only constraints on it are its type, its items' schema (a definition)
+/// and (when `unique`) `uniqueItems`. A top-level one (`components`,
+/// `dependencies`) may have items whose own arrays of strings
+/// (`dependsOn`) are read item by item too: its `members`.
 pub(super) struct ArraySchema {
     /// The member name (`components`).
     pub key: String,
     /// Whether its items must be unique.
     pub unique: bool,
+    /// Arrays of the items' definition read item by item.
+    pub members: Vec<ArraySchema>,
     definition: String,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
 }
@@ -75,6 +79,61 @@ impl ArraySchema {
             .as_ref()
             .map_err(Clone::clone)
     }
+
+    /// The member `key` of an item, when it is read item by item.
+    pub(super) fn member(&self, key: &str) -> Option<&ArraySchema> {
+        self.members.iter().find(|a| a.key == key)
+    }
+}
+
+/// The arrays among `properties` checked item by item; `fits` decides on
+/// each item definition.
+fn arrays_of(
+    properties: &serde_json::Map<String, Value>,
+    fits: &dyn Fn(&str) -> Option<Vec<ArraySchema>>,
+) -> Vec<ArraySchema> {
+    const ANNOTATIONS: [&str; 4] = ["title", "description", "examples", "$comment"];
+    properties
+        .iter()
+        .filter_map(|(key, p)| {
+            let p = p.as_object()?;
+            let only = p.keys().all(|k| {
+                ANNOTATIONS.contains(&k.as_str())
+                    || ["type", "items", "uniqueItems"].contains(&k.as_str())
+            });
+            let items = p.get("items")?.as_object()?;
+            let definition = items
+                .get("$ref")?
+                .as_str()?
+                .strip_prefix("#/definitions/")?;
+            let array = only
+                && p.get("type")? == "array"
+                && items.len() == 1
+                && p.get("uniqueItems").is_none_or(Value::is_boolean);
+            if !array {
+                return None;
+            }
+            Some(ArraySchema {
+                key: key.clone(),
+                unique: p.get("uniqueItems") == Some(&Value::Bool(true)),
+                members: fits(definition)?,
+                definition: definition.to_string(),
+                validator: OnceLock::new(),
+            })
+        })
+        .collect()
+}
+
+/// The type a definition comes to through `$ref`s.
+fn type_of<'a>(definitions: &'a Value, mut name: &'a str) -> Option<&'a str> {
+    for _ in 0..8 {
+        let d = &definitions[name];
+        if let Some(t) = d.get("type") {
+            return t.as_str();
+        }
+        name = d.get("$ref")?.as_str()?.strip_prefix("#/definitions/")?;
+    }
+    None
 }
 
 /// The top-level arrays checked item by item, read from the schema.
@@ -82,35 +141,39 @@ fn array_schemas() -> &'static [ArraySchema] {
     static ARRAYS: OnceLock<Vec<ArraySchema>> = OnceLock::new();
     ARRAYS.get_or_init(|| {
         let schema = parse(BOM_SCHEMA_1_6).unwrap_or_default();
-        let Some(properties) = schema["properties"].as_object() else {
-            return Vec::new();
-        };
-        properties
-            .iter()
-            .filter_map(|(key, p)| {
-                let p = p.as_object()?;
-                let annotation = ["title", "description", "examples", "$comment"];
-                let only = p.keys().all(|k| {
-                    annotation.contains(&k.as_str())
-                        || ["type", "items", "uniqueItems"].contains(&k.as_str())
-                });
-                let items = p.get("items")?.as_object()?;
-                let definition = items
-                    .get("$ref")?
-                    .as_str()?
-                    .strip_prefix("#/definitions/")?;
-                let fits = only
-                    && p.get("type")? == "array"
-                    && items.len() == 1
-                    && p.get("uniqueItems").is_none_or(Value::is_boolean);
-                fits.then(|| ArraySchema {
-                    key: key.clone(),
-                    unique: p.get("uniqueItems") == Some(&Value::Bool(true)),
-                    definition: definition.to_string(),
-                    validator: OnceLock::new(),
-                })
+        let definitions = &schema["definitions"];
+        // Arrays of strings in an item read member by member: only for a
+        // definition whose constraints are all per member (or on which
+        // members there are), so that emptying one changes nothing else.
+        let members = |definition: &str| -> Option<Vec<ArraySchema>> {
+            let d = definitions[definition].as_object();
+            let safe = d.is_some_and(|d| {
+                d.keys().all(|k| {
+                    [
+                        "type",
+                        "title",
+                        "description",
+                        "examples",
+                        "$comment",
+                        "required",
+                        "additionalProperties",
+                        "properties",
+                    ]
+                    .contains(&k.as_str())
+                }) && d.get("additionalProperties").is_none_or(Value::is_boolean)
+            });
+            let properties = d.and_then(|d| d.get("properties")?.as_object());
+            Some(match properties {
+                Some(p) if safe => arrays_of(p, &|item| {
+                    (type_of(definitions, item) == Some("string")).then(Vec::new)
+                }),
+                _ => Vec::new(),
             })
-            .collect()
+        };
+        match schema["properties"].as_object() {
+            Some(properties) => arrays_of(properties, &members),
+            None => Vec::new(),
+        }
     })
 }
 
@@ -118,6 +181,12 @@ fn array_schemas() -> &'static [ArraySchema] {
 /// item by item.
 pub(super) fn array_schema(key: &str) -> Option<&'static ArraySchema> {
     array_schemas().iter().find(|a| a.key == key)
+}
+
+/// The top-level member a JSON pointer starts in (unescaped), if any.
+pub(super) fn top_member(pointer: &str) -> Option<String> {
+    let first = pointer.strip_prefix('/')?.split('/').next()?;
+    Some(first.replace("~1", "/").replace("~0", "~"))
 }
 
 /// A JSON pointer as a location in messages (`/` for the whole document).
@@ -151,8 +220,14 @@ mod tests {
         for whole in ["metadata", "declarations", "definitions", "signature"] {
             assert!(array_schema(whole).is_none(), "{whole}");
         }
+        let dependency = array_schema("dependencies").unwrap();
+        let members: Vec<&str> = dependency.members.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(members, ["dependsOn", "provides"]);
         for a in array_schemas() {
             a.validator().unwrap();
+            for m in &a.members {
+                m.validator().unwrap();
+            }
         }
     }
 }

@@ -5,9 +5,9 @@
 //! of [`crate::json`] (no repeated key, nesting bounded) with the same
 //! error paths; each item and the rest are bounded in bytes.
 
-use super::refs::RefLog;
-use super::schema::{ArraySchema, array_schema, location};
-use super::unique::digest;
+use super::refs::{Mark, RefLog};
+use super::schema::{ArraySchema, array_schema, top_member};
+use super::unique::{ArrayDigest, digest, object_digest};
 use crate::json::StrictJsonError;
 use crate::json::value::StrictPath;
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -142,26 +142,50 @@ struct State {
     meter: Rc<Meter>,
     rest_used: u64,
     rest_since: u64,
-    /// The item being read, when one is.
-    item: Option<(String, u64)>,
-    /// The item that went over [`MAX_BOM_ITEM`].
+    /// The item being read, when one is (`/components/7`).
+    item: Option<String>,
+    item_used: u64,
+    item_since: u64,
+    /// The item of an item's array being read (`/dependencies/0/dependsOn/5`).
+    sub: Option<String>,
+    /// The item that went over its cap.
     too_large: Option<String>,
 }
 
 impl State {
-    fn item_begin(&mut self, key: &str, index: u64) {
+    fn item_begin(&mut self, place: String) {
         let read = self.meter.read.get();
         self.rest_used += read - self.rest_since;
         self.meter.limit.set(read.saturating_add(self.caps.item));
-        self.item = Some((key.to_string(), index));
+        self.item = Some(place);
+        self.item_used = 0;
+        self.item_since = read;
+    }
+
+    /// An item of an item's array: the cap again, for it alone; the item's
+    /// own bytes are those outside such items.
+    fn sub_begin(&mut self, place: String) {
+        let read = self.meter.read.get();
+        self.item_used += read - self.item_since;
+        self.meter.limit.set(read.saturating_add(self.caps.item));
+        self.sub = Some(place);
+    }
+
+    fn sub_end(&mut self) {
+        if self.meter.over.get() && self.too_large.is_none() {
+            self.too_large = self.sub.take();
+        }
+        self.sub = None;
+        let read = self.meter.read.get();
+        self.item_since = read;
+        self.meter
+            .limit
+            .set(read.saturating_add(self.caps.item.saturating_sub(self.item_used)));
     }
 
     fn item_end(&mut self) {
-        if self.meter.over.get()
-            && self.too_large.is_none()
-            && let Some((key, index)) = self.item.take()
-        {
-            self.too_large = Some(format!("/{key}/{index}"));
+        if self.meter.over.get() && self.too_large.is_none() {
+            self.too_large = self.item.take();
         }
         self.item = None;
         let read = self.meter.read.get();
@@ -188,6 +212,9 @@ pub(super) fn read(reader: impl Read, caps: Caps) -> Result<Parsed, BomReadError
         rest_used: 0,
         rest_since: 0,
         item: None,
+        item_used: 0,
+        item_since: 0,
+        sub: None,
         too_large: None,
     };
     let mut de = serde_json::Deserializer::from_reader(metered);
@@ -346,15 +373,22 @@ impl<'de> Visitor<'de> for Member<'_> {
         };
         let mut index = 0u64;
         loop {
-            self.state.item_begin(self.key, index);
+            let place = format!("{}/{index}", items.prefix);
+            self.state.item_begin(place.clone());
             self.state
                 .at
                 .push_index(usize::try_from(index).unwrap_or(usize::MAX));
-            let item = seq.next_element_seed(self.state.at.value());
+            let item = seq.next_element_seed(ItemSeed {
+                state: &mut *self.state,
+                schema: self.schema,
+                refs: &mut items.refs,
+                element: index,
+                place: &place,
+            });
             self.state.at.pop();
             self.state.item_end();
             match item? {
-                Some(item) => items.take(index, &item),
+                Some(item) => items.take(index, &place, item),
                 None => break,
             }
             index += 1;
@@ -373,37 +407,75 @@ struct Items {
 }
 
 impl Items {
-    fn take(&mut self, index: u64, item: &Value) {
+    fn take(&mut self, index: u64, place: &str, item: ItemRead) {
+        let ItemRead {
+            value,
+            mut subs,
+            start,
+        } = item;
+        subs.sort_by(|a, b| a.key.cmp(&b.key));
         if self.problems.len() < MAX_PROBLEMS {
+            let room = MAX_PROBLEMS - self.problems.len();
+            let mut errors = Vec::new();
             match self.schema.validator() {
-                Ok(v) if v.is_valid(item) => {}
+                Ok(v) if v.is_valid(&value) => {}
                 Ok(v) => {
-                    let room = MAX_PROBLEMS - self.problems.len();
-                    for e in v.iter_errors(item).take(room) {
-                        let path = format!("{}/{index}{}", self.prefix, e.instance_path);
-                        self.problems.push(format!("{}: {e}", location(&path)));
+                    for e in v.iter_errors(&value).take(room) {
+                        let path = e.instance_path.to_string();
+                        errors.push((top_member(&path), format!("{place}{path}: {e}")));
                     }
                 }
-                Err(e) if self.problems.is_empty() => self
-                    .problems
-                    .push(format!("the CycloneDX schema could not be loaded: {e}")),
+                Err(e) if self.problems.is_empty() => {
+                    errors.push((
+                        None,
+                        format!("the CycloneDX schema could not be loaded: {e}"),
+                    ));
+                }
                 Err(_) => {}
             }
+            // As the whole validator orders them: members in key order, an
+            // array's items before its uniqueItems, the object's own last.
+            let mut pending = subs.iter().peekable();
+            let mut merged = Vec::new();
+            for (member, error) in errors {
+                while let Some(sub) =
+                    pending.next_if(|s| member.as_deref().is_none_or(|m| s.key.as_str() < m))
+                {
+                    sub.problems_into(place, &mut merged);
+                }
+                merged.push(error);
+            }
+            for sub in pending {
+                sub.problems_into(place, &mut merged);
+            }
+            merged.truncate(room);
+            self.problems.extend(merged);
         }
         if self.schema.unique {
-            self.digests.push((digest(item), index));
+            let d = match &value {
+                Value::Object(map) if !subs.is_empty() => {
+                    let replaced: Vec<(&str, [u8; 32])> =
+                        subs.iter().map(|s| (s.key.as_str(), s.digest)).collect();
+                    object_digest(map, &replaced)
+                }
+                v => digest(v),
+            };
+            self.digests.push((d, index));
         }
-        self.refs.walk(item, Some(index), "");
+        match (&value, start) {
+            (Value::Object(map), Some(start)) => {
+                let streamed: Vec<(&str, Mark, Mark)> = subs
+                    .iter()
+                    .map(|s| (s.key.as_str(), s.from, s.to))
+                    .collect();
+                self.refs.finish_item(map, index, &streamed, start);
+            }
+            _ => self.refs.walk(&value, Some(index), ""),
+        }
     }
 
-    fn finish(mut self, key: &str, len: u64) -> StreamedArray {
-        self.digests.sort_unstable();
-        let repeated = self
-            .digests
-            .windows(2)
-            .filter(|w| w[0].0 == w[1].0)
-            .map(|w| (w[0].1, w[1].1))
-            .min_by_key(|&(_, later)| later);
+    fn finish(self, key: &str, len: u64) -> StreamedArray {
+        let repeated = repeated(self.digests);
         StreamedArray {
             key: key.to_string(),
             len,
@@ -411,5 +483,240 @@ impl Items {
             repeated,
             refs: self.refs,
         }
+    }
+}
+
+/// Two equal items (the earlier index, the later), the later as early as
+/// can be.
+fn repeated(mut digests: Vec<([u8; 32], u64)>) -> Option<(u64, u64)> {
+    digests.sort_unstable();
+    digests
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| (w[0].1, w[1].1))
+        .min_by_key(|&(_, later)| later)
+}
+
+/// The `uniqueItems` problem of the array at `place` of `len` items.
+pub(super) fn repeated_problem(place: &str, len: u64, (first, later): (u64, u64)) -> String {
+    format!(
+        "{place}: [... {len} items] has non-unique elements ({place}/{later} equals {place}/{first})"
+    )
+}
+
+/// One item of a top-level array: its value (with its arrays read item by
+/// item emptied), those arrays' facts, and, when it was read member by
+/// member, where its reference entries begin.
+struct ItemRead {
+    value: Value,
+    subs: Vec<SubArray>,
+    start: Option<Mark>,
+}
+
+impl ItemRead {
+    fn whole(value: Value) -> Self {
+        ItemRead {
+            value,
+            subs: Vec::new(),
+            start: None,
+        }
+    }
+}
+
+/// What an item's array read item by item leaves behind.
+struct SubArray {
+    key: String,
+    len: u64,
+    problems: Vec<String>,
+    repeated: Option<(u64, u64)>,
+    digest: [u8; 32],
+    from: Mark,
+    to: Mark,
+}
+
+impl SubArray {
+    fn problems_into(&self, item: &str, out: &mut Vec<String>) {
+        out.extend(self.problems.iter().cloned());
+        if let Some(pair) = self.repeated {
+            out.push(repeated_problem(
+                &format!("{item}/{}", self.key),
+                self.len,
+                pair,
+            ));
+        }
+    }
+}
+
+/// One item of a top-level array: an object whose definition has arrays
+/// read item by item is read member by member; anything else whole.
+struct ItemSeed<'a> {
+    state: &'a mut State,
+    schema: &'static ArraySchema,
+    refs: &'a mut RefLog,
+    element: u64,
+    place: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
+    type Value = ItemRead;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ItemRead, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemSeed<'_> {
+    type Value = ItemRead;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    whole!(ItemRead::whole);
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ItemRead, A::Error> {
+        self.state.at.value().visit_seq(seq).map(ItemRead::whole)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemRead, A::Error> {
+        if self.schema.members.is_empty() {
+            return self.state.at.value().visit_map(map).map(ItemRead::whole);
+        }
+        self.state.at.enter()?;
+        let start = self.refs.mark();
+        let mut kept = Map::new();
+        let mut subs = Vec::new();
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(self.state.at.duplicate(key));
+            }
+            self.state.at.push_key(&key);
+            let member = match self.schema.member(&key) {
+                Some(schema) => map.next_value_seed(SubSeed {
+                    state: &mut *self.state,
+                    schema,
+                    refs: &mut *self.refs,
+                    element: self.element,
+                    place: self.place,
+                    key: &key,
+                }),
+                None => map
+                    .next_value_seed(self.state.at.value())
+                    .map(SubKept::Whole),
+            };
+            self.state.at.pop();
+            match member? {
+                SubKept::Whole(value) => {
+                    kept.insert(key, value);
+                }
+                SubKept::Streamed(sub) => {
+                    kept.insert(key, Value::Array(Vec::new()));
+                    subs.push(sub);
+                }
+            }
+        }
+        Ok(ItemRead {
+            value: Value::Object(kept),
+            subs,
+            start: Some(start),
+        })
+    }
+}
+
+enum SubKept {
+    Whole(Value),
+    Streamed(SubArray),
+}
+
+/// A member of an item: as a value, or (an array) item by item.
+struct SubSeed<'a> {
+    state: &'a mut State,
+    schema: &'a ArraySchema,
+    refs: &'a mut RefLog,
+    element: u64,
+    place: &'a str,
+    key: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for SubSeed<'_> {
+    type Value = SubKept;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SubKept, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SubSeed<'_> {
+    type Value = SubKept;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    whole!(SubKept::Whole);
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SubKept, A::Error> {
+        self.state.at.value().visit_map(map).map(SubKept::Whole)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SubKept, A::Error> {
+        self.state.at.enter()?;
+        let from = self.refs.mark();
+        let suffix = format!("/{}", self.key);
+        let at = format!("{}{suffix}", self.place);
+        let mut problems = Vec::new();
+        let mut digests = Vec::new();
+        let mut array = ArrayDigest::new();
+        let mut index = 0u64;
+        loop {
+            self.state.sub_begin(format!("{at}/{index}"));
+            self.state
+                .at
+                .push_index(usize::try_from(index).unwrap_or(usize::MAX));
+            let item = seq.next_element_seed(self.state.at.value());
+            self.state.at.pop();
+            self.state.sub_end();
+            let Some(item) = item? else { break };
+            if problems.len() < MAX_PROBLEMS {
+                match self.schema.validator() {
+                    Ok(v) if v.is_valid(&item) => {}
+                    Ok(v) => {
+                        let room = MAX_PROBLEMS - problems.len();
+                        for e in v.iter_errors(&item).take(room) {
+                            problems.push(format!("{at}/{index}{}: {e}", e.instance_path));
+                        }
+                    }
+                    Err(e) if problems.is_empty() => {
+                        problems.push(format!("the CycloneDX schema could not be loaded: {e}"));
+                    }
+                    Err(_) => {}
+                }
+            }
+            let d = digest(&item);
+            array.push(&d);
+            if self.schema.unique {
+                digests.push((d, index));
+            }
+            match (self.key, &item) {
+                ("dependsOn" | "provides", Value::String(r)) => {
+                    self.refs.used_at(r, self.element, &suffix, index);
+                }
+                ("dependsOn" | "provides", _) => {}
+                _ => self
+                    .refs
+                    .walk(&item, Some(self.element), &format!("{suffix}/{index}")),
+            }
+            index += 1;
+        }
+        Ok(SubKept::Streamed(SubArray {
+            key: self.key.to_string(),
+            len: index,
+            problems,
+            repeated: repeated(digests),
+            digest: array.finish(),
+            from,
+            to: self.refs.mark(),
+        }))
     }
 }

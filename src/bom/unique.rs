@@ -3,52 +3,72 @@
 //! Schema calls them equal (members in key order; numbers by their value,
 //! so `1` and `1.0` are equal and `2^63 + 1` is not `2^63`).
 
-use serde_json::{Number, Value};
+use serde_json::{Map, Number, Value};
 use sha2::{Digest, Sha256};
 
-/// The digest of `value`'s canonical form.
+/// The digest of `value`'s canonical form: a scalar's tagged text; an
+/// array's items' digests in order; an object's members in key order, each
+/// as the digests of its key and its value. Every part has a fixed size or
+/// a tag, so no two different values share a form, and an array read item
+/// by item ([`ArrayDigest`]) or an object some of whose members were
+/// ([`object_digest`]) gets the digest it would have whole.
 pub(super) fn digest(value: &Value) -> [u8; 32] {
-    let mut hasher = Sha256::new();
-    feed(value, &mut hasher);
-    hasher.finalize().into()
+    match value {
+        Value::Null => tagged(b"n", b""),
+        Value::Bool(b) => tagged(if *b { b"t" } else { b"f" }, b""),
+        Value::Number(n) => tagged(b"#", number(n).as_bytes()),
+        Value::String(s) => tagged(b"s", s.as_bytes()),
+        Value::Array(items) => {
+            let mut array = ArrayDigest::new();
+            for item in items {
+                array.push(&digest(item));
+            }
+            array.finish()
+        }
+        Value::Object(map) => object_digest(map, &[]),
+    }
 }
 
-/// Writes `value` in a length-prefixed form: no two different values
-/// write the same bytes.
-fn feed(value: &Value, h: &mut Sha256) {
-    let len = |h: &mut Sha256, n: usize| h.update((n as u64).to_le_bytes());
-    match value {
-        Value::Null => h.update(b"n"),
-        Value::Bool(b) => h.update(if *b { b"t" } else { b"f" }),
-        Value::Number(n) => {
-            let text = number(n);
-            h.update(b"#");
-            len(h, text.len());
-            h.update(text.as_bytes());
-        }
-        Value::String(s) => {
-            h.update(b"s");
-            len(h, s.len());
-            h.update(s.as_bytes());
-        }
-        Value::Array(items) => {
-            h.update(b"[");
-            len(h, items.len());
-            for item in items {
-                feed(item, h);
-            }
-        }
-        Value::Object(map) => {
-            // serde_json's map iterates in key order.
-            h.update(b"{");
-            len(h, map.len());
-            for (key, item) in map {
-                len(h, key.len());
-                h.update(key.as_bytes());
-                feed(item, h);
-            }
+fn tagged(tag: &[u8], text: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(tag);
+    h.update(text);
+    h.finalize().into()
+}
+
+/// The digest of an array fed one item digest at a time.
+pub(super) struct ArrayDigest(Sha256);
+
+impl ArrayDigest {
+    pub(super) fn new() -> Self {
+        let mut h = Sha256::new();
+        h.update(b"[");
+        ArrayDigest(h)
+    }
+
+    pub(super) fn push(&mut self, item: &[u8; 32]) {
+        self.0.update(item);
+    }
+
+    pub(super) fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+/// The digest of the object `map`, with the members named in `replaced`
+/// taken as having the given digests (arrays read item by item).
+pub(super) fn object_digest(map: &Map<String, Value>, replaced: &[(&str, [u8; 32])]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"{");
+    // serde_json's map iterates in key order.
+    for (key, item) in map {
+        h.update(tagged(b"k", key.as_bytes()));
+        match replaced.iter().find(|(k, _)| k == key) {
+            Some((_, d)) => h.update(d),
+            None => h.update(digest(item)),
         }
     }
+    h.finalize().into()
 }
 
 /// A number's value as text: integers (also those written as `1.0` or

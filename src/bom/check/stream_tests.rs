@@ -253,7 +253,18 @@ fn the_same_refusals_as_the_whole_document_parse() {
         &format!("\"x\": {}{},", "[".repeat(97), "]".repeat(97)),
         1,
     );
+    let mut marked = generated(30);
+    marked["dependencies"][0]["dependsOn"][2] = json!("MARK");
+    marked["dependencies"][0]["zz"] = json!("DUP");
+    let marked = serde_json::to_string_pretty(&marked).unwrap();
+    let dup_in_dependency = marked.replacen("\"zz\": \"DUP\"", "\"ref\": \"x\"", 1);
+    let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+    let deep_depends_on = marked.replacen("\"MARK\"", &nested(97), 1);
+    let fits_depends_on = marked.replacen("\"MARK\"", &nested(96), 1);
     let cases = [
+        dup_in_dependency,
+        deep_depends_on,
+        fits_depends_on,
         dup_in_item,
         dup_top,
         dup_metadata,
@@ -271,7 +282,8 @@ fn the_same_refusals_as_the_whole_document_parse() {
         let (old, new) = both(case.as_bytes());
         assert_eq!(old, new, "case {i}");
     }
-    let (old, _) = both(cases[0].as_bytes());
+    assert!(matches!(both(cases[0].as_bytes()).0, Err(e) if e.contains("$.dependencies[0]")));
+    let (old, _) = both(cases[3].as_bytes());
     assert_eq!(
         old,
         Err(StrictJsonError::DuplicateKey {
@@ -384,4 +396,38 @@ fn the_golden_bom_reads_the_same_both_ways() {
     bom["components"][1]["modelCard"] = json!({"x": 1});
     bom["metadata"]["component"]["bom-ref"] = bom["components"][0]["bom-ref"].clone();
     assert!(same("golden, edited", &bom).len() >= 3);
+}
+
+#[test]
+fn a_dependency_on_every_file_is_read_past_the_item_cap() {
+    // The model's dependency lists every file: larger than any one item may
+    // be, read one string at a time; each string keeps the cap.
+    let bom = generated(2000);
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    assert!(bom["dependencies"][0].to_string().len() as u64 > CAPS.item);
+    let wide = Caps {
+        item: CAPS.item,
+        rest: 1 << 20,
+    };
+    assert_eq!(
+        check_with_caps(bytes.as_slice(), wide).unwrap(),
+        Vec::<String>::new()
+    );
+    let mut bom = bom;
+    bom["dependencies"][0]["dependsOn"][7] = json!("z".repeat(CAPS.item as usize));
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    match check_with_caps(bytes.as_slice(), wide) {
+        Err(BomReadError::ItemTooLarge { place, .. }) => {
+            assert_eq!(place, "/dependencies/0/dependsOn/7");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The dependency's own bytes, outside its arrays, keep the cap too.
+    bom["dependencies"][0]["dependsOn"][7] = json!("file:7");
+    bom["dependencies"][0]["x"] = json!("z".repeat(CAPS.item as usize));
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    match check_with_caps(bytes.as_slice(), wide) {
+        Err(BomReadError::ItemTooLarge { place, .. }) => assert_eq!(place, "/dependencies/0"),
+        other => panic!("{other:?}"),
+    }
 }
