@@ -12,11 +12,15 @@ use std::fmt::Write;
 /// log is about (or nowhere in particular), then a path inside it.
 #[derive(Clone, Copy)]
 struct Place {
-    element: u64,
+    element: u32,
     suffix: u32,
-    /// An index after the suffix (`/dependsOn` then `/7`), or [`NO_ELEMENT`].
-    index: u64,
+    /// An index after the suffix (`/dependsOn` then `/7`), or [`NONE`].
+    index: u32,
 }
+
+/// No element or index in a [`Place`] (one too large for 32 bits is kept
+/// in the suffix's text instead).
+const NONE: u32 = u32::MAX;
 
 /// No element: the suffix is the whole location.
 const NO_ELEMENT: u64 = u64::MAX;
@@ -58,6 +62,17 @@ impl RefLog {
     }
 
     fn place(&mut self, element: u64, suffix: &str) -> Place {
+        match u32::try_from(element) {
+            Ok(e) if e != NONE => self.interned(e, suffix),
+            _ if element == NO_ELEMENT => self.interned(NONE, suffix),
+            _ => {
+                let whole = format!("{}/{element}{suffix}", self.prefix);
+                self.interned(NONE, &whole)
+            }
+        }
+    }
+
+    fn interned(&mut self, element: u32, suffix: &str) -> Place {
         let id = match self.suffix_ids.get(suffix) {
             Some(id) => *id,
             None => {
@@ -70,7 +85,7 @@ impl RefLog {
         Place {
             element,
             suffix: id,
-            index: NO_ELEMENT,
+            index: NONE,
         }
     }
 
@@ -96,12 +111,12 @@ impl RefLog {
             .suffixes
             .get(place.suffix as usize)
             .map_or("", String::as_str);
-        let mut at = if place.element == NO_ELEMENT {
+        let mut at = if place.element == NONE {
             suffix.to_string()
         } else {
             format!("{}/{}{suffix}", self.prefix, place.element)
         };
-        if place.index != NO_ELEMENT {
+        if place.index != NONE {
             let _ = write!(at, "/{}", place.index);
         }
         if at.is_empty() { "/".into() } else { at }
@@ -210,8 +225,13 @@ impl RefLog {
         if r.starts_with("urn:cdx:") {
             return;
         }
-        let mut place = self.place(element, suffix);
-        place.index = index;
+        let place = match u32::try_from(index) {
+            Ok(i) if i != NONE => Place {
+                index: i,
+                ..self.place(element, suffix)
+            },
+            _ => self.place(element, &format!("{suffix}/{index}")),
+        };
         let entry = self.entry(r, place);
         self.uses.push(entry);
     }
