@@ -290,6 +290,8 @@ impl<'de> Visitor<'de> for Checker<'_> {
     }
 }
 
+pub(crate) mod value;
+
 #[cfg(test)]
 mod signed_document_tests;
 

@@ -7,6 +7,7 @@ mod common;
 
 mod audit;
 mod bom;
+mod bom_check;
 mod cli;
 mod evidence;
 mod evidence_log;

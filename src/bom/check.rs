@@ -2,37 +2,19 @@
 //! integrity (every `ref` resolves, `bom-ref`s unique, model cards only on
 //! models).
 
-use super::spdx::{BOM_SCHEMA_1_6, JSF_SCHEMA, SPDX_SCHEMA};
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::OnceLock;
+use super::refs::{self, RefLog};
+use super::schema::{location, top_member, validator};
+use super::stream::{self, Caps, Parsed, StreamedArray};
+use crate::Error;
+use crate::fetch::{self, InputError, InputKind};
+use serde_json::{Map, Value};
+use std::io::Read;
+use std::path::Path;
 
-fn validator() -> Result<&'static jsonschema::Validator, String> {
-    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
-    VALIDATOR
-        .get_or_init(|| {
-            let parse = |s: &str| serde_json::from_str::<Value>(s).map_err(|e| e.to_string());
-            let schema = parse(BOM_SCHEMA_1_6)?;
-            let resource = |s: &str| -> Result<jsonschema::Resource, String> {
-                jsonschema::Resource::from_contents(parse(s)?).map_err(|e| e.to_string())
-            };
-            jsonschema::options()
-                .with_resource(
-                    "http://cyclonedx.org/schema/spdx.schema.json",
-                    resource(SPDX_SCHEMA)?,
-                )
-                .with_resource("spdx.schema.json", resource(SPDX_SCHEMA)?)
-                .with_resource(
-                    "http://cyclonedx.org/schema/jsf-0.82.schema.json",
-                    resource(JSF_SCHEMA)?,
-                )
-                .with_resource("jsf-0.82.schema.json", resource(JSF_SCHEMA)?)
-                .build(&schema)
-                .map_err(|e| e.to_string())
-        })
-        .as_ref()
-        .map_err(Clone::clone)
-}
+pub use super::stream::{BomReadError, MAX_BOM_ITEM, MAX_BOM_REST};
+
+/// Most schema problems listed.
+const MAX_SCHEMA_PROBLEMS: usize = 200;
 
 /// Parses BOM JSON strictly: a BOM that repeats a key in any object is
 /// refused (see [`crate::json`]), so that every reader sees one content.
@@ -41,98 +23,126 @@ pub fn parse_bom(bytes: &[u8]) -> Result<Value, crate::json::StrictJsonError> {
 }
 
 /// Every problem found in `bom`, each as `location: message`. Empty means
-/// the BOM is valid CycloneDX 1.6 with consistent references.
+/// the BOM is valid CycloneDX 1.6 with consistent references. For a BOM
+/// held in memory; [`check_bom_reader`] reads one of any size.
 pub fn check_bom(bom: &Value) -> Vec<String> {
-    let mut problems = Vec::new();
-    if bom.get("specVersion").and_then(Value::as_str) != Some("1.6") {
-        problems.push(format!(
-            "/specVersion: this check knows CycloneDX 1.6, the BOM says {}",
-            bom.get("specVersion")
-                .map(|v| v.to_string())
-                .unwrap_or_else(|| "nothing".into())
-        ));
-    }
+    let mut problems = spec_version(bom.get("specVersion"));
     match validator() {
         Ok(v) => {
-            for e in v.iter_errors(bom).take(200) {
+            for e in v.iter_errors(bom).take(MAX_SCHEMA_PROBLEMS) {
                 problems.push(format!("{}: {e}", location(&e.instance_path.to_string())));
             }
         }
         Err(e) => problems.push(format!("the CycloneDX schema could not be loaded: {e}")),
     }
-    let mut refs = BTreeMap::<String, Vec<String>>::new();
-    let mut uses = Vec::new();
-    walk(bom, "", &mut refs, &mut uses, &mut problems);
-    for (r, places) in &refs {
-        if places.len() > 1 {
-            problems.push(format!(
-                "{}: bom-ref {r:?} is not unique (also at {})",
-                places[0],
-                places[1..].join(", ")
-            ));
-        }
-    }
-    let known: BTreeSet<&str> = refs.keys().map(String::as_str).collect();
-    for (place, r) in uses {
-        if !r.starts_with("urn:cdx:") && !known.contains(r.as_str()) {
-            problems.push(format!("{place}: ref {r:?} resolves to no bom-ref"));
-        }
-    }
+    let mut log = RefLog::new("");
+    log.walk(bom, None, "");
+    refs::problems(&[log], &mut problems);
     problems
 }
 
-fn location(pointer: &str) -> String {
-    if pointer.is_empty() {
-        "/".into()
-    } else {
-        pointer.to_string()
-    }
+/// [`check_bom`] of the strict JSON read from `reader`, without building
+/// the BOM's tree: the items of its top-level arrays (`components`,
+/// `dependencies`, ...) are checked one at a time and kept only as compact
+/// facts, so memory grows with the number of bom-refs, not with the BOM.
+/// The same problems, in the same order, as [`check_bom`] of the parsed
+/// BOM, except that a `uniqueItems` failure of such an array names the two
+/// equal items instead of printing the whole array. An item larger than
+/// [`MAX_BOM_ITEM`], or more than [`MAX_BOM_REST`] bytes outside those
+/// arrays, is refused. `reader` need not be buffered.
+pub fn check_bom_reader(reader: impl Read) -> Result<Vec<String>, BomReadError> {
+    check_with_caps(reader, Caps::BOM)
 }
 
-/// Collects bom-refs and references, and checks model-card placement.
-fn walk(
-    value: &Value,
-    path: &str,
-    refs: &mut BTreeMap<String, Vec<String>>,
-    uses: &mut Vec<(String, String)>,
-    problems: &mut Vec<String>,
-) {
-    match value {
-        Value::Object(map) => {
-            if let Some(Value::String(r)) = map.get("bom-ref") {
-                refs.entry(r.clone()).or_default().push(location(path));
-            }
-            if map.contains_key("modelCard")
-                && map.get("type").and_then(Value::as_str) != Some("machine-learning-model")
-            {
-                problems.push(format!(
-                    "{}: modelCard on a component of type {}; only machine-learning-model components carry one",
-                    location(path),
-                    map.get("type").map(|t| t.to_string()).unwrap_or_else(|| "(none)".into())
-                ));
-            }
-            for (key, child) in map {
-                let here = format!("{path}/{key}");
-                match (key.as_str(), child) {
-                    ("ref", Value::String(r)) => uses.push((location(&here), r.clone())),
-                    ("dependsOn" | "provides", Value::Array(items)) => {
-                        for (i, item) in items.iter().enumerate() {
-                            if let Value::String(r) = item {
-                                uses.push((format!("{here}/{i}"), r.clone()));
-                            }
-                        }
-                    }
-                    _ => walk(child, &here, refs, uses, problems),
-                }
-            }
-        }
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                walk(item, &format!("{path}/{i}"), refs, uses, problems);
-            }
-        }
-        _ => {}
+fn check_with_caps(reader: impl Read, caps: Caps) -> Result<Vec<String>, BomReadError> {
+    Ok(match stream::read(reader, caps)? {
+        Parsed::Other(bom) => check_bom(&bom),
+        Parsed::Object { rest, arrays } => check_parts(rest, arrays),
+    })
+}
+
+/// [`check_bom_reader`] of the BOM named by `source`: a regular file of
+/// any size (read as a stream); a pipe, or an `https://` URL, of at most
+/// [`MAX_BUNDLE_SIZE`](crate::bundle::MAX_BUNDLE_SIZE) bytes, as before.
+pub fn check_bom_source(source: &Path) -> crate::Result<Vec<String>> {
+    let refused = |e: BomReadError| match e {
+        BomReadError::Read(e) => Error::Input(InputError::from_io(source, e)),
+        e => Error::Bom(format!("{}: {e}", source.display())),
+    };
+    let pipe_cap = crate::bundle::MAX_BUNDLE_SIZE;
+    if source.to_str().is_some_and(fetch::is_url) {
+        let bytes = fetch::read_input(source, InputKind::Bom(pipe_cap))?;
+        return check_bom_reader(bytes.as_slice()).map_err(refused);
     }
+    // A regular file may be as large as it is; should the path turn into
+    // something else before it is opened, the cap is still a real file's size.
+    let cap = match std::fs::metadata(source) {
+        Ok(meta) if meta.is_file() => meta.len().max(pipe_cap),
+        _ => pipe_cap,
+    };
+    let input = fetch::open_file(source, InputKind::Bom(cap))?;
+    check_bom_reader(input).map_err(refused)
+}
+
+fn spec_version(version: Option<&Value>) -> Vec<String> {
+    if version.and_then(Value::as_str) == Some("1.6") {
+        return Vec::new();
+    }
+    vec![format!(
+        "/specVersion: this check knows CycloneDX 1.6, the BOM says {}",
+        version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "nothing".into())
+    )]
+}
+
+/// The problems of a BOM read as a stream: `rest` with each streamed array
+/// empty, and the arrays' facts.
+fn check_parts(rest: Map<String, Value>, mut arrays: Vec<StreamedArray>) -> Vec<String> {
+    let mut problems = spec_version(rest.get("specVersion"));
+    let rest = Value::Object(rest);
+    // The whole validator checks members in key order, each top-level
+    // array's items before its `uniqueItems`, and errors about the whole
+    // object come after its members'.
+    arrays.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut pending = arrays.iter().peekable();
+    let mut schema = Vec::new();
+    let flush = |schema: &mut Vec<String>, array: &StreamedArray| {
+        schema.extend(array.problems.iter().cloned());
+        if let Some(pair) = array.repeated {
+            schema.push(stream::repeated_problem(
+                &format!("/{}", array.key),
+                array.len,
+                pair,
+            ));
+        }
+    };
+    match validator() {
+        Ok(v) => {
+            for e in v.iter_errors(&rest).take(MAX_SCHEMA_PROBLEMS) {
+                let path = e.instance_path.to_string();
+                let member = top_member(&path);
+                while let Some(array) =
+                    pending.next_if(|a| member.as_deref().is_none_or(|m| a.key.as_str() < m))
+                {
+                    flush(&mut schema, array);
+                }
+                schema.push(format!("{}: {e}", location(&path)));
+            }
+            for array in pending {
+                flush(&mut schema, array);
+            }
+        }
+        Err(e) => schema.push(format!("the CycloneDX schema could not be loaded: {e}")),
+    }
+    schema.truncate(MAX_SCHEMA_PROBLEMS);
+    problems.extend(schema);
+    let Value::Object(rest) = rest else {
+        return problems;
+    };
+    let logs = refs::walk_root(&rest, arrays.into_iter().map(|a| (a.key, a.refs)).collect());
+    refs::problems(&logs, &mut problems);
+    problems
 }
 
 #[cfg(test)]
@@ -200,3 +210,6 @@ mod tests {
         assert!(!check_bom(&json!({"specVersion": "1.4"})).is_empty());
     }
 }
+
+#[cfg(test)]
+mod stream_tests;

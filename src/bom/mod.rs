@@ -7,15 +7,22 @@ mod build;
 pub(crate) mod card;
 mod check;
 mod files;
+mod refs;
+mod schema;
 mod spdx;
+mod stream;
 pub mod types;
+mod unique;
 
 pub use build::{
     BomOptions, DATASET_REF, HashedTree, MODEL_FILE_REF, bom_timestamp, build_bom, hash_tree,
     tree_name,
 };
 pub use card::CardFacts;
-pub use check::{check_bom, parse_bom};
+pub use check::{
+    BomReadError, MAX_BOM_ITEM, MAX_BOM_REST, check_bom, check_bom_reader, check_bom_source,
+    parse_bom,
+};
 pub use files::FileComponents;
 pub use spdx::canonical_license_id;
 pub use types::Bom;

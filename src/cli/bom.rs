@@ -6,7 +6,8 @@ use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite_sha256, load_ch
 use clap::Args;
 use modelseal::bom::types::Property;
 use modelseal::bom::{
-    BomOptions, HashedTree, bom_timestamp, build_bom, check_bom, hash_tree, sign_bom, write_json,
+    BomOptions, HashedTree, bom_timestamp, build_bom, check_bom_source, hash_tree, sign_bom,
+    write_json,
 };
 use modelseal::digest::{HashOptions, IgnoreSet};
 use modelseal::evidence::record::{
@@ -255,13 +256,7 @@ fn walk_options(
 }
 
 fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
-    let bytes = modelseal::fetch::read_input(
-        file,
-        modelseal::fetch::InputKind::Bom(modelseal::bundle::MAX_BUNDLE_SIZE),
-    )?;
-    let bom: serde_json::Value = modelseal::bom::parse_bom(&bytes)
-        .map_err(|e| Error::Bom(format!("{}: not JSON: {e}", file.display())))?;
-    let problems = check_bom(&bom);
+    let problems = check_bom_source(file)?;
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             if problems.is_empty() {

@@ -1,0 +1,722 @@
+//! Reading a BOM as a stream: the top-level arrays whose items the schema
+//! checks one by one (`components`, `dependencies`, ...) are read item by
+//! item, each item checked and reduced to compact facts, then dropped; the
+//! rest of the document (small) is kept as a tree. The JSON rules are those
+//! of [`crate::json`] (no repeated key, nesting bounded) with the same
+//! error paths; each item and the rest are bounded in bytes.
+
+use super::refs::{Mark, RefLog};
+use super::schema::{ArraySchema, array_schema, top_member};
+use super::unique::{ArrayDigest, digest, object_digest};
+use crate::json::StrictJsonError;
+use crate::json::value::StrictPath;
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use std::cell::Cell;
+use std::collections::HashSet;
+use std::fmt;
+use std::io::{BufReader, Read};
+use std::rc::Rc;
+
+/// Most bytes of one item of a top-level array (one component): a file's
+/// component is a few hundred bytes; a model's, with its card, some
+/// kilobytes.
+pub const MAX_BOM_ITEM: u64 = 16 << 20;
+/// Most bytes of the BOM outside the items of its item-by-item arrays (metadata,
+/// declarations, ...): the whole-BOM cap of earlier releases, so every
+/// BOM they read is still read.
+pub const MAX_BOM_REST: u64 = 256 << 20;
+/// Most schema problems kept for one array (the report shows 200 in all).
+const MAX_PROBLEMS: usize = 200;
+
+/// Why a BOM cannot be read (as opposed to read and found invalid).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BomReadError {
+    /// The input could not be read (for a file argument, an
+    /// [`InputError`](crate::fetch::InputError) is inside).
+    #[error("{0}")]
+    Read(std::io::Error),
+    /// Not strict JSON.
+    #[error("not JSON: {0}")]
+    Json(StrictJsonError),
+    /// One item of a top-level array is larger than [`MAX_BOM_ITEM`].
+    #[error("{place} is larger than {max} bytes, the most read for one item of a BOM")]
+    ItemTooLarge {
+        /// The item's location (`/components/12`).
+        place: String,
+        /// The cap.
+        max: u64,
+    },
+    /// The BOM without its item-by-item arrays is larger than
+    /// [`MAX_BOM_REST`].
+    #[error(
+        "the BOM apart from the items of its top-level arrays is larger than {max} bytes, the most read"
+    )]
+    RestTooLarge {
+        /// The cap.
+        max: u64,
+    },
+}
+
+/// A BOM read as a stream.
+pub(super) enum Parsed {
+    /// A JSON object: its members, each top-level array read item by item
+    /// replaced by an empty array, and those arrays' facts.
+    Object {
+        rest: Map<String, Value>,
+        arrays: Vec<StreamedArray>,
+    },
+    /// Anything else, whole (it can only be invalid).
+    Other(Value),
+}
+
+/// What a top-level array read item by item leaves behind.
+pub(super) struct StreamedArray {
+    /// Its member name (`components`).
+    pub key: String,
+    /// How many items it had.
+    pub len: u64,
+    /// Its items' schema problems (`location: message`), at most 200.
+    pub problems: Vec<String>,
+    /// Two equal items (the earlier index, the later), when the schema asks
+    /// for unique items.
+    pub repeated: Option<(u64, u64)>,
+    /// Its items' bom-refs and uses.
+    pub refs: RefLog,
+}
+
+/// Counts the bytes read and stops at a limit the parser moves.
+#[derive(Default)]
+struct Meter {
+    read: Cell<u64>,
+    limit: Cell<u64>,
+    over: Cell<bool>,
+}
+
+struct Metered<R> {
+    inner: R,
+    meter: Rc<Meter>,
+}
+
+impl<R: Read> Read for Metered<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let m = &self.meter;
+        let room = m.limit.get().saturating_sub(m.read.get());
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        if want == 0 && !buf.is_empty() {
+            // At the limit: only the end of the input may follow.
+            let mut probe = [0u8; 1];
+            if self.inner.read(&mut probe)? == 0 {
+                return Ok(0);
+            }
+            m.over.set(true);
+            return Err(std::io::Error::other("size limit reached"));
+        }
+        let n = self.inner.read(&mut buf[..want])?;
+        m.read.set(m.read.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The byte caps of a read: [`MAX_BOM_ITEM`] and [`MAX_BOM_REST`] (tests
+/// use smaller ones).
+#[derive(Clone, Copy)]
+pub(super) struct Caps {
+    pub item: u64,
+    pub rest: u64,
+}
+
+impl Caps {
+    /// The caps of `bom --check`.
+    pub(super) const BOM: Caps = Caps {
+        item: MAX_BOM_ITEM,
+        rest: MAX_BOM_REST,
+    };
+}
+
+/// The reader's state shared by the visitors.
+struct State {
+    caps: Caps,
+    at: StrictPath,
+    meter: Rc<Meter>,
+    rest_used: u64,
+    rest_since: u64,
+    /// The item being read, when one is (`/components/7`).
+    item: Option<String>,
+    item_used: u64,
+    item_since: u64,
+    /// The item of an item's array being read (`/dependencies/0/dependsOn/5`).
+    sub: Option<String>,
+    /// The item that went over its cap.
+    too_large: Option<String>,
+}
+
+impl State {
+    fn item_begin(&mut self, place: String) {
+        let read = self.meter.read.get();
+        self.rest_used += read - self.rest_since;
+        self.meter.limit.set(read.saturating_add(self.caps.item));
+        self.item = Some(place);
+        self.item_used = 0;
+        self.item_since = read;
+    }
+
+    /// An item of an item's array: the cap again, for it alone; the item's
+    /// own bytes are those outside such items.
+    fn sub_begin(&mut self, place: String) {
+        let read = self.meter.read.get();
+        self.item_used += read - self.item_since;
+        self.meter.limit.set(read.saturating_add(self.caps.item));
+        self.sub = Some(place);
+    }
+
+    fn sub_end(&mut self) {
+        if self.meter.over.get() && self.too_large.is_none() {
+            self.too_large = self.sub.take();
+        }
+        self.sub = None;
+        let read = self.meter.read.get();
+        self.item_since = read;
+        self.meter
+            .limit
+            .set(read.saturating_add(self.caps.item.saturating_sub(self.item_used)));
+    }
+
+    fn item_end(&mut self) {
+        if self.meter.over.get() && self.too_large.is_none() {
+            self.too_large = self.item.take();
+        }
+        self.item = None;
+        let read = self.meter.read.get();
+        self.rest_since = read;
+        self.meter
+            .limit
+            .set(read.saturating_add(self.caps.rest.saturating_sub(self.rest_used)));
+    }
+}
+
+/// Reads a BOM from `reader` (buffered here), keeping no more than the
+/// caps allow.
+pub(super) fn read(reader: impl Read, caps: Caps) -> Result<Parsed, BomReadError> {
+    let meter = Rc::new(Meter::default());
+    meter.limit.set(caps.rest);
+    let metered = Metered {
+        inner: BufReader::with_capacity(64 << 10, reader),
+        meter: meter.clone(),
+    };
+    let mut state = State {
+        caps,
+        at: StrictPath::new(),
+        meter,
+        rest_used: 0,
+        rest_since: 0,
+        item: None,
+        item_used: 0,
+        item_since: 0,
+        sub: None,
+        too_large: None,
+    };
+    let mut de = serde_json::Deserializer::from_reader(metered);
+    let parsed = Root { state: &mut state }
+        .deserialize(&mut de)
+        .and_then(|p| de.end().map(|()| p));
+    if let Some(problem) = state.at.take_problem() {
+        return Err(BomReadError::Json(problem));
+    }
+    if state.meter.over.get() {
+        return Err(match state.too_large {
+            Some(place) => BomReadError::ItemTooLarge {
+                place,
+                max: caps.item,
+            },
+            None => BomReadError::RestTooLarge { max: caps.rest },
+        });
+    }
+    parsed.map_err(|e| {
+        if e.is_io() {
+            BomReadError::Read(e.into())
+        } else {
+            BomReadError::Json(StrictJsonError::Syntax(e.to_string()))
+        }
+    })
+}
+
+/// The whole document.
+struct Root<'a> {
+    state: &'a mut State,
+}
+
+impl<'de> DeserializeSeed<'de> for Root<'_> {
+    type Value = Parsed;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Parsed, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+/// Hands a value that is not the shape streamed to the strict tree builder.
+macro_rules! whole {
+    ($wrap:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            self.state.at.value().visit_bool(v).map($wrap)
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            self.state.at.value().visit_i64(v).map($wrap)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            self.state.at.value().visit_u64(v).map($wrap)
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            self.state.at.value().visit_f64(v).map($wrap)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            self.state.at.value().visit_str(v).map($wrap)
+        }
+        fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+            self.state.at.value().visit_string(v).map($wrap)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            self.state.at.value().visit_unit().map($wrap)
+        }
+    };
+}
+
+impl<'de> Visitor<'de> for Root<'_> {
+    type Value = Parsed;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CycloneDX BOM")
+    }
+
+    whole!(Parsed::Other);
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Parsed, A::Error> {
+        self.state.at.value().visit_seq(seq).map(Parsed::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Parsed, A::Error> {
+        self.state.at.enter()?;
+        let mut rest = Map::new();
+        let mut arrays = Vec::new();
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(self.state.at.duplicate(key));
+            }
+            self.state.at.push_key(&key);
+            let member = match array_schema(&key) {
+                Some(schema) => map.next_value_seed(Member {
+                    state: &mut *self.state,
+                    key: &key,
+                    schema,
+                }),
+                None => map.next_value_seed(self.state.at.value()).map(Kept::Whole),
+            };
+            self.state.at.pop();
+            match member? {
+                Kept::Whole(value) => {
+                    rest.insert(key, value);
+                }
+                Kept::Streamed(array) => {
+                    rest.insert(key, Value::Array(Vec::new()));
+                    arrays.push(*array);
+                }
+            }
+        }
+        Ok(Parsed::Object { rest, arrays })
+    }
+}
+
+/// A top-level member: as a value, or (an array) item by item.
+enum Kept {
+    Whole(Value),
+    Streamed(Box<StreamedArray>),
+}
+
+struct Member<'a> {
+    state: &'a mut State,
+    key: &'a str,
+    schema: &'static ArraySchema,
+}
+
+impl<'de> DeserializeSeed<'de> for Member<'_> {
+    type Value = Kept;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Kept, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Member<'_> {
+    type Value = Kept;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    whole!(Kept::Whole);
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Kept, A::Error> {
+        self.state.at.value().visit_map(map).map(Kept::Whole)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Kept, A::Error> {
+        self.state.at.enter()?;
+        let prefix = format!("/{}", self.key);
+        let mut items = Items {
+            schema: self.schema,
+            problems: Vec::new(),
+            digests: Vec::new(),
+            refs: RefLog::new(&prefix),
+            prefix,
+        };
+        let mut index = 0u64;
+        loop {
+            let place = format!("{}/{index}", items.prefix);
+            self.state.item_begin(place.clone());
+            self.state
+                .at
+                .push_index(usize::try_from(index).unwrap_or(usize::MAX));
+            let item = seq.next_element_seed(ItemSeed {
+                state: &mut *self.state,
+                schema: self.schema,
+                refs: &mut items.refs,
+                element: index,
+                place: &place,
+            });
+            self.state.at.pop();
+            self.state.item_end();
+            match item? {
+                Some(item) => items.take(index, &place, item),
+                None => break,
+            }
+            index += 1;
+        }
+        Ok(Kept::Streamed(Box::new(items.finish(self.key, index))))
+    }
+}
+
+/// The facts gathered from the items of one array so far.
+struct Items {
+    schema: &'static ArraySchema,
+    prefix: String,
+    problems: Vec<String>,
+    digests: Vec<([u8; 32], u64)>,
+    refs: RefLog,
+}
+
+impl Items {
+    fn take(&mut self, index: u64, place: &str, item: ItemRead) {
+        let ItemRead {
+            value,
+            mut subs,
+            start,
+        } = item;
+        subs.sort_by(|a, b| a.key.cmp(&b.key));
+        if self.problems.len() < MAX_PROBLEMS {
+            let room = MAX_PROBLEMS - self.problems.len();
+            let mut errors = Vec::new();
+            match self.schema.validator() {
+                Ok(v) if v.is_valid(&value) => {}
+                Ok(v) => {
+                    for e in v.iter_errors(&value).take(room) {
+                        let path = e.instance_path.to_string();
+                        errors.push((top_member(&path), format!("{place}{path}: {e}")));
+                    }
+                }
+                Err(e) if self.problems.is_empty() => {
+                    errors.push((
+                        None,
+                        format!("the CycloneDX schema could not be loaded: {e}"),
+                    ));
+                }
+                Err(_) => {}
+            }
+            // As the whole validator orders them: members in key order, an
+            // array's items before its uniqueItems, the object's own last.
+            let mut pending = subs.iter().peekable();
+            let mut merged = Vec::new();
+            for (member, error) in errors {
+                while let Some(sub) =
+                    pending.next_if(|s| member.as_deref().is_none_or(|m| s.key.as_str() < m))
+                {
+                    sub.problems_into(place, &mut merged);
+                }
+                merged.push(error);
+            }
+            for sub in pending {
+                sub.problems_into(place, &mut merged);
+            }
+            merged.truncate(room);
+            self.problems.extend(merged);
+        }
+        if self.schema.unique {
+            let d = match &value {
+                Value::Object(map) if !subs.is_empty() => {
+                    let replaced: Vec<(&str, [u8; 32])> =
+                        subs.iter().map(|s| (s.key.as_str(), s.digest)).collect();
+                    object_digest(map, &replaced)
+                }
+                v => digest(v),
+            };
+            self.digests.push((d, index));
+        }
+        match (&value, start) {
+            (Value::Object(map), Some(start)) => {
+                let streamed: Vec<(&str, Mark, Mark)> = subs
+                    .iter()
+                    .map(|s| (s.key.as_str(), s.from, s.to))
+                    .collect();
+                self.refs.finish_item(map, index, &streamed, start);
+            }
+            _ => self.refs.walk(&value, Some(index), ""),
+        }
+    }
+
+    fn finish(self, key: &str, len: u64) -> StreamedArray {
+        let repeated = repeated(self.digests);
+        StreamedArray {
+            key: key.to_string(),
+            len,
+            problems: self.problems,
+            repeated,
+            refs: self.refs,
+        }
+    }
+}
+
+/// Two equal items (the earlier index, the later), the later as early as
+/// can be.
+fn repeated(mut digests: Vec<([u8; 32], u64)>) -> Option<(u64, u64)> {
+    digests.sort_unstable();
+    digests
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| (w[0].1, w[1].1))
+        .min_by_key(|&(_, later)| later)
+}
+
+/// The `uniqueItems` problem of the array at `place` of `len` items.
+pub(super) fn repeated_problem(place: &str, len: u64, (first, later): (u64, u64)) -> String {
+    format!(
+        "{place}: [... {len} items] has non-unique elements ({place}/{later} equals {place}/{first})"
+    )
+}
+
+/// One item of a top-level array: its value (with its arrays read item by
+/// item emptied), those arrays' facts, and, when it was read member by
+/// member, where its reference entries begin.
+struct ItemRead {
+    value: Value,
+    subs: Vec<SubArray>,
+    start: Option<Mark>,
+}
+
+impl ItemRead {
+    fn whole(value: Value) -> Self {
+        ItemRead {
+            value,
+            subs: Vec::new(),
+            start: None,
+        }
+    }
+}
+
+/// What an item's array read item by item leaves behind.
+struct SubArray {
+    key: String,
+    len: u64,
+    problems: Vec<String>,
+    repeated: Option<(u64, u64)>,
+    digest: [u8; 32],
+    from: Mark,
+    to: Mark,
+}
+
+impl SubArray {
+    fn problems_into(&self, item: &str, out: &mut Vec<String>) {
+        out.extend(self.problems.iter().cloned());
+        if let Some(pair) = self.repeated {
+            out.push(repeated_problem(
+                &format!("{item}/{}", self.key),
+                self.len,
+                pair,
+            ));
+        }
+    }
+}
+
+/// One item of a top-level array: an object whose definition has arrays
+/// read item by item is read member by member; anything else whole.
+struct ItemSeed<'a> {
+    state: &'a mut State,
+    schema: &'static ArraySchema,
+    refs: &'a mut RefLog,
+    element: u64,
+    place: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
+    type Value = ItemRead;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<ItemRead, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ItemSeed<'_> {
+    type Value = ItemRead;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    whole!(ItemRead::whole);
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<ItemRead, A::Error> {
+        self.state.at.value().visit_seq(seq).map(ItemRead::whole)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemRead, A::Error> {
+        if self.schema.members.is_empty() {
+            return self.state.at.value().visit_map(map).map(ItemRead::whole);
+        }
+        self.state.at.enter()?;
+        let start = self.refs.mark();
+        let mut kept = Map::new();
+        let mut subs = Vec::new();
+        let mut seen = HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(self.state.at.duplicate(key));
+            }
+            self.state.at.push_key(&key);
+            let member = match self.schema.member(&key) {
+                Some(schema) => map.next_value_seed(SubSeed {
+                    state: &mut *self.state,
+                    schema,
+                    refs: &mut *self.refs,
+                    element: self.element,
+                    place: self.place,
+                    key: &key,
+                }),
+                None => map
+                    .next_value_seed(self.state.at.value())
+                    .map(SubKept::Whole),
+            };
+            self.state.at.pop();
+            match member? {
+                SubKept::Whole(value) => {
+                    kept.insert(key, value);
+                }
+                SubKept::Streamed(sub) => {
+                    kept.insert(key, Value::Array(Vec::new()));
+                    subs.push(sub);
+                }
+            }
+        }
+        Ok(ItemRead {
+            value: Value::Object(kept),
+            subs,
+            start: Some(start),
+        })
+    }
+}
+
+enum SubKept {
+    Whole(Value),
+    Streamed(SubArray),
+}
+
+/// A member of an item: as a value, or (an array) item by item.
+struct SubSeed<'a> {
+    state: &'a mut State,
+    schema: &'a ArraySchema,
+    refs: &'a mut RefLog,
+    element: u64,
+    place: &'a str,
+    key: &'a str,
+}
+
+impl<'de> DeserializeSeed<'de> for SubSeed<'_> {
+    type Value = SubKept;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<SubKept, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SubSeed<'_> {
+    type Value = SubKept;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    whole!(SubKept::Whole);
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<SubKept, A::Error> {
+        self.state.at.value().visit_map(map).map(SubKept::Whole)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SubKept, A::Error> {
+        self.state.at.enter()?;
+        let from = self.refs.mark();
+        let suffix = format!("/{}", self.key);
+        let at = format!("{}{suffix}", self.place);
+        let mut problems = Vec::new();
+        let mut digests = Vec::new();
+        let mut array = ArrayDigest::new();
+        let mut index = 0u64;
+        loop {
+            self.state.sub_begin(format!("{at}/{index}"));
+            self.state
+                .at
+                .push_index(usize::try_from(index).unwrap_or(usize::MAX));
+            let item = seq.next_element_seed(self.state.at.value());
+            self.state.at.pop();
+            self.state.sub_end();
+            let Some(item) = item? else { break };
+            if problems.len() < MAX_PROBLEMS {
+                match self.schema.validator() {
+                    Ok(v) if v.is_valid(&item) => {}
+                    Ok(v) => {
+                        let room = MAX_PROBLEMS - problems.len();
+                        for e in v.iter_errors(&item).take(room) {
+                            problems.push(format!("{at}/{index}{}: {e}", e.instance_path));
+                        }
+                    }
+                    Err(e) if problems.is_empty() => {
+                        problems.push(format!("the CycloneDX schema could not be loaded: {e}"));
+                    }
+                    Err(_) => {}
+                }
+            }
+            let d = digest(&item);
+            array.push(&d);
+            if self.schema.unique {
+                digests.push((d, index));
+            }
+            match (self.key, &item) {
+                ("dependsOn" | "provides", Value::String(r)) => {
+                    self.refs.used_at(r, self.element, &suffix, index);
+                }
+                ("dependsOn" | "provides", _) => {}
+                _ => self
+                    .refs
+                    .walk(&item, Some(self.element), &format!("{suffix}/{index}")),
+            }
+            index += 1;
+        }
+        Ok(SubKept::Streamed(SubArray {
+            key: self.key.to_string(),
+            len: index,
+            problems,
+            repeated: repeated(digests),
+            digest: array.finish(),
+            from,
+            to: self.refs.mark(),
+        }))
+    }
+}
