@@ -1,7 +1,8 @@
 //! Reading a BOM as a stream: the top-level arrays whose items the schema
 //! checks one by one (`components`, `dependencies`, ...) are read item by
-//! item, each item checked and reduced to compact facts, then dropped; the
-//! rest of the document (small) is kept as a tree. The JSON rules are those
+//! item, each item checked and reduced to compact facts, then dropped (a
+//! component's own `components` too, at any depth); the rest of the
+//! document (small) is kept as a tree. The JSON rules are those
 //! of [`crate::json`] (no repeated key, nesting bounded) with the same
 //! error paths; each item and the rest are bounded in bytes.
 
@@ -18,9 +19,10 @@ use std::fmt;
 use std::io::{BufReader, Read};
 use std::rc::Rc;
 
-/// Most bytes of one item of a top-level array (one component): a file's
-/// component is a few hundred bytes; a model's, with its card, some
-/// kilobytes.
+/// Most bytes of one item of a top-level array (one component), or of one
+/// component nested in another, not counting the components nested in it:
+/// a file's component is a few hundred bytes; a model's, with its card,
+/// some kilobytes.
 pub const MAX_BOM_ITEM: u64 = 16 << 20;
 /// Most bytes of the BOM outside the items of its item-by-item arrays (metadata,
 /// declarations, ...): the whole-BOM cap of earlier releases, so every
@@ -40,10 +42,11 @@ pub enum BomReadError {
     /// Not strict JSON.
     #[error("not JSON: {0}")]
     Json(StrictJsonError),
-    /// One item of a top-level array is larger than [`MAX_BOM_ITEM`].
+    /// One item of a top-level array (or one nested component, without
+    /// its own nested components) is larger than [`MAX_BOM_ITEM`].
     #[error("{place} is larger than {max} bytes, the most read for one item of a BOM")]
     ItemTooLarge {
-        /// The item's location (`/components/12`).
+        /// The item's location (`/components/12`, `/components/5/components/3`).
         place: String,
         /// The cap.
         max: u64,

@@ -387,7 +387,22 @@ fn the_same_refusals_as_the_whole_document_parse() {
     let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     let deep_depends_on = marked.replacen("\"MARK\"", &nested(97), 1);
     let fits_depends_on = marked.replacen("\"MARK\"", &nested(96), 1);
+    // Components nested in components, n deep, the innermost with `last`.
+    let chain = |n: usize, last: &str| {
+        let open = r#"[{"type": "file", "name": "n", "components": "#;
+        format!("{}[{{{last}}}]{}", open.repeat(n), "}]".repeat(n))
+    };
+    let in_item = |text: String| bom.replacen("\"name\": \"d/3.bin\",", &text, 1);
+    let plain = r#""type": "file", "name": "x""#;
+    let dup = r#""type": "file", "name": "x", "name": "y""#;
     let cases = [
+        in_item(format!(
+            "\"name\": \"d/3.bin\", \"components\": {},",
+            chain(3, dup)
+        )),
+        in_item(format!("\"components\": {},", chain(47, plain))),
+        in_item(format!("\"components\": {},", chain(48, plain))),
+        in_item(format!("\"components\": {},", chain(48, "\"x\": [[]]"))),
         dup_in_dependency,
         deep_depends_on,
         fits_depends_on,
@@ -408,8 +423,13 @@ fn the_same_refusals_as_the_whole_document_parse() {
         let (old, new) = both(case.as_bytes());
         assert_eq!(old, new, "case {i}");
     }
-    assert!(matches!(both(cases[0].as_bytes()).0, Err(e) if e.contains("$.dependencies[0]")));
-    let (old, _) = both(cases[3].as_bytes());
+    assert!(
+        matches!(both(cases[0].as_bytes()).0, Err(e) if e.contains("$.components[3].components[0].components[0].components[0]"))
+    );
+    assert!(matches!(both(cases[1].as_bytes()).0, Ok(p) if !p.is_empty()));
+    assert!(matches!(both(cases[3].as_bytes()).0, Err(e) if e.contains("deeper")));
+    assert!(matches!(both(cases[4].as_bytes()).0, Err(e) if e.contains("$.dependencies[0]")));
+    let (old, _) = both(cases[7].as_bytes());
     assert_eq!(
         old,
         Err(StrictJsonError::DuplicateKey {
