@@ -72,6 +72,49 @@ fn an_oversized_component_is_refused_with_one_line() {
 }
 
 #[test]
+fn a_dataset_larger_than_the_item_cap_through_its_files_is_checked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_model_tmp, model) = tiny_model();
+    let dataset = tmp.path().join("ds");
+    fs::create_dir(&dataset).unwrap();
+    for i in 0..20 {
+        fs::write(dataset.join(format!("{i}.csv")), format!("row {i}\n")).unwrap();
+    }
+    let out = tmp.path().join("m.cdx.json");
+    let (code, _, err) = run(modelseal()
+        .arg("bom")
+        .arg(&model)
+        .arg("--dataset")
+        .arg(&dataset)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let mut bom: Value = serde_json::from_slice(&fs::read(&out).unwrap()).unwrap();
+    // Each file of the dataset under the cap; the dataset, files included, over it.
+    let max = modelseal::bom::MAX_BOM_ITEM as usize;
+    let components = bom["components"].as_array_mut().unwrap();
+    let at = components.iter().position(|c| c["type"] == "data").unwrap();
+    let files = components[at]["components"].as_array_mut().unwrap();
+    assert_eq!(files.len(), 20);
+    for file in files.iter_mut() {
+        file["description"] = Value::String("x".repeat(max / 16));
+    }
+    assert!(components[at].to_string().len() > max);
+    let file = tmp.path().join("ds.json");
+    fs::write(&file, serde_json::to_vec(&bom).unwrap()).unwrap();
+    let (code, out, err) = check(&file);
+    assert_eq!((code, err.as_str()), (0, ""), "{out}");
+    assert!(out.starts_with("valid: "), "{out}");
+    // A problem inside one of the files is found and located.
+    bom["components"][at]["components"][7]["type"] = Value::String("spaceship".into());
+    fs::write(&file, serde_json::to_vec(&bom).unwrap()).unwrap();
+    let (code, out, err) = check(&file);
+    assert_eq!(code, 1, "{out}{err}");
+    let want = format!("  /components/{at}/components/7/type: ");
+    assert!(out.lines().any(|l| l.starts_with(&want)), "{out}");
+}
+
+#[test]
 fn a_bom_from_a_pipe_is_still_capped() {
     // Valid JSON as far as it goes: components padded to 1 MiB each, more
     // of them than the pipe cap allows; the reader stops first.

@@ -62,6 +62,22 @@ impl RefLog {
     }
 
     fn place(&mut self, element: u64, suffix: &str) -> Place {
+        // A trailing array index is kept apart, so that the items of a
+        // nested array (`/components/12`) share one suffix.
+        if let Some((head, tail)) = suffix.rsplit_once('/')
+            && let Ok(index) = tail.parse::<u32>()
+            && index != NONE
+            && index.to_string() == tail
+        {
+            return Place {
+                index,
+                ..self.place_whole(element, head)
+            };
+        }
+        self.place_whole(element, suffix)
+    }
+
+    fn place_whole(&mut self, element: u64, suffix: &str) -> Place {
         match u32::try_from(element) {
             Ok(e) if e != NONE => self.interned(e, suffix),
             _ if element == NO_ELEMENT => self.interned(NONE, suffix),
@@ -228,7 +244,7 @@ impl RefLog {
         let place = match u32::try_from(index) {
             Ok(i) if i != NONE => Place {
                 index: i,
-                ..self.place(element, suffix)
+                ..self.place_whole(element, suffix)
             },
             _ => self.place(element, &format!("{suffix}/{index}")),
         };
@@ -236,15 +252,16 @@ impl RefLog {
         self.uses.push(entry);
     }
 
-    /// Completes element `element`, an object read member by member: the
-    /// members in `streamed` (key, first mark, last mark) were logged as
-    /// they came; walks the others of `map` and puts everything logged since
-    /// `start` in the order of the whole-tree walk (the object itself, then
-    /// its members in key order).
+    /// Completes the object `map` at `base` in element `element`, read
+    /// member by member: the members in `streamed` (key, first mark, last
+    /// mark) were logged as they came; walks the others of `map` and puts
+    /// everything logged since `start` in the order of the whole-tree walk
+    /// (the object itself, then its members in key order).
     pub(super) fn finish_item(
         &mut self,
         map: &Map<String, Value>,
         element: u64,
+        base: &str,
         streamed: &[(&str, Mark, Mark)],
         start: Mark,
     ) {
@@ -254,9 +271,9 @@ impl RefLog {
             parts.push((rank(key), *from, *to));
         }
         let from = self.mark();
-        self.object_itself(map, element, "");
+        self.object_itself(map, element, base);
         parts.push((0, from, self.mark()));
-        let mut path = String::new();
+        let mut path = base.to_string();
         for (key, child) in map {
             if streamed.iter().any(|(k, _, _)| k == key) {
                 continue;

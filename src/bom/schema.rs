@@ -50,7 +50,9 @@ pub(super) fn validator() -> Result<&'static jsonschema::Validator, String> {
 /// only constraints on it are its type, its items' schema (a definition)
 /// and (when `unique`) `uniqueItems`. A top-level one (`components`,
 /// `dependencies`) may have items whose own arrays of strings
-/// (`dependsOn`) are read item by item too: its `members`.
+/// (`dependsOn`) are read item by item too: its `members`; and items with
+/// an array of items like themselves (a component's `components`), read
+/// the same way at any depth: its `nested`.
 pub(super) struct ArraySchema {
     /// The member name (`components`).
     pub key: String,
@@ -58,6 +60,9 @@ pub(super) struct ArraySchema {
     pub unique: bool,
     /// Arrays of the items' definition read item by item.
     pub members: Vec<ArraySchema>,
+    /// The member of its items that is an array of the same definition and
+    /// uniqueness, read item by item like this one.
+    pub nested: Option<String>,
     definition: String,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
 }
@@ -82,7 +87,15 @@ impl ArraySchema {
 
     /// The member `key` of an item, when it is read item by item.
     pub(super) fn member(&self, key: &str) -> Option<&ArraySchema> {
+        if self.nested.as_deref() == Some(key) {
+            return Some(self);
+        }
         self.members.iter().find(|a| a.key == key)
+    }
+
+    /// Whether its items (objects) are read member by member.
+    pub(super) fn by_member(&self) -> bool {
+        !self.members.is_empty() || self.nested.is_some()
     }
 }
 
@@ -117,6 +130,7 @@ fn arrays_of(
                 key: key.clone(),
                 unique: p.get("uniqueItems") == Some(&Value::Bool(true)),
                 members: fits(definition)?,
+                nested: None,
                 definition: definition.to_string(),
                 validator: OnceLock::new(),
             })
@@ -145,7 +159,7 @@ fn array_schemas() -> &'static [ArraySchema] {
         // Arrays of strings in an item read member by member: only for a
         // definition whose constraints are all per member (or on which
         // members there are), so that emptying one changes nothing else.
-        let members = |definition: &str| -> Option<Vec<ArraySchema>> {
+        let safe = |definition: &str| -> Option<&serde_json::Map<String, Value>> {
             let d = definitions[definition].as_object();
             let safe = d.is_some_and(|d| {
                 d.keys().all(|k| {
@@ -163,17 +177,32 @@ fn array_schemas() -> &'static [ArraySchema] {
                 }) && d.get("additionalProperties").is_none_or(Value::is_boolean)
             });
             let properties = d.and_then(|d| d.get("properties")?.as_object());
-            Some(match properties {
-                Some(p) if safe => arrays_of(p, &|item| {
+            properties.filter(|_| safe)
+        };
+        let members = |definition: &str| -> Option<Vec<ArraySchema>> {
+            Some(match safe(definition) {
+                Some(p) => arrays_of(p, &|item| {
                     (type_of(definitions, item) == Some("string")).then(Vec::new)
                 }),
-                _ => Vec::new(),
+                None => Vec::new(),
             })
         };
-        match schema["properties"].as_object() {
+        let mut arrays = match schema["properties"].as_object() {
             Some(properties) => arrays_of(properties, &members),
             None => Vec::new(),
+        };
+        // Emptying such a member of a safe definition changes nothing else
+        // either; an empty array is a valid one.
+        for array in &mut arrays {
+            let definition = array.definition.clone();
+            array.nested = safe(&definition).and_then(|p| {
+                arrays_of(p, &|item| (item == definition).then(Vec::new))
+                    .into_iter()
+                    .find(|n| n.unique == array.unique)
+                    .map(|n| n.key)
+            });
         }
+        arrays
     })
 }
 
@@ -223,6 +252,14 @@ mod tests {
         let dependency = array_schema("dependencies").unwrap();
         let members: Vec<&str> = dependency.members.iter().map(|m| m.key.as_str()).collect();
         assert_eq!(members, ["dependsOn", "provides"]);
+        assert_eq!(dependency.nested, None);
+        // A component's components are components, read the same way.
+        let components = array_schema("components").unwrap();
+        assert_eq!(components.nested.as_deref(), Some("components"));
+        assert!(std::ptr::eq(
+            components.member("components").unwrap(),
+            components
+        ));
         for a in array_schemas() {
             a.validator().unwrap();
             for m in &a.members {

@@ -1,7 +1,8 @@
 //! Reading a BOM as a stream: the top-level arrays whose items the schema
 //! checks one by one (`components`, `dependencies`, ...) are read item by
-//! item, each item checked and reduced to compact facts, then dropped; the
-//! rest of the document (small) is kept as a tree. The JSON rules are those
+//! item, each item checked and reduced to compact facts, then dropped (a
+//! component's own `components` too, at any depth); the rest of the
+//! document (small) is kept as a tree. The JSON rules are those
 //! of [`crate::json`] (no repeated key, nesting bounded) with the same
 //! error paths; each item and the rest are bounded in bytes.
 
@@ -18,9 +19,10 @@ use std::fmt;
 use std::io::{BufReader, Read};
 use std::rc::Rc;
 
-/// Most bytes of one item of a top-level array (one component): a file's
-/// component is a few hundred bytes; a model's, with its card, some
-/// kilobytes.
+/// Most bytes of one item of a top-level array (one component), or of one
+/// component nested in another, not counting the components nested in it:
+/// a file's component is a few hundred bytes; a model's, with its card,
+/// some kilobytes.
 pub const MAX_BOM_ITEM: u64 = 16 << 20;
 /// Most bytes of the BOM outside the items of its item-by-item arrays (metadata,
 /// declarations, ...): the whole-BOM cap of earlier releases, so every
@@ -40,10 +42,11 @@ pub enum BomReadError {
     /// Not strict JSON.
     #[error("not JSON: {0}")]
     Json(StrictJsonError),
-    /// One item of a top-level array is larger than [`MAX_BOM_ITEM`].
+    /// One item of a top-level array (or one nested component, without
+    /// its own nested components) is larger than [`MAX_BOM_ITEM`].
     #[error("{place} is larger than {max} bytes, the most read for one item of a BOM")]
     ItemTooLarge {
-        /// The item's location (`/components/12`).
+        /// The item's location (`/components/12`, `/components/5/components/3`).
         place: String,
         /// The cap.
         max: u64,
@@ -135,64 +138,59 @@ impl Caps {
     };
 }
 
+/// One part of the BOM being read under its own cap: the rest (outside
+/// the items), an item, an item of an item's array, ... Each part's own
+/// bytes are those outside the parts inside it.
+struct Frame {
+    /// Its location (`/components/7`); none for the rest.
+    place: Option<String>,
+    cap: u64,
+    used: u64,
+    since: u64,
+}
+
 /// The reader's state shared by the visitors.
 struct State {
     caps: Caps,
     at: StrictPath,
     meter: Rc<Meter>,
-    rest_used: u64,
-    rest_since: u64,
-    /// The item being read, when one is (`/components/7`).
-    item: Option<String>,
-    item_used: u64,
-    item_since: u64,
-    /// The item of an item's array being read (`/dependencies/0/dependsOn/5`).
-    sub: Option<String>,
-    /// The item that went over its cap.
+    /// The parts being read, the rest first.
+    frames: Vec<Frame>,
+    /// The part that went over its cap.
     too_large: Option<String>,
 }
 
 impl State {
-    fn item_begin(&mut self, place: String) {
+    /// An item at `place` begins: the item cap again, for it alone.
+    fn begin(&mut self, place: String) {
         let read = self.meter.read.get();
-        self.rest_used += read - self.rest_since;
-        self.meter.limit.set(read.saturating_add(self.caps.item));
-        self.item = Some(place);
-        self.item_used = 0;
-        self.item_since = read;
-    }
-
-    /// An item of an item's array: the cap again, for it alone; the item's
-    /// own bytes are those outside such items.
-    fn sub_begin(&mut self, place: String) {
-        let read = self.meter.read.get();
-        self.item_used += read - self.item_since;
-        self.meter.limit.set(read.saturating_add(self.caps.item));
-        self.sub = Some(place);
-    }
-
-    fn sub_end(&mut self) {
-        if self.meter.over.get() && self.too_large.is_none() {
-            self.too_large = self.sub.take();
+        if let Some(outer) = self.frames.last_mut() {
+            outer.used += read - outer.since;
         }
-        self.sub = None;
-        let read = self.meter.read.get();
-        self.item_since = read;
-        self.meter
-            .limit
-            .set(read.saturating_add(self.caps.item.saturating_sub(self.item_used)));
+        self.frames.push(Frame {
+            place: Some(place),
+            cap: self.caps.item,
+            used: 0,
+            since: read,
+        });
+        self.meter.limit.set(read.saturating_add(self.caps.item));
     }
 
-    fn item_end(&mut self) {
-        if self.meter.over.get() && self.too_large.is_none() {
-            self.too_large = self.item.take();
+    /// The innermost item ends: its outer part's cap, less what it used.
+    fn end(&mut self) {
+        if let Some(inner) = self.frames.pop()
+            && self.meter.over.get()
+            && self.too_large.is_none()
+        {
+            self.too_large = inner.place;
         }
-        self.item = None;
         let read = self.meter.read.get();
-        self.rest_since = read;
-        self.meter
-            .limit
-            .set(read.saturating_add(self.caps.rest.saturating_sub(self.rest_used)));
+        if let Some(outer) = self.frames.last_mut() {
+            outer.since = read;
+            self.meter
+                .limit
+                .set(read.saturating_add(outer.cap.saturating_sub(outer.used)));
+        }
     }
 }
 
@@ -209,12 +207,12 @@ pub(super) fn read(reader: impl Read, caps: Caps) -> Result<Parsed, BomReadError
         caps,
         at: StrictPath::new(),
         meter,
-        rest_used: 0,
-        rest_since: 0,
-        item: None,
-        item_used: 0,
-        item_since: 0,
-        sub: None,
+        frames: vec![Frame {
+            place: None,
+            cap: caps.rest,
+            used: 0,
+            since: 0,
+        }],
         too_large: None,
     };
     let mut de = serde_json::Deserializer::from_reader(metered);
@@ -374,7 +372,7 @@ impl<'de> Visitor<'de> for Member<'_> {
         let mut index = 0u64;
         loop {
             let place = format!("{}/{index}", items.prefix);
-            self.state.item_begin(place.clone());
+            self.state.begin(place.clone());
             self.state
                 .at
                 .push_index(usize::try_from(index).unwrap_or(usize::MAX));
@@ -384,9 +382,10 @@ impl<'de> Visitor<'de> for Member<'_> {
                 refs: &mut items.refs,
                 element: index,
                 place: &place,
+                base: "",
             });
             self.state.at.pop();
-            self.state.item_end();
+            self.state.end();
             match item? {
                 Some(item) => items.take(index, &place, item),
                 None => break,
@@ -408,69 +407,19 @@ struct Items {
 
 impl Items {
     fn take(&mut self, index: u64, place: &str, item: ItemRead) {
-        let ItemRead {
-            value,
-            mut subs,
-            start,
-        } = item;
-        subs.sort_by(|a, b| a.key.cmp(&b.key));
-        if self.problems.len() < MAX_PROBLEMS {
-            let room = MAX_PROBLEMS - self.problems.len();
-            let mut errors = Vec::new();
-            match self.schema.validator() {
-                Ok(v) if v.is_valid(&value) => {}
-                Ok(v) => {
-                    for e in v.iter_errors(&value).take(room) {
-                        let path = e.instance_path.to_string();
-                        errors.push((top_member(&path), format!("{place}{path}: {e}")));
-                    }
-                }
-                Err(e) if self.problems.is_empty() => {
-                    errors.push((
-                        None,
-                        format!("the CycloneDX schema could not be loaded: {e}"),
-                    ));
-                }
-                Err(_) => {}
-            }
-            // As the whole validator orders them: members in key order, an
-            // array's items before its uniqueItems, the object's own last.
-            let mut pending = subs.iter().peekable();
-            let mut merged = Vec::new();
-            for (member, error) in errors {
-                while let Some(sub) =
-                    pending.next_if(|s| member.as_deref().is_none_or(|m| s.key.as_str() < m))
-                {
-                    sub.problems_into(place, &mut merged);
-                }
-                merged.push(error);
-            }
-            for sub in pending {
-                sub.problems_into(place, &mut merged);
-            }
-            merged.truncate(room);
-            self.problems.extend(merged);
-        }
+        let digest = check_item(
+            self.schema,
+            Checked {
+                place,
+                element: index,
+                base: "",
+            },
+            item,
+            &mut self.problems,
+            &mut self.refs,
+        );
         if self.schema.unique {
-            let d = match &value {
-                Value::Object(map) if !subs.is_empty() => {
-                    let replaced: Vec<(&str, [u8; 32])> =
-                        subs.iter().map(|s| (s.key.as_str(), s.digest)).collect();
-                    object_digest(map, &replaced)
-                }
-                v => digest(v),
-            };
-            self.digests.push((d, index));
-        }
-        match (&value, start) {
-            (Value::Object(map), Some(start)) => {
-                let streamed: Vec<(&str, Mark, Mark)> = subs
-                    .iter()
-                    .map(|s| (s.key.as_str(), s.from, s.to))
-                    .collect();
-                self.refs.finish_item(map, index, &streamed, start);
-            }
-            _ => self.refs.walk(&value, Some(index), ""),
+            self.digests.push((digest, index));
         }
     }
 
@@ -484,6 +433,94 @@ impl Items {
             refs: self.refs,
         }
     }
+}
+
+/// Where an item read by [`ItemSeed`] stands.
+#[derive(Clone, Copy)]
+struct Checked<'a> {
+    /// Its location (`/components/5/components/12`).
+    place: &'a str,
+    /// The element of the top-level array it is in (`5`).
+    element: u64,
+    /// Its path inside that element (`/components/12`; empty for the
+    /// element itself).
+    base: &'a str,
+}
+
+/// Checks one item read by [`ItemSeed`]: its schema problems, merged with
+/// those of its arrays read item by item in the whole validator's order,
+/// go to `problems` (at most [`MAX_PROBLEMS`]); its bom-refs and uses are
+/// completed in `refs`. Returns its digest.
+fn check_item(
+    schema: &ArraySchema,
+    at: Checked<'_>,
+    item: ItemRead,
+    problems: &mut Vec<String>,
+    refs: &mut RefLog,
+) -> [u8; 32] {
+    let ItemRead {
+        value,
+        mut subs,
+        start,
+    } = item;
+    let place = at.place;
+    subs.sort_by(|a, b| a.key.cmp(&b.key));
+    if problems.len() < MAX_PROBLEMS {
+        let room = MAX_PROBLEMS - problems.len();
+        let mut errors = Vec::new();
+        match schema.validator() {
+            Ok(v) if v.is_valid(&value) => {}
+            Ok(v) => {
+                for e in v.iter_errors(&value).take(room) {
+                    let path = e.instance_path.to_string();
+                    errors.push((top_member(&path), format!("{place}{path}: {e}")));
+                }
+            }
+            Err(e) if problems.is_empty() => {
+                errors.push((
+                    None,
+                    format!("the CycloneDX schema could not be loaded: {e}"),
+                ));
+            }
+            Err(_) => {}
+        }
+        // As the whole validator orders them: members in key order, an
+        // array's items before its uniqueItems, the object's own last.
+        let mut pending = subs.iter().peekable();
+        let mut merged = Vec::new();
+        for (member, error) in errors {
+            while let Some(sub) =
+                pending.next_if(|s| member.as_deref().is_none_or(|m| s.key.as_str() < m))
+            {
+                sub.problems_into(place, &mut merged);
+            }
+            merged.push(error);
+        }
+        for sub in pending {
+            sub.problems_into(place, &mut merged);
+        }
+        merged.truncate(room);
+        problems.extend(merged);
+    }
+    let d = match &value {
+        Value::Object(map) if !subs.is_empty() => {
+            let replaced: Vec<(&str, [u8; 32])> =
+                subs.iter().map(|s| (s.key.as_str(), s.digest)).collect();
+            object_digest(map, &replaced)
+        }
+        v => digest(v),
+    };
+    match (&value, start) {
+        (Value::Object(map), Some(start)) => {
+            let streamed: Vec<(&str, Mark, Mark)> = subs
+                .iter()
+                .map(|s| (s.key.as_str(), s.from, s.to))
+                .collect();
+            refs.finish_item(map, at.element, at.base, &streamed, start);
+        }
+        _ => refs.walk(&value, Some(at.element), at.base),
+    }
+    d
 }
 
 /// Two equal items (the earlier index, the later), the later as early as
@@ -547,14 +584,17 @@ impl SubArray {
     }
 }
 
-/// One item of a top-level array: an object whose definition has arrays
-/// read item by item is read member by member; anything else whole.
+/// One item of a top-level array, or of an item's array of the same
+/// definition (a component's `components`): an object whose definition has
+/// arrays read item by item is read member by member; anything else whole.
 struct ItemSeed<'a> {
     state: &'a mut State,
-    schema: &'static ArraySchema,
+    schema: &'a ArraySchema,
     refs: &'a mut RefLog,
     element: u64,
     place: &'a str,
+    /// Its path inside the top-level element (empty for the element).
+    base: &'a str,
 }
 
 impl<'de> DeserializeSeed<'de> for ItemSeed<'_> {
@@ -579,7 +619,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ItemRead, A::Error> {
-        if self.schema.members.is_empty() {
+        if !self.schema.by_member() {
             return self.state.at.value().visit_map(map).map(ItemRead::whole);
         }
         self.state.at.enter()?;
@@ -599,6 +639,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
                     refs: &mut *self.refs,
                     element: self.element,
                     place: self.place,
+                    base: self.base,
                     key: &key,
                 }),
                 None => map
@@ -636,6 +677,7 @@ struct SubSeed<'a> {
     refs: &'a mut RefLog,
     element: u64,
     place: &'a str,
+    base: &'a str,
     key: &'a str,
 }
 
@@ -663,20 +705,49 @@ impl<'de> Visitor<'de> for SubSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SubKept, A::Error> {
         self.state.at.enter()?;
         let from = self.refs.mark();
-        let suffix = format!("/{}", self.key);
-        let at = format!("{}{suffix}", self.place);
+        let suffix = format!("{}/{}", self.base, self.key);
+        let at = format!("{}/{}", self.place, self.key);
         let mut problems = Vec::new();
         let mut digests = Vec::new();
         let mut array = ArrayDigest::new();
         let mut index = 0u64;
         loop {
-            self.state.sub_begin(format!("{at}/{index}"));
+            let place = format!("{at}/{index}");
+            self.state.begin(place.clone());
             self.state
                 .at
                 .push_index(usize::try_from(index).unwrap_or(usize::MAX));
+            if self.schema.by_member() {
+                // Items like their parent (a component's components): each
+                // read as the top-level items are.
+                let base = format!("{suffix}/{index}");
+                let item = seq.next_element_seed(ItemSeed {
+                    state: &mut *self.state,
+                    schema: self.schema,
+                    refs: &mut *self.refs,
+                    element: self.element,
+                    place: &place,
+                    base: &base,
+                });
+                self.state.at.pop();
+                self.state.end();
+                let Some(item) = item? else { break };
+                let at = Checked {
+                    place: &place,
+                    element: self.element,
+                    base: &base,
+                };
+                let d = check_item(self.schema, at, item, &mut problems, self.refs);
+                array.push(&d);
+                if self.schema.unique {
+                    digests.push((d, index));
+                }
+                index += 1;
+                continue;
+            }
             let item = seq.next_element_seed(self.state.at.value());
             self.state.at.pop();
-            self.state.sub_end();
+            self.state.end();
             let Some(item) = item? else { break };
             if problems.len() < MAX_PROBLEMS {
                 match self.schema.validator() {

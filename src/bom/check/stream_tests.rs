@@ -27,16 +27,14 @@ fn generated(n: usize) -> Value {
     })
 }
 
-/// The uniqueItems line of a whole array differs on purpose (the old one
-/// printed the whole array); everything else must be identical.
+/// The uniqueItems line of an array read item by item (top-level, or a
+/// component's components) differs on purpose (the old one printed the
+/// whole array); everything else must be identical.
 fn normalized(problems: Vec<String>) -> Vec<String> {
     problems
         .into_iter()
         .map(|p| match p.split_once(": ") {
-            Some((place, message))
-                if place.matches('/').count() == 1
-                    && message.contains("has non-unique elements") =>
-            {
+            Some((place, message)) if message.contains("has non-unique elements") => {
                 format!("{place}: non-unique")
             }
             _ => p,
@@ -63,6 +61,57 @@ fn same(what: &str, bom: &Value) -> Vec<String> {
     let (old, new) = both(&bytes);
     assert_eq!(old, new, "{what}");
     old.unwrap_or_default()
+}
+
+/// Adds a dataset as `modelseal bom --dataset` writes it: one `data`
+/// component (`/components/40` of [`generated`]) with a component per file
+/// inside, the third of which has two of its own.
+fn dataset(bom: &mut Value, n: usize) {
+    let files: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"type": "file", "bom-ref": format!("ds:{i}"), "name": format!("ds/{i}.csv"),
+                "hashes": [{"alg": "SHA-256", "content": format!("{:064x}", i + 7)}]})
+        })
+        .collect();
+    let mut data = json!({"type": "data", "bom-ref": "dataset:ds", "name": "ds",
+        "components": files});
+    if n > 2 {
+        data["components"][2]["components"] = json!([
+            {"type": "file", "bom-ref": "ds:2/0", "name": "a"},
+            {"type": "file", "bom-ref": "ds:2/1", "name": "b"}]);
+    }
+    bom["components"].as_array_mut().unwrap().push(data);
+    bom["dependencies"][0]["dependsOn"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!("dataset:ds"));
+}
+
+#[test]
+fn a_dataset_reads_the_same_both_ways() {
+    let mut bom = generated(40);
+    dataset(&mut bom, 30);
+    assert_eq!(same("dataset", &bom), Vec::<String>::new());
+    let ds = bom["components"][40]["components"].as_array_mut().unwrap();
+    let c = ds[3].clone();
+    ds.push(c);
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    let problems = check_bom_reader(bytes.as_slice()).unwrap();
+    assert!(
+        problems.contains(
+            &"/components/40/components: [... 31 items] has non-unique elements \
+              (/components/40/components/30 equals /components/40/components/3)"
+                .to_string()
+        ),
+        "{problems:#?}"
+    );
+    assert!(
+        problems.contains(
+            &"/components/40/components/3: bom-ref \"ds:3\" is not unique (also at /components/40/components/30)"
+                .to_string()
+        ),
+        "{problems:#?}"
+    );
 }
 
 #[test]
@@ -211,6 +260,83 @@ fn streaming_and_whole_tree_checks_agree_on_mutated_boms() {
                 b["dependsOn"] = json!(["file:2", "q"]);
             }),
         ),
+        (
+            "dataset: problems inside nested components",
+            Box::new(|b| {
+                dataset(b, 30);
+                let ds = &mut b["components"][40]["components"];
+                ds[4]["type"] = json!("spaceship");
+                ds[9]["hashes"][0]["alg"] = json!("MD6");
+                ds[2]["components"][1]["name"] = json!(7);
+                ds[2]["components"][0]["modelCard"] = json!({});
+                ds[7]["zzz"] = json!(1);
+                b["components"][40]["version"] = json!(1);
+            }),
+        ),
+        (
+            "dataset: a repeated nested component",
+            Box::new(|b| {
+                dataset(b, 30);
+                let ds = b["components"][40]["components"].as_array_mut().unwrap();
+                let c = ds[3].clone();
+                ds.push(c);
+                let deep = ds[2]["components"].as_array_mut().unwrap();
+                let c = deep[0].clone();
+                deep.push(c);
+            }),
+        ),
+        (
+            "dataset: 1 and 1.0 nested",
+            Box::new(|b| {
+                dataset(b, 30);
+                let ds = b["components"][40]["components"].as_array_mut().unwrap();
+                let mut c = ds[3].clone();
+                ds[3]["x"] = json!(1);
+                c["x"] = json!(1.0);
+                ds.push(c);
+            }),
+        ),
+        (
+            "dataset: dangling and repeated refs",
+            Box::new(|b| {
+                dataset(b, 30);
+                b["dependencies"][0]["dependsOn"]
+                    .as_array_mut()
+                    .unwrap()
+                    .extend([json!("ds:ghost"), json!("ds:3"), json!("ds:2/1")]);
+                let ds = &mut b["components"][40]["components"];
+                ds[5]["bom-ref"] = json!("file:3");
+                ds[2]["components"][0]["bom-ref"] = json!("ds:7");
+                ds[11]["modelCard"] =
+                    json!({"modelParameters": {"datasets": [{"ref": "ds:1"}, {"ref": "nowhere"}]}});
+                ds[11]["type"] = json!("machine-learning-model");
+                b["metadata"]["component"]["modelCard"]["modelParameters"]["datasets"][0]["ref"] =
+                    json!("ds:missing");
+            }),
+        ),
+        (
+            "dataset: nested not an array",
+            Box::new(|b| {
+                dataset(b, 3);
+                b["components"][40]["components"][1]["components"] = json!({"a": 1});
+                b["components"][40]["components"][0]["components"] = json!([1, "x", []]);
+            }),
+        ),
+        (
+            "dataset: more than 200 nested",
+            Box::new(|b| {
+                dataset(b, 120);
+                for i in 0..120 {
+                    b["components"][40]["components"][i]["version"] = json!(1);
+                    b["components"][40]["components"][i]["scope"] = json!(2);
+                }
+                b["components"]
+                    .as_array_mut()
+                    .unwrap()
+                    .push(json!({"type": 1, "name": "late"}));
+                b["zzz"] = json!(1);
+            }),
+        ),
     ];
     for (what, mutate) in &mutations {
         let mut bom = base.clone();
@@ -261,7 +387,22 @@ fn the_same_refusals_as_the_whole_document_parse() {
     let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
     let deep_depends_on = marked.replacen("\"MARK\"", &nested(97), 1);
     let fits_depends_on = marked.replacen("\"MARK\"", &nested(96), 1);
+    // Components nested in components, n deep, the innermost with `last`.
+    let chain = |n: usize, last: &str| {
+        let open = r#"[{"type": "file", "name": "n", "components": "#;
+        format!("{}[{{{last}}}]{}", open.repeat(n), "}]".repeat(n))
+    };
+    let in_item = |text: String| bom.replacen("\"name\": \"d/3.bin\",", &text, 1);
+    let plain = r#""type": "file", "name": "x""#;
+    let dup = r#""type": "file", "name": "x", "name": "y""#;
     let cases = [
+        in_item(format!(
+            "\"name\": \"d/3.bin\", \"components\": {},",
+            chain(3, dup)
+        )),
+        in_item(format!("\"components\": {},", chain(47, plain))),
+        in_item(format!("\"components\": {},", chain(48, plain))),
+        in_item(format!("\"components\": {},", chain(48, "\"x\": [[]]"))),
         dup_in_dependency,
         deep_depends_on,
         fits_depends_on,
@@ -282,8 +423,13 @@ fn the_same_refusals_as_the_whole_document_parse() {
         let (old, new) = both(case.as_bytes());
         assert_eq!(old, new, "case {i}");
     }
-    assert!(matches!(both(cases[0].as_bytes()).0, Err(e) if e.contains("$.dependencies[0]")));
-    let (old, _) = both(cases[3].as_bytes());
+    assert!(
+        matches!(both(cases[0].as_bytes()).0, Err(e) if e.contains("$.components[3].components[0].components[0].components[0]"))
+    );
+    assert!(matches!(both(cases[1].as_bytes()).0, Ok(p) if !p.is_empty()));
+    assert!(matches!(both(cases[3].as_bytes()).0, Err(e) if e.contains("deeper")));
+    assert!(matches!(both(cases[4].as_bytes()).0, Err(e) if e.contains("$.dependencies[0]")));
+    let (old, _) = both(cases[7].as_bytes());
     assert_eq!(
         old,
         Err(StrictJsonError::DuplicateKey {
@@ -428,6 +574,45 @@ fn a_dependency_on_every_file_is_read_past_the_item_cap() {
     let bytes = serde_json::to_vec(&bom).unwrap();
     match check_with_caps(bytes.as_slice(), wide) {
         Err(BomReadError::ItemTooLarge { place, .. }) => assert_eq!(place, "/dependencies/0"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_dataset_is_read_past_the_item_cap_one_nested_component_at_a_time() {
+    let mut bom = generated(2);
+    let files: Vec<Value> = (0..200)
+        .map(|i| json!({"type": "file", "bom-ref": format!("ds:{i}"), "name": format!("ds/{i}")}))
+        .collect();
+    bom["components"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"type": "data", "bom-ref": "ds", "name": "ds", "components": files}));
+    assert!(bom["components"][2].to_string().len() as u64 > CAPS.item);
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    assert_eq!(
+        check_with_caps(bytes.as_slice(), CAPS).unwrap(),
+        Vec::<String>::new()
+    );
+    // A nested component keeps the cap, and is named.
+    bom["components"][2]["components"][5]["components"] =
+        json!([{"type": "file", "name": "x".repeat(CAPS.item as usize)}]);
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    match check_with_caps(bytes.as_slice(), CAPS) {
+        Err(BomReadError::ItemTooLarge { place, .. }) => {
+            assert_eq!(place, "/components/2/components/5/components/0");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The dataset's own bytes, outside its components, keep the cap too.
+    bom["components"][2]["components"][5]
+        .as_object_mut()
+        .unwrap()
+        .remove("components");
+    bom["components"][2]["description"] = json!("z".repeat(CAPS.item as usize));
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    match check_with_caps(bytes.as_slice(), CAPS) {
+        Err(BomReadError::ItemTooLarge { place, .. }) => assert_eq!(place, "/components/2"),
         other => panic!("{other:?}"),
     }
 }
