@@ -153,6 +153,28 @@ impl Context {
     }
 
     /// Records the first problem and returns the error that stops the walk.
+    /// Admits `key` to the object at the current path, whose keys so far
+    /// are `seen`: a key serde_json reserves, or one already seen, stops
+    /// the read. Every strict reader (the whole-document check and the
+    /// piecewise [`value::StrictPath`]) admits keys here.
+    fn admit_key<E: serde::de::Error>(
+        &mut self,
+        seen: &mut HashSet<String>,
+        key: &str,
+    ) -> Result<(), E> {
+        let key = key.to_string();
+        if key.starts_with(RESERVED_KEY_PREFIX) {
+            let path = self.path();
+            return Err(self.fail(StrictJsonError::ReservedKey { key, path }));
+        }
+        if seen.contains(&key) {
+            let path = self.path();
+            return Err(self.fail(StrictJsonError::DuplicateKey { key, path }));
+        }
+        seen.insert(key);
+        Ok(())
+    }
+
     fn fail<E: serde::de::Error>(&mut self, problem: StrictJsonError) -> E {
         let message = problem.to_string();
         self.found.get_or_insert(problem);
@@ -266,25 +288,13 @@ impl<'de> Visitor<'de> for Checker<'_> {
         let depth = self.enter()?;
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key_seed(Key)? {
-            if key.starts_with(RESERVED_KEY_PREFIX) {
-                let path = self.context.path();
-                return Err(self
-                    .context
-                    .fail(StrictJsonError::ReservedKey { key, path }));
-            }
-            if seen.contains(&key) {
-                let path = self.context.path();
-                return Err(self
-                    .context
-                    .fail(StrictJsonError::DuplicateKey { key, path }));
-            }
-            self.context.path.push(Step::Key(key.clone()));
+            self.context.admit_key(&mut seen, &key)?;
+            self.context.path.push(Step::Key(key));
             map.next_value_seed(Checker {
                 context: &mut *self.context,
                 depth,
             })?;
             self.context.path.pop();
-            seen.insert(key);
         }
         Ok(())
     }

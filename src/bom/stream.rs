@@ -299,9 +299,7 @@ impl<'de> Visitor<'de> for Root<'_> {
         let mut arrays = Vec::new();
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(self.state.at.duplicate(key));
-            }
+            self.state.at.admit_key(&mut seen, &key)?;
             self.state.at.push_key(&key);
             let member = match array_schema(&key) {
                 Some(schema) => map.next_value_seed(Member {
@@ -628,9 +626,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
         let mut subs = Vec::new();
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(self.state.at.duplicate(key));
-            }
+            self.state.at.admit_key(&mut seen, &key)?;
             self.state.at.push_key(&key);
             let member = match self.schema.member(&key) {
                 Some(schema) => map.next_value_seed(SubSeed {

@@ -52,12 +52,15 @@ impl StrictPath {
         Ok(())
     }
 
-    /// Records that the object at the current path repeats `key`; returns
-    /// the error that stops the read.
-    pub(crate) fn duplicate<E: Error>(&mut self, key: String) -> E {
-        let path = self.context.path();
-        self.context
-            .fail(StrictJsonError::DuplicateKey { key, path })
+    /// Admits `key` to the object at the current path, whose keys so far
+    /// are `seen`, by the rules of the whole-document check: a reserved or
+    /// repeated key is the error that stops the read.
+    pub(crate) fn admit_key<E: Error>(
+        &mut self,
+        seen: &mut HashSet<String>,
+        key: &str,
+    ) -> Result<(), E> {
+        self.context.admit_key(seen, key)
     }
 
     /// A seed that builds the value at the current path.
@@ -142,9 +145,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
         let mut members = Map::new();
         let mut seen = HashSet::new();
         while let Some(key) = map.next_key::<String>()? {
-            if !seen.insert(key.clone()) {
-                return Err(self.at.duplicate(key));
-            }
+            self.at.admit_key(&mut seen, &key)?;
             self.at.push_key(&key);
             let value = map.next_value_seed(self.at.value());
             self.at.pop();
@@ -183,6 +184,7 @@ mod tests {
             r#"{"a":1,"a":2}"#,
             r#"{"a":{"b":[0,{"c":1,"\u0063":1}]}}"#,
             r#"{"x y":{"k":1,"k":2}}"#,
+            r#"{"a":[{"$serde_json::private::RawValue":"1"}]}"#,
             deep.as_str(),
             abyss.as_str(),
         ] {
