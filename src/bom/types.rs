@@ -265,18 +265,31 @@ impl From<Vec<Component>> for Components {
     }
 }
 
+/// A list whose first part is made while it is written (one element per
+/// file) and whose rest is held as values.
+fn serialize_list<S: Serializer, T: Serialize, U: Serialize>(
+    s: S,
+    made: Option<impl ExactSizeIterator<Item = T>>,
+    held: &[U],
+) -> Result<S::Ok, S::Error> {
+    let len = made.as_ref().map_or(0, ExactSizeIterator::len) + held.len();
+    let mut seq = s.serialize_seq(Some(len))?;
+    for element in made.into_iter().flatten() {
+        seq.serialize_element(&element)?;
+    }
+    for element in held {
+        seq.serialize_element(element)?;
+    }
+    seq.end()
+}
+
 impl Serialize for Components {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        if let Some(files) = &self.files {
-            for c in files.components() {
-                seq.serialize_element(&c)?;
-            }
-        }
-        for c in &self.items {
-            seq.serialize_element(c)?;
-        }
-        seq.end()
+        serialize_list(
+            s,
+            self.files.as_ref().map(FileComponents::components),
+            &self.items,
+        )
     }
 }
 
@@ -304,17 +317,11 @@ impl From<Vec<String>> for Refs {
 
 impl Serialize for Refs {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let files = self.files.as_ref().map_or(0, FileComponents::len);
-        let mut seq = s.serialize_seq(Some(files + self.items.len()))?;
-        if let Some(files) = &self.files {
-            for r in files.bom_refs() {
-                seq.serialize_element(&r)?;
-            }
-        }
-        for r in &self.items {
-            seq.serialize_element(r)?;
-        }
-        seq.end()
+        serialize_list(
+            s,
+            self.files.as_ref().map(FileComponents::bom_refs),
+            &self.items,
+        )
     }
 }
 
