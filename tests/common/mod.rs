@@ -268,9 +268,12 @@ pub fn deploy_command(name: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::pro
 }
 
 /// Runs `iterations` deployments one after another, killing each with
-/// SIGKILL at a random instant within `window` (some finish first).
-/// Returns the record digests of the runs that exited 0: the appends that
-/// were acknowledged.
+/// SIGKILL at a random instant within a window that starts at `window`
+/// (some finish first). A deployment reads the log it appends to, so it
+/// slows as the log grows and as the machine gets busy: the window widens
+/// after each run killed and narrows after each that finished, so that the
+/// instants keep spanning a deployment's whole life. Returns the record
+/// digests of the runs that exited 0: the appends that were acknowledged.
 pub fn deploy_and_kill(
     tag: &str,
     envs: &[(&str, &std::ffi::OsStr)],
@@ -280,12 +283,18 @@ pub fn deploy_and_kill(
 ) -> Vec<String> {
     let mut rng = Rng::new(seed);
     let mut acknowledged = Vec::new();
-    let window_us = window.as_micros() as u64;
+    let shortest = (window.as_micros() as u64).max(1);
+    let mut window_us = shortest;
     for i in 0..iterations {
         let mut child = deploy_command(&format!("{tag}-{i}"), envs).spawn().unwrap();
         std::thread::sleep(Duration::from_micros(rng.below(window_us)));
         let _ = child.kill();
         let out = child.wait_with_output().unwrap();
+        window_us = if out.status.success() {
+            (window_us - window_us / 8).max(shortest)
+        } else {
+            window_us + window_us / 4
+        };
         if out.status.success() {
             let v: serde_json::Value = serde_json::from_slice(&out.stdout)
                 .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
