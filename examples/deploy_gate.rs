@@ -34,9 +34,12 @@ fn gate(
         gate = gate.with_policy(LoadedPolicy::load(policy)?)?;
     }
     let source = LocalSource::new(model);
+    // The library never reads the clock: a deploy step passes its own.
+    let now = modelseal::clock::Now::system(jiff::Timestamp::now());
     let request = GateRequest::new(
         &source,
         Document::read(signature, InputKind::Bundle(MAX_BUNDLE))?,
+        now,
     );
     let outcome = gate.verify(request, &|_: u64| {})?;
     if outcome.is_verified() {

@@ -12,7 +12,7 @@
 
 use modelseal::evidence::merkle::{Frontier, leaf_hash};
 use modelseal::evidence::note::{Checkpoint, sign_checkpoint};
-use modelseal::evidence::record::{DeploymentEvidence, now};
+use modelseal::evidence::record::DeploymentEvidence;
 use modelseal::evidence::{
     EvidenceSubject, Location, NewRecord, Predicate, Recorder, VerifyOptions, checkpoint_path,
     evidence_verifying_key, seal, verify_store,
@@ -32,8 +32,10 @@ fn record(writer: usize, i: usize) -> NewRecord {
         predicate: Predicate::Deployment(DeploymentEvidence {
             target: Some("bench".into()),
             verification: None,
-            time: now(),
+            // A benchmark is a program of its own: it reads the clock.
+            time: modelseal::clock::Now::system(jiff::Timestamp::now()).time(),
         }),
+        clock: modelseal::clock::TimeSource::System,
     }
 }
 

@@ -13,9 +13,12 @@
 //! let key = load_public_key(Path::new("release.pub.pem"))?;
 //! let gate = Gate::new(vec![Trust::Key(key)]);
 //! let model = LocalSource::new("my-model");
+//! // The library never reads the clock: "now" is the caller's.
+//! let now = modelseal::clock::Now::system(jiff::Timestamp::now());
 //! let request = GateRequest::new(
 //!     &model,
 //!     Document::read(Path::new("my-model.sig"), InputKind::Bundle(64 << 20))?,
+//!     now,
 //! );
 //! let outcome = gate.verify(request, &|_: u64| {})?;
 //! if !outcome.is_verified() {
@@ -26,6 +29,7 @@
 //! # Ok::<(), modelseal::Error>(())
 //! ```
 
+use crate::clock::{Now, TimeSource};
 use crate::digest::ProgressFn;
 use crate::evidence::record::{
     EvidenceSubject, NewRecord, Predicate, RecordedSigner, ResourceRef, SIGNATURE_ONLY_POLICY,
@@ -94,8 +98,10 @@ pub struct GateRequest<'a> {
     /// signature allows links (the verifier opting in; a policy's
     /// `symlinks` rule decides instead when there is a policy).
     pub allow_symlinks: bool,
-    /// The time of verification (certificates must be valid then).
-    pub time: jiff::Timestamp,
+    /// The time of verification, from the caller's clock: certificates
+    /// must be valid then, signature ages are measured to it, and the
+    /// record carries it.
+    pub now: Now,
     /// Judge every file's format from the bytes verified (on by default;
     /// the VSA claims `MODELSEAL_FORMATS_SAFE` and a policy passes its
     /// format rules only when the files were judged).
@@ -103,9 +109,9 @@ pub struct GateRequest<'a> {
 }
 
 impl<'a> GateRequest<'a> {
-    /// A request to verify `model` against `signature`, now, with nothing
-    /// excluded or tolerated.
-    pub fn new(model: &'a dyn ModelSource, signature: Document) -> Self {
+    /// A request to verify `model` against `signature` at `now`, with
+    /// nothing excluded or tolerated.
+    pub fn new(model: &'a dyn ModelSource, signature: Document, now: Now) -> Self {
         GateRequest {
             model,
             signature,
@@ -113,7 +119,7 @@ impl<'a> GateRequest<'a> {
             ignore_paths: Vec::new(),
             ignore_unsigned_files: false,
             allow_symlinks: false,
-            time: crate::evidence::record::now(),
+            now,
             inspect_formats: true,
         }
     }
@@ -139,6 +145,8 @@ pub struct GateOutcome {
     pub subject: Option<EvidenceSubject>,
     /// The SLSA Verification Summary Attestation.
     pub summary: VerificationSummary,
+    /// The clock the verification time came from (the record carries it).
+    pub clock: TimeSource,
 }
 
 impl GateOutcome {
@@ -153,6 +161,7 @@ impl GateOutcome {
         Some(NewRecord {
             subject: self.subject.clone()?,
             predicate: Predicate::Verification(self.summary.clone()),
+            clock: self.clock,
         })
     }
 }
@@ -214,11 +223,10 @@ impl Gate {
         mut request: GateRequest<'_>,
         progress: ProgressFn<'_>,
     ) -> Result<GateOutcome> {
-        let mut options = VerifyOptions::new(self.trusts.clone());
+        let mut options = VerifyOptions::new(self.trusts.clone(), request.now.time());
         options.ignore_paths = request.ignore_paths.clone();
         options.signature_path = request.signature.path.clone();
         options.ignore_unsigned_files = request.ignore_unsigned_files;
-        options.time = request.time;
         options.inspect_formats = request.inspect_formats;
         options.allow_symlinks = request.allow_symlinks;
         if let Some(policy) = &self.policy {
@@ -260,7 +268,7 @@ impl Gate {
                 _ => None,
             };
             let given_key = self.given_key();
-            let mut ctx = PolicyContext::new(&verdict, request.time);
+            let mut ctx = PolicyContext::new(&verdict, request.now.time());
             ctx.bom_given = bom_given;
             ctx.bom_timestamp = bom_timestamp;
             ctx.ignore_unsigned_files = request.ignore_unsigned_files;
@@ -304,6 +312,7 @@ impl Gate {
             policy,
             subject,
             summary,
+            clock: request.now.source(),
         })
     }
 
@@ -347,8 +356,7 @@ fn summarise(
             id: VERIFIER_ID.into(),
             version: BTreeMap::from([("modelseal".to_string(), crate::VERSION.to_string())]),
         },
-        time_verified: jiff::Timestamp::from_second(request.time.as_second())
-            .unwrap_or(request.time),
+        time_verified: request.now.time(),
         resource_uri: request.model.uri(),
         policy: policy.unwrap_or_else(|| ResourceRef::uri(SIGNATURE_ONLY_POLICY)),
         input_attestations: attestations,

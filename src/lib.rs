@@ -17,6 +17,7 @@
 pub mod audit;
 pub mod bom;
 pub mod bundle;
+pub mod clock;
 pub mod digest;
 mod error;
 pub mod evidence;

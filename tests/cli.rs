@@ -461,8 +461,9 @@ fn certificate_mode_signs_and_verifies_against_an_anchor() {
     let pki = |f: &str| fixture(&format!("pki/{f}"));
     let sign = |leaf: &str, sig: &std::path::Path| sign_with_test_pki(&model, sig, leaf);
     assert_eq!(sign("signer.pem", &sig).0, 0);
-    let verify = |sig: &std::path::Path, anchor: &str| {
+    let verify_at = |sig: &std::path::Path, anchor: &str, now: &str| {
         run(modelseal()
+            .env(TEST_NOW, now)
             .arg("verify")
             .arg(&model)
             .arg("--signature")
@@ -470,9 +471,18 @@ fn certificate_mode_signs_and_verifies_against_an_anchor() {
             .arg("--cert-chain")
             .arg(pki(anchor)))
     };
+    let verify = |sig: &std::path::Path, anchor: &str| verify_at(sig, anchor, PKI_NOW);
     let (code, out, err) = verify(&sig, "root.pem");
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("CN=modelseal test release signer"), "{out}");
+    // Validity is judged on the clock the command runs with: before the
+    // PKI was made, and after it expires, the same signature fails.
+    let (code, out, _) = verify_at(&sig, "root.pem", "2026-01-01T00:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("certificate"), "{out}");
+    let (code, out, _) = verify_at(&sig, "root.pem", "2047-01-01T00:00:00Z");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("expired"), "{out}");
 
     let (code, out, _) = verify(&sig, "other-root.pem");
     assert_eq!(code, 1);
@@ -523,6 +533,8 @@ fn quiet_silences_warnings_but_not_results() {
     let anchor = interop().join("model-transparency/keys/certificate/ca-cert.pem");
     let verify = |quiet: bool| {
         let mut cmd = modelseal();
+        // Inside the fixture certificates' validity.
+        cmd.env(TEST_NOW, PKI_NOW);
         if quiet {
             cmd.arg("-q");
         }

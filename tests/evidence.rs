@@ -229,20 +229,23 @@ fn attached_documents_move_controls_from_no_evidence_to_pass_then_to_fail_with_a
     let (code, _, err) = run(env.cmd().arg("audit"));
     assert_eq!(code, 2, "{err}");
     for id in [1, 2, 3, 5, 6, 8] {
-        env.attach(id, "2026-06-01");
+        env.attach(id, &test_day(-100));
     }
-    let (code, report) = env.audit(&["--as-of", "2026-12-01"]);
+    // Reviewed 100 days before the audit date: current (at most 365 days).
+    let (code, report) = env.audit(&["--as-of", &test_day(0)]);
     for id in [1, 2, 3, 5, 6, 8] {
         assert_eq!(status(&report, id), "pass", "{id}: {report}");
     }
     assert_eq!(code, 1, "controls 4 and 7 have no evidence");
-    let (code, report) = env.audit(&["--as-of", "2027-07-01"]);
+    // 400 days after the review: stale.
+    let (code, report) = env.audit(&["--as-of", &test_day(300)]);
     for id in [1, 2, 3, 5, 6, 8] {
         assert_eq!(status(&report, id), "fail", "{id}: {report}");
     }
     assert_eq!(code, 1);
-    // Records after the audit date are not counted.
-    let (_, report) = env.audit(&["--as-of", "2020-01-01"]);
+    // Records after the audit date are not counted: they were made on the
+    // test clock's day.
+    let (_, report) = env.audit(&["--as-of", &test_day(-1)]);
     assert_eq!(status(&report, 1), "no-evidence");
 }
 
@@ -253,18 +256,18 @@ fn markdown_and_oscal_reports() {
     let (sig, bom, digest) = env.sign(&model);
     assert_eq!(env.verify(&model, &sig, &bom), 0);
     env.deploy(&digest);
-    env.attach(1, "2026-06-01");
-    let (_, md, _) =
-        run(env
-            .cmd()
-            .args(["--format", "markdown", "audit", "--as-of", "2030-01-01"]));
+    env.attach(1, &test_day(-100));
+    // Three years on: the document is stale, the verification still counts.
+    let later = test_day(1000);
+    let (_, md, _) = run(env
+        .cmd()
+        .args(["--format", "markdown", "audit", "--as-of", &later]));
     assert!(md.starts_with("# ISO/IEC 42001"), "{md}");
     assert!(md.contains("## 7. AI Model Integrity and Provenance"));
     assert!(md.contains("Supporting records (SHA-256 of the log line)"));
-    let (_, oscal, _) =
-        run(env
-            .cmd()
-            .args(["--format", "oscal", "audit", "--as-of", "2030-01-01"]));
+    let (_, oscal, _) = run(env
+        .cmd()
+        .args(["--format", "oscal", "audit", "--as-of", &later]));
     let doc: Value = serde_json::from_str(&oscal).unwrap();
     let result = &doc["assessment-results"]["results"][0];
     assert_eq!(result["findings"].as_array().unwrap().len(), 8);
@@ -275,7 +278,10 @@ fn markdown_and_oscal_reports() {
         .map(|f| f["target"]["status"]["state"].as_str().unwrap())
         .collect();
     assert_eq!(states[6], "satisfied");
-    assert_eq!(states[0], "not-satisfied", "reviewed too long before 2030");
+    assert_eq!(
+        states[0], "not-satisfied",
+        "reviewed too long before the audit"
+    );
     assert!(
         result["observations"][0]["relevant-evidence"][0]["href"]
             .as_str()
@@ -306,10 +312,10 @@ fn tampered_log_is_refused(env: &Env, what: &str) {
 fn every_kind_of_log_tampering_is_detected() {
     let env = Env::new();
     for id in [1, 2, 3, 5, 6] {
-        env.attach(id, "2026-06-01");
+        env.attach(id, &test_day(-100));
     }
     let older = fs::read_to_string(env.log.with_extension("jsonl.checkpoint")).unwrap();
-    env.attach(8, "2026-06-01");
+    env.attach(8, &test_day(-100));
     let older_path = env.tmp.path().join("older.checkpoint");
     fs::write(&older_path, &older).unwrap();
     let (code, out, err) = run(env
@@ -359,7 +365,7 @@ fn every_kind_of_log_tampering_is_detected() {
     // A forged record sealed by another key, appended by hand.
     write(&lines);
     let intruder = Env::new();
-    intruder.attach(1, "2026-06-01");
+    intruder.attach(1, &test_day(-100));
     let forged = fs::read(&intruder.log).unwrap();
     let mut with_forgery = lines.clone();
     with_forgery.push(forged[..forged.len() - 1].to_vec());
@@ -396,6 +402,7 @@ fn two_processes_appending_500_records_each_leave_1000_valid_records() {
         std::process::Command::new("sh")
             .arg("-c")
             .arg(&script)
+            .env(TEST_NOW, test_now().to_string())
             .env("MODELSEAL_EVIDENCE", &env.log)
             .env("MODELSEAL_EVIDENCE_KEY", &env.key)
             .spawn()

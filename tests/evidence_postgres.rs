@@ -157,6 +157,7 @@ fn concurrent_writers(db: &Db, writers: usize, count: usize) -> (Vec<String>, Ve
             let mut cmd = std::process::Command::new("sh");
             cmd.arg("-c")
                 .arg(&script)
+                .env(TEST_NOW, test_now().to_string())
                 .env("W", w.to_string())
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped());
@@ -616,7 +617,7 @@ impl Db {
 }
 
 fn deployment(name: &str) -> modelseal::evidence::NewRecord {
-    use modelseal::evidence::record::{DeploymentEvidence, now};
+    use modelseal::evidence::record::DeploymentEvidence;
     modelseal::evidence::NewRecord {
         subject: modelseal::evidence::EvidenceSubject {
             name: name.to_string(),
@@ -625,8 +626,9 @@ fn deployment(name: &str) -> modelseal::evidence::NewRecord {
         predicate: modelseal::evidence::Predicate::Deployment(DeploymentEvidence {
             target: Some("test".into()),
             verification: None,
-            time: now(),
+            time: "2026-03-01T00:00:00Z".parse().unwrap(),
         }),
+        clock: modelseal::clock::TimeSource::System,
     }
 }
 

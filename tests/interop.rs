@@ -20,6 +20,9 @@ fn p384_key() -> PathBuf {
     mt().join("keys/certificate/signing-key-pub.pem")
 }
 
+/// Verifies with the clock inside the fixtures' certificate validity
+/// (model-transparency's PKI: 2025-05-02 to 2035-04-30), whatever the
+/// run's test clock.
 fn verify(
     model: &Path,
     sig: &Path,
@@ -27,6 +30,7 @@ fn verify(
     extra: &[&str],
 ) -> (i32, String, String) {
     run(modelseal()
+        .env(TEST_NOW, PKI_NOW)
         .arg("verify")
         .arg(model)
         .arg("--signature")

@@ -3,6 +3,7 @@
 //! per tamper or rule, so one regression cannot hide another.
 
 use crate::common::*;
+use modelseal::clock::Now;
 use modelseal::digest::{HashOptions, hash_model};
 use modelseal::evidence::record::{Predicate, VerificationResult, VerifiedLevel};
 use modelseal::fetch::InputKind;
@@ -29,8 +30,17 @@ fn demo_gate() -> Gate {
 }
 
 fn gate_verify(gate: &Gate, model: &Path, bundle: &[u8]) -> GateOutcome {
+    gate_verify_at(gate, model, bundle, test_now())
+}
+
+/// [`gate_verify`] at `time` (the library takes "now" from its caller).
+fn gate_verify_at(gate: &Gate, model: &Path, bundle: &[u8], time: jiff::Timestamp) -> GateOutcome {
     let source = LocalSource::new(model);
-    let request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle.to_vec()));
+    let request = GateRequest::new(
+        &source,
+        Document::from_bytes("model.sig", bundle.to_vec()),
+        Now::test(time),
+    );
     gate.verify(request, &|_: u64| {}).unwrap()
 }
 
@@ -239,7 +249,11 @@ fn excluding_paths_at_verification_breaks_a_strict_policy() {
     );
     fs::write(model.join("notes.txt"), "unsigned").unwrap();
     let source = LocalSource::new(&model);
-    let mut request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle));
+    let mut request = GateRequest::new(
+        &source,
+        Document::from_bytes("model.sig", bundle),
+        Now::test(test_now()),
+    );
     request.ignore_paths = vec![PathBuf::from("notes.txt")];
     let outcome = Gate::from_policy(p)
         .unwrap()
@@ -297,7 +311,11 @@ fn a_signing_time_in_the_future_breaks_the_age_rule() {
     let (tmp, model, bundle) = signed_model();
     let bom = tmp.path().join("m.cdx.json");
     let (code, out, err) = run(modelseal()
-        .env("SOURCE_DATE_EPOCH", "4102444800") // 2100-01-01
+        // Ten years after the test clock.
+        .env(
+            "SOURCE_DATE_EPOCH",
+            (test_now().as_second() + 10 * 365 * 86_400).to_string(),
+        )
         .arg("bom")
         .arg(&model)
         .arg("--out")
@@ -313,7 +331,11 @@ fn a_signing_time_in_the_future_breaks_the_age_rule() {
         ),
     );
     let source = LocalSource::new(&model);
-    let mut request = GateRequest::new(&source, Document::from_bytes("model.sig", bundle));
+    let mut request = GateRequest::new(
+        &source,
+        Document::from_bytes("model.sig", bundle),
+        Now::test(test_now()),
+    );
     request.bom = Some((
         Document::read(&bom, InputKind::Bom(1 << 20)).unwrap(),
         Document::read(
@@ -356,8 +378,15 @@ fn bundles_of_release_0_1_0_still_verify() {
         subject: None,
     }]);
     let bundle = fs::read(golden.join("tiny-model.cert.sig")).unwrap();
-    let outcome = gate_verify(&gate, &fixture("tiny-model"), &bundle);
+    // Inside the test PKI's validity, whatever the run's test clock.
+    let at = PKI_NOW.parse().unwrap();
+    let outcome = gate_verify_at(&gate, &fixture("tiny-model"), &bundle, at);
     assert!(outcome.is_verified(), "{:?}", outcome.verdict.failures);
+    // The certificate's validity is judged at the caller's time: before
+    // the test PKI existed, the same bundle does not verify.
+    let before = "2026-01-01T00:00:00Z".parse().unwrap();
+    let outcome = gate_verify_at(&gate, &fixture("tiny-model"), &bundle, before);
+    assert!(!outcome.is_verified());
 }
 
 /// Signing is deterministic: today's release signs the same inputs into

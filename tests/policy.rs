@@ -29,12 +29,10 @@ fn signed(
     (tmp, model, sig, bom)
 }
 
+/// The test clock's time, as `SOURCE_DATE_EPOCH` takes it: a BOM made
+/// "now" for the signature-age rule.
 fn now_epoch() -> String {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-        .to_string()
+    test_now().as_second().to_string()
 }
 
 fn write_policy(dir: &Path, body: &str) -> PathBuf {
@@ -52,7 +50,19 @@ fn demo_keys_policy(extra: &str) -> String {
 }
 
 fn verify_policy(model: &Path, sig: &Path, policy: &Path, extra: &[&str]) -> (i32, String, String) {
+    verify_policy_at(model, sig, policy, extra, &test_now().to_string())
+}
+
+/// [`verify_policy`] with the clock at `now`.
+fn verify_policy_at(
+    model: &Path,
+    sig: &Path,
+    policy: &Path,
+    extra: &[&str],
+    now: &str,
+) -> (i32, String, String) {
     run(modelseal()
+        .env(TEST_NOW, now)
         .arg("verify")
         .arg(model)
         .arg("--signature")
@@ -173,7 +183,9 @@ fn a_pickle_fails_unless_excepted_by_its_exact_digest() {
 
 #[test]
 fn an_old_signature_or_an_unknown_signing_time_fails() {
-    let (tmp, model, sig, bom) = signed(None, "1000000000");
+    // Two years before the test clock: older than the 365 days allowed.
+    let two_years_ago = (test_now().as_second() - 2 * 365 * 86_400).to_string();
+    let (tmp, model, sig, bom) = signed(None, &two_years_ago);
     let policy = write_policy(
         tmp.path(),
         &demo_keys_policy("[require]\nmax_signature_age_days = 365\n"),
@@ -224,11 +236,12 @@ fn certificate_signers_are_constrained_by_subject() {
             ),
         )
     };
+    // Inside the test PKI's validity, whatever the run's test clock.
     let p = policy("CN=modelseal test release signer");
-    let (code, out, err) = verify_policy(&model, &sig, &p, &[]);
+    let (code, out, err) = verify_policy_at(&model, &sig, &p, &[], PKI_NOW);
     assert_eq!(code, 0, "{out}{err}");
     let p = policy("CN=someone else");
-    let (code, out, _) = verify_policy(&model, &sig, &p, &[]);
+    let (code, out, _) = verify_policy_at(&model, &sig, &p, &[], PKI_NOW);
     assert_eq!(code, 1);
     assert!(out.contains("only \"CN=someone else\" is allowed"), "{out}");
 }

@@ -70,6 +70,7 @@ fn our_bundles_validate_against_every_oms_schema() {
     for (what, args) in variants {
         let sig = tmp.path().join("s.sig");
         let (code, _, err) = run(modelseal()
+            .env(TEST_NOW, PKI_NOW)
             .arg("sign")
             .arg(&model)
             .arg("--signature")

@@ -41,9 +41,9 @@ impl AsOf {
         })
     }
 
-    /// Now, to the second.
-    pub fn now() -> Self {
-        Self::at(crate::evidence::record::now())
+    /// The instant the caller's clock gives.
+    pub fn now(now: crate::clock::Now) -> Self {
+        Self::at(now.time())
     }
 
     /// Parses `YYYY-MM-DD` (the whole day, UTC) or an RFC 3339 time.

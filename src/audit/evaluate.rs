@@ -2,10 +2,11 @@
 
 use super::report::{
     AuditReport, ChecklistSummary, CheckpointSummary, CitedRecord, ControlResult, LogSummary,
-    ModelRef, NotApplicable, Status,
+    ModelRef, NotApplicable, Status, TestClockNote,
 };
 use super::view::View;
 use super::{AsOf, Checklist, EvidenceKind, deployments, documents, history, supply_chain};
+use crate::clock::TimeSource;
 use crate::evidence::record::Predicate;
 use crate::evidence::{LogCheck, Record};
 use std::path::PathBuf;
@@ -31,6 +32,9 @@ pub struct AuditInput<'a> {
     /// A directory holding the documents the auditor was given, by file
     /// name, to re-hash.
     pub documents: Option<PathBuf>,
+    /// The clock of the audit's caller: a report made under a test clock
+    /// says so.
+    pub clock: TimeSource,
 }
 
 impl<'a> AuditInput<'a> {
@@ -49,6 +53,7 @@ impl<'a> AuditInput<'a> {
             model: None,
             as_of,
             documents: None,
+            clock: TimeSource::System,
         }
     }
 }
@@ -65,6 +70,13 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
         .iter()
         .filter(|r| as_of.includes(r.time()))
         .collect();
+    let test_clock = TestClockNote {
+        audit: input.clock == TimeSource::Test,
+        records: counted
+            .iter()
+            .filter(|r| r.clock == TimeSource::Test)
+            .count(),
+    };
     let model = input
         .model
         .as_deref()
@@ -143,6 +155,7 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
     AuditReport {
         title: list.title.clone(),
         as_of,
+        test_clock: (test_clock.audit || test_clock.records > 0).then_some(test_clock),
         tool: format!("modelseal {}", crate::VERSION),
         model,
         checklist: ChecklistSummary {

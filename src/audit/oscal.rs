@@ -192,6 +192,9 @@ pub fn to_oscal(report: &AuditReport) -> Value {
         result_props.push(prop("checkpoint-size", &c.size.to_string()));
         result_props.push(prop("checkpoint-root", &c.root));
     }
+    if let Some(note) = &report.test_clock {
+        result_props.push(prop("test-clock", &note.to_string()));
+    }
     result_props.extend(not_applicable);
     let (start, end) = report
         .period

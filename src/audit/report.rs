@@ -473,6 +473,10 @@ pub struct AuditReport {
     pub title: String,
     /// The audit date.
     pub as_of: AsOf,
+    /// Present when the audit ran under a test clock or counted records
+    /// made under one: such a report is not evidence of anything.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub test_clock: Option<TestClockNote>,
     /// The tool and version that judged.
     pub tool: String,
     /// The model audited (all models when absent).
@@ -491,6 +495,33 @@ pub struct AuditReport {
     pub models: Vec<ModelHistory>,
     /// Every record a finding cites, in log order.
     pub records: Vec<CitedRecord>,
+}
+
+/// What of an audit a test clock touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TestClockNote {
+    /// The audit itself ran under a test clock.
+    pub audit: bool,
+    /// How many counted records were made under a test clock.
+    pub records: usize,
+}
+
+impl std::fmt::Display for TestClockNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.audit, self.records) {
+            (true, 0) => f.write_str("this audit ran under a test clock; it is not evidence"),
+            (audit, n) => write!(
+                f,
+                "{}{n} counted record{} made under a test clock; it is not evidence",
+                if audit {
+                    "this audit ran under a test clock, and "
+                } else {
+                    "this audit counts "
+                },
+                if n == 1 { " was" } else { "s were" },
+            ),
+        }
+    }
 }
 
 impl AuditReport {

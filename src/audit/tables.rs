@@ -293,8 +293,11 @@ pub fn model_state(m: &ModelHistory) -> &'static str {
 
 /// The summary lines every report begins with (label, plain value).
 pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
-    let mut lines = vec![
-        ("Audit date", r.as_of.to_string()),
+    let mut lines = vec![("Audit date", r.as_of.to_string())];
+    if let Some(note) = &r.test_clock {
+        lines.push(("TEST CLOCK", note.to_string()));
+    }
+    lines.extend([
         (
             "Scope",
             r.model
@@ -356,7 +359,7 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
                 None => "none".into(),
             },
         ),
-    ];
+    ]);
     if let Some(c) = &r.log.consistency {
         lines.push(("Older checkpoint", c.clone()));
     }

@@ -322,25 +322,14 @@ pub fn hash_tree(
     })
 }
 
-/// The BOM time: `given` (RFC 3339), else `SOURCE_DATE_EPOCH`, else now,
-/// to the second.
-pub fn bom_timestamp(given: Option<&str>) -> Result<String> {
+/// The BOM time: `given` (RFC 3339), else `default` (the caller's
+/// `SOURCE_DATE_EPOCH` or clock), to the second.
+pub fn bom_timestamp(given: Option<&str>, default: jiff::Timestamp) -> Result<String> {
     let ts = match given {
         Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
             Error::Usage(format!("--timestamp {text:?}: not an RFC 3339 time: {e}"))
         })?,
-        None => match std::env::var("SOURCE_DATE_EPOCH") {
-            Ok(epoch) => {
-                let secs: i64 = epoch.trim().parse().map_err(|_| {
-                    Error::Usage(format!(
-                        "SOURCE_DATE_EPOCH {epoch:?} is not a number of seconds"
-                    ))
-                })?;
-                jiff::Timestamp::from_second(secs)
-                    .map_err(|e| Error::Usage(format!("SOURCE_DATE_EPOCH {epoch:?}: {e}")))?
-            }
-            Err(_) => jiff::Timestamp::now(),
-        },
+        None => default,
     };
     let whole =
         jiff::Timestamp::from_second(ts.as_second()).map_err(|e| Error::Usage(e.to_string()))?;

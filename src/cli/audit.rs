@@ -69,9 +69,11 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     let check = verify_location(&location, &key, older.as_deref())?;
     let as_of = match &args.as_of {
         Some(t) => AsOf::parse(t)?,
-        None => AsOf::now(),
+        None => AsOf::now(ctx.now),
     };
     let mut input = AuditInput::new(&list, &check, check.location.clone(), as_of);
+    input.clock = ctx.now.source();
+    ctx.warn_test_clock("the audit report");
     input.checklist_source = source;
     input.model = args.model.as_deref().map(digest_arg).transpose()?;
     input.documents = args.documents.clone();

@@ -134,7 +134,10 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         version: args.version.clone(),
         licenses: args.license.clone(),
         task: args.task.clone(),
-        timestamp: bom_timestamp(args.timestamp.as_deref())?,
+        timestamp: bom_timestamp(
+            args.timestamp.as_deref(),
+            super::clock::bom_default_time(ctx.now)?,
+        )?,
         serial_number: args.serial_number.clone(),
         properties: location_properties(&opened),
         purl: purl_of(opened.source()),
@@ -159,6 +162,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         None => None,
     };
     if let Some(recorder) = &recorder {
+        ctx.warn_test_clock("the evidence record");
         recorder.append(&NewRecord {
             subject: EvidenceSubject {
                 name: model_tree.name.clone(),
@@ -173,8 +177,9 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
                 base_models: Some(base_models(&bom)),
                 location: record_location(&opened),
                 tool: Tool::this(),
-                time: record::now(),
+                time: ctx.now.time(),
             }),
+            clock: ctx.now.source(),
         })?;
     }
     for file in staged {

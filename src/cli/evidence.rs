@@ -360,6 +360,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     "predicateType": r.predicate_type(),
                     "subject": { "name": r.subject.name, "digest": { "sha256": r.subject.sha256 } },
                     "time": r.time(),
+                    "timeSource": r.clock,
                     "predicate": r.predicate,
                 })).collect::<Vec<_>>()),
                 _ => {
@@ -375,10 +376,14 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                             Predicate::Deployment(_) => ("deployment", String::new()),
                             _ => ("other", String::new()),
                         };
+                        let time = match r.clock {
+                            modelseal::clock::TimeSource::Test => format!("{} (test clock)", r.time()),
+                            _ => r.time().to_string(),
+                        };
                         outln!(
                             "{:>4}  {:20}  {:22}  {} sha256:{}…  {extra}",
                             r.index + 1,
-                            r.time().to_string(),
+                            time,
                             kind,
                             escape(&r.subject.name),
                             r.subject.sha256.chars().take(16).collect::<String>()
@@ -508,9 +513,7 @@ fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Resu
             "--reviewer: name who reviewed the document".into(),
         ));
     }
-    let today = jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date();
+    let today = ctx.now.date();
     let reviewed = match &a.reviewed {
         Some(d) => date_arg("--reviewed", d)?,
         None => today,
@@ -551,6 +554,7 @@ fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Resu
             a.control
         ));
     }
+    ctx.warn_test_clock("the evidence record");
     let digest = recorder.append(&NewRecord {
         subject: EvidenceSubject {
             name: name.clone(),
@@ -570,8 +574,9 @@ fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Resu
             next_review,
             model,
             note: a.note,
-            recorded_at: record::now(),
+            recorded_at: ctx.now.time(),
         }),
+        clock: ctx.now.source(),
     })?;
     report(
         ctx,
@@ -666,6 +671,7 @@ fn deploy(
         ),
         Some(_) => {}
     }
+    ctx.warn_test_clock("the evidence record");
     let digest = recorder.append(&NewRecord {
         subject: EvidenceSubject {
             name: name.clone(),
@@ -673,9 +679,10 @@ fn deploy(
         },
         predicate: Predicate::Deployment(DeploymentEvidence {
             target,
-            time: record::now(),
+            time: ctx.now.time(),
             verification: relied.map(|r| format!("sha256:{}", r.digest)),
         }),
+        clock: ctx.now.source(),
     })?;
     report(
         ctx,

@@ -63,7 +63,9 @@ pub fn run(
         FINGERPRINT,
         format!("{}  {PUBLIC_KEY}\n", public.fingerprint()).as_bytes(),
     )?;
-    let mut input = AuditInput::new(&list, &check, check.location.clone(), AsOf::now());
+    let mut input = AuditInput::new(&list, &check, check.location.clone(), AsOf::now(ctx.now));
+    input.clock = ctx.now.source();
+    ctx.warn_test_clock("the exported audit report");
     input.checklist_source = source;
     let report = evaluate(&input);
     let json = serde_json::to_string_pretty(&report)

@@ -7,6 +7,7 @@ pub mod stdout;
 
 mod audit;
 mod bom;
+mod clock;
 mod evidence;
 mod export;
 mod hash;
@@ -91,7 +92,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Context {
         quiet: cli.quiet,
         format: cli.format,
+        now: clock::now()?,
     };
+
     if matches!(cli.format, Format::Markdown | Format::Oscal | Format::Html)
         && !matches!(cli.command, Command::Audit(_))
     {
@@ -151,9 +154,24 @@ pub struct Context {
     pub quiet: bool,
     /// Result format.
     pub format: Format,
+    /// The time this command runs at: read once, from the system clock or
+    /// the test clock.
+    pub now: modelseal::clock::Now,
 }
 
 impl Context {
+    /// Warns, when the test clock is set, that `what` is dated by it (the
+    /// record or report says so too).
+    pub fn warn_test_clock(&self, what: &str) {
+        if self.now.is_test() {
+            self.warn(&format!(
+                "{} is set: {what} is dated {} by the test clock, and says so",
+                clock::TEST_NOW_VAR,
+                self.now.time()
+            ));
+        }
+    }
+
     /// Prints a warning on stderr unless quiet.
     pub fn warn(&self, message: &str) {
         if !self.quiet {

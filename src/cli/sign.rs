@@ -14,7 +14,7 @@ use modelseal::bom::{
 use modelseal::bundle::Statement;
 use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
 use modelseal::evidence::record::{
-    self, EvidenceSubject, NewRecord, Predicate, SignEvidence, SignerInfo, Tool,
+    EvidenceSubject, NewRecord, Predicate, SignEvidence, SignerInfo, Tool,
 };
 use modelseal::keys::load_private_key;
 use modelseal::sign::{SignedBundle, SigningIdentity, sign_model};
@@ -195,7 +195,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 datasets.push(hash_tree(ds, &ds_options, false, &|_: u64| {})?);
             }
             let bom_options = BomOptions {
-                timestamp: bom_timestamp(None)?,
+                timestamp: bom_timestamp(None, super::clock::bom_default_time(ctx.now)?)?,
                 properties: super::bom::location_properties(&model),
                 purl: super::bom::purl_of(source),
                 ..Default::default()
@@ -307,6 +307,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         _ => None,
     };
     if let Some(recorder) = &recorder {
+        ctx.warn_test_clock("the evidence record");
         recorder.append(&NewRecord {
             subject: EvidenceSubject {
                 name: name.clone(),
@@ -321,8 +322,9 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 bom_signature: bom_cites.1,
                 location: super::bom::record_location(&model),
                 tool: Tool::this(),
-                time: record::now(),
+                time: ctx.now.time(),
             }),
+            clock: ctx.now.source(),
         })?;
     }
     for file in staged {
@@ -331,6 +333,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     // The record is in the log; now the registry. A failed push is an error
     // (exit 2): the record says what was signed, not that it was attached.
     let attached = push_referrers(
+        ctx.now,
         &model,
         registry_bytes.as_deref().unwrap_or_default(),
         &bom,
@@ -406,6 +409,7 @@ pub struct Attached {
 
 /// Attaches the bundle (and the BOM with its bundle) to a registry model.
 fn push_referrers(
+    now: modelseal::clock::Now,
     model: &Model,
     bundle: &[u8],
     bom: &Option<modelseal::bom::Bom>,
@@ -417,7 +421,7 @@ fn push_referrers(
         use std::collections::BTreeMap;
         let created = BTreeMap::from([(
             "org.opencontainers.image.created".to_string(),
-            record::now().to_string(),
+            now.time().to_string(),
         )]);
         let mut out = Vec::new();
         let signature = Artifact {

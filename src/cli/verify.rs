@@ -137,7 +137,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let last = documents.len().saturating_sub(1);
     for (i, document) in documents.into_iter().enumerate() {
         let uri = document.uri.clone();
-        let mut request = GateRequest::new(model.source(), document);
+        let mut request = GateRequest::new(model.source(), document, ctx.now);
         // The BOM too is moved into the last request, not copied.
         request.bom = if i == last { bom.take() } else { bom.clone() };
         request.ignore_paths = args.ignore_paths.clone();
@@ -169,6 +169,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     if let Some(recorder) = &recorder {
         match outcome.record() {
             Some(record) => {
+                ctx.warn_test_clock("the evidence record");
                 let digest = recorder.append(&record)?;
                 if !ctx.quiet {
                     errln!("evidence: recorded sha256:{digest}");

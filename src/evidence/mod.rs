@@ -172,9 +172,10 @@ mod tests {
             },
             predicate: Predicate::Deployment(DeploymentEvidence {
                 target: None,
-                time: record::now(),
+                time: "2026-03-01T00:00:00Z".parse().unwrap(),
                 verification: None,
             }),
+            clock: crate::clock::TimeSource::System,
         }
     }
 

@@ -6,6 +6,7 @@
 //! and records written by earlier releases read back into them.
 
 use crate::bundle::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, pae};
+use crate::clock::TimeSource;
 use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -37,12 +38,6 @@ pub struct EvidenceSubject {
     pub name: String,
     /// Lowercase hex SHA-256.
     pub sha256: String,
-}
-
-/// Now, to the second.
-pub fn now() -> jiff::Timestamp {
-    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())
-        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
 }
 
 /// Where a model lives when it is not a local directory: a registry
@@ -482,12 +477,24 @@ pub struct NewRecord {
     pub subject: EvidenceSubject,
     /// What happened.
     pub predicate: Predicate,
+    /// The clock the record's time came from. A record made under a test
+    /// clock carries `"timeSource": "test"` in its predicate, and the
+    /// audit reports it.
+    pub clock: TimeSource,
 }
+
+/// The predicate key that marks a record made under a test clock.
+const TIME_SOURCE_KEY: &str = "timeSource";
 
 /// Seals a record into one log line (compact JSON, no newline).
 pub fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
-    let predicate = serde_json::to_value(&record.predicate)
+    let mut predicate = serde_json::to_value(&record.predicate)
         .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
+    if record.clock == TimeSource::Test
+        && let Value::Object(fields) = &mut predicate
+    {
+        fields.insert(TIME_SOURCE_KEY.into(), Value::String("test".into()));
+    }
     let statement = serde_json::json!({
         "_type": STATEMENT_TYPE,
         "subject": [{ "name": record.subject.name, "digest": { "sha256": record.subject.sha256 } }],
@@ -525,6 +532,8 @@ pub struct Record {
     pub subject: EvidenceSubject,
     /// What happened.
     pub predicate: Predicate,
+    /// The clock the record's time came from.
+    pub clock: TimeSource,
 }
 
 impl Record {
@@ -614,7 +623,21 @@ impl Unsealed {
             .get("sha256")
             .cloned()
             .ok_or("the subject has no sha256 digest")?;
-        let predicate = Predicate::from_value(&statement.predicate_type, statement.predicate)?;
+        let mut predicate = statement.predicate;
+        let clock = match &mut predicate {
+            Value::Object(fields) => match fields.remove(TIME_SOURCE_KEY) {
+                None => TimeSource::System,
+                Some(Value::String(s)) if s == "test" => TimeSource::Test,
+                Some(other) => {
+                    return Err(format!(
+                        "the predicate's {TIME_SOURCE_KEY} must be \"test\" when present, not {}",
+                        other.to_string().chars().take(40).collect::<String>()
+                    ));
+                }
+            },
+            _ => TimeSource::System,
+        };
+        let predicate = Predicate::from_value(&statement.predicate_type, predicate)?;
         Ok(Record {
             index,
             digest: hex::encode(Sha256::digest(line)),
@@ -623,6 +646,7 @@ impl Unsealed {
                 sha256: sha256.to_ascii_lowercase(),
             },
             predicate,
+            clock,
         })
     }
 }
@@ -652,7 +676,45 @@ mod tests {
                 time: time.parse().unwrap(),
                 verification: None,
             }),
+            clock: TimeSource::System,
         }
+    }
+
+    #[test]
+    fn a_record_made_under_a_test_clock_says_so_and_nothing_else_marks_it() {
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let mut record = deployment("2031-01-01T00:00:00Z");
+        let plain = seal(&record, &key).unwrap();
+        let opened = open(0, plain.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.clock, TimeSource::System);
+        record.clock = TimeSource::Test;
+        let marked = seal(&record, &key).unwrap();
+        let opened = open(0, marked.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.clock, TimeSource::Test);
+        assert_eq!(opened.predicate, record.predicate);
+        let statement = |line: &str| {
+            let envelope: Envelope = serde_json::from_str(line).unwrap();
+            let payload: Value =
+                serde_json::from_slice(&envelope.payload_bytes().unwrap()).unwrap();
+            payload
+        };
+        assert_eq!(statement(&marked)["predicate"]["timeSource"], "test");
+        assert!(statement(&plain)["predicate"].get("timeSource").is_none());
+        // Any other value is refused rather than read as the system clock.
+        let mut forged = statement(&marked);
+        forged["predicate"]["timeSource"] = Value::String("system".into());
+        let payload = serde_json::to_vec(&forged).unwrap();
+        let envelope = Envelope {
+            payload: STANDARD.encode(&payload),
+            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+            signatures: vec![EnvelopeSignature {
+                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
+                keyid: None,
+            }],
+        };
+        let line = serde_json::to_string(&envelope).unwrap();
+        let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
+        assert!(why.contains("timeSource"), "{why}");
     }
 
     #[test]
@@ -770,6 +832,7 @@ mod tests {
                     sha256: "cd".repeat(32),
                 },
                 predicate,
+                clock: TimeSource::System,
             };
             let line = seal(&record, &key).unwrap();
             let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();

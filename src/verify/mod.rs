@@ -99,14 +99,15 @@ pub struct VerifyOptions {
 }
 
 impl VerifyOptions {
-    /// Options that trust `trusts`, at the current time, with nothing else.
-    pub fn new(trusts: Vec<Trust>) -> Self {
+    /// Options that trust `trusts`, with certificates judged at `time` (the
+    /// caller's clock), and nothing else.
+    pub fn new(trusts: Vec<Trust>, time: jiff::Timestamp) -> Self {
         VerifyOptions {
             trusts,
             ignore_paths: Vec::new(),
             signature_path: None,
             ignore_unsigned_files: false,
-            time: jiff::Timestamp::now(),
+            time,
             bom: None,
             inspect_formats: false,
             sha256_of: std::collections::BTreeSet::new(),

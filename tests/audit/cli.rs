@@ -120,6 +120,7 @@ fn deploy_refuses_a_verification_it_cannot_rely_on() {
 fn attach_refuses_what_an_auditor_cannot_rely_on() {
     let ws = Workspace::new();
     let tomorrow = day(1);
+    let (ten_days_ago, forty_days_ago) = (day(-10), day(-40));
     for (control, extra, why) in [
         (4, vec!["--reviewer", "r"], "not from documents"),
         (7, vec!["--reviewer", "r"], "not from documents"),
@@ -137,9 +138,9 @@ fn attach_refuses_what_an_auditor_cannot_rely_on() {
                 "--reviewer",
                 "r",
                 "--reviewed",
-                "2026-06-01",
+                &ten_days_ago,
                 "--next-review",
-                "2026-05-01",
+                &forty_days_ago,
             ],
             "not after the review date",
         ),
@@ -351,4 +352,68 @@ fn hostile_file_names_are_escaped_in_every_report() {
         .arg("--file")
         .arg(&doc));
     assert!(!out.contains('\u{1b}') && out.lines().count() == 1, "{out}");
+}
+
+#[test]
+fn test_clock_dates_records_and_every_record_and_report_made_under_it_says_so() {
+    let ws = Workspace::new();
+    let (code, _, err) = ws.attach(1, &["--reviewer", "r"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("MODELSEAL_TEST_NOW is set: the evidence record is dated"),
+        "{err}"
+    );
+    let records = ws.records();
+    let predicate = &records[0]["predicate"];
+    // The review date defaults to the test clock's day, and the record's
+    // time is the test clock's.
+    assert_eq!(predicate["reviewed"], day(0).as_str(), "{predicate}");
+    assert_eq!(
+        predicate["recordedAt"],
+        test_now().to_string().as_str(),
+        "{predicate}"
+    );
+    assert_eq!(records[0]["timeSource"], "test", "{}", records[0]);
+    // The mark is in the signed statement itself.
+    let line: Value =
+        serde_json::from_str(fs::read_to_string(&ws.log).unwrap().lines().next().unwrap()).unwrap();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        line["payload"].as_str().unwrap(),
+    )
+    .unwrap();
+    let statement: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(statement["predicate"]["timeSource"], "test", "{statement}");
+
+    // An audit under the test clock says so, in every format.
+    let (_, report) = ws.audit_json(&[]);
+    assert_eq!(report["test_clock"]["audit"], true, "{report}");
+    assert_eq!(report["test_clock"]["records"], 1, "{report}");
+    let (_, human, err) = ws.audit("human", &[]);
+    assert!(human.contains("TEST CLOCK"), "{human}");
+    assert!(err.contains("the audit report is dated"), "{err}");
+    let (_, markdown, _) = ws.audit("markdown", &[]);
+    assert!(markdown.contains("TEST CLOCK"), "{markdown}");
+    let (_, oscal, _) = ws.audit("oscal", &[]);
+    assert!(oscal.contains("\"test-clock\""), "{oscal}");
+    // Under the system clock, an audit that counts such a record still
+    // says so.
+    let (code, out, err) =
+        run(ws
+            .cmd()
+            .env_remove(TEST_NOW)
+            .args(["--format", "json", "audit", "--as-of", &day(1)]));
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(!err.contains("MODELSEAL_TEST_NOW"), "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["test_clock"]["audit"], false, "{report}");
+    assert_eq!(report["test_clock"]["records"], 1, "{report}");
+
+    // A test clock that cannot be read is unusable input, never the
+    // system clock instead.
+    for bad in ["yesterday", "2027-13-01", ""] {
+        let (code, _, err) = run(ws.cmd().env(TEST_NOW, bad).args(["evidence", "list"]));
+        assert_eq!(code, 2, "{bad:?}: {err}");
+        assert!(err.contains("MODELSEAL_TEST_NOW"), "{bad:?}: {err}");
+    }
 }

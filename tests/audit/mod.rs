@@ -145,14 +145,9 @@ impl Workspace {
     }
 }
 
-/// Today (UTC) plus `days`, as YYYY-MM-DD.
+/// The test clock's day (UTC) plus `days`, as YYYY-MM-DD.
 pub fn day(days: i64) -> String {
-    jiff::Zoned::now()
-        .with_time_zone(jiff::tz::TimeZone::UTC)
-        .date()
-        .checked_add(jiff::Span::new().days(days))
-        .unwrap()
-        .to_string()
+    test_day(days)
 }
 
 /// A control of a JSON report.

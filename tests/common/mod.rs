@@ -35,9 +35,43 @@ pub fn demo_key() -> (PathBuf, PathBuf) {
     )
 }
 
-/// The modelseal binary, quiet on stderr progress (stderr is not a tty anyway).
+/// The test clock's variable (read by the binary alone).
+pub const TEST_NOW: &str = "MODELSEAL_TEST_NOW";
+
+/// The instant the tests run at. A run may move it (`.ci/run` reruns the
+/// date-sensitive tests years ahead and back) by setting
+/// `MODELSEAL_TEST_NOW`; otherwise it is fixed, so that no test depends on
+/// the day it runs. Every modelseal process a test starts gets it.
+pub fn test_now() -> jiff::Timestamp {
+    match std::env::var(TEST_NOW) {
+        Ok(text) => text
+            .parse()
+            .unwrap_or_else(|e| panic!("{TEST_NOW}={text:?} is not an RFC 3339 time: {e}")),
+        Err(_) => "2027-06-01T12:00:00Z".parse().unwrap(),
+    }
+}
+
+/// The test clock's date (UTC) moved by `days`.
+pub fn test_day(days: i64) -> String {
+    let date = test_now().to_zoned(jiff::tz::TimeZone::UTC).date();
+    date.checked_add(jiff::Span::new().days(days))
+        .unwrap()
+        .to_string()
+}
+
+/// An instant inside the validity of every certificate fixture (the test
+/// PKI of `fixtures/pki/`, valid 2026-11-27 to 2046-11-22; the
+/// model-transparency and model_signing certificates, 2025-05-02 to
+/// 2035-04-30): certificate-mode tests pin the clock here whatever the
+/// run's test clock, since their certificates' dates are fixed.
+pub const PKI_NOW: &str = "2027-06-01T12:00:00Z";
+
+/// The modelseal binary, quiet on stderr progress (stderr is not a tty
+/// anyway), under the tests' clock ([`test_now`]).
 pub fn modelseal() -> Command {
-    Command::cargo_bin("modelseal").expect("binary built")
+    let mut cmd = Command::cargo_bin("modelseal").expect("binary built");
+    cmd.env(TEST_NOW, test_now().to_string());
+    cmd
 }
 
 /// Copies a directory tree (regular files and directories) into `to`,
@@ -207,6 +241,7 @@ pub fn serve(routes: Vec<(&'static str, Vec<u8>)>, requests: usize) -> String {
 pub fn sign_with_test_pki(model: &Path, sig: &Path, leaf: &str) -> (i32, String, String) {
     let pki = |f: &str| fixture(&format!("pki/{f}"));
     run(modelseal()
+        .env(TEST_NOW, PKI_NOW)
         .arg("sign")
         .arg(model)
         .arg("--key")
@@ -242,6 +277,7 @@ impl Rng {
 /// with the environment in `envs`.
 pub fn deploy_command(name: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"));
+    cmd.env(TEST_NOW, test_now().to_string());
     let digest = {
         use std::fmt::Write as _;
         name.bytes()

@@ -80,6 +80,7 @@ impl Log {
             digest: digest.clone(),
             subject,
             predicate,
+            clock: crate::clock::TimeSource::System,
         });
         digest
     }

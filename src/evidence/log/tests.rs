@@ -2,6 +2,7 @@
 //! verify (read-only) and the next append (which repairs) make of them.
 
 use super::*;
+use crate::clock::TimeSource;
 use crate::evidence::record::{DeploymentEvidence, EvidenceSubject, NewRecord, Predicate, seal};
 
 fn key(seed: u8) -> SigningKey {
@@ -20,6 +21,7 @@ fn line(i: u8, key: &SigningKey) -> String {
                 verification: None,
                 time: "2026-03-01T00:00:00Z".parse().unwrap(),
             }),
+            clock: TimeSource::System,
         },
         key,
     )
