@@ -475,6 +475,11 @@ fn certificate_mode_signs_and_verifies_against_an_anchor() {
     let (code, out, err) = verify(&sig, "root.pem");
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("CN=modelseal test release signer"), "{out}");
+    // The result says which clock judged the certificate.
+    assert!(
+        out.contains(&format!("clock:   TEST CLOCK {PKI_NOW}")),
+        "{out}"
+    );
     // Validity is judged on the clock the command runs with: before the
     // PKI was made, and after it expires, the same signature fails.
     let (code, out, _) = verify_at(&sig, "root.pem", "2026-01-01T00:00:00Z");

@@ -38,12 +38,15 @@ pub struct AuditInput<'a> {
 }
 
 impl<'a> AuditInput<'a> {
-    /// An audit of every model with the checklist, as of `as_of`.
+    /// An audit of every model with the checklist, as of `as_of`, by a
+    /// caller whose clock is `clock` (a report made under a test clock says
+    /// so).
     pub fn new(
         checklist: &'a Checklist,
         log: &'a LogCheck,
         log_path: impl Into<String>,
         as_of: AsOf,
+        clock: TimeSource,
     ) -> Self {
         AuditInput {
             checklist,
@@ -53,7 +56,7 @@ impl<'a> AuditInput<'a> {
             model: None,
             as_of,
             documents: None,
-            clock: TimeSource::System,
+            clock,
         }
     }
 }

@@ -8,7 +8,9 @@
 //! # fn key() -> ed25519_dalek::VerifyingKey { unimplemented!() }
 //! let list = Checklist::default_list();
 //! let check = verify_log(std::path::Path::new("evidence.jsonl"), &key(), None)?;
-//! let report = evaluate(&AuditInput::new(&list, &check, "evidence.jsonl", AsOf::parse("2026-12-01")?));
+//! let as_of = AsOf::parse("2026-12-01")?;
+//! let clock = modelseal::clock::TimeSource::System;
+//! let report = evaluate(&AuditInput::new(&list, &check, "evidence.jsonl", as_of, clock));
 //! print!("{}", to_markdown(&report));
 //! std::process::exit(if report.failed() { 1 } else { 0 });
 //! # Ok::<(), modelseal::Error>(())

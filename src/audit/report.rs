@@ -508,19 +508,30 @@ pub struct TestClockNote {
 
 impl std::fmt::Display for TestClockNote {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match (self.audit, self.records) {
-            (true, 0) => f.write_str("this audit ran under a test clock; it is not evidence"),
-            (audit, n) => write!(
+        let records = match self.records {
+            0 => None,
+            1 => Some("1 counted record was".to_string()),
+            n => Some(format!("{n} counted records were")),
+        };
+        match (self.audit, records) {
+            (_, None) => f.write_str("this audit ran under a test clock; it is not evidence"),
+            (true, Some(r)) => write!(
                 f,
-                "{}{n} counted record{} made under a test clock; it is not evidence",
-                if audit {
-                    "this audit ran under a test clock, and "
-                } else {
-                    "this audit counts "
-                },
-                if n == 1 { " was" } else { "s were" },
+                "this audit ran under a test clock, and {r} made under one; it is not evidence"
+            ),
+            (false, Some(r)) => write!(
+                f,
+                "{r} made under a test clock: they are not evidence, and the audit fails"
             ),
         }
+    }
+}
+
+impl TestClockNote {
+    /// Whether a real audit (under the system clock) counted records made
+    /// under a test clock: such an audit fails.
+    pub fn fails_audit(&self) -> bool {
+        !self.audit && self.records > 0
     }
 }
 
@@ -528,6 +539,8 @@ impl AuditReport {
     /// Whether the audit failed: a broken log, or a required control that
     /// did not pass (`no evidence` included).
     pub fn failed(&self) -> bool {
-        !self.log.intact || self.controls.iter().any(ControlResult::fails_audit)
+        !self.log.intact
+            || self.controls.iter().any(ControlResult::fails_audit)
+            || self.test_clock.is_some_and(|t| t.fails_audit())
     }
 }

@@ -386,7 +386,9 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
                 .filter(|c| c.fails_audit())
                 .map(|c| c.control.id.to_string())
                 .collect();
-            if failing.is_empty() {
+            if r.test_clock.is_some_and(|t| t.fails_audit()) && failing.is_empty() {
+                "FAIL: records made under a test clock are counted".into()
+            } else if failing.is_empty() {
                 "FAIL: the evidence log does not verify".into()
             } else {
                 format!(

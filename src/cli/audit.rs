@@ -71,8 +71,13 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         Some(t) => AsOf::parse(t)?,
         None => AsOf::now(ctx.now),
     };
-    let mut input = AuditInput::new(&list, &check, check.location.clone(), as_of);
-    input.clock = ctx.now.source();
+    let mut input = AuditInput::new(
+        &list,
+        &check,
+        check.location.clone(),
+        as_of,
+        ctx.now.source(),
+    );
     ctx.warn_test_clock("the audit report");
     input.checklist_source = source;
     input.model = args.model.as_deref().map(digest_arg).transpose()?;

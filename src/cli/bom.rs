@@ -139,7 +139,14 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
             super::clock::bom_default_time(ctx.now)?,
         )?,
         serial_number: args.serial_number.clone(),
-        properties: location_properties(&opened),
+        properties: {
+            let mut p = location_properties(&opened);
+            p.extend(super::clock::bom_time_properties(
+                ctx.now,
+                args.timestamp.as_deref(),
+            ));
+            p
+        },
         purl: purl_of(opened.source()),
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;

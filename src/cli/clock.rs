@@ -32,19 +32,54 @@ pub fn now() -> Result<Now> {
     }
 }
 
+/// `YYYY-MM-DD` (its noon, UTC) or an RFC 3339 time
+/// `YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)` with a four-digit year;
+/// nothing looser (no lowercase `t`/`z`, no space, no six-digit years).
 fn parse(text: &str) -> Option<jiff::Timestamp> {
-    if let Ok(t) = text.parse::<jiff::Timestamp>() {
-        return Some(t);
+    let b = text.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let date_shaped = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
+    if !date_shaped {
+        return None;
     }
-    if text.len() == 10 {
-        let date: jiff::civil::Date = text.parse().ok()?;
-        return date
-            .at(12, 0, 0, 0)
-            .to_zoned(jiff::tz::TimeZone::UTC)
-            .ok()
-            .map(|z| z.timestamp());
+    if b.len() > 10 {
+        let time_shaped = b.len() >= 20
+            && b[10] == b'T'
+            && digits(11..13)
+            && b[13] == b':'
+            && digits(14..16)
+            && b[16] == b':'
+            && digits(17..19)
+            && (b.ends_with(b"Z") || b[b.len() - 6] == b'+' || b[b.len() - 6] == b'-');
+        if !time_shaped {
+            return None;
+        }
+        return text.parse::<jiff::Timestamp>().ok();
     }
-    None
+    let date: jiff::civil::Date = text.parse().ok()?;
+    date.at(12, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp())
+}
+
+/// The property a BOM dated by the test clock carries.
+pub fn bom_time_properties(now: Now, given: Option<&str>) -> Vec<modelseal::bom::types::Property> {
+    let from_clock = given.is_none() && std::env::var_os("SOURCE_DATE_EPOCH").is_none();
+    if from_clock && now.is_test() {
+        vec![modelseal::bom::types::Property::new(
+            "modelseal:time-source",
+            "test",
+        )]
+    } else {
+        Vec::new()
+    }
 }
 
 /// The time a BOM states by default: `SOURCE_DATE_EPOCH` (reproducible
@@ -61,5 +96,37 @@ pub fn bom_default_time(now: Now) -> Result<jiff::Timestamp> {
                 .map_err(|e| Error::Usage(format!("SOURCE_DATE_EPOCH {epoch:?}: {e}")))
         }
         Err(_) => Ok(now.time()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn the_test_clock_takes_rfc_3339_times_and_dates_and_nothing_looser() {
+        let at = |t: &str| parse(t).map(|t| t.to_string());
+        assert_eq!(at("2031-02-03").as_deref(), Some("2031-02-03T12:00:00Z"));
+        assert_eq!(
+            at("2031-02-03T04:05:06Z").as_deref(),
+            Some("2031-02-03T04:05:06Z")
+        );
+        assert_eq!(
+            at("2031-02-03T04:05:06.5+01:00").as_deref(),
+            Some("2031-02-03T03:05:06.5Z")
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2031-02-30",
+            "2031-02-03 04:05:06Z",
+            "2031-02-03t04:05:06z",
+            "2031-02-03T04:05:06",
+            "+002031-02-03T04:05:06Z",
+            "-009999-01-02T02:00:00Z",
+            "20310203",
+        ] {
+            assert_eq!(at(bad), None, "{bad:?}");
+        }
     }
 }

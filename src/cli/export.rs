@@ -63,8 +63,13 @@ pub fn run(
         FINGERPRINT,
         format!("{}  {PUBLIC_KEY}\n", public.fingerprint()).as_bytes(),
     )?;
-    let mut input = AuditInput::new(&list, &check, check.location.clone(), AsOf::now(ctx.now));
-    input.clock = ctx.now.source();
+    let mut input = AuditInput::new(
+        &list,
+        &check,
+        check.location.clone(),
+        AsOf::now(ctx.now),
+        ctx.now.source(),
+    );
     ctx.warn_test_clock("the exported audit report");
     input.checklist_source = source;
     let report = evaluate(&input);

@@ -196,7 +196,11 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
             }
             let bom_options = BomOptions {
                 timestamp: bom_timestamp(None, super::clock::bom_default_time(ctx.now)?)?,
-                properties: super::bom::location_properties(&model),
+                properties: {
+                    let mut p = super::bom::location_properties(&model);
+                    p.extend(super::clock::bom_time_properties(ctx.now, None));
+                    p
+                },
                 purl: super::bom::purl_of(source),
                 ..Default::default()
             };
@@ -419,10 +423,13 @@ fn push_referrers(
     if let Some(oci) = model.oci() {
         use modelseal::source::oci::{Artifact, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob};
         use std::collections::BTreeMap;
-        let created = BTreeMap::from([(
+        let mut created = BTreeMap::from([(
             "org.opencontainers.image.created".to_string(),
             now.time().to_string(),
         )]);
+        if now.is_test() {
+            created.insert("dev.modelseal.time-source".to_string(), "test".to_string());
+        }
         let mut out = Vec::new();
         let signature = Artifact {
             artifact_type: BUNDLE_ARTIFACT_TYPE.into(),

@@ -200,6 +200,12 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             print_human(&shown, &signature_uri, &outcome.verdict);
+            if ctx.now.is_test() {
+                outln!(
+                    "  clock:   TEST CLOCK {} (MODELSEAL_TEST_NOW): certificates and signature ages were judged at this time",
+                    ctx.now.time()
+                );
+            }
             print_registry(&model, &outcome.verdict, verified, found.via.as_deref());
             for (uri, o) in &outcomes {
                 let state = if o.is_verified() {
@@ -236,6 +242,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
             "other_signatures": others,
             "referrers_via": found.via,
             "pulled": pulled.as_ref().map(|p| serde_json::json!({ "dir": p.0, "files": p.1, "bytes": p.2 })),
+            "timeSource": ctx.now.source(),
         })),
     }
     Ok(if verified { 0 } else { 1 })

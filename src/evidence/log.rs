@@ -171,7 +171,7 @@ impl FileLog {
                             let index = usize::try_from(frontier.size()).unwrap_or(usize::MAX);
                             if let Err(why) = open(index, bytes, key) {
                                 return Err(refuse(format!(
-                                    "has a line beyond its checkpoint that is not a record sealed by the evidence key ({why})"
+                                    "has a line beyond its checkpoint that is not a well-formed record sealed by the evidence key ({why})"
                                 )));
                             }
                         }

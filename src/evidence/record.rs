@@ -635,7 +635,7 @@ impl Unsealed {
                     ));
                 }
             },
-            _ => TimeSource::System,
+            _ => return Err("the predicate is not a JSON object".into()),
         };
         let predicate = Predicate::from_value(&statement.predicate_type, predicate)?;
         Ok(Record {
@@ -715,6 +715,21 @@ mod tests {
         let line = serde_json::to_string(&envelope).unwrap();
         let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
         assert!(why.contains("timeSource"), "{why}");
+        // A predicate that is not an object is no record of ours (serde
+        // would read an array into the struct field by field).
+        forged["predicate"] = serde_json::json!(["prod", "2031-01-01T00:00:00Z", null]);
+        let payload = serde_json::to_vec(&forged).unwrap();
+        let envelope = Envelope {
+            payload: STANDARD.encode(&payload),
+            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+            signatures: vec![EnvelopeSignature {
+                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
+                keyid: None,
+            }],
+        };
+        let line = serde_json::to_string(&envelope).unwrap();
+        let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
+        assert!(why.contains("not a JSON object"), "{why}");
     }
 
     #[test]

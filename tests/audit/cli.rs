@@ -408,10 +408,21 @@ fn test_clock_dates_records_and_every_record_and_report_made_under_it_says_so() 
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["test_clock"]["audit"], false, "{report}");
     assert_eq!(report["test_clock"]["records"], 1, "{report}");
+    // ...and fails: evidence dated by a test clock is no evidence.
+    assert_eq!(code, 1, "{report}");
+    let (code, human, _) = run(ws
+        .cmd()
+        .env_remove(TEST_NOW)
+        .args(["audit", "--as-of", &day(1)]));
+    assert_eq!(code, 1);
+    assert!(
+        human.contains("1 counted record was made under a test clock"),
+        "{human}"
+    );
 
     // A test clock that cannot be read is unusable input, never the
     // system clock instead.
-    for bad in ["yesterday", "2027-13-01", ""] {
+    for bad in ["yesterday", "2027-13-01", "", "2027-06-01 12:00:00Z"] {
         let (code, _, err) = run(ws.cmd().env(TEST_NOW, bad).args(["evidence", "list"]));
         assert_eq!(code, 2, "{bad:?}: {err}");
         assert!(err.contains("MODELSEAL_TEST_NOW"), "{bad:?}: {err}");

@@ -44,6 +44,10 @@ pub const TEST_NOW: &str = "MODELSEAL_TEST_NOW";
 /// the day it runs. Every modelseal process a test starts gets it.
 pub fn test_now() -> jiff::Timestamp {
     match std::env::var(TEST_NOW) {
+        // A date is its noon (UTC), as the binary reads it.
+        Ok(text) if text.len() == 10 => format!("{text}T12:00:00Z")
+            .parse()
+            .unwrap_or_else(|e| panic!("{TEST_NOW}={text:?} is not a date: {e}")),
         Ok(text) => text
             .parse()
             .unwrap_or_else(|e| panic!("{TEST_NOW}={text:?} is not an RFC 3339 time: {e}")),

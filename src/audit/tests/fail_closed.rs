@@ -85,6 +85,7 @@ fn a_broken_log_fails_every_applicable_control() {
         &check,
         "evidence.jsonl",
         AsOf::at(at(1000)),
+        crate::clock::TimeSource::System,
     ));
     assert!(report.failed());
     for c in &report.controls {

@@ -301,7 +301,13 @@ pub(super) fn audit_with(
     edit: impl FnOnce(&mut AuditInput<'_>),
 ) -> AuditReport {
     let check = log.check();
-    let mut input = AuditInput::new(list, &check, "evidence.jsonl", AsOf::at(at(1000)));
+    let mut input = AuditInput::new(
+        list,
+        &check,
+        "evidence.jsonl",
+        AsOf::at(at(1000)),
+        crate::clock::TimeSource::System,
+    );
     edit(&mut input);
     evaluate(&input)
 }
