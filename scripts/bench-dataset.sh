@@ -8,6 +8,7 @@
 # warm-up pass runs first), so the numbers measure modelseal, not the disk.
 #
 #   scripts/bench-dataset.sh               # 1,000,000 files
+#   scripts/bench-dataset.sh --readme      # the same, and write the table into README.md
 #   scripts/bench-dataset.sh 3000000       # 3,000,000 files (run by hand)
 #   BENCH_PYTHON=1 scripts/bench-dataset.sh  # also `model_signing sign key`
 #
@@ -16,6 +17,11 @@
 # `cargo build --release`).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+readme=0
+if [ "${1:-}" = "--readme" ]; then
+  readme=1
+  shift
+fi
 files="${1:-1000000}"
 dir="${BENCH_DIR:-/tmp/modelseal-bench}"
 cores="$(nproc)"
@@ -55,12 +61,12 @@ print(f"| {name} | {secs:.1f} s | {count / secs / 1e3:,.0f}k files/s | {rss / 10
 PY
 }
 
-echo "machine: $cores cores; dataset: $files files of 100 bytes, 1,000 per directory"
-echo
-echo "| $files files | wall | throughput | peak RSS |"
+table="$dir/.table-dataset"
+{
+echo "| $files files of 100 bytes | wall | throughput | peak RSS |"
 echo "|---|---|---|---|"
 read -r ct cm < <(measure sh -c "find '$dataset' -type f -name '*.bin' -print0 | xargs -0 -P $cores -n 5000 sha256sum")
-row "find | xargs -P$cores sha256sum" "$ct" "$cm" "$files"
+row "find \\| xargs -0 -P$cores -n 5000 sha256sum" "$ct" "$cm" "$files"
 read -r st sm < <(measure "$bin" -q sign "$dataset" "${ignore[@]}" --key "$key" --signature "$dir/dataset-$files.sig")
 row "modelseal sign" "$st" "$sm" "$files"
 read -r vt vm < <(measure "$bin" -q verify "$dataset" "${ignore[@]}" --key "$pub" --signature "$dir/dataset-$files.sig")
@@ -77,8 +83,19 @@ if [ "${BENCH_PYTHON:-0}" = 1 ] && command -v model_signing > /dev/null; then
   row "model_signing sign key (Python)" "$pt" "$pm" "$files"
 fi
 echo
-python3 - "$ct" "$st" "$vt" "$(stat -c %s "$dir/dataset-$files.sig")" "$(stat -c %s "$bom")" <<'PY'
+python3 - "$ct" "$st" "$vt" "$sm" "$vm" "$(stat -c %s "$dir/dataset-$files.sig")" "$(stat -c %s "$bom")" "$cores" "$files" <<'PY'
 import sys
-c, s, v, size, bom = (float(x) for x in sys.argv[1:])
-print(f"sign / coreutils: {s / c:.2f}x; verify / coreutils: {v / c:.2f}x; bundle: {size / 2**20:,.0f} MiB; BOM: {bom / 2**20:,.0f} MiB")
+c, s, v, sm, vm, size, bom = (float(x) for x in sys.argv[1:8])
+cores, files = sys.argv[8], int(sys.argv[9])
+def ok(good): return "met" if good else "NOT MET"
+print(f"Machine: {cores} cores; {files:,} files of 100 bytes, 1,000 per directory, page cache warm, one run each.")
+print()
+print(f"- sign {s / c:.2f}x and verify {v / c:.2f}x the coreutils pipeline (target <= 1.2x: {ok(s <= 1.2 * c and v <= 1.2 * c)})")
+print(f"- peak RSS: sign {sm / 1024:,.0f} MiB, verify {vm / 1024:,.0f} MiB (target <= 300 MiB: {ok(max(sm, vm) <= 300 * 1024)})")
+print(f"- bundle {size / 2**20:,.0f} MiB, BOM {bom / 2**20:,.0f} MiB")
 PY
+} > "$table"
+cat "$table"
+if [ "$readme" = 1 ]; then
+  python3 "$root/scripts/readme-table.py" bench-dataset.sh "$table"
+fi

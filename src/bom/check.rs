@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use std::io::Read;
 use std::path::Path;
 
-pub use super::stream::{BomReadError, MAX_BOM_ITEM, MAX_BOM_REST};
+pub use super::stream::{BomReadError, MAX_BOM_ITEM, MAX_BOM_REFS, MAX_BOM_REST};
 
 /// Most schema problems listed.
 const MAX_SCHEMA_PROBLEMS: usize = 200;

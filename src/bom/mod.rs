@@ -20,8 +20,8 @@ pub use build::{
 };
 pub use card::CardFacts;
 pub use check::{
-    BomReadError, MAX_BOM_ITEM, MAX_BOM_REST, check_bom, check_bom_reader, check_bom_source,
-    parse_bom,
+    BomReadError, MAX_BOM_ITEM, MAX_BOM_REFS, MAX_BOM_REST, check_bom, check_bom_reader,
+    check_bom_source, parse_bom,
 };
 pub use files::FileComponents;
 pub use spdx::canonical_license_id;

@@ -226,6 +226,11 @@ pub(super) struct Mark {
 }
 
 impl RefLog {
+    /// How many entries (bom-refs, uses, misplaced model cards) it holds.
+    pub(super) fn entries(&self) -> u64 {
+        (self.refs.len() + self.uses.len() + self.cards.len()) as u64
+    }
+
     /// Where the next entries will go.
     pub(super) fn mark(&self) -> Mark {
         Mark {
@@ -322,8 +327,11 @@ fn reorder<T>(v: &mut Vec<T>, start: usize, ranges: impl Iterator<Item = std::op
 /// (in walk order): misplaced model cards, bom-refs that are not unique
 /// (in the order of the bom-ref), uses that resolve to nothing.
 pub(super) fn problems(logs: &[RefLog], problems: &mut Vec<String>) {
+    let mut listed = Listed::default();
     for log in logs {
-        problems.extend(log.cards.iter().cloned());
+        for card in &log.cards {
+            listed.push(problems, || card.clone());
+        }
     }
     // Every bom-ref, sorted by text, then by where it stands.
     let mut sorted: Vec<(u32, u32)> = Vec::new();
@@ -342,23 +350,65 @@ pub(super) fn problems(logs: &[RefLog], problems: &mut Vec<String>) {
         if let [first, rest @ ..] = group
             && !rest.is_empty()
         {
-            problems.push(format!(
-                "{}: bom-ref {:?} is not unique (also at {})",
-                place(first),
-                name(first),
-                rest.iter().map(place).collect::<Vec<_>>().join(", ")
-            ));
+            listed.push(problems, || {
+                let mut also: Vec<String> = rest.iter().take(MAX_ALSO).map(place).collect();
+                if rest.len() > MAX_ALSO {
+                    also.push(format!("{} more", rest.len() - MAX_ALSO));
+                }
+                format!(
+                    "{}: bom-ref {:?} is not unique (also at {})",
+                    place(first),
+                    name(first),
+                    also.join(", ")
+                )
+            });
         }
     }
     for log in logs {
         for entry in &log.uses {
             let r = log.name(entry);
             if sorted.binary_search_by(|k| name(k).cmp(r)).is_err() {
-                problems.push(format!(
-                    "{}: ref {r:?} resolves to no bom-ref",
-                    log.location(entry.place)
-                ));
+                listed.push(problems, || {
+                    format!(
+                        "{}: ref {r:?} resolves to no bom-ref",
+                        log.location(entry.place)
+                    )
+                });
             }
+        }
+    }
+    listed.finish(problems);
+}
+
+/// Most reference problems listed; the rest are counted.
+pub const MAX_REF_PROBLEMS: usize = 200;
+
+/// Most other places named for one repeated bom-ref.
+const MAX_ALSO: usize = 20;
+
+/// The reference problems listed so far and those only counted.
+#[derive(Default)]
+struct Listed {
+    listed: usize,
+    unlisted: u64,
+}
+
+impl Listed {
+    fn push(&mut self, problems: &mut Vec<String>, problem: impl FnOnce() -> String) {
+        if self.listed < MAX_REF_PROBLEMS {
+            problems.push(problem());
+            self.listed += 1;
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    fn finish(self, problems: &mut Vec<String>) {
+        if self.unlisted > 0 {
+            problems.push(format!(
+                "... and {} more reference problems (the first {MAX_REF_PROBLEMS} are listed)",
+                self.unlisted
+            ));
         }
     }
 }

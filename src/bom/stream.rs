@@ -28,6 +28,13 @@ pub const MAX_BOM_ITEM: u64 = 16 << 20;
 /// declarations, ...): the whole-BOM cap of earlier releases, so every
 /// BOM they read is still read.
 pub const MAX_BOM_REST: u64 = 256 << 20;
+/// Most bom-refs and references (`ref`, `dependsOn`, `provides`) a BOM may
+/// hold, and most items of any one array: each reference is kept until the
+/// end to be resolved (24 bytes and its text), and each item of an array
+/// with unique items until the array ends (24 bytes), so this bounds the
+/// check's memory at about half a GiB. A BOM of a dataset of 2.5 million
+/// files holds about 7.5 million references.
+pub const MAX_BOM_REFS: u64 = 8 << 20;
 /// Most schema problems kept for one array (the report shows 200 in all).
 const MAX_PROBLEMS: usize = 200;
 
@@ -48,6 +55,14 @@ pub enum BomReadError {
     ItemTooLarge {
         /// The item's location (`/components/12`, `/components/5/components/3`).
         place: String,
+        /// The cap.
+        max: u64,
+    },
+    /// The BOM holds more than [`MAX_BOM_REFS`] bom-refs and references.
+    #[error(
+        "the BOM holds more than {max} bom-refs and references, or an array of more items, the most checked"
+    )]
+    TooManyReferences {
         /// The cap.
         max: u64,
     },
@@ -128,6 +143,8 @@ impl<R: Read> Read for Metered<R> {
 pub(super) struct Caps {
     pub item: u64,
     pub rest: u64,
+    /// Most reference entries ([`MAX_BOM_REFS`]).
+    pub refs: u64,
 }
 
 impl Caps {
@@ -135,6 +152,7 @@ impl Caps {
     pub(super) const BOM: Caps = Caps {
         item: MAX_BOM_ITEM,
         rest: MAX_BOM_REST,
+        refs: MAX_BOM_REFS,
     };
 }
 
@@ -158,9 +176,26 @@ struct State {
     frames: Vec<Frame>,
     /// The part that went over its cap.
     too_large: Option<String>,
+    /// Reference entries of the arrays read to their end.
+    refs_closed: u64,
+    /// Whether the BOM went over the reference cap.
+    too_many_refs: bool,
 }
 
 impl State {
+    /// Fails once the entries of the arrays read so far and of `open`
+    /// (the array being read) pass the reference cap: the read stops
+    /// there, before memory grows further.
+    fn count_refs<E: serde::de::Error>(&mut self, open: &RefLog, items: u64) -> Result<(), E> {
+        if self.refs_closed.saturating_add(open.entries()) > self.caps.refs
+            || items > self.caps.refs
+        {
+            self.too_many_refs = true;
+            return Err(E::custom("too many references"));
+        }
+        Ok(())
+    }
+
     /// An item at `place` begins: the item cap again, for it alone.
     fn begin(&mut self, place: String) {
         let read = self.meter.read.get();
@@ -214,6 +249,8 @@ pub(super) fn read(reader: impl Read, caps: Caps) -> Result<Parsed, BomReadError
             since: 0,
         }],
         too_large: None,
+        refs_closed: 0,
+        too_many_refs: false,
     };
     let mut de = serde_json::Deserializer::from_reader(metered);
     let parsed = Root { state: &mut state }
@@ -221,6 +258,9 @@ pub(super) fn read(reader: impl Read, caps: Caps) -> Result<Parsed, BomReadError
         .and_then(|p| de.end().map(|()| p));
     if let Some(problem) = state.at.take_problem() {
         return Err(BomReadError::Json(problem));
+    }
+    if state.too_many_refs {
+        return Err(BomReadError::TooManyReferences { max: caps.refs });
     }
     if state.meter.over.get() {
         return Err(match state.too_large {
@@ -389,7 +429,9 @@ impl<'de> Visitor<'de> for Member<'_> {
                 None => break,
             }
             index += 1;
+            self.state.count_refs(&items.refs, index)?;
         }
+        self.state.refs_closed = self.state.refs_closed.saturating_add(items.refs.entries());
         Ok(Kept::Streamed(Box::new(items.finish(self.key, index))))
     }
 }
@@ -399,7 +441,7 @@ struct Items {
     schema: &'static ArraySchema,
     prefix: String,
     problems: Vec<String>,
-    digests: Vec<([u8; 32], u64)>,
+    digests: Vec<(Short, u64)>,
     refs: RefLog,
 }
 
@@ -417,7 +459,7 @@ impl Items {
             &mut self.refs,
         );
         if self.schema.unique {
-            self.digests.push((digest, index));
+            self.digests.push((short(&digest), index));
         }
     }
 
@@ -521,9 +563,21 @@ fn check_item(
     d
 }
 
+/// The first 128 bits of an item's digest, as `uniqueItems` keeps them for
+/// every item until its array ends (24 bytes an item with its index, not
+/// 40): two different items share them only by a SHA-256 collision on 128
+/// bits, and then the BOM is refused, never passed.
+type Short = [u8; 16];
+
+fn short(digest: &[u8; 32]) -> Short {
+    let mut head = [0u8; 16];
+    head.copy_from_slice(&digest[..16]);
+    head
+}
+
 /// Two equal items (the earlier index, the later), the later as early as
 /// can be.
-fn repeated(mut digests: Vec<([u8; 32], u64)>) -> Option<(u64, u64)> {
+fn repeated(mut digests: Vec<(Short, u64)>) -> Option<(u64, u64)> {
     digests.sort_unstable();
     digests
         .windows(2)
@@ -736,9 +790,10 @@ impl<'de> Visitor<'de> for SubSeed<'_> {
                 let d = check_item(self.schema, at, item, &mut problems, self.refs);
                 array.push(&d);
                 if self.schema.unique {
-                    digests.push((d, index));
+                    digests.push((short(&d), index));
                 }
                 index += 1;
+                self.state.count_refs(self.refs, index)?;
                 continue;
             }
             let item = seq.next_element_seed(self.state.at.value());
@@ -763,7 +818,7 @@ impl<'de> Visitor<'de> for SubSeed<'_> {
             let d = digest(&item);
             array.push(&d);
             if self.schema.unique {
-                digests.push((d, index));
+                digests.push((short(&d), index));
             }
             match (self.key, &item) {
                 ("dependsOn" | "provides", Value::String(r)) => {
@@ -775,6 +830,7 @@ impl<'de> Visitor<'de> for SubSeed<'_> {
                     .walk(&item, Some(self.element), &format!("{suffix}/{index}")),
             }
             index += 1;
+            self.state.count_refs(self.refs, index)?;
         }
         Ok(SubKept::Streamed(SubArray {
             key: self.key.to_string(),

@@ -58,6 +58,41 @@ thread_local! {
     static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// What opening, checking and closing one file costs, counted as bytes
+/// hashed (about what SHA-256 hashes in the time a small file's system
+/// calls take).
+const FILE_COST: u64 = 16 << 10;
+
+/// The work one hashing task is given, counted as bytes hashed (file sizes
+/// plus [`FILE_COST`] per file): a file at least this large is a task of
+/// its own.
+const TASK_WORK: u64 = 4 << 20;
+
+/// Splits `files` into runs of consecutive files of about [`TASK_WORK`]
+/// each: the tasks of the files method, scheduled by bytes, not by count.
+fn batches(files: &FileList) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let (mut start, mut work) = (0, 0u64);
+    for i in 0..files.len() {
+        let cost = files.stat(i).size.saturating_add(FILE_COST);
+        // A file that is a task's worth alone does not wait behind the
+        // small files before it.
+        if cost >= TASK_WORK && start < i {
+            out.push(start..i);
+            (start, work) = (i, 0);
+        }
+        work = work.saturating_add(cost);
+        if work >= TASK_WORK {
+            out.push(start..i + 1);
+            (start, work) = (i + 1, 0);
+        }
+    }
+    if start < files.len() {
+        out.push(start..files.len());
+    }
+    out
+}
+
 /// One hashed shard: file index, byte range and digest.
 type ShardDigest = (usize, u64, u64, [u8; 32]);
 
@@ -94,22 +129,30 @@ pub fn hash_files_with_sinks<S: ReadSink + Send, T: Send>(
     let sinks = sinks.as_ref();
     match method {
         Method::Files => {
-            let per_file: Vec<([u8; 32], Option<T>)> = (0..files.len())
+            // One task per batch of files of about equal work: a large
+            // file is a task of its own (so large files spread over every
+            // worker), while tiny files go many to a task (so that a
+            // million of them do not cost a million tasks).
+            let per_batch: Vec<Vec<([u8; 32], Option<T>)>> = batches(&files)
                 .into_par_iter()
-                .with_min_len(16)
-                .map(|i| {
-                    let mut sink = sinks.and_then(|s| (s.make)(i, files.name(i)));
-                    let digest = hash_one(&files, i, None, algorithm, progress, sink.as_mut())?;
-                    let out = match (sink, sinks) {
-                        (Some(sink), Some(s)) => Some((s.finish)(i, sink)),
-                        _ => None,
-                    };
-                    Ok((digest, out))
+                .map(|batch| {
+                    batch
+                        .map(|i| {
+                            let mut sink = sinks.and_then(|s| (s.make)(i, files.name(i)));
+                            let digest =
+                                hash_one(&files, i, None, algorithm, progress, sink.as_mut())?;
+                            let out = match (sink, sinks) {
+                                (Some(sink), Some(s)) => Some((s.finish)(i, sink)),
+                                _ => None,
+                            };
+                            Ok((digest, out))
+                        })
+                        .collect::<Result<Vec<_>>>()
                 })
                 .collect::<Result<_>>()?;
-            let mut digests = Vec::with_capacity(per_file.len());
+            let mut digests = Vec::with_capacity(files.len());
             let mut outputs = Vec::new();
-            for (i, (digest, out)) in per_file.into_iter().enumerate() {
+            for (i, (digest, out)) in per_batch.into_iter().flatten().enumerate() {
                 digests.push(digest);
                 if let Some(out) = out {
                     outputs.push((i, out));

@@ -474,6 +474,7 @@ fn repeated_items_are_named() {
 const CAPS: Caps = Caps {
     item: 4096,
     rest: 64 << 10,
+    refs: 1 << 20,
 };
 
 #[test]
@@ -554,6 +555,7 @@ fn a_dependency_on_every_file_is_read_past_the_item_cap() {
     let wide = Caps {
         item: CAPS.item,
         rest: 1 << 20,
+        refs: CAPS.refs,
     };
     assert_eq!(
         check_with_caps(bytes.as_slice(), wide).unwrap(),
@@ -614,5 +616,70 @@ fn a_dataset_is_read_past_the_item_cap_one_nested_component_at_a_time() {
     match check_with_caps(bytes.as_slice(), CAPS) {
         Err(BomReadError::ItemTooLarge { place, .. }) => assert_eq!(place, "/components/2"),
         other => panic!("{other:?}"),
+    }
+}
+
+/// A dependency whose `dependsOn` repeats one short reference without end,
+/// and a BOM of many dangling references: the read stops at the reference
+/// cap, before memory grows with them.
+#[test]
+fn references_past_the_cap_refuse_the_bom_before_memory_grows() {
+    let mut bom = String::from(
+        r#"{"bomFormat":"CycloneDX","specVersion":"1.6","version":1,"dependencies":[{"ref":"a","dependsOn":["#,
+    );
+    for i in 0..5000 {
+        if i > 0 {
+            bom.push(',');
+        }
+        bom.push_str("\"a\"");
+    }
+    bom.push_str("]}]}");
+    let caps = Caps {
+        item: CAPS.item,
+        rest: CAPS.rest,
+        refs: 1000,
+    };
+    match check_with_caps(bom.as_bytes(), caps) {
+        Err(BomReadError::TooManyReferences { max }) => assert_eq!(max, 1000),
+        other => panic!("{:?}", other.map(|p| p.len())),
+    }
+    // Under the cap the same shape is checked: one uniqueItems problem.
+    let wide = Caps {
+        refs: 10_000,
+        ..caps
+    };
+    let problems = check_with_caps(bom.as_bytes(), wide).unwrap();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p
+                .contains("/dependencies/0/dependsOn: [... 5000 items] has non-unique elements")),
+        "{problems:#?}"
+    );
+}
+
+/// Many dangling references: the first 200 are listed, the rest counted.
+#[test]
+fn dangling_references_are_listed_up_to_the_cap_and_the_rest_counted() {
+    let n = 700;
+    let bom = json!({
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "dependencies": (0..n).map(|i| json!({"ref": format!("nowhere-{i}")})).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json::to_vec(&bom).unwrap();
+    for problems in [check_bom(&bom), check_bom_reader(bytes.as_slice()).unwrap()] {
+        let dangling = problems
+            .iter()
+            .filter(|p| p.contains("resolves to no bom-ref"))
+            .count();
+        assert_eq!(
+            dangling,
+            crate::bom::refs::MAX_REF_PROBLEMS,
+            "{problems:#?}"
+        );
+        assert_eq!(
+            problems.last().unwrap(),
+            "... and 500 more reference problems (the first 200 are listed)"
+        );
     }
 }

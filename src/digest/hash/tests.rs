@@ -230,3 +230,92 @@ fn a_file_deleted_after_the_walk_is_refused() {
     let err = hash_files(list, HashAlgorithm::Sha256, Method::Files, &|_: u64| {}).unwrap_err();
     assert!(is_changed(&err, "w"), "{err}");
 }
+
+/// A progress receiver that holds each worker thread at its first call
+/// until a second thread has called too: hashing passes through it only if
+/// two files are hashed at the same time. Needs no clock: the timeout
+/// fires only when the work never spreads, and is recorded as the failure.
+struct Rendezvous {
+    seen: std::sync::Mutex<std::collections::HashSet<std::thread::ThreadId>>,
+    arrived: std::sync::Condvar,
+    alone: std::sync::atomic::AtomicBool,
+}
+
+impl Progress for Rendezvous {
+    fn advance(&self, _: u64) {
+        let me = std::thread::current().id();
+        let mut seen = self.seen.lock().unwrap();
+        if seen.contains(&me) {
+            return;
+        }
+        seen.insert(me);
+        self.arrived.notify_all();
+        let (seen, waited) = self
+            .arrived
+            .wait_timeout_while(seen, std::time::Duration::from_secs(60), |s| s.len() < 2)
+            .unwrap();
+        if waited.timed_out() && seen.len() < 2 {
+            self.alone.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
+#[test]
+fn a_few_large_files_are_hashed_on_two_threads_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let eight_mib: Vec<u8> = (0..8u32 << 20).map(|i| (i % 251) as u8).collect();
+    for name in ["a", "b", "c", "d"] {
+        fs::write(dir.path().join(name), &eight_mib).unwrap();
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    for method in [
+        Method::Files,
+        Method::Shards {
+            shard_size: 1 << 20,
+        },
+    ] {
+        let meeting = Rendezvous {
+            seen: Default::default(),
+            arrived: Default::default(),
+            alone: Default::default(),
+        };
+        let files = listed(dir.path());
+        let resources = pool
+            .install(|| hash_files(files, HashAlgorithm::Sha256, method, &meeting))
+            .unwrap();
+        assert!(!resources.is_empty());
+        assert!(
+            !meeting.alone.load(std::sync::atomic::Ordering::SeqCst),
+            "{method:?}: one thread hashed alone while the other idled"
+        );
+    }
+}
+
+#[test]
+fn tiny_files_are_batched_and_large_ones_are_tasks_of_their_own() {
+    let mut files = FileList::default();
+    let source = files.add_source(super::super::file_list::Source::Dir("/".into()));
+    let stat = |size| FileStat {
+        size,
+        dev: 0,
+        ino: 0,
+        mtime: (0, 0),
+    };
+    for i in 0..10_000 {
+        files.push(&format!("small{i:05}"), stat(100), source);
+    }
+    for i in 0..4 {
+        files.push(&format!("zlarge{i}"), stat(512 << 20), source);
+    }
+    let b = batches(&files);
+    // Every file once, in order.
+    assert_eq!(b.first().unwrap().start, 0);
+    assert_eq!(b.last().unwrap().end, files.len());
+    assert!(b.windows(2).all(|w| w[0].end == w[1].start));
+    // About 250 tiny files a task; each large file alone.
+    assert!(b.len() > 30 && b.len() < 60, "{} tasks", b.len());
+    assert!(b.iter().rev().take(4).all(|r| r.len() == 1), "{b:?}");
+}
