@@ -295,7 +295,7 @@ impl Gate {
             None => verdict.claimed_subject.as_ref().and_then(claimed_subject),
         };
         let policy = self.policy.as_ref().map(|p| ResourceRef {
-            uri: p.uri.clone(),
+            uri: crate::evidence::record::redact_uri(&p.uri),
             digest: Some(BTreeMap::from([("sha256".to_string(), p.sha256.clone())])),
         });
         let mut attestations = vec![signature_ref];
@@ -357,7 +357,7 @@ fn summarise(
             version: BTreeMap::from([("modelseal".to_string(), crate::VERSION.to_string())]),
         },
         time_verified: request.now.time(),
-        resource_uri: request.model.uri(),
+        resource_uri: crate::evidence::record::redact_uri(&request.model.uri()),
         policy: policy.unwrap_or_else(|| ResourceRef::uri(SIGNATURE_ONLY_POLICY)),
         input_attestations: attestations,
         verification_result: if verdict.is_verified() {

@@ -465,3 +465,22 @@ fn the_evidence_log_of_release_0_1_0_still_verifies() {
         ]
     );
 }
+
+/// A service shares one gate and one recorder between its request threads.
+#[test]
+fn the_gate_and_the_recorder_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let gate = demo_gate();
+    shared(&gate);
+    let tmp = tempfile::tempdir().unwrap();
+    let key = modelseal::keys::PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7; 32]));
+    let recorder = modelseal::evidence::Recorder::new(&tmp.path().join("e.jsonl"), key).unwrap();
+    shared(&recorder);
+    // And they are used from several threads at once.
+    let (_model_dir, model, bundle) = signed_model();
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| assert!(gate_verify(&gate, &model, &bundle).is_verified()));
+        }
+    });
+}

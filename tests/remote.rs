@@ -108,3 +108,46 @@ fn a_served_trusted_root_is_used() {
     assert_eq!(code, 2);
     assert!(err.contains("trusted root"), "{err}");
 }
+
+#[test]
+fn credentials_in_input_urls_never_reach_the_evidence_record() {
+    let (tmp, model) = tiny_model();
+    let sig = tmp.path().join("model.sig");
+    sign_demo(&model, &sig);
+    let (_, public) = demo_key();
+    let base = serve(vec![("/model.sig", std::fs::read(&sig).unwrap())], 2);
+    let prefix = tmp.path().join("evidence");
+    assert_eq!(
+        run(modelseal().arg("keygen").arg("--out").arg(&prefix)).0,
+        0
+    );
+    let log = tmp.path().join("evidence.jsonl");
+    let url = base.replacen("http://", "http://deployer:hunter2@", 1)
+        + "/model.sig?X-Amz-Signature=s3cr3t-token&X-Amz-Expires=60";
+    let (code, out, err) = run(modelseal()
+        .arg("verify")
+        .arg(&model)
+        .arg("--signature")
+        .arg(&url)
+        .arg("--key")
+        .arg(&public)
+        .arg("--evidence")
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(tmp.path().join("evidence.priv.pem")));
+    assert_eq!(code, 0, "{out}{err}");
+    let line = std::fs::read_to_string(&log).unwrap();
+    let envelope: serde_json::Value = serde_json::from_str(line.trim_end()).unwrap();
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        envelope["payload"].as_str().unwrap(),
+    )
+    .unwrap();
+    let statement = String::from_utf8(payload).unwrap();
+    assert!(!statement.contains("hunter2"), "{statement}");
+    assert!(!statement.contains("s3cr3t"), "{statement}");
+    assert!(
+        statement.contains(&format!("{base}/model.sig\"")),
+        "{statement}"
+    );
+}

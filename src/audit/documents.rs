@@ -146,6 +146,8 @@ fn document(
     let mut rehashed = false;
     let outcome = if a.reviewer.as_deref().is_none_or(|r| r.trim().is_empty()) {
         DocumentOutcome::NoReviewer
+    } else if a.document.size == 0 {
+        DocumentOutcome::Empty
     } else if a.reviewed > as_of.date || a.reviewed > recorded {
         DocumentOutcome::ReviewedInTheFuture
     } else if let Some(max_days) = max.filter(|m| age_days > i64::try_from(*m).unwrap_or(i64::MAX))
@@ -251,6 +253,7 @@ fn explain(f: &DocumentFinding) -> String {
             f.reviewed
         ),
         DocumentOutcome::NoReviewer => format!("{what} names no reviewer"),
+        DocumentOutcome::Empty => format!("{what} is empty (0 bytes): nothing was reviewed"),
         DocumentOutcome::Changed { found } => {
             format!("{what}: the copy given has sha256:{found}, not the digest recorded")
         }

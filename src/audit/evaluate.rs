@@ -61,6 +61,19 @@ impl<'a> AuditInput<'a> {
     }
 }
 
+/// Whether any record of the checked log is about the model `sha256`
+/// (hex, `sha256:` optional): as its subject, or as the model a document is
+/// scoped to. An audit of a model the log does not hold is refused by the
+/// command line rather than reported.
+pub fn log_mentions(log: &LogCheck, sha256: &str) -> bool {
+    let wanted = sha256.trim_start_matches("sha256:").to_ascii_lowercase();
+    log.records.iter().any(|r| {
+        r.subject.sha256 == wanted
+            || matches!(&r.predicate, Predicate::Attachment(a)
+                if a.model.as_deref().map(str::to_ascii_lowercase).as_deref() == Some(wanted.as_str()))
+    })
+}
+
 /// Evaluates every control. A log that does not verify fails every
 /// applicable control; otherwise each control is judged by its rule over
 /// the records at or before the audit date.

@@ -33,7 +33,7 @@ mod view;
 
 pub use as_of::AsOf;
 pub use checklist::{Checklist, Control, DEFAULT_CHECKLIST, EvidenceKind, Rule};
-pub use evaluate::{AuditInput, evaluate};
+pub use evaluate::{AuditInput, evaluate, log_mentions};
 pub use html::to_html;
 pub use oscal::to_oscal;
 pub use render::{to_human, to_markdown};

@@ -231,6 +231,8 @@ pub enum DocumentOutcome {
     ReviewedInTheFuture,
     /// No reviewer is recorded.
     NoReviewer,
+    /// The document recorded is empty (0 bytes): nothing was reviewed.
+    Empty,
     /// The document given to the auditor differs from the one recorded.
     Changed {
         /// Hex SHA-256 of the file given.

@@ -253,6 +253,7 @@ fn document_outcome(o: &DocumentOutcome, rehashed: bool) -> String {
         DocumentOutcome::ReviewOverdue => "FAIL: next review overdue".into(),
         DocumentOutcome::ReviewedInTheFuture => "FAIL: review date in the future".into(),
         DocumentOutcome::NoReviewer => "FAIL: no reviewer".into(),
+        DocumentOutcome::Empty => "FAIL: the document is empty".into(),
         DocumentOutcome::Changed { found } => {
             format!("FAIL: the copy given differs (sha256:{found})")
         }

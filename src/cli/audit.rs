@@ -81,6 +81,13 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     ctx.warn_test_clock("the audit report");
     input.checklist_source = source;
     input.model = args.model.as_deref().map(digest_arg).transpose()?;
+    if let Some(model) = &input.model
+        && !modelseal::audit::log_mentions(&check, model)
+    {
+        return Err(Error::Usage(format!(
+            "--model sha256:{model}: no record in the evidence log is about this model"
+        )));
+    }
     input.documents = args.documents.clone();
     let report = evaluate(&input);
     match ctx.format {

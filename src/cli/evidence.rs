@@ -541,6 +541,12 @@ fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Resu
     let model = a.model.as_deref().map(digest_arg).transpose()?;
     let recorder = required(log)?;
     let bytes = modelseal::fetch::read_file(file, modelseal::fetch::InputKind::Document)?;
+    if bytes.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}: the document is empty; attach what was reviewed",
+            file.display()
+        )));
+    }
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

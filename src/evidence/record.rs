@@ -65,11 +65,54 @@ pub struct ResourceRef {
     pub digest: Option<BTreeMap<String, String>>,
 }
 
+/// `uri` as a record may keep it: a URL loses its user information
+/// (`user:password@`), its query (pre-signed tokens such as
+/// `X-Amz-Signature`) and its fragment; anything that is not a URL is kept.
+/// Records are shown to auditors and exported: they never hold credentials.
+pub fn redact_uri(uri: &str) -> String {
+    let Some(scheme_end) = uri.find("://") else {
+        return uri.to_string();
+    };
+    let after = scheme_end + 3;
+    let rest = &uri[after..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let tail = &rest[authority_end..];
+    let path = &tail[..tail.find(['?', '#']).unwrap_or(tail.len())];
+    format!("{}{host}{path}", &uri[..after])
+}
+
+/// The members of sealed predicates that hold a location, redacted by
+/// [`redact_uri`] at sealing whatever built the record.
+const LOCATION_KEYS: &[&str] = &["uri", "resourceUri", "reference"];
+
+/// Redacts every location member of `value`, at any depth.
+fn redact_locations(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(text) if LOCATION_KEYS.contains(&key.as_str()) => {
+                        *text = redact_uri(text);
+                    }
+                    _ => redact_locations(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_locations),
+        _ => {}
+    }
+}
+
 impl ResourceRef {
-    /// A reference to `bytes` found at `uri`, with their SHA-256.
+    /// A reference to `bytes` found at `uri` (redacted by [`redact_uri`]),
+    /// with their SHA-256.
     pub fn of_bytes(uri: impl Into<String>, bytes: &[u8]) -> Self {
         ResourceRef {
-            uri: uri.into(),
+            uri: redact_uri(&uri.into()),
             digest: Some(BTreeMap::from([(
                 "sha256".to_string(),
                 hex::encode(Sha256::digest(bytes)),
@@ -77,10 +120,10 @@ impl ResourceRef {
         }
     }
 
-    /// A reference by URI alone.
+    /// A reference by URI alone (redacted by [`redact_uri`]).
     pub fn uri(uri: impl Into<String>) -> Self {
         ResourceRef {
-            uri: uri.into(),
+            uri: redact_uri(&uri.into()),
             digest: None,
         }
     }
@@ -490,6 +533,7 @@ const TIME_SOURCE_KEY: &str = "timeSource";
 pub fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
     let mut predicate = serde_json::to_value(&record.predicate)
         .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
+    redact_locations(&mut predicate);
     if record.clock == TimeSource::Test
         && let Value::Object(fields) = &mut predicate
     {
@@ -678,6 +722,54 @@ mod tests {
             }),
             clock: TimeSource::System,
         }
+    }
+
+    #[test]
+    fn records_never_hold_credentials_from_urls() {
+        for (given, kept) in [
+            (
+                "https://user:pass@host.example/a/model.sig?X-Amz-Signature=s3cr3t&x=1#frag",
+                "https://host.example/a/model.sig",
+            ),
+            (
+                "https://host.example:8443?token=t",
+                "https://host.example:8443",
+            ),
+            ("http://a@b@127.0.0.1:80/x", "http://127.0.0.1:80/x"),
+            (
+                "oci://registry.example/m:tag",
+                "oci://registry.example/m:tag",
+            ),
+            ("models/m.sig", "models/m.sig"),
+            ("./odd?name#file", "./odd?name#file"),
+        ] {
+            assert_eq!(redact_uri(given), kept, "{given}");
+        }
+        // Whatever builds the record, sealing redacts its locations.
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let mut record = deployment("2031-01-01T00:00:00Z");
+        record.predicate = Predicate::Attachment(AttachmentEvidence {
+            control: 1,
+            document: DocumentRef {
+                name: "p.md".into(),
+                uri: "https://u:pw@docs.example/p.md?sig=tok".into(),
+                digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                size: 4,
+            },
+            reviewer: Some("r".into()),
+            reviewed: "2031-01-01".parse().unwrap(),
+            version: None,
+            next_review: None,
+            model: None,
+            note: None,
+            recorded_at: "2031-01-01T00:00:00Z".parse().unwrap(),
+        });
+        let line = seal(&record, &key).unwrap();
+        let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+        let Predicate::Attachment(a) = opened.predicate else {
+            panic!("{:?}", opened.predicate)
+        };
+        assert_eq!(a.document.uri, "https://docs.example/p.md");
     }
 
     #[test]

@@ -428,3 +428,48 @@ fn test_clock_dates_records_and_every_record_and_report_made_under_it_says_so() 
         assert!(err.contains("MODELSEAL_TEST_NOW"), "{bad:?}: {err}");
     }
 }
+
+#[test]
+fn an_empty_document_is_no_evidence_of_a_review() {
+    let ws = Workspace::new();
+    let empty = ws.path("policy.md");
+    fs::write(&empty, "").unwrap();
+    let (code, _, err) = run(ws
+        .cmd()
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "8",
+            "--reviewer",
+            "r",
+            "--file",
+        ])
+        .arg(&empty));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the document is empty"), "{err}");
+    assert!(!ws.log.exists(), "nothing was recorded");
+}
+
+#[test]
+fn an_audit_of_a_model_the_log_does_not_hold_is_refused() {
+    let ws = Workspace::new();
+    let good = ws.signed_model("good");
+    assert_eq!(ws.verify(&good), 0);
+    let (code, _, err) = run(ws
+        .cmd()
+        .args(["audit", "--model"])
+        .arg(format!("sha256:{}", "0".repeat(64))));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("no record in the evidence log is about this model"),
+        "{err}"
+    );
+    // The model it does hold is audited (exit 0 or 1, a report).
+    let (code, out, err) = run(ws
+        .cmd()
+        .args(["--format", "json", "audit", "--model"])
+        .arg(format!("sha256:{}", good.digest)));
+    assert!(code == 0 || code == 1, "{err}");
+    assert!(out.contains(&good.digest), "{out}");
+}

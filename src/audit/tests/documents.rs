@@ -35,6 +35,7 @@ fn a_stale_overdue_unreviewed_or_future_review_fails() {
     });
     log.attach(3, RECENT, |a| a.reviewer = None);
     log.attach(5, "2026-06-30", |_| {}); // after it was recorded (0.1.0 allowed it)
+    log.attach(8, RECENT, |a| a.document.size = 0); // an earlier release allowed it
     let report = audit(&log);
     assert!(matches!(
         outcome(&report, 1),
@@ -43,7 +44,8 @@ fn a_stale_overdue_unreviewed_or_future_review_fails() {
     assert_eq!(outcome(&report, 2), DocumentOutcome::ReviewOverdue);
     assert_eq!(outcome(&report, 3), DocumentOutcome::NoReviewer);
     assert_eq!(outcome(&report, 5), DocumentOutcome::ReviewedInTheFuture);
-    for id in [1, 2, 3, 5] {
+    assert_eq!(outcome(&report, 8), DocumentOutcome::Empty);
+    for id in [1, 2, 3, 5, 8] {
         assert_eq!(control(&report, id).status, Status::Fail, "{id}");
     }
 }
