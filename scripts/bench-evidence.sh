@@ -12,6 +12,11 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 # shellcheck source=scripts/test-env.sh
 . scripts/test-env.sh
+readme=0
+if [ "${1:-}" = "--readme" ]; then
+  readme=1
+  shift
+fi
 records="${1:-100000}"
 target="${CARGO_TARGET_DIR:-$root/target}"
 
@@ -97,10 +102,15 @@ start=$(date +%s.%N)
 end=$(date +%s.%N)
 pgverifycli="$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.2f", e - s }')"
 
-cat << EOF
-
+table="$work/.table-evidence"
+cat > "$table" << EOF
 | evidence store | 1 writer | 8 writers | 1 CLI process per append | verify $records records (library) | (CLI) |
 |---|---|---|---|---|---|
 | file | $file1/s | $file8/s | $filecli/s | $fileverify s | $fileverifycli s |
 | PostgreSQL | $pg1/s | $pg8/s | $pgcli/s | $pgverify s | $pgverifycli s |
 EOF
+echo
+cat "$table"
+if [ "$readme" = 1 ]; then
+  python3 "$root/scripts/readme-table.py" bench-evidence.sh "$table"
+fi

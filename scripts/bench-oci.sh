@@ -11,6 +11,8 @@
 #   BENCH_PROFILE=dev scripts/bench-oci.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+readme=0
+[ "${1:-}" = "--readme" ] && readme=1
 # shellcheck source=scripts/test-env.sh
 . "$root/scripts/test-env.sh"
 # shellcheck source=scripts/registry.sh
@@ -88,7 +90,8 @@ row() { # name seconds rss_kib
 weights="$(sha256sum "$model"/*.safetensors | cut -d' ' -f1 | sed 's|^|GET /v2/bench/verify/blobs/sha256:|')"
 blob_gets() { grep -c -F "$weights" "$MODELSEAL_TEST_REGISTRY_LOG" || true; }
 
-echo
+table="$dir/.table-oci"
+{
 echo "| 2 GiB model in a local registry (best of $runs) | wall | peak RSS |"
 echo "|---|---|---|"
 read -r t m < <(measure "$bin" -q sign "oci://$registry/bench/sign:v1" --plain-http --key "$key")
@@ -112,3 +115,9 @@ echo "| pull + verify DIR | $(python3 -c "print(f'{$pull + $t:.2f}')") s | |"
 echo
 echo "weight blob requests during the in-place verifies: $((after - before)) (during the pulls: $((pull_after - pull_before)))"
 echo "in-place verify: $(python3 -c "print(round($in_place * 1000))") ms (target: under 200 ms)"
+} > "$table"
+echo
+cat "$table"
+if [ "$readme" = 1 ]; then
+  python3 "$root/scripts/readme-table.py" bench-oci.sh "$table"
+fi
