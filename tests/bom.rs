@@ -525,3 +525,36 @@ fn a_safetensors_header_that_lies_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// A BOM dated by the test clock says so; one dated by `SOURCE_DATE_EPOCH`
+/// or `--timestamp` does not (its time came from no clock).
+#[test]
+fn a_bom_dated_by_the_test_clock_carries_the_mark() {
+    let (tmp, model, _) = workspace();
+    let out = tmp.path().join("m.cdx.json");
+    let marked = |bom: &Value| bom.to_string().contains("\"modelseal:time-source\"");
+    let (code, _, err) = run(modelseal()
+        .env_remove("SOURCE_DATE_EPOCH")
+        .arg("bom")
+        .arg(&model)
+        .arg("--out")
+        .arg(&out));
+    assert_eq!(code, 0, "{err}");
+    let bom = read_json(&out);
+    assert_eq!(
+        bom["metadata"]["timestamp"],
+        test_now().to_string().as_str()
+    );
+    assert!(marked(&bom), "{bom}");
+    assert_eq!(bom_cmd(&model, &out, &[]).0, 0);
+    assert!(!marked(&read_json(&out)));
+    let (code, _, err) = run(modelseal()
+        .env_remove("SOURCE_DATE_EPOCH")
+        .arg("bom")
+        .arg(&model)
+        .arg("--out")
+        .arg(&out)
+        .args(["--timestamp", "2030-01-01T00:00:00Z"]));
+    assert_eq!(code, 0, "{err}");
+    assert!(!marked(&read_json(&out)));
+}

@@ -6,8 +6,7 @@ use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite_sha256, load_ch
 use clap::Args;
 use modelseal::bom::types::Property;
 use modelseal::bom::{
-    BomOptions, HashedTree, bom_timestamp, build_bom, check_bom_source, hash_tree, sign_bom,
-    write_json,
+    BomOptions, HashedTree, build_bom, check_bom_source, hash_tree, sign_bom, write_json,
 };
 use modelseal::digest::{HashOptions, IgnoreSet};
 use modelseal::evidence::record::{
@@ -130,23 +129,16 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     })();
     bar.finish();
     let (model_tree, datasets) = hashed?;
+    let (timestamp, time_properties) = super::clock::bom_time(ctx.now, args.timestamp.as_deref())?;
+    let mut properties = location_properties(&opened);
+    properties.extend(time_properties);
     let options = BomOptions {
         version: args.version.clone(),
         licenses: args.license.clone(),
         task: args.task.clone(),
-        timestamp: bom_timestamp(
-            args.timestamp.as_deref(),
-            super::clock::bom_default_time(ctx.now)?,
-        )?,
+        timestamp,
         serial_number: args.serial_number.clone(),
-        properties: {
-            let mut p = location_properties(&opened);
-            p.extend(super::clock::bom_time_properties(
-                ctx.now,
-                args.timestamp.as_deref(),
-            ));
-            p
-        },
+        properties,
         purl: purl_of(opened.source()),
     };
     let bom = build_bom(&model_tree, &datasets, &options)?;

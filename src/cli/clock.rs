@@ -7,6 +7,7 @@
 //! made under it says so. TLS connections to servers keep the system clock.
 //! Only the binary reads it; the library takes "now" from its caller.
 
+use modelseal::bom::types::Property;
 use modelseal::clock::Now;
 use modelseal::{Error, Result};
 
@@ -69,34 +70,30 @@ fn parse(text: &str) -> Option<jiff::Timestamp> {
         .map(|z| z.timestamp())
 }
 
-/// The property a BOM dated by the test clock carries.
-pub fn bom_time_properties(now: Now, given: Option<&str>) -> Vec<modelseal::bom::types::Property> {
-    let from_clock = given.is_none() && std::env::var_os("SOURCE_DATE_EPOCH").is_none();
-    if from_clock && now.is_test() {
-        vec![modelseal::bom::types::Property::new(
-            "modelseal:time-source",
-            "test",
-        )]
-    } else {
-        Vec::new()
-    }
-}
-
-/// The time a BOM states by default: `SOURCE_DATE_EPOCH` (reproducible
-/// builds) when set, else now.
-pub fn bom_default_time(now: Now) -> Result<jiff::Timestamp> {
-    match std::env::var("SOURCE_DATE_EPOCH") {
+/// The time a BOM states, as `bom_timestamp` writes it, and the
+/// properties that go with it: `given` (`--timestamp`), else
+/// `SOURCE_DATE_EPOCH` (reproducible builds), else now; a BOM dated by the
+/// test clock says so (`modelseal:time-source=test`).
+pub fn bom_time(now: Now, given: Option<&str>) -> Result<(String, Vec<Property>)> {
+    let (default, from_clock) = match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(epoch) => {
             let secs: i64 = epoch.trim().parse().map_err(|_| {
                 Error::Usage(format!(
                     "SOURCE_DATE_EPOCH {epoch:?} is not a number of seconds"
                 ))
             })?;
-            jiff::Timestamp::from_second(secs)
-                .map_err(|e| Error::Usage(format!("SOURCE_DATE_EPOCH {epoch:?}: {e}")))
+            let time = jiff::Timestamp::from_second(secs)
+                .map_err(|e| Error::Usage(format!("SOURCE_DATE_EPOCH {epoch:?}: {e}")))?;
+            (time, false)
         }
-        Err(_) => Ok(now.time()),
-    }
+        Err(_) => (now.time(), given.is_none()),
+    };
+    let properties = if from_clock && now.is_test() {
+        vec![Property::new("modelseal:time-source", "test")]
+    } else {
+        Vec::new()
+    };
+    Ok((modelseal::bom::bom_timestamp(given, default)?, properties))
 }
 
 #[cfg(test)]

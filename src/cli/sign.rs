@@ -8,8 +8,7 @@ use super::{
 };
 use clap::Args;
 use modelseal::bom::{
-    BomOptions, HashedTree, bom_statement_json, bom_timestamp, build_bom, hash_tree, to_json,
-    write_json,
+    BomOptions, HashedTree, bom_statement_json, build_bom, hash_tree, to_json, write_json,
 };
 use modelseal::bundle::Statement;
 use modelseal::digest::{HashAlgorithm, HashOptions, IgnoreSet, Method};
@@ -194,13 +193,12 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 };
                 datasets.push(hash_tree(ds, &ds_options, false, &|_: u64| {})?);
             }
+            let (timestamp, time_properties) = super::clock::bom_time(ctx.now, None)?;
+            let mut properties = super::bom::location_properties(&model);
+            properties.extend(time_properties);
             let bom_options = BomOptions {
-                timestamp: bom_timestamp(None, super::clock::bom_default_time(ctx.now)?)?,
-                properties: {
-                    let mut p = super::bom::location_properties(&model);
-                    p.extend(super::clock::bom_time_properties(ctx.now, None));
-                    p
-                },
+                timestamp,
+                properties,
                 purl: super::bom::purl_of(source),
                 ..Default::default()
             };

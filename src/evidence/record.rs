@@ -772,6 +772,21 @@ mod tests {
         assert_eq!(a.document.uri, "https://docs.example/p.md");
     }
 
+    /// A log line holding `statement`, signed by `key` as the evidence key
+    /// signs: a record the key holder wrote by hand.
+    fn signed_line(statement: &Value, key: &SigningKey) -> String {
+        let payload = serde_json::to_vec(statement).unwrap();
+        let envelope = Envelope {
+            payload: STANDARD.encode(&payload),
+            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+            signatures: vec![EnvelopeSignature {
+                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
+                keyid: None,
+            }],
+        };
+        serde_json::to_string(&envelope).unwrap()
+    }
+
     #[test]
     fn a_record_made_under_a_test_clock_says_so_and_nothing_else_marks_it() {
         let key = SigningKey::from_bytes(&[3u8; 32]);
@@ -795,31 +810,13 @@ mod tests {
         // Any other value is refused rather than read as the system clock.
         let mut forged = statement(&marked);
         forged["predicate"]["timeSource"] = Value::String("system".into());
-        let payload = serde_json::to_vec(&forged).unwrap();
-        let envelope = Envelope {
-            payload: STANDARD.encode(&payload),
-            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
-            signatures: vec![EnvelopeSignature {
-                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
-                keyid: None,
-            }],
-        };
-        let line = serde_json::to_string(&envelope).unwrap();
+        let line = signed_line(&forged, &key);
         let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
         assert!(why.contains("timeSource"), "{why}");
         // A predicate that is not an object is no record of ours (serde
         // would read an array into the struct field by field).
         forged["predicate"] = serde_json::json!(["prod", "2031-01-01T00:00:00Z", null]);
-        let payload = serde_json::to_vec(&forged).unwrap();
-        let envelope = Envelope {
-            payload: STANDARD.encode(&payload),
-            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
-            signatures: vec![EnvelopeSignature {
-                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
-                keyid: None,
-            }],
-        };
-        let line = serde_json::to_string(&envelope).unwrap();
+        let line = signed_line(&forged, &key);
         let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
         assert!(why.contains("not a JSON object"), "{why}");
     }
