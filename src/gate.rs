@@ -434,6 +434,11 @@ pub fn signer_info(signer: &Signer) -> SignerInfo {
             issuer: Some(issuer.clone()),
             ..SignerInfo::default()
         },
+        // A kind of signer this gate does not know yet: kept as it reads.
+        other => SignerInfo {
+            identity: Some(other.to_string()),
+            ..SignerInfo::default()
+        },
     }
 }
 

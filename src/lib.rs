@@ -1,9 +1,16 @@
 //! modelseal: sign ML models and datasets in the OpenSSF Model Signing (OMS)
 //! format, verify them before deployment, and keep the evidence.
 //!
-//! The crate is a library with a thin command line (`src/main.rs`). Data flows
-//! one way: [`verify`] uses [`bundle`], [`digest`] and [`keys`]; nothing below
-//! the command line prints or exits.
+//! This crate is the facade an embedder depends on, and the home of the
+//! deploy [`gate`] that ties the others together. The work is done by a
+//! workspace of crates whose dependencies run one way:
+//!
+//! | crate | what | re-exported here as |
+//! |---|---|---|
+//! | `modelseal-core` | walking and hashing, formats, keys, bundles, sign, verify, BOMs, the policy; no network, database or async runtime | [`digest`], [`formats`], [`keys`], [`bundle`], [`sign`], [`verify`], [`bom`], [`policy`], [`source`], ... |
+//! | `modelseal-registry` | remote inputs over HTTPS and models in OCI registries | [`registry`] (feature `oci`) |
+//! | `modelseal-evidence` | sealed records, the file log and the PostgreSQL store | [`evidence`] |
+//! | `modelseal-audit` | the checklist and the audit reports | [`audit`] |
 //!
 //! ```no_run
 //! use modelseal::digest::{HashOptions, hash_model};
@@ -14,39 +21,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod audit;
-pub mod bom;
-pub mod bundle;
-pub mod clock;
-pub mod digest;
-mod error;
-pub mod evidence;
-pub mod fetch;
-pub mod formats;
+pub use modelseal_core::{
+    Error, Result, VERSION, bom, bundle, clock, digest, fetch, formats, json, keys, policy, sign,
+    sigstore, source, verify,
+};
+
+/// The audit: the checklist, evaluated against a checked evidence log, and
+/// its reports (the `modelseal-audit` crate).
+pub use modelseal_audit as audit;
+/// Audit evidence: sealed records in a tamper-evident log (the
+/// `modelseal-evidence` crate).
+pub use modelseal_evidence as evidence;
+/// Remote inputs and models in OCI registries (the `modelseal-registry`
+/// crate).
+#[cfg(feature = "oci")]
+pub use modelseal_registry as registry;
+
 pub mod gate;
-pub mod json;
-pub mod keys;
-pub mod policy;
-pub mod sign;
-pub mod sigstore;
-pub mod source;
-pub mod verify;
+#[cfg(feature = "keyless-sign")]
+pub mod keyless;
 
-pub use error::{Error, Result};
-
-/// The parsers of untrusted input that only the fuzz targets call directly,
-/// present when built with `--cfg fuzzing` (as cargo-fuzz builds). Users of
-/// the library reach these parsers through [`formats::Sniffer`],
-/// [`formats::inspect_file`] and the verify pipeline.
+/// The parsers of untrusted input that only the fuzz targets call directly.
 #[cfg(fuzzing)]
-pub mod fuzz {
-    pub use crate::bom::card::front_matter;
-    pub use crate::formats::gguf::GgufStream;
-    pub use crate::formats::npy::{NpyStream, parse as parse_npy};
-    pub use crate::formats::pickle::{PickleStream, classify, scan};
-    pub use crate::formats::safetensors::{SafetensorsStream, looks_like, read_header};
-    pub use crate::verify::chain::validate as validate_chain;
-}
-
-/// The version of this tool, as recorded in evidence and reports.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use modelseal_core::fuzz;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 /// The official CycloneDX 1.6 schema (vendored), with a local resolver
 /// for the SPDX and JSF schemas it refers to.
 fn official_validator() -> jsonschema::Validator {
-    let dir = schemas("cyclonedx");
+    let dir = root().join("crates/core/data/cyclonedx");
     let load =
         |f: &str| -> Value { serde_json::from_slice(&fs::read(dir.join(f)).unwrap()).unwrap() };
     let resource = |f: &str| jsonschema::Resource::from_contents(load(f)).unwrap();

@@ -260,7 +260,15 @@ fn walk_options(
 }
 
 fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
-    let problems = check_bom_source(file)?;
+    let problems = if file.to_str().is_some_and(modelseal::fetch::is_url) {
+        // A URL: at most a bundle's size, fetched whole, then checked.
+        let cap = modelseal::bundle::MAX_BUNDLE_SIZE;
+        let bytes = super::read_input(file, modelseal::fetch::InputKind::Bom(cap))?;
+        modelseal::bom::check_bom_reader(bytes.as_slice())
+            .map_err(|e| Error::Bom(format!("{}: {e}", file.display())))?
+    } else {
+        check_bom_source(file)?
+    };
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             if problems.is_empty() {

@@ -8,7 +8,7 @@ use modelseal::Result;
 use modelseal::evidence::record::SignerInfo;
 
 #[cfg(feature = "keyless-sign")]
-pub use modelseal::sigstore::IdentityToken as Token;
+pub use modelseal::keyless::IdentityToken as Token;
 
 /// No token can exist in a build without keyless signing.
 #[cfg(not(feature = "keyless-sign"))]
@@ -18,7 +18,7 @@ pub enum Token {}
 /// or the CI's ambient credentials.
 #[cfg(feature = "keyless-sign")]
 pub fn token(args: &SignArgs) -> Result<Token> {
-    modelseal::sigstore::resolve_identity_token(args.identity_token.as_deref())
+    modelseal::keyless::resolve_identity_token(args.identity_token.as_deref())
 }
 
 /// Refuses `--sigstore` in a build without keyless signing.
@@ -49,11 +49,11 @@ pub fn signer(token: &Token) -> SignerInfo {
 /// Signs `statement` keylessly; returns the Sigstore bundle JSON.
 #[cfg(feature = "keyless-sign")]
 pub fn sign(statement: &[u8], token: &Token, args: &SignArgs) -> Result<Vec<u8>> {
-    let keyless = modelseal::sigstore::KeylessSigning {
+    let keyless = modelseal::keyless::KeylessSigning {
         fulcio_url: args.fulcio_url.clone(),
         rekor_url: args.rekor_url.clone(),
     };
-    modelseal::sigstore::sign_statement(statement, token.clone(), &keyless)
+    modelseal::keyless::sign_statement(statement, token.clone(), &keyless)
 }
 
 /// Signs `statement` keylessly; returns the Sigstore bundle JSON.

@@ -141,9 +141,16 @@ pub fn hint(error: &Error) -> Option<&'static str> {
             "check the URL and the network; remote inputs must use https:// (plain http only on loopback)",
         ),
         #[cfg(feature = "oci")]
-        Error::Oci(modelseal::source::oci::OciError::Registry(_)) => Some(
-            "check the reference and the network; sign in with docker login or --registry-username; a registry on loopback without TLS needs --plain-http",
-        ),
+        Error::Source(e)
+            if matches!(
+                e.downcast_ref::<modelseal::registry::OciError>(),
+                Some(modelseal::registry::OciError::Registry(_))
+            ) =>
+        {
+            Some(
+                "check the reference and the network; sign in with docker login or --registry-username; a registry on loopback without TLS needs --plain-http",
+            )
+        }
         _ => None,
     }
 }
@@ -303,9 +310,25 @@ impl HashingArgs {
     }
 }
 
+/// Reads `source`, a file or (with the `remote` feature) an https:// URL,
+/// of `kind` (at most its cap).
+pub fn read_input(source: &Path, kind: modelseal::fetch::InputKind) -> Result<Vec<u8>> {
+    #[cfg(feature = "remote")]
+    {
+        modelseal::registry::read_input(source, kind)
+    }
+    #[cfg(not(feature = "remote"))]
+    match source.to_str() {
+        Some(s) if modelseal::fetch::is_url(s) => Err(Error::Remote(format!(
+            "{s}: this modelseal was built without remote inputs (cargo feature remote)"
+        ))),
+        _ => Ok(modelseal::fetch::read_file(source, kind)?),
+    }
+}
+
 /// Loads a public key from a file or an https:// URL.
 pub fn load_public_key_input(source: &Path) -> Result<modelseal::keys::PublicKey> {
-    let bytes = modelseal::fetch::read_input(source, modelseal::fetch::InputKind::Key)?;
+    let bytes = read_input(source, modelseal::fetch::InputKind::Key)?;
     let text = zeroize::Zeroizing::new(
         String::from_utf8(bytes)
             .map_err(|_| Error::Usage(format!("{}: not PEM text", source.display())))?,
@@ -318,7 +341,7 @@ pub fn load_trusted_root(source: Option<&Path>) -> Result<modelseal::sigstore::T
     match source {
         None => modelseal::sigstore::embedded_trusted_root(),
         Some(s) => {
-            let bytes = modelseal::fetch::read_input(s, modelseal::fetch::InputKind::TrustedRoot)?;
+            let bytes = read_input(s, modelseal::fetch::InputKind::TrustedRoot)?;
             modelseal::sigstore::trusted_root_from_json(&bytes)
                 .map_err(|e| Error::TrustedRoot(format!("{}: {e}", s.display())))
         }

@@ -27,7 +27,7 @@ pub enum Model {
     Hf(HfSource),
     /// A model in an OCI registry.
     #[cfg(feature = "oci")]
-    Oci(Box<modelseal::source::OciSource>),
+    Oci(Box<modelseal::registry::OciSource>),
 }
 
 impl Model {
@@ -43,7 +43,7 @@ impl Model {
 
     /// The registry model, if it is one.
     #[cfg(feature = "oci")]
-    pub fn oci(&self) -> Option<&modelseal::source::OciSource> {
+    pub fn oci(&self) -> Option<&modelseal::registry::OciSource> {
         match self {
             Model::Oci(o) => Some(o),
             Model::Local(_) | Model::Hf(_) => None,
@@ -88,7 +88,7 @@ pub fn open_model(path: &Path, registry: &RegistryArgs) -> Result<Model> {
 
 #[cfg(feature = "oci")]
 fn open_oci(path: &Path, registry: &RegistryArgs) -> Result<Model> {
-    use modelseal::source::oci::{Credentials, Reference, RegistryOptions};
+    use modelseal::registry::oci::{Credentials, Reference, RegistryOptions};
     let text = path.to_str().unwrap_or_default();
     let reference = Reference::parse(text)?;
     let credentials = match &registry.registry_username {
@@ -107,7 +107,7 @@ fn open_oci(path: &Path, registry: &RegistryArgs) -> Result<Model> {
     };
     let mut options = RegistryOptions::new(credentials);
     options.plain_http = registry.plain_http;
-    Ok(Model::Oci(Box::new(modelseal::source::OciSource::open(
+    Ok(Model::Oci(Box::new(modelseal::registry::OciSource::open(
         &reference, &options,
     )?)))
 }

@@ -397,7 +397,7 @@ fn model_ref(model: &Model, digest: &str) -> String {
 
 /// What was attached: the signature (and the BOM with its signature).
 #[cfg(feature = "oci")]
-type AttachedList = Vec<(&'static str, modelseal::source::oci::Attached)>;
+type AttachedList = Vec<(&'static str, modelseal::registry::oci::Attached)>;
 #[cfg(not(feature = "oci"))]
 type AttachedList = Vec<(&'static str, Attached)>;
 
@@ -419,7 +419,7 @@ fn push_referrers(
 ) -> Result<AttachedList> {
     #[cfg(feature = "oci")]
     if let Some(oci) = model.oci() {
-        use modelseal::source::oci::{Artifact, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob};
+        use modelseal::registry::oci::{Artifact, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob};
         use std::collections::BTreeMap;
         let mut created = BTreeMap::from([(
             "org.opencontainers.image.created".to_string(),

@@ -2,12 +2,13 @@
 
 use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
+use super::read_input;
 use super::{
     Context, EvidenceArgs, Format, Outcome, escape, load_public_key_input, load_trusted_root,
     print_json,
 };
 use clap::Args;
-use modelseal::fetch::{InputKind, is_url, read_input};
+use modelseal::fetch::{InputKind, is_url};
 use modelseal::gate::{Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;

@@ -1,11 +1,12 @@
 //! `modelseal verify-bundle`: any Sigstore bundle over a file or a digest.
 
+use super::read_input;
 use super::{
     Context, Format, Outcome, escape, load_public_key_input, load_trusted_root, print_json,
 };
 use clap::Args;
 use modelseal::bundle::MAX_BUNDLE_SIZE;
-use modelseal::fetch::{InputKind, read_input};
+use modelseal::fetch::InputKind;
 use modelseal::sigstore::{
     ArtifactInput, BundleTrust, KeylessIdentity, SigstoreProblem, verify_bundle,
 };

@@ -1,0 +1,85 @@
+//! modelseal-audit: the checklist (data), evaluated against a checked evidence
+//! log, and rendered for people (terminal, Markdown, HTML), programs (JSON)
+//! and OSCAL tools. Renderers return strings; nothing here prints.
+//!
+//! ```no_run
+//! use modelseal_audit::{AsOf, AuditInput, Checklist, evaluate, to_markdown};
+//! use modelseal_evidence::verify_log;
+//! # fn key() -> ed25519_dalek::VerifyingKey { unimplemented!() }
+//! let list = Checklist::default_list();
+//! let check = verify_log(std::path::Path::new("evidence.jsonl"), &key(), None)?;
+//! let as_of = AsOf::parse("2026-12-01")?;
+//! let clock = modelseal_core::clock::TimeSource::System;
+//! let report = evaluate(&AuditInput::new(&list, &check, "evidence.jsonl", as_of, clock));
+//! print!("{}", to_markdown(&report));
+//! std::process::exit(if report.failed() { 1 } else { 0 });
+//! # Ok::<(), modelseal_core::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+// The crates this one builds on, under the names its paths use.
+use modelseal_core::{Error, Result, VERSION, clock, fetch};
+use modelseal_evidence as evidence;
+
+mod as_of;
+mod checklist;
+mod deployments;
+mod documents;
+pub mod escape;
+mod evaluate;
+mod history;
+mod html;
+mod oscal;
+mod render;
+pub mod report;
+mod supply_chain;
+mod tables;
+mod view;
+
+pub use as_of::AsOf;
+pub use checklist::{Checklist, Control, DEFAULT_CHECKLIST, EvidenceKind, Rule};
+pub use evaluate::{AuditInput, evaluate, log_mentions};
+pub use html::to_html;
+pub use oscal::to_oscal;
+pub use render::{to_human, to_markdown};
+pub use report::{AuditReport, ControlResult, Status};
+
+/// The digests of the records cited, each once, in log order.
+pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {
+    let mut cited: Vec<(usize, String)> = digests
+        .into_iter()
+        .filter_map(|d| view.record(d).map(|r| (r.index, r.digest.clone())))
+        .collect();
+    cited.sort();
+    cited.dedup();
+    cited.into_iter().map(|(_, d)| d).collect()
+}
+
+/// A deterministic RFC 4122 version-5-shaped UUID from `parts`.
+pub(crate) fn uuid(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = hex::encode(b);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..]
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,383 @@
+//! The streaming inspection of one file: fed the file's bytes in order (for
+//! instance by the read that hashes it), it decides what the file is the
+//! way its loaders would, with memory bounded whatever the file's size.
+//!
+//! Every file is tried as a pickle stream from its first byte. In parallel,
+//! the first bytes choose one structured reader (GGUF, NumPy, zip, tar,
+//! HDF5, safetensors; otherwise text/JSON and protobuf walks), and the tail
+//! of the file is kept to see whether Python's zipfile would open it from
+//! its end. A file an unpickler runs is a pickle whatever else it looks
+//! like; only a pickle that cannot reach any code (no imports, no
+//! persistent ids) in a file that fully validates as another format is
+//! reported as that format.
+
+use super::gguf::{GgufError, GgufStream};
+use super::member::MemberScan;
+use super::pickle::{PickleScan, PickleStream, ScanVerdict};
+use super::safetensors::{self, SafetensorsStream};
+use super::sniff::{HDF5_MAGIC, Hdf5Probe, Protobuf, ProtobufStream};
+use super::tar::{self, TarStream};
+use super::text::{TextKind, TextStream};
+use super::zip::ZipStream;
+use super::ziptail::{TailVerdict, ZipTail};
+use super::{FileReport, Finding, Format, archive, pickle_findings};
+use serde_json::{Value, json};
+
+/// Bytes gathered before a structured reader is chosen (a tar header).
+const HEAD: usize = 512;
+
+#[derive(Debug)]
+enum Claim {
+    Gguf(Box<GgufStream>),
+    Npy(Box<MemberScan>),
+    Zip(Box<ZipStream>),
+    Tar(Box<TarStream>),
+    Hdf5,
+    Safetensors(SafetensorsStream),
+    Other {
+        text: TextStream,
+        protobuf: ProtobufStream,
+        hdf5: Hdf5Probe,
+    },
+}
+
+impl Claim {
+    fn choose(head: &[u8]) -> Claim {
+        if head.starts_with(b"GGUF") {
+            Claim::Gguf(Box::default())
+        } else if head.starts_with(super::npy::MAGIC) {
+            Claim::Npy(Box::new(MemberScan::new(String::new())))
+        } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+            Claim::Zip(Box::default())
+        } else if head.starts_with(HDF5_MAGIC) {
+            Claim::Hdf5
+        } else if tar::valid_header(head) {
+            Claim::Tar(Box::default())
+        } else if safetensors::looks_like_bytes(head) {
+            Claim::Safetensors(SafetensorsStream::default())
+        } else {
+            Claim::Other {
+                text: TextStream::default(),
+                protobuf: ProtobufStream::default(),
+                hdf5: Hdf5Probe::default(),
+            }
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Claim::Gguf(s) => s.update(bytes),
+            Claim::Npy(s) => {
+                if s.wants_more() {
+                    s.update(bytes)
+                }
+            }
+            Claim::Zip(s) => s.update(bytes),
+            Claim::Tar(s) => s.update(bytes),
+            Claim::Hdf5 => {}
+            Claim::Safetensors(s) => s.update(bytes),
+            Claim::Other {
+                text,
+                protobuf,
+                hdf5,
+            } => {
+                if text.possible() {
+                    text.update(bytes);
+                }
+                if protobuf.possible() {
+                    protobuf.update(bytes);
+                }
+                if hdf5.found().is_none() {
+                    hdf5.update(bytes);
+                }
+            }
+        }
+    }
+}
+
+/// What the structured reader concluded.
+struct Judged {
+    format: Format,
+    findings: Vec<Finding>,
+    details: Value,
+    /// Whether the format was validated through its whole structure.
+    strong: bool,
+}
+
+fn hdf5_warning() -> Finding {
+    Finding::warning("HDF5: Keras .h5 models may hold Lambda layers whose code runs on load".into())
+}
+
+impl Claim {
+    fn judge(self) -> Judged {
+        let plain = |format, findings, details, strong| Judged {
+            format,
+            findings,
+            details,
+            strong,
+        };
+        match self {
+            Claim::Gguf(s) => match (*s).finish() {
+                Ok(facts) => plain(Format::Gguf, vec![], facts, true),
+                Err(GgufError::Invalid(e)) => {
+                    plain(Format::Gguf, vec![Finding::invalid(e)], Value::Null, false)
+                }
+                Err(GgufError::Undecided(e)) => plain(
+                    Format::Gguf,
+                    vec![Finding::invalid(format!("could not be decided: {e}"))],
+                    Value::Null,
+                    false,
+                ),
+            },
+            Claim::Npy(s) => {
+                let m = (*s).finish();
+                let mut findings = Vec::new();
+                let mut details = Value::Null;
+                match &m.npy {
+                    Some(Ok(h)) => {
+                        details = json!({ "descr": h.descr, "object": h.object, "shape": h.shape });
+                        if h.object {
+                            findings.push(Finding::dangerous(format!(
+                                "object array (dtype {}): loading it runs pickle",
+                                h.descr
+                            )));
+                            if let Some(p) = &m.npy_pickle {
+                                pickle_findings("array data: ", p, &mut findings);
+                            }
+                        }
+                    }
+                    Some(Err(e)) => findings.push(Finding::invalid(e.clone())),
+                    None => findings.push(Finding::invalid(".npy: truncated magic".into())),
+                }
+                let strong = findings.is_empty();
+                plain(Format::Numpy, findings, details, strong)
+            }
+            Claim::Zip(s) => {
+                let (format, findings, details) = archive::zip((*s).finish());
+                let strong = findings
+                    .iter()
+                    .all(|f| f.severity == super::Severity::Warning);
+                plain(format, findings, details, strong)
+            }
+            Claim::Tar(s) => {
+                let (format, findings, details) = archive::tar((*s).finish());
+                let strong = findings
+                    .iter()
+                    .all(|f| f.severity == super::Severity::Warning);
+                plain(format, findings, details, strong)
+            }
+            Claim::Hdf5 => plain(Format::Hdf5, vec![hdf5_warning()], Value::Null, true),
+            Claim::Safetensors(s) => match s.finish() {
+                Ok(facts) => plain(
+                    Format::Safetensors,
+                    vec![],
+                    serde_json::to_value(facts).unwrap_or_default(),
+                    true,
+                ),
+                Err(e) => plain(
+                    Format::Safetensors,
+                    vec![Finding::invalid(e)],
+                    Value::Null,
+                    false,
+                ),
+            },
+            Claim::Other {
+                text,
+                protobuf,
+                hdf5,
+            } => {
+                if let Some(at) = hdf5.found() {
+                    return plain(
+                        Format::Hdf5,
+                        vec![hdf5_warning()],
+                        json!({ "superblock": at }),
+                        true,
+                    );
+                }
+                if let Some(kind) = protobuf.finish() {
+                    let format = match kind {
+                        Protobuf::Onnx => Format::Onnx,
+                        Protobuf::SavedModel => Format::TfSavedmodel,
+                    };
+                    return plain(format, vec![], Value::Null, true);
+                }
+                match text.finish() {
+                    Some(TextKind::Json) => plain(Format::Json, vec![], Value::Null, true),
+                    Some(TextKind::Text) => plain(Format::Text, vec![], Value::Null, false),
+                    None => plain(Format::Unknown, vec![], Value::Null, false),
+                }
+            }
+        }
+    }
+}
+
+/// Inspects one file from its bytes, fed in file order.
+///
+/// ```
+/// let mut s = modelseal_core::formats::Sniffer::new("model.bin");
+/// s.update(b"cos\nsystem\n(S'id'\ntR.");
+/// let report = s.finish();
+/// assert_eq!(report.format, modelseal_core::formats::Format::Pickle);
+/// assert!(report.unsafe_to_load());
+/// ```
+#[derive(Debug)]
+pub struct Sniffer {
+    name: String,
+    pos: u64,
+    head: Vec<u8>,
+    pickle: PickleStream,
+    claim: Option<Claim>,
+    tail: ZipTail,
+    /// The first bytes, for [`super::nested::file_kind`].
+    magic: Vec<u8>,
+}
+
+impl Sniffer {
+    /// A sniffer for the file that reports call `name`.
+    pub fn new(name: &str) -> Self {
+        Sniffer {
+            name: name.to_string(),
+            pos: 0,
+            head: Vec::new(),
+            pickle: PickleStream::new(),
+            claim: None,
+            tail: ZipTail::default(),
+            magic: Vec::new(),
+        }
+    }
+
+    /// The number of bytes fed so far.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Feeds the next bytes of the file.
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.pos += bytes.len() as u64;
+        if self.pickle.wants_more() {
+            self.pickle.update(bytes);
+        }
+        self.tail.update(bytes);
+        match self.claim.as_mut() {
+            Some(c) => c.update(bytes),
+            None => {
+                let take = (HEAD - self.head.len()).min(bytes.len());
+                self.head.extend_from_slice(&bytes[..take]);
+                if self.head.len() == HEAD {
+                    self.start_claim();
+                    if let Some(c) = self.claim.as_mut() {
+                        c.update(&bytes[take..]);
+                    }
+                }
+            }
+        }
+    }
+
+    fn start_claim(&mut self) {
+        let head = std::mem::take(&mut self.head);
+        self.magic = head.clone();
+        let mut claim = Claim::choose(&head);
+        claim.update(&head);
+        self.claim = Some(claim);
+    }
+
+    /// Ends the file and says what it is.
+    pub fn finish(mut self) -> FileReport {
+        if self.claim.is_none() {
+            self.start_claim();
+        }
+        let claim = self.claim.take().expect("claim started");
+        let is_zip = matches!(claim, Claim::Zip(_));
+        let judged = claim.judge();
+        let scan = self.pickle.finish();
+        let mut report = decide(&self.name, scan, judged);
+        if report.format == Format::Unknown
+            && let Some(kind) = super::nested::file_kind(&self.magic)
+        {
+            report.findings.push(Finding::invalid(format!(
+                "a {kind}: what it holds is not scanned (a loader that decompresses it may \
+                 unpickle what is inside)"
+            )));
+        }
+        if !is_zip {
+            match self.tail.finish() {
+                TailVerdict::NotZip => {}
+                TailVerdict::Zip(at) => report.findings.push(Finding::invalid(format!(
+                    "ambiguous zip: Python's zipfile would open this file as a zip archive \
+                     (central directory at byte {at}) though it is not one from its first byte"
+                ))),
+                TailVerdict::Undecided => report.findings.push(Finding::invalid(
+                    "ambiguous zip: could not be decided whether zipfile would open this file"
+                        .into(),
+                )),
+            }
+        }
+        report
+    }
+}
+
+impl crate::digest::ReadSink for Sniffer {
+    fn update(&mut self, bytes: &[u8]) {
+        Sniffer::update(self, bytes);
+    }
+}
+
+/// Combines the pickle reading and the structured reading.
+fn decide(name: &str, scan: PickleScan, judged: Judged) -> FileReport {
+    let report = |format, findings, details| FileReport {
+        name: name.to_string(),
+        format,
+        findings,
+        details,
+    };
+    let also_valid = judged.strong
+        && judged
+            .findings
+            .iter()
+            .all(|f| f.severity == super::Severity::Warning);
+    let pickle_wins = match scan.verdict {
+        ScanVerdict::NotPickle => false,
+        ScanVerdict::Undecided => true,
+        // A protocol header that leads nowhere, in a file that is fully
+        // something else: that something else.
+        _ if scan.header_only => !also_valid,
+        _ if scan.is_inert() && also_valid => {
+            let mut findings = judged.findings;
+            findings.push(Finding::warning(format!(
+                "its first {} bytes also unpickle to a plain value (nothing imported, \
+                 no persistent ids): no code can run through them",
+                scan.end
+            )));
+            return report(judged.format, findings, judged.details);
+        }
+        _ => true,
+    };
+    if !pickle_wins {
+        return report(judged.format, judged.findings, judged.details);
+    }
+    let mut findings = Vec::new();
+    pickle_findings("", &scan, &mut findings);
+    if !matches!(judged.format, Format::Text | Format::Unknown) {
+        findings.push(Finding::dangerous(format!(
+            "a polyglot: also read as {} ({}), but an unpickler runs it from its first byte",
+            judged.format.name(),
+            if also_valid { "valid" } else { "invalid" }
+        )));
+        findings.extend(
+            judged
+                .findings
+                .into_iter()
+                .filter(|f| f.severity != super::Severity::Warning),
+        );
+    }
+    findings.push(Finding::warning(
+        "pickle: loading it runs the opcode stream".into(),
+    ));
+    let details = json!({
+        "protocol": scan.protocol,
+        "pickles": scan.pickles,
+        "end": scan.end,
+        "globals": scan.globals,
+    });
+    report(Format::Pickle, findings, details)
+}

@@ -1,0 +1,161 @@
+//! Every reader of signed JSON refuses duplicate keys, naming the key and
+//! where it is: bundles, statement payloads and BOMs (evidence records: the
+//! evidence crate's `record` tests).
+
+use crate::bundle::{Bundle, parse_statement};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+const ENVELOPE: &str = r#"{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA=="}]}"#;
+
+fn bundle(envelope: &str, material: &str) -> String {
+    format!(
+        r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{material},"dsseEnvelope":{envelope}}}"#
+    )
+}
+
+fn assert_names(message: &str, key: &str, path: &str) {
+    assert!(
+        message.contains(&format!("duplicate JSON key {key:?}")) && message.contains(path),
+        "expected {key:?} at {path}: {message}"
+    );
+}
+
+#[test]
+fn bundles_with_a_repeated_key_are_refused() {
+    let hint = r#"{"publicKey":{"hint":"ab"}}"#;
+    Bundle::from_slice(bundle(ENVELOPE, hint).as_bytes()).unwrap();
+    for (text, key, path) in [
+        (
+            bundle(
+                r#"{"payload":"e30=","payload":"eyJhIjoxfQ==","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA=="}]}"#,
+                hint,
+            ),
+            "payload",
+            "$.dsseEnvelope",
+        ),
+        (
+            bundle(ENVELOPE, r#"{"publicKey":{"hint":"ab","hint":"cd"}}"#),
+            "hint",
+            "$.verificationMaterial.publicKey",
+        ),
+        (
+            bundle(
+                r#"{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"sig":"AA==","sig":"AQ=="}]}"#,
+                hint,
+            ),
+            "sig",
+            "$.dsseEnvelope.signatures[0]",
+        ),
+        (
+            format!(
+                r#"{{"mediaType":"x","mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{hint},"dsseEnvelope":{ENVELOPE}}}"#
+            ),
+            "mediaType",
+            "$",
+        ),
+    ] {
+        let err = Bundle::from_slice(text.as_bytes()).unwrap_err();
+        assert!(matches!(err, crate::Error::Bundle(_)), "{err}");
+        assert_names(&err.to_string(), key, path);
+    }
+}
+
+fn statement(predicate_type: &str, subject_digest: &str, resource: &str) -> String {
+    format!(
+        r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"m","digest":{subject_digest}}}],"predicateType":{predicate_type},"predicate":{{"serialization":{{"method":"files","hash_type":"sha256","allow_symlinks":false}},"resources":[{resource}]}}}}"#
+    )
+}
+
+#[test]
+fn statements_with_a_repeated_key_are_refused() {
+    let oms = r#""https://model_signing/signature/v1.0""#;
+    let digest = format!(r#"{{"sha256":"{}"}}"#, "ab".repeat(32));
+    let resource = format!(
+        r#"{{"name":"a","algorithm":"sha256","digest":"{}"}}"#,
+        "cd".repeat(32)
+    );
+    parse_statement(statement(oms, &digest, &resource).as_bytes()).unwrap();
+    for (text, key, path) in [
+        (
+            statement(
+                &format!(r#"{oms},"predicateType":"https://example.com/other""#),
+                &digest,
+                &resource,
+            ),
+            "predicateType",
+            "$",
+        ),
+        (
+            statement(
+                oms,
+                &format!(
+                    r#"{{"sha256":"{}","sha256":"{}"}}"#,
+                    "ab".repeat(32),
+                    "ef".repeat(32)
+                ),
+                &resource,
+            ),
+            "sha256",
+            "$.subject[0].digest",
+        ),
+        (
+            statement(
+                oms,
+                &digest,
+                &format!(
+                    r#"{{"name":"a","algorithm":"sha256","digest":"{}","digest":"{}"}}"#,
+                    "cd".repeat(32),
+                    "00".repeat(32)
+                ),
+            ),
+            "digest",
+            "$.predicate.resources[0]",
+        ),
+    ] {
+        let err = parse_statement(text.as_bytes()).unwrap_err().to_string();
+        assert_names(&err, key, path);
+    }
+}
+
+#[test]
+fn boms_with_a_repeated_key_are_refused() {
+    let ok =
+        r#"{"bomFormat":"CycloneDX","components":[{"hashes":[{"alg":"SHA-256","content":"ab"}]}]}"#;
+    crate::bom::parse_bom(ok.as_bytes()).unwrap();
+    let twice = r#"{"bomFormat":"CycloneDX","components":[{"hashes":[{"alg":"SHA-256","content":"ab","content":"cd"}]}]}"#;
+    let err = crate::bom::parse_bom(twice.as_bytes()).unwrap_err();
+    assert_names(&err.to_string(), "content", "$.components[0].hashes[0]");
+}
+
+/// The Sigstore parser of `verify-bundle` and keyless verification: the
+/// bundle and its in-toto payload are both checked.
+#[test]
+fn sigstore_bundles_and_their_payloads_with_a_repeated_key_are_refused() {
+    let sigstore = |payload: &str, extra: &str| {
+        format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":"ab"}}{extra}}},"dsseEnvelope":{{"payload":"{}","payloadType":"application/vnd.in-toto+json","signatures":[{{"sig":"AA=="}}]}}}}"#,
+            STANDARD.encode(payload)
+        )
+    };
+    let statement = |digest: &str| {
+        format!(
+            r#"{{"_type":"https://in-toto.io/Statement/v1","subject":[{{"name":"a","digest":{digest}}}],"predicateType":"https://example.com/p","predicate":{{}}}}"#
+        )
+    };
+    let one = format!(r#"{{"sha256":"{}"}}"#, "ab".repeat(32));
+    crate::sigstore::parse_sigstore_bundle(sigstore(&statement(&one), "").as_bytes()).unwrap();
+    let err = crate::sigstore::parse_sigstore_bundle(
+        sigstore(&statement(&one), r#","publicKey":{"hint":"cd"}"#).as_bytes(),
+    )
+    .unwrap_err();
+    assert_names(&err.to_string(), "publicKey", "$.verificationMaterial");
+    let two = format!(
+        r#"{{"sha256":"{}","sha256":"{}"}}"#,
+        "ab".repeat(32),
+        "cd".repeat(32)
+    );
+    let err = crate::sigstore::parse_sigstore_bundle(sigstore(&statement(&two), "").as_bytes())
+        .unwrap_err();
+    assert_names(&err.to_string(), "sha256", "$.subject[0].digest");
+}

@@ -1,0 +1,337 @@
+//! The deploy-gate policy: who may sign, what must accompany a model, and
+//! which formats may be deployed. A TOML file; its SHA-256 identifies it in
+//! verdicts and evidence.
+
+mod rules;
+
+pub use rules::{PolicyContext, evaluate};
+
+use crate::formats::Format;
+use crate::keys::{PublicKey, load_certificates, load_public_key};
+use crate::sigstore::KeylessIdentity;
+use crate::verify::{SymlinkRule, Trust};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// The default policy, shipped with the tool (`data/default-policy.toml`).
+pub const DEFAULT_POLICY: &str = include_str!("../../data/default-policy.toml");
+
+/// A policy file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    /// Who may sign.
+    #[serde(default)]
+    pub signers: Signers,
+    /// What must hold.
+    #[serde(default)]
+    pub require: Requirements,
+    /// Which formats may be deployed.
+    #[serde(default)]
+    pub formats: Formats,
+}
+
+/// Trusted signers.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signers {
+    /// Public key files.
+    #[serde(default)]
+    pub keys: Vec<PathBuf>,
+    /// Key fingerprints (`SHA256:hex` of the SPKI DER) a `--key` must match.
+    #[serde(default)]
+    pub fingerprints: Vec<String>,
+    /// Certificate anchors, each with an optional required subject.
+    #[serde(default)]
+    pub certificates: Vec<CertificateSigner>,
+    /// Keyless identities.
+    #[serde(default)]
+    pub keyless: Vec<KeylessSigner>,
+}
+
+/// A certificate-mode signer.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateSigner {
+    /// The trust anchor (PEM).
+    pub anchor: PathBuf,
+    /// The signing certificate's subject (RFC 4514), exactly.
+    pub subject: Option<String>,
+}
+
+/// A keyless signer.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeylessSigner {
+    /// The certificate identity, exactly.
+    pub identity: String,
+    /// The OIDC issuer, exactly.
+    pub issuer: String,
+    /// A Sigstore trusted root file; default the embedded public-good root.
+    pub trusted_root: Option<PathBuf>,
+}
+
+/// Requirements.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Requirements {
+    /// A signed BOM must accompany the model and verify.
+    #[serde(default = "yes")]
+    pub bom: bool,
+    /// The signature may be at most this old.
+    pub max_signature_age_days: Option<u64>,
+    /// `--ignore-unsigned-files` may be used.
+    #[serde(default)]
+    pub allow_ignore_unsigned_files: bool,
+    /// How far the model's symbolic links may lead (when its signature
+    /// allows links).
+    #[serde(default = "default_symlinks")]
+    pub symlinks: SymlinkRule,
+}
+
+/// Today's strictness (links stay inside the model root), except inside
+/// the repository for a model in the Hugging Face cache.
+fn default_symlinks() -> SymlinkRule {
+    SymlinkRule::WithinHfRepo
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for Requirements {
+    fn default() -> Self {
+        Requirements {
+            bom: true,
+            max_signature_age_days: None,
+            allow_ignore_unsigned_files: false,
+            symlinks: default_symlinks(),
+        }
+    }
+}
+
+/// Format rules.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formats {
+    /// Formats that may be deployed.
+    #[serde(default = "default_formats")]
+    pub allowed: Vec<Format>,
+    /// Single files allowed whatever their format, by exact digest.
+    #[serde(default)]
+    pub exceptions: Vec<Exception>,
+}
+
+fn default_formats() -> Vec<Format> {
+    vec![
+        Format::Safetensors,
+        Format::Gguf,
+        Format::Onnx,
+        Format::Numpy,
+        Format::Json,
+        Format::Text,
+    ]
+}
+
+impl Default for Formats {
+    fn default() -> Self {
+        Formats {
+            allowed: default_formats(),
+            exceptions: Vec::new(),
+        }
+    }
+}
+
+/// A file allowed by digest.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exception {
+    /// The file, relative to the model root.
+    pub path: String,
+    /// Its SHA-256 (hex).
+    pub sha256: String,
+    /// Why.
+    pub reason: Option<String>,
+}
+
+/// A policy as loaded: where it came from and its digest.
+#[derive(Debug, Clone)]
+pub struct LoadedPolicy {
+    /// The rules.
+    pub policy: Policy,
+    /// Where it was read from.
+    pub uri: String,
+    /// Hex SHA-256 of the file's bytes.
+    pub sha256: String,
+    /// The directory relative paths are resolved against.
+    pub base: PathBuf,
+}
+
+impl LoadedPolicy {
+    /// Parses policy text; `uri` names it and `base` resolves its paths.
+    pub fn parse(text: &[u8], uri: &str, base: &Path) -> Result<Self> {
+        let sha256 = hex::encode(Sha256::digest(text));
+        let text =
+            std::str::from_utf8(text).map_err(|_| Error::Policy(format!("{uri}: not UTF-8")))?;
+        let policy: Policy =
+            toml::from_str(text).map_err(|e| Error::Policy(format!("{uri}: {e}")))?;
+        let loaded = LoadedPolicy {
+            policy,
+            uri: uri.to_string(),
+            sha256,
+            base: base.to_path_buf(),
+        };
+        loaded.validate()?;
+        Ok(loaded)
+    }
+
+    /// Reads and checks a policy file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = crate::fetch::read_file(path, crate::fetch::InputKind::Policy)?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Self::parse(&bytes, &path.display().to_string(), &base)
+    }
+
+    fn resolve(&self, p: &Path) -> PathBuf {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Policy(format!("{}: {m}", self.uri)));
+        for f in &self.policy.signers.fingerprints {
+            let ok = f
+                .strip_prefix("SHA256:")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !ok {
+                return bad(format!("fingerprint {f:?} is not SHA256:<64 hex digits>"));
+            }
+        }
+        for e in &self.policy.formats.exceptions {
+            if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return bad(format!(
+                    "exception {:?}: sha256 must be 64 hex digits",
+                    e.path
+                ));
+            }
+            let canonical = crate::digest::ignore::normalize_relative(Path::new(&e.path)).ok();
+            if canonical.as_deref() != Some(e.path.as_str()) || e.path.is_empty() {
+                return bad(format!(
+                    "exception path {:?} must be relative to the model root",
+                    e.path
+                ));
+            }
+        }
+        for k in &self.policy.signers.keyless {
+            if k.identity.is_empty() || k.issuer.is_empty() {
+                return bad("a keyless signer needs an identity and an issuer".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The public keys the policy trusts, loaded.
+    pub fn keys(&self) -> Result<Vec<PublicKey>> {
+        self.policy
+            .signers
+            .keys
+            .iter()
+            .map(|k| load_public_key(&self.resolve(k)))
+            .collect()
+    }
+
+    /// Every trust source the policy names, loaded.
+    pub fn trusts(&self) -> Result<Vec<Trust>> {
+        let mut trusts: Vec<Trust> = self.keys()?.into_iter().map(Trust::Key).collect();
+        for c in &self.policy.signers.certificates {
+            trusts.push(Trust::Anchors {
+                anchors: load_certificates(&self.resolve(&c.anchor))?,
+                subject: c.subject.clone(),
+            });
+        }
+        for k in &self.policy.signers.keyless {
+            let root = match &k.trusted_root {
+                Some(p) => {
+                    let bytes = crate::fetch::read_file(
+                        &self.resolve(p),
+                        crate::fetch::InputKind::TrustedRoot,
+                    )?;
+                    crate::sigstore::trusted_root_from_json(&bytes)?
+                }
+                None => crate::sigstore::embedded_trusted_root()?,
+            };
+            trusts.push(Trust::Keyless {
+                who: KeylessIdentity {
+                    identity: k.identity.clone(),
+                    issuer: k.issuer.clone(),
+                },
+                root: std::sync::Arc::new(root),
+            });
+        }
+        Ok(trusts)
+    }
+
+    /// Whether a key given on the command line is one the policy trusts.
+    pub fn trusts_key(&self, key: &PublicKey) -> Result<bool> {
+        let fingerprint = key.fingerprint();
+        Ok(self
+            .policy
+            .signers
+            .fingerprints
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(&fingerprint))
+            || self.keys()?.iter().any(|k| k == key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_default_parses_with_the_documented_defaults() {
+        let p = LoadedPolicy::parse(DEFAULT_POLICY.as_bytes(), "default", Path::new(".")).unwrap();
+        assert!(p.policy.require.bom);
+        assert!(!p.policy.require.allow_ignore_unsigned_files);
+        assert_eq!(p.policy.require.symlinks, SymlinkRule::WithinHfRepo);
+        assert_eq!(p.policy.formats.allowed, default_formats());
+        assert_eq!(p.sha256.len(), 64);
+        // An empty file means the same defaults.
+        let empty = LoadedPolicy::parse(b"", "empty", Path::new(".")).unwrap();
+        assert!(empty.policy.require.bom);
+        assert_eq!(empty.policy.require.symlinks, SymlinkRule::WithinHfRepo);
+        let any =
+            LoadedPolicy::parse(b"[require]\nsymlinks = \"any\"\n", "p", Path::new(".")).unwrap();
+        assert_eq!(any.policy.require.symlinks, SymlinkRule::Any);
+        assert_eq!(empty.policy.formats.allowed, default_formats());
+    }
+
+    #[test]
+    fn malformed_policies_say_why() {
+        for (text, want) in [
+            ("[signers]\nkeyz = []\n", "unknown field"),
+            ("[formats]\nallowed = [\"exe\"]\n", "unknown variant"),
+            ("[require]\nsymlinks = \"outside\"\n", "unknown variant"),
+            ("[signers]\nfingerprints = [\"abc\"]\n", "SHA256:"),
+            (
+                "[[formats.exceptions]]\npath = \"../x\"\nsha256 = \"00\"\n",
+                "64 hex",
+            ),
+            (
+                "[[formats.exceptions]]\npath = \"/abs\"\nsha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n",
+                "relative",
+            ),
+            ("not toml = = 1", "policy"),
+        ] {
+            let err = LoadedPolicy::parse(text.as_bytes(), "p.toml", Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+}

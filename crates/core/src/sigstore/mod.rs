@@ -1,0 +1,174 @@
+//! Sigstore: keyless (Fulcio certificate + Rekor entry) verification of OMS
+//! bundles and verification of any Sigstore bundle, via the sigstore-rust
+//! crates (keyless signing needs the network: the `modelseal` crate's
+//! `keyless` module). Verification is offline: the public-good trusted
+//! root is embedded (`data/sigstore-trusted-root.json`).
+
+mod generic;
+mod offline;
+
+pub use generic::{ArtifactInput, BundleCheck, BundleTrust, verify_bundle};
+
+use crate::{Error, Result};
+pub use sigstore_verify::trust_root::TrustedRoot;
+use sigstore_verify::types::{Bundle as SigstoreBundle, Sha256Hash};
+use sigstore_verify::{CertificateError, VerificationPolicy};
+
+/// Sigstore's public-good trusted root, embedded at build time. Where it came
+/// from and how to refresh it: `keys/README.md`.
+pub const EMBEDDED_TRUSTED_ROOT: &str = include_str!("../../data/sigstore-trusted-root.json");
+
+/// Parses a trusted root (the `trusted_root.json` of a Sigstore instance).
+pub fn trusted_root_from_json(json: &[u8]) -> Result<TrustedRoot> {
+    let text =
+        std::str::from_utf8(json).map_err(|_| Error::TrustedRoot("not UTF-8 JSON".into()))?;
+    TrustedRoot::from_json(text).map_err(|e| Error::TrustedRoot(e.to_string()))
+}
+
+/// The embedded public-good trusted root.
+pub fn embedded_trusted_root() -> Result<TrustedRoot> {
+    trusted_root_from_json(EMBEDDED_TRUSTED_ROOT.as_bytes())
+}
+
+/// Who must have signed a keyless bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessIdentity {
+    /// The certificate's subject alternative name (email or URI), exactly.
+    pub identity: String,
+    /// The OIDC issuer recorded in the certificate, exactly.
+    pub issuer: String,
+}
+
+/// Parses bundle JSON with the Sigstore types (stricter than our container
+/// check: every field Sigstore defines must be well formed).
+pub(crate) fn parse_sigstore_bundle(json: &[u8]) -> Result<SigstoreBundle> {
+    let text = std::str::from_utf8(json)
+        .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
+    crate::json::check_unique_keys(json).map_err(|e| Error::Bundle(e.to_string()))?;
+    let bundle = SigstoreBundle::from_json(text)
+        .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))?;
+    // The signed statement is read by Sigstore's parser and by ours: both
+    // must see one content.
+    if let sigstore_verify::types::SignatureContent::DsseEnvelope(envelope) = &bundle.content
+        && envelope.payload_type == crate::bundle::IN_TOTO_PAYLOAD_TYPE
+    {
+        crate::json::check_unique_keys(envelope.payload.as_bytes())
+            .map_err(|e| Error::Bundle(format!("the DSSE payload: {e}")))?;
+    }
+    Ok(bundle)
+}
+
+/// Which Sigstore check failed, with the verifier's own words.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum SigstoreProblem {
+    /// The certificate names another identity or issuer.
+    #[error("identity: {detail}")]
+    Identity {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The certificate was not valid at the time the log recorded.
+    #[error("expired certificate: {detail}")]
+    Expired {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The certificate does not chain to the trusted root's CAs.
+    #[error("certificate: {detail}")]
+    Certificate {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The transparency log entry does not verify or does not match.
+    #[error("transparency log: {detail}")]
+    TransparencyLog {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// A key-signed bundle has no transparency log entry, and none was
+    /// waived.
+    #[error("transparency log: the bundle has no transparency log entry")]
+    NoTransparencyLogEntry,
+    /// A signed timestamp does not verify.
+    #[error("timestamp: {detail}")]
+    Timestamp {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The bundle is not about the artifact given.
+    #[error("statement: {detail}")]
+    ArtifactMismatch {
+        /// The verifier's words.
+        detail: String,
+    },
+    /// The signature itself does not verify.
+    #[error("signature: {detail}")]
+    Signature {
+        /// The verifier's words.
+        detail: String,
+    },
+}
+
+/// A keyless signature that verified: who signed and when the log says so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeylessSigned {
+    /// The identity and issuer the certificate names.
+    pub who: KeylessIdentity,
+    /// When the transparency log integrated the entry.
+    pub integrated_time: Option<jiff::Timestamp>,
+}
+
+/// Verifies a keyless OMS bundle: certificate chain to the trusted root's
+/// Fulcio CA at the logged time, embedded SCT, identity and issuer, the Rekor
+/// entry (inclusion proof and checkpoint, or SET), timestamps when present,
+/// the DSSE signature, and that the statement's subject is `subject_digest`
+/// (64 hex digits; the caller checks the form).
+pub(crate) fn verify_keyless_dsse(
+    bundle_json: &[u8],
+    subject_digest: [u8; 32],
+    who: &KeylessIdentity,
+    root: &TrustedRoot,
+) -> Result<std::result::Result<KeylessSigned, SigstoreProblem>> {
+    let bundle = parse_sigstore_bundle(bundle_json)?;
+    let policy = VerificationPolicy::new(who.identity.as_str(), who.issuer.as_str());
+    match sigstore_verify::verify(Sha256Hash::new(subject_digest), &bundle, &policy, root) {
+        Ok(result) => Ok(Ok(KeylessSigned {
+            who: who.clone(),
+            integrated_time: result.integrated_time(),
+        })),
+        Err(e) => Ok(Err(problem_for(e))),
+    }
+}
+
+/// Maps a Sigstore verification error to the check that failed.
+pub(crate) fn problem_for(error: sigstore_verify::Error) -> SigstoreProblem {
+    use sigstore_verify::Error as E;
+    let detail = error.to_string();
+    match error {
+        E::IdentityMismatch { .. } | E::IssuerMismatch { .. } => {
+            SigstoreProblem::Identity { detail }
+        }
+        E::Certificate(CertificateError::Expired { .. } | CertificateError::NotYetValid { .. }) => {
+            SigstoreProblem::Expired { detail }
+        }
+        E::Certificate(_) | E::TrustedCertificate(_) => SigstoreProblem::Certificate { detail },
+        E::TransparencyLog(_) => SigstoreProblem::TransparencyLog { detail },
+        E::Timestamp(_) => SigstoreProblem::Timestamp { detail },
+        E::ArtifactMismatch(_) => SigstoreProblem::ArtifactMismatch { detail },
+        _ => SigstoreProblem::Signature { detail },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_root_parses() {
+        embedded_trusted_root().unwrap();
+        assert!(trusted_root_from_json(b"{}").is_err());
+        assert!(trusted_root_from_json(b"\xff").is_err());
+    }
+}

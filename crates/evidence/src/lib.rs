@@ -1,0 +1,264 @@
+//! modelseal-evidence: signed records of what modelseal did (sign, bom, verify)
+//! and of reviewed documents, kept in a tamper-evident log that an auditor
+//! can check without trusting the machine that wrote it.
+//!
+//! A log lives in a store ([`EvidenceStore`]): a JSON Lines file
+//! ([`FileLog`]) or, with the `postgres` feature, a PostgreSQL database.
+//! The records, the RFC 6962 tree and the signed checkpoints are the same
+//! bytes in every store, computed here, so any log exports to the file form
+//! and verifies offline.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod export;
+mod location;
+mod log;
+pub mod merkle;
+pub mod note;
+pub mod origin;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+pub mod record;
+mod store;
+mod verify;
+
+pub use export::{EXPORTED_LOG, export_log};
+pub use location::Location;
+pub use log::{FileLog, append, checkpoint_path, verify_log};
+pub use record::{EvidenceSubject, NewRecord, Predicate, Record, seal};
+pub use store::{EvidenceStore, MAX_RECORD, ScanItem};
+pub use verify::{LogCheck, MAX_KEPT_RECORDS, VerifyOptions, verify_store};
+
+// The crate this one builds on, under the names its paths use.
+use modelseal_core::{Error, Result, VERSION, bundle, clock, fetch, json, keys};
+
+use crate::keys::{PrivateKey, PublicKey};
+use std::path::Path;
+
+/// The origin prefix of logs sealed by `key` (see [`origin`](mod@origin)).
+pub fn origin(key: &ed25519_dalek::VerifyingKey) -> String {
+    origin::key_origin(key)
+}
+
+/// Where records go and the key that seals them.
+pub struct Recorder {
+    store: Box<dyn EvidenceStore + Send + Sync>,
+    key: ed25519_dalek::SigningKey,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Recorder({})", self.store.location())
+    }
+}
+
+fn signing_key(key: PrivateKey) -> Result<ed25519_dalek::SigningKey> {
+    match key {
+        PrivateKey::Ed25519(key) => Ok(key),
+        other => Err(Error::Evidence(format!(
+            "the evidence key must be Ed25519 (signed-note checkpoints), not {}",
+            other.algorithm()
+        ))),
+    }
+}
+
+impl Recorder {
+    /// A recorder for the file log at `log` with the evidence key (which
+    /// must be Ed25519: checkpoints are C2SP signed notes).
+    pub fn new(log: &Path, key: PrivateKey) -> Result<Self> {
+        Self::with_store(Box::new(FileLog::new(log)), key)
+    }
+
+    /// A recorder for the log at `location` (a file, or a database).
+    pub fn open(location: &Location, key: PrivateKey) -> Result<Self> {
+        let key = signing_key(key)?;
+        Ok(Recorder {
+            store: location.open()?,
+            key,
+        })
+    }
+
+    /// A recorder for a log in any store.
+    pub fn with_store(
+        store: Box<dyn EvidenceStore + Send + Sync>,
+        key: PrivateKey,
+    ) -> Result<Self> {
+        Ok(Recorder {
+            store,
+            key: signing_key(key)?,
+        })
+    }
+
+    /// Where the records go (never with a password).
+    pub fn location(&self) -> String {
+        self.store.location()
+    }
+
+    /// Seals and appends one record; returns its digest (hex SHA-256 of the
+    /// log line, as reports cite it). When it returns, the record is durable.
+    pub fn append(&self, record: &NewRecord) -> Result<String> {
+        let line = seal(record, &self.key)?;
+        self.store.append(&line, &self.key)?;
+        Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            line.as_bytes(),
+        )))
+    }
+}
+
+/// Verifies the log at `location` and keeps its records (for an audit or a
+/// listing); see [`verify_store`].
+pub fn verify_location(
+    location: &Location,
+    key: &ed25519_dalek::VerifyingKey,
+    older: Option<&str>,
+) -> Result<LogCheck> {
+    verify_store(
+        location.open()?.as_ref(),
+        key,
+        VerifyOptions {
+            older,
+            keep_records: true,
+            copy_to: None,
+        },
+    )
+}
+
+/// Whether the log at `location` has been started: a file log exists, a
+/// database log has its first checkpoint. A log that has not been started
+/// has no records yet (the next append starts it); one that has must then
+/// verify before anything is read from it.
+pub fn is_started(location: &Location) -> Result<bool> {
+    if let Some(path) = location.file() {
+        return Ok(path.exists() || checkpoint_path(path).exists());
+    }
+    let store = location.open()?;
+    let mut started = None;
+    let scanned = store.scan(&mut |item| {
+        if let ScanItem::Checkpoint(checkpoint) = item {
+            started = Some(checkpoint.is_some());
+        }
+        // The first item answers the question: stop the scan there.
+        Err(crate::Error::Evidence(String::new()))
+    });
+    match started {
+        Some(started) => Ok(started),
+        None => scanned.map(|()| false),
+    }
+}
+
+/// The Ed25519 key that verifies a log.
+pub fn evidence_verifying_key(key: &PublicKey) -> Result<ed25519_dalek::VerifyingKey> {
+    match key {
+        PublicKey::Ed25519(k) => Ok(*k),
+        other => Err(Error::Evidence(format!(
+            "the evidence key must be Ed25519, not {}",
+            other.algorithm()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use record::{DeploymentEvidence, Predicate};
+
+    fn recorder(dir: &Path) -> (Recorder, std::path::PathBuf) {
+        let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[5u8; 32]));
+        let log = dir.join("evidence.jsonl");
+        (Recorder::new(&log, key).unwrap(), log)
+    }
+
+    fn deployed(i: u8) -> NewRecord {
+        NewRecord {
+            subject: EvidenceSubject {
+                name: format!("m{i}"),
+                sha256: hex::encode([i; 32]),
+            },
+            predicate: Predicate::Deployment(DeploymentEvidence {
+                target: None,
+                time: "2026-03-01T00:00:00Z".parse().unwrap(),
+                verification: None,
+            }),
+            clock: crate::clock::TimeSource::System,
+        }
+    }
+
+    #[test]
+    fn appended_logs_verify_and_every_tampering_is_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let (r, log) = recorder(dir.path());
+        for i in 0..5 {
+            r.append(&deployed(i)).unwrap();
+        }
+        let vk = r.key.verifying_key();
+        let older = std::fs::read_to_string(checkpoint_path(&log)).unwrap();
+        r.append(&deployed(9)).unwrap();
+        let check = verify_log(&log, &vk, Some(&older)).unwrap();
+        assert!(check.ok(), "{:?}", check.problems);
+        assert_eq!(check.records.len(), 6);
+        assert!(
+            check
+                .consistency
+                .unwrap()
+                .contains("extends the older checkpoint of 5")
+        );
+
+        let original = std::fs::read(&log).unwrap();
+        let lines: Vec<&[u8]> = original[..original.len() - 1]
+            .split(|b| *b == b'\n')
+            .collect();
+        let rewrite = |ls: Vec<&[u8]>| {
+            let mut out = ls.join(&b"\n"[..]);
+            out.push(b'\n');
+            std::fs::write(&log, out).unwrap();
+        };
+        // Swap two lines: signatures fine, root differs.
+        let mut swapped = lines.clone();
+        swapped.swap(1, 2);
+        rewrite(swapped);
+        let check = verify_log(&log, &vk, None).unwrap();
+        assert!(
+            check.problems.iter().any(|p| p.contains("reordered")),
+            "{:?}",
+            check.problems
+        );
+        // Appending is refused while the log does not match its checkpoint.
+        assert!(r.append(&deployed(1)).is_err());
+        // Delete a line.
+        let mut deleted = lines.clone();
+        deleted.remove(3);
+        rewrite(deleted);
+        let check = verify_log(&log, &vk, Some(&older)).unwrap();
+        assert!(
+            check
+                .problems
+                .iter()
+                .any(|p| p.contains("covers 6 records but the log holds 5")),
+            "{:?}",
+            check.problems
+        );
+        assert!(
+            check
+                .problems
+                .iter()
+                .any(|p| p.contains("history rewritten")),
+            "{:?}",
+            check.problems
+        );
+        // Truncate below the older checkpoint.
+        rewrite(lines[..3].to_vec());
+        let check = verify_log(&log, &vk, Some(&older)).unwrap();
+        assert!(
+            check.problems.iter().any(|p| p.contains("(truncated)")),
+            "{:?}",
+            check.problems
+        );
+        // Cut mid-record.
+        std::fs::write(&log, &original[..original.len() - 10]).unwrap();
+        assert!(!verify_log(&log, &vk, None).unwrap().ok());
+        // A non-Ed25519 key cannot keep a log.
+        let p256 = crate::keys::generate(crate::keys::KeyAlgorithm::EcdsaP256).unwrap();
+        assert!(Recorder::new(&log, p256).is_err());
+    }
+}

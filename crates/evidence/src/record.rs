@@ -1,0 +1,973 @@
+//! Evidence records: in-toto statements about a model (or a document),
+//! sealed in DSSE envelopes by the evidence key, one JSON line each.
+//!
+//! The predicates are typed: the writers (signing, BOMs, the deploy gate,
+//! attachments, deployments) and the reader (the audit) share these types,
+//! and records written by earlier releases read back into them.
+
+use crate::bundle::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, STATEMENT_TYPE, pae};
+use crate::clock::TimeSource;
+use crate::{Error, Result};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// A model signed (who, which bundle, which BOM).
+pub const SIGN_PREDICATE: &str = "https://modelseal.dev/evidence/sign/v1";
+/// An ML-BOM written.
+pub const BOM_PREDICATE: &str = "https://modelseal.dev/evidence/bom/v1";
+/// A verification: a SLSA Verification Summary Attestation.
+pub const VSA_PREDICATE: &str = "https://slsa.dev/verification_summary/v1";
+/// A reviewed document attached to a control.
+pub const ATTACHMENT_PREDICATE: &str = "https://modelseal.dev/evidence/attachment/v1";
+/// A model deployed.
+pub const DEPLOYMENT_PREDICATE: &str = "https://modelseal.dev/evidence/deployment/v1";
+/// The verifier id in VSAs.
+pub const VERIFIER_ID: &str = "https://modelseal.dev/verifier";
+/// The policy URI a VSA names when no policy beyond the signature applied.
+pub const SIGNATURE_ONLY_POLICY: &str = "https://modelseal.dev/policy/signature-only";
+
+/// What a record is about: a model (name and OMS root digest) or a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceSubject {
+    /// Name.
+    pub name: String,
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+}
+
+/// Where a model lives when it is not a local directory: a registry
+/// reference as given and the manifest digest it resolved to (the OMS root
+/// digest stays the record's subject).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelLocation {
+    /// The reference as given (`oci://HOST/REPO:TAG`).
+    pub reference: String,
+    /// The reference pinned by manifest digest (`oci://HOST/REPO@sha256:...`).
+    pub uri: String,
+    /// The manifest digest (`sha256:HEX`).
+    pub manifest_digest: String,
+}
+
+/// An input a record cites: where it was, and the digest of its bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceRef {
+    /// Where it was (a path, URL or name).
+    pub uri: String,
+    /// Digests by algorithm (`sha256`: lowercase hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<BTreeMap<String, String>>,
+}
+
+/// `uri` as a record may keep it: a URL loses its user information
+/// (`user:password@`), its query (pre-signed tokens such as
+/// `X-Amz-Signature`) and its fragment; anything that is not a URL is kept.
+/// Records are shown to auditors and exported: they never hold credentials.
+pub fn redact_uri(uri: &str) -> String {
+    let Some(scheme_end) = uri.find("://") else {
+        return uri.to_string();
+    };
+    let after = scheme_end + 3;
+    let rest = &uri[after..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let tail = &rest[authority_end..];
+    let path = &tail[..tail.find(['?', '#']).unwrap_or(tail.len())];
+    format!("{}{host}{path}", &uri[..after])
+}
+
+/// The members of sealed predicates that hold a location, redacted by
+/// [`redact_uri`] at sealing whatever built the record.
+const LOCATION_KEYS: &[&str] = &["uri", "resourceUri", "reference"];
+
+/// Redacts every location member of `value`, at any depth.
+fn redact_locations(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                match v {
+                    Value::String(text) if LOCATION_KEYS.contains(&key.as_str()) => {
+                        *text = redact_uri(text);
+                    }
+                    _ => redact_locations(v),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(redact_locations),
+        _ => {}
+    }
+}
+
+impl ResourceRef {
+    /// A reference to `bytes` found at `uri` (redacted by [`redact_uri`]),
+    /// with their SHA-256.
+    pub fn of_bytes(uri: impl Into<String>, bytes: &[u8]) -> Self {
+        ResourceRef {
+            uri: redact_uri(&uri.into()),
+            digest: Some(BTreeMap::from([(
+                "sha256".to_string(),
+                hex::encode(Sha256::digest(bytes)),
+            )])),
+        }
+    }
+
+    /// A reference by URI alone (redacted by [`redact_uri`]).
+    pub fn uri(uri: impl Into<String>) -> Self {
+        ResourceRef {
+            uri: redact_uri(&uri.into()),
+            digest: None,
+        }
+    }
+
+    /// The SHA-256 digest, when given.
+    pub fn sha256(&self) -> Option<&str> {
+        self.digest.as_ref()?.get("sha256").map(String::as_str)
+    }
+}
+
+/// The tool that wrote a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// Its name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This tool.
+    pub fn this() -> Self {
+        Tool {
+            name: "modelseal".into(),
+            version: crate::VERSION.into(),
+        }
+    }
+}
+
+/// Who signed, as a record keeps it: a key (with its certificate when one
+/// certified it) or a Sigstore keyless identity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignerInfo {
+    /// `SHA256:` hex fingerprint of the public key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The key algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+    /// The signing certificate's subject (certificate mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<String>,
+    /// The trust anchor's subject the certificate chained to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anchor: Option<String>,
+    /// Whether the signature is a Sigstore keyless one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sigstore: bool,
+    /// The keyless identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// The keyless identity's OIDC issuer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+}
+
+impl std::fmt::Display for SignerInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(identity) = &self.identity {
+            write!(f, "sigstore identity {identity}")?;
+            if let Some(issuer) = &self.issuer {
+                write!(f, " (issuer {issuer})")?;
+            }
+            return Ok(());
+        }
+        if let Some(subject) = &self.certificate {
+            write!(f, "certificate {subject:?}")?;
+            if let Some(anchor) = &self.anchor {
+                write!(f, " (anchor {anchor:?})")?;
+            }
+            if let Some(fp) = &self.fingerprint {
+                write!(f, ", key {fp}")?;
+            }
+            return Ok(());
+        }
+        match (&self.fingerprint, &self.algorithm) {
+            (Some(fp), Some(alg)) => write!(f, "key {fp} ({alg})"),
+            (Some(fp), None) => write!(f, "key {fp}"),
+            _ => f.write_str("unknown signer"),
+        }
+    }
+}
+
+/// A signer as a VSA records it: typed in this release, a line of text in
+/// records of earlier releases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum RecordedSigner {
+    /// The signer's identity, typed.
+    Info(SignerInfo),
+    /// A description written by an earlier release.
+    Text(String),
+}
+
+impl std::fmt::Display for RecordedSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RecordedSigner::Info(info) => info.fmt(f),
+            RecordedSigner::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// `https://modelseal.dev/evidence/sign/v1`: a model was signed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignEvidence {
+    /// Who signed.
+    pub signer: SignerInfo,
+    /// The signature bundle written.
+    pub signature: ResourceRef,
+    /// The BOM written with it, if any.
+    #[serde(default)]
+    pub bom: Option<ResourceRef>,
+    /// The BOM's signature bundle, if any.
+    #[serde(default)]
+    pub bom_signature: Option<ResourceRef>,
+    /// The datasets the BOM names (absent in records of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub datasets: Option<Vec<DatasetRef>>,
+    /// The base models the BOM names (absent in records of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_models: Option<Vec<String>>,
+    /// Where the model signed lives, when it is in a registry (records of
+    /// release 0.1.0 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ModelLocation>,
+    /// The tool.
+    pub tool: Tool,
+    /// When.
+    pub time: jiff::Timestamp,
+}
+
+/// A dataset a BOM names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetRef {
+    /// Its name.
+    pub name: String,
+    /// Its OMS root digest (`sha256`).
+    pub digest: BTreeMap<String, String>,
+}
+
+/// `https://modelseal.dev/evidence/bom/v1`: an ML-BOM was written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BomEvidence {
+    /// The BOM file.
+    pub bom: ResourceRef,
+    /// Its signature bundle, if signed.
+    #[serde(default)]
+    pub bom_signature: Option<ResourceRef>,
+    /// The BOM's serial number.
+    pub serial_number: String,
+    /// How many model files it lists.
+    pub files: u64,
+    /// The datasets it names.
+    #[serde(default)]
+    pub datasets: Vec<DatasetRef>,
+    /// The base models it names (absent in records of 0.1.0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_models: Option<Vec<String>>,
+    /// Where the model lives, when it is in a registry (records of release
+    /// 0.1.0 have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<ModelLocation>,
+    /// The tool.
+    pub tool: Tool,
+    /// When.
+    pub time: jiff::Timestamp,
+}
+
+/// The verifier of a VSA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerifierInfo {
+    /// Its URI.
+    pub id: String,
+    /// Component versions.
+    #[serde(default)]
+    pub version: BTreeMap<String, String>,
+}
+
+/// A VSA's overall result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerificationResult {
+    /// Every check passed.
+    Passed,
+    /// Some check failed.
+    Failed,
+}
+
+/// What a verification established, as VSA `verifiedLevels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum VerifiedLevel {
+    /// A trusted signer's signature verified.
+    #[serde(rename = "MODELSEAL_SIGNATURE_VERIFIED")]
+    SignatureVerified,
+    /// Every signed file was found unchanged, none missing, none extra.
+    #[serde(rename = "MODELSEAL_FILES_VERIFIED")]
+    FilesVerified,
+    /// The signed BOM verified with the model.
+    #[serde(rename = "MODELSEAL_BOM_VERIFIED")]
+    BomVerified,
+    /// Every signed file was inspected and none can run code on load.
+    #[serde(rename = "MODELSEAL_FORMATS_SAFE")]
+    FormatsSafe,
+    /// Every rule of the named policy held.
+    #[serde(rename = "MODELSEAL_POLICY_PASSED")]
+    PolicyPassed,
+}
+
+/// `https://slsa.dev/verification_summary/v1`: a SLSA Verification Summary
+/// Attestation of one verification of a model, passed or failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationSummary {
+    /// The verifier.
+    pub verifier: VerifierInfo,
+    /// When the verification ran.
+    pub time_verified: jiff::Timestamp,
+    /// The model verified (a `file://` URI or a registry reference).
+    pub resource_uri: String,
+    /// The policy applied (or the signature-only pseudo-policy).
+    pub policy: ResourceRef,
+    /// The signature bundle, the BOM and its signature.
+    #[serde(default)]
+    pub input_attestations: Vec<ResourceRef>,
+    /// Passed or failed.
+    pub verification_result: VerificationResult,
+    /// What was established.
+    #[serde(default)]
+    pub verified_levels: Vec<VerifiedLevel>,
+    /// Why it failed, one line each.
+    #[serde(default)]
+    pub failures: Vec<String>,
+    /// Who signed (or was checked against).
+    #[serde(default)]
+    pub signer: Option<RecordedSigner>,
+    /// Paths excluded at verification beyond what the signature excludes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored_paths: Vec<String>,
+    /// Whether files the signature does not list were tolerated.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_unsigned_files: bool,
+    /// Symbolic links of the model followed out of its root, each with
+    /// where it resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links_outside_root: Vec<LinkTarget>,
+}
+
+/// A symbolic link and where it resolved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkTarget {
+    /// The link's resource name.
+    pub path: String,
+    /// The resolved target.
+    pub target: String,
+}
+
+/// `https://modelseal.dev/evidence/attachment/v1`: a reviewed document.
+///
+/// Records of 0.1.0 have no version, next review date or model scope; the
+/// audit derives the next review from the control's maximum age.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentEvidence {
+    /// The checklist control it serves.
+    pub control: u32,
+    /// The document.
+    pub document: DocumentRef,
+    /// Who reviewed it (required by `evidence attach` since 0.2).
+    #[serde(default)]
+    pub reviewer: Option<String>,
+    /// The review date (`YYYY-MM-DD`).
+    pub reviewed: jiff::civil::Date,
+    /// The document's version or identifier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// When the next review is due.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_review: Option<jiff::civil::Date>,
+    /// The model the document speaks for (OMS root digest, lowercase hex);
+    /// absent, it speaks for the organisation and so for every model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// A note.
+    #[serde(default)]
+    pub note: Option<String>,
+    /// When it was recorded.
+    pub recorded_at: jiff::Timestamp,
+}
+
+/// A document an attachment names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentRef {
+    /// Its file name.
+    pub name: String,
+    /// Where it was.
+    pub uri: String,
+    /// Its digest (`sha256`).
+    pub digest: BTreeMap<String, String>,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// `https://modelseal.dev/evidence/deployment/v1`: a model was deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentEvidence {
+    /// Where.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// When.
+    pub time: jiff::Timestamp,
+    /// The verification it relied on: `sha256:HEX` of that record's log
+    /// line. Absent (records of 0.1.0, or no verification in the log), the
+    /// audit takes the latest verification of the model before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
+}
+
+/// The body of a record, by predicate type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Predicate {
+    /// A model signed.
+    Sign(SignEvidence),
+    /// A BOM written.
+    Bom(BomEvidence),
+    /// A verification (VSA).
+    Verification(VerificationSummary),
+    /// A reviewed document.
+    Attachment(AttachmentEvidence),
+    /// A deployment.
+    Deployment(DeploymentEvidence),
+}
+
+impl Predicate {
+    /// The in-toto predicate type URI.
+    pub fn predicate_type(&self) -> &'static str {
+        match self {
+            Predicate::Sign(_) => SIGN_PREDICATE,
+            Predicate::Bom(_) => BOM_PREDICATE,
+            Predicate::Verification(_) => VSA_PREDICATE,
+            Predicate::Attachment(_) => ATTACHMENT_PREDICATE,
+            Predicate::Deployment(_) => DEPLOYMENT_PREDICATE,
+        }
+    }
+
+    /// When the recorded event happened.
+    pub fn time(&self) -> jiff::Timestamp {
+        match self {
+            Predicate::Sign(p) => p.time,
+            Predicate::Bom(p) => p.time,
+            Predicate::Verification(p) => p.time_verified,
+            Predicate::Attachment(p) => p.recorded_at,
+            Predicate::Deployment(p) => p.time,
+        }
+    }
+
+    /// Reads a predicate of type `predicate_type`.
+    pub fn from_value(predicate_type: &str, value: Value) -> std::result::Result<Self, String> {
+        let typed = match predicate_type {
+            SIGN_PREDICATE => serde_json::from_value(value).map(Predicate::Sign),
+            BOM_PREDICATE => serde_json::from_value(value).map(Predicate::Bom),
+            VSA_PREDICATE => serde_json::from_value(value).map(Predicate::Verification),
+            ATTACHMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Attachment),
+            DEPLOYMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Deployment),
+            other => return Err(format!("unknown predicate type {other:?}")),
+        };
+        typed.map_err(|e| format!("malformed {predicate_type} predicate: {e}"))
+    }
+}
+
+/// A predicate serialises as its body (the predicate type is beside it in
+/// the statement).
+impl Serialize for Predicate {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Predicate::Sign(p) => p.serialize(s),
+            Predicate::Bom(p) => p.serialize(s),
+            Predicate::Verification(p) => p.serialize(s),
+            Predicate::Attachment(p) => p.serialize(s),
+            Predicate::Deployment(p) => p.serialize(s),
+        }
+    }
+}
+
+/// A record to append: what it is about and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRecord {
+    /// What the record is about.
+    pub subject: EvidenceSubject,
+    /// What happened.
+    pub predicate: Predicate,
+    /// The clock the record's time came from. A record made under a test
+    /// clock carries `"timeSource": "test"` in its predicate, and the
+    /// audit reports it.
+    pub clock: TimeSource,
+}
+
+/// The predicate key that marks a record made under a test clock.
+const TIME_SOURCE_KEY: &str = "timeSource";
+
+/// Seals a record into one log line (compact JSON, no newline).
+pub fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
+    let mut predicate = serde_json::to_value(&record.predicate)
+        .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
+    redact_locations(&mut predicate);
+    if record.clock == TimeSource::Test
+        && let Value::Object(fields) = &mut predicate
+    {
+        fields.insert(TIME_SOURCE_KEY.into(), Value::String("test".into()));
+    }
+    let statement = serde_json::json!({
+        "_type": STATEMENT_TYPE,
+        "subject": [{ "name": record.subject.name, "digest": { "sha256": record.subject.sha256 } }],
+        "predicateType": record.predicate.predicate_type(),
+        "predicate": predicate,
+    });
+    let payload = serde_json::to_vec(&statement)
+        .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
+    let signature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
+    let envelope = Envelope {
+        payload: STANDARD.encode(&payload),
+        payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+        signatures: vec![EnvelopeSignature {
+            sig: STANDARD.encode(signature.to_bytes()),
+            keyid: Some(key_id(&key.verifying_key())),
+        }],
+    };
+    serde_json::to_string(&envelope)
+        .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))
+}
+
+/// The key id written in envelopes: `SHA256:` hex of the raw public key.
+pub fn key_id(key: &VerifyingKey) -> String {
+    format!("SHA256:{}", hex::encode(Sha256::digest(key.as_bytes())))
+}
+
+/// A record read back from the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// Position in the log (0-based).
+    pub index: usize,
+    /// Hex SHA-256 of the exact line bytes (how reports cite it).
+    pub digest: String,
+    /// The subject.
+    pub subject: EvidenceSubject,
+    /// What happened.
+    pub predicate: Predicate,
+    /// The clock the record's time came from.
+    pub clock: TimeSource,
+}
+
+impl Record {
+    /// When the recorded event happened.
+    pub fn time(&self) -> jiff::Timestamp {
+        self.predicate.time()
+    }
+
+    /// The in-toto predicate type URI.
+    pub fn predicate_type(&self) -> &'static str {
+        self.predicate.predicate_type()
+    }
+}
+
+#[derive(Deserialize)]
+struct RawStatement {
+    #[serde(rename = "_type")]
+    statement_type: String,
+    subject: Vec<crate::bundle::Subject>,
+    #[serde(rename = "predicateType")]
+    predicate_type: String,
+    predicate: Value,
+}
+
+/// A log line's envelope, decoded but not yet checked.
+pub(crate) struct Unsealed {
+    /// What the signature covers (the DSSE pre-authentication encoding).
+    pub(crate) message: Vec<u8>,
+    /// The statement.
+    payload: Vec<u8>,
+    /// The one signature.
+    pub(crate) signature: ed25519_dalek::Signature,
+    /// The key id the envelope names.
+    keyid: Option<String>,
+}
+
+/// Decodes a log line's DSSE envelope with exactly one Ed25519 signature.
+pub(crate) fn unseal(line: &[u8]) -> std::result::Result<Unsealed, String> {
+    let envelope: Envelope =
+        crate::json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
+    let payload = envelope.payload_bytes()?;
+    let [signature] = envelope.signatures.as_slice() else {
+        return Err("the envelope must hold one signature".into());
+    };
+    let sig = STANDARD
+        .decode(&signature.sig)
+        .map_err(|_| "the signature is not base64")?;
+    let sig =
+        ed25519_dalek::Signature::from_slice(&sig).map_err(|_| "the signature is not Ed25519")?;
+    Ok(Unsealed {
+        message: pae(&envelope.payload_type, &payload),
+        payload,
+        signature: sig,
+        keyid: signature.keyid.clone(),
+    })
+}
+
+impl Unsealed {
+    /// Checks the signature with `key` (strictly: no small-order or
+    /// non-canonical components).
+    pub(crate) fn check(&self, key: &VerifyingKey) -> std::result::Result<(), String> {
+        key.verify_strict(&self.message, &self.signature)
+            .map_err(|_| match &self.keyid {
+                // A record sealed by another key names that key; the name is
+                // not authenticated, but either way the record is not this
+                // log's.
+                Some(other) if *other != key_id(key) => format!(
+                    "sealed by another key ({}), not the evidence key",
+                    other.chars().take(80).collect::<String>()
+                ),
+                _ => "the signature does not verify with the evidence key (forged or edited)"
+                    .to_string(),
+            })
+    }
+
+    /// Reads the statement of a record whose signature was checked.
+    pub(crate) fn read(self, index: usize, line: &[u8]) -> std::result::Result<Record, String> {
+        let statement: RawStatement = crate::json::from_slice(&self.payload)
+            .map_err(|e| format!("not an in-toto statement: {e}"))?;
+        if statement.statement_type != STATEMENT_TYPE {
+            return Err(format!("statement _type {:?}", statement.statement_type));
+        }
+        let [subject] = <[crate::bundle::Subject; 1]>::try_from(statement.subject)
+            .map_err(|_| "a record must have exactly one subject".to_string())?;
+        let sha256 = subject
+            .digest
+            .get("sha256")
+            .cloned()
+            .ok_or("the subject has no sha256 digest")?;
+        let mut predicate = statement.predicate;
+        let clock = match &mut predicate {
+            Value::Object(fields) => match fields.remove(TIME_SOURCE_KEY) {
+                None => TimeSource::System,
+                Some(Value::String(s)) if s == "test" => TimeSource::Test,
+                Some(other) => {
+                    return Err(format!(
+                        "the predicate's {TIME_SOURCE_KEY} must be \"test\" when present, not {}",
+                        other.to_string().chars().take(40).collect::<String>()
+                    ));
+                }
+            },
+            _ => return Err("the predicate is not a JSON object".into()),
+        };
+        let predicate = Predicate::from_value(&statement.predicate_type, predicate)?;
+        Ok(Record {
+            index,
+            digest: hex::encode(Sha256::digest(line)),
+            subject: EvidenceSubject {
+                name: subject.name,
+                sha256: sha256.to_ascii_lowercase(),
+            },
+            predicate,
+            clock,
+        })
+    }
+}
+
+/// Opens one log line: the envelope must be signed by `key` over an in-toto
+/// statement with one subject and a predicate of a known type. Errors are
+/// reasons for the audit report; a record sealed by another key is named
+/// with that key's id.
+pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Result<Record, String> {
+    let unsealed = unseal(line)?;
+    unsealed.check(key)?;
+    unsealed.read(index, line)
+}
+
+#[cfg(test)]
+mod duplicate_key_tests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deployment(time: &str) -> NewRecord {
+        NewRecord {
+            subject: EvidenceSubject {
+                name: "m".into(),
+                sha256: "ab".repeat(32),
+            },
+            predicate: Predicate::Deployment(DeploymentEvidence {
+                target: Some("prod".into()),
+                time: time.parse().unwrap(),
+                verification: None,
+            }),
+            clock: TimeSource::System,
+        }
+    }
+
+    #[test]
+    fn records_never_hold_credentials_from_urls() {
+        for (given, kept) in [
+            (
+                "https://user:pass@host.example/a/model.sig?X-Amz-Signature=s3cr3t&x=1#frag",
+                "https://host.example/a/model.sig",
+            ),
+            (
+                "https://host.example:8443?token=t",
+                "https://host.example:8443",
+            ),
+            ("http://a@b@127.0.0.1:80/x", "http://127.0.0.1:80/x"),
+            (
+                "oci://registry.example/m:tag",
+                "oci://registry.example/m:tag",
+            ),
+            ("models/m.sig", "models/m.sig"),
+            ("./odd?name#file", "./odd?name#file"),
+        ] {
+            assert_eq!(redact_uri(given), kept, "{given}");
+        }
+        // Whatever builds the record, sealing redacts its locations.
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let mut record = deployment("2031-01-01T00:00:00Z");
+        record.predicate = Predicate::Attachment(AttachmentEvidence {
+            control: 1,
+            document: DocumentRef {
+                name: "p.md".into(),
+                uri: "https://u:pw@docs.example/p.md?sig=tok".into(),
+                digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                size: 4,
+            },
+            reviewer: Some("r".into()),
+            reviewed: "2031-01-01".parse().unwrap(),
+            version: None,
+            next_review: None,
+            model: None,
+            note: None,
+            recorded_at: "2031-01-01T00:00:00Z".parse().unwrap(),
+        });
+        let line = seal(&record, &key).unwrap();
+        let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+        let Predicate::Attachment(a) = opened.predicate else {
+            panic!("{:?}", opened.predicate)
+        };
+        assert_eq!(a.document.uri, "https://docs.example/p.md");
+    }
+
+    /// A log line holding `statement`, signed by `key` as the evidence key
+    /// signs: a record the key holder wrote by hand.
+    fn signed_line(statement: &Value, key: &SigningKey) -> String {
+        let payload = serde_json::to_vec(statement).unwrap();
+        let envelope = Envelope {
+            payload: STANDARD.encode(&payload),
+            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+            signatures: vec![EnvelopeSignature {
+                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
+                keyid: None,
+            }],
+        };
+        serde_json::to_string(&envelope).unwrap()
+    }
+
+    #[test]
+    fn a_record_made_under_a_test_clock_says_so_and_nothing_else_marks_it() {
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let mut record = deployment("2031-01-01T00:00:00Z");
+        let plain = seal(&record, &key).unwrap();
+        let opened = open(0, plain.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.clock, TimeSource::System);
+        record.clock = TimeSource::Test;
+        let marked = seal(&record, &key).unwrap();
+        let opened = open(0, marked.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.clock, TimeSource::Test);
+        assert_eq!(opened.predicate, record.predicate);
+        let statement = |line: &str| {
+            let envelope: Envelope = serde_json::from_str(line).unwrap();
+            let payload: Value =
+                serde_json::from_slice(&envelope.payload_bytes().unwrap()).unwrap();
+            payload
+        };
+        assert_eq!(statement(&marked)["predicate"]["timeSource"], "test");
+        assert!(statement(&plain)["predicate"].get("timeSource").is_none());
+        // Any other value is refused rather than read as the system clock.
+        let mut forged = statement(&marked);
+        forged["predicate"]["timeSource"] = Value::String("system".into());
+        let line = signed_line(&forged, &key);
+        let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
+        assert!(why.contains("timeSource"), "{why}");
+        // A predicate that is not an object is no record of ours (serde
+        // would read an array into the struct field by field).
+        forged["predicate"] = serde_json::json!(["prod", "2031-01-01T00:00:00Z", null]);
+        let line = signed_line(&forged, &key);
+        let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
+        assert!(why.contains("not a JSON object"), "{why}");
+    }
+
+    #[test]
+    fn sealed_records_open_and_forgeries_do_not() {
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let record = deployment("2026-01-01T00:00:00Z");
+        let line = seal(&record, &key).unwrap();
+        assert!(!line.contains('\n'));
+        let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.subject, record.subject);
+        assert_eq!(opened.predicate, record.predicate);
+        assert_eq!(opened.time().to_string(), "2026-01-01T00:00:00Z");
+        let other = SigningKey::from_bytes(&[4u8; 32]);
+        let foreign = seal(&record, &other).unwrap();
+        let why = open(1, foreign.as_bytes(), &key.verifying_key()).unwrap_err();
+        assert!(
+            why.contains(&format!(
+                "sealed by another key ({})",
+                key_id(&other.verifying_key())
+            )),
+            "{why}"
+        );
+        // An edited record keeps its key id: forged or edited.
+        let mut bytes = line.clone().into_bytes();
+        let at = line.find("payload\":\"").unwrap() + 12;
+        bytes[at] = if bytes[at] == b'e' { b'f' } else { b'e' };
+        let why = open(2, &bytes, &key.verifying_key()).unwrap_err();
+        assert!(why.contains("forged or edited"), "{why}");
+        assert!(open(2, b"{}", &key.verifying_key()).is_err());
+    }
+
+    #[test]
+    fn every_predicate_round_trips_through_its_type() {
+        let cite = ResourceRef::of_bytes("model.sig", b"bundle");
+        let time: jiff::Timestamp = "2026-02-03T04:05:06Z".parse().unwrap();
+        let signer = SignerInfo {
+            fingerprint: Some("SHA256:00".into()),
+            algorithm: Some("ed25519".into()),
+            ..SignerInfo::default()
+        };
+        let predicates = [
+            Predicate::Sign(SignEvidence {
+                signer: signer.clone(),
+                signature: cite.clone(),
+                bom: None,
+                bom_signature: None,
+                datasets: None,
+                base_models: None,
+                location: Some(ModelLocation {
+                    reference: "oci://127.0.0.1:5000/m:v1".into(),
+                    uri: format!("oci://127.0.0.1:5000/m@sha256:{}", "0".repeat(64)),
+                    manifest_digest: format!("sha256:{}", "0".repeat(64)),
+                }),
+                tool: Tool::this(),
+                time,
+            }),
+            Predicate::Bom(BomEvidence {
+                bom: cite.clone(),
+                bom_signature: Some(cite.clone()),
+                serial_number: "urn:uuid:x".into(),
+                files: 3,
+                datasets: vec![DatasetRef {
+                    name: "d".into(),
+                    digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                }],
+                base_models: Some(vec!["org/base".into()]),
+                location: None,
+                tool: Tool::this(),
+                time,
+            }),
+            Predicate::Verification(VerificationSummary {
+                verifier: VerifierInfo {
+                    id: VERIFIER_ID.into(),
+                    version: BTreeMap::from([("modelseal".into(), crate::VERSION.into())]),
+                },
+                time_verified: time,
+                resource_uri: "file:///m".into(),
+                policy: ResourceRef::uri(SIGNATURE_ONLY_POLICY),
+                input_attestations: vec![cite.clone()],
+                verification_result: VerificationResult::Passed,
+                verified_levels: vec![VerifiedLevel::SignatureVerified],
+                failures: vec![],
+                signer: Some(RecordedSigner::Info(signer)),
+                ignored_paths: vec!["cache".into()],
+                ignore_unsigned_files: true,
+                links_outside_root: vec![],
+            }),
+            Predicate::Attachment(AttachmentEvidence {
+                control: 1,
+                document: DocumentRef {
+                    name: "p.md".into(),
+                    uri: "p.md".into(),
+                    digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                    size: 4,
+                },
+                reviewer: Some("lead".into()),
+                reviewed: "2026-01-02".parse().unwrap(),
+                version: Some("v3".into()),
+                next_review: Some("2027-01-02".parse().unwrap()),
+                model: Some("cd".repeat(32)),
+                note: None,
+                recorded_at: time,
+            }),
+            Predicate::Deployment(DeploymentEvidence {
+                target: None,
+                time,
+                verification: Some(format!("sha256:{}", "ef".repeat(32))),
+            }),
+        ];
+        let key = SigningKey::from_bytes(&[9u8; 32]);
+        for predicate in predicates {
+            let record = NewRecord {
+                subject: EvidenceSubject {
+                    name: "m".into(),
+                    sha256: "cd".repeat(32),
+                },
+                predicate,
+                clock: TimeSource::System,
+            };
+            let line = seal(&record, &key).unwrap();
+            let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+            assert_eq!(opened.predicate, record.predicate);
+        }
+    }
+
+    #[test]
+    fn a_verification_recorded_by_an_earlier_release_reads_back() {
+        let value = serde_json::json!({
+            "verifier": { "id": VERIFIER_ID, "version": { "modelseal": "0.1.0" } },
+            "timeVerified": "2026-01-01T00:00:00Z",
+            "resourceUri": "file:///m",
+            "policy": { "uri": SIGNATURE_ONLY_POLICY },
+            "inputAttestations": [{ "uri": "m.sig", "digest": { "sha256": "00" } }],
+            "verificationResult": "FAILED",
+            "verifiedLevels": ["MODELSEAL_SIGNATURE_VERIFIED"],
+            "failures": ["changed: config.json"],
+            "signer": "key SHA256:ab (ed25519)",
+        });
+        let Predicate::Verification(vsa) = Predicate::from_value(VSA_PREDICATE, value).unwrap()
+        else {
+            panic!("not a VSA");
+        };
+        assert_eq!(vsa.verification_result, VerificationResult::Failed);
+        assert_eq!(
+            vsa.signer,
+            Some(RecordedSigner::Text("key SHA256:ab (ed25519)".into()))
+        );
+    }
+}
