@@ -39,12 +39,18 @@ fn record(writer: usize, i: usize) -> NewRecord {
     }
 }
 
+/// The libpq variables (the password file) from this process's environment:
+/// the library reads none itself.
+fn pg_env() -> modelseal::evidence::LocationEnv {
+    modelseal::evidence::LocationEnv::from_lookup(|name| std::env::var(name).ok())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let usage = "usage: evidence_bench append LOG KEY WRITERS RECORDS | build FILE KEY RECORDS | verify LOG PUBLIC_KEY";
     match args.get(1).map(String::as_str) {
         Some("append") if args.len() == 6 => {
-            let location = Location::parse(OsStr::new(&args[2]))?;
+            let location = Location::parse_with(OsStr::new(&args[2]), &pg_env())?;
             let key_path = Path::new(&args[3]);
             let writers: usize = args[4].parse()?;
             let per_writer: usize = args[5].parse()?;
@@ -99,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Some("verify") if args.len() == 4 => {
-            let location = Location::parse(OsStr::new(&args[2]))?;
+            let location = Location::parse_with(OsStr::new(&args[2]), &pg_env())?;
             let key = evidence_verifying_key(&load_public_key(Path::new(&args[3]))?)?;
             let store = location.open()?;
             let start = Instant::now();

@@ -166,6 +166,19 @@ impl GateOutcome {
     }
 }
 
+/// The outcomes of one model verified against several candidate signatures
+/// (a file, or every bundle attached to it in a registry).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Candidates {
+    /// The signature relied on (its URI) and its outcome: the first
+    /// candidate that verifies, else the first candidate (whose failures
+    /// are the verdict).
+    pub chosen: (String, GateOutcome),
+    /// Every other candidate and its outcome, in the order given.
+    pub others: Vec<(String, GateOutcome)>,
+}
+
 impl Gate {
     /// A gate that trusts `trusts` and applies no policy beyond the
     /// signature.
@@ -209,6 +222,48 @@ impl Gate {
     /// The policy applied, if any.
     pub fn policy(&self) -> Option<&LoadedPolicy> {
         self.policy.as_ref()
+    }
+
+    /// Verifies `request`'s model against its signature and then each of
+    /// `more`, with the same options, and keeps the first that verifies
+    /// (see [`Candidates`]). The model is hashed once (sources keep what
+    /// they computed). Each document is moved into its own request, so a
+    /// large bundle's text is freed once decoded; the BOM is copied for all
+    /// but the last.
+    ///
+    /// An error means some candidate's inputs could not be examined; a
+    /// signature that does not verify is an outcome.
+    pub fn verify_candidates(
+        &self,
+        request: GateRequest<'_>,
+        more: Vec<Document>,
+        progress: ProgressFn<'_>,
+    ) -> Result<Candidates> {
+        let mut template = request;
+        let first = std::mem::replace(
+            &mut template.signature,
+            Document::from_bytes("", Vec::new()),
+        );
+        let mut bom = template.bom.take();
+        let documents: Vec<Document> = std::iter::once(first).chain(more).collect();
+        let last = documents.len() - 1;
+        let mut outcomes = Vec::with_capacity(documents.len());
+        for (i, document) in documents.into_iter().enumerate() {
+            let uri = document.uri.clone();
+            let mut request = template.clone();
+            request.signature = document;
+            request.bom = if i == last { bom.take() } else { bom.clone() };
+            outcomes.push((uri, self.verify(request, progress)?));
+        }
+        let chosen = outcomes
+            .iter()
+            .position(|(_, o)| o.is_verified())
+            .unwrap_or(0);
+        let chosen = outcomes.remove(chosen);
+        Ok(Candidates {
+            chosen,
+            others: outcomes,
+        })
     }
 
     /// Verifies the model of `request`, applies the policy, and summarises.

@@ -15,15 +15,14 @@ pub struct KeylessSigning {
     pub rekor_url: Option<String>,
 }
 
-/// Finds the OIDC identity token: the given one, else `SIGSTORE_ID_TOKEN`,
-/// else the CI's ambient credentials (GitHub Actions with `id-token: write`).
-/// The token's claims are read (not authenticated: Fulcio does that) so that
-/// a malformed token fails before any request.
+/// Finds the OIDC identity token: the given one (the binary passes its flag
+/// or `SIGSTORE_ID_TOKEN`), else the CI's ambient credentials (GitHub
+/// Actions with `id-token: write`). The token's claims are read (not
+/// authenticated: Fulcio does that) so that a malformed token fails before
+/// any request.
 pub fn resolve_identity_token(given: Option<&str>) -> Result<IdentityToken> {
-    let from_env = std::env::var("SIGSTORE_ID_TOKEN")
-        .ok()
-        .filter(|t| !t.trim().is_empty());
-    let raw = match given.map(str::to_string).or(from_env) {
+    let given = given.filter(|t| !t.trim().is_empty());
+    let raw = match given.map(str::to_string) {
         Some(token) => token,
         None => {
             let runtime = runtime()?;
@@ -31,7 +30,7 @@ pub fn resolve_identity_token(given: Option<&str>) -> Result<IdentityToken> {
                 Ok(Some(token)) => return Ok(token),
                 Ok(None) => {
                     return Err(Error::Usage(
-                        "no OIDC identity token: pass --identity-token, set SIGSTORE_ID_TOKEN, or run in CI with ambient credentials (GitHub Actions: permissions id-token: write)".into(),
+                        "no OIDC identity token: none was given and the CI offers no ambient credentials (GitHub Actions: permissions id-token: write)".into(),
                     ));
                 }
                 Err(e) => {

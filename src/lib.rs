@@ -22,8 +22,8 @@
 #![warn(missing_docs)]
 
 pub use modelseal_core::{
-    Error, Result, VERSION, bom, bundle, clock, digest, fetch, formats, json, keys, policy, sign,
-    sigstore, source, verify,
+    Error, ErrorClass, Result, VERSION, bom, bundle, clock, digest, fetch, formats, json, keys,
+    policy, sign, sigstore, source, verify,
 };
 
 /// The audit: the checklist, evaluated against a checked evidence log, and

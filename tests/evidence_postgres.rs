@@ -582,7 +582,11 @@ impl Db {
     /// A library recorder writing as the writer role (one connection, kept
     /// between appends).
     fn recorder(&self) -> modelseal::evidence::Recorder {
-        let location = modelseal::evidence::Location::parse(OsStr::new(&self.writer)).unwrap();
+        // The library reads no environment: the test gives it the password
+        // file that scripts/test.sh exports (PGPASSFILE).
+        let env = modelseal::evidence::LocationEnv::from_lookup(|name| std::env::var(name).ok());
+        let location =
+            modelseal::evidence::Location::parse_with(OsStr::new(&self.writer), &env).unwrap();
         let key = modelseal::keys::load_private_key(&self.key).unwrap();
         modelseal::evidence::Recorder::open(&location, key).unwrap()
     }

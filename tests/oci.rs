@@ -513,3 +513,83 @@ fn a_policy_that_judges_formats_reads_the_blobs() {
     assert!(r.1.contains("extra.bin"), "{r:?}");
     assert!(r.1.contains("policy (formats)"), "{r:?}");
 }
+
+/// `examples/admission.rs`, built by `cargo test`, run against the test
+/// registry: each of its four answers from the library's typed results.
+#[test]
+fn the_admission_example_admits_denies_retries_and_sees_tampering() {
+    let (tmp, model) = tiny_model();
+    let digest = push_raw("admission/tiny:v1", &model);
+    let pinned = format!("oci://{}/admission/tiny@{digest}", registry());
+    let (private, public) = keypair(tmp.path(), "release");
+    let (code, out, err) = ms(&[os("sign"), os(&pinned), os("--key"), private.as_os_str()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, stranger) = keypair(tmp.path(), "stranger");
+    let (code, _, err) = run(modelseal()
+        .args(["keygen", "--out"])
+        .arg(tmp.path().join("evidence")));
+    assert_eq!(code, 0, "{err}");
+    let fingerprint = modelseal::keys::load_public_key(&public)
+        .unwrap()
+        .fingerprint();
+    let policy = tmp.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!("[signers]\nfingerprints = [\"{fingerprint}\"]\n[require]\nbom = false\n"),
+    )
+    .unwrap();
+    let log = tmp.path().join("evidence.jsonl");
+    // The example is built next to this test binary (target/*/examples).
+    let example = std::env::current_exe()
+        .unwrap()
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("examples/admission");
+    let admission = |model: &str, key: &Path| {
+        let out = std::process::Command::new(&example)
+            .arg(model)
+            .arg(key)
+            .arg(&policy)
+            .arg(&log)
+            .arg(tmp.path().join("evidence.priv.pem"))
+            .output()
+            .expect("the admission example was built by cargo test");
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.code().unwrap_or(-1), line)
+    };
+
+    let (code, line) = admission(&pinned, &public);
+    assert_eq!(code, 0, "{line}");
+    assert!(
+        line.starts_with("admit: deployment recorded as sha256:"),
+        "{line}"
+    );
+    let records = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(records.lines().count(), 2, "{records}");
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verify", "--evidence"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(tmp.path().join("evidence.pub.pem")));
+    assert_eq!(code, 0, "{out}{err}");
+
+    let (code, line) = admission(&pinned, &stranger);
+    assert_eq!(code, 1, "{line}");
+    assert!(line.starts_with("deny: ") && line.len() > 10, "{line}");
+
+    // A registry that is not there: try again later.
+    let gone = format!("oci://127.0.0.1:9/admission/tiny@{digest}");
+    let (code, line) = admission(&gone, &public);
+    assert_eq!(code, 75, "{line}");
+    assert!(line.starts_with("retry: "), "{line}");
+
+    // Someone without the evidence key deletes the deployment record.
+    let records = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = records.lines().collect();
+    assert_eq!(lines.len(), 3, "{records}");
+    std::fs::write(&log, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
+    let (code, line) = admission(&pinned, &public);
+    assert_eq!(code, 3, "{line}");
+    assert!(line.starts_with("tampered: "), "{line}");
+}

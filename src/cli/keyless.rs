@@ -2,7 +2,6 @@
 //! with the `keyless-sign` feature; without it, `--sigstore` is refused.
 
 use super::sign::SignArgs;
-#[cfg(not(feature = "keyless-sign"))]
 use modelseal::Error;
 use modelseal::Result;
 use modelseal::evidence::record::SignerInfo;
@@ -18,7 +17,16 @@ pub enum Token {}
 /// or the CI's ambient credentials.
 #[cfg(feature = "keyless-sign")]
 pub fn token(args: &SignArgs) -> Result<Token> {
-    modelseal::keyless::resolve_identity_token(args.identity_token.as_deref())
+    let from_env = std::env::var("SIGSTORE_ID_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty());
+    let given = args.identity_token.as_deref().or(from_env.as_deref());
+    modelseal::keyless::resolve_identity_token(given).map_err(|e| match e {
+        Error::Usage(m) if given.is_none() => Error::Usage(format!(
+            "{m}; pass --identity-token or set SIGSTORE_ID_TOKEN"
+        )),
+        e => e,
+    })
 }
 
 /// Refuses `--sigstore` in a build without keyless signing.

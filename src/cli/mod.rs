@@ -8,6 +8,7 @@ pub mod stdout;
 mod audit;
 mod bom;
 mod clock;
+mod env;
 mod evidence;
 mod export;
 mod hash;
@@ -89,6 +90,7 @@ pub type Outcome = i32;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<Outcome> {
+    env::apply_timeouts()?;
     let ctx = Context {
         quiet: cli.quiet,
         format: cli.format,
@@ -141,10 +143,13 @@ pub fn hint(error: &Error) -> Option<&'static str> {
             "check the URL and the network; remote inputs must use https:// (plain http only on loopback)",
         ),
         #[cfg(feature = "oci")]
-        Error::Source(e)
+        Error::Source { source, .. }
             if matches!(
-                e.downcast_ref::<modelseal::registry::OciError>(),
-                Some(modelseal::registry::OciError::Registry(_))
+                source.downcast_ref::<modelseal::registry::OciError>(),
+                Some(
+                    modelseal::registry::OciError::Registry(_)
+                        | modelseal::registry::OciError::Unavailable(_)
+                )
             ) =>
         {
             Some(
@@ -374,7 +379,7 @@ impl EvidenceArgs {
                 "--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into(),
             )),
             (Some(log), Some(key)) => {
-                let location = modelseal::evidence::Location::parse(log)?;
+                let location = modelseal::evidence::Location::parse_with(log, &env::pg())?;
                 let key = modelseal::keys::load_private_key(key)?;
                 modelseal::evidence::Recorder::open(&location, key).map(Some)
             }

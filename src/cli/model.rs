@@ -2,8 +2,9 @@
 //! local directory or file, an `oci://` reference to a registry, or an
 //! `hf://ORG/NAME[@REVISION]` model in the local Hugging Face cache.
 
+use super::env::hf_home;
 use clap::Args;
-use modelseal::source::{HfSource, LocalSource, ModelSource, hf_home};
+use modelseal::source::{HfSource, LocalSource, ModelSource};
 use modelseal::{Error, Result};
 use std::path::Path;
 
@@ -103,7 +104,10 @@ fn open_oci(path: &Path, registry: &RegistryArgs) -> Result<Model> {
                 password,
             }
         }
-        None => Credentials::from_docker_config(&reference.registry())?,
+        None => match super::env::docker_config() {
+            Some(config) => Credentials::from_docker_config(&config, &reference.registry())?,
+            None => Credentials::Anonymous,
+        },
     };
     let mut options = RegistryOptions::new(credentials);
     options.plain_http = registry.plain_http;

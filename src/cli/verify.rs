@@ -128,42 +128,27 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         }
         None => None,
     };
-    // Each candidate bundle is verified (the model is hashed once: sources
-    // keep what they computed); the first that verifies is the verdict.
+    // Each candidate bundle is verified; the first that verifies is the
+    // verdict.
+    let mut documents = std::mem::take(&mut found.documents).into_iter();
+    let Some(first) = documents.next() else {
+        return no_signature(ctx, &model, &shown, &found);
+    };
+    let mut request = GateRequest::new(model.source(), first, ctx.now);
+    request.bom = bom.take();
+    request.ignore_paths = args.ignore_paths.clone();
+    request.ignore_unsigned_files = args.ignore_unsigned_files;
+    request.allow_symlinks = args.allow_symlinks;
+    // Formats are judged when something relies on the judgement: a policy,
+    // or the evidence record's MODELSEAL_FORMATS_SAFE. A registry model's
+    // blobs are then streamed; else raw layers are checked by digest alone.
+    request.inspect_formats = gate.policy().is_some() || recorder.is_some();
     let bar = Bar::new(ctx.quiet, "verifying");
-    let mut outcomes = Vec::new();
-    // Each document is moved into its request: a dataset's bundle is
-    // large, and verification frees its text once decoded.
-    let documents = std::mem::take(&mut found.documents);
-    let last = documents.len().saturating_sub(1);
-    for (i, document) in documents.into_iter().enumerate() {
-        let uri = document.uri.clone();
-        let mut request = GateRequest::new(model.source(), document, ctx.now);
-        // The BOM too is moved into the last request, not copied.
-        request.bom = if i == last { bom.take() } else { bom.clone() };
-        request.ignore_paths = args.ignore_paths.clone();
-        request.ignore_unsigned_files = args.ignore_unsigned_files;
-        request.allow_symlinks = args.allow_symlinks;
-        // Formats are judged when something relies on the judgement: a
-        // policy, or the evidence record's MODELSEAL_FORMATS_SAFE. A
-        // registry model's blobs are then streamed; else raw layers are
-        // checked by digest alone.
-        request.inspect_formats = gate.policy().is_some() || recorder.is_some();
-        let outcome = gate.verify(request, &bar);
-        match outcome {
-            Ok(o) => outcomes.push((uri, o)),
-            Err(e) => {
-                bar.finish();
-                return Err(e);
-            }
-        }
-    }
+    let candidates = gate.verify_candidates(request, documents.collect(), &bar);
     bar.finish();
-    let chosen = outcomes
-        .iter()
-        .position(|(_, o)| o.is_verified())
-        .unwrap_or(0);
-    let (signature_uri, outcome) = outcomes.remove(chosen);
+    let candidates = candidates?;
+    let (signature_uri, outcome) = candidates.chosen;
+    let outcomes = candidates.others;
     for w in &outcome.verdict.warnings {
         ctx.warn(&escape(&w.to_string()));
     }

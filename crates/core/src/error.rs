@@ -63,15 +63,78 @@ pub enum Error {
     Input(#[from] crate::fetch::InputError),
     /// A model source outside this crate (a registry) cannot be read,
     /// signed or pulled; the error is the source's own (for registries,
-    /// `modelseal_registry::OciError`, reachable by downcasting).
-    #[error(transparent)]
-    Source(Box<dyn std::error::Error + Send + Sync + 'static>),
+    /// `modelseal_registry::OciError`, reachable by downcasting `source`).
+    #[error("{source}")]
+    Source {
+        /// Whether trying again later may succeed (the service could not be
+        /// reached, timed out or is overloaded); else the source refused.
+        retryable: bool,
+        /// The source's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// A file that must not be overwritten already exists.
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),
+    /// A service the operation needs (a database, a registry) could not be
+    /// reached, timed out or said it is overloaded: trying again later may
+    /// succeed.
+    #[error("{0}")]
+    Unavailable(String),
+    /// The evidence log does not verify against its checkpoint or key:
+    /// someone changed it. Nothing was appended.
+    #[error("evidence: {log} {problem}; refusing to append (run `modelseal evidence verify`)")]
+    Tampered {
+        /// The log (a path or a redacted database URI).
+        log: String,
+        /// What does not verify.
+        problem: String,
+    },
+}
+
+/// What a caller does about an [`Error`]: try again, refuse, raise the
+/// alarm, or fix the request. A failed verification is not an error (it is
+/// a verdict); these classes are for the operations around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorClass {
+    /// A service could not be reached or timed out: try again later.
+    Retry,
+    /// The inputs were examined and refused (a malformed bundle, key,
+    /// policy or BOM, registry content that does not match its digest, an
+    /// unsafe file name).
+    Reject,
+    /// The evidence log was changed by someone without the key.
+    Tampered,
+    /// The request cannot be carried out as asked (usage, local files).
+    Usage,
 }
 
 impl Error {
+    /// The class of this error: retry, reject, tampered or usage.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            Error::Unavailable(_) | Error::Remote(_) => ErrorClass::Retry,
+            Error::Tampered { .. } => ErrorClass::Tampered,
+            Error::Source {
+                retryable: true, ..
+            } => ErrorClass::Retry,
+            Error::Source { .. } => ErrorClass::Reject,
+            Error::Key { .. }
+            | Error::Certificate(_)
+            | Error::Bundle(_)
+            | Error::Policy(_)
+            | Error::Bom(_)
+            | Error::TrustedRoot(_)
+            | Error::Walk(_) => ErrorClass::Reject,
+            Error::Evidence(_)
+            | Error::Io { .. }
+            | Error::Usage(_)
+            | Error::Input(_)
+            | Error::Exists(_) => ErrorClass::Usage,
+        }
+    }
+
     /// Wraps an I/O error with the path it concerns.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
@@ -85,5 +148,46 @@ impl Error {
             path: path.into(),
             reason: reason.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_says_what_a_caller_does_next() {
+        let retry = [
+            Error::Unavailable("evidence: db: cannot connect".into()),
+            Error::Remote("https://x: timed out".into()),
+            Error::Source {
+                retryable: true,
+                source: "registry: HTTP 503".into(),
+            },
+        ];
+        for e in retry {
+            assert_eq!(e.class(), ErrorClass::Retry, "{e}");
+        }
+        let reject = [
+            Error::Bundle("not JSON".into()),
+            Error::Policy("unknown key".into()),
+            Error::Source {
+                retryable: false,
+                source: "manifest: not found".into(),
+            },
+        ];
+        for e in reject {
+            assert_eq!(e.class(), ErrorClass::Reject, "{e}");
+        }
+        let tampered = Error::Tampered {
+            log: "evidence.jsonl".into(),
+            problem: "no longer matches its checkpoint".into(),
+        };
+        assert_eq!(tampered.class(), ErrorClass::Tampered);
+        assert_eq!(
+            tampered.to_string(),
+            "evidence: evidence.jsonl no longer matches its checkpoint; refusing to append (run `modelseal evidence verify`)"
+        );
+        assert_eq!(Error::Usage("x".into()).class(), ErrorClass::Usage);
     }
 }

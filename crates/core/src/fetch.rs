@@ -8,7 +8,7 @@ mod file;
 pub use file::{
     Input, InputError, InputKind, MAX_CERTIFICATE, MAX_CHECKLIST, MAX_CHECKPOINT, MAX_DOCUMENT,
     MAX_EVIDENCE_LOG, MAX_KEY, MAX_POLICY, MAX_TRUSTED_ROOT, open_file, pipe_timeout, read_file,
-    read_secret, read_text,
+    read_secret, read_text, set_pipe_timeout,
 };
 
 /// Whether `source` names a URL rather than a file.

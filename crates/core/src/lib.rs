@@ -33,7 +33,7 @@ pub mod sigstore;
 pub mod source;
 pub mod verify;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorClass, Result};
 
 /// The parsers of untrusted input that only the fuzz targets call directly,
 /// present when built with `--cfg fuzzing` (as cargo-fuzz builds). Users of

@@ -24,7 +24,7 @@ mod store;
 mod verify;
 
 pub use export::{EXPORTED_LOG, export_log};
-pub use location::Location;
+pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
 pub use record::{EvidenceSubject, NewRecord, Predicate, Record, seal};
 pub use store::{EvidenceStore, MAX_RECORD, ScanItem};
@@ -103,6 +103,34 @@ impl Recorder {
         Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
             line.as_bytes(),
         )))
+    }
+
+    /// Records that `model` was deployed to `target` at `now`, relying on
+    /// the verification `record` appended to this log (its digest, as
+    /// [`Recorder::append`] returned it): the audit's control 7 checks the
+    /// deployment against exactly that verification. Returns the
+    /// deployment record's digest.
+    pub fn record_deployment(
+        &self,
+        model: &EvidenceSubject,
+        verification: &str,
+        target: Option<String>,
+        now: clock::Now,
+    ) -> Result<String> {
+        if verification.len() != 64 || !verification.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Usage(format!(
+                "{verification}: not the hex SHA-256 digest of a record"
+            )));
+        }
+        self.append(&NewRecord {
+            subject: model.clone(),
+            predicate: Predicate::Deployment(record::DeploymentEvidence {
+                target,
+                time: now.time(),
+                verification: Some(format!("sha256:{}", verification.to_ascii_lowercase())),
+            }),
+            clock: now.source(),
+        })
     }
 }
 

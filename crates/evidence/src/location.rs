@@ -15,7 +15,7 @@ pub enum Location {
     File(PathBuf),
     /// A PostgreSQL database.
     #[cfg(feature = "postgres")]
-    Postgres(super::postgres::ConnectSpec),
+    Postgres(Box<super::postgres::ConnectSpec>),
 }
 
 /// Whether `text` is a database URI rather than a path.
@@ -24,22 +24,48 @@ fn is_database_uri(text: &str) -> bool {
     lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
+/// The libpq environment a database location falls back on.
+#[cfg(feature = "postgres")]
+pub use super::postgres::PgEnv as Env;
+
+/// The libpq environment a database location would fall back on (this
+/// build has no database support, so there is none to give).
+#[cfg(not(feature = "postgres"))]
+#[derive(Debug, Clone, Default)]
+pub struct Env;
+
+#[cfg(not(feature = "postgres"))]
+impl Env {
+    /// No variables: this build has no database support.
+    pub fn from_lookup(_lookup: impl FnMut(&str) -> Option<String>) -> Self {
+        Env
+    }
+}
+
 impl Location {
-    /// Reads a location.
+    /// Reads a location; a database URI has no libpq environment to fall
+    /// back on (see [`Location::parse_with`]).
     pub fn parse(text: &OsStr) -> Result<Location> {
+        Self::parse_with(text, &Env::default())
+    }
+
+    /// Reads a location; what a database URI leaves out comes from `env`
+    /// (the libpq variables the caller gives).
+    pub fn parse_with(text: &OsStr, env: &Env) -> Result<Location> {
         match text.to_str() {
-            Some(uri) if is_database_uri(uri) => Self::database(uri),
+            Some(uri) if is_database_uri(uri) => Self::database(uri, env),
             _ => Ok(Location::File(PathBuf::from(text))),
         }
     }
 
     #[cfg(feature = "postgres")]
-    fn database(uri: &str) -> Result<Location> {
-        super::postgres::ConnectSpec::parse(uri).map(Location::Postgres)
+    fn database(uri: &str, env: &Env) -> Result<Location> {
+        super::postgres::ConnectSpec::parse_with(uri, env)
+            .map(|spec| Location::Postgres(Box::new(spec)))
     }
 
     #[cfg(not(feature = "postgres"))]
-    fn database(_uri: &str) -> Result<Location> {
+    fn database(_uri: &str, _env: &Env) -> Result<Location> {
         Err(crate::Error::Usage(
             "this build of modelseal has no PostgreSQL support (the `postgres` feature)".into(),
         ))

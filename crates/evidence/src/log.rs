@@ -153,11 +153,9 @@ impl FileLog {
         let cp_path = checkpoint_path(&self.path);
         let cp = open_log_checkpoint(note, key)
             .map_err(|e| Error::Evidence(format!("{}: {e}", cp_path.display())))?;
-        let refuse = |why: String| {
-            Error::Evidence(format!(
-                "{} {why}; refusing to append (run `modelseal evidence verify`)",
-                self.path.display()
-            ))
+        let refuse = |why: String| Error::Tampered {
+            log: self.path.display().to_string(),
+            problem: why,
         };
         let mut frontier = Frontier::new();
         let mut matched = cp.size == 0 && frontier.root() == cp.root;
@@ -190,9 +188,8 @@ impl FileLog {
                 }
             }
         } else if cp.size > 0 {
-            return Err(Error::Evidence(format!(
-                "{}: no log there, but its checkpoint covers {} records",
-                self.path.display(),
+            return Err(refuse(format!(
+                "is missing, but its checkpoint covers {} records",
                 cp.size
             )));
         }

@@ -9,11 +9,12 @@ pub use modelseal_core::fetch::is_url;
 use modelseal_core::fetch::{InputKind, read_file};
 use std::io::Read;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Most redirects followed.
 const MAX_REDIRECTS: usize = 5;
-/// Default whole-request timeout; `MODELSEAL_HTTP_TIMEOUT` (seconds) overrides it.
+/// Default whole-request timeout, in seconds.
 const DEFAULT_TIMEOUT_SECS: u64 = 60;
 
 /// Reads `source`, a file path or a URL, of `kind` (at most its cap).
@@ -37,14 +38,21 @@ fn allowed(url: &reqwest::Url) -> bool {
     }
 }
 
-/// The whole-request timeout: `MODELSEAL_HTTP_TIMEOUT` seconds, or the default.
-pub(crate) fn timeout() -> Duration {
-    let secs = std::env::var("MODELSEAL_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_TIMEOUT_SECS);
-    Duration::from_secs(secs)
+/// The process's whole-request timeout in seconds (see [`set_timeout`]).
+static TIMEOUT_SECS: AtomicU64 = AtomicU64::new(DEFAULT_TIMEOUT_SECS);
+
+/// The whole-request timeout of remote inputs and registry requests: what
+/// [`set_timeout`] set, else 60 s.
+pub fn timeout() -> Duration {
+    Duration::from_secs(TIMEOUT_SECS.load(Ordering::Relaxed))
+}
+
+/// Sets the whole-request timeout of every remote input and registry
+/// request in the process (the binary takes it from
+/// `MODELSEAL_HTTP_TIMEOUT`; the library reads no environment). Whole
+/// seconds, at least one.
+pub fn set_timeout(timeout: Duration) {
+    TIMEOUT_SECS.store(timeout.as_secs().max(1), Ordering::Relaxed);
 }
 
 /// Reads a response body, at most `max + 1` bytes (so that a caller can

@@ -12,11 +12,14 @@ use modelseal_core::{Error, Result, digest, fetch, formats, json, source};
 mod http;
 pub mod oci;
 
-pub use http::{fetch, is_url, read_input};
+pub use http::{fetch, is_url, read_input, set_timeout, timeout};
 pub use oci::{OciError, OciSource};
 
 impl From<OciError> for Error {
     fn from(e: OciError) -> Self {
-        Error::Source(Box::new(e))
+        Error::Source {
+            retryable: e.is_retryable(),
+            source: Box::new(e),
+        }
     }
 }

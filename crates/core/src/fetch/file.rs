@@ -20,6 +20,7 @@ use std::fs::{File, Metadata};
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Most bytes of a key file (a PEM key is a few hundred bytes).
@@ -198,14 +199,20 @@ impl InputError {
     }
 }
 
-/// How long a silent pipe is waited for.
+/// The process's pipe timeout in seconds (see [`set_pipe_timeout`]).
+static PIPE_TIMEOUT_SECS: AtomicU64 = AtomicU64::new(DEFAULT_PIPE_TIMEOUT_SECS);
+
+/// How long a silent pipe is waited for: what [`set_pipe_timeout`] set, else
+/// 60 s.
 pub fn pipe_timeout() -> Duration {
-    let secs = std::env::var("MODELSEAL_PIPE_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-        .filter(|s| *s > 0)
-        .unwrap_or(DEFAULT_PIPE_TIMEOUT_SECS);
-    Duration::from_secs(secs)
+    Duration::from_secs(PIPE_TIMEOUT_SECS.load(Ordering::Relaxed))
+}
+
+/// Sets how long a silent pipe is waited for, for every read in the process
+/// (the binary takes it from `MODELSEAL_PIPE_TIMEOUT`; the library reads no
+/// environment). Whole seconds, at least one.
+pub fn set_pipe_timeout(timeout: Duration) {
+    PIPE_TIMEOUT_SECS.store(timeout.as_secs().max(1), Ordering::Relaxed);
 }
 
 /// Reads a whole file argument of `kind`: the one way file arguments are read.

@@ -27,22 +27,6 @@ pub struct HfSource {
     snapshot: PathBuf,
 }
 
-/// The Hugging Face hub cache directory, as `huggingface_hub` finds it:
-/// `HF_HUB_CACHE`, else `HF_HOME/hub`, else `~/.cache/huggingface/hub`.
-pub fn hf_home() -> Option<PathBuf> {
-    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
-    if let Some(hub) = var("HF_HUB_CACHE") {
-        return Some(PathBuf::from(hub));
-    }
-    if let Some(home) = var("HF_HOME") {
-        return Some(PathBuf::from(home).join("hub"));
-    }
-    let base = var("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("huggingface").join("hub"))
-}
-
 /// A repository name part: what the Hub allows, and nothing that could
 /// leave the cache directory.
 fn valid_part(part: &str) -> bool {

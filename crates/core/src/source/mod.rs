@@ -8,7 +8,7 @@ mod hf;
 mod local;
 mod reports;
 
-pub use hf::{HfSource, hf_home};
+pub use hf::HfSource;
 pub use local::LocalSource;
 pub use reports::{FormatReports, ReportRef};
 

@@ -37,7 +37,7 @@ mod password;
 mod tls;
 mod uri;
 
-pub use uri::{ConnectSpec, Host, SslMode, redact};
+pub use uri::{ConnectSpec, Host, PgEnv, SslMode, redact};
 
 use super::FileLog;
 use super::merkle::{Frontier, Hash, leaf_hash};
@@ -210,7 +210,10 @@ fn connect_once(spec: &ConnectSpec) -> std::result::Result<Client, Failed> {
         }
     };
     connected.map_err(|e| {
-        let error = Error::Evidence(format!("{spec}: cannot connect: {}", describe(&e)));
+        let error = Error::Unavailable(format!(
+            "evidence: {spec}: cannot connect: {}",
+            describe(&e)
+        ));
         // Refused, reset, or the server starting up or shutting down.
         let restarting = match e.code() {
             Some(code) => code.code().starts_with("57P") || code.code().starts_with("08"),
@@ -261,7 +264,11 @@ impl PgStore {
     fn failed(&self, e: &postgres::Error) -> Failed {
         let error = pg_error(&self.spec, e);
         if transient(e) {
-            Failed::Transient(error)
+            // Should the retries run out, the caller may try again later.
+            Failed::Transient(match error {
+                Error::Evidence(m) => Error::Unavailable(format!("evidence: {m}")),
+                other => other,
+            })
         } else {
             Failed::Final(error)
         }
@@ -309,6 +316,12 @@ impl PgStore {
     ) -> std::result::Result<Checkpoint, Failed> {
         let vk = key.verifying_key();
         let fail = |why: String| Failed::Final(Error::Evidence(format!("{}: {why}", self.spec)));
+        let tampered = |problem: String| {
+            Failed::Final(Error::Tampered {
+                log: self.spec.to_string(),
+                problem,
+            })
+        };
         let group_commit = self.group_commit(client)?;
         // Commit without waiting for the disk when a flush barrier follows.
         let asynchronous = if group_commit {
@@ -350,20 +363,22 @@ impl PgStore {
             None if head.last.is_none() => {
                 (new_origin(&vk).map_err(Failed::Final)?, Frontier::new())
             }
-            None => return Err(fail("records but no checkpoint; refusing to append".into())),
+            None => return Err(tampered("has records but no checkpoint".into())),
             Some(note) => {
-                let cp = self
-                    .open_head(note, &vk)
-                    .map_err(|e| fail(format!("the latest checkpoint: {e}; refusing to append")))?;
+                let cp = self.open_head(note, &vk).map_err(|e| {
+                    tampered(format!("has a latest checkpoint that does not verify: {e}"))
+                })?;
                 let frontier = frontier_from(cp.size, &head.frontier)
                     .filter(|f| f.root() == cp.root && Some(f.size()) == head.size)
                     .ok_or_else(|| {
-                        fail("the stored frontier does not match the signed checkpoint; refusing to append (run `modelseal evidence verify`)".into())
+                        tampered(
+                            "keeps a frontier that does not match its signed checkpoint".into(),
+                        )
                     })?;
                 let expected_last = cp.size.checked_sub(1);
                 if head.last != expected_last {
-                    return Err(fail(format!(
-                        "the records table ends at leaf {} but the checkpoint covers {}; refusing to append (run `modelseal evidence verify`)",
+                    return Err(tampered(format!(
+                        "has records that end at leaf {} but a checkpoint that covers {}",
                         head.last.map_or("none".to_string(), |l| l.to_string()),
                         cp.size
                     )));

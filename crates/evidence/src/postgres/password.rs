@@ -20,14 +20,18 @@ pub fn password(spec: &ConnectSpec) -> Result<Option<Zeroizing<String>>> {
     if let Some(p) = &spec.password {
         return Ok(Some(p.clone()));
     }
-    if let Some(p) = std::env::var("PGPASSWORD").ok().filter(|p| !p.is_empty()) {
+    if let Some(p) = spec.env.get("PGPASSWORD") {
         return Ok(Some(Zeroizing::new(p)));
     }
     let Some(file) = spec
         .passfile
         .clone()
-        .or_else(|| std::env::var_os("PGPASSFILE").map(PathBuf::from))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pgpass")))
+        .or_else(|| spec.env.get("PGPASSFILE").map(PathBuf::from))
+        .or_else(|| {
+            spec.env
+                .get("HOME")
+                .map(|h| PathBuf::from(h).join(".pgpass"))
+        })
     else {
         return Ok(None);
     };

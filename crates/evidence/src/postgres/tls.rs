@@ -38,7 +38,7 @@ fn roots(spec: &ConnectSpec) -> Result<Option<RootCertStore>> {
             return Ok(Some(store));
         }
         Some(file) => PathBuf::from(file),
-        None => match std::env::var_os("HOME") {
+        None => match spec.env.get("HOME") {
             Some(home) => {
                 let default = PathBuf::from(home).join(".postgresql/root.crt");
                 if !default.exists() {

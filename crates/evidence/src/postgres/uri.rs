@@ -61,6 +61,56 @@ pub struct ConnectSpec {
     pub application_name: Option<String>,
     /// The URI as it may be shown.
     redacted: String,
+    /// The libpq environment given with the URI.
+    pub(super) env: PgEnv,
+}
+
+/// The libpq environment variables a connection falls back on, as values
+/// the caller gives (the library reads no environment): `PGHOST`,
+/// `PGUSER`, `USER`, `PGSSLMODE`, `PGSSLROOTCERT`, `PGPASSWORD`,
+/// `PGPASSFILE` and `HOME` (for `~/.pgpass` and
+/// `~/.postgresql/root.crt`). The binary passes its process's;
+/// [`PgEnv::default`] has none of them. Its `Debug` shows names only.
+#[derive(Clone, Default)]
+pub struct PgEnv(std::collections::BTreeMap<&'static str, Zeroizing<String>>);
+
+impl PgEnv {
+    /// The variables read, by name.
+    pub const NAMES: [&'static str; 8] = [
+        "PGHOST",
+        "PGUSER",
+        "USER",
+        "PGSSLMODE",
+        "PGSSLROOTCERT",
+        "PGPASSWORD",
+        "PGPASSFILE",
+        "HOME",
+    ];
+
+    /// The variables `lookup` gives a non-empty value for (for example
+    /// `PgEnv::from_lookup(|name| std::env::var(name).ok())`).
+    pub fn from_lookup(mut lookup: impl FnMut(&str) -> Option<String>) -> Self {
+        PgEnv(
+            Self::NAMES
+                .iter()
+                .filter_map(|&name| {
+                    lookup(name)
+                        .filter(|v| !v.is_empty())
+                        .map(|v| (name, Zeroizing::new(v)))
+                })
+                .collect(),
+        )
+    }
+
+    pub(super) fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).map(|v| v.to_string())
+    }
+}
+
+impl std::fmt::Debug for PgEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
 }
 
 impl std::fmt::Debug for ConnectSpec {
@@ -112,13 +162,17 @@ fn is_loopback(host: &Host) -> bool {
     }
 }
 
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 impl ConnectSpec {
-    /// Parses a `postgres://` or `postgresql://` URI.
+    /// Parses a `postgres://` or `postgresql://` URI, with no libpq
+    /// environment to fall back on.
     pub fn parse(uri: &str) -> Result<Self> {
+        Self::parse_with(uri, &PgEnv::default())
+    }
+
+    /// Parses a `postgres://` or `postgresql://` URI; what it leaves out
+    /// comes from `env` as libpq would take it from the environment.
+    pub fn parse_with(uri: &str, env: &PgEnv) -> Result<Self> {
+        let env_var = |name: &str| env.get(name);
         let rest = ["postgresql://", "postgres://"]
             .iter()
             .find_map(|scheme| {
@@ -184,6 +238,7 @@ impl ConnectSpec {
             connect_timeout: Duration::from_secs(10),
             application_name: None,
             redacted: String::new(),
+            env: env.clone(),
         };
         if let Some(port) = port.filter(|p| !p.is_empty()) {
             spec.port = parse_port(port)?;
@@ -229,23 +284,25 @@ impl ConnectSpec {
         if let Host::Tcp(name) = &spec.host {
             if name.is_empty() {
                 spec.host = Host::Socket(PathBuf::from(
-                    env("PGHOST").unwrap_or_else(|| "/var/run/postgresql".into()),
+                    env_var("PGHOST").unwrap_or_else(|| "/var/run/postgresql".into()),
                 ));
             } else if name.starts_with('/') {
                 spec.host = Host::Socket(PathBuf::from(name));
             }
         }
         spec.user = user
-            .or_else(|| env("PGUSER"))
-            .or_else(|| env("USER"))
+            .or_else(|| env_var("PGUSER"))
+            .or_else(|| env_var("USER"))
             .ok_or_else(|| usage("no user (name one: postgres://USER@HOST/DB)".into()))?;
         spec.dbname = dbname.unwrap_or_else(|| spec.user.clone());
         if spec.sslrootcert.is_none() {
-            spec.sslrootcert = env("PGSSLROOTCERT");
+            spec.sslrootcert = env_var("PGSSLROOTCERT");
         }
         let sslmode = match sslmode {
             Some(mode) => Some(mode),
-            None => env("PGSSLMODE").map(|m| parse_sslmode(&m)).transpose()?,
+            None => env_var("PGSSLMODE")
+                .map(|m| parse_sslmode(&m))
+                .transpose()?,
         };
         spec.sslmode = match sslmode {
             Some(mode) => mode,
@@ -360,6 +417,27 @@ mod tests {
         let param = ConnectSpec::parse("postgres://u@h/d?password=hunter2").unwrap();
         assert!(!param.to_string().contains("hunter2"));
         assert!(!format!("{param:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn the_libpq_environment_is_only_what_the_caller_gives() {
+        // No environment given: no user to fall back on, whatever this
+        // process's USER says.
+        assert!(ConnectSpec::parse("postgres://db.example/evidence").is_err());
+        let env = PgEnv::from_lookup(|name| match name {
+            "PGUSER" => Some("writer".into()),
+            "PGPASSWORD" => Some("s3cret".into()),
+            "USER" => Some(String::new()),
+            _ => None,
+        });
+        let spec = ConnectSpec::parse_with("postgres://db.example/evidence", &env).unwrap();
+        assert_eq!(spec.user, "writer");
+        assert_eq!(spec.env.get("PGPASSWORD").as_deref(), Some("s3cret"));
+        // Empty values count as unset; the password is never shown.
+        assert_eq!(spec.env.get("USER"), None);
+        let shown = format!("{env:?} {spec:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("PGPASSWORD"), "{shown}");
     }
 
     #[test]

@@ -118,7 +118,7 @@ pub(crate) fn read_capped(response: Response, max: u64, what: &str) -> Result<Ve
     }
     let bytes = crate::http::read_body(response, max, std::time::Instant::now() + timeout())
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::TimedOut => OciError::Registry(past_deadline(what).to_string()),
+            std::io::ErrorKind::TimedOut => OciError::Unavailable(past_deadline(what).to_string()),
             _ => OciError::Registry(format!("{what}: {e}")),
         })?;
     if bytes.len() as u64 > max {
@@ -271,12 +271,12 @@ impl Registry {
 
     fn describe(&self, url: &reqwest::Url, e: reqwest::Error) -> OciError {
         if e.is_timeout() {
-            OciError::Registry(format!(
+            OciError::Unavailable(format!(
                 "{url}: timed out after {} s",
                 self.timeout.as_secs()
             ))
         } else if e.is_connect() {
-            OciError::Registry(format!(
+            OciError::Unavailable(format!(
                 "cannot reach {}: {}",
                 self.base,
                 std::error::Error::source(&e)
@@ -293,10 +293,15 @@ impl Registry {
         let status = response.status();
         let body = read_capped(response, MAX_ERROR_BODY, what).unwrap_or_default();
         let detail = error_message(&body);
-        OciError::Registry(format!(
+        let message = format!(
             "{what}: HTTP {status}{}",
             detail.map(|d| format!(" ({d})")).unwrap_or_default()
-        ))
+        );
+        if status.is_server_error() || status.as_u16() == 429 {
+            OciError::Unavailable(message)
+        } else {
+            OciError::Registry(message)
+        }
     }
 
     /// Fetches the manifest or index `selector` (a tag or digest), capped.

@@ -4,7 +4,7 @@
 //! the `docker_credential` crate as the docker CLI reads them), else none.
 
 use super::OciError;
-use std::path::PathBuf;
+use std::path::Path;
 
 /// Largest Docker config read.
 const MAX_CONFIG: u64 = 1 << 20;
@@ -38,15 +38,14 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
-    /// The credentials the Docker config holds for `registry` (`HOST[:PORT]`),
-    /// or [`Credentials::Anonymous`] when it has none or there is no config.
+    /// The credentials the Docker config file `path` (the caller finds it:
+    /// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`, as
+    /// the docker CLI does) holds for `registry` (`HOST[:PORT]`), or
+    /// [`Credentials::Anonymous`] when it has none or there is no such file.
     /// A config that exists but cannot be read is an error, not anonymity.
-    pub fn from_docker_config(registry: &str) -> Result<Self, OciError> {
-        let Some(path) = docker_config_path() else {
-            return Ok(Credentials::Anonymous);
-        };
+    pub fn from_docker_config(path: &Path, registry: &str) -> Result<Self, OciError> {
         let bytes =
-            match crate::fetch::read_file(&path, crate::fetch::InputKind::Artifact(MAX_CONFIG)) {
+            match crate::fetch::read_file(path, crate::fetch::InputKind::Artifact(MAX_CONFIG)) {
                 Ok(b) => b,
                 Err(e) if e.is_not_found() => return Ok(Credentials::Anonymous),
                 Err(e) => return Err(OciError::Credentials(e.to_string())),
@@ -71,19 +70,6 @@ impl Credentials {
             Err(e) => Err(e.to_string()),
         }
     }
-}
-
-/// `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`.
-fn docker_config_path() -> Option<PathBuf> {
-    let dir = std::env::var_os("DOCKER_CONFIG")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|h| !h.is_empty())
-                .map(|h| PathBuf::from(h).join(".docker"))
-        })?;
-    Some(dir.join("config.json"))
 }
 
 #[cfg(test)]

@@ -12,9 +12,13 @@ pub enum OciError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The registry answered with an error or could not be reached.
+    /// The registry answered with an error (other than "try later").
     #[error("{0}")]
     Registry(String),
+    /// The registry could not be reached, timed out, or answered that it is
+    /// overloaded or failing (HTTP 429 or 5xx): trying again may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     /// A response was larger than its cap.
     #[error("{what}: the registry sent more than {max} bytes")]
     TooLarge {
@@ -72,4 +76,11 @@ pub enum OciError {
     /// Credentials could not be read.
     #[error("credentials: {0}")]
     Credentials(String),
+}
+
+impl OciError {
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, OciError::Unavailable(_))
+    }
 }
