@@ -4,7 +4,7 @@
 //! tests/oci/registry_tool.py). A test fails when the registry is missing.
 //! This registry has no referrers API: these tests exercise the
 //! `sha256-<hex>` referrers tag; the API requests are unit-tested against
-//! the distribution spec (src/source/oci/referrers.rs).
+//! the distribution spec (crates/registry/src/oci/referrers.rs).
 
 use crate::common::*;
 use sha2::Digest;
