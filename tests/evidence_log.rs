@@ -155,7 +155,12 @@ fn an_older_checkpoint_catches_a_rollback_and_a_swapped_log_in_the_audit() {
     assert!(out.contains("of another log"), "{out}");
 }
 
+/// Soak: kill instants are random and the kill window is measured with the
+/// wall clock, so this runs from scripts/soak.sh, not in the default suite
+/// (the states a killed writer can leave are built one by one and checked
+/// in the log's unit tests).
 #[test]
+#[ignore = "soak test: scripts/soak.sh runs it"]
 fn writers_killed_at_random_instants_lose_no_acknowledged_record() {
     let log = Log::new();
     let mut acknowledged = vec![log.deploy("first")];
