@@ -1,5 +1,6 @@
-//! The RFC 6962 Merkle tree: leaf and node hashes, the tree head, and
-//! consistency proofs between two sizes of the same log.
+//! The RFC 6962 Merkle tree: leaf and node hashes, the tree head,
+//! inclusion proofs of one record and consistency proofs between two sizes
+//! of the same log (the proofs C2SP tlog-proof and witnesses carry).
 
 use sha2::{Digest, Sha256};
 
@@ -102,6 +103,59 @@ impl Frontier {
         };
         iter.fold(*last, |right, left| node_hash(left, &right))
     }
+}
+
+/// The inclusion proof (audit path) of leaf `index` in the tree of all
+/// `leaves` (RFC 6962 section 2.1.1); `None` when there is no such leaf.
+pub fn inclusion_proof(index: usize, leaves: &[Hash]) -> Option<Vec<Hash>> {
+    (index < leaves.len()).then(|| path(index, leaves))
+}
+
+fn path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
+    let n = leaves.len();
+    if n <= 1 {
+        return Vec::new();
+    }
+    let k = split(n);
+    if m < k {
+        let mut proof = path(m, &leaves[..k]);
+        proof.push(root(&leaves[k..]));
+        proof
+    } else {
+        let mut proof = path(m - k, &leaves[k..]);
+        proof.push(root(&leaves[..k]));
+        proof
+    }
+}
+
+/// Verifies that `leaf` is leaf `index` of the tree of `size` leaves whose
+/// head is `root` (the algorithm of RFC 9162 section 2.1.3.2). A proof of
+/// the wrong length, an index outside the tree or an empty tree is false.
+pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, root: &Hash, proof: &[Hash]) -> bool {
+    if index >= size {
+        return false;
+    }
+    let (mut fn_, mut sn) = (index, size - 1);
+    let mut r = *leaf;
+    for p in proof {
+        if sn == 0 {
+            return false;
+        }
+        if fn_ & 1 == 1 || fn_ == sn {
+            r = node_hash(p, &r);
+            if fn_ & 1 == 0 {
+                while fn_ & 1 == 0 && fn_ != 0 {
+                    fn_ >>= 1;
+                    sn >>= 1;
+                }
+            }
+        } else {
+            r = node_hash(&r, p);
+        }
+        fn_ >>= 1;
+        sn >>= 1;
+    }
+    sn == 0 && &r == root
 }
 
 /// The consistency proof from the first `m` leaves to all of `leaves`
@@ -261,3 +315,133 @@ mod tests {
 
 #[cfg(test)]
 mod vector_tests;
+
+/// Our proofs against an independent implementation: the sigstore-rust
+/// project's `sigstore-merkle` (the verifier of Rekor's proofs, already in
+/// the dependency tree through sigstore-verify).
+#[cfg(test)]
+mod cross_tests {
+    use super::*;
+    use sigstore_merkle::{verify_consistency_proof, verify_inclusion_proof};
+    use sigstore_types::Sha256Hash;
+
+    fn leaves(n: usize) -> Vec<Hash> {
+        (0..n)
+            .map(|i| leaf_hash(format!("line {i}").as_bytes()))
+            .collect()
+    }
+
+    fn theirs(hashes: &[Hash]) -> Vec<Sha256Hash> {
+        hashes.iter().map(|h| Sha256Hash::new(*h)).collect()
+    }
+
+    #[test]
+    fn every_inclusion_proof_verifies_here_and_in_sigstore_merkle() {
+        let all = leaves(70);
+        for n in 1..=all.len() {
+            let head = root(&all[..n]);
+            for i in 0..n {
+                let proof = inclusion_proof(i, &all[..n]).unwrap();
+                assert!(
+                    verify_inclusion(i as u64, n as u64, &all[i], &head, &proof),
+                    "{i} of {n}"
+                );
+                verify_inclusion_proof(
+                    &Sha256Hash::new(all[i]),
+                    i as u64,
+                    n as u64,
+                    &theirs(&proof),
+                    &Sha256Hash::new(head),
+                )
+                .unwrap_or_else(|e| panic!("{i} of {n}: {e}"));
+                // Another leaf, another index, a shorter or longer proof,
+                // or another tree: false here, refused there.
+                let other = (i + 1) % n;
+                if other != i {
+                    assert!(!verify_inclusion(
+                        i as u64,
+                        n as u64,
+                        &all[other],
+                        &head,
+                        &proof
+                    ));
+                    assert!(!verify_inclusion(
+                        other as u64,
+                        n as u64,
+                        &all[i],
+                        &head,
+                        &proof
+                    ));
+                    assert!(
+                        verify_inclusion_proof(
+                            &Sha256Hash::new(all[other]),
+                            i as u64,
+                            n as u64,
+                            &theirs(&proof),
+                            &Sha256Hash::new(head),
+                        )
+                        .is_err()
+                    );
+                }
+                let mut longer = proof.clone();
+                longer.push(head);
+                assert!(!verify_inclusion(
+                    i as u64, n as u64, &all[i], &head, &longer
+                ));
+                if let Some((_, shorter)) = proof.split_last() {
+                    assert!(!verify_inclusion(
+                        i as u64, n as u64, &all[i], &head, shorter
+                    ));
+                }
+                if n > 1 {
+                    let smaller = root(&all[..n - 1]);
+                    assert!(!verify_inclusion(
+                        i as u64, n as u64, &all[i], &smaller, &proof
+                    ));
+                }
+            }
+            assert!(inclusion_proof(n, &all[..n]).is_none());
+            assert!(!verify_inclusion(n as u64, n as u64, &all[0], &head, &[]));
+        }
+    }
+
+    #[test]
+    fn every_consistency_proof_verifies_here_and_in_sigstore_merkle() {
+        let all = leaves(40);
+        for n in 1..=all.len() {
+            let new_root = root(&all[..n]);
+            for m in 1..=n {
+                let old_root = root(&all[..m]);
+                let proof = consistency_proof(m, &all[..n]);
+                assert!(verify_consistency(
+                    m as u64, n as u64, &old_root, &new_root, &proof
+                ));
+                verify_consistency_proof(
+                    m as u64,
+                    n as u64,
+                    &theirs(&proof),
+                    &Sha256Hash::new(old_root),
+                    &Sha256Hash::new(new_root),
+                )
+                .unwrap_or_else(|e| panic!("{m} -> {n}: {e}"));
+                if m < n {
+                    // A forged old root: refused by both.
+                    let forged = leaf_hash(b"forged");
+                    assert!(!verify_consistency(
+                        m as u64, n as u64, &forged, &new_root, &proof
+                    ));
+                    assert!(
+                        verify_consistency_proof(
+                            m as u64,
+                            n as u64,
+                            &theirs(&proof),
+                            &Sha256Hash::new(forged),
+                            &Sha256Hash::new(new_root),
+                        )
+                        .is_err()
+                    );
+                }
+            }
+        }
+    }
+}

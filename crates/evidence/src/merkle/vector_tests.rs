@@ -5,7 +5,9 @@
 //! trees of 1 to 8 of them, and inclusion and consistency proofs. Only the
 //! data values are copied; the checks are written here.
 
-use super::{Hash, consistency_proof, leaf_hash, node_hash, root, verify_consistency};
+use super::{
+    Hash, consistency_proof, inclusion_proof, leaf_hash, root, verify_consistency, verify_inclusion,
+};
 
 /// The eight leaf inputs (hex).
 const LEAVES: [&str; 8] = [
@@ -123,54 +125,6 @@ fn leaves() -> Vec<Hash> {
         .collect()
 }
 
-/// RFC 6962 §2.1.1 PATH(m, D[n]), written from the specification to check
-/// that the published audit paths are the subtree heads `root` computes.
-fn audit_path(m: usize, leaves: &[Hash]) -> Vec<Hash> {
-    let n = leaves.len();
-    if n <= 1 {
-        return Vec::new();
-    }
-    let mut k = 1;
-    while k << 1 < n {
-        k <<= 1;
-    }
-    if m < k {
-        let mut path = audit_path(m, &leaves[..k]);
-        path.push(root(&leaves[k..]));
-        path
-    } else {
-        let mut path = audit_path(m - k, &leaves[k..]);
-        path.push(root(&leaves[..k]));
-        path
-    }
-}
-
-/// Folds an audit path into a root (RFC 9162 §2.1.3.2).
-fn root_from_path(index: usize, size: usize, leaf: Hash, path: &[Hash]) -> Option<Hash> {
-    if index >= size {
-        return None;
-    }
-    let (mut f_n, mut s_n) = (index, size - 1);
-    let mut r = leaf;
-    for p in path {
-        if s_n == 0 {
-            return None;
-        }
-        if f_n & 1 == 1 || f_n == s_n {
-            r = node_hash(p, &r);
-            while f_n & 1 == 0 && f_n != 0 {
-                f_n >>= 1;
-                s_n >>= 1;
-            }
-        } else {
-            r = node_hash(&r, p);
-        }
-        f_n >>= 1;
-        s_n >>= 1;
-    }
-    (s_n == 0).then_some(r)
-}
-
 #[test]
 fn tree_heads_of_the_reference_leaves() {
     let leaves = leaves();
@@ -189,13 +143,18 @@ fn published_audit_paths_are_subtree_heads_and_lead_to_the_root() {
     for (leaf, size, path) in INCLUSION {
         let want = hashes(path);
         assert_eq!(
-            audit_path(leaf - 1, &leaves[..size]),
-            want,
+            inclusion_proof(leaf - 1, &leaves[..size]),
+            Some(want.clone()),
             "leaf {leaf} of {size}"
         );
-        assert_eq!(
-            root_from_path(leaf - 1, size, leaves[leaf - 1], &want),
-            Some(h(ROOTS[size - 1])),
+        assert!(
+            verify_inclusion(
+                leaf as u64 - 1,
+                size as u64,
+                &leaves[leaf - 1],
+                &h(ROOTS[size - 1]),
+                &want
+            ),
             "leaf {leaf} of {size}"
         );
     }
