@@ -156,7 +156,9 @@ pub struct Exception {
     pub reason: Option<String>,
 }
 
-/// A policy as loaded: where it came from and its digest.
+/// A policy as loaded: where it came from, its digest, and the trust it
+/// names, resolved once when it was loaded (a key file changed afterwards
+/// changes nothing: every check of this policy trusts the same keys).
 #[derive(Debug, Clone)]
 pub struct LoadedPolicy {
     /// The rules.
@@ -167,6 +169,9 @@ pub struct LoadedPolicy {
     pub sha256: String,
     /// The directory relative paths are resolved against.
     pub base: PathBuf,
+    /// The keys, certificate anchors and keyless identities the policy
+    /// names, read when it was loaded.
+    trusted: Vec<Trust>,
 }
 
 impl LoadedPolicy {
@@ -177,13 +182,15 @@ impl LoadedPolicy {
             std::str::from_utf8(text).map_err(|_| Error::Policy(format!("{uri}: not UTF-8")))?;
         let policy: Policy =
             toml::from_str(text).map_err(|e| Error::Policy(format!("{uri}: {e}")))?;
-        let loaded = LoadedPolicy {
+        let mut loaded = LoadedPolicy {
             policy,
             uri: uri.to_string(),
             sha256,
             base: base.to_path_buf(),
+            trusted: Vec::new(),
         };
         loaded.validate()?;
+        loaded.trusted = loaded.resolve_trust()?;
         Ok(loaded)
     }
 
@@ -235,19 +242,28 @@ impl LoadedPolicy {
         Ok(())
     }
 
-    /// The public keys the policy trusts, loaded.
-    pub fn keys(&self) -> Result<Vec<PublicKey>> {
-        self.policy
-            .signers
-            .keys
+    /// The public keys the policy trusts (read when it was loaded).
+    pub fn keys(&self) -> Vec<PublicKey> {
+        self.trusted
             .iter()
-            .map(|k| load_public_key(&self.resolve(k)))
+            .filter_map(|t| match t {
+                Trust::Key(k) => Some(k.clone()),
+                _ => None,
+            })
             .collect()
     }
 
-    /// Every trust source the policy names, loaded.
+    /// Every trust source the policy names (read when it was loaded).
     pub fn trusts(&self) -> Result<Vec<Trust>> {
-        let mut trusts: Vec<Trust> = self.keys()?.into_iter().map(Trust::Key).collect();
+        Ok(self.trusted.clone())
+    }
+
+    /// Reads every trust source the policy names: once, at load.
+    fn resolve_trust(&self) -> Result<Vec<Trust>> {
+        let mut trusts: Vec<Trust> = Vec::new();
+        for k in &self.policy.signers.keys {
+            trusts.push(Trust::Key(load_public_key(&self.resolve(k))?));
+        }
         for c in &self.policy.signers.certificates {
             trusts.push(Trust::Anchors {
                 anchors: load_certificates(&self.resolve(&c.anchor))?,
@@ -285,13 +301,33 @@ impl LoadedPolicy {
             .fingerprints
             .iter()
             .any(|f| f.eq_ignore_ascii_case(&fingerprint))
-            || self.keys()?.iter().any(|k| k == key))
+            || self.keys().iter().any(|k| k == key))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_file_changed_after_loading_changes_nothing() {
+        use crate::keys::{KeyAlgorithm, generate};
+        let dir = tempfile::tempdir().unwrap();
+        let first = generate(KeyAlgorithm::Ed25519).unwrap().public_key();
+        let second = generate(KeyAlgorithm::Ed25519).unwrap().public_key();
+        let file = dir.path().join("release.pub.pem");
+        std::fs::write(&file, first.to_spki_pem()).unwrap();
+        let text = "[signers]\nkeys = [\"release.pub.pem\"]\n";
+        let p = LoadedPolicy::parse(text.as_bytes(), "p.toml", dir.path()).unwrap();
+        // Someone swaps the key file while a service runs.
+        std::fs::write(&file, second.to_spki_pem()).unwrap();
+        assert_eq!(p.keys(), vec![first.clone()]);
+        assert!(p.trusts_key(&first).unwrap());
+        assert!(!p.trusts_key(&second).unwrap());
+        // A key file that cannot be read fails the load, not a later check.
+        std::fs::remove_file(&file).unwrap();
+        assert!(LoadedPolicy::parse(text.as_bytes(), "p.toml", dir.path()).is_err());
+    }
 
     #[test]
     fn the_shipped_default_parses_with_the_documented_defaults() {
