@@ -50,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: evidence_bench append LOG KEY WRITERS RECORDS | build FILE KEY RECORDS | verify LOG PUBLIC_KEY";
     match args.get(1).map(String::as_str) {
         Some("append") if args.len() == 6 => {
-            let location = Location::parse_with(OsStr::new(&args[2]), &pg_env())?;
+            let location = Location::parse(OsStr::new(&args[2]), &pg_env())?;
             let key_path = Path::new(&args[3]);
             let writers: usize = args[4].parse()?;
             let per_writer: usize = args[5].parse()?;
@@ -105,7 +105,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             );
         }
         Some("verify") if args.len() == 4 => {
-            let location = Location::parse_with(OsStr::new(&args[2]), &pg_env())?;
+            let location = Location::parse(OsStr::new(&args[2]), &pg_env())?;
             let key = evidence_verifying_key(&load_public_key(Path::new(&args[3]))?)?;
             let store = location.open()?;
             let start = Instant::now();

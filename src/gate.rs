@@ -168,7 +168,7 @@ impl GateOutcome {
 
 /// The outcomes of one model verified against several candidate signatures
 /// (a file, or every bundle attached to it in a registry).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 #[non_exhaustive]
 pub struct Candidates {
     /// The signature relied on (its URI) and its outcome: the first
@@ -177,6 +177,10 @@ pub struct Candidates {
     pub chosen: (String, GateOutcome),
     /// Every other candidate and its outcome, in the order given.
     pub others: Vec<(String, GateOutcome)>,
+    /// Candidates whose inputs could not be examined (a malformed bundle,
+    /// say) and why: one junk signature attached beside a good one does
+    /// not stop the good one from verifying.
+    pub unusable: Vec<(String, Error)>,
 }
 
 impl Gate {
@@ -231,8 +235,10 @@ impl Gate {
     /// large bundle's text is freed once decoded; the BOM is copied for all
     /// but the last.
     ///
-    /// An error means some candidate's inputs could not be examined; a
-    /// signature that does not verify is an outcome.
+    /// A candidate whose inputs cannot be examined is set aside in
+    /// [`Candidates::unusable`]; the call fails only when no candidate
+    /// could be examined (with the first one's error). A signature that
+    /// does not verify is an outcome.
     pub fn verify_candidates(
         &self,
         request: GateRequest<'_>,
@@ -248,12 +254,20 @@ impl Gate {
         let documents: Vec<Document> = std::iter::once(first).chain(more).collect();
         let last = documents.len() - 1;
         let mut outcomes = Vec::with_capacity(documents.len());
+        let mut unusable = Vec::new();
         for (i, document) in documents.into_iter().enumerate() {
             let uri = document.uri.clone();
             let mut request = template.clone();
             request.signature = document;
             request.bom = if i == last { bom.take() } else { bom.clone() };
-            outcomes.push((uri, self.verify(request, progress)?));
+            match self.verify(request, progress) {
+                Ok(outcome) => outcomes.push((uri, outcome)),
+                Err(e) => unusable.push((uri, e)),
+            }
+        }
+        if outcomes.is_empty() {
+            let (_, first) = unusable.swap_remove(0);
+            return Err(first);
         }
         let chosen = outcomes
             .iter()
@@ -263,6 +277,7 @@ impl Gate {
         Ok(Candidates {
             chosen,
             others: outcomes,
+            unusable,
         })
     }
 

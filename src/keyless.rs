@@ -21,7 +21,13 @@ pub struct KeylessSigning {
 /// authenticated: Fulcio does that) so that a malformed token fails before
 /// any request.
 pub fn resolve_identity_token(given: Option<&str>) -> Result<IdentityToken> {
-    let given = given.filter(|t| !t.trim().is_empty());
+    // An empty token given (an unset variable in a script) is an error,
+    // never a reason to sign as the CI's own identity instead.
+    if given.is_some_and(|t| t.trim().is_empty()) {
+        return Err(Error::Usage(
+            "the OIDC identity token given is empty".into(),
+        ));
+    }
     let raw = match given.map(str::to_string) {
         Some(token) => token,
         None => {

@@ -589,7 +589,7 @@ impl Db {
         // file that scripts/test.sh exports (PGPASSFILE).
         let env = modelseal::evidence::LocationEnv::from_lookup(|name| std::env::var(name).ok());
         let location =
-            modelseal::evidence::Location::parse_with(OsStr::new(&self.writer), &env).unwrap();
+            modelseal::evidence::Location::parse(OsStr::new(&self.writer), &env).unwrap();
         let key = modelseal::keys::load_private_key(&self.key).unwrap();
         modelseal::evidence::Recorder::open(&location, key).unwrap()
     }

@@ -579,7 +579,12 @@ fn the_admission_example_admits_denies_retries_and_sees_tampering() {
     assert!(line.starts_with("deny: ") && line.len() > 10, "{line}");
 
     // A registry that is not there: try again later.
-    let gone = format!("oci://127.0.0.1:9/admission/tiny@{digest}");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = format!("oci://127.0.0.1:{port}/admission/tiny@{digest}");
     let (code, line) = admission(&gone, &public);
     assert_eq!(code, 75, "{line}");
     assert!(line.starts_with("retry: "), "{line}");

@@ -63,7 +63,7 @@ fn not_found_oversize_slow_and_downgrading_redirects_are_refused() {
 
 #[test]
 fn a_timeout_that_is_not_whole_seconds_is_refused() {
-    for bad in ["abc", "0", "-1", "1.5"] {
+    for bad in ["abc", "0", "-1", "1.5", "18446744073709551615"] {
         let (code, _, err) = verify_remote_signature("https://example.com/model.sig", bad);
         assert_eq!(code, 2, "{bad}");
         assert!(err.contains("MODELSEAL_HTTP_TIMEOUT"), "{bad}: {err}");

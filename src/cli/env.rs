@@ -9,16 +9,19 @@ fn var(name: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(name).filter(|v| !v.is_empty())
 }
 
-/// A timeout in whole seconds from `name`, if set: a positive integer, or
-/// exit 2 (a typo must not silently mean the default).
+/// The longest timeout taken: a day.
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+
+/// A timeout in whole seconds from `name`, if set: 1 to a day, or exit 2 (a
+/// typo must not silently mean the default).
 fn seconds(name: &str) -> Result<Option<Duration>> {
     let Some(value) = var(name) else {
         return Ok(None);
     };
     match value.to_str().and_then(|v| v.parse::<u64>().ok()) {
-        Some(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+        Some(secs) if (1..=MAX_TIMEOUT_SECS).contains(&secs) => Ok(Some(Duration::from_secs(secs))),
         _ => Err(Error::Usage(format!(
-            "{name}: not a whole number of seconds above zero: {value:?}"
+            "{name}: not a whole number of seconds from 1 to {MAX_TIMEOUT_SECS}: {value:?}"
         ))),
     }
 }

@@ -205,7 +205,7 @@ impl LogArgs {
             .ok_or_else(|| {
                 Error::Usage("give the evidence log (LOG, --evidence or MODELSEAL_EVIDENCE)".into())
             })?;
-        Location::parse_with(&text, &super::env::pg())
+        Location::parse(&text, &super::env::pg())
     }
 
     /// The key that verifies the log.
@@ -469,7 +469,7 @@ fn database(
     uri: &std::ffi::OsStr,
     what: &str,
 ) -> Result<modelseal::evidence::postgres::ConnectSpec> {
-    match Location::parse_with(uri, &super::env::pg())? {
+    match Location::parse(uri, &super::env::pg())? {
         Location::Postgres(spec) => Ok(*spec),
         _ => Err(Error::Usage(format!(
             "`evidence {what}` takes a postgres:// URI (a file log is created by its first append)"
@@ -625,7 +625,7 @@ fn deploy(
     // The records of the log this deployment goes to: a new file log has
     // none yet.
     let location = match &log.evidence {
-        Some(text) => modelseal::evidence::Location::parse_with(text, &super::env::pg())?,
+        Some(text) => modelseal::evidence::Location::parse(text, &super::env::pg())?,
         None => {
             return Err(Error::Usage(
                 "give --evidence LOG (or MODELSEAL_EVIDENCE)".into(),

@@ -379,7 +379,7 @@ impl EvidenceArgs {
                 "--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into(),
             )),
             (Some(log), Some(key)) => {
-                let location = modelseal::evidence::Location::parse_with(log, &env::pg())?;
+                let location = modelseal::evidence::Location::parse(log, &env::pg())?;
                 let key = modelseal::keys::load_private_key(key)?;
                 modelseal::evidence::Recorder::open(&location, key).map(Some)
             }

@@ -149,6 +149,12 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let candidates = candidates?;
     let (signature_uri, outcome) = candidates.chosen;
     let outcomes = candidates.others;
+    found.unreadable.extend(
+        candidates
+            .unusable
+            .into_iter()
+            .map(|(uri, e)| (uri, e.to_string())),
+    );
     for w in &outcome.verdict.warnings {
         ctx.warn(&escape(&w.to_string()));
     }

@@ -54,7 +54,9 @@ pub enum Error {
     /// A Sigstore trusted root could not be read.
     #[error("trusted root: {0}")]
     TrustedRoot(String),
-    /// A remote input or service could not be used.
+    /// A remote input or service refused the request or sent what cannot
+    /// be used (not found, too large, a downgrade to plain HTTP). One that
+    /// could not be reached or timed out is [`Error::Unavailable`].
     #[error("{0}")]
     Remote(String),
     /// A file argument cannot be read (wrong kind of file, too large, a
@@ -114,7 +116,7 @@ impl Error {
     /// The class of this error: retry, reject, tampered or usage.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Unavailable(_) | Error::Remote(_) => ErrorClass::Retry,
+            Error::Unavailable(_) => ErrorClass::Retry,
             Error::Tampered { .. } => ErrorClass::Tampered,
             Error::Source {
                 retryable: true, ..
@@ -126,6 +128,7 @@ impl Error {
             | Error::Policy(_)
             | Error::Bom(_)
             | Error::TrustedRoot(_)
+            | Error::Remote(_)
             | Error::Walk(_) => ErrorClass::Reject,
             Error::Evidence(_)
             | Error::Io { .. }
@@ -159,7 +162,7 @@ mod tests {
     fn each_error_says_what_a_caller_does_next() {
         let retry = [
             Error::Unavailable("evidence: db: cannot connect".into()),
-            Error::Remote("https://x: timed out".into()),
+            Error::Unavailable("https://x: timed out after 60 s".into()),
             Error::Source {
                 retryable: true,
                 source: "registry: HTTP 503".into(),
@@ -170,6 +173,7 @@ mod tests {
         }
         let reject = [
             Error::Bundle("not JSON".into()),
+            Error::Remote("https://x/model.sig: HTTP 404 Not Found".into()),
             Error::Policy("unknown key".into()),
             Error::Source {
                 retryable: false,

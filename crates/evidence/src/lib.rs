@@ -105,32 +105,87 @@ impl Recorder {
         )))
     }
 
-    /// Records that `model` was deployed to `target` at `now`, relying on
-    /// the verification `record` appended to this log (its digest, as
-    /// [`Recorder::append`] returned it): the audit's control 7 checks the
-    /// deployment against exactly that verification. Returns the
-    /// deployment record's digest.
+    /// Seals and appends a verification record (as the gate's
+    /// `GateOutcome::record` makes it) and returns its receipt, which a
+    /// deployment of the same model may then rely on.
+    pub fn append_verification(&self, record: &NewRecord) -> Result<VerificationReceipt> {
+        let Predicate::Verification(summary) = &record.predicate else {
+            return Err(Error::Usage(format!(
+                "a {} record is not a verification",
+                record.predicate.predicate_type()
+            )));
+        };
+        let passed = summary.verification_result == record::VerificationResult::Passed;
+        let digest = self.append(record)?;
+        Ok(VerificationReceipt {
+            digest,
+            subject: record.subject.clone(),
+            passed,
+            log: self.location(),
+        })
+    }
+
+    /// Records that the model `verification` verified was deployed to
+    /// `target` at `now`, relying on that verification (the audit's
+    /// control 7 checks the deployment against exactly it). The
+    /// verification must have passed and been appended to this log.
+    /// Returns the deployment record's digest.
     pub fn record_deployment(
         &self,
-        model: &EvidenceSubject,
-        verification: &str,
+        verification: &VerificationReceipt,
         target: Option<String>,
         now: clock::Now,
     ) -> Result<String> {
-        if verification.len() != 64 || !verification.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !verification.passed {
             return Err(Error::Usage(format!(
-                "{verification}: not the hex SHA-256 digest of a record"
+                "the verification sha256:{} of {} failed: no deployment may rely on it",
+                verification.digest, verification.subject.name
+            )));
+        }
+        if verification.log != self.location() {
+            return Err(Error::Usage(format!(
+                "the verification sha256:{} is in {}, not in {}",
+                verification.digest,
+                verification.log,
+                self.location()
             )));
         }
         self.append(&NewRecord {
-            subject: model.clone(),
+            subject: verification.subject.clone(),
             predicate: Predicate::Deployment(record::DeploymentEvidence {
                 target,
                 time: now.time(),
-                verification: Some(format!("sha256:{}", verification.to_ascii_lowercase())),
+                verification: Some(format!("sha256:{}", verification.digest)),
             }),
             clock: now.source(),
         })
+    }
+}
+
+/// A verification record appended by [`Recorder::append_verification`]:
+/// what a deployment relies on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationReceipt {
+    digest: String,
+    subject: EvidenceSubject,
+    passed: bool,
+    log: String,
+}
+
+impl VerificationReceipt {
+    /// The record's digest (hex SHA-256 of its log line).
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// The model verified.
+    pub fn subject(&self) -> &EvidenceSubject {
+        &self.subject
+    }
+
+    /// Whether the verification passed.
+    pub fn passed(&self) -> bool {
+        self.passed
     }
 }
 

@@ -43,15 +43,11 @@ impl Env {
 }
 
 impl Location {
-    /// Reads a location; a database URI has no libpq environment to fall
-    /// back on (see [`Location::parse_with`]).
-    pub fn parse(text: &OsStr) -> Result<Location> {
-        Self::parse_with(text, &Env::default())
-    }
-
-    /// Reads a location; what a database URI leaves out comes from `env`
-    /// (the libpq variables the caller gives).
-    pub fn parse_with(text: &OsStr, env: &Env) -> Result<Location> {
+    /// Reads a location; what a database URI leaves out comes from `env`,
+    /// the libpq variables the caller gives (`Env::default()` for none,
+    /// `Env::from_lookup(|name| std::env::var(name).ok())` for the
+    /// process's).
+    pub fn parse(text: &OsStr, env: &Env) -> Result<Location> {
         match text.to_str() {
             Some(uri) if is_database_uri(uri) => Self::database(uri, env),
             _ => Ok(Location::File(PathBuf::from(text))),
@@ -60,8 +56,7 @@ impl Location {
 
     #[cfg(feature = "postgres")]
     fn database(uri: &str, env: &Env) -> Result<Location> {
-        super::postgres::ConnectSpec::parse_with(uri, env)
-            .map(|spec| Location::Postgres(Box::new(spec)))
+        super::postgres::ConnectSpec::parse(uri, env).map(|spec| Location::Postgres(Box::new(spec)))
     }
 
     #[cfg(not(feature = "postgres"))]
@@ -108,16 +103,17 @@ mod tests {
     #[test]
     fn paths_stay_paths_and_uris_select_the_database() {
         assert!(matches!(
-            Location::parse(OsStr::new("logs/evidence.jsonl")).unwrap(),
+            Location::parse(OsStr::new("logs/evidence.jsonl"), &Env::default()).unwrap(),
             Location::File(_)
         ));
         assert!(matches!(
-            Location::parse(OsStr::new("postgres.jsonl")).unwrap(),
+            Location::parse(OsStr::new("postgres.jsonl"), &Env::default()).unwrap(),
             Location::File(_)
         ));
-        let db = Location::parse(OsStr::new(
-            "postgres://writer:s3cret@db.example:5432/evidence",
-        ));
+        let db = Location::parse(
+            OsStr::new("postgres://writer:s3cret@db.example:5432/evidence"),
+            &Env::default(),
+        );
         #[cfg(feature = "postgres")]
         assert!(!db.unwrap().to_string().contains("s3cret"));
         #[cfg(not(feature = "postgres"))]

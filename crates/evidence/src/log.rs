@@ -120,10 +120,12 @@ impl FileLog {
         match std::fs::metadata(&self.path) {
             Ok(m) if m.is_file() && m.len() == 0 => {}
             Ok(_) => {
-                return Err(Error::Evidence(format!(
-                    "{} has records but no checkpoint; refusing to append",
-                    self.path.display()
-                )));
+                // The checkpoint was removed (or the file is not a log
+                // modelseal kept): either way nothing is appended.
+                return Err(Error::Tampered {
+                    log: self.path.display().to_string(),
+                    problem: "has records but no checkpoint".into(),
+                });
             }
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 OpenOptions::new()
@@ -151,8 +153,13 @@ impl FileLog {
     /// writer leaves (see the module); refuses anything else.
     fn recover(&self, note: &str, key: &VerifyingKey) -> Result<(String, Frontier)> {
         let cp_path = checkpoint_path(&self.path);
-        let cp = open_log_checkpoint(note, key)
-            .map_err(|e| Error::Evidence(format!("{}: {e}", cp_path.display())))?;
+        let cp = open_log_checkpoint(note, key).map_err(|e| Error::Tampered {
+            log: self.path.display().to_string(),
+            problem: format!(
+                "has a checkpoint that does not verify ({}: {e})",
+                cp_path.display()
+            ),
+        })?;
         let refuse = |why: String| Error::Tampered {
             log: self.path.display().to_string(),
             problem: why,

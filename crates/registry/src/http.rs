@@ -50,9 +50,9 @@ pub fn timeout() -> Duration {
 /// Sets the whole-request timeout of every remote input and registry
 /// request in the process (the binary takes it from
 /// `MODELSEAL_HTTP_TIMEOUT`; the library reads no environment). Whole
-/// seconds, at least one.
+/// seconds, from one to a day.
 pub fn set_timeout(timeout: Duration) {
-    TIMEOUT_SECS.store(timeout.as_secs().max(1), Ordering::Relaxed);
+    TIMEOUT_SECS.store(timeout.as_secs().clamp(1, 86_400), Ordering::Relaxed);
 }
 
 /// Reads a response body, at most `max + 1` bytes (so that a caller can
@@ -110,7 +110,7 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
         .map_err(|e| Error::Remote(format!("cannot set up the HTTP client: {e}")))?;
     let describe = |e: reqwest::Error| {
         if e.is_timeout() {
-            Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()))
+            Error::Unavailable(format!("{url}: timed out after {} s", limit.as_secs()))
         } else if e.is_redirect() {
             Error::Remote(format!(
                 "{url}: {}",
@@ -119,13 +119,16 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
                     .unwrap_or_else(|| e.to_string())
             ))
         } else if e.is_connect() {
-            Error::Remote(format!("cannot reach {url}: {e}"))
+            Error::Unavailable(format!("cannot reach {url}: {e}"))
         } else {
             Error::Remote(format!("{url}: {e}"))
         }
     };
     let response = client.get(parsed).send().map_err(describe)?;
     let status = response.status();
+    if status.is_server_error() || status.as_u16() == 429 {
+        return Err(Error::Unavailable(format!("{url}: HTTP {status}")));
+    }
     if !status.is_success() {
         return Err(Error::Remote(format!("{url}: HTTP {status}")));
     }
@@ -136,7 +139,7 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
     }
     let bytes = read_body(response, max, std::time::Instant::now() + limit).map_err(|e| {
         if e.kind() == std::io::ErrorKind::TimedOut || e.to_string().contains("timed out") {
-            Error::Remote(format!("{url}: timed out after {} s", limit.as_secs()))
+            Error::Unavailable(format!("{url}: timed out after {} s", limit.as_secs()))
         } else {
             Error::Remote(format!("{url}: {e}"))
         }

@@ -210,9 +210,9 @@ pub fn pipe_timeout() -> Duration {
 
 /// Sets how long a silent pipe is waited for, for every read in the process
 /// (the binary takes it from `MODELSEAL_PIPE_TIMEOUT`; the library reads no
-/// environment). Whole seconds, at least one.
+/// environment). Whole seconds, from one to a day.
 pub fn set_pipe_timeout(timeout: Duration) {
-    PIPE_TIMEOUT_SECS.store(timeout.as_secs().max(1), Ordering::Relaxed);
+    PIPE_TIMEOUT_SECS.store(timeout.as_secs().clamp(1, 86_400), Ordering::Relaxed);
 }
 
 /// Reads a whole file argument of `kind`: the one way file arguments are read.

@@ -210,10 +210,6 @@ fn connect_once(spec: &ConnectSpec) -> std::result::Result<Client, Failed> {
         }
     };
     connected.map_err(|e| {
-        let error = Error::Unavailable(format!(
-            "evidence: {spec}: cannot connect: {}",
-            describe(&e)
-        ));
         // Refused, reset, or the server starting up or shutting down.
         let restarting = match e.code() {
             Some(code) => code.code().starts_with("57P") || code.code().starts_with("08"),
@@ -231,6 +227,26 @@ fn connect_once(spec: &ConnectSpec) -> std::result::Result<Client, Failed> {
                     })
                     || e.is_closed()
             }
+        };
+        let text = format!("{spec}: cannot connect: {}", describe(&e));
+        // A server that is not there or not ready may be back later; a
+        // refused password, a missing database or a certificate that does
+        // not verify will not change by waiting.
+        let unreachable = std::error::Error::source(&e)
+            .and_then(|s| s.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| {
+                matches!(
+                    io.kind(),
+                    std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::HostUnreachable
+                        | std::io::ErrorKind::NetworkUnreachable
+                )
+            })
+            || e.to_string().contains("timed out");
+        let error = if restarting || unreachable {
+            Error::Unavailable(format!("evidence: {text}"))
+        } else {
+            Error::Evidence(text)
         };
         if restarting {
             Failed::Transient(error)

@@ -130,7 +130,11 @@ mod tests {
         )
         .unwrap();
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let spec = ConnectSpec::parse("postgres://writer@db.example:6000/evidence").unwrap();
+        let spec = ConnectSpec::parse(
+            "postgres://writer@db.example:6000/evidence",
+            &super::super::PgEnv::default(),
+        )
+        .unwrap();
         assert_eq!(
             from_file(&file, &spec)
                 .unwrap()
@@ -138,7 +142,11 @@ mod tests {
                 .map(String::as_str),
             Some("s:e\\cret")
         );
-        let spec = ConnectSpec::parse("postgres://reader@elsewhere/x").unwrap();
+        let spec = ConnectSpec::parse(
+            "postgres://reader@elsewhere/x",
+            &super::super::PgEnv::default(),
+        )
+        .unwrap();
         assert_eq!(
             from_file(&file, &spec)
                 .unwrap()

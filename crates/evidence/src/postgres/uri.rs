@@ -163,15 +163,10 @@ fn is_loopback(host: &Host) -> bool {
 }
 
 impl ConnectSpec {
-    /// Parses a `postgres://` or `postgresql://` URI, with no libpq
-    /// environment to fall back on.
-    pub fn parse(uri: &str) -> Result<Self> {
-        Self::parse_with(uri, &PgEnv::default())
-    }
-
     /// Parses a `postgres://` or `postgresql://` URI; what it leaves out
-    /// comes from `env` as libpq would take it from the environment.
-    pub fn parse_with(uri: &str, env: &PgEnv) -> Result<Self> {
+    /// comes from `env` as libpq would take it from the environment
+    /// (`PgEnv::default()` for nothing).
+    pub fn parse(uri: &str, env: &PgEnv) -> Result<Self> {
         let env_var = |name: &str| env.get(name);
         let rest = ["postgresql://", "postgres://"]
             .iter()
@@ -384,6 +379,7 @@ mod tests {
     fn uris_parse_as_libpq_reads_them() {
         let s = ConnectSpec::parse(
             "postgres://writer:p%40ss@db.example.org:6543/evidence?sslmode=verify-full&sslrootcert=/etc/ca.pem&application_name=ci",
+            &PgEnv::default(),
         )
         .unwrap();
         assert_eq!(s.host, Host::Tcp("db.example.org".into()));
@@ -399,22 +395,24 @@ mod tests {
             !shown.contains("p%40ss") && shown.contains("writer:***@db.example.org"),
             "{shown}"
         );
-        let v6 = ConnectSpec::parse("postgresql://u@[::1]:5433/d").unwrap();
+        let v6 = ConnectSpec::parse("postgresql://u@[::1]:5433/d", &PgEnv::default()).unwrap();
         assert_eq!((v6.host, v6.port), (Host::Tcp("::1".into()), 5433));
         assert_eq!(
             v6.sslmode,
             SslMode::Disable,
             "loopback: no TLS unless asked"
         );
-        let socket = ConnectSpec::parse("postgres://u@/d?host=/run/pg").unwrap();
+        let socket = ConnectSpec::parse("postgres://u@/d?host=/run/pg", &PgEnv::default()).unwrap();
         assert_eq!(socket.host, Host::Socket("/run/pg".into()));
-        let remote = ConnectSpec::parse("postgres://u@db.example.org/d").unwrap();
+        let remote =
+            ConnectSpec::parse("postgres://u@db.example.org/d", &PgEnv::default()).unwrap();
         assert_eq!(
             remote.sslmode,
             SslMode::VerifyFull,
             "remote: verified TLS by default"
         );
-        let param = ConnectSpec::parse("postgres://u@h/d?password=hunter2").unwrap();
+        let param =
+            ConnectSpec::parse("postgres://u@h/d?password=hunter2", &PgEnv::default()).unwrap();
         assert!(!param.to_string().contains("hunter2"));
         assert!(!format!("{param:?}").contains("hunter2"));
     }
@@ -423,14 +421,14 @@ mod tests {
     fn the_libpq_environment_is_only_what_the_caller_gives() {
         // No environment given: no user to fall back on, whatever this
         // process's USER says.
-        assert!(ConnectSpec::parse("postgres://db.example/evidence").is_err());
+        assert!(ConnectSpec::parse("postgres://db.example/evidence", &PgEnv::default()).is_err());
         let env = PgEnv::from_lookup(|name| match name {
             "PGUSER" => Some("writer".into()),
             "PGPASSWORD" => Some("s3cret".into()),
             "USER" => Some(String::new()),
             _ => None,
         });
-        let spec = ConnectSpec::parse_with("postgres://db.example/evidence", &env).unwrap();
+        let spec = ConnectSpec::parse("postgres://db.example/evidence", &env).unwrap();
         assert_eq!(spec.user, "writer");
         assert_eq!(spec.env.get("PGPASSWORD").as_deref(), Some("s3cret"));
         // Empty values count as unset; the password is never shown.
@@ -453,7 +451,7 @@ mod tests {
             "postgres://u@h/%zz",
             "mysql://u@h/d",
         ] {
-            assert!(ConnectSpec::parse(bad).is_err(), "{bad}");
+            assert!(ConnectSpec::parse(bad, &PgEnv::default()).is_err(), "{bad}");
         }
     }
 }

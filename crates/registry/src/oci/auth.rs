@@ -159,10 +159,20 @@ pub(crate) fn fetch_token(
             }
         }
     };
-    let response = request
-        .send()
-        .map_err(|e| OciError::Registry(format!("token request to {realm}: {e}")))?;
+    let response = request.send().map_err(|e| {
+        let text = format!("token request to {realm}: {e}");
+        if e.is_timeout() || e.is_connect() {
+            OciError::Unavailable(text)
+        } else {
+            OciError::Registry(text)
+        }
+    })?;
     let status = response.status();
+    if status.is_server_error() || status.as_u16() == 429 {
+        return Err(OciError::Unavailable(format!(
+            "sign-in at {realm}: HTTP {status}"
+        )));
+    }
     let body = super::client::read_capped(response, MAX_TOKEN_RESPONSE, "token response")?;
     if !status.is_success() {
         return Err(OciError::Registry(format!(

@@ -119,7 +119,7 @@ pub(crate) fn read_capped(response: Response, max: u64, what: &str) -> Result<Ve
     let bytes = crate::http::read_body(response, max, std::time::Instant::now() + timeout())
         .map_err(|e| match e.kind() {
             std::io::ErrorKind::TimedOut => OciError::Unavailable(past_deadline(what).to_string()),
-            _ => OciError::Registry(format!("{what}: {e}")),
+            _ => OciError::unavailable_if_io(format!("{what}: {e}"), &e),
         })?;
     if bytes.len() as u64 > max {
         return Err(OciError::TooLarge {
@@ -409,7 +409,7 @@ impl Registry {
         let mut bytes = Vec::with_capacity(size as usize);
         reader
             .read_to_end(&mut bytes)
-            .map_err(|e| OciError::Registry(format!("{what}: {e}")))?;
+            .map_err(|e| OciError::unavailable_if_io(format!("{what}: {e}"), &e))?;
         reader.finish()?;
         Ok(bytes)
     }
@@ -618,7 +618,7 @@ impl BlobReader {
     /// Reads what is left and checks the size and digest.
     pub fn finish(mut self) -> Result<(), OciError> {
         std::io::copy(&mut self, &mut std::io::sink())
-            .map_err(|e| OciError::Registry(format!("{}: {e}", self.what)))?;
+            .map_err(|e| OciError::unavailable_if_io(format!("{}: {e}", self.what), &e))?;
         let digest = format!("sha256:{}", hex::encode(self.hasher.finalize()));
         if self.read != self.size || digest != self.digest {
             return Err(OciError::DigestMismatch {

@@ -83,4 +83,23 @@ impl OciError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, OciError::Unavailable(_))
     }
+
+    /// `Unavailable` when `e` (a failed read of a response) says the
+    /// connection broke or timed out, else `Registry`.
+    pub(crate) fn unavailable_if_io(text: String, e: &std::io::Error) -> Self {
+        use std::io::ErrorKind as K;
+        let broken = matches!(
+            e.kind(),
+            K::TimedOut
+                | K::ConnectionReset
+                | K::ConnectionAborted
+                | K::UnexpectedEof
+                | K::BrokenPipe
+        ) || e.to_string().contains("timed out");
+        if broken {
+            OciError::Unavailable(text)
+        } else {
+            OciError::Registry(text)
+        }
+    }
 }

@@ -261,8 +261,9 @@ impl OciSource {
                 let reader = self.registry.blob(digest, layer.descriptor.size, &what)?;
                 let reader = tar::read_tar_layer(reader, layer, &mut |name, _size, entry| {
                     if !wanted(name) {
-                        std::io::copy(entry, &mut std::io::sink())
-                            .map_err(|e| Error::from(OciError::Registry(format!("{what}: {e}"))))?;
+                        std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
+                            Error::from(OciError::unavailable_if_io(format!("{what}: {e}"), &e))
+                        })?;
                         return Ok(());
                     }
                     let mut file = FileStream::new(
@@ -301,7 +302,7 @@ fn copy_into(
             Ok(0) => return Ok(()),
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(OciError::Registry(format!("{name}: {e}")).into()),
+            Err(e) => return Err(OciError::unavailable_if_io(format!("{name}: {e}"), &e).into()),
         };
         file.update(&buf[..n])?;
         progress.advance(n as u64);

@@ -140,7 +140,7 @@ fn write_file(
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(OciError::Registry(format!("{name}: {e}")).into()),
+            Err(e) => return Err(OciError::unavailable_if_io(format!("{name}: {e}"), &e).into()),
         };
         file.write_all(&buf[..n]).map_err(|e| Error::io(&path, e))?;
         progress.advance(n as u64);
