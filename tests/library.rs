@@ -484,3 +484,90 @@ fn the_gate_and_the_recorder_can_be_shared_between_threads() {
         }
     });
 }
+
+/// Candidates as a registry offers them: a junk bundle and a bundle signed
+/// by someone else beside the good one. The good one is chosen, the others
+/// are kept with their reasons, and junk alone is an error (a reject).
+#[test]
+fn the_gate_keeps_the_candidate_that_verifies_and_sets_junk_aside() {
+    let (tmp, model, good) = signed_model();
+    let other_key = modelseal::keys::generate(modelseal::keys::KeyAlgorithm::Ed25519).unwrap();
+    let manifest = hash_model(&model, &HashOptions::default()).unwrap();
+    let stranger = sign_manifest("tiny-model", &manifest, &SigningIdentity::Key(&other_key))
+        .unwrap()
+        .to_json()
+        .into_bytes();
+    let source = LocalSource::new(&model);
+    let gate = demo_gate();
+    let request = GateRequest::new(
+        &source,
+        Document::from_bytes("junk.sig", b"{not a bundle".to_vec()),
+        Now::test(test_now()),
+    );
+    let candidates = gate
+        .verify_candidates(
+            request,
+            vec![
+                Document::from_bytes("stranger.sig", stranger),
+                Document::from_bytes("good.sig", good),
+            ],
+            &|_: u64| {},
+        )
+        .unwrap();
+    assert_eq!(candidates.chosen.0, "good.sig");
+    assert!(candidates.chosen.1.is_verified());
+    assert_eq!(candidates.others.len(), 1);
+    assert_eq!(candidates.others[0].0, "stranger.sig");
+    assert!(matches!(
+        candidates.others[0].1.verdict.failures[..],
+        [Failure::WrongKey { .. }, ..]
+    ));
+    assert_eq!(candidates.unusable.len(), 1);
+    assert_eq!(candidates.unusable[0].0, "junk.sig");
+    assert_eq!(
+        candidates.unusable[0].1.class(),
+        modelseal::ErrorClass::Reject
+    );
+    // Junk and nothing else: the error itself.
+    let request = GateRequest::new(
+        &source,
+        Document::from_bytes("junk.sig", b"{not a bundle".to_vec()),
+        Now::test(test_now()),
+    );
+    let err = gate
+        .verify_candidates(request, Vec::new(), &|_: u64| {})
+        .unwrap_err();
+    assert_eq!(err.class(), modelseal::ErrorClass::Reject);
+    drop(tmp);
+}
+
+/// A deployment relies on a receipt of a passing verification of the same
+/// log: a failed one, or one of another log, is refused.
+#[test]
+fn a_deployment_relies_only_on_a_passing_verification_of_its_own_log() {
+    let (tmp, model, good) = signed_model();
+    let evidence_key =
+        || modelseal::keys::generate(modelseal::keys::KeyAlgorithm::Ed25519).unwrap();
+    let key = evidence_key();
+    let pem = modelseal::keys::private_key_pem(&key).unwrap();
+    let reload = || modelseal::keys::parse_private_key(Path::new("evidence"), &pem).unwrap();
+    let here =
+        modelseal::evidence::Recorder::new(&tmp.path().join("here.jsonl"), reload()).unwrap();
+    let there =
+        modelseal::evidence::Recorder::new(&tmp.path().join("there.jsonl"), reload()).unwrap();
+    let passed = gate_verify(&demo_gate(), &model, &good);
+    let receipt = here.append_verification(&passed.record().unwrap()).unwrap();
+    assert!(receipt.passed());
+    let now = Now::test(test_now());
+    let err = there.record_deployment(&receipt, None, now).unwrap_err();
+    assert!(err.to_string().contains("not in"), "{err}");
+    here.record_deployment(&receipt, Some("prod".into()), now)
+        .unwrap();
+    fs::write(model.join("config.json"), b"{\"changed\": true}").unwrap();
+    let failed = gate_verify(&demo_gate(), &model, &good);
+    assert!(!failed.is_verified());
+    let receipt = here.append_verification(&failed.record().unwrap()).unwrap();
+    assert!(!receipt.passed());
+    let err = here.record_deployment(&receipt, None, now).unwrap_err();
+    assert!(err.to_string().contains("failed"), "{err}");
+}
