@@ -598,3 +598,78 @@ fn the_admission_example_admits_denies_retries_and_sees_tampering() {
     assert_eq!(code, 3, "{line}");
     assert!(line.starts_with("tampered: "), "{line}");
 }
+
+/// A tiny HTTP server on loopback that answers each request with what
+/// `answer(own address, path)` says and keeps every request's head.
+fn recording_server(
+    answer: impl Fn(&str, &str) -> String + Send + 'static,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (log, own) = (seen.clone(), base.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(20) {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+            log.lock().unwrap().push(head);
+            let _ = stream.write_all(answer(&own, &path).as_bytes());
+        }
+    });
+    (base, seen)
+}
+
+/// A registry that redirects to another host, which then asks for
+/// credentials at a token endpoint of its own: the password does not
+/// follow the redirect, and no token is asked for.
+#[test]
+fn credentials_do_not_follow_a_redirect_to_another_host() {
+    let (other, seen_other) = recording_server(|own, path| {
+        if path.starts_with("/token") {
+            "HTTP/1.1 200 OK\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{\"token\":\"t\"}"
+                .to_string()
+        } else {
+            format!(
+                "HTTP/1.1 401 Unauthorized\r\nWww-Authenticate: Bearer realm=\"http://{own}/token\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        }
+    });
+    let (registry, _) = recording_server(move |_, path| {
+        format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: http://{other}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    });
+    let reference =
+        modelseal::registry::oci::Reference::parse(&format!("oci://{registry}/team/model:v1"))
+            .unwrap();
+    let mut options = modelseal::registry::oci::RegistryOptions::new(
+        modelseal::registry::oci::Credentials::Basic {
+            username: "alice".into(),
+            password: "s3cret".into(),
+        },
+    );
+    options.plain_http = true;
+    let err = modelseal::registry::OciSource::open(&reference, &options).unwrap_err();
+    assert!(err.to_string().contains("redirected to"), "{err}");
+    assert_eq!(err.class(), modelseal::ErrorClass::Reject);
+    let heads = seen_other.lock().unwrap().join("\n");
+    assert!(
+        heads.contains("/v2/team/model/manifests/v1"),
+        "the redirect was not followed: {heads}"
+    );
+    assert!(
+        !heads.to_ascii_lowercase().contains("authorization"),
+        "{heads}"
+    );
+    assert!(!heads.contains("/token"), "{heads}");
+}

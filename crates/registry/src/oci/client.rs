@@ -27,6 +27,17 @@ const MAX_REDIRECTS: usize = 5;
 const MIN_BLOB_RATE: u64 = 64 << 10;
 
 /// The error a read past its deadline gives.
+/// `url` as it may be shown: scheme, host and port only (a redirect target
+/// may carry signed query parameters).
+fn redact_url(url: &reqwest::Url) -> String {
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.port().map(|p| format!(":{p}")).unwrap_or_default()
+    )
+}
+
 fn past_deadline(what: &str) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
@@ -220,6 +231,16 @@ impl Registry {
             let response = request.send().map_err(|e| self.describe(url, e))?;
             if response.status() != StatusCode::UNAUTHORIZED || tried_auth {
                 return Ok(response);
+            }
+            // A challenge from wherever a redirect led (a blob store, or a
+            // host that an attacker controls) gets no credentials: they are
+            // the registry's, and go only where the registry itself asks.
+            if !self.same_origin(response.url()) {
+                return Err(OciError::Registry(format!(
+                    "{url}: redirected to {}, which asks for credentials: refused (credentials go only to {})",
+                    redact_url(response.url()),
+                    self.base
+                )));
             }
             tried_auth = true;
             let challenge = response
