@@ -10,6 +10,8 @@
 #     oci:// tests push models to); apt_install installs missing ones.
 #   - Debian packages: postgresql (the server the evidence-store tests run a
 #     throwaway cluster of), only when it is not installed.
+#   - Go (Debian's golang-go) when no go is on PATH: it builds the Go test
+#     peers that show how Go programs read registry JSON.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/test-env.sh
@@ -73,3 +75,6 @@ apt_install chromium
 # The OCI registry of the oci:// tests (scripts/test.sh starts it).
 apt_install docker-registry
 apt_install postgresql
+# Go builds the Go test peers (tests/differential/); Debian's toolchain when
+# there is none.
+command -v go > /dev/null 2>&1 || apt_install golang-go

@@ -21,14 +21,22 @@ for pg_bin in $(ls -d /usr/lib/postgresql/*/bin 2> /dev/null | sort -V | tail -n
   esac
 done
 unset pg_bin
+# Go's official install puts the toolchain in /usr/local/go/bin.
+if [ -x /usr/local/go/bin/go ]; then
+  case ":$PATH:" in
+    *":/usr/local/go/bin:"*) ;;
+    *) PATH="$PATH:/usr/local/go/bin" ;;
+  esac
+fi
 export PATH
 
 # The external tools the tests run (a missing one fails its test):
 # chromium renders the HTML audit report headless; docker-registry (Debian's
 # package of the CNCF distribution registry) is the registry of the oci://
 # tests and python3 (the venv's) runs their oras client; the PostgreSQL
-# programs run the throwaway clusters of scripts/test.sh.
-MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql"
+# programs run the throwaway clusters of scripts/test.sh; go builds the
+# Go test peers (tests/differential/: how Go programs read OCI JSON).
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

@@ -673,3 +673,117 @@ fn credentials_do_not_follow_a_redirect_to_another_host() {
     );
     assert!(!heads.contains("/token"), "{heads}");
 }
+
+/// Manifests read by modelseal and by Go's `encoding/json` (what
+/// containerd, CRI-O, podman, skopeo and oras decode with): whatever
+/// modelseal accepts, Go reads with the same layers; what Go would read
+/// differently, modelseal refuses.
+#[test]
+fn manifests_read_the_same_here_and_in_go_or_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let helper = tmp.path().join("go_oci_json");
+    let out = external_tool("go")
+        .args(["build", "-o"])
+        .arg(&helper)
+        .arg(root().join("tests/differential/go_oci_json/main.go"))
+        .env("GO111MODULE", "off")
+        .output()
+        .expect("go runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let good = format!("sha256:{}", "a".repeat(64));
+    let evil = format!("sha256:{}", "e".repeat(64));
+    let config = format!(
+        r#""config":{{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:{}","size":2}}"#,
+        "c".repeat(64)
+    );
+    let layer = |fields: &str| {
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",{config},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":10,{fields}}}]}}"#
+        )
+    };
+    let cases = [
+        ("plain", layer(&format!(r#""digest":"{good}""#)), true),
+        (
+            "Digest after digest",
+            layer(&format!(r#""digest":"{good}","Digest":"{evil}""#)),
+            false,
+        ),
+        (
+            "DIGEST after digest",
+            layer(&format!(r#""digest":"{good}","DIGEST":"{evil}""#)),
+            false,
+        ),
+        (
+            "long s",
+            layer(&format!(r#""digest":"{good}","digeſt":"{evil}""#)),
+            false,
+        ),
+        (
+            "Digest alone",
+            layer(&format!(r#""Digest":"{evil}""#)),
+            false,
+        ),
+        (
+            "repeated digest",
+            layer(&format!(r#""digest":"{good}","digest":"{evil}""#)),
+            false,
+        ),
+        (
+            "Layers beside layers",
+            format!(
+                r#"{{"schemaVersion":2,{config},"layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":10,"digest":"{good}"}}],"Layers":[{{"mediaType":"application/vnd.oci.image.layer.v1.tar","size":10,"digest":"{evil}"}}]}}"#
+            ),
+            false,
+        ),
+        (
+            "annotation keys differing in case",
+            layer(&format!(
+                r#""digest":"{good}","annotations":{{"org.opencontainers.image.title":"a","ORG.opencontainers.image.title":"b"}}"#
+            )),
+            true,
+        ),
+    ];
+    for (what, text, accepted) in cases {
+        let file = tmp.path().join("manifest.json");
+        std::fs::write(&file, &text).unwrap();
+        let ours = modelseal::registry::oci::manifest::parse_model_manifest(
+            text.as_bytes(),
+            None,
+            &format!("sha256:{}", "f".repeat(64)),
+        );
+        let go = std::process::Command::new(&helper)
+            .arg(&file)
+            .output()
+            .unwrap();
+        let go_out = String::from_utf8_lossy(&go.stdout).to_string();
+        assert_eq!(ours.is_ok(), accepted, "{what}: {ours:?}");
+        if let Ok(layout) = ours {
+            assert!(
+                go.status.success(),
+                "{what}: Go refused what modelseal read: {go_out}"
+            );
+            let go_layers: Vec<&str> = go_out
+                .lines()
+                .filter_map(|l| l.strip_prefix("layer "))
+                .filter_map(|l| l.split_whitespace().next())
+                .collect();
+            let our_layers: Vec<&str> = layout
+                .layers
+                .iter()
+                .map(|l| l.descriptor.digest.as_str())
+                .collect();
+            assert_eq!(our_layers, go_layers, "{what}");
+        } else if go.status.success() {
+            // Refused here; Go would have read a layer: never GOOD alone
+            // where the attacker meant EVIL.
+            assert!(
+                go_out.contains(&evil) || what == "repeated digest",
+                "{what}: {go_out}"
+            );
+        }
+    }
+}

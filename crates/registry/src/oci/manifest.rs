@@ -125,6 +125,87 @@ pub struct ModelLayout {
     pub layers: Vec<Layer>,
 }
 
+/// The member names of the OCI image-spec types (manifest, index,
+/// descriptor, platform), as their JSON tags spell them.
+const OCI_FIELDS: &[&str] = &[
+    "schemaVersion",
+    "mediaType",
+    "artifactType",
+    "config",
+    "layers",
+    "manifests",
+    "subject",
+    "annotations",
+    "digest",
+    "size",
+    "urls",
+    "data",
+    "platform",
+    "architecture",
+    "os",
+    "os.version",
+    "os.features",
+    "variant",
+    "features",
+];
+
+/// A name as Go's `encoding/json` compares it with a struct field's tag:
+/// Unicode simple case folding (so `Digest`, `DIGEST` and `digeſt` are all
+/// `digest`; the Kelvin sign is a `k`).
+fn go_fold(name: &str) -> String {
+    name.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Refuses an object that Go programs would read differently: two members
+/// whose names are equal but for case (Go takes the last one for the
+/// field), or a member that Go reads as an OCI field it does not spell
+/// exactly (Go matches names case-insensitively; this reader does not).
+/// Annotation maps are maps in Go too (exact keys) and are not folded.
+fn check_go_fields(value: &serde_json::Value, path: &str) -> Result<(), String> {
+    match value {
+        serde_json::Value::Object(map) => {
+            let mut seen: BTreeMap<String, &str> = BTreeMap::new();
+            for (key, member) in map {
+                let folded = go_fold(key);
+                if let Some(earlier) = seen.insert(folded.clone(), key) {
+                    return Err(format!(
+                        "{path}: members {earlier:?} and {key:?} are one field to Go's encoding/json (it matches names case-insensitively and takes the last)"
+                    ));
+                }
+                if !OCI_FIELDS.contains(&key.as_str())
+                    && let Some(field) = OCI_FIELDS.iter().find(|f| go_fold(f) == folded)
+                {
+                    return Err(format!(
+                        "{path}: member {key:?} is read as {field:?} by Go's encoding/json, but not here"
+                    ));
+                }
+                if key != "annotations" {
+                    check_go_fields(member, &format!("{path}.{key}"))?;
+                }
+            }
+            Ok(())
+        }
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, item)| check_go_fields(item, &format!("{path}[{i}]"))),
+        _ => Ok(()),
+    }
+}
+
+/// Reads an OCI manifest or index as this crate and the Go programs that
+/// pull images (containerd, CRI-O, podman, skopeo, oras) would both read
+/// it: strict JSON (no repeated member) and nothing Go would read as a
+/// different field ([`check_go_fields`]).
+pub(crate) fn from_oci_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let value: serde_json::Value = crate::json::from_slice(bytes).map_err(|e| e.to_string())?;
+    check_go_fields(&value, "$")?;
+    serde_json::from_value(value).map_err(|e| e.to_string())
+}
+
 /// Reads the manifest `bytes` (of `digest`) as a model.
 pub fn parse_model_manifest(
     bytes: &[u8],
@@ -135,7 +216,7 @@ pub fn parse_model_manifest(
         digest: digest.to_string(),
         reason,
     };
-    let manifest: ImageManifest = crate::json::from_slice(bytes).map_err(|e| {
+    let manifest: ImageManifest = from_oci_json(bytes).map_err(|e| {
         // An index has no config: say so rather than "missing field".
         if is_index(bytes, header_type) {
             bad("an image index, not a manifest; name one of its manifests by digest".into())

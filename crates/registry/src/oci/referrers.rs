@@ -226,7 +226,7 @@ fn index_entries(bytes: &[u8]) -> Result<Vec<Descriptor>, OciError> {
         #[serde(default)]
         manifests: Vec<Descriptor>,
     }
-    let index: Index = crate::json::from_slice(bytes)
+    let index: Index = super::manifest::from_oci_json(bytes)
         .map_err(|e| OciError::Registry(format!("referrers index: {e}")))?;
     Ok(index.manifests)
 }
@@ -247,7 +247,7 @@ pub(crate) fn fetch_blob(
     };
     super::reference::check_digest(&referrer.digest).map_err(|r| bad(&r))?;
     let fetched = registry.get_manifest(&referrer.digest, &[MANIFEST_MEDIA_TYPE])?;
-    let manifest: ImageManifest = crate::json::from_slice(&fetched.bytes)
+    let manifest: ImageManifest = super::manifest::from_oci_json(&fetched.bytes)
         .map_err(|e| bad(&format!("not an artifact manifest: {e}")))?;
     if manifest.subject.as_ref().map(|s| s.digest.as_str()) != Some(subject) {
         return Err(bad(&format!("its subject is not {subject}")));
