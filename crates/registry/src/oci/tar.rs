@@ -2,6 +2,13 @@
 //! visitor with its bytes. Only regular files and directories may make up a
 //! model: hard links, symbolic links, devices, FIFOs, sparse files and
 //! whiteouts are refused, as are unsafe names (absolute, `..`).
+//!
+//! Every entry of the layer, inside the model or not, must also read the
+//! same to the readers that unpack layers (Go's `archive/tar` in
+//! containerd, CRI-O and podman; Python's `tarfile`): a layer holding any
+//! of the constructs they read differently is refused whole, since one
+//! entry read differently moves where every later entry starts. See
+//! [`same_to_every_reader`].
 
 use super::OciError;
 use super::manifest::{Compression, Layer, LayerKind, MODELCAR_ROOT, TarRoot, safe_name};
@@ -52,6 +59,7 @@ fn entries<R: Read>(
         let entries = archive.entries().map_err(|e| bad(layer, e.to_string()))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(layer, e.to_string()))?;
+            same_to_every_reader(&mut entry).map_err(|why| bad(layer, why))?;
             let raw = entry.path_bytes().into_owned();
             let kind = entry.header().entry_type();
             if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
@@ -135,6 +143,110 @@ fn entries<R: Read>(
         }
     }
     Ok(archive.into_inner())
+}
+
+/// Pax records every reader applies the same way (RFC-less, but POSIX
+/// pax and the readers agree): names, sizes, owners, times, extended
+/// attributes.
+fn agreed_pax_key(key: &[u8]) -> bool {
+    matches!(
+        key,
+        b"path"
+            | b"linkpath"
+            | b"size"
+            | b"uid"
+            | b"gid"
+            | b"uname"
+            | b"gname"
+            | b"mtime"
+            | b"atime"
+            | b"ctime"
+            | b"comment"
+            | b"charset"
+            | b"hdrcharset"
+    ) || key.starts_with(b"SCHILY.xattr.")
+        || key.starts_with(b"LIBARCHIVE.xattr.")
+}
+
+/// Refuses an entry that the readers which unpack layers read differently:
+/// - a pax record outside the agreed set ([`agreed_pax_key`]), such as
+///   `GNU.sparse.name`, which Python's tarfile takes for the file's name
+///   while other readers keep the header's;
+/// - a global pax header with anything but a comment (Python applies it to
+///   every later entry, Go returns it as an entry of its own);
+/// - a header of no standard format, such as the magic `ustar\0` with
+///   the GNU version `"  "` (Go joins the prefix field to the name, the
+///   Rust reader and Python do not);
+/// - an old-style entry (type `\0`) whose name ends in `/` (a directory
+///   to Go and Python, a file to the Rust reader);
+/// - an entry of a type without data (directory, link, device, FIFO) that
+///   has a size (Go skips no data for it; the Rust reader skips the size).
+fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), String> {
+    let header = *entry.header().as_bytes();
+    let (magic, version) = (&header[257..263], &header[263..265]);
+    let standard = (magic == b"ustar\0" && version == b"00")
+        || (magic == b"ustar " && version == b" \0")
+        || (magic == [0u8; 6] && version == [0u8; 2]);
+    if !standard {
+        return Err(format!(
+            "a header of no standard tar format (magic {:?}, version {:?}): readers disagree on its name",
+            String::from_utf8_lossy(magic),
+            String::from_utf8_lossy(version)
+        ));
+    }
+    let kind = entry.header().entry_type();
+    let size = entry.size();
+    if kind.is_pax_global_extensions() {
+        let records = entry
+            .pax_extensions()
+            .map_err(|e| format!("a global pax header: {e}"))?;
+        if let Some(records) = records {
+            for record in records {
+                let record = record.map_err(|e| format!("a global pax header: {e}"))?;
+                if record.key_bytes() != b"comment" {
+                    return Err(format!(
+                        "a global pax header with {:?}: readers apply it to later entries differently",
+                        String::from_utf8_lossy(record.key_bytes())
+                    ));
+                }
+            }
+        }
+        return Ok(());
+    }
+    if !kind.is_pax_local_extensions()
+        && let Some(records) = entry
+            .pax_extensions()
+            .map_err(|e| format!("pax records: {e}"))?
+    {
+        for record in records {
+            let record = record.map_err(|e| format!("pax records: {e}"))?;
+            if !agreed_pax_key(record.key_bytes()) {
+                return Err(format!(
+                    "the pax record {:?}: readers disagree on what it means",
+                    String::from_utf8_lossy(record.key_bytes())
+                ));
+            }
+        }
+    }
+    let path = entry.path_bytes();
+    if header[156] == 0 && path.ends_with(b"/") {
+        return Err(format!(
+            "{:?}: an old-style entry named like a directory (a directory to Go and Python, a file here)",
+            String::from_utf8_lossy(&path)
+        ));
+    }
+    let has_data = matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous)
+        || kind.is_pax_local_extensions()
+        || kind.is_gnu_longname()
+        || kind.is_gnu_longlink()
+        || kind == tar::EntryType::GNUSparse;
+    if !has_data && size > 0 {
+        return Err(format!(
+            "{:?}: a {kind:?} entry with {size} bytes of data (readers disagree where the next entry starts)",
+            String::from_utf8_lossy(&path)
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -230,5 +342,109 @@ mod tests {
         }
         let err = names(&archive(&[("w", Fifo, b"")]), TarRoot::Model).unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
+    }
+
+    /// One raw 512-byte header block with `edit` applied and the checksum
+    /// set, then `data` padded to a block.
+    fn block(name: &str, kind: u8, data: &[u8], edit: impl Fn(&mut [u8; 512])) -> Vec<u8> {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        let bytes = h.as_mut_bytes();
+        bytes[..name.len()].copy_from_slice(name.as_bytes());
+        bytes[156] = kind;
+        edit(bytes);
+        h.set_cksum();
+        let mut out = h.as_bytes().to_vec();
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+        out
+    }
+
+    fn pax_records(records: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (k, v) in records {
+            let body = format!(" {k}={v}\n");
+            let mut len = body.len() + 1;
+            while format!("{len}{body}").len() != len {
+                len += 1;
+            }
+            out.extend_from_slice(format!("{len}{body}").as_bytes());
+        }
+        out
+    }
+
+    fn layer_of(blocks: &[Vec<u8>]) -> Vec<u8> {
+        let mut out = blocks.concat();
+        out.extend_from_slice(&[0u8; 1024]);
+        out
+    }
+
+    /// The layers of the attacks that put unsigned files in `/models` of a
+    /// "verified" ModelCar image: each is refused whole, wherever in the
+    /// image the entry is.
+    #[test]
+    fn entries_that_readers_read_differently_refuse_the_layer() {
+        let evil_pax = pax_records(&[
+            ("GNU.sparse.map", "0,1"),
+            ("GNU.sparse.size", "1"),
+            ("GNU.sparse.name", "models/modeling_evil.py"),
+        ]);
+        let sparse_name = layer_of(&[
+            block("junk/pax", b'x', &evil_pax, |_| {}),
+            block("junk/placeholder", b'0', b"x", |_| {}),
+        ]);
+        let next = block("models/modeling_evil.py", b'0', b"import os", |_| {});
+        let old_dir = layer_of(&[block("junk/", 0, &next, |_| {})]);
+        let hybrid = layer_of(&[block("modeling_evil.py", b'0', b"import os", |h| {
+            h[257..263].copy_from_slice(b"ustar\0");
+            h[263..265].copy_from_slice(b"  ");
+            h[345..351].copy_from_slice(b"models");
+        })]);
+        let dir_with_data = layer_of(&[block("junk/", b'5', &next, |_| {})]);
+        let global = layer_of(&[
+            block(
+                "pax_global_header",
+                b'g',
+                &pax_records(&[("path", "models/x")]),
+                |_| {},
+            ),
+            block("models/config.json", b'0', b"{}", |_| {}),
+        ]);
+        for (what, bytes, expect) in [
+            ("GNU.sparse.name", sparse_name, "GNU.sparse"),
+            ("old-style directory", old_dir, "old-style entry"),
+            ("ustar magic, GNU version", hybrid, "no standard tar format"),
+            ("directory with data", dir_with_data, "bytes of data"),
+            ("global pax path", global, "global pax header"),
+        ] {
+            let err = names(&bytes, TarRoot::ModelsDir).unwrap_err();
+            assert!(err.to_string().contains(expect), "{what}: {err}");
+        }
+    }
+
+    #[test]
+    fn agreed_pax_records_and_comments_are_read() {
+        let long = format!("models/{}/w.bin", "d".repeat(120));
+        let bytes = layer_of(&[
+            block(
+                "pax_global_header",
+                b'g',
+                &pax_records(&[("comment", "built")]),
+                |_| {},
+            ),
+            block(
+                "x",
+                b'x',
+                &pax_records(&[("path", &long), ("mtime", "1.5")]),
+                |_| {},
+            ),
+            block("short", b'0', b"abc", |_| {}),
+        ]);
+        let got = names(&bytes, TarRoot::ModelsDir).unwrap();
+        assert_eq!(
+            got,
+            [(long["models/".len()..].to_string(), b"abc".to_vec())]
+        );
     }
 }
