@@ -447,4 +447,119 @@ mod tests {
             [(long["models/".len()..].to_string(), b"abc".to_vec())]
         );
     }
+
+    /// The model files Go's archive/tar finds under `models/` (regular
+    /// entries, names without the prefix), or its error; built once from
+    /// tests/differential/go_tar.
+    fn go_model_files(bytes: &[u8]) -> Result<Vec<String>, String> {
+        static HELPER: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        let helper = HELPER.get_or_init(|| {
+            let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+            let dir = std::env::temp_dir().join(format!("modelseal-go-tar-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let out = dir.join("go_tar");
+            let built = std::process::Command::new("go")
+                .args(["build", "-o"])
+                .arg(&out)
+                .arg(root.join("tests/differential/go_tar/main.go"))
+                .output()
+                .expect("go runs (scripts/install-test-deps.sh installs it)");
+            assert!(
+                built.status.success(),
+                "{}",
+                String::from_utf8_lossy(&built.stderr)
+            );
+            out
+        });
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        let run = std::process::Command::new(helper)
+            .arg(file.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&run.stdout).to_string();
+        if !run.status.success() {
+            return Err(text);
+        }
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.splitn(3, ' ');
+                let (kind, _size, name) = (parts.next()?, parts.next()?, parts.next()?);
+                // Regular files: '0' (48) or the old-style NUL (0).
+                (kind == "48" || kind == "0")
+                    .then(|| name.strip_prefix("models/").map(str::to_string))
+                    .flatten()
+            })
+            .collect())
+    }
+
+    /// What this reader accepts, Go reads with the same model files; where
+    /// Go would find a file this reader would not, the layer is refused.
+    #[test]
+    fn accepted_layers_hold_the_same_model_files_for_go() {
+        let next = block("models/modeling_evil.py", b'0', b"import os", |_| {});
+        let long = format!("models/{}/w.bin", "d".repeat(120));
+        let layers: Vec<(&str, Vec<u8>, bool)> = vec![
+            (
+                "plain",
+                layer_of(&[
+                    block("models/", b'5', b"", |_| {}),
+                    block("models/config.json", b'0', b"{}", |_| {}),
+                ]),
+                true,
+            ),
+            (
+                "pax path",
+                layer_of(&[
+                    block("x", b'x', &pax_records(&[("path", &long)]), |_| {}),
+                    block("short", b'0', b"abc", |_| {}),
+                ]),
+                true,
+            ),
+            (
+                "ustar prefix",
+                layer_of(&[block("w.bin", b'0', b"abc", |h| {
+                    h[345..351].copy_from_slice(b"models");
+                })]),
+                true,
+            ),
+            (
+                "old-style directory name",
+                layer_of(&[block("junk/", 0, &next, |_| {})]),
+                false,
+            ),
+            (
+                "ustar magic, GNU version",
+                layer_of(&[block("modeling_evil.py", b'0', b"import os", |h| {
+                    h[263..265].copy_from_slice(b"  ");
+                    h[345..351].copy_from_slice(b"models");
+                })]),
+                false,
+            ),
+            (
+                "directory with data",
+                layer_of(&[block("junk/", b'5', &next, |_| {})]),
+                false,
+            ),
+        ];
+        for (what, bytes, accepted) in layers {
+            let ours = names(&bytes, TarRoot::ModelsDir);
+            let go = go_model_files(&bytes);
+            assert_eq!(ours.is_ok(), accepted, "{what}: {ours:?} (Go: {go:?})");
+            match ours {
+                Ok(files) => {
+                    let ours: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
+                    assert_eq!(Ok(ours), go, "{what}");
+                }
+                // The attacks: Go would have put the unsigned file in the
+                // model (or failed), which is why the layer is refused.
+                Err(_) => assert!(
+                    go.as_ref()
+                        .map_or(true, |f| f.iter().any(|n| n == "modeling_evil.py")),
+                    "{what}: {go:?}"
+                ),
+            }
+        }
+    }
 }
