@@ -787,3 +787,66 @@ fn manifests_read_the_same_here_and_in_go_or_are_refused() {
         }
     }
 }
+
+/// `verify --pull` writes the files that were verified and nothing else:
+/// a `.git/config` (whose `core.fsmonitor` would run a command at the next
+/// `git status` in the directory) and other unsigned files in the layers
+/// are read for the layers' digests but not written.
+#[test]
+fn a_pull_writes_only_the_verified_files() {
+    let (tmp, model) = tiny_model();
+    let listing = |dir: &Path| {
+        let mut files: Vec<String> = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    files.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        files.sort();
+        files
+    };
+    let model_files = listing(&model);
+    std::fs::create_dir_all(model.join(".git")).unwrap();
+    std::fs::write(
+        model.join(".git/config"),
+        "[core]\n\tfsmonitor = touch /tmp/pwned\n",
+    )
+    .unwrap();
+    std::fs::write(model.join(".gitattributes"), "* text\n").unwrap();
+    // A ModelCar image: the git files are in the layer under /models.
+    tool(&[
+        "push-tar",
+        &registry(),
+        "pullonly/m:v1",
+        model.to_str().unwrap(),
+        "modelcar",
+        "gzip",
+    ]);
+    let reference = oci("pullonly/m:v1");
+    let (private, public) = keypair(tmp.path(), "k");
+    let r = ms(&[os("sign"), os(&reference), os("--key"), private.as_os_str()]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let dir = tmp.path().join("pulled");
+    let r = ms(&[
+        os("verify"),
+        os(&reference),
+        os("--key"),
+        public.as_os_str(),
+        os("--pull"),
+        dir.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(
+        r.1.contains(&format!("({} files,", model_files.len())),
+        "{r:?}"
+    );
+    assert!(!dir.join(".git").exists());
+    assert!(!dir.join(".gitattributes").exists());
+    assert_eq!(listing(&dir), model_files);
+}

@@ -172,7 +172,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     }
     let verified = outcome.is_verified();
     let pulled = match (&args.pull, verified) {
-        (Some(dir), true) => Some(pull(ctx, &model, dir)?),
+        (Some(dir), true) => Some(pull(ctx, &model, dir, &outcome.verdict)?),
         _ => None,
     };
     let others: Vec<serde_json::Value> = outcomes
@@ -297,17 +297,22 @@ fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found) -> Res
     Ok(1)
 }
 
-/// Downloads a verified registry model into `dir`.
-fn pull(ctx: &Context, model: &Model, dir: &std::path::Path) -> Result<(String, usize, u64)> {
+/// Downloads the verified files of a registry model into `dir`.
+fn pull(
+    ctx: &Context,
+    model: &Model,
+    dir: &std::path::Path,
+    verdict: &Verdict,
+) -> Result<(String, usize, u64)> {
     #[cfg(feature = "oci")]
     if let Some(oci) = model.oci() {
         let bar = Bar::new(ctx.quiet, "pulling");
-        let pulled = oci.pull(dir, &bar);
+        let pulled = oci.pull_verified(dir, &verdict.signed_files, &bar);
         bar.finish();
         let pulled = pulled?;
         return Ok((pulled.dir.display().to_string(), pulled.files, pulled.bytes));
     }
-    let _ = (ctx, model, dir);
+    let _ = (ctx, model, dir, verdict);
     Err(Error::Usage("--pull is for oci:// models".into()))
 }
 

@@ -178,11 +178,26 @@ impl OciSource {
         })
     }
 
-    /// Downloads the model into `dir` (which must not exist), checking each
-    /// blob against its digest while it streams; the directory appears only
-    /// once every blob checked.
+    /// Downloads every model file into `dir` (which must not exist),
+    /// checking each blob against its digest while it streams; the
+    /// directory appears only once every blob checked. For a private copy
+    /// (a BOM of the model); after a verification, [`OciSource::pull_verified`].
     pub fn pull(&self, dir: &std::path::Path, progress: ProgressFn<'_>) -> Result<Pulled> {
-        pull::pull(self, dir, progress)
+        pull::pull(self, dir, pull::Keep::All, progress)
+    }
+
+    /// As [`OciSource::pull`], writing only the files a verification
+    /// checked (`verified`, the signed files of its verdict): files the
+    /// comparison skipped or ignored (`.git`, ignore paths) are read, for
+    /// the layers' digests, but never written, and every verified file
+    /// must be written once.
+    pub fn pull_verified(
+        &self,
+        dir: &std::path::Path,
+        verified: &crate::digest::NameList,
+        progress: ProgressFn<'_>,
+    ) -> Result<Pulled> {
+        pull::pull(self, dir, pull::Keep::Only(verified), progress)
     }
 
     fn cached(&self, key: &str) -> Option<Hashed> {

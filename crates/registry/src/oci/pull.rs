@@ -4,7 +4,7 @@
 
 use super::manifest::LayerKind;
 use super::{OciError, OciSource};
-use crate::digest::ProgressFn;
+use crate::digest::{NameList, ProgressFn};
 use crate::{Error, Result};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub struct Pulled {
     /// The directory written.
     pub dir: PathBuf,
-    /// How many files.
+    /// How many files were written.
     pub files: usize,
     /// How many bytes of blobs were downloaded.
     pub bytes: u64,
@@ -34,7 +34,31 @@ impl Drop for Staging {
     }
 }
 
-pub(super) fn pull(source: &OciSource, dir: &Path, progress: ProgressFn<'_>) -> Result<Pulled> {
+/// Which files a pull writes.
+pub(super) enum Keep<'a> {
+    /// Every model file of the layers (a private copy, say for a BOM).
+    All,
+    /// Only these names (the files a verification checked); the rest of
+    /// the layers is read, to check their digests, but not written.
+    Only(&'a NameList),
+}
+
+impl Keep<'_> {
+    fn keeps(&self, name: &str) -> bool {
+        match self {
+            Keep::All => true,
+            Keep::Only(names) if names.is_sorted() => names.find_sorted(name).is_some(),
+            Keep::Only(names) => names.iter().any(|n| n == name),
+        }
+    }
+}
+
+pub(super) fn pull(
+    source: &OciSource,
+    dir: &Path,
+    keep: Keep<'_>,
+    progress: ProgressFn<'_>,
+) -> Result<Pulled> {
     if dir.symlink_metadata().is_ok() {
         return Err(Error::Exists(dir.to_path_buf()));
     }
@@ -63,9 +87,11 @@ pub(super) fn pull(source: &OciSource, dir: &Path, progress: ProgressFn<'_>) -> 
         match &layer.kind {
             LayerKind::Raw { name } => {
                 let mut reader = source.registry.blob(digest, layer.descriptor.size, name)?;
-                write_file(&staging.path, name, &mut reader, progress)?;
+                if keep.keeps(name) {
+                    write_file(&staging.path, name, &mut reader, progress)?;
+                    files += 1;
+                }
                 reader.finish()?;
-                files += 1;
             }
             LayerKind::Tar { .. } => {
                 let what = format!("layer {digest}");
@@ -75,14 +101,33 @@ pub(super) fn pull(source: &OciSource, dir: &Path, progress: ProgressFn<'_>) -> 
                     progress,
                 };
                 let counter = super::tar::read_tar_layer(counter, layer, &mut |name, _, entry| {
-                    write_file(&staging.path, name, entry, &|_: u64| {})?;
-                    files += 1;
+                    if keep.keeps(name) {
+                        write_file(&staging.path, name, entry, &|_: u64| {})?;
+                        files += 1;
+                    } else {
+                        // Read (the layer's digest covers it), not written.
+                        std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
+                            Error::from(OciError::unavailable_if_io(format!("{name}: {e}"), &e))
+                        })?;
+                    }
                     Ok(())
                 })?;
                 counter.inner.finish()?;
             }
         }
         bytes += layer.descriptor.size;
+    }
+    if let Keep::Only(names) = keep
+        && files != names.len()
+    {
+        return Err(OciError::Manifest {
+            digest: source.manifest_digest().to_string(),
+            reason: format!(
+                "the layers hold {files} of the {} files verified",
+                names.len()
+            ),
+        }
+        .into());
     }
     std::fs::rename(&staging.path, dir).map_err(|e| Error::io(dir, e))?;
     staging.done = true;
