@@ -34,20 +34,14 @@ fn admit(a: &[String]) -> Result<Result<String, String>> {
     options.plain_http = reference.registry().starts_with("127.0.0.1:"); // the test registry
     let model = OciSource::open(&reference, &options)?;
     let mut found = model
-        .bundles(64 << 20)?
-        .bundles
-        .into_iter()
-        .map(|b| Document::from_bytes(b.uri, b.bytes));
+        .attached_bundles(64 << 20)? // each downloaded when reached
+        .filter_map(|b| b.ok().map(|b| Document::from_bytes(b.uri, b.bytes)));
     let Some(first) = found.next() else {
         return Ok(Err("no signature is attached".into()));
     };
     let now = Now::system(jiff::Timestamp::now());
     let (_, outcome) = gate
-        .verify_candidates(
-            GateRequest::new(&model, first, now),
-            found.collect(),
-            &|_: u64| {},
-        )?
+        .verify_candidates(GateRequest::new(&model, first, now), found, &|_: u64| {})?
         .chosen;
     let failures = outcome
         .verdict

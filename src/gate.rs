@@ -231,9 +231,9 @@ impl Gate {
     /// Verifies `request`'s model against its signature and then each of
     /// `more`, with the same options, and keeps the first that verifies
     /// (see [`Candidates`]). The model is hashed once (sources keep what
-    /// they computed). Each document is moved into its own request, so a
-    /// large bundle's text is freed once decoded; the BOM is copied for all
-    /// but the last.
+    /// they computed). `more` is drawn one document at a time, and each is
+    /// moved into its own request, so a large bundle's text is freed once
+    /// decoded before the next is taken.
     ///
     /// A candidate whose inputs cannot be examined is set aside in
     /// [`Candidates::unusable`]; the call fails only when no candidate
@@ -242,7 +242,7 @@ impl Gate {
     pub fn verify_candidates(
         &self,
         request: GateRequest<'_>,
-        more: Vec<Document>,
+        more: impl IntoIterator<Item = Document>,
         progress: ProgressFn<'_>,
     ) -> Result<Candidates> {
         let mut template = request;
@@ -251,15 +251,21 @@ impl Gate {
             Document::from_bytes("", Vec::new()),
         );
         let mut bom = template.bom.take();
-        let documents: Vec<Document> = std::iter::once(first).chain(more).collect();
-        let last = documents.len() - 1;
-        let mut outcomes = Vec::with_capacity(documents.len());
+        // Documents are drawn one at a time (a registry downloads each when
+        // it is reached), so one is in memory at a time.
+        let mut documents = std::iter::once(first).chain(more).peekable();
+        let mut outcomes = Vec::new();
         let mut unusable = Vec::new();
-        for (i, document) in documents.into_iter().enumerate() {
+        while let Some(document) = documents.next() {
             let uri = document.uri.clone();
             let mut request = template.clone();
             request.signature = document;
-            request.bom = if i == last { bom.take() } else { bom.clone() };
+            // The BOM is moved into the last request, copied before it.
+            request.bom = if documents.peek().is_none() {
+                bom.take()
+            } else {
+                bom.clone()
+            };
             match self.verify(request, progress) {
                 Ok(outcome) => outcomes.push((uri, outcome)),
                 Err(e) => unusable.push((uri, e)),

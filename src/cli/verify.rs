@@ -105,16 +105,29 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let limit = Limit::new(&args, model.source());
     let mut found = match &args.signature {
         Some(sig) => Found {
-            documents: vec![read_document(sig, &limit, InputKind::Bundle)?],
+            documents: Box::new(std::iter::once(Ok(read_document(
+                sig,
+                &limit,
+                InputKind::Bundle,
+            )?))),
             unreadable: Vec::new(),
             via: None,
         },
         None => attached_bundles(&model)?,
     };
     let shown = args.path.display().to_string();
-    if found.documents.is_empty() {
+    // The first candidate that can be read; the others are read one at a
+    // time while they are verified.
+    let first = loop {
+        match found.documents.next() {
+            Some(Ok(document)) => break Some(document),
+            Some(Err(unreadable)) => found.unreadable.push(unreadable),
+            None => break None,
+        }
+    };
+    let Some(first) = first else {
         return no_signature(ctx, &model, &shown, &found);
-    }
+    };
     let mut bom = match &args.bom {
         Some(bom) => {
             let signature = args
@@ -130,10 +143,6 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     };
     // Each candidate bundle is verified; the first that verifies is the
     // verdict.
-    let mut documents = std::mem::take(&mut found.documents).into_iter();
-    let Some(first) = documents.next() else {
-        return no_signature(ctx, &model, &shown, &found);
-    };
     let mut request = GateRequest::new(model.source(), first, ctx.now);
     request.bom = bom.take();
     request.ignore_paths = args.ignore_paths.clone();
@@ -144,8 +153,17 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     // blobs are then streamed; else raw layers are checked by digest alone.
     request.inspect_formats = gate.policy().is_some() || recorder.is_some();
     let bar = Bar::new(ctx.quiet, "verifying");
-    let candidates = gate.verify_candidates(request, documents.collect(), &bar);
+    let mut unreadable = Vec::new();
+    let rest = found.documents.by_ref().filter_map(|item| match item {
+        Ok(document) => Some(document),
+        Err(why) => {
+            unreadable.push(why);
+            None
+        }
+    });
+    let candidates = gate.verify_candidates(request, rest, &bar);
     bar.finish();
+    found.unreadable.extend(unreadable);
     let candidates = candidates?;
     let (signature_uri, outcome) = candidates.chosen;
     let outcomes = candidates.others;
@@ -241,29 +259,27 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
 }
 
 /// The signatures to try.
-struct Found {
-    documents: Vec<Document>,
+struct Found<'a> {
+    /// Candidates, read when reached (a registry downloads each then), or
+    /// why one cannot be read (its URI and the reason).
+    documents: Box<dyn Iterator<Item = std::result::Result<Document, (String, String)>> + 'a>,
     unreadable: Vec<(String, String)>,
     via: Option<String>,
 }
 
 /// The bundles attached to a registry model.
-fn attached_bundles(model: &Model) -> Result<Found> {
+fn attached_bundles(model: &Model) -> Result<Found<'_>> {
     #[cfg(feature = "oci")]
     if let Some(oci) = model.oci() {
-        let found = oci.bundles(BASE_BUNDLE_SIZE)?;
+        let attached = oci.attached_bundles(BASE_BUNDLE_SIZE)?;
+        let via = Some(attached.via.to_string());
         return Ok(Found {
-            documents: found
-                .bundles
-                .into_iter()
-                .map(|b| Document::from_bytes(b.uri, b.bytes))
-                .collect(),
-            unreadable: found
-                .unreadable
-                .into_iter()
-                .map(|(d, why)| (oci.reference().pinned(&d.digest).to_string(), why))
-                .collect(),
-            via: Some(found.via.to_string()),
+            documents: Box::new(attached.map(move |item| match item {
+                Ok(b) => Ok(Document::from_bytes(b.uri, b.bytes)),
+                Err((d, why)) => Err((oci.reference().pinned(&d.digest).to_string(), why)),
+            })),
+            unreadable: Vec::new(),
+            via,
         });
     }
     let _ = model;
@@ -271,7 +287,7 @@ fn attached_bundles(model: &Model) -> Result<Found> {
 }
 
 /// No bundle to check: a failed verification (exit 1).
-fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found) -> Result<Outcome> {
+fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found<'_>) -> Result<Outcome> {
     let reason = format!(
         "no signature bundle is attached to {}",
         model.source().uri()

@@ -8,6 +8,7 @@ Usage (REGISTRY is HOST:PORT, plain HTTP on loopback):
   registry_tool.py push-evil-tar REGISTRY REPO:TAG KIND
   registry_tool.py digest REGISTRY REPO:TAG
   registry_tool.py copy-referrers REGISTRY REPO FROM_DIGEST TO_DIGEST
+  registry_tool.py attach-junk REGISTRY REPO DIGEST COUNT MIB
 Each prints the manifest digest it pushed (or read).
 """
 
@@ -223,6 +224,33 @@ def copy_referrers(registry, repo, source, target):
     print(len(copies))
 
 
+def attach_junk(registry, repo, target, count, mib):
+    """Attaches COUNT junk "signature bundles" sharing one blob of MIB MiB
+    (JSON, but no bundle) to TARGET, ahead of its other referrers: what an
+    attacker who can push to the repository attaches to exhaust a verifier."""
+    c = client()
+    bundle_type = "application/vnd.dev.sigstore.bundle.v0.3+json"
+    junk = b'{"junk":"' + b"a" * (int(mib) << 20) + b'"}'
+    blob = upload(c, registry, repo, junk, bundle_type)
+    empty = upload(c, registry, repo, b"{}", "application/vnd.oci.empty.v1+json")
+    t = get(c, registry, repo, target, MANIFEST)
+    subject = {"mediaType": MANIFEST, "digest": target, "size": len(t.content)}
+    tag = target.replace(":", "-", 1)
+    r = get(c, registry, repo, tag, INDEX)
+    existing = r.json()["manifests"] if r.status_code == 200 else []
+    junks = []
+    for i in range(int(count)):
+        m = {"schemaVersion": 2, "mediaType": MANIFEST, "artifactType": bundle_type,
+             "config": empty, "layers": [blob], "subject": subject,
+             "annotations": {"junk": str(i)}}
+        body = json.dumps(m).encode()
+        d = put_manifest(c, registry, repo, "sha256:" + hashlib.sha256(body).hexdigest(), m)
+        junks.append({"mediaType": MANIFEST, "digest": d, "size": len(body), "artifactType": bundle_type})
+    put_manifest(c, registry, repo, tag,
+                 {"schemaVersion": 2, "mediaType": INDEX, "manifests": junks + existing}, INDEX)
+    print(len(junks))
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "push-raw":
@@ -236,6 +264,8 @@ def main(argv):
         print(digest(args[0], repo, ref))
     elif cmd == "copy-referrers":
         copy_referrers(*args)
+    elif cmd == "attach-junk":
+        attach_junk(*args)
     else:
         raise SystemExit(__doc__)
 

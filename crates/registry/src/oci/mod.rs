@@ -68,6 +68,54 @@ pub struct AttachedBundle {
     pub bytes: Vec<u8>,
 }
 
+/// Most signature bundles of one model read: an attacker who can attach
+/// artifacts must not make a verification read without end.
+pub const MAX_ATTACHED_BUNDLES: usize = 64;
+
+/// The signature bundles attached to a model, read one at a time (see
+/// [`OciSource::attached_bundles`]).
+#[derive(Debug)]
+pub struct AttachedBundles<'a> {
+    source: &'a OciSource,
+    pending: std::vec::IntoIter<Descriptor>,
+    taken: usize,
+    max_bundle: u64,
+    /// How the referrers were found.
+    pub via: Via,
+}
+
+impl Iterator for AttachedBundles<'_> {
+    type Item = std::result::Result<AttachedBundle, (Descriptor, String)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let referrer = self.pending.next()?;
+        self.taken += 1;
+        if self.taken > MAX_ATTACHED_BUNDLES {
+            return Some(Err((
+                referrer,
+                format!("not read: more than {MAX_ATTACHED_BUNDLES} signatures are attached"),
+            )));
+        }
+        let source = self.source;
+        Some(
+            match referrers::fetch_blob(
+                &source.registry,
+                &referrer,
+                &source.digest,
+                BUNDLE_ARTIFACT_TYPE,
+                self.max_bundle,
+            ) {
+                Ok(bytes) => Ok(AttachedBundle {
+                    uri: source.reference.pinned(&referrer.digest).to_string(),
+                    referrer,
+                    bytes,
+                }),
+                Err(e) => Err((referrer, e.to_string())),
+            },
+        )
+    }
+}
+
 /// What was found among the referrers.
 #[derive(Debug, Clone)]
 pub struct FoundBundles {
@@ -150,30 +198,42 @@ impl OciSource {
         )?)
     }
 
-    /// The signature bundles attached to the model's manifest.
+    /// The signature bundles attached to the model's manifest, all read
+    /// at once (each at most `max_bundle` bytes, at most
+    /// [`MAX_ATTACHED_BUNDLES`] of them). A verifier should rather take
+    /// them one at a time with [`OciSource::attached_bundles`].
     pub fn bundles(&self, max_bundle: u64) -> Result<FoundBundles> {
-        let (found, via) = referrers::list(&self.registry, &self.digest, BUNDLE_ARTIFACT_TYPE)?;
+        let attached = self.attached_bundles(max_bundle)?;
+        let via = attached.via;
         let mut bundles = Vec::new();
         let mut unreadable = Vec::new();
-        for referrer in found {
-            match referrers::fetch_blob(
-                &self.registry,
-                &referrer,
-                &self.digest,
-                BUNDLE_ARTIFACT_TYPE,
-                max_bundle,
-            ) {
-                Ok(bytes) => bundles.push(AttachedBundle {
-                    uri: self.reference.pinned(&referrer.digest).to_string(),
-                    referrer,
-                    bytes,
-                }),
-                Err(e) => unreadable.push((referrer, e.to_string())),
+        for item in attached {
+            match item {
+                Ok(bundle) => bundles.push(bundle),
+                Err(refused) => unreadable.push(refused),
             }
         }
         Ok(FoundBundles {
             bundles,
             unreadable,
+            via,
+        })
+    }
+
+    /// The signature bundles attached to the model's manifest, each
+    /// downloaded (at most `max_bundle` bytes) only when the iterator gets
+    /// to it: a verifier that checks each before taking the next holds one
+    /// bundle in memory however many are attached. Referrers past the
+    /// first [`MAX_ATTACHED_BUNDLES`] are not read (each comes out as an
+    /// error saying so); one that cannot be read comes out as an error with
+    /// its reason.
+    pub fn attached_bundles(&self, max_bundle: u64) -> Result<AttachedBundles<'_>> {
+        let (found, via) = referrers::list(&self.registry, &self.digest, BUNDLE_ARTIFACT_TYPE)?;
+        Ok(AttachedBundles {
+            source: self,
+            pending: found.into_iter(),
+            taken: 0,
+            max_bundle,
             via,
         })
     }
