@@ -337,6 +337,27 @@ fn classify(d: &Descriptor) -> Result<LayerKind, OciError> {
         name: name.clone(),
         reason,
     })?;
+    // oras and other clients write a raw layer to the file its title names:
+    // with a filepath too, the title must be a safe name for the same file
+    // (the path itself or its last component), or a pull of the verified
+    // digest writes the signed bytes under another name.
+    if let (Some(title), Some(_)) = (
+        d.annotations.get(TITLE_ANNOTATION),
+        d.annotations.get(FILEPATH_ANNOTATION),
+    ) {
+        let unsafe_title = |reason: String| OciError::UnsafeName {
+            layer: d.digest.clone(),
+            name: title.clone(),
+            reason,
+        };
+        let title = safe_name(title).map_err(|r| unsafe_title(format!("title: {r}")))?;
+        let last = name.rsplit('/').next().unwrap_or(&name);
+        if title != name && title != last {
+            return Err(unsafe_title(format!(
+                "the title names another file than the filepath {name:?} (a client that writes by title would put the signed bytes there)"
+            )));
+        }
+    }
     Ok(LayerKind::Raw { name })
 }
 
@@ -421,6 +442,34 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// oras writes a raw layer by its title: a title that is unsafe, or
+    /// names another file than the filepath, refuses the manifest.
+    #[test]
+    fn a_title_must_name_the_filepath_file() {
+        for (title, ok) in [
+            ("model.safetensors", true),
+            ("sub/model.safetensors", true),
+            ("modeling_llama.py", false),
+            ("../../x", false),
+            ("/abs", false),
+            ("model.safetensors\nx", false),
+            ("other/model.safetensors", false),
+        ] {
+            let bytes = manifest(&layer(
+                "application/vnd.cncf.model.weight.v1.raw",
+                &format!(
+                    r#""org.cncf.model.filepath":"sub/model.safetensors","org.opencontainers.image.title":{}"#,
+                    serde_json::to_string(title).unwrap()
+                ),
+            ));
+            let got = parse_model_manifest(&bytes, None, D);
+            assert_eq!(got.is_ok(), ok, "{title:?}: {got:?}");
+            if let Err(e) = got {
+                assert!(matches!(e, OciError::UnsafeName { .. }), "{title:?}: {e}");
+            }
+        }
     }
 
     #[test]
