@@ -187,6 +187,14 @@ impl ConnectSpec {
             Some((a, p)) => (a, Some(p)),
             None => (rest, None),
         };
+        // An '@' past the host part: a user name or password with an
+        // unescaped '/' or '?' (libpq reads these URIs no better). Nothing
+        // of the text is echoed: it may be part of the password.
+        if path.is_some_and(|p| p.contains('@')) || query.is_some_and(|q| q.contains('@')) {
+            return Err(usage(
+                "an '@' after the host: percent-encode '/', '?', '&', ':' and '@' in the user name and password (%2F, %3F, %26, %3A, %40), or give the password in PGPASSWORD or a password file".into(),
+            ));
+        }
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((u, h)) => (Some(u), h),
             None => (None, authority),
@@ -339,24 +347,30 @@ fn parse_sslmode(text: &str) -> Result<SslMode> {
 }
 
 /// The URI with any password (in the user part or a `password=`
-/// parameter) replaced by `***`.
+/// parameter) replaced by `***`. Everything before the last `@` is taken
+/// for user information, so a password holding an unescaped `/`, `?` or
+/// `&` is hidden whole too.
 pub fn redact(uri: &str) -> String {
     let scheme_end = uri.find("://").map_or(0, |i| i + 3);
     let (head, rest) = uri.split_at(scheme_end);
-    let (main, query) = match rest.split_once('?') {
+    let (info, after) = match rest.rfind('@') {
+        Some(at) => {
+            let info = &rest[..at];
+            let shown = match info.split_once(':') {
+                Some((user, _)) if !user.contains(['/', '?', '&']) => format!("{user}:***@"),
+                Some(_) => "***@".to_string(),
+                None if info.contains(['/', '?', '&']) => "***@".to_string(),
+                None => format!("{info}@"),
+            };
+            (shown, &rest[at + 1..])
+        }
+        None => (String::new(), rest),
+    };
+    let (main, query) = match after.split_once('?') {
         Some((m, q)) => (m, Some(q)),
-        None => (rest, None),
+        None => (after, None),
     };
-    let authority_end = main.find('/').unwrap_or(main.len());
-    let (authority, path) = main.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((info, host)) => match info.split_once(':') {
-            Some((user, _)) => format!("{user}:***@{host}"),
-            None => authority.to_string(),
-        },
-        None => authority.to_string(),
-    };
-    let mut out = format!("{head}{authority}{path}");
+    let mut out = format!("{head}{info}{main}");
     if let Some(query) = query {
         let params: Vec<String> = query
             .split('&')
@@ -436,6 +450,30 @@ mod tests {
         let shown = format!("{env:?} {spec:?}");
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("PGPASSWORD"), "{shown}");
+    }
+
+    /// A password holding an unescaped '/', '?' or '&' never shows in an
+    /// error or in the redacted URI, whole or in part.
+    #[test]
+    fn a_password_with_unescaped_delimiters_is_never_echoed() {
+        for uri in [
+            "postgres://writer:pa/ss1234@db.example/evidence",
+            "postgres://writer:pa?ss1234@db.example/evidence",
+            "postgres://writer:pa&ss1234@db.example:5432/evidence",
+            "postgres://writer:1234/x@db.example/evidence",
+            "postgres://writer:pa/ss1234@db.example/evidence?sslmode=require",
+        ] {
+            let shown = redact(uri);
+            assert!(!shown.contains("1234"), "{uri}: {shown}");
+            assert!(!shown.contains("pa"), "{uri}: {shown}");
+            match ConnectSpec::parse(uri, &PgEnv::default()) {
+                Ok(spec) => {
+                    let text = format!("{spec} {spec:?}");
+                    assert!(!text.contains("1234"), "{uri}: {text}");
+                }
+                Err(e) => assert!(!e.to_string().contains("1234"), "{uri}: {e}"),
+            }
+        }
     }
 
     #[test]
