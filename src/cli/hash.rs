@@ -7,7 +7,6 @@ use clap::Args;
 use modelseal::Result;
 use modelseal::digest::{Resources, Serialization};
 use modelseal::source::{SourceNote, manifest_with_notes};
-use modelseal::verify::Warning;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,17 +37,7 @@ struct HashJson<'a> {
 
 /// A note of the walk as a warning line.
 pub fn note_text(note: &SourceNote) -> String {
-    match note {
-        SourceNote::SymlinkOutsideRoot { path, target } => Warning::SymlinkOutsideRoot {
-            path: path.clone(),
-            target: target.clone(),
-        }
-        .to_string(),
-        SourceNote::SymlinkCycle { path } => {
-            Warning::SymlinkCycle { path: path.clone() }.to_string()
-        }
-        other => format!("{other:?}"),
-    }
+    note.to_string()
 }
 
 pub fn run(ctx: &Context, args: HashArgs) -> Result<Outcome> {

@@ -180,8 +180,23 @@ impl LoadedPolicy {
         let sha256 = hex::encode(Sha256::digest(text));
         let text =
             std::str::from_utf8(text).map_err(|_| Error::Policy(format!("{uri}: not UTF-8")))?;
-        let policy: Policy =
-            toml::from_str(text).map_err(|e| Error::Policy(format!("{uri}: {e}")))?;
+        let policy: Policy = toml::from_str(text).map_err(|e| {
+            // One line: the message and where (toml's own text spans
+            // several lines with the source quoted).
+            let at = e
+                .span()
+                .map(|span| {
+                    let before = &text[..span.start.min(text.len())];
+                    let line = before.matches('\n').count() + 1;
+                    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    format!(" (line {line}, column {column})")
+                })
+                .unwrap_or_default();
+            Error::Policy(format!(
+                "{uri}: {}{at}",
+                e.message().trim_end().replace('\n', "; ")
+            ))
+        })?;
         let mut loaded = LoadedPolicy {
             policy,
             uri: uri.to_string(),
@@ -308,6 +323,16 @@ impl LoadedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_malformed_policy_is_one_line_saying_where() {
+        let text = "[signers]\nkeys = [\"a.pem\"]\n[require]\nbom = \"yes\"\n";
+        let err = LoadedPolicy::parse(text.as_bytes(), "p.toml", Path::new("."))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains('\n'), "{err}");
+        assert!(err.contains("p.toml") && err.contains("line 4"), "{err}");
+    }
 
     #[test]
     fn a_key_file_changed_after_loading_changes_nothing() {

@@ -110,6 +110,25 @@ pub enum SourceNote {
     },
 }
 
+impl std::fmt::Display for SourceNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SourceNote::DigestOnly { path, from } => {
+                write!(f, "{path}: checked by the digest of {from}, not downloaded")
+            }
+            SourceNote::Read { path, from } => write!(f, "{path}: read from {from}"),
+            SourceNote::SymlinkOutsideRoot { path, target } => write!(
+                f,
+                "{path}: symbolic link leads outside the model root (to {target})"
+            ),
+            SourceNote::SymlinkCycle { path } => write!(
+                f,
+                "{path}: symbolic link makes a cycle and was not followed"
+            ),
+        }
+    }
+}
+
 impl From<crate::digest::WalkNote> for SourceNote {
     fn from(note: crate::digest::WalkNote) -> Self {
         match note {
@@ -205,5 +224,24 @@ pub trait ModelSource: Sync + std::fmt::Debug {
     /// hostile file stays bounded. At least [`BASE_BUNDLE_SIZE`].
     fn bundle_size_limit(&self) -> Result<u64> {
         Ok(BASE_BUNDLE_SIZE)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SourceNote;
+
+    #[test]
+    fn notes_read_as_sentences_not_as_rust() {
+        let note = SourceNote::DigestOnly {
+            path: "model.safetensors".into(),
+            from: "layer sha256:ab".into(),
+        };
+        assert_eq!(
+            note.to_string(),
+            "model.safetensors: checked by the digest of layer sha256:ab, not downloaded"
+        );
+        let link = SourceNote::SymlinkCycle { path: "a".into() };
+        assert!(!link.to_string().contains('{'), "{link}");
     }
 }
