@@ -45,6 +45,31 @@ fn past_deadline(what: &str) -> std::io::Error {
     )
 }
 
+/// When the download of a blob is given up on: a registry that drips bytes
+/// must not hold a verifier for as long as the size it declares allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BlobLimits {
+    /// A download that receives fewer than `stall_min_bytes` in this long
+    /// has stalled.
+    pub stall_window: Duration,
+    /// See `stall_window`.
+    pub stall_min_bytes: u64,
+    /// The longest any one blob may take, whatever its size.
+    pub max_time: Duration,
+}
+
+impl Default for BlobLimits {
+    /// 64 KiB in every 30 s, and an hour per blob at most.
+    fn default() -> Self {
+        BlobLimits {
+            stall_window: Duration::from_secs(30),
+            stall_min_bytes: 64 << 10,
+            max_time: Duration::from_secs(3600),
+        }
+    }
+}
+
 /// How to reach a registry.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
@@ -54,6 +79,8 @@ pub struct RegistryOptions {
     /// Plain HTTP instead of https: allowed only for a registry on a
     /// loopback address.
     pub plain_http: bool,
+    /// When a blob download is given up on.
+    pub blob_limits: BlobLimits,
 }
 
 impl RegistryOptions {
@@ -62,6 +89,7 @@ impl RegistryOptions {
         RegistryOptions {
             credentials,
             plain_http: false,
+            blob_limits: BlobLimits::default(),
         }
     }
 }
@@ -91,6 +119,7 @@ pub(crate) struct Registry {
     /// Bearer tokens by scope, and whether the registry wants Basic.
     auth: Mutex<AuthState>,
     timeout: Duration,
+    limits: BlobLimits,
 }
 
 #[derive(Default)]
@@ -183,6 +212,7 @@ impl Registry {
             credentials: options.credentials.clone(),
             auth: Mutex::new(AuthState::default()),
             timeout: limit,
+            limits: options.blob_limits,
         })
     }
 
@@ -399,11 +429,15 @@ impl Registry {
                 digest: digest.to_string(),
             });
         }
+        let now = std::time::Instant::now();
         Ok(BlobReader {
             response,
-            deadline: std::time::Instant::now()
+            deadline: now
                 + timeout()
-                + Duration::from_secs(size / MIN_BLOB_RATE),
+                + Duration::from_secs(size / MIN_BLOB_RATE).min(self.limits.max_time),
+            limits: self.limits,
+            window_start: now,
+            window_bytes: 0,
             hasher: Sha256::new(),
             read: 0,
             size,
@@ -608,8 +642,13 @@ fn error_message(body: &[u8]) -> Option<String> {
 /// A blob being streamed: counts and hashes what it reads.
 pub(crate) struct BlobReader {
     response: Response,
-    /// When the whole blob must have arrived (see [`MIN_BLOB_RATE`]).
+    /// When the whole blob must have arrived (see [`MIN_BLOB_RATE`] and
+    /// [`BlobLimits::max_time`]).
     deadline: std::time::Instant,
+    limits: BlobLimits,
+    /// The current stall window and what arrived in it.
+    window_start: std::time::Instant,
+    window_bytes: u64,
     hasher: Sha256,
     read: u64,
     size: u64,
@@ -623,6 +662,23 @@ impl Read for BlobReader {
             return Err(past_deadline(&self.what));
         }
         let n = self.response.read(buf)?;
+        self.window_bytes += n as u64;
+        let now = std::time::Instant::now();
+        if now.duration_since(self.window_start) >= self.limits.stall_window {
+            if n != 0 && self.window_bytes < self.limits.stall_min_bytes {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!(
+                        "{}: the registry stalled: fewer than {} bytes in {} s (timed out)",
+                        self.what,
+                        self.limits.stall_min_bytes,
+                        self.limits.stall_window.as_secs_f64()
+                    ),
+                ));
+            }
+            self.window_start = now;
+            self.window_bytes = 0;
+        }
         self.read += n as u64;
         if self.read > self.size {
             return Err(std::io::Error::other(format!(
@@ -658,8 +714,8 @@ mod tests {
     #[test]
     fn plain_http_only_for_loopback() {
         let options = RegistryOptions {
-            credentials: Credentials::Anonymous,
             plain_http: true,
+            ..RegistryOptions::new(Credentials::Anonymous)
         };
         let remote = Reference::parse("oci://registry.example/m:t").unwrap();
         let err = Registry::new(&remote, &options).unwrap_err();
@@ -675,8 +731,8 @@ mod tests {
     #[test]
     fn referrers_api_requests_follow_the_spec() {
         let options = RegistryOptions {
-            credentials: Credentials::Anonymous,
             plain_http: true,
+            ..RegistryOptions::new(Credentials::Anonymous)
         };
         let reference = Reference::parse("oci://127.0.0.1:5000/org/model:v1").unwrap();
         let registry = Registry::new(&reference, &options).unwrap();
@@ -741,5 +797,46 @@ mod tests {
             .as_deref(),
             Some("MANIFEST_UNKNOWN: manifest unknown")
         );
+    }
+
+    /// A registry that declares a huge blob and drips it one byte at a
+    /// time is given up on when the stall window passes, not when the
+    /// declared size at the floor rate would allow (years for 2^45 bytes).
+    #[test]
+    fn a_dripping_blob_is_given_up_on_as_stalled() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 35184372088832\r\n\r\n");
+            for _ in 0..100 {
+                if stream.write_all(b"x").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let reference = Reference::parse(&format!("oci://127.0.0.1:{port}/r/m:v1")).unwrap();
+        let mut options = RegistryOptions::new(Credentials::Anonymous);
+        options.plain_http = true;
+        options.blob_limits.stall_window = Duration::from_secs(1);
+        options.blob_limits.stall_min_bytes = 1024;
+        let registry = Registry::new(&reference, &options).unwrap();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let mut reader = registry.blob(&digest, 1 << 45, "layer").unwrap();
+        let err = std::io::copy(&mut reader, &mut std::io::sink()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+        assert!(err.to_string().contains("stalled"), "{err}");
+        let class = OciError::unavailable_if_io(err.to_string(), &err);
+        assert!(class.is_retryable());
     }
 }

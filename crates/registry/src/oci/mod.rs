@@ -22,7 +22,7 @@ pub mod referrers;
 mod stream;
 mod tar;
 
-pub use client::{MAX_MANIFEST, RegistryOptions};
+pub use client::{BlobLimits, MAX_MANIFEST, RegistryOptions};
 pub use credentials::Credentials;
 pub use error::OciError;
 pub use manifest::{Descriptor, LayerKind, ModelLayout};
