@@ -494,10 +494,38 @@ mod tests {
             .collect())
     }
 
-    /// What this reader accepts, Go reads with the same model files; where
-    /// Go would find a file this reader would not, the layer is refused.
+    /// The model files Python's tarfile finds under `models/` (regular
+    /// members, names without the prefix), or its error.
+    fn python_model_files(bytes: &[u8]) -> Result<Vec<String>, String> {
+        let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), bytes).unwrap();
+        let run = std::process::Command::new("python3")
+            .arg(root.join("tests/differential/py_tar.py"))
+            .arg(file.path())
+            .output()
+            .expect("python3 runs");
+        let text = String::from_utf8_lossy(&run.stdout).to_string();
+        if !run.status.success() {
+            return Err(text);
+        }
+        Ok(text
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.splitn(3, ' ');
+                let (kind, _size, name) = (parts.next()?, parts.next()?, parts.next()?);
+                (kind == "file")
+                    .then(|| name.strip_prefix("models/").map(str::to_string))
+                    .flatten()
+            })
+            .collect())
+    }
+
+    /// What this reader accepts, Go and Python read with the same model
+    /// files; where either would find a file this reader would not, the
+    /// layer is refused.
     #[test]
-    fn accepted_layers_hold_the_same_model_files_for_go() {
+    fn accepted_layers_hold_the_same_model_files_for_go_and_python() {
         let next = block("models/modeling_evil.py", b'0', b"import os", |_| {});
         let long = format!("models/{}/w.bin", "d".repeat(120));
         let layers: Vec<(&str, Vec<u8>, bool)> = vec![
@@ -542,23 +570,50 @@ mod tests {
                 layer_of(&[block("junk/", b'5', &next, |_| {})]),
                 false,
             ),
+            (
+                "GNU.sparse.name",
+                layer_of(&[
+                    block(
+                        "junk/pax",
+                        b'x',
+                        &pax_records(&[
+                            ("GNU.sparse.major", "0"),
+                            ("GNU.sparse.minor", "1"),
+                            ("GNU.sparse.name", "models/modeling_evil.py"),
+                            ("GNU.sparse.map", "0,9"),
+                            ("GNU.sparse.size", "9"),
+                        ]),
+                        |_| {},
+                    ),
+                    block("junk/placeholder", b'0', b"import os", |_| {}),
+                ]),
+                false,
+            ),
         ];
         for (what, bytes, accepted) in layers {
             let ours = names(&bytes, TarRoot::ModelsDir);
             let go = go_model_files(&bytes);
+            let python = python_model_files(&bytes);
             assert_eq!(ours.is_ok(), accepted, "{what}: {ours:?} (Go: {go:?})");
             match ours {
                 Ok(files) => {
                     let ours: Vec<String> = files.into_iter().map(|(n, _)| n).collect();
-                    assert_eq!(Ok(ours), go, "{what}");
+                    assert_eq!(Ok(ours.clone()), go, "{what}: Go");
+                    assert_eq!(Ok(ours), python, "{what}: Python");
                 }
-                // The attacks: Go would have put the unsigned file in the
-                // model (or failed), which is why the layer is refused.
-                Err(_) => assert!(
-                    go.as_ref()
-                        .map_or(true, |f| f.iter().any(|n| n == "modeling_evil.py")),
-                    "{what}: {go:?}"
-                ),
+                // The attacks: Go or Python would have put the unsigned
+                // file in the model (or failed), which is why the layer is
+                // refused.
+                Err(_) => {
+                    let evil = |r: &Result<Vec<String>, String>| {
+                        r.as_ref()
+                            .map_or(true, |f| f.iter().any(|n| n == "modeling_evil.py"))
+                    };
+                    assert!(
+                        evil(&go) || evil(&python),
+                        "{what}: Go {go:?}, Python {python:?}"
+                    );
+                }
             }
         }
     }
