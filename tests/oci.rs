@@ -362,6 +362,30 @@ fn tar_layers_are_streamed_and_sign_like_the_directory() {
         ]);
         assert_eq!(r.0, 0, "{r:?}");
         assert!(r.1.contains("read:        model.safetensors"), "{r:?}");
+        // What runs in a ModelCar image (its entrypoint, its other files)
+        // is not covered, and the verdict says so; a ModelPack layer is
+        // all model.
+        let uncovered =
+            r.1.contains("NOTE:    not covered by the signature: this is a container image");
+        assert_eq!(uncovered, style == "modelcar", "{style}: {r:?}");
+        let json = ms(&[
+            os("--format"),
+            os("json"),
+            os("verify"),
+            os(&reference),
+            os("--key"),
+            public.as_os_str(),
+        ]);
+        let v: serde_json::Value = serde_json::from_str(&json.1).unwrap();
+        let kinds: Vec<&str> = v["result"]["source_notes"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|n| n["kind"].as_str()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            kinds.contains(&"not-covered"),
+            style == "modelcar",
+            "{style}: {v}"
+        );
         let dir = tmp.path().join(format!("pulled{i}"));
         let r = ms(&[
             os("verify"),

@@ -370,6 +370,7 @@ fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<
             SourceNote::Read { path, from } => {
                 outln!("    read:        {} ({})", escape(path), escape(from))
             }
+            SourceNote::NotCovered { .. } => outln!("  NOTE:    {}", escape(&note.to_string())),
             _ => {}
         }
     }

@@ -108,6 +108,14 @@ pub enum SourceNote {
         /// The link's resource name.
         path: String,
     },
+    /// Part of what will run is not covered by the model's signature: in a
+    /// container image that carries a model under `/models` (a ModelCar),
+    /// the image config (entrypoint, command, environment) and every file
+    /// outside `/models`.
+    NotCovered {
+        /// What is not covered.
+        what: String,
+    },
 }
 
 impl std::fmt::Display for SourceNote {
@@ -125,6 +133,9 @@ impl std::fmt::Display for SourceNote {
                 f,
                 "{path}: symbolic link makes a cycle and was not followed"
             ),
+            SourceNote::NotCovered { what } => {
+                write!(f, "not covered by the signature: {what}")
+            }
         }
     }
 }

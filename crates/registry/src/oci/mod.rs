@@ -448,6 +448,26 @@ impl ModelSource for OciSource {
             }
             hashed.notes.extend(part.notes);
         }
+        // A ModelCar image: the signature covers the files under /models,
+        // not what the image runs.
+        let modelcar = |l: &&manifest::Layer| {
+            matches!(
+                l.kind,
+                LayerKind::Tar {
+                    root: manifest::TarRoot::ModelsDir,
+                    ..
+                }
+            )
+        };
+        if self.layout.layers.iter().any(|l| modelcar(&l)) {
+            let layers = self.layout.layers.iter().filter(modelcar).count();
+            hashed.notes.push(SourceNote::NotCovered {
+                what: format!(
+                    "this is a container image: only the files under /{} are signed; the image config (entrypoint, command, environment) and everything else in its {layers} image layer(s) are not",
+                    manifest::MODELCAR_ROOT
+                ),
+            });
+        }
         // Names that no file of this spec uses may still clash: raw layer
         // names are known without reading, and are checked all the same.
         let mut raw = BTreeSet::new();
