@@ -1,5 +1,5 @@
 //! modelseal-registry: models and signatures that live elsewhere. Remote
-//! inputs over HTTPS ([`read_input`], [`fetch`]) and models in OCI
+//! inputs over HTTPS ([`read_input`], [`fetch()`]) and models in OCI
 //! registries ([`oci::OciSource`], a [`modelseal_core::source::ModelSource`]):
 //! modelseal's own capped client on blocking reqwest over rustls, Docker
 //! config credentials, gzip tar layers.

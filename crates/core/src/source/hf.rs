@@ -50,9 +50,11 @@ impl HfSource {
         text.starts_with(SCHEME)
     }
 
-    /// Resolves `hf://ORG/NAME[@REVISION]` in the cache at `hub` (see
-    /// [`hf_home`]). A missing repository, revision or snapshot is an
-    /// error that says what to download.
+    /// Resolves `hf://ORG/NAME[@REVISION]` in the hub cache directory
+    /// `hub` (the caller finds it as `huggingface_hub` does: `HF_HUB_CACHE`,
+    /// else `HF_HOME/hub`, else `~/.cache/huggingface/hub`). A missing
+    /// repository, revision or snapshot is an error that says what to
+    /// download.
     pub fn resolve(uri: &str, hub: &Path) -> Result<Self> {
         let bad = |why: &str| Error::Usage(format!("{uri}: {why}"));
         let rest = uri
