@@ -175,7 +175,9 @@ pub struct Candidates {
     /// candidate that verifies, else the first candidate (whose failures
     /// are the verdict).
     pub chosen: (String, GateOutcome),
-    /// Every other candidate and its outcome, in the order given.
+    /// The candidates tried before the chosen one (the first that
+    /// verifies ends the search) and their outcomes, in order; with none
+    /// verifying, every other candidate.
     pub others: Vec<(String, GateOutcome)>,
     /// Candidates whose inputs could not be examined (a malformed bundle,
     /// say) and why: one junk signature attached beside a good one does
@@ -229,8 +231,8 @@ impl Gate {
     }
 
     /// Verifies `request`'s model against its signature and then each of
-    /// `more`, with the same options, and keeps the first that verifies
-    /// (see [`Candidates`]). The model is hashed once (sources keep what
+    /// `more`, with the same options, until one verifies, and keeps it (see
+    /// [`Candidates`]). The model is hashed once (sources keep what
     /// they computed). `more` is drawn one document at a time, and each is
     /// moved into its own request, so a large bundle's text is freed once
     /// decoded before the next is taken.
@@ -250,24 +252,26 @@ impl Gate {
             &mut template.signature,
             Document::from_bytes("", Vec::new()),
         );
-        let mut bom = template.bom.take();
+        let bom = template.bom.take();
         // Documents are drawn one at a time (a registry downloads each when
-        // it is reached), so one is in memory at a time.
-        let mut documents = std::iter::once(first).chain(more).peekable();
+        // it is reached), so one is in memory at a time, and none is drawn
+        // once one verifies.
+        let documents = std::iter::once(first).chain(more);
         let mut outcomes = Vec::new();
         let mut unusable = Vec::new();
-        while let Some(document) = documents.next() {
+        for document in documents {
             let uri = document.uri.clone();
             let mut request = template.clone();
             request.signature = document;
-            // The BOM is moved into the last request, copied before it.
-            request.bom = if documents.peek().is_none() {
-                bom.take()
-            } else {
-                bom.clone()
-            };
+            request.bom = bom.clone();
             match self.verify(request, progress) {
-                Ok(outcome) => outcomes.push((uri, outcome)),
+                Ok(outcome) => {
+                    let verified = outcome.is_verified();
+                    outcomes.push((uri, outcome));
+                    if verified {
+                        break;
+                    }
+                }
                 Err(e) => unusable.push((uri, e)),
             }
         }

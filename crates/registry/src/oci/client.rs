@@ -60,12 +60,13 @@ pub struct BlobLimits {
 }
 
 impl Default for BlobLimits {
-    /// 64 KiB in every 30 s, and an hour per blob at most.
+    /// 64 KiB in every 30 s, and a day per blob at most (a 140 GB layer at
+    /// 2 MB/s).
     fn default() -> Self {
         BlobLimits {
             stall_window: Duration::from_secs(30),
             stall_min_bytes: 64 << 10,
-            max_time: Duration::from_secs(3600),
+            max_time: Duration::from_secs(86_400),
         }
     }
 }
@@ -115,6 +116,9 @@ pub(crate) struct Registry {
     base: reqwest::Url,
     repository: String,
     http: Client,
+    /// For token requests: follows no redirect (a redirected POST would
+    /// carry a refresh token, in its body, wherever the realm points).
+    token_http: Client,
     credentials: Credentials,
     /// Bearer tokens by scope, and whether the registry wants Basic.
     auth: Mutex<AuthState>,
@@ -205,7 +209,15 @@ impl Registry {
             .user_agent(concat!("modelseal/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| OciError::Registry(format!("cannot set up the HTTP client: {e}")))?;
+        let token_http = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(limit)
+            .connect_timeout(limit.min(Duration::from_secs(15)))
+            .user_agent(concat!("modelseal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| OciError::Registry(format!("cannot set up the HTTP client: {e}")))?;
         Ok(Registry {
+            token_http,
             base,
             repository: reference.repository().to_string(),
             http,
@@ -299,7 +311,7 @@ impl Registry {
                     scope: _,
                 }) => {
                     let token = fetch_token(
-                        &self.http,
+                        &self.token_http,
                         &realm,
                         service.as_deref(),
                         &scope,

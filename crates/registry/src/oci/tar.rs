@@ -168,78 +168,101 @@ fn agreed_pax_key(key: &[u8]) -> bool {
         || key.starts_with(b"LIBARCHIVE.xattr.")
 }
 
-/// Refuses an entry that the readers which unpack layers read differently:
-/// - a pax record outside the agreed set ([`agreed_pax_key`]), such as
-///   `GNU.sparse.name`, which Python's tarfile takes for the file's name
-///   while other readers keep the header's;
-/// - a global pax header with anything but a comment (Python applies it to
-///   every later entry, Go returns it as an entry of its own);
-/// - a header of no standard format, such as the magic `ustar\0` with
-///   the GNU version `"  "` (Go joins the prefix field to the name, the
-///   Rust reader and Python do not);
-/// - an old-style entry (type `\0`) whose name ends in `/` (a directory
-///   to Go and Python, a file to the Rust reader);
-/// - an entry of a type without data (directory, link, device, FIFO) that
-///   has a size (Go skips no data for it; the Rust reader skips the size).
+/// Refuses an entry that the readers which unpack layers read differently.
+/// The rules are the intersection of what Go's `archive/tar`, Python's
+/// `tarfile` and the Rust `tar` crate read alike:
+/// - only ustar (`ustar\0` `00`) and GNU (`ustar ` ` \0`) headers: an old
+///   v7 header's extension entries are extensions to Go and Python but
+///   plain entries to the Rust reader, and other magics read their prefix
+///   differently (`ustar\0` with the GNU version: Go joins the prefix);
+/// - a GNU header with nothing in the ustar prefix field (Python joins it
+///   to the name whatever the format; Go does when it does not read as GNU
+///   times);
+/// - no global pax header (Python applies it to every later entry, Go
+///   returns it as an entry, the Rust reader ties earlier records to it);
+/// - pax records from the agreed set only ([`agreed_pax_key`]; not
+///   `GNU.sparse.name`, which Python takes for the name), each key once
+///   (the Rust reader takes the first, Go and Python the last), a `size`
+///   of digits only, and a `path` that is the name the entry ends up with
+///   (Python lets a pax path win over a GNU long name, the others do not);
+/// - no old-style regular entry (type `\0`: Python decides "directory"
+///   from the raw name, the others from the final one) and no sparse entry
+///   (the readers read its extension blocks differently);
+/// - no data on an entry of a type without data (directory, link, device,
+///   FIFO): Go skips none, the Rust reader skips the size.
 fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), String> {
     let header = *entry.header().as_bytes();
     let (magic, version) = (&header[257..263], &header[263..265]);
-    let standard = (magic == b"ustar\0" && version == b"00")
-        || (magic == b"ustar " && version == b" \0")
-        || (magic == [0u8; 6] && version == [0u8; 2]);
-    if !standard {
+    let ustar = magic == b"ustar\0" && version == b"00";
+    let gnu = magic == b"ustar " && version == b" \0";
+    if !ustar && !gnu {
         return Err(format!(
-            "a header of no standard tar format (magic {:?}, version {:?}): readers disagree on its name",
+            "a header of no ustar or GNU format (magic {:?}, version {:?}): readers disagree on its name",
             String::from_utf8_lossy(magic),
             String::from_utf8_lossy(version)
         ));
     }
+    if entry.header().entry_type() == tar::EntryType::GNUSparse {
+        return Err("a sparse entry: readers read its extension blocks differently".into());
+    }
+    if gnu && header[345..500].iter().any(|&b| b != 0) {
+        return Err(
+            "a GNU header with bytes in the ustar prefix field: Python (and sometimes Go) joins them to the name".into(),
+        );
+    }
     let kind = entry.header().entry_type();
     let size = entry.size();
     if kind.is_pax_global_extensions() {
-        let records = entry
-            .pax_extensions()
-            .map_err(|e| format!("a global pax header: {e}"))?;
-        if let Some(records) = records {
-            for record in records {
-                let record = record.map_err(|e| format!("a global pax header: {e}"))?;
-                if record.key_bytes() != b"comment" {
-                    return Err(format!(
-                        "a global pax header with {:?}: readers apply it to later entries differently",
-                        String::from_utf8_lossy(record.key_bytes())
-                    ));
-                }
-            }
-        }
-        return Ok(());
+        return Err("a global pax header: readers apply it to later entries differently".into());
     }
+    if header[156] == 0 {
+        return Err(
+            "an old-style regular entry (type NUL): readers decide differently whether it is a directory".into(),
+        );
+    }
+    let path = entry.path_bytes().into_owned();
     if !kind.is_pax_local_extensions()
         && let Some(records) = entry
             .pax_extensions()
             .map_err(|e| format!("pax records: {e}"))?
     {
+        let mut seen: Vec<Vec<u8>> = Vec::new();
         for record in records {
             let record = record.map_err(|e| format!("pax records: {e}"))?;
-            if !agreed_pax_key(record.key_bytes()) {
+            let key = record.key_bytes();
+            if !agreed_pax_key(key) {
                 return Err(format!(
                     "the pax record {:?}: readers disagree on what it means",
-                    String::from_utf8_lossy(record.key_bytes())
+                    String::from_utf8_lossy(key)
+                ));
+            }
+            if seen.iter().any(|k| k == key) {
+                return Err(format!(
+                    "the pax record {:?} given twice: readers take different ones",
+                    String::from_utf8_lossy(key)
+                ));
+            }
+            seen.push(key.to_vec());
+            let value = record.value_bytes();
+            if key == b"size" && (value.is_empty() || !value.iter().all(u8::is_ascii_digit)) {
+                return Err(format!(
+                    "a pax size {:?} that is not plain digits: readers read it differently",
+                    String::from_utf8_lossy(value)
+                ));
+            }
+            if key == b"path" && value != path.as_slice() {
+                return Err(format!(
+                    "a pax path {:?} beside another name {:?}: readers pick different ones",
+                    String::from_utf8_lossy(value),
+                    String::from_utf8_lossy(&path)
                 ));
             }
         }
     }
-    let path = entry.path_bytes();
-    if header[156] == 0 && path.ends_with(b"/") {
-        return Err(format!(
-            "{:?}: an old-style entry named like a directory (a directory to Go and Python, a file here)",
-            String::from_utf8_lossy(&path)
-        ));
-    }
     let has_data = matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous)
         || kind.is_pax_local_extensions()
         || kind.is_gnu_longname()
-        || kind.is_gnu_longlink()
-        || kind == tar::EntryType::GNUSparse;
+        || kind.is_gnu_longlink();
     if !has_data && size > 0 {
         return Err(format!(
             "{:?}: a {kind:?} entry with {size} bytes of data (readers disagree where the next entry starts)",
@@ -413,8 +436,8 @@ mod tests {
         ]);
         for (what, bytes, expect) in [
             ("GNU.sparse.name", sparse_name, "GNU.sparse"),
-            ("old-style directory", old_dir, "old-style entry"),
-            ("ustar magic, GNU version", hybrid, "no standard tar format"),
+            ("old-style directory", old_dir, "old-style regular entry"),
+            ("ustar magic, GNU version", hybrid, "no ustar or GNU format"),
             ("directory with data", dir_with_data, "bytes of data"),
             ("global pax path", global, "global pax header"),
         ] {
@@ -424,19 +447,13 @@ mod tests {
     }
 
     #[test]
-    fn agreed_pax_records_and_comments_are_read() {
+    fn agreed_pax_records_are_read() {
         let long = format!("models/{}/w.bin", "d".repeat(120));
         let bytes = layer_of(&[
             block(
-                "pax_global_header",
-                b'g',
-                &pax_records(&[("comment", "built")]),
-                |_| {},
-            ),
-            block(
                 "x",
                 b'x',
-                &pax_records(&[("path", &long), ("mtime", "1.5")]),
+                &pax_records(&[("path", &long), ("mtime", "1.5"), ("size", "3")]),
                 |_| {},
             ),
             block("short", b'0', b"abc", |_| {}),
@@ -446,6 +463,81 @@ mod tests {
             got,
             [(long["models/".len()..].to_string(), b"abc".to_vec())]
         );
+    }
+
+    /// The constructs a second review found readers still read apart.
+    #[test]
+    fn the_second_round_of_disagreements_is_refused_too() {
+        let gnu = |h: &mut [u8; 512]| {
+            h[257..263].copy_from_slice(b"ustar ");
+            h[263..265].copy_from_slice(b" \0");
+        };
+        let v7 = |h: &mut [u8; 512]| h[257..265].copy_from_slice(&[0u8; 8]);
+        for (what, bytes, expect) in [
+            (
+                "a pax path given twice",
+                layer_of(&[
+                    block(
+                        "x",
+                        b'x',
+                        &pax_records(&[("path", "junk/a"), ("path", "models/evil.py")]),
+                        |_| {},
+                    ),
+                    block("junk/a", b'0', b"import os", |_| {}),
+                ]),
+                "given twice",
+            ),
+            (
+                "a v7 pax header",
+                layer_of(&[
+                    block("x", b'x', &pax_records(&[("path", "models/evil.py")]), v7),
+                    block("junk/a", b'0', b"import os", |_| {}),
+                ]),
+                "no ustar or GNU format",
+            ),
+            (
+                "a GNU header with a prefix",
+                layer_of(&[block("evil.py", b'0', b"import os", |h| {
+                    gnu(h);
+                    h[345..351].copy_from_slice(b"models");
+                })]),
+                "prefix field",
+            ),
+            (
+                "a sparse entry",
+                layer_of(&[block("junk/s", b'S', b"", |h| {
+                    gnu(h);
+                    // A real size of 0 (GNU's realsize field, octal).
+                    h[483..495].copy_from_slice(b"00000000000\0");
+                })]),
+                "sparse entry",
+            ),
+            (
+                "a pax path beside a GNU long name",
+                layer_of(&[
+                    block(
+                        "x",
+                        b'x',
+                        &pax_records(&[("path", "models/evil.py")]),
+                        |_| {},
+                    ),
+                    block("././@LongLink", b'L', b"junk/a\0", gnu),
+                    block("junk/a", b'0', b"import os", gnu),
+                ]),
+                "pax path",
+            ),
+            (
+                "a pax size with a space",
+                layer_of(&[
+                    block("x", b'x', &pax_records(&[("size", " 9")]), |_| {}),
+                    block("models/a", b'0', b"import os", |_| {}),
+                ]),
+                "plain digits",
+            ),
+        ] {
+            let err = names(&bytes, TarRoot::ModelsDir).unwrap_err();
+            assert!(err.to_string().contains(expect), "{what}: {err}");
+        }
     }
 
     /// The model files Go's archive/tar finds under `models/` (regular
