@@ -393,6 +393,29 @@ fn tar_layers_are_streamed_and_sign_like_the_directory() {
             style == "modelcar",
             "{style}: {v}"
         );
+        // A policy refuses a container image unless it allows them.
+        let refused = if style == "modelcar" { 1 } else { 0 };
+        for (allow, code) in [(false, refused), (true, 0)] {
+            let policy = tmp.path().join(format!("policy-{style}-{allow}.toml"));
+            std::fs::write(
+                &policy,
+                format!(
+                    "[signers]\nkeys = [{:?}]\n[require]\nbom = false\nallow_container_images = {allow}\n",
+                    public.to_str().unwrap()
+                ),
+            )
+            .unwrap();
+            let r = ms(&[
+                os("verify"),
+                os(&reference),
+                os("--policy"),
+                policy.as_os_str(),
+            ]);
+            assert_eq!(r.0, code, "{style}, allow {allow}: {r:?}");
+            if code == 1 {
+                assert!(r.1.contains("does not allow container images"), "{r:?}");
+            }
+        }
         let dir = tmp.path().join(format!("pulled{i}"));
         let r = ms(&[
             os("verify"),

@@ -89,6 +89,11 @@ pub struct Requirements {
     /// allows links).
     #[serde(default = "default_symlinks")]
     pub symlinks: SymlinkRule,
+    /// A model may come in a container image (a ModelCar), although the
+    /// signature covers only the files under `/models`, not the image's
+    /// entrypoint or other files.
+    #[serde(default)]
+    pub allow_container_images: bool,
 }
 
 /// Today's strictness (links stay inside the model root), except inside
@@ -108,6 +113,7 @@ impl Default for Requirements {
             max_signature_age_days: None,
             allow_ignore_unsigned_files: false,
             symlinks: default_symlinks(),
+            allow_container_images: false,
         }
     }
 }

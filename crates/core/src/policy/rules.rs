@@ -71,6 +71,13 @@ pub fn evaluate(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
             violations.push(Violation::BomNotVerified);
         }
     }
+    if !p.require.allow_container_images {
+        for note in &ctx.verdict.source_notes {
+            if let crate::source::SourceNote::NotCovered { what } = note {
+                violations.push(Violation::ContainerImage { what: what.clone() });
+            }
+        }
+    }
     violations.extend(format_rules(policy, ctx)?);
     if let Some(max_days) = p.require.max_signature_age_days {
         match ctx.verdict.signed_at.or(ctx.bom_timestamp) {

@@ -297,6 +297,9 @@ pub enum PolicyRule {
     IgnorePaths,
     /// Symbolic links may lead only as far as the policy says.
     Symlinks,
+    /// A model may come in a container image, of which the signature covers
+    /// only the model's files, only if the policy allows it.
+    ContainerImages,
 }
 
 impl PolicyRule {
@@ -310,6 +313,7 @@ impl PolicyRule {
             PolicyRule::IgnoreUnsignedFiles => "ignore-unsigned-files",
             PolicyRule::IgnorePaths => "ignore-paths",
             PolicyRule::Symlinks => "symlinks",
+            PolicyRule::ContainerImages => "container-images",
         }
     }
 }
@@ -417,6 +421,14 @@ pub enum Violation {
         /// The policy's rule.
         rule: SymlinkRule,
     },
+    /// The model came in a container image (a ModelCar) whose config and
+    /// other files the signature does not cover, and the policy does not
+    /// allow that.
+    #[error("{what}; the policy does not allow container images (allow_container_images)")]
+    ContainerImage {
+        /// What the signature does not cover.
+        what: String,
+    },
 }
 
 /// How far a deploy policy lets a model's symbolic links lead (when its
@@ -485,6 +497,7 @@ impl Violation {
             Violation::SymlinkNotAllowed { .. } | Violation::SymlinkOutside { .. } => {
                 PolicyRule::Symlinks
             }
+            Violation::ContainerImage { .. } => PolicyRule::ContainerImages,
         }
     }
 
