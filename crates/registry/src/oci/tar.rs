@@ -95,6 +95,26 @@ fn entries<R: Read>(
                 }
             };
             let whiteout = base.starts_with(".wh.");
+            // Anywhere in a container image, a link that leads into the
+            // model directory (or to the root above it) lets a later entry
+            // or layer write into /models through it when the runtime
+            // unpacks the image, unseen by a reader that skips the rest.
+            if root == TarRoot::ModelsDir
+                && in_model.is_none()
+                && matches!(kind, tar::EntryType::Symlink | tar::EntryType::Link)
+            {
+                let target = entry
+                    .link_name_bytes()
+                    .map(|t| String::from_utf8_lossy(&t).into_owned())
+                    .unwrap_or_default();
+                if leads_into_models(&name, &target, kind == tar::EntryType::Symlink) {
+                    return Err(Error::from(OciError::UnsupportedEntry {
+                        layer: digest.clone(),
+                        name: text.clone(),
+                        kind: format!("link to {target:?}, which leads into /{MODELCAR_ROOT}"),
+                    }));
+                }
+            }
             let touches_model = in_model.is_some()
                 || (whiteout
                     && root == TarRoot::ModelsDir
@@ -143,6 +163,29 @@ fn entries<R: Read>(
         }
     }
     Ok(archive.into_inner())
+}
+
+/// Whether a link named `name` (a checked relative name) to `target` leads
+/// to the image root or into the model directory once the runtime resolves
+/// it inside the image: `..` stops at the root, as the runtimes' secure
+/// joins do. A symbolic link's relative target starts from the link's
+/// directory; a hard link's names a path from the root.
+fn leads_into_models(name: &str, target: &str, symbolic: bool) -> bool {
+    let mut parts: Vec<&str> = Vec::new();
+    if symbolic && !target.starts_with('/') {
+        parts.extend(name.split('/'));
+        parts.pop();
+    }
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.is_empty() || parts[0] == MODELCAR_ROOT
 }
 
 /// Pax records every reader applies the same way (RFC-less, but POSIX
@@ -305,7 +348,14 @@ mod tests {
             let bytes = name.as_bytes();
             h.as_old_mut().name[..bytes.len()].copy_from_slice(bytes);
             if *kind == tar::EntryType::Link || *kind == tar::EntryType::Symlink {
-                h.set_link_name("models/a").unwrap();
+                // Links in the model point into it (refused as links);
+                // links elsewhere point elsewhere (a base image's).
+                let target = if name.starts_with("models") {
+                    "models/a"
+                } else {
+                    "bin/busybox"
+                };
+                h.set_link_name(target).unwrap();
             }
             h.set_cksum();
             b.append(&h, *data).unwrap();
@@ -463,6 +513,51 @@ mod tests {
             got,
             [(long["models/".len()..].to_string(), b"abc".to_vec())]
         );
+    }
+
+    /// A link anywhere in a container image that leads into /models, or to
+    /// the root above it, refuses the layer: a later entry (or layer)
+    /// written through it lands in the model when the image is unpacked.
+    #[test]
+    fn links_into_the_model_directory_are_refused() {
+        for (name, target, symbolic, refused) in [
+            ("junk", "/models", true, true),
+            ("junk", "/", true, true),
+            ("a/b/junk", "../../models/x", true, true),
+            ("a/junk", "../../../..", true, true),
+            ("junk", "/usr/../models/sub", true, true),
+            ("junk", "models/config.json", false, true),
+            ("bin/sh", "busybox", true, false),
+            ("usr/bin/env", "/bin/busybox", true, false),
+            ("lib64", "lib", true, false),
+            ("junk", "/modelsx", true, false),
+        ] {
+            assert_eq!(
+                leads_into_models(name, target, symbolic),
+                refused,
+                "{name} -> {target}"
+            );
+        }
+        use tar::EntryType::*;
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(Symlink);
+        h.set_size(0);
+        h.set_mode(0o777);
+        h.set_path("junk").unwrap();
+        h.set_link_name("/models").unwrap();
+        h.set_cksum();
+        b.append(&h, &b""[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(Regular);
+        h.set_size(9);
+        h.set_mode(0o644);
+        h.set_path("junk/modeling_evil.py").unwrap();
+        h.set_cksum();
+        b.append(&h, &b"import os"[..]).unwrap();
+        let bytes = b.into_inner().unwrap();
+        let err = names(&bytes, TarRoot::ModelsDir).unwrap_err();
+        assert!(err.to_string().contains("leads into /models"), "{err}");
     }
 
     /// The constructs a second review found readers still read apart.
