@@ -25,7 +25,10 @@ pub fn read_input(source: &Path, kind: InputKind) -> Result<Vec<u8>> {
     }
 }
 
-fn allowed(url: &reqwest::Url) -> bool {
+/// Whether `url` may be requested: https, or plain http on loopback only
+/// (where nothing travels over a network). Remote inputs, registries,
+/// token realms and every redirect obey it.
+pub(crate) fn allowed(url: &reqwest::Url) -> bool {
     match url.scheme() {
         "https" => true,
         "http" => match url.host() {
@@ -82,6 +85,33 @@ pub(crate) fn read_body(
     }
 }
 
+/// The redirect policy of every client here: at most [`MAX_REDIRECTS`],
+/// and only to URLs [`allowed`] (never a downgrade to plain HTTP).
+pub(crate) fn redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else if allowed(attempt.url()) {
+            attempt.follow()
+        } else {
+            let to = attempt.url().to_string();
+            attempt.error(format!("redirect to {to} refused (not https)"))
+        }
+    })
+}
+
+/// A blocking client with the whole-request timeout `limit` (connecting
+/// at most 15 s of it) and the redirect policy `redirect`.
+pub(crate) fn client_builder(
+    limit: Duration,
+    redirect: reqwest::redirect::Policy,
+) -> reqwest::blocking::ClientBuilder {
+    reqwest::blocking::Client::builder()
+        .redirect(redirect)
+        .timeout(limit)
+        .connect_timeout(limit.min(Duration::from_secs(15)))
+}
+
 /// Downloads `url` (at most `max` bytes).
 pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
     let parsed = reqwest::Url::parse(url)
@@ -91,21 +121,8 @@ pub fn fetch(url: &str, max: u64) -> Result<Vec<u8>> {
             "{url}: refused: remote inputs must use https:// (plain http only on loopback)"
         )));
     }
-    let policy = reqwest::redirect::Policy::custom(|attempt| {
-        if attempt.previous().len() >= MAX_REDIRECTS {
-            attempt.error("too many redirects")
-        } else if allowed(attempt.url()) {
-            attempt.follow()
-        } else {
-            let to = attempt.url().to_string();
-            attempt.error(format!("redirect to {to} refused (not https)"))
-        }
-    });
     let limit = timeout();
-    let client = reqwest::blocking::Client::builder()
-        .redirect(policy)
-        .timeout(limit)
-        .connect_timeout(limit.min(Duration::from_secs(15)))
+    let client = client_builder(limit, redirects())
         .build()
         .map_err(|e| Error::Remote(format!("cannot set up the HTTP client: {e}")))?;
     let describe = |e: reqwest::Error| {

@@ -112,7 +112,7 @@ pub(crate) fn fetch_token(
 ) -> Result<String, OciError> {
     let mut url = reqwest::Url::parse(realm)
         .map_err(|e| OciError::Registry(format!("token realm {realm:?}: {e}")))?;
-    if !super::client::allowed_url(&url) {
+    if !crate::http::allowed(&url) {
         return Err(OciError::Registry(format!(
             "token realm {realm} refused: credentials go only over https (plain http only on loopback)"
         )));

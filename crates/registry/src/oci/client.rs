@@ -20,13 +20,10 @@ use std::time::Duration;
 pub const MAX_MANIFEST: u64 = 4 << 20;
 /// Most of an error body read to describe the error.
 const MAX_ERROR_BODY: u64 = 8 << 10;
-/// Most redirects followed.
-const MAX_REDIRECTS: usize = 5;
 /// The slowest transfer a blob may take, beyond the timeout: a blob of N
 /// bytes must arrive within the timeout plus N / this rate seconds.
 const MIN_BLOB_RATE: u64 = 64 << 10;
 
-/// The error a read past its deadline gives.
 /// `url` as it may be shown: scheme, host and port only (a redirect target
 /// may carry signed query parameters).
 fn redact_url(url: &reqwest::Url) -> String {
@@ -38,6 +35,7 @@ fn redact_url(url: &reqwest::Url) -> String {
     )
 }
 
+/// The error a read past its deadline gives.
 fn past_deadline(what: &str) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::TimedOut,
@@ -138,20 +136,6 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// Whether a URL may be requested: https, or plain http to loopback.
-pub(crate) fn allowed_url(url: &reqwest::Url) -> bool {
-    match url.scheme() {
-        "https" => true,
-        "http" => match url.host() {
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-            None => false,
-        },
-        _ => false,
-    }
-}
-
 /// Reads at most `max` bytes of a response body; more is an error.
 pub(crate) fn read_capped(response: Response, max: u64, what: &str) -> Result<Vec<u8>, OciError> {
     if response.content_length().is_some_and(|n| n > max) {
@@ -191,31 +175,15 @@ impl Registry {
         let scheme = if options.plain_http { "http" } else { "https" };
         let base = reqwest::Url::parse(&format!("{scheme}://{}/", reference.registry()))
             .map_err(|e| OciError::Registry(format!("{}: {e}", reference.registry())))?;
-        let policy = reqwest::redirect::Policy::custom(|attempt| {
-            if attempt.previous().len() >= MAX_REDIRECTS {
-                attempt.error("too many redirects")
-            } else if allowed_url(attempt.url()) {
-                attempt.follow()
-            } else {
-                let to = attempt.url().to_string();
-                attempt.error(format!("redirect to {to} refused (not https)"))
-            }
-        });
         let limit = timeout();
-        let http = Client::builder()
-            .redirect(policy)
-            .timeout(limit)
-            .connect_timeout(limit.min(Duration::from_secs(15)))
-            .user_agent(concat!("modelseal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OciError::Registry(format!("cannot set up the HTTP client: {e}")))?;
-        let token_http = Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(limit)
-            .connect_timeout(limit.min(Duration::from_secs(15)))
-            .user_agent(concat!("modelseal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| OciError::Registry(format!("cannot set up the HTTP client: {e}")))?;
+        let client = |redirect| {
+            crate::http::client_builder(limit, redirect)
+                .user_agent(concat!("modelseal/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| OciError::Registry(format!("cannot set up the HTTP client: {e}")))
+        };
+        let http = client(crate::http::redirects())?;
+        let token_http = client(reqwest::redirect::Policy::none())?;
         Ok(Registry {
             token_http,
             base,
@@ -298,7 +266,7 @@ impl Registry {
                             self.base
                         )));
                     }
-                    if self.base.scheme() != "https" && !allowed_url(&self.base) {
+                    if self.base.scheme() != "https" && !crate::http::allowed(&self.base) {
                         return Err(OciError::Registry(
                             "refused to send a password in clear".into(),
                         ));
@@ -511,7 +479,7 @@ impl Registry {
             .base
             .join(location)
             .map_err(|e| OciError::Registry(format!("blob upload location {location:?}: {e}")))?;
-        if !allowed_url(&put) {
+        if !crate::http::allowed(&put) {
             return Err(OciError::Registry(format!(
                 "blob upload location {put} refused (not https)"
             )));

@@ -658,40 +658,33 @@ mod tests {
             );
             out
         });
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), bytes).unwrap();
-        let run = std::process::Command::new(helper)
-            .arg(file.path())
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&run.stdout).to_string();
-        if !run.status.success() {
-            return Err(text);
-        }
-        Ok(text
-            .lines()
-            .filter_map(|l| {
-                let mut parts = l.splitn(3, ' ');
-                let (kind, _size, name) = (parts.next()?, parts.next()?, parts.next()?);
-                // Regular files: '0' (48) or the old-style NUL (0).
-                (kind == "48" || kind == "0")
-                    .then(|| name.strip_prefix("models/").map(str::to_string))
-                    .flatten()
-            })
-            .collect())
+        // Regular files: '0' (48) or the old-style NUL (0).
+        peer_model_files(std::process::Command::new(helper), bytes, &["48", "0"])
     }
 
     /// The model files Python's tarfile finds under `models/` (regular
     /// members, names without the prefix), or its error.
     fn python_model_files(bytes: &[u8]) -> Result<Vec<String>, String> {
         let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+        let mut python = std::process::Command::new("python3");
+        python.arg(root.join("tests/differential/py_tar.py"));
+        peer_model_files(python, bytes, &["file"])
+    }
+
+    /// Runs a peer reader (`TYPE SIZE NAME` lines) on a layer of `bytes`:
+    /// the names under `models/` of the entries whose type is one of
+    /// `regular`, without the prefix, or the peer's error.
+    fn peer_model_files(
+        mut peer: std::process::Command,
+        bytes: &[u8],
+        regular: &[&str],
+    ) -> Result<Vec<String>, String> {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), bytes).unwrap();
-        let run = std::process::Command::new("python3")
-            .arg(root.join("tests/differential/py_tar.py"))
+        let run = peer
             .arg(file.path())
             .output()
-            .expect("python3 runs");
+            .expect("the peer reader runs");
         let text = String::from_utf8_lossy(&run.stdout).to_string();
         if !run.status.success() {
             return Err(text);
@@ -701,7 +694,8 @@ mod tests {
             .filter_map(|l| {
                 let mut parts = l.splitn(3, ' ');
                 let (kind, _size, name) = (parts.next()?, parts.next()?, parts.next()?);
-                (kind == "file")
+                regular
+                    .contains(&kind)
                     .then(|| name.strip_prefix("models/").map(str::to_string))
                     .flatten()
             })
