@@ -106,3 +106,39 @@ pub fn sign_statement(
     json.push(b'\n');
     Ok(json)
 }
+
+/// A keyless signer: one identity token and the instance to sign with, as a
+/// [`StatementSigner`](crate::release::StatementSigner) for
+/// [`sign_release`](crate::release::sign_release).
+#[derive(Debug, Clone)]
+pub struct KeylessSigner {
+    token: IdentityToken,
+    options: KeylessSigning,
+}
+
+impl KeylessSigner {
+    /// Signs as `token`'s identity with the instance `options` names.
+    pub fn new(token: IdentityToken, options: KeylessSigning) -> Self {
+        KeylessSigner { token, options }
+    }
+}
+
+impl crate::release::StatementSigner for KeylessSigner {
+    fn sign_statement(&self, statement: &[u8]) -> Result<Vec<u8>> {
+        sign_statement(statement, self.token.clone(), &self.options)
+    }
+
+    fn signer_info(&self) -> crate::evidence::record::SignerInfo {
+        crate::evidence::record::SignerInfo {
+            sigstore: true,
+            identity: Some(
+                self.token
+                    .email()
+                    .unwrap_or(self.token.subject())
+                    .to_string(),
+            ),
+            issuer: Some(self.token.issuer().to_string()),
+            ..Default::default()
+        }
+    }
+}

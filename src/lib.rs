@@ -40,6 +40,9 @@ pub use modelseal_registry as registry;
 pub mod gate;
 #[cfg(feature = "keyless-sign")]
 pub mod keyless;
+pub mod model;
+pub mod release;
+mod staged;
 
 /// The parsers of untrusted input that only the fuzz targets call directly.
 #[cfg(fuzzing)]

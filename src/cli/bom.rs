@@ -1,21 +1,15 @@
 //! `modelseal bom`: write (and sign) a CycloneDX 1.6 ML-BOM, or check one.
 
-use super::model::{Model, RegistryArgs, open_model};
+use super::model::{RegistryArgs, open_model};
 use super::progress::Bar;
-use super::{Context, EvidenceArgs, Format, Outcome, Staged, cite_sha256, load_chain, print_json};
+use super::{Context, EvidenceArgs, Format, Outcome, load_chain, print_json};
 use clap::Args;
-use modelseal::bom::types::Property;
-use modelseal::bom::{
-    BomOptions, HashedTree, build_bom, check_bom_source, hash_tree, sign_bom, write_json,
-};
+use modelseal::bom::{BomOptions, check_bom_source};
 use modelseal::digest::{HashOptions, IgnoreSet};
-use modelseal::evidence::record::{
-    self, BomEvidence, DatasetRef, EvidenceSubject, NewRecord, Predicate, Tool,
-};
 use modelseal::keys::load_private_key;
+use modelseal::release::{BomRequest, write_bom};
 use modelseal::sign::SigningIdentity;
 use modelseal::{Error, Result};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -91,47 +85,19 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         .as_deref()
         .map(|cert| load_chain(cert, &args.cert_chain))
         .transpose()?;
-    let sig_out = signature_path(out);
-    let excluded = [args.signature.clone(), out.clone(), sig_out.clone()];
     let opened = open_model(model, &args.registry)?;
-    let pulled = match opened.local_path() {
-        Some(_) => None,
-        None => Some(pull_for_bom(&opened, ctx)?),
+    let hashing = match opened.local_path() {
+        None => HashOptions {
+            ignore: registry_ignore(&args)?,
+            ..Default::default()
+        },
+        Some(root) => walk_options(root, &args, &[args.signature.clone()], true)?,
     };
-    let (model_root, model_options) = match &pulled {
-        Some(dir) => {
-            let options = HashOptions {
-                ignore: registry_ignore(&args)?,
-                ..Default::default()
-            };
-            (dir.path().to_path_buf(), options)
-        }
-        None => {
-            let root = opened.local_path().unwrap_or(model).to_path_buf();
-            let mut options = walk_options(&root, &args, &excluded, true)?;
-            if opened.source().repository_scope().is_some() {
-                // A repository cache keeps its files as links into its blobs.
-                options.allow_symlinks = true;
-            }
-            (root, options)
-        }
-    };
-    let bar = Bar::new(ctx.quiet, "hashing");
-    let hashed = (|| {
-        let mut model_tree = hash_tree(&model_root, &model_options, args.blake3, &bar)?;
-        model_tree.name = opened.source().name()?;
-        let mut datasets = Vec::new();
-        for ds in &args.dataset {
-            let options = walk_options(ds, &args, &excluded, false)?;
-            datasets.push(hash_tree(ds, &options, args.blake3, &bar)?);
-        }
-        Ok::<_, Error>((model_tree, datasets))
-    })();
-    bar.finish();
-    let (model_tree, datasets) = hashed?;
-    let (timestamp, time_properties) = super::clock::bom_time(ctx.now, args.timestamp.as_deref())?;
-    let mut properties = location_properties(&opened);
-    properties.extend(time_properties);
+    let mut datasets = Vec::new();
+    for ds in &args.dataset {
+        datasets.push((ds.clone(), walk_options(ds, &args, &[], false)?));
+    }
+    let (timestamp, properties) = super::clock::bom_time(ctx.now, args.timestamp.as_deref())?;
     let options = BomOptions {
         version: args.version.clone(),
         licenses: args.license.clone(),
@@ -139,52 +105,27 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         timestamp,
         serial_number: args.serial_number.clone(),
         properties,
-        purl: purl_of(opened.source()),
+        purl: None,
     };
-    let bom = build_bom(&model_tree, &datasets, &options)?;
-    let root = model_tree.sha256.root_digest_hex();
-    // The BOM and its bundle are written as they are serialised: a BOM of
-    // a million files is never held as text.
-    let (file, bom_sha256) = Staged::write_with(out, |w| write_json(&bom, w))?;
-    let mut staged = vec![file];
-    let signed = match &key {
-        Some(key) => {
-            let identity = match chain {
-                None => SigningIdentity::Key(key),
-                Some(chain) => SigningIdentity::Certificate { key, chain },
-            };
-            let bundle = sign_bom(&bom, &model_tree.name, &root, &identity)?;
-            let (file, sha256) = Staged::write_with(&sig_out, |w| bundle.write_json(w))?;
-            staged.push(file);
-            Some((sig_out, sha256))
-        }
-        None => None,
-    };
-    if let Some(recorder) = &recorder {
+    let mut request = BomRequest::new(&opened, super::sign::absolute(out)?, options, ctx.now);
+    request.hashing = hashing;
+    request.datasets = datasets;
+    request.blake3 = args.blake3;
+    request.key = key.as_ref().map(|key| match chain {
+        None => SigningIdentity::Key(key),
+        Some(chain) => SigningIdentity::Certificate { key, chain },
+    });
+    request.recorder = recorder.as_ref();
+    if recorder.is_some() {
         ctx.warn_test_clock("the evidence record");
-        recorder.append(&NewRecord {
-            subject: EvidenceSubject {
-                name: model_tree.name.clone(),
-                sha256: root.clone(),
-            },
-            predicate: Predicate::Bom(BomEvidence {
-                bom: cite_sha256(out, bom_sha256),
-                bom_signature: signed.as_ref().map(|(p, d)| cite_sha256(p, d.clone())),
-                serial_number: bom.serial_number.clone(),
-                files: model_tree.sha256.resources.len() as u64,
-                datasets: dataset_refs(&datasets),
-                base_models: Some(base_models(&bom)),
-                location: record_location(&opened),
-                tool: Tool::this(),
-                time: ctx.now.time(),
-            }),
-            clock: ctx.now.source(),
-        })?;
     }
-    for file in staged {
-        file.commit()?;
-    }
-    let signed = signed.map(|(p, _)| p);
+    let bar = Bar::new(ctx.quiet, "hashing");
+    let written = write_bom(request, &bar);
+    bar.finish();
+    let written = written?;
+    let (bom, model_tree, datasets) = (&written.bom, &written.model, &written.datasets);
+    let root = model_tree.sha256.root_digest_hex();
+    let signed = written.signature.as_ref().map(|_| signature_path(out));
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             outln!(
@@ -217,20 +158,8 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     Ok(0)
 }
 
-/// The package URL of a model kept in a repository cache
-/// (`pkg:huggingface/ORG/NAME@COMMIT` for `hf://ORG/NAME@COMMIT`).
-pub fn purl_of(source: &dyn modelseal::source::ModelSource) -> Option<String> {
-    let uri = source.uri();
-    let rest = uri.strip_prefix("hf://")?;
-    Some(format!("pkg:huggingface/{rest}"))
-}
-
 /// `BOM.sig` beside the BOM.
-pub fn signature_path(bom: &Path) -> PathBuf {
-    let mut s = bom.as_os_str().to_os_string();
-    s.push(".sig");
-    PathBuf::from(s)
-}
+pub use modelseal::release::signature_path;
 
 fn walk_options(
     root: &Path,
@@ -292,27 +221,6 @@ fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
     Ok(if problems.is_empty() { 0 } else { 1 })
 }
 
-/// The datasets a BOM names, as evidence records cite them.
-pub fn dataset_refs(datasets: &[HashedTree]) -> Vec<DatasetRef> {
-    datasets
-        .iter()
-        .map(|d| DatasetRef {
-            name: d.name.clone(),
-            digest: BTreeMap::from([("sha256".to_string(), d.sha256.root_digest_hex())]),
-        })
-        .collect()
-}
-
-/// The base models a BOM names (its model's pedigree).
-pub fn base_models(bom: &modelseal::bom::Bom) -> Vec<String> {
-    bom.metadata
-        .component
-        .pedigree
-        .as_ref()
-        .map(|p| p.ancestors.iter().map(|a| a.name.clone()).collect())
-        .unwrap_or_default()
-}
-
 /// The ignore set for a registry model's pulled copy (names relative to the
 /// model root).
 fn registry_ignore(args: &BomArgs) -> Result<IgnoreSet> {
@@ -331,60 +239,4 @@ fn registry_ignore(args: &BomArgs) -> Result<IgnoreSet> {
         ignore.insert_canonical(text)?;
     }
     Ok(ignore)
-}
-
-/// A registry model pulled into a temporary directory (removed on drop).
-pub struct PulledCopy {
-    _tmp: tempfile::TempDir,
-    path: PathBuf,
-}
-
-impl PulledCopy {
-    /// The model directory.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-/// Pulls a registry model (every blob checked against its digest) into a
-/// temporary directory: a BOM reads the model card and the weights' headers.
-pub fn pull_for_bom(model: &Model, ctx: &Context) -> Result<PulledCopy> {
-    #[cfg(feature = "oci")]
-    if let Some(oci) = model.oci() {
-        let tmp = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-        let path = tmp.path().join("model");
-        let bar = Bar::new(ctx.quiet, "pulling");
-        let pulled = oci.pull(&path, &bar);
-        bar.finish();
-        pulled?;
-        return Ok(PulledCopy { _tmp: tmp, path });
-    }
-    let _ = (model, ctx);
-    Err(Error::Usage("the model is not in a registry".into()))
-}
-
-/// The BOM properties naming where a registry model lives.
-pub fn location_properties(model: &Model) -> Vec<Property> {
-    match record_location(model) {
-        Some(l) => vec![
-            Property::new("modelseal:oci:reference", l.reference),
-            Property::new("modelseal:oci:manifest", l.uri),
-            Property::new("modelseal:oci:manifest-digest", l.manifest_digest),
-        ],
-        None => Vec::new(),
-    }
-}
-
-/// Where a record says a registry model lives.
-pub fn record_location(model: &Model) -> Option<record::ModelLocation> {
-    #[cfg(feature = "oci")]
-    if let Some(oci) = model.oci() {
-        return Some(record::ModelLocation {
-            reference: oci.reference().to_string(),
-            uri: oci.pinned().to_string(),
-            manifest_digest: oci.manifest_digest().to_string(),
-        });
-    }
-    let _ = model;
-    None
 }

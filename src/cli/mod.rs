@@ -387,18 +387,6 @@ impl EvidenceArgs {
     }
 }
 
-/// How records cite a file the command wrote: its path and the SHA-256
-/// (hex) of what was written.
-pub fn cite_sha256(uri: &Path, sha256: String) -> modelseal::evidence::record::ResourceRef {
-    modelseal::evidence::record::ResourceRef {
-        uri: uri.display().to_string(),
-        digest: Some(std::collections::BTreeMap::from([(
-            "sha256".to_string(),
-            sha256,
-        )])),
-    }
-}
-
 /// Text from untrusted sources (file names, subjects, reasons) made safe
 /// for a terminal: control characters and bidirectional overrides are shown
 /// escaped, so a name cannot forge a line of output or drive the terminal.
@@ -427,105 +415,6 @@ pub fn load_chain(cert: &Path, intermediates: &[PathBuf]) -> Result<Vec<Vec<u8>>
         chain.extend(modelseal::keys::load_certificates(pem)?);
     }
     Ok(chain)
-}
-
-/// A file written to a temporary name beside its destination, put in place
-/// by [`Staged::commit`]; dropped uncommitted, it leaves nothing behind.
-pub struct Staged {
-    tmp: PathBuf,
-    path: PathBuf,
-    committed: bool,
-}
-
-impl Staged {
-    /// Writes what `write` writes (synced to disk) beside `path`, and
-    /// returns it with the SHA-256 (hex) of the bytes written.
-    pub fn write_with(
-        path: &Path,
-        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<(Self, String)> {
-        use std::io::Write;
-        if path.is_dir() {
-            return Err(Error::Usage(format!(
-                "{} is a directory; name a file",
-                path.display()
-            )));
-        }
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = path
-            .file_name()
-            .ok_or_else(|| Error::Usage(format!("{} names no file", path.display())))?;
-        // A fresh name, created only if nothing is there: never through a
-        // link planted at a predictable name in a shared directory.
-        let mut nonce = [0u8; 8];
-        getrandom::fill(&mut nonce)
-            .map_err(|e| Error::Usage(format!("no randomness for a temporary name: {e}")))?;
-        let tmp = dir.join(format!(
-            ".{}.{}.{}.tmp",
-            file_name.to_string_lossy(),
-            std::process::id(),
-            hex::encode(nonce)
-        ));
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .map_err(|e| Error::io(path, e))?;
-        let staged = Staged {
-            tmp,
-            path: path.to_path_buf(),
-            committed: false,
-        };
-        let mut out = HashingWriter {
-            inner: std::io::BufWriter::with_capacity(1 << 20, file),
-            sha256: <sha2::Sha256 as sha2::Digest>::new(),
-        };
-        write(&mut out)
-            .and_then(|()| out.inner.flush())
-            .map_err(|e| Error::io(path, e))?;
-        let HashingWriter { inner, sha256 } = out;
-        let file = inner
-            .into_inner()
-            .map_err(|e| Error::io(path, e.into_error()))?;
-        file.sync_all().map_err(|e| Error::io(path, e))?;
-        Ok((staged, hex::encode(sha2::Digest::finalize(sha256))))
-    }
-
-    /// Renames the file into place.
-    pub fn commit(mut self) -> Result<()> {
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-/// A writer that hashes what passes through it.
-struct HashingWriter<W> {
-    inner: W,
-    sha256: sha2::Sha256,
-}
-
-impl<W: std::io::Write> std::io::Write for HashingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        sha2::Digest::update(&mut self.sha256, &buf[..n]);
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.tmp);
-        }
-    }
 }
 
 /// Prints a JSON value on stdout, streamed (a manifest of a million files
