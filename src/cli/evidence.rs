@@ -4,10 +4,7 @@
 
 use super::{Context, EvidenceArgs, Format, Outcome, escape, print_json};
 use clap::{Args, Subcommand};
-use modelseal::evidence::record::{
-    self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
-    Predicate,
-};
+use modelseal::evidence::record::Predicate;
 use modelseal::evidence::{
     Location, LogCheck, VerifyOptions, evidence_verifying_key, verify_location, verify_store,
 };
@@ -501,98 +498,69 @@ fn date_arg(flag: &str, text: &str) -> Result<jiff::civil::Date> {
         .map_err(|_| Error::Usage(format!("{flag} {text:?} is not a YYYY-MM-DD date")))
 }
 
-/// Records a reviewed document, refusing what an auditor could not rely
-/// on: a control that is not a document control of the checklist, a
-/// missing reviewer, a review date in the future, a next review before it.
+/// Records a reviewed document under the library's rules; the messages
+/// here name the flags.
 fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Result<Outcome> {
+    use modelseal::evidence::{AttachError, DocumentControl};
     let (list, _) = super::audit::load_checklist(a.checklist.as_deref())?;
     let control = list.document_control(a.control)?;
-    let reviewer = a.reviewer.trim();
-    if reviewer.is_empty() {
-        return Err(Error::Usage(
-            "--reviewer: name who reviewed the document".into(),
-        ));
-    }
-    let today = ctx.now.date();
-    let reviewed = match &a.reviewed {
-        Some(d) => date_arg("--reviewed", d)?,
-        None => today,
-    };
-    if reviewed > today {
-        return Err(Error::Usage(format!(
-            "--reviewed {reviewed} is in the future (today is {today}, UTC)"
-        )));
-    }
-    let next_review = match &a.next_review {
-        Some(d) => Some(date_arg("--next-review", d)?),
-        None => control.rule.max_age_days.and_then(|days| {
-            reviewed
-                .checked_add(jiff::Span::new().days(i64::try_from(days).unwrap_or(i64::MAX)))
-                .ok()
-        }),
-    };
-    if let Some(next) = next_review
-        && next <= reviewed
-    {
-        return Err(Error::Usage(format!(
-            "--next-review {next} is not after the review date {reviewed}"
-        )));
-    }
+    let control = DocumentControl::new(a.control, control.rule.max_age_days);
+    let reviewed = a
+        .reviewed
+        .as_deref()
+        .map(|d| date_arg("--reviewed", d))
+        .transpose()?;
+    let next_review = a
+        .next_review
+        .as_deref()
+        .map(|d| date_arg("--next-review", d))
+        .transpose()?;
     let model = a.model.as_deref().map(digest_arg).transpose()?;
     let recorder = required(log)?;
     let bytes = modelseal::fetch::read_file(file, modelseal::fetch::InputKind::Document)?;
-    if bytes.is_empty() {
-        return Err(Error::Usage(format!(
-            "{}: the document is empty; attach what was reviewed",
-            file.display()
-        )));
-    }
     let name = file
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
-    if let Some(next) = next_review
-        && next < today
-    {
+    let mut document = modelseal::evidence::Attachment::new(
+        control,
+        name.clone(),
+        file.display().to_string(),
+        bytes,
+        a.reviewer.clone(),
+    );
+    document.reviewed = reviewed;
+    document.next_review = next_review;
+    document.version = a.version;
+    document.model = model;
+    document.note = a.note;
+    ctx.warn_test_clock("the evidence record");
+    let attached = recorder.attach(&document, ctx.now).map_err(|e| match e {
+        AttachError::Log(e) => e,
+        AttachError::NoReviewer => Error::Usage(format!("--reviewer: {e}")),
+        AttachError::ReviewedInFuture { .. } => Error::Usage(format!("--reviewed: {e}")),
+        AttachError::NextReviewNotAfter { .. } => Error::Usage(format!("--next-review: {e}")),
+        AttachError::BadDigest { .. } => Error::Usage(format!("--model: {e}")),
+        e => Error::Usage(format!("{}: {e}", file.display())),
+    })?;
+    if attached.overdue {
         ctx.warn(&format!(
-            "the next review was due on {next}: the audit will fail control {} until the document is reviewed again",
+            "the next review was due on {}: the audit will fail control {} until the document is reviewed again",
+            attached.next_review.map(|d| d.to_string()).unwrap_or_default(),
             a.control
         ));
     }
-    ctx.warn_test_clock("the evidence record");
-    let digest = recorder.append(&NewRecord {
-        subject: EvidenceSubject {
-            name: name.clone(),
-            sha256: sha256.clone(),
-        },
-        predicate: Predicate::Attachment(AttachmentEvidence {
-            control: a.control,
-            document: DocumentRef {
-                name: name.clone(),
-                uri: file.display().to_string(),
-                digest: std::collections::BTreeMap::from([("sha256".into(), sha256)]),
-                size: bytes.len() as u64,
-            },
-            reviewer: Some(reviewer.to_string()),
-            reviewed,
-            version: a.version,
-            next_review,
-            model,
-            note: a.note,
-            recorded_at: ctx.now.time(),
-        }),
-        clock: ctx.now.source(),
-    })?;
     report(
         ctx,
-        &digest,
+        &attached.digest,
         &format!(
-            "attached {} to control {} (reviewed {reviewed} by {}{})",
+            "attached {} to control {} (reviewed {} by {}{})",
             escape(&name),
             a.control,
-            escape(reviewer),
-            next_review
+            attached.reviewed,
+            escape(a.reviewer.trim()),
+            attached
+                .next_review
                 .map(|n| format!(", next review due {n}"))
                 .unwrap_or_default()
         ),
@@ -600,18 +568,8 @@ fn attach(ctx: &Context, file: &Path, a: Attachment, log: &EvidenceArgs) -> Resu
     Ok(0)
 }
 
-/// The verifying half of the evidence key given for writing.
-fn writer_verifying_key(log: &EvidenceArgs) -> Result<ed25519_dalek::VerifyingKey> {
-    let path = log
-        .evidence_key
-        .as_ref()
-        .ok_or_else(|| Error::Usage("--evidence needs --evidence-key".into()))?;
-    evidence_verifying_key(&modelseal::keys::load_private_key(path)?.public_key())
-}
-
-/// Records a deployment with the verification it relied on: the one named,
-/// which must be a verification of this model in the log, or else the
-/// latest verification of the model in the log.
+/// Records a deployment under the library's rules (the verification named,
+/// or the latest one of the model); the messages here name the flags.
 fn deploy(
     ctx: &Context,
     model: &str,
@@ -620,84 +578,39 @@ fn deploy(
     verification: Option<&str>,
     log: &EvidenceArgs,
 ) -> Result<Outcome> {
+    use modelseal::evidence::{DeployError, Deployment};
     let recorder = required(log)?;
-    let model = digest_arg(model)?;
-    // The records of the log this deployment goes to: a new file log has
-    // none yet.
-    let location = match &log.evidence {
-        Some(text) => modelseal::evidence::Location::parse(text, &super::env::pg())?,
-        None => {
-            return Err(Error::Usage(
-                "give --evidence LOG (or MODELSEAL_EVIDENCE)".into(),
-            ));
-        }
-    };
-    let records = if modelseal::evidence::is_started(&location)? {
-        modelseal::evidence::verify_location(&location, &writer_verifying_key(log)?, None)?.records
-    } else {
-        Vec::new()
-    };
-    let relied = match verification {
-        Some(given) => {
-            let digest = digest_arg(given)?;
-            let r = records.iter().find(|r| r.digest == digest).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--verification {given}: no record of the log has that digest"
-                ))
-            })?;
-            if !matches!(r.predicate, Predicate::Verification(_)) {
-                return Err(Error::Usage(format!(
-                    "--verification {given}: that record is a {}, not a verification",
-                    r.predicate_type()
-                )));
-            }
-            if r.subject.sha256 != model {
-                return Err(Error::Usage(format!(
-                    "--verification {given}: that record verified another model ({}, sha256:{})",
-                    escape(&r.subject.name),
-                    r.subject.sha256
-                )));
-            }
-            Some(r)
-        }
-        None => records.iter().rev().find(|r| {
-            r.subject.sha256 == model && matches!(r.predicate, Predicate::Verification(_))
-        }),
-    };
-    let result = relied.and_then(|r| match &r.predicate {
-        Predicate::Verification(v) => Some(v.verification_result),
-        _ => None,
-    });
-    match result {
+    let mut deployment = Deployment::new(digest_arg(model)?, name.clone());
+    deployment.target = target;
+    deployment.verification = verification.map(digest_arg).transpose()?;
+    ctx.warn_test_clock("the evidence record");
+    let deployed = recorder.deploy(&deployment, ctx.now).map_err(|e| match e {
+        DeployError::Log(e) => e,
+        DeployError::BadDigest { .. } => Error::Usage(format!("MODEL: {e}")),
+        e => Error::Usage(format!(
+            "--verification {}: {e}",
+            verification.unwrap_or_default()
+        )),
+    })?;
+    match &deployed.relied_on {
         None => ctx.warn(
             "no verification of this model is in the log: the audit will fail control 7 for this deployment",
         ),
-        Some(record::VerificationResult::Failed) => ctx.warn(
+        Some((_, false)) => ctx.warn(
             "the verification this deployment relies on FAILED: the audit will fail control 7 for it",
         ),
         Some(_) => {}
     }
-    ctx.warn_test_clock("the evidence record");
-    let digest = recorder.append(&NewRecord {
-        subject: EvidenceSubject {
-            name: name.clone(),
-            sha256: model,
-        },
-        predicate: Predicate::Deployment(DeploymentEvidence {
-            target,
-            time: ctx.now.time(),
-            verification: relied.map(|r| format!("sha256:{}", r.digest)),
-        }),
-        clock: ctx.now.source(),
-    })?;
     report(
         ctx,
-        &digest,
+        &deployed.digest,
         &format!(
             "recorded the deployment of {}{}",
             escape(&name),
-            relied
-                .map(|r| format!(", relying on the verification sha256:{}", r.digest))
+            deployed
+                .relied_on
+                .as_ref()
+                .map(|(d, _)| format!(", relying on the verification sha256:{d}"))
                 .unwrap_or_else(|| ", with no verification to rely on".into())
         ),
     );

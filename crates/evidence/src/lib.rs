@@ -20,6 +20,7 @@ pub mod origin;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod record;
+mod rules;
 mod store;
 mod verify;
 
@@ -27,6 +28,9 @@ pub use export::{EXPORTED_LOG, export_log};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
 pub use record::{EvidenceSubject, NewRecord, Predicate, Record, seal};
+pub use rules::{
+    AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
+};
 pub use store::{EvidenceStore, MAX_RECORD, ScanItem};
 pub use verify::{LogCheck, MAX_KEPT_RECORDS, VerifyOptions, verify_store};
 
@@ -212,22 +216,7 @@ pub fn verify_location(
 /// has no records yet (the next append starts it); one that has must then
 /// verify before anything is read from it.
 pub fn is_started(location: &Location) -> Result<bool> {
-    if let Some(path) = location.file() {
-        return Ok(path.exists() || checkpoint_path(path).exists());
-    }
-    let store = location.open()?;
-    let mut started = None;
-    let scanned = store.scan(&mut |item| {
-        if let ScanItem::Checkpoint(checkpoint) = item {
-            started = Some(checkpoint.is_some());
-        }
-        // The first item answers the question: stop the scan there.
-        Err(crate::Error::Evidence(String::new()))
-    });
-    match started {
-        Some(started) => Ok(started),
-        None => scanned.map(|()| false),
-    }
+    location.open()?.is_started()
 }
 
 /// The Ed25519 key that verifies a log.

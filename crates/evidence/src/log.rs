@@ -351,6 +351,10 @@ impl EvidenceStore for FileLog {
     fn may_have_uncheckpointed_tail(&self) -> bool {
         true
     }
+
+    fn is_started(&self) -> Result<bool> {
+        Ok(self.path.exists() || checkpoint_path(&self.path).exists())
+    }
 }
 
 /// Lines of a log file, each read with a cap.

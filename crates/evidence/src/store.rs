@@ -61,4 +61,23 @@ pub trait EvidenceStore {
     /// was killed (a file log: record and checkpoint are two writes). Where
     /// they cannot (one transaction), such records are tampering.
     fn may_have_uncheckpointed_tail(&self) -> bool;
+
+    /// Whether the log has been started: a file log exists, a database
+    /// log has its first checkpoint. A log not started has no records yet
+    /// (the next append starts it); one that has must verify before
+    /// anything is read from it.
+    fn is_started(&self) -> Result<bool> {
+        let mut started = None;
+        let scanned = self.scan(&mut |item| {
+            if let ScanItem::Checkpoint(checkpoint) = item {
+                started = Some(checkpoint.is_some());
+            }
+            // The first item answers the question: stop the scan there.
+            Err(crate::Error::Evidence(String::new()))
+        });
+        match started {
+            Some(started) => Ok(started),
+            None => scanned.map(|()| false),
+        }
+    }
 }

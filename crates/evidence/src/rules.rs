@@ -1,0 +1,659 @@
+//! The rules for recording what a person or a pipeline tells the log: a
+//! deployment (and the verification it relied on), a reviewed document.
+//! What an auditor could not rely on is refused before anything is written.
+
+use crate::record::{
+    self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
+    Predicate, Record,
+};
+use crate::{Error, Recorder, VerifyOptions, clock, verify_store};
+use std::collections::BTreeMap;
+
+/// A deployment to record with [`Recorder::deploy`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Deployment {
+    /// The model deployed: its OMS root digest (lowercase hex).
+    pub model: String,
+    /// The model's name.
+    pub name: String,
+    /// Where it was deployed (a cluster and namespace, a host).
+    pub target: Option<String>,
+    /// The verification record relied on (hex digest); `None` relies on
+    /// the latest verification of the model in the log.
+    pub verification: Option<String>,
+}
+
+impl Deployment {
+    /// A deployment of the model with root digest `model` called `name`.
+    pub fn new(model: impl Into<String>, name: impl Into<String>) -> Self {
+        Deployment {
+            model: model.into(),
+            name: name.into(),
+            target: None,
+            verification: None,
+        }
+    }
+}
+
+/// A deployment recorded.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Deployed {
+    /// The deployment record's digest.
+    pub digest: String,
+    /// The verification it relies on: its digest and whether it passed.
+    /// `None` when the log holds no verification of the model (the audit's
+    /// control 7 fails for such a deployment).
+    pub relied_on: Option<(String, bool)>,
+}
+
+/// Why a deployment was not recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DeployError {
+    /// The model digest is not a lowercase hex SHA-256.
+    #[error("{given:?} is not a model digest (64 lowercase hex digits)")]
+    BadDigest {
+        /// What was given.
+        given: String,
+    },
+    /// The verification named is not in the log.
+    #[error("no record of the log has the digest {digest}")]
+    NoSuchRecord {
+        /// The digest named.
+        digest: String,
+    },
+    /// The record named is not a verification.
+    #[error("the record {digest} is a {kind}, not a verification")]
+    NotAVerification {
+        /// The digest named.
+        digest: String,
+        /// Its predicate type.
+        kind: String,
+    },
+    /// The verification named verified another model.
+    #[error("the record {digest} verified another model ({}, sha256:{})", .verified.name, .verified.sha256)]
+    OtherModel {
+        /// The digest named.
+        digest: String,
+        /// What it verified.
+        verified: EvidenceSubject,
+    },
+    /// A later verification of the same model failed: the one named no
+    /// longer speaks for the model.
+    #[error(
+        "the verification {relied} is superseded: the later verification {failed} of this model failed"
+    )]
+    Superseded {
+        /// The verification named.
+        relied: String,
+        /// The later failed one.
+        failed: String,
+    },
+    /// The log could not be read or appended to, or does not verify.
+    #[error(transparent)]
+    Log(#[from] Error),
+}
+
+impl DeployError {
+    /// Retry, reject, tampered or usage, as [`Error::class`] tells them.
+    pub fn class(&self) -> modelseal_core::ErrorClass {
+        match self {
+            DeployError::Log(e) => e.class(),
+            _ => modelseal_core::ErrorClass::Usage,
+        }
+    }
+}
+
+/// A checklist control that documents serve: its number and how long a
+/// review stays valid (the audit crate's checklist says which controls
+/// these are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DocumentControl {
+    /// The control's number.
+    pub number: u32,
+    /// How many days a review stays valid, if the control says.
+    pub max_age_days: Option<u64>,
+}
+
+impl DocumentControl {
+    /// Control `number`, reviews valid for `max_age_days`.
+    pub fn new(number: u32, max_age_days: Option<u64>) -> Self {
+        DocumentControl {
+            number,
+            max_age_days,
+        }
+    }
+}
+
+/// A reviewed document to record with [`Recorder::attach`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Attachment {
+    /// The control it serves.
+    pub control: DocumentControl,
+    /// Its file name.
+    pub name: String,
+    /// Where it was read.
+    pub uri: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Who reviewed it.
+    pub reviewer: String,
+    /// The review date; `None` is today (UTC, by the clock given).
+    pub reviewed: Option<jiff::civil::Date>,
+    /// Its version or identifier.
+    pub version: Option<String>,
+    /// When the next review is due; `None` takes the control's period.
+    pub next_review: Option<jiff::civil::Date>,
+    /// The model it speaks for (OMS root digest), if one.
+    pub model: Option<String>,
+    /// A note.
+    pub note: Option<String>,
+}
+
+impl Attachment {
+    /// The document `name` (read from `uri`) for `control`, reviewed by
+    /// `reviewer`.
+    pub fn new(
+        control: DocumentControl,
+        name: impl Into<String>,
+        uri: impl Into<String>,
+        bytes: Vec<u8>,
+        reviewer: impl Into<String>,
+    ) -> Self {
+        Attachment {
+            control,
+            name: name.into(),
+            uri: uri.into(),
+            bytes,
+            reviewer: reviewer.into(),
+            reviewed: None,
+            version: None,
+            next_review: None,
+            model: None,
+            note: None,
+        }
+    }
+}
+
+/// A document recorded.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Attached {
+    /// The record's digest.
+    pub digest: String,
+    /// The review date recorded.
+    pub reviewed: jiff::civil::Date,
+    /// When the next review is due, if ever.
+    pub next_review: Option<jiff::civil::Date>,
+    /// Whether the next review is already past (the audit fails the
+    /// control until the document is reviewed again).
+    pub overdue: bool,
+}
+
+/// Why a document was not recorded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AttachError {
+    /// No reviewer was named.
+    #[error("name who reviewed the document")]
+    NoReviewer,
+    /// The review date is after today.
+    #[error("the review date {reviewed} is in the future (today is {today}, UTC)")]
+    ReviewedInFuture {
+        /// The review date given.
+        reviewed: jiff::civil::Date,
+        /// Today by the clock given.
+        today: jiff::civil::Date,
+    },
+    /// The next review is not after the review.
+    #[error("the next review {next} is not after the review date {reviewed}")]
+    NextReviewNotAfter {
+        /// The next review given.
+        next: jiff::civil::Date,
+        /// The review date.
+        reviewed: jiff::civil::Date,
+    },
+    /// The document is empty.
+    #[error("{name}: the document is empty; attach what was reviewed")]
+    Empty {
+        /// Its name.
+        name: String,
+    },
+    /// The model digest is not a lowercase hex SHA-256.
+    #[error("{given:?} is not a model digest (64 lowercase hex digits)")]
+    BadDigest {
+        /// What was given.
+        given: String,
+    },
+    /// The log could not be appended to.
+    #[error(transparent)]
+    Log(#[from] Error),
+}
+
+impl AttachError {
+    /// Retry, reject, tampered or usage, as [`Error::class`] tells them.
+    pub fn class(&self) -> modelseal_core::ErrorClass {
+        match self {
+            AttachError::Log(e) => e.class(),
+            _ => modelseal_core::ErrorClass::Usage,
+        }
+    }
+}
+
+fn is_digest(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+impl Recorder {
+    /// The log's records, after checking the whole log against this
+    /// recorder's key; none for a log that has not been started. A log that
+    /// does not verify is [`Error::Tampered`]: nothing is read from it.
+    pub fn records(&self) -> Result<Vec<Record>, Error> {
+        if !self.store.is_started()? {
+            return Ok(Vec::new());
+        }
+        let check = verify_store(
+            self.store.as_ref(),
+            &self.key.verifying_key(),
+            VerifyOptions {
+                older: None,
+                keep_records: true,
+                copy_to: None,
+            },
+        )?;
+        if let Some(first) = check.problems.first() {
+            return Err(Error::Tampered {
+                log: check.location.clone(),
+                problem: match check.problems.len() {
+                    1 => first.clone(),
+                    n => format!("{first} (and {} more problems)", n - 1),
+                },
+            });
+        }
+        Ok(check.records)
+    }
+
+    /// Records a deployment with the verification it relied on: the one
+    /// named, which must be a verification of this model in this log and
+    /// not followed by a failed verification of it; or else the latest
+    /// verification of the model in the log. A deployment with nothing to
+    /// rely on, or relying on a failed verification, is recorded (it
+    /// happened) and [`Deployed::relied_on`] says so: the audit fails
+    /// control 7 for it.
+    pub fn deploy(
+        &self,
+        deployment: &Deployment,
+        now: clock::Now,
+    ) -> Result<Deployed, DeployError> {
+        if !is_digest(&deployment.model) {
+            return Err(DeployError::BadDigest {
+                given: deployment.model.clone(),
+            });
+        }
+        let records = self.records()?;
+        let verification_of = |r: &Record| match &r.predicate {
+            Predicate::Verification(v) if r.subject.sha256 == deployment.model => {
+                Some(v.verification_result != record::VerificationResult::Failed)
+            }
+            _ => None,
+        };
+        let relied = match &deployment.verification {
+            Some(given) => {
+                let digest = given.strip_prefix("sha256:").unwrap_or(given);
+                let at = records
+                    .iter()
+                    .position(|r| r.digest == digest)
+                    .ok_or_else(|| DeployError::NoSuchRecord {
+                        digest: given.clone(),
+                    })?;
+                let r = &records[at];
+                if !matches!(r.predicate, Predicate::Verification(_)) {
+                    return Err(DeployError::NotAVerification {
+                        digest: given.clone(),
+                        kind: r.predicate_type().to_string(),
+                    });
+                }
+                if r.subject.sha256 != deployment.model {
+                    return Err(DeployError::OtherModel {
+                        digest: given.clone(),
+                        verified: r.subject.clone(),
+                    });
+                }
+                if let Some(failed) = records[at + 1..]
+                    .iter()
+                    .find(|later| verification_of(later) == Some(false))
+                {
+                    return Err(DeployError::Superseded {
+                        relied: format!("sha256:{}", r.digest),
+                        failed: format!("sha256:{}", failed.digest),
+                    });
+                }
+                Some(r)
+            }
+            None => records.iter().rev().find(|r| verification_of(r).is_some()),
+        };
+        let digest = self.append(&NewRecord {
+            subject: EvidenceSubject {
+                name: deployment.name.clone(),
+                sha256: deployment.model.clone(),
+            },
+            predicate: Predicate::Deployment(DeploymentEvidence {
+                target: deployment.target.clone(),
+                time: now.time(),
+                verification: relied.map(|r| format!("sha256:{}", r.digest)),
+            }),
+            clock: now.source(),
+        })?;
+        Ok(Deployed {
+            digest,
+            relied_on: relied.map(|r| (r.digest.clone(), verification_of(r) == Some(true))),
+        })
+    }
+
+    /// Records a reviewed document, refusing what an auditor could not rely
+    /// on: no reviewer, a review date after today, a next review not after
+    /// the review, an empty document. The next review defaults to the
+    /// control's period after the review.
+    pub fn attach(
+        &self,
+        attachment: &Attachment,
+        now: clock::Now,
+    ) -> Result<Attached, AttachError> {
+        let reviewer = attachment.reviewer.trim();
+        if reviewer.is_empty() {
+            return Err(AttachError::NoReviewer);
+        }
+        let today = now.date();
+        let reviewed = attachment.reviewed.unwrap_or(today);
+        if reviewed > today {
+            return Err(AttachError::ReviewedInFuture { reviewed, today });
+        }
+        let next_review = match attachment.next_review {
+            Some(next) => Some(next),
+            None => attachment.control.max_age_days.and_then(|days| {
+                reviewed
+                    .checked_add(jiff::Span::new().days(i64::try_from(days).unwrap_or(i64::MAX)))
+                    .ok()
+            }),
+        };
+        if let Some(next) = next_review
+            && next <= reviewed
+        {
+            return Err(AttachError::NextReviewNotAfter { next, reviewed });
+        }
+        if let Some(model) = &attachment.model
+            && !is_digest(model)
+        {
+            return Err(AttachError::BadDigest {
+                given: model.clone(),
+            });
+        }
+        if attachment.bytes.is_empty() {
+            return Err(AttachError::Empty {
+                name: attachment.name.clone(),
+            });
+        }
+        let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&attachment.bytes));
+        let digest = self.append(&NewRecord {
+            subject: EvidenceSubject {
+                name: attachment.name.clone(),
+                sha256: sha256.clone(),
+            },
+            predicate: Predicate::Attachment(AttachmentEvidence {
+                control: attachment.control.number,
+                document: DocumentRef {
+                    name: attachment.name.clone(),
+                    uri: attachment.uri.clone(),
+                    digest: BTreeMap::from([("sha256".into(), sha256)]),
+                    size: attachment.bytes.len() as u64,
+                },
+                reviewer: Some(reviewer.to_string()),
+                reviewed,
+                version: attachment.version.clone(),
+                next_review,
+                model: attachment.model.clone(),
+                note: attachment.note.clone(),
+                recorded_at: now.time(),
+            }),
+            clock: now.source(),
+        })?;
+        Ok(Attached {
+            digest,
+            reviewed,
+            next_review,
+            overdue: next_review.is_some_and(|next| next < today),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::PrivateKey;
+    use crate::record::{
+        ResourceRef, SIGNATURE_ONLY_POLICY, VERIFIER_ID, VerificationResult, VerificationSummary,
+        VerifierInfo,
+    };
+
+    fn recorder(dir: &std::path::Path) -> Recorder {
+        let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]));
+        Recorder::new(&dir.join("evidence.jsonl"), key).unwrap()
+    }
+
+    fn at(time: &str) -> clock::Now {
+        clock::Now::test(time.parse().unwrap())
+    }
+
+    fn verification(model: &str, result: VerificationResult, time: &str) -> NewRecord {
+        let time: jiff::Timestamp = time.parse().unwrap();
+        NewRecord {
+            subject: EvidenceSubject {
+                name: "m".into(),
+                sha256: model.into(),
+            },
+            predicate: Predicate::Verification(VerificationSummary {
+                verifier: VerifierInfo {
+                    id: VERIFIER_ID.into(),
+                    version: BTreeMap::new(),
+                },
+                time_verified: time,
+                resource_uri: "file:///m".into(),
+                policy: ResourceRef::uri(SIGNATURE_ONLY_POLICY),
+                input_attestations: vec![],
+                verification_result: result,
+                verified_levels: vec![],
+                failures: match result {
+                    VerificationResult::Failed => vec!["changed: model.safetensors".into()],
+                    VerificationResult::Passed => vec![],
+                },
+                signer: None,
+                ignored_paths: vec![],
+                ignore_unsigned_files: false,
+                links_outside_root: vec![],
+            }),
+            clock: clock::TimeSource::Test,
+        }
+    }
+
+    #[test]
+    fn a_deployment_relies_on_the_latest_verification_of_its_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = recorder(dir.path());
+        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+        // Nothing to rely on in a log not yet started: recorded, and said.
+        let first = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T08:00:00Z"))
+            .unwrap();
+        assert_eq!(first.relied_on, None);
+        let passed = r
+            .append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        r.append(&verification(
+            &b,
+            VerificationResult::Failed,
+            "2026-03-01T09:30:00Z",
+        ))
+        .unwrap();
+        let d = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, Some((passed.clone(), true)));
+        let failed = r
+            .append(&verification(
+                &a,
+                VerificationResult::Failed,
+                "2026-03-02T08:00:00Z",
+            ))
+            .unwrap();
+        let d = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T09:00:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, Some((failed, false)));
+    }
+
+    #[test]
+    fn a_named_verification_must_be_this_models_and_not_superseded_by_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = recorder(dir.path());
+        let (a, b) = ("aa".repeat(32), "bb".repeat(32));
+        let march = r
+            .append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        let other = r
+            .append(&verification(
+                &b,
+                VerificationResult::Passed,
+                "2026-03-01T09:10:00Z",
+            ))
+            .unwrap();
+        let named = |v: &str| {
+            let mut d = Deployment::new(a.clone(), "m");
+            d.verification = Some(v.to_string());
+            d
+        };
+        let now = at("2026-03-03T08:05:00Z");
+        assert!(matches!(
+            r.deploy(&named(&"cc".repeat(32)), now),
+            Err(DeployError::NoSuchRecord { .. })
+        ));
+        assert!(matches!(
+            r.deploy(&named(&other), now),
+            Err(DeployError::OtherModel { verified, .. }) if verified.sha256 == b
+        ));
+        let d = r.deploy(&named(&march), now).unwrap();
+        assert_eq!(d.relied_on, Some((march.clone(), true)));
+        assert!(matches!(
+            r.deploy(&named(&d.digest), now),
+            Err(DeployError::NotAVerification { kind, .. }) if kind.contains("deployment")
+        ));
+        // The model changed and its verification failed at 08:00: naming
+        // the March verification at 08:05 is refused, and nothing written.
+        let failed = r
+            .append(&verification(
+                &a,
+                VerificationResult::Failed,
+                "2026-03-03T08:00:00Z",
+            ))
+            .unwrap();
+        let before = r.records().unwrap().len();
+        match r.deploy(&named(&format!("sha256:{march}")), now) {
+            Err(DeployError::Superseded { relied, failed: f }) => {
+                assert_eq!(relied, format!("sha256:{march}"));
+                assert_eq!(f, format!("sha256:{failed}"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.records().unwrap().len(), before);
+        assert!(matches!(
+            r.deploy(&Deployment::new("AA".repeat(32), "m"), now),
+            Err(DeployError::BadDigest { .. })
+        ));
+    }
+
+    #[test]
+    fn a_deployment_into_a_tampered_log_is_refused_as_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = recorder(dir.path());
+        let a = "aa".repeat(32);
+        r.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        // Someone with write access to the file, not the key, cuts the
+        // record in half: the checkpoint no longer matches.
+        let sealed = std::fs::read(&log).unwrap();
+        std::fs::write(&log, &sealed[..sealed.len() / 2]).unwrap();
+        let e = r
+            .deploy(&Deployment::new(a, "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+    }
+
+    #[test]
+    fn attachments_an_auditor_could_not_rely_on_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = recorder(dir.path());
+        let now = at("2026-06-10T12:00:00Z");
+        let control = DocumentControl::new(1, Some(365));
+        let doc = |reviewer: &str| {
+            Attachment::new(
+                control,
+                "policy.md",
+                "policy.md",
+                b"# policy".to_vec(),
+                reviewer,
+            )
+        };
+        assert!(matches!(
+            r.attach(&doc("  "), now),
+            Err(AttachError::NoReviewer)
+        ));
+        let mut future = doc("lead");
+        future.reviewed = Some("2026-06-11".parse().unwrap());
+        assert!(matches!(
+            r.attach(&future, now),
+            Err(AttachError::ReviewedInFuture { .. })
+        ));
+        let mut backwards = doc("lead");
+        backwards.reviewed = Some("2026-06-01".parse().unwrap());
+        backwards.next_review = Some("2026-06-01".parse().unwrap());
+        assert!(matches!(
+            r.attach(&backwards, now),
+            Err(AttachError::NextReviewNotAfter { .. })
+        ));
+        let mut empty = doc("lead");
+        empty.bytes.clear();
+        assert!(matches!(
+            r.attach(&empty, now),
+            Err(AttachError::Empty { .. })
+        ));
+        assert!(r.records().unwrap().is_empty(), "nothing was written");
+
+        // The control's period sets the next review; one already past is
+        // recorded and flagged.
+        let mut old = doc("lead");
+        old.reviewed = Some("2025-01-02".parse().unwrap());
+        let attached = r.attach(&old, now).unwrap();
+        assert_eq!(attached.next_review, Some("2026-01-02".parse().unwrap()));
+        assert!(attached.overdue);
+        let fresh = r.attach(&doc("lead"), now).unwrap();
+        assert_eq!(fresh.reviewed, now.date());
+        assert!(!fresh.overdue);
+        assert_eq!(r.records().unwrap().len(), 2);
+    }
+}
