@@ -123,6 +123,12 @@ impl<'a> GateRequest<'a> {
             inspect_formats: true,
         }
     }
+
+    /// A request for [`Gate::verify_signatures`], which supplies each
+    /// candidate signature in turn.
+    pub fn for_candidates(model: &'a dyn ModelSource, now: Now) -> Self {
+        Self::new(model, Document::from_bytes("", Vec::new()), now)
+    }
 }
 
 /// The gate: who is trusted, and the policy applied.
@@ -546,4 +552,332 @@ fn bom_creation_time(bom: &[u8]) -> Option<jiff::Timestamp> {
     serde_json::from_slice::<Bom>(bom)
         .ok()
         .map(|b| b.metadata.timestamp)
+}
+
+/// How large a signature or BOM document may be read: what the caller
+/// gives, else what a real one of this model can be (worked out only when
+/// a document is larger than the base allowance, since that lists the
+/// model's files). A hostile file stays bounded; a real one is never
+/// refused.
+pub struct BundleLimit<'a> {
+    given: Option<u64>,
+    model: &'a dyn ModelSource,
+    derived: std::sync::OnceLock<u64>,
+}
+
+impl std::fmt::Debug for BundleLimit<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BundleLimit")
+            .field("given", &self.given)
+            .field("derived", &self.derived.get())
+            .finish()
+    }
+}
+
+impl<'a> BundleLimit<'a> {
+    /// The limit for documents about `model`; `given` overrides it.
+    pub fn new(model: &'a dyn ModelSource, given: Option<u64>) -> Self {
+        BundleLimit {
+            given,
+            model,
+            derived: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether the caller set the limit.
+    pub fn is_given(&self) -> bool {
+        self.given.is_some()
+    }
+
+    /// The limit for a document of `size` bytes (unknown for a URL).
+    pub fn for_size(&self, size: Option<u64>) -> Result<u64> {
+        if let Some(given) = self.given {
+            return Ok(given);
+        }
+        if size.is_some_and(|s| s <= crate::source::BASE_BUNDLE_SIZE) {
+            return Ok(crate::source::BASE_BUNDLE_SIZE);
+        }
+        if let Some(limit) = self.derived.get() {
+            return Ok(*limit);
+        }
+        let limit = self.model.bundle_size_limit()?;
+        Ok(*self.derived.get_or_init(|| limit))
+    }
+}
+
+impl Document {
+    /// Reads a bundle or BOM given as a file or (with the `remote`
+    /// feature) an https:// URL, up to the limit `limit` gives it.
+    pub fn read_limited(
+        source: &Path,
+        limit: &BundleLimit<'_>,
+        kind: fn(u64) -> crate::fetch::InputKind,
+    ) -> Result<Document> {
+        let remote = source.to_str().is_some_and(crate::fetch::is_url);
+        let size = (!remote)
+            .then(|| std::fs::metadata(source).ok().map(|m| m.len()))
+            .flatten();
+        let kind = kind(limit.for_size(size)?);
+        #[cfg(feature = "remote")]
+        let bytes = crate::registry::read_input(source, kind)?;
+        #[cfg(not(feature = "remote"))]
+        let bytes = if remote {
+            return Err(Error::Remote(format!(
+                "{}: this modelseal was built without remote inputs (cargo feature remote)",
+                source.display()
+            )));
+        } else {
+            crate::fetch::read_file(source, kind)?
+        };
+        Ok(Document {
+            uri: source.display().to_string(),
+            bytes,
+            path: (!remote).then(|| source.to_path_buf()),
+        })
+    }
+}
+
+/// A signature candidate that could not be read: where it is and why.
+pub type Unreadable = (String, String);
+
+/// The signatures attached to a registry model, each downloaded (up to the
+/// library's cap) only when reached.
+pub struct AttachedSignatures<'a> {
+    documents: Box<dyn Iterator<Item = std::result::Result<Document, Unreadable>> + 'a>,
+    /// How the registry listed them (`referrers API` or `referrers tag`).
+    pub via: Option<String>,
+}
+
+impl std::fmt::Debug for AttachedSignatures<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachedSignatures")
+            .field("via", &self.via)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for AttachedSignatures<'_> {
+    type Item = std::result::Result<Document, Unreadable>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.documents.next()
+    }
+}
+
+impl<'a> AttachedSignatures<'a> {
+    /// The signatures attached to `model` in its registry. A model that is
+    /// not in a registry has none attached (an error: give a signature).
+    pub fn of(model: &'a crate::model::Model) -> Result<Self> {
+        #[cfg(feature = "oci")]
+        if let Some(oci) = model.oci() {
+            let attached = oci.attached_bundles(crate::source::BASE_BUNDLE_SIZE)?;
+            let via = Some(attached.via.to_string());
+            return Ok(AttachedSignatures {
+                documents: Box::new(attached.map(move |item| match item {
+                    Ok(b) => Ok(Document::from_bytes(b.uri, b.bytes)),
+                    Err((d, why)) => Err((oci.reference().pinned(&d.digest).to_string(), why)),
+                })),
+                via,
+            });
+        }
+        Err(Error::Usage(format!(
+            "{}: signatures are attached only to registry models; give a signature",
+            model.source().uri()
+        )))
+    }
+
+    /// One signature given by the caller, as a candidate list.
+    pub fn given(document: Document) -> Self {
+        AttachedSignatures {
+            documents: Box::new(std::iter::once(Ok(document))),
+            via: None,
+        }
+    }
+}
+
+/// A model verified against a list of candidate signatures.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CandidateVerdict {
+    /// The outcomes; `None` when no candidate could be read (nothing is
+    /// attached, or everything attached is unreadable): a failed
+    /// verification.
+    pub candidates: Option<Candidates>,
+    /// Candidates that could not be read or examined, and why.
+    pub unreadable: Vec<Unreadable>,
+    /// How a registry listed them.
+    pub via: Option<String>,
+}
+
+impl CandidateVerdict {
+    /// Whether a candidate verified.
+    pub fn is_verified(&self) -> bool {
+        self.candidates
+            .as_ref()
+            .is_some_and(|c| c.chosen.1.is_verified())
+    }
+}
+
+impl Gate {
+    /// Verifies `template`'s model against `signatures` (a signature given,
+    /// or [`AttachedSignatures::of`] a registry model): candidates are read
+    /// one at a time, the first that verifies ends the search, unreadable
+    /// ones are set aside. `template.signature` is replaced by each
+    /// candidate in turn.
+    pub fn verify_signatures(
+        &self,
+        template: GateRequest<'_>,
+        mut signatures: AttachedSignatures<'_>,
+        progress: ProgressFn<'_>,
+    ) -> Result<CandidateVerdict> {
+        let mut unreadable = Vec::new();
+        let first = loop {
+            match signatures.next() {
+                Some(Ok(document)) => break Some(document),
+                Some(Err(why)) => unreadable.push(why),
+                None => break None,
+            }
+        };
+        let via = signatures.via.clone();
+        let Some(first) = first else {
+            return Ok(CandidateVerdict {
+                candidates: None,
+                unreadable,
+                via,
+            });
+        };
+        let mut request = template;
+        request.signature = first;
+        let mut later_unreadable = Vec::new();
+        let rest = signatures.by_ref().filter_map(|item| match item {
+            Ok(document) => Some(document),
+            Err(why) => {
+                later_unreadable.push(why);
+                None
+            }
+        });
+        let candidates = self.verify_candidates(request, rest, progress)?;
+        unreadable.extend(later_unreadable);
+        unreadable.extend(
+            candidates
+                .unusable
+                .iter()
+                .map(|(uri, e)| (uri.clone(), e.to_string())),
+        );
+        Ok(CandidateVerdict {
+            candidates: Some(candidates),
+            unreadable,
+            via,
+        })
+    }
+}
+
+/// An admission decision, as a deploy service acts on it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Decision {
+    /// A signature verified (and the policy passed): deploy this model.
+    Admit {
+        /// The signature relied on.
+        signature: String,
+        /// The verification record, when a recorder was given.
+        verification: Option<String>,
+        /// The deployment record, when a recorder was given.
+        deployment: Option<String>,
+    },
+    /// Nothing verified: do not deploy.
+    Deny {
+        /// Why the signature relied on failed (empty when no signature
+        /// could be read at all: then `unreadable` says why).
+        failures: Vec<Failure>,
+        /// Signatures that could not be read or examined, and why.
+        unreadable: Vec<Unreadable>,
+        /// The failed verification's record, when a recorder was given.
+        verification: Option<String>,
+    },
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Decision::Admit {
+                signature,
+                deployment: Some(deployment),
+                ..
+            } => write!(
+                f,
+                "admit: deployment recorded as sha256:{deployment} (verified by {signature})"
+            ),
+            Decision::Admit { signature, .. } => write!(f, "admit: verified by {signature}"),
+            Decision::Deny {
+                failures,
+                unreadable,
+                ..
+            } => {
+                let reasons: Vec<String> = if failures.is_empty() {
+                    unreadable
+                        .iter()
+                        .map(|(uri, why)| format!("{uri}: {why}"))
+                        .chain(
+                            unreadable
+                                .is_empty()
+                                .then(|| "no signature is attached".to_string()),
+                        )
+                        .collect()
+                } else {
+                    failures.iter().map(ToString::to_string).collect()
+                };
+                write!(f, "deny: {}", reasons.join("; "))
+            }
+        }
+    }
+}
+
+impl Gate {
+    /// The admission decision for a registry model: verifies it against
+    /// the signatures attached to it (formats judged), and, given a
+    /// recorder, records the verification and (when admitted) the
+    /// deployment to `target` that relies on it. An error is not a
+    /// decision: its [`Error::class`] tells retry from tampered.
+    pub fn admit(
+        &self,
+        model: &crate::model::Model,
+        recorder: Option<&crate::evidence::Recorder>,
+        target: Option<String>,
+        now: Now,
+        progress: ProgressFn<'_>,
+    ) -> Result<Decision> {
+        let request = GateRequest::for_candidates(model.source(), now);
+        let verdict = self.verify_signatures(request, AttachedSignatures::of(model)?, progress)?;
+        let Some(candidates) = verdict.candidates else {
+            return Ok(Decision::Deny {
+                failures: Vec::new(),
+                unreadable: verdict.unreadable,
+                verification: None,
+            });
+        };
+        let (signature, outcome) = candidates.chosen;
+        let receipt = match (recorder, outcome.record()) {
+            (Some(recorder), Some(record)) => Some(recorder.append_verification(&record)?),
+            _ => None,
+        };
+        if !outcome.is_verified() {
+            return Ok(Decision::Deny {
+                failures: outcome.verdict.failures,
+                unreadable: verdict.unreadable,
+                verification: receipt.map(|r| r.digest().to_string()),
+            });
+        }
+        let deployment = match (recorder, &receipt) {
+            (Some(recorder), Some(receipt)) => {
+                Some(recorder.record_deployment(receipt, target, now)?)
+            }
+            _ => None,
+        };
+        Ok(Decision::Admit {
+            signature,
+            verification: receipt.map(|r| r.digest().to_string()),
+            deployment,
+        })
+    }
 }

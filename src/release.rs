@@ -81,8 +81,8 @@ impl Identity<'_> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ReleaseBom {
-    /// Where the BOM goes (absolute); its signature goes to the same name
-    /// with `.sig` appended.
+    /// Where the BOM goes; its signature goes to the same name with `.sig`
+    /// appended.
     pub path: PathBuf,
     /// Dataset directories or files the model was trained on.
     pub datasets: Vec<PathBuf>,
@@ -123,10 +123,11 @@ pub struct SignRequest<'a> {
     /// Who signs.
     pub identity: Identity<'a>,
     /// How the model is hashed (the output paths below are added to its
-    /// ignore set when they lie inside a local model).
+    /// ignore set when they lie inside a local model; relative ones are
+    /// taken from the process's working directory, as writing them does).
     pub hashing: HashOptions,
-    /// Where the signature bundle is written (absolute). `None` is allowed
-    /// only for a registry model, whose bundle is attached.
+    /// Where the signature bundle is written. `None` is allowed only for a
+    /// registry model, whose bundle is attached.
     pub signature: Option<PathBuf>,
     /// A BOM written and signed in the same pass.
     pub bom: Option<ReleaseBom>,
@@ -173,13 +174,13 @@ pub struct Release {
     pub record: Option<String>,
     /// What was attached in the registry: `("signature" | "bom", referrer
     /// manifest digest, how)`.
-    pub attached: Vec<Attached>,
+    pub attached: Vec<Referrer>,
 }
 
 /// One artifact attached to a registry model.
 #[derive(Debug, Clone, serde::Serialize)]
 #[non_exhaustive]
-pub struct Attached {
+pub struct Referrer {
     /// `signature` or `bom`.
     pub kind: &'static str,
     /// The referrer's manifest digest.
@@ -189,12 +190,13 @@ pub struct Attached {
     pub via: &'static str,
 }
 
-impl Attached {
+impl Referrer {
     /// How registries find it, in words.
     pub fn how(&self) -> &'static str {
         match self.via {
             "api" => "referrers API",
-            _ => "referrers tag",
+            "tag" => "referrers tag",
+            _ => "an unknown way",
         }
     }
 }
@@ -203,7 +205,8 @@ impl Attached {
 fn via_name(via: crate::registry::oci::Via) -> &'static str {
     match via {
         crate::registry::oci::Via::Api => "api",
-        _ => "tag",
+        crate::registry::oci::Via::Tag => "tag",
+        _ => "unknown",
     }
 }
 
@@ -247,12 +250,9 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         ("the BOM's signature", bom_sig.as_deref()),
     ];
     refuse_same_file(&outputs)?;
+    let written: Vec<&Path> = outputs.iter().filter_map(|(_, p)| *p).collect();
     if let Some(root) = &local {
-        for (_, path) in outputs {
-            if let Some(path) = path {
-                request.hashing.ignore.insert_user_path(root, path)?;
-            }
-        }
+        exclude_outputs(&mut request.hashing.ignore, root, &written)?;
     }
     let source = model.source();
     if source.repository_scope().is_some() {
@@ -267,7 +267,7 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
     let bom = match &request.bom {
         None => None,
         Some(spec) => Some(build_release_bom(
-            model, spec, &name, &manifest, options, progress,
+            model, spec, &name, &manifest, options, &written, progress,
         )?),
     };
     let signer = request.identity.signer_info();
@@ -387,6 +387,7 @@ fn build_release_bom(
     name: &str,
     manifest: &Manifest,
     options: &HashOptions,
+    outputs: &[&Path],
     progress: ProgressFn<'_>,
 ) -> Result<(Bom, Vec<DatasetRef>)> {
     // A BOM reads the model card and weight headers: a registry model is
@@ -407,15 +408,19 @@ fn build_release_bom(
         };
     let mut datasets = Vec::new();
     for ds in &spec.datasets {
-        let ds_options = HashOptions {
+        let mut ds_options = HashOptions {
             allow_symlinks: options.allow_symlinks,
             ignore: IgnoreSet::with_defaults(),
             ..Default::default()
         };
+        exclude_outputs(&mut ds_options.ignore, ds, outputs)?;
         datasets.push(hash_tree(ds, &ds_options, false, &|_: u64| {})?);
     }
     let mut bom_options = spec.options.clone();
-    bom_options.properties.extend(location_properties(model));
+    // Where the model lives comes first, then what the caller gave.
+    let given = std::mem::take(&mut bom_options.properties);
+    bom_options.properties = location_properties(model);
+    bom_options.properties.extend(given);
     if bom_options.purl.is_none() {
         bom_options.purl = model.purl();
     }
@@ -465,20 +470,14 @@ pub fn cite_sha256(uri: &Path, sha256: String) -> ResourceRef {
     }
 }
 
-/// Refuses relative output paths (they would be excluded from the model
-/// against a directory nobody named) and two outputs that name the same
-/// file, before anything is written.
+/// Refuses two outputs that name the same file (compared as absolute,
+/// normalised paths, through the links of their directories), before
+/// anything is written.
 fn refuse_same_file(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
     let mut given: Vec<(&str, PathBuf)> = Vec::new();
     for (what, path) in outputs {
         let Some(path) = path else { continue };
-        if !path.is_absolute() {
-            return Err(Error::Usage(format!(
-                "{what} {}: give an absolute path",
-                path.display()
-            )));
-        }
-        let normal: PathBuf = path.components().collect();
+        let normal = resolved(path)?;
         if let Some((other, _)) = given.iter().find(|(_, p)| *p == normal) {
             return Err(Error::Usage(format!(
                 "{other} and {what} name the same file ({})",
@@ -490,6 +489,29 @@ fn refuse_same_file(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
     Ok(())
 }
 
+/// An output path made absolute (against the process's working
+/// directory), its directory resolved through links when it exists.
+fn resolved(path: &Path) -> Result<PathBuf> {
+    let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+    let normal: PathBuf = absolute.components().collect();
+    Ok(match (normal.parent(), normal.file_name()) {
+        (Some(dir), Some(name)) => match dir.canonicalize() {
+            Ok(dir) => dir.join(name),
+            Err(_) => normal,
+        },
+        _ => normal,
+    })
+}
+
+/// Leaves `outputs` out of a tree rooted at `root` when they lie in it.
+fn exclude_outputs(ignore: &mut IgnoreSet, root: &Path, outputs: &[&Path]) -> Result<()> {
+    for path in outputs {
+        let absolute = std::path::absolute(path).map_err(|e| Error::io(path, e))?;
+        ignore.insert_user_path(root, &absolute)?;
+    }
+    Ok(())
+}
+
 /// Attaches the bundle (and the BOM with its bundle) to a registry model.
 fn attach(
     now: Now,
@@ -497,7 +519,7 @@ fn attach(
     bundle: Option<&[u8]>,
     bom: Option<&Bom>,
     bom_bundle: Option<&[u8]>,
-) -> Result<Vec<Attached>> {
+) -> Result<Vec<Referrer>> {
     #[cfg(feature = "oci")]
     if let (Some(oci), Some(bundle)) = (model.oci(), bundle) {
         use crate::registry::oci::{Artifact, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob};
@@ -520,7 +542,7 @@ fn attach(
             annotations: created.clone(),
         };
         let a = oci.attach(&signature)?;
-        out.push(Attached {
+        out.push(Referrer {
             kind: "signature",
             digest: a.digest,
             via: via_name(a.via),
@@ -535,7 +557,7 @@ fn attach(
                 annotations: created,
             };
             let a = oci.attach(&artifact)?;
-            out.push(Attached {
+            out.push(Referrer {
                 kind: "bom",
                 digest: a.digest,
                 via: via_name(a.via),
@@ -553,7 +575,7 @@ fn attach(
 pub struct BomRequest<'a> {
     /// The model.
     pub model: &'a Model,
-    /// Where the BOM goes (absolute); a signature goes to `BOM.sig`.
+    /// Where the BOM goes; a signature goes to `BOM.sig`.
     pub out: PathBuf,
     /// How the model is walked (for a registry model: its pulled copy).
     /// The BOM and its signature are added to the ignore set.
@@ -617,10 +639,9 @@ pub fn write_bom(mut request: BomRequest<'_>, progress: ProgressFn<'_>) -> Resul
         ("the BOM's signature", Some(&sig_out)),
     ])?;
     let copy = model.local_copy(progress)?;
+    let outputs = [request.out.as_path(), sig_out.as_path()];
     if let Some(root) = model.local_path() {
-        for path in [&request.out, &sig_out] {
-            request.hashing.ignore.insert_user_path(root, path)?;
-        }
+        exclude_outputs(&mut request.hashing.ignore, root, &outputs)?;
     }
     if model.source().repository_scope().is_some() {
         // A repository cache keeps its files as links into its blobs.
@@ -630,13 +651,14 @@ pub fn write_bom(mut request: BomRequest<'_>, progress: ProgressFn<'_>) -> Resul
     model_tree.name = model.source().name()?;
     let mut datasets = Vec::new();
     for (path, options) in &mut request.datasets {
-        for out in [&request.out, &sig_out] {
-            options.ignore.insert_user_path(path, out)?;
-        }
+        exclude_outputs(&mut options.ignore, path, &outputs)?;
         datasets.push(hash_tree(path, options, request.blake3, progress)?);
     }
     let mut options = request.options.clone();
-    options.properties.extend(location_properties(model));
+    // Where the model lives comes first, then what the caller gave.
+    let given = std::mem::take(&mut options.properties);
+    options.properties = location_properties(model);
+    options.properties.extend(given);
     if options.purl.is_none() {
         options.purl = model.purl();
     }

@@ -91,11 +91,14 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
             ignore: registry_ignore(&args)?,
             ..Default::default()
         },
-        Some(root) => walk_options(root, &args, &[args.signature.clone()], true)?,
+        Some(root) => walk_options(root, &args, std::slice::from_ref(&args.signature), true)?,
     };
     let mut datasets = Vec::new();
     for ds in &args.dataset {
-        datasets.push((ds.clone(), walk_options(ds, &args, &[], false)?));
+        datasets.push((
+            ds.clone(),
+            walk_options(ds, &args, std::slice::from_ref(&args.signature), false)?,
+        ));
     }
     let (timestamp, properties) = super::clock::bom_time(ctx.now, args.timestamp.as_deref())?;
     let options = BomOptions {
@@ -107,7 +110,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         properties,
         purl: None,
     };
-    let mut request = BomRequest::new(&opened, super::sign::absolute(out)?, options, ctx.now);
+    let mut request = BomRequest::new(&opened, out.clone(), options, ctx.now);
     request.hashing = hashing;
     request.datasets = datasets;
     request.blake3 = args.blake3;

@@ -11,7 +11,7 @@ use modelseal::release::{
 };
 use modelseal::sign::SigningIdentity;
 use modelseal::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
@@ -61,11 +61,6 @@ pub struct SignArgs {
     registry: RegistryArgs,
 }
 
-/// An output path as the library takes it: absolute.
-pub fn absolute(path: &Path) -> Result<PathBuf> {
-    std::path::absolute(path).map_err(|e| Error::io(path, e))
-}
-
 pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     let in_registry = is_oci(&args.path);
     let signature = match &args.signature {
@@ -109,7 +104,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
         Some(path) => {
             let (timestamp, properties) = super::clock::bom_time(ctx.now, None)?;
             let mut bom = ReleaseBom::new(
-                absolute(path)?,
+                path.clone(),
                 BomOptions {
                     timestamp,
                     properties,
@@ -122,7 +117,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     };
     let mut request = SignRequest::new(&model, identity, ctx.now);
     request.hashing = hashing;
-    request.signature = signature.as_deref().map(absolute).transpose()?;
+    request.signature.clone_from(&signature);
     request.bom = bom;
     request.recorder = recorder.as_ref();
     if recorder.is_some() {

@@ -2,19 +2,17 @@
 
 use super::model::{Model, RegistryArgs, open_model};
 use super::progress::Bar;
-use super::read_input;
 use super::{
     Context, EvidenceArgs, Format, Outcome, escape, load_public_key_input, load_trusted_root,
     print_json,
 };
 use clap::Args;
-use modelseal::fetch::{InputKind, is_url};
-use modelseal::gate::{Document, Gate, GateRequest};
+use modelseal::fetch::InputKind;
+use modelseal::gate::{AttachedSignatures, BundleLimit, Document, Gate, GateRequest};
 use modelseal::keys::load_certificates;
 use modelseal::policy::LoadedPolicy;
 use modelseal::sigstore::KeylessIdentity;
 use modelseal::source::SourceNote;
-use modelseal::source::{BASE_BUNDLE_SIZE, ModelSource};
 use modelseal::verify::{Failure, Material, Trust, Verdict};
 use modelseal::{Error, Result};
 use std::path::PathBuf;
@@ -102,33 +100,16 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     {
         return Err(Error::Exists(dir.clone()));
     }
-    let limit = Limit::new(&args, model.source());
-    let mut found = match &args.signature {
-        Some(sig) => Found {
-            documents: Box::new(std::iter::once(Ok(read_document(
-                sig,
-                &limit,
-                InputKind::Bundle,
-            )?))),
-            unreadable: Vec::new(),
-            via: None,
-        },
-        None => attached_bundles(&model)?,
+    let limit = BundleLimit::new(model.source(), args.max_bundle_size);
+    let signatures = match &args.signature {
+        Some(sig) => AttachedSignatures::given(read_document(sig, &limit, InputKind::Bundle)?),
+        None => AttachedSignatures::of(&model).map_err(|e| match e {
+            Error::Usage(_) => Error::Usage("give --signature FILE".into()),
+            e => e,
+        })?,
     };
     let shown = args.path.display().to_string();
-    // The first candidate that can be read; the others are read one at a
-    // time while they are verified.
-    let first = loop {
-        match found.documents.next() {
-            Some(Ok(document)) => break Some(document),
-            Some(Err(unreadable)) => found.unreadable.push(unreadable),
-            None => break None,
-        }
-    };
-    let Some(first) = first else {
-        return no_signature(ctx, &model, &shown, &found);
-    };
-    let mut bom = match &args.bom {
+    let bom = match &args.bom {
         Some(bom) => {
             let signature = args
                 .bom_signature
@@ -143,8 +124,8 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     };
     // Each candidate bundle is verified; the first that verifies is the
     // verdict.
-    let mut request = GateRequest::new(model.source(), first, ctx.now);
-    request.bom = bom.take();
+    let mut request = GateRequest::for_candidates(model.source(), ctx.now);
+    request.bom = bom;
     request.ignore_paths = args.ignore_paths.clone();
     request.ignore_unsigned_files = args.ignore_unsigned_files;
     request.allow_symlinks = args.allow_symlinks;
@@ -153,26 +134,15 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     // blobs are then streamed; else raw layers are checked by digest alone.
     request.inspect_formats = gate.policy().is_some() || recorder.is_some();
     let bar = Bar::new(ctx.quiet, "verifying");
-    let mut unreadable = Vec::new();
-    let rest = found.documents.by_ref().filter_map(|item| match item {
-        Ok(document) => Some(document),
-        Err(why) => {
-            unreadable.push(why);
-            None
-        }
-    });
-    let candidates = gate.verify_candidates(request, rest, &bar);
+    let verdict = gate.verify_signatures(request, signatures, &bar);
     bar.finish();
-    found.unreadable.extend(unreadable);
-    let candidates = candidates?;
+    let verdict = verdict?;
+    let (via, unreadable) = (verdict.via, verdict.unreadable);
+    let Some(candidates) = verdict.candidates else {
+        return no_signature(ctx, &model, &shown, &unreadable, via.as_deref());
+    };
     let (signature_uri, outcome) = candidates.chosen;
     let outcomes = candidates.others;
-    found.unreadable.extend(
-        candidates
-            .unusable
-            .into_iter()
-            .map(|(uri, e)| (uri, e.to_string())),
-    );
     for w in &outcome.verdict.warnings {
         ctx.warn(&escape(&w.to_string()));
     }
@@ -203,7 +173,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
                 "failures": o.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
             })
         })
-        .chain(found.unreadable.iter().map(|(uri, why)| {
+        .chain(unreadable.iter().map(|(uri, why)| {
             serde_json::json!({ "signature": uri, "verdict": "unreadable", "failures": [why] })
         }))
         .collect();
@@ -216,7 +186,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
                     ctx.now.time()
                 );
             }
-            print_registry(&model, &outcome.verdict, verified, found.via.as_deref());
+            print_registry(&model, &outcome.verdict, verified, via.as_deref());
             for (uri, o) in &outcomes {
                 let state = if o.is_verified() {
                     "also verifies".to_string()
@@ -229,7 +199,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
                 };
                 outln!("  other signature: {} {}", escape(uri), escape(&state));
             }
-            for (uri, why) in &found.unreadable {
+            for (uri, why) in &unreadable {
                 outln!("  unreadable signature: {} ({})", escape(uri), escape(why));
             }
             if let Some(p) = &pulled {
@@ -250,7 +220,7 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
             "result": outcome.verdict,
             "failures": outcome.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "other_signatures": others,
-            "referrers_via": found.via,
+            "referrers_via": via,
             "pulled": pulled.as_ref().map(|p| serde_json::json!({ "dir": p.0, "files": p.1, "bytes": p.2 })),
             "timeSource": ctx.now.source(),
         })),
@@ -258,36 +228,14 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     Ok(if verified { 0 } else { 1 })
 }
 
-/// The signatures to try.
-struct Found<'a> {
-    /// Candidates, read when reached (a registry downloads each then), or
-    /// why one cannot be read (its URI and the reason).
-    documents: Box<dyn Iterator<Item = std::result::Result<Document, (String, String)>> + 'a>,
-    unreadable: Vec<(String, String)>,
-    via: Option<String>,
-}
-
-/// The bundles attached to a registry model.
-fn attached_bundles(model: &Model) -> Result<Found<'_>> {
-    #[cfg(feature = "oci")]
-    if let Some(oci) = model.oci() {
-        let attached = oci.attached_bundles(BASE_BUNDLE_SIZE)?;
-        let via = Some(attached.via.to_string());
-        return Ok(Found {
-            documents: Box::new(attached.map(move |item| match item {
-                Ok(b) => Ok(Document::from_bytes(b.uri, b.bytes)),
-                Err((d, why)) => Err((oci.reference().pinned(&d.digest).to_string(), why)),
-            })),
-            unreadable: Vec::new(),
-            via,
-        });
-    }
-    let _ = model;
-    Err(Error::Usage("give --signature FILE".into()))
-}
-
 /// No bundle to check: a failed verification (exit 1).
-fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found<'_>) -> Result<Outcome> {
+fn no_signature(
+    ctx: &Context,
+    model: &Model,
+    shown: &str,
+    unreadable: &[(String, String)],
+    via: Option<&str>,
+) -> Result<Outcome> {
     let reason = format!(
         "no signature bundle is attached to {}",
         model.source().uri()
@@ -298,14 +246,14 @@ fn no_signature(ctx: &Context, model: &Model, shown: &str, found: &Found<'_>) ->
             "manifest": model.source().uri(),
             "verdict": "failed",
             "failures": [reason],
-            "other_signatures": found.unreadable.iter().map(|(uri, why)| serde_json::json!({
+            "other_signatures": unreadable.iter().map(|(uri, why)| serde_json::json!({
                 "signature": uri, "verdict": "unreadable", "failures": [why],
             })).collect::<Vec<_>>(),
-            "referrers_via": found.via,
+            "referrers_via": via,
         })),
         _ => {
             outln!("FAILED: {}: {}", escape(shown), escape(&reason));
-            for (uri, why) in &found.unreadable {
+            for (uri, why) in unreadable {
                 outln!("  unreadable signature: {} ({})", escape(uri), escape(why));
             }
         }
@@ -376,64 +324,20 @@ fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<
     }
 }
 
-/// How large a signature or BOM file may be: `--max-bundle-size`, else
-/// what a real one of this model can be (worked out only when a file is
-/// larger than the base allowance, since it lists the model's files).
-struct Limit<'a> {
-    given: Option<u64>,
-    model: &'a dyn ModelSource,
-    derived: std::cell::OnceCell<u64>,
-}
-
-impl<'a> Limit<'a> {
-    fn new(args: &VerifyArgs, model: &'a dyn ModelSource) -> Self {
-        Limit {
-            given: args.max_bundle_size,
-            model,
-            derived: std::cell::OnceCell::new(),
-        }
-    }
-
-    /// The limit for a file of `size` bytes (unknown for a URL).
-    fn for_size(&self, size: Option<u64>) -> Result<u64> {
-        if let Some(given) = self.given {
-            return Ok(given);
-        }
-        if size.is_some_and(|s| s <= BASE_BUNDLE_SIZE) {
-            return Ok(BASE_BUNDLE_SIZE);
-        }
-        if let Some(limit) = self.derived.get() {
-            return Ok(*limit);
-        }
-        let limit = self.model.bundle_size_limit()?;
-        Ok(*self.derived.get_or_init(|| limit))
-    }
-}
-
 /// Reads a bundle or BOM given as a file or an https:// URL, up to the
-/// limit `limit` gives it.
+/// library's limit; the hint names the flag that lifts it.
 fn read_document(
     source: &std::path::Path,
-    limit: &Limit<'_>,
+    limit: &BundleLimit<'_>,
     kind: fn(u64) -> InputKind,
 ) -> Result<Document> {
-    let remote = source.to_str().is_some_and(is_url);
-    let size = (!remote)
-        .then(|| std::fs::metadata(source).ok().map(|m| m.len()))
-        .flatten();
-    let bytes = read_input(source, kind(limit.for_size(size)?))
-        .map_err(|e| match e {
-            Error::Input(modelseal::fetch::InputError::TooLarge { .. }) if limit.given.is_none() => {
-                Error::Usage(format!(
-                    "{e}; a real signature of this model is smaller (pass --max-bundle-size to read it anyway)"
-                ))
-            }
-            other => other,
-        })?;
-    Ok(Document {
-        uri: source.display().to_string(),
-        bytes,
-        path: (!remote).then(|| source.to_path_buf()),
+    Document::read_limited(source, limit, kind).map_err(|e| match e {
+        Error::Input(modelseal::fetch::InputError::TooLarge { .. }) if !limit.is_given() => {
+            Error::Usage(format!(
+                "{e}; a real signature of this model is smaller (pass --max-bundle-size to read it anyway)"
+            ))
+        }
+        other => other,
     })
 }
 

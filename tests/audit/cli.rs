@@ -71,9 +71,14 @@ fn a_deployment_after_a_failed_verification_fails_the_audit() {
         "{}",
         c7["reason"]
     );
-    // A later deployment naming the passing verification is verified; the
-    // earlier one still fails the control.
+    // Naming the earlier pass is refused: the failure superseded it.
     let (code, _, err) = ws.deploy(&model, &["--verification", &format!("sha256:{passed}")]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("superseded"), "{err}");
+    // Verified again, the model is deployed relying on the new pass; the
+    // earlier deployment still fails the control.
+    assert_eq!(ws.verify(&model), 0);
+    let (code, _, err) = ws.deploy(&model, &[]);
     assert_eq!(code, 0, "{err}");
     let (code, report) = ws.audit_json(&[]);
     assert_eq!(code, 1);

@@ -141,6 +141,12 @@ impl Checklist {
                             "levels, before_deployment, policies and datasets_signed are for verification rules",
                         );
                     }
+                    // A review period longer than a century is a typo, and
+                    // past the calendar's range it could not be added to a
+                    // date at all.
+                    if r.max_age_days.is_some_and(|d| d == 0 || d > 36_525) {
+                        return bad("max_age_days must be 1 to 36525");
+                    }
                 }
                 EvidenceKind::Verification => {
                     if r.levels.is_empty() {
@@ -220,6 +226,13 @@ mod tests {
     #[test]
     fn a_checklist_is_refused_when_it_says_too_little_or_mixes_rules() {
         assert!(Checklist::parse("title = 'x'\n[[control]]\nid = 1\n").is_err());
+        for days in [0u64, 36_526, u64::MAX] {
+            let text = with_control(
+                &format!("{{ evidence = 'attachment', max_age_days = {days} }}"),
+                "",
+            );
+            assert!(Checklist::parse(&text).is_err(), "{days}");
+        }
         let ok = with_control("{ evidence = 'attachment', max_age_days = 30 }", "");
         assert!(Checklist::parse(&ok).is_ok());
         for (rule, extra, why) in [

@@ -167,6 +167,23 @@ fn named_verification<'a>(
             "it names the verification record {digest}, which comes after the deployment in the log"
         ));
     }
+    // A failed verification of the model between the one named and the
+    // deployment: the model had changed, and the older pass no longer
+    // speaks for it.
+    if let Some((failed, _)) =
+        view.verifications(&d.subject.sha256)
+            .into_iter()
+            .find(|(later, lv)| {
+                later.index > r.index
+                    && later.index < d.index
+                    && lv.verification_result != VerificationResult::Passed
+            })
+    {
+        return Err(format!(
+            "it names the verification record {digest}, superseded by the failed verification {} of the same model before the deployment",
+            failed.digest
+        ));
+    }
     Ok((r, v))
 }
 

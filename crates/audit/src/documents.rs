@@ -126,8 +126,9 @@ fn document(
     let max = control.rule.max_age_days;
     let next_review = a.next_review.or_else(|| {
         max.and_then(|days| {
+            let days = i64::try_from(days).ok()?;
             a.reviewed
-                .checked_add(jiff::Span::new().days(i64::try_from(days).unwrap_or(i64::MAX)))
+                .checked_add(jiff::Span::new().try_days(days).ok()?)
                 .ok()
         })
     });

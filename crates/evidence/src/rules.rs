@@ -252,6 +252,9 @@ impl Recorder {
     /// The log's records, after checking the whole log against this
     /// recorder's key; none for a log that has not been started. A log that
     /// does not verify is [`Error::Tampered`]: nothing is read from it.
+    /// Records sealed by the key beyond the checkpoint (left by a writer
+    /// that was killed, or uncovered by a checkpoint put back) are
+    /// included: the next append takes them in.
     pub fn records(&self) -> Result<Vec<Record>, Error> {
         if !self.store.is_started()? {
             return Ok(Vec::new());
@@ -274,7 +277,9 @@ impl Recorder {
                 },
             });
         }
-        Ok(check.records)
+        let mut records = check.records;
+        records.extend(check.pending_records);
+        Ok(records)
     }
 
     /// Records a deployment with the verification it relied on: the one
@@ -375,8 +380,9 @@ impl Recorder {
         let next_review = match attachment.next_review {
             Some(next) => Some(next),
             None => attachment.control.max_age_days.and_then(|days| {
+                let days = i64::try_from(days).ok()?;
                 reviewed
-                    .checked_add(jiff::Span::new().days(i64::try_from(days).unwrap_or(i64::MAX)))
+                    .checked_add(jiff::Span::new().try_days(days).ok()?)
                     .ok()
             }),
         };
@@ -579,6 +585,37 @@ mod tests {
         assert!(matches!(
             r.deploy(&Deployment::new("AA".repeat(32), "m"), now),
             Err(DeployError::BadDigest { .. })
+        ));
+    }
+
+    #[test]
+    fn a_checkpoint_put_back_does_not_hide_a_later_failure_from_a_deployment() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = recorder(dir.path());
+        let a = "aa".repeat(32);
+        let march = r
+            .append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        let checkpoint = crate::checkpoint_path(&dir.path().join("evidence.jsonl"));
+        let older = std::fs::read(&checkpoint).unwrap();
+        r.append(&verification(
+            &a,
+            VerificationResult::Failed,
+            "2026-03-03T08:00:00Z",
+        ))
+        .unwrap();
+        // Someone without the key puts the older checkpoint back: the
+        // failed verification now lies beyond it.
+        std::fs::write(&checkpoint, older).unwrap();
+        let mut named = Deployment::new(a, "m");
+        named.verification = Some(march);
+        assert!(matches!(
+            r.deploy(&named, at("2026-03-03T08:05:00Z")),
+            Err(DeployError::Superseded { .. })
         ));
     }
 

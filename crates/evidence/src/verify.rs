@@ -45,6 +45,10 @@ pub struct LogCheck {
     /// What the next append will repair by itself (the traces of a writer
     /// that was killed); not tampering, and not counted as evidence.
     pub repairs: Vec<String>,
+    /// Complete records sealed by the evidence key that lie beyond the
+    /// checkpoint (kept when records are kept): the next append takes them
+    /// in, so a writer deciding what to append must see them too.
+    pub pending_records: Vec<Record>,
     /// The stored checkpoint the verification relied on, when it verified.
     pub checkpoint: Option<Checkpoint>,
     /// The stored checkpoint's exact text.
@@ -272,7 +276,12 @@ impl Verifier<'_, '_> {
         }
         if !self.covered(position) {
             match record {
-                Ok(_) if self.crash_tail => self.pending += 1,
+                Ok(record) if self.crash_tail => {
+                    self.pending += 1;
+                    if self.keep && self.check.pending_records.len() < MAX_KEPT_RECORDS {
+                        self.check.pending_records.push(record);
+                    }
+                }
                 Ok(_) => self.check.problems.push(format!(
                     "record {n}: beyond the checkpoint (written outside modelseal)"
                 )),

@@ -52,18 +52,37 @@ fn a_model_blocked_by_the_gate_and_never_deployed_does_not_fail_control_7() {
 }
 
 #[test]
-fn a_deployment_naming_its_passing_verification_relies_on_it_not_on_a_later_failure() {
+fn a_deployment_naming_a_pass_that_a_later_failure_superseded_fails_control_7() {
+    // March: verified. Then "changed: model.safetensors" at 08:00, and at
+    // 08:05 a deployment naming the March verification.
     let mut log = Log::new();
-    let passed = log.verify(1, true);
-    log.verify(1, false); // a tampered copy, checked and refused
-    log.deploy_relying_on(1, Some(&passed));
+    let march = log.verify(1, true);
+    let failed = log.verify(1, false);
+    log.deploy_relying_on(1, Some(&march));
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail, "{report:#?}");
+    match &c7.deployments[0].outcome {
+        DeploymentOutcome::NamedVerificationInvalid { why } => {
+            assert!(why.contains("superseded"), "{why}");
+            assert!(why.contains(&failed), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Verified again after the failure: a deployment naming the new pass
+    // relies on it.
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.verify(1, false);
+    let again = log.verify(1, true);
+    log.deploy_relying_on(1, Some(&again));
     let report = audit(&log);
     let c7 = control(&report, 7);
     assert_eq!(c7.status, Status::Pass, "{report:#?}");
     assert_eq!(c7.deployments[0].reliance, Reliance::Named);
     assert_eq!(
         c7.deployments[0].verification.as_ref().unwrap().record,
-        passed
+        again
     );
 }
 
