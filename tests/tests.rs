@@ -25,6 +25,7 @@ mod policy;
 mod python_reference;
 mod remote;
 mod scanner_rules;
+mod scenarios;
 mod schema;
 mod sigstore;
 mod snapshots;
