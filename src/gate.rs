@@ -386,13 +386,14 @@ impl Gate {
         });
         let mut attestations = vec![signature_ref];
         attestations.extend(bom_refs);
-        let summary = summarise(
+        let mut summary = summarise(
             &request,
             attestations,
             &verdict,
             policy.clone(),
             policy_failed,
         );
+        summary.trusted_keys = self.trusted_key_fingerprints();
         Ok(GateOutcome {
             verdict,
             policy,
@@ -400,6 +401,28 @@ impl Gate {
             summary,
             clock: request.now.source(),
         })
+    }
+
+    /// The fingerprints of every public key this gate trusts (given, or
+    /// resolved from the policy once, when it was loaded), sorted.
+    pub fn trusted_key_fingerprints(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .trusts
+            .iter()
+            .filter_map(|t| match t {
+                Trust::Key(k) => Some(k.fingerprint()),
+                _ => None,
+            })
+            .chain(
+                self.policy
+                    .iter()
+                    .flat_map(|p| p.keys())
+                    .map(|k| k.fingerprint()),
+            )
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys
     }
 
     /// The key given outside the policy, which the policy must trust.
@@ -463,6 +486,7 @@ fn summarise(
             .map(|p| p.display().to_string())
             .collect(),
         ignore_unsigned_files: request.ignore_unsigned_files,
+        trusted_keys: Vec::new(),
         links_outside_root: verdict
             .source_notes
             .iter()

@@ -54,6 +54,11 @@ fn an_untouched_model_verifies_with_every_level_it_earns() {
     let outcome = gate_verify(&demo_gate(), &model, &bundle);
     assert!(outcome.is_verified(), "{:?}", outcome.verdict.failures);
     assert!(matches!(outcome.verdict.signer, Some(Signer::Key { .. })));
+    // The record says which keys the pass relied on.
+    assert_eq!(
+        outcome.summary.trusted_keys,
+        [load_public_key(&demo_key().1).unwrap().fingerprint()]
+    );
     assert_eq!(
         outcome.summary.verification_result,
         VerificationResult::Passed
@@ -570,4 +575,20 @@ fn a_deployment_relies_only_on_a_passing_verification_of_its_own_log() {
     assert!(!receipt.passed());
     let err = here.record_deployment(&receipt, None, now).unwrap_err();
     assert!(err.to_string().contains("failed"), "{err}");
+}
+
+/// A service shares one gate, one recorder and the models it opened
+/// between its request threads.
+#[test]
+fn the_gate_the_recorder_and_models_are_send_and_sync() {
+    fn shared<T: Send + Sync>() {}
+    shared::<modelseal::gate::Gate>();
+    shared::<modelseal::evidence::Recorder>();
+    shared::<modelseal::model::Model>();
+    shared::<modelseal::policy::LoadedPolicy>();
+    shared::<modelseal::gate::GateOutcome>();
+    shared::<modelseal::Error>();
+    shared::<modelseal::evidence::DeployError>();
+    // The signing-service seam is object-safe and shareable.
+    shared::<Box<dyn modelseal::release::StatementSigner>>();
 }

@@ -374,6 +374,11 @@ pub struct VerificationSummary {
     /// where it resolved.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub links_outside_root: Vec<LinkTarget>,
+    /// The fingerprints (`SHA256:` hex) of the public keys the verifier
+    /// trusted, as given or as the policy resolved them: which keys a
+    /// pass relied on (absent in records of 0.2 and earlier).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_keys: Vec<String>,
 }
 
 /// A symbolic link and where it resolved.
@@ -908,6 +913,7 @@ mod tests {
                 ignored_paths: vec!["cache".into()],
                 ignore_unsigned_files: true,
                 links_outside_root: vec![],
+                trusted_keys: vec!["SHA256:".to_string() + &"ab".repeat(32)],
             }),
             Predicate::Attachment(AttachmentEvidence {
                 control: 1,

@@ -480,6 +480,7 @@ mod tests {
                 ignored_paths: vec![],
                 ignore_unsigned_files: false,
                 links_outside_root: vec![],
+                trusted_keys: vec![],
             }),
             clock: clock::TimeSource::Test,
         }

@@ -133,6 +133,7 @@ impl Log {
                 ignored_paths: vec![],
                 ignore_unsigned_files: false,
                 links_outside_root: vec![],
+                trusted_keys: vec![],
             }),
         )
     }
