@@ -10,16 +10,13 @@
 //! LOG is a file path or a postgres:// URI. Prints one line of results.
 #![allow(clippy::disallowed_macros)] // a benchmark prints its numbers
 
-use modelseal::evidence::merkle::{Frontier, leaf_hash};
-use modelseal::evidence::note::{Checkpoint, sign_checkpoint};
 use modelseal::evidence::record::DeploymentEvidence;
 use modelseal::evidence::{
-    EvidenceSubject, Location, NewRecord, Predicate, Recorder, VerifyOptions, checkpoint_path,
-    evidence_verifying_key, seal, verify_store,
+    EvidenceSubject, FileLog, Location, NewRecord, Predicate, Recorder, VerifyOptions,
+    evidence_verifying_key, verify_store,
 };
-use modelseal::keys::{PrivateKey, load_private_key, load_public_key};
+use modelseal::keys::{load_private_key, load_public_key};
 use std::ffi::OsStr;
-use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -78,27 +75,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some("build") if args.len() == 5 => {
             // A large file log written directly (sealed records, the tree,
             // one signed checkpoint), as appends would leave it.
-            let PrivateKey::Ed25519(key) = load_private_key(Path::new(&args[3]))? else {
-                return Err("the evidence key must be Ed25519".into());
-            };
+            let key = load_private_key(Path::new(&args[3]))?;
             let path = Path::new(&args[2]);
             let count: usize = args[4].parse()?;
-            let mut out = std::io::BufWriter::new(std::fs::File::create_new(path)?);
-            let mut frontier = Frontier::new();
-            for i in 0..count {
-                let line = seal(&record(0, i), &key)?;
-                out.write_all(line.as_bytes())?;
-                out.write_all(b"\n")?;
-                frontier.push(leaf_hash(line.as_bytes()));
-            }
-            out.flush()?;
-            let origin = modelseal::evidence::origin::new_origin(&key.verifying_key())?;
-            let cp = Checkpoint {
-                origin: origin.clone(),
-                size: frontier.size(),
-                root: frontier.root(),
-            };
-            std::fs::write(checkpoint_path(path), sign_checkpoint(&cp, &origin, &key))?;
+            FileLog::create_with(path, (0..count).map(|i| record(0, i)), &key)?;
             println!(
                 "build records={count} bytes={}",
                 std::fs::metadata(path)?.len()

@@ -8,6 +8,6 @@ fuzz_target!(|data: &[u8]| {
     let key = ed25519_dalek::SigningKey::from_bytes(&[1u8; 32]).verifying_key();
     assert!(modelseal::evidence::record::open(0, data, &key).is_err());
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = modelseal::evidence::note::open_checkpoint(text, "modelseal/evidence/fuzz", &key);
+        let _ = modelseal::evidence::fuzz::open_checkpoint(text, "modelseal/evidence/fuzz", &key);
     }
 });

@@ -15,8 +15,8 @@ mod export;
 mod location;
 mod log;
 pub mod merkle;
-pub mod note;
-pub mod origin;
+mod note;
+mod origin;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 pub mod record;
@@ -27,12 +27,20 @@ mod verify;
 pub use export::{EXPORTED_LOG, export_log};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
-pub use record::{EvidenceSubject, NewRecord, Predicate, Record, seal};
+pub use note::{Checkpoint, verifier_key};
+pub(crate) use record::seal;
+pub use record::{EvidenceSubject, NewRecord, Predicate, Record};
 pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
 pub use store::{EvidenceStore, MAX_RECORD, ScanItem};
 pub use verify::{LogCheck, MAX_KEPT_RECORDS, VerifyOptions, verify_store};
+
+/// The parsers of untrusted input that only the fuzz targets call directly.
+#[cfg(fuzzing)]
+pub mod fuzz {
+    pub use crate::note::open_checkpoint;
+}
 
 // The crate this one builds on, under the names its paths use.
 use modelseal_core::{Error, Result, VERSION, bundle, clock, fetch, json, keys};

@@ -44,6 +44,48 @@ pub struct FileLog {
 }
 
 impl FileLog {
+    /// Writes a new file log at `path` holding `records` sealed by `key`,
+    /// and its signed checkpoint, in one pass: what appending them one by
+    /// one leaves, without re-reading the log for each (an import, or a
+    /// benchmark's large log). Refuses a path that exists, and an
+    /// evidence key that is not Ed25519. Returns the number of records.
+    pub fn create_with(
+        path: &Path,
+        records: impl IntoIterator<Item = crate::NewRecord>,
+        key: &crate::keys::PrivateKey,
+    ) -> Result<u64> {
+        let crate::keys::PrivateKey::Ed25519(key) = key else {
+            return Err(Error::Evidence(format!(
+                "the evidence key must be Ed25519 (signed-note checkpoints), not {}",
+                key.algorithm()
+            )));
+        };
+        let file = File::create_new(path).map_err(|e| Error::io(path, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        let mut frontier = Frontier::new();
+        for record in records {
+            let line = crate::seal(&record, key)?;
+            out.write_all(line.as_bytes())
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| Error::io(path, e))?;
+            frontier.push(leaf_hash(line.as_bytes()));
+        }
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(path, e))?;
+        let origin = new_origin(&key.verifying_key())?;
+        let checkpoint = Checkpoint {
+            origin: origin.clone(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        let note = checkpoint_path(path);
+        std::fs::write(&note, sign_checkpoint(&checkpoint, &origin, key))
+            .map_err(|e| Error::io(&note, e))?;
+        Ok(checkpoint.size)
+    }
+
     /// The log at `path` (created by its first append).
     pub fn new(path: &Path) -> Self {
         FileLog {

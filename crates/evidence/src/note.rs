@@ -79,7 +79,9 @@ pub fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
-/// The verifier key string `name+hexhash+base64(type || key)`.
+/// The C2SP signed-note verifier key of a log: `name+hexhash+base64(type
+/// || key)`, as a witness (`witnessctl add-key`) or a tlog-policy `log`
+/// line names it.
 pub fn verifier_key(name: &str, key: &VerifyingKey) -> String {
     let mut raw = vec![ED25519_TYPE];
     raw.extend_from_slice(key.as_bytes());

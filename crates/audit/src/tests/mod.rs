@@ -9,8 +9,8 @@ mod renderers;
 mod supply_chain;
 
 use super::*;
+use crate::evidence::Checkpoint;
 use crate::evidence::LogCheck;
-use crate::evidence::note::Checkpoint;
 use crate::evidence::record::{
     AttachmentEvidence, BomEvidence, DatasetRef, DeploymentEvidence, DocumentRef, EvidenceSubject,
     Predicate, Record, RecordedSigner, ResourceRef, SIGNATURE_ONLY_POLICY, SignEvidence,
