@@ -288,6 +288,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     "consistency": check.consistency,
                     "problems": check.problems,
                     "repairs": check.repairs,
+                    "unbound": check.unbound,
                 })),
                 _ => {
                     if check.ok() {
@@ -303,6 +304,12 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     }
                     for r in &check.repairs {
                         outln!("  repair pending: {r}");
+                    }
+                    if check.unbound > 0 {
+                        outln!(
+                            "  unbound: {} records were written by release 0.2 or earlier, before records named their log and place",
+                            check.unbound
+                        );
                     }
                     if let Some(c) = &check.consistency {
                         outln!("  {c}");

@@ -28,12 +28,12 @@ pub use export::{EXPORTED_LOG, export_log};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
 pub use note::{Checkpoint, verifier_key};
-pub(crate) use record::seal;
-pub use record::{EvidenceSubject, NewRecord, Predicate, Record};
+pub(crate) use record::seal_bound;
+pub use record::{EvidenceSubject, LogBinding, NewRecord, Predicate, Record};
 pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
-pub use store::{EvidenceStore, MAX_RECORD, ScanItem};
+pub use store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer};
 pub use verify::{LogCheck, MAX_KEPT_RECORDS, VerifyOptions, verify_store};
 
 /// The parsers of untrusted input that only the fuzz targets call directly.
@@ -110,10 +110,16 @@ impl Recorder {
     /// Seals and appends one record; returns its digest (hex SHA-256 of the
     /// log line, as reports cite it). When it returns, the record is durable.
     pub fn append(&self, record: &NewRecord) -> Result<String> {
-        let line = seal(record, &self.key)?;
-        self.store.append(&line, &self.key)?;
+        let mut sealed = String::new();
+        self.store.append(
+            &mut |binding| {
+                sealed = seal_bound(record, &self.key, binding)?;
+                Ok(sealed.clone())
+            },
+            &self.key,
+        )?;
         Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            line.as_bytes(),
+            sealed.as_bytes(),
         )))
     }
 

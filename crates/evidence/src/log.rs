@@ -17,7 +17,7 @@ use super::merkle::{Frontier, leaf_hash};
 use super::note::{Checkpoint, sign_checkpoint};
 use super::origin::{new_origin, open_log_checkpoint};
 use super::record::open;
-use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
+use super::store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer, check_line, next_binding};
 use super::verify::{LogCheck, VerifyOptions, verify_store};
 use crate::fetch::{InputKind, read_text};
 use crate::{Error, Result};
@@ -63,8 +63,9 @@ impl FileLog {
         let file = File::create_new(path).map_err(|e| Error::io(path, e))?;
         let mut out = std::io::BufWriter::new(file);
         let mut frontier = Frontier::new();
+        let origin = new_origin(&key.verifying_key())?;
         for record in records {
-            let line = crate::seal(&record, key)?;
+            let line = crate::seal_bound(&record, key, &next_binding(&origin, &frontier))?;
             out.write_all(line.as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
                 .map_err(|e| Error::io(path, e))?;
@@ -74,7 +75,6 @@ impl FileLog {
             .into_inner()
             .map_err(|e| Error::io(path, e.into_error()))?;
         file.sync_all().map_err(|e| Error::io(path, e))?;
-        let origin = new_origin(&key.verifying_key())?;
         let checkpoint = Checkpoint {
             origin: origin.clone(),
             size: frontier.size(),
@@ -130,12 +130,15 @@ impl FileLog {
         }))
     }
 
-    fn append_locked(&self, line: &str, key: &SigningKey) -> Result<Checkpoint> {
+    fn append_locked(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint> {
         let vk = key.verifying_key();
         let (origin, mut frontier) = match self.read_checkpoint()? {
             None => self.create(key)?,
             Some(note) => self.recover(&note, &vk)?,
         };
+        let line = seal(&next_binding(&origin, &frontier))?;
+        check_line(&line)?;
+        let line = line.as_str();
         let mut file = OpenOptions::new()
             .append(true)
             .open(&self.path)
@@ -215,11 +218,18 @@ impl FileLog {
                 match line {
                     Line::Complete(bytes) => {
                         if frontier.size() >= cp.size {
+                            // A killed writer leaves at most the one record
+                            // it was appending, sealed for exactly the next
+                            // place of this log: anything else beyond the
+                            // checkpoint was put there by someone else.
                             let index = usize::try_from(frontier.size()).unwrap_or(usize::MAX);
-                            if let Err(why) = open(index, bytes, key) {
-                                return Err(refuse(format!(
+                            let record = open(index, bytes, key).map_err(|why| {
+                                refuse(format!(
                                     "has a line beyond its checkpoint that is not a well-formed record sealed by the evidence key ({why})"
-                                )));
+                                ))
+                            })?;
+                            if let Some(why) = repair_refusal(&record, &cp, frontier.size()) {
+                                return Err(refuse(why));
                             }
                         }
                         frontier.push(leaf_hash(bytes));
@@ -245,14 +255,6 @@ impl FileLog {
         if frontier.size() < cp.size || !matched {
             return Err(refuse("no longer matches its checkpoint".into()));
         }
-        // Records a killed writer leaves are new ones: a copy of a record
-        // the log holds was put there by someone else (a replay).
-        if frontier.size() > cp.size && self.tail_repeats_a_record(cp.size)? {
-            return Err(refuse(
-                "has a record beyond its checkpoint that repeats one it already holds (a replay)"
-                    .into(),
-            ));
-        }
         if torn {
             // The interrupted write of a record no checkpoint covers.
             let file = OpenOptions::new()
@@ -269,26 +271,6 @@ impl FileLog {
             sync_dir(&self.path)?;
         }
         Ok((cp.origin, frontier))
-    }
-
-    /// Whether a record beyond a checkpoint of `size` records has the same
-    /// bytes as another record of the log (read again only when there are
-    /// such records: after a writer was killed).
-    fn tail_repeats_a_record(&self, size: u64) -> Result<bool> {
-        let Some(mut lines) = self.open_log()? else {
-            return Ok(false);
-        };
-        let mut seen = std::collections::HashSet::new();
-        let mut position = 0u64;
-        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
-            if let Line::Complete(bytes) = line {
-                if !seen.insert(leaf_hash(bytes)) && position >= size {
-                    return Ok(true);
-                }
-                position += 1;
-            }
-        }
-        Ok(false)
     }
 
     /// Replaces the checkpoint durably: written beside it and flushed,
@@ -324,15 +306,7 @@ impl EvidenceStore for FileLog {
         self.path.display().to_string()
     }
 
-    fn append(&self, line: &str, key: &SigningKey) -> Result<Checkpoint> {
-        if line.contains('\n') {
-            return Err(Error::Evidence("a record must be a single line".into()));
-        }
-        if line.len() > MAX_RECORD {
-            return Err(Error::Evidence(format!(
-                "a record may hold at most {MAX_RECORD} bytes"
-            )));
-        }
+    fn append(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint> {
         // Only a regular file (or none yet) is a log: a device, a directory
         // or a FIFO given by mistake must not get a lock file beside it.
         if let Ok(meta) = std::fs::metadata(&self.path)
@@ -351,7 +325,7 @@ impl EvidenceStore for FileLog {
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
         lock.lock().map_err(|e| Error::io(&lock_path, e))?;
-        let result = self.append_locked(line, key);
+        let result = self.append_locked(seal, key);
         let _ = lock.unlock();
         result
     }
@@ -465,9 +439,59 @@ pub fn verify_log(log: &Path, key: &VerifyingKey, older: Option<&str>) -> Result
     )
 }
 
-/// Appends one record line to the file log at `log` (see [`FileLog`]).
-pub fn append(log: &Path, line: &str, key: &SigningKey) -> Result<Checkpoint> {
-    FileLog::new(log).append(line, key)
+/// Seals `record` bound to its place and appends it to the file log at
+/// `log` (see [`FileLog`]); returns the checkpoint and the line.
+pub fn append(
+    log: &Path,
+    record: &crate::NewRecord,
+    key: &SigningKey,
+) -> Result<(Checkpoint, String)> {
+    let mut sealed = String::new();
+    let cp = FileLog::new(log).append(
+        &mut |binding| {
+            sealed = crate::seal_bound(record, key, binding)?;
+            Ok(sealed.clone())
+        },
+        key,
+    )?;
+    Ok((cp, sealed))
+}
+
+/// Why the record beyond a checkpoint of `cp.size` records, at `position`,
+/// is not the one record a killed writer can leave: it must be the first
+/// beyond the checkpoint, bound to this log, at that index, after that
+/// root.
+pub(crate) fn repair_refusal(
+    record: &crate::Record,
+    cp: &Checkpoint,
+    position: u64,
+) -> Option<String> {
+    let n = position + 1;
+    if position != cp.size {
+        return Some(format!(
+            "has {} records beyond its checkpoint of {} (a killed writer leaves at most one; a checkpoint put back, or records added)",
+            position + 1 - cp.size,
+            cp.size
+        ));
+    }
+    let Some(binding) = &record.binding else {
+        return Some(format!(
+            "has record {n} beyond its checkpoint, not bound to this log (copied from elsewhere)"
+        ));
+    };
+    if binding.origin != cp.origin {
+        return Some(format!(
+            "has record {n} beyond its checkpoint, sealed for another log ({})",
+            binding.origin.chars().take(100).collect::<String>()
+        ));
+    }
+    if binding.index != position || binding.previous != hex::encode(cp.root) {
+        return Some(format!(
+            "has record {n} beyond its checkpoint, sealed for index {} after another history (a replay)",
+            binding.index
+        ));
+    }
+    None
 }
 
 #[cfg(test)]

@@ -534,15 +534,53 @@ pub struct NewRecord {
 /// The predicate key that marks a record made under a test clock.
 const TIME_SOURCE_KEY: &str = "timeSource";
 
-/// Seals a record into one log line (compact JSON, no newline).
-pub fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
+/// The predicate key that binds a record to its place in its log.
+const LOG_BINDING_KEY: &str = "logBinding";
+
+/// Where a record was sealed to sit: one index of one log, after one
+/// history. Signed with the record, so a record is valid at exactly one
+/// place in one log, and no two records of a log have the same bytes.
+/// Records of release 0.2 and earlier have none (they read as unbound).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogBinding {
+    /// The log's origin (its checkpoints' first line).
+    pub origin: String,
+    /// The record's index (0-based).
+    pub index: u64,
+    /// The hex RFC 6962 root of the log's first `index` records.
+    pub previous: String,
+}
+
+/// Seals a record into one log line (compact JSON, no newline), unbound:
+/// what releases before binding wrote. Logs append [`seal_bound`] lines.
+#[cfg(test)]
+pub(crate) fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
+    seal_with(record, key, None)
+}
+
+/// Seals a record bound to its place in its log (see [`LogBinding`]).
+pub(crate) fn seal_bound(
+    record: &NewRecord,
+    key: &SigningKey,
+    binding: &LogBinding,
+) -> Result<String> {
+    seal_with(record, key, Some(binding))
+}
+
+fn seal_with(record: &NewRecord, key: &SigningKey, binding: Option<&LogBinding>) -> Result<String> {
     let mut predicate = serde_json::to_value(&record.predicate)
         .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
     redact_locations(&mut predicate);
-    if record.clock == TimeSource::Test
-        && let Value::Object(fields) = &mut predicate
-    {
-        fields.insert(TIME_SOURCE_KEY.into(), Value::String("test".into()));
+    if let Value::Object(fields) = &mut predicate {
+        if record.clock == TimeSource::Test {
+            fields.insert(TIME_SOURCE_KEY.into(), Value::String("test".into()));
+        }
+        if let Some(binding) = binding {
+            let value = serde_json::to_value(binding)
+                .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
+            fields.insert(LOG_BINDING_KEY.into(), value);
+        }
     }
     let statement = serde_json::json!({
         "_type": STATEMENT_TYPE,
@@ -583,6 +621,8 @@ pub struct Record {
     pub predicate: Predicate,
     /// The clock the record's time came from.
     pub clock: TimeSource,
+    /// Its place in its log, as sealed (`None`: written before binding).
+    pub binding: Option<LogBinding>,
 }
 
 impl Record {
@@ -686,6 +726,17 @@ impl Unsealed {
             },
             _ => return Err("the predicate is not a JSON object".into()),
         };
+        let binding = match &mut predicate {
+            Value::Object(fields) => match fields.remove(LOG_BINDING_KEY) {
+                None => None,
+                Some(value) => {
+                    Some(serde_json::from_value::<LogBinding>(value).map_err(|e| {
+                        format!("the predicate's {LOG_BINDING_KEY} is malformed: {e}")
+                    })?)
+                }
+            },
+            _ => None,
+        };
         let predicate = Predicate::from_value(&statement.predicate_type, predicate)?;
         Ok(Record {
             index,
@@ -696,6 +747,7 @@ impl Unsealed {
             },
             predicate,
             clock,
+            binding,
         })
     }
 }

@@ -41,16 +41,45 @@ pub enum ScanItem<'a> {
     },
 }
 
+/// Seals the record being appended for the place a store gives it.
+pub type Sealer<'a> = &'a mut dyn FnMut(&crate::record::LogBinding) -> Result<String>;
+
+/// Checks a sealed line before a store writes it: one line, and not longer
+/// than a record may be.
+pub(crate) fn check_line(line: &str) -> Result<()> {
+    if line.contains('\n') || line.len() > MAX_RECORD {
+        return Err(crate::Error::Evidence(format!(
+            "a record must be one line of at most {MAX_RECORD} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// The binding of the record that follows `frontier` in the log `origin`.
+pub(crate) fn next_binding(
+    origin: &str,
+    frontier: &crate::merkle::Frontier,
+) -> crate::record::LogBinding {
+    crate::record::LogBinding {
+        origin: origin.to_string(),
+        index: frontier.size(),
+        previous: hex::encode(frontier.root()),
+    }
+}
+
 /// A place that keeps an evidence log.
 pub trait EvidenceStore {
     /// Where the log is, for messages and reports (never with a password).
     fn location(&self) -> String;
 
-    /// Appends one sealed record line and re-signs the checkpoint, with
-    /// every writer of the store serialised, and returns the new checkpoint.
-    /// When it returns, the record and the checkpoint are durable. Refuses
-    /// a log that no longer matches its checkpoint.
-    fn append(&self, line: &str, key: &SigningKey) -> Result<Checkpoint>;
+    /// Appends one record and re-signs the checkpoint, with every writer
+    /// of the store serialised, and returns the new checkpoint. `seal` is
+    /// called under the store's lock with the binding of the next index
+    /// (this log's origin, the index, the root before it) and returns the
+    /// sealed line; it may be called again if an attempt is retried. When
+    /// `append` returns, the last line sealed and the checkpoint are
+    /// durable. Refuses a log that no longer matches its checkpoint.
+    fn append(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint>;
 
     /// Reads the log in one consistent view: the checkpoint first, then
     /// every record in order. An error from `visit` ends the scan and is

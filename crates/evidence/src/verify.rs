@@ -45,10 +45,16 @@ pub struct LogCheck {
     /// What the next append will repair by itself (the traces of a writer
     /// that was killed); not tampering, and not counted as evidence.
     pub repairs: Vec<String>,
-    /// Complete records sealed by the evidence key that lie beyond the
-    /// checkpoint (kept when records are kept): the next append takes them
-    /// in, so a writer deciding what to append must see them too.
+    /// The record sealed by the evidence key for the place just beyond
+    /// the checkpoint, that a killed writer left (kept when records are
+    /// kept): the next append takes it in, so a writer deciding what to
+    /// append must see it too. At most one.
     pub pending_records: Vec<Record>,
+    /// Records written before records were bound to their log (release
+    /// 0.2 and earlier): readable and counted, but each could sit in any
+    /// log of the same key. Once a log holds a bound record, an unbound
+    /// one after it is a problem.
+    pub unbound: usize,
     /// The stored checkpoint the verification relied on, when it verified.
     pub checkpoint: Option<Checkpoint>,
     /// The stored checkpoint's exact text.
@@ -98,6 +104,7 @@ pub fn verify_store(
         chunk: Vec::new(),
         seen: 0,
         pending: 0,
+        bound_seen: false,
         unhashable: false,
         older_matched: None,
     };
@@ -163,6 +170,9 @@ struct Verifier<'a, 'k> {
     seen: u64,
     /// Valid records beyond the checkpoint.
     pending: u64,
+    /// A record bound to its log was seen: unbound ones after it are
+    /// tampering.
+    bound_seen: bool,
     /// A record could not be hashed (too long), so no root can be computed.
     unhashable: bool,
     older_matched: Option<bool>,
@@ -275,10 +285,18 @@ impl Verifier<'_, '_> {
             ));
         }
         if !self.covered(position) {
+            let refusal = match (&record, &self.check.checkpoint) {
+                (Ok(record), Some(cp)) => crate::log::repair_refusal(record, cp, position),
+                _ => None,
+            };
             match record {
+                Ok(_) if refusal.is_some() => self
+                    .check
+                    .problems
+                    .push(format!("the log {}", refusal.unwrap_or_default())),
                 Ok(record) if self.crash_tail => {
                     self.pending += 1;
-                    if self.keep && self.check.pending_records.len() < MAX_KEPT_RECORDS {
+                    if self.keep {
                         self.check.pending_records.push(record);
                     }
                 }
@@ -291,6 +309,9 @@ impl Verifier<'_, '_> {
                     .push(format!("record {n} (beyond the checkpoint): {why}")),
             }
             return Ok(());
+        }
+        if let Ok(record) = &record {
+            self.check_binding(record, position);
         }
         self.frontier.push(leaf);
         self.compare_older();
@@ -313,6 +334,40 @@ impl Verifier<'_, '_> {
             Err(why) => self.check.problems.push(format!("record {n}: {why}")),
         }
         Ok(())
+    }
+
+    /// A covered record must be bound to this log, at its index, after the
+    /// history before it; an unbound one may only precede every bound one.
+    fn check_binding(&mut self, record: &Record, position: u64) {
+        let n = position + 1;
+        let Some(binding) = &record.binding else {
+            if self.bound_seen {
+                self.check.problems.push(format!(
+                    "record {n}: not bound to its log, after records that are (inserted)"
+                ));
+            } else {
+                self.check.unbound += 1;
+            }
+            return;
+        };
+        self.bound_seen = true;
+        if let Some(cp) = &self.check.checkpoint
+            && binding.origin != cp.origin
+        {
+            self.check.problems.push(format!(
+                "record {n}: sealed for another log ({}), copied into this one",
+                binding.origin.chars().take(100).collect::<String>()
+            ));
+        } else if binding.index != position {
+            self.check.problems.push(format!(
+                "record {n}: sealed for index {} (moved, or records missing or inserted before it)",
+                binding.index
+            ));
+        } else if binding.previous != hex::encode(self.frontier.root()) {
+            self.check.problems.push(format!(
+                "record {n}: sealed after another history (the records before it were changed)"
+            ));
+        }
     }
 
     /// Once the log reaches the older checkpoint's size, its prefix must

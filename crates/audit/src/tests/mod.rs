@@ -81,6 +81,7 @@ impl Log {
             subject,
             predicate,
             clock: crate::clock::TimeSource::System,
+            binding: None,
         });
         digest
     }

@@ -3,29 +3,44 @@
 
 use super::*;
 use crate::clock::TimeSource;
-use crate::record::{DeploymentEvidence, EvidenceSubject, NewRecord, Predicate, seal};
+use crate::record::{
+    DeploymentEvidence, EvidenceSubject, LogBinding, NewRecord, Predicate, seal, seal_bound,
+};
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
 }
 
-fn line(i: u8, key: &SigningKey) -> String {
-    seal(
-        &NewRecord {
-            subject: EvidenceSubject {
-                name: format!("m{i}"),
-                sha256: hex::encode([i; 32]),
-            },
-            predicate: Predicate::Deployment(DeploymentEvidence {
-                target: None,
-                verification: None,
-                time: "2026-03-01T00:00:00Z".parse().unwrap(),
-            }),
-            clock: TimeSource::System,
+fn rec(i: u8) -> NewRecord {
+    NewRecord {
+        subject: EvidenceSubject {
+            name: format!("m{i}"),
+            sha256: hex::encode([i; 32]),
         },
-        key,
-    )
-    .unwrap()
+        predicate: Predicate::Deployment(DeploymentEvidence {
+            target: None,
+            verification: None,
+            time: "2026-03-01T00:00:00Z".parse().unwrap(),
+        }),
+        clock: TimeSource::System,
+    }
+}
+
+/// A record as release 0.2 sealed it: bound to no log.
+fn line(i: u8, key: &SigningKey) -> String {
+    seal(&rec(i), key).unwrap()
+}
+
+/// A record sealed for the place just beyond the log's checkpoint: what a
+/// writer killed between its two writes leaves.
+fn bound_line(i: u8, key: &SigningKey, path: &Path) -> String {
+    let cp = verify(path, key).checkpoint.unwrap();
+    let binding = LogBinding {
+        origin: cp.origin,
+        index: cp.size,
+        previous: hex::encode(cp.root),
+    };
+    seal_bound(&rec(i), key, &binding).unwrap()
 }
 
 /// A log of `n` records in a fresh directory.
@@ -34,7 +49,7 @@ fn log_of(n: u8) -> (tempfile::TempDir, PathBuf, SigningKey) {
     let path = dir.path().join("evidence.jsonl");
     let k = key(5);
     for i in 0..n {
-        append(&path, &line(i, &k), &k).unwrap();
+        append(&path, &rec(i), &k).unwrap();
     }
     (dir, path, k)
 }
@@ -60,7 +75,7 @@ fn a_missing_log_or_checkpoint_is_an_error_not_an_empty_log() {
     let e = verify_log(&path, &k.verifying_key(), None).unwrap_err();
     assert!(e.to_string().contains("has no checkpoint"), "{e}");
     // Nor can an append start over a log whose checkpoint went missing.
-    let e = append(&path, &line(9, &k), &k).unwrap_err();
+    let e = append(&path, &rec(9), &k).unwrap_err();
     assert!(e.to_string().contains("no checkpoint"), "{e}");
 }
 
@@ -88,7 +103,7 @@ fn a_new_log_gets_its_own_origin_and_an_empty_checkpoint_first() {
     assert_eq!(cp.1.size(), 0);
     let check = verify(&path, &k);
     assert!(check.ok() && check.checkpoint.as_ref().unwrap().size == 0);
-    append(&path, &line(0, &k), &k).unwrap();
+    append(&path, &rec(0), &k).unwrap();
     assert_eq!(verify(&path, &k).checkpoint.unwrap().origin, cp.0);
 }
 
@@ -103,7 +118,7 @@ fn a_torn_last_line_is_reported_by_verify_and_cut_by_the_next_append() {
     assert_eq!(check.records.len(), 3);
     assert!(check.repairs[0].contains("cut off"), "{:?}", check.repairs);
     assert_eq!(std::fs::read(&path).unwrap(), before, "verify is read-only");
-    append(&path, &line(8, &k), &k).unwrap();
+    append(&path, &rec(8), &k).unwrap();
     let check = verify(&path, &k);
     assert!(check.ok() && check.repairs.is_empty(), "{check:?}");
     assert_eq!(check.records.len(), 4);
@@ -112,7 +127,7 @@ fn a_torn_last_line_is_reported_by_verify_and_cut_by_the_next_append() {
 #[test]
 fn a_complete_record_beyond_the_checkpoint_is_taken_in() {
     let (_dir, path, k) = log_of(2);
-    add_bytes(&path, format!("{}\n", line(3, &k)).as_bytes());
+    add_bytes(&path, format!("{}\n", bound_line(3, &k, &path)).as_bytes());
     let check = verify(&path, &k);
     assert!(check.ok(), "{:?}", check.problems);
     assert_eq!(
@@ -125,14 +140,14 @@ fn a_complete_record_beyond_the_checkpoint_is_taken_in() {
         "{:?}",
         check.repairs
     );
-    append(&path, &line(4, &k), &k).unwrap();
+    append(&path, &rec(4), &k).unwrap();
     let check = verify(&path, &k);
     assert!(check.ok() && check.repairs.is_empty());
     assert_eq!(check.records.len(), 4);
     // A leftover temporary checkpoint changes nothing.
     std::fs::write(with_suffix(&checkpoint_path(&path), ".tmp"), "junk").unwrap();
     assert!(verify(&path, &k).ok());
-    append(&path, &line(5, &k), &k).unwrap();
+    append(&path, &rec(5), &k).unwrap();
     assert_eq!(verify(&path, &k).records.len(), 5);
 }
 
@@ -152,17 +167,17 @@ fn anything_else_beyond_the_checkpoint_stays_tampering() {
         "{:?}",
         check.problems
     );
-    let e = append(&path, &line(4, &k), &k).unwrap_err();
+    let e = append(&path, &rec(4), &k).unwrap_err();
     assert!(e.to_string().contains("refusing to append"), "{e}");
     // A complete line that is no record at all.
     std::fs::write(&path, &original).unwrap();
     add_bytes(&path, b"{\"not\":\"a record\"}\n");
     assert!(!verify(&path, &k).ok());
-    assert!(append(&path, &line(4, &k), &k).is_err());
+    assert!(append(&path, &rec(4), &k).is_err());
     // A torn line inside what the checkpoint covers.
     std::fs::write(&path, &original[..original.len() - 5]).unwrap();
     assert!(!verify(&path, &k).ok());
-    assert!(append(&path, &line(4, &k), &k).is_err());
+    assert!(append(&path, &rec(4), &k).is_err());
     // A line longer than any record.
     std::fs::write(&path, &original).unwrap();
     let mut long = vec![b'x'; MAX_RECORD + 10];
@@ -174,7 +189,7 @@ fn anything_else_beyond_the_checkpoint_stays_tampering() {
         "{:?}",
         check.problems
     );
-    assert!(append(&path, &line(4, &k), &k).is_err());
+    assert!(append(&path, &rec(4), &k).is_err());
 }
 
 #[test]
@@ -200,7 +215,7 @@ fn logs_written_by_release_0_1_0_keep_their_origin() {
     assert!(check.ok(), "{:?}", check.problems);
     let origin = check.checkpoint.unwrap().origin;
     assert_eq!(origin, crate::origin::key_origin(&k.verifying_key()));
-    append(&path, &line(1, &k), &k).unwrap();
+    append(&path, &rec(1), &k).unwrap();
     let check = verify_log(&path, &k.verifying_key(), Some(&older)).unwrap();
     assert!(check.ok(), "{:?}", check.problems);
     assert_eq!(check.checkpoint.unwrap().origin, origin);
@@ -214,11 +229,143 @@ fn a_replayed_record_beyond_the_checkpoint_is_not_taken_in() {
     let first = std::fs::read_to_string(&path).unwrap();
     let first = first.lines().next().unwrap().to_string();
     add_bytes(&path, format!("{first}\n").as_bytes());
-    let e = append(&path, &line(7, &k), &k).unwrap_err();
-    assert!(e.to_string().contains("a replay"), "{e}");
+    let e = append(&path, &rec(7), &k).unwrap_err();
+    assert!(e.to_string().contains("sealed for index 0"), "{e}");
     // A new record there (a killed writer's) is still taken in.
     let (_dir, path, k) = log_of(2);
-    add_bytes(&path, format!("{}\n", line(8, &k)).as_bytes());
-    append(&path, &line(9, &k), &k).unwrap();
+    add_bytes(&path, format!("{}\n", bound_line(8, &k, &path)).as_bytes());
+    append(&path, &rec(9), &k).unwrap();
     assert!(verify(&path, &k).ok());
+}
+
+#[test]
+fn a_record_copied_from_another_log_of_the_same_key_is_tampering_not_a_repair() {
+    // A staging log and a production log sealed by the same key.
+    let (_s, staging, k) = log_of(3);
+    let (_p, production, _) = log_of(2);
+    let copied = std::fs::read_to_string(&staging).unwrap();
+    let copied = copied.lines().nth(2).unwrap();
+    add_bytes(&production, format!("{copied}\n").as_bytes());
+    let check = verify(&production, &k);
+    assert!(
+        check
+            .problems
+            .iter()
+            .any(|p| p.contains("sealed for another log")),
+        "{check:?}"
+    );
+    assert!(check.repairs.is_empty(), "{:?}", check.repairs);
+    let e = append(&production, &rec(9), &k).unwrap_err();
+    assert!(e.to_string().contains("sealed for another log"), "{e}");
+    // A record of release 0.2 (bound to no log) is refused there too.
+    let (_p, production, _) = log_of(2);
+    add_bytes(&production, format!("{}\n", line(7, &k)).as_bytes());
+    assert!(!verify(&production, &k).ok());
+    let e = append(&production, &rec(9), &k).unwrap_err();
+    assert!(e.to_string().contains("not bound to this log"), "{e}");
+}
+
+#[test]
+fn an_older_checkpoint_put_back_is_tampering_not_a_pending_repair() {
+    let (_dir, path, k) = log_of(2);
+    let older = std::fs::read(checkpoint_path(&path)).unwrap();
+    append(&path, &rec(2), &k).unwrap();
+    append(&path, &rec(3), &k).unwrap();
+    std::fs::write(checkpoint_path(&path), &older).unwrap();
+    let check = verify(&path, &k);
+    assert!(
+        check
+            .problems
+            .iter()
+            .any(|p| p.contains("2 records beyond its checkpoint")),
+        "{check:?}"
+    );
+    let e = append(&path, &rec(9), &k).unwrap_err();
+    assert!(e.to_string().contains("beyond its checkpoint"), "{e}");
+}
+
+#[test]
+fn the_same_record_twice_is_two_records_and_a_crash_between_them_does_not_brick_the_log() {
+    let (_dir, path, k) = log_of(1);
+    let (_, first) = append(&path, &rec(4), &k).unwrap();
+    // The same verification again within the second: another line.
+    let (_, second) = append(&path, &rec(4), &k).unwrap();
+    assert_ne!(first, second);
+    // A writer killed after writing the same record a third time, before
+    // its checkpoint: the record is taken in by the next append.
+    add_bytes(&path, format!("{}\n", bound_line(4, &k, &path)).as_bytes());
+    let check = verify(&path, &k);
+    assert!(check.ok() && check.repairs.len() == 1, "{check:?}");
+    append(&path, &rec(5), &k).unwrap();
+    let check = verify(&path, &k);
+    assert!(check.ok(), "{:?}", check.problems);
+    assert_eq!(check.records.len(), 5);
+    assert_eq!(check.unbound, 0);
+}
+
+#[test]
+fn an_unbound_record_after_bound_ones_is_tampering_and_old_logs_read_as_unbound() {
+    // A log of release 0.2: unbound records, then this release appends.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evidence.jsonl");
+    let k = key(5);
+    let old: Vec<String> = (0..3).map(|i| line(i, &k)).collect();
+    FileLog::new(&path).create(&k).unwrap();
+    {
+        // Written as release 0.2 did: lines, then a checkpoint over them.
+        let mut frontier = Frontier::new();
+        for l in &old {
+            add_bytes(&path, format!("{l}\n").as_bytes());
+            frontier.push(leaf_hash(l.as_bytes()));
+        }
+        let origin = verify(&path, &k).checkpoint.unwrap().origin;
+        let cp = Checkpoint {
+            origin: origin.clone(),
+            size: frontier.size(),
+            root: frontier.root(),
+        };
+        std::fs::write(checkpoint_path(&path), sign_checkpoint(&cp, &origin, &k)).unwrap();
+    }
+    let check = verify(&path, &k);
+    assert!(check.ok(), "{:?}", check.problems);
+    assert_eq!(check.unbound, 3);
+    append(&path, &rec(3), &k).unwrap();
+    let check = verify(&path, &k);
+    assert!(check.ok() && check.unbound == 3, "{check:?}");
+    // Someone with the key's old records but not the key splices an
+    // unbound one in after the bound record, and re-signs nothing: the
+    // root no longer matches. With the checkpoint left alone, the
+    // record-level finding names the splice too.
+    let mut lines: Vec<String> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    lines.push(old[0].clone());
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let mut frontier = Frontier::new();
+    for l in &lines {
+        frontier.push(leaf_hash(l.as_bytes()));
+    }
+    let origin = verify(&path, &k).checkpoint.unwrap().origin;
+    let forged = Checkpoint {
+        origin: origin.clone(),
+        size: frontier.size(),
+        root: frontier.root(),
+    };
+    // (Only the key holder could sign this checkpoint; the finding stands
+    // even then.)
+    std::fs::write(
+        checkpoint_path(&path),
+        sign_checkpoint(&forged, &origin, &k),
+    )
+    .unwrap();
+    let check = verify(&path, &k);
+    assert!(
+        check
+            .problems
+            .iter()
+            .any(|p| p.contains("record 5: not bound to its log, after records that are")),
+        "{check:?}"
+    );
 }

@@ -43,7 +43,7 @@ use super::FileLog;
 use super::merkle::{Frontier, Hash, leaf_hash};
 use super::note::{Checkpoint, sign_checkpoint};
 use super::origin::{key_origin, new_origin, open_log_checkpoint};
-use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
+use super::store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer, check_line, next_binding};
 use super::verify::{VerifyOptions, verify_store};
 use crate::{Error, Result};
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -319,16 +319,16 @@ impl PgStore {
 
     /// One append attempt, in two round trips: `BEGIN`, the lock and the
     /// log's head in one; the record, the checkpoint, `COMMIT` (and the
-    /// flush barrier) in the other. `seen` is set to the tree size this
-    /// attempt read, so that a retry can look for its own record. On an
-    /// error the transaction may still be open: the caller ends it.
+    /// flush barrier) in the other. `seen` is set to the index and leaf
+    /// hash of the line this attempt sealed, so that a retry can look for
+    /// its own record. On an error the transaction may still be open: the
+    /// caller ends it.
     fn try_append(
         &self,
         client: &mut Client,
-        line: &str,
-        leaf: &Hash,
+        seal: Sealer<'_>,
         key: &SigningKey,
-        seen: &mut Option<u64>,
+        seen: &mut Option<(u64, Hash)>,
     ) -> std::result::Result<Checkpoint, Failed> {
         let vk = key.verifying_key();
         let fail = |why: String| Failed::Final(Error::Evidence(format!("{}: {why}", self.spec)));
@@ -358,8 +358,8 @@ impl PgStore {
             ))
             .map_err(|e| self.failed(&e))?;
         let head = Head::from_messages(&messages).map_err(|why| fail(why.into()))?;
-        if let Some(from) = *seen
-            && let Some(cp) = self.committed(client, leaf, from, &vk)?
+        if let Some((from, leaf)) = *seen
+            && let Some(cp) = self.committed(client, &leaf, from, &vk)?
         {
             // Found committed, but perhaps not yet flushed.
             client
@@ -403,8 +403,11 @@ impl PgStore {
             }
         };
         let index = frontier.size();
-        *seen = Some(index);
-        frontier.push(*leaf);
+        let line = seal(&next_binding(&origin, &frontier)).map_err(Failed::Final)?;
+        check_line(&line).map_err(Failed::Final)?;
+        let leaf = leaf_hash(line.as_bytes());
+        *seen = Some((index, leaf));
+        frontier.push(leaf);
         let cp = Checkpoint {
             origin: origin.clone(),
             size: frontier.size(),
@@ -686,18 +689,12 @@ impl EvidenceStore for PgStore {
         self.spec.to_string()
     }
 
-    fn append(&self, line: &str, key: &SigningKey) -> Result<Checkpoint> {
-        if line.contains('\n') || line.len() > MAX_RECORD {
-            return Err(Error::Evidence(format!(
-                "a record must be one line of at most {MAX_RECORD} bytes"
-            )));
-        }
-        let leaf = leaf_hash(line.as_bytes());
+    fn append(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint> {
         let deadline = Instant::now() + RETRY_FOR;
         let mut seen = None;
         let mut pause = Duration::from_millis(50);
         loop {
-            match self.with_client(|client| self.try_append(client, line, &leaf, key, &mut seen)) {
+            match self.with_client(|client| self.try_append(client, &mut *seal, key, &mut seen)) {
                 Ok(cp) => return Ok(cp),
                 Err(Failed::Transient(e)) if Instant::now() + pause < deadline => {
                     let _ = e;
