@@ -6,7 +6,6 @@ use clap::Args;
 use modelseal::audit::{
     AsOf, AuditInput, Checklist, evaluate, to_html, to_human, to_markdown, to_oscal,
 };
-use modelseal::evidence::verify_location;
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -66,11 +65,22 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         .as_ref()
         .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
         .transpose()?;
-    let check = verify_location(&location, &key, older.as_deref())?;
     let as_of = match &args.as_of {
         Some(t) => AsOf::parse(t)?,
         None => AsOf::now(ctx.now),
     };
+    // Records dated after the audit's clock (or its cutoff, for an audit
+    // as of a later date) are time findings.
+    let check = modelseal::evidence::verify_store(
+        location.open()?.as_ref(),
+        &key,
+        modelseal::evidence::VerifyOptions {
+            older: older.as_deref(),
+            keep_records: true,
+            now: Some(ctx.now.time().max(as_of.cutoff)),
+            ..Default::default()
+        },
+    )?;
     let mut input = AuditInput::new(
         &list,
         &check,
@@ -80,6 +90,11 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     );
     ctx.warn_test_clock("the audit report");
     input.checklist_source = source;
+    // An audit as of a date, with the checkpoint kept when its report was
+    // issued, counts what that checkpoint covers: the report as issued.
+    if args.as_of.is_some() {
+        input.kept = check.older.as_ref().map(|cp| cp.size);
+    }
     input.model = args.model.as_deref().map(digest_arg).transpose()?;
     if let Some(model) = &input.model
         && !modelseal::audit::log_mentions(&check, model)

@@ -275,6 +275,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 &key,
                 VerifyOptions {
                     older: older.as_deref(),
+                    now: Some(ctx.now.time()),
                     ..VerifyOptions::default()
                 },
             )?;
@@ -289,6 +290,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     "problems": check.problems,
                     "repairs": check.repairs,
                     "unbound": check.unbound,
+                    "time_findings": check.time_findings.iter().map(|(_, t)| t).collect::<Vec<_>>(),
                 })),
                 _ => {
                     if check.ok() {
@@ -304,6 +306,9 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     }
                     for r in &check.repairs {
                         outln!("  repair pending: {r}");
+                    }
+                    for (_, t) in &check.time_findings {
+                        outln!("  time: {}", escape(t));
                     }
                     if check.unbound > 0 {
                         outln!(
@@ -324,7 +329,11 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     }
                 }
             }
-            Ok(if check.ok() { 0 } else { 1 })
+            Ok(if check.ok() && check.time_findings.is_empty() {
+                0
+            } else {
+                1
+            })
         }
         Sub::List {
             path,

@@ -478,3 +478,95 @@ fn an_audit_of_a_model_the_log_does_not_hold_is_refused() {
     assert!(code == 0 || code == 1, "{err}");
     assert!(out.contains(&good.digest), "{out}");
 }
+
+/// A report re-run as of its date with the checkpoint kept then is the
+/// report that was issued, whatever was appended since and however it was
+/// dated; a record dated back along the log is a time finding.
+#[test]
+fn a_backdated_record_does_not_change_a_past_report_and_is_flagged() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    assert_eq!(ws.verify(&model), 0);
+    let (code, _, err) = ws.deploy(&model, &[]);
+    assert_eq!(code, 0, "{err}");
+    for id in [1, 2, 3, 6, 8] {
+        let (code, _, err) = ws.attach(id, &["--reviewer", "Security lead"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (_, issued) = ws.audit_json(&["--as-of", &day(0)]);
+    assert_ne!(status(&issued, 5), "pass", "{issued:#}");
+    let kept = ws.path("q1.checkpoint");
+    std::fs::copy(ws.path("evidence.jsonl.checkpoint"), &kept).unwrap();
+    let at = |days: i64| format!("{}T12:00:00Z", day(days));
+    // October: an ordinary record. December: one written with the
+    // writer's clock set back to before the report.
+    let (code, _, err) = run(ws
+        .cmd()
+        .env(TEST_NOW, at(200))
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "1",
+            "--reviewer",
+            "lead",
+            "--file",
+        ])
+        .arg(ws.path("control-1.md")));
+    assert_eq!(code, 0, "{err}");
+    let doc = ws.path("control-5.md");
+    std::fs::write(&doc, "# incident response\n").unwrap();
+    let (code, _, err) = run(ws
+        .cmd()
+        .env(TEST_NOW, at(-30))
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "5",
+            "--reviewer",
+            "lead",
+            "--file",
+        ])
+        .arg(&doc));
+    assert_eq!(code, 0, "{err}");
+
+    let later = |args: &[&str]| {
+        let (code, out, err) = run(ws
+            .cmd()
+            .env(TEST_NOW, at(260))
+            .args(["--format", "json", "audit"])
+            .args(args));
+        let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        (code, report)
+    };
+    let kept_arg = kept.to_str().unwrap();
+    let (_, rerun) = later(&["--as-of", &day(0), "--checkpoint", kept_arg]);
+    assert_eq!(status(&rerun, 5), status(&issued, 5), "{rerun:#}");
+    assert_eq!(rerun["log"]["kept"], issued["log"]["records"]);
+    for id in 1..=8 {
+        assert_eq!(status(&rerun, id), status(&issued, id), "control {id}");
+    }
+    // Without the kept checkpoint the backdated record is counted, and
+    // flagged: the audit fails on it.
+    let (code, report) = later(&["--as-of", &day(0)]);
+    assert_eq!(code, 1);
+    let findings = report["log"]["time_findings"].as_array().unwrap();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.as_str().unwrap().contains("times go backwards")),
+        "{report:#}"
+    );
+    // evidence verify says so too (exit 1), though every record is intact.
+    let (code, out, err) = run(ws
+        .cmd()
+        .env(TEST_NOW, at(260))
+        .args(["evidence", "verify", "--evidence-key"])
+        .arg(ws.path("evidence.pub.pem")));
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("intact") && out.contains("times go backwards"),
+        "{out}"
+    );
+}

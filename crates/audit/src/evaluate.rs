@@ -35,6 +35,11 @@ pub struct AuditInput<'a> {
     /// The clock of the audit's caller: a report made under a test clock
     /// says so.
     pub clock: TimeSource,
+    /// Count only the first this many records: those inside a checkpoint
+    /// kept when the report was first issued, so that an audit as of that
+    /// date re-run later is the report that was issued (records appended
+    /// since, whatever their dates, are not counted).
+    pub kept: Option<u64>,
 }
 
 impl<'a> AuditInput<'a> {
@@ -57,6 +62,7 @@ impl<'a> AuditInput<'a> {
             as_of,
             documents: None,
             clock,
+            kept: None,
         }
     }
 }
@@ -85,6 +91,7 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
         .records
         .iter()
         .filter(|r| as_of.includes(r.time()))
+        .filter(|r| input.kept.is_none_or(|kept| (r.index as u64) < kept))
         .collect();
     let test_clock = TestClockNote {
         audit: input.clock == TimeSource::Test,
@@ -102,6 +109,8 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
         .map(|r| r.time())
         .min()
         .zip(counted.iter().map(|r| r.time()).max());
+    let counted_indices: std::collections::BTreeSet<u64> =
+        counted.iter().map(|r| r.index as u64).collect();
     let view = View::new(counted, model.clone());
     let controls = list
         .controls
@@ -209,6 +218,16 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
                 root: hex::encode(c.root),
             }),
             consistency: check.consistency.clone(),
+            // Findings about the records the audit counts: a record after
+            // the cutoff or outside the kept checkpoint changes nothing.
+            time_findings: check
+                .time_findings
+                .iter()
+                .filter(|(index, _)| counted_indices.contains(index))
+                .map(|(_, text)| text.clone())
+                .collect(),
+            unbound: check.unbound,
+            kept: input.kept,
         },
         documents: input.documents.as_ref().map(|d| d.display().to_string()),
         period,

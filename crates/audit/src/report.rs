@@ -389,6 +389,21 @@ pub struct LogSummary {
     pub checkpoint: Option<CheckpointSummary>,
     /// What was proven about an older checkpoint, when one was given.
     pub consistency: Option<String>,
+    /// Record times that do not follow the log, or run ahead of the
+    /// audit's clock (see `evidence::TIME_TOLERANCE`): the audit fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub time_findings: Vec<String>,
+    /// Records written before records named their log and place.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unbound: usize,
+    /// When only the records inside a kept checkpoint were counted (an
+    /// audit as of a date with the checkpoint kept then): their number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kept: Option<u64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// What happened to a model, in log order.
@@ -542,6 +557,7 @@ impl AuditReport {
     /// did not pass (`no evidence` included).
     pub fn failed(&self) -> bool {
         !self.log.intact
+            || !self.log.time_findings.is_empty()
             || self.controls.iter().any(ControlResult::fails_audit)
             || self.test_clock.is_some_and(|t| t.fails_audit())
     }

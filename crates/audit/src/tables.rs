@@ -367,6 +367,24 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
     for p in &r.log.problems {
         lines.push(("Problem", p.clone()));
     }
+    for t in &r.log.time_findings {
+        lines.push(("Time finding", t.clone()));
+    }
+    if let Some(kept) = r.log.kept {
+        lines.push((
+            "Records counted",
+            format!("the {kept} records inside the kept checkpoint (a report re-run as issued)"),
+        ));
+    }
+    if r.log.unbound > 0 {
+        lines.push((
+            "Unbound records",
+            format!(
+                "{} records written by release 0.2 or earlier do not name their log and place",
+                r.log.unbound
+            ),
+        ));
+    }
     lines.push((
         "Documents",
         match &r.documents {

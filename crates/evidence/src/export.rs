@@ -35,6 +35,7 @@ pub fn export_log(store: &dyn EvidenceStore, key: &VerifyingKey, dir: &Path) -> 
             older: None,
             keep_records: true,
             copy_to: Some(&mut out),
+            now: None,
         },
     );
     let check = match check {

@@ -221,6 +221,7 @@ pub fn verify_location(
             older,
             keep_records: true,
             copy_to: None,
+            now: None,
         },
     )
 }

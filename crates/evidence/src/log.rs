@@ -435,6 +435,7 @@ pub fn verify_log(log: &Path, key: &VerifyingKey, older: Option<&str>) -> Result
             older,
             keep_records: true,
             copy_to: None,
+            now: None,
         },
     )
 }

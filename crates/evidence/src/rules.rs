@@ -266,6 +266,7 @@ impl Recorder {
                 older: None,
                 keep_records: true,
                 copy_to: None,
+                now: None,
             },
         )?;
         if let Some(first) = check.problems.first() {

@@ -19,6 +19,11 @@ use std::io::Write;
 /// kilobyte each). Verifying alone keeps none and has no such bound.
 pub const MAX_KEPT_RECORDS: usize = 1_000_000;
 
+/// How far a record's time may run behind the latest time before it in
+/// the log, or ahead of the verifying clock, before it is a finding:
+/// writers on several machines, and their clocks, disagree a little.
+pub const TIME_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
 /// Records opened in parallel at a time (eight batches, so that two or
 /// more cores stay busy).
 const CHUNK: usize = 4096;
@@ -59,6 +64,14 @@ pub struct LogCheck {
     pub checkpoint: Option<Checkpoint>,
     /// The stored checkpoint's exact text.
     pub checkpoint_note: Option<String>,
+    /// The older checkpoint given, opened (when it verified).
+    pub older: Option<Checkpoint>,
+    /// Times that do not follow the log: a record dated more than
+    /// [`TIME_TOLERANCE`] before the latest record before it, or after the
+    /// verifying clock. Not tampering by themselves (a writer's clock can
+    /// be wrong), but a report issued earlier cannot be trusted to show
+    /// such a record where it belongs. Each with the record's index.
+    pub time_findings: Vec<(u64, String)>,
     /// What was proven about an older checkpoint.
     pub consistency: Option<String>,
     /// Where the log is (a path, or a database URI without its password).
@@ -82,6 +95,9 @@ pub struct VerifyOptions<'a> {
     /// Write each record covered by the checkpoint here, one line each
     /// (an export).
     pub copy_to: Option<&'a mut dyn Write>,
+    /// The verifying clock: records dated after it (beyond the tolerance)
+    /// are time findings.
+    pub now: Option<jiff::Timestamp>,
 }
 
 /// Verifies the log in `store` with the evidence key: see the module.
@@ -105,12 +121,17 @@ pub fn verify_store(
         seen: 0,
         pending: 0,
         bound_seen: false,
+        latest: None,
+        now: options.now,
         unhashable: false,
         older_matched: None,
     };
     if let Some(older) = options.older {
         match open_log_checkpoint(older, key) {
-            Ok(cp) => v.older = Some(cp),
+            Ok(cp) => {
+                v.check.older = Some(cp.clone());
+                v.older = Some(cp);
+            }
             Err(e) => v.check.problems.push(format!("the older checkpoint: {e}")),
         }
     }
@@ -173,6 +194,9 @@ struct Verifier<'a, 'k> {
     /// A record bound to its log was seen: unbound ones after it are
     /// tampering.
     bound_seen: bool,
+    /// The latest record time so far, and its record number.
+    latest: Option<(jiff::Timestamp, u64)>,
+    now: Option<jiff::Timestamp>,
     /// A record could not be hashed (too long), so no root can be computed.
     unhashable: bool,
     older_matched: Option<bool>,
@@ -312,6 +336,7 @@ impl Verifier<'_, '_> {
         }
         if let Ok(record) = &record {
             self.check_binding(record, position);
+            self.check_time(record, position);
         }
         self.frontier.push(leaf);
         self.compare_older();
@@ -334,6 +359,34 @@ impl Verifier<'_, '_> {
             Err(why) => self.check.problems.push(format!("record {n}: {why}")),
         }
         Ok(())
+    }
+
+    /// A record's time must not run back along the log, nor ahead of the
+    /// verifying clock, by more than the tolerance.
+    fn check_time(&mut self, record: &Record, position: u64) {
+        let n = position + 1;
+        let time = record.time();
+        if let Some((latest, at)) = self.latest
+            && time < latest - TIME_TOLERANCE
+        {
+            self.check.time_findings.push((
+                position,
+                format!(
+                    "record {n} is dated {time}, before record {at} ({latest}): times go backwards along the log"
+                ),
+            ));
+        }
+        if let Some(now) = self.now
+            && time > now + TIME_TOLERANCE
+        {
+            self.check.time_findings.push((
+                position,
+                format!("record {n} is dated {time}, after the verifying clock ({now})"),
+            ));
+        }
+        if self.latest.is_none_or(|(latest, _)| time > latest) {
+            self.latest = Some((time, n));
+        }
     }
 
     /// A covered record must be bound to this log, at its index, after the

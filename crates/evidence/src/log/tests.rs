@@ -369,3 +369,46 @@ fn an_unbound_record_after_bound_ones_is_tampering_and_old_logs_read_as_unbound(
         "{check:?}"
     );
 }
+
+#[test]
+fn times_that_run_back_along_the_log_or_ahead_of_the_clock_are_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evidence.jsonl");
+    let k = key(5);
+    let at = |i: u8, time: &str| {
+        let mut r = rec(i);
+        if let Predicate::Deployment(d) = &mut r.predicate {
+            d.time = time.parse().unwrap();
+        }
+        r
+    };
+    append(&path, &at(0, "2026-10-01T12:00:00Z"), &k).unwrap();
+    // Within the tolerance: writers' clocks disagree a little.
+    append(&path, &at(1, "2026-10-01T11:55:00Z"), &k).unwrap();
+    let check = |now: &str| {
+        verify_store(
+            &FileLog::new(&path),
+            &k.verifying_key(),
+            VerifyOptions {
+                now: Some(now.parse().unwrap()),
+                ..VerifyOptions::default()
+            },
+        )
+        .unwrap()
+    };
+    assert!(check("2026-12-01T00:00:00Z").time_findings.is_empty());
+    append(&path, &at(2, "2026-02-02T12:00:00Z"), &k).unwrap();
+    let found = check("2026-12-01T00:00:00Z");
+    assert!(found.ok(), "intact all the same");
+    assert_eq!(found.time_findings.len(), 1, "{:?}", found.time_findings);
+    assert_eq!(found.time_findings[0].0, 2);
+    assert!(found.time_findings[0].1.contains("before record 1"));
+    // Verified by a clock that is behind the records: ahead of it.
+    let behind = check("2026-06-01T00:00:00Z");
+    assert_eq!(behind.time_findings.len(), 3, "{:?}", behind.time_findings);
+    assert!(
+        behind.time_findings[0]
+            .1
+            .contains("after the verifying clock")
+    );
+}
