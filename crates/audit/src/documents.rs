@@ -47,28 +47,48 @@ pub(crate) fn judge(
             }
         }
     };
+    // The latest document for the organisation, and for each model it
+    // names: one pass over the attachments, then one look-up per unit.
+    fn newest(a: &(&Record, &AttachmentEvidence)) -> (jiff::civil::Date, usize) {
+        (a.1.reviewed, a.0.index)
+    }
+    let mut for_all: Option<(&Record, &AttachmentEvidence)> = None;
+    let mut for_model: std::collections::HashMap<&str, (&Record, &AttachmentEvidence)> =
+        std::collections::HashMap::new();
+    for entry in &attached {
+        let slot = match &entry.1.model {
+            None => &mut for_all,
+            Some(scope) => {
+                let key = scope.trim_start_matches("sha256:");
+                let slot = for_model.entry(key).or_insert(*entry);
+                if newest(entry) > newest(slot) {
+                    *slot = *entry;
+                }
+                continue;
+            }
+        };
+        if slot.is_none_or(|s| newest(entry) > newest(&s)) {
+            *slot = Some(*entry);
+        }
+    }
     let mut findings: Vec<DocumentFinding> = Vec::new();
+    let mut finding_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut without: Vec<ModelRef> = Vec::new();
     for unit in &units {
-        let latest = attached
-            .iter()
-            .filter(|(_, a)| match (&a.model, unit) {
-                (None, _) => true,
-                (Some(scope), Some(m)) => scope.trim_start_matches("sha256:") == m,
-                (Some(_), None) => false,
-            })
-            .max_by_key(|(r, a)| (a.reviewed, r.index));
+        let scoped = unit.as_deref().and_then(|m| for_model.get(m).copied());
+        let latest = [for_all, scoped].into_iter().flatten().max_by_key(newest);
         let model = unit.as_deref().map(|m| view.model_ref(m));
         let Some((r, a)) = latest else {
             without.extend(model);
             continue;
         };
-        if let Some(f) = findings.iter_mut().find(|f| f.record == r.digest) {
-            f.models.extend(model);
+        if let Some(&at) = finding_of.get(&r.digest) {
+            findings[at].models.extend(model);
             continue;
         }
         let mut finding = document(control, r, a, as_of, documents);
         finding.models.extend(model);
+        finding_of.insert(r.digest.clone(), findings.len());
         findings.push(finding);
     }
     let bad: Vec<String> = findings

@@ -7,14 +7,14 @@ use crate::evidence::record::{Predicate, VerificationResult};
 
 /// The history of every model in scope.
 pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
-    let blocked: Vec<String> = view.blocked().into_iter().map(|(m, _, _)| m).collect();
+    let blocked: std::collections::HashSet<String> =
+        view.blocked().into_iter().map(|(m, _, _)| m).collect();
     view.models()
         .into_iter()
         .map(|m| {
             let events: Vec<Event> = view
-                .records
+                .about(&m)
                 .iter()
-                .filter(|r| r.subject.sha256 == m)
                 .filter_map(|r| {
                     let (kind, detail) = match &r.predicate {
                         Predicate::Sign(s) => (EventKind::Signed, format!("by {}", s.signer)),

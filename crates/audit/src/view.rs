@@ -7,25 +7,51 @@ use crate::evidence::Record;
 use crate::evidence::record::{
     DeploymentEvidence, Predicate, VerificationResult, VerificationSummary,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// The counted records and the audit's scope.
+/// The counted records and the audit's scope, indexed so that every
+/// question costs what its answer holds, not the whole log: an audit is
+/// linear in the log.
 pub(crate) struct View<'a> {
     /// Every counted record, in log order.
     pub records: Vec<&'a Record>,
     /// The one model audited, when one was named (lowercase hex).
     pub model: Option<String>,
     by_digest: BTreeMap<&'a str, &'a Record>,
+    /// The records about each subject digest, in log order.
+    by_subject: HashMap<&'a str, Vec<&'a Record>>,
+    /// Subjects in order of first appearance in a record other than a
+    /// document.
+    models: Vec<&'a str>,
 }
 
 impl<'a> View<'a> {
     pub fn new(records: Vec<&'a Record>, model: Option<String>) -> Self {
         let by_digest = records.iter().map(|r| (r.digest.as_str(), *r)).collect();
+        let mut by_subject: HashMap<&'a str, Vec<&'a Record>> = HashMap::new();
+        let mut models = Vec::new();
+        let mut seen = HashSet::new();
+        for r in &records {
+            by_subject
+                .entry(r.subject.sha256.as_str())
+                .or_default()
+                .push(*r);
+            if !is_attachment(r) && seen.insert(r.subject.sha256.as_str()) {
+                models.push(r.subject.sha256.as_str());
+            }
+        }
         View {
             records,
             model,
             by_digest,
+            by_subject,
+            models,
         }
+    }
+
+    /// The records about `sha256`, in log order.
+    pub fn about(&self, sha256: &str) -> &[&'a Record] {
+        self.by_subject.get(sha256).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a model digest is in the audit's scope.
@@ -44,9 +70,9 @@ impl<'a> View<'a> {
     /// The model as the first record about it names it.
     pub fn model_ref(&self, sha256: &str) -> ModelRef {
         let name = self
-            .records
+            .about(sha256)
             .iter()
-            .find(|r| r.subject.sha256 == sha256 && !is_attachment(r))
+            .find(|r| !is_attachment(r))
             .map(|r| r.subject.name.clone())
             .unwrap_or_default();
         ModelRef {
@@ -58,16 +84,11 @@ impl<'a> View<'a> {
     /// Every model in scope that a record (other than a document) is
     /// about, in order of first appearance.
     pub fn models(&self) -> Vec<String> {
-        let mut seen = Vec::<String>::new();
-        for r in &self.records {
-            if !is_attachment(r)
-                && self.in_scope(&r.subject.sha256)
-                && !seen.contains(&r.subject.sha256)
-            {
-                seen.push(r.subject.sha256.clone());
-            }
-        }
-        seen
+        self.models
+            .iter()
+            .filter(|m| self.in_scope(m))
+            .map(|m| m.to_string())
+            .collect()
     }
 
     /// Deployment records in scope.
@@ -84,20 +105,18 @@ impl<'a> View<'a> {
 
     /// Models in scope that were deployed, in order of first deployment.
     pub fn deployed_models(&self) -> Vec<String> {
-        let mut seen = Vec::<String>::new();
-        for (d, _) in self.deployments() {
-            if !seen.contains(&d.subject.sha256) {
-                seen.push(d.subject.sha256.clone());
-            }
-        }
-        seen
+        let mut seen = HashSet::new();
+        self.deployments()
+            .into_iter()
+            .filter(|(d, _)| seen.insert(d.subject.sha256.as_str()))
+            .map(|(d, _)| d.subject.sha256.clone())
+            .collect()
     }
 
     /// Verifications of `sha256`, in log order.
     pub fn verifications(&self, sha256: &str) -> Vec<(&'a Record, &'a VerificationSummary)> {
-        self.records
+        self.about(sha256)
             .iter()
-            .filter(|r| r.subject.sha256 == sha256)
             .filter_map(|r| vsa(r).map(|v| (*r, v)))
             .collect()
     }
@@ -116,7 +135,7 @@ impl<'a> View<'a> {
     /// Models in scope whose latest verification failed and that were never
     /// deployed, with that verification.
     pub fn blocked(&self) -> Vec<(String, &'a Record, &'a VerificationSummary)> {
-        let deployed = self.deployed_models();
+        let deployed: HashSet<String> = self.deployed_models().into_iter().collect();
         self.models()
             .into_iter()
             .filter(|m| !deployed.contains(m))
@@ -130,10 +149,10 @@ impl<'a> View<'a> {
     /// The latest sign record whose subject is `sha256` (any scope: a
     /// dataset is signed on its own).
     pub fn signed(&self, sha256: &str) -> Option<&'a Record> {
-        self.records
+        self.about(sha256)
             .iter()
             .rev()
-            .find(|r| r.subject.sha256 == sha256 && matches!(r.predicate, Predicate::Sign(_)))
+            .find(|r| matches!(r.predicate, Predicate::Sign(_)))
             .copied()
     }
 }
