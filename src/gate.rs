@@ -509,12 +509,16 @@ fn formats_safe(verdict: &Verdict) -> bool {
     let Some(reports) = &verdict.formats else {
         return false;
     };
+    // Every signed file judged safe, and every other file read beside
+    // them (unsigned files tolerated with `ignore_unsigned_files`) too.
     !verdict.signed_files.is_empty()
-        && verdict.signed_files.iter().all(|name| {
-            reports
-                .find(name)
-                .is_some_and(|r| !r.unsafe_to_load() && !r.format.executes_code())
-        })
+        && verdict
+            .signed_files
+            .iter()
+            .all(|name| reports.find(name).is_some())
+        && reports
+            .iter()
+            .all(|r| !r.unsafe_to_load() && !r.format.executes_code())
 }
 
 /// How records keep a signer.

@@ -312,6 +312,55 @@ fn a_pickle_among_the_signed_files_breaks_the_format_rule() {
 }
 
 #[test]
+fn an_unsigned_pickle_tolerated_beside_the_model_is_judged_all_the_same() {
+    let (tmp, model, bundle) = signed_model();
+    fs::write(
+        model.join("extra.bin"),
+        b"\x80\x02cos\nsystem\nq\x00X\x04\x00\x00\x00trueq\x01\x85q\x02Rq\x03.",
+    )
+    .unwrap();
+    let verify = |gate: &Gate| {
+        let source = LocalSource::new(&model);
+        let mut request = GateRequest::new(
+            &source,
+            Document::from_bytes("model.sig", bundle.clone()),
+            Now::test(test_now()),
+        );
+        request.ignore_unsigned_files = true;
+        gate.verify(request, &|_: u64| {}).unwrap()
+    };
+    // Tolerated, so the signature verifies; but the record does not claim
+    // the formats safe: a loader finds the pickle beside the model.
+    let outcome = verify(&demo_gate());
+    assert!(outcome.is_verified(), "{:?}", outcome.verdict.failures);
+    assert!(
+        !outcome
+            .summary
+            .verified_levels
+            .contains(&VerifiedLevel::FormatsSafe),
+        "{:?}",
+        outcome.summary.verified_levels
+    );
+    // A policy that allows unsigned files still judges their formats.
+    let p = policy(
+        tmp.path(),
+        &format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\nallow_ignore_unsigned_files = true\n",
+            demo_key().1.display().to_string()
+        ),
+    );
+    let outcome = verify(&Gate::from_policy(p).unwrap());
+    let found = violations(&outcome);
+    assert!(
+        found
+            .iter()
+            .any(|v| v.rule() == PolicyRule::Formats && v.path() == Some("extra.bin")),
+        "{found:?}"
+    );
+    assert!(!outcome.is_verified());
+}
+
+#[test]
 fn a_signing_time_in_the_future_breaks_the_age_rule() {
     let (tmp, model, bundle) = signed_model();
     let bom = tmp.path().join("m.cdx.json");

@@ -155,5 +155,28 @@ fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
             None => violations.push(problem),
         }
     }
+    // Files read beside the signed ones (tolerated unsigned files) are
+    // judged by the same rules: a loader finds them all the same.
+    if let Some(reports) = reports {
+        let signed: std::collections::HashSet<&str> = ctx.verdict.signed_files.iter().collect();
+        for report in reports.iter().filter(|r| !signed.contains(r.name)) {
+            let name = report.name;
+            if !rules.allowed.contains(&report.format) {
+                violations.push(Violation::FormatNotAllowed {
+                    path: name.to_string(),
+                    format: report.format.name(),
+                });
+            } else if let Some(f) = report
+                .findings
+                .iter()
+                .find(|f| f.severity != Severity::Warning)
+            {
+                violations.push(Violation::UnsafeContent {
+                    path: name.to_string(),
+                    finding: f.message.clone(),
+                });
+            }
+        }
+    }
     Ok(violations)
 }

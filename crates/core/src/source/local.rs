@@ -62,7 +62,12 @@ pub(crate) fn hash_tree(
         &WalkOptions::new(spec.allow_symlinks, &spec.link_scope, spec.ignore),
     )?;
     let mut files = walked.files;
-    if let Some(only) = spec.only {
+    // Files left out of the comparison are still read when formats are
+    // judged: a claim that the model's formats are safe covers every file
+    // a loader may find beside the signed ones.
+    if let Some(only) = spec.only
+        && !spec.inspect_formats
+    {
         files.retain(|name| only.contains(name));
     }
     let wanted = spec.sha256_of.filter(|w| !w.is_empty());

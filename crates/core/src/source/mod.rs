@@ -33,7 +33,8 @@ pub struct HashSpec<'a> {
     pub link_scope: LinkScope,
     /// Paths left out, relative to the model root.
     pub ignore: &'a IgnoreSet,
-    /// Hash only these files (resource names of files), when given.
+    /// Hash only these files (resource names of files), when given; with
+    /// `inspect_formats`, every file is still read and judged.
     pub only: Option<&'a BTreeSet<String>>,
     /// Judge each file's format from the bytes hashed.
     pub inspect_formats: bool,
