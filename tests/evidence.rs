@@ -215,10 +215,14 @@ fn a_deployment_before_verification_fails_7() {
             .unwrap()
             .contains("had no verification before it")
     );
-    assert_eq!(
-        status(&report, 4),
-        "pass",
-        "control 4 has no deployment rule"
+    // Control 4 judges the verification the deployment relied on: none.
+    assert_eq!(status(&report, 4), "fail", "{report}");
+    assert!(
+        report["controls"][3]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("relied on no verification"),
+        "{report}"
     );
 }
 

@@ -53,14 +53,19 @@ fn the_0_1_0_log_audits_and_its_deployment_is_judged_on_the_verification_before_
         assert_eq!(status(id)["status"], "pass", "{id}: {report:#}");
     }
     // 0.1.0 judged control 4 and 7 failed because of the dataset's own BOM;
-    // the dataset is not a deployed model. The deployment of tiny-model
+    // the dataset is not a deployed model, and they fail for tiny-model. The deployment of tiny-model
     // names no verification (0.1.0 did not record one), so it relied on
     // the latest verification before it: that of the tampered copy, FAILED.
+    // Control 4 judges the verification that deployment relied on, too:
+    // the failed one, so the BOM is not shown verified for it.
     let c4 = status(4);
-    assert_eq!(c4["status"], "pass", "{c4:#}");
+    assert_eq!(c4["status"], "fail", "{c4:#}");
     assert!(
-        c4["supply_chain"][0]["bom"]["datasets"].is_null(),
-        "0.1.0 did not list them"
+        c4["supply_chain"][0]["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("the verification it relied on"),
+        "{c4:#}"
     );
     let c7 = status(7);
     assert_eq!(c7["status"], "fail");

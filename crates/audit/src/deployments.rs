@@ -140,6 +140,20 @@ fn deployment(
     finding
 }
 
+/// The verification a deployment relied on: the one it names, when that is
+/// a usable verification of the same model earlier in the log, else (it
+/// names none) the latest verification of the model before it.
+pub(crate) fn relied_on<'a>(
+    view: &View<'a>,
+    d: &Record,
+    dep: &DeploymentEvidence,
+) -> Option<(&'a Record, &'a VerificationSummary)> {
+    match &dep.verification {
+        Some(named) => named_verification(view, d, named).ok(),
+        None => view.latest_verification_before(&d.subject.sha256, d.index),
+    }
+}
+
 /// The verification a deployment record names, when it is a verification
 /// of the same model earlier in the log.
 fn named_verification<'a>(

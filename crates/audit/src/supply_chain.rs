@@ -12,7 +12,7 @@
 //! sign record's subject is the dataset's root digest. Base models are named
 //! without a digest in BOMs, so they are listed but cannot be matched.
 
-use super::deployments::policy_accepted;
+use super::deployments::{policy_accepted, relied_on};
 use super::report::{BomInput, BomRef, ControlResult, Status, SupplyChainFinding};
 use super::view::{View, level_names, named, verification_ref};
 use super::{Control, cite};
@@ -78,7 +78,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
 
 fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding {
     let verifications = view.verifications(sha256);
-    let passing = verifications.iter().rev().find(|(_, v)| {
+    let good = |v: &VerificationSummary| {
         v.verification_result == VerificationResult::Passed
             && control
                 .rule
@@ -86,7 +86,27 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
                 .iter()
                 .all(|l| v.verified_levels.contains(l))
             && policy_accepted(control, v)
-    });
+    };
+    // Each deployment of the model is judged on the verification it relied
+    // on (not on any passing one, which may come after it, or before a
+    // failure): the first that falls short fails the model.
+    let deployments: Vec<(&Record, &crate::evidence::record::DeploymentEvidence)> = view
+        .about(sha256)
+        .iter()
+        .filter_map(|r| match &r.predicate {
+            Predicate::Deployment(d) => Some((*r, d)),
+            _ => None,
+        })
+        .collect();
+    let relied: Vec<(&Record, Option<(&Record, &VerificationSummary)>)> = deployments
+        .iter()
+        .map(|(d, dep)| (*d, relied_on(view, d, dep)))
+        .collect();
+    let short = relied.iter().find(|(_, r)| r.is_none_or(|(_, v)| !good(v)));
+    let passing = match short {
+        Some(_) => None,
+        None => relied.last().and_then(|(_, r)| *r),
+    };
     let mut finding = SupplyChainFinding {
         model: view.model_ref(sha256),
         verification: None,
@@ -101,6 +121,18 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
         );
         if !control.rule.policies.is_empty() {
             note.push_str(" under an accepted policy");
+        }
+        if let Some((d, relied)) = short {
+            note.push_str(&match relied {
+                Some((r, _)) => format!(
+                    " for the deployment (record {}): the verification it relied on (record {}) did not",
+                    d.digest, r.digest
+                ),
+                None => format!(
+                    " for the deployment (record {}): it relied on no verification",
+                    d.digest
+                ),
+            });
         }
         if let Some((r, last)) = verifications.last() {
             if last.verification_result == VerificationResult::Failed {
@@ -182,10 +214,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
         .iter()
         .filter_map(|a| a.sha256())
         .collect();
-    let writer = view.records.iter().rev().find_map(|r| {
-        if r.subject.sha256 != sha256 {
-            return None;
-        }
+    let writer = view.about(sha256).iter().rev().find_map(|r| {
         let (digest, datasets, bases) = written_bom(r)?;
         inputs
             .contains(&digest)

@@ -96,14 +96,33 @@ fn a_bom_written_by_0_1_0_has_unknown_datasets() {
 }
 
 #[test]
-fn control_4_takes_a_passing_verification_even_when_a_later_one_failed() {
-    // Control 4 asks whether the model has a verified BOM; whether each
-    // deployment relied on a passing verification is control 7's question.
+fn control_4_judges_the_verification_each_deployment_relied_on() {
+    // A pass, then a failure, then the deployment: it relied on the
+    // failure, so its BOM is not shown verified.
     let mut log = Log::new();
     log.verify(1, true);
     log.verify(1, false);
     log.deploy(1);
     let report = audit(&log);
-    assert_eq!(control(&report, 4).status, Status::Pass);
+    let c4 = control(&report, 4);
+    assert_eq!(c4.status, Status::Fail, "{c4:#?}");
+    assert!(
+        c4.supply_chain[0].notes[0].contains("the verification it relied on"),
+        "{:?}",
+        c4.supply_chain[0].notes
+    );
     assert_eq!(control(&report, 7).status, Status::Fail);
+    // A pass made after the deployment does not count for it.
+    let mut log = Log::new();
+    log.deploy(1);
+    log.verify(1, true);
+    let c4 = control(&audit(&log), 4).clone();
+    assert_eq!(c4.status, Status::Fail, "{c4:#?}");
+    assert!(c4.supply_chain[0].notes[0].contains("relied on no verification"));
+    // Verified, deployed: the BOM the deployment relied on is verified.
+    let mut log = Log::new();
+    log.verify(1, false);
+    log.verify(1, true);
+    log.deploy(1);
+    assert_eq!(control(&audit(&log), 4).status, Status::Pass);
 }
