@@ -34,7 +34,7 @@ pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
 pub use store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer};
-pub use verify::{LogCheck, MAX_KEPT_RECORDS, VerifyOptions, verify_store};
+pub use verify::{LogCheck, MAX_KEPT_RECORDS, TIME_TOLERANCE, VerifyOptions, verify_store};
 
 /// The parsers of untrusted input that only the fuzz targets call directly.
 #[cfg(fuzzing)]
@@ -48,7 +48,8 @@ use modelseal_core::{Error, Result, VERSION, bundle, clock, fetch, json, keys};
 use crate::keys::{PrivateKey, PublicKey};
 use std::path::Path;
 
-/// The origin prefix of logs sealed by `key` (see [`origin`](mod@origin)).
+/// The origin prefix of logs sealed by `key`: `modelseal/evidence/` and the
+/// first 16 hex digits of the key's SHA-256 (each log adds its own id).
 pub fn origin(key: &ed25519_dalek::VerifyingKey) -> String {
     origin::key_origin(key)
 }
