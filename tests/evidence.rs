@@ -64,10 +64,13 @@ impl Env {
         )
     }
 
+    /// Verifies under a deploy policy that trusts the demo key.
     fn verify(&self, model: &Path, sig: &Path, bom: &Path) -> i32 {
         run(demo_verify_args(&mut self.cmd(), model, sig)
             .arg("--bom")
-            .arg(bom))
+            .arg(bom)
+            .arg("--policy")
+            .arg(demo_policy(self.tmp.path())))
         .0
     }
 

@@ -78,11 +78,14 @@ impl Workspace {
         }
     }
 
-    /// Verifies `model` (at `dir`) with its BOM; the exit code.
+    /// Verifies `model` (at `dir`) with its BOM under a deploy policy that
+    /// trusts the demo key; the exit code.
     pub fn verify_at(&self, model: &Signed, dir: &Path) -> i32 {
         run(demo_verify_args(&mut self.cmd(), dir, &model.sig)
             .arg("--bom")
-            .arg(&model.bom))
+            .arg(&model.bom)
+            .arg("--policy")
+            .arg(demo_policy(self.tmp.path())))
         .0
     }
 

@@ -35,6 +35,21 @@ pub fn demo_key() -> (PathBuf, PathBuf) {
     )
 }
 
+/// Writes a deploy policy into `dir` that trusts the demo key and requires
+/// a signed BOM (the default policy's other rules); returns its path.
+pub fn demo_policy(dir: &Path) -> PathBuf {
+    let path = dir.join("demo-policy.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = true\n",
+            demo_key().1.display().to_string()
+        ),
+    )
+    .unwrap();
+    path
+}
+
 /// The test clock's variable (read by the binary alone).
 pub const TEST_NOW: &str = "MODELSEAL_TEST_NOW";
 

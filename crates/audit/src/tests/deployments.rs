@@ -157,7 +157,7 @@ fn a_verification_without_the_bom_does_not_satisfy_control_7() {
     assert_eq!(
         c7.deployments[0].outcome,
         DeploymentOutcome::MissingLevels {
-            missing: vec![VerifiedLevel::BomVerified]
+            missing: vec![VerifiedLevel::BomVerified, VerifiedLevel::PolicyPassed]
         }
     );
 }
@@ -167,7 +167,7 @@ fn a_verification_without_the_bom_does_not_satisfy_control_7() {
 fn trusted_signers(policy: &str) -> Checklist {
     checklist(|t| {
         t.replace(
-            r#"levels = ["MODELSEAL_SIGNATURE_VERIFIED", "MODELSEAL_BOM_VERIFIED"], before_deployment = true"#,
+            r#"levels = ["MODELSEAL_SIGNATURE_VERIFIED", "MODELSEAL_BOM_VERIFIED", "MODELSEAL_POLICY_PASSED"], before_deployment = true"#,
             &format!(
                 r#"levels = ["MODELSEAL_SIGNATURE_VERIFIED", "MODELSEAL_BOM_VERIFIED", "MODELSEAL_POLICY_PASSED"], policies = ["sha256:{policy}"], before_deployment = true"#
             ),
@@ -181,7 +181,7 @@ fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_
     let list = trusted_signers(&policy);
     // Verified with a key given on the command line: no policy applied.
     let mut log = Log::new();
-    log.verify(1, true);
+    log.verification(1, true, &FULL[..4], ResourceRef::uri(SIGNATURE_ONLY_POLICY));
     log.deploy(1);
     let report = audit_with(&log, &list, |_| {});
     let c7 = control(&report, 7);
@@ -197,8 +197,7 @@ fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_
         uri: "file:///etc/lax.toml".into(),
         digest: Some(BTreeMap::from([("sha256".into(), "cd".repeat(32))])),
     };
-    let mut levels = FULL.to_vec();
-    levels.push(VerifiedLevel::PolicyPassed);
+    let levels = FULL.to_vec();
     let mut log = Log::new();
     log.verification(1, true, &levels, other);
     log.deploy(1);
@@ -258,4 +257,22 @@ fn a_dataset_with_a_bom_of_its_own_is_not_a_model_that_must_be_deployed() {
     assert_eq!(control(&report, 7).status, Status::Pass, "{report:#?}");
     assert_eq!(control(&report, 4).status, Status::Pass, "{report:#?}");
     assert!(!report.failed());
+}
+
+#[test]
+fn a_signature_only_verification_does_not_satisfy_the_shipped_control_7() {
+    // Signed by some key, verified with that key: no policy named who may
+    // sign, so provenance was never judged.
+    let mut log = Log::new();
+    log.verification(1, true, &FULL[..4], ResourceRef::uri(SIGNATURE_ONLY_POLICY));
+    log.deploy(1);
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail, "{c7:#?}");
+    match &c7.deployments[0].outcome {
+        DeploymentOutcome::MissingLevels { missing } => {
+            assert_eq!(missing, &[VerifiedLevel::PolicyPassed]);
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -21,11 +21,12 @@ use report::ControlResult;
 use std::collections::BTreeMap;
 
 /// Every level a full verification with a BOM establishes.
-pub(super) const FULL: [VerifiedLevel; 4] = [
+pub(super) const FULL: [VerifiedLevel; 5] = [
     VerifiedLevel::SignatureVerified,
     VerifiedLevel::FilesVerified,
     VerifiedLevel::BomVerified,
     VerifiedLevel::FormatsSafe,
+    VerifiedLevel::PolicyPassed,
 ];
 
 /// A log being built.
