@@ -570,3 +570,34 @@ fn a_backdated_record_does_not_change_a_past_report_and_is_flagged() {
         "{out}"
     );
 }
+
+/// Putting back the checkpoint from one record ago makes the last record a
+/// pending repair; the audit still counts it, so it cannot be hidden.
+#[test]
+fn a_checkpoint_put_back_by_one_record_does_not_hide_that_record_from_the_audit() {
+    let ws = Workspace::new();
+    let good = ws.signed_model("good");
+    let bad = ws.signed_model("bad");
+    assert_eq!(ws.verify(&good), 0);
+    let (code, _, err) = ws.deploy(&good, &[]);
+    assert_eq!(code, 0, "{err}");
+    let checkpoint = ws.path("evidence.jsonl.checkpoint");
+    let before = fs::read(&checkpoint).unwrap();
+    fs::write(bad.dir.join("config.json"), "{\"tampered\": true}\n").unwrap();
+    assert_eq!(ws.verify(&bad), 1);
+    fs::write(&checkpoint, before).unwrap();
+    let (_, report) = ws.audit_json(&[]);
+    assert!(
+        report["log"]["repairs"][0]
+            .as_str()
+            .is_some_and(|r| r.contains("beyond the checkpoint")),
+        "{:#}",
+        report["log"]
+    );
+    let blocked = &control(&report, 7)["blocked"];
+    assert_eq!(
+        blocked[0]["model"]["sha256"],
+        bad.digest.as_str(),
+        "{report:#}"
+    );
+}

@@ -87,9 +87,13 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
     let list = input.checklist;
     let check = input.log;
     let as_of = input.as_of;
+    // The one record a killed writer may leave beyond the checkpoint is
+    // sealed for exactly its place: it counts, so that putting back the
+    // checkpoint before it cannot hide it from an audit.
     let counted: Vec<&Record> = check
         .records
         .iter()
+        .chain(check.pending_records.iter())
         .filter(|r| as_of.includes(r.time()))
         .filter(|r| input.kept.is_none_or(|kept| (r.index as u64) < kept))
         .collect();
@@ -220,6 +224,7 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
             consistency: check.consistency.clone(),
             // Findings about the records the audit counts: a record after
             // the cutoff or outside the kept checkpoint changes nothing.
+            repairs: check.repairs.clone(),
             time_findings: check
                 .time_findings
                 .iter()

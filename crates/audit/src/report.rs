@@ -389,6 +389,10 @@ pub struct LogSummary {
     pub checkpoint: Option<CheckpointSummary>,
     /// What was proven about an older checkpoint, when one was given.
     pub consistency: Option<String>,
+    /// What the next append repairs (a killed writer's traces); a record
+    /// sealed for the place beyond the checkpoint is counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repairs: Vec<String>,
     /// Record times that do not follow the log, or run ahead of the
     /// audit's clock (see `evidence::TIME_TOLERANCE`): the audit fails.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

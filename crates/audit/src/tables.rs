@@ -367,6 +367,9 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
     for p in &r.log.problems {
         lines.push(("Problem", p.clone()));
     }
+    for t in &r.log.repairs {
+        lines.push(("Repair pending", t.clone()));
+    }
     for t in &r.log.time_findings {
         lines.push(("Time finding", t.clone()));
     }

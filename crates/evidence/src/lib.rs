@@ -48,8 +48,9 @@ use modelseal_core::{Error, Result, VERSION, bundle, clock, fetch, json, keys};
 use crate::keys::{PrivateKey, PublicKey};
 use std::path::Path;
 
-/// The origin prefix of logs sealed by `key`: `modelseal/evidence/` and the
-/// first 16 hex digits of the key's SHA-256 (each log adds its own id).
+/// The origin prefix of new logs sealed by `key`: `modelseal/evidence/` and
+/// the first 16 hex digits of the key's fingerprint (SHA-256 of its SPKI
+/// DER); each log adds its own id.
 pub fn origin(key: &ed25519_dalek::VerifyingKey) -> String {
     origin::key_origin(key)
 }

@@ -66,6 +66,7 @@ impl FileLog {
         let origin = new_origin(&key.verifying_key())?;
         for record in records {
             let line = crate::seal_bound(&record, key, &next_binding(&origin, &frontier))?;
+            check_line(&line)?;
             out.write_all(line.as_bytes())
                 .and_then(|()| out.write_all(b"\n"))
                 .map_err(|e| Error::io(path, e))?;
@@ -80,9 +81,9 @@ impl FileLog {
             size: frontier.size(),
             root: frontier.root(),
         };
-        let note = checkpoint_path(path);
-        std::fs::write(&note, sign_checkpoint(&checkpoint, &origin, key))
-            .map_err(|e| Error::io(&note, e))?;
+        sync_dir(path)?;
+        // Written as appends write it: beside, flushed, renamed over.
+        FileLog::new(path).write_checkpoint(&checkpoint, key)?;
         Ok(checkpoint.size)
     }
 
@@ -134,7 +135,21 @@ impl FileLog {
         let vk = key.verifying_key();
         let (origin, mut frontier) = match self.read_checkpoint()? {
             None => self.create(key)?,
-            Some(note) => self.recover(&note, &vk)?,
+            Some(note) => {
+                let (origin, frontier, covered) = self.recover(&note, &vk)?;
+                if frontier.size() > covered {
+                    // The record a killed writer left is taken in by its
+                    // own checkpoint first: should this writer be killed
+                    // too, at most one record is ever beyond a checkpoint.
+                    let cp = Checkpoint {
+                        origin: origin.clone(),
+                        size: frontier.size(),
+                        root: frontier.root(),
+                    };
+                    self.write_checkpoint(&cp, key)?;
+                }
+                (origin, frontier)
+            }
         };
         let line = seal(&next_binding(&origin, &frontier))?;
         check_line(&line)?;
@@ -196,7 +211,9 @@ impl FileLog {
 
     /// Reads the whole log against its checkpoint and repairs what a killed
     /// writer leaves (see the module); refuses anything else.
-    fn recover(&self, note: &str, key: &VerifyingKey) -> Result<(String, Frontier)> {
+    /// Returns the origin, the frontier over every record kept (the one a
+    /// killed writer left included) and the size the checkpoint covers.
+    fn recover(&self, note: &str, key: &VerifyingKey) -> Result<(String, Frontier, u64)> {
         let cp_path = checkpoint_path(&self.path);
         let cp = open_log_checkpoint(note, key).map_err(|e| Error::Tampered {
             log: self.path.display().to_string(),
@@ -270,7 +287,7 @@ impl FileLog {
                 .map_err(|e| Error::io(&self.path, e))?;
             sync_dir(&self.path)?;
         }
-        Ok((cp.origin, frontier))
+        Ok((cp.origin, frontier, cp.size))
     }
 
     /// Replaces the checkpoint durably: written beside it and flushed,

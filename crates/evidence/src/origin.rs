@@ -1,10 +1,12 @@
 //! Log identities. A checkpoint's origin names the log it is a tree head
 //! of, and is also the name its signature is made under. Every log gets its
 //! own origin when it is created, `modelseal/evidence/<key>/<log id>` (the
-//! first 16 hex digits of the key's SHA-256, then 32 random hex digits), so
-//! two logs sealed by one key cannot stand in for each other: a checkpoint
-//! kept from one never matches the other. Logs created by release 0.1.0
-//! carry the origin `modelseal/evidence/<key>` and keep it.
+//! first 16 hex digits of the key's fingerprint, the SHA-256 of its SPKI
+//! DER, then 32 random hex digits), so two logs sealed by one key cannot
+//! stand in for each other: a checkpoint kept from one never matches the
+//! other. Logs created by releases 0.1.0 to 0.2 named the key by the
+//! SHA-256 of its raw 32 bytes instead (0.1.0 with no log id); they keep
+//! their origins, and are read as they are.
 
 use super::note::{Checkpoint, open_checkpoint};
 use crate::{Error, Result};
@@ -14,13 +16,27 @@ use sha2::{Digest, Sha256};
 /// Hex digits of random log identity in a new origin.
 const LOG_ID_HEX: usize = 32;
 
-/// The origin prefix of every log sealed by `key` (and the whole origin of
-/// the logs release 0.1.0 created).
+/// The origin prefix of every new log sealed by `key`: the first 16 hex
+/// digits of the key's fingerprint (SHA-256 of its SPKI DER).
 pub fn key_origin(key: &VerifyingKey) -> String {
+    let fingerprint = crate::keys::PublicKey::Ed25519(*key).fingerprint();
+    let hex = fingerprint.trim_start_matches("SHA256:");
+    format!("modelseal/evidence/{}", &hex[..16])
+}
+
+/// The origin prefix logs of releases 0.1.0 to 0.2 carry (and the whole
+/// origin of those 0.1.0 created): the SHA-256 of the raw key.
+pub fn legacy_key_origin(key: &VerifyingKey) -> String {
     format!(
         "modelseal/evidence/{}",
         &hex::encode(Sha256::digest(key.as_bytes()))[..16]
     )
+}
+
+/// Whether `owner` (a database's recorded key origin) names `key`, in
+/// either form.
+pub fn owned_by(owner: &str, key: &VerifyingKey) -> bool {
+    owner == key_origin(key) || owner == legacy_key_origin(key)
 }
 
 /// A fresh origin for a new log sealed by `key`.
@@ -35,7 +51,11 @@ pub fn new_origin(key: &VerifyingKey) -> Result<String> {
 /// per-log form, nothing else.
 pub fn check_origin(origin: &str, key: &VerifyingKey) -> std::result::Result<(), String> {
     let prefix = key_origin(key);
-    let Some(rest) = origin.strip_prefix(&prefix) else {
+    let legacy = legacy_key_origin(key);
+    let Some(rest) = origin
+        .strip_prefix(&prefix)
+        .or_else(|| origin.strip_prefix(&legacy))
+    else {
         return Err(format!(
             "the checkpoint's origin {origin:?} is not that of a log sealed by this key ({prefix}/...)"
         ));
@@ -79,9 +99,23 @@ mod tests {
         assert!(a.starts_with(&format!("{}/", key_origin(&vk))));
         assert!(check_origin(&a, &vk).is_ok());
         assert!(
-            check_origin(&key_origin(&vk), &vk).is_ok(),
+            check_origin(&legacy_key_origin(&vk), &vk).is_ok(),
             "the 0.1.0 form"
         );
+        // One fingerprint form: the origin names the key as keygen does.
+        let fingerprint = crate::keys::PublicKey::Ed25519(vk).fingerprint();
+        assert_eq!(
+            key_origin(&vk),
+            format!("modelseal/evidence/{}", &fingerprint[7..23])
+        );
+        // Logs of 0.2 (raw-key prefix, a log id) are read as they are.
+        let old = format!("{}/{}", legacy_key_origin(&vk), "0a".repeat(16));
+        assert!(check_origin(&old, &vk).is_ok());
+        assert!(owned_by(&legacy_key_origin(&vk), &vk) && owned_by(&key_origin(&vk), &vk));
+        assert!(!owned_by(
+            &key_origin(&vk),
+            &SigningKey::from_bytes(&[2u8; 32]).verifying_key()
+        ));
         let other = SigningKey::from_bytes(&[2u8; 32]).verifying_key();
         assert!(check_origin(&a, &other).is_err());
         assert!(check_origin(&format!("{a}x"), &vk).is_err());

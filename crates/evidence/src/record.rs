@@ -603,8 +603,15 @@ fn seal_with(record: &NewRecord, key: &SigningKey, binding: Option<&LogBinding>)
         .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))
 }
 
-/// The key id written in envelopes: `SHA256:` hex of the raw public key.
+/// The key id written in envelopes: the key's fingerprint, `SHA256:` hex
+/// of its SPKI DER, the one form `keygen`, policies and reports show.
 pub fn key_id(key: &VerifyingKey) -> String {
+    crate::keys::PublicKey::Ed25519(*key).fingerprint()
+}
+
+/// The key id releases 0.2 and earlier wrote: `SHA256:` hex of the raw
+/// 32-byte key. Read as it is in existing logs.
+pub fn legacy_key_id(key: &VerifyingKey) -> String {
     format!("SHA256:{}", hex::encode(Sha256::digest(key.as_bytes())))
 }
 
@@ -689,7 +696,7 @@ impl Unsealed {
                 // A record sealed by another key names that key; the name is
                 // not authenticated, but either way the record is not this
                 // log's.
-                Some(other) if *other != key_id(key) => format!(
+                Some(other) if *other != key_id(key) && *other != legacy_key_id(key) => format!(
                     "sealed by another key ({}), not the evidence key",
                     other.chars().take(80).collect::<String>()
                 ),
@@ -891,6 +898,8 @@ mod tests {
         assert_eq!(opened.subject, record.subject);
         assert_eq!(opened.predicate, record.predicate);
         assert_eq!(opened.time().to_string(), "2026-01-01T00:00:00Z");
+        // The key id is the key's fingerprint, as keygen prints it.
+        assert!(line.contains(&crate::keys::PublicKey::Ed25519(key.verifying_key()).fingerprint()));
         let other = SigningKey::from_bytes(&[4u8; 32]);
         let foreign = seal(&record, &other).unwrap();
         let why = open(1, foreign.as_bytes(), &key.verifying_key()).unwrap_err();

@@ -367,7 +367,9 @@ impl Verifier<'_, '_> {
         let n = position + 1;
         let time = record.time();
         if let Some((latest, at)) = self.latest
-            && time < latest - TIME_TOLERANCE
+            && latest
+                .checked_sub(TIME_TOLERANCE)
+                .is_ok_and(|earliest| time < earliest)
         {
             self.check.time_findings.push((
                 position,
@@ -376,15 +378,22 @@ impl Verifier<'_, '_> {
                 ),
             ));
         }
-        if let Some(now) = self.now
-            && time > now + TIME_TOLERANCE
-        {
+        let ahead = self.now.is_some_and(|now| {
+            now.checked_add(TIME_TOLERANCE)
+                .is_ok_and(|latest_allowed| time > latest_allowed)
+        });
+        if ahead {
             self.check.time_findings.push((
                 position,
-                format!("record {n} is dated {time}, after the verifying clock ({now})"),
+                format!(
+                    "record {n} is dated {time}, after the verifying clock ({})",
+                    self.now.map(|t| t.to_string()).unwrap_or_default()
+                ),
             ));
         }
-        if self.latest.is_none_or(|(latest, _)| time > latest) {
+        // A record dated ahead of the verifying clock is the outlier: the
+        // records after it are not measured against it.
+        if !ahead && self.latest.is_none_or(|(latest, _)| time > latest) {
             self.latest = Some((time, n));
         }
     }

@@ -42,7 +42,7 @@ pub use uri::{ConnectSpec, Host, PgEnv, SslMode, redact};
 use super::FileLog;
 use super::merkle::{Frontier, Hash, leaf_hash};
 use super::note::{Checkpoint, sign_checkpoint};
-use super::origin::{key_origin, new_origin, open_log_checkpoint};
+use super::origin::{key_origin, new_origin, open_log_checkpoint, owned_by};
 use super::store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer, check_line, next_binding};
 use super::verify::{VerifyOptions, verify_store};
 use crate::{Error, Result};
@@ -368,7 +368,7 @@ impl PgStore {
             self.flush(client)?;
             return Ok(cp);
         }
-        if head.owner.as_deref() != Some(key_origin(&vk).as_str()) {
+        if !head.owner.as_deref().is_some_and(|o| owned_by(o, &vk)) {
             return Err(fail(format!(
                 "this database keeps the log of another evidence key ({}), not {}",
                 head.owner.as_deref().unwrap_or("none recorded"),
@@ -555,7 +555,7 @@ impl PgStore {
                 )
                 .map_err(err)?;
             let owner: Option<String> = row.get(0);
-            if owner.as_deref() != Some(key_origin(key).as_str()) {
+            if !owner.as_deref().is_some_and(|o| owned_by(o, key)) {
                 return Err(Failed::Final(Error::Evidence(format!(
                     "{spec}: this database keeps the log of another evidence key ({})",
                     owner.as_deref().unwrap_or("none recorded")
