@@ -506,7 +506,7 @@ impl PgStore {
             .query_opt(
                 "SELECT c.note FROM modelseal_evidence.records r \
                  JOIN modelseal_evidence.checkpoints c ON c.tree_size = r.leaf_index + 1 \
-                 WHERE r.leaf_hash = $1 AND r.leaf_index >= $2 ORDER BY r.leaf_index LIMIT 1",
+                 WHERE r.leaf_hash = $1 AND r.leaf_index = $2",
                 &[&leaf.as_slice(), &(from as i64)],
             )
             .map_err(|e| self.failed(&e))?;
