@@ -195,6 +195,23 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     if let Some(note) = &report.test_clock {
         result_props.push(prop("test-clock", &note.to_string()));
     }
+    // What else the log showed: time findings fail the verdict; repairs
+    // and unbound records are context an assessor reads.
+    for finding in &report.log.time_findings {
+        result_props.push(prop("log-time-finding", finding));
+    }
+    for repair in &report.log.repairs {
+        result_props.push(prop("log-repair-pending", repair));
+    }
+    if report.log.unbound > 0 {
+        result_props.push(prop("log-unbound-records", &report.log.unbound.to_string()));
+    }
+    if let Some(kept) = report.log.kept {
+        result_props.push(prop(
+            "records-counted-in-kept-checkpoint",
+            &kept.to_string(),
+        ));
+    }
     result_props.extend(not_applicable);
     let (start, end) = report
         .period
