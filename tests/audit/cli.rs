@@ -218,7 +218,7 @@ fn attach_records_the_version_the_next_review_and_the_model() {
     assert_eq!(records[1]["predicate"]["nextReview"], day(5).as_str());
     // The next review date is enforced: after it, the control fails.
     let (_, report) = ws.audit_json(&["--as-of", &day(5)]);
-    assert_eq!(status(&report, 1), "pass");
+    assert_eq!(status(&report, 1), "recorded-not-rechecked");
     let (_, report) = ws.audit_json(&["--as-of", &day(6)]);
     assert_eq!(status(&report, 1), "fail");
     assert_eq!(
@@ -235,7 +235,7 @@ fn an_audit_date_counts_the_whole_of_that_day() {
     let (code, _, err) = ws.attach(1, &["--reviewer", "r"]);
     assert_eq!(code, 0, "{err}");
     let (_, report) = ws.audit_json(&["--as-of", &day(0)]);
-    assert_eq!(status(&report, 1), "pass", "{report:#}");
+    assert_eq!(status(&report, 1), "recorded-not-rechecked", "{report:#}");
     assert_eq!(report["as_of"]["whole_day"], true);
 }
 

@@ -106,7 +106,7 @@ fn the_html_report_renders_in_chromium_with_every_status() {
     }
     assert_eq!(
         seen.into_iter().collect::<Vec<_>>(),
-        ["fail", "no-evidence", "pass"],
+        ["fail", "no-evidence", "pass", "recorded-not-rechecked"],
         "the page shows every kind of status"
     );
     assert!(dom.contains("AUDIT FAILED"));

@@ -113,6 +113,14 @@ pub(crate) fn judge(
                 format!("No reviewed document is attached to this control: {missing}.")
             },
         )
+    } else if bad.is_empty() && without.is_empty() && documents.is_none() {
+        (
+            Status::RecordedNotRechecked,
+            format!(
+                "{}; recorded, not re-checked: the documents were not given to this audit to compare with their recorded digests.",
+                findings.iter().map(explain).collect::<Vec<_>>().join("; ")
+            ),
+        )
     } else if bad.is_empty() && without.is_empty() {
         (
             Status::Pass,

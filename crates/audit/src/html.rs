@@ -11,7 +11,7 @@ use super::tables::{self, Table};
 use std::fmt::Write;
 
 const STYLE: &str = r#"
-:root { --pass: #1b7f3b; --fail: #b42318; --none: #b54708; --na: #667085; --line: #d0d5dd; }
+:root { --pass: #1b7f3b; --fail: #b42318; --none: #b54708; --na: #667085; --recorded: #175cd3; --line: #d0d5dd; }
 * { box-sizing: border-box; }
 body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #101828; margin: 0 auto; max-width: 1200px; padding: 24px; background: #fff; }
 h1 { font-size: 1.6em; margin: 0 0 8px; }
@@ -26,11 +26,13 @@ dl.summary dd { margin: 0; }
 .digest, code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.85em; word-break: break-all; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 10px; color: #fff; font-weight: 600; font-size: 0.85em; white-space: nowrap; }
 .pass { background: var(--pass); } .fail { background: var(--fail); } .no-evidence { background: var(--none); } .not-applicable { background: var(--na); }
+.recorded-not-rechecked { background: var(--recorded); }
 .verdict { font-size: 1.2em; font-weight: 700; padding: 10px 14px; border-radius: 6px; color: #fff; margin: 12px 0; }
 .checkpoint { border: 2px solid #101828; padding: 8px 12px; border-radius: 6px; }
 article.control { border-left: 4px solid var(--line); padding-left: 12px; margin: 18px 0; }
 article.control.st-pass { border-color: var(--pass); } article.control.st-fail { border-color: var(--fail); }
 article.control.st-no-evidence { border-color: var(--none); } article.control.st-not-applicable { border-color: var(--na); }
+article.control.st-recorded-not-rechecked { border-color: var(--recorded); }
 ol.timeline { list-style: none; padding-left: 0; border-left: 3px solid var(--line); margin-left: 8px; }
 ol.timeline li { position: relative; padding: 2px 0 8px 18px; }
 ol.timeline li::before { content: ""; position: absolute; left: -8px; top: 7px; width: 12px; height: 12px; border-radius: 50%; background: var(--na); }

@@ -18,6 +18,10 @@ pub enum Status {
     NoEvidence,
     /// The checklist marks the control as not applicable (with a reason).
     NotApplicable,
+    /// A document control whose documents are recorded as reviewed and
+    /// current, but were not given to the audit to re-hash: the digests
+    /// were never compared with anything. Does not fail the audit; says so.
+    RecordedNotRechecked,
 }
 
 impl Status {
@@ -28,6 +32,7 @@ impl Status {
             Status::Fail => "fail",
             Status::NoEvidence => "no evidence",
             Status::NotApplicable => "not applicable",
+            Status::RecordedNotRechecked => "recorded, not re-checked",
         }
     }
 
@@ -39,6 +44,7 @@ impl Status {
             Status::Fail => "fail",
             Status::NoEvidence => "no-evidence",
             Status::NotApplicable => "not-applicable",
+            Status::RecordedNotRechecked => "recorded-not-rechecked",
         }
     }
 }
@@ -327,7 +333,11 @@ impl ControlResult {
     /// Whether this result fails the audit: a required, applicable control
     /// that did not pass.
     pub fn fails_audit(&self) -> bool {
-        self.control.required && !matches!(self.status, Status::Pass | Status::NotApplicable)
+        self.control.required
+            && !matches!(
+                self.status,
+                Status::Pass | Status::NotApplicable | Status::RecordedNotRechecked
+            )
     }
 }
 

@@ -14,7 +14,13 @@ fn a_reviewed_document_passes_and_shows_its_version_and_next_review() {
     log.attach(1, RECENT, |a| a.version = Some("policy v3".into()));
     let report = audit(&log);
     let c1 = control(&report, 1);
-    assert_eq!(c1.status, Status::Pass);
+    // Without the documents to re-hash: recorded, not re-checked.
+    assert_eq!(c1.status, Status::RecordedNotRechecked);
+    assert!(
+        c1.reason.contains("recorded, not re-checked"),
+        "{}",
+        c1.reason
+    );
     let d = &c1.documents[0];
     assert_eq!(d.version.as_deref(), Some("policy v3"));
     assert_eq!(
@@ -62,7 +68,7 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
     let one = audit_with(&log, &Checklist::default_list(), |i| {
         i.model = Some(format!("sha256:{}", model(1).sha256));
     });
-    assert_eq!(control(&one, 6).status, Status::Pass);
+    assert_eq!(control(&one, 6).status, Status::RecordedNotRechecked);
     // Auditing model 2: none speaks for it.
     let two = audit_with(&log, &Checklist::default_list(), |i| {
         i.model = Some(model(2).sha256);
@@ -79,7 +85,7 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
     let all = audit(&log);
     assert_eq!(
         control(&all, 6).status,
-        Status::Pass,
+        Status::RecordedNotRechecked,
         "{:#?}",
         control(&all, 6)
     );
@@ -132,7 +138,7 @@ fn an_audit_date_counts_the_whole_of_that_day() {
     let that_day = audit_with(&log, &list, |i| {
         i.as_of = AsOf::parse("2026-05-28").unwrap()
     });
-    assert_eq!(control(&that_day, 1).status, Status::Pass);
+    assert_eq!(control(&that_day, 1).status, Status::RecordedNotRechecked);
     let day_before = audit_with(&log, &list, |i| {
         i.as_of = AsOf::parse("2026-05-27").unwrap()
     });

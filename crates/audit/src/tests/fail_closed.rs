@@ -17,7 +17,14 @@ pub(super) fn passing_log() -> Log {
 fn every_control_passing_passes_the_audit() {
     let report = audit(&passing_log());
     for c in &report.controls {
-        assert_eq!(c.status, Status::Pass, "{}: {}", c.control.id, c.reason);
+        // Document controls pass on their records, not re-checked without
+        // the documents: the audit passes all the same.
+        let expected = if c.control.is_document_control() {
+            Status::RecordedNotRechecked
+        } else {
+            Status::Pass
+        };
+        assert_eq!(c.status, expected, "{}: {}", c.control.id, c.reason);
     }
     assert!(!report.failed());
 }
