@@ -35,6 +35,7 @@ pub fn legacy_key_origin(key: &VerifyingKey) -> String {
 
 /// Whether `owner` (a database's recorded key origin) names `key`, in
 /// either form.
+#[cfg(any(feature = "postgres", test))]
 pub fn owned_by(owner: &str, key: &VerifyingKey) -> bool {
     owner == key_origin(key) || owner == legacy_key_origin(key)
 }
