@@ -368,7 +368,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             }
             match ctx.format {
                 Format::Json => print_json(&shown.iter().map(|r| json!({
-                    "index": r.index,
+                    "number": r.index + 1,
                     "digest": r.digest,
                     "predicateType": r.predicate_type(),
                     "subject": { "name": r.subject.name, "digest": { "sha256": r.subject.sha256 } },

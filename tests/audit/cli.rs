@@ -601,3 +601,24 @@ fn a_checkpoint_put_back_by_one_record_does_not_hide_that_record_from_the_audit(
         "{report:#}"
     );
 }
+
+/// One record numbering: the JSON report, `evidence list` and the
+/// messages all count records from 1.
+#[test]
+fn every_output_numbers_records_from_one() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    assert_eq!(ws.verify(&model), 0);
+    let (code, _, err) = ws.deploy(&model, &[]);
+    assert_eq!(code, 0, "{err}");
+    let records = ws.records();
+    let numbers: Vec<u64> = records
+        .iter()
+        .map(|r| r["number"].as_u64().unwrap())
+        .collect();
+    assert_eq!(numbers, (1..=records.len() as u64).collect::<Vec<_>>());
+    let (_, report) = ws.audit_json(&[]);
+    let d = &control(&report, 7)["deployments"][0];
+    let listed = records.iter().find(|r| r["digest"] == d["record"]).unwrap();
+    assert_eq!(d["number"], listed["number"], "{d:#}");
+}

@@ -63,7 +63,9 @@ pub struct ModelRef {
 pub struct VerificationRef {
     /// Hex SHA-256 of the log line.
     pub record: String,
-    /// Position in the log (0-based).
+    /// Position in the log (0-based); reports, JSON included, show the
+    /// record number (`number`, from 1), as every format numbers records.
+    #[serde(rename = "number", serialize_with = "record_number")]
     pub index: usize,
     /// When it ran.
     pub time: jiff::Timestamp,
@@ -144,7 +146,9 @@ pub struct DeploymentFinding {
     pub model: ModelRef,
     /// Hex SHA-256 of the deployment record.
     pub record: String,
-    /// Position in the log.
+    /// Position in the log (0-based); reports, JSON included, show the
+    /// record number (`number`, from 1), as every format numbers records.
+    #[serde(rename = "number", serialize_with = "record_number")]
     pub index: usize,
     /// When.
     pub time: jiff::Timestamp,
@@ -259,7 +263,9 @@ pub enum DocumentOutcome {
 pub struct DocumentFinding {
     /// Hex SHA-256 of the attachment record.
     pub record: String,
-    /// Position in the log.
+    /// Position in the log (0-based); reports, JSON included, show the
+    /// record number (`number`, from 1), as every format numbers records.
+    #[serde(rename = "number", serialize_with = "record_number")]
     pub index: usize,
     /// The document's file name.
     pub name: String,
@@ -416,6 +422,12 @@ pub struct LogSummary {
     pub kept: Option<u64>,
 }
 
+/// A record's position shown as its number, counted from 1 as every
+/// report format and every message counts records.
+fn record_number<S: serde::Serializer>(index: &usize, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(*index as u64 + 1)
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -453,7 +465,9 @@ impl EventKind {
 /// One event of a model's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Event {
-    /// Position in the log.
+    /// Position in the log (0-based); reports, JSON included, show the
+    /// record number (`number`, from 1), as every format numbers records.
+    #[serde(rename = "number", serialize_with = "record_number")]
     pub index: usize,
     /// Hex SHA-256 of the record.
     pub record: String,
@@ -483,7 +497,9 @@ pub struct ModelHistory {
 pub struct CitedRecord {
     /// Hex SHA-256 of the log line.
     pub digest: String,
-    /// Position in the log (0-based).
+    /// Position in the log (0-based); reports, JSON included, show the
+    /// record number (`number`, from 1), as every format numbers records.
+    #[serde(rename = "number", serialize_with = "record_number")]
     pub index: usize,
     /// When the recorded event happened.
     pub time: jiff::Timestamp,
