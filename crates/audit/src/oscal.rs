@@ -30,6 +30,13 @@ fn line(s: &str) -> String {
     if t.is_empty() { "(none)".into() } else { t }
 }
 
+/// Untrusted text (names, reasons quoting them, paths) inside an OSCAL
+/// markup field (`title`, `description`, `remarks`: Markdown): one line,
+/// nothing that makes a heading, a list, a link, emphasis or HTML.
+fn md(s: &str) -> String {
+    escape::markdown(s)
+}
+
 fn prop(name: &str, value: &str) -> Value {
     json!({ "name": name, "ns": OSCAL_NS, "value": line(value) })
 }
@@ -99,8 +106,8 @@ pub fn to_oscal(report: &AuditReport) -> Value {
         components.push(json!({
             "uuid": model_uuid(&m.model.sha256),
             "type": "software",
-            "title": line(&m.model.name),
-            "description": format!("Machine-learning model {} with OMS root digest sha256:{}.", m.model.name, m.model.sha256),
+            "title": line(&md(&m.model.name)),
+            "description": format!("Machine-learning model {} with OMS root digest sha256:{}.", md(&m.model.name), m.model.sha256),
             "props": [
                 prop("oms-root-digest", &format!("sha256:{}", m.model.sha256)),
                 prop("model-name", &m.model.name),
@@ -141,7 +148,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
             let mut finding = json!({
                 "uuid": id(&["finding", &c.control.id.to_string()]),
                 "title": line(&format!("Control {}: {}", c.control.id, c.control.area)),
-                "description": format!("{} Result: {}. {}", c.control.criterion, c.status.label(), c.reason),
+                "description": format!("{} Result: {}. {}", md(&c.control.criterion), c.status.label(), md(&c.reason)),
                 "props": [prop("required", if c.control.required { "yes" } else { "no" })],
                 "origins": origins,
                 "target": {
@@ -168,7 +175,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
         .iter()
         .map(|n| {
             let mut p = prop("not-applicable", &format!("control-{}", n.id));
-            p["remarks"] = Value::String(n.justification.clone());
+            p["remarks"] = Value::String(md(&n.justification));
             p
         })
         .collect();
@@ -261,7 +268,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
             "title": format!("Evidence record {} ({})", r.index + 1, kind(&r.predicate_type)),
             "description": format!(
                 "Record {} of the evidence log {}: a {} about {} (sha256:{}), sealed by the evidence key; cited by its SHA-256, the digest of the exact log line.",
-                r.index + 1, report.log.path, kind(&r.predicate_type), r.subject.name, r.subject.sha256
+                r.index + 1, md(&report.log.path), kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256
             ),
             "props": [
                 prop("predicate-type", &r.predicate_type),
@@ -296,7 +303,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
 fn description(report: &AuditReport) -> String {
     let mut d = format!(
         "Evaluated from the evidence log {} ({} records, {} counted, {}) against the checklist with SHA-256 {}.",
-        report.log.path,
+        md(&report.log.path),
         report.log.records,
         report.log.counted,
         if report.log.intact {
@@ -309,14 +316,17 @@ fn description(report: &AuditReport) -> String {
     match &report.log.checkpoint {
         Some(c) => d.push_str(&format!(
             " Checkpoint relied on: origin {}, size {}, root {}.",
-            c.origin, c.size, c.root
+            md(&c.origin),
+            c.size,
+            c.root
         )),
         None => d.push_str(" No verified checkpoint."),
     }
     for n in &report.checklist.not_applicable {
         d.push_str(&format!(
             " Control {} is not applicable: {}.",
-            n.id, n.justification
+            n.id,
+            md(&n.justification)
         ));
     }
     d
@@ -342,7 +352,7 @@ fn observation(
         "title": format!("Evidence record {}: {}", r.index + 1, kind(&r.predicate_type)),
         "description": format!(
             "A {} about {} (sha256:{}), recorded at {}; record SHA-256 {}.",
-            kind(&r.predicate_type), r.subject.name, r.subject.sha256, r.time, r.digest
+            kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256, r.time, r.digest
         ),
         "methods": ["EXAMINE"],
         "origins": origins,

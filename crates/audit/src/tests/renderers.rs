@@ -273,3 +273,33 @@ fn collect(v: &Value, key: &str, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+#[test]
+fn untrusted_text_in_oscal_markup_fields_is_one_escaped_line() {
+    let (report, _) = hostile();
+    let doc = to_oscal(&report);
+    let mut texts = Vec::new();
+    for key in ["title", "description", "remarks"] {
+        collect(&doc, key, &mut texts);
+    }
+    assert!(
+        texts.iter().any(|t| t.contains("evil")),
+        "the name is shown"
+    );
+    for t in &texts {
+        assert!(
+            !t.contains('\n') && !t.contains('\r'),
+            "a raw line break: {t:?}"
+        );
+        assert!(!t.contains('\u{1b}'), "a terminal escape: {t:?}");
+        // Every markup character is escaped (`\<img` shows as text).
+        let bytes = t.as_bytes();
+        for (i, b) in bytes.iter().enumerate() {
+            if matches!(b, b'<' | b'>' | b'[' | b']' | b'*' | b'|') {
+                assert!(i > 0 && bytes[i - 1] == b'\\', "unescaped markup in {t:?}");
+            }
+        }
+        assert!(!t.contains("**pass**"), "emphasis: {t:?}");
+        assert!(!t.contains("| 7 |"), "a table row: {t:?}");
+    }
+}
