@@ -124,10 +124,28 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
         }
         if let Some((d, relied)) = short {
             note.push_str(&match relied {
-                Some((r, _)) => format!(
-                    " for the deployment (record {}): the verification it relied on (record {}) did not",
-                    d.digest, r.digest
-                ),
+                Some((r, v)) => {
+                    // Say exactly what fell short: a failure, the levels it
+                    // did not establish, or the policy.
+                    let missing: Vec<_> = control
+                        .rule
+                        .levels
+                        .iter()
+                        .copied()
+                        .filter(|l| !v.verified_levels.contains(l))
+                        .collect();
+                    let why = if v.verification_result != VerificationResult::Passed {
+                        "it FAILED".to_string()
+                    } else if !missing.is_empty() {
+                        format!("it did not establish {}", level_names(&missing))
+                    } else {
+                        "its policy is not one the checklist accepts".to_string()
+                    };
+                    format!(
+                        " for the deployment (record {}): the verification it relied on (record {}) did not ({why})",
+                        d.digest, r.digest
+                    )
+                }
                 None => format!(
                     " for the deployment (record {}): it relied on no verification",
                     d.digest

@@ -126,3 +126,29 @@ fn control_4_judges_the_verification_each_deployment_relied_on() {
     log.deploy(1);
     assert_eq!(control(&audit(&log), 4).status, Status::Pass);
 }
+
+#[test]
+fn control_4_names_the_level_the_relied_on_verification_lacked() {
+    // A verified BOM, but a file's format could run code (a reviewed
+    // exception, say): the note says formats, not "no verified BOM".
+    let mut log = Log::new();
+    log.verification(
+        1,
+        true,
+        &[
+            VerifiedLevel::SignatureVerified,
+            VerifiedLevel::FilesVerified,
+            VerifiedLevel::BomVerified,
+        ],
+        ResourceRef::uri(SIGNATURE_ONLY_POLICY),
+    );
+    log.deploy(1);
+    let c4 = control(&audit(&log), 4).clone();
+    assert_eq!(c4.status, Status::Fail);
+    let note = &c4.supply_chain[0].notes[0];
+    assert!(
+        note.contains("did not establish MODELSEAL_FORMATS_SAFE")
+            && !note.contains("BOM_VERIFIED)"),
+        "{note}"
+    );
+}
