@@ -121,6 +121,13 @@ fn deployment(
         return finding;
     };
     finding.verification = Some(verification_ref(r, v));
+    finding.outcome = judge_verification(control, v);
+    finding
+}
+
+/// How a verification stands against a control's rule: failed, missing
+/// levels, under a policy the control does not accept, or verified.
+pub(crate) fn judge_verification(control: &Control, v: &VerificationSummary) -> DeploymentOutcome {
     let missing: Vec<_> = control
         .rule
         .levels
@@ -128,7 +135,7 @@ fn deployment(
         .copied()
         .filter(|l| !v.verified_levels.contains(l))
         .collect();
-    finding.outcome = if v.verification_result != VerificationResult::Passed {
+    if v.verification_result != VerificationResult::Passed {
         DeploymentOutcome::VerificationFailed
     } else if !missing.is_empty() {
         DeploymentOutcome::MissingLevels { missing }
@@ -136,8 +143,7 @@ fn deployment(
         DeploymentOutcome::PolicyNotAccepted
     } else {
         DeploymentOutcome::Verified
-    };
-    finding
+    }
 }
 
 /// The verification a deployment relied on: the one it names, when that is

@@ -12,7 +12,8 @@
 //! sign record's subject is the dataset's root digest. Base models are named
 //! without a digest in BOMs, so they are listed but cannot be matched.
 
-use super::deployments::{policy_accepted, relied_on};
+use super::deployments::{judge_verification, relied_on};
+use super::report::DeploymentOutcome;
 use super::report::{BomInput, BomRef, ControlResult, Status, SupplyChainFinding};
 use super::view::{View, level_names, named, verification_ref};
 use super::{Control, cite};
@@ -78,15 +79,8 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
 
 fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding {
     let verifications = view.verifications(sha256);
-    let good = |v: &VerificationSummary| {
-        v.verification_result == VerificationResult::Passed
-            && control
-                .rule
-                .levels
-                .iter()
-                .all(|l| v.verified_levels.contains(l))
-            && policy_accepted(control, v)
-    };
+    let good =
+        |v: &VerificationSummary| judge_verification(control, v) == DeploymentOutcome::Verified;
     // Each deployment of the model is judged on the verification it relied
     // on (not on any passing one, which may come after it, or before a
     // failure): the first that falls short fails the model.
@@ -127,19 +121,12 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
                 Some((r, v)) => {
                     // Say exactly what fell short: a failure, the levels it
                     // did not establish, or the policy.
-                    let missing: Vec<_> = control
-                        .rule
-                        .levels
-                        .iter()
-                        .copied()
-                        .filter(|l| !v.verified_levels.contains(l))
-                        .collect();
-                    let why = if v.verification_result != VerificationResult::Passed {
-                        "it FAILED".to_string()
-                    } else if !missing.is_empty() {
-                        format!("it did not establish {}", level_names(&missing))
-                    } else {
-                        "its policy is not one the checklist accepts".to_string()
+                    let why = match judge_verification(control, v) {
+                        DeploymentOutcome::VerificationFailed => "it FAILED".to_string(),
+                        DeploymentOutcome::MissingLevels { missing } => {
+                            format!("it did not establish {}", level_names(&missing))
+                        }
+                        _ => "its policy is not one the checklist accepts".to_string(),
                     };
                     format!(
                         " for the deployment (record {}): the verification it relied on (record {}) did not ({why})",
