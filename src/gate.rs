@@ -645,18 +645,7 @@ impl Document {
         let size = (!remote)
             .then(|| std::fs::metadata(source).ok().map(|m| m.len()))
             .flatten();
-        let kind = kind(limit.for_size(size)?);
-        #[cfg(feature = "remote")]
-        let bytes = crate::registry::read_input(source, kind)?;
-        #[cfg(not(feature = "remote"))]
-        let bytes = if remote {
-            return Err(Error::Remote(format!(
-                "{}: this modelseal was built without remote inputs (cargo feature remote)",
-                source.display()
-            )));
-        } else {
-            crate::fetch::read_file(source, kind)?
-        };
+        let bytes = crate::read_input(source, kind(limit.for_size(size)?))?;
         Ok(Document {
             uri: source.display().to_string(),
             bytes,

@@ -44,6 +44,22 @@ pub mod model;
 pub mod release;
 mod staged;
 
+/// Reads `source`, a file or (with the `remote` feature) an https:// URL,
+/// of `kind` (at most its cap). Without the feature a URL is refused.
+pub fn read_input(source: &std::path::Path, kind: fetch::InputKind) -> Result<Vec<u8>> {
+    #[cfg(feature = "remote")]
+    {
+        registry::read_input(source, kind)
+    }
+    #[cfg(not(feature = "remote"))]
+    match source.to_str() {
+        Some(s) if fetch::is_url(s) => Err(Error::Remote(format!(
+            "{s}: this modelseal was built without remote inputs (cargo feature remote)"
+        ))),
+        _ => Ok(fetch::read_file(source, kind)?),
+    }
+}
+
 /// The parsers of untrusted input that only the fuzz targets call directly.
 #[cfg(fuzzing)]
 pub use modelseal_core::fuzz;

@@ -315,21 +315,7 @@ impl HashingArgs {
     }
 }
 
-/// Reads `source`, a file or (with the `remote` feature) an https:// URL,
-/// of `kind` (at most its cap).
-pub fn read_input(source: &Path, kind: modelseal::fetch::InputKind) -> Result<Vec<u8>> {
-    #[cfg(feature = "remote")]
-    {
-        modelseal::registry::read_input(source, kind)
-    }
-    #[cfg(not(feature = "remote"))]
-    match source.to_str() {
-        Some(s) if modelseal::fetch::is_url(s) => Err(Error::Remote(format!(
-            "{s}: this modelseal was built without remote inputs (cargo feature remote)"
-        ))),
-        _ => Ok(modelseal::fetch::read_file(source, kind)?),
-    }
-}
+pub use modelseal::read_input;
 
 /// Loads a public key from a file or an https:// URL.
 pub fn load_public_key_input(source: &Path) -> Result<modelseal::keys::PublicKey> {
