@@ -255,7 +255,10 @@ fn policy_check_and_default() {
     let (code, out, err) = run(modelseal().args(["policy", "check"]).arg(&path));
     assert_eq!(code, 0, "{err}");
     assert!(
-        out.contains("formats: safetensors, gguf, onnx, numpy, json, text"),
+        out.contains(
+            "formats: safetensors, gguf, onnx, onnx-data, numpy, json, text (0 exceptions), \
+             remote code denied"
+        ),
         "{out}"
     );
     assert!(err.contains("names no signers"), "{err}");

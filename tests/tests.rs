@@ -18,6 +18,7 @@ mod formats;
 mod hf_cache;
 mod interop;
 mod library;
+mod loaders;
 #[cfg(feature = "oci")]
 mod oci;
 mod oscal_trestle;

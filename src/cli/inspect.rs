@@ -7,7 +7,7 @@ use super::{Context, Format, Outcome, print_json};
 use clap::Args;
 use modelseal::Result;
 use modelseal::digest::IgnoreSet;
-use modelseal::formats::{Severity, inspect_path};
+use modelseal::formats::{Severity, check_references, inspect_path};
 use modelseal::source::HashSpec;
 use std::path::PathBuf;
 
@@ -28,10 +28,12 @@ pub fn run(ctx: &Context, args: InspectArgs) -> Result<Outcome> {
         let bar = Bar::new(ctx.quiet, "reading");
         let hashed = model.source().hash(&spec, &bar);
         bar.finish();
-        hashed?
+        let mut reports: Vec<_> = hashed?
             .formats
             .map(|f| f.iter().map(|r| r.to_report()).collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        check_references(&mut reports);
+        reports
     } else {
         inspect_path(&args.path)?
     };

@@ -54,9 +54,13 @@ pub fn run(ctx: &Context, args: PolicyArgs) -> Result<Outcome> {
                     );
                     let formats: Vec<String> = p.formats.allowed.iter().map(|f| f.name()).collect();
                     outln!(
-                        "  formats: {} ({} exceptions)",
+                        "  formats: {} ({} exceptions), remote code {}",
                         formats.join(", "),
-                        p.formats.exceptions.len()
+                        p.formats.exceptions.len(),
+                        match p.formats.remote_code {
+                            modelseal::policy::RemoteCode::Deny => "denied",
+                            modelseal::policy::RemoteCode::Allow => "allowed",
+                        }
                     );
                     if trusts.is_empty() && p.signers.fingerprints.is_empty() {
                         ctx.warn("the policy names no signers: verify will need --key");

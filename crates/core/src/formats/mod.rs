@@ -13,9 +13,13 @@ mod keras;
 mod member;
 mod nested;
 pub(crate) mod npy;
+mod onnx;
 pub(crate) mod pickle;
+mod protowalk;
 mod pylit;
+pub(crate) mod remote;
 pub(crate) mod safetensors;
+mod savedmodel;
 pub(crate) mod sniff;
 mod sniffer;
 mod tar;
@@ -72,6 +76,9 @@ pub enum Format {
     Zip,
     /// Another tar.
     Tar,
+    /// Raw tensor bytes that an ONNX model of the same model names as its
+    /// external data (a file that sniffs as nothing else).
+    OnnxData,
     /// Not recognised.
     Unknown,
 }
@@ -220,12 +227,95 @@ pub fn inspect_file(path: &Path, name: &str) -> Result<FileReport> {
 }
 
 /// Inspects a file or every file of a directory (default exclusions, no
-/// symlinks followed).
+/// symlinks followed), with the files each one makes its loader read
+/// checked against those inspected.
 pub fn inspect_path(path: &Path) -> Result<Vec<FileReport>> {
     let entries = walk(path, false, &IgnoreSet::with_defaults())?;
-    entries
+    let mut reports = entries
         .iter()
         .map(|e| inspect_file(&e.path, &e.name))
+        .collect::<Result<Vec<_>>>()?;
+    check_references(&mut reports);
+    Ok(reports)
+}
+
+/// The other files a file's loader reads, as `(path relative to the model
+/// root, what it is)`: an ONNX model's external data, a config's remote
+/// code. Each path was checked to stay inside the file's folder.
+pub fn references(name: &str, details: &Value) -> Vec<(String, &'static str)> {
+    let folder = name.rsplit_once('/').map_or("", |(f, _)| f);
+    let join = |p: &str| {
+        if folder.is_empty() {
+            p.to_string()
+        } else {
+            format!("{folder}/{p}")
+        }
+    };
+    let mut out = Vec::new();
+    if let Some(list) = details.get("external_data").and_then(Value::as_array) {
+        out.extend(
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(|p| (join(p), "external data")),
+        );
+    }
+    out.extend(
+        remote::files(details)
+            .into_iter()
+            .map(|p| (join(p), "remote code")),
+    );
+    out
+}
+
+/// Findings for the files `report` makes its loader read that are not
+/// among the model's files (`is_file`); `whose` says which files those are
+/// ("signed", "inspected").
+pub fn reference_findings(
+    name: &str,
+    details: &Value,
+    is_file: &dyn Fn(&str) -> bool,
+    whose: &str,
+) -> Vec<Finding> {
+    references(name, details)
+        .into_iter()
+        .filter(|(path, _)| !is_file(path))
+        .map(|(path, what)| {
+            Finding::dangerous(format!(
+                "{what} {path} is not one of the model's {whose} files: the loader would \
+                 read bytes nothing here covers"
+            ))
+        })
+        .collect()
+}
+
+/// Checks the files each report makes its loader read against the files
+/// reported on, and calls the raw files that ONNX models name as external
+/// data [`Format::OnnxData`].
+pub fn check_references(reports: &mut [FileReport]) {
+    let names: std::collections::BTreeSet<String> =
+        reports.iter().map(|r| r.name.clone()).collect();
+    let mut data = std::collections::BTreeSet::new();
+    for r in reports.iter_mut() {
+        let more = reference_findings(&r.name, &r.details, &|p| names.contains(p), "inspected");
+        r.findings.extend(more);
+        data.extend(external_data(r));
+    }
+    for r in reports.iter_mut() {
+        if r.format == Format::Unknown && data.contains(&r.name) {
+            r.format = Format::OnnxData;
+        }
+    }
+}
+
+/// The external data files an ONNX model's report names, relative to the
+/// model root.
+fn external_data(report: &FileReport) -> Vec<String> {
+    if report.format != Format::Onnx {
+        return Vec::new();
+    }
+    references(&report.name, &report.details)
+        .into_iter()
+        .map(|(path, _)| path)
         .collect()
 }
 

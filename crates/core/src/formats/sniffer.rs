@@ -13,8 +13,11 @@
 
 use super::gguf::{GgufError, GgufStream};
 use super::member::MemberScan;
+use super::onnx::{self, OnnxStream};
 use super::pickle::{PickleScan, PickleStream, ScanVerdict};
+use super::remote;
 use super::safetensors::{self, SafetensorsStream};
+use super::savedmodel::{self, SavedModelStream};
 use super::sniff::{HDF5_MAGIC, Hdf5Probe, Protobuf, ProtobufStream};
 use super::tar::{self, TarStream};
 use super::text::{TextKind, TextStream};
@@ -34,15 +37,25 @@ enum Claim {
     Tar(Box<TarStream>),
     Hdf5,
     Safetensors(SafetensorsStream),
-    Other {
-        text: TextStream,
-        protobuf: ProtobufStream,
-        hdf5: Hdf5Probe,
-    },
+    Other(Box<Other>),
+}
+
+/// The readers of a file no magic number claimed.
+#[derive(Debug)]
+struct Other {
+    text: TextStream,
+    protobuf: ProtobufStream,
+    onnx: OnnxStream,
+    savedmodel: SavedModelStream,
+    hdf5: Hdf5Probe,
+    /// A `*config.json` kept to look for remote code.
+    config: Option<Vec<u8>>,
+    /// The config was larger than [`remote::MAX_CONFIG`].
+    config_too_large: bool,
 }
 
 impl Claim {
-    fn choose(head: &[u8]) -> Claim {
+    fn choose(head: &[u8], name: &str) -> Claim {
         if head.starts_with(b"GGUF") {
             Claim::Gguf(Box::default())
         } else if head.starts_with(super::npy::MAGIC) {
@@ -56,11 +69,15 @@ impl Claim {
         } else if safetensors::looks_like_bytes(head) {
             Claim::Safetensors(SafetensorsStream::default())
         } else {
-            Claim::Other {
+            Claim::Other(Box::new(Other {
                 text: TextStream::default(),
                 protobuf: ProtobufStream::default(),
+                onnx: onnx::stream(),
+                savedmodel: savedmodel::stream(),
                 hdf5: Hdf5Probe::default(),
-            }
+                config: remote::is_config(name).then(Vec::new),
+                config_too_large: false,
+            }))
         }
     }
 
@@ -76,19 +93,29 @@ impl Claim {
             Claim::Tar(s) => s.update(bytes),
             Claim::Hdf5 => {}
             Claim::Safetensors(s) => s.update(bytes),
-            Claim::Other {
-                text,
-                protobuf,
-                hdf5,
-            } => {
-                if text.possible() {
-                    text.update(bytes);
+            Claim::Other(o) => {
+                if o.text.possible() {
+                    o.text.update(bytes);
+                    if let Some(config) = &mut o.config {
+                        if config.len() + bytes.len() <= remote::MAX_CONFIG {
+                            config.extend_from_slice(bytes);
+                        } else {
+                            o.config = None;
+                            o.config_too_large = true;
+                        }
+                    }
                 }
-                if protobuf.possible() {
-                    protobuf.update(bytes);
+                if o.protobuf.possible() {
+                    o.protobuf.update(bytes);
+                    if o.onnx.possible() {
+                        o.onnx.update(bytes);
+                    }
+                    if o.savedmodel.possible() {
+                        o.savedmodel.update(bytes);
+                    }
                 }
-                if hdf5.found().is_none() {
-                    hdf5.update(bytes);
+                if o.hdf5.found().is_none() {
+                    o.hdf5.update(bytes);
                 }
             }
         }
@@ -181,11 +208,16 @@ impl Claim {
                     false,
                 ),
             },
-            Claim::Other {
-                text,
-                protobuf,
-                hdf5,
-            } => {
+            Claim::Other(o) => {
+                let Other {
+                    text,
+                    protobuf,
+                    onnx,
+                    savedmodel,
+                    hdf5,
+                    config,
+                    config_too_large,
+                } = *o;
                 if let Some(at) = hdf5.found() {
                     return plain(
                         Format::Hdf5,
@@ -195,14 +227,50 @@ impl Claim {
                     );
                 }
                 if let Some(kind) = protobuf.finish() {
-                    let format = match kind {
-                        Protobuf::Onnx => Format::Onnx,
-                        Protobuf::SavedModel => Format::TfSavedmodel,
+                    return match kind {
+                        Protobuf::Onnx => match onnx.finish() {
+                            Ok(scan) => {
+                                let (findings, details) = scan.judge();
+                                plain(Format::Onnx, findings, details, true)
+                            }
+                            Err(e) => plain(
+                                Format::Onnx,
+                                vec![Finding::invalid(format!("ONNX: {e}"))],
+                                Value::Null,
+                                false,
+                            ),
+                        },
+                        Protobuf::SavedModel => match savedmodel.finish() {
+                            Ok(scan) => {
+                                let (findings, details) = scan.judge();
+                                plain(Format::TfSavedmodel, findings, details, true)
+                            }
+                            Err(e) => plain(
+                                Format::TfSavedmodel,
+                                vec![Finding::invalid(format!("SavedModel: {e}"))],
+                                Value::Null,
+                                false,
+                            ),
+                        },
                     };
-                    return plain(format, vec![], Value::Null, true);
                 }
                 match text.finish() {
-                    Some(TextKind::Json) => plain(Format::Json, vec![], Value::Null, true),
+                    Some(TextKind::Json) => match config {
+                        Some(bytes) => {
+                            let (findings, details) = remote::judge(&bytes);
+                            plain(Format::Json, findings, details, true)
+                        }
+                        None if config_too_large => plain(
+                            Format::Json,
+                            vec![Finding::invalid(format!(
+                                "a config over {} MiB: whether it imports remote code could                                  not be decided",
+                                remote::MAX_CONFIG >> 20
+                            ))],
+                            Value::Null,
+                            true,
+                        ),
+                        None => plain(Format::Json, vec![], Value::Null, true),
+                    },
                     Some(TextKind::Text) => plain(Format::Text, vec![], Value::Null, false),
                     None => plain(Format::Unknown, vec![], Value::Null, false),
                 }
@@ -276,7 +344,7 @@ impl Sniffer {
     fn start_claim(&mut self) {
         let head = std::mem::take(&mut self.head);
         self.magic = head.clone();
-        let mut claim = Claim::choose(&head);
+        let mut claim = Claim::choose(&head, &self.name);
         claim.update(&head);
         self.claim = Some(claim);
     }

@@ -128,6 +128,22 @@ pub struct Formats {
     /// Single files allowed whatever their format, by exact digest.
     #[serde(default)]
     pub exceptions: Vec<Exception>,
+    /// Whether a config may name Python code that
+    /// `trust_remote_code=True` imports (Hugging Face `auto_map`).
+    #[serde(default)]
+    pub remote_code: RemoteCode,
+}
+
+/// The remote-code rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RemoteCode {
+    /// A config that imports code breaks the policy.
+    #[default]
+    Deny,
+    /// Signed code files may be imported (code from other repositories
+    /// stays unsafe).
+    Allow,
 }
 
 fn default_formats() -> Vec<Format> {
@@ -135,6 +151,7 @@ fn default_formats() -> Vec<Format> {
         Format::Safetensors,
         Format::Gguf,
         Format::Onnx,
+        Format::OnnxData,
         Format::Numpy,
         Format::Json,
         Format::Text,
@@ -146,6 +163,7 @@ impl Default for Formats {
         Formats {
             allowed: default_formats(),
             exceptions: Vec::new(),
+            remote_code: RemoteCode::Deny,
         }
     }
 }

@@ -155,6 +155,20 @@ fn format_rules(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
             None => violations.push(problem),
         }
     }
+    // Remote code, in signed and tolerated files alike.
+    if let Some(reports) = reports
+        && rules.remote_code == crate::policy::RemoteCode::Deny
+    {
+        for report in reports.iter() {
+            let imports = crate::formats::remote::imports(report.details);
+            if !imports.is_empty() {
+                violations.push(Violation::RemoteCode {
+                    path: report.name.to_string(),
+                    imports,
+                });
+            }
+        }
+    }
     // Files read beside the signed ones (tolerated unsigned files) are
     // judged by the same rules: a loader finds them all the same.
     if let Some(reports) = reports {

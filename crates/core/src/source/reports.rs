@@ -116,6 +116,42 @@ impl FormatReports {
         self.get(index)
     }
 
+    /// Adds the findings of [`crate::formats::reference_findings`]: each
+    /// file that a report makes its loader read must be one that
+    /// `is_file` accepts (the signed files, for a verification).
+    /// The raw files that ONNX models name as external data become
+    /// [`Format::OnnxData`].
+    pub fn check_references(&mut self, is_file: &dyn Fn(&str) -> bool, whose: &str) {
+        let mut data = Vec::new();
+        for (index, (findings, details)) in self.full.iter_mut() {
+            let Some(name) = self.names.get(*index) else {
+                continue;
+            };
+            findings.extend(crate::formats::reference_findings(
+                name, details, is_file, whose,
+            ));
+            if self.formats[*index] == Format::Onnx {
+                data.extend(
+                    crate::formats::references(name, details)
+                        .into_iter()
+                        .map(|(path, _)| path),
+                );
+            }
+        }
+        for path in data {
+            let index = if self.names.is_sorted() {
+                self.names.find_sorted(&path)
+            } else {
+                self.names.iter().position(|n| n == path)
+            };
+            if let Some(i) = index
+                && self.formats[i] == Format::Unknown
+            {
+                self.formats[i] = Format::OnnxData;
+            }
+        }
+    }
+
     /// The reports in order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = ReportRef<'_>> + '_ {
         (0..self.len()).map(|i| self.get(i).expect("in range"))

@@ -300,6 +300,9 @@ pub enum PolicyRule {
     /// A model may come in a container image, of which the signature covers
     /// only the model's files, only if the policy allows it.
     ContainerImages,
+    /// A config may name Python code that `trust_remote_code=True` runs
+    /// only if the policy allows it.
+    RemoteCode,
 }
 
 impl PolicyRule {
@@ -314,6 +317,7 @@ impl PolicyRule {
             PolicyRule::IgnorePaths => "ignore-paths",
             PolicyRule::Symlinks => "symlinks",
             PolicyRule::ContainerImages => "container-images",
+            PolicyRule::RemoteCode => "remote-code",
         }
     }
 }
@@ -366,6 +370,15 @@ pub enum Violation {
         path: String,
         /// What was found.
         finding: String,
+    },
+    /// A config names Python code that `trust_remote_code=True` imports,
+    /// and the policy does not allow remote code.
+    #[error("{path}: imports remote code ({}), which the policy does not allow", imports.join(", "))]
+    RemoteCode {
+        /// The config.
+        path: String,
+        /// The code files and repositories it imports.
+        imports: Vec<String>,
     },
     /// A file is excepted by digest, but its digest is another.
     #[error("{path}: its exception names sha256:{expected} but the file is sha256:{found}")]
@@ -498,6 +511,7 @@ impl Violation {
                 PolicyRule::Symlinks
             }
             Violation::ContainerImage { .. } => PolicyRule::ContainerImages,
+            Violation::RemoteCode { .. } => PolicyRule::RemoteCode,
         }
     }
 
@@ -506,6 +520,7 @@ impl Violation {
         match self {
             Violation::FormatNotAllowed { path, .. }
             | Violation::UnsafeContent { path, .. }
+            | Violation::RemoteCode { path, .. }
             | Violation::ExceptionDigest { path, .. }
             | Violation::FormatsNotInspected { path }
             | Violation::SymlinkNotAllowed { path }

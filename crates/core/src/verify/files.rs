@@ -151,6 +151,9 @@ pub(crate) fn check_files(
     ));
     drop(manifest);
     verdict.formats = hashed.formats;
+    if let Some(formats) = verdict.formats.as_mut() {
+        formats.check_references(&|name| signed.find_sorted(name).is_some(), "signed");
+    }
     verdict.file_sha256 = hashed.sha256;
     for note in &hashed.notes {
         match note {
