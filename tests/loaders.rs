@@ -337,3 +337,73 @@ fn savedmodel_operations_that_reach_files_or_python_are_unsafe() {
         "{f:?}"
     );
 }
+
+/// Every global named in a report's details (under any `globals` list).
+fn reported_globals(details: &Value, out: &mut std::collections::BTreeSet<String>) {
+    match details {
+        Value::Object(map) => {
+            for (key, value) in map {
+                if key == "globals"
+                    && let Some(list) = value.as_array()
+                {
+                    out.extend(
+                        list.iter()
+                            .filter_map(|g| g["name"].as_str().map(str::to_string)),
+                    );
+                } else {
+                    reported_globals(value, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| reported_globals(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_public_scanner_corpus_is_judged_as_python_loads_it() {
+    let corpus = root().join("tests/corpus/picklescan");
+    let expected = fs::read_to_string(corpus.join("expected.tsv")).unwrap();
+    let mut checked = 0;
+    for line in expected
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
+        let mut cols = line.split('\t');
+        let (path, verdict) = (cols.next().unwrap(), cols.next().unwrap());
+        let file = corpus.join(path);
+        let (code, reports) = inspect(&file);
+        let want = match verdict {
+            "refused" => 1,
+            "accepted" => 0,
+            other => panic!("{path}: verdict {other}"),
+        };
+        assert_eq!(code, want, "{path}: {reports:?}");
+        // What Python's unpickler imports, modelseal reports.
+        let out = external_tool("python3")
+            .arg(root().join("tests/corpus/imports.py"))
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{path}");
+        let imported: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+        let mut reported = std::collections::BTreeSet::new();
+        for r in &reports {
+            reported_globals(&r["details"], &mut reported);
+        }
+        for g in &imported {
+            assert!(
+                reported.contains(g),
+                "{path}: Python imports {g}, modelseal reports {reported:?}"
+            );
+        }
+        checked += 1;
+    }
+    // Every file of the corpus has a verdict.
+    let files = ["data", "data2"]
+        .iter()
+        .map(|d| fs::read_dir(corpus.join(d)).unwrap().count())
+        .sum::<usize>();
+    assert_eq!(checked, files);
+    assert!(checked >= 100, "{checked}");
+}

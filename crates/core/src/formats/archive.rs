@@ -67,7 +67,7 @@ fn member_findings(
     if keras && let Some(config) = &m.config {
         match config {
             Ok(data) => {
-                for mut f in keras::config_findings(data) {
+                for mut f in keras::config_findings(data, "config.json") {
                     f.message = format!("{prefix}{}", f.message);
                     findings.push(f);
                 }
