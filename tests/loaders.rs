@@ -407,3 +407,62 @@ fn a_public_scanner_corpus_is_judged_as_python_loads_it() {
     assert_eq!(checked, files);
     assert!(checked >= 100, "{checked}");
 }
+
+#[test]
+fn keras_hdf5_models_are_judged_by_their_configuration() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cases");
+    python("keras_cases.py", &["write".as_ref(), dir.as_os_str()]);
+    // (file, exit code, a finding that must be there)
+    let cases: &[(&str, i32, &str)] = &[
+        ("plain.h5", 0, ""),
+        (
+            "lambda.h5",
+            1,
+            "Keras Lambda layer: its Python code runs on load",
+        ),
+        ("named-lambda.h5", 0, ""),
+        ("lambda-bytes.h5", 1, "Keras Lambda layer"),
+        ("latest-plain.h5", 0, ""),
+        ("latest-lambda.h5", 1, "Keras Lambda layer"),
+        ("dense-plain.h5", 0, ""),
+        ("dense-lambda.h5", 1, "Keras Lambda layer"),
+        ("large-lambda.h5", 1, "Keras Lambda layer"),
+        ("training-custom.h5", 1, "from module \"os\""),
+        ("userblock-lambda.h5", 1, "Keras Lambda layer"),
+        ("dataset.h5", 0, ""),
+        ("keras-plain.h5", 0, ""),
+        ("keras-lambda.h5", 1, "Keras Lambda layer"),
+    ];
+    for (file, want, finding) in cases {
+        let (code, reports) = inspect(&dir.join(file));
+        let found = findings(&reports, file);
+        assert_eq!(code, *want, "{file}: {found:?}");
+        assert_eq!(reports[0]["format"], "hdf5", "{file}");
+        if !finding.is_empty() {
+            assert!(
+                found
+                    .iter()
+                    .any(|f| f.starts_with("dangerous") && f.contains(finding)),
+                "{file}: {found:?}"
+            );
+        }
+    }
+    // What the real loader does with the two models Keras saved itself:
+    // the Lambda's code runs; the plain model runs nothing.
+    for (file, ran) in [("keras-lambda.h5", true), ("keras-plain.h5", false)] {
+        let marker = dir.join("marker");
+        let _ = fs::remove_file(&marker);
+        let loaded: Value = serde_json::from_str(&python(
+            "keras_cases.py",
+            &[
+                "load".as_ref(),
+                dir.join(file).as_os_str(),
+                marker.as_os_str(),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(loaded["loaded"], true, "{file}");
+        assert_eq!(loaded["ran"], ran, "{file}");
+    }
+}

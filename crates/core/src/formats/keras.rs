@@ -5,7 +5,8 @@
 //! module (a custom object), which runs its code.
 
 use super::Finding;
-use serde_json::Value;
+use super::hdf5::AttrValue;
+use serde_json::{Value, json};
 
 /// Class names whose configuration carries Python code.
 const CODE_CLASSES: [&str; 3] = ["Lambda", "TFOpLambda", "__lambda__"];
@@ -22,6 +23,35 @@ pub fn config_findings(data: &[u8], what: &str) -> Vec<Finding> {
         return vec![Finding::invalid(format!("{what} is not JSON"))];
     };
     value_findings(&config)
+}
+
+/// The root attributes of an HDF5 file that Keras reads as JSON.
+const HDF5_CONFIGS: [&str; 2] = ["model_config", "training_config"];
+
+/// Findings and facts for an HDF5 file's root attributes (its superblock
+/// at byte `at`): Keras's `model_config` and `training_config` are judged
+/// as a `.keras` configuration is. A file without them holds no Keras
+/// configuration (a dataset, or weights alone) and nothing of it runs.
+pub fn hdf5_findings(attributes: &[(String, AttrValue)], at: u64) -> (Vec<Finding>, Value) {
+    let mut findings = Vec::new();
+    for (name, value) in attributes {
+        if !HDF5_CONFIGS.contains(&name.as_str()) {
+            continue;
+        }
+        match value {
+            AttrValue::Text(text) => findings.extend(config_findings(text.as_bytes(), name)),
+            AttrValue::Other(kind) => findings.push(Finding::invalid(format!(
+                "HDF5 attribute {name} is {kind}, not a string: what Keras reads from it \
+                 could not be decided"
+            ))),
+        }
+    }
+    let names: Vec<&str> = attributes.iter().map(|(n, _)| n.as_str()).collect();
+    let mut details = json!({ "root_attributes": names });
+    if at > 0 {
+        details["superblock"] = json!(at);
+    }
+    (findings, details)
 }
 
 /// Findings for a parsed configuration.

@@ -9,6 +9,7 @@
 
 mod archive;
 pub(crate) mod gguf;
+mod hdf5;
 mod keras;
 mod member;
 mod nested;

@@ -12,6 +12,7 @@
 //! reported as that format.
 
 use super::gguf::{GgufError, GgufStream};
+use super::hdf5::{AttrValue, Hdf5Error, Hdf5Stream};
 use super::member::MemberScan;
 use super::onnx::{self, OnnxStream};
 use super::pickle::{PickleScan, PickleStream, ScanVerdict};
@@ -35,7 +36,7 @@ enum Claim {
     Npy(Box<MemberScan>),
     Zip(Box<ZipStream>),
     Tar(Box<TarStream>),
-    Hdf5,
+    Hdf5(Box<Hdf5Stream>),
     Safetensors(SafetensorsStream),
     Other(Box<Other>),
 }
@@ -48,6 +49,15 @@ struct Other {
     onnx: OnnxStream,
     savedmodel: SavedModelStream,
     hdf5: Hdf5Probe,
+    /// The first bytes, kept while an HDF5 superblock after a user block
+    /// may still be found in them.
+    head: Vec<u8>,
+    /// The HDF5 reader, once a superblock was found after a user block.
+    h5: Option<Box<Hdf5Stream>>,
+    /// An HDF5 superblock found where its reader could not start.
+    h5_too_late: Option<u64>,
+    /// The bytes fed to the HDF5 probe so far.
+    fed: u64,
     /// A `*config.json` kept to look for remote code.
     config: Option<Vec<u8>>,
     /// The config was larger than [`remote::MAX_CONFIG`].
@@ -63,7 +73,7 @@ impl Claim {
         } else if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
             Claim::Zip(Box::default())
         } else if head.starts_with(HDF5_MAGIC) {
-            Claim::Hdf5
+            Claim::Hdf5(Box::new(Hdf5Stream::new(0)))
         } else if tar::valid_header(head) {
             Claim::Tar(Box::default())
         } else if safetensors::looks_like_bytes(head) {
@@ -75,6 +85,10 @@ impl Claim {
                 onnx: onnx::stream(),
                 savedmodel: savedmodel::stream(),
                 hdf5: Hdf5Probe::default(),
+                head: Vec::new(),
+                h5: None,
+                h5_too_late: None,
+                fed: 0,
                 config: remote::is_config(name).then(Vec::new),
                 config_too_large: false,
             }))
@@ -91,7 +105,7 @@ impl Claim {
             }
             Claim::Zip(s) => s.update(bytes),
             Claim::Tar(s) => s.update(bytes),
-            Claim::Hdf5 => {}
+            Claim::Hdf5(s) => s.update(bytes),
             Claim::Safetensors(s) => s.update(bytes),
             Claim::Other(o) => {
                 if o.text.possible() {
@@ -114,11 +128,48 @@ impl Claim {
                         o.savedmodel.update(bytes);
                     }
                 }
-                if o.hdf5.found().is_none() {
-                    o.hdf5.update(bytes);
-                }
+                o.update_hdf5(bytes);
             }
         }
+    }
+}
+
+/// How many first bytes of a file are kept for an HDF5 superblock after
+/// a user block (h5py looks at 512, 1024, 2048, ...).
+const USER_BLOCK_KEPT: usize = 1 << 20;
+
+impl Other {
+    /// Looks for an HDF5 superblock after a user block and, once found,
+    /// feeds its reader from the file's first byte.
+    fn update_hdf5(&mut self, bytes: &[u8]) {
+        if let Some(h5) = &mut self.h5 {
+            return h5.update(bytes);
+        }
+        if self.h5_too_late.is_some() {
+            return;
+        }
+        self.fed += bytes.len() as u64;
+        if self.head.len() < USER_BLOCK_KEPT {
+            let kept = (USER_BLOCK_KEPT - self.head.len()).min(bytes.len());
+            self.head.extend_from_slice(&bytes[..kept]);
+        }
+        self.hdf5.update(bytes);
+        let Some(at) = self.hdf5.found() else {
+            if self.fed > USER_BLOCK_KEPT as u64 && !self.head.is_empty() {
+                // A superblock found from here on comes too late anyway.
+                self.head = Vec::new();
+            }
+            return;
+        };
+        if self.fed > self.head.len() as u64 {
+            // The reader must start from the first byte, which is gone.
+            self.h5_too_late = Some(at);
+            self.head = Vec::new();
+            return;
+        }
+        let mut h5 = Box::new(Hdf5Stream::new(at));
+        h5.update(&std::mem::take(&mut self.head));
+        self.h5 = Some(h5);
     }
 }
 
@@ -131,8 +182,26 @@ struct Judged {
     strong: bool,
 }
 
-fn hdf5_warning() -> Finding {
-    Finding::warning("HDF5: Keras .h5 models may hold Lambda layers whose code runs on load".into())
+/// Judges an HDF5 file by its root attributes, as Keras reads them.
+fn hdf5_judged(result: Result<Vec<(String, AttrValue)>, Hdf5Error>, at: u64) -> Judged {
+    let (findings, details, strong) = match result {
+        Ok(attributes) => {
+            let (findings, details) = super::keras::hdf5_findings(&attributes, at);
+            (findings, details, true)
+        }
+        Err(Hdf5Error::Invalid(e)) => (vec![Finding::invalid(e)], Value::Null, false),
+        Err(Hdf5Error::Undecided(e)) => (
+            vec![Finding::invalid(format!("could not be decided: {e}"))],
+            Value::Null,
+            false,
+        ),
+    };
+    Judged {
+        format: Format::Hdf5,
+        findings,
+        details,
+        strong,
+    }
 }
 
 impl Claim {
@@ -193,7 +262,7 @@ impl Claim {
                     .all(|f| f.severity == super::Severity::Warning);
                 plain(format, findings, details, strong)
             }
-            Claim::Hdf5 => plain(Format::Hdf5, vec![hdf5_warning()], Value::Null, true),
+            Claim::Hdf5(s) => hdf5_judged((*s).finish(), 0),
             Claim::Safetensors(s) => match s.finish() {
                 Ok(facts) => plain(
                     Format::Safetensors,
@@ -215,15 +284,25 @@ impl Claim {
                     onnx,
                     savedmodel,
                     hdf5,
+                    h5,
+                    h5_too_late,
                     config,
                     config_too_large,
+                    ..
                 } = *o;
-                if let Some(at) = hdf5.found() {
+                if let Some(h5) = h5 {
+                    return hdf5_judged((*h5).finish(), hdf5.found().unwrap_or_default());
+                }
+                if let Some(at) = h5_too_late {
                     return plain(
                         Format::Hdf5,
-                        vec![hdf5_warning()],
-                        json!({ "superblock": at }),
-                        true,
+                        vec![Finding::invalid(format!(
+                            "HDF5 could not be decided: its superblock at byte {at} lies past \
+                             the first {} MiB this reader keeps",
+                            USER_BLOCK_KEPT >> 20
+                        ))],
+                        Value::Null,
+                        false,
                     );
                 }
                 if let Some(kind) = protobuf.finish() {
