@@ -211,6 +211,32 @@ fn agreed_pax_key(key: &[u8]) -> bool {
         || key.starts_with(b"LIBARCHIVE.xattr.")
 }
 
+/// The numeric fields of a tar header that Go and Python both parse.
+const NUMERIC_FIELDS: [(&str, std::ops::Range<usize>); 7] = [
+    ("mode", 100..108),
+    ("uid", 108..116),
+    ("gid", 116..124),
+    ("size", 124..136),
+    ("mtime", 136..148),
+    ("devmajor", 329..337),
+    ("devminor", 337..345),
+];
+
+/// Whether every reader parses `field` as the same number: positive
+/// base-256 (first byte 0x80), or octal digits with spaces before and
+/// spaces or NULs after (an all-blank field is 0).
+fn plain_number(field: &[u8]) -> bool {
+    if field.first() == Some(&0x80) {
+        return true;
+    }
+    let start = field.iter().take_while(|&&b| b == b' ').count();
+    let digits = field[start..]
+        .iter()
+        .take_while(|b| (b'0'..=b'7').contains(b))
+        .count();
+    field[start + digits..].iter().all(|&b| b == b' ' || b == 0)
+}
+
 /// Refuses an entry that the readers which unpack layers read differently.
 /// The rules are the intersection of what Go's `archive/tar`, Python's
 /// `tarfile` and the Rust `tar` crate read alike:
@@ -232,7 +258,13 @@ fn agreed_pax_key(key: &[u8]) -> bool {
 ///   from the raw name, the others from the final one) and no sparse entry
 ///   (the readers read its extension blocks differently);
 /// - no data on an entry of a type without data (directory, link, device,
-///   FIFO): Go skips none, the Rust reader skips the size.
+///   FIFO): Go skips none, the Rust reader skips the size;
+/// - every numeric field plain octal (spaces before, spaces or NULs after)
+///   or positive base-256: on anything else Go fails, Python silently
+///   stops reading the archive there, and the Rust reader reads on;
+/// - no STAR trailer (`tar\0` at byte 508 of a ustar header) with bytes
+///   in the last 24 bytes of the prefix field: Go takes a 131-byte prefix
+///   then, Python and the Rust reader 155 bytes.
 fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), String> {
     let header = *entry.header().as_bytes();
     let (magic, version) = (&header[257..263], &header[263..265]);
@@ -247,6 +279,20 @@ fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), St
     }
     if entry.header().entry_type() == tar::EntryType::GNUSparse {
         return Err("a sparse entry: readers read its extension blocks differently".into());
+    }
+    for (field, range) in NUMERIC_FIELDS {
+        if !plain_number(&header[range.clone()]) {
+            return Err(format!(
+                "the {field} field {:?} is not a plain number: Python stops reading the layer \
+                 there, Go fails, others read on",
+                String::from_utf8_lossy(&header[range])
+            ));
+        }
+    }
+    if ustar && &header[508..512] == b"tar\0" && header[476..500].iter().any(|&b| b != 0) {
+        return Err(
+            "a STAR trailer with a long prefix: Go reads 131 bytes of prefix, Python 155".into(),
+        );
     }
     if gnu && header[345..500].iter().any(|&b| b != 0) {
         return Err(
@@ -622,6 +668,29 @@ mod tests {
                 "pax path",
             ),
             (
+                "an mtime with a sign",
+                layer_of(&[block("models/a", b'0', b"abc", |h| {
+                    h[136..148].copy_from_slice(b"+0000000001\0");
+                })]),
+                "mtime field",
+            ),
+            (
+                "a uid with an underscore (Python's int() takes it)",
+                layer_of(&[block("models/a", b'0', b"abc", |h| {
+                    h[108..116].copy_from_slice(b"0_00001\0");
+                })]),
+                "uid field",
+            ),
+            (
+                "a STAR trailer",
+                layer_of(&[block("evil.py", b'0', b"import os", |h| {
+                    h[345..476].copy_from_slice(&[b'a'; 131]);
+                    h[476..482].copy_from_slice(b"models");
+                    h[508..512].copy_from_slice(b"tar\0");
+                })]),
+                "STAR trailer",
+            ),
+            (
                 "a pax size with a space",
                 layer_of(&[
                     block("x", b'x', &pax_records(&[("size", " 9")]), |_| {}),
@@ -749,6 +818,17 @@ mod tests {
             (
                 "directory with data",
                 layer_of(&[block("junk/", b'5', &next, |_| {})]),
+                false,
+            ),
+            (
+                "a broken mtime before the evil file",
+                layer_of(&[
+                    block("models/config.json", b'0', b"{}", |_| {}),
+                    block("junk/x", b'0', b"", |h| {
+                        h[136..148].copy_from_slice(b"zzzzzzzzzzz\0")
+                    }),
+                    next.clone(),
+                ]),
                 false,
             ),
             (
