@@ -17,6 +17,9 @@ pub struct RegistryArgs {
     /// For oci:// models: plain HTTP instead of https (only for a registry on a loopback address).
     #[arg(long)]
     pub plain_http: bool,
+    /// For oci:// models: give up when all the model's blobs have not arrived within this many seconds (default: a day).
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub registry_deadline: Option<u64>,
 }
 
 /// Whether the argument names a registry model.
@@ -30,8 +33,10 @@ pub fn open_model(path: &Path, registry: &RegistryArgs) -> Result<Model> {
     let hf = path
         .to_str()
         .is_some_and(modelseal::source::HfSource::is_uri);
-    if !is_oci(path) && registry.plain_http {
-        return Err(Error::Usage("--plain-http is for oci:// models".into()));
+    if !is_oci(path) && (registry.plain_http || registry.registry_deadline.is_some()) {
+        return Err(Error::Usage(
+            "--plain-http and --registry-deadline are for oci:// models".into(),
+        ));
     }
     let mut options = OpenOptions::default();
     if hf {
@@ -75,5 +80,8 @@ fn registry_options(
     };
     let mut options = RegistryOptions::new(credentials);
     options.plain_http = registry.plain_http;
+    if let Some(seconds) = registry.registry_deadline {
+        options.blob_limits.total_time = std::time::Duration::from_secs(seconds);
+    }
     Ok(options)
 }

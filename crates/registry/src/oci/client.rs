@@ -55,16 +55,22 @@ pub struct BlobLimits {
     pub stall_min_bytes: u64,
     /// The longest any one blob may take, whatever its size.
     pub max_time: Duration,
+    /// The longest all the blobs of one model may take together, counted
+    /// from when its registry client is set up (the whole verification):
+    /// a registry that keeps every blob just above the stall rate cannot
+    /// stretch a verification past it.
+    pub total_time: Duration,
 }
 
 impl Default for BlobLimits {
-    /// 64 KiB in every 30 s, and a day per blob at most (a 140 GB layer at
-    /// 2 MB/s).
+    /// 64 KiB in every 30 s, a day per blob at most (a 140 GB layer at
+    /// 2 MB/s), and a day for the whole model.
     fn default() -> Self {
         BlobLimits {
             stall_window: Duration::from_secs(30),
             stall_min_bytes: 64 << 10,
             max_time: Duration::from_secs(86_400),
+            total_time: Duration::from_secs(86_400),
         }
     }
 }
@@ -122,6 +128,9 @@ pub(crate) struct Registry {
     auth: Mutex<AuthState>,
     timeout: Duration,
     limits: BlobLimits,
+    /// When every blob of this model must have arrived
+    /// ([`BlobLimits::total_time`]).
+    total_deadline: std::time::Instant,
 }
 
 #[derive(Default)]
@@ -193,6 +202,7 @@ impl Registry {
             auth: Mutex::new(AuthState::default()),
             timeout: limit,
             limits: options.blob_limits,
+            total_deadline: std::time::Instant::now() + options.blob_limits.total_time,
         })
     }
 
@@ -412,9 +422,10 @@ impl Registry {
         let now = std::time::Instant::now();
         Ok(BlobReader {
             response,
-            deadline: now
+            deadline: (now
                 + timeout()
-                + Duration::from_secs(size / MIN_BLOB_RATE).min(self.limits.max_time),
+                + Duration::from_secs(size / MIN_BLOB_RATE).min(self.limits.max_time))
+            .min(self.total_deadline),
             limits: self.limits,
             window_start: now,
             window_bytes: 0,
@@ -818,5 +829,45 @@ mod tests {
         assert!(err.to_string().contains("stalled"), "{err}");
         let class = OciError::unavailable_if_io(err.to_string(), &err);
         assert!(class.is_retryable());
+    }
+
+    /// A registry that keeps each blob just above the stall rate is cut off
+    /// by the whole model's deadline.
+    #[test]
+    fn the_whole_model_has_a_deadline() {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            let mut stream = stream;
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 1073741824\r\n\r\n");
+            // 4 KiB every 100 ms: far above the stall rule below.
+            for _ in 0..600 {
+                if stream.write_all(&[b'x'; 4096]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        let reference = Reference::parse(&format!("oci://127.0.0.1:{port}/r/m:v1")).unwrap();
+        let mut options = RegistryOptions::new(Credentials::Anonymous);
+        options.plain_http = true;
+        options.blob_limits.stall_window = Duration::from_secs(1);
+        options.blob_limits.stall_min_bytes = 1024;
+        options.blob_limits.total_time = Duration::from_secs(2);
+        let registry = Registry::new(&reference, &options).unwrap();
+        let digest = format!("sha256:{}", "a".repeat(64));
+        let mut reader = registry.blob(&digest, 1 << 30, "layer").unwrap();
+        let err = std::io::copy(&mut reader, &mut std::io::sink()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::TimedOut, "{err}");
+        assert!(err.to_string().contains("too slowly"), "{err}");
     }
 }
