@@ -78,3 +78,24 @@ apt_install postgresql
 # Go builds the Go test peers (tests/differential/); Debian's toolchain when
 # there is none.
 command -v go > /dev/null 2>&1 || apt_install golang-go
+# ssh-agent holds the witnesses' keys (litewitness signs through it).
+command -v ssh-agent > /dev/null 2>&1 || apt_install openssh-client
+
+# litewitness and witnessctl (torchwood), the witnesses of the witnessing
+# tests: pinned, built once per version from the Go module proxy into the
+# test tools, and linked onto their PATH.
+TORCHWOOD_VERSION=v0.6.1
+witness_tools() {
+  local dir="$MODELSEAL_TEST_TOOLS/go/torchwood-$TORCHWOOD_VERSION"
+  if [ ! -x "$dir/litewitness" ] || [ ! -x "$dir/witnessctl" ]; then
+    echo "install-test-deps: building litewitness and witnessctl $TORCHWOOD_VERSION"
+    mkdir -p "$dir"
+    GOBIN="$dir" GOFLAGS=-mod=mod go install \
+      "filippo.io/torchwood/cmd/litewitness@$TORCHWOOD_VERSION" \
+      "filippo.io/torchwood/cmd/witnessctl@$TORCHWOOD_VERSION"
+  fi
+  mkdir -p "$MODELSEAL_TEST_TOOLS/bin"
+  ln -sf "$dir/litewitness" "$MODELSEAL_TEST_TOOLS/bin/litewitness"
+  ln -sf "$dir/witnessctl" "$MODELSEAL_TEST_TOOLS/bin/witnessctl"
+}
+witness_tools

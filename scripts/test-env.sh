@@ -35,8 +35,10 @@ export PATH
 # package of the CNCF distribution registry) is the registry of the oci://
 # tests and python3 (the venv's) runs their oras client; the PostgreSQL
 # programs run the throwaway clusters of scripts/test.sh; go builds the
-# Go test peers (tests/differential/: how Go programs read OCI JSON).
-MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go"
+# Go test peers (tests/differential/: how Go programs read OCI JSON);
+# litewitness, witnessctl and the OpenSSH agent tools run the witnesses of
+# tests/witness.rs.
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go litewitness witnessctl ssh-agent ssh-add ssh-keygen"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

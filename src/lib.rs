@@ -36,6 +36,10 @@ pub use modelseal_evidence as evidence;
 /// crate).
 #[cfg(feature = "oci")]
 pub use modelseal_registry as registry;
+/// Witnessed evidence checkpoints: C2SP tlog-witness, tlog-policy and
+/// tlog-cosignature (the `modelseal-witness` crate).
+#[cfg(feature = "witness")]
+pub use modelseal_witness as witness;
 
 pub mod gate;
 #[cfg(feature = "keyless-sign")]

@@ -288,6 +288,48 @@ fn a_server_restart_while_writers_run_loses_nothing_acknowledged() {
     assert_eq!(unique.len(), present.len(), "no record appended twice");
 }
 
+/// The table owner switches the triggers off and deletes the newest records
+/// and their checkpoints: the log alone still verifies (every remaining
+/// record and checkpoint is genuine), but the witnesses cosigned more.
+#[test]
+fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
+    let db = Db::new();
+    for i in 0..4 {
+        db.deploy(&format!("m{i}"));
+    }
+    let (code, out, err) = run(db.reader_cmd().args(["evidence", "verifier-key"]));
+    assert_eq!(code, 0, "{err}");
+    let (_witnesses, policy) = crate::witness::three_witnesses(db.tmp.path(), out.trim());
+    let with_policy = |sub: &str| {
+        let (code, out, err) = run(db
+            .reader_cmd()
+            .args(["evidence", sub, "--witness-policy"])
+            .arg(&policy));
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = with_policy("witness");
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = with_policy("verify");
+    assert_eq!(code, 0, "{out}");
+    db.superuser()
+        .batch_execute(
+            "SET session_replication_role = replica; \
+             DELETE FROM modelseal_evidence.records WHERE leaf_index >= 2; \
+             DELETE FROM modelseal_evidence.checkpoints WHERE tree_size > 2",
+        )
+        .unwrap();
+    // Without witnesses, nothing shows.
+    assert_eq!(db.verify().0, 0);
+    let (code, out) = with_policy("verify");
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "has cosigned 4 records of this log, which now has 2: the log was rolled back"
+        ),
+        "{out}"
+    );
+}
+
 #[test]
 fn a_byte_edited_in_the_table_is_reported() {
     let db = Db::new();

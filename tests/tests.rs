@@ -31,3 +31,4 @@ mod schema;
 mod sigstore;
 mod snapshots;
 mod tamper;
+mod witness;

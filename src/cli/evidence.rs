@@ -101,6 +101,26 @@ enum Sub {
         /// An older checkpoint the log must extend (consistency).
         #[arg(long, value_name = "FILE")]
         checkpoint: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: super::witness::WitnessArgs,
+    },
+    /// Ask the witness policy's witnesses to cosign the log's checkpoint, and keep the cosigned checkpoint.
+    Witness {
+        /// The evidence log, a file or a postgres:// URI (or --evidence, or
+        /// MODELSEAL_EVIDENCE).
+        path: Option<OsString>,
+        #[command(flatten)]
+        log: LogArgs,
+        #[command(flatten)]
+        witnesses: super::witness::WitnessArgs,
+    },
+    /// Print the log's verifier key (origin+keyhash+base64), for `witnessctl add-key` and a witness policy's `log` line.
+    VerifierKey {
+        /// The evidence log, a file or a postgres:// URI (or --evidence, or
+        /// MODELSEAL_EVIDENCE).
+        path: Option<OsString>,
+        #[command(flatten)]
+        log: LogArgs,
     },
     /// List records (verified with the evidence key).
     List {
@@ -258,10 +278,17 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             verification,
             log,
         } => deploy(ctx, &model, name, target, verification.as_deref(), &log),
+        Sub::Witness {
+            path,
+            log,
+            witnesses,
+        } => super::witness::run_witness(ctx, path, &log, &witnesses),
+        Sub::VerifierKey { path, log } => super::witness::run_verifier_key(ctx, path, &log),
         Sub::Verify {
             path,
             log,
             checkpoint,
+            witnesses,
         } => {
             let location = log.location(path)?;
             let key = log.verifying_key()?;
@@ -276,9 +303,15 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 VerifyOptions {
                     older: older.as_deref(),
                     now: Some(ctx.now.time()),
+                    keep_leaves: witnesses.witness_policy.is_some(),
                     ..VerifyOptions::default()
                 },
             )?;
+            let witnessed = if check.ok() {
+                super::witness::verify(&witnesses, &location, &key, &check)?
+            } else {
+                None
+            };
             let shown = escape(&check.location).into_owned();
             match ctx.format {
                 Format::Json => print_json(&json!({
@@ -291,6 +324,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     "repairs": check.repairs,
                     "unbound": check.unbound,
                     "time_findings": check.time_findings.iter().map(|(_, t)| t).collect::<Vec<_>>(),
+                    "witnesses": witnessed.as_ref().map(super::witness::check_json),
                 })),
                 _ => {
                     if check.ok() {
@@ -327,13 +361,19 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                             hex::encode(cp.root)
                         );
                     }
+                    if let Some(w) = &witnessed {
+                        super::witness::print_check(w);
+                    }
                 }
             }
-            Ok(if check.ok() && check.time_findings.is_empty() {
-                0
-            } else {
-                1
-            })
+            let witnessed_ok = witnessed.as_ref().is_none_or(|w| w.ok());
+            Ok(
+                if check.ok() && check.time_findings.is_empty() && witnessed_ok {
+                    0
+                } else {
+                    1
+                },
+            )
         }
         Sub::List {
             path,

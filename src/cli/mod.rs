@@ -21,6 +21,7 @@ mod progress;
 mod sign;
 mod verify;
 mod verify_bundle;
+mod witness;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use modelseal::digest::{

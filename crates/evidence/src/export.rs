@@ -36,6 +36,7 @@ pub fn export_log(store: &dyn EvidenceStore, key: &VerifyingKey, dir: &Path) -> 
             keep_records: true,
             copy_to: Some(&mut out),
             now: None,
+            keep_leaves: false,
         },
     );
     let check = match check {

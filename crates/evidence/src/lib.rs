@@ -28,6 +28,7 @@ pub use export::{EXPORTED_LOG, export_log};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
 pub use note::{Checkpoint, verifier_key};
+pub use origin::open_log_checkpoint;
 pub(crate) use record::seal_bound;
 pub use record::{EvidenceSubject, LogBinding, NewRecord, Predicate, Record};
 pub use rules::{
@@ -224,6 +225,7 @@ pub fn verify_location(
             keep_records: true,
             copy_to: None,
             now: None,
+            keep_leaves: false,
         },
     )
 }

@@ -453,6 +453,7 @@ pub fn verify_log(log: &Path, key: &VerifyingKey, older: Option<&str>) -> Result
             keep_records: true,
             copy_to: None,
             now: None,
+            keep_leaves: false,
         },
     )
 }

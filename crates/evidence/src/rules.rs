@@ -267,6 +267,7 @@ impl Recorder {
                 keep_records: true,
                 copy_to: None,
                 now: None,
+                keep_leaves: false,
             },
         )?;
         if let Some(first) = check.problems.first() {

@@ -76,6 +76,9 @@ pub struct LogCheck {
     pub consistency: Option<String>,
     /// Where the log is (a path, or a database URI without its password).
     pub location: String,
+    /// The leaf hash of each record the checkpoint covers, in order (when
+    /// asked for).
+    pub leaves: Vec<crate::merkle::Hash>,
 }
 
 impl LogCheck {
@@ -98,6 +101,9 @@ pub struct VerifyOptions<'a> {
     /// The verifying clock: records dated after it (beyond the tolerance)
     /// are time findings.
     pub now: Option<jiff::Timestamp>,
+    /// Keep the leaf hash of every record the checkpoint covers (for
+    /// proofs to witnesses and of inclusion).
+    pub keep_leaves: bool,
 }
 
 /// Verifies the log in `store` with the evidence key: see the module.
@@ -110,6 +116,7 @@ pub fn verify_store(
         key,
         older: None,
         keep: options.keep_records,
+        keep_leaves: options.keep_leaves,
         copy_to: options.copy_to,
         crash_tail: store.may_have_uncheckpointed_tail(),
         check: LogCheck {
@@ -179,6 +186,7 @@ struct Verifier<'a, 'k> {
     key: &'k VerifyingKey,
     older: Option<Checkpoint>,
     keep: bool,
+    keep_leaves: bool,
     copy_to: Option<&'a mut dyn Write>,
     crash_tail: bool,
     check: LogCheck,
@@ -339,6 +347,9 @@ impl Verifier<'_, '_> {
             self.check_time(record, position);
         }
         self.frontier.push(leaf);
+        if self.keep_leaves {
+            self.check.leaves.push(leaf);
+        }
         self.compare_older();
         if let Some(out) = self.copy_to.as_mut() {
             out.write_all(bytes)

@@ -1,0 +1,262 @@
+//! Witnesses of the evidence log: `evidence witness` asks a policy's
+//! witnesses to cosign the log's checkpoint, `evidence verifier-key`
+//! prints the key witnesses are given for the log, and `evidence verify
+//! --witness-policy` checks the log against them.
+
+use super::evidence::LogArgs;
+use super::{Context, Format, Outcome, escape, print_json};
+use clap::Args;
+use modelseal::evidence::{Location, LogCheck, VerifyOptions, verify_store};
+use modelseal::fetch::{InputKind, read_text};
+use modelseal::witness::{
+    self as modelseal_witness, LogState, Outcome as Held, Policy, WitnessCheck,
+};
+use modelseal::{Error, Result};
+use serde_json::json;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How the log is held against witnesses.
+#[derive(Debug, Args, Clone)]
+pub struct WitnessArgs {
+    /// A witness policy (C2SP tlog-policy): the log is checked against its witnesses and must reach its quorum.
+    #[arg(long, value_name = "FILE", env = "MODELSEAL_WITNESS_POLICY")]
+    pub witness_policy: Option<PathBuf>,
+    /// Where the cosigned checkpoint is kept (default: LOG.witnessed beside a file log).
+    #[arg(long, value_name = "FILE")]
+    pub witnessed: Option<PathBuf>,
+    /// How long each witness may take to answer, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub witness_timeout: u64,
+}
+
+impl WitnessArgs {
+    fn policy(&self) -> Result<Option<Policy>> {
+        let Some(path) = &self.witness_policy else {
+            return Ok(None);
+        };
+        let text = read_text(path, InputKind::Policy)?;
+        Policy::parse(&text)
+            .map(Some)
+            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+    }
+
+    /// The cosigned checkpoint's file for the log at `location`.
+    fn witnessed_path(&self, location: &Location) -> Option<PathBuf> {
+        self.witnessed.clone().or(match location {
+            Location::File(path) => Some(modelseal_witness::witnessed_path(path)),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.witness_timeout)
+    }
+}
+
+/// The log's state for the witness checks, from a verification that kept
+/// the leaves.
+fn state<'a>(check: &'a LogCheck, key: &'a ed25519_dalek::VerifyingKey) -> Result<LogState<'a>> {
+    match (&check.checkpoint, &check.checkpoint_note) {
+        (Some(checkpoint), Some(note)) if check.ok() => Ok(LogState {
+            note,
+            checkpoint,
+            leaves: &check.leaves,
+            key,
+        }),
+        _ => Err(Error::Evidence(format!(
+            "{}: the log is not intact, so its witnesses cannot be asked about it",
+            check.location
+        ))),
+    }
+}
+
+/// What one witness holds, in words.
+fn held(outcome: &Held) -> String {
+    match outcome {
+        Held::Cosigned(time) => format!("cosigned at {}", timestamp(*time)),
+        Held::Ahead(size) => format!("AHEAD: it cosigned {size} records"),
+        Held::Behind(size) => format!("behind, at {size} records"),
+        Held::Forked => "FORKED: it holds another root at this size".into(),
+        Held::Failed(why) => format!("not counted: {}", escape(why)),
+        Held::NoUrl => "no URL in the policy (stored cosignatures only)".into(),
+    }
+}
+
+fn timestamp(seconds: u64) -> String {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .map_or_else(|| format!("{seconds} s"), |t| t.to_string())
+}
+
+/// `evidence verify` under a witness policy: checks the verified log
+/// against the witnesses and prints what they hold; `None` without a
+/// policy.
+pub fn verify(
+    args: &WitnessArgs,
+    location: &Location,
+    key: &ed25519_dalek::VerifyingKey,
+    check: &LogCheck,
+) -> Result<Option<WitnessCheck>> {
+    let Some(policy) = args.policy()? else {
+        return Ok(None);
+    };
+    let state = state(check, key)?;
+    let stored = match args.witnessed_path(location) {
+        Some(path) if path.exists() => Some(read_text(&path, InputKind::Checkpoint)?),
+        _ => None,
+    };
+    Ok(Some(modelseal_witness::check(
+        &policy,
+        &state,
+        stored.as_deref(),
+        true,
+        args.timeout(),
+    )))
+}
+
+/// The witness lines of a verification.
+pub fn print_check(found: &WitnessCheck) {
+    if !found.problems.is_empty() {
+        outln!("WITNESSES DISAGREE: {}", escape(&found.problems[0]));
+    }
+    match &found.witnessed {
+        Some(cp) if found.quorum => {
+            outln!("witnessed: {} records under the policy's quorum", cp.size)
+        }
+        _ => outln!(
+            "NOT WITNESSED: {}",
+            escape(
+                found
+                    .missing
+                    .as_deref()
+                    .unwrap_or("the quorum is not reached")
+            )
+        ),
+    }
+    if let Some(cp) = found.witnessed.as_ref().filter(|_| found.unwitnessed > 0) {
+        outln!(
+            "  witnessed up to {} records: the last {} are not",
+            cp.size,
+            found.unwitnessed
+        );
+    }
+    for (name, time) in &found.cosignatures {
+        outln!("  cosignature: {} at {}", escape(name), timestamp(*time));
+    }
+    for (name, outcome) in &found.outcomes {
+        outln!("  witness {}: {}", escape(name), held(outcome));
+    }
+    for p in &found.problems {
+        outln!("  {}", escape(p));
+    }
+}
+
+/// The witness check as JSON.
+pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
+    json!({
+        "quorum": found.quorum,
+        "witnessed_size": found.witnessed.as_ref().map(|c| c.size),
+        "unwitnessed": found.unwitnessed,
+        "cosignatures": found.cosignatures.iter().map(|(n, t)| json!({"witness": n, "time": t})).collect::<Vec<_>>(),
+        "witnesses": found.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
+        "problems": found.problems,
+        "missing": found.missing,
+    })
+}
+
+/// `evidence witness`: asks the policy's witnesses to cosign the log's
+/// checkpoint and keeps the cosigned checkpoint.
+pub fn run_witness(
+    ctx: &Context,
+    path: Option<OsString>,
+    log: &LogArgs,
+    args: &WitnessArgs,
+) -> Result<Outcome> {
+    let policy = args.policy()?.ok_or_else(|| {
+        Error::Usage("give --witness-policy FILE (or MODELSEAL_WITNESS_POLICY)".into())
+    })?;
+    let location = log.location(path)?;
+    let key = log.verifying_key()?;
+    let check = verify_store(
+        location.open()?.as_ref(),
+        &key,
+        VerifyOptions {
+            keep_leaves: true,
+            now: Some(ctx.now.time()),
+            ..VerifyOptions::default()
+        },
+    )?;
+    let state = state(&check, &key)?;
+    let target = args.witnessed_path(&location);
+    let previous = match &target {
+        Some(path) if path.exists() => Some(read_text(path, InputKind::Checkpoint)?),
+        _ => None,
+    };
+    let run = modelseal_witness::witness(&policy, &state, previous.as_deref(), args.timeout())
+        .map_err(Error::Evidence)?;
+    let kept = target.as_ref().filter(|_| run.replace);
+    if let Some(path) = kept {
+        modelseal_witness::store_cosigned(path, &run.cosigned_note)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    let bad = run
+        .outcomes
+        .iter()
+        .any(|(_, o)| matches!(o, Held::Ahead(_) | Held::Forked));
+    let size = state.checkpoint.size;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "log": check.location,
+            "size": size,
+            "quorum": run.quorum,
+            "witnesses": run.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
+            "problems": run.problems,
+            "kept": kept,
+        })),
+        _ => {
+            if run.quorum {
+                outln!("witnessed: {} records, quorum reached", size);
+            } else {
+                outln!("NOT WITNESSED: {} records, the quorum is not reached", size);
+            }
+            for (name, outcome) in &run.outcomes {
+                outln!("  witness {}: {}", escape(name), held(outcome));
+            }
+            for p in &run.problems {
+                outln!("  {}", escape(p));
+            }
+            if let Some(path) = kept {
+                outln!(
+                    "  cosigned checkpoint kept in {}",
+                    escape(&path.display().to_string())
+                );
+            }
+        }
+    }
+    Ok(if run.quorum && !bad { 0 } else { 1 })
+}
+
+/// `evidence verifier-key`: the log's verifier key for witnesses
+/// (`witnessctl add-key`) and the policy's `log` line.
+pub fn run_verifier_key(ctx: &Context, path: Option<OsString>, log: &LogArgs) -> Result<Outcome> {
+    let location = log.location(path)?;
+    let key = log.verifying_key()?;
+    let check = verify_store(location.open()?.as_ref(), &key, VerifyOptions::default())?;
+    let cp = check.checkpoint.as_ref().ok_or_else(|| {
+        Error::Evidence(format!(
+            "{}: its checkpoint does not verify",
+            check.location
+        ))
+    })?;
+    let vkey = modelseal::evidence::verifier_key(&cp.origin, &key);
+    match ctx.format {
+        Format::Json => print_json(&json!({ "origin": cp.origin, "verifier_key": vkey })),
+        _ => outln!("{vkey}"),
+    }
+    Ok(0)
+}

@@ -1,0 +1,324 @@
+//! Witnessed evidence against real witnesses: three litewitness instances
+//! (torchwood, Go; installed by scripts/install-test-deps.sh), each with
+//! its Ed25519 key in a dedicated ssh-agent, and a 2-of-3 quorum. The
+//! attacks of an operator who holds the evidence key (a rolled-back log,
+//! a forked one) are caught by asking the witnesses what they cosigned.
+
+use crate::common::*;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The evidence key of the test logs.
+fn evidence_key() -> (PathBuf, PathBuf) {
+    (
+        root().join("tests/cmd/evidence.priv.pem"),
+        root().join("tests/cmd/evidence.pub.pem"),
+    )
+}
+
+/// One litewitness with its own ssh-agent; both stop when it is dropped.
+pub(crate) struct LiteWitness {
+    name: String,
+    vkey: String,
+    url: String,
+    db: PathBuf,
+    agent: Child,
+    server: Option<Child>,
+}
+
+impl LiteWitness {
+    pub(crate) fn start(dir: &Path, n: usize) -> LiteWitness {
+        let name = format!("witness.test/w{n}");
+        let key = dir.join(format!("w{n}"));
+        let socket = dir.join(format!("w{n}.sock"));
+        let ok = |c: &mut Command| {
+            let out = c.output().expect("the tool runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        };
+        ok(external_tool("ssh-keygen")
+            .args(["-q", "-t", "ed25519", "-N", "", "-C", "test witness", "-f"])
+            .arg(&key));
+        let agent = external_tool("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !socket.exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ok(external_tool("ssh-add")
+            .env("SSH_AUTH_SOCK", &socket)
+            .arg("-q")
+            .arg(&key));
+        let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+        let fingerprint = ok(external_tool("ssh-keygen")
+            .args(["-E", "sha256", "-l", "-f"])
+            .arg(key.with_extension("pub")));
+        let fingerprint = fingerprint.split(' ').nth(1).unwrap().to_string();
+        // The OpenSSH public key blob ends with the 32 key bytes.
+        let blob = base64_decode(public.split(' ').nth(1).unwrap());
+        let raw: [u8; 32] = blob[blob.len() - 32..].try_into().unwrap();
+        let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).unwrap();
+        let vkey = modelseal::witness::witness_vkey(&name, &vk);
+        let port = free_port();
+        let mut w = LiteWitness {
+            name,
+            vkey,
+            url: format!("http://127.0.0.1:{port}"),
+            db: dir.join(format!("w{n}.db")),
+            agent,
+            server: None,
+        };
+        w.server = Some(
+            external_tool("litewitness")
+                .arg("-db")
+                .arg(&w.db)
+                .args(["-name", &w.name, "-key", &fingerprint, "-listen"])
+                .arg(format!("127.0.0.1:{port}"))
+                .arg("-ssh-agent")
+                .arg(&socket)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "litewitness did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        w
+    }
+
+    /// Tells the witness about the log (witnessctl, as its README says).
+    pub(crate) fn add_log(&self, origin: &str, log_vkey: &str) {
+        for args in [
+            vec!["add-log", "-origin", origin],
+            vec!["add-key", "-origin", origin, "-key", log_vkey],
+        ] {
+            let out = external_tool("witnessctl")
+                .arg(args[0])
+                .arg("-db")
+                .arg(&self.db)
+                .args(&args[1..])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(mut s) = self.server.take() {
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+    }
+}
+
+impl Drop for LiteWitness {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = self.agent.kill();
+        let _ = self.agent.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn base64_decode(text: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .unwrap()
+}
+
+/// Appends one record (an attached document) to `log`.
+fn append(log: &Path, who: &str) {
+    let doc = log.with_extension("doc");
+    std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
+    let (code, _, err) = run(modelseal()
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "1",
+            "--reviewer",
+            who,
+            "--file",
+        ])
+        .arg(&doc)
+        .arg("--evidence")
+        .arg(log)
+        .arg("--evidence-key")
+        .arg(evidence_key().0));
+    assert_eq!(code, 0, "{err}");
+}
+
+fn evidence(sub: &str, log: &Path, policy: &Path) -> (i32, String) {
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", sub])
+        .arg(log)
+        .arg("--evidence-key")
+        .arg(evidence_key().1)
+        .arg("--witness-policy")
+        .arg(policy)
+        .args(["--witness-timeout", "5"]));
+    (code, format!("{out}{err}"))
+}
+
+/// Copies the log and its checkpoint files to `to` (a snapshot an
+/// attacker may put back).
+fn snapshot(log: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for suffix in ["", ".checkpoint", ".witnessed"] {
+        let from = PathBuf::from(format!("{}{suffix}", log.display()));
+        if from.exists() {
+            std::fs::copy(&from, to.join(format!("log{suffix}"))).unwrap();
+        }
+    }
+}
+
+fn restore(from: &Path, log: &Path) {
+    for suffix in ["", ".checkpoint", ".witnessed"] {
+        let src = from.join(format!("log{suffix}"));
+        let dst = PathBuf::from(format!("{}{suffix}", log.display()));
+        if src.exists() {
+            std::fs::copy(&src, &dst).unwrap();
+        } else {
+            let _ = std::fs::remove_file(&dst);
+        }
+    }
+}
+
+/// Three witnesses that know the log of verifier key `log_vkey`, and a
+/// 2-of-3 policy naming them, written into `dir`.
+pub(crate) fn three_witnesses(dir: &Path, log_vkey: &str) -> (Vec<LiteWitness>, PathBuf) {
+    let origin = log_vkey.split('+').next().unwrap().to_string();
+    let witnesses: Vec<LiteWitness> = (1..=3).map(|n| LiteWitness::start(dir, n)).collect();
+    for w in &witnesses {
+        w.add_log(&origin, log_vkey);
+    }
+    let policy = dir.join("witnesses.policy");
+    let mut text = format!("log {log_vkey}\n");
+    for (i, w) in witnesses.iter().enumerate() {
+        text.push_str(&format!("witness w{} {} {}\n", i + 1, w.vkey, w.url));
+    }
+    text.push_str("group two-of-three 2 w1 w2 w3\nquorum two-of-three\n");
+    std::fs::write(&policy, text).unwrap();
+    (witnesses, policy)
+}
+
+#[test]
+fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    for who in ["a", "b", "c"] {
+        append(&log, who);
+    }
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verifier-key"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(evidence_key().1));
+    assert_eq!(code, 0, "{err}");
+    let (mut witnesses, policy) = three_witnesses(tmp.path(), out.trim());
+
+    // Not yet witnessed: the quorum is missing.
+    let (code, out) = evidence("verify", &log, &policy);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT WITNESSED"), "{out}");
+
+    // Witnessed by all three; the log verifies under the policy.
+    let (code, out) = evidence("witness", &log, &policy);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out.matches("cosigned at").count(), 3, "{out}");
+    let (code, out) = evidence("verify", &log, &policy);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("witnessed: 3 records under the policy's quorum"),
+        "{out}"
+    );
+    assert_eq!(out.matches("  cosignature: w").count(), 3, "{out}");
+    let three = tmp.path().join("three");
+    snapshot(&log, &three);
+
+    // Two more records, witnessed: the snapshot of three records put back
+    // (what a holder of the evidence key can sign) is a rollback.
+    append(&log, "d");
+    append(&log, "e");
+    let (code, out) = evidence("witness", &log, &policy);
+    assert_eq!(code, 0, "{out}");
+    let five = tmp.path().join("five");
+    snapshot(&log, &five);
+    restore(&three, &log);
+    let (code, out) = evidence("verify", &log, &policy);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "has cosigned 5 records of this log, which now has 3: the log was rolled back"
+        ),
+        "{out}"
+    );
+
+    // Another history of five records from the same three: a fork.
+    append(&log, "mallory");
+    append(&log, "mallory again");
+    let (code, out) = evidence("verify", &log, &policy);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("holds another root for this log at size 5: the log was forked"),
+        "{out}"
+    );
+    let (code, out) = evidence("witness", &log, &policy);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FORKED"), "{out}");
+
+    // Back to the real history. One witness down: the quorum still holds.
+    restore(&five, &log);
+    witnesses[2].stop();
+    append(&log, "f");
+    let (code, out) = evidence("witness", &log, &policy);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("witness w3: not counted"), "{out}");
+    let (code, out) = evidence("verify", &log, &policy);
+    assert_eq!(code, 0, "{out}");
+
+    // Two down: appending still works, witnessing and verifying under the
+    // policy say the quorum is missing and name who is lacking.
+    witnesses[1].stop();
+    append(&log, "g");
+    let (code, out) = evidence("witness", &log, &policy);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("NOT WITNESSED: 7 records"), "{out}");
+    let (code, out) = evidence("verify", &log, &policy);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("the checkpoint of 7 records lacks the witness quorum (1 of 3 witnesses cosigned; not: w2, w3)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("witnessed up to 6 records: the last 1 are not"),
+        "{out}"
+    );
+}
