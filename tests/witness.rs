@@ -146,6 +146,11 @@ fn free_port() -> u16 {
         .port()
 }
 
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 fn base64_decode(text: &str) -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
@@ -262,6 +267,51 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     assert_eq!(out.matches("  cosignature: w").count(), 3, "{out}");
     let three = tmp.path().join("three");
     snapshot(&log, &three);
+
+    // An offline proof that record 2 is in the witnessed log, checked with
+    // the log's public key and the policy alone.
+    let proof = tmp.path().join("record2.tlog-proof");
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "proof", "2"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(evidence_key().1)
+        .arg("--out")
+        .arg(&proof));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("with its cosignatures"), "{out}");
+    let check_proof = |proof: &Path| {
+        let (code, out, err) = run(modelseal()
+            .args(["evidence", "check-proof"])
+            .arg(proof)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy));
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = check_proof(&proof);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.starts_with("included: record 2 (sha256:"), "{out}");
+    assert_eq!(out.matches("  cosignature: w").count(), 3, "{out}");
+    // Another record swapped in (its own valid line) fails the proof.
+    let text = std::fs::read_to_string(&proof).unwrap();
+    let first_line = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    let swapped = tmp.path().join("swapped.tlog-proof");
+    let extra = text.lines().nth(1).unwrap().to_string();
+    std::fs::write(
+        &swapped,
+        text.replacen(&extra, &format!("extra {}", b64(first_line.as_bytes())), 1),
+    )
+    .unwrap();
+    let (code, out) = check_proof(&swapped);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.starts_with("INVALID"), "{out}");
 
     // Two more records, witnessed: the snapshot of three records put back
     // (what a holder of the evidence key can sign) is a rollback.

@@ -114,6 +114,34 @@ enum Sub {
         #[command(flatten)]
         witnesses: super::witness::WitnessArgs,
     },
+    /// Write an offline proof (C2SP tlog-proof) that a record is in the log, with the witnesses' cosignatures.
+    Proof {
+        /// The record: its number (from 1) or its digest (sha256:HEX).
+        record: String,
+        /// The evidence log, a file or a postgres:// URI (or --evidence, or
+        /// MODELSEAL_EVIDENCE).
+        path: Option<OsString>,
+        #[command(flatten)]
+        log: LogArgs,
+        /// Where to write the proof (not overwritten).
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        witnesses: super::witness::WitnessArgs,
+    },
+    /// Check an offline proof that a record is in the log, with the log's public key and the witness policy alone.
+    CheckProof {
+        /// The proof (C2SP tlog-proof).
+        proof: PathBuf,
+        /// The evidence key (its public half is enough).
+        #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
+        evidence_key: PathBuf,
+        /// The record's log line, when the proof should be held to it.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+        #[command(flatten)]
+        witnesses: super::witness::WitnessArgs,
+    },
     /// Print the log's verifier key (origin+keyhash+base64), for `witnessctl add-key` and a witness policy's `log` line.
     VerifierKey {
         /// The evidence log, a file or a postgres:// URI (or --evidence, or
@@ -284,6 +312,25 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             witnesses,
         } => super::witness::run_witness(ctx, path, &log, &witnesses),
         Sub::VerifierKey { path, log } => super::witness::run_verifier_key(ctx, path, &log),
+        Sub::Proof {
+            record,
+            path,
+            log,
+            out,
+            witnesses,
+        } => super::witness::run_proof(ctx, &record, path, &log, &out, &witnesses),
+        Sub::CheckProof {
+            proof,
+            evidence_key,
+            record,
+            witnesses,
+        } => super::witness::run_check_proof(
+            ctx,
+            &proof,
+            &evidence_key,
+            record.as_deref(),
+            &witnesses,
+        ),
         Sub::Verify {
             path,
             log,

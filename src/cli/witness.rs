@@ -260,3 +260,199 @@ pub fn run_verifier_key(ctx: &Context, path: Option<OsString>, log: &LogArgs) ->
     }
     Ok(0)
 }
+
+/// `evidence proof`: the offline proof that a record is in the log, over
+/// the latest cosigned checkpoint that covers it (else the log's own).
+pub fn run_proof(
+    ctx: &Context,
+    record: &str,
+    path: Option<OsString>,
+    log: &LogArgs,
+    out: &std::path::Path,
+    args: &WitnessArgs,
+) -> Result<Outcome> {
+    let location = log.location(path)?;
+    let key = log.verifying_key()?;
+    let check = verify_store(
+        location.open()?.as_ref(),
+        &key,
+        VerifyOptions {
+            keep_records: true,
+            keep_leaves: true,
+            now: Some(ctx.now.time()),
+            ..VerifyOptions::default()
+        },
+    )?;
+    let state = state(&check, &key)?;
+    let wanted = match record.parse::<usize>() {
+        Ok(n) if n >= 1 => check.records.iter().find(|r| r.index + 1 == n),
+        Ok(_) => None,
+        Err(_) => {
+            let digest = super::evidence::digest_arg(record)?;
+            check.records.iter().find(|r| r.digest == digest)
+        }
+    }
+    .ok_or_else(|| Error::Usage(format!("{record}: no such record in {}", check.location)))?;
+    let index = wanted.index as u64;
+    let line = location_line(&location, &check, wanted.index)?;
+    // The cosigned checkpoint kept beside the log, when it covers the
+    // record and is this log's prefix; else the log's own checkpoint.
+    let stored = match args.witnessed_path(&location) {
+        Some(p) if p.exists() => Some(read_text(&p, InputKind::Checkpoint)?),
+        _ => None,
+    };
+    let covering = stored.filter(|note| {
+        modelseal::evidence::open_log_checkpoint(note, &key).is_ok_and(|cp| {
+            cp.origin == state.checkpoint.origin
+                && cp.size > index
+                && cp.size <= state.checkpoint.size
+                && usize::try_from(cp.size)
+                    .is_ok_and(|n| modelseal::evidence::merkle::root(&check.leaves[..n]) == cp.root)
+        })
+    });
+    let (note, size) = match &covering {
+        Some(note) => {
+            let cp =
+                modelseal::evidence::open_log_checkpoint(note, &key).map_err(Error::Evidence)?;
+            (note.as_str(), cp.size)
+        }
+        None => (state.note, state.checkpoint.size),
+    };
+    let text = modelseal_witness::write_proof(index, &line, &check.leaves, note, size)
+        .map_err(Error::Evidence)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| Error::io(out, e))?;
+    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io(out, e))?;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "record": wanted.index + 1,
+            "digest": wanted.digest,
+            "checkpoint_size": size,
+            "cosigned": covering.is_some(),
+            "proof": out,
+        })),
+        _ => outln!(
+            "proof of record {} (sha256:{}) in the checkpoint of {} records{} written to {}",
+            wanted.index + 1,
+            wanted.digest,
+            size,
+            if covering.is_some() {
+                ", with its cosignatures,"
+            } else {
+                ""
+            },
+            escape(&out.display().to_string())
+        ),
+    }
+    Ok(0)
+}
+
+/// The exact log line of record `index` (0-based).
+fn location_line(location: &Location, check: &LogCheck, index: usize) -> Result<Vec<u8>> {
+    let mut found = None;
+    let mut position = 0usize;
+    location.open()?.scan(&mut |item| {
+        if let modelseal::evidence::ScanItem::Record { bytes, .. } = item {
+            if position == index {
+                found = Some(bytes.to_vec());
+            }
+            position += 1;
+        }
+        Ok(())
+    })?;
+    let line = found.ok_or_else(|| {
+        Error::Evidence(format!(
+            "{}: record {} changed while read",
+            check.location,
+            index + 1
+        ))
+    })?;
+    if modelseal::evidence::merkle::leaf_hash(&line) != check.leaves[index] {
+        return Err(Error::Evidence(format!(
+            "{}: record {} changed while read",
+            check.location,
+            index + 1
+        )));
+    }
+    Ok(line)
+}
+
+/// `evidence check-proof`: checks an offline proof with the log's public
+/// key and, when given, the witness policy.
+pub fn run_check_proof(
+    ctx: &Context,
+    proof: &std::path::Path,
+    evidence_key: &std::path::Path,
+    record: Option<&std::path::Path>,
+    args: &WitnessArgs,
+) -> Result<Outcome> {
+    let key = modelseal::evidence::evidence_verifying_key(&modelseal::keys::load_public_key(
+        evidence_key,
+    )?)?;
+    let text = read_text(proof, InputKind::Checkpoint)?;
+    let line = record
+        .map(|p| {
+            read_text(p, InputKind::Checkpoint)
+                .map(|t| t.trim_end_matches('\n').as_bytes().to_vec())
+        })
+        .transpose()?;
+    let policy = args.policy()?;
+    let checked =
+        match modelseal_witness::check_proof(&text, line.as_deref(), &key, policy.as_ref()) {
+            Ok(c) => c,
+            Err(why) => {
+                match ctx.format {
+                    Format::Json => {
+                        print_json(&json!({ "proof": proof, "valid": false, "problem": why }))
+                    }
+                    _ => outln!(
+                        "INVALID: {}: {}",
+                        escape(&proof.display().to_string()),
+                        escape(&why)
+                    ),
+                }
+                return Ok(1);
+            }
+        };
+    let witnessed = policy.is_none() || checked.quorum;
+    match ctx.format {
+        Format::Json => print_json(&json!({
+            "proof": proof,
+            "valid": witnessed,
+            "record": checked.record.index + 1,
+            "digest": checked.record.digest,
+            "predicate_type": checked.record.predicate_type(),
+            "time": checked.record.time().to_string(),
+            "log": checked.checkpoint.origin,
+            "checkpoint_size": checked.checkpoint.size,
+            "quorum": policy.as_ref().map(|_| checked.quorum),
+            "cosignatures": checked.cosignatures.iter().map(|(n, t)| json!({"witness": n, "time": t})).collect::<Vec<_>>(),
+        })),
+        _ => {
+            outln!(
+                "{}: record {} (sha256:{}, {}, {}) is in {} of {} records",
+                if witnessed {
+                    "included"
+                } else {
+                    "NOT WITNESSED"
+                },
+                checked.record.index + 1,
+                checked.record.digest,
+                checked.record.predicate_type(),
+                checked.record.time(),
+                escape(&checked.checkpoint.origin),
+                checked.checkpoint.size
+            );
+            for (name, time) in &checked.cosignatures {
+                outln!("  cosignature: {} at {}", escape(name), timestamp(*time));
+            }
+            if policy.is_some() && !checked.quorum {
+                outln!("  the cosignatures do not reach the witness policy's quorum");
+            }
+        }
+    }
+    Ok(if witnessed { 0 } else { 1 })
+}

@@ -14,10 +14,12 @@
 mod client;
 mod cosignature;
 mod policy;
+mod proof;
 
 pub use client::{Answer, add_checkpoint};
 pub use cosignature::{Cosigned, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
+pub use proof::{PROOF_HEADER, ProofCheck, check_proof, write_proof};
 
 use ed25519_dalek::VerifyingKey;
 use modelseal_evidence::Checkpoint;
