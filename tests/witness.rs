@@ -160,24 +160,35 @@ fn base64_decode(text: &str) -> Vec<u8> {
 
 /// Appends one record (an attached document) to `log`.
 fn append(log: &Path, who: &str) {
+    let (code, err) = append_witnessed(log, who, None);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// Appends one record, with the witnesses of `policy` asked afterwards
+/// when given: (exit code, stderr).
+fn append_witnessed(log: &Path, who: &str, policy: Option<&Path>) -> (i32, String) {
     let doc = log.with_extension("doc");
     std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
-    let (code, _, err) = run(modelseal()
-        .args([
-            "evidence",
-            "attach",
-            "--control",
-            "1",
-            "--reviewer",
-            who,
-            "--file",
-        ])
-        .arg(&doc)
-        .arg("--evidence")
-        .arg(log)
-        .arg("--evidence-key")
-        .arg(evidence_key().0));
-    assert_eq!(code, 0, "{err}");
+    let mut cmd = modelseal();
+    cmd.args([
+        "evidence",
+        "attach",
+        "--control",
+        "1",
+        "--reviewer",
+        who,
+        "--file",
+    ])
+    .arg(&doc)
+    .arg("--evidence")
+    .arg(log)
+    .arg("--evidence-key")
+    .arg(evidence_key().0);
+    if let Some(policy) = policy {
+        cmd.arg("--witness-policy").arg(policy);
+    }
+    let (code, _, err) = run(&mut cmd);
+    (code, err)
 }
 
 fn evidence(sub: &str, log: &Path, policy: &Path) -> (i32, String) {
@@ -347,7 +358,9 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     // Back to the real history. One witness down: the quorum still holds.
     restore(&five, &log);
     witnesses[2].stop();
-    append(&log, "f");
+    let (code, err) = append_witnessed(&log, "f", Some(&policy));
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("evidence: witnessed 6 records"), "{err}");
     let (code, out) = evidence("witness", &log, &policy);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("witness w3: not counted"), "{out}");
@@ -357,7 +370,12 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     // Two down: appending still works, witnessing and verifying under the
     // policy say the quorum is missing and name who is lacking.
     witnesses[1].stop();
-    append(&log, "g");
+    let (code, err) = append_witnessed(&log, "g", Some(&policy));
+    assert_eq!(code, 0, "the append stands: {err}");
+    assert!(
+        err.contains("witnessing: the quorum is not reached for 7 records"),
+        "{err}"
+    );
     let (code, out) = evidence("witness", &log, &policy);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("NOT WITNESSED: 7 records"), "{out}");

@@ -66,7 +66,7 @@ pub struct BomArgs {
     #[arg(long, value_name = "FILE", default_value = "model.sig")]
     signature: PathBuf,
     #[command(flatten)]
-    evidence: EvidenceArgs,
+    pub evidence: EvidenceArgs,
     #[command(flatten)]
     registry: RegistryArgs,
 }

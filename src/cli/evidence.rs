@@ -297,7 +297,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 note,
                 checklist,
             };
-            attach(ctx, &file, attachment, &log)
+            super::witness::after(ctx, &log, attach(ctx, &file, attachment, &log))
         }
         Sub::Deploy {
             model,
@@ -305,7 +305,11 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             target,
             verification,
             log,
-        } => deploy(ctx, &model, name, target, verification.as_deref(), &log),
+        } => super::witness::after(
+            ctx,
+            &log,
+            deploy(ctx, &model, name, target, verification.as_deref(), &log),
+        ),
         Sub::Witness {
             path,
             log,

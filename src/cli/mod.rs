@@ -108,9 +108,18 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Keygen(a) => keygen::run(&ctx, a),
         Command::Hash(a) => hash::run(&ctx, a),
-        Command::Sign(a) => sign::run(&ctx, a),
-        Command::Verify(a) => verify::run(&ctx, a),
-        Command::Bom(a) => bom::run(&ctx, a),
+        Command::Sign(a) => {
+            let evidence = a.evidence.clone();
+            witness::after(&ctx, &evidence, sign::run(&ctx, a))
+        }
+        Command::Verify(a) => {
+            let evidence = a.evidence.clone();
+            witness::after(&ctx, &evidence, verify::run(&ctx, a))
+        }
+        Command::Bom(a) => {
+            let evidence = a.evidence.clone();
+            witness::after(&ctx, &evidence, bom::run(&ctx, a))
+        }
         Command::Inspect(a) => inspect::run(&ctx, a),
         Command::Policy(a) => policy::run(&ctx, a),
         Command::Evidence(a) => evidence::run(&ctx, a),
@@ -355,6 +364,17 @@ pub struct EvidenceArgs {
     /// The Ed25519 key that seals evidence records and checkpoints.
     #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
     pub evidence_key: Option<PathBuf>,
+    /// After an append, have this witness policy's witnesses (C2SP tlog-policy) cosign the log; a failure warns, the record stays.
+    #[arg(long, value_name = "FILE", env = "MODELSEAL_WITNESS_POLICY")]
+    pub witness_policy: Option<PathBuf>,
+    /// Ask the witnesses at most once in this many seconds (later appends wait for the next one, or `evidence witness`); 0: after every append.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "MODELSEAL_WITNESS_INTERVAL",
+        default_value_t = 0
+    )]
+    pub witness_interval: u64,
 }
 
 impl EvidenceArgs {

@@ -56,7 +56,7 @@ pub struct SignArgs {
     #[command(flatten)]
     hashing: HashingArgs,
     #[command(flatten)]
-    evidence: EvidenceArgs,
+    pub evidence: EvidenceArgs,
     #[command(flatten)]
     registry: RegistryArgs,
 }

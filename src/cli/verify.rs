@@ -69,7 +69,7 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE|URL", requires = "bom")]
     bom_signature: Option<PathBuf>,
     #[command(flatten)]
-    evidence: EvidenceArgs,
+    pub evidence: EvidenceArgs,
     #[command(flatten)]
     registry: RegistryArgs,
 }

@@ -456,3 +456,100 @@ pub fn run_check_proof(
     }
     Ok(if witnessed { 0 } else { 1 })
 }
+
+/// After a command that appends to the log in `evidence`: when a witness
+/// policy is given, and the last cosigned checkpoint is older than the
+/// interval, the witnesses are asked to cosign the log. Whatever happens
+/// to that, the command's own outcome stands: a failure is one warning,
+/// and the next append or `evidence witness` tries again.
+pub fn after(
+    ctx: &Context,
+    evidence: &super::EvidenceArgs,
+    outcome: Result<Outcome>,
+) -> Result<Outcome> {
+    let (Ok(_), Some(log), Some(policy)) = (&outcome, &evidence.evidence, &evidence.witness_policy)
+    else {
+        return outcome;
+    };
+    let args = WitnessArgs {
+        witness_policy: Some(policy.clone()),
+        witnessed: None,
+        witness_timeout: 10,
+    };
+    if let Err(e) = witness_now(ctx, log, evidence, &args) {
+        let why = match e {
+            Error::Evidence(why) => why,
+            other => other.to_string(),
+        };
+        ctx.warn(&format!(
+            "witnessing: {} (the record is kept; the next append or `evidence witness` tries again)",
+            escape(&why)
+        ));
+    }
+    outcome
+}
+
+/// The witnessing of [`after`], unless the interval says it is not due.
+fn witness_now(
+    ctx: &Context,
+    log: &OsString,
+    evidence: &super::EvidenceArgs,
+    args: &WitnessArgs,
+) -> Result<()> {
+    let policy = args
+        .policy()?
+        .ok_or_else(|| Error::Usage("no witness policy given".into()))?;
+    let location = Location::parse(log, &super::env::pg())?;
+    let target = args.witnessed_path(&location);
+    if evidence.witness_interval > 0
+        && let Some(path) = &target
+        && let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified())
+        && modified
+            .elapsed()
+            .is_ok_and(|age| age.as_secs() < evidence.witness_interval)
+    {
+        return Ok(()); // Batched: the next witnessing takes this record in.
+    }
+    let key_path = evidence.evidence_key.as_ref().ok_or_else(|| {
+        Error::Usage("--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
+    })?;
+    let key =
+        modelseal::evidence::evidence_verifying_key(&modelseal::keys::load_public_key(key_path)?)?;
+    let check = verify_store(
+        location.open()?.as_ref(),
+        &key,
+        VerifyOptions {
+            keep_leaves: true,
+            now: Some(ctx.now.time()),
+            ..VerifyOptions::default()
+        },
+    )?;
+    let state = state(&check, &key)?;
+    let previous = match &target {
+        Some(path) if path.exists() => Some(read_text(path, InputKind::Checkpoint)?),
+        _ => None,
+    };
+    let run = modelseal_witness::witness(&policy, &state, previous.as_deref(), args.timeout())
+        .map_err(Error::Evidence)?;
+    if let Some(path) = target.as_ref().filter(|_| run.replace) {
+        modelseal_witness::store_cosigned(path, &run.cosigned_note)
+            .map_err(|e| Error::io(path, e))?;
+    }
+    if !run.quorum {
+        let lacking: Vec<String> = run
+            .outcomes
+            .iter()
+            .filter(|(_, o)| !matches!(o, Held::Cosigned(_)))
+            .map(|(n, o)| format!("{n}: {}", held(o)))
+            .collect();
+        return Err(Error::Evidence(format!(
+            "the quorum is not reached for {} records ({})",
+            state.checkpoint.size,
+            lacking.join("; ")
+        )));
+    }
+    if !ctx.quiet {
+        errln!("evidence: witnessed {} records", state.checkpoint.size);
+    }
+    Ok(())
+}
