@@ -278,6 +278,23 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     assert_eq!(out.matches("  cosignature: w").count(), 3, "{out}");
     let three = tmp.path().join("three");
     snapshot(&log, &three);
+    let audit = |log: &Path| {
+        let (code, out, err) = run(modelseal()
+            .args(["--format", "json", "audit", "--evidence"])
+            .arg(log)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy));
+        let v: serde_json::Value =
+            serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        (code, v)
+    };
+    let (_, report) = audit(&log);
+    let w = &report["log"]["witnesses"];
+    assert_eq!(w["quorum"], true, "{w}");
+    assert_eq!(w["witnessed_size"], 3, "{w}");
+    assert_eq!(w["cosignatures"].as_array().unwrap().len(), 3, "{w}");
 
     // An offline proof that record 2 is in the witnessed log, checked with
     // the log's public key and the policy alone.

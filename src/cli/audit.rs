@@ -31,6 +31,8 @@ pub struct AuditArgs {
     /// (no rollback, no other log).
     #[arg(long, value_name = "FILE")]
     checkpoint: Option<PathBuf>,
+    #[command(flatten)]
+    witnesses: super::witness::WitnessArgs,
 }
 
 /// The checklist named on the command line, or the shipped one, with the
@@ -78,9 +80,15 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
             older: older.as_deref(),
             keep_records: true,
             now: Some(ctx.now.time().max(as_of.cutoff)),
+            keep_leaves: args.witnesses.witness_policy.is_some(),
             ..Default::default()
         },
     )?;
+    let witnessed = if check.ok() {
+        super::witness::verify(&args.witnesses, &location, &key, &check)?
+    } else {
+        None
+    };
     let mut input = AuditInput::new(
         &list,
         &check,
@@ -104,6 +112,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         )));
     }
     input.documents = args.documents.clone();
+    input.witnesses = witnessed.as_ref().map(super::witness::summary);
     let report = evaluate(&input);
     match ctx.format {
         Format::Human => out!("{}", to_human(&report)),

@@ -156,6 +156,27 @@ pub fn print_check(found: &WitnessCheck) {
     }
 }
 
+/// The witness check as the audit report shows it.
+pub fn summary(found: &WitnessCheck) -> modelseal::audit::Witnessing {
+    let mut w = modelseal::audit::Witnessing::default();
+    w.quorum = found.quorum;
+    w.witnessed_size = found.witnessed.as_ref().map(|c| c.size);
+    w.cosignatures = found
+        .cosignatures
+        .iter()
+        .map(|(name, time)| {
+            let at = i64::try_from(*time)
+                .ok()
+                .and_then(|s| jiff::Timestamp::from_second(s).ok())
+                .unwrap_or(jiff::Timestamp::MAX);
+            (name.clone(), at)
+        })
+        .collect();
+    w.problems = found.problems.clone();
+    w.missing = found.missing.clone();
+    w
+}
+
 /// The witness check as JSON.
 pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
     json!({

@@ -40,6 +40,8 @@ pub struct AuditInput<'a> {
     /// date re-run later is the report that was issued (records appended
     /// since, whatever their dates, are not counted).
     pub kept: Option<u64>,
+    /// What the log's witnesses hold, when checked under a witness policy.
+    pub witnesses: Option<crate::report::Witnessing>,
 }
 
 impl<'a> AuditInput<'a> {
@@ -63,6 +65,7 @@ impl<'a> AuditInput<'a> {
             documents: None,
             clock,
             kept: None,
+            witnesses: None,
         }
     }
 }
@@ -233,6 +236,7 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
                 .collect(),
             unbound: check.unbound,
             kept: input.kept,
+            witnesses: input.witnesses.clone(),
         },
         documents: input.documents.as_ref().map(|d| d.display().to_string()),
         period,

@@ -225,6 +225,21 @@ pub fn to_oscal(report: &AuditReport) -> Value {
             &kept.to_string(),
         ));
     }
+    if let Some(w) = &report.log.witnesses {
+        result_props.push(prop(
+            "witness-quorum",
+            if w.quorum { "reached" } else { "not-reached" },
+        ));
+        if let Some(size) = w.witnessed_size {
+            result_props.push(prop("witnessed-size", &size.to_string()));
+        }
+        for (name, time) in &w.cosignatures {
+            result_props.push(prop("witness-cosignature", &format!("{name} at {time}")));
+        }
+        for p in &w.problems {
+            result_props.push(prop("witness-finding", p));
+        }
+    }
     result_props.extend(not_applicable);
     let (start, end) = report
         .period

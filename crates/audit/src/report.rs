@@ -388,6 +388,29 @@ pub struct CheckpointSummary {
     pub root: String,
 }
 
+/// What the log's witnesses hold, as checked under a witness policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Witnessing {
+    /// Whether the log's checkpoint reaches the policy's quorum.
+    pub quorum: bool,
+    /// The latest checkpoint size that reached it, if any.
+    pub witnessed_size: Option<u64>,
+    /// The cosignatures counted: the witness and when it cosigned.
+    pub cosignatures: Vec<(String, jiff::Timestamp)>,
+    /// Rollbacks and forks the witnesses show.
+    pub problems: Vec<String>,
+    /// What the quorum lacks, when it is not reached.
+    pub missing: Option<String>,
+}
+
+impl Witnessing {
+    /// Whether the log stands under the witness policy.
+    pub fn ok(&self) -> bool {
+        self.quorum && self.problems.is_empty()
+    }
+}
+
 /// The log as the audit saw it.
 #[derive(Debug, Clone, Serialize)]
 pub struct LogSummary {
@@ -420,6 +443,10 @@ pub struct LogSummary {
     /// audit as of a date with the checkpoint kept then): their number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kept: Option<u64>,
+    /// What the witnesses hold, when the audit ran under a witness policy:
+    /// a log they do not stand behind fails the audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub witnesses: Option<Witnessing>,
 }
 
 /// A record's position shown as its number, counted from 1 as every
@@ -588,6 +615,7 @@ impl AuditReport {
     pub fn failed(&self) -> bool {
         !self.log.intact
             || !self.log.time_findings.is_empty()
+            || self.log.witnesses.as_ref().is_some_and(|w| !w.ok())
             || self.controls.iter().any(ControlResult::fails_audit)
             || self.test_clock.is_some_and(|t| t.fails_audit())
     }

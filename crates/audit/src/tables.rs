@@ -379,6 +379,26 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
             format!("the {kept} records inside the kept checkpoint (a report re-run as issued)"),
         ));
     }
+    if let Some(w) = &r.log.witnesses {
+        lines.push((
+            "Witnesses",
+            match (w.quorum, w.witnessed_size) {
+                (true, Some(size)) => {
+                    format!("the checkpoint of {size} records reaches the quorum")
+                }
+                _ => format!(
+                    "NOT WITNESSED: {}",
+                    w.missing.as_deref().unwrap_or("the quorum is not reached")
+                ),
+            },
+        ));
+        for (name, time) in &w.cosignatures {
+            lines.push(("Cosignature", format!("{name} at {time}")));
+        }
+        for p in &w.problems {
+            lines.push(("Witness finding", p.clone()));
+        }
+    }
     if r.log.unbound > 0 {
         lines.push((
             "Unbound records",
