@@ -80,6 +80,8 @@ apt_install postgresql
 command -v go > /dev/null 2>&1 || apt_install golang-go
 # ssh-agent holds the witnesses' keys (litewitness signs through it).
 command -v ssh-agent > /dev/null 2>&1 || apt_install openssh-client
+# openssl ts is the RFC 3161 responder of the timestamp tests.
+command -v openssl > /dev/null 2>&1 || apt_install openssl
 
 # litewitness and witnessctl (torchwood), the witnesses of the witnessing
 # tests: pinned, built once per version from the Go module proxy into the

@@ -106,6 +106,9 @@ pub struct GateRequest<'a> {
     /// the VSA claims `MODELSEAL_FORMATS_SAFE` and a policy passes its
     /// format rules only when the files were judged).
     pub inspect_formats: bool,
+    /// Trusted RFC 3161 TSA certificates (DER): when given, the signature
+    /// must carry a timestamp that chains to one.
+    pub tsa_anchors: Vec<Vec<u8>>,
 }
 
 impl<'a> GateRequest<'a> {
@@ -121,6 +124,7 @@ impl<'a> GateRequest<'a> {
             allow_symlinks: false,
             now,
             inspect_formats: true,
+            tsa_anchors: Vec::new(),
         }
     }
 
@@ -315,6 +319,7 @@ impl Gate {
         options.ignore_unsigned_files = request.ignore_unsigned_files;
         options.inspect_formats = request.inspect_formats;
         options.allow_symlinks = request.allow_symlinks;
+        options.tsa_anchors = request.tsa_anchors.clone();
         if let Some(policy) = &self.policy {
             options.symlink_rule = Some(policy.policy.require.symlinks);
             options.sha256_of = policy

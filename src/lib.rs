@@ -23,7 +23,7 @@
 
 pub use modelseal_core::{
     Error, ErrorClass, Result, VERSION, bom, bundle, clock, digest, fetch, formats, json, keys,
-    policy, sign, sigstore, source, verify,
+    policy, sign, sigstore, source, timestamp, verify,
 };
 
 /// The audit: the checklist, evaluated against a checked evidence log, and

@@ -135,6 +135,11 @@ pub struct SignRequest<'a> {
     pub recorder: Option<&'a Recorder>,
     /// The time the record and registry annotations state.
     pub now: Now,
+    /// An RFC 3161 time-stamping authority that stamps the signatures (key
+    /// and certificate signing), so their time does not come from the
+    /// signer's clock alone.
+    #[cfg(feature = "remote")]
+    pub tsa: Option<crate::registry::tsa::Tsa>,
 }
 
 impl<'a> SignRequest<'a> {
@@ -149,8 +154,32 @@ impl<'a> SignRequest<'a> {
             bom: None,
             recorder: None,
             now,
+            #[cfg(feature = "remote")]
+            tsa: None,
         }
     }
+}
+
+/// Stamps a signed bundle with the request's TSA, if any.
+#[cfg(feature = "remote")]
+fn stamp(
+    request: &SignRequest<'_>,
+    bundle: &mut crate::sign::SignedBundle,
+) -> Result<Option<crate::timestamp::Stamped>> {
+    let Some(tsa) = &request.tsa else {
+        return Ok(None);
+    };
+    let (token, checked) = tsa.stamp(&bundle.signature(), request.now.time())?;
+    bundle.set_timestamps(&[token])?;
+    Ok(checked)
+}
+
+#[cfg(not(feature = "remote"))]
+fn stamp(
+    _: &SignRequest<'_>,
+    _: &mut crate::sign::SignedBundle,
+) -> Result<Option<crate::timestamp::Stamped>> {
+    Ok(None)
 }
 
 /// A release made.
@@ -175,6 +204,9 @@ pub struct Release {
     /// What was attached in the registry: `("signature" | "bom", referrer
     /// manifest digest, how)`.
     pub attached: Vec<Referrer>,
+    /// The signature's RFC 3161 timestamp, as checked against the TSA's
+    /// chain when one was given.
+    pub timestamped: Option<crate::timestamp::Stamped>,
 }
 
 /// One artifact attached to a registry model.
@@ -271,16 +303,28 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         )?),
     };
     let signer = request.identity.signer_info();
+    let mut timestamped = None;
     let (bundle, bom_bundle) = match &request.identity {
         Identity::Key(identity) => {
-            let bundle = sign_model(&name, &manifest, identity)?;
+            let mut bundle = sign_model(&name, &manifest, identity)?;
+            timestamped = stamp(&request, &mut bundle)?;
             let bom_bundle = match &bom {
-                Some((b, _)) => Some(Signed::Streamed(Box::new(crate::bom::sign_bom(
-                    b, &name, &root, identity,
-                )?))),
+                Some((b, _)) => {
+                    let mut signed = crate::bom::sign_bom(b, &name, &root, identity)?;
+                    stamp(&request, &mut signed)?;
+                    Some(Signed::Streamed(Box::new(signed)))
+                }
                 None => None,
             };
             (Signed::Streamed(Box::new(bundle)), bom_bundle)
+        }
+        #[cfg(feature = "remote")]
+        Identity::Service(_) if request.tsa.is_some() => {
+            return Err(Error::Usage(
+                "an RFC 3161 timestamp is for key and certificate signing; a keyless \
+                 signature is timed by the transparency log"
+                    .into(),
+            ));
         }
         Identity::Service(service) => {
             let statement = serde_json::to_vec(&Statement::for_manifest(&name, &manifest))
@@ -375,6 +419,7 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         bom: request.bom.map(|b| (b.path, bom_sig.unwrap_or_default())),
         record,
         attached,
+        timestamped,
     })
 }
 

@@ -31,4 +31,5 @@ mod schema;
 mod sigstore;
 mod snapshots;
 mod tamper;
+mod timestamp;
 mod witness;

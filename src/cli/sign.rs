@@ -50,6 +50,12 @@ pub struct SignArgs {
     /// Also write a CycloneDX ML-BOM here, signed the same way (BOM.sig), in the same pass.
     #[arg(long, value_name = "BOM")]
     bom: Option<PathBuf>,
+    /// Have this RFC 3161 time-stamping authority stamp the signatures (key and certificate signing); the stamps go in the bundles.
+    #[arg(long, value_name = "URL")]
+    tsa: Option<String>,
+    /// With --tsa: the TSA's trusted certificates (PEM); each stamp is checked against them before anything is written.
+    #[arg(long, value_name = "PEM", requires = "tsa")]
+    tsa_chain: Option<PathBuf>,
     /// With --bom: a dataset directory or file the model was trained on. Repeatable.
     #[arg(long, value_name = "DIR_OR_FILE", requires = "bom")]
     dataset: Vec<PathBuf>,
@@ -120,6 +126,20 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     request.signature.clone_from(&signature);
     request.bom = bom;
     request.recorder = recorder.as_ref();
+    #[cfg(feature = "remote")]
+    if let Some(url) = &args.tsa {
+        request.tsa = Some(modelseal::registry::tsa::Tsa {
+            url: url.clone(),
+            anchors: match &args.tsa_chain {
+                Some(pem) => modelseal::keys::load_certificates(pem)?,
+                None => Vec::new(),
+            },
+        });
+    }
+    #[cfg(not(feature = "remote"))]
+    if args.tsa.is_some() {
+        return Err(Error::Usage("--tsa needs the remote feature".into()));
+    }
     if recorder.is_some() {
         ctx.warn_test_clock("the evidence record");
     }
@@ -158,6 +178,15 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 outln!("bom:       {} (signed: {})", path.display(), sig.display());
             }
             outln!("signer:    {}", escape(&release.signer.to_string()));
+            if let Some(stamp) = &release.timestamped {
+                outln!(
+                    "timestamp: {} (RFC 3161, by {})",
+                    stamp.time,
+                    escape(&stamp.tsa)
+                );
+            } else if args.tsa.is_some() {
+                outln!("timestamp: in the bundle (not checked: give --tsa-chain)");
+            }
         }
         Format::Json => print_json(&serde_json::json!({
             "signature": signature,

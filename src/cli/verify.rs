@@ -59,6 +59,9 @@ pub struct VerifyArgs {
     /// signature of this model can be, from the number of its files).
     #[arg(long, value_name = "BYTES")]
     max_bundle_size: Option<u64>,
+    /// Trusted RFC 3161 time-stamping authority certificates (PEM): the signature must carry a timestamp that chains to one, and its time is the signing time.
+    #[arg(long, value_name = "PEM")]
+    tsa_chain: Option<PathBuf>,
     /// Also verify this signed CycloneDX ML-BOM (a file or an https:// URL).
     #[arg(long, value_name = "BOM")]
     bom: Option<PathBuf>,
@@ -129,6 +132,9 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     request.ignore_paths = args.ignore_paths.clone();
     request.ignore_unsigned_files = args.ignore_unsigned_files;
     request.allow_symlinks = args.allow_symlinks;
+    if let Some(chain) = &args.tsa_chain {
+        request.tsa_anchors = modelseal::keys::load_certificates(chain)?;
+    }
     // Formats are judged when something relies on the judgement: a policy,
     // or the evidence record's MODELSEAL_FORMATS_SAFE. A registry model's
     // blobs are then streamed; else raw layers are checked by digest alone.
@@ -406,8 +412,15 @@ fn print_human(model: &str, signature: &str, verdict: &Verdict) {
         };
         outln!("  {label} {}", escape(&signer.to_string()));
     }
-    if let Some(time) = verdict.signed_at {
-        outln!("  logged:  {time} (transparency log)");
+    match (&verdict.timestamped, verdict.signed_at) {
+        (Some(stamp), _) => outln!(
+            "  timestamped: {} (RFC 3161, by {} under {})",
+            stamp.time,
+            escape(&stamp.tsa),
+            escape(&stamp.anchor)
+        ),
+        (None, Some(time)) => outln!("  logged:  {time} (transparency log)"),
+        (None, None) => {}
     }
 }
 

@@ -31,6 +31,7 @@ pub mod policy;
 pub mod sign;
 pub mod sigstore;
 pub mod source;
+pub mod timestamp;
 pub mod verify;
 
 pub use error::{Error, ErrorClass, Result};

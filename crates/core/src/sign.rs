@@ -67,6 +67,33 @@ impl SignedBundle {
     pub fn payload(&self) -> &[u8] {
         self.payload.payload()
     }
+
+    /// The DSSE signature's bytes (what an RFC 3161 timestamp stamps, as
+    /// Sigstore bundles do).
+    pub fn signature(&self) -> Vec<u8> {
+        self.frame
+            .dsse_envelope
+            .as_ref()
+            .and_then(|e| e.signatures.first())
+            .and_then(|s| STANDARD.decode(&s.sig).ok())
+            .unwrap_or_default()
+    }
+
+    /// Carries RFC 3161 timestamp tokens (DER) of the signature in
+    /// `verificationMaterial.timestampVerificationData`.
+    pub fn set_timestamps(&mut self, tokens: &[Vec<u8>]) -> Result<()> {
+        let stamps: Vec<serde_json::Value> = tokens
+            .iter()
+            .map(|t| serde_json::json!({ "signedTimestamp": STANDARD.encode(t) }))
+            .collect();
+        let text = serde_json::to_string(&serde_json::json!({ "rfc3161Timestamps": stamps }))
+            .map_err(|e| Error::Bundle(format!("cannot encode the timestamps: {e}")))?;
+        let raw = serde_json::value::RawValue::from_string(text)
+            .map_err(|e| Error::Bundle(format!("cannot encode the timestamps: {e}")))?;
+        self.frame.verification_material.timestamp_verification_data =
+            Some(crate::bundle::RawJson(raw));
+        Ok(())
+    }
 }
 
 /// Signs `manifest` of the model `name`: the OMS statement in a DSSE envelope

@@ -11,6 +11,7 @@ use modelseal_core::{Error, Result, digest, fetch, formats, json, source};
 
 mod http;
 pub mod oci;
+pub mod tsa;
 
 pub use http::{fetch, is_url, read_input, set_timeout, timeout};
 pub use oci::{OciError, OciSource};

@@ -21,6 +21,10 @@ pub(crate) struct Authenticated {
     pub payload: SignedPayload,
     /// The logged signing time (keyless signatures).
     pub signing_time: Option<jiff::Timestamp>,
+    /// The RFC 3161 timestamp tokens the bundle carries (unchecked).
+    pub timestamps: Vec<Vec<u8>>,
+    /// The DSSE signature's bytes (what the timestamps stamp).
+    pub signature: Vec<u8>,
 }
 
 /// A check that failed: the signer it was checked with, when known, why,
@@ -121,10 +125,17 @@ pub(crate) fn authenticate(
             claimed: claimed(),
         }));
     }
+    let timestamps = match &material.timestamp_verification_data {
+        Some(raw) => crate::timestamp::bundle_tokens(raw.0.get())
+            .map_err(|e| Error::Bundle(e.to_string()))?,
+        None => Vec::new(),
+    };
     Ok(Ok(Authenticated {
         signer,
         payload,
         signing_time,
+        timestamps,
+        signature,
     }))
 }
 

@@ -27,6 +27,20 @@ const ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.100
 const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const RSA_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
 const EKU_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+const EKU_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
+const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
+const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
+const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
+
+/// What the leaf of a path is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Signing models and BOMs (extendedKeyUsage codeSigning, when present).
+    CodeSigning,
+    /// An RFC 3161 time-stamping authority (extendedKeyUsage timeStamping,
+    /// required, and the only one, as RFC 3161 says).
+    TimeStamping,
+}
 const EKU_ANY: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
 
 /// Extensions this validator understands, and so may be critical.
@@ -89,11 +103,23 @@ fn parse(der: &[u8]) -> Result<Cert, ChainError> {
     })
 }
 
-/// Validates `chain` (leaf first) against `anchors` at time `at`.
+/// Validates `chain` (leaf first) against `anchors` at time `at`, for code
+/// signing.
 pub fn validate(
     chain: &[Vec<u8>],
     anchors: &[Vec<u8>],
     at: SystemTime,
+) -> Result<ValidatedLeaf, ChainError> {
+    validate_for(chain, anchors, at, Purpose::CodeSigning)
+}
+
+/// Validates `chain` (leaf first) against `anchors` at time `at`, for
+/// `purpose`.
+pub fn validate_for(
+    chain: &[Vec<u8>],
+    anchors: &[Vec<u8>],
+    at: SystemTime,
+    purpose: Purpose,
 ) -> Result<ValidatedLeaf, ChainError> {
     let (leaf_der, intermediates) = chain
         .split_first()
@@ -107,7 +133,7 @@ pub fn validate(
         .iter()
         .map(|d| parse(d))
         .collect::<Result<Vec<_>, _>>()?;
-    check_leaf(&leaf.cert)?;
+    check_leaf(&leaf.cert, purpose)?;
     check_time(&leaf.cert, at)?;
     let mut path = vec![&leaf];
     let anchor = extend(&mut path, &intermediates, &anchors, at)?;
@@ -243,7 +269,7 @@ fn issued_by(child: &Cert, issuer: &Cert, below: usize, at: SystemTime) -> Resul
     check_time(&issuer.cert, at)
 }
 
-fn check_leaf(leaf: &Certificate) -> Result<(), ChainError> {
+fn check_leaf(leaf: &Certificate, purpose: Purpose) -> Result<(), ChainError> {
     check_critical(leaf)?;
     let tbs = leaf.tbs_certificate();
     let name = certificate_subject(leaf);
@@ -259,6 +285,18 @@ fn check_leaf(leaf: &Certificate) -> Result<(), ChainError> {
             )));
         }
         _ => {}
+    }
+    if purpose == Purpose::TimeStamping {
+        return match tbs.get_extension::<ExtendedKeyUsage>() {
+            Ok(Some((true, eku))) if eku.0.as_slice() == [EKU_TIME_STAMPING] => Ok(()),
+            Err(e) => Err(ChainError::Malformed(format!(
+                "{name:?}: bad extendedKeyUsage: {e}"
+            ))),
+            _ => Err(ChainError::Usage(format!(
+                "the time-stamping certificate {name:?} does not carry the critical \
+                 extendedKeyUsage timeStamping alone (RFC 3161)"
+            ))),
+        };
     }
     match tbs.get_extension::<ExtendedKeyUsage>() {
         Ok(Some((_, eku)))
@@ -346,7 +384,27 @@ fn signature_valid(child: &Cert, issuer: &Cert) -> Result<bool, ChainError> {
         .ok_or_else(|| ChainError::Malformed("certificate signature has unused bits".into()))?;
     let tbs = tbs_bytes(&child.der)
         .ok_or_else(|| ChainError::Malformed("truncated certificate".into()))?;
-    let spki = issuer.cert.tbs_certificate().subject_public_key_info();
+    verify_signed(&issuer.cert, alg, None, tbs, sig)
+}
+
+/// Whether `sig` is a signature by `signer`'s key over `message` with the
+/// signature algorithm `alg` (for CMS, `rsaEncryption` with the digest
+/// algorithm `digest` is accepted as well).
+pub(crate) fn verify_signed(
+    signer: &Certificate,
+    alg: ObjectIdentifier,
+    digest: Option<ObjectIdentifier>,
+    message: &[u8],
+    sig: &[u8],
+) -> Result<bool, ChainError> {
+    let alg = match (alg, digest) {
+        (RSA_KEY, Some(SHA256)) => SHA256_RSA,
+        (RSA_KEY, Some(SHA384)) => SHA384_RSA,
+        (RSA_KEY, Some(SHA512)) => SHA512_RSA,
+        (alg, _) => alg,
+    };
+    let tbs = message;
+    let spki = signer.tbs_certificate().subject_public_key_info();
     let unsupported =
         || ChainError::Malformed(format!("unsupported certificate signature algorithm {alg}"));
     if spki.algorithm.oid == RSA_KEY {
@@ -372,7 +430,7 @@ fn signature_valid(child: &Cert, issuer: &Cert) -> Result<bool, ChainError> {
             _ => return Err(unsupported()),
         });
     }
-    let key = certificate_public_key(&issuer.cert)
+    let key = certificate_public_key(signer)
         .map_err(|e| ChainError::Malformed(format!("issuer key: {e}")))?;
     let prehash: Vec<u8> = match alg {
         ECDSA_SHA256 => Sha256::digest(tbs).to_vec(),

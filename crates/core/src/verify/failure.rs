@@ -21,6 +21,13 @@ pub enum Failure {
         /// One failure per trusted signer tried, in the order given.
         attempts: Vec<Failure>,
     },
+    /// The signature's RFC 3161 timestamp is missing, or does not hold
+    /// against the TSA chain given.
+    #[error("timestamp: {reason}")]
+    Timestamp {
+        /// Why.
+        reason: String,
+    },
     /// The DSSE signature does not verify with the signer's key.
     #[error("signature: the signature does not verify with {signer}")]
     BadSignature {

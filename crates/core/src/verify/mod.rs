@@ -96,6 +96,10 @@ pub struct VerifyOptions {
     /// A deploy policy's rule for links; it decides instead of
     /// `allow_symlinks`, and a link beyond it breaks the rule.
     pub symlink_rule: Option<SymlinkRule>,
+    /// Trusted RFC 3161 TSA certificates (DER): when given, the signature
+    /// must carry a timestamp that chains to one, and its time is the
+    /// signing time.
+    pub tsa_anchors: Vec<Vec<u8>>,
 }
 
 impl VerifyOptions {
@@ -113,8 +117,52 @@ impl VerifyOptions {
             sha256_of: std::collections::BTreeSet::new(),
             allow_symlinks: false,
             symlink_rule: None,
+            tsa_anchors: Vec::new(),
         }
     }
+}
+
+/// Checks the signature's RFC 3161 timestamps against the TSA anchors:
+/// the first that holds is the signing time; with anchors and none that
+/// holds, a failure; without anchors, a warning that they were not checked.
+fn check_timestamps(
+    tokens: &[Vec<u8>],
+    signature: &[u8],
+    options: &VerifyOptions,
+    warnings: &mut Vec<Warning>,
+) -> (Option<crate::timestamp::Stamped>, Option<Failure>) {
+    if options.tsa_anchors.is_empty() {
+        if !tokens.is_empty() {
+            warnings.push(Warning::TimestampNotChecked {
+                count: tokens.len(),
+            });
+        }
+        return (None, None);
+    }
+    if tokens.is_empty() {
+        return (
+            None,
+            Some(Failure::Timestamp {
+                reason: "the bundle carries no RFC 3161 timestamp, and a TSA chain was given"
+                    .into(),
+            }),
+        );
+    }
+    let mut first_error = None;
+    for token in tokens {
+        match crate::timestamp::verify(token, signature, &options.tsa_anchors, None, options.time) {
+            Ok(stamped) => return (Some(stamped), None),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    (
+        None,
+        first_error.map(|e| Failure::Timestamp {
+            reason: e.to_string(),
+        }),
+    )
 }
 
 /// A BOM to verify with the model: the BOM file and its signature bundle.
@@ -169,6 +217,12 @@ pub fn verify_model(
     };
     // The statement is read; its text is not needed any more.
     drop(signed.payload);
+    let (timestamped, timestamp_failure) = check_timestamps(
+        &signed.timestamps,
+        &signed.signature,
+        &options,
+        &mut warnings,
+    );
     // The BOM and its signature are read before the model, so that their
     // text (each as large as the model's signature) is freed before the
     // files are hashed; what needs the files is checked after.
@@ -196,7 +250,9 @@ pub fn verify_model(
     )?;
     verdict.signer = Some(signed.signer);
     verdict.signature_verified = true;
-    verdict.signed_at = signed.signing_time;
+    verdict.signed_at = signed.signing_time.or(timestamped.as_ref().map(|t| t.time));
+    verdict.timestamped = timestamped;
+    verdict.failures.extend(timestamp_failure);
     match (bom_read, disk) {
         (Some(read), Some(disk)) => bom::finish(read, &mut verdict, &disk),
         (Some(_), None) => {

@@ -68,6 +68,15 @@ pub enum Warning {
         /// How the bundle names its key.
         named: String,
     },
+    /// The bundle carries RFC 3161 timestamps, and no TSA chain was given
+    /// to check them: they say nothing.
+    #[error(
+        "the bundle carries {count} RFC 3161 timestamp(s), not checked (no TSA certificate chain given)"
+    )]
+    TimestampNotChecked {
+        /// How many.
+        count: usize,
+    },
     /// The bundle carries certificates but was checked with a key alone.
     #[error("the bundle carries certificates; it was checked against the given key only")]
     CertificatesIgnored,
@@ -122,9 +131,14 @@ pub struct Verdict {
     /// Whether the BOM verified, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bom_verified: Option<bool>,
-    /// When the signature was made, when a transparency log says so.
+    /// When the signature was made, when a transparency log or a checked
+    /// RFC 3161 timestamp says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<jiff::Timestamp>,
+    /// The RFC 3161 timestamp of the signature that was checked against
+    /// the TSA chain given: the signature existed by then.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamped: Option<crate::timestamp::Stamped>,
     /// The files the signature lists, sorted by name.
     #[serde(skip)]
     pub signed_files: crate::digest::NameList,
