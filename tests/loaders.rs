@@ -124,6 +124,28 @@ fn onnx_external_data_is_judged_as_onnx_loads_it() {
             }
             // A link is not followed: the model is refused whole.
             "symlink" => assert_eq!(code, 2),
+            "ort-memory" => {
+                assert_eq!(code, 1);
+                assert!(
+                    model.iter().any(|f| f.contains("in-memory tag")),
+                    "{model:?}"
+                );
+            }
+            "unknown-field" => {
+                assert_eq!(code, 1);
+                assert!(
+                    model
+                        .iter()
+                        .any(|f| f.starts_with("dangerous") && f.contains("(..)")),
+                    "{model:?}"
+                );
+            }
+            "laundering" => {
+                assert_eq!(code, 1);
+                let evil = reports.iter().find(|r| r["name"] == "evil.onnx").unwrap();
+                assert_ne!(evil["format"], "onnx-data", "{evil}");
+                assert!(!findings(&reports, "evil.onnx").is_empty());
+            }
             other => panic!("unexpected case {other}"),
         }
         seen.push(case);
@@ -132,7 +154,16 @@ fn onnx_external_data_is_judged_as_onnx_loads_it() {
     assert_eq!(
         seen,
         [
-            "absolute", "custom", "dotdot", "inside", "missing", "nested", "symlink"
+            "absolute",
+            "custom",
+            "dotdot",
+            "inside",
+            "laundering",
+            "missing",
+            "nested",
+            "ort-memory",
+            "symlink",
+            "unknown-field"
         ]
     );
 }
@@ -336,6 +367,33 @@ fn savedmodel_operations_that_reach_files_or_python_are_unsafe() {
             && f.contains("EagerPyFunc (1 nodes), ReadFile (1 nodes), WriteFile (1 nodes)")),
         "{f:?}"
     );
+    // An unknown top-level field TensorFlow skips (field 7, which also
+    // makes the file look like ONNX; field 3) does not hide the ops.
+    for extra in [field(7, &[]), field(3, b"x")] {
+        let dir = tmp.path().join(format!("extra{}", extra[0]));
+        fs::create_dir_all(&dir).unwrap();
+        let mut bytes = saved_model(&[node("p", "PyFunc")], &[]);
+        bytes.extend(extra);
+        fs::write(dir.join("saved_model.pb"), bytes).unwrap();
+        let (code, reports) = inspect(&dir);
+        assert_eq!(code, 1, "{reports:?}");
+        assert!(
+            findings(&reports, "saved_model.pb")
+                .iter()
+                .any(|f| f.contains("PyFunc")),
+            "{reports:?}"
+        );
+    }
+    // The text form TensorFlow reads by its name is not read: undecided.
+    let text = tmp.path().join("text");
+    fs::create_dir_all(&text).unwrap();
+    fs::write(
+        text.join("saved_model.pbtxt"),
+        "saved_model_schema_version: 1\n",
+    )
+    .unwrap();
+    let (code, reports) = inspect(&text);
+    assert_eq!(code, 1, "{reports:?}");
 }
 
 /// Every global named in a report's details (under any `globals` list).

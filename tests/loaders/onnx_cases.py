@@ -97,6 +97,28 @@ def write(root):
     pointing("missing", "missing.bin")
     pointing("nested", "../../secret.bin", nested=True)
 
+    # onnxruntime's in-memory tag: its offset is a raw memory address.
+    d = pointing("ort-memory", "*/_ORT_MEM_ADDR_/*")
+    with open(os.path.join(d, "*"), "wb"):
+        pass
+    # An unknown top-level field (field 99, empty): every protobuf parser
+    # skips it, so onnx.load reads the model as before.
+    d = pointing("unknown-field", "../../secret.bin")
+    with open(os.path.join(d, "model.onnx"), "ab") as f:
+        f.write(bytes([0x9A, 0x06, 0x00]))
+    # A model naming, as its external data, another model that reads from
+    # outside: the named file is not raw data.
+    d = folder("laundering")
+    inner = os.path.join(models, "unknown-field", "model.onnx")
+    with open(inner, "rb") as f:
+        evil = f.read()
+    with open(os.path.join(d, "evil.onnx"), "wb") as f:
+        f.write(evil)
+    w = weights()
+    point(w, "evil.onnx")
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(helper.make_model(graph(w)).SerializeToString())
+
     # A custom-domain operator (needs a custom op library to run).
     d = folder("custom")
     node = helper.make_node("Evil", ["X"], ["Y"], domain="com.example")

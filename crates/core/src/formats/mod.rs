@@ -302,10 +302,16 @@ pub fn check_references(reports: &mut [FileReport]) {
         data.extend(external_data(r));
     }
     for r in reports.iter_mut() {
-        if r.format == Format::Unknown && data.contains(&r.name) {
+        if raw_data(r.format, &r.findings, &r.details) && data.contains(&r.name) {
             r.format = Format::OnnxData;
         }
     }
+}
+
+/// Whether a report is of raw bytes that nothing else reads: the only
+/// files an ONNX model's naming them may call [`Format::OnnxData`].
+pub(crate) fn raw_data(format: Format, findings: &[Finding], details: &Value) -> bool {
+    format == Format::Unknown && findings.is_empty() && details.is_null()
 }
 
 /// The external data files an ONNX model's report names, relative to the

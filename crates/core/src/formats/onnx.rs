@@ -75,6 +75,9 @@ pub struct Onnx {
     functions: BTreeSet<String>,
     problems: Vec<String>,
     more_problems: u64,
+    /// A string field that is not UTF-8: the loader's parser refuses the
+    /// whole model.
+    not_utf8: bool,
 }
 
 impl Onnx {
@@ -143,6 +146,14 @@ impl Onnx {
 
     /// The findings and facts, once the whole model was read.
     pub fn judge(self) -> (Vec<Finding>, Value) {
+        if self.not_utf8 {
+            return (
+                vec![Finding::invalid(
+                    "ONNX: a string field is not UTF-8 (the loader refuses the model)".into(),
+                )],
+                Value::Null,
+            );
+        }
         let mut findings: Vec<Finding> = self
             .problems
             .iter()
@@ -193,6 +204,9 @@ impl Onnx {
 fn relative_location(location: &str) -> Result<String, &'static str> {
     if location.is_empty() {
         return Err("is empty");
+    }
+    if location.contains("_ORT_MEM_ADDR_") {
+        return Err("is onnxruntime's in-memory tag (its offset is a raw memory address)");
     }
     if location.starts_with('/') {
         return Err("is absolute");
@@ -291,6 +305,10 @@ impl Schema for Onnx {
     fn bytes(&mut self, kind: Kind, field: u64, value: Option<&[u8]>) {
         let text = match utf8(value) {
             Ok(t) => t,
+            Err("not UTF-8") => {
+                self.not_utf8 = true;
+                return;
+            }
             Err(why) => {
                 return self.problem(format!("a string field {why} in {kind:?}"));
             }
@@ -358,5 +376,6 @@ mod tests {
         assert!(relative_location("a\\..\\w").is_err());
         assert!(relative_location("./").is_err());
         assert!(relative_location("").is_err());
+        assert!(relative_location("*/_ORT_MEM_ADDR_/*").is_err());
     }
 }

@@ -80,6 +80,10 @@ pub struct ProtoWalk<S: Schema> {
     shift: u32,
     pos: u64,
     stack: Vec<Frame<S::Kind>>,
+    /// Open groups (deprecated wire types 3 and 4, which parsers still
+    /// read as unknown fields): each one's field number and the message
+    /// depth it opened at. Everything inside one is skipped.
+    groups: Vec<(u64, usize)>,
     gathered: Vec<u8>,
     problem: Option<String>,
 }
@@ -95,6 +99,7 @@ impl<S: Schema> ProtoWalk<S> {
             shift: 0,
             pos: 0,
             stack: Vec::new(),
+            groups: Vec::new(),
             gathered: Vec::new(),
             problem: None,
         }
@@ -121,9 +126,14 @@ impl<S: Schema> ProtoWalk<S> {
             if self.pos < top.end {
                 return;
             }
-            if self.pos > top.end {
+            if self.pos > top.end
+                || self
+                    .groups
+                    .last()
+                    .is_some_and(|(_, depth)| *depth == self.stack.len())
+            {
                 self.fail(format!(
-                    "a field runs past the end of its message at byte {}",
+                    "a field or group runs past the end of its message at byte {}",
                     top.end
                 ));
                 return;
@@ -194,7 +204,11 @@ impl<S: Schema> ProtoWalk<S> {
                 if field == 0 || field > (1 << 29) - 1 {
                     return self.fail(format!("field number {field} at byte {}", self.pos));
                 }
-                let want = self.schema.want(self.kind(), field);
+                let want = if self.groups.is_empty() {
+                    self.schema.want(self.kind(), field)
+                } else {
+                    Want::Skip
+                };
                 self.st = match wire {
                     0 => St::Varint {
                         field,
@@ -202,11 +216,32 @@ impl<S: Schema> ProtoWalk<S> {
                     },
                     1 => St::Skip(8),
                     2 => St::Len { field },
+                    3 => {
+                        if self.stack.len() + self.groups.len() >= MAX_DEPTH {
+                            return self.fail(format!(
+                                "messages and groups nested deeper than {MAX_DEPTH} (protobuf's limit)"
+                            ));
+                        }
+                        self.groups.push((field, self.stack.len()));
+                        St::Tag
+                    }
+                    4 => match self.groups.pop() {
+                        Some((open, depth)) if open == field && depth == self.stack.len() => {
+                            St::Tag
+                        }
+                        _ => {
+                            return self
+                                .fail(format!("an unmatched end of group at byte {}", self.pos));
+                        }
+                    },
                     5 => St::Skip(4),
                     _ => {
                         return self.fail(format!("wire type {wire} at byte {}", self.pos));
                     }
                 };
+                if wire == 4 {
+                    self.close_ended();
+                }
             }
             St::Varint { field, keep } => {
                 if keep {
@@ -226,7 +261,12 @@ impl<S: Schema> ProtoWalk<S> {
                         ));
                     }
                 };
-                match self.schema.want(self.kind(), field) {
+                let want = if self.groups.is_empty() {
+                    self.schema.want(self.kind(), field)
+                } else {
+                    Want::Skip
+                };
+                match want {
                     Want::Message(kind) => {
                         if self.stack.len() >= MAX_DEPTH {
                             return self.fail(format!(
@@ -269,7 +309,7 @@ impl<S: Schema> ProtoWalk<S> {
         if let Some(problem) = self.problem.take() {
             return Err(problem);
         }
-        if self.st != St::Tag || self.shift != 0 {
+        if self.st != St::Tag || self.shift != 0 || !self.groups.is_empty() {
             return Err(format!("truncated at byte {}", self.pos));
         }
         if let Some(top) = self.stack.last() {
@@ -373,6 +413,16 @@ mod tests {
         long.push(0x01);
         assert!(walk(&long, 4).unwrap_err().contains("too long"));
         assert!(walk(&[0x12, 0x00], 1).is_ok(), "an empty sub-message");
+        // A group (field 9: start 0x4b, end 0x4c) holding anything is
+        // skipped, as parsers skip unknown fields; unmatched ends are not.
+        let n = walk(&[0x4b, 0x0a, 0x01, b'x', 0x4c, 0x0a, 0x01, b'y'], 1).unwrap();
+        assert_eq!(n.seen, vec![(0, "y".into())]);
+        assert!(walk(&[0x4b, 0x0a, 0x00], 1).is_err(), "an open group");
+        assert!(walk(&[0x4c], 1).is_err(), "an end without a start");
+        assert!(
+            walk(&[0x12, 0x01, 0x4b, 0x4c], 1).is_err(),
+            "a group across a message end"
+        );
         // 101 nested messages, each wrapping the next.
         let mut nest = Vec::new();
         for _ in 0..=MAX_DEPTH {

@@ -13,10 +13,22 @@ use std::collections::BTreeSet;
 /// Largest config kept to look for remote code.
 pub const MAX_CONFIG: usize = 16 << 20;
 
-/// Whether a file of this name is read for remote code.
+/// Whether a file of this name is read for remote code: a `*config.json`,
+/// or sentence-transformers' `modules.json` (each module's `type` is a
+/// Python class path it imports).
 pub fn is_config(name: &str) -> bool {
     let base = name.rsplit('/').next().unwrap_or(name);
-    base.ends_with("config.json")
+    base.ends_with("config.json") || base == "modules.json"
+}
+
+/// The finding for a config that Python's `json` may read but this reader
+/// cannot.
+pub fn unreadable() -> Finding {
+    Finding::invalid(
+        "a config that is not strict JSON (NaN, Infinity, numbers out of range, deep nesting): \
+         Python reads it, so whether it imports remote code could not be decided"
+            .into(),
+    )
 }
 
 /// Collects the class references under `value`: strings, or lists of them
@@ -55,14 +67,26 @@ fn origin(reference: &str) -> Origin {
     }
 }
 
-/// Findings and facts for a config's bytes (JSON already checked).
-pub fn judge(data: &[u8]) -> (Vec<Finding>, Value) {
-    let Ok(Value::Object(config)) = serde_json::from_slice::<Value>(data) else {
+/// Findings and facts for the bytes of the config `name` (JSON already
+/// checked).
+pub fn judge(name: &str, data: &[u8]) -> (Vec<Finding>, Value) {
+    let parsed = match serde_json::from_slice::<Value>(data) {
+        Ok(v) => v,
+        Err(_) => return (vec![unreadable()], Value::Null),
+    };
+    let base = name.rsplit('/').next().unwrap_or(name);
+    if base == "modules.json" {
+        return modules(&parsed);
+    }
+    let Value::Object(config) = parsed else {
         return (Vec::new(), Value::Null);
     };
     let mut refs = Vec::new();
-    if let Some(Value::Object(map)) = config.get("auto_map") {
-        map.values().for_each(|v| references(v, &mut refs));
+    match config.get("auto_map") {
+        Some(Value::Object(map)) => map.values().for_each(|v| references(v, &mut refs)),
+        // The older tokenizer form: a list of class references.
+        Some(list @ Value::Array(_)) => references(list, &mut refs),
+        _ => {}
     }
     if let Some(Value::Object(pipelines)) = config.get("custom_pipelines") {
         for p in pipelines.values() {
@@ -113,6 +137,53 @@ pub fn judge(data: &[u8]) -> (Vec<Finding>, Value) {
     (findings, details)
 }
 
+/// sentence-transformers' `modules.json`: each module's `type` is imported
+/// by its dotted path. Its own modules (`sentence_transformers.`) are the
+/// library's; any other is code from elsewhere: an installed module, or a
+/// repository (`org/repo--module.Class`, under `trust_remote_code`).
+fn modules(parsed: &Value) -> (Vec<Finding>, Value) {
+    let Value::Array(entries) = parsed else {
+        return (Vec::new(), Value::Null);
+    };
+    let mut foreign = BTreeSet::new();
+    let mut repos = BTreeSet::new();
+    for entry in entries {
+        let Some(kind) = entry.get("type").and_then(Value::as_str) else {
+            continue;
+        };
+        if kind.starts_with("sentence_transformers.") {
+            continue;
+        }
+        match origin(kind) {
+            Origin::Repository(repo) => {
+                repos.insert(repo);
+            }
+            _ => {
+                foreign.insert(kind.to_string());
+            }
+        }
+    }
+    if foreign.is_empty() && repos.is_empty() {
+        return (Vec::new(), Value::Null);
+    }
+    let mut findings = Vec::new();
+    if !repos.is_empty() {
+        findings.push(Finding::dangerous(format!(
+            "remote code from other repositories, which no signature here covers: {}",
+            repos.iter().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if !foreign.is_empty() {
+        findings.push(Finding::warning(format!(
+            "remote code: loading imports modules by name: {}",
+            foreign.iter().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let details =
+        json!({ "remote_code": { "files": [], "modules": foreign, "repositories": repos } });
+    (findings, details)
+}
+
 /// The code files a report's remote code imports, relative to its folder.
 pub fn files(details: &Value) -> Vec<&str> {
     details
@@ -138,6 +209,7 @@ pub fn imports(details: &Value) -> Vec<String> {
             .unwrap_or_default()
     };
     let mut all = list("files");
+    all.extend(list("modules"));
     all.extend(list("repositories"));
     all
 }
@@ -149,15 +221,32 @@ mod tests {
     #[test]
     fn auto_map_and_pipelines() {
         let (f, d) = judge(
+            "config.json",
             br#"{"auto_map": {"AutoConfig": "configuration_x.XConfig",
                  "AutoTokenizer": ["tokenization_x.XTokenizer", null]},
                  "custom_pipelines": {"p": {"impl": "org/other--pipe.P"}}}"#,
         );
         assert_eq!(files(&d), vec!["configuration_x.py", "tokenization_x.py"]);
         assert!(f.iter().any(|f| f.message.contains("org/other")));
-        let (f, d) = judge(br#"{"model_type": "bert", "note": "auto_map"}"#);
+        let (f, d) = judge(
+            "config.json",
+            br#"{"model_type": "bert", "note": "auto_map"}"#,
+        );
         assert!(f.is_empty() && d.is_null());
         assert!(is_config("sub/tokenizer_config.json"));
+        let (f, _) = judge(
+            "tokenizer_config.json",
+            br#"{"auto_map": ["evil/repo--tokenization_x.X", null]}"#,
+        );
+        assert!(f.iter().any(|f| f.message.contains("evil/repo")), "{f:?}");
+        let (f, _) = judge("config.json", b"{\"x\": 1e400}");
+        assert!(f[0].message.contains("not strict JSON"), "{f:?}");
+        let (f, d) = judge(
+            "modules.json",
+            br#"[{"type": "sentence_transformers.models.Transformer"}, {"type": "evil/repo--m.M"}, {"type": "mypkg.Layer"}]"#,
+        );
+        assert_eq!(imports(&d), vec!["mypkg.Layer", "evil/repo"]);
+        assert!(f.iter().any(|f| f.message.contains("evil/repo")));
         assert!(!is_config("config.json.bak"));
     }
 }

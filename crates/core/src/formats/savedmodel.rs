@@ -14,9 +14,14 @@
 //!   the summary writers (`CreateSummaryFileWriter`,
 //!   `CreateSummaryDbWriter`), the debugger taps (`DebugIdentity`,
 //!   `DebugIdentityV2`, `DebugNanCount`, `DebugNumericSummary`), `PrintV2`
-//!   (its output stream may be a file), and TensorFlow 1's checkpoint ops
-//!   that take any file name (`Save`, `SaveSlices`, `Restore`,
-//!   `RestoreSlice`).
+//!   (its output stream may be a file), the table initialisers that read a
+//!   text file (`InitializeTableFromTextFile`, `V2`; a vocabulary asset is
+//!   a file too, so such a model needs an exception), `CacheDataset`,
+//!   `DecodeProtoV2` (its descriptor may come from a file),
+//!   `MatchingFilesDataset`, `LoadAndRemapMatrix`, and TensorFlow 1's
+//!   checkpoint ops that take any file name (`Save`, `SaveSlices`,
+//!   `Restore`, `RestoreSlice`).
+//! - Network: the tf.data service (`DataServiceDataset` and its versions).
 //! - Python: `PyFunc`, `PyFuncStateless`, `EagerPyFunc`.
 //! - Network: `RpcClient`, `RpcServer`, `RpcCall`.
 //!
@@ -72,6 +77,18 @@ pub const UNSAFE_OPS: &[&str] = &[
     "DebugNumericSummary",
     "DebugNumericSummaryV2",
     "PrintV2",
+    "InitializeTableFromTextFile",
+    "InitializeTableFromTextFileV2",
+    "CacheDataset",
+    "CacheDatasetV2",
+    "DecodeProtoV2",
+    "DataServiceDataset",
+    "DataServiceDatasetV2",
+    "DataServiceDatasetV3",
+    "DataServiceDatasetV4",
+    "MatchingFilesDataset",
+    "ExperimentalMatchingFilesDataset",
+    "LoadAndRemapMatrix",
     "Save",
     "SaveSlices",
     "Restore",

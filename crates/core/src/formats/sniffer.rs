@@ -121,12 +121,14 @@ impl Claim {
                 }
                 if o.protobuf.possible() {
                     o.protobuf.update(bytes);
-                    if o.onnx.possible() {
-                        o.onnx.update(bytes);
-                    }
-                    if o.savedmodel.possible() {
-                        o.savedmodel.update(bytes);
-                    }
+                }
+                // The model walks run whatever the top-level field numbers:
+                // a loader ignores fields it does not know.
+                if o.onnx.possible() {
+                    o.onnx.update(bytes);
+                }
+                if o.savedmodel.possible() {
+                    o.savedmodel.update(bytes);
                 }
                 o.update_hdf5(bytes);
             }
@@ -205,7 +207,7 @@ fn hdf5_judged(result: Result<Vec<(String, AttrValue)>, Hdf5Error>, at: u64) -> 
 }
 
 impl Claim {
-    fn judge(self) -> Judged {
+    fn judge(self, name: &str) -> Judged {
         let plain = |format, findings, details, strong| Judged {
             format,
             findings,
@@ -290,8 +292,34 @@ impl Claim {
                     config_too_large,
                     ..
                 } = *o;
+                let kind = protobuf.finish();
+                // What each loader would find in the file, read as its
+                // protobuf, whatever the file is taken for below.
+                let onnx = onnx.finish().map(|scan| scan.judge());
+                let savedmodel = savedmodel.finish().map(|scan| scan.judge());
+                let unsafe_in = |r: &Result<(Vec<Finding>, Value), String>| -> Vec<Finding> {
+                    r.as_ref()
+                        .map(|(f, _)| {
+                            f.iter()
+                                .filter(|f| f.severity == super::Severity::Dangerous)
+                                .cloned()
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let (onnx_unsafe, savedmodel_unsafe) = (unsafe_in(&onnx), unsafe_in(&savedmodel));
                 if let Some(h5) = h5 {
-                    return hdf5_judged((*h5).finish(), hdf5.found().unwrap_or_default());
+                    let mut judged = hdf5_judged((*h5).finish(), hdf5.found().unwrap_or_default());
+                    if kind.is_some() {
+                        judged.findings.push(Finding::invalid(
+                            "a polyglot: also a complete ONNX or SavedModel protobuf, which its \
+                             loader reads from the first byte"
+                                .into(),
+                        ));
+                    }
+                    judged.findings.extend(onnx_unsafe);
+                    judged.findings.extend(savedmodel_unsafe);
+                    return judged;
                 }
                 if let Some(at) = h5_too_late {
                     return plain(
@@ -305,11 +333,11 @@ impl Claim {
                         false,
                     );
                 }
-                if let Some(kind) = protobuf.finish() {
-                    return match kind {
-                        Protobuf::Onnx => match onnx.finish() {
-                            Ok(scan) => {
-                                let (findings, details) = scan.judge();
+                match kind {
+                    Some(Protobuf::Onnx) => {
+                        return match onnx {
+                            Ok((mut findings, details)) => {
+                                findings.extend(savedmodel_unsafe);
                                 plain(Format::Onnx, findings, details, true)
                             }
                             Err(e) => plain(
@@ -318,10 +346,12 @@ impl Claim {
                                 Value::Null,
                                 false,
                             ),
-                        },
-                        Protobuf::SavedModel => match savedmodel.finish() {
-                            Ok(scan) => {
-                                let (findings, details) = scan.judge();
+                        };
+                    }
+                    Some(Protobuf::SavedModel) => {
+                        return match savedmodel {
+                            Ok((mut findings, details)) => {
+                                findings.extend(onnx_unsafe);
                                 plain(Format::TfSavedmodel, findings, details, true)
                             }
                             Err(e) => plain(
@@ -330,19 +360,34 @@ impl Claim {
                                 Value::Null,
                                 false,
                             ),
-                        },
-                    };
+                        };
+                    }
+                    None => {}
+                }
+                // Not an ONNX model or SavedModel by its field numbers, but
+                // a loader would still read it as one (unknown fields are
+                // skipped): what that reading finds makes it unsafe.
+                let read_as_model: Vec<Finding> =
+                    onnx_unsafe.into_iter().chain(savedmodel_unsafe).collect();
+                if !read_as_model.is_empty() {
+                    return plain(
+                        Format::Unknown,
+                        read_as_model,
+                        json!({ "read_as": "a protobuf an ONNX or SavedModel loader reads" }),
+                        false,
+                    );
                 }
                 match text.finish() {
                     Some(TextKind::Json) => match config {
                         Some(bytes) => {
-                            let (findings, details) = remote::judge(&bytes);
+                            let (findings, details) = remote::judge(name, &bytes);
                             plain(Format::Json, findings, details, true)
                         }
                         None if config_too_large => plain(
                             Format::Json,
                             vec![Finding::invalid(format!(
-                                "a config over {} MiB: whether it imports remote code could                                  not be decided",
+                                "a config over {} MiB: whether it imports remote code could \
+                                 not be decided",
                                 remote::MAX_CONFIG >> 20
                             ))],
                             Value::Null,
@@ -350,6 +395,11 @@ impl Claim {
                         ),
                         None => plain(Format::Json, vec![], Value::Null, true),
                     },
+                    // A config Python's json may read (NaN, Infinity) that
+                    // is not strict JSON here.
+                    Some(TextKind::Text) if config.is_some() || config_too_large => {
+                        plain(Format::Text, vec![remote::unreadable()], Value::Null, false)
+                    }
                     Some(TextKind::Text) => plain(Format::Text, vec![], Value::Null, false),
                     None => plain(Format::Unknown, vec![], Value::Null, false),
                 }
@@ -435,9 +485,12 @@ impl Sniffer {
         }
         let claim = self.claim.take().expect("claim started");
         let is_zip = matches!(claim, Claim::Zip(_));
-        let judged = claim.judge();
+        let judged = claim.judge(&self.name);
         let scan = self.pickle.finish();
         let mut report = decide(&self.name, scan, judged);
+        if let Some(f) = unread_form(&self.name) {
+            report.findings.push(f);
+        }
         if report.format == Format::Unknown
             && let Some(kind) = super::nested::file_kind(&self.magic)
         {
@@ -467,6 +520,28 @@ impl crate::digest::ReadSink for Sniffer {
     fn update(&mut self, bytes: &[u8]) {
         Sniffer::update(self, bytes);
     }
+}
+
+/// Files that a loader reads in a form this scanner does not: chosen by
+/// name, as their loaders choose (TensorFlow's `saved_model.pbtxt`, the
+/// text forms `onnx.load` picks by extension). What they hold could not be
+/// decided.
+fn unread_form(name: &str) -> Option<Finding> {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let what = if base == "saved_model.pbtxt" {
+        "a SavedModel in protobuf text form"
+    } else if [".onnxtxt", ".onnxtext", ".onnxjson", ".textproto"]
+        .iter()
+        .any(|e| base.ends_with(e))
+    {
+        "an ONNX model in a text form"
+    } else {
+        return None;
+    };
+    Some(Finding::invalid(format!(
+        "{what}, which its loader reads by this name: not read here, so what it runs could not \
+         be decided"
+    )))
 }
 
 /// Combines the pickle reading and the structured reading.

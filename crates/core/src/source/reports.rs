@@ -145,6 +145,7 @@ impl FormatReports {
                 self.names.iter().position(|n| n == path)
             };
             if let Some(i) = index
+                && !self.full.contains_key(&i)
                 && self.formats[i] == Format::Unknown
             {
                 self.formats[i] = Format::OnnxData;
