@@ -143,3 +143,77 @@ fn one_line(text: &str) -> String {
         .take(200)
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Write};
+
+    /// A one-shot server on loopback answering `answer` (raw HTTP bytes),
+    /// after `delay`; returns its URL prefix.
+    fn hostile(answer: Vec<u8>, delay: Duration) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            let Ok((stream, _)) = listener.accept() else {
+                return;
+            };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 2 {
+                line.clear();
+            }
+            std::thread::sleep(delay);
+            let mut stream = stream;
+            let _ = stream.write_all(&answer);
+        });
+        url
+    }
+
+    fn http(status: &str, body: &[u8]) -> Vec<u8> {
+        let mut out = format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn ask(url: &str) -> Result<Answer, String> {
+        add_checkpoint(
+            url,
+            0,
+            &[],
+            "log\n1\nAAAA\n\n\u{2014} log x\n",
+            Duration::from_secs(2),
+        )
+    }
+
+    #[test]
+    fn bad_answers_are_named_and_bounded() {
+        let garbage = hostile(http("200 OK", b"not a signature line\n"), Duration::ZERO);
+        assert!(ask(&garbage).unwrap_err().contains("not signature lines"));
+        let conflict = hostile(http("409 Conflict", b"twelve\n"), Duration::ZERO);
+        assert!(ask(&conflict).unwrap_err().contains("without a size"));
+        let huge = hostile(http("200 OK", &vec![b'a'; 100 << 10]), Duration::ZERO);
+        assert!(ask(&huge).unwrap_err().contains("over 64 KiB"));
+        let slow = hostile(http("200 OK", b""), Duration::from_secs(4));
+        let err = ask(&slow).unwrap_err();
+        assert!(
+            err.contains("no answer within 2 s") || err.contains("longer than"),
+            "{err}"
+        );
+        let refused = hostile(http("403 Forbidden", b"unknown key\n"), Duration::ZERO);
+        assert_eq!(
+            ask(&refused),
+            Ok(Answer::Refused(403, "unknown key".into()))
+        );
+        assert_eq!(
+            ask(&hostile(http("409 Conflict", b"7\n"), Duration::ZERO)),
+            Ok(Answer::Conflict(7))
+        );
+        // Plain http is for loopback only.
+        assert!(ask("http://witness.example").unwrap_err().contains("https"));
+    }
+}
