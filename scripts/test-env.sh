@@ -37,8 +37,9 @@ export PATH
 # programs run the throwaway clusters of scripts/test.sh; go builds the
 # Go test peers (tests/differential/: how Go programs read OCI JSON);
 # litewitness, witnessctl and the OpenSSH agent tools run the witnesses of
-# tests/witness.rs; openssl is the RFC 3161 responder of tests/timestamp.rs.
-MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go litewitness witnessctl ssh-agent ssh-add ssh-keygen openssl"
+# tests/witness.rs; openssl is the RFC 3161 responder of tests/timestamp.rs;
+# softhsm2-util and pkcs11-tool make the PKCS#11 token of tests/pkcs11.rs.
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go litewitness witnessctl ssh-agent ssh-add ssh-keygen openssl softhsm2-util pkcs11-tool"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {

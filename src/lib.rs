@@ -32,6 +32,9 @@ pub use modelseal_audit as audit;
 /// Audit evidence: sealed records in a tamper-evident log (the
 /// `modelseal-evidence` crate).
 pub use modelseal_evidence as evidence;
+/// Keys in PKCS#11 tokens (the `modelseal-pkcs11` crate).
+#[cfg(feature = "pkcs11")]
+pub use modelseal_pkcs11 as pkcs11;
 /// Remote inputs and models in OCI registries (the `modelseal-registry`
 /// crate).
 #[cfg(feature = "oci")]

@@ -22,6 +22,7 @@ mod loaders;
 #[cfg(feature = "oci")]
 mod oci;
 mod oscal_trestle;
+mod pkcs11;
 mod policy;
 mod python_reference;
 mod remote;

@@ -6,7 +6,6 @@ use super::{Context, EvidenceArgs, Format, Outcome, load_chain, print_json};
 use clap::Args;
 use modelseal::bom::{BomOptions, check_bom_source};
 use modelseal::digest::{HashOptions, IgnoreSet};
-use modelseal::keys::load_private_key;
 use modelseal::release::{BomRequest, write_bom};
 use modelseal::sign::SigningIdentity;
 use modelseal::{Error, Result};
@@ -79,7 +78,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         return Err(Error::Usage("give PATH and --out, or --check BOM".into()));
     };
     let recorder = args.evidence.recorder()?;
-    let key = args.key.as_deref().map(load_private_key).transpose()?;
+    let key = args.key.as_deref().map(super::private_key).transpose()?;
     let chain = args
         .signing_cert
         .as_deref()

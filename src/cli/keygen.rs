@@ -21,12 +21,15 @@ pub struct KeygenArgs {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = AlgorithmArg::Ed25519)]
     algorithm: AlgorithmArg,
-    /// Output prefix: writes PREFIX.priv.pem (mode 0600) and PREFIX.pub.pem.
+    /// Output prefix: writes PREFIX.priv.pem (mode 0600) and PREFIX.pub.pem (with --pkcs11, only PREFIX.pub.pem).
     #[arg(long, value_name = "PREFIX")]
     out: PathBuf,
     /// Overwrite existing key files.
     #[arg(long)]
     force: bool,
+    /// Generate the key pair in this PKCS#11 token instead (a pkcs11: URI naming the token and the new key's object label; the PIN from pin-source or MODELSEAL_PKCS11_PIN).
+    #[arg(long, value_name = "URI")]
+    pkcs11: Option<String>,
 }
 
 pub fn run(ctx: &Context, args: KeygenArgs) -> Result<Outcome> {
@@ -35,6 +38,9 @@ pub fn run(ctx: &Context, args: KeygenArgs) -> Result<Outcome> {
         AlgorithmArg::EcdsaP256 => KeyAlgorithm::EcdsaP256,
         AlgorithmArg::EcdsaP384 => KeyAlgorithm::EcdsaP384,
     };
+    if let Some(uri) = &args.pkcs11 {
+        return in_token(ctx, uri, algorithm, &args);
+    }
     let key = generate(algorithm)?;
     let (private, public) = write_key_pair(&key, &args.out, args.force)?;
     let public_key = key.public_key();
@@ -55,6 +61,51 @@ pub fn run(ctx: &Context, args: KeygenArgs) -> Result<Outcome> {
             "fingerprint": public_key.fingerprint(),
             "hint": public_key.hint(),
         })),
+    }
+    Ok(0)
+}
+
+/// `keygen --pkcs11 URI`: the key pair is made in the token (the private
+/// key never leaves it); the public key is written to PREFIX.pub.pem.
+fn in_token(
+    ctx: &Context,
+    uri: &str,
+    algorithm: KeyAlgorithm,
+    args: &KeygenArgs,
+) -> Result<Outcome> {
+    use modelseal::pkcs11::{Pkcs11Uri, generate as generate_in_token};
+    let public_path = {
+        let mut p = args.out.as_os_str().to_owned();
+        p.push(".pub.pem");
+        PathBuf::from(p)
+    };
+    if !args.force && public_path.symlink_metadata().is_ok() {
+        return Err(modelseal::Error::Exists(public_path));
+    }
+    let parsed =
+        Pkcs11Uri::parse(uri).map_err(|e| modelseal::Error::Usage(format!("pkcs11 URI: {e}")))?;
+    let pin = std::env::var("MODELSEAL_PKCS11_PIN")
+        .ok()
+        .map(zeroize::Zeroizing::new);
+    let module = std::env::var_os("MODELSEAL_PKCS11_MODULE").map(PathBuf::from);
+    let (public_key, named) = generate_in_token(&parsed, algorithm, pin, module.as_deref())
+        .map_err(|e| modelseal::Error::Usage(e.to_string()))?;
+    std::fs::write(&public_path, public_key.to_spki_pem())
+        .map_err(|e| modelseal::Error::io(&public_path, e))?;
+    match ctx.format {
+        Format::Json => print_json(&serde_json::json!({
+            "algorithm": algorithm.name(),
+            "key": named.to_string(),
+            "public_key": public_path,
+            "fingerprint": public_key.fingerprint(),
+            "hint": public_key.hint(),
+        })),
+        _ => {
+            outln!("key:         {named} (in the token; it never leaves it)");
+            outln!("public key:  {}", public_path.display());
+            outln!("algorithm:   {algorithm}");
+            outln!("fingerprint: {}", public_key.fingerprint());
+        }
     }
     Ok(0)
 }

@@ -387,10 +387,34 @@ impl EvidenceArgs {
             )),
             (Some(log), Some(key)) => {
                 let location = modelseal::evidence::Location::parse(log, &env::pg())?;
+                if key.to_str().is_some_and(modelseal::pkcs11::is_pkcs11_uri) {
+                    return Err(Error::Usage(
+                        "the evidence key is a file: a PKCS#11 evidence key is not supported yet"
+                            .into(),
+                    ));
+                }
                 let key = modelseal::keys::load_private_key(key)?;
                 modelseal::evidence::Recorder::open(&location, key).map(Some)
             }
         }
+    }
+}
+
+/// A private key given on the command line: a PEM file, or a `pkcs11:` URI
+/// naming a key in a token (the PIN from the URI's `pin-source` file or
+/// `MODELSEAL_PKCS11_PIN`, the module from the URI's `module-path` or
+/// `MODELSEAL_PKCS11_MODULE`).
+pub fn private_key(path: &Path) -> Result<modelseal::keys::PrivateKey> {
+    match path.to_str() {
+        Some(uri) if modelseal::pkcs11::is_pkcs11_uri(uri) => {
+            let pin = std::env::var("MODELSEAL_PKCS11_PIN")
+                .ok()
+                .map(zeroize::Zeroizing::new);
+            let module = std::env::var_os("MODELSEAL_PKCS11_MODULE").map(PathBuf::from);
+            modelseal::pkcs11::open_key(uri, pin, module.as_deref())
+                .map_err(|e| Error::Usage(e.to_string()))
+        }
+        _ => modelseal::keys::load_private_key(path),
     }
 }
 

@@ -5,7 +5,6 @@ use super::progress::Bar;
 use super::{Context, EvidenceArgs, Format, HashingArgs, Outcome, escape, load_chain, print_json};
 use clap::Args;
 use modelseal::bom::BomOptions;
-use modelseal::keys::load_private_key;
 use modelseal::release::{
     Identity, ReleaseBom, SignRequest, sign_release, signature_path as release_bom_signature,
 };
@@ -83,7 +82,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
     // Everything that can fail without reading the model or using the
     // network comes first: keys, certificates, the identity token.
     let recorder = args.evidence.recorder()?;
-    let key = args.key.as_deref().map(load_private_key).transpose()?;
+    let key = args.key.as_deref().map(super::private_key).transpose()?;
     let service = if args.sigstore {
         Some(super::keyless::signer(&args)?)
     } else {

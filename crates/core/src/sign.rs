@@ -119,16 +119,16 @@ pub fn sign_model(
         serde_json::to_writer(buf, &ManifestStatement { name, manifest })
     })
     .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-    Ok(signed(payload, material, identity))
+    signed(payload, material, identity)
 }
 
 fn signed(
     payload: SignedPayload,
     material: VerificationMaterial,
     identity: &SigningIdentity<'_>,
-) -> SignedBundle {
-    let signature = identity.key().sign(payload.message());
-    SignedBundle {
+) -> Result<SignedBundle> {
+    let signature = identity.key().sign(payload.message())?;
+    Ok(SignedBundle {
         frame: Bundle {
             media_type: BUNDLE_V03_MEDIA_TYPE.to_string(),
             verification_material: material,
@@ -143,7 +143,7 @@ fn signed(
             message_signature: None,
         },
         payload,
-    }
+    })
 }
 
 /// Signs any in-toto statement (an attestation about a model) into a bundle
@@ -164,7 +164,7 @@ pub fn sign_serialized(
         serde_json::to_writer(buf, statement)
     })
     .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?;
-    Ok(signed(payload, material, identity))
+    signed(payload, material, identity)
 }
 
 /// The verification material for `identity`; in certificate mode the leaf

@@ -60,6 +60,12 @@ pub fn private_key_pem(key: &PrivateKey) -> Result<Zeroizing<String>> {
         PrivateKey::P256(k) => k.to_pkcs8_pem(lf),
         PrivateKey::P384(k) => k.to_pkcs8_pem(lf),
         PrivateKey::P521(k) => k.to_pkcs8_pem(lf),
+        PrivateKey::External(k) => {
+            return Err(Error::Usage(format!(
+                "{}: a key that never leaves its device has no PEM",
+                k.describe()
+            )));
+        }
     };
     pem.map_err(|e| Error::Usage(format!("cannot encode the private key: {e}")))
 }

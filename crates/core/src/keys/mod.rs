@@ -50,6 +50,20 @@ impl fmt::Display for KeyAlgorithm {
     }
 }
 
+/// A key held elsewhere that signs on request: a PKCS#11 token today, a
+/// key management service later. The seam between modelseal and where a
+/// private key lives.
+pub trait ExternalKey: Send + Sync {
+    /// The matching public key.
+    fn public_key(&self) -> PublicKey;
+    /// Signs `message` as [`PrivateKey::sign`] does (raw 64 bytes for
+    /// Ed25519, DER for ECDSA with the curve's hash), or says why not in
+    /// one line.
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, String>;
+    /// Where the key is, for messages (never a secret).
+    fn describe(&self) -> String;
+}
+
 /// A private key able to sign. Its key material zeroizes when dropped.
 pub enum PrivateKey {
     /// Ed25519.
@@ -60,11 +74,18 @@ pub enum PrivateKey {
     P384(p384::ecdsa::SigningKey),
     /// ECDSA P-521.
     P521(p521::ecdsa::SigningKey),
+    /// A key that never leaves its device or service.
+    External(std::sync::Arc<dyn ExternalKey>),
 }
 
 impl fmt::Debug for PrivateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PrivateKey({}, <secret>)", self.algorithm())
+        match self {
+            PrivateKey::External(k) => {
+                write!(f, "PrivateKey({}, {})", self.algorithm(), k.describe())
+            }
+            _ => write!(f, "PrivateKey({}, <secret>)", self.algorithm()),
+        }
     }
 }
 
@@ -76,13 +97,28 @@ impl PrivateKey {
             PrivateKey::P256(_) => KeyAlgorithm::EcdsaP256,
             PrivateKey::P384(_) => KeyAlgorithm::EcdsaP384,
             PrivateKey::P521(_) => KeyAlgorithm::EcdsaP521,
+            PrivateKey::External(k) => k.public_key().algorithm(),
         }
     }
 
     /// Signs `message`: raw 64 bytes for Ed25519, ASN.1 DER for ECDSA (with
-    /// the hash that matches the curve, deterministic nonces per RFC 6979).
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        match self {
+    /// the hash that matches the curve, deterministic nonces per RFC 6979
+    /// for keys in memory). An external key's signature is checked with its
+    /// public key before it is returned.
+    pub fn sign(&self, message: &[u8]) -> crate::Result<Vec<u8>> {
+        Ok(match self {
+            PrivateKey::External(k) => {
+                let signature = k.sign(message).map_err(|why| {
+                    crate::Error::Usage(format!("{}: cannot sign: {why}", k.describe()))
+                })?;
+                if !k.public_key().verify(message, &signature) {
+                    return Err(crate::Error::Usage(format!(
+                        "{}: the signature it made does not verify with its public key",
+                        k.describe()
+                    )));
+                }
+                signature
+            }
             PrivateKey::Ed25519(k) => Signer::<ed25519_dalek::Signature>::sign(k, message)
                 .to_bytes()
                 .to_vec(),
@@ -98,7 +134,7 @@ impl PrivateKey {
                 let s: p521::ecdsa::Signature = k.sign(message);
                 s.to_der().as_bytes().to_vec()
             }
-        }
+        })
     }
 
     /// The matching public key.
@@ -108,6 +144,7 @@ impl PrivateKey {
             PrivateKey::P256(k) => PublicKey::P256(*k.verifying_key()),
             PrivateKey::P384(k) => PublicKey::P384(*k.verifying_key()),
             PrivateKey::P521(k) => PublicKey::P521(*k.verifying_key()),
+            PrivateKey::External(k) => k.public_key(),
         }
     }
 }
@@ -222,7 +259,7 @@ mod tests {
             let key = generate(alg).unwrap();
             let public = key.public_key();
             assert_eq!(public.algorithm(), alg);
-            let sig = key.sign(b"message");
+            let sig = key.sign(b"message").unwrap();
             assert!(public.verify(b"message", &sig), "{alg}");
             assert!(!public.verify(b"messagf", &sig), "{alg}");
             let mut bad = sig.clone();
@@ -256,6 +293,9 @@ mod tests {
         assert!(key.public_key().verify_ecdsa_sha256(b"m", &der));
         assert!(!key.public_key().verify(b"m", &der));
         let ed = generate(KeyAlgorithm::Ed25519).unwrap();
-        assert!(!ed.public_key().verify_ecdsa_sha256(b"m", &ed.sign(b"m")));
+        assert!(
+            !ed.public_key()
+                .verify_ecdsa_sha256(b"m", &ed.sign(b"m").unwrap())
+        );
     }
 }

@@ -157,7 +157,7 @@ mod tests {
         std::fs::write(&file, b"dataset bytes").unwrap();
         let digest: [u8; 32] = Sha256::digest(b"dataset bytes").into();
         let p256 = generate(KeyAlgorithm::EcdsaP256).unwrap();
-        let sig = p256.sign(b"dataset bytes");
+        let sig = p256.sign(b"dataset bytes").unwrap();
         let bundle = message_bundle(&sig, &digest);
         let public = p256.public_key();
         assert!(
@@ -184,7 +184,7 @@ mod tests {
         );
 
         let ed = generate(KeyAlgorithm::Ed25519).unwrap();
-        let bundle = message_bundle(&ed.sign(b"dataset bytes"), &digest);
+        let bundle = message_bundle(&ed.sign(b"dataset bytes").unwrap(), &digest);
         assert!(
             verify_keyed(&bundle, &ArtifactInput::File(file), &ed.public_key())
                 .unwrap()
