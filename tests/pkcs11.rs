@@ -295,6 +295,64 @@ fn token_keys_sign_models_that_both_implementations_verify() {
     let (code, out) = verify(&model, &ed_sig, &["--key".as_ref(), ed_pub.as_os_str()]);
     assert_eq!(code, 0, "{out}");
 
+    // Evidence sealed through the token (Ed25519, the only evidence key
+    // there is) verifies and audits with the public key.
+    let log = tmp.path().join("evidence.jsonl");
+    let doc = tmp.path().join("review.txt");
+    std::fs::write(&doc, "reviewed\n").unwrap();
+    let (code, out, err) = run(token
+        .modelseal()
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "1",
+            "--reviewer",
+            "r",
+            "--file",
+        ])
+        .arg(&doc)
+        .arg("--evidence")
+        .arg(&log)
+        .args(["--evidence-key", &ed_uri]));
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verify"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(&ed_pub));
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, out, err) = run(modelseal()
+        .args(["--format", "json", "audit", "--evidence"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(&ed_pub));
+    let report: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(report["log"]["intact"], true, "{report}");
+    // A token key that is not Ed25519 is refused for evidence, in one line,
+    // before anything is written.
+    let p256_log = tmp.path().join("p256-evidence.jsonl");
+    let (code, _, err) = run(token
+        .modelseal()
+        .args([
+            "evidence",
+            "attach",
+            "--control",
+            "1",
+            "--reviewer",
+            "r",
+            "--file",
+        ])
+        .arg(&doc)
+        .arg("--evidence")
+        .arg(&p256_log)
+        .args(["--evidence-key", &token.uri("p256")]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("the evidence key must be Ed25519"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!p256_log.exists());
+
     // A BOM signed through the token verifies with the model.
     let bom = tmp.path().join("model.cdx.json");
     let bom_sig = tmp.path().join("bom-model.sig");

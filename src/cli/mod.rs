@@ -387,13 +387,7 @@ impl EvidenceArgs {
             )),
             (Some(log), Some(key)) => {
                 let location = modelseal::evidence::Location::parse(log, &env::pg())?;
-                if key.to_str().is_some_and(modelseal::pkcs11::is_pkcs11_uri) {
-                    return Err(Error::Usage(
-                        "the evidence key is a file: a PKCS#11 evidence key is not supported yet"
-                            .into(),
-                    ));
-                }
-                let key = modelseal::keys::load_private_key(key)?;
+                let key = private_key(key)?;
                 modelseal::evidence::Recorder::open(&location, key).map(Some)
             }
         }

@@ -21,6 +21,7 @@ mod origin;
 pub mod postgres;
 pub mod record;
 mod rules;
+mod seal_key;
 mod store;
 mod verify;
 
@@ -34,6 +35,7 @@ pub use record::{EvidenceSubject, LogBinding, NewRecord, Predicate, Record};
 pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
+pub use seal_key::{SealKey, seal_key};
 pub use store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer};
 pub use verify::{LogCheck, MAX_KEPT_RECORDS, TIME_TOLERANCE, VerifyOptions, verify_store};
 
@@ -59,22 +61,12 @@ pub fn origin(key: &ed25519_dalek::VerifyingKey) -> String {
 /// Where records go and the key that seals them.
 pub struct Recorder {
     store: Box<dyn EvidenceStore + Send + Sync>,
-    key: ed25519_dalek::SigningKey,
+    key: std::sync::Arc<dyn SealKey>,
 }
 
 impl std::fmt::Debug for Recorder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Recorder({})", self.store.location())
-    }
-}
-
-fn signing_key(key: PrivateKey) -> Result<ed25519_dalek::SigningKey> {
-    match key {
-        PrivateKey::Ed25519(key) => Ok(key),
-        other => Err(Error::Evidence(format!(
-            "the evidence key must be Ed25519 (signed-note checkpoints), not {}",
-            other.algorithm()
-        ))),
     }
 }
 
@@ -87,7 +79,7 @@ impl Recorder {
 
     /// A recorder for the log at `location` (a file, or a database).
     pub fn open(location: &Location, key: PrivateKey) -> Result<Self> {
-        let key = signing_key(key)?;
+        let key = seal_key(key)?;
         Ok(Recorder {
             store: location.open()?,
             key,
@@ -101,7 +93,7 @@ impl Recorder {
     ) -> Result<Self> {
         Ok(Recorder {
             store,
-            key: signing_key(key)?,
+            key: seal_key(key)?,
         })
     }
 
@@ -116,10 +108,10 @@ impl Recorder {
         let mut sealed = String::new();
         self.store.append(
             &mut |binding| {
-                sealed = seal_bound(record, &self.key, binding)?;
+                sealed = seal_bound(record, self.key.as_ref(), binding)?;
                 Ok(sealed.clone())
             },
-            &self.key,
+            self.key.as_ref(),
         )?;
         Ok(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
             sealed.as_bytes(),

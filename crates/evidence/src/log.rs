@@ -21,7 +21,7 @@ use super::store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer, check_line, next
 use super::verify::{LogCheck, VerifyOptions, verify_store};
 use crate::fetch::{InputKind, read_text};
 use crate::{Error, Result};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
@@ -131,7 +131,7 @@ impl FileLog {
         }))
     }
 
-    fn append_locked(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint> {
+    fn append_locked(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
         let vk = key.verifying_key();
         let (origin, mut frontier) = match self.read_checkpoint()? {
             None => self.create(key)?,
@@ -176,7 +176,7 @@ impl FileLog {
 
     /// A new log: it must be absent or empty. The log file and an empty
     /// checkpoint with a fresh origin are made durable before any record.
-    fn create(&self, key: &SigningKey) -> Result<(String, Frontier)> {
+    fn create(&self, key: &dyn crate::SealKey) -> Result<(String, Frontier)> {
         match std::fs::metadata(&self.path) {
             Ok(m) if m.is_file() && m.len() == 0 => {}
             Ok(_) => {
@@ -292,10 +292,10 @@ impl FileLog {
 
     /// Replaces the checkpoint durably: written beside it and flushed,
     /// renamed over it, and the directory flushed.
-    fn write_checkpoint(&self, cp: &Checkpoint, key: &SigningKey) -> Result<()> {
+    fn write_checkpoint(&self, cp: &Checkpoint, key: &dyn crate::SealKey) -> Result<()> {
         let path = checkpoint_path(&self.path);
         let tmp = with_suffix(&path, ".tmp");
-        let note = sign_checkpoint(cp, &cp.origin, key);
+        let note = sign_checkpoint(cp, &cp.origin, key)?;
         File::create(&tmp)
             .and_then(|mut f| {
                 f.write_all(note.as_bytes())?;
@@ -323,7 +323,7 @@ impl EvidenceStore for FileLog {
         self.path.display().to_string()
     }
 
-    fn append(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint> {
+    fn append(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
         // Only a regular file (or none yet) is a log: a device, a directory
         // or a FIFO given by mistake must not get a lock file beside it.
         if let Ok(meta) = std::fs::metadata(&self.path)
@@ -463,7 +463,7 @@ pub fn verify_log(log: &Path, key: &VerifyingKey, older: Option<&str>) -> Result
 pub fn append(
     log: &Path,
     record: &crate::NewRecord,
-    key: &SigningKey,
+    key: &dyn crate::SealKey,
 ) -> Result<(Checkpoint, String)> {
     let mut sealed = String::new();
     let cp = FileLog::new(log).append(

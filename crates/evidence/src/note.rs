@@ -7,7 +7,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
 
 /// The Ed25519 signature type of signed notes.
@@ -93,12 +93,19 @@ pub fn verifier_key(name: &str, key: &VerifyingKey) -> String {
 }
 
 /// Signs `checkpoint` as a note by `name`.
-pub fn sign_checkpoint(checkpoint: &Checkpoint, name: &str, key: &SigningKey) -> String {
+pub fn sign_checkpoint(
+    checkpoint: &Checkpoint,
+    name: &str,
+    key: &dyn crate::SealKey,
+) -> crate::Result<String> {
     let body = checkpoint.body();
-    let signature = key.sign(body.as_bytes());
+    let signature = key.seal(body.as_bytes())?;
     let mut blob = key_hash(name, &key.verifying_key()).to_vec();
     blob.extend_from_slice(&signature.to_bytes());
-    format!("{body}\n\u{2014} {name} {}\n", STANDARD.encode(blob))
+    Ok(format!(
+        "{body}\n\u{2014} {name} {}\n",
+        STANDARD.encode(blob)
+    ))
 }
 
 /// Most signature lines read from one note (C2SP asks for at least 16).
@@ -166,6 +173,7 @@ pub fn open_checkpoint(note: &str, name: &str, key: &VerifyingKey) -> Result<Che
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::SigningKey;
 
     #[test]
     fn signed_checkpoints_round_trip_and_reject_tampering() {
@@ -175,7 +183,7 @@ mod tests {
             size: 42,
             root: [9u8; 32],
         };
-        let note = sign_checkpoint(&cp, "example.com/log", &key);
+        let note = sign_checkpoint(&cp, "example.com/log", &key).unwrap();
         assert!(note.starts_with("example.com/log\n42\n"));
         assert!(note.contains("\n\n\u{2014} example.com/log "));
         assert_eq!(

@@ -126,7 +126,7 @@ mod tests {
             size: 3,
             root: [4u8; 32],
         };
-        let note = sign_checkpoint(&cp, &a, &key);
+        let note = sign_checkpoint(&cp, &a, &key).unwrap();
         assert_eq!(open_log_checkpoint(&note, &vk).unwrap(), cp);
         assert!(open_log_checkpoint(&note, &other).is_err());
     }

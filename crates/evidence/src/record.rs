@@ -10,7 +10,7 @@ use crate::clock::TimeSource;
 use crate::{Error, Result};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ed25519_dalek::{Signer as _, SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -555,20 +555,24 @@ pub struct LogBinding {
 /// Seals a record into one log line (compact JSON, no newline), unbound:
 /// what releases before binding wrote. Logs append [`seal_bound`] lines.
 #[cfg(test)]
-pub(crate) fn seal(record: &NewRecord, key: &SigningKey) -> Result<String> {
+pub(crate) fn seal(record: &NewRecord, key: &dyn crate::SealKey) -> Result<String> {
     seal_with(record, key, None)
 }
 
 /// Seals a record bound to its place in its log (see [`LogBinding`]).
 pub(crate) fn seal_bound(
     record: &NewRecord,
-    key: &SigningKey,
+    key: &dyn crate::SealKey,
     binding: &LogBinding,
 ) -> Result<String> {
     seal_with(record, key, Some(binding))
 }
 
-fn seal_with(record: &NewRecord, key: &SigningKey, binding: Option<&LogBinding>) -> Result<String> {
+fn seal_with(
+    record: &NewRecord,
+    key: &dyn crate::SealKey,
+    binding: Option<&LogBinding>,
+) -> Result<String> {
     let mut predicate = serde_json::to_value(&record.predicate)
         .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
     redact_locations(&mut predicate);
@@ -590,7 +594,7 @@ fn seal_with(record: &NewRecord, key: &SigningKey, binding: Option<&LogBinding>)
     });
     let payload = serde_json::to_vec(&statement)
         .map_err(|e| Error::Evidence(format!("cannot encode the record: {e}")))?;
-    let signature = key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
+    let signature = key.seal(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
     let envelope = Envelope {
         payload: STANDARD.encode(&payload),
         payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
@@ -775,6 +779,7 @@ mod duplicate_key_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ed25519_dalek::{Signer as _, SigningKey};
 
     fn deployment(time: &str) -> NewRecord {
         NewRecord {

@@ -6,7 +6,6 @@
 
 use super::note::Checkpoint;
 use crate::Result;
-use ed25519_dalek::SigningKey;
 
 /// Most bytes one record may hold. Records are a few kilobytes; a longer
 /// line was not written by modelseal and is not read into memory.
@@ -79,7 +78,7 @@ pub trait EvidenceStore {
     /// sealed line; it may be called again if an attempt is retried. When
     /// `append` returns, the last line sealed and the checkpoint are
     /// durable. Refuses a log that no longer matches its checkpoint.
-    fn append(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint>;
+    fn append(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint>;
 
     /// Reads the log in one consistent view: the checkpoint first, then
     /// every record in order. An error from `visit` ends the scan and is

@@ -6,6 +6,7 @@ use crate::clock::TimeSource;
 use crate::record::{
     DeploymentEvidence, EvidenceSubject, LogBinding, NewRecord, Predicate, seal, seal_bound,
 };
+use ed25519_dalek::SigningKey;
 
 fn key(seed: u8) -> SigningKey {
     SigningKey::from_bytes(&[seed; 32])
@@ -324,7 +325,11 @@ fn an_unbound_record_after_bound_ones_is_tampering_and_old_logs_read_as_unbound(
             size: frontier.size(),
             root: frontier.root(),
         };
-        std::fs::write(checkpoint_path(&path), sign_checkpoint(&cp, &origin, &k)).unwrap();
+        std::fs::write(
+            checkpoint_path(&path),
+            sign_checkpoint(&cp, &origin, &k).unwrap(),
+        )
+        .unwrap();
     }
     let check = verify(&path, &k);
     assert!(check.ok(), "{:?}", check.problems);
@@ -357,7 +362,7 @@ fn an_unbound_record_after_bound_ones_is_tampering_and_old_logs_read_as_unbound(
     // even then.)
     std::fs::write(
         checkpoint_path(&path),
-        sign_checkpoint(&forged, &origin, &k),
+        sign_checkpoint(&forged, &origin, &k).unwrap(),
     )
     .unwrap();
     let check = verify(&path, &k);

@@ -79,7 +79,7 @@ fn signing_reproduces_the_sigsum_checkpoint_byte_for_byte() {
         )
     );
     assert_eq!(
-        sign_checkpoint(&sigsum_checkpoint(), SIGSUM_ORIGIN, &key),
+        sign_checkpoint(&sigsum_checkpoint(), SIGSUM_ORIGIN, &key).unwrap(),
         SIGSUM_NOTE
     );
     assert_eq!(

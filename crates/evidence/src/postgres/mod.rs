@@ -46,7 +46,7 @@ use super::origin::{key_origin, new_origin, open_log_checkpoint, owned_by};
 use super::store::{EvidenceStore, MAX_RECORD, ScanItem, Sealer, check_line, next_binding};
 use super::verify::{VerifyOptions, verify_store};
 use crate::{Error, Result};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 use postgres::error::SqlState;
 use postgres::{Client, IsolationLevel, NoTls, SimpleQueryMessage};
 use std::sync::Mutex;
@@ -327,7 +327,7 @@ impl PgStore {
         &self,
         client: &mut Client,
         seal: Sealer<'_>,
-        key: &SigningKey,
+        key: &dyn crate::SealKey,
         seen: &mut Option<(u64, Hash)>,
     ) -> std::result::Result<Checkpoint, Failed> {
         let vk = key.verifying_key();
@@ -413,7 +413,7 @@ impl PgStore {
             size: frontier.size(),
             root: frontier.root(),
         };
-        let note = sign_checkpoint(&cp, &origin, key);
+        let note = sign_checkpoint(&cp, &origin, key).map_err(Failed::Final)?;
         // Every value is a decimal number or a hex literal (nothing but
         // [0-9a-f] between the quotes), decoded by the server: no text of
         // the record or the note reaches the statement as SQL. After
@@ -689,7 +689,7 @@ impl EvidenceStore for PgStore {
         self.spec.to_string()
     }
 
-    fn append(&self, seal: Sealer<'_>, key: &SigningKey) -> Result<Checkpoint> {
+    fn append(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
         let deadline = Instant::now() + RETRY_FOR;
         let mut seen = None;
         let mut pause = Duration::from_millis(50);
