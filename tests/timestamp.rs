@@ -41,9 +41,9 @@ ess_cert_id_alg = sha256
 ";
 
 /// A TSA: its PKI (made now, valid for a day) and its responder's URL.
-struct Tsa {
+pub(crate) struct Tsa {
     dir: PathBuf,
-    url: String,
+    pub(crate) url: String,
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -60,7 +60,7 @@ fn openssl(dir: &Path, args: &[&str]) {
 }
 
 impl Tsa {
-    fn start(dir: &Path) -> Tsa {
+    pub(crate) fn start(dir: &Path) -> Tsa {
         std::fs::create_dir_all(dir).unwrap();
         std::fs::write(dir.join("tsa.cnf"), CONFIG).unwrap();
         std::fs::write(dir.join("serial"), "01\n").unwrap();
@@ -147,7 +147,7 @@ impl Tsa {
         }
     }
 
-    fn root(&self) -> PathBuf {
+    pub(crate) fn root(&self) -> PathBuf {
         self.dir.join("root.pem")
     }
 }

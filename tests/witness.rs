@@ -407,3 +407,81 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
         "{out}"
     );
 }
+
+#[test]
+fn a_tsa_stamps_the_cosigned_checkpoint_and_verify_holds_the_log_to_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    // The responder keeps the real clock: so does modelseal here.
+    let now = jiff::Timestamp::now().to_string();
+    let doc = tmp.path().join("doc");
+    std::fs::write(&doc, "reviewed\n").unwrap();
+    for who in ["a", "b"] {
+        let (code, _, err) = run(modelseal()
+            .env(TEST_NOW, &now)
+            .args([
+                "evidence",
+                "attach",
+                "--control",
+                "1",
+                "--reviewer",
+                who,
+                "--file",
+            ])
+            .arg(&doc)
+            .arg("--evidence")
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(evidence_key().0));
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verifier-key"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(evidence_key().1));
+    assert_eq!(code, 0, "{err}");
+    let (_witnesses, policy) = three_witnesses(tmp.path(), out.trim());
+    let tsa = crate::timestamp::Tsa::start(&tmp.path().join("tsa"));
+    let other = crate::timestamp::Tsa::start(&tmp.path().join("other"));
+    let run_at = |sub: &str, extra: &[&std::ffi::OsStr]| {
+        let (code, out, err) = run(modelseal()
+            .env(TEST_NOW, &now)
+            .args(["evidence", sub])
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy)
+            .args(extra));
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = run_at(
+        "witness",
+        &[
+            "--tsa".as_ref(),
+            tsa.url.as_ref(),
+            "--tsa-chain".as_ref(),
+            tsa.root().as_os_str(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("RFC 3161: stamped at"), "{out}");
+    let (code, out) = run_at("verify", &["--tsa-chain".as_ref(), tsa.root().as_os_str()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("stamped: the cosigned checkpoint of 2 records existed by"),
+        "{out}"
+    );
+    // A TSA the verifier does not trust, or no stamp at all, fails.
+    let (code, out) = run_at(
+        "verify",
+        &["--tsa-chain".as_ref(), other.root().as_os_str()],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("RFC 3161 stamp"), "{out}");
+    std::fs::remove_file(tmp.path().join("log.witnessed.tsr")).unwrap();
+    let (code, out) = run_at("verify", &["--tsa-chain".as_ref(), tsa.root().as_os_str()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("carries no RFC 3161 stamp"), "{out}");
+}

@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         },
     )?;
     let witnessed = if check.ok() {
-        super::witness::verify(&args.witnesses, &location, &key, &check)?
+        super::witness::verify(&args.witnesses, &location, &key, &check, ctx.now.time())?
     } else {
         None
     };

@@ -359,7 +359,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 },
             )?;
             let witnessed = if check.ok() {
-                super::witness::verify(&witnesses, &location, &key, &check)?
+                super::witness::verify(&witnesses, &location, &key, &check, ctx.now.time())?
             } else {
                 None
             };

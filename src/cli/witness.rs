@@ -30,6 +30,12 @@ pub struct WitnessArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub witness_timeout: u64,
+    /// evidence witness: have this RFC 3161 time-stamping authority stamp the cosigned checkpoint (kept beside it, .tsr).
+    #[arg(long, value_name = "URL")]
+    pub tsa: Option<String>,
+    /// The TSA's trusted certificates (PEM): the stamp is checked when made, and evidence verify and audit require it to hold.
+    #[arg(long, value_name = "PEM")]
+    pub tsa_chain: Option<PathBuf>,
 }
 
 impl WitnessArgs {
@@ -101,6 +107,7 @@ pub fn verify(
     location: &Location,
     key: &ed25519_dalek::VerifyingKey,
     check: &LogCheck,
+    now: jiff::Timestamp,
 ) -> Result<Option<WitnessCheck>> {
     let Some(policy) = args.policy()? else {
         return Ok(None);
@@ -110,13 +117,37 @@ pub fn verify(
         Some(path) if path.exists() => Some(read_text(&path, InputKind::Checkpoint)?),
         _ => None,
     };
-    Ok(Some(modelseal_witness::check(
-        &policy,
-        &state,
-        stored.as_deref(),
-        true,
-        args.timeout(),
-    )))
+    let mut found =
+        modelseal_witness::check(&policy, &state, stored.as_deref(), true, args.timeout());
+    if let Some(chain) = &args.tsa_chain {
+        let anchors = modelseal::keys::load_certificates(chain)?;
+        match (stored.as_deref(), args.witnessed_path(location)) {
+            (Some(note), Some(path)) => {
+                let stamp = modelseal_witness::stamp_path(&path);
+                let token = std::fs::read(&stamp).ok();
+                let body = modelseal_witness::split_note(note).map(|(b, _)| b.to_string());
+                let size = modelseal::evidence::open_log_checkpoint(note, key).map(|c| c.size);
+                match (token, body, size) {
+                    (Some(token), Ok(body), Ok(size)) => {
+                        match modelseal::timestamp::verify(&token, body.as_bytes(), &anchors, None, now) {
+                            Ok(s) => {
+                                found.stamped =
+                                    Some((size, format!("{} by {} under {}", s.time, s.tsa, s.anchor)));
+                            }
+                            Err(e) => found.problems.push(format!("the cosigned checkpoint's RFC 3161 stamp: {e}")),
+                        }
+                    }
+                    _ => found.problems.push(
+                        "the cosigned checkpoint carries no RFC 3161 stamp, and a TSA chain was given".into(),
+                    ),
+                }
+            }
+            _ => found
+                .problems
+                .push("no cosigned checkpoint to check an RFC 3161 stamp of".into()),
+        }
+    }
+    Ok(Some(found))
 }
 
 /// The witness lines of a verification.
@@ -147,6 +178,12 @@ pub fn print_check(found: &WitnessCheck) {
     }
     for (name, time) in &found.cosignatures {
         outln!("  cosignature: {} at {}", escape(name), timestamp(*time));
+    }
+    if let Some((size, when)) = &found.stamped {
+        outln!(
+            "  stamped: the cosigned checkpoint of {size} records existed by {} (RFC 3161)",
+            escape(when)
+        );
     }
     for (name, outcome) in &found.outcomes {
         outln!("  witness {}: {}", escape(name), held(outcome));
@@ -225,6 +262,31 @@ pub fn run_witness(
         modelseal_witness::store_cosigned(path, &run.cosigned_note)
             .map_err(|e| Error::io(path, e))?;
     }
+    #[cfg(feature = "remote")]
+    let stamped = match (&args.tsa, kept) {
+        (Some(url), Some(path)) => {
+            let anchors = match &args.tsa_chain {
+                Some(chain) => modelseal::keys::load_certificates(chain)?,
+                None => Vec::new(),
+            };
+            let tsa = modelseal::registry::tsa::Tsa {
+                url: url.clone(),
+                anchors,
+            };
+            let (body, _) =
+                modelseal_witness::split_note(&run.cosigned_note).map_err(Error::Evidence)?;
+            let (token, checked) = tsa.stamp(body.as_bytes(), ctx.now.time())?;
+            let stamp = modelseal_witness::stamp_path(path);
+            modelseal_witness::store_bytes(&stamp, &token).map_err(|e| Error::io(&stamp, e))?;
+            Some(checked.map_or_else(
+                || "stamped (not checked: no --tsa-chain)".to_string(),
+                |s| format!("stamped at {} by {}", s.time, s.tsa),
+            ))
+        }
+        _ => None,
+    };
+    #[cfg(not(feature = "remote"))]
+    let stamped: Option<String> = None;
     let bad = run
         .outcomes
         .iter()
@@ -238,6 +300,7 @@ pub fn run_witness(
             "witnesses": run.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
             "problems": run.problems,
             "kept": kept,
+            "stamped": stamped,
         })),
         _ => {
             if run.quorum {
@@ -256,6 +319,9 @@ pub fn run_witness(
                     "  cosigned checkpoint kept in {}",
                     escape(&path.display().to_string())
                 );
+            }
+            if let Some(s) = &stamped {
+                outln!("  RFC 3161: {}", escape(s));
             }
         }
     }
@@ -496,6 +562,8 @@ pub fn after(
         witness_policy: Some(policy.clone()),
         witnessed: None,
         witness_timeout: 10,
+        tsa: None,
+        tsa_chain: None,
     };
     if let Err(e) = witness_now(ctx, log, evidence, &args) {
         let why = match e {

@@ -244,6 +244,9 @@ pub struct WitnessCheck {
     pub problems: Vec<String>,
     /// Why the quorum is missing, when it is (one line).
     pub missing: Option<String>,
+    /// An RFC 3161 stamp of the cosigned checkpoint that was checked: its
+    /// size, and when and by whom it was stamped (one line).
+    pub stamped: Option<(u64, String)>,
 }
 
 impl WitnessCheck {
@@ -425,16 +428,30 @@ fn missing(policy: &Policy, cosigned: &[usize], cp: &Checkpoint) -> String {
     )
 }
 
+/// Where the RFC 3161 stamp of the cosigned checkpoint at `witnessed` is
+/// kept.
+pub fn stamp_path(witnessed: &Path) -> PathBuf {
+    let mut name = witnessed.as_os_str().to_owned();
+    name.push(".tsr");
+    PathBuf::from(name)
+}
+
 /// Replaces the cosigned checkpoint at `path` durably: written beside it
 /// and flushed, renamed over it, and its directory flushed, so a reader
 /// sees the old note or the new one, never half of one.
 pub fn store_cosigned(path: &Path, note: &str) -> std::io::Result<()> {
+    store_bytes(path, note.as_bytes())
+}
+
+/// Replaces the file at `path` durably with `bytes`, as
+/// [`store_cosigned`] does.
+pub fn store_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(note.as_bytes())?;
+    file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
     let dir = match path.parent() {
