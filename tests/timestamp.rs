@@ -251,6 +251,19 @@ fn signatures_carry_rfc3161_timestamps_that_verify_against_the_tsa_chain() {
     let (code, out) = verify(&model, &sig, Some(&tsa.root()));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("timestamped: "), "{out}");
+    // A stamp says the signature existed by then, never when it was made:
+    // it is not the signing time a policy measures ages from.
+    let mut cmd = real_clock();
+    cmd.args(["--format", "json"]);
+    demo_verify_args(&mut cmd, &model, &sig)
+        .arg("--tsa-chain")
+        .arg(tsa.root());
+    let (code, out, _) = run(&mut cmd);
+    assert_eq!(code, 0, "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let verdict = v.get("result").unwrap_or(&v);
+    assert!(verdict["timestamped"]["time"].is_string(), "{v}");
+    assert!(verdict.get("signed_at").is_none_or(|s| s.is_null()), "{v}");
     // Without a chain it is not checked, and says so.
     let (code, out) = verify(&model, &sig, None);
     assert_eq!(code, 0, "{out}");

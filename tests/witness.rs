@@ -340,6 +340,13 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     let (code, out) = check_proof(&swapped);
     assert_eq!(code, 1, "{out}");
     assert!(out.starts_with("INVALID"), "{out}");
+    // Without a witness policy, a proof is only the key holder's word.
+    let (code, _, err) = run(modelseal()
+        .args(["evidence", "check-proof"])
+        .arg(&proof)
+        .arg("--evidence-key")
+        .arg(evidence_key().1));
+    assert_eq!(code, 2, "{err}");
 
     // Two more records, witnessed: the snapshot of three records put back
     // (what a holder of the evidence key can sign) is a rollback.

@@ -88,10 +88,34 @@ fn in_token(
         .ok()
         .map(zeroize::Zeroizing::new);
     let module = std::env::var_os("MODELSEAL_PKCS11_MODULE").map(PathBuf::from);
-    let (public_key, named) = generate_in_token(&parsed, algorithm, pin, module.as_deref())
-        .map_err(|e| modelseal::Error::Usage(e.to_string()))?;
-    std::fs::write(&public_path, public_key.to_spki_pem())
-        .map_err(|e| modelseal::Error::io(&public_path, e))?;
+    // The public key's file is made (beside its place) first: a key pair is
+    // never left in the token because its public half could not be written.
+    let mut tmp_name = public_path.as_os_str().to_owned();
+    tmp_name.push(".tmp");
+    let tmp = PathBuf::from(tmp_name);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .map_err(|e| modelseal::Error::io(&tmp, e))?;
+    let (public_key, named) = match generate_in_token(&parsed, algorithm, pin, module.as_deref()) {
+        Ok(made) => made,
+        Err(e) => {
+            drop(file);
+            let _ = std::fs::remove_file(&tmp);
+            return Err(modelseal::Error::Usage(e.to_string()));
+        }
+    };
+    let written = std::io::Write::write_all(&mut file, public_key.to_spki_pem().as_bytes())
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, &public_path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(modelseal::Error::Usage(format!(
+            "{}: cannot write the public key ({e}); the key pair is in the token as {named}",
+            public_path.display()
+        )));
+    }
     match ctx.format {
         Format::Json => print_json(&serde_json::json!({
             "algorithm": algorithm.name(),

@@ -399,7 +399,7 @@ impl EvidenceArgs {
 /// `MODELSEAL_PKCS11_PIN`, the module from the URI's `module-path` or
 /// `MODELSEAL_PKCS11_MODULE`).
 pub fn private_key(path: &Path) -> Result<modelseal::keys::PrivateKey> {
-    match path.to_str() {
+    match path.to_str().map(str::trim) {
         Some(uri) if modelseal::pkcs11::is_pkcs11_uri(uri) => {
             let pin = std::env::var("MODELSEAL_PKCS11_PIN")
                 .ok()

@@ -261,6 +261,7 @@ pub fn run_witness(
     if let Some(path) = kept {
         modelseal_witness::store_cosigned(path, &run.cosigned_note)
             .map_err(|e| Error::io(path, e))?;
+        remove_stale_stamp(path)?;
     }
     #[cfg(feature = "remote")]
     let stamped = match (&args.tsa, kept) {
@@ -326,6 +327,17 @@ pub fn run_witness(
         }
     }
     Ok(if run.quorum && !bad { 0 } else { 1 })
+}
+
+/// Removes the RFC 3161 stamp of a cosigned checkpoint that was just
+/// replaced (a new stamp, when asked for, is written after).
+fn remove_stale_stamp(witnessed: &std::path::Path) -> Result<()> {
+    let stamp = modelseal_witness::stamp_path(witnessed);
+    match std::fs::remove_file(&stamp) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io(&stamp, e)),
+    }
 }
 
 /// `evidence verifier-key`: the log's verifier key for witnesses
@@ -486,7 +498,15 @@ pub fn run_check_proof(
                 .map(|t| t.trim_end_matches('\n').as_bytes().to_vec())
         })
         .transpose()?;
-    let policy = args.policy()?;
+    // Without witnesses, whoever holds the evidence key could forge both
+    // the history and the proof.
+    let policy = Some(args.policy()?.ok_or_else(|| {
+        Error::Usage(
+            "give --witness-policy FILE (or MODELSEAL_WITNESS_POLICY): a proof is worth what \
+             its witnesses vouch for"
+                .into(),
+        )
+    })?);
     let checked =
         match modelseal_witness::check_proof(&text, line.as_deref(), &key, policy.as_ref()) {
             Ok(c) => c,
@@ -623,6 +643,7 @@ fn witness_now(
     if let Some(path) = target.as_ref().filter(|_| run.replace) {
         modelseal_witness::store_cosigned(path, &run.cosigned_note)
             .map_err(|e| Error::io(path, e))?;
+        remove_stale_stamp(path)?;
     }
     if !run.quorum {
         let lacking: Vec<String> = run

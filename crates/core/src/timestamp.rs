@@ -25,6 +25,10 @@ const SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.1135
 const TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+/// ESS signing-certificate-v2 (RFC 5035), which binds the signer's
+/// certificate (unsigned in CMS) to the signature.
+const SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
 const SHA256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
 const SHA384_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
 const SHA512_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
@@ -180,6 +184,7 @@ fn generalized_time(value: &[u8]) -> Result<jiff::Timestamp, TimestampError> {
         || !whole.bytes().all(|b| b.is_ascii_digit())
         || !fraction.bytes().all(|b| b.is_ascii_digit())
         || fraction.ends_with('0')
+        || (body.contains('.') && fraction.is_empty())
     {
         return Err(bad());
     }
@@ -253,13 +258,61 @@ fn digest(alg: ObjectIdentifier, bytes: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// Whether the ESS `SigningCertificateV2` value (`SEQUENCE { SEQUENCE OF
+/// ESSCertIDv2 {...}, ... }`) names `cert` first: its hash algorithm must
+/// be the default SHA-256.
+fn ess_binds(value: &[u8], cert: &[u8]) -> bool {
+    let first = || -> Option<bool> {
+        let certs = der::Any::decode(&mut SliceReader::new(value).ok()?).ok()?;
+        let id = der::Any::decode(&mut SliceReader::new(certs.value()).ok()?).ok()?;
+        let mut r = SliceReader::new(id.value()).ok()?;
+        let mut field = der::Any::decode(&mut r).ok()?;
+        if field.tag() == Tag::Sequence {
+            // An explicit hash algorithm: only SHA-256 is taken.
+            let oid: ObjectIdentifier =
+                ObjectIdentifier::decode(&mut SliceReader::new(field.value()).ok()?).ok()?;
+            if oid != SHA256_OID {
+                return Some(false);
+            }
+            field = der::Any::decode(&mut r).ok()?;
+        }
+        Some(field.tag() == Tag::OctetString && field.value() == Sha256::digest(cert).as_slice())
+    };
+    first().unwrap_or(false)
+}
+
+/// Checks what can be checked of a stamp without trusting any TSA: that it
+/// is a well-formed token over SHA-256 of `message` with `nonce`, signed
+/// by the certificate it carries and binds. What a caller without the
+/// TSA's chain can know before keeping a stamp.
+pub fn check_unanchored(token: &[u8], message: &[u8], nonce: u64) -> Result<(), TimestampError> {
+    checked(token, message, None, Some(nonce), jiff::Timestamp::MAX).map(|_| ())
+}
+
 /// Checks the token (a CMS ContentInfo, DER) as a stamp of `message`
 /// against the TSA `anchors` (DER certificates), with the verifying clock
-/// `now`; `nonce`, when given, must be the token's.
+/// `now`; `nonce`, when given, must be the token's. (Without anchors, only
+/// [`check_unanchored`] says anything.)
 pub fn verify(
     token: &[u8],
     message: &[u8],
     anchors: &[Vec<u8>],
+    nonce: Option<u64>,
+    now: jiff::Timestamp,
+) -> Result<Stamped, TimestampError> {
+    if anchors.is_empty() {
+        return Err(TimestampError::Untrusted(
+            "no TSA certificate is trusted".into(),
+        ));
+    }
+    checked(token, message, Some(anchors), nonce, now)
+}
+
+/// [`verify`], with the chain checked only when `anchors` are given.
+fn checked(
+    token: &[u8],
+    message: &[u8],
+    anchors: Option<&[Vec<u8>]>,
     nonce: Option<u64>,
     now: jiff::Timestamp,
 ) -> Result<Stamped, TimestampError> {
@@ -370,6 +423,19 @@ pub fn verify(
                 "the token does not carry its signer's certificate (issuer and serial)".into(),
             )
         })?;
+    // The certificate named by the (unsigned) signer identifier must be the
+    // one the signed ESS attribute binds.
+    let ess = attribute(SIGNING_CERTIFICATE_V2).ok_or_else(|| {
+        TimestampError::Untrusted(
+            "no ESS signing-certificate-v2 attribute binds the TSA's certificate".into(),
+        )
+    })?;
+    let leaf_der = leaf.to_der().map_err(bad)?;
+    if !ess_binds(ess.value(), &leaf_der) {
+        return Err(TimestampError::Untrusted(
+            "the ESS signing-certificate attribute names another certificate".into(),
+        ));
+    }
     let signed_bytes = attrs.to_der().map_err(bad)?;
     let sig = signer.signature.as_bytes();
     let valid = chain::verify_signed(
@@ -385,9 +451,18 @@ pub fn verify(
             "the TSA's signature does not verify".into(),
         ));
     }
+    let Some(anchors) = anchors else {
+        // Checked as far as it can be without trust: the caller asked only
+        // for the bytes, nonce and signature (`check_unanchored`).
+        return Ok(Stamped {
+            time: tst.time,
+            tsa: String::new(),
+            anchor: String::new(),
+        });
+    };
     // The chain, at the stamped time: the leaf first, then the token's
     // other certificates as intermediates.
-    let mut chain_der = vec![leaf.to_der().map_err(bad)?];
+    let mut chain_der = vec![leaf_der];
     for c in certs.iter().filter(|c| *c != leaf) {
         chain_der.push(c.to_der().map_err(bad)?);
     }
@@ -460,6 +535,7 @@ mod tests {
         assert!(generalized_time(b"20261207103000.5Z").is_ok());
         assert!(generalized_time(b"20261207103000.50Z").is_err());
         assert!(generalized_time(b"20261207103000").is_err());
+        assert!(generalized_time(b"20261207103000.Z").is_err());
         assert!(generalized_time(b"2026120710300Z").is_err());
     }
 }

@@ -133,6 +133,10 @@ fn slot(p11: &Pkcs11, uri: &Pkcs11Uri) -> Result<Slot, TokenError> {
     let mut found = Vec::new();
     for s in slots {
         let info = p11.get_token_info(s).map_err(failed("reading a token"))?;
+        // A slot with a token not yet initialised holds no key.
+        if !info.token_initialized() {
+            continue;
+        }
         if uri.token.as_deref().is_none_or(|t| info.label() == t) {
             found.push(s);
         }

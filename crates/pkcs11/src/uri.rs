@@ -38,6 +38,7 @@ pub fn is_pkcs11_uri(text: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
 }
 
+/// Percent-decodes `value`; errors never repeat it (it may be a PIN).
 fn decode(value: &str) -> Result<Vec<u8>, String> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -48,7 +49,7 @@ fn decode(value: &str) -> Result<Vec<u8>, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| format!("a bad percent escape in {value:?}"))?;
+                .ok_or_else(|| "a bad percent escape".to_string())?;
             out.push(hex);
             i += 3;
         } else {
@@ -98,13 +99,18 @@ impl Pkcs11Uri {
                 }
             }
         }
+        // Nothing of the query is repeated in errors: a PIN may be in it.
         for attr in query.split('&').filter(|a| !a.is_empty()) {
             let (key, value) = attr
                 .split_once('=')
-                .ok_or_else(|| format!("{attr:?} is not name=value"))?;
-            once(key)?;
+                .ok_or_else(|| "a query attribute is not name=value".to_string())?;
+            once(key).map_err(|_| "a query attribute given twice".to_string())?;
             match key {
-                "module-path" => out.module_path = Some(PathBuf::from(text(value, "module-path")?)),
+                "module-path" => {
+                    out.module_path = Some(PathBuf::from(
+                        text(value, "module-path").map_err(|e| format!("module-path: {e}"))?,
+                    ))
+                }
                 "pin-source" => {
                     let source = text(value, "pin-source")?;
                     let path = source.strip_prefix("file:").unwrap_or(&source);
@@ -113,16 +119,24 @@ impl Pkcs11Uri {
                     }
                     out.pin_source = Some(PathBuf::from(path));
                 }
-                "pin-value" => out.pin_value = Some(Zeroizing::new(text(value, "pin-value")?)),
-                other => {
-                    return Err(format!(
-                        "the query attribute {other:?} is not supported (module-path, pin-source, pin-value)"
-                    ));
+                "pin-value" => {
+                    out.pin_value = Some(Zeroizing::new(
+                        text(value, "pin-value")
+                            .map_err(|_| "pin-value: not readable".to_string())?,
+                    ))
+                }
+                _ => {
+                    return Err(
+                        "a query attribute other than module-path, pin-source, pin-value".into(),
+                    );
                 }
             }
         }
         if out.pin_source.is_some() && out.pin_value.is_some() {
             return Err("give pin-source or pin-value, not both".into());
+        }
+        if out.object.as_deref() == Some("") {
+            return Err("object= names no label".into());
         }
         if out.object.is_none() && out.id.is_none() {
             return Err("name the key: object=LABEL and/or id=%XX...".into());
@@ -202,7 +216,16 @@ mod tests {
         let secret = Pkcs11Uri::parse("pkcs11:object=k?pin-value=1234").unwrap();
         assert!(!secret.to_string().contains("1234"));
         assert!(!format!("{secret:?}").contains("1234"));
+        for leaky in [
+            "pkcs11:object=k?pin-value=S3CR%ET",
+            "pkcs11:object=k?pin-value=ab&T0P",
+            "pkcs11:object=k?pin-value=ab&T0P=x",
+        ] {
+            let err = Pkcs11Uri::parse(leaky).unwrap_err();
+            assert!(!err.contains("S3CR") && !err.contains("T0P"), "{err}");
+        }
         for bad in [
+            "pkcs11:object=",
             "pkcs11:token=a;token=b;object=k",
             "pkcs11:token=a",
             "pkcs11:object=k;slot-id=1",

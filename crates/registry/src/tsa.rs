@@ -69,6 +69,8 @@ impl Tsa {
         let token = timestamp::token_from_response(&body)
             .map_err(|e| Error::Remote(format!("{}: {e}", self.url)))?;
         let checked = if self.anchors.is_empty() {
+            timestamp::check_unanchored(&token, message, nonce)
+                .map_err(|e| Error::Remote(format!("{}: {e}", self.url)))?;
             None
         } else {
             Some(

@@ -116,59 +116,27 @@ pub fn witness(
             lines.extend(prev.1.iter().map(|c| c.line.clone()));
         }
     }
+    // Every witness is asked at once: one slow or unreachable witness costs
+    // its timeout once, not once per witness.
+    let asked: Vec<(Outcome, Option<String>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = policy
+            .witnesses
+            .iter()
+            .enumerate()
+            .map(|(index, w)| scope.spawn(move || ask(policy, index, w, log, body, start, timeout)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| (Outcome::Failed("the request failed".into()), None))
+            })
+            .collect()
+    });
     let mut outcomes = Vec::new();
-    let mut problems = Vec::new();
-    for w in &policy.witnesses {
-        let Some(url) = &w.url else {
-            outcomes.push((w.name.clone(), Outcome::NoUrl));
-            continue;
-        };
-        let mut old = start.min(cp.size);
-        let mut outcome = Outcome::Failed("not asked".into());
-        for _ in 0..2 {
-            let proof = proof_from(old, log.leaves, cp.size);
-            match add_checkpoint(url, old, &proof, log.note, timeout) {
-                Ok(Answer::Cosigned(answer)) => {
-                    let refs: Vec<&str> = answer.iter().map(String::as_str).collect();
-                    let (found, bad) = read_cosignatures(policy, body, &refs);
-                    problems.extend(bad);
-                    outcome = match found
-                        .iter()
-                        .find(|c| policy.witnesses[c.index].name == w.name)
-                    {
-                        Some(c) => {
-                            lines.push(c.line.clone());
-                            Outcome::Cosigned(c.time)
-                        }
-                        None => {
-                            Outcome::Failed("answered without its own valid cosignature".into())
-                        }
-                    };
-                    break;
-                }
-                Ok(Answer::Conflict(size)) if size > cp.size => {
-                    outcome = Outcome::Ahead(size);
-                    break;
-                }
-                Ok(Answer::Conflict(size)) if size != old => old = size,
-                Ok(Answer::Conflict(size)) => {
-                    outcome = Outcome::Failed(format!("409 at the size it names ({size})"));
-                    break;
-                }
-                Ok(Answer::Refused(422, _)) if old == cp.size => {
-                    outcome = Outcome::Forked;
-                    break;
-                }
-                Ok(Answer::Refused(status, text)) => {
-                    outcome = Outcome::Failed(format!("HTTP {status}: {text}"));
-                    break;
-                }
-                Err(e) => {
-                    outcome = Outcome::Failed(e);
-                    break;
-                }
-            }
-        }
+    let problems = Vec::new();
+    for (w, (outcome, line)) in policy.witnesses.iter().zip(asked) {
+        lines.extend(line);
         outcomes.push((w.name.clone(), outcome));
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
@@ -191,6 +159,74 @@ pub fn witness(
         problems,
         replace: !found.is_empty() && (quorum || !previous_met),
     })
+}
+
+/// Asks one witness (the policy's `index`-th) to cosign the log's
+/// checkpoint, from the size it is first assumed to hold; on a 409 once
+/// more from the size it names. Its own valid cosignature line, if any.
+fn ask(
+    policy: &Policy,
+    index: usize,
+    w: &Witness,
+    log: &LogState<'_>,
+    body: &str,
+    start: u64,
+    timeout: Duration,
+) -> (Outcome, Option<String>) {
+    let cp = log.checkpoint;
+    let Some(url) = &w.url else {
+        return (Outcome::NoUrl, None);
+    };
+    let mut old = start.min(cp.size);
+    for _ in 0..2 {
+        let proof = proof_from(old, log.leaves, cp.size);
+        match add_checkpoint(url, old, &proof, log.note, timeout) {
+            Ok(Answer::Cosigned(answer)) => {
+                return match own_cosignature(policy, index, body, &answer) {
+                    Ok(c) => (Outcome::Cosigned(c.time), Some(c.line)),
+                    Err(why) => (Outcome::Failed(why), None),
+                };
+            }
+            Ok(Answer::Conflict(size)) if size > cp.size => return (Outcome::Ahead(size), None),
+            Ok(Answer::Conflict(size)) if size != old => old = size,
+            Ok(Answer::Conflict(size)) => {
+                return (
+                    Outcome::Failed(format!("409 at the size it names ({size})")),
+                    None,
+                );
+            }
+            Ok(Answer::Refused(422, _)) if old == cp.size => return (Outcome::Forked, None),
+            Ok(Answer::Refused(status, text)) => {
+                return (Outcome::Failed(format!("HTTP {status}: {text}")), None);
+            }
+            Err(e) => return (Outcome::Failed(e), None),
+        }
+    }
+    (Outcome::Failed("409 twice".into()), None)
+}
+
+/// The witness's own cosignature among the lines of its answer: lines
+/// under other names are ignored (a witness cannot speak for another), and
+/// a line of its own that does not verify only keeps it from counting.
+fn own_cosignature(
+    policy: &Policy,
+    index: usize,
+    body: &str,
+    answer: &[String],
+) -> Result<Cosigned, String> {
+    let w = &policy.witnesses[index];
+    let prefix = format!("\u{2014} {} ", w.key.name);
+    let own: Vec<&str> = answer
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with(&prefix))
+        .collect();
+    let (found, bad) = read_cosignatures(policy, body, &own);
+    match found.into_iter().find(|c| c.index == index) {
+        Some(c) => Ok(c),
+        None if !bad.is_empty() => Err("answered with a cosignature that does not verify".into()),
+        None => Err("answered without its own cosignature".into()),
+    }
 }
 
 /// The consistency proof from `old` to `size` over `leaves` (empty from 0
@@ -289,53 +325,56 @@ pub fn check(
     let mut live: Vec<Cosigned> = Vec::new();
     if probe {
         let (body, _) = split_note(log.note).unwrap_or_default();
+        let probed: Vec<(Outcome, Option<Cosigned>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = policy
+                .witnesses
+                .iter()
+                .enumerate()
+                .map(|(index, w)| {
+                    scope.spawn(move || probe_one(policy, index, w, log, body, timeout))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or((Outcome::Failed("the request failed".into()), None))
+                })
+                .collect()
+        });
         let mut fresh = Vec::new();
-        for w in &policy.witnesses {
-            let Some(url) = &w.url else {
-                out.outcomes.push((w.name.clone(), Outcome::NoUrl));
-                continue;
-            };
-            let outcome = match add_checkpoint(url, cp.size, &[], log.note, timeout) {
-                Ok(Answer::Cosigned(answer)) => {
-                    let refs: Vec<&str> = answer.iter().map(String::as_str).collect();
-                    let (found, bad) = read_cosignatures(policy, body, &refs);
-                    out.problems.extend(bad);
-                    match found
-                        .into_iter()
-                        .find(|c| policy.witnesses[c.index].name == w.name)
-                    {
-                        Some(c) => {
-                            let time = c.time;
-                            fresh.push(c);
-                            Outcome::Cosigned(time)
-                        }
-                        None => {
-                            Outcome::Failed("answered without its own valid cosignature".into())
-                        }
-                    }
-                }
-                Ok(Answer::Conflict(size)) if size > cp.size => {
-                    out.problems.push(format!(
-                        "witness {} has cosigned {size} records of this log, which now has {}: \
-                         the log was rolled back (or forked)",
-                        w.name, cp.size
-                    ));
-                    Outcome::Ahead(size)
-                }
-                Ok(Answer::Conflict(size)) => Outcome::Behind(size),
-                Ok(Answer::Refused(422, _)) => {
-                    out.problems.push(format!(
-                        "witness {} holds another root for this log at size {}: the log was forked",
-                        w.name, cp.size
-                    ));
-                    Outcome::Forked
-                }
-                Ok(Answer::Refused(status, text)) => {
-                    Outcome::Failed(format!("HTTP {status}: {text}"))
-                }
-                Err(e) => Outcome::Failed(e),
-            };
+        let mut answered = Vec::new();
+        for (index, (w, (outcome, cosigned))) in policy.witnesses.iter().zip(probed).enumerate() {
+            match &outcome {
+                Outcome::Ahead(size) => out.problems.push(format!(
+                    "witness {} has cosigned {size} records of this log, which now has {}: \
+                     the log was rolled back (or forked)",
+                    w.name, cp.size
+                )),
+                Outcome::Forked => out.problems.push(format!(
+                    "witness {} holds another root for this log at size {}: the log was forked",
+                    w.name, cp.size
+                )),
+                _ => {}
+            }
+            if matches!(
+                outcome,
+                Outcome::Cosigned(_) | Outcome::Behind(_) | Outcome::Ahead(_) | Outcome::Forked
+            ) {
+                answered.push(index);
+            }
+            fresh.extend(cosigned);
             out.outcomes.push((w.name.clone(), outcome));
+        }
+        // Only witnesses that answered can rule out a rollback or a fork:
+        // as many as the quorum must have.
+        if !policy.needs_none() && !policy.quorum_met(&answered) {
+            out.problems.push(format!(
+                "only {} of {} witnesses answered: a rollback or a fork could not be ruled out \
+                 (as many witnesses as the quorum must answer)",
+                answered.len(),
+                policy.witnesses.len()
+            ));
         }
         // The log's own checkpoint counts the fresh cosignatures, and the
         // stored ones when it is the stored checkpoint.
@@ -370,6 +409,36 @@ pub fn check(
         }
     }
     out
+}
+
+/// Asks one witness what it holds, by submitting the log's checkpoint at
+/// its own size (never advancing it): its outcome, and its fresh
+/// cosignature when it holds the same tree.
+fn probe_one(
+    policy: &Policy,
+    index: usize,
+    w: &Witness,
+    log: &LogState<'_>,
+    body: &str,
+    timeout: Duration,
+) -> (Outcome, Option<Cosigned>) {
+    let cp = log.checkpoint;
+    let Some(url) = &w.url else {
+        return (Outcome::NoUrl, None);
+    };
+    match add_checkpoint(url, cp.size, &[], log.note, timeout) {
+        Ok(Answer::Cosigned(answer)) => match own_cosignature(policy, index, body, &answer) {
+            Ok(c) => (Outcome::Cosigned(c.time), Some(c)),
+            Err(why) => (Outcome::Failed(why), None),
+        },
+        Ok(Answer::Conflict(size)) if size > cp.size => (Outcome::Ahead(size), None),
+        Ok(Answer::Conflict(size)) => (Outcome::Behind(size), None),
+        Ok(Answer::Refused(422, _)) => (Outcome::Forked, None),
+        Ok(Answer::Refused(status, text)) => {
+            (Outcome::Failed(format!("HTTP {status}: {text}")), None)
+        }
+        Err(e) => (Outcome::Failed(e), None),
+    }
 }
 
 /// The stored cosigned checkpoint, checked against the log: signed by the
@@ -459,4 +528,50 @@ pub fn store_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => Path::new("."),
     };
     std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use ed25519_dalek::{Signer, SigningKey};
+
+    fn cosign(body: &str, name: &str, key: &SigningKey, time: u64) -> String {
+        let sig = key.sign(signed_message(body, time).as_bytes());
+        let mut blob =
+            policy::key_id(name, policy::COSIGNATURE_KEY_TYPE, &key.verifying_key()).to_vec();
+        blob.extend_from_slice(&time.to_be_bytes());
+        blob.extend_from_slice(&sig.to_bytes());
+        format!(
+            "\u{2014} {name} {}",
+            base64::engine::general_purpose::STANDARD.encode(blob)
+        )
+    }
+
+    /// A witness's answer counts only for itself: a line under another
+    /// witness's name is ignored, and a bad line of its own only keeps it
+    /// from counting.
+    #[test]
+    fn a_witness_speaks_only_for_itself() {
+        let (k1, k2) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
+        let policy = Policy::parse(&format!(
+            "witness a {}\nwitness b {}\ngroup g 1 a b\nquorum g\n",
+            witness_vkey("a.example", &k1.verifying_key()),
+            witness_vkey("b.example", &k2.verifying_key())
+        ))
+        .unwrap();
+        let body = "log/x\n3\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
+        let from_b = vec![
+            cosign(body, "a.example", &k1, 5),
+            cosign(body, "b.example", &k2, 6),
+        ];
+        let own = own_cosignature(&policy, 1, body, &from_b).unwrap();
+        assert_eq!((own.index, own.time), (1, 6));
+        assert!(own_cosignature(&policy, 0, body, &[from_b[1].clone()]).is_err());
+        let forged = vec![cosign(body, "b.example", &k1, 7)];
+        assert!(own_cosignature(&policy, 1, body, &forged).is_err());
+    }
 }

@@ -148,14 +148,24 @@ fn check_timestamps(
             }),
         );
     }
+    // Every stamp must hold (the list is unsigned: an attacker chooses its
+    // order); the earliest is the tightest bound.
+    let mut earliest: Option<crate::timestamp::Stamped> = None;
     let mut first_error = None;
     for token in tokens {
         match crate::timestamp::verify(token, signature, &options.tsa_anchors, None, options.time) {
-            Ok(stamped) => return (Some(stamped), None),
+            Ok(stamped) => {
+                if earliest.as_ref().is_none_or(|e| stamped.time < e.time) {
+                    earliest = Some(stamped);
+                }
+            }
             Err(e) => {
                 first_error.get_or_insert(e);
             }
         }
+    }
+    if first_error.is_none() {
+        return (earliest, None);
     }
     (
         None,
@@ -250,7 +260,10 @@ pub fn verify_model(
     )?;
     verdict.signer = Some(signed.signer);
     verdict.signature_verified = true;
-    verdict.signed_at = signed.signing_time.or(timestamped.as_ref().map(|t| t.time));
+    // A stamp proves the signature existed by its time, not that it was
+    // made then (anyone can stamp an old signature): it is never the
+    // signing time a signature's age is measured from.
+    verdict.signed_at = signed.signing_time;
     verdict.timestamped = timestamped;
     verdict.failures.extend(timestamp_failure);
     match (bom_read, disk) {

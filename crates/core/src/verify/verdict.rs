@@ -131,12 +131,12 @@ pub struct Verdict {
     /// Whether the BOM verified, when one was given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bom_verified: Option<bool>,
-    /// When the signature was made, when a transparency log or a checked
-    /// RFC 3161 timestamp says so.
+    /// When the signature was made, when a transparency log says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub signed_at: Option<jiff::Timestamp>,
-    /// The RFC 3161 timestamp of the signature that was checked against
-    /// the TSA chain given: the signature existed by then.
+    /// The earliest RFC 3161 timestamp of the signature, checked against
+    /// the TSA chain given: the signature existed by then (an upper bound,
+    /// never the signing time an age is measured from).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub timestamped: Option<crate::timestamp::Stamped>,
     /// The files the signature lists, sorted by name.
