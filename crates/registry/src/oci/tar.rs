@@ -54,6 +54,9 @@ fn entries<R: Read>(
     visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<R> {
     let digest = &layer.descriptor.digest;
+    // The symbolic links met so far in this layer: a later entry whose path
+    // goes through one is written where the link leads.
+    let mut links: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut archive = tar::Archive::new(reader);
     {
         let entries = archive.entries().map_err(|e| bad(layer, e.to_string()))?;
@@ -99,6 +102,26 @@ fn entries<R: Read>(
             // model directory (or to the root above it) lets a later entry
             // or layer write into /models through it when the runtime
             // unpacks the image, unseen by a reader that skips the rest.
+            // Where the entry really lands: its directory resolved through
+            // the links met before it (a runtime's secure join follows them).
+            let landed = through_links(&name, &links);
+            if root == TarRoot::ModelsDir
+                && in_model.is_none()
+                && landed.as_deref() != Some(name.as_str())
+            {
+                let lands_in_models = landed.as_deref().is_none_or(|p| {
+                    p == MODELCAR_ROOT || p.starts_with(&format!("{MODELCAR_ROOT}/"))
+                });
+                if lands_in_models {
+                    return Err(Error::from(OciError::UnsupportedEntry {
+                        layer: digest.clone(),
+                        name: text.clone(),
+                        kind: format!(
+                            "an entry whose directory is a link that leads into /{MODELCAR_ROOT}"
+                        ),
+                    }));
+                }
+            }
             if root == TarRoot::ModelsDir
                 && in_model.is_none()
                 && matches!(kind, tar::EntryType::Symlink | tar::EntryType::Link)
@@ -107,13 +130,21 @@ fn entries<R: Read>(
                     .link_name_bytes()
                     .map(|t| String::from_utf8_lossy(&t).into_owned())
                     .unwrap_or_default();
-                if leads_into_models(&name, &target, kind == tar::EntryType::Symlink) {
+                let from = landed.clone().unwrap_or_else(|| name.clone());
+                if leads_into_models(&from, &target, kind == tar::EntryType::Symlink) {
                     return Err(Error::from(OciError::UnsupportedEntry {
                         layer: digest.clone(),
                         name: text.clone(),
                         kind: format!("link to {target:?}, which leads into /{MODELCAR_ROOT}"),
                     }));
                 }
+            }
+            if kind == tar::EntryType::Symlink
+                && let Some(target) = entry.link_name_bytes()
+                && links.len() < MAX_LINKS
+            {
+                let from = landed.clone().unwrap_or_else(|| name.clone());
+                links.insert(from, String::from_utf8_lossy(&target).into_owned());
             }
             let touches_model = in_model.is_some()
                 || (whiteout
@@ -163,6 +194,50 @@ fn entries<R: Read>(
         }
     }
     Ok(archive.into_inner())
+}
+
+/// Most symbolic links of one layer followed for later entries.
+const MAX_LINKS: usize = 100_000;
+/// Most links followed to resolve one path (as kernels bound it).
+const MAX_HOPS: usize = 40;
+
+/// Where `name` lands once the links in `links` (link path -> target, met
+/// earlier in the layer) are followed for its directories, as a runtime's
+/// secure join follows them (`..` stops at the root); its last component
+/// is not followed. `None` when the chain is too long to tell.
+fn through_links(name: &str, links: &std::collections::HashMap<String, String>) -> Option<String> {
+    let mut parts: Vec<String> = Vec::new();
+    let mut pending: Vec<String> = name.split('/').rev().map(str::to_string).collect();
+    let last = pending.first().cloned();
+    let mut hops = 0;
+    while let Some(part) = pending.pop() {
+        match part.as_str() {
+            "" | "." => continue,
+            ".." => {
+                parts.pop();
+                continue;
+            }
+            _ => {}
+        }
+        parts.push(part);
+        // The final component itself is the entry, not a directory.
+        if pending.is_empty() && last.is_some() {
+            break;
+        }
+        let here = parts.join("/");
+        if let Some(target) = links.get(&here) {
+            hops += 1;
+            if hops > MAX_HOPS {
+                return None;
+            }
+            parts.pop();
+            if target.starts_with('/') {
+                parts.clear();
+            }
+            pending.extend(target.split('/').rev().map(str::to_string));
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// Whether a link named `name` (a checked relative name) to `target` leads
@@ -604,6 +679,52 @@ mod tests {
         let bytes = b.into_inner().unwrap();
         let err = names(&bytes, TarRoot::ModelsDir).unwrap_err();
         assert!(err.to_string().contains("leads into /models"), "{err}");
+    }
+
+    /// A link whose relative target is resolved from a directory that is
+    /// itself a link (`q/r/s -> /t`, then `q/r/s/L -> ../models`), and a
+    /// file written through a chain of directory links into the model.
+    #[test]
+    fn links_through_linked_directories_are_followed() {
+        use tar::EntryType::*;
+        let layer = |entries: &[(&str, tar::EntryType, &str)]| {
+            let mut b = tar::Builder::new(Vec::new());
+            for (path, kind, target) in entries {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(*kind);
+                h.set_mode(0o755);
+                h.set_path(path).unwrap();
+                let data: &[u8] = if *kind == Regular { b"import os" } else { b"" };
+                h.set_size(data.len() as u64);
+                if matches!(kind, Symlink | Link) {
+                    h.set_link_name(target).unwrap();
+                }
+                h.set_cksum();
+                b.append(&h, data).unwrap();
+            }
+            b.into_inner().unwrap()
+        };
+        let hop = layer(&[("q/r/s", Symlink, "/t"), ("q/r/s/L", Symlink, "../models")]);
+        let err = names(&hop, TarRoot::ModelsDir).unwrap_err();
+        assert!(err.to_string().contains("models"), "{err}");
+        let chain = layer(&[
+            ("a", Symlink, "b"),
+            ("b", Symlink, "/models"),
+            ("a/modeling_evil.py", Regular, ""),
+        ]);
+        assert!(names(&chain, TarRoot::ModelsDir).is_err());
+        let lookalike = layer(&[
+            ("etc/alt", Symlink, "../usr"),
+            ("etc/alt/lib.so", Regular, ""),
+        ]);
+        assert!(names(&lookalike, TarRoot::ModelsDir).is_ok());
+        assert_eq!(
+            through_links("x/y/z", &Default::default()).as_deref(),
+            Some("x/y/z")
+        );
+        let mut loops = std::collections::HashMap::new();
+        loops.insert("l".to_string(), "l".to_string());
+        assert_eq!(through_links("l/f", &loops), None);
     }
 
     /// The constructs a second review found readers still read apart.
