@@ -278,6 +278,35 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     assert_eq!(out.matches("  cosignature: w").count(), 3, "{out}");
     let three = tmp.path().join("three");
     snapshot(&log, &three);
+    // An export carries the cosigned checkpoint: checked offline later.
+    let export = tmp.path().join("export");
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "export"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(evidence_key().1)
+        .arg("--out")
+        .arg(&export));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("evidence.jsonl.witnessed"), "{out}");
+    let exported = export.join("evidence.jsonl");
+    let verify_copy = |copy: &Path| {
+        let (code, out, err) = run(modelseal()
+            .args(["evidence", "verify"])
+            .arg(copy)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy)
+            .arg("--snapshot"));
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = verify_copy(&exported);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("witnessed: 3 records under the policy's quorum"),
+        "{out}"
+    );
     let audit = |log: &Path| {
         let (code, out, err) = run(modelseal()
             .args(["--format", "json", "audit", "--evidence"])
@@ -354,6 +383,20 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
     append(&log, "e");
     let (code, out) = evidence("witness", &log, &policy);
     assert_eq!(code, 0, "{out}");
+    // The copy still stands offline, though the witnesses have moved on;
+    // stripped of its cosignatures, it does not.
+    let (code, out) = verify_copy(&exported);
+    assert_eq!(code, 0, "{out}");
+    let carried = export.join("evidence.jsonl.witnessed");
+    let note = std::fs::read_to_string(&carried).unwrap();
+    let stripped: String = note
+        .lines()
+        .filter(|l| !l.contains("witness.test/"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&carried, stripped).unwrap();
+    let (code, out) = verify_copy(&exported);
+    assert_eq!(code, 1, "{out}");
     let five = tmp.path().join("five");
     snapshot(&log, &five);
     restore(&three, &log);

@@ -57,6 +57,26 @@ pub fn run(
         .map_err(|e| Error::io(&parent, e))?;
     let dir = staging.path();
     let check = export_log(location.open()?.as_ref(), &key, dir)?;
+    // A file log's cosigned checkpoint (and its RFC 3161 stamp) go with it,
+    // byte for byte, under the exported log's name: checked offline with
+    // `evidence verify --witness-policy P --snapshot`.
+    let mut carried = Vec::new();
+    if let Location::File(path) = location {
+        let witnessed = modelseal::witness::witnessed_path(path);
+        let exported = modelseal::witness::witnessed_path(&dir.join(EXPORTED_LOG));
+        for (from, to) in [
+            (witnessed.clone(), exported.clone()),
+            (
+                modelseal::witness::stamp_path(&witnessed),
+                modelseal::witness::stamp_path(&exported),
+            ),
+        ] {
+            if from.exists() {
+                std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
+                carried.push(to.file_name().map(|n| n.to_owned()).unwrap_or_default());
+            }
+        }
+    }
     write_new(dir, PUBLIC_KEY, public.to_spki_pem().as_bytes())?;
     write_new(
         dir,
@@ -88,6 +108,7 @@ pub fn run(
     std::fs::rename(staging.keep(), out).map_err(|e| Error::io(out, e))?;
     let log = out.join(EXPORTED_LOG);
     let mut files = vec![log.clone(), checkpoint_path(&log)];
+    files.extend(carried.iter().map(|n| out.join(n)));
     files.extend(
         [PUBLIC_KEY, FINGERPRINT]
             .iter()

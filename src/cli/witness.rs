@@ -30,6 +30,9 @@ pub struct WitnessArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
     pub witness_timeout: u64,
+    /// The log is a copy (an export): check the cosignatures it carries, without asking the witnesses (who have seen the log grow since).
+    #[arg(long)]
+    pub snapshot: bool,
     /// evidence witness: have this RFC 3161 time-stamping authority stamp the cosigned checkpoint (kept beside it, .tsr).
     #[arg(long, value_name = "URL")]
     pub tsa: Option<String>,
@@ -117,8 +120,13 @@ pub fn verify(
         Some(path) if path.exists() => Some(read_text(&path, InputKind::Checkpoint)?),
         _ => None,
     };
-    let mut found =
-        modelseal_witness::check(&policy, &state, stored.as_deref(), true, args.timeout());
+    let mut found = modelseal_witness::check(
+        &policy,
+        &state,
+        stored.as_deref(),
+        !args.snapshot,
+        args.timeout(),
+    );
     if let Some(chain) = &args.tsa_chain {
         let anchors = modelseal::keys::load_certificates(chain)?;
         match (stored.as_deref(), args.witnessed_path(location)) {
@@ -582,6 +590,7 @@ pub fn after(
         witness_policy: Some(policy.clone()),
         witnessed: None,
         witness_timeout: 10,
+        snapshot: false,
         tsa: None,
         tsa_chain: None,
     };
