@@ -235,6 +235,58 @@ pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
     })
 }
 
+/// A witnessing done: what the witnesses did, the size of the checkpoint
+/// they were asked about, where the log is, and where the cosigned
+/// checkpoint was kept (when it replaced the one kept).
+struct Witnessed {
+    run: modelseal_witness::Witnessing,
+    size: u64,
+    location: String,
+    kept: Option<PathBuf>,
+}
+
+/// Verifies the log (keeping its leaves for the proofs), asks the policy's
+/// witnesses to cosign its checkpoint, and keeps the cosigned checkpoint
+/// when it should replace the one kept (its stale stamp removed): what
+/// `evidence witness` and the witnessing after an append share.
+fn witness_and_keep(
+    ctx: &Context,
+    location: &Location,
+    key: &ed25519_dalek::VerifyingKey,
+    policy: &Policy,
+    args: &WitnessArgs,
+) -> Result<Witnessed> {
+    let check = verify_store(
+        location.open()?.as_ref(),
+        key,
+        VerifyOptions {
+            keep_leaves: true,
+            now: Some(ctx.now.time()),
+            ..VerifyOptions::default()
+        },
+    )?;
+    let state = state(&check, key)?;
+    let target = args.witnessed_path(location);
+    let previous = match &target {
+        Some(path) if path.exists() => Some(read_text(path, InputKind::Checkpoint)?),
+        _ => None,
+    };
+    let run = modelseal_witness::witness(policy, &state, previous.as_deref(), args.timeout())
+        .map_err(Error::Evidence)?;
+    let kept = target.filter(|_| run.replace);
+    if let Some(path) = &kept {
+        modelseal_witness::store_cosigned(path, &run.cosigned_note)
+            .map_err(|e| Error::io(path, e))?;
+        remove_stale_stamp(path)?;
+    }
+    Ok(Witnessed {
+        size: state.checkpoint.size,
+        location: check.location.clone(),
+        run,
+        kept,
+    })
+}
+
 /// `evidence witness`: asks the policy's witnesses to cosign the log's
 /// checkpoint and keeps the cosigned checkpoint.
 pub fn run_witness(
@@ -248,29 +300,13 @@ pub fn run_witness(
     })?;
     let location = log.location(path)?;
     let key = log.verifying_key()?;
-    let check = verify_store(
-        location.open()?.as_ref(),
-        &key,
-        VerifyOptions {
-            keep_leaves: true,
-            now: Some(ctx.now.time()),
-            ..VerifyOptions::default()
-        },
-    )?;
-    let state = state(&check, &key)?;
-    let target = args.witnessed_path(&location);
-    let previous = match &target {
-        Some(path) if path.exists() => Some(read_text(path, InputKind::Checkpoint)?),
-        _ => None,
-    };
-    let run = modelseal_witness::witness(&policy, &state, previous.as_deref(), args.timeout())
-        .map_err(Error::Evidence)?;
-    let kept = target.as_ref().filter(|_| run.replace);
-    if let Some(path) = kept {
-        modelseal_witness::store_cosigned(path, &run.cosigned_note)
-            .map_err(|e| Error::io(path, e))?;
-        remove_stale_stamp(path)?;
-    }
+    let Witnessed {
+        run,
+        size,
+        location: shown,
+        kept,
+    } = witness_and_keep(ctx, &location, &key, &policy, args)?;
+    let kept = kept.as_ref();
     #[cfg(feature = "remote")]
     let stamped = match (&args.tsa, kept) {
         (Some(url), Some(path)) => {
@@ -300,10 +336,9 @@ pub fn run_witness(
         .outcomes
         .iter()
         .any(|(_, o)| matches!(o, Held::Ahead(_) | Held::Forked));
-    let size = state.checkpoint.size;
     match ctx.format {
         Format::Json => print_json(&json!({
-            "log": check.location,
+            "log": shown,
             "size": size,
             "quorum": run.quorum,
             "witnesses": run.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
@@ -618,9 +653,15 @@ fn witness_now(
         .policy()?
         .ok_or_else(|| Error::Usage("no witness policy given".into()))?;
     let location = Location::parse(log, &super::env::pg())?;
-    let target = args.witnessed_path(&location);
+    // The last attempt, witnessed or not, starts the interval: witnesses
+    // that are down are asked once per interval, not at every append.
+    let attempted = args.witnessed_path(&location).map(|p| {
+        let mut name = p.into_os_string();
+        name.push(".attempted");
+        PathBuf::from(name)
+    });
     if evidence.witness_interval > 0
-        && let Some(path) = &target
+        && let Some(path) = &attempted
         && let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified())
         && modified
             .elapsed()
@@ -628,32 +669,16 @@ fn witness_now(
     {
         return Ok(()); // Batched: the next witnessing takes this record in.
     }
+    if let Some(path) = &attempted {
+        std::fs::write(path, b"").map_err(|e| Error::io(path, e))?;
+    }
     let key_path = evidence.evidence_key.as_ref().ok_or_else(|| {
         Error::Usage("--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
     })?;
+    // The key's public half, from a file or a token alike.
     let key =
-        modelseal::evidence::evidence_verifying_key(&modelseal::keys::load_public_key(key_path)?)?;
-    let check = verify_store(
-        location.open()?.as_ref(),
-        &key,
-        VerifyOptions {
-            keep_leaves: true,
-            now: Some(ctx.now.time()),
-            ..VerifyOptions::default()
-        },
-    )?;
-    let state = state(&check, &key)?;
-    let previous = match &target {
-        Some(path) if path.exists() => Some(read_text(path, InputKind::Checkpoint)?),
-        _ => None,
-    };
-    let run = modelseal_witness::witness(&policy, &state, previous.as_deref(), args.timeout())
-        .map_err(Error::Evidence)?;
-    if let Some(path) = target.as_ref().filter(|_| run.replace) {
-        modelseal_witness::store_cosigned(path, &run.cosigned_note)
-            .map_err(|e| Error::io(path, e))?;
-        remove_stale_stamp(path)?;
-    }
+        modelseal::evidence::evidence_verifying_key(&super::private_key(key_path)?.public_key())?;
+    let Witnessed { run, size, .. } = witness_and_keep(ctx, &location, &key, &policy, args)?;
     if !run.quorum {
         let lacking: Vec<String> = run
             .outcomes
@@ -662,13 +687,12 @@ fn witness_now(
             .map(|(n, o)| format!("{n}: {}", held(o)))
             .collect();
         return Err(Error::Evidence(format!(
-            "the quorum is not reached for {} records ({})",
-            state.checkpoint.size,
+            "the quorum is not reached for {size} records ({})",
             lacking.join("; ")
         )));
     }
     if !ctx.quiet {
-        errln!("evidence: witnessed {} records", state.checkpoint.size);
+        errln!("evidence: witnessed {size} records");
     }
     Ok(())
 }
