@@ -31,6 +31,40 @@ pub struct Policy {
     /// Which formats may be deployed.
     #[serde(default)]
     pub formats: Formats,
+    /// What the admission service (`modelseal serve`) may contact and
+    /// admit.
+    #[serde(default)]
+    pub admission: Admission,
+}
+
+/// Rules for the admission service.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Admission {
+    /// The registries (`host` or `host:port`) whose models may be
+    /// verified; the service contacts no other. Empty: none.
+    #[serde(default)]
+    pub registries: Vec<String>,
+    /// Whether a model named by tag may be admitted (verified at the digest
+    /// the tag names then). Off: a tag is denied unless the mutating
+    /// webhook pinned it to the digest it verified.
+    #[serde(default)]
+    pub allow_tags: bool,
+    /// Model locations the service cannot verify (`s3://`, `gs://`,
+    /// `pvc://`, `https://`, a KServe `storage` block).
+    #[serde(default)]
+    pub other_storage: OtherStorage,
+}
+
+/// What to do with a model location that cannot be verified.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OtherStorage {
+    /// Deny the object.
+    #[default]
+    Deny,
+    /// Admit it unverified, with a warning.
+    Allow,
 }
 
 /// Trusted signers.
@@ -256,6 +290,18 @@ impl LoadedPolicy {
                 .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
             if !ok {
                 return bad(format!("fingerprint {f:?} is not SHA256:<64 hex digits>"));
+            }
+        }
+        for r in &self.policy.admission.registries {
+            let host_port = !r.is_empty()
+                && r.len() <= 255
+                && r.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':'))
+                && !r.starts_with([':', '.', '-']);
+            if !host_port {
+                return bad(format!(
+                    "admission registry {r:?} is not a host or host:port"
+                ));
             }
         }
         for e in &self.policy.formats.exceptions {
