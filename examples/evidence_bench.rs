@@ -77,6 +77,7 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
         2 => Predicate::Deployment(DeploymentEvidence {
             target: Some("prod".into()),
             verification: None,
+            admission: None,
             time,
         }),
         _ => Predicate::Attachment(AttachmentEvidence {
@@ -115,6 +116,7 @@ fn record(writer: usize, i: usize) -> NewRecord {
         predicate: Predicate::Deployment(DeploymentEvidence {
             target: Some("bench".into()),
             verification: None,
+            admission: None,
             // A benchmark is a program of its own: it reads the clock.
             time: modelseal::clock::Now::system(jiff::Timestamp::now()).time(),
         }),

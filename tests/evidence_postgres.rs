@@ -675,6 +675,7 @@ fn deployment(name: &str) -> modelseal::evidence::NewRecord {
         predicate: modelseal::evidence::Predicate::Deployment(DeploymentEvidence {
             target: Some("test".into()),
             verification: None,
+            admission: None,
             time: "2026-03-01T00:00:00Z".parse().unwrap(),
         }),
         clock: modelseal::clock::TimeSource::System,

@@ -31,7 +31,7 @@ pub use log::{FileLog, append, checkpoint_path, verify_log};
 pub use note::{Checkpoint, verifier_key};
 pub use origin::open_log_checkpoint;
 pub(crate) use record::seal_bound;
-pub use record::{EvidenceSubject, LogBinding, NewRecord, Predicate, Record};
+pub use record::{AdmissionObject, EvidenceSubject, LogBinding, NewRecord, Predicate, Record};
 pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
@@ -169,6 +169,67 @@ impl Recorder {
                 target,
                 time: now.time(),
                 verification: Some(format!("sha256:{}", verification.digest)),
+                admission: None,
+            }),
+            clock: now.source(),
+        })
+    }
+}
+
+impl Recorder {
+    /// Records that the admission service admitted `object`, relying on
+    /// `verification` (which must have passed and be in this log): a
+    /// deployment record naming the object and the request.
+    pub fn record_admission(
+        &self,
+        verification: &VerificationReceipt,
+        object: record::AdmissionObject,
+        now: clock::Now,
+    ) -> Result<String> {
+        if !verification.passed || verification.log != self.location() {
+            return Err(Error::Usage(format!(
+                "the verification sha256:{} cannot admit {}: it failed or is in another log",
+                verification.digest, object.reference
+            )));
+        }
+        self.append(&NewRecord {
+            subject: verification.subject.clone(),
+            predicate: Predicate::Deployment(record::DeploymentEvidence {
+                target: Some(object.target()),
+                time: now.time(),
+                verification: Some(format!("sha256:{}", verification.digest)),
+                admission: Some(object),
+            }),
+            clock: now.source(),
+        })
+    }
+
+    /// Records that the admission service refused `object`: the failed
+    /// `verification` it made, if it could make one, and why.
+    pub fn record_refusal(
+        &self,
+        verification: Option<&VerificationReceipt>,
+        object: record::AdmissionObject,
+        reasons: Vec<String>,
+        now: clock::Now,
+    ) -> Result<String> {
+        let subject = match verification {
+            Some(v) => v.subject.clone(),
+            // No model was read: the record is about the reference itself.
+            None => EvidenceSubject {
+                name: object.reference.clone(),
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    object.reference.as_bytes(),
+                )),
+            },
+        };
+        self.append(&NewRecord {
+            subject,
+            predicate: Predicate::Refusal(record::RefusalEvidence {
+                admission: object,
+                time: now.time(),
+                verification: verification.map(|v| format!("sha256:{}", v.digest)),
+                reasons,
             }),
             clock: now.source(),
         })
@@ -262,6 +323,7 @@ mod tests {
                 target: None,
                 time: "2026-03-01T00:00:00Z".parse().unwrap(),
                 verification: None,
+                admission: None,
             }),
             clock: crate::clock::TimeSource::System,
         }

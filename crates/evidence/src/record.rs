@@ -26,6 +26,8 @@ pub const VSA_PREDICATE: &str = "https://slsa.dev/verification_summary/v1";
 pub const ATTACHMENT_PREDICATE: &str = "https://modelseal.dev/evidence/attachment/v1";
 /// A model deployed.
 pub const DEPLOYMENT_PREDICATE: &str = "https://modelseal.dev/evidence/deployment/v1";
+/// An admission refused by the admission service.
+pub const REFUSAL_PREDICATE: &str = "https://modelseal.dev/evidence/refusal/v1";
 /// The verifier id in VSAs.
 pub const VERIFIER_ID: &str = "https://modelseal.dev/verifier";
 /// The policy URI a VSA names when no policy beyond the signature applied.
@@ -449,6 +451,61 @@ pub struct DeploymentEvidence {
     /// audit takes the latest verification of the model before it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verification: Option<String>,
+    /// The Kubernetes object the admission service admitted, when it made
+    /// this record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admission: Option<AdmissionObject>,
+}
+
+/// The object of a Kubernetes admission request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionObject {
+    /// The API server's request uid (a retried request keeps it).
+    pub uid: String,
+    /// The object's kind (`Pod`, `InferenceService`).
+    pub kind: String,
+    /// Its namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Its name, or `generateName` when the server names it.
+    pub name: String,
+    /// `CREATE` or `UPDATE`.
+    pub operation: String,
+    /// Where in the object the model is named (`spec.volumes[0].image`).
+    pub field: String,
+    /// The model reference as the object names it.
+    pub reference: String,
+}
+
+impl AdmissionObject {
+    /// The deployment target it names: `KIND NAMESPACE/NAME`.
+    pub fn target(&self) -> String {
+        format!(
+            "{} {}/{}",
+            self.kind,
+            self.namespace.as_deref().unwrap_or(""),
+            self.name
+        )
+    }
+}
+
+/// `https://modelseal.dev/evidence/refusal/v1`: the admission service
+/// refused to admit a model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefusalEvidence {
+    /// What was refused.
+    pub admission: AdmissionObject,
+    /// When.
+    pub time: jiff::Timestamp,
+    /// The failed verification it made (`sha256:HEX` of that record's log
+    /// line); absent when no verification could be made (an unreachable
+    /// registry, a tag, a location that cannot be verified).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<String>,
+    /// Why, one line each.
+    pub reasons: Vec<String>,
 }
 
 /// The body of a record, by predicate type.
@@ -465,6 +522,8 @@ pub enum Predicate {
     Attachment(AttachmentEvidence),
     /// A deployment.
     Deployment(DeploymentEvidence),
+    /// An admission refused.
+    Refusal(RefusalEvidence),
 }
 
 impl Predicate {
@@ -476,6 +535,7 @@ impl Predicate {
             Predicate::Verification(_) => VSA_PREDICATE,
             Predicate::Attachment(_) => ATTACHMENT_PREDICATE,
             Predicate::Deployment(_) => DEPLOYMENT_PREDICATE,
+            Predicate::Refusal(_) => REFUSAL_PREDICATE,
         }
     }
 
@@ -487,6 +547,7 @@ impl Predicate {
             Predicate::Verification(p) => p.time_verified,
             Predicate::Attachment(p) => p.recorded_at,
             Predicate::Deployment(p) => p.time,
+            Predicate::Refusal(p) => p.time,
         }
     }
 
@@ -498,6 +559,7 @@ impl Predicate {
             VSA_PREDICATE => serde_json::from_value(value).map(Predicate::Verification),
             ATTACHMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Attachment),
             DEPLOYMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Deployment),
+            REFUSAL_PREDICATE => serde_json::from_value(value).map(Predicate::Refusal),
             other => return Err(format!("unknown predicate type {other:?}")),
         };
         typed.map_err(|e| format!("malformed {predicate_type} predicate: {e}"))
@@ -514,6 +576,7 @@ impl Serialize for Predicate {
             Predicate::Verification(p) => p.serialize(s),
             Predicate::Attachment(p) => p.serialize(s),
             Predicate::Deployment(p) => p.serialize(s),
+            Predicate::Refusal(p) => p.serialize(s),
         }
     }
 }
@@ -791,6 +854,7 @@ mod tests {
                 target: Some("prod".into()),
                 time: time.parse().unwrap(),
                 verification: None,
+                admission: None,
             }),
             clock: TimeSource::System,
         }
@@ -1001,6 +1065,7 @@ mod tests {
                 target: None,
                 time,
                 verification: Some(format!("sha256:{}", "ef".repeat(32))),
+                admission: None,
             }),
         ];
         let key = SigningKey::from_bytes(&[9u8; 32]);

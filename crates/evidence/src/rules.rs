@@ -352,6 +352,7 @@ impl Recorder {
                 target: deployment.target.clone(),
                 time: now.time(),
                 verification: relied.map(|r| format!("sha256:{}", r.digest)),
+                admission: None,
             }),
             clock: now.source(),
         })?;

@@ -159,6 +159,7 @@ impl Log {
                 target: Some("prod".into()),
                 time,
                 verification: verification.map(|d| format!("sha256:{d}")),
+                admission: None,
             }),
         )
     }

@@ -21,6 +21,7 @@ fn rec(i: u8) -> NewRecord {
         predicate: Predicate::Deployment(DeploymentEvidence {
             target: None,
             verification: None,
+            admission: None,
             time: "2026-03-01T00:00:00Z".parse().unwrap(),
         }),
         clock: TimeSource::System,
