@@ -732,6 +732,54 @@ pub struct CandidateVerdict {
 }
 
 impl CandidateVerdict {
+    /// The verdict as `verify --format json` prints it: `model` as the
+    /// caller named it, `manifest` the pinned registry manifest (for a
+    /// registry model).
+    pub fn to_json(&self, model: &str, manifest: Option<String>, now: Now) -> serde_json::Value {
+        let unreadable = self.unreadable.iter().map(|(uri, why)| {
+            serde_json::json!({ "signature": uri, "verdict": "unreadable", "failures": [why] })
+        });
+        let Some(candidates) = &self.candidates else {
+            return serde_json::json!({
+                "model": model,
+                "manifest": manifest,
+                "verdict": "failed",
+                "failures": [format!(
+                    "no signature bundle is attached to {}",
+                    manifest.as_deref().unwrap_or(model)
+                )],
+                "other_signatures": unreadable.collect::<Vec<_>>(),
+                "referrers_via": self.via,
+            });
+        };
+        let (signature, outcome) = &candidates.chosen;
+        let others: Vec<serde_json::Value> = candidates
+            .others
+            .iter()
+            .map(|(uri, o)| {
+                serde_json::json!({
+                    "signature": uri,
+                    "verdict": if o.is_verified() { "verified" } else { "failed" },
+                    "signer": o.verdict.signer,
+                    "failures": o.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                })
+            })
+            .chain(unreadable)
+            .collect();
+        serde_json::json!({
+            "model": model,
+            "manifest": manifest,
+            "signature": signature,
+            "verdict": if outcome.is_verified() { "verified" } else { "failed" },
+            "policy": outcome.policy,
+            "result": outcome.verdict,
+            "failures": outcome.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "other_signatures": others,
+            "referrers_via": self.via,
+            "timeSource": now.source(),
+        })
+    }
+
     /// Whether a candidate verified.
     pub fn is_verified(&self) -> bool {
         self.candidates

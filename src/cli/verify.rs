@@ -143,9 +143,11 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
     let verdict = gate.verify_signatures(request, signatures, &bar);
     bar.finish();
     let verdict = verdict?;
+    let manifest = model.local_path().is_none().then(|| model.source().uri());
+    let json = verdict.to_json(&shown, manifest, ctx.now);
     let (via, unreadable) = (verdict.via, verdict.unreadable);
     let Some(candidates) = verdict.candidates else {
-        return no_signature(ctx, &model, &shown, &unreadable, via.as_deref());
+        return no_signature(ctx, &model, &shown, &unreadable, json);
     };
     let (signature_uri, outcome) = candidates.chosen;
     let outcomes = candidates.others;
@@ -169,20 +171,6 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
         (Some(dir), true) => Some(pull(ctx, &model, dir, &outcome.verdict)?),
         _ => None,
     };
-    let others: Vec<serde_json::Value> = outcomes
-        .iter()
-        .map(|(uri, o)| {
-            serde_json::json!({
-                "signature": uri,
-                "verdict": if o.is_verified() { "verified" } else { "failed" },
-                "signer": o.verdict.signer,
-                "failures": o.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            })
-        })
-        .chain(unreadable.iter().map(|(uri, why)| {
-            serde_json::json!({ "signature": uri, "verdict": "unreadable", "failures": [why] })
-        }))
-        .collect();
     match ctx.format {
         Format::Human | Format::Markdown | Format::Oscal | Format::Html => {
             print_human(&shown, &signature_uri, &outcome.verdict);
@@ -217,19 +205,15 @@ pub fn run(ctx: &Context, args: VerifyArgs) -> Result<Outcome> {
                 );
             }
         }
-        Format::Json => print_json(&serde_json::json!({
-            "model": args.path,
-            "manifest": (model.local_path().is_none()).then(|| model.source().uri()),
-            "signature": signature_uri,
-            "verdict": if verified { "verified" } else { "failed" },
-            "policy": outcome.policy,
-            "result": outcome.verdict,
-            "failures": outcome.verdict.failures.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            "other_signatures": others,
-            "referrers_via": via,
-            "pulled": pulled.as_ref().map(|p| serde_json::json!({ "dir": p.0, "files": p.1, "bytes": p.2 })),
-            "timeSource": ctx.now.source(),
-        })),
+        Format::Json => {
+            let mut json = json;
+            json["pulled"] = serde_json::json!(
+                pulled
+                    .as_ref()
+                    .map(|p| serde_json::json!({ "dir": p.0, "files": p.1, "bytes": p.2 }))
+            );
+            print_json(&json)
+        }
     }
     Ok(if verified { 0 } else { 1 })
 }
@@ -240,24 +224,15 @@ fn no_signature(
     model: &Model,
     shown: &str,
     unreadable: &[(String, String)],
-    via: Option<&str>,
+    json: serde_json::Value,
 ) -> Result<Outcome> {
-    let reason = format!(
-        "no signature bundle is attached to {}",
-        model.source().uri()
-    );
     match ctx.format {
-        Format::Json => print_json(&serde_json::json!({
-            "model": shown,
-            "manifest": model.source().uri(),
-            "verdict": "failed",
-            "failures": [reason],
-            "other_signatures": unreadable.iter().map(|(uri, why)| serde_json::json!({
-                "signature": uri, "verdict": "unreadable", "failures": [why],
-            })).collect::<Vec<_>>(),
-            "referrers_via": via,
-        })),
+        Format::Json => print_json(&json),
         _ => {
+            let reason = format!(
+                "no signature bundle is attached to {}",
+                model.source().uri()
+            );
             outln!("FAILED: {}: {}", escape(shown), escape(&reason));
             for (uri, why) in unreadable {
                 outln!("  unreadable signature: {} ({})", escape(uri), escape(why));
