@@ -49,6 +49,8 @@ pub mod gate;
 pub mod keyless;
 pub mod model;
 pub mod release;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod staged;
 
 /// Reads `source`, a file or (with the `remote` feature) an https:// URL,

@@ -18,6 +18,7 @@ mod keyless;
 mod model;
 mod policy;
 mod progress;
+mod serve;
 mod sign;
 mod verify;
 mod verify_bundle;
@@ -84,6 +85,8 @@ pub enum Command {
     Bom(bom::BomArgs),
     /// Verify any Sigstore bundle over a file or a digest (cosign, sigstore-python, ...).
     VerifyBundle(verify_bundle::VerifyBundleArgs),
+    /// Serve the deploy gate over HTTPS: a Kubernetes admission webhook (/validate, /mutate) and /v1/verify.
+    Serve(serve::ServeArgs),
 }
 
 /// What the command produced: the exit code to end with.
@@ -125,6 +128,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Evidence(a) => evidence::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
+        Command::Serve(a) => serve::run(&ctx, a),
     }
 }
 
