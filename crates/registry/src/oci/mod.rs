@@ -116,6 +116,25 @@ impl Iterator for AttachedBundles<'_> {
     }
 }
 
+/// A signed BOM attached to a model: the CycloneDX document and its
+/// signature bundle, both from one referrer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AttachedBom {
+    /// Where it can be named (`oci://.../REPO@sha256:...`).
+    pub uri: String,
+    /// The BOM's bytes.
+    pub bom: Vec<u8>,
+    /// Its signature bundle's bytes.
+    pub signature: Vec<u8>,
+}
+
+/// A referrer that could not be read, and why.
+pub type Unreadable = (Descriptor, String);
+
+/// Most BOMs of one model read (each is tried in turn by a verifier).
+pub const MAX_ATTACHED_BOMS: usize = 8;
+
 /// What was found among the referrers.
 #[derive(Debug, Clone)]
 pub struct FoundBundles {
@@ -236,6 +255,37 @@ impl OciSource {
             max_bundle,
             via,
         })
+    }
+
+    /// The signed BOMs attached to the model's manifest (as `sign --bom`
+    /// attaches them), each document and bundle at most `max` bytes, at
+    /// most [`MAX_ATTACHED_BOMS`] read; those that cannot be read come back
+    /// with the reason.
+    pub fn attached_boms(&self, max: u64) -> Result<(Vec<AttachedBom>, Vec<Unreadable>)> {
+        let (found, _) = referrers::list(&self.registry, &self.digest, BOM_ARTIFACT_TYPE)?;
+        let mut boms = Vec::new();
+        let mut unreadable = Vec::new();
+        for (i, referrer) in found.into_iter().enumerate() {
+            if i >= MAX_ATTACHED_BOMS {
+                unreadable.push((
+                    referrer,
+                    format!("not read: more than {MAX_ATTACHED_BOMS} BOMs are attached"),
+                ));
+                continue;
+            }
+            let fetch = |media_type| {
+                referrers::fetch_blob(&self.registry, &referrer, &self.digest, media_type, max)
+            };
+            match (fetch(BOM_ARTIFACT_TYPE), fetch(BUNDLE_ARTIFACT_TYPE)) {
+                (Ok(bom), Ok(signature)) => boms.push(AttachedBom {
+                    uri: self.reference.pinned(&referrer.digest).to_string(),
+                    bom,
+                    signature,
+                }),
+                (Err(e), _) | (_, Err(e)) => unreadable.push((referrer, e.to_string())),
+            }
+        }
+        Ok((boms, unreadable))
     }
 
     /// Downloads every model file into `dir` (which must not exist),
