@@ -2,7 +2,7 @@
 //! admission server (the `modelseal-server` crate) this library's gate, so
 //! the service verifies exactly as `modelseal verify --policy` does.
 
-use crate::gate::{AttachedSignatures, Gate, GateRequest};
+use crate::gate::{AttachedSignatures, BundleLimit, Document, Gate, GateRequest};
 use crate::model::{Model, OpenOptions};
 use crate::policy::{Admission, LoadedPolicy};
 use crate::registry::oci::RegistryOptions;
@@ -78,11 +78,54 @@ impl Judge for GateJudge {
 
     fn verify(&self, image: &ImageRef, now: crate::clock::Now) -> Result<Judgement> {
         let model = self.open(image)?;
-        let mut request = GateRequest::for_candidates(model.source(), now);
-        request.inspect_formats = true;
-        let verdict =
-            self.gate
-                .verify_signatures(request, AttachedSignatures::of(&model)?, &|_: u64| {})?;
+        let oci = model
+            .oci()
+            .ok_or_else(|| Error::Usage(format!("{}: not a registry model", image.oci_uri())))?;
+        // The signed BOMs attached beside the signature (`sign --bom`):
+        // each is tried until one verifies with the model.
+        let limit = BundleLimit::new(model.source(), None).for_size(None)?;
+        let (boms, unreadable_boms) = oci.attached_boms(limit)?;
+        let mut tries: Vec<Option<(Document, Document)>> = boms
+            .into_iter()
+            .map(|b| {
+                Some((
+                    Document::from_bytes(b.uri.clone(), b.bom),
+                    Document::from_bytes(format!("{} (signature)", b.uri), b.signature),
+                ))
+            })
+            .collect();
+        if tries.is_empty() {
+            tries.push(None);
+        }
+        let mut verdict = None;
+        for bom in tries {
+            let mut request = GateRequest::for_candidates(model.source(), now);
+            request.inspect_formats = true;
+            request.bom = bom;
+            let v = self.gate.verify_signatures(
+                request,
+                AttachedSignatures::of(&model)?,
+                &|_: u64| {},
+            )?;
+            let verified = v.is_verified();
+            verdict = Some(v);
+            if verified {
+                break;
+            }
+        }
+        let Some(mut verdict) = verdict else {
+            return Err(Error::Usage("nothing was verified".into()));
+        };
+        if !verdict.is_verified() {
+            verdict
+                .unreadable
+                .extend(unreadable_boms.into_iter().map(|(d, why)| {
+                    (
+                        oci.reference().pinned(&d.digest).to_string(),
+                        format!("BOM: {why}"),
+                    )
+                }));
+        }
         let json = verdict.to_json(&image.oci_uri(), Some(model.source().uri()), now);
         let (verified, failures, record) = match &verdict.candidates {
             Some(c) => (

@@ -251,6 +251,7 @@ impl State {
         {
             *receipt = Some(recorder.append_verification(record)?);
             Metrics::add(&self.metrics.records);
+            self.cache.forget_subject(&record.subject.sha256, entry);
         }
         Ok(receipt.clone())
     }

@@ -142,6 +142,25 @@ impl Cache {
         }
     }
 
+    /// Forgets every kept verdict about the model `subject` (hex OMS root
+    /// digest) except `keep`: a newer verification of that model was
+    /// recorded, so a deployment must rely on a verification made after it
+    /// (the audit's control 7 counts a failure in between against one that
+    /// relies on an older pass).
+    pub fn forget_subject(&self, subject: &str, keep: &Entry) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.retain(|_, s| match s.get() {
+            Some(Ok(e)) => {
+                std::ptr::eq(Arc::as_ptr(e), keep)
+                    || e.judgement
+                        .record
+                        .as_ref()
+                        .is_none_or(|r| r.subject.sha256 != subject)
+            }
+            _ => true,
+        });
+    }
+
     /// How many verdicts are kept or in flight.
     pub fn len(&self) -> usize {
         self.slots.lock().unwrap_or_else(|p| p.into_inner()).len()
