@@ -12,6 +12,9 @@
 #     throwaway cluster of), only when it is not installed.
 #   - Go (Debian's golang-go) when no go is on PATH: it builds the Go test
 #     peers that show how Go programs read registry JSON.
+#   - go_k8s_strict (tests/differential/go_k8s_strict), built once per
+#     version of its sources: how the Kubernetes API server reads objects.
+#   - Debian packages: wrk (the HTTP load generator of the benchmarks).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # shellcheck source=scripts/test-env.sh
@@ -86,6 +89,8 @@ command -v openssl > /dev/null 2>&1 || apt_install openssl
 # makes keys in it.
 command -v softhsm2-util > /dev/null 2>&1 || apt_install softhsm2
 command -v pkcs11-tool > /dev/null 2>&1 || apt_install opensc
+# wrk loads the admission webhook in its benchmark (not a test tool).
+apt_install wrk
 
 # litewitness and witnessctl (torchwood), the witnesses of the witnessing
 # tests: pinned, built once per version from the Go module proxy into the
@@ -105,3 +110,26 @@ witness_tools() {
   ln -sf "$dir/witnessctl" "$MODELSEAL_TEST_TOOLS/bin/witnessctl"
 }
 witness_tools
+
+# go_k8s_strict, the strict Kubernetes reader of the admission tests (a Go
+# module of the repository, its dependencies pinned by its go.sum): built
+# into the test tools once per hash of its sources, so an edit rebuilds it
+# and an unchanged checkout reuses the build, and linked onto their PATH.
+k8s_strict_tool() {
+  local src="$root/tests/differential/go_k8s_strict" hash
+  # C collation: the same files hash the same on every machine.
+  hash="$(cd "$src" && LC_ALL=C sha256sum go.mod go.sum ./*.go | sha256sum | cut -c1-16)"
+  local dir="$MODELSEAL_TEST_TOOLS/go/k8s-strict-$hash"
+  if [ ! -x "$dir/go_k8s_strict" ]; then
+    echo "install-test-deps: building go_k8s_strict ($hash)"
+    mkdir -p "$dir"
+    # Built under another name and renamed: an interrupted build leaves no
+    # binary that a later run would take for done. No VCS stamp: the copy
+    # CI tests has no .git.
+    (cd "$src" && GOFLAGS="-mod=mod -buildvcs=false" go build -o "$dir/go_k8s_strict.part" .)
+    mv "$dir/go_k8s_strict.part" "$dir/go_k8s_strict"
+  fi
+  mkdir -p "$MODELSEAL_TEST_TOOLS/bin"
+  ln -sf "$dir/go_k8s_strict" "$MODELSEAL_TEST_TOOLS/bin/go_k8s_strict"
+}
+k8s_strict_tool
