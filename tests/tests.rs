@@ -29,6 +29,8 @@ mod remote;
 mod scanner_rules;
 mod scenarios;
 mod schema;
+#[cfg(feature = "serve")]
+mod serve;
 mod sigstore;
 mod snapshots;
 mod tamper;
