@@ -41,6 +41,32 @@ pub fn checkpoint_path(log: &Path) -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct FileLog {
     path: PathBuf,
+    /// What this process's last append left: a long-running writer (the
+    /// admission service) appends without re-reading the whole log, as
+    /// long as the log and its checkpoint are exactly as it left them.
+    tail: std::sync::Arc<std::sync::Mutex<Option<Tail>>>,
+}
+
+/// The log as the last append of this process left it.
+#[derive(Debug, Clone)]
+struct Tail {
+    /// The checkpoint it wrote.
+    note: String,
+    /// The log file's identity, length and change time then.
+    file: (u64, u64, u64, i64, i64),
+    origin: String,
+    frontier: Frontier,
+}
+
+/// A file's device, inode, length and change time: a log replaced,
+/// grown, cut or written in place since this process last wrote it does
+/// not match (the change time is set by the kernel on every write, and
+/// cannot be set back without setting the system clock back).
+fn identity(path: &Path) -> Option<(u64, u64, u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino(), m.len(), m.ctime(), m.ctime_nsec()))
 }
 
 impl FileLog {
@@ -91,6 +117,7 @@ impl FileLog {
     pub fn new(path: &Path) -> Self {
         FileLog {
             path: path.to_path_buf(),
+            tail: Default::default(),
         }
     }
 
@@ -133,9 +160,21 @@ impl FileLog {
 
     fn append_locked(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
         let vk = key.verifying_key();
-        let (origin, mut frontier) = match self.read_checkpoint()? {
-            None => self.create(key)?,
-            Some(note) => {
+        let note = self.read_checkpoint()?;
+        // The log exactly as this process's last append left it (the same
+        // checkpoint, the same file, the same length): its frontier is
+        // known. Anything else is read and checked whole, as by any
+        // other writer.
+        let kept = {
+            let tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+            tail.clone().filter(|t| {
+                note.as_deref() == Some(t.note.as_str()) && identity(&self.path) == Some(t.file)
+            })
+        };
+        let (origin, mut frontier) = match (note, kept) {
+            (Some(_), Some(tail)) => (tail.origin, tail.frontier),
+            (None, _) => self.create(key)?,
+            (Some(note), None) => {
                 let (origin, frontier, covered) = self.recover(&note, &vk)?;
                 if frontier.size() > covered {
                     // The record a killed writer left is taken in by its
@@ -170,7 +209,14 @@ impl FileLog {
             size: frontier.size(),
             root: frontier.root(),
         };
-        self.write_checkpoint(&cp, key)?;
+        let note = self.write_checkpoint(&cp, key)?;
+        let mut tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        *tail = identity(&self.path).map(|file| Tail {
+            note,
+            file,
+            origin: cp.origin.clone(),
+            frontier,
+        });
         Ok(cp)
     }
 
@@ -292,7 +338,7 @@ impl FileLog {
 
     /// Replaces the checkpoint durably: written beside it and flushed,
     /// renamed over it, and the directory flushed.
-    fn write_checkpoint(&self, cp: &Checkpoint, key: &dyn crate::SealKey) -> Result<()> {
+    fn write_checkpoint(&self, cp: &Checkpoint, key: &dyn crate::SealKey) -> Result<String> {
         let path = checkpoint_path(&self.path);
         let tmp = with_suffix(&path, ".tmp");
         let note = sign_checkpoint(cp, &cp.origin, key)?;
@@ -303,7 +349,8 @@ impl FileLog {
             })
             .map_err(|e| Error::io(&tmp, e))?;
         std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        sync_dir(&path)
+        sync_dir(&path)?;
+        Ok(note)
     }
 }
 

@@ -454,3 +454,37 @@ fn two_writers_killed_in_a_row_leave_a_log_the_next_append_repairs() {
     assert!(check.ok(), "{:?}", check.problems);
     assert_eq!(check.records.len(), 5);
 }
+
+fn append_with(log: &FileLog, i: u8, k: &SigningKey) -> Result<Checkpoint> {
+    log.append(&mut |binding| seal_bound(&rec(i), k, binding), k)
+}
+
+/// A long-running writer keeps what its last append left and appends
+/// without re-reading the log; whatever another writer (or anyone) did in
+/// between makes it read and check the whole log again.
+#[test]
+fn a_long_running_writer_rereads_the_log_whenever_it_is_not_as_it_left_it() {
+    let (_dir, path, k) = log_of(2);
+    let service = FileLog::new(&path);
+    append_with(&service, 2, &k).unwrap();
+    append_with(&service, 3, &k).unwrap();
+    // Another process appends: the service sees a new checkpoint.
+    append(&path, &rec(4), &k).unwrap();
+    append_with(&service, 5, &k).unwrap();
+    assert_eq!(verify(&path, &k).records.len(), 6);
+    // A line added by someone without the key: refused as by any writer.
+    add_bytes(&path, b"{\"not\":\"a record\"}\n");
+    let e = append_with(&service, 6, &k).unwrap_err();
+    assert!(matches!(e, Error::Tampered { .. }), "{e}");
+    // Bytes changed in place (the length kept) after the service's last
+    // append: the change time moved, so the log is read whole and refused.
+    let (_dir, path, k) = log_of(2);
+    let service = FileLog::new(&path);
+    append_with(&service, 2, &k).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = bytes.len() - 10;
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&path, &bytes).unwrap();
+    let e = append_with(&service, 3, &k).unwrap_err();
+    assert!(matches!(e, Error::Tampered { .. }), "{e}");
+}
