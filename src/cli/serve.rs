@@ -131,6 +131,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
     modelseal::registry::set_timeout(timeout);
     let username = config.registry_username.clone();
     let plain_http = config.plain_http;
+    // Raw layers already read (their format judged) are not read again
+    // for another manifest that shares them: bytes are fixed by digest.
+    let layers = Arc::new(modelseal::registry::oci::LayerCache::new(4096));
     let judge = GateJudge::new(policy, |registry| {
         let credentials = match &username {
             Some(username) => Credentials::Basic {
@@ -148,6 +151,7 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
         options.plain_http = plain_http;
         options.blob_limits.total_time = timeout;
         options.blob_limits.max_time = timeout;
+        options.layer_cache = Some(layers.clone());
         Ok(options)
     })?;
     let fixed = ctx.now;

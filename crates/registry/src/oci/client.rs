@@ -86,6 +86,8 @@ pub struct RegistryOptions {
     pub plain_http: bool,
     /// When a blob download is given up on.
     pub blob_limits: BlobLimits,
+    /// Raw layers read before (by a long-running service), kept by digest.
+    pub layer_cache: Option<std::sync::Arc<super::LayerCache>>,
 }
 
 impl RegistryOptions {
@@ -95,6 +97,7 @@ impl RegistryOptions {
             credentials,
             plain_http: false,
             blob_limits: BlobLimits::default(),
+            layer_cache: None,
         }
     }
 }

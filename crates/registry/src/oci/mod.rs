@@ -15,6 +15,7 @@ mod client;
 mod credentials;
 mod error;
 mod judge;
+mod layer_cache;
 pub mod manifest;
 mod pull;
 mod reference;
@@ -25,6 +26,7 @@ mod tar;
 pub use client::{BlobLimits, MAX_MANIFEST, RegistryOptions};
 pub use credentials::Credentials;
 pub use error::OciError;
+pub use layer_cache::LayerCache;
 pub use manifest::{Descriptor, LayerKind, ModelLayout};
 pub use pull::Pulled;
 pub use reference::{Reference, SCHEME, is_oci_reference};
@@ -55,6 +57,8 @@ pub struct OciSource {
     /// Results of earlier hashing, by spec (verifying several referrer
     /// bundles hashes once).
     cache: Mutex<Vec<(String, Hashed)>>,
+    /// Layer results shared with other models (a service's).
+    layers: Option<std::sync::Arc<LayerCache>>,
 }
 
 /// A signature bundle attached to the model.
@@ -174,6 +178,7 @@ impl OciSource {
             layout,
             registry,
             cache: Mutex::new(Vec::new()),
+            layers: options.layer_cache.clone(),
         })
     }
 
@@ -363,6 +368,24 @@ impl OciSource {
                     });
                     return Ok(out);
                 }
+                let how = format!(
+                    "{:?}/{:?}/{}",
+                    spec.algorithm, spec.method, spec.inspect_formats
+                );
+                let key = LayerCache::key(digest, name, &how);
+                if let Some(kept) = self.layers.as_ref().and_then(|c| c.get(&key)) {
+                    let result = FileResult {
+                        resources: kept.resources,
+                        sha256: want_sha(name).then_some(hex),
+                        report: kept.report,
+                    };
+                    out.files.push((name.clone(), result));
+                    out.notes.push(SourceNote::Read {
+                        path: name.clone(),
+                        from: format!("layer {digest} (read before, kept by its digest)"),
+                    });
+                    return Ok(out);
+                }
                 let mut reader = self.registry.blob(digest, layer.descriptor.size, name)?;
                 let mut file = FileStream::new(
                     name,
@@ -375,6 +398,15 @@ impl OciSource {
                 reader.finish()?;
                 let mut result = file.finish()?;
                 result.sha256 = want_sha(name).then_some(hex);
+                if let Some(cache) = &self.layers {
+                    cache.put(
+                        key,
+                        layer_cache::Kept {
+                            resources: result.resources.clone(),
+                            report: result.report.clone(),
+                        },
+                    );
+                }
                 out.files.push((name.clone(), result));
                 out.notes.push(SourceNote::Read {
                     path: name.clone(),
