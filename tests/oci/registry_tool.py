@@ -9,6 +9,7 @@ Usage (REGISTRY is HOST:PORT, plain HTTP on loopback):
   registry_tool.py digest REGISTRY REPO:TAG
   registry_tool.py copy-referrers REGISTRY REPO FROM_DIGEST TO_DIGEST
   registry_tool.py attach-junk REGISTRY REPO DIGEST COUNT MIB
+  registry_tool.py variants REGISTRY REPO:TAG COUNT
 Each prints the manifest digest it pushed (or read).
 """
 
@@ -251,6 +252,20 @@ def attach_junk(registry, repo, target, count, mib):
     print(len(junks))
 
 
+def variants(registry, target, count):
+    """Pushes COUNT manifests that differ from REPO:TAG's only by an
+    annotation: distinct models (by manifest digest) sharing every layer,
+    made without uploading a byte of them again. Prints one digest a line."""
+    c = client()
+    repo, tag = target.rsplit(":", 1)
+    base = get(c, registry, repo, tag, MANIFEST).json()
+    for i in range(int(count)):
+        m = dict(base)
+        m["annotations"] = {**base.get("annotations", {}), "dev.modelseal.variant": str(i)}
+        body = json.dumps(m).encode()
+        print(put_manifest(c, registry, repo, "sha256:" + hashlib.sha256(body).hexdigest(), m))
+
+
 def main(argv):
     cmd, args = argv[1], argv[2:]
     if cmd == "push-raw":
@@ -266,6 +281,8 @@ def main(argv):
         copy_referrers(*args)
     elif cmd == "attach-junk":
         attach_junk(*args)
+    elif cmd == "variants":
+        variants(*args)
     else:
         raise SystemExit(__doc__)
 
