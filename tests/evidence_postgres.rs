@@ -765,3 +765,31 @@ fn a_connection_lost_between_appends_is_replaced_and_nothing_appended_twice() {
     let unique: std::collections::BTreeSet<&String> = present.iter().collect();
     assert_eq!(unique.len(), 3);
 }
+
+/// A batch is one transaction: its records and one checkpoint, each record
+/// naming the checkpoint it follows; the log verifies and reads the same
+/// as one appended record by record.
+#[test]
+fn a_batch_is_appended_in_one_transaction_and_verifies() {
+    let db = Db::new();
+    let recorder = db.recorder();
+    recorder.append(&deployment("b0")).unwrap();
+    let batch: Vec<_> = (1..=5).map(|i| deployment(&format!("b{i}"))).collect();
+    let digests = recorder.append_batch(&batch).unwrap();
+    assert_eq!(digests.len(), 5);
+    recorder.append(&deployment("b6")).unwrap();
+    let (code, v) = db.verify();
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["records"], 7, "{v}");
+    let mut admin = db.superuser();
+    let checkpoints: Vec<i64> = admin
+        .query(
+            "SELECT tree_size FROM modelseal_evidence.checkpoints ORDER BY tree_size",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(checkpoints, [1, 6, 7], "one checkpoint for the batch");
+}

@@ -118,6 +118,34 @@ impl Recorder {
         )))
     }
 
+    /// Seals and appends several records, durable together where the
+    /// store can (the file log: one flush and one checkpoint), and returns
+    /// their digests in order. A service that records many events at once
+    /// pays for one flush instead of one each.
+    pub fn append_batch(&self, records: &[NewRecord]) -> Result<Vec<String>> {
+        let mut sealed = vec![String::new(); records.len()];
+        {
+            let key = self.key.as_ref();
+            let mut sealers: Vec<_> = records
+                .iter()
+                .zip(sealed.iter_mut())
+                .map(|(record, out)| {
+                    move |binding: &record::LogBinding| -> Result<String> {
+                        *out = seal_bound(record, key, binding)?;
+                        Ok(out.clone())
+                    }
+                })
+                .collect();
+            let mut seals: Vec<store::Sealer<'_>> =
+                sealers.iter_mut().map(|s| s as store::Sealer<'_>).collect();
+            self.store.append_batch(&mut seals, key)?;
+        }
+        Ok(sealed
+            .iter()
+            .map(|s| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(s.as_bytes())))
+            .collect())
+    }
+
     /// Seals and appends a verification record (as the gate's
     /// `GateOutcome::record` makes it) and returns its receipt, which a
     /// deployment of the same model may then rely on.
@@ -186,13 +214,24 @@ impl Recorder {
         object: record::AdmissionObject,
         now: clock::Now,
     ) -> Result<String> {
+        self.append(&self.admission_record(verification, object, now)?)
+    }
+
+    /// The record [`Recorder::record_admission`] appends, to append with
+    /// others ([`Recorder::append_batch`]).
+    pub fn admission_record(
+        &self,
+        verification: &VerificationReceipt,
+        object: record::AdmissionObject,
+        now: clock::Now,
+    ) -> Result<NewRecord> {
         if !verification.passed || verification.log != self.location() {
             return Err(Error::Usage(format!(
                 "the verification sha256:{} cannot admit {}: it failed or is in another log",
                 verification.digest, object.reference
             )));
         }
-        self.append(&NewRecord {
+        Ok(NewRecord {
             subject: verification.subject.clone(),
             predicate: Predicate::Deployment(record::DeploymentEvidence {
                 target: Some(object.target()),
@@ -213,6 +252,16 @@ impl Recorder {
         reasons: Vec<String>,
         now: clock::Now,
     ) -> Result<String> {
+        self.append(&Self::refusal_record(verification, object, reasons, now))
+    }
+
+    /// The record [`Recorder::record_refusal`] appends.
+    pub fn refusal_record(
+        verification: Option<&VerificationReceipt>,
+        object: record::AdmissionObject,
+        reasons: Vec<String>,
+        now: clock::Now,
+    ) -> NewRecord {
         let subject = match verification {
             Some(v) => v.subject.clone(),
             // No model was read: the record is about the reference itself.
@@ -223,7 +272,7 @@ impl Recorder {
                 )),
             },
         };
-        self.append(&NewRecord {
+        NewRecord {
             subject,
             predicate: Predicate::Refusal(record::RefusalEvidence {
                 admission: object,
@@ -232,7 +281,7 @@ impl Recorder {
                 reasons,
             }),
             clock: now.source(),
-        })
+        }
     }
 }
 

@@ -158,7 +158,11 @@ impl FileLog {
         }))
     }
 
-    fn append_locked(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
+    fn append_locked(
+        &self,
+        seals: &mut [Sealer<'_>],
+        key: &dyn crate::SealKey,
+    ) -> Result<Checkpoint> {
         let vk = key.verifying_key();
         let note = self.read_checkpoint()?;
         // The log exactly as this process's last append left it (the same
@@ -190,20 +194,28 @@ impl FileLog {
                 (origin, frontier)
             }
         };
-        let line = seal(&next_binding(&origin, &frontier))?;
-        check_line(&line)?;
-        let line = line.as_str();
+        // One record, or a batch: each sealed for its place, a batch's
+        // records naming the checkpoint they follow, all written and
+        // flushed together, then one checkpoint over them.
+        let after = frontier.size();
+        let batch = (seals.len() > 1).then_some(after);
+        let mut bytes = Vec::new();
+        for seal in seals.iter_mut() {
+            let mut binding = next_binding(&origin, &frontier);
+            binding.batch = batch;
+            let line = seal(&binding)?;
+            check_line(&line)?;
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            frontier.push(leaf_hash(line.as_bytes()));
+        }
         let mut file = OpenOptions::new()
             .append(true)
             .open(&self.path)
             .map_err(|e| Error::io(&self.path, e))?;
-        let mut bytes = Vec::with_capacity(line.len() + 1);
-        bytes.extend_from_slice(line.as_bytes());
-        bytes.push(b'\n');
         file.write_all(&bytes)
             .and_then(|()| file.sync_all())
             .map_err(|e| Error::io(&self.path, e))?;
-        frontier.push(leaf_hash(line.as_bytes()));
         let cp = Checkpoint {
             origin,
             size: frontier.size(),
@@ -291,7 +303,9 @@ impl FileLog {
                                     "has a line beyond its checkpoint that is not a well-formed record sealed by the evidence key ({why})"
                                 ))
                             })?;
-                            if let Some(why) = repair_refusal(&record, &cp, frontier.size()) {
+                            if let Some(why) =
+                                repair_refusal(&record, &cp, frontier.size(), &frontier.root())
+                            {
                                 return Err(refuse(why));
                             }
                         }
@@ -371,6 +385,20 @@ impl EvidenceStore for FileLog {
     }
 
     fn append(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
+        self.append_batch(&mut [seal], key)
+    }
+
+    fn append_batch(
+        &self,
+        seals: &mut [Sealer<'_>],
+        key: &dyn crate::SealKey,
+    ) -> Result<Checkpoint> {
+        if seals.is_empty() || seals.len() > crate::store::MAX_BATCH {
+            return Err(Error::Evidence(format!(
+                "a batch is 1 to {} records",
+                crate::store::MAX_BATCH
+            )));
+        }
         // Only a regular file (or none yet) is a log: a device, a directory
         // or a FIFO given by mistake must not get a lock file beside it.
         if let Ok(meta) = std::fs::metadata(&self.path)
@@ -389,7 +417,7 @@ impl EvidenceStore for FileLog {
             .open(&lock_path)
             .map_err(|e| Error::io(&lock_path, e))?;
         lock.lock().map_err(|e| Error::io(&lock_path, e))?;
-        let result = self.append_locked(seal, key);
+        let result = self.append_locked(seals, key);
         let _ = lock.unlock();
         result
     }
@@ -523,19 +551,25 @@ pub fn append(
     Ok((cp, sealed))
 }
 
-/// Why the record beyond a checkpoint of `cp.size` records, at `position`,
-/// is not the one record a killed writer can leave: it must be the first
-/// beyond the checkpoint, bound to this log, at that index, after that
-/// root.
+/// Why the record beyond a checkpoint of `cp.size` records, at `position`
+/// (after the records before it, whose root is `root_before`), is not one
+/// a killed writer can leave: the one record an append writes, or the
+/// records of one batch written after exactly this checkpoint, each bound
+/// to this log at its index after the history before it.
 pub(crate) fn repair_refusal(
     record: &crate::Record,
     cp: &Checkpoint,
     position: u64,
+    root_before: &crate::merkle::Hash,
 ) -> Option<String> {
     let n = position + 1;
-    if position != cp.size {
+    let of_batch = record
+        .binding
+        .as_ref()
+        .is_some_and(|b| b.batch == Some(cp.size));
+    if position != cp.size && !of_batch {
         return Some(format!(
-            "has {} records beyond its checkpoint of {} (a killed writer leaves at most one; a checkpoint put back, or records added)",
+            "has {} records beyond its checkpoint of {} (a killed writer leaves at most one, or one batch written after that checkpoint; a checkpoint put back, or records added)",
             position + 1 - cp.size,
             cp.size
         ));
@@ -551,10 +585,16 @@ pub(crate) fn repair_refusal(
             binding.origin.chars().take(100).collect::<String>()
         ));
     }
-    if binding.index != position || binding.previous != hex::encode(cp.root) {
+    if binding.index != position || binding.previous != hex::encode(root_before) {
         return Some(format!(
             "has record {n} beyond its checkpoint, sealed for index {} after another history (a replay)",
             binding.index
+        ));
+    }
+    if binding.batch.is_some_and(|b| b != cp.size) {
+        return Some(format!(
+            "has record {n} beyond its checkpoint, of a batch written after another checkpoint ({})",
+            binding.batch.unwrap_or_default()
         ));
     }
     None

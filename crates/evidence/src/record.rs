@@ -613,6 +613,12 @@ pub struct LogBinding {
     pub index: u64,
     /// The hex RFC 6962 root of the log's first `index` records.
     pub previous: String,
+    /// For a record appended in a batch (several records made durable
+    /// under one checkpoint): the size of the checkpoint the batch was
+    /// written after. A writer killed during a batch leaves only records
+    /// that name the checkpoint then on disk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<u64>,
 }
 
 /// Seals a record into one log line (compact JSON, no newline), unbound:

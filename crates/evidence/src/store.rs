@@ -40,6 +40,9 @@ pub enum ScanItem<'a> {
     },
 }
 
+/// The most records one batch appends.
+pub const MAX_BATCH: usize = 256;
+
 /// Seals the record being appended for the place a store gives it.
 pub type Sealer<'a> = &'a mut dyn FnMut(&crate::record::LogBinding) -> Result<String>;
 
@@ -63,6 +66,7 @@ pub(crate) fn next_binding(
         origin: origin.to_string(),
         index: frontier.size(),
         previous: hex::encode(frontier.root()),
+        batch: None,
     }
 }
 
@@ -79,6 +83,24 @@ pub trait EvidenceStore {
     /// `append` returns, the last line sealed and the checkpoint are
     /// durable. Refuses a log that no longer matches its checkpoint.
     fn append(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint>;
+
+    /// Appends several records (at most [`MAX_BATCH`]) as [`append`] does
+    /// one, each sealed for its place; a store that can make them durable
+    /// together (one flush, one checkpoint) does. When it returns, every
+    /// record and the checkpoint are durable.
+    ///
+    /// [`append`]: EvidenceStore::append
+    fn append_batch(
+        &self,
+        seals: &mut [Sealer<'_>],
+        key: &dyn crate::SealKey,
+    ) -> Result<Checkpoint> {
+        let mut last = None;
+        for seal in seals.iter_mut() {
+            last = Some(self.append(&mut **seal, key)?);
+        }
+        last.ok_or_else(|| crate::Error::Evidence("an empty batch".into()))
+    }
 
     /// Reads the log in one consistent view: the checkpoint first, then
     /// every record in order. An error from `visit` ends the scan and is

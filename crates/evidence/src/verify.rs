@@ -124,6 +124,7 @@ pub fn verify_store(
             ..LogCheck::default()
         },
         frontier: Frontier::new(),
+        beyond: None,
         chunk: Vec::new(),
         seen: 0,
         pending: 0,
@@ -192,6 +193,9 @@ struct Verifier<'a, 'k> {
     check: LogCheck,
     /// Over the records covered by the checkpoint (all, without one).
     frontier: Frontier,
+    /// The tree over the records beyond the checkpoint too (a killed
+    /// writer's record or batch), to check each one's binding.
+    beyond: Option<Frontier>,
     /// Raw records waiting to be opened: (position, bytes, stored index,
     /// stored leaf hash).
     chunk: Vec<Waiting>,
@@ -318,7 +322,10 @@ impl Verifier<'_, '_> {
         }
         if !self.covered(position) {
             let refusal = match (&record, &self.check.checkpoint) {
-                (Ok(record), Some(cp)) => crate::log::repair_refusal(record, cp, position),
+                (Ok(record), Some(cp)) => {
+                    let before = self.beyond.get_or_insert_with(|| self.frontier.clone());
+                    crate::log::repair_refusal(record, cp, position, &before.root())
+                }
                 _ => None,
             };
             match record {
@@ -340,6 +347,9 @@ impl Verifier<'_, '_> {
                     .problems
                     .push(format!("record {n} (beyond the checkpoint): {why}")),
             }
+            self.beyond
+                .get_or_insert_with(|| self.frontier.clone())
+                .push(leaf);
             return Ok(());
         }
         if let Ok(record) = &record {

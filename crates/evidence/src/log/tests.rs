@@ -41,6 +41,7 @@ fn bound_line(i: u8, key: &SigningKey, path: &Path) -> String {
         origin: cp.origin,
         index: cp.size,
         previous: hex::encode(cp.root),
+        batch: None,
     };
     seal_bound(&rec(i), key, &binding).unwrap()
 }
@@ -486,5 +487,67 @@ fn a_long_running_writer_rereads_the_log_whenever_it_is_not_as_it_left_it() {
     bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
     std::fs::write(&path, &bytes).unwrap();
     let e = append_with(&service, 3, &k).unwrap_err();
+    assert!(matches!(e, Error::Tampered { .. }), "{e}");
+}
+
+fn batch_of(log: &FileLog, from: u8, n: u8, k: &SigningKey) -> Result<Checkpoint> {
+    let records: Vec<NewRecord> = (from..from + n).map(rec).collect();
+    let mut sealers: Vec<_> = records
+        .iter()
+        .map(|r| move |b: &LogBinding| seal_bound(r, k, b))
+        .collect();
+    let mut seals: Vec<Sealer<'_>> = sealers.iter_mut().map(|s| s as Sealer<'_>).collect();
+    log.append_batch(&mut seals, k)
+}
+
+/// A batch is durable under one checkpoint; a writer killed during one
+/// leaves records that name the checkpoint before them, which the next
+/// append takes in; records of a later batch beyond an older checkpoint
+/// (one put back) are refused.
+#[test]
+fn a_batch_is_one_flush_and_a_killed_batch_is_repaired_but_a_put_back_checkpoint_is_not() {
+    let (_dir, path, k) = log_of(2);
+    let log = FileLog::new(&path);
+    let cp = batch_of(&log, 2, 3, &k).unwrap();
+    assert_eq!(cp.size, 5);
+    let check = verify(&path, &k);
+    assert!(check.ok(), "{:?}", check.problems);
+    assert_eq!(check.records.len(), 5);
+    assert!(
+        check.records[2..]
+            .iter()
+            .all(|r| r.binding.as_ref().unwrap().batch == Some(2))
+    );
+
+    // Killed after writing a batch, before its checkpoint: the checkpoint
+    // of 5 is put back over the one of 8.
+    let before = std::fs::read_to_string(checkpoint_path(&path)).unwrap();
+    batch_of(&log, 5, 3, &k).unwrap();
+    std::fs::write(checkpoint_path(&path), &before).unwrap();
+    let check = verify(&path, &k);
+    assert!(check.problems.is_empty(), "{:?}", check.problems);
+    assert_eq!(check.pending_records.len(), 3);
+    append(&path, &rec(9), &k).unwrap();
+    let check = verify(&path, &k);
+    assert!(check.ok(), "{:?}", check.problems);
+    assert_eq!(check.records.len(), 9);
+
+    // Two batches beyond a checkpoint put back: the second names another
+    // checkpoint, so this is no killed writer.
+    let older = std::fs::read_to_string(checkpoint_path(&path)).unwrap();
+    batch_of(&log, 10, 2, &k).unwrap();
+    batch_of(&log, 12, 2, &k).unwrap();
+    std::fs::write(checkpoint_path(&path), &older).unwrap();
+    let check = verify(&path, &k);
+    assert!(
+        check
+            .problems
+            .iter()
+            .any(|p| p.contains("batch written after another checkpoint")
+                || p.contains("records beyond its checkpoint")),
+        "{:?}",
+        check.problems
+    );
+    let e = append(&path, &rec(20), &k).unwrap_err();
     assert!(matches!(e, Error::Tampered { .. }), "{e}");
 }

@@ -326,7 +326,7 @@ impl PgStore {
     fn try_append(
         &self,
         client: &mut Client,
-        seal: Sealer<'_>,
+        seals: &mut [Sealer<'_>],
         key: &dyn crate::SealKey,
         seen: &mut Option<(u64, Hash)>,
     ) -> std::result::Result<Checkpoint, Failed> {
@@ -402,12 +402,43 @@ impl PgStore {
                 (cp.origin, frontier)
             }
         };
-        let index = frontier.size();
-        let line = seal(&next_binding(&origin, &frontier)).map_err(Failed::Final)?;
-        check_line(&line).map_err(Failed::Final)?;
-        let leaf = leaf_hash(line.as_bytes());
+        // One record, or a batch of them in the same transaction (each
+        // naming the checkpoint it follows, as a file log's batch does).
+        let batch = (seals.len() > 1).then_some(frontier.size());
+        let mut lines = Vec::with_capacity(seals.len());
+        for seal in seals.iter_mut() {
+            let index = frontier.size();
+            let mut binding = next_binding(&origin, &frontier);
+            binding.batch = batch;
+            let line = seal(&binding).map_err(Failed::Final)?;
+            check_line(&line).map_err(Failed::Final)?;
+            let leaf = leaf_hash(line.as_bytes());
+            frontier.push(leaf);
+            lines.push((index, line, leaf));
+        }
+        let Some((index, line, leaf)) = lines.pop() else {
+            return Err(fail("an empty batch".into()));
+        };
         *seen = Some((index, leaf));
-        frontier.push(leaf);
+        // The records before the last, as hex literals (see below).
+        let earlier = if lines.is_empty() {
+            String::new()
+        } else {
+            let values: Vec<String> = lines
+                .iter()
+                .map(|(i, l, h)| {
+                    format!(
+                        "({i}, decode('{}', 'hex'), decode('{}', 'hex'))",
+                        hex::encode(l.as_bytes()),
+                        hex::encode(h)
+                    )
+                })
+                .collect();
+            format!(
+                "INSERT INTO modelseal_evidence.records (leaf_index, record, leaf_hash) VALUES {}; ",
+                values.join(", ")
+            )
+        };
         let cp = Checkpoint {
             origin: origin.clone(),
             size: frontier.size(),
@@ -426,7 +457,7 @@ impl PgStore {
         };
         client
             .batch_execute(&format!(
-                "EXECUTE modelseal_insert ({index}, decode('{record}', 'hex'), decode('{leaf}', 'hex'), \
+                "{earlier}EXECUTE modelseal_insert ({index}, decode('{record}', 'hex'), decode('{leaf}', 'hex'), \
                      {size}, convert_from(decode('{note}', 'hex'), 'UTF8'), decode('{frontier}', 'hex')); \
                  COMMIT; {barrier}",
                 record = hex::encode(line.as_bytes()),
@@ -690,11 +721,25 @@ impl EvidenceStore for PgStore {
     }
 
     fn append(&self, seal: Sealer<'_>, key: &dyn crate::SealKey) -> Result<Checkpoint> {
+        self.append_batch(&mut [seal], key)
+    }
+
+    fn append_batch(
+        &self,
+        seals: &mut [Sealer<'_>],
+        key: &dyn crate::SealKey,
+    ) -> Result<Checkpoint> {
+        if seals.is_empty() || seals.len() > crate::store::MAX_BATCH {
+            return Err(Error::Evidence(format!(
+                "a batch is 1 to {} records",
+                crate::store::MAX_BATCH
+            )));
+        }
         let deadline = Instant::now() + RETRY_FOR;
         let mut seen = None;
         let mut pause = Duration::from_millis(50);
         loop {
-            match self.with_client(|client| self.try_append(client, &mut *seal, key, &mut seen)) {
+            match self.with_client(|client| self.try_append(client, &mut *seals, key, &mut seen)) {
                 Ok(cp) => return Ok(cp),
                 Err(Failed::Transient(e)) if Instant::now() + pause < deadline => {
                     let _ = e;
