@@ -320,6 +320,15 @@ fn review(uid: &str, object: &Value, dry_run: bool) -> Vec<u8> {
     .unwrap()
 }
 
+/// An UPDATE review: `old` becomes `new`.
+fn review_update(uid: &str, old: &Value, new: &Value) -> Vec<u8> {
+    let mut r: Value = serde_json::from_slice(&review(uid, new, false)).unwrap();
+    r["request"]["operation"] = json!("UPDATE");
+    r["request"]["oldObject"] = old.clone();
+    r["request"]["options"] = json!({"apiVersion": "meta.k8s.io/v1", "kind": "UpdateOptions"});
+    serde_json::to_vec(&r).unwrap()
+}
+
 /// The response as the Kubernetes API types read it (strictly).
 fn strict(body: &str) -> Value {
     let mut child = external_tool("go_k8s_strict")
@@ -702,6 +711,65 @@ fn the_webhook_admits_signed_models_denies_the_rest_and_records_each_decision() 
         )["allowed"],
         true
     );
+    // An update that drops the model-carrier annotation and swaps the
+    // image is judged as the carrier it was.
+    let carrier = object("pod-model-carrier.json", &s.signed);
+    let mut swapped = carrier.clone();
+    swapped["metadata"]["annotations"] = json!({});
+    swapped["spec"]["containers"][1]["image"] = json!(s.unsigned);
+    let (code, body) = server.post(
+        "/validate",
+        &review_update("uid-swap", &carrier, &swapped),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    let r = strict(&body);
+    assert_eq!(r["allowed"], false, "{r}");
+    // An update that changes no model (a finalizer removed) re-judges
+    // nothing and records nothing, even with the model's registry gone.
+    let mut finalized = object(
+        "pod-image-volume.json",
+        &format!(
+            "{}/serve/tiny@{}",
+            s.down,
+            s.signed.rsplit_once('@').unwrap().1
+        ),
+    );
+    finalized["metadata"]["finalizers"] = json!(["example.com/hold"]);
+    let mut released = finalized.clone();
+    released["metadata"]["finalizers"] = json!([]);
+    let mark = lines(&s.log).len();
+    let (code, body) = server.post(
+        "/validate",
+        &review_update("uid-final", &finalized, &released),
+        None,
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(strict(&body)["allowed"], true, "{body}");
+    assert_eq!(lines(&s.log).len(), mark);
+    // KServe's source-URI annotation loads a model: it is judged.
+    let mut annotated = object("isvc-model.json", &s.signed);
+    annotated["metadata"]["annotations"] = json!({
+        "internal.serving.kserve.io/storage-initializer-sourceuri": format!("oci://{}", s.unsigned)
+    });
+    let r = admit(&server, "/validate", "uid-annotated", &annotated, false);
+    assert_eq!(r["allowed"], false, "{r}");
+    assert!(
+        r["message"]
+            .as_str()
+            .unwrap()
+            .contains("storage-initializer-sourceuri"),
+        "{r}"
+    );
+    // A uid answered before, with another body, is judged afresh.
+    let r = admit(
+        &server,
+        "/validate",
+        "uid-signed",
+        &object("pod-image-volume.json", &s.unsigned),
+        false,
+    );
+    assert_eq!(r["allowed"], false, "{r}");
     // A registry the policy does not list is not contacted.
     let elsewhere = object(
         "pod-image-volume.json",

@@ -3,12 +3,12 @@
 
 use crate::cache::{Cache, Entry, Flight, Key};
 use crate::judge::Judge;
-use crate::locate::{ImageRef, Location, Target, locations};
+use crate::locate::{ImageRef, Location, Target, carriers, locations};
 use crate::metrics::Metrics;
 use crate::review::{Request, Response};
 use modelseal_core::clock::Now;
 use modelseal_core::policy::OtherStorage;
-use modelseal_evidence::{AdmissionObject, Recorder, VerificationReceipt};
+use modelseal_evidence::{AdmissionObject, NewRecord, Recorder, VerificationReceipt};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,9 +16,13 @@ use std::time::Duration;
 /// The caller's clock: the server never reads one itself.
 pub type Clock = Arc<dyn Fn() -> Now + Send + Sync>;
 
-/// How many answered request uids are remembered (a retried request gets
-/// the same answer and records nothing again).
-const REMEMBERED: usize = 65_536;
+/// How many answered requests are remembered by uid and body (a retried
+/// request gets the same answer and records nothing again).
+const REMEMBERED: usize = 4096;
+
+/// Threads that append admission records: while one appends a batch, the
+/// next gathers the records that arrived meanwhile (group commit).
+const WRITERS: usize = 2;
 
 /// What every request shares.
 pub struct State {
@@ -29,12 +33,86 @@ pub struct State {
     pub(crate) clock: Clock,
     pub(crate) registry_timeout: Duration,
     answered: Mutex<Answered>,
+    writer: Option<Writer>,
 }
 
+/// Answers by (request uid, SHA-256 of the request body): a request with
+/// a uid seen before but another body is judged afresh.
 #[derive(Default)]
 struct Answered {
-    by_uid: HashMap<String, Response>,
-    order: VecDeque<String>,
+    by_uid: HashMap<(String, [u8; 32]), Response>,
+    order: VecDeque<(String, [u8; 32])>,
+}
+
+/// Records waiting to be appended, and who waits for them.
+struct Job {
+    records: Vec<NewRecord>,
+    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+}
+
+/// The group-commit writers: every admission's records go through them,
+/// and the records that arrive while a batch is being made durable go
+/// into the next one (one flush and one checkpoint for all of them).
+struct Writer {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl Writer {
+    fn start(recorder: Arc<Recorder>) -> Self {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..WRITERS {
+            let (queue, recorder) = (queue.clone(), recorder.clone());
+            std::thread::spawn(move || {
+                loop {
+                    let batch = {
+                        let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+                        let Ok(first) = queue.recv() else { return };
+                        let mut count = first.records.len();
+                        let mut batch = vec![first];
+                        // Room for one more object's records, whatever it is.
+                        while count + crate::locate::MAX_LOCATIONS <= modelseal_evidence::MAX_BATCH
+                        {
+                            match queue.try_recv() {
+                                Ok(job) => {
+                                    count += job.records.len();
+                                    batch.push(job);
+                                }
+                                Err(_) => break,
+                            }
+                        }
+                        batch
+                    };
+                    let records: Vec<NewRecord> = batch
+                        .iter()
+                        .flat_map(|j| j.records.iter().cloned())
+                        .collect();
+                    let result = recorder
+                        .append_batch(&records)
+                        .map(|_| ())
+                        .map_err(|e| e.to_string());
+                    for job in batch {
+                        let _ = job.done.send(result.clone());
+                    }
+                }
+            });
+        }
+        Writer { jobs }
+    }
+
+    /// Appends `records` with whatever else is waiting; durable when this
+    /// returns Ok.
+    async fn append(&self, records: Vec<NewRecord>) -> Result<(), String> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job { records, done })
+            .map_err(|_| "the evidence writer stopped".to_string())?;
+        wait.await
+            .map_err(|_| "the evidence writer stopped".to_string())?
+    }
 }
 
 impl std::fmt::Debug for State {
@@ -70,6 +148,7 @@ impl State {
         clock: Clock,
         registry_timeout: Duration,
     ) -> Self {
+        let writer = recorder.clone().map(Writer::start);
         State {
             judge,
             recorder,
@@ -78,22 +157,24 @@ impl State {
             clock,
             registry_timeout,
             answered: Mutex::new(Answered::default()),
+            writer,
         }
     }
 
-    fn remembered(&self, uid: &str) -> Option<Response> {
+    fn remembered(&self, uid: &str, body: [u8; 32]) -> Option<Response> {
         let answered = self.answered.lock().unwrap_or_else(|p| p.into_inner());
-        answered.by_uid.get(uid).cloned()
+        answered.by_uid.get(&(uid.to_string(), body)).cloned()
     }
 
-    fn remember(&self, response: &Response) {
+    fn remember(&self, response: &Response, body: [u8; 32]) {
         let mut answered = self.answered.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (response.uid.clone(), body);
         if answered
             .by_uid
-            .insert(response.uid.clone(), response.clone())
+            .insert(key.clone(), response.clone())
             .is_none()
         {
-            answered.order.push_back(response.uid.clone());
+            answered.order.push_back(key);
         }
         while answered.order.len() > REMEMBERED {
             if let Some(old) = answered.order.pop_front() {
@@ -256,32 +337,107 @@ impl State {
         Ok(receipt.clone())
     }
 
-    /// The validating webhook: verify every model the object names, record
-    /// the verifications and the admission or refusal, then answer.
-    pub async fn validate(self: &Arc<Self>, request: Request) -> (Response, &'static str) {
+    /// The model locations a request asks about: on UPDATE, only those
+    /// whose text changed (a finalizer removed or a label set re-judges
+    /// nothing), and the containers the old object named as model
+    /// carriers stay carriers (an update cannot drop the name and swap
+    /// the image).
+    fn asked(request: &Request) -> Result<Vec<Location>, crate::locate::LocateError> {
+        let object = request.object.as_ref().unwrap_or(&serde_json::Value::Null);
+        let kind = &request.kind;
+        let old = request
+            .old_object
+            .as_ref()
+            .filter(|_| request.operation == "UPDATE" && kind.kind == "Pod");
+        let before = match old {
+            Some(old) => carriers(old).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let found = locations(&kind.group, &kind.version, &kind.kind, object, &before)?;
+        let Some(old) = request
+            .old_object
+            .as_ref()
+            .filter(|_| request.operation == "UPDATE")
+        else {
+            return Ok(found);
+        };
+        let kept =
+            locations(&kind.group, &kind.version, &kind.kind, old, &before).unwrap_or_default();
+        Ok(found
+            .into_iter()
+            .filter(|l| {
+                !kept
+                    .iter()
+                    .any(|k| k.pointer == l.pointer && k.text == l.text)
+            })
+            .collect())
+    }
+
+    /// The validating webhook: verify every model the object names (at
+    /// once, within one deadline), record the verifications and the
+    /// admission or refusal, then answer. `body` is the SHA-256 of the
+    /// request, so a retry (the same uid and body) gets the same answer.
+    pub async fn validate(
+        self: &Arc<Self>,
+        request: Request,
+        body: [u8; 32],
+    ) -> (Response, &'static str) {
         let uid = request.uid.clone();
         if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
             return (Response::allow(&uid), "admit");
         }
-        if let Some(answer) = self.remembered(&uid) {
+        if let Some(answer) = self.remembered(&uid, body) {
             let verdict = if answer.allowed { "admit" } else { "deny" };
             return (answer, verdict);
         }
-        let object = request.object.clone().unwrap_or(serde_json::Value::Null);
-        let found = match locations(
-            &request.kind.group,
-            &request.kind.version,
-            &request.kind.kind,
-            &object,
-        ) {
+        let found = match Self::asked(&request) {
             Ok(found) => found,
             Err(e) => return (Response::deny(&uid, 400, &e.to_string()), "invalid"),
         };
-        let now = (self.clock)();
-        let mut judged = Vec::new();
-        for location in &found {
-            judged.push(self.judge_location(location, now, false).await);
+        if found.is_empty()
+            && request.kind.kind == "InferenceService"
+            && request.operation == "CREATE"
+        {
+            return (
+                Response::deny(
+                    &uid,
+                    403,
+                    "modelseal: the InferenceService names no model location this webhook can verify (storageUri, storageUris or the KServe source-URI annotation)",
+                ),
+                "deny",
+            );
         }
+        let now = (self.clock)();
+        // Every location at once, all within one deadline below the API
+        // server's: a request never waits for one registry after another.
+        let deadline = self.registry_timeout + Duration::from_secs(2);
+        let mut tasks = tokio::task::JoinSet::new();
+        for (i, location) in found.iter().enumerate() {
+            let (state, location) = (self.clone(), location.clone());
+            tasks.spawn(async move { (i, state.judge_location(&location, now, false).await) });
+        }
+        let mut judged: Vec<Option<Judged>> = (0..found.len()).map(|_| None).collect();
+        let finished = tokio::time::timeout(deadline, async {
+            while let Some(Ok((i, j))) = tasks.join_next().await {
+                judged[i] = Some(j);
+            }
+        })
+        .await;
+        tasks.abort_all();
+        if finished.is_err() {
+            Metrics::add(&self.metrics.registry_errors);
+        }
+        let judged: Vec<Judged> = judged
+            .into_iter()
+            .map(|j| {
+                j.unwrap_or_else(|| {
+                    refused(
+                        &format!("not verified within {} s", deadline.as_secs()),
+                        503,
+                    )
+                })
+            })
+            .collect();
         let dry_run = request.dry_run.unwrap_or(false);
         let admitted = judged.iter().all(|j| !matches!(j, Judged::Refused { .. }));
         let mut reasons = Vec::new();
@@ -337,7 +493,7 @@ impl State {
             ),
         };
         if !dry_run {
-            self.remember(&response);
+            self.remember(&response, body);
         }
         let verdict = if response.allowed { "admit" } else { "deny" };
         (response, verdict)
@@ -352,8 +508,8 @@ impl State {
         judged: &[Judged],
         admitted: bool,
         now: Now,
-    ) -> modelseal_core::Result<()> {
-        let Some(recorder) = self.recorder.clone() else {
+    ) -> Result<(), String> {
+        let (Some(recorder), Some(writer)) = (self.recorder.clone(), self.writer.as_ref()) else {
             return Ok(());
         };
         let object = request.object.as_ref();
@@ -392,33 +548,42 @@ impl State {
                 _ => {}
             }
         }
+        if work.is_empty() {
+            return Ok(());
+        }
+        // The verifications first (each once, appended where it was made
+        // if not yet), then this request's records, in one batch with
+        // whatever other admissions are recording.
         let state = self.clone();
-        tokio::task::spawn_blocking(move || -> modelseal_core::Result<()> {
+        let records = tokio::task::spawn_blocking(move || -> modelseal_core::Result<Vec<NewRecord>> {
+            let mut records = Vec::new();
             for (admission, entry, refusal) in work {
                 let receipt = match &entry {
                     Some(e) => state.receipt(&recorder, e)?,
                     None => None,
                 };
-                match (refusal, receipt) {
-                    (None, Some(receipt)) => {
-                        recorder.record_admission(&receipt, admission, now)?;
-                    }
+                records.push(match (refusal, receipt) {
+                    (None, Some(receipt)) => recorder.admission_record(&receipt, admission, now)?,
                     (None, None) => {
                         return Err(modelseal_core::Error::Evidence(format!(
                             "the verification of {} names no model digest: nothing to record the admission against",
                             admission.reference
                         )));
                     }
-                    (Some(reasons), receipt) => {
-                        recorder.record_refusal(receipt.as_ref(), admission, reasons, now)?;
-                    }
-                }
-                Metrics::add(&state.metrics.records);
+                    (Some(reasons), receipt) => Recorder::refusal_record(receipt.as_ref(), admission, reasons, now),
+                });
             }
-            Ok(())
+            Ok(records)
         })
         .await
-        .map_err(|_| modelseal_core::Error::Evidence("the evidence writer stopped".into()))?
+        .map_err(|_| "the evidence writer stopped".to_string())?
+        .map_err(|e| e.to_string())?;
+        let count = records.len();
+        writer.append(records).await?;
+        for _ in 0..count {
+            Metrics::add(&self.metrics.records);
+        }
+        Ok(())
     }
 
     /// The mutating webhook: each tag whose model verifies is replaced by
@@ -429,13 +594,7 @@ impl State {
         if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
             return (Response::allow(&uid), "admit");
         }
-        let object = request.object.clone().unwrap_or(serde_json::Value::Null);
-        let found = match locations(
-            &request.kind.group,
-            &request.kind.version,
-            &request.kind.kind,
-            &object,
-        ) {
+        let found = match Self::asked(&request) {
             Ok(found) => found,
             Err(e) => return (Response::deny(&uid, 400, &e.to_string()), "invalid"),
         };

@@ -18,9 +18,12 @@ use tokio::net::TcpListener;
 /// How a request must arrive.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// The largest AdmissionReview read (the API server's own limit on an
-    /// object is 3 MiB; a review carries the object and the old one).
+    /// The largest AdmissionReview read (the API server stores objects of
+    /// at most 1.5 MiB; a review carries the object and the old one).
     pub max_review: usize,
+    /// Reviews parsed at once: a parsed review takes many times its size
+    /// in memory, so this bounds the server's.
+    pub parsing: usize,
     /// The largest verify request read.
     pub max_verify: usize,
     /// Headers and body must arrive within this.
@@ -38,10 +41,11 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_review: 8 << 20,
+            max_review: 3 << 20,
+            parsing: 2,
             max_verify: 64 << 10,
             read_timeout: Duration::from_secs(10),
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: Duration::from_secs(5),
             max_connections: 1024,
             verify_needs_client_certificate: true,
             drain: Duration::from_secs(30),
@@ -79,6 +83,7 @@ pub async fn serve(
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     let stopping = Arc::new(AtomicBool::new(false));
+    let parsing = Arc::new(tokio::sync::Semaphore::new(limits.parsing.max(1)));
     let limits = Arc::new(limits);
     tokio::pin!(shutdown);
     loop {
@@ -95,11 +100,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = tcp.set_nodelay(true);
-        let (acceptor, state, limits, stopping) = (
+        let (acceptor, state, limits, stopping, parsing) = (
             acceptor.clone(),
             state.clone(),
             limits.clone(),
             stopping.clone(),
+            parsing.clone(),
         );
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -119,10 +125,15 @@ pub async fn serve(
                 .is_some_and(|c| !c.is_empty());
             let read_timeout = limits.read_timeout;
             let service = hyper::service::service_fn(move |req| {
-                let (state, limits, stopping) = (state.clone(), limits.clone(), stopping.clone());
+                let (state, limits, stopping, parsing) = (
+                    state.clone(),
+                    limits.clone(),
+                    stopping.clone(),
+                    parsing.clone(),
+                );
                 async move {
                     Ok::<_, std::convert::Infallible>(
-                        handle(req, &state, &limits, client_certified, &stopping).await,
+                        handle(req, &state, &limits, client_certified, &stopping, &parsing).await,
                     )
                 }
             });
@@ -145,6 +156,7 @@ async fn handle(
     limits: &Limits,
     client_certified: bool,
     stopping: &AtomicBool,
+    parsing: &Arc<tokio::sync::Semaphore>,
 ) -> hyper::Response<Body> {
     let started = Instant::now();
     let path = req.uri().path().to_string();
@@ -249,7 +261,21 @@ async fn handle(
     let (response, verdict) = if endpoint == "verify" {
         verify(state, &body).await
     } else {
-        match ReviewIn::parse(&body) {
+        // Parsed off the event loop, a bounded number at once.
+        let parsed = match parsing.clone().acquire_owned().await {
+            Ok(permit) => {
+                let bytes = body.clone();
+                tokio::task::spawn_blocking(move || {
+                    let parsed = ReviewIn::parse(&bytes);
+                    drop(permit);
+                    parsed
+                })
+                .await
+                .unwrap_or(Err(crate::review::ReviewError::NoRequest))
+            }
+            Err(_) => Err(crate::review::ReviewError::NoRequest),
+        };
+        match parsed {
             Err(e) => (
                 reply(
                     StatusCode::BAD_REQUEST,
@@ -260,7 +286,8 @@ async fn handle(
             ),
             Ok(request) => {
                 let (answer, verdict) = if endpoint == "validate" {
-                    state.validate(request).await
+                    let digest: [u8; 32] = <sha2::Sha256 as sha2::Digest>::digest(&body).into();
+                    state.validate(request, digest).await
                 } else {
                     state.mutate(request).await
                 };

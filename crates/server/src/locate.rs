@@ -8,6 +8,27 @@ use serde_json::Value;
 /// image carries a model (a ModelCar): they are judged as models.
 pub const MODEL_CONTAINERS: &str = "modelseal.dev/model-containers";
 
+/// The annotation KServe's pod mutator reads to inject a storage
+/// initializer or a modelcar container for a model URI; set on an
+/// InferenceService (or one of its components) it reaches the Pods.
+pub const KSERVE_SOURCE_URI: &str = "internal.serving.kserve.io/storage-initializer-sourceuri";
+
+/// Containers KServe injects to carry a model: judged as model carriers
+/// whatever the annotation says.
+const KSERVE_CARRIERS: [&str; 2] = ["modelcar", "modelcar-init"];
+
+/// The init container KServe injects to download a model: its first
+/// argument is the model's URI.
+const KSERVE_INITIALIZER: &str = "storage-initializer";
+
+/// The most model locations one object may name (each is verified and
+/// recorded).
+pub const MAX_LOCATIONS: usize = 32;
+
+/// URI schemes that name a model in an OCI registry (KServe's modelcar
+/// and its image-volume form).
+const OCI_SCHEMES: [&str; 2] = ["oci://", "oci+native://"];
+
 /// An OCI image reference, with Docker's defaults made explicit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageRef {
@@ -135,8 +156,9 @@ pub struct Location {
     pub pointer: String,
     /// The text there.
     pub text: String,
-    /// How it is written: a bare image reference or an `oci://` URI.
-    pub uri_form: bool,
+    /// How it is written: a bare image reference (empty) or a URI
+    /// scheme (`oci://`).
+    pub scheme: String,
     /// What it names.
     pub target: Target,
 }
@@ -144,11 +166,7 @@ pub struct Location {
 impl Location {
     /// The text that pins this location to `digest`.
     pub fn pinned_text(&self, image: &ImageRef, digest: &str) -> String {
-        if self.uri_form {
-            format!("oci://{}", image.pinned(digest))
-        } else {
-            image.pinned(digest)
-        }
+        format!("{}{}", self.scheme, image.pinned(digest))
     }
 }
 
@@ -159,6 +177,9 @@ pub enum LocateError {
     /// A kind the webhook does not judge.
     #[error("the webhook does not judge {0} objects")]
     UnknownKind(String),
+    /// More locations than [`MAX_LOCATIONS`].
+    #[error("the object names {0} model locations; at most {MAX_LOCATIONS} are judged")]
+    TooMany(usize),
     /// The object is not what its kind says.
     #[error("malformed {kind}: {why}")]
     Malformed {
@@ -169,20 +190,51 @@ pub enum LocateError {
     },
 }
 
-/// The model locations of `object`, of kind `group/version/kind`.
+/// The model locations of `object`, of kind `group/version/kind`;
+/// `carriers` names more containers that carry a model (those an older
+/// version of the object named).
 pub fn locations(
     group: &str,
     version: &str,
     kind: &str,
     object: &Value,
+    carriers: &[String],
 ) -> Result<Vec<Location>, LocateError> {
-    match (group, version, kind) {
-        ("", "v1", "Pod") => pod(object),
-        ("serving.kserve.io", "v1beta1", "InferenceService") => inference_service(object),
-        _ => Err(LocateError::UnknownKind(format!(
-            "{group}/{version} {kind}"
-        ))),
+    let found = match (group, version, kind) {
+        ("", "v1", "Pod") => pod(object, carriers)?,
+        ("serving.kserve.io", "v1beta1", "InferenceService") => inference_service(object)?,
+        _ => {
+            return Err(LocateError::UnknownKind(format!(
+                "{group}/{version} {kind}"
+            )));
+        }
+    };
+    if found.len() > MAX_LOCATIONS {
+        return Err(LocateError::TooMany(found.len()));
     }
+    Ok(found)
+}
+
+/// The containers a Pod's annotation names as model carriers.
+pub fn carriers(object: &Value) -> Result<Vec<String>, LocateError> {
+    let Some(value) = object.pointer(&format!(
+        "/metadata/annotations/{}",
+        escape_pointer(MODEL_CONTAINERS)
+    )) else {
+        return Ok(Vec::new());
+    };
+    let text = value.as_str().ok_or_else(|| {
+        malformed(
+            "Pod",
+            format!("the {MODEL_CONTAINERS} annotation is not text"),
+        )
+    })?;
+    Ok(text
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 fn malformed(kind: &str, why: impl Into<String>) -> LocateError {
@@ -192,31 +244,77 @@ fn malformed(kind: &str, why: impl Into<String>) -> LocateError {
     }
 }
 
-fn image_location(field: String, pointer: String, text: &str, uri_form: bool) -> Location {
-    let target = if uri_form {
-        match text.strip_prefix("oci://") {
-            Some(rest) => match ImageRef::parse(rest) {
-                Ok(r) => Target::Oci(r),
-                Err(e) => Target::Invalid(e),
-            },
-            None => Target::Other(text.to_string()),
-        }
-    } else {
-        match ImageRef::parse(text) {
-            Ok(r) => Target::Oci(r),
-            Err(e) => Target::Invalid(e),
-        }
+fn escape_pointer(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// A bare image reference (a Pod's image volume or container).
+fn image_location(field: String, pointer: String, text: &str) -> Location {
+    let target = match ImageRef::parse(text) {
+        Ok(r) => Target::Oci(r),
+        Err(e) => Target::Invalid(e),
     };
     Location {
         field,
         pointer,
         text: text.to_string(),
-        uri_form,
+        scheme: String::new(),
         target,
     }
 }
 
-fn pod(object: &Value) -> Result<Vec<Location>, LocateError> {
+/// A model URI (KServe's `storageUri` and kin): `oci://` (and KServe's
+/// `oci+native://`) names a registry model; anything else cannot be
+/// verified here.
+fn uri_location(field: String, pointer: String, text: &str) -> Location {
+    let oci = OCI_SCHEMES
+        .iter()
+        .find_map(|scheme| text.strip_prefix(scheme).map(|rest| (*scheme, rest)));
+    let (scheme, target) = match oci {
+        Some((scheme, rest)) => (
+            scheme.to_string(),
+            match ImageRef::parse(rest) {
+                Ok(r) => Target::Oci(r),
+                Err(e) => Target::Invalid(e),
+            },
+        ),
+        None => (String::new(), Target::Other(text.to_string())),
+    };
+    Location {
+        field,
+        pointer,
+        text: text.to_string(),
+        scheme,
+        target,
+    }
+}
+
+/// The KServe source-URI annotation among `annotations` (at `field` and
+/// `pointer`), as a location.
+fn source_uri(
+    annotations: Option<&Value>,
+    field: &str,
+    pointer: &str,
+    found: &mut Vec<Location>,
+) -> Result<(), LocateError> {
+    let Some(value) = annotations.and_then(|a| a.get(KSERVE_SOURCE_URI)) else {
+        return Ok(());
+    };
+    let uri = value.as_str().ok_or_else(|| {
+        malformed(
+            "object",
+            format!("{field}[{KSERVE_SOURCE_URI}] is not text"),
+        )
+    })?;
+    found.push(uri_location(
+        format!("{field}[{KSERVE_SOURCE_URI}]"),
+        format!("{pointer}/{}", escape_pointer(KSERVE_SOURCE_URI)),
+        uri,
+    ));
+    Ok(())
+}
+
+fn pod(object: &Value, more_carriers: &[String]) -> Result<Vec<Location>, LocateError> {
     let spec = object
         .get("spec")
         .and_then(Value::as_object)
@@ -240,34 +338,17 @@ fn pod(object: &Value) -> Result<Vec<Location>, LocateError> {
                 format!("spec.volumes[{i}].image.reference"),
                 format!("/spec/volumes/{i}/image/reference"),
                 reference,
-                false,
             ));
         }
     }
-    let carriers = object
-        .pointer(&format!(
-            "/metadata/annotations/{}",
-            MODEL_CONTAINERS.replace('/', "~1")
-        ))
-        .map(|v| {
-            v.as_str()
-                .map(|s| {
-                    s.split(',')
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(String::from)
-                        .collect::<Vec<_>>()
-                })
-                .ok_or_else(|| {
-                    malformed(
-                        "Pod",
-                        format!("the {MODEL_CONTAINERS} annotation is not text"),
-                    )
-                })
-        })
-        .transpose()?
-        .unwrap_or_default();
-    let mut named = std::collections::BTreeSet::new();
+    source_uri(
+        object.pointer("/metadata/annotations"),
+        "metadata.annotations",
+        "/metadata/annotations",
+        &mut found,
+    )?;
+    let named = carriers(object)?;
+    let mut seen = std::collections::BTreeSet::new();
     for list in ["initContainers", "containers", "ephemeralContainers"] {
         let Some(containers) = spec.get(list) else {
             continue;
@@ -277,10 +358,21 @@ fn pod(object: &Value) -> Result<Vec<Location>, LocateError> {
             .ok_or_else(|| malformed("Pod", format!("spec.{list} is not a list")))?;
         for (i, c) in containers.iter().enumerate() {
             let name = c.get("name").and_then(Value::as_str).unwrap_or("");
-            if !carriers.iter().any(|n| n == name) {
+            if name == KSERVE_INITIALIZER
+                && let Some(uri) = c.pointer("/args/0").and_then(Value::as_str)
+            {
+                found.push(uri_location(
+                    format!("spec.{list}[{i}].args[0]"),
+                    format!("/spec/{list}/{i}/args/0"),
+                    uri,
+                ));
+            }
+            let carrier = named.iter().chain(more_carriers).any(|n| n == name)
+                || KSERVE_CARRIERS.contains(&name);
+            if !carrier {
                 continue;
             }
-            named.insert(name.to_string());
+            seen.insert(name.to_string());
             let image = c.get("image").and_then(Value::as_str).ok_or_else(|| {
                 malformed(
                     "Pod",
@@ -291,11 +383,10 @@ fn pod(object: &Value) -> Result<Vec<Location>, LocateError> {
                 format!("spec.{list}[{i}].image"),
                 format!("/spec/{list}/{i}/image"),
                 image,
-                false,
             ));
         }
     }
-    if let Some(missing) = carriers.iter().find(|n| !named.contains(*n)) {
+    if let Some(missing) = named.iter().find(|n| !seen.contains(*n)) {
         return Err(malformed(
             "Pod",
             format!("{MODEL_CONTAINERS} names {missing:?}, which is not a container of the Pod"),
@@ -307,20 +398,23 @@ fn pod(object: &Value) -> Result<Vec<Location>, LocateError> {
 /// KServe takes model locations in many places (the `model` field and every
 /// framework field of a predictor, transformer and explainer containers,
 /// `storage` blocks, `storageUris`, the `STORAGE_URI` environment
-/// variable): every one anywhere under `spec` is found, so that a place
-/// this webhook was not told of cannot carry an unverified model past it.
+/// variable, the source-URI annotation): every one anywhere in the object
+/// is found, so that a place this webhook was not told of cannot carry an
+/// unverified model past it.
 fn inference_service(object: &Value) -> Result<Vec<Location>, LocateError> {
     let spec = object
         .get("spec")
         .filter(|s| s.is_object())
         .ok_or_else(|| malformed("InferenceService", "no spec"))?;
     let mut found = Vec::new();
+    source_uri(
+        object.pointer("/metadata/annotations"),
+        "metadata.annotations",
+        "/metadata/annotations",
+        &mut found,
+    )?;
     walk(spec, "spec", "/spec", &mut found, 0)?;
     Ok(found)
-}
-
-fn escape_pointer(key: &str) -> String {
-    key.replace('~', "~0").replace('/', "~1")
 }
 
 fn walk(
@@ -339,9 +433,7 @@ fn walk(
                 let field = format!("{field}.{key}");
                 let pointer = format!("{pointer}/{}", escape_pointer(key));
                 match (key.as_str(), v) {
-                    ("storageUri", Value::String(s)) => {
-                        found.push(image_location(field, pointer, s, true))
-                    }
+                    ("storageUri", Value::String(s)) => found.push(uri_location(field, pointer, s)),
                     ("storageUri", Value::Null) => {}
                     ("storageUri", _) => {
                         return Err(malformed(
@@ -353,29 +445,23 @@ fn walk(
                         text: v.to_string(),
                         field,
                         pointer,
-                        uri_form: true,
+                        scheme: String::new(),
                         target: Target::Other(
                             "a KServe storage block (a location read from a storage secret)".into(),
                         ),
                     }),
                     ("storageUris", Value::Array(items)) => {
                         for (i, item) in items.iter().enumerate() {
-                            let uri = item
-                                .as_str()
-                                .or_else(|| item.get("uri").and_then(Value::as_str));
                             let field = format!("{field}[{i}]");
                             let pointer = format!("{pointer}/{i}");
-                            match uri {
-                                Some(uri) if item.is_string() => {
-                                    found.push(image_location(field, pointer, uri, true))
-                                }
-                                Some(uri) => found.push(image_location(
+                            match (item.as_str(), item.get("uri").and_then(Value::as_str)) {
+                                (Some(uri), _) => found.push(uri_location(field, pointer, uri)),
+                                (None, Some(uri)) => found.push(uri_location(
                                     format!("{field}.uri"),
                                     format!("{pointer}/uri"),
                                     uri,
-                                    true,
                                 )),
-                                None => {
+                                (None, None) => {
                                     return Err(malformed(
                                         "InferenceService",
                                         format!("{field} names no uri"),
@@ -384,27 +470,30 @@ fn walk(
                             }
                         }
                     }
+                    ("annotations", Value::Object(_)) => {
+                        source_uri(Some(v), &field, &pointer, found)?;
+                    }
                     ("env", Value::Array(items)) => {
                         for (i, item) in items.iter().enumerate() {
-                            if item.get("name").and_then(Value::as_str) == Some("STORAGE_URI") {
-                                let field = format!("{field}[{i}].value");
-                                match item.get("value").and_then(Value::as_str) {
-                                    Some(uri) => found.push(image_location(
-                                        field,
-                                        format!("{pointer}/{i}/value"),
-                                        uri,
-                                        true,
-                                    )),
-                                    None => found.push(Location {
-                                        text: item.to_string(),
-                                        field,
-                                        pointer: format!("{pointer}/{i}"),
-                                        uri_form: true,
-                                        target: Target::Other(
-                                            "STORAGE_URI taken from elsewhere (valueFrom)".into(),
-                                        ),
-                                    }),
-                                }
+                            if item.get("name").and_then(Value::as_str) != Some("STORAGE_URI") {
+                                continue;
+                            }
+                            let field = format!("{field}[{i}].value");
+                            match item.get("value").and_then(Value::as_str) {
+                                Some(uri) => found.push(uri_location(
+                                    field,
+                                    format!("{pointer}/{i}/value"),
+                                    uri,
+                                )),
+                                None => found.push(Location {
+                                    text: item.to_string(),
+                                    field,
+                                    pointer: format!("{pointer}/{i}"),
+                                    scheme: String::new(),
+                                    target: Target::Other(
+                                        "STORAGE_URI taken from elsewhere (valueFrom)".into(),
+                                    ),
+                                }),
                             }
                         }
                         walk(v, &field, &pointer, found, depth + 1)?;
@@ -476,7 +565,7 @@ mod tests {
                 "volumes": [{"name": "cfg", "configMap": {"name": "x"}}, {"name": "w", "image": {"reference": "r.example/w:1"}}]
             }
         });
-        let found = locations("", "v1", "Pod", &pod).unwrap();
+        let found = locations("", "v1", "Pod", &pod, &[]).unwrap();
         let fields: Vec<_> = found
             .iter()
             .map(|l| (l.field.as_str(), l.pointer.as_str()))
@@ -493,9 +582,9 @@ mod tests {
         );
         let mut missing = pod.clone();
         missing["metadata"]["annotations"][MODEL_CONTAINERS] = json!("nope");
-        assert!(locations("", "v1", "Pod", &missing).is_err());
+        assert!(locations("", "v1", "Pod", &missing, &[]).is_err());
         assert!(matches!(
-            locations("apps", "v1", "Deployment", &pod),
+            locations("apps", "v1", "Deployment", &pod, &[]),
             Err(LocateError::UnknownKind(_))
         ));
     }
@@ -511,7 +600,14 @@ mod tests {
             "transformer": {"storage": {"key": "k", "path": "p"}},
             "explainer": {"storageUris": [{"uri": "oci://r.example/e@sha256:".to_string() + &"b".repeat(64), "mountPath": "/m"}]}
         }});
-        let found = locations("serving.kserve.io", "v1beta1", "InferenceService", &isvc).unwrap();
+        let found = locations(
+            "serving.kserve.io",
+            "v1beta1",
+            "InferenceService",
+            &isvc,
+            &[],
+        )
+        .unwrap();
         let fields: Vec<_> = found.iter().map(|l| l.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -526,5 +622,75 @@ mod tests {
         assert!(matches!(found[2].target, Target::Oci(_)));
         assert!(matches!(found[3].target, Target::Other(_)));
         assert!(matches!(found[4].target, Target::Other(_)));
+    }
+
+    /// What KServe's own machinery turns into a model load: its source-URI
+    /// annotation (on the object, on a component, on a Pod), the modelcar
+    /// containers and the storage initializer it injects, `oci+native://`.
+    #[test]
+    fn kserve_injection_paths_are_locations_too() {
+        let uri = "oci://evil.example/backdoor:latest";
+        let isvc = json!({
+            "metadata": {"annotations": {KSERVE_SOURCE_URI: uri}},
+            "spec": {"predictor": {"annotations": {KSERVE_SOURCE_URI: uri},
+                                   "model": {"storageUri": "oci+native://r.example/m:1"}}}
+        });
+        let found = locations(
+            "serving.kserve.io",
+            "v1beta1",
+            "InferenceService",
+            &isvc,
+            &[],
+        )
+        .unwrap();
+        let fields: Vec<_> = found.iter().map(|l| l.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "metadata.annotations[internal.serving.kserve.io/storage-initializer-sourceuri]",
+                "spec.predictor.annotations[internal.serving.kserve.io/storage-initializer-sourceuri]",
+                "spec.predictor.model.storageUri"
+            ]
+        );
+        assert!(found.iter().all(|l| matches!(l.target, Target::Oci(_))));
+        assert_eq!(found[2].scheme, "oci+native://");
+        assert_eq!(
+            found[0].pointer,
+            "/metadata/annotations/internal.serving.kserve.io~1storage-initializer-sourceuri"
+        );
+        let pod = json!({
+            "metadata": {"annotations": {KSERVE_SOURCE_URI: "s3://b/m"}},
+            "spec": {
+                "initContainers": [{"name": "storage-initializer", "image": "kserve/init:1", "args": ["gs://b/m", "/mnt/models"]}],
+                "containers": [{"name": "kserve-container", "image": "app:1"}, {"name": "modelcar", "image": "r.example/m:1"}]
+            }
+        });
+        let fields: Vec<_> = locations("", "v1", "Pod", &pod, &[])
+            .unwrap()
+            .into_iter()
+            .map(|l| l.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "metadata.annotations[internal.serving.kserve.io/storage-initializer-sourceuri]",
+                "spec.initContainers[0].args[0]",
+                "spec.containers[1].image"
+            ]
+        );
+        // Carriers an older version named stay carriers.
+        let plain = json!({"spec": {"containers": [{"name": "m", "image": "r.example/x:1"}]}});
+        assert!(locations("", "v1", "Pod", &plain, &[]).unwrap().is_empty());
+        assert_eq!(
+            locations("", "v1", "Pod", &plain, &["m".into()])
+                .unwrap()
+                .len(),
+            1
+        );
+        let many = json!({"spec": {"volumes": (0..40).map(|i| json!({"name": format!("v{i}"), "image": {"reference": "r.example/m:1"}})).collect::<Vec<_>>()}});
+        assert_eq!(
+            locations("", "v1", "Pod", &many, &[]),
+            Err(LocateError::TooMany(40))
+        );
     }
 }

@@ -49,6 +49,9 @@ pub struct Request {
     /// The object as it would be stored.
     #[serde(default)]
     pub object: Option<Value>,
+    /// The object before, on UPDATE.
+    #[serde(default)]
+    pub old_object: Option<Value>,
     /// Nothing may be written for a dry run.
     #[serde(default)]
     pub dry_run: Option<bool>,
