@@ -85,6 +85,8 @@ command -v go > /dev/null 2>&1 || apt_install golang-go
 command -v ssh-agent > /dev/null 2>&1 || apt_install openssh-client
 # openssl ts is the RFC 3161 responder of the timestamp tests.
 command -v openssl > /dev/null 2>&1 || apt_install openssl
+# curl is the HTTPS client of the admission service tests (tests/serve.rs).
+command -v curl > /dev/null 2>&1 || apt_install curl
 # SoftHSM2 is the PKCS#11 token of the token tests; OpenSC's pkcs11-tool
 # makes keys in it.
 command -v softhsm2-util > /dev/null 2>&1 || apt_install softhsm2

@@ -40,8 +40,8 @@ export PATH
 # tests/witness.rs; openssl is the RFC 3161 responder of tests/timestamp.rs;
 # softhsm2-util and pkcs11-tool make the PKCS#11 token of tests/pkcs11.rs;
 # go_k8s_strict reads the admission webhook's replies, manifests and
-# fixtures as the Kubernetes API server does.
-MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go litewitness witnessctl ssh-agent ssh-add ssh-keygen openssl softhsm2-util pkcs11-tool go_k8s_strict"
+# fixtures as the Kubernetes API server does, and curl calls the webhook.
+MODELSEAL_TEST_COMMANDS="model_signing trestle chromium docker-registry python3 initdb pg_ctl psql go litewitness witnessctl ssh-agent ssh-add ssh-keygen openssl softhsm2-util pkcs11-tool go_k8s_strict curl"
 
 # missing_commands CMD...: prints those of CMD... not found on PATH.
 missing_commands() {
