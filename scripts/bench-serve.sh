@@ -147,7 +147,10 @@ tiny="$(tool digest "$registry" bench/tiny:v1)"
 review UID-PLACEHOLDER "$registry/bench/tiny@$tiny" > "$work/review.json"
 # Each request gets its own uid (a retried uid is answered from memory and
 # records nothing): wrk's Lua numbers them.
-python3 - "$work/review.json" "$work/admit.lua" << 'EOF'
+# admit-paced.lua waits 7 ms between a connection's requests: ten
+# connections offer about 1,000 admissions/s, the load the target names
+# (wrk has no fixed-rate mode); admit.lua sends as fast as answers come.
+python3 - "$work/review.json" "$work/admit.lua" "$work/admit-paced.lua" << 'EOF'
 import json, sys
 body = open(sys.argv[1]).read()
 head, tail = body.split("UID-PLACEHOLDER")
@@ -162,26 +165,36 @@ request = function()
 end
 """
 open(sys.argv[2], "w").write(lua)
+open(sys.argv[3], "w").write(lua + "delay = function() return 7 end\n")
 EOF
 
-# load LOG: wrk against a server on LOG; prints "rate p99_ms requests records".
-load() {
-  local log="$1" out rate p99 requests records errors
-  serve "$log"
-  # Warm: the one verification, then the cache.
-  curl -sS --cacert "$work/ca.crt" -H 'Content-Type: application/json' \
-    --data-binary @<(review warm "$registry/bench/tiny@$tiny") "https://$addr/validate" > /dev/null
-  local before
-  before="$(records_of "$log")"
-  out="$(wrk -t2 -c8 -d10s --latency -s "$work/admit.lua" "https://$addr/validate")"
+# wrk_run SCRIPT CONNECTIONS: prints "rate p99_ms requests errors".
+wrk_run() {
+  local out rate p99 requests errors
+  out="$(wrk -t2 -c"$2" -d10s --latency -s "$1" "https://$addr/validate")"
   echo "$out" >&2
   rate="$(echo "$out" | awk '/^Requests\/sec/ {printf "%.0f", $2}')"
   p99="$(echo "$out" | awk '$1 == "99%" {print $2}')"
   requests="$(echo "$out" | awk '/requests in/ {print $1}')"
   errors="$(echo "$out" | awk '/Non-2xx/ {print $NF}')"
+  echo "$rate $(to_ms "$p99") $requests ${errors:-0}"
+}
+
+# load LOG: wrk against a server on LOG, paced (about 1,000/s offered) then
+# saturated (8 connections); prints "paced_rate paced_p99 rate p99
+# requests records errors" (requests and records of both runs).
+load() {
+  local log="$1" records before pr pp preq perr r p req err
+  serve "$log"
+  # Warm: the one verification, then the cache.
+  curl -sS --cacert "$work/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary @<(review warm "$registry/bench/tiny@$tiny") "https://$addr/validate" > /dev/null
+  before="$(records_of "$log")"
+  read -r pr pp preq perr < <(wrk_run "$work/admit-paced.lua" 10)
+  read -r r p req err < <(wrk_run "$work/admit.lua" 8)
   stop_server
   records=$(($(records_of "$log") - before))
-  echo "$rate $(to_ms "$p99") $requests $records ${errors:-0}"
+  echo "$pr $pp $r $p $((preq + req)) $records $((perr + err))"
 }
 to_ms() { # wrk's 1.23ms / 456.00us / 1.2s
   python3 -c "import sys,re; v=sys.argv[1]; m=re.match(r'([0-9.]+)(us|ms|s)', v); f={'us':1e-3,'ms':1,'s':1e3}[m.group(2)]; print(f'{float(m.group(1))*f:.1f}')" "$1"
@@ -194,7 +207,7 @@ records_of() {
   esac
 }
 
-read -r file_rate file_p99 file_requests file_records file_errors < <(load "$work/evidence.jsonl")
+read -r file_paced file_paced_p99 file_rate file_p99 file_requests file_records file_errors < <(load "$work/evidence.jsonl")
 
 pg_init "$work/pg"
 roles="$(random_hex)"
@@ -208,7 +221,7 @@ PGPASSWORD="$pg_superuser" psql -q -X -h 127.0.0.1 -p "$pg_port" -U postgres -d 
   -c "CREATE DATABASE $pg_db OWNER modelseal_admin" > /dev/null
 "$bin" -q evidence init "postgres://modelseal_admin@127.0.0.1:$pg_port/$pg_db" \
   --evidence-key "$work/evidence.pub.pem" --writer modelseal_writer --reader modelseal_reader > /dev/null
-read -r pg_rate pg_p99 pg_requests pg_records pg_errors < <(load "postgres://modelseal_writer@127.0.0.1:$pg_port/$pg_db")
+read -r pg_paced pg_paced_p99 pg_rate pg_p99 pg_requests pg_records pg_errors < <(load "postgres://modelseal_writer@127.0.0.1:$pg_port/$pg_db")
 
 # --- 2. uncached: distinct manifests sharing 2 GiB of layers ---------------
 start=$SECONDS
@@ -259,19 +272,23 @@ stop_server
 
 table="$work/table.md"
 {
-  echo "| admission service (\`modelseal serve\`), this machine | rate | p99 | durable records |"
+  echo "| admission service (\`modelseal serve\`), this machine | about 1,000/s offered (10 connections) | as fast as answered (8 connections) | durable deployment records |"
   echo "|---|---|---|---|"
-  echo "| cached verdict, evidence in a file log (wrk, 8 connections, 10 s) | ${file_rate}/s | ${file_p99} ms | $file_records for $file_requests admissions counted by wrk (it leaves out those in flight when it stops) |"
-  echo "| cached verdict, evidence in PostgreSQL (same) | ${pg_rate}/s | ${pg_p99} ms | $pg_records for $pg_requests admissions |"
-  echo "| uncached: $admissions distinct manifests sharing 2 GiB of layers, one at a time | | ${u_p99} ms (p50 ${u_p50} ms, max ${u_max} ms) | |"
-  echo "| 50 concurrent admissions of one new digest | $admitted admitted | | $verifications verification, $gets manifest GET |"
+  echo "| cached verdict, evidence in a file log | ${file_paced}/s, p99 ${file_paced_p99} ms | ${file_rate}/s, p99 ${file_p99} ms | $file_records for $file_requests admissions |"
+  echo "| cached verdict, evidence in PostgreSQL | ${pg_paced}/s, p99 ${pg_paced_p99} ms | ${pg_rate}/s, p99 ${pg_p99} ms | $pg_records for $pg_requests admissions |"
+  echo "| uncached: $admissions distinct manifests sharing 2 GiB of layers, one at a time | p99 ${u_p99} ms (p50 ${u_p50} ms, max ${u_max} ms: the first reads the layers) | | |"
+  echo "| 50 concurrent admissions of one new digest | $admitted admitted, $verifications verification, $gets manifest GET | | |"
 } > "$table"
-cat "$table"
 met() { if python3 -c "import sys; sys.exit(0 if $1 else 1)"; then echo met; else echo "NOT MET"; fi; }
-echo "target: cached >= 1000/s and p99 <= 25 ms: file log $(met "$file_rate >= 1000 and $file_p99 <= 25"), PostgreSQL $(met "$pg_rate >= 1000 and $pg_p99 <= 25")"
-echo "target: uncached p99 <= 300 ms: $(met "$u_p99 <= 300")"
-echo "target: 50 concurrent admissions of a new digest make one verification: $(met "$verifications == 1 and $gets == 1")"
-echo "non-2xx answers under load: file ${file_errors}, PostgreSQL ${pg_errors}"
+{
+  echo
+  echo "wrk counts the requests answered before it stops; the few in flight then are recorded too (more records than admissions)."
+  echo "target: cached >= 1,000/s with p99 <= 25 ms: file log $(met "$file_paced >= 1000 and $file_paced_p99 <= 25"), PostgreSQL $(met "$pg_paced >= 1000 and $pg_paced_p99 <= 25")"
+  echo "target: uncached p99 <= 300 ms: $(met "$u_p99 <= 300")"
+  echo "target: 50 concurrent admissions of a new digest make one verification: $(met "$verifications == 1 and $gets == 1")"
+  echo "non-2xx answers under load: file ${file_errors}, PostgreSQL ${pg_errors}"
+} >> "$table"
+cat "$table"
 if [ "$readme" = 1 ]; then
   python3 scripts/readme-table.py bench-serve.sh "$table"
 fi
