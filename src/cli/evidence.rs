@@ -477,7 +477,11 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                                 format!("{:?}", v.verification_result).to_uppercase(),
                             ),
                             Predicate::Attachment(a) => ("attachment", format!("control {}", a.control)),
-                            Predicate::Deployment(_) => ("deployment", String::new()),
+                            Predicate::Deployment(d) => (
+                                "deployment",
+                                d.admission.as_ref().map(|a| format!("admitted {}", a.target())).unwrap_or_default(),
+                            ),
+                            Predicate::Refusal(r) => ("refusal", format!("refused {}", r.admission.target())),
                             _ => ("other", String::new()),
                         };
                         let time = match r.clock {

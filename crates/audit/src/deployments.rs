@@ -6,7 +6,7 @@
 //! does not fail the control.
 
 use super::report::{
-    BlockedModel, ControlResult, DeploymentFinding, DeploymentOutcome, Reliance, Status,
+    BlockedModel, ControlResult, DeploymentFinding, DeploymentOutcome, RefusalRef, Reliance, Status,
 };
 use super::view::{View, level_names, named, verification_ref, vsa};
 use super::{Control, cite};
@@ -21,6 +21,19 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
         .map(|(m, r, v)| BlockedModel {
             model: view.model_ref(&m),
             verification: verification_ref(r, v),
+            refused: view
+                .refusals_citing(&r.digest)
+                .into_iter()
+                .filter_map(|f| match &f.predicate {
+                    crate::evidence::Predicate::Refusal(p) => Some(RefusalRef {
+                        record: f.digest.clone(),
+                        index: f.index,
+                        target: p.admission.target(),
+                        time: p.time,
+                    }),
+                    _ => None,
+                })
+                .collect(),
         })
         .collect();
     let findings: Vec<DeploymentFinding> = view
@@ -34,7 +47,18 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
             " {n} model(s) failed verification and were never deployed (blocked by the gate): {}.",
             blocked
                 .iter()
-                .map(|b| named(&b.model))
+                .map(|b| match b.refused.as_slice() {
+                    [] => format!("{} (no deployment recorded)", named(&b.model)),
+                    refused => format!(
+                        "{} (refused at admission: {})",
+                        named(&b.model),
+                        refused
+                            .iter()
+                            .map(|f| format!("{} by record {}", f.target, f.index + 1))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

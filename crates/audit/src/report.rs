@@ -178,6 +178,26 @@ pub struct BlockedModel {
     pub model: ModelRef,
     /// The failed verification.
     pub verification: VerificationRef,
+    /// The admission service's refusals that cite that verification
+    /// (`refusal/v1` records): the gate's own word that it blocked the
+    /// model, where otherwise "blocked" is inferred from a deployment
+    /// never recorded.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusalRef>,
+}
+
+/// A refusal record of the admission service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RefusalRef {
+    /// Hex SHA-256 of the log line.
+    pub record: String,
+    /// Position in the log (0-based; shown from 1, as `number`).
+    #[serde(rename = "number", serialize_with = "record_number")]
+    pub index: usize,
+    /// What was refused: `KIND NAMESPACE/NAME`.
+    pub target: String,
+    /// When.
+    pub time: jiff::Timestamp,
 }
 
 /// A dataset or base model a verified BOM names.

@@ -36,7 +36,10 @@ impl<'a> View<'a> {
                 .entry(r.subject.sha256.as_str())
                 .or_default()
                 .push(*r);
-            if !is_attachment(r) && seen.insert(r.subject.sha256.as_str()) {
+            // A refusal made without a verification is about a reference
+            // that was never read, not a model.
+            let unread = matches!(&r.predicate, Predicate::Refusal(p) if p.verification.is_none());
+            if !is_attachment(r) && !unread && seen.insert(r.subject.sha256.as_str()) {
                 models.push(r.subject.sha256.as_str());
             }
         }
@@ -154,6 +157,22 @@ impl<'a> View<'a> {
             .rev()
             .find(|r| matches!(r.predicate, Predicate::Sign(_)))
             .copied()
+    }
+}
+
+impl<'a> View<'a> {
+    /// The refusal records (of the admission service) that cite the
+    /// verification record `digest`.
+    pub fn refusals_citing(&self, digest: &str) -> Vec<&'a Record> {
+        let cited = format!("sha256:{digest}");
+        self.records
+            .iter()
+            .filter(|r| match &r.predicate {
+                Predicate::Refusal(p) => p.verification.as_deref() == Some(cited.as_str()),
+                _ => false,
+            })
+            .copied()
+            .collect()
     }
 }
 

@@ -51,6 +51,37 @@ fn a_model_blocked_by_the_gate_and_never_deployed_does_not_fail_control_7() {
     assert!(history.blocked && !history.deployed);
 }
 
+/// A model the admission service refused is blocked by the gate's own
+/// record, not only by a deployment never recorded.
+#[test]
+fn a_refusal_recorded_by_the_admission_service_names_the_block() {
+    let mut log = Log::new();
+    log.verify(1, true);
+    log.deploy(1);
+    let failed = log.verify(2, false);
+    let refusal = log.refuse(2, &failed);
+    let unrecorded = log.verify(3, false);
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Pass, "{report:#?}");
+    let [two, three] = c7.blocked.as_slice() else {
+        panic!("two blocked models: {c7:#?}")
+    };
+    assert_eq!(two.verification.record, failed);
+    assert_eq!(two.refused.len(), 1);
+    assert_eq!(two.refused[0].record, refusal);
+    assert_eq!(two.refused[0].target, "Pod ml/server");
+    assert_eq!(three.verification.record, unrecorded);
+    assert!(three.refused.is_empty());
+    assert!(
+        c7.reason
+            .contains("refused at admission: Pod ml/server by record 4")
+            && c7.reason.contains("(no deployment recorded)"),
+        "{}",
+        c7.reason
+    );
+}
+
 #[test]
 fn a_deployment_naming_a_pass_that_a_later_failure_superseded_fails_control_7() {
     // March: verified. Then "changed: model.safetensors" at 08:00, and at

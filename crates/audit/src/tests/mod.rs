@@ -164,6 +164,29 @@ impl Log {
         )
     }
 
+    /// The admission service's refusal of model `m`, citing the failed
+    /// verification `verification`.
+    pub fn refuse(&mut self, m: u8, verification: &str) -> String {
+        let time = self.now();
+        self.push(
+            model(m),
+            Predicate::Refusal(crate::evidence::record::RefusalEvidence {
+                admission: crate::evidence::AdmissionObject {
+                    uid: "uid-1".into(),
+                    kind: "Pod".into(),
+                    namespace: Some("ml".into()),
+                    name: "server".into(),
+                    operation: "CREATE".into(),
+                    field: "spec.volumes[0].image.reference".into(),
+                    reference: "registry.example/m@sha256:00".into(),
+                },
+                time,
+                verification: Some(format!("sha256:{verification}")),
+                reasons: vec!["changed: config.json".into()],
+            }),
+        )
+    }
+
     /// A deployment of model `m` that names no verification (as in 0.1.0).
     pub fn deploy(&mut self, m: u8) -> String {
         self.deploy_relying_on(m, None)
