@@ -1054,3 +1054,45 @@ fn the_deployment_manifests_read_as_kubernetes_reads_them() {
 fn serde_saphyr_yaml(text: &str) -> Value {
     serde_saphyr::from_str(text).unwrap()
 }
+
+/// Under `other_storage = "allow"`, a location the webhook cannot verify is
+/// admitted with a warning and recorded as a deployment that relied on no
+/// verification, so the audit shows it as such.
+#[test]
+fn other_storage_allowed_is_admitted_with_a_warning_and_recorded_as_unverified() {
+    let s = setup("other");
+    let policy = std::fs::read_to_string(&s.policy).unwrap();
+    std::fs::write(&s.policy, format!("{policy}other_storage = \"allow\"\n")).unwrap();
+    let server = s.server(&[]);
+    let r = admit(
+        &server,
+        "/validate",
+        "uid-s3",
+        &object("isvc-s3.json", ""),
+        false,
+    );
+    assert_eq!(r["allowed"], true, "{r}");
+    assert!(
+        r["warnings"].to_string().contains("admitted unverified"),
+        "{r}"
+    );
+    let records = lines(&s.log);
+    assert_eq!(records.len(), 1);
+    let p = &records[0]["predicate"];
+    assert_eq!(p["admission"]["uid"], "uid-s3", "{p}");
+    assert!(p.get("verification").is_none(), "{p}");
+    let (code, out, err) = run(modelseal()
+        .args(["--format", "json", "audit", "--evidence"])
+        .arg(&s.log)
+        .arg("--evidence-key")
+        .arg(&s.evidence_pub));
+    assert_eq!(code, 1, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let c7 = report["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == 7)
+        .unwrap();
+    assert_eq!(c7["status"], "fail", "{c7}");
+}

@@ -243,6 +243,31 @@ impl Recorder {
         })
     }
 
+    /// The deployment record of an admission the policy let through
+    /// unverified (a location the service cannot verify, under
+    /// `other_storage = "allow"`): it names no verification, so the audit
+    /// shows the deployment as unverified.
+    pub fn unverified_admission_record(
+        object: record::AdmissionObject,
+        now: clock::Now,
+    ) -> NewRecord {
+        NewRecord {
+            subject: EvidenceSubject {
+                name: object.reference.clone(),
+                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                    object.reference.as_bytes(),
+                )),
+            },
+            predicate: Predicate::Deployment(record::DeploymentEvidence {
+                target: Some(object.target()),
+                time: now.time(),
+                verification: None,
+                admission: Some(object),
+            }),
+            clock: now.source(),
+        }
+    }
+
     /// Records that the admission service refused `object`: the failed
     /// `verification` it made, if it could make one, and why.
     pub fn record_refusal(

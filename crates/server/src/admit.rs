@@ -394,15 +394,15 @@ impl State {
             Ok(found) => found,
             Err(e) => return (Response::deny(&uid, 400, &e.to_string()), "invalid"),
         };
-        if found.is_empty()
-            && request.kind.kind == "InferenceService"
-            && request.operation == "CREATE"
-        {
+        if found.is_empty() && request.kind.kind != "Pod" && request.operation == "CREATE" {
             return (
                 Response::deny(
                     &uid,
                     403,
-                    "modelseal: the InferenceService names no model location this webhook can verify (storageUri, storageUris or the KServe source-URI annotation)",
+                    &format!(
+                        "modelseal: the {} names no model location this webhook can verify (storageUri, storageUris, model.uri or the KServe source-URI annotation)",
+                        request.kind.kind
+                    ),
                 ),
                 "deny",
             );
@@ -545,6 +545,9 @@ impl State {
                 Judged::Refused { reasons, entry, .. } => {
                     work.push((admission, entry.clone(), Some(reasons.clone())))
                 }
+                // Admitted unverified (the policy allows other storage):
+                // recorded as a deployment that relied on no verification.
+                Judged::Unverified(_) if admitted => work.push((admission, None, None)),
                 _ => {}
             }
         }
@@ -564,6 +567,9 @@ impl State {
                 };
                 records.push(match (refusal, receipt) {
                     (None, Some(receipt)) => recorder.admission_record(&receipt, admission, now)?,
+                    (None, None) if entry.is_none() => {
+                        Recorder::unverified_admission_record(admission, now)
+                    }
                     (None, None) => {
                         return Err(modelseal_core::Error::Evidence(format!(
                             "the verification of {} names no model digest: nothing to record the admission against",

@@ -202,7 +202,9 @@ pub fn locations(
 ) -> Result<Vec<Location>, LocateError> {
     let found = match (group, version, kind) {
         ("", "v1", "Pod") => pod(object, carriers)?,
-        ("serving.kserve.io", "v1beta1", "InferenceService") => inference_service(object)?,
+        ("serving.kserve.io", "v1beta1", "InferenceService")
+        | ("serving.kserve.io", "v1alpha1", "TrainedModel") => inference_service(object)?,
+        ("serving.kserve.io", "v1alpha1", "LLMInferenceService") => llm_inference_service(object)?,
         _ => {
             return Err(LocateError::UnknownKind(format!(
                 "{group}/{version} {kind}"
@@ -417,6 +419,28 @@ fn inference_service(object: &Value) -> Result<Vec<Location>, LocateError> {
     Ok(found)
 }
 
+/// KServe's LLMInferenceService names its model at `spec.model.uri`
+/// (`hf://`, `oci://`, `pvc://`, `s3://`), besides the places every KServe
+/// object may carry one.
+fn llm_inference_service(object: &Value) -> Result<Vec<Location>, LocateError> {
+    let mut found = inference_service(object)?;
+    match object.pointer("/spec/model/uri") {
+        Some(Value::String(uri)) => found.push(uri_location(
+            "spec.model.uri".into(),
+            "/spec/model/uri".into(),
+            uri,
+        )),
+        None | Some(Value::Null) => {}
+        Some(_) => {
+            return Err(malformed(
+                "LLMInferenceService",
+                "spec.model.uri is not text",
+            ));
+        }
+    }
+    Ok(found)
+}
+
 fn walk(
     value: &Value,
     field: &str,
@@ -622,6 +646,34 @@ mod tests {
         assert!(matches!(found[2].target, Target::Oci(_)));
         assert!(matches!(found[3].target, Target::Other(_)));
         assert!(matches!(found[4].target, Target::Other(_)));
+    }
+
+    /// KServe's other model kinds: a TrainedModel's `spec.model.storageUri`
+    /// and an LLMInferenceService's `spec.model.uri`.
+    #[test]
+    fn trained_models_and_llm_inference_services_name_models_too() {
+        let trained = json!({"spec": {"inferenceService": "iris", "model": {"framework": "sklearn", "storageUri": "gs://b/m", "memory": "1Gi"}}});
+        let found = locations(
+            "serving.kserve.io",
+            "v1alpha1",
+            "TrainedModel",
+            &trained,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].field, "spec.model.storageUri");
+        let llm = json!({"spec": {"model": {"uri": "oci://r.example/llm@sha256:".to_string() + &"c".repeat(64), "name": "llm"}}});
+        let found = locations(
+            "serving.kserve.io",
+            "v1alpha1",
+            "LLMInferenceService",
+            &llm,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(matches!(found[0].target, Target::Oci(_)));
     }
 
     /// What KServe's own machinery turns into a model load: its source-URI
