@@ -377,6 +377,31 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
         .arg(evidence_key().1));
     assert_eq!(code, 2, "{err}");
 
+    // An auditor's kept checkpoint (`--checkpoint KEPT`) is relied on: the
+    // log-signed checkpoint alone is refused under the policy, the cosigned
+    // one holds.
+    let kept_plain = tmp.path().join("kept.checkpoint");
+    std::fs::copy(format!("{}.checkpoint", log.display()), &kept_plain).unwrap();
+    let kept_cosigned = tmp.path().join("kept.witnessed");
+    std::fs::copy(format!("{}.witnessed", log.display()), &kept_cosigned).unwrap();
+    let verify_kept = |kept: &Path| {
+        let (code, out, err) = run(modelseal()
+            .args(["evidence", "verify"])
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy)
+            .args(["--witness-timeout", "5", "--checkpoint"])
+            .arg(kept));
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = verify_kept(&kept_plain);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("lacks the witness policy's quorum"), "{out}");
+    let (code, out) = verify_kept(&kept_cosigned);
+    assert_eq!(code, 0, "{out}");
+
     // Two more records, witnessed: the snapshot of three records put back
     // (what a holder of the evidence key can sign) is a rollback.
     append(&log, "d");

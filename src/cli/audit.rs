@@ -85,7 +85,14 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         },
     )?;
     let witnessed = if check.ok() {
-        super::witness::verify(&args.witnesses, &location, &key, &check, ctx.now.time())?
+        super::witness::verify(
+            &args.witnesses,
+            &location,
+            &key,
+            &check,
+            older.as_deref(),
+            ctx.now.time(),
+        )?
     } else {
         None
     };

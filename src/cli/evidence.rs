@@ -359,7 +359,14 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 },
             )?;
             let witnessed = if check.ok() {
-                super::witness::verify(&witnesses, &location, &key, &check, ctx.now.time())?
+                super::witness::verify(
+                    &witnesses,
+                    &location,
+                    &key,
+                    &check,
+                    older.as_deref(),
+                    ctx.now.time(),
+                )?
             } else {
                 None
             };

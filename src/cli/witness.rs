@@ -104,18 +104,22 @@ fn timestamp(seconds: u64) -> String {
 
 /// `evidence verify` under a witness policy: checks the verified log
 /// against the witnesses and prints what they hold; `None` without a
-/// policy.
+/// policy. A checkpoint the caller kept (`--checkpoint KEPT`) is relied
+/// on, so it must carry the quorum's cosignatures itself.
 pub fn verify(
     args: &WitnessArgs,
     location: &Location,
     key: &ed25519_dalek::VerifyingKey,
     check: &LogCheck,
+    kept: Option<&str>,
     now: jiff::Timestamp,
 ) -> Result<Option<WitnessCheck>> {
     let Some(policy) = args.policy()? else {
         return Ok(None);
     };
     let state = state(check, key)?;
+    let kept_problem =
+        kept.and_then(|note| modelseal_witness::check_kept(&policy, &state, note).err());
     let stored = match args.witnessed_path(location) {
         Some(path) if path.exists() => Some(read_text(&path, InputKind::Checkpoint)?),
         _ => None,
@@ -155,6 +159,7 @@ pub fn verify(
                 .push("no cosigned checkpoint to check an RFC 3161 stamp of".into()),
         }
     }
+    found.problems.extend(kept_problem);
     Ok(Some(found))
 }
 

@@ -479,6 +479,35 @@ fn stored_cosignatures(
     Ok(Some((stored, found)))
 }
 
+/// Checks a checkpoint kept by an auditor (`--checkpoint KEPT`) under the
+/// policy: it must be of this log, a prefix of it, and carry cosignatures
+/// that reach the quorum on their own (a checkpoint only the key holder
+/// signed proves nothing the key holder could not rewrite). Returns its
+/// size and cosignatures (witness name and time).
+pub fn check_kept(
+    policy: &Policy,
+    log: &LogState<'_>,
+    kept: &str,
+) -> Result<(u64, Vec<(String, u64)>), String> {
+    let found = stored_cosignatures(policy, log, kept)
+        .map_err(|e| e.replacen("the cosigned checkpoint", "the kept checkpoint", 1))?;
+    let Some((cp, cosigned)) = found else {
+        return Err("the kept checkpoint carries no cosignatures".into());
+    };
+    let indices: Vec<usize> = cosigned.iter().map(|c| c.index).collect();
+    if !policy.quorum_met(&indices) {
+        return Err(format!(
+            "the kept checkpoint of {} records lacks the witness policy's quorum ({}); keep the cosigned checkpoint (LOG.witnessed, or an export's), not LOG.checkpoint",
+            cp.size,
+            missing(policy, &indices, &cp)
+        ));
+    }
+    Ok((
+        cp.size,
+        cosigned.into_iter().map(|c| (c.witness, c.time)).collect(),
+    ))
+}
+
 /// One line naming what the quorum lacks on `cp`.
 fn missing(policy: &Policy, cosigned: &[usize], cp: &Checkpoint) -> String {
     let lacking: Vec<&str> = policy
