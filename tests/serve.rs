@@ -361,6 +361,13 @@ fn admit(server: &Server, path: &str, uid: &str, object: &Value, dry_run: bool) 
     r
 }
 
+/// A denial whose one-line message names `why`.
+fn assert_denied(r: &Value, why: &str) {
+    assert_eq!(r["allowed"], false, "{r}");
+    let message = r["message"].as_str().unwrap_or_default();
+    assert!(message.contains(why), "{why:?} not in {r}");
+}
+
 fn lines(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .unwrap_or_default()
@@ -611,14 +618,7 @@ fn the_webhook_admits_signed_models_denies_the_rest_and_records_each_decision() 
         &object("pod-image-volume.json", &s.tampered),
         false,
     );
-    assert_eq!(r["allowed"], false, "{r}");
-    assert!(
-        r["message"]
-            .as_str()
-            .unwrap()
-            .contains("changed: model.safetensors"),
-        "{r}"
-    );
+    assert_denied(&r, "changed: model.safetensors");
     assert_eq!(
         predicate_types(&s.log)[4..],
         ["verification_summary", "refusal"]
@@ -692,14 +692,7 @@ fn the_webhook_admits_signed_models_denies_the_rest_and_records_each_decision() 
         &object("pod-model-carrier.json", &s.unsigned),
         false,
     );
-    assert_eq!(r["allowed"], false, "{r}");
-    assert!(
-        r["message"]
-            .as_str()
-            .unwrap()
-            .contains("spec.containers[1].image"),
-        "{r}"
-    );
+    assert_denied(&r, "spec.containers[1].image");
     // A Pod without a model is none of the webhook's business.
     assert_eq!(
         admit(
@@ -753,14 +746,7 @@ fn the_webhook_admits_signed_models_denies_the_rest_and_records_each_decision() 
         "internal.serving.kserve.io/storage-initializer-sourceuri": format!("oci://{}", s.unsigned)
     });
     let r = admit(&server, "/validate", "uid-annotated", &annotated, false);
-    assert_eq!(r["allowed"], false, "{r}");
-    assert!(
-        r["message"]
-            .as_str()
-            .unwrap()
-            .contains("storage-initializer-sourceuri"),
-        "{r}"
-    );
+    assert_denied(&r, "storage-initializer-sourceuri");
     // A uid answered before, with another body, is judged afresh.
     let r = admit(
         &server,

@@ -393,12 +393,7 @@ impl EvidenceStore for FileLog {
         seals: &mut [Sealer<'_>],
         key: &dyn crate::SealKey,
     ) -> Result<Checkpoint> {
-        if seals.is_empty() || seals.len() > crate::store::MAX_BATCH {
-            return Err(Error::Evidence(format!(
-                "a batch is 1 to {} records",
-                crate::store::MAX_BATCH
-            )));
-        }
+        crate::store::check_batch(seals.len())?;
         // Only a regular file (or none yet) is a log: a device, a directory
         // or a FIFO given by mistake must not get a lock file beside it.
         if let Ok(meta) = std::fs::metadata(&self.path)

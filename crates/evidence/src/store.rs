@@ -43,6 +43,16 @@ pub enum ScanItem<'a> {
 /// The most records one batch appends.
 pub const MAX_BATCH: usize = 256;
 
+/// Refuses a batch of no records or more than [`MAX_BATCH`].
+pub(crate) fn check_batch(len: usize) -> crate::Result<()> {
+    if len == 0 || len > MAX_BATCH {
+        return Err(crate::Error::Evidence(format!(
+            "a batch is 1 to {MAX_BATCH} records"
+        )));
+    }
+    Ok(())
+}
+
 /// Seals the record being appended for the place a store gives it.
 pub type Sealer<'a> = &'a mut dyn FnMut(&crate::record::LogBinding) -> Result<String>;
 

@@ -729,12 +729,7 @@ impl EvidenceStore for PgStore {
         seals: &mut [Sealer<'_>],
         key: &dyn crate::SealKey,
     ) -> Result<Checkpoint> {
-        if seals.is_empty() || seals.len() > crate::store::MAX_BATCH {
-            return Err(Error::Evidence(format!(
-                "a batch is 1 to {} records",
-                crate::store::MAX_BATCH
-            )));
-        }
+        crate::store::check_batch(seals.len())?;
         let deadline = Instant::now() + RETRY_FOR;
         let mut seen = None;
         let mut pause = Duration::from_millis(50);
