@@ -300,21 +300,24 @@ fn token_keys_sign_models_that_both_implementations_verify() {
     let log = tmp.path().join("evidence.jsonl");
     let doc = tmp.path().join("review.txt");
     std::fs::write(&doc, "reviewed\n").unwrap();
-    let (code, out, err) = run(token
-        .modelseal()
-        .args([
-            "evidence",
-            "attach",
-            "--control",
-            "1",
-            "--reviewer",
-            "r",
-            "--file",
-        ])
-        .arg(&doc)
-        .arg("--evidence")
-        .arg(&log)
-        .args(["--evidence-key", &ed_uri]));
+    let attach = |log: &Path, key: &str| {
+        run(token
+            .modelseal()
+            .args([
+                "evidence",
+                "attach",
+                "--control",
+                "1",
+                "--reviewer",
+                "r",
+                "--file",
+            ])
+            .arg(&doc)
+            .arg("--evidence")
+            .arg(log)
+            .args(["--evidence-key", key]))
+    };
+    let (code, out, err) = attach(&log, &ed_uri);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = run(modelseal()
         .args(["evidence", "verify"])
@@ -333,21 +336,7 @@ fn token_keys_sign_models_that_both_implementations_verify() {
     // A token key that is not Ed25519 is refused for evidence, in one line,
     // before anything is written.
     let p256_log = tmp.path().join("p256-evidence.jsonl");
-    let (code, _, err) = run(token
-        .modelseal()
-        .args([
-            "evidence",
-            "attach",
-            "--control",
-            "1",
-            "--reviewer",
-            "r",
-            "--file",
-        ])
-        .arg(&doc)
-        .arg("--evidence")
-        .arg(&p256_log)
-        .args(["--evidence-key", &token.uri("p256")]));
+    let (code, _, err) = attach(&p256_log, &token.uri("p256"));
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("the evidence key must be Ed25519"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");

@@ -586,9 +586,9 @@ impl State {
         .map_err(|e| e.to_string())?;
         let count = records.len();
         writer.append(records).await?;
-        for _ in 0..count {
-            Metrics::add(&self.metrics.records);
-        }
+        self.metrics
+            .records
+            .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
