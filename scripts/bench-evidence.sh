@@ -37,23 +37,9 @@ trap cleanup EXIT
 key="$work/evidence.priv.pem"
 pub="$work/evidence.pub.pem"
 
-pg_init "$work/pg"
-roles="$(random_hex)"
-port="$(free_port)"
-pg_start bench "$port"
-pg_roles "$port" "$roles"
-(umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
-export PGPASSFILE="$pg_root/pgpass"
+pg_bench "$work/pg"
 # new_database: a fresh, initialised database log; prints the writer's URI.
-new_database() {
-  local name
-  name="bench_$(random_hex)"
-  PGPASSWORD="$pg_superuser" psql -q -X -h 127.0.0.1 -p "$port" -U postgres -d postgres \
-    -c "CREATE DATABASE $name OWNER modelseal_admin" > /dev/null
-  "$bin" evidence init "postgres://modelseal_admin@127.0.0.1:$port/$name" \
-    --evidence-key "$pub" --writer modelseal_writer --reader modelseal_reader > /dev/null
-  echo "postgres://modelseal_writer@127.0.0.1:$port/$name"
-}
+new_database() { pg_new_log "$bin" "$pub"; }
 
 # cli_rate LOG COUNT: appends per second with one CLI process per append.
 cli_rate() {

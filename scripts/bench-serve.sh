@@ -201,7 +201,7 @@ to_ms() { # wrk's 1.23ms / 456.00us / 1.2s
 }
 records_of() {
   case "$1" in
-    postgres://*) PGPASSWORD="$pg_superuser" psql -qtAX -h 127.0.0.1 -p "$pg_port" -U postgres -d "$pg_db" \
+    postgres://*) PGPASSWORD="$pg_superuser" psql -qtAX -h 127.0.0.1 -p "$pg_port" -U postgres -d "${1##*/}" \
       -c "SELECT count(*) FROM modelseal_evidence.records" ;;
     *) [ -f "$1" ] && wc -l < "$1" || echo 0 ;;
   esac
@@ -209,19 +209,9 @@ records_of() {
 
 read -r file_paced file_paced_p99 file_rate file_p99 file_requests file_records file_errors < <(load "$work/evidence.jsonl")
 
-pg_init "$work/pg"
-roles="$(random_hex)"
-pg_port="$(free_port)"
-pg_start bench "$pg_port"
-pg_roles "$pg_port" "$roles"
-(umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
-export PGPASSFILE="$pg_root/pgpass"
-pg_db="bench_$(random_hex)"
-PGPASSWORD="$pg_superuser" psql -q -X -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
-  -c "CREATE DATABASE $pg_db OWNER modelseal_admin" > /dev/null
-"$bin" -q evidence init "postgres://modelseal_admin@127.0.0.1:$pg_port/$pg_db" \
-  --evidence-key "$work/evidence.pub.pem" --writer modelseal_writer --reader modelseal_reader > /dev/null
-read -r pg_paced pg_paced_p99 pg_rate pg_p99 pg_requests pg_records pg_errors < <(load "postgres://modelseal_writer@127.0.0.1:$pg_port/$pg_db")
+pg_bench "$work/pg"
+pg_log="$(pg_new_log "$bin" "$work/evidence.pub.pem")"
+read -r pg_paced pg_paced_p99 pg_rate pg_p99 pg_requests pg_records pg_errors < <(load "$pg_log")
 
 # --- 2. uncached: distinct manifests sharing 2 GiB of layers ---------------
 start=$SECONDS

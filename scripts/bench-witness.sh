@@ -51,19 +51,8 @@ origin="${vkey%%+*}"
 
 # A PostgreSQL log too, for eight library writers with witnessing running
 # beside them (its first record makes its origin).
-pg_init "$work/pg"
-roles="$(random_hex)"
-pg_port="$(free_port)"
-pg_start bench "$pg_port"
-pg_roles "$pg_port" "$roles"
-(umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
-export PGPASSFILE="$pg_root/pgpass"
-pg_db="bench_$(random_hex)"
-PGPASSWORD="$pg_superuser" psql -q -X -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
-  -c "CREATE DATABASE $pg_db OWNER modelseal_admin" > /dev/null
-"$bin" -q evidence init "postgres://modelseal_admin@127.0.0.1:$pg_port/$pg_db" \
-  --evidence-key "$pub" --writer modelseal_writer --reader modelseal_reader > /dev/null
-pg="postgres://modelseal_writer@127.0.0.1:$pg_port/$pg_db"
+pg_bench "$work/pg"
+pg="$(pg_new_log "$bin" "$pub")"
 "$bench" append "$pg" "$key" 1 1 > /dev/null
 pg_vkey="$("$bin" evidence verifier-key "$pg" --evidence-key "$pub")"
 pg_origin="${pg_vkey%%+*}"

@@ -1,4 +1,4 @@
-# Sourced by scripts/test.sh and scripts/bench-evidence.sh: throwaway
+# Sourced by scripts/test.sh and the benchmarks: throwaway
 # PostgreSQL clusters under a work directory, each on a free loopback port,
 # without a Unix socket, with password (SCRAM) authentication and the
 # server's durability defaults (fsync on). initdb refuses to run as root:
@@ -9,6 +9,13 @@
 #   pg_roles PORT PASSWORD  create modelseal_admin (CREATEDB),
 #                           modelseal_writer, modelseal_reader
 #   pg_stop_all             stop every cluster started
+#   pg_bench ROOT           for a benchmark: one cluster "bench" under ROOT
+#                           with the roles, on $pg_port, their passwords in
+#                           $PGPASSFILE
+#   pg_new_log BIN PUB      a fresh database under pg_bench's cluster,
+#                           initialised as an evidence log for the key PUB
+#                           by the modelseal binary BIN; prints the
+#                           writer's postgres:// URI
 # The superuser is `postgres` with the password in $pg_superuser.
 
 pg_clusters=()
@@ -57,6 +64,27 @@ pg_roles() {
     CREATE ROLE modelseal_admin LOGIN CREATEDB PASSWORD '$2';
     CREATE ROLE modelseal_writer LOGIN PASSWORD '$2';
     CREATE ROLE modelseal_reader LOGIN PASSWORD '$2';" > /dev/null
+}
+
+pg_bench() {
+  local roles
+  pg_init "$1"
+  roles="$(random_hex)"
+  pg_port="$(free_port)"
+  pg_start bench "$pg_port"
+  pg_roles "$pg_port" "$roles"
+  (umask 077 && printf '127.0.0.1:*:*:postgres:%s\n127.0.0.1:*:*:*:%s\n' "$pg_superuser" "$roles" > "$pg_root/pgpass")
+  export PGPASSFILE="$pg_root/pgpass"
+}
+
+pg_new_log() {
+  local name
+  name="bench_$(random_hex)"
+  PGPASSWORD="$pg_superuser" psql -q -X -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres \
+    -c "CREATE DATABASE $name OWNER modelseal_admin" > /dev/null
+  "$1" -q evidence init "postgres://modelseal_admin@127.0.0.1:$pg_port/$name" \
+    --evidence-key "$2" --writer modelseal_writer --reader modelseal_reader > /dev/null
+  echo "postgres://modelseal_writer@127.0.0.1:$pg_port/$name"
 }
 
 pg_stop_all() {
