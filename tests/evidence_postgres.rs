@@ -4,7 +4,7 @@
 use crate::common::*;
 use serde_json::Value;
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -307,10 +307,33 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
             .arg(&policy));
         (code, format!("{out}{err}"))
     };
+    // The reader may not keep cosignatures; the writer keeps them in the
+    // database.
     let (code, out) = with_policy("witness");
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("permission denied for table cosigned"),
+        "{out}"
+    );
+    let (code, out) = db.witness(&policy);
     assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("cosigned checkpoint kept in postgres://"),
+        "{out}"
+    );
     let (code, out) = with_policy("verify");
     assert_eq!(code, 0, "{out}");
+    // Kept in the database: without asking any witness (--snapshot), the
+    // stored cosignatures reach the quorum.
+    let (code, out, err) = run(db
+        .reader_cmd()
+        .args(["evidence", "verify", "--snapshot", "--witness-policy"])
+        .arg(&policy));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("witnessed: 4 records under the policy's quorum"),
+        "{out}"
+    );
     db.superuser()
         .batch_execute(
             "SET session_replication_role = replica; \
@@ -328,6 +351,82 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
         ),
         "{out}"
     );
+}
+
+impl Db {
+    /// `evidence witness` as the writer role (which may keep cosigned
+    /// checkpoints), with the public evidence key.
+    fn witness(&self, policy: &Path) -> (i32, String) {
+        let (code, out, err) = run(modelseal()
+            .env("MODELSEAL_EVIDENCE", &self.writer)
+            .env("MODELSEAL_EVIDENCE_KEY", &self.public)
+            .args(["evidence", "witness", "--witness-policy"])
+            .arg(policy));
+        (code, format!("{out}{err}"))
+    }
+}
+
+/// A database made by the previous release (schema version 1) has no place
+/// for cosigned checkpoints: keeping one is refused with what to do, the
+/// owner upgrades it (once, again harmlessly), and the writer then keeps
+/// them.
+#[test]
+fn a_version_1_schema_is_upgraded_to_keep_cosigned_checkpoints() {
+    let db = Db::new();
+    db.superuser()
+        .batch_execute(
+            "SET session_replication_role = replica; \
+             UPDATE modelseal_evidence.meta SET schema_version = 1; \
+             DROP TABLE modelseal_evidence.cosigned",
+        )
+        .unwrap();
+    for i in 0..2 {
+        db.deploy(&format!("m{i}"));
+    }
+    let (code, out, err) = run(db.reader_cmd().args(["evidence", "verifier-key"]));
+    assert_eq!(code, 0, "{err}");
+    let (_witnesses, policy) = crate::witness::three_witnesses(db.tmp.path(), out.trim());
+    let (code, out) = db.witness(&policy);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("the evidence schema is version 1"), "{out}");
+    assert!(out.contains("evidence init --upgrade"), "{out}");
+    // Only the owner may upgrade.
+    let upgrade = |uri: &str| {
+        let (code, out, err) = run(modelseal()
+            .args(["evidence", "init", "--upgrade"])
+            .arg(uri)
+            .args([
+                "--writer",
+                "modelseal_writer",
+                "--reader",
+                "modelseal_reader",
+            ]));
+        (code, format!("{out}{err}"))
+    };
+    let (code, out) = upgrade(&db.writer);
+    assert_ne!(code, 0, "{out}");
+    let (code, out) = upgrade(&db.admin);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("was version 1"), "{out}");
+    let (code, out) = upgrade(&db.admin);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("was version 2"), "{out}");
+    let (code, out) = db.witness(&policy);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, err) = run(db
+        .reader_cmd()
+        .args(["evidence", "verify", "--snapshot", "--witness-policy"])
+        .arg(&policy));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("witnessed: 2 records under the policy's quorum"),
+        "{out}"
+    );
+    // The kept rows are append-only, even to the owner.
+    let refused = db
+        .as_role("modelseal_admin")
+        .batch_execute("DELETE FROM modelseal_evidence.cosigned");
+    assert!(refused.is_err(), "the owner deleted kept cosignatures");
 }
 
 #[test]

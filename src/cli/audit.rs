@@ -107,8 +107,26 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     input.checklist_source = source;
     // An audit as of a date, with the checkpoint kept when its report was
     // issued, counts what that checkpoint covers: the report as issued.
+    // Under a witness policy, without a kept checkpoint, the witnesses'
+    // times say which records the log held by the date: those inside the
+    // largest checkpoint its quorum had cosigned by then.
+    let mut witnessed = witnessed.as_ref().map(super::witness::summary);
     if args.as_of.is_some() {
         input.kept = check.older.as_ref().map(|cp| cp.size);
+        if input.kept.is_none()
+            && let Some(w) = witnessed.as_mut()
+            && let Some((by, problems)) = super::witness::witnessed_by(
+                &args.witnesses,
+                &location,
+                &key,
+                &check,
+                input.as_of.cutoff,
+            )?
+        {
+            input.kept = Some(by.size);
+            w.as_of = Some(by);
+            w.problems.extend(problems);
+        }
     }
     input.model = args.model.as_deref().map(digest_arg).transpose()?;
     if let Some(model) = &input.model
@@ -119,7 +137,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         )));
     }
     input.documents = args.documents.clone();
-    input.witnesses = witnessed.as_ref().map(super::witness::summary);
+    input.witnesses = witnessed;
     let report = evaluate(&input);
     match ctx.format {
         Format::Human => out!("{}", to_human(&report)),

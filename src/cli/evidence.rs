@@ -193,14 +193,24 @@ enum Sub {
         uri: OsString,
         /// The evidence key the log will be sealed with (its public half is
         /// enough).
-        #[arg(long, value_name = "KEY", env = "MODELSEAL_EVIDENCE_KEY")]
-        evidence_key: PathBuf,
-        /// A role that appends records (granted INSERT and SELECT). Repeatable.
+        #[arg(
+            long,
+            value_name = "KEY",
+            env = "MODELSEAL_EVIDENCE_KEY",
+            required_unless_present = "upgrade"
+        )]
+        evidence_key: Option<PathBuf>,
+        /// A role that appends records and keeps cosigned checkpoints
+        /// (granted INSERT and SELECT). Repeatable.
         #[arg(long, value_name = "ROLE")]
         writer: Vec<String>,
         /// A role that verifies and audits (granted SELECT). Repeatable.
         #[arg(long, value_name = "ROLE")]
         reader: Vec<String>,
+        /// Upgrade an existing schema to this release's version instead
+        /// (version 2 keeps cosigned checkpoints), granting the roles given.
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Move a file log into an empty database log (same records, same root).
     #[cfg(feature = "postgres")]
@@ -524,9 +534,26 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             evidence_key,
             writer,
             reader,
+            upgrade,
         } => {
-            let key = evidence_verifying_key(&load_public_key(&evidence_key)?)?;
             let spec = database(&uri, "init")?;
+            if upgrade {
+                let found = modelseal::evidence::postgres::upgrade(&spec, &writer, &reader)?;
+                match ctx.format {
+                    Format::Json => print_json(&json!({
+                        "upgraded": spec.to_string(), "from_version": found, "writers": writer, "readers": reader,
+                    })),
+                    _ => outln!(
+                        "the evidence schema in {} was version {found}; it is now the current one",
+                        escape(&spec.to_string())
+                    ),
+                }
+                return Ok(0);
+            }
+            let evidence_key = evidence_key.ok_or_else(|| {
+                Error::Usage("give --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
+            })?;
+            let key = evidence_verifying_key(&load_public_key(&evidence_key)?)?;
             modelseal::evidence::postgres::init(&spec, &key, &writer, &reader)?;
             match ctx.format {
                 Format::Json => print_json(

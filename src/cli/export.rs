@@ -57,23 +57,27 @@ pub fn run(
         .map_err(|e| Error::io(&parent, e))?;
     let dir = staging.path();
     let check = export_log(location.open()?.as_ref(), &key, dir)?;
-    // A file log's cosigned checkpoint (and its RFC 3161 stamp) go with it,
-    // byte for byte, under the exported log's name: checked offline with
-    // `evidence verify --witness-policy P --snapshot`.
+    // The cosigned checkpoints the store kept (the latest 10,000, each with
+    // its RFC 3161 stamp) go with it, byte for byte, kept beside the
+    // exported log as a file log keeps them: checked offline with
+    // `evidence verify --witness-policy P --snapshot`, and relied on by
+    // `audit --as-of` there.
     let mut carried = Vec::new();
-    if let Location::File(path) = location {
-        let witnessed = modelseal::witness::witnessed_path(path);
-        let exported = modelseal::witness::witnessed_path(&dir.join(EXPORTED_LOG));
-        for (from, to) in [
-            (witnessed.clone(), exported.clone()),
-            (
-                modelseal::witness::stamp_path(&witnessed),
-                modelseal::witness::stamp_path(&exported),
-            ),
+    let mut kept = location.open()?.cosigned_before(u64::MAX, 10_000)?;
+    kept.reverse();
+    if !kept.is_empty() {
+        let exported = modelseal::evidence::FileLog::new(&dir.join(EXPORTED_LOG));
+        for k in &kept {
+            modelseal::evidence::EvidenceStore::keep_cosigned(&exported, k)?;
+        }
+        let witnessed = modelseal::witness::witnessed_path(&dir.join(EXPORTED_LOG));
+        for path in [
+            witnessed.clone(),
+            modelseal::witness::stamp_path(&witnessed),
+            modelseal::evidence::history_path(&dir.join(EXPORTED_LOG)),
         ] {
-            if from.exists() {
-                std::fs::copy(&from, &to).map_err(|e| Error::io(&from, e))?;
-                carried.push(to.file_name().map(|n| n.to_owned()).unwrap_or_default());
+            if path.exists() {
+                carried.push(path.file_name().map(|n| n.to_owned()).unwrap_or_default());
             }
         }
     }

@@ -23,9 +23,6 @@ pub struct WitnessArgs {
     /// A witness policy (C2SP tlog-policy): the log is checked against its witnesses and must reach its quorum.
     #[arg(long, value_name = "FILE", env = "MODELSEAL_WITNESS_POLICY")]
     pub witness_policy: Option<PathBuf>,
-    /// Where the cosigned checkpoint is kept (default: LOG.witnessed beside a file log).
-    #[arg(long, value_name = "FILE")]
-    pub witnessed: Option<PathBuf>,
     /// How long each witness may take to answer, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10,
           value_parser = clap::value_parser!(u64).range(1..=600))]
@@ -50,15 +47,6 @@ impl WitnessArgs {
         Policy::parse(&text)
             .map(Some)
             .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
-    }
-
-    /// The cosigned checkpoint's file for the log at `location`.
-    fn witnessed_path(&self, location: &Location) -> Option<PathBuf> {
-        self.witnessed.clone().or(match location {
-            Location::File(path) => Some(modelseal_witness::witnessed_path(path)),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        })
     }
 
     fn timeout(&self) -> Duration {
@@ -120,23 +108,20 @@ pub fn verify(
     let state = state(check, key)?;
     let kept_problem =
         kept.and_then(|note| modelseal_witness::check_kept(&policy, &state, note).err());
-    let stored = match args.witnessed_path(location) {
-        Some(path) if path.exists() => Some(read_text(&path, InputKind::Checkpoint)?),
-        _ => None,
-    };
+    let stored = location.open()?.latest_cosigned()?;
     let mut found = modelseal_witness::check(
         &policy,
         &state,
-        stored.as_deref(),
+        stored.as_ref().map(|k| k.note.as_str()),
         !args.snapshot,
         args.timeout(),
     );
     if let Some(chain) = &args.tsa_chain {
         let anchors = modelseal::keys::load_certificates(chain)?;
-        match (stored.as_deref(), args.witnessed_path(location)) {
-            (Some(note), Some(path)) => {
-                let stamp = modelseal_witness::stamp_path(&path);
-                let token = std::fs::read(&stamp).ok();
+        match &stored {
+            Some(kept) => {
+                let note = kept.note.as_str();
+                let token = kept.stamp.clone();
                 let body = modelseal_witness::split_note(note).map(|(b, _)| b.to_string());
                 let size = modelseal::evidence::open_log_checkpoint(note, key).map(|c| c.size);
                 match (token, body, size) {
@@ -154,7 +139,7 @@ pub fn verify(
                     ),
                 }
             }
-            _ => found
+            None => found
                 .problems
                 .push("no cosigned checkpoint to check an RFC 3161 stamp of".into()),
         }
@@ -214,17 +199,46 @@ pub fn summary(found: &WitnessCheck) -> modelseal::audit::Witnessing {
     w.cosignatures = found
         .cosignatures
         .iter()
-        .map(|(name, time)| {
-            let at = i64::try_from(*time)
-                .ok()
-                .and_then(|s| jiff::Timestamp::from_second(s).ok())
-                .unwrap_or(jiff::Timestamp::MAX);
-            (name.clone(), at)
-        })
+        .map(|(name, time)| (name.clone(), time_of(*time)))
         .collect();
     w.problems = found.problems.clone();
     w.missing = found.missing.clone();
+    w.trusted_time = found.trusted_time.map(time_of);
     w
+}
+
+fn time_of(seconds: u64) -> jiff::Timestamp {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        .unwrap_or(jiff::Timestamp::MAX)
+}
+
+/// For `audit --as-of` under a witness policy: the largest checkpoint the
+/// store kept whose quorum had cosigned it by `cutoff`, checked against
+/// the verified log (`None` without a policy). Kept checkpoints that do
+/// not belong to the log are problems.
+pub fn witnessed_by(
+    args: &WitnessArgs,
+    location: &Location,
+    key: &ed25519_dalek::VerifyingKey,
+    check: &LogCheck,
+    cutoff: jiff::Timestamp,
+) -> Result<Option<(modelseal::audit::WitnessedAsOf, Vec<String>)>> {
+    let Some(policy) = args.policy()? else {
+        return Ok(None);
+    };
+    let state = state(check, key)?;
+    let time = u64::try_from(cutoff.as_second()).unwrap_or(0);
+    let store = location.open()?;
+    let (by, problems) = modelseal_witness::witnessed_by(&policy, &state, store.as_ref(), time)?;
+    Ok(Some((
+        modelseal::audit::WitnessedAsOf {
+            size: by.as_ref().map_or(0, |b| b.size),
+            time: by.map(|b| time_of(b.time)),
+        },
+        problems,
+    )))
 }
 
 /// The witness check as JSON.
@@ -240,56 +254,60 @@ pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
     })
 }
 
-/// A witnessing done: what the witnesses did, the size of the checkpoint
-/// they were asked about, where the log is, and where the cosigned
-/// checkpoint was kept (when it replaced the one kept).
-struct Witnessed {
-    run: modelseal_witness::Witnessing,
-    size: u64,
-    location: String,
-    kept: Option<PathBuf>,
-}
-
-/// Verifies the log (keeping its leaves for the proofs), asks the policy's
-/// witnesses to cosign its checkpoint, and keeps the cosigned checkpoint
-/// when it should replace the one kept (its stale stamp removed): what
-/// `evidence witness` and the witnessing after an append share.
+/// Asks the policy's witnesses to cosign the log's checkpoint and keeps
+/// the cosigned checkpoint in the log's store (with an RFC 3161 stamp of
+/// it, when a TSA is given): what `evidence witness` and the witnessing
+/// after an append share.
 fn witness_and_keep(
     ctx: &Context,
     location: &Location,
     key: &ed25519_dalek::VerifyingKey,
     policy: &Policy,
     args: &WitnessArgs,
-) -> Result<Witnessed> {
-    let check = verify_store(
-        location.open()?.as_ref(),
-        key,
-        VerifyOptions {
-            keep_leaves: true,
-            now: Some(ctx.now.time()),
-            ..VerifyOptions::default()
-        },
-    )?;
-    let state = state(&check, key)?;
-    let target = args.witnessed_path(location);
-    let previous = match &target {
-        Some(path) if path.exists() => Some(read_text(path, InputKind::Checkpoint)?),
-        _ => None,
+) -> Result<(modelseal_witness::StoreWitnessing, Option<String>)> {
+    let store = location.open()?;
+    let mut stamped = None;
+    #[cfg(feature = "remote")]
+    let mut tsa_stamp = match &args.tsa {
+        Some(url) => {
+            let anchors = match &args.tsa_chain {
+                Some(chain) => modelseal::keys::load_certificates(chain)?,
+                None => Vec::new(),
+            };
+            let tsa = modelseal::registry::tsa::Tsa {
+                url: url.clone(),
+                anchors,
+            };
+            let now = ctx.now.time();
+            let stamped = &mut stamped;
+            Some(move |body: &[u8]| -> Result<Vec<u8>> {
+                let (token, checked) = tsa.stamp(body, now)?;
+                *stamped = Some(checked.map_or_else(
+                    || "stamped (not checked: no --tsa-chain)".to_string(),
+                    |s| format!("stamped at {} by {}", s.time, s.tsa),
+                ));
+                Ok(token)
+            })
+        }
+        None => None,
     };
-    let run = modelseal_witness::witness(policy, &state, previous.as_deref(), args.timeout())
-        .map_err(Error::Evidence)?;
-    let kept = target.filter(|_| run.replace);
-    if let Some(path) = &kept {
-        modelseal_witness::store_cosigned(path, &run.cosigned_note)
-            .map_err(|e| Error::io(path, e))?;
-        remove_stale_stamp(path)?;
-    }
-    Ok(Witnessed {
-        size: state.checkpoint.size,
-        location: check.location.clone(),
-        run,
-        kept,
-    })
+    #[cfg(feature = "remote")]
+    let stamp = tsa_stamp
+        .as_mut()
+        .map(|f| f as &mut dyn FnMut(&[u8]) -> Result<Vec<u8>>);
+    #[cfg(not(feature = "remote"))]
+    let stamp = None;
+    let done = modelseal_witness::witness_store(
+        store.as_ref(),
+        key,
+        policy,
+        args.timeout(),
+        ctx.now.time(),
+        stamp,
+    )?;
+    #[cfg(feature = "remote")]
+    drop(tsa_stamp);
+    Ok((done, stamped))
 }
 
 /// `evidence witness`: asks the policy's witnesses to cosign the log's
@@ -305,38 +323,9 @@ pub fn run_witness(
     })?;
     let location = log.location(path)?;
     let key = log.verifying_key()?;
-    let Witnessed {
-        run,
-        size,
-        location: shown,
-        kept,
-    } = witness_and_keep(ctx, &location, &key, &policy, args)?;
-    let kept = kept.as_ref();
-    #[cfg(feature = "remote")]
-    let stamped = match (&args.tsa, kept) {
-        (Some(url), Some(path)) => {
-            let anchors = match &args.tsa_chain {
-                Some(chain) => modelseal::keys::load_certificates(chain)?,
-                None => Vec::new(),
-            };
-            let tsa = modelseal::registry::tsa::Tsa {
-                url: url.clone(),
-                anchors,
-            };
-            let (body, _) =
-                modelseal_witness::split_note(&run.cosigned_note).map_err(Error::Evidence)?;
-            let (token, checked) = tsa.stamp(body.as_bytes(), ctx.now.time())?;
-            let stamp = modelseal_witness::stamp_path(path);
-            modelseal_witness::store_bytes(&stamp, &token).map_err(|e| Error::io(&stamp, e))?;
-            Some(checked.map_or_else(
-                || "stamped (not checked: no --tsa-chain)".to_string(),
-                |s| format!("stamped at {} by {}", s.time, s.tsa),
-            ))
-        }
-        _ => None,
-    };
-    #[cfg(not(feature = "remote"))]
-    let stamped: Option<String> = None;
+    let shown = location.to_string();
+    let (done, stamped) = witness_and_keep(ctx, &location, &key, &policy, args)?;
+    let (run, size, kept) = (&done.run, done.size, done.kept);
     let bad = run
         .outcomes
         .iter()
@@ -348,7 +337,8 @@ pub fn run_witness(
             "quorum": run.quorum,
             "witnesses": run.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
             "problems": run.problems,
-            "kept": kept,
+            "kept": kept.then_some(&shown),
+            "quorum_time": done.quorum_time,
             "stamped": stamped,
         })),
         _ => {
@@ -363,11 +353,8 @@ pub fn run_witness(
             for p in &run.problems {
                 outln!("  {}", escape(p));
             }
-            if let Some(path) = kept {
-                outln!(
-                    "  cosigned checkpoint kept in {}",
-                    escape(&path.display().to_string())
-                );
+            if kept {
+                outln!("  cosigned checkpoint kept in {}", escape(&shown));
             }
             if let Some(s) = &stamped {
                 outln!("  RFC 3161: {}", escape(s));
@@ -375,17 +362,6 @@ pub fn run_witness(
         }
     }
     Ok(if run.quorum && !bad { 0 } else { 1 })
-}
-
-/// Removes the RFC 3161 stamp of a cosigned checkpoint that was just
-/// replaced (a new stamp, when asked for, is written after).
-fn remove_stale_stamp(witnessed: &std::path::Path) -> Result<()> {
-    let stamp = modelseal_witness::stamp_path(witnessed);
-    match std::fs::remove_file(&stamp) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io(&stamp, e)),
-    }
 }
 
 /// `evidence verifier-key`: the log's verifier key for witnesses
@@ -444,10 +420,8 @@ pub fn run_proof(
     let line = location_line(&location, &check, wanted.index)?;
     // The cosigned checkpoint kept beside the log, when it covers the
     // record and is this log's prefix; else the log's own checkpoint.
-    let stored = match args.witnessed_path(&location) {
-        Some(p) if p.exists() => Some(read_text(&p, InputKind::Checkpoint)?),
-        _ => None,
-    };
+    let _ = args;
+    let stored = location.open()?.latest_cosigned()?.map(|k| k.note);
     let covering = stored.filter(|note| {
         modelseal::evidence::open_log_checkpoint(note, &key).is_ok_and(|cp| {
             cp.origin == state.checkpoint.origin
@@ -628,7 +602,6 @@ pub fn after(
     };
     let args = WitnessArgs {
         witness_policy: Some(policy.clone()),
-        witnessed: None,
         witness_timeout: 10,
         snapshot: false,
         tsa: None,
@@ -660,11 +633,15 @@ fn witness_now(
     let location = Location::parse(log, &super::env::pg())?;
     // The last attempt, witnessed or not, starts the interval: witnesses
     // that are down are asked once per interval, not at every append.
-    let attempted = args.witnessed_path(&location).map(|p| {
-        let mut name = p.into_os_string();
-        name.push(".attempted");
-        PathBuf::from(name)
-    });
+    let attempted = match &location {
+        Location::File(log) => {
+            let mut name = modelseal_witness::witnessed_path(log).into_os_string();
+            name.push(".attempted");
+            Some(PathBuf::from(name))
+        }
+        #[allow(unreachable_patterns)]
+        _ => None,
+    };
     if evidence.witness_interval > 0
         && let Some(path) = &attempted
         && let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified())
@@ -683,7 +660,8 @@ fn witness_now(
     // The key's public half, from a file or a token alike.
     let key =
         modelseal::evidence::evidence_verifying_key(&super::private_key(key_path)?.public_key())?;
-    let Witnessed { run, size, .. } = witness_and_keep(ctx, &location, &key, &policy, args)?;
+    let (done, _) = witness_and_keep(ctx, &location, &key, &policy, args)?;
+    let (run, size) = (&done.run, done.size);
     if !run.quorum {
         let lacking: Vec<String> = run
             .outcomes

@@ -44,7 +44,7 @@ pub use evaluate::{AuditInput, evaluate, log_mentions};
 pub use html::to_html;
 pub use oscal::to_oscal;
 pub use render::{to_human, to_markdown};
-pub use report::{AuditReport, ControlResult, Status, Witnessing};
+pub use report::{AuditReport, ControlResult, Status, WitnessedAsOf, Witnessing};
 
 /// The digests of the records cited, each once, in log order.
 pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {

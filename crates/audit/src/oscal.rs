@@ -233,6 +233,15 @@ pub fn to_oscal(report: &AuditReport) -> Value {
         if let Some(size) = w.witnessed_size {
             result_props.push(prop("witnessed-size", &size.to_string()));
         }
+        if let Some(time) = w.trusted_time {
+            result_props.push(prop("witnessed-trusted-time", &time.to_string()));
+        }
+        if let Some(by) = &w.as_of {
+            result_props.push(prop(
+                "records-counted-witnessed-by-as-of",
+                &by.size.to_string(),
+            ));
+        }
         for (name, time) in &w.cosignatures {
             result_props.push(prop("witness-cosignature", &format!("{name} at {time}")));
         }

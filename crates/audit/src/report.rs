@@ -422,6 +422,23 @@ pub struct Witnessing {
     pub problems: Vec<String>,
     /// What the quorum lacks, when it is not reached.
     pub missing: Option<String>,
+    /// When the quorum had cosigned the witnessed checkpoint: by then the
+    /// log held its records, whatever the writers' clocks said.
+    pub trusted_time: Option<jiff::Timestamp>,
+    /// For an audit as of a date: the checkpoint witnessed by that date
+    /// whose records were counted.
+    pub as_of: Option<WitnessedAsOf>,
+}
+
+/// The checkpoint an audit as of a date relied on under a witness policy:
+/// the largest whose quorum had cosigned it by that date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WitnessedAsOf {
+    /// The records it covers (0 when none was witnessed by then).
+    pub size: u64,
+    /// When its quorum had cosigned it (`None`: no checkpoint was
+    /// witnessed by the date, so no record is counted).
+    pub time: Option<jiff::Timestamp>,
 }
 
 impl Witnessing {

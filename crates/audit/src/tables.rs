@@ -373,19 +373,33 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
     for t in &r.log.time_findings {
         lines.push(("Time finding", t.clone()));
     }
-    if let Some(kept) = r.log.kept {
-        lines.push((
+    match (r.log.kept, r.log.witnesses.as_ref().and_then(|w| w.as_of.as_ref())) {
+        (Some(_), Some(by)) => lines.push((
+            "Records counted",
+            match by.time {
+                Some(time) => format!(
+                    "the {} records inside the checkpoint the witnesses had cosigned by {time}, the latest witnessed by the audit date",
+                    by.size
+                ),
+                None => "none: no checkpoint was witnessed by the audit date, so no record is known to have been in the log then".into(),
+            },
+        )),
+        (Some(kept), None) => lines.push((
             "Records counted",
             format!("the {kept} records inside the kept checkpoint (a report re-run as issued)"),
-        ));
+        )),
+        _ => {}
     }
     if let Some(w) = &r.log.witnesses {
         lines.push((
             "Witnesses",
             match (w.quorum, w.witnessed_size) {
-                (true, Some(size)) => {
-                    format!("the checkpoint of {size} records reaches the quorum")
-                }
+                (true, Some(size)) => match w.trusted_time {
+                    Some(time) => format!(
+                        "the checkpoint of {size} records reaches the quorum, cosigned by {time} (its trusted time)"
+                    ),
+                    None => format!("the checkpoint of {size} records reaches the quorum"),
+                },
                 _ => format!(
                     "NOT WITNESSED: {}",
                     w.missing.as_deref().unwrap_or("the quorum is not reached")

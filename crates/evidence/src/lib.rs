@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod cosigned;
 mod export;
 mod location;
 mod log;
@@ -25,6 +26,10 @@ mod seal_key;
 mod store;
 mod verify;
 
+pub use cosigned::{
+    KeptCosigned, MAX_COSIGNED_NOTE, MAX_STAMP, history_path, replace_file, stamp_path,
+    witnessed_path,
+};
 pub use export::{EXPORTED_LOG, export_log};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
@@ -46,7 +51,9 @@ pub mod fuzz {
 }
 
 // The crate this one builds on, under the names its paths use.
-use modelseal_core::{Error, Result, VERSION, bundle, clock, fetch, json, keys};
+/// The error every evidence operation returns (the core's category error).
+pub use modelseal_core::Error;
+use modelseal_core::{Result, VERSION, bundle, clock, fetch, json, keys};
 
 use crate::keys::{PrivateKey, PublicKey};
 use std::path::Path;

@@ -451,6 +451,33 @@ impl EvidenceStore for FileLog {
         Ok(())
     }
 
+    fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> Result<()> {
+        let lock_path = self.lock_path();
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let result = crate::cosigned::keep_in_files(&self.path, kept);
+        let _ = lock.unlock();
+        result
+    }
+
+    fn latest_cosigned(&self) -> Result<Option<crate::KeptCosigned>> {
+        crate::cosigned::latest_in_files(&self.path)
+    }
+
+    fn cosigned_before(&self, time: u64, limit: usize) -> Result<Vec<crate::KeptCosigned>> {
+        let mut found = crate::cosigned::before_in_files(&self.path, time, limit)?;
+        // A log witnessed before the history was kept offers its latest.
+        if found.is_empty() && !crate::cosigned::history_path(&self.path).exists() {
+            found.extend(self.latest_cosigned()?);
+        }
+        Ok(found)
+    }
+
     fn may_have_uncheckpointed_tail(&self) -> bool {
         true
     }

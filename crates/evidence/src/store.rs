@@ -117,6 +117,20 @@ pub trait EvidenceStore {
     /// returned. A log that does not exist is an error.
     fn scan(&self, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()>;
 
+    /// Keeps a checkpoint the log's witnesses cosigned, after every one
+    /// kept before (the history of witnessed times); it becomes the latest
+    /// unless a larger one was kept. Durable when it returns.
+    fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> Result<()>;
+
+    /// The latest cosigned checkpoint kept (the largest), if any.
+    fn latest_cosigned(&self) -> Result<Option<crate::KeptCosigned>>;
+
+    /// The cosigned checkpoints kept whose quorum time, as hinted when
+    /// kept, is at most `time` (seconds since the epoch): at most `limit`
+    /// of the latest kept, largest first. Nothing read here is trusted: the
+    /// caller checks each note.
+    fn cosigned_before(&self, time: u64, limit: usize) -> Result<Vec<crate::KeptCosigned>>;
+
     /// Whether records beyond the checkpoint can be left by a writer that
     /// was killed (a file log: record and checkpoint are two writes). Where
     /// they cannot (one transaction), such records are tampering.

@@ -24,15 +24,9 @@ pub use proof::{PROOF_HEADER, ProofCheck, check_proof, write_proof};
 use ed25519_dalek::VerifyingKey;
 use modelseal_evidence::Checkpoint;
 use modelseal_evidence::merkle::{self, Hash};
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Where a file log keeps its latest cosigned checkpoint.
-pub fn witnessed_path(log: &Path) -> PathBuf {
-    let mut name = log.as_os_str().to_owned();
-    name.push(".witnessed");
-    PathBuf::from(name)
-}
+pub use modelseal_evidence::{KeptCosigned, stamp_path, witnessed_path};
 
 /// What one witness did with a checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +277,9 @@ pub struct WitnessCheck {
     /// An RFC 3161 stamp of the cosigned checkpoint that was checked: its
     /// size, and when and by whom it was stamped (one line).
     pub stamped: Option<(u64, String)>,
+    /// When the quorum had cosigned the witnessed checkpoint: its trusted
+    /// time (seconds since the epoch).
+    pub trusted_time: Option<u64>,
 }
 
 impl WitnessCheck {
@@ -393,6 +390,7 @@ pub fn check(
     let live_indices: Vec<usize> = live.iter().map(|c| c.index).collect();
     if policy.quorum_met(&live_indices) {
         out.quorum = true;
+        out.trusted_time = quorum_time(policy, &live);
         out.cosignatures = live.iter().map(|c| (c.witness.clone(), c.time)).collect();
         out.witnessed = Some(cp.clone());
         return out;
@@ -403,6 +401,7 @@ pub fn check(
     if let Some((stored_cp, kept)) = best {
         let indices: Vec<usize> = kept.iter().map(|c| c.index).collect();
         if policy.quorum_met(&indices) {
+            out.trusted_time = quorum_time(policy, &kept);
             out.unwitnessed = cp.size.saturating_sub(stored_cp.size);
             out.cosignatures = kept.iter().map(|c| (c.witness.clone(), c.time)).collect();
             out.witnessed = Some(stored_cp);
@@ -526,37 +525,161 @@ fn missing(policy: &Policy, cosigned: &[usize], cp: &Checkpoint) -> String {
     )
 }
 
-/// Where the RFC 3161 stamp of the cosigned checkpoint at `witnessed` is
-/// kept.
-pub fn stamp_path(witnessed: &Path) -> PathBuf {
-    let mut name = witnessed.as_os_str().to_owned();
-    name.push(".tsr");
-    PathBuf::from(name)
+/// When the cosignatures among `found` first reach the policy's quorum:
+/// the earliest time by which witnesses enough to meet it had cosigned
+/// (`None`: they never do). This is the checkpoint's trusted time: the
+/// log held its records by then, whatever the writers' clocks said.
+pub fn quorum_time(policy: &Policy, found: &[Cosigned]) -> Option<u64> {
+    let mut by_time: Vec<&Cosigned> = found.iter().collect();
+    by_time.sort_by_key(|c| c.time);
+    let mut indices = Vec::new();
+    if policy.quorum_met(&indices) {
+        return Some(0);
+    }
+    for c in by_time {
+        indices.push(c.index);
+        if policy.quorum_met(&indices) {
+            return Some(c.time);
+        }
+    }
+    None
 }
 
-/// Replaces the cosigned checkpoint at `path` durably: written beside it
-/// and flushed, renamed over it, and its directory flushed, so a reader
-/// sees the old note or the new one, never half of one.
-pub fn store_cosigned(path: &Path, note: &str) -> std::io::Result<()> {
-    store_bytes(path, note.as_bytes())
+/// A cosigned checkpoint of the log whose quorum time is at or before a
+/// given instant: the log held its first `size` records by `time`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WitnessedBy {
+    /// The records it covers.
+    pub size: u64,
+    /// When the quorum had cosigned it (seconds since the epoch).
+    pub time: u64,
+    /// Its cosignatures: witness name and time.
+    pub cosignatures: Vec<(String, u64)>,
 }
 
-/// Replaces the file at `path` durably with `bytes`, as
-/// [`store_cosigned`] does.
-pub fn store_bytes(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
+/// Most kept checkpoints [`witnessed_by`] examines.
+const MAX_CANDIDATES: usize = 64;
+
+/// The largest checkpoint the store kept whose cosignatures reached the
+/// policy's quorum by `time` (seconds since the epoch), checked against
+/// the log: of this log, a prefix of it, every cosignature verified. Kept
+/// checkpoints that are not this log's prefix, or carry a cosignature that
+/// does not verify, are problems (one line each): the store was tampered
+/// with or the log forked. `None`: nothing kept was witnessed by then.
+pub fn witnessed_by(
+    policy: &Policy,
+    log: &LogState<'_>,
+    store: &dyn modelseal_evidence::EvidenceStore,
+    time: u64,
+) -> Result<(Option<WitnessedBy>, Vec<String>), modelseal_evidence::Error> {
+    let mut problems = Vec::new();
+    for kept in store.cosigned_before(time, MAX_CANDIDATES)? {
+        match stored_cosignatures(policy, log, &kept.note) {
+            Ok(Some((cp, found))) => {
+                if let Some(at) = quorum_time(policy, &found).filter(|at| *at <= time) {
+                    return Ok((
+                        Some(WitnessedBy {
+                            size: cp.size,
+                            time: at,
+                            cosignatures: found.into_iter().map(|c| (c.witness, c.time)).collect(),
+                        }),
+                        problems,
+                    ));
+                }
+            }
+            Ok(None) => {}
+            Err(e) => problems.push(e.replacen(
+                "the cosigned checkpoint",
+                "a kept cosigned checkpoint",
+                1,
+            )),
+        }
+    }
+    Ok((None, problems))
+}
+
+/// What [`witness_store`] did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StoreWitnessing {
+    /// What the witnesses did.
+    pub run: Witnessing,
+    /// The size of the checkpoint they were asked to cosign.
+    pub size: u64,
+    /// Whether the cosigned checkpoint was kept in the store.
+    pub kept: bool,
+    /// When the quorum had cosigned it, if it did (seconds since the epoch).
+    pub quorum_time: Option<u64>,
+}
+
+/// Asks the policy's witnesses to cosign the checkpoint of the log in
+/// `store` (verified first, at `now`), and keeps the cosigned checkpoint
+/// in the store when it should replace the one kept, with the RFC 3161
+/// stamp `stamp` makes of its body when given. This is what `evidence
+/// witness` does, and what a service calls on its own schedule.
+pub fn witness_store(
+    store: &dyn modelseal_evidence::EvidenceStore,
+    key: &VerifyingKey,
+    policy: &Policy,
+    timeout: Duration,
+    now: jiff::Timestamp,
+    stamp: Option<&mut dyn FnMut(&[u8]) -> Result<Vec<u8>, modelseal_evidence::Error>>,
+) -> Result<StoreWitnessing, modelseal_evidence::Error> {
+    let check = modelseal_evidence::verify_store(
+        store,
+        key,
+        modelseal_evidence::VerifyOptions {
+            keep_leaves: true,
+            now: Some(now),
+            ..Default::default()
+        },
+    )?;
+    let (Some(checkpoint), Some(note)) = (&check.checkpoint, &check.checkpoint_note) else {
+        return Err(modelseal_evidence::Error::Evidence(format!(
+            "{}: the log is not intact, so its witnesses cannot be asked about it",
+            check.location
+        )));
     };
-    std::fs::File::open(dir)?.sync_all()
+    if !check.ok() {
+        return Err(modelseal_evidence::Error::Evidence(format!(
+            "{}: the log is not intact, so its witnesses cannot be asked about it",
+            check.location
+        )));
+    }
+    let state = LogState {
+        note,
+        checkpoint,
+        leaves: &check.leaves,
+        key,
+    };
+    let previous = store.latest_cosigned()?.map(|k| k.note);
+    let run = witness(policy, &state, previous.as_deref(), timeout)
+        .map_err(modelseal_evidence::Error::Evidence)?;
+    let (body, lines) =
+        split_note(&run.cosigned_note).map_err(modelseal_evidence::Error::Evidence)?;
+    let (found, _) = read_cosignatures(policy, body, &lines);
+    let at = quorum_time(policy, &found);
+    if run.replace {
+        let stamped = match stamp {
+            Some(stamp) => Some(stamp(body.as_bytes())?),
+            None => None,
+        };
+        // A checkpoint short of the quorum is kept with the latest time
+        // of its cosignatures: it is never found as witnessed by a time.
+        let hint = at.unwrap_or(u64::MAX >> 1);
+        store.keep_cosigned(&KeptCosigned::new(
+            checkpoint.size,
+            hint,
+            run.cosigned_note.clone(),
+            stamped,
+        )?)?;
+    }
+    Ok(StoreWitnessing {
+        kept: run.replace,
+        size: checkpoint.size,
+        quorum_time: at.filter(|_| run.quorum),
+        run,
+    })
 }
 
 #[cfg(test)]
@@ -564,6 +687,7 @@ mod tests {
     use super::*;
     use base64::Engine;
     use ed25519_dalek::{Signer, SigningKey};
+    use modelseal_evidence::EvidenceStore;
 
     fn cosign(body: &str, name: &str, key: &SigningKey, time: u64) -> String {
         let sig = key.sign(signed_message(body, time).as_bytes());
@@ -575,6 +699,186 @@ mod tests {
             "\u{2014} {name} {}",
             base64::engine::general_purpose::STANDARD.encode(blob)
         )
+    }
+
+    fn deployment(i: usize, second: i64) -> modelseal_evidence::NewRecord {
+        modelseal_evidence::NewRecord {
+            subject: modelseal_evidence::EvidenceSubject {
+                name: format!("model-{i}"),
+                sha256: format!("{i:064x}"),
+            },
+            predicate: modelseal_evidence::Predicate::Deployment(
+                modelseal_evidence::record::DeploymentEvidence {
+                    target: Some("test".into()),
+                    verification: None,
+                    admission: None,
+                    time: jiff::Timestamp::from_second(second).unwrap(),
+                },
+            ),
+            clock: modelseal_core::clock::TimeSource::Test,
+        }
+    }
+
+    /// The log's note cosigned by the given witnesses at the given times.
+    fn cosigned(note: &str, by: &[(&str, &SigningKey, u64)]) -> String {
+        let (body, own) = split_note(note).unwrap();
+        let mut out = format!("{body}\n");
+        for l in own {
+            out.push_str(l);
+            out.push('\n');
+        }
+        for (name, key, time) in by {
+            out.push_str(&cosign(body, name, key, *time));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Witnessed times come from the kept cosigned checkpoints: an audit
+    /// as of a date counts the largest checkpoint whose quorum had
+    /// cosigned by then, whatever the writers' clocks say; a kept
+    /// checkpoint that is not the log's prefix is a problem, and a
+    /// checkpoint short of the quorum is never relied on.
+    #[test]
+    fn witnessed_times_come_from_the_kept_checkpoints() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let evidence = SigningKey::from_bytes(&[9; 32]);
+        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
+        let vk = evidence.verifying_key();
+        let (k1, k2) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
+        let policy = |origin: &str| {
+            Policy::parse(&format!(
+                "log {}\nwitness a {}\nwitness b {}\ngroup g 2 a b\nquorum g\n",
+                modelseal_evidence::verifier_key(origin, &vk),
+                witness_vkey("a.example", &k1.verifying_key()),
+                witness_vkey("b.example", &k2.verifying_key())
+            ))
+            .unwrap()
+        };
+        // Three records, then (a copy of the log) five: two checkpoints.
+        let small = dir.path().join("small");
+        modelseal_evidence::FileLog::create_with(
+            &small,
+            (0..3).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        let small_note =
+            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&small)).unwrap();
+        let mut lines = std::fs::read_to_string(&small).unwrap();
+        std::fs::write(&log, &lines).unwrap();
+        let store = modelseal_evidence::FileLog::new(&log);
+        std::fs::copy(
+            modelseal_evidence::checkpoint_path(&small),
+            modelseal_evidence::checkpoint_path(&log),
+        )
+        .unwrap();
+        let recorder = modelseal_evidence::Recorder::with_store(
+            Box::new(store.clone()),
+            modelseal_core::keys::PrivateKey::Ed25519(evidence.clone()),
+        )
+        .unwrap();
+        for i in 3..5 {
+            // Backdated: the writer's clock says 1970 plus 50 seconds.
+            recorder.append(&deployment(i, 50)).unwrap();
+        }
+        lines = std::fs::read_to_string(&log).unwrap();
+        let big_note = std::fs::read_to_string(modelseal_evidence::checkpoint_path(&log)).unwrap();
+        let check = modelseal_evidence::verify_store(
+            &store,
+            &vk,
+            modelseal_evidence::VerifyOptions {
+                keep_leaves: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let cp = check.checkpoint.clone().unwrap();
+        let policy = policy(&cp.origin);
+        let state = LogState {
+            note: check.checkpoint_note.as_deref().unwrap(),
+            checkpoint: &cp,
+            leaves: &check.leaves,
+            key: &vk,
+        };
+        let keep = |note: String, size: u64, hint: u64| {
+            store
+                .keep_cosigned(&KeptCosigned::new(size, hint, note, None).unwrap())
+                .unwrap()
+        };
+        // The small checkpoint: a cosigned at 1000, b at 1500 (quorum at
+        // 1500); the big one: both at 2000; a big one with only a.
+        keep(
+            cosigned(
+                &small_note,
+                &[("a.example", &k1, 1000), ("b.example", &k2, 1500)],
+            ),
+            3,
+            1500,
+        );
+        keep(cosigned(&big_note, &[("a.example", &k1, 1800)]), 5, 1800);
+        keep(
+            cosigned(
+                &big_note,
+                &[("a.example", &k1, 2000), ("b.example", &k2, 2000)],
+            ),
+            5,
+            2000,
+        );
+        let at = |t| witnessed_by(&policy, &state, &store, t).unwrap();
+        assert_eq!(at(999), (None, vec![]));
+        assert_eq!(at(1499).0, None, "one cosignature is not the quorum");
+        let by = at(1500).0.unwrap();
+        assert_eq!((by.size, by.time), (3, 1500));
+        assert_eq!(
+            at(1999).0.unwrap().size,
+            3,
+            "a checkpoint short of the quorum is not relied on"
+        );
+        assert_eq!(at(2000).0.unwrap().size, 5);
+        // A hint that lies (kept as if cosigned by 10) changes nothing: the
+        // cosignature times are checked.
+        keep(
+            cosigned(
+                &big_note,
+                &[("a.example", &k1, 3000), ("b.example", &k2, 3000)],
+            ),
+            5,
+            10,
+        );
+        assert_eq!(at(1500).0.unwrap().size, 3);
+        // A kept checkpoint of another log is a problem (its size hint
+        // lies, so it is examined first).
+        let other = dir.path().join("other");
+        modelseal_evidence::FileLog::create_with(
+            &other,
+            (7..10).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        let other_note =
+            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&other)).unwrap();
+        keep(
+            cosigned(
+                &other_note,
+                &[("a.example", &k1, 1600), ("b.example", &k2, 1600)],
+            ),
+            4,
+            1600,
+        );
+        let (by, problems) = at(1700);
+        assert_eq!(by.unwrap().size, 3);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(lines.lines().count() == 5);
+        // The quorum time is the earliest instant the quorum held.
+        let note = cosigned(&small_note, &[("a.example", &k1, 7), ("b.example", &k2, 3)]);
+        let (body, l) = split_note(&note).unwrap();
+        let (found, _) = read_cosignatures(&policy, body, &l);
+        assert_eq!(quorum_time(&policy, &found), Some(7));
     }
 
     /// A witness's answer counts only for itself: a line under another

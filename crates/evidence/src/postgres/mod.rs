@@ -53,10 +53,12 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// The schema `init` creates.
+/// The schema `init` creates (version 1), then [`SCHEMA_V2_SQL`].
 pub const SCHEMA_SQL: &str = include_str!("schema.sql");
-/// The schema's version, kept in `meta`.
-const SCHEMA_VERSION: i32 = 1;
+/// What version 2 adds to version 1: the cosigned checkpoints kept.
+pub const SCHEMA_V2_SQL: &str = include_str!("schema-v2.sql");
+/// The schema's version, kept in `meta` (an upgrade adds a row).
+const SCHEMA_VERSION: i32 = 2;
 /// The advisory lock that serialises appends (any constant: a database
 /// holds one log).
 const APPEND_LOCK: i64 = 0x6d6f_6465_6c73_6561;
@@ -808,9 +810,98 @@ impl EvidenceStore for PgStore {
         }
     }
 
+    fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> Result<()> {
+        let spec = &self.spec;
+        let size = i64::try_from(kept.size)
+            .map_err(|_| Error::Evidence("a cosigned checkpoint's size is out of range".into()))?;
+        let at = i64::try_from(kept.witnessed_at)
+            .map_err(|_| Error::Evidence("a cosigned checkpoint's time is out of range".into()))?;
+        let result = self.with_client(|client| {
+            client
+                .execute(
+                    "INSERT INTO modelseal_evidence.cosigned (tree_size, witnessed_at, note, stamp) \
+                     VALUES ($1, $2, $3, $4)",
+                    &[&size, &at, &kept.note, &kept.stamp],
+                )
+                .map_err(|e| Failed::Final(cosigned_error(spec, &e)))
+        });
+        match result {
+            Ok(_) => Ok(()),
+            Err(Failed::Final(e) | Failed::Transient(e)) => Err(e),
+        }
+    }
+
+    fn latest_cosigned(&self) -> Result<Option<crate::KeptCosigned>> {
+        Ok(self
+            .read_cosigned(
+                "SELECT tree_size, witnessed_at, note, stamp FROM modelseal_evidence.cosigned \
+                 ORDER BY tree_size DESC, position DESC LIMIT 1",
+                &[],
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn cosigned_before(&self, time: u64, limit: usize) -> Result<Vec<crate::KeptCosigned>> {
+        let time = i64::try_from(time).unwrap_or(i64::MAX);
+        let limit = i64::try_from(limit.clamp(1, 10_000)).unwrap_or(1);
+        let mut found = self.read_cosigned(
+            "SELECT tree_size, witnessed_at, note, stamp FROM modelseal_evidence.cosigned \
+             WHERE witnessed_at <= $1 ORDER BY position DESC LIMIT $2",
+            &[&time, &limit],
+        )?;
+        found.sort_by(|a, b| b.size.cmp(&a.size));
+        Ok(found)
+    }
+
     fn may_have_uncheckpointed_tail(&self) -> bool {
         false
     }
+}
+
+impl PgStore {
+    /// Reads kept cosigned checkpoints; a database of schema version 1
+    /// keeps none.
+    fn read_cosigned(
+        &self,
+        query: &str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<crate::KeptCosigned>> {
+        let spec = &self.spec;
+        let result = self.with_client(|client| match client.query(query, params) {
+            Ok(rows) => Ok(rows),
+            Err(e) if e.code() == Some(&SqlState::UNDEFINED_TABLE) => Ok(Vec::new()),
+            Err(e) => Err(Failed::Final(pg_error(spec, &e))),
+        });
+        let rows = match result {
+            Ok(rows) => rows,
+            Err(Failed::Final(e) | Failed::Transient(e)) => return Err(e),
+        };
+        rows.iter()
+            .map(|row| {
+                let size: i64 = row.get(0);
+                let at: i64 = row.get(1);
+                crate::KeptCosigned::new(
+                    u64::try_from(size).unwrap_or(0),
+                    u64::try_from(at).unwrap_or(0),
+                    row.get(2),
+                    row.get(3),
+                )
+            })
+            .collect()
+    }
+}
+
+/// An error keeping a cosigned checkpoint: a database of schema version 1
+/// has no place for it.
+fn cosigned_error(spec: &ConnectSpec, e: &postgres::Error) -> Error {
+    if e.code() == Some(&SqlState::UNDEFINED_TABLE) {
+        return Error::Evidence(format!(
+            "{spec}: the evidence schema is version 1, which keeps no cosigned checkpoints; \
+             its owner upgrades it to version 2 (`modelseal evidence init --upgrade`)"
+        ));
+    }
+    pg_error(spec, e)
 }
 
 /// Visits the rows of the records query as they arrive, until an empty
@@ -865,6 +956,9 @@ pub fn init(
     writers: &[String],
     readers: &[String],
 ) -> Result<()> {
+    for role in writers.iter().chain(readers) {
+        quote_ident(role)?;
+    }
     let mut client = connect_client(spec)?;
     let err = |e: postgres::Error| Error::Evidence(format!("{spec}: {}", describe(&e)));
     let mut tx = client.transaction().map_err(err)?;
@@ -881,27 +975,84 @@ pub fn init(
         )));
     }
     tx.batch_execute(SCHEMA_SQL).map_err(err)?;
+    tx.batch_execute(SCHEMA_V2_SQL).map_err(err)?;
     tx.execute(
         "INSERT INTO modelseal_evidence.meta (schema_version, key_origin) VALUES ($1, $2)",
         &[&SCHEMA_VERSION, &key_origin(key)],
     )
     .map_err(err)?;
+    grant(&mut tx, writers, readers).map_err(err)?;
+    tx.commit().map_err(err)
+}
+
+/// Grants `writers` what appending and keeping cosigned checkpoints need,
+/// and `readers` what verifying needs.
+fn grant(
+    tx: &mut postgres::Transaction<'_>,
+    writers: &[String],
+    readers: &[String],
+) -> std::result::Result<(), postgres::Error> {
     for writer in writers {
-        let role = quote_ident(writer)?;
+        let Ok(role) = quote_ident(writer) else {
+            continue; // Checked by the caller.
+        };
         tx.batch_execute(&format!(
             "GRANT USAGE ON SCHEMA modelseal_evidence TO {role}; \
-             GRANT SELECT, INSERT ON modelseal_evidence.records, modelseal_evidence.checkpoints TO {role}; \
+             GRANT SELECT, INSERT ON modelseal_evidence.records, modelseal_evidence.checkpoints, \
+                 modelseal_evidence.cosigned TO {role}; \
              GRANT SELECT ON modelseal_evidence.meta TO {role};"
-        ))
-        .map_err(err)?;
+        ))?;
     }
     for reader in readers {
-        let role = quote_ident(reader)?;
+        let Ok(role) = quote_ident(reader) else {
+            continue;
+        };
         tx.batch_execute(&format!(
             "GRANT USAGE ON SCHEMA modelseal_evidence TO {role}; \
              GRANT SELECT ON ALL TABLES IN SCHEMA modelseal_evidence TO {role};"
-        ))
+        ))?;
+    }
+    Ok(())
+}
+
+/// Upgrades the log's schema at `spec` to the current version (as the role
+/// that owns it): a version 1 database gets the table of cosigned
+/// checkpoints; `writers` may then keep them and `readers` read them.
+/// Returns the version found. Nothing already kept is touched.
+pub fn upgrade(spec: &ConnectSpec, writers: &[String], readers: &[String]) -> Result<i32> {
+    for role in writers.iter().chain(readers) {
+        quote_ident(role)?;
+    }
+    let mut client = connect_client(spec)?;
+    let err = |e: postgres::Error| Error::Evidence(format!("{spec}: {}", describe(&e)));
+    let mut tx = client.transaction().map_err(err)?;
+    let row = tx
+        .query_opt(
+            "SELECT max(schema_version), min(key_origin) FROM modelseal_evidence.meta",
+            &[],
+        )
+        .map_err(|e| pg_error(spec, &e))?;
+    let (found, origin): (Option<i32>, Option<String>) =
+        row.map_or((None, None), |r| (r.get(0), r.get(1)));
+    let (Some(found), Some(origin)) = (found, origin) else {
+        return Err(Error::Evidence(format!(
+            "{spec}: the evidence schema has no version (it was not made by `modelseal evidence init`)"
+        )));
+    };
+    if found > SCHEMA_VERSION {
+        return Err(Error::Evidence(format!(
+            "{spec}: the evidence schema is version {found}, newer than this modelseal knows ({SCHEMA_VERSION})"
+        )));
+    }
+    if found < 2 {
+        tx.batch_execute(SCHEMA_V2_SQL).map_err(err)?;
+        tx.execute(
+            "INSERT INTO modelseal_evidence.meta (schema_version, key_origin) VALUES ($1, $2)",
+            &[&SCHEMA_VERSION, &origin],
+        )
         .map_err(err)?;
     }
-    tx.commit().map_err(err)
+    grant(&mut tx, writers, readers).map_err(err)?;
+    tx.commit().map_err(err)?;
+    Ok(found)
 }
