@@ -1082,3 +1082,108 @@ fn other_storage_allowed_is_admitted_with_a_warning_and_recorded_as_unverified()
         .unwrap();
     assert_eq!(c7["status"], "fail", "{c7}");
 }
+
+/// `serve --witness-policy`: the service has the witnesses cosign its
+/// evidence log as it grows, on its own schedule, and keeps what they
+/// cosign beside the log, so that the log verifies under the policy
+/// without asking them.
+#[test]
+fn the_service_has_its_evidence_log_witnessed_as_it_grows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    certificates(dir);
+    let (key, public) = (
+        root().join("tests/cmd/evidence.priv.pem"),
+        root().join("tests/cmd/evidence.pub.pem"),
+    );
+    std::fs::copy(&public, dir.join("signer.pub.pem")).unwrap();
+    std::fs::write(
+        dir.join("policy.toml"),
+        "[signers]\nkeys = [\"signer.pub.pem\"]\n",
+    )
+    .unwrap();
+    let log = dir.join("evidence.jsonl");
+    let attach = |who: &str| {
+        let doc = dir.join(format!("{who}.doc"));
+        std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
+        let (code, _, err) = run(modelseal()
+            .args([
+                "evidence",
+                "attach",
+                "--control",
+                "1",
+                "--reviewer",
+                who,
+                "--file",
+            ])
+            .arg(&doc)
+            .arg("--evidence")
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(&key));
+        assert_eq!(code, 0, "{err}");
+    };
+    attach("a");
+    attach("b");
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verifier-key"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(&public));
+    assert_eq!(code, 0, "{err}");
+    let (_witnesses, policy) = crate::witness::three_witnesses(dir, out.trim());
+    let server = Server::start(
+        dir,
+        &[
+            "--policy".as_ref(),
+            dir.join("policy.toml").as_os_str(),
+            "--evidence".as_ref(),
+            log.as_os_str(),
+            "--evidence-key".as_ref(),
+            key.as_os_str(),
+            "--witness-policy".as_ref(),
+            policy.as_os_str(),
+            "--witness-interval".as_ref(),
+            "1".as_ref(),
+        ],
+    );
+    let witnessed_size = || {
+        std::fs::read_to_string(format!("{}.witnessed", log.display()))
+            .ok()
+            .and_then(|note| note.lines().nth(1).and_then(|l| l.parse::<u64>().ok()))
+    };
+    let wait_for = |size: u64| {
+        for _ in 0..300 {
+            if witnessed_size() == Some(size) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "the service did not have {size} records witnessed: {}",
+            server.stderr.lock().unwrap()
+        );
+    };
+    wait_for(2);
+    // Another writer appends: the next interval has it witnessed.
+    attach("c");
+    wait_for(3);
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verify"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(&public)
+        .arg("--snapshot")
+        .arg("--witness-policy")
+        .arg(&policy));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("witnessed: 3 records under the policy's quorum"),
+        "{out}"
+    );
+    let (_, stderr) = server.stop();
+    assert!(
+        stderr.contains("witnessing: 3 records cosigned, quorum reached"),
+        "{stderr}"
+    );
+}

@@ -589,3 +589,109 @@ fn a_tsa_stamps_the_cosigned_checkpoint_and_verify_holds_the_log_to_it() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("carries no RFC 3161 stamp"), "{out}");
 }
+
+/// `audit --as-of` under a witness policy relies on when the witnesses
+/// cosigned, not on the writers' clocks: records appended after a
+/// checkpoint was witnessed are not counted as of that time, however early
+/// they are dated, and before any witnessing nothing is.
+#[test]
+fn an_audit_as_of_a_time_counts_what_the_witnesses_had_cosigned_by_then() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("log");
+    // Every record is dated 2020, before anything is witnessed.
+    let clock = "2020-01-01T00:00:00Z";
+    let attach = |who: &str| {
+        let doc = tmp.path().join(format!("{who}.doc"));
+        std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
+        let (code, _, err) = run(modelseal()
+            .env(TEST_NOW, clock)
+            .args([
+                "evidence",
+                "attach",
+                "--control",
+                "1",
+                "--reviewer",
+                who,
+                "--file",
+            ])
+            .arg(&doc)
+            .arg("--evidence")
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(evidence_key().0));
+        assert_eq!(code, 0, "{err}");
+    };
+    for who in ["a", "b", "c"] {
+        attach(who);
+    }
+    let (code, out, err) = run(modelseal()
+        .args(["evidence", "verifier-key"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(evidence_key().1));
+    assert_eq!(code, 0, "{err}");
+    let (_witnesses, policy) = three_witnesses(tmp.path(), out.trim());
+    let witness = || -> jiff::Timestamp {
+        let (code, out, err) = run(modelseal()
+            .env(TEST_NOW, clock)
+            .args(["--format", "json", "evidence", "witness"])
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy));
+        assert_eq!(code, 0, "{out}{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        jiff::Timestamp::from_second(v["quorum_time"].as_i64().unwrap()).unwrap()
+    };
+    let first = witness();
+    // Two more records, dated 2020 as well, witnessed a second later at
+    // the earliest.
+    attach("d");
+    attach("e");
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = witness();
+    assert!(second > first);
+    let audit = |as_of: jiff::Timestamp| -> serde_json::Value {
+        let (_, out, err) = run(modelseal()
+            .env(TEST_NOW, clock)
+            .args(["--format", "json", "audit", "--evidence"])
+            .arg(&log)
+            .arg("--evidence-key")
+            .arg(evidence_key().1)
+            .arg("--witness-policy")
+            .arg(&policy)
+            .arg("--as-of")
+            .arg(as_of.to_string()));
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"))
+    };
+    let r = audit(first);
+    assert_eq!(r["log"]["kept"], 3, "{}", r["log"]);
+    assert_eq!(r["log"]["witnesses"]["as_of"]["size"], 3, "{}", r["log"]);
+    assert_eq!(
+        r["log"]["witnesses"]["as_of"]["time"],
+        first.to_string(),
+        "{}",
+        r["log"]
+    );
+    let r = audit(second);
+    assert_eq!(r["log"]["kept"], 5, "{}", r["log"]);
+    // Before the quorum had cosigned anything, no record is known to have
+    // been in the log.
+    let r = audit(first - jiff::SignedDuration::from_secs(1));
+    assert_eq!(r["log"]["kept"], 0, "{}", r["log"]);
+    assert_eq!(
+        r["log"]["witnesses"]["as_of"]["time"],
+        serde_json::Value::Null
+    );
+    // The witnessed checkpoint's trusted time is the quorum's earliest,
+    // however often the witnesses are asked again (as the audit does).
+    std::thread::sleep(Duration::from_millis(1100));
+    let r = audit(second);
+    assert_eq!(
+        r["log"]["witnesses"]["trusted_time"],
+        second.to_string(),
+        "{}",
+        r["log"]
+    );
+}

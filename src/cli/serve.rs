@@ -56,6 +56,15 @@ pub struct ServeArgs {
     /// Sign in to registries as this user (password from MODELSEAL_REGISTRY_PASSWORD; default: the Docker config).
     #[arg(long, value_name = "USER", env = "MODELSEAL_REGISTRY_USERNAME")]
     registry_username: Option<String>,
+    /// Have the witnesses of this policy (C2SP tlog-policy) cosign the evidence log as it grows; the cosigned checkpoints are kept in the log's store.
+    #[cfg(feature = "witness")]
+    #[arg(long, value_name = "FILE", env = "MODELSEAL_WITNESS_POLICY")]
+    witness_policy: Option<PathBuf>,
+    /// With --witness-policy: how often the witnesses are asked when the log grew (at most one request per witness per interval).
+    #[cfg(feature = "witness")]
+    #[arg(long, value_name = "SECONDS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    witness_interval: u64,
 }
 
 pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
@@ -110,6 +119,8 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
     }
     let tls = modelseal::serve::tls_config(&cert, &key, config.client_ca.as_deref())
         .map_err(|e| Error::Usage(e.to_string()))?;
+    #[cfg(feature = "witness")]
+    let mut witnessing = None;
     let recorder = match (&config.evidence, &config.evidence_key) {
         (None, _) => {
             ctx.warn("no --evidence: admissions are not recorded (control 7 cannot rely on them)");
@@ -122,11 +133,37 @@ pub fn run(ctx: &Context, args: ServeArgs) -> Result<Outcome> {
             let location =
                 modelseal::evidence::Location::parse(std::ffi::OsStr::new(log), &env::pg())?;
             let key = private_key(std::path::Path::new(key))?;
+            #[cfg(feature = "witness")]
+            if let Some(path) = &args.witness_policy {
+                let text = modelseal::fetch::read_text(path, modelseal::fetch::InputKind::Policy)?;
+                let policy = modelseal::witness::Policy::parse(&text)
+                    .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))?;
+                let public = modelseal::evidence::evidence_verifying_key(&key.public_key())?;
+                witnessing = Some((location.clone(), public, policy));
+            }
             Some(Arc::new(modelseal::evidence::Recorder::open(
                 &location, key,
             )?))
         }
     };
+    #[cfg(feature = "witness")]
+    match witnessing {
+        Some((location, public, policy)) => {
+            let interval = Duration::from_secs(args.witness_interval);
+            let quiet = ctx.quiet;
+            // The server's clock: a test clock when one is set.
+            let fixed = ctx.now.is_test().then_some(ctx.now);
+            let now = move || fixed.map_or_else(jiff::Timestamp::now, |n| n.time());
+            std::thread::Builder::new()
+                .name("witnessing".into())
+                .spawn(move || witness_loop(&location, &public, &policy, interval, quiet, &now))
+                .map_err(|e| Error::Usage(format!("cannot start witnessing: {e}")))?;
+        }
+        None if args.witness_policy.is_some() => {
+            return Err(Error::Usage("--witness-policy needs --evidence".into()));
+        }
+        None => {}
+    }
     let timeout = Duration::from_secs(config.registry_timeout);
     modelseal::registry::set_timeout(timeout);
     let username = config.registry_username.clone();
@@ -208,4 +245,70 @@ async fn shutdown_signal() {
         }
     }
     let _ = ctrl_c.await;
+}
+
+/// Asks the witnesses to cosign the evidence log whenever it grew, once per
+/// interval, and keeps what they cosign in the log's store. A failure is
+/// one line on stderr; the next interval tries again. Admissions never
+/// wait for witnesses.
+#[cfg(feature = "witness")]
+fn witness_loop(
+    location: &modelseal::evidence::Location,
+    key: &ed25519_dalek::VerifyingKey,
+    policy: &modelseal::witness::Policy,
+    interval: Duration,
+    quiet: bool,
+    now: &dyn Fn() -> jiff::Timestamp,
+) {
+    let mut witnessed: Option<String> = None;
+    loop {
+        let round = || -> Result<Option<String>> {
+            let store = location.open()?;
+            let head = checkpoint_note(store.as_ref())?;
+            if head.is_none() || head == witnessed {
+                return Ok(None); // Nothing new to cosign.
+            }
+            let done = modelseal::witness::witness_store(
+                store.as_ref(),
+                key,
+                policy,
+                Duration::from_secs(10),
+                now(),
+                None,
+            )?;
+            if !done.run.quorum {
+                return Err(Error::Evidence(format!(
+                    "the quorum is not reached for {} records (the next interval tries again)",
+                    done.size
+                )));
+            }
+            if !quiet {
+                errln!("witnessing: {} records cosigned, quorum reached", done.size);
+            }
+            Ok(head)
+        };
+        match round() {
+            Ok(Some(head)) => witnessed = Some(head),
+            Ok(None) => {}
+            Err(e) => errln!("witnessing: {}", super::escape(&e.to_string())),
+        }
+        std::thread::sleep(interval);
+    }
+}
+
+/// The log's signed checkpoint note as stored, read without the records.
+#[cfg(feature = "witness")]
+fn checkpoint_note(store: &dyn modelseal::evidence::EvidenceStore) -> Result<Option<String>> {
+    let mut note = None;
+    let scanned = store.scan(&mut |item| {
+        if let modelseal::evidence::ScanItem::Checkpoint(found) = item {
+            note = found.map(str::to_string);
+        }
+        // The first item is all that is wanted.
+        Err(Error::Evidence(String::new()))
+    });
+    match scanned {
+        Err(Error::Evidence(m)) if m.is_empty() => Ok(note),
+        other => other.map(|()| note),
+    }
 }

@@ -174,6 +174,12 @@ pub fn print_check(found: &WitnessCheck) {
             found.unwitnessed
         );
     }
+    if let Some(time) = found.trusted_time {
+        outln!(
+            "  trusted time: its quorum had cosigned it by {}",
+            timestamp(time)
+        );
+    }
     for (name, time) in &found.cosignatures {
         outln!("  cosignature: {} at {}", escape(name), timestamp(*time));
     }
@@ -247,6 +253,7 @@ pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
         "quorum": found.quorum,
         "witnessed_size": found.witnessed.as_ref().map(|c| c.size),
         "unwitnessed": found.unwitnessed,
+        "trusted_time": found.trusted_time,
         "cosignatures": found.cosignatures.iter().map(|(n, t)| json!({"witness": n, "time": t})).collect::<Vec<_>>(),
         "witnesses": found.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
         "problems": found.problems,

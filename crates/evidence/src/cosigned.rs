@@ -85,7 +85,7 @@ impl Candidates {
 
     pub(crate) fn newest_first(self) -> Vec<KeptCosigned> {
         let mut v: Vec<KeptCosigned> = self.found.into();
-        v.sort_by(|a, b| b.size.cmp(&a.size));
+        v.sort_by_key(|k| std::cmp::Reverse(k.size));
         v
     }
 }
@@ -295,7 +295,7 @@ mod tests {
             size,
             at,
             format!("log/x\n{size}\nroot\n\n\u{2014} sig\n"),
-            (size % 2 == 0).then(|| vec![1, 2, 3]),
+            size.is_multiple_of(2).then(|| vec![1, 2, 3]),
         )
         .unwrap()
     }

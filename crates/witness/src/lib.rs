@@ -377,6 +377,12 @@ pub fn check(
         // stored ones when it is the stored checkpoint.
         live = fresh;
     }
+    // The checkpoint held by the earliest time a quorum vouches for: its
+    // stored cosignatures may be older than the fresh ones.
+    let stored_time = match &best {
+        Some((stored_cp, kept)) if stored_cp == cp => quorum_time(policy, kept),
+        _ => None,
+    };
     if let Some((stored_cp, kept)) = &best
         && stored_cp == cp
     {
@@ -390,7 +396,10 @@ pub fn check(
     let live_indices: Vec<usize> = live.iter().map(|c| c.index).collect();
     if policy.quorum_met(&live_indices) {
         out.quorum = true;
-        out.trusted_time = quorum_time(policy, &live);
+        out.trusted_time = match (quorum_time(policy, &live), stored_time) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         out.cosignatures = live.iter().map(|c| (c.witness.clone(), c.time)).collect();
         out.witnessed = Some(cp.clone());
         return out;
@@ -598,6 +607,9 @@ pub fn witnessed_by(
     Ok((None, problems))
 }
 
+/// Makes an RFC 3161 stamp of a cosigned checkpoint's body (a TSA request).
+pub type Stamper<'a> = &'a mut dyn FnMut(&[u8]) -> Result<Vec<u8>, modelseal_evidence::Error>;
+
 /// What [`witness_store`] did.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -623,7 +635,7 @@ pub fn witness_store(
     policy: &Policy,
     timeout: Duration,
     now: jiff::Timestamp,
-    stamp: Option<&mut dyn FnMut(&[u8]) -> Result<Vec<u8>, modelseal_evidence::Error>>,
+    stamp: Option<Stamper<'_>>,
 ) -> Result<StoreWitnessing, modelseal_evidence::Error> {
     let check = modelseal_evidence::verify_store(
         store,

@@ -850,7 +850,7 @@ impl EvidenceStore for PgStore {
              WHERE witnessed_at <= $1 ORDER BY position DESC LIMIT $2",
             &[&time, &limit],
         )?;
-        found.sort_by(|a, b| b.size.cmp(&a.size));
+        found.sort_by_key(|k| std::cmp::Reverse(k.size));
         Ok(found)
     }
 
