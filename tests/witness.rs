@@ -420,6 +420,11 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&carried, stripped).unwrap();
+    // The history carries the cosigned checkpoint too: stripped of it as
+    // well, the copy fails.
+    let (code, out) = verify_copy(&exported);
+    assert_eq!(code, 0, "{out}");
+    std::fs::remove_file(export.join("evidence.jsonl.witnessed.history")).unwrap();
     let (code, out) = verify_copy(&exported);
     assert_eq!(code, 1, "{out}");
     let five = tmp.path().join("five");
@@ -584,7 +589,12 @@ fn a_tsa_stamps_the_cosigned_checkpoint_and_verify_holds_the_log_to_it() {
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("RFC 3161 stamp"), "{out}");
+    // The stamp is kept in the history as well as beside the latest: both
+    // must go for it to be gone.
     std::fs::remove_file(tmp.path().join("log.witnessed.tsr")).unwrap();
+    let (code, out) = run_at("verify", &["--tsa-chain".as_ref(), tsa.root().as_os_str()]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::remove_file(tmp.path().join("log.witnessed.history")).unwrap();
     let (code, out) = run_at("verify", &["--tsa-chain".as_ref(), tsa.root().as_os_str()]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("carries no RFC 3161 stamp"), "{out}");

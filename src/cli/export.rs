@@ -57,19 +57,19 @@ pub fn run(
         .map_err(|e| Error::io(&parent, e))?;
     let dir = staging.path();
     let check = export_log(location.open()?.as_ref(), &key, dir)?;
-    // The cosigned checkpoints the store kept (the latest 10,000, each with
-    // its RFC 3161 stamp) go with it, byte for byte, kept beside the
-    // exported log as a file log keeps them: checked offline with
+    // The cosigned checkpoints the store kept (each with its RFC 3161
+    // stamp) go with it, byte for byte and in the order kept, kept beside
+    // the exported log as a file log keeps them: checked offline with
     // `evidence verify --witness-policy P --snapshot`, and relied on by
     // `audit --as-of` there.
     let mut carried = Vec::new();
-    let mut kept = location.open()?.cosigned_before(u64::MAX, 10_000)?;
-    kept.reverse();
-    if !kept.is_empty() {
-        let exported = modelseal::evidence::FileLog::new(&dir.join(EXPORTED_LOG));
-        for k in &kept {
-            modelseal::evidence::EvidenceStore::keep_cosigned(&exported, k)?;
-        }
+    let exported = modelseal::evidence::FileLog::new(&dir.join(EXPORTED_LOG));
+    let mut any = false;
+    location.open()?.cosigned(&mut |kept| {
+        any = true;
+        modelseal::evidence::EvidenceStore::keep_cosigned(&exported, &kept)
+    })?;
+    if any {
         let witnessed = modelseal::witness::witnessed_path(&dir.join(EXPORTED_LOG));
         for path in [
             witnessed.clone(),

@@ -108,7 +108,20 @@ pub fn verify(
     let state = state(check, key)?;
     let kept_problem =
         kept.and_then(|note| modelseal_witness::check_kept(&policy, &state, note).err());
-    let stored = location.open()?.latest_cosigned()?;
+    // The largest kept checkpoint that reached the quorum (every kept one
+    // checked, none trusted); else the latest kept, to say what it lacks.
+    let store = location.open()?;
+    let (best, kept_problems) =
+        modelseal_witness::witnessed_by(&policy, &state, store.as_ref(), u64::MAX)?;
+    // A latest kept larger than the log is held against it (a rollback).
+    let latest = store.latest_cosigned()?;
+    let stored = match (best, latest) {
+        (_, Some(l)) if l.size > state.checkpoint.size => Some(l),
+        (Some(b), _) => Some(modelseal::evidence::KeptCosigned::new(
+            b.size, b.time, b.note, b.stamp,
+        )?),
+        (None, l) => l,
+    };
     let mut found = modelseal_witness::check(
         &policy,
         &state,
@@ -145,6 +158,7 @@ pub fn verify(
         }
     }
     found.problems.extend(kept_problem);
+    found.problems.extend(kept_problems);
     Ok(Some(found))
 }
 
@@ -231,8 +245,8 @@ pub fn witnessed_by(
     check: &LogCheck,
     cutoff: jiff::Timestamp,
 ) -> Result<Option<(modelseal::audit::WitnessedAsOf, Vec<String>)>> {
-    let Some(policy) = args.policy()? else {
-        return Ok(None);
+    let Some(policy) = args.policy()?.filter(|p| !p.needs_none()) else {
+        return Ok(None); // No policy, or one that needs no witness.
     };
     let state = state(check, key)?;
     let time = u64::try_from(cutoff.as_second()).unwrap_or(0);

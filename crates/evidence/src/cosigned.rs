@@ -12,7 +12,6 @@
 
 use crate::{Error, Result};
 use base64::Engine;
-use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -22,6 +21,9 @@ use std::path::{Path, PathBuf};
 pub const MAX_COSIGNED_NOTE: usize = 64 << 10;
 /// Most bytes of one RFC 3161 stamp kept beside a note.
 pub const MAX_STAMP: usize = 64 << 10;
+/// Most cosigned checkpoints a store is read for (more is refused: a
+/// witnessing job that keeps one a minute for a year keeps about 525,600).
+pub const MAX_KEPT_COSIGNED: u64 = 2_000_000;
 
 /// A cosigned checkpoint as a store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,40 +55,6 @@ impl KeptCosigned {
             note,
             stamp,
         })
-    }
-}
-
-/// Keeps the candidates whose hinted time is at most `time`, the latest
-/// `limit` of them (the history is in the order kept, so these are the
-/// largest), newest first.
-pub(crate) struct Candidates {
-    time: u64,
-    limit: usize,
-    found: VecDeque<KeptCosigned>,
-}
-
-impl Candidates {
-    pub(crate) fn new(time: u64, limit: usize) -> Self {
-        Candidates {
-            time,
-            limit: limit.max(1),
-            found: VecDeque::new(),
-        }
-    }
-
-    pub(crate) fn offer(&mut self, kept: KeptCosigned) {
-        if kept.witnessed_at <= self.time {
-            if self.found.len() == self.limit {
-                self.found.pop_front();
-            }
-            self.found.push_back(kept);
-        }
-    }
-
-    pub(crate) fn newest_first(self) -> Vec<KeptCosigned> {
-        let mut v: Vec<KeptCosigned> = self.found.into();
-        v.sort_by_key(|k| std::cmp::Reverse(k.size));
-        v
     }
 }
 
@@ -178,16 +146,33 @@ fn claimed_size(note: &str) -> Option<u64> {
 /// The caller holds the log's lock.
 pub(crate) fn keep_in_files(log: &Path, kept: &KeptCosigned) -> Result<()> {
     let history = history_path(log);
+    let latest = witnessed_path(log);
+    // The history starts with the latest kept before it existed.
+    let seed = if history.exists() {
+        None
+    } else {
+        latest_in_files(log)?
+    };
     let mut file = OpenOptions::new()
         .create(true)
-        .append(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
         .open(&history)
         .map_err(|e| Error::io(&history, e))?;
-    file.write_all(history_line(kept).as_bytes())
+    // A line a killed keeper left unfinished is cut off first.
+    let keep_len = complete_length(&mut file).map_err(|e| Error::io(&history, e))?;
+    let mut text = String::new();
+    if let Some(seed) = &seed {
+        text.push_str(&history_line(seed));
+    }
+    text.push_str(&history_line(kept));
+    file.set_len(keep_len)
+        .and_then(|()| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(keep_len)))
+        .and_then(|_| file.write_all(text.as_bytes()))
         .and_then(|()| file.sync_all())
         .and_then(|()| sync_parent(&history))
         .map_err(|e| Error::io(&history, e))?;
-    let latest = witnessed_path(log);
     let current = read_capped(&latest, MAX_COSIGNED_NOTE)?;
     let current_size = current
         .as_deref()
@@ -196,16 +181,37 @@ pub(crate) fn keep_in_files(log: &Path, kept: &KeptCosigned) -> Result<()> {
     if current_size.is_some_and(|size| size > kept.size) {
         return Ok(()); // A larger cosigned checkpoint was kept meanwhile.
     }
-    replace_file(&latest, kept.note.as_bytes()).map_err(|e| Error::io(&latest, e))?;
+    // The old stamp goes first: a crash never leaves it beside a new note.
     let stamp = stamp_path(&latest);
+    match std::fs::remove_file(&stamp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io(&stamp, e)),
+    }
+    replace_file(&latest, kept.note.as_bytes()).map_err(|e| Error::io(&latest, e))?;
     match &kept.stamp {
         Some(bytes) => replace_file(&stamp, bytes).map_err(|e| Error::io(&stamp, e)),
-        None => match std::fs::remove_file(&stamp) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(Error::io(&stamp, e)),
-        },
+        None => Ok(()),
     }
+}
+
+/// The length of `file` up to and with its last newline.
+fn complete_length(file: &mut File) -> std::io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = [0u8; 4096];
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut buf[..n])?;
+        if let Some(i) = buf[..n].iter().rposition(|b| *b == b'\n') {
+            return Ok(start + i as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(0)
 }
 
 /// A file log's latest cosigned checkpoint and its stamp, if kept.
@@ -221,15 +227,15 @@ pub(crate) fn latest_in_files(log: &Path) -> Result<Option<KeptCosigned>> {
     KeptCosigned::new(size, 0, note, stamp).map(Some)
 }
 
-/// The file log's kept cosigned checkpoints whose hinted quorum time is at
-/// most `time`: the latest `limit` kept, largest first. A log kept only
-/// its latest (before the history existed) offers that one.
-pub(crate) fn before_in_files(log: &Path, time: u64, limit: usize) -> Result<Vec<KeptCosigned>> {
+/// Visits the file log's kept cosigned checkpoints in the order kept.
+pub(crate) fn visit_files(
+    log: &Path,
+    visit: &mut dyn FnMut(KeptCosigned) -> Result<()>,
+) -> Result<()> {
     let history = history_path(log);
-    let mut candidates = Candidates::new(time, limit);
     let file = match File::open(&history) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(&history, e)),
     };
     let mut reader = BufReader::new(file);
@@ -242,9 +248,15 @@ pub(crate) fn before_in_files(log: &Path, time: u64, limit: usize) -> Result<Vec
             .read_line(&mut line)
             .map_err(|e| Error::io(&history, e))?;
         if read == 0 {
-            break;
+            return Ok(());
         }
         number += 1;
+        if number > MAX_KEPT_COSIGNED {
+            return Err(Error::Evidence(format!(
+                "{}: more than {MAX_KEPT_COSIGNED} kept cosigned checkpoints",
+                history.display()
+            )));
+        }
         let Some(text) = line.strip_suffix('\n') else {
             if read as u64 > MAX_HISTORY_LINE {
                 return Err(Error::Evidence(format!(
@@ -252,7 +264,7 @@ pub(crate) fn before_in_files(log: &Path, time: u64, limit: usize) -> Result<Vec
                     history.display()
                 )));
             }
-            break; // A line a killed keeper left unfinished.
+            return Ok(()); // A line a killed keeper left unfinished.
         };
         let kept = parse_history_line(text).ok_or_else(|| {
             Error::Evidence(format!(
@@ -260,9 +272,8 @@ pub(crate) fn before_in_files(log: &Path, time: u64, limit: usize) -> Result<Vec
                 history.display()
             ))
         })?;
-        candidates.offer(kept);
+        visit(kept)?;
     }
-    Ok(candidates.newest_first())
 }
 
 /// Reads a whole file of at most `cap` bytes; `None` when it does not
@@ -300,11 +311,23 @@ mod tests {
         .unwrap()
     }
 
+    fn all(log: &Path) -> Vec<(u64, u64)> {
+        let mut v = Vec::new();
+        visit_files(log, &mut |k| {
+            v.push((k.size, k.witnessed_at));
+            Ok(())
+        })
+        .unwrap();
+        v
+    }
+
     #[test]
     fn the_history_keeps_every_note_and_the_latest_only_grows() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("log");
         assert_eq!(latest_in_files(&log).unwrap(), None);
+        // A log witnessed before the history existed: its latest starts it.
+        replace_file(&witnessed_path(&log), kept(2, 50).note.as_bytes()).unwrap();
         keep_in_files(&log, &kept(3, 100)).unwrap();
         keep_in_files(&log, &kept(6, 200)).unwrap();
         // A smaller one kept late (two witnessings raced): history only.
@@ -314,21 +337,18 @@ mod tests {
             (latest.size, latest.stamp.clone()),
             (6, Some(vec![1, 2, 3]))
         );
-        let before: Vec<u64> = before_in_files(&log, 199, 8)
-            .unwrap()
-            .iter()
-            .map(|k| k.size)
-            .collect();
-        assert_eq!(before, vec![5, 3]);
-        assert_eq!(before_in_files(&log, 99, 8).unwrap(), vec![]);
-        assert_eq!(before_in_files(&log, 1000, 1).unwrap()[0].size, 5);
-        // An unfinished last line (a killed keeper) is not an entry; a
-        // changed one is refused.
+        assert_eq!(all(&log), vec![(2, 0), (3, 100), (6, 200), (5, 150)]);
+        // An unfinished last line (a killed keeper) is not an entry, and
+        // the next keeper cuts it off before appending.
         let history = history_path(&log);
         let mut f = OpenOptions::new().append(true).open(&history).unwrap();
         f.write_all(b"9 900 AAAA").unwrap();
-        assert_eq!(before_in_files(&log, 1000, 8).unwrap().len(), 3);
+        assert_eq!(all(&log).len(), 4);
+        keep_in_files(&log, &kept(7, 300)).unwrap();
+        assert_eq!(all(&log).last(), Some(&(7, 300)));
+        assert_eq!(all(&log).len(), 5);
+        // A changed line is refused.
         std::fs::write(&history, "3 100 !!! -\n").unwrap();
-        assert!(before_in_files(&log, 1000, 8).is_err());
+        assert!(visit_files(&log, &mut |_| Ok(())).is_err());
     }
 }

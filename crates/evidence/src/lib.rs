@@ -27,8 +27,8 @@ mod store;
 mod verify;
 
 pub use cosigned::{
-    KeptCosigned, MAX_COSIGNED_NOTE, MAX_STAMP, history_path, replace_file, stamp_path,
-    witnessed_path,
+    KeptCosigned, MAX_COSIGNED_NOTE, MAX_KEPT_COSIGNED, MAX_STAMP, history_path, replace_file,
+    stamp_path, witnessed_path,
 };
 pub use export::{EXPORTED_LOG, export_log};
 pub use location::{Env as LocationEnv, Location};

@@ -469,13 +469,15 @@ impl EvidenceStore for FileLog {
         crate::cosigned::latest_in_files(&self.path)
     }
 
-    fn cosigned_before(&self, time: u64, limit: usize) -> Result<Vec<crate::KeptCosigned>> {
-        let mut found = crate::cosigned::before_in_files(&self.path, time, limit)?;
+    fn cosigned(&self, visit: &mut dyn FnMut(crate::KeptCosigned) -> Result<()>) -> Result<()> {
         // A log witnessed before the history was kept offers its latest.
-        if found.is_empty() && !crate::cosigned::history_path(&self.path).exists() {
-            found.extend(self.latest_cosigned()?);
+        if !crate::cosigned::history_path(&self.path).exists() {
+            return match self.latest_cosigned()? {
+                Some(kept) => visit(kept),
+                None => Ok(()),
+            };
         }
-        Ok(found)
+        crate::cosigned::visit_files(&self.path, visit)
     }
 
     fn may_have_uncheckpointed_tail(&self) -> bool {

@@ -125,11 +125,10 @@ pub trait EvidenceStore {
     /// The latest cosigned checkpoint kept (the largest), if any.
     fn latest_cosigned(&self) -> Result<Option<crate::KeptCosigned>>;
 
-    /// The cosigned checkpoints kept whose quorum time, as hinted when
-    /// kept, is at most `time` (seconds since the epoch): at most `limit`
-    /// of the latest kept, largest first. Nothing read here is trusted: the
-    /// caller checks each note.
-    fn cosigned_before(&self, time: u64, limit: usize) -> Result<Vec<crate::KeptCosigned>>;
+    /// Visits every cosigned checkpoint kept, in the order kept (at most
+    /// [`crate::MAX_KEPT_COSIGNED`]; more is an error). Nothing read here
+    /// is trusted: the caller checks each note.
+    fn cosigned(&self, visit: &mut dyn FnMut(crate::KeptCosigned) -> Result<()>) -> Result<()>;
 
     /// Whether records beyond the checkpoint can be left by a writer that
     /// was killed (a file log: record and checkpoint are two writes). Where

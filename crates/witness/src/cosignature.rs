@@ -46,7 +46,8 @@ pub fn signed_message(body: &str, time: u64) -> String {
 /// signature lines) over the checkpoint text `body`: lines of keys the
 /// policy does not name are ignored; a line of a witness's key that is
 /// malformed or does not verify is a problem and does not count. At most
-/// one cosignature per witness is kept (the latest).
+/// one cosignature per witness is kept (the earliest: when it first
+/// vouched for the checkpoint).
 pub fn read_cosignatures(
     policy: &Policy,
     body: &str,
@@ -92,7 +93,7 @@ pub fn read_cosignatures(
                 ));
                 continue;
             }
-            found.retain(|c| c.index != index || c.time > time);
+            found.retain(|c| c.index != index || c.time < time);
             if !found.iter().any(|c| c.index == index) {
                 found.push(Cosigned {
                     index,

@@ -564,47 +564,64 @@ pub struct WitnessedBy {
     pub time: u64,
     /// Its cosignatures: witness name and time.
     pub cosignatures: Vec<(String, u64)>,
+    /// The cosigned note, as kept.
+    pub note: String,
+    /// Its RFC 3161 stamp, when one was kept.
+    pub stamp: Option<Vec<u8>>,
 }
 
-/// Most kept checkpoints [`witnessed_by`] examines.
-const MAX_CANDIDATES: usize = 64;
-
 /// The largest checkpoint the store kept whose cosignatures reached the
-/// policy's quorum by `time` (seconds since the epoch), checked against
-/// the log: of this log, a prefix of it, every cosignature verified. Kept
-/// checkpoints that are not this log's prefix, or carry a cosignature that
-/// does not verify, are problems (one line each): the store was tampered
-/// with or the log forked. `None`: nothing kept was witnessed by then.
+/// policy's quorum by `time` (seconds since the epoch; `u64::MAX` for the
+/// largest witnessed at all), checked against the log: of this log, a
+/// prefix of it, every cosignature verified. Every kept checkpoint is
+/// examined (the sizes and times kept beside them are not trusted);
+/// one larger than the log is passed over (kept after the log was read;
+/// a rollback is for [`check`] to find). Kept checkpoints of another log,
+/// or not a prefix of this one, or carrying a cosignature that does not
+/// verify, are problems (one line each): the store was tampered with or
+/// the log forked. `None`: nothing kept was witnessed by then.
 pub fn witnessed_by(
     policy: &Policy,
     log: &LogState<'_>,
     store: &dyn modelseal_evidence::EvidenceStore,
     time: u64,
 ) -> Result<(Option<WitnessedBy>, Vec<String>), modelseal_evidence::Error> {
-    let mut problems = Vec::new();
-    for kept in store.cosigned_before(time, MAX_CANDIDATES)? {
+    let mut problems: Vec<String> = Vec::new();
+    let mut best: Option<WitnessedBy> = None;
+    store.cosigned(&mut |kept| {
+        let Some(claimed) = kept.note.lines().nth(1).and_then(|l| l.parse::<u64>().ok()) else {
+            problems.push("a kept cosigned checkpoint is not a checkpoint note".into());
+            return Ok(());
+        };
+        if claimed > log.checkpoint.size || best.as_ref().is_some_and(|b| claimed <= b.size) {
+            return Ok(());
+        }
         match stored_cosignatures(policy, log, &kept.note) {
             Ok(Some((cp, found))) => {
                 if let Some(at) = quorum_time(policy, &found).filter(|at| *at <= time) {
-                    return Ok((
-                        Some(WitnessedBy {
-                            size: cp.size,
-                            time: at,
-                            cosignatures: found.into_iter().map(|c| (c.witness, c.time)).collect(),
-                        }),
-                        problems,
-                    ));
+                    best = Some(WitnessedBy {
+                        size: cp.size,
+                        time: at,
+                        cosignatures: found.into_iter().map(|c| (c.witness, c.time)).collect(),
+                        note: kept.note,
+                        stamp: kept.stamp,
+                    });
                 }
             }
             Ok(None) => {}
-            Err(e) => problems.push(e.replacen(
-                "the cosigned checkpoint",
-                "a kept cosigned checkpoint",
-                1,
-            )),
+            Err(e) => {
+                if problems.len() < 16 {
+                    problems.push(e.replacen(
+                        "the cosigned checkpoint",
+                        "a kept cosigned checkpoint",
+                        1,
+                    ));
+                }
+            }
         }
-    }
-    Ok((None, problems))
+        Ok(())
+    })?;
+    Ok((best, problems))
 }
 
 /// Makes an RFC 3161 stamp of a cosigned checkpoint's body (a TSA request).
@@ -671,7 +688,8 @@ pub fn witness_store(
         split_note(&run.cosigned_note).map_err(modelseal_evidence::Error::Evidence)?;
     let (found, _) = read_cosignatures(policy, body, &lines);
     let at = quorum_time(policy, &found);
-    if run.replace {
+    // The same note kept again would only grow the history.
+    if run.replace && previous.as_deref() != Some(run.cosigned_note.as_str()) {
         let stamped = match stamp {
             Some(stamp) => Some(stamp(body.as_bytes())?),
             None => None,
@@ -687,7 +705,7 @@ pub fn witness_store(
         )?)?;
     }
     Ok(StoreWitnessing {
-        kept: run.replace,
+        kept: run.replace && previous.as_deref() != Some(run.cosigned_note.as_str()),
         size: checkpoint.size,
         quorum_time: at.filter(|_| run.quorum),
         run,
@@ -781,8 +799,7 @@ mod tests {
         .unwrap();
         let small_note =
             std::fs::read_to_string(modelseal_evidence::checkpoint_path(&small)).unwrap();
-        let mut lines = std::fs::read_to_string(&small).unwrap();
-        std::fs::write(&log, &lines).unwrap();
+        std::fs::copy(&small, &log).unwrap();
         let store = modelseal_evidence::FileLog::new(&log);
         std::fs::copy(
             modelseal_evidence::checkpoint_path(&small),
@@ -798,7 +815,6 @@ mod tests {
             // Backdated: the writer's clock says 1970 plus 50 seconds.
             recorder.append(&deployment(i, 50)).unwrap();
         }
-        lines = std::fs::read_to_string(&log).unwrap();
         let big_note = std::fs::read_to_string(modelseal_evidence::checkpoint_path(&log)).unwrap();
         let check = modelseal_evidence::verify_store(
             &store,
@@ -863,12 +879,12 @@ mod tests {
             10,
         );
         assert_eq!(at(1500).0.unwrap().size, 3);
-        // A kept checkpoint of another log is a problem (its size hint
-        // lies, so it is examined first).
+        // A kept checkpoint of another log, larger than the one relied on,
+        // is a problem.
         let other = dir.path().join("other");
         modelseal_evidence::FileLog::create_with(
             &other,
-            (7..10).map(|i| deployment(i, 100)),
+            (7..11).map(|i| deployment(i, 100)),
             &private,
         )
         .unwrap();
@@ -885,7 +901,6 @@ mod tests {
         let (by, problems) = at(1700);
         assert_eq!(by.unwrap().size, 3);
         assert_eq!(problems.len(), 1, "{problems:?}");
-        assert!(lines.lines().count() == 5);
         // The quorum time is the earliest instant the quorum held.
         let note = cosigned(&small_note, &[("a.example", &k1, 7), ("b.example", &k2, 3)]);
         let (body, l) = split_note(&note).unwrap();

@@ -834,24 +834,41 @@ impl EvidenceStore for PgStore {
     fn latest_cosigned(&self) -> Result<Option<crate::KeptCosigned>> {
         Ok(self
             .read_cosigned(
-                "SELECT tree_size, witnessed_at, note, stamp FROM modelseal_evidence.cosigned \
-                 ORDER BY tree_size DESC, position DESC LIMIT 1",
+                "SELECT tree_size, witnessed_at, note, stamp, position \
+                 FROM modelseal_evidence.cosigned ORDER BY tree_size DESC, position DESC LIMIT 1",
                 &[],
             )?
             .into_iter()
-            .next())
+            .next()
+            .map(|(kept, _)| kept))
     }
 
-    fn cosigned_before(&self, time: u64, limit: usize) -> Result<Vec<crate::KeptCosigned>> {
-        let time = i64::try_from(time).unwrap_or(i64::MAX);
-        let limit = i64::try_from(limit.clamp(1, 10_000)).unwrap_or(1);
-        let mut found = self.read_cosigned(
-            "SELECT tree_size, witnessed_at, note, stamp FROM modelseal_evidence.cosigned \
-             WHERE witnessed_at <= $1 ORDER BY position DESC LIMIT $2",
-            &[&time, &limit],
-        )?;
-        found.sort_by_key(|k| std::cmp::Reverse(k.size));
-        Ok(found)
+    fn cosigned(&self, visit: &mut dyn FnMut(crate::KeptCosigned) -> Result<()>) -> Result<()> {
+        // In the order kept, a batch at a time.
+        let mut after = 0i64;
+        let mut seen = 0u64;
+        loop {
+            let rows = self.read_cosigned(
+                "SELECT tree_size, witnessed_at, note, stamp, position \
+                 FROM modelseal_evidence.cosigned WHERE position > $1 ORDER BY position LIMIT 500",
+                &[&after],
+            )?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for (kept, position) in rows {
+                seen += 1;
+                if seen > crate::MAX_KEPT_COSIGNED {
+                    return Err(Error::Evidence(format!(
+                        "{}: more than {} kept cosigned checkpoints",
+                        self.spec,
+                        crate::MAX_KEPT_COSIGNED
+                    )));
+                }
+                after = position;
+                visit(kept)?;
+            }
+        }
     }
 
     fn may_have_uncheckpointed_tail(&self) -> bool {
@@ -866,7 +883,7 @@ impl PgStore {
         &self,
         query: &str,
         params: &[&(dyn postgres::types::ToSql + Sync)],
-    ) -> Result<Vec<crate::KeptCosigned>> {
+    ) -> Result<Vec<(crate::KeptCosigned, i64)>> {
         let spec = &self.spec;
         let result = self.with_client(|client| match client.query(query, params) {
             Ok(rows) => Ok(rows),
@@ -887,6 +904,7 @@ impl PgStore {
                     row.get(2),
                     row.get(3),
                 )
+                .map(|kept| (kept, row.get(4)))
             })
             .collect()
     }
@@ -1026,6 +1044,9 @@ pub fn upgrade(spec: &ConnectSpec, writers: &[String], readers: &[String]) -> Re
     let mut client = connect_client(spec)?;
     let err = |e: postgres::Error| Error::Evidence(format!("{spec}: {}", describe(&e)));
     let mut tx = client.transaction().map_err(err)?;
+    // One upgrade at a time: a second waits here, then finds version 2.
+    tx.batch_execute("LOCK TABLE modelseal_evidence.meta IN EXCLUSIVE MODE")
+        .map_err(|e| pg_error(spec, &e))?;
     let row = tx
         .query_opt(
             "SELECT max(schema_version), min(key_origin) FROM modelseal_evidence.meta",
@@ -1052,7 +1073,33 @@ pub fn upgrade(spec: &ConnectSpec, writers: &[String], readers: &[String]) -> Re
         )
         .map_err(err)?;
     }
-    grant(&mut tx, writers, readers).map_err(err)?;
+    // The roles version 1 granted keep what they had: whoever may insert
+    // records may keep cosigned checkpoints, whoever may read them may
+    // read these.
+    let granted = tx
+        .query(
+            "SELECT DISTINCT grantee::text, privilege_type::text FROM information_schema.table_privileges \
+             WHERE table_schema = 'modelseal_evidence' AND table_name = 'records' \
+               AND privilege_type IN ('INSERT', 'SELECT') \
+               AND grantee::text <> (SELECT tableowner::text FROM pg_tables \
+                                     WHERE schemaname = 'modelseal_evidence' AND tablename = 'records')",
+            &[],
+        )
+        .map_err(err)?;
+    let mut all_writers: Vec<String> = writers.to_vec();
+    let mut all_readers: Vec<String> = readers.to_vec();
+    for row in &granted {
+        let (role, privilege): (String, String) = (row.get(0), row.get(1));
+        let list = if privilege == "INSERT" {
+            &mut all_writers
+        } else {
+            &mut all_readers
+        };
+        if !list.contains(&role) && quote_ident(&role).is_ok() {
+            list.push(role);
+        }
+    }
+    grant(&mut tx, &all_writers, &all_readers).map_err(err)?;
     tx.commit().map_err(err)?;
     Ok(found)
 }
