@@ -73,6 +73,7 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
             ignore_unsigned_files: false,
             links_outside_root: vec![],
             trusted_keys: vec![format!("SHA256:{}", "ab".repeat(32))],
+            format_exceptions: vec![],
         }),
         2 => Predicate::Deployment(DeploymentEvidence {
             target: Some("prod".into()),

@@ -399,6 +399,30 @@ impl Gate {
             policy_failed,
         );
         summary.trusted_keys = self.trusted_key_fingerprints();
+        // Formats a reviewed exception allowed count as safe once the
+        // policy passed, and the record names each one.
+        if let Some(p) = &self.policy
+            && summary
+                .verified_levels
+                .contains(&VerifiedLevel::PolicyPassed)
+            && summary
+                .verified_levels
+                .contains(&VerifiedLevel::FilesVerified)
+            && !summary
+                .verified_levels
+                .contains(&VerifiedLevel::FormatsSafe)
+            && let Some(excepted) = excepted_formats(&verdict, &p.policy.formats.exceptions)
+        {
+            let at = summary
+                .verified_levels
+                .iter()
+                .position(|l| *l == VerifiedLevel::PolicyPassed)
+                .unwrap_or(summary.verified_levels.len());
+            summary
+                .verified_levels
+                .insert(at, VerifiedLevel::FormatsSafe);
+            summary.format_exceptions = excepted;
+        }
         Ok(GateOutcome {
             verdict,
             policy,
@@ -492,6 +516,7 @@ fn summarise(
             .collect(),
         ignore_unsigned_files: request.ignore_unsigned_files,
         trusted_keys: Vec::new(),
+        format_exceptions: Vec::new(),
         links_outside_root: verdict
             .source_notes
             .iter()
@@ -510,6 +535,60 @@ fn summarise(
 
 /// Whether every signed file was inspected, from the bytes that were
 /// verified, and none can run code on load or is malformed.
+/// When every signed file was judged, and each one that could run code on
+/// load is allowed by one of the policy's reviewed exceptions at the
+/// digest verified (and no other file read beside them could): those
+/// exceptions, named. `None` when any such file is not excepted.
+fn excepted_formats(
+    verdict: &Verdict,
+    exceptions: &[crate::policy::Exception],
+) -> Option<Vec<crate::evidence::record::FormatException>> {
+    let reports = verdict.formats.as_ref()?;
+    if verdict.signed_files.is_empty()
+        || !verdict
+            .signed_files
+            .iter()
+            .all(|name| reports.find(name).is_some())
+    {
+        return None;
+    }
+    let signed: std::collections::HashSet<&str> = verdict.signed_files.iter().collect();
+    let mut excepted = Vec::new();
+    for r in reports.iter() {
+        let unsafe_to_load = r
+            .findings
+            .iter()
+            .any(|f| f.severity != crate::formats::Severity::Warning);
+        if !unsafe_to_load && !r.format.executes_code() {
+            continue;
+        }
+        // Tolerated unsigned files are never excepted (the policy's rules
+        // do not except them either).
+        if !signed.contains(r.name) {
+            return None;
+        }
+        let digest = verdict.file_sha256.get(r.name)?;
+        let e = exceptions
+            .iter()
+            .find(|e| e.path == r.name && e.sha256.eq_ignore_ascii_case(digest))?;
+        let finding = r
+            .findings
+            .iter()
+            .find(|f| f.severity != crate::formats::Severity::Warning)
+            .map_or_else(
+                || format!("{} runs code when loaded", r.format.name()),
+                |f| f.message.clone(),
+            );
+        excepted.push(crate::evidence::record::FormatException {
+            path: r.name.to_string(),
+            sha256: digest.to_ascii_lowercase(),
+            finding,
+            reason: e.reason.clone(),
+        });
+    }
+    (!excepted.is_empty()).then_some(excepted)
+}
+
 fn formats_safe(verdict: &Verdict) -> bool {
     let Some(reports) = &verdict.formats else {
         return false;

@@ -169,6 +169,83 @@ fn a_pickle_fails_unless_excepted_by_its_exact_digest() {
     );
     let (code, out, err) = verify_policy(&model, &sig, &policy, &bom_flag);
     assert_eq!(code, 0, "{out}{err}");
+    // Recorded and deployed: the reviewed exception counts for control 4
+    // (formats safe), and the record and the audit name it.
+    let log = tmp.path().join("evidence.jsonl");
+    let evidence_key = root().join("tests/cmd/evidence.priv.pem");
+    let (code, out, err) = verify_policy(
+        &model,
+        &sig,
+        &policy,
+        &[
+            "--bom",
+            bom.to_str().unwrap(),
+            "--evidence",
+            log.to_str().unwrap(),
+            "--evidence-key",
+            evidence_key.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let line: Value =
+        serde_json::from_str(fs::read_to_string(&log).unwrap().lines().next().unwrap()).unwrap();
+    let record: Value = {
+        use base64::Engine;
+        let payload = line["dsseEnvelope"]["payload"].as_str().or(line["payload"].as_str()).unwrap_or_else(|| panic!("{line}"));
+        serde_json::from_slice(
+            &base64::engine::general_purpose::STANDARD
+                .decode(payload)
+                .unwrap(),
+        )
+        .unwrap()
+    };
+    let vsa = &record["predicate"];
+    assert!(
+        vsa["verifiedLevels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l == "MODELSEAL_FORMATS_SAFE"),
+        "{vsa}"
+    );
+    assert_eq!(vsa["formatExceptions"][0]["path"], "extra.bin", "{vsa}");
+    assert_eq!(
+        vsa["formatExceptions"][0]["sha256"],
+        digest.as_str(),
+        "{vsa}"
+    );
+    assert_eq!(vsa["formatExceptions"][0]["reason"], "reviewed", "{vsa}");
+    let subject = record["subject"][0]["digest"]["sha256"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, _, err) = run(modelseal()
+        .args(["evidence", "deploy", "--name", "excepted", "--model"])
+        .arg(format!("sha256:{subject}"))
+        .arg("--evidence")
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(&evidence_key));
+    assert_eq!(code, 0, "{err}");
+    let (_, out, err) = run(modelseal()
+        .args(["--format", "json", "audit", "--evidence"])
+        .arg(&log)
+        .arg("--evidence-key")
+        .arg(root().join("tests/cmd/evidence.pub.pem")));
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    let c4 = report["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == 4)
+        .unwrap();
+    assert_eq!(c4["status"], "pass", "{c4}");
+    let notes = c4["supply_chain"][0]["notes"].to_string();
+    assert!(
+        notes.contains("reviewed exception(s): extra.bin (sha256:")
+            && notes.contains("reviewed: reviewed"),
+        "{notes}"
+    );
     let policy = write_policy(
         tmp.path(),
         &demo_keys_policy(&format!(

@@ -155,6 +155,26 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
     };
     finding.verification = Some(verification_ref(r, v));
     finding.ok = true;
+    // A reviewed exception counts, and is named.
+    if !v.format_exceptions.is_empty() {
+        finding.notes.push(format!(
+            "formats judged safe by the policy's reviewed exception(s): {}",
+            v.format_exceptions
+                .iter()
+                .map(|e| format!(
+                    "{} (sha256:{}; {}{})",
+                    e.path,
+                    e.sha256,
+                    e.finding,
+                    e.reason
+                        .as_deref()
+                        .map(|r| format!("; reviewed: {r}"))
+                        .unwrap_or_default()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     let bom = bom(view, sha256, v);
     match &bom {
         None => finding

@@ -381,6 +381,26 @@ pub struct VerificationSummary {
     /// pass relied on (absent in records of 0.2 and earlier).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trusted_keys: Vec<String>,
+    /// Signed files that could run code on load, or are of a format the
+    /// policy does not allow, and that the policy's reviewed exceptions
+    /// allowed by their SHA-256: `MODELSEAL_FORMATS_SAFE` was established
+    /// with these named (absent in records of 0.2 and earlier).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub format_exceptions: Vec<FormatException>,
+}
+
+/// A file a policy's reviewed exception allowed, by its digest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FormatException {
+    /// The file, relative to the model root.
+    pub path: String,
+    /// Its SHA-256 (hex), as verified and as the exception names it.
+    pub sha256: String,
+    /// What the file's reader found in it.
+    pub finding: String,
+    /// Why it was allowed, as the policy says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// A symbolic link and where it resolved.
@@ -1050,6 +1070,7 @@ mod tests {
                 ignore_unsigned_files: true,
                 links_outside_root: vec![],
                 trusted_keys: vec!["SHA256:".to_string() + &"ab".repeat(32)],
+                format_exceptions: vec![],
             }),
             Predicate::Attachment(AttachmentEvidence {
                 control: 1,

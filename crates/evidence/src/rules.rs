@@ -484,6 +484,7 @@ mod tests {
                 ignore_unsigned_files: false,
                 links_outside_root: vec![],
                 trusted_keys: vec![],
+                format_exceptions: vec![],
             }),
             clock: clock::TimeSource::Test,
         }

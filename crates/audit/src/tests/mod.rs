@@ -136,6 +136,7 @@ impl Log {
                 ignore_unsigned_files: false,
                 links_outside_root: vec![],
                 trusted_keys: vec![],
+                format_exceptions: vec![],
             }),
         )
     }
