@@ -191,7 +191,10 @@ fn a_pickle_fails_unless_excepted_by_its_exact_digest() {
         serde_json::from_str(fs::read_to_string(&log).unwrap().lines().next().unwrap()).unwrap();
     let record: Value = {
         use base64::Engine;
-        let payload = line["dsseEnvelope"]["payload"].as_str().or(line["payload"].as_str()).unwrap_or_else(|| panic!("{line}"));
+        let payload = line["dsseEnvelope"]["payload"]
+            .as_str()
+            .or(line["payload"].as_str())
+            .unwrap_or_else(|| panic!("{line}"));
         serde_json::from_slice(
             &base64::engine::general_purpose::STANDARD
                 .decode(payload)
