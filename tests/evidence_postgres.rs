@@ -325,11 +325,8 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
     assert_eq!(code, 0, "{out}");
     // Kept in the database: without asking any witness (--snapshot), the
     // stored cosignatures reach the quorum.
-    let (code, out, err) = run(db
-        .reader_cmd()
-        .args(["evidence", "verify", "--snapshot", "--witness-policy"])
-        .arg(&policy));
-    assert_eq!(code, 0, "{out}{err}");
+    let (code, out) = db.verify_kept(&policy);
+    assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("witnessed: 4 records under the policy's quorum"),
         "{out}"
@@ -354,6 +351,16 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
 }
 
 impl Db {
+    /// `evidence verify --snapshot` under `policy` as the reader role: the
+    /// cosignatures kept in the database, no witness asked.
+    fn verify_kept(&self, policy: &Path) -> (i32, String) {
+        let (code, out, err) = run(self
+            .reader_cmd()
+            .args(["evidence", "verify", "--snapshot", "--witness-policy"])
+            .arg(policy));
+        (code, format!("{out}{err}"))
+    }
+
     /// `evidence witness` as the writer role (which may keep cosigned
     /// checkpoints), with the public evidence key.
     fn witness(&self, policy: &Path) -> (i32, String) {
@@ -407,11 +414,8 @@ fn a_version_1_schema_is_upgraded_to_keep_cosigned_checkpoints() {
     assert!(out.contains("was version 2"), "{out}");
     let (code, out) = db.witness(&policy);
     assert_eq!(code, 0, "{out}");
-    let (code, out, err) = run(db
-        .reader_cmd()
-        .args(["evidence", "verify", "--snapshot", "--witness-policy"])
-        .arg(&policy));
-    assert_eq!(code, 0, "{out}{err}");
+    let (code, out) = db.verify_kept(&policy);
+    assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("witnessed: 2 records under the policy's quorum"),
         "{out}"

@@ -1104,23 +1104,7 @@ fn the_service_has_its_evidence_log_witnessed_as_it_grows() {
     .unwrap();
     let log = dir.join("evidence.jsonl");
     let attach = |who: &str| {
-        let doc = dir.join(format!("{who}.doc"));
-        std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
-        let (code, _, err) = run(modelseal()
-            .args([
-                "evidence",
-                "attach",
-                "--control",
-                "1",
-                "--reviewer",
-                who,
-                "--file",
-            ])
-            .arg(&doc)
-            .arg("--evidence")
-            .arg(&log)
-            .arg("--evidence-key")
-            .arg(&key));
+        let (code, err) = crate::witness::attach_at(&log, who, None, None);
         assert_eq!(code, 0, "{err}");
     };
     attach("a");

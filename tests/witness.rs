@@ -167,9 +167,24 @@ fn append(log: &Path, who: &str) {
 /// Appends one record, with the witnesses of `policy` asked afterwards
 /// when given: (exit code, stderr).
 fn append_witnessed(log: &Path, who: &str, policy: Option<&Path>) -> (i32, String) {
+    attach_at(log, who, None, policy)
+}
+
+/// Appends one record (a document reviewed by `who`) to `log`, sealed with
+/// the test evidence key, at `clock` (default: the test clock), with the
+/// witnesses of `policy` asked afterwards when given: (exit code, stderr).
+pub(crate) fn attach_at(
+    log: &Path,
+    who: &str,
+    clock: Option<&str>,
+    policy: Option<&Path>,
+) -> (i32, String) {
     let doc = log.with_extension("doc");
     std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
     let mut cmd = modelseal();
+    if let Some(clock) = clock {
+        cmd.env(TEST_NOW, clock);
+    }
     cmd.args([
         "evidence",
         "attach",
@@ -523,25 +538,8 @@ fn a_tsa_stamps_the_cosigned_checkpoint_and_verify_holds_the_log_to_it() {
     let log = tmp.path().join("log");
     // The responder keeps the real clock: so does modelseal here.
     let now = jiff::Timestamp::now().to_string();
-    let doc = tmp.path().join("doc");
-    std::fs::write(&doc, "reviewed\n").unwrap();
     for who in ["a", "b"] {
-        let (code, _, err) = run(modelseal()
-            .env(TEST_NOW, &now)
-            .args([
-                "evidence",
-                "attach",
-                "--control",
-                "1",
-                "--reviewer",
-                who,
-                "--file",
-            ])
-            .arg(&doc)
-            .arg("--evidence")
-            .arg(&log)
-            .arg("--evidence-key")
-            .arg(evidence_key().0));
+        let (code, err) = attach_at(&log, who, Some(&now), None);
         assert_eq!(code, 0, "{err}");
     }
     let (code, out, err) = run(modelseal()
@@ -611,24 +609,7 @@ fn an_audit_as_of_a_time_counts_what_the_witnesses_had_cosigned_by_then() {
     // Every record is dated 2020, before anything is witnessed.
     let clock = "2020-01-01T00:00:00Z";
     let attach = |who: &str| {
-        let doc = tmp.path().join(format!("{who}.doc"));
-        std::fs::write(&doc, format!("reviewed by {who}\n")).unwrap();
-        let (code, _, err) = run(modelseal()
-            .env(TEST_NOW, clock)
-            .args([
-                "evidence",
-                "attach",
-                "--control",
-                "1",
-                "--reviewer",
-                who,
-                "--file",
-            ])
-            .arg(&doc)
-            .arg("--evidence")
-            .arg(&log)
-            .arg("--evidence-key")
-            .arg(evidence_key().0));
+        let (code, err) = attach_at(&log, who, Some(clock), None);
         assert_eq!(code, 0, "{err}");
     };
     for who in ["a", "b", "c"] {

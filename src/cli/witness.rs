@@ -57,18 +57,7 @@ impl WitnessArgs {
 /// The log's state for the witness checks, from a verification that kept
 /// the leaves.
 fn state<'a>(check: &'a LogCheck, key: &'a ed25519_dalek::VerifyingKey) -> Result<LogState<'a>> {
-    match (&check.checkpoint, &check.checkpoint_note) {
-        (Some(checkpoint), Some(note)) if check.ok() => Ok(LogState {
-            note,
-            checkpoint,
-            leaves: &check.leaves,
-            key,
-        }),
-        _ => Err(Error::Evidence(format!(
-            "{}: the log is not intact, so its witnesses cannot be asked about it",
-            check.location
-        ))),
-    }
+    LogState::of(check, key).map_err(Error::Evidence)
 }
 
 /// What one witness holds, in words.

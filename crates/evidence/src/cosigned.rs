@@ -10,6 +10,7 @@
 //! store can delete entries (which only loses witnessed times) but cannot
 //! forge a cosignature.
 
+use crate::log::{dir_of, with_suffix};
 use crate::{Error, Result};
 use base64::Engine;
 use std::fs::{File, OpenOptions};
@@ -41,6 +42,12 @@ pub struct KeptCosigned {
 }
 
 impl KeptCosigned {
+    /// The tree size the note's body claims, unchecked (`None`: not a
+    /// checkpoint note).
+    pub fn claimed_size(&self) -> Option<u64> {
+        claimed_size(&self.note)
+    }
+
     /// A cosigned note to keep, with its size and quorum time (hints) and
     /// its stamp, if any. Refuses a note or stamp larger than a store keeps.
     pub fn new(size: u64, witnessed_at: u64, note: String, stamp: Option<Vec<u8>>) -> Result<Self> {
@@ -72,12 +79,6 @@ pub fn stamp_path(witnessed: &Path) -> PathBuf {
 /// Where a file log keeps every cosigned checkpoint kept, one per line.
 pub fn history_path(log: &Path) -> PathBuf {
     with_suffix(log, ".witnessed.history")
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s = path.as_os_str().to_os_string();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -128,11 +129,7 @@ pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn sync_parent(path: &Path) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    File::open(dir)?.sync_all()
+    File::open(dir_of(path))?.sync_all()
 }
 
 /// The size a checkpoint note's body claims (its second line), unchecked.

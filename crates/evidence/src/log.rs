@@ -26,7 +26,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::path::{Path, PathBuf};
 
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+/// `path` with `suffix` appended to its file name (the files kept beside
+/// a log).
+pub(crate) fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
     PathBuf::from(s)
@@ -128,6 +130,20 @@ impl FileLog {
 
     fn lock_path(&self) -> PathBuf {
         with_suffix(&self.path, ".lock")
+    }
+
+    /// Takes the log's lock exclusively (appends and keeping cosigned
+    /// checkpoints), making the lock file if there is none yet.
+    fn lock_exclusive(&self) -> Result<File> {
+        let lock_path = self.lock_path();
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| Error::io(&lock_path, e))?;
+        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        Ok(lock)
     }
 
     fn read_checkpoint(&self) -> Result<Option<String>> {
@@ -369,11 +385,16 @@ impl FileLog {
 }
 
 /// Flushes the directory holding `path` (a new or renamed entry in it).
-fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
+/// The directory `path` is in (`.` for a bare name).
+pub(crate) fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
-    };
+    }
+}
+
+fn sync_dir(path: &Path) -> Result<()> {
+    let dir = dir_of(path);
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(dir, e))
@@ -404,14 +425,7 @@ impl EvidenceStore for FileLog {
                 self.path.display()
             )));
         }
-        let lock_path = self.lock_path();
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
-        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let lock = self.lock_exclusive()?;
         let result = self.append_locked(seals, key);
         let _ = lock.unlock();
         result
@@ -452,14 +466,7 @@ impl EvidenceStore for FileLog {
     }
 
     fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> Result<()> {
-        let lock_path = self.lock_path();
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| Error::io(&lock_path, e))?;
-        lock.lock().map_err(|e| Error::io(&lock_path, e))?;
+        let lock = self.lock_exclusive()?;
         let result = crate::cosigned::keep_in_files(&self.path, kept);
         let _ = lock.unlock();
         result

@@ -57,6 +57,29 @@ pub struct LogState<'a> {
     pub key: &'a VerifyingKey,
 }
 
+impl<'a> LogState<'a> {
+    /// The state of a log as `check` found it (kept with its leaves),
+    /// sealed by `key`; an error when the log is not intact, for a log
+    /// that does not verify cannot be put to its witnesses.
+    pub fn of(
+        check: &'a modelseal_evidence::LogCheck,
+        key: &'a VerifyingKey,
+    ) -> Result<Self, String> {
+        match (&check.checkpoint, &check.checkpoint_note) {
+            (Some(checkpoint), Some(note)) if check.ok() => Ok(LogState {
+                note,
+                checkpoint,
+                leaves: &check.leaves,
+                key,
+            }),
+            _ => Err(format!(
+                "{}: the log is not intact, so its witnesses cannot be asked about it",
+                check.location
+            )),
+        }
+    }
+}
+
 /// The result of asking the witnesses to cosign.
 #[derive(Debug, Clone)]
 pub struct Witnessing {
@@ -589,7 +612,7 @@ pub fn witnessed_by(
     let mut problems: Vec<String> = Vec::new();
     let mut best: Option<WitnessedBy> = None;
     store.cosigned(&mut |kept| {
-        let Some(claimed) = kept.note.lines().nth(1).and_then(|l| l.parse::<u64>().ok()) else {
+        let Some(claimed) = kept.claimed_size() else {
             problems.push("a kept cosigned checkpoint is not a checkpoint note".into());
             return Ok(());
         };
@@ -663,24 +686,8 @@ pub fn witness_store(
             ..Default::default()
         },
     )?;
-    let (Some(checkpoint), Some(note)) = (&check.checkpoint, &check.checkpoint_note) else {
-        return Err(modelseal_evidence::Error::Evidence(format!(
-            "{}: the log is not intact, so its witnesses cannot be asked about it",
-            check.location
-        )));
-    };
-    if !check.ok() {
-        return Err(modelseal_evidence::Error::Evidence(format!(
-            "{}: the log is not intact, so its witnesses cannot be asked about it",
-            check.location
-        )));
-    }
-    let state = LogState {
-        note,
-        checkpoint,
-        leaves: &check.leaves,
-        key,
-    };
+    let state = LogState::of(&check, key).map_err(modelseal_evidence::Error::Evidence)?;
+    let checkpoint = state.checkpoint;
     let previous = store.latest_cosigned()?.map(|k| k.note);
     let run = witness(policy, &state, previous.as_deref(), timeout)
         .map_err(modelseal_evidence::Error::Evidence)?;
