@@ -53,14 +53,26 @@ impl LiteWitness {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !socket.exists() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
+        // The agent's socket appears at bind() and answers after listen():
+        // ssh-add is retried until the agent takes the key.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = external_tool("ssh-add")
+                .env("SSH_AUTH_SOCK", &socket)
+                .arg("-q")
+                .arg(&key)
+                .output()
+                .expect("ssh-add runs");
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ssh-agent did not take the key: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::thread::sleep(Duration::from_millis(50));
         }
-        ok(external_tool("ssh-add")
-            .env("SSH_AUTH_SOCK", &socket)
-            .arg("-q")
-            .arg(&key));
         let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
         let fingerprint = ok(external_tool("ssh-keygen")
             .args(["-E", "sha256", "-l", "-f"])
@@ -71,17 +83,21 @@ impl LiteWitness {
         let raw: [u8; 32] = blob[blob.len() - 32..].try_into().unwrap();
         let vk = ed25519_dalek::VerifyingKey::from_bytes(&raw).unwrap();
         let vkey = modelseal::witness::witness_vkey(&name, &vk);
-        let port = free_port();
         let mut w = LiteWitness {
             name,
             vkey,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             db: dir.join(format!("w{n}.db")),
             agent,
             server: None,
         };
-        w.server = Some(
-            external_tool("litewitness")
+        // A free port can be taken by another test between the probe and
+        // litewitness binding it: a witness that exits is started again on
+        // another port; one that runs but never answers is an error.
+        let log = dir.join(format!("w{n}.log"));
+        for attempt in 1..=5 {
+            let port = free_port();
+            let mut server = external_tool("litewitness")
                 .arg("-db")
                 .arg(&w.db)
                 .args(["-name", &w.name, "-key", &fingerprint, "-listen"])
@@ -89,16 +105,36 @@ impl LiteWitness {
                 .arg("-ssh-agent")
                 .arg(&socket)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(std::fs::File::create(&log).unwrap())
                 .spawn()
-                .unwrap(),
-        );
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "litewitness did not start");
-            std::thread::sleep(Duration::from_millis(50));
+                .unwrap();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            loop {
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    w.url = format!("http://127.0.0.1:{port}");
+                    w.server = Some(server);
+                    return w;
+                }
+                if server.try_wait().unwrap().is_some() {
+                    break;
+                }
+                if Instant::now() >= deadline {
+                    let _ = server.kill();
+                    let _ = server.wait();
+                    panic!(
+                        "litewitness did not answer: {}",
+                        std::fs::read_to_string(&log).unwrap_or_default()
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert!(
+                attempt < 5,
+                "litewitness exited five times: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
         }
-        w
+        unreachable!("the loop returns or panics")
     }
 
     /// Tells the witness about the log (witnessctl, as its README says).
