@@ -326,6 +326,8 @@ impl OciSource {
 struct LayerFiles {
     files: Vec<(String, FileResult)>,
     notes: Vec<SourceNote>,
+    /// A container image layer's entries outside the model.
+    outside: Vec<tar::Outside>,
 }
 
 impl OciSource {
@@ -416,30 +418,33 @@ impl OciSource {
             LayerKind::Tar { .. } => {
                 let what = format!("layer {digest}");
                 let reader = self.registry.blob(digest, layer.descriptor.size, &what)?;
-                let reader = tar::read_tar_layer(reader, layer, &mut |name, _size, entry| {
-                    if !wanted(name) {
-                        std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
-                            Error::from(OciError::unavailable_if_io(format!("{what}: {e}"), &e))
-                        })?;
-                        return Ok(());
-                    }
-                    let mut file = FileStream::new(
-                        name,
-                        spec.algorithm,
-                        spec.method,
-                        want_sha(name),
-                        spec.inspect_formats,
-                    )?;
-                    copy_into(entry, &mut file, name, progress)?;
-                    out.files.push((name.to_string(), file.finish()?));
-                    out.notes.push(SourceNote::Read {
-                        path: name.to_string(),
-                        from: what.clone(),
-                    });
-                    Ok(())
-                })?;
+                let mut outside = Vec::new();
+                let reader =
+                    tar::read_tar_layer(reader, layer, &mut outside, &mut |name, _size, entry| {
+                        if !wanted(name) {
+                            std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
+                                Error::from(OciError::unavailable_if_io(format!("{what}: {e}"), &e))
+                            })?;
+                            return Ok(());
+                        }
+                        let mut file = FileStream::new(
+                            name,
+                            spec.algorithm,
+                            spec.method,
+                            want_sha(name),
+                            spec.inspect_formats,
+                        )?;
+                        copy_into(entry, &mut file, name, progress)?;
+                        out.files.push((name.to_string(), file.finish()?));
+                        out.notes.push(SourceNote::Read {
+                            path: name.to_string(),
+                            from: what.clone(),
+                        });
+                        Ok(())
+                    })?;
                 // Nothing counts until the whole blob matched its digest.
                 reader.finish()?;
+                out.outside = outside;
             }
         }
         Ok(out)
@@ -506,6 +511,15 @@ impl ModelSource for OciSource {
             .par_iter()
             .map(|layer| self.hash_layer(layer, spec, progress))
             .collect::<Result<_>>()?;
+        // A link one layer of a container image sets up, written through
+        // by a later one, is resolved as the runtime will resolve it.
+        tar::links_across_layers(
+            self.layout
+                .layers
+                .iter()
+                .zip(&parts)
+                .map(|(l, p)| (l.descriptor.digest.as_str(), p.outside.as_slice())),
+        )?;
         let mut hashed = Hashed::default();
         let mut seen = BTreeSet::new();
         let mut reports = Vec::new();

@@ -82,6 +82,7 @@ pub(super) fn pull(
     progress.set_total(layers.iter().map(|l| l.descriptor.size).sum());
     let mut files = 0;
     let mut bytes = 0;
+    let mut outside = Vec::new();
     for layer in layers {
         let digest = &layer.descriptor.digest;
         match &layer.kind {
@@ -100,23 +101,31 @@ pub(super) fn pull(
                     inner: reader,
                     progress,
                 };
-                let counter = super::tar::read_tar_layer(counter, layer, &mut |name, _, entry| {
-                    if keep.keeps(name) {
-                        write_file(&staging.path, name, entry, &|_: u64| {})?;
-                        files += 1;
-                    } else {
-                        // Read (the layer's digest covers it), not written.
-                        std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
-                            Error::from(OciError::unavailable_if_io(format!("{name}: {e}"), &e))
-                        })?;
-                    }
-                    Ok(())
-                })?;
+                let mut seen = Vec::new();
+                let counter = super::tar::read_tar_layer(
+                    counter,
+                    layer,
+                    &mut seen,
+                    &mut |name, _, entry| {
+                        if keep.keeps(name) {
+                            write_file(&staging.path, name, entry, &|_: u64| {})?;
+                            files += 1;
+                        } else {
+                            // Read (the layer's digest covers it), not written.
+                            std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
+                                Error::from(OciError::unavailable_if_io(format!("{name}: {e}"), &e))
+                            })?;
+                        }
+                        Ok(())
+                    },
+                )?;
                 counter.inner.finish()?;
+                outside.push((digest.as_str(), seen));
             }
         }
         bytes += layer.descriptor.size;
     }
+    super::tar::links_across_layers(outside.iter().map(|(d, o)| (*d, o.as_slice())))?;
     if let Keep::Only(names) = keep
         && files != names.len()
     {

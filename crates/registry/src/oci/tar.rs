@@ -18,19 +18,24 @@ use std::io::Read;
 /// Reads the tar layer `layer` from `reader` (the blob's bytes), calling
 /// `visit(name, size, bytes)` for each model file in archive order. The
 /// visitor must read the entry to its end.
+///
+/// The entries of a container image's layer outside the model are pushed
+/// onto `outside`, so that [`links_across_layers`] can resolve them
+/// through the links of the layers below.
 pub(crate) fn read_tar_layer<R: Read>(
     reader: R,
     layer: &Layer,
+    outside: &mut Vec<Outside>,
     visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<R> {
     let LayerKind::Tar { compression, root } = layer.kind else {
         return Err(bad(layer, "not a tar layer".into()));
     };
     match compression {
-        Compression::None => entries(reader, layer, root, visit),
+        Compression::None => entries(reader, layer, root, outside, visit),
         Compression::Gzip => {
             let decoder = flate2::read::MultiGzDecoder::new(reader);
-            Ok(entries(decoder, layer, root, visit)?.into_inner())
+            Ok(entries(decoder, layer, root, outside, visit)?.into_inner())
         }
         Compression::Zstd => Err(bad(
             layer,
@@ -47,16 +52,98 @@ fn bad(layer: &Layer, reason: String) -> Error {
     })
 }
 
+/// An entry of a container image layer outside the model, as far as
+/// where later entries land is concerned: its name, and its link target
+/// (with whether the link is symbolic) when it is a link.
+#[derive(Debug, Clone)]
+pub(crate) struct Outside {
+    name: String,
+    link: Option<(String, bool)>,
+}
+
+/// Most entries outside the model kept for the image-wide link check: a
+/// base image has tens of thousands.
+const MAX_OUTSIDE: usize = 2_000_000;
+
+/// The symbolic links met so far (where each link lands -> its target),
+/// and the checks that keep every entry written through them out of the
+/// model directory.
+#[derive(Default)]
+struct Links(std::collections::HashMap<String, String>);
+
+impl Links {
+    /// Checks one entry outside the model named `name` (a checked
+    /// relative name), a link to `target` (symbolic or hard) or not,
+    /// against the links met before it, and records it when it is a
+    /// symbolic link. Returns what is wrong with it.
+    fn outside(
+        &mut self,
+        name: &str,
+        link: Option<(&str, bool)>,
+    ) -> std::result::Result<(), String> {
+        // Where the entry really lands: its directory resolved through the
+        // links met before it (a runtime's secure join follows them).
+        let landed = through_links(name, &self.0);
+        if landed.as_deref() != Some(name) {
+            let lands_in_models = landed
+                .as_deref()
+                .is_none_or(|p| p == MODELCAR_ROOT || p.starts_with(&format!("{MODELCAR_ROOT}/")));
+            if lands_in_models {
+                return Err(format!(
+                    "an entry whose directory is a link that leads into /{MODELCAR_ROOT}"
+                ));
+            }
+        }
+        if let Some((target, symbolic)) = link {
+            let from = landed.clone().unwrap_or_else(|| name.to_string());
+            if leads_into_models(&from, target, symbolic) {
+                return Err(format!(
+                    "link to {target:?}, which leads into /{MODELCAR_ROOT}"
+                ));
+            }
+            if symbolic && self.0.len() < MAX_LINKS {
+                self.0.insert(from, target.to_string());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks the entries outside the model of every layer of a container
+/// image (`layers`: each layer's digest and what [`read_tar_layer`]
+/// recorded, in the manifest's order, lowest first) against the links of
+/// the layers below them: a link one layer sets up and a later layer
+/// writes through lands in the model when the runtime unpacks the image.
+pub(crate) fn links_across_layers<'a>(
+    layers: impl IntoIterator<Item = (&'a str, &'a [Outside])>,
+) -> Result<()> {
+    let mut links = Links::default();
+    for (digest, outside) in layers {
+        for entry in outside {
+            let link = entry.link.as_ref().map(|(t, s)| (t.as_str(), *s));
+            links.outside(&entry.name, link).map_err(|kind| {
+                Error::from(OciError::UnsupportedEntry {
+                    layer: digest.to_string(),
+                    name: entry.name.clone(),
+                    kind: format!("{kind}, through a link of a layer below"),
+                })
+            })?;
+        }
+    }
+    Ok(())
+}
+
 fn entries<R: Read>(
     reader: R,
     layer: &Layer,
     root: TarRoot,
+    outside: &mut Vec<Outside>,
     visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<R> {
     let digest = &layer.descriptor.digest;
     // The symbolic links met so far in this layer: a later entry whose path
     // goes through one is written where the link leads.
-    let mut links: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut links = Links::default();
     let mut archive = tar::Archive::new(reader);
     {
         let entries = archive.entries().map_err(|e| bad(layer, e.to_string()))?;
@@ -102,49 +189,37 @@ fn entries<R: Read>(
             // model directory (or to the root above it) lets a later entry
             // or layer write into /models through it when the runtime
             // unpacks the image, unseen by a reader that skips the rest.
-            // Where the entry really lands: its directory resolved through
-            // the links met before it (a runtime's secure join follows them).
-            let landed = through_links(&name, &links);
-            if root == TarRoot::ModelsDir
-                && in_model.is_none()
-                && landed.as_deref() != Some(name.as_str())
-            {
-                let lands_in_models = landed.as_deref().is_none_or(|p| {
-                    p == MODELCAR_ROOT || p.starts_with(&format!("{MODELCAR_ROOT}/"))
-                });
-                if lands_in_models {
-                    return Err(Error::from(OciError::UnsupportedEntry {
+            if root == TarRoot::ModelsDir && in_model.is_none() {
+                let link = match kind {
+                    tar::EntryType::Symlink | tar::EntryType::Link => Some((
+                        entry
+                            .link_name_bytes()
+                            .map(|t| String::from_utf8_lossy(&t).into_owned())
+                            .unwrap_or_default(),
+                        kind == tar::EntryType::Symlink,
+                    )),
+                    _ => None,
+                };
+                let as_link = link.as_ref().map(|(t, s)| (t.as_str(), *s));
+                links.outside(&name, as_link).map_err(|kind| {
+                    Error::from(OciError::UnsupportedEntry {
                         layer: digest.clone(),
                         name: text.clone(),
-                        kind: format!(
-                            "an entry whose directory is a link that leads into /{MODELCAR_ROOT}"
+                        kind,
+                    })
+                })?;
+                if outside.len() >= MAX_OUTSIDE {
+                    return Err(bad(
+                        layer,
+                        format!(
+                            "more than {MAX_OUTSIDE} entries outside /{MODELCAR_ROOT} in the image"
                         ),
-                    }));
+                    ));
                 }
-            }
-            if root == TarRoot::ModelsDir
-                && in_model.is_none()
-                && matches!(kind, tar::EntryType::Symlink | tar::EntryType::Link)
-            {
-                let target = entry
-                    .link_name_bytes()
-                    .map(|t| String::from_utf8_lossy(&t).into_owned())
-                    .unwrap_or_default();
-                let from = landed.clone().unwrap_or_else(|| name.clone());
-                if leads_into_models(&from, &target, kind == tar::EntryType::Symlink) {
-                    return Err(Error::from(OciError::UnsupportedEntry {
-                        layer: digest.clone(),
-                        name: text.clone(),
-                        kind: format!("link to {target:?}, which leads into /{MODELCAR_ROOT}"),
-                    }));
-                }
-            }
-            if kind == tar::EntryType::Symlink
-                && let Some(target) = entry.link_name_bytes()
-                && links.len() < MAX_LINKS
-            {
-                let from = landed.clone().unwrap_or_else(|| name.clone());
-                links.insert(from, String::from_utf8_lossy(&target).into_owned());
+                outside.push(Outside {
+                    name: name.clone(),
+                    link,
+                });
             }
             let touches_model = in_model.is_some()
                 || (whiteout
@@ -442,10 +517,14 @@ mod tests {
     use super::*;
 
     fn layer(root: TarRoot) -> Layer {
+        layer_named(root, "sha256:00")
+    }
+
+    fn layer_named(root: TarRoot, digest: &str) -> Layer {
         Layer {
             descriptor: Descriptor {
                 media_type: "application/vnd.oci.image.layer.v1.tar".into(),
-                digest: "sha256:00".into(),
+                digest: digest.into(),
                 size: 0,
                 artifact_type: None,
                 annotations: Default::default(),
@@ -486,12 +565,17 @@ mod tests {
 
     fn names(bytes: &[u8], root: TarRoot) -> Result<Vec<(String, Vec<u8>)>> {
         let mut out = Vec::new();
-        read_tar_layer(bytes, &layer(root), &mut |name, _size, r| {
-            let mut data = Vec::new();
-            r.read_to_end(&mut data).unwrap();
-            out.push((name.to_string(), data));
-            Ok(())
-        })?;
+        read_tar_layer(
+            bytes,
+            &layer(root),
+            &mut Vec::new(),
+            &mut |name, _size, r| {
+                let mut data = Vec::new();
+                r.read_to_end(&mut data).unwrap();
+                out.push((name.to_string(), data));
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -725,6 +809,76 @@ mod tests {
         let mut loops = std::collections::HashMap::new();
         loops.insert("l".to_string(), "l".to_string());
         assert_eq!(through_links("l/f", &loops), None);
+    }
+
+    /// A link one layer sets up and a later layer writes through: each
+    /// layer alone is harmless (`a/b/c -> ..`; `a/b/c/l -> ../models`,
+    /// literally `a/b/models`; a file under `a/b/c/l`), but unpacked in
+    /// order the file lands in /models. A base image's ordinary links
+    /// used by a later layer still pass.
+    #[test]
+    fn links_set_up_by_one_layer_and_used_by_a_later_one_are_followed() {
+        use tar::EntryType::*;
+        let layer = |entries: &[(&str, tar::EntryType, &str)]| {
+            let mut b = tar::Builder::new(Vec::new());
+            for (path, kind, target) in entries {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(*kind);
+                h.set_mode(0o755);
+                h.set_path(path).unwrap();
+                let data: &[u8] = if *kind == Regular { b"import os" } else { b"" };
+                h.set_size(data.len() as u64);
+                if matches!(kind, Symlink | Link) {
+                    h.set_link_name(target).unwrap();
+                }
+                h.set_cksum();
+                b.append(&h, data).unwrap();
+            }
+            b.into_inner().unwrap()
+        };
+        let image = |layers: &[Vec<u8>]| -> Result<()> {
+            let mut seen = Vec::new();
+            for (i, bytes) in layers.iter().enumerate() {
+                let mut outside = Vec::new();
+                read_tar_layer(
+                    &bytes[..],
+                    &layer_named(TarRoot::ModelsDir, &format!("sha256:{i}")),
+                    &mut outside,
+                    &mut |_, _, r| {
+                        std::io::copy(r, &mut std::io::sink()).unwrap();
+                        Ok(())
+                    },
+                )?;
+                seen.push((format!("sha256:{i}"), outside));
+            }
+            links_across_layers(seen.iter().map(|(d, o)| (d.as_str(), o.as_slice())))
+        };
+        let evil = [
+            layer(&[("a/b/c", Symlink, "..")]),
+            layer(&[("a/b/c/l", Symlink, "../models")]),
+            layer(&[("a/b/c/l/modeling_evil.py", Regular, "")]),
+        ];
+        for one in &evil {
+            image(std::slice::from_ref(one)).expect("each layer alone is harmless");
+        }
+        let err = image(&evil).unwrap_err().to_string();
+        assert!(err.contains("sha256:1") && err.contains("a/b/c/l"), "{err}");
+        assert!(err.contains("through a link of a layer below"), "{err}");
+        // Through a directory link of the base image into the model.
+        let err = image(&[
+            layer(&[("a/b/c", Symlink, "..")]),
+            layer(&[("a/b/c/sub", Symlink, "../../models/sub")]),
+        ]);
+        assert!(err.is_err());
+        let base = [
+            layer(&[("lib", Directory, ""), ("lib64", Symlink, "lib")]),
+            layer(&[
+                ("lib64/libx.so", Regular, ""),
+                ("bin/sh", Symlink, "/bin/busybox"),
+            ]),
+            layer(&[("models/config.json", Regular, "")]),
+        ];
+        image(&base).expect("a base image's own links pass");
     }
 
     /// The constructs a second review found readers still read apart.
