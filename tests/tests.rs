@@ -17,6 +17,8 @@ mod file_arguments;
 mod formats;
 mod hf_cache;
 mod interop;
+#[cfg(feature = "oci")]
+mod layers;
 mod library;
 mod loaders;
 #[cfg(feature = "oci")]

@@ -6,6 +6,7 @@ Usage (REGISTRY is HOST:PORT, plain HTTP on loopback):
   registry_tool.py push-raw REGISTRY REPO:TAG DIR
   registry_tool.py push-tar REGISTRY REPO:TAG DIR (modelcar|modelpack) (gzip|plain)
   registry_tool.py push-evil-tar REGISTRY REPO:TAG KIND
+  registry_tool.py push-layers REGISTRY REPO:TAG LAYER.tar...
   registry_tool.py digest REGISTRY REPO:TAG
   registry_tool.py copy-referrers REGISTRY REPO FROM_DIGEST TO_DIGEST
   registry_tool.py attach-junk REGISTRY REPO DIGEST COUNT MIB
@@ -196,6 +197,28 @@ def push_evil_tar(registry, target, kind):
     print(push_image(c, registry, repo, tag, [layer], "application/vnd.oci.image.layer.v1.tar"))
 
 
+def push_layers(registry, target, *files):
+    """An image of the given uncompressed tar layers, lowest first, with a
+    config whose diff_ids name them (umoci checks them as it unpacks)."""
+    c = client()
+    repo, tag = target.rsplit(":", 1)
+    layers = []
+    for path in files:
+        with open(path, "rb") as f:
+            layers.append(f.read())
+    config = json.dumps({
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Entrypoint": ["/bin/sh"]},
+        "rootfs": {"type": "layers",
+                   "diff_ids": ["sha256:" + hashlib.sha256(l).hexdigest() for l in layers]},
+    }).encode()
+    config_desc = upload(c, registry, repo, config, "application/vnd.oci.image.config.v1+json")
+    descs = [upload(c, registry, repo, l, "application/vnd.oci.image.layer.v1.tar") for l in layers]
+    manifest = {"schemaVersion": 2, "mediaType": MANIFEST, "config": config_desc, "layers": descs}
+    print(put_manifest(c, registry, repo, tag, manifest))
+
+
 def digest(registry, repo, ref):
     c = client()
     r = get(c, registry, repo, ref, MANIFEST)
@@ -274,6 +297,8 @@ def main(argv):
         push_tar(*args)
     elif cmd == "push-evil-tar":
         push_evil_tar(*args)
+    elif cmd == "push-layers":
+        push_layers(*args)
     elif cmd == "digest":
         repo, ref = args[1].rsplit(":", 1)
         print(digest(args[0], repo, ref))
