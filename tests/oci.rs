@@ -904,3 +904,58 @@ fn a_pull_writes_only_the_verified_files() {
     assert!(!dir.join(".gitattributes").exists());
     assert_eq!(listing(&dir), model_files);
 }
+
+/// Issue case 2 against the real parts: a manifest whose layer
+/// descriptor names GOOD under "digest" and EVIL under "Digest" is
+/// accepted by the distribution registry, and `skopeo copy` (Go
+/// containers/image, what runtimes pull with) fetches EVIL: modelseal
+/// refuses the manifest rather than verify GOOD. The plain manifest is
+/// read alike: skopeo fetches the very blob modelseal checked.
+#[test]
+fn skopeo_fetches_what_modelseal_verified_or_modelseal_refuses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = tmp.path().join("good");
+    let evil = tmp.path().join("evil");
+    std::fs::write(&good, b"the signed weights").unwrap();
+    std::fs::write(&evil, b"\x80\x04cos\nsystem\n(S'id'\ntR.").unwrap();
+    let hex = |p: &Path| file_sha256(p);
+    for (style, ours_ok) in [("plain", true), ("Digest", false)] {
+        let tag = format!("keys/m:{style}");
+        tool(&[
+            "push-case-keys",
+            &registry(),
+            &tag,
+            good.to_str().unwrap(),
+            evil.to_str().unwrap(),
+            style,
+        ]);
+        let layout = tmp.path().join(format!("layout-{style}"));
+        let copy = external_tool("skopeo")
+            .args(["copy", "-q", "--src-tls-verify=false"])
+            .arg(format!("docker://{}/{tag}", registry()))
+            .arg(format!("oci:{}:v", layout.display()))
+            .output()
+            .unwrap();
+        assert!(
+            copy.status.success(),
+            "{style}: {}",
+            String::from_utf8_lossy(&copy.stderr)
+        );
+        let fetched = |p: &Path| layout.join("blobs/sha256").join(hex(p)).exists();
+        let (code, out, err) = ms(&[os("--format"), os("json"), os("hash"), os(&oci(&tag))]);
+        if ours_ok {
+            assert_eq!(code, 0, "{err}");
+            let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+            assert_eq!(v["resources"][0]["digest"], hex(&good), "{v}");
+            assert!(fetched(&good) && !fetched(&evil), "{style}");
+        } else {
+            assert_eq!(code, 2, "{out}");
+            assert!(
+                err.contains(r#"member "Digest" is read as "digest" by Go"#),
+                "{err}"
+            );
+            // What a runtime would have pulled in place of the checked blob.
+            assert!(fetched(&evil) && !fetched(&good), "{style}");
+        }
+    }
+}

@@ -7,6 +7,7 @@ Usage (REGISTRY is HOST:PORT, plain HTTP on loopback):
   registry_tool.py push-tar REGISTRY REPO:TAG DIR (modelcar|modelpack) (gzip|plain)
   registry_tool.py push-evil-tar REGISTRY REPO:TAG KIND
   registry_tool.py push-layers REGISTRY REPO:TAG LAYER.tar...
+  registry_tool.py push-case-keys REGISTRY REPO:TAG GOOD EVIL (plain|Digest)
   registry_tool.py digest REGISTRY REPO:TAG
   registry_tool.py copy-referrers REGISTRY REPO FROM_DIGEST TO_DIGEST
   registry_tool.py attach-junk REGISTRY REPO DIGEST COUNT MIB
@@ -219,6 +220,28 @@ def push_layers(registry, target, *files):
     print(put_manifest(c, registry, repo, tag, manifest))
 
 
+def push_case_keys(registry, target, good_path, evil_path, style):
+    """One raw model.safetensors layer whose descriptor names GOOD under
+    "digest"; with style Digest, also EVIL under "Digest" and "Size"
+    (keys Go's encoding/json matches case-insensitively, the last winning)."""
+    c = client()
+    repo, tag = target.rsplit(":", 1)
+    good = open(good_path, "rb").read()
+    evil = open(evil_path, "rb").read()
+    config = upload(c, registry, repo, b"{}", MODEL_CONFIG)
+    layer = upload(c, registry, repo, good, "application/vnd.cncf.model.weight.v1.raw")
+    layer["annotations"] = {"org.cncf.model.filepath": "model.safetensors",
+                            "org.opencontainers.image.title": "model.safetensors"}
+    if style == "Digest":
+        other = upload(c, registry, repo, evil, "application/vnd.cncf.model.weight.v1.raw")
+        layer["Digest"] = other["digest"]
+        layer["Size"] = other["size"]
+    manifest = {"schemaVersion": 2, "mediaType": MANIFEST,
+                "artifactType": "application/vnd.cncf.model.manifest.v1+json",
+                "config": config, "layers": [layer]}
+    print(put_manifest(c, registry, repo, tag, manifest))
+
+
 def digest(registry, repo, ref):
     c = client()
     r = get(c, registry, repo, ref, MANIFEST)
@@ -299,6 +322,8 @@ def main(argv):
         push_evil_tar(*args)
     elif cmd == "push-layers":
         push_layers(*args)
+    elif cmd == "push-case-keys":
+        push_case_keys(*args)
     elif cmd == "digest":
         repo, ref = args[1].rsplit(":", 1)
         print(digest(args[0], repo, ref))
