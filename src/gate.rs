@@ -359,7 +359,18 @@ impl Gate {
                 _ => None,
             };
             let given_key = self.given_key();
+            let image_signature = image_signature(policy, request.model, &verdict)?;
+            if let Some(signed) = &image_signature {
+                verdict
+                    .source_notes
+                    .push(crate::source::SourceNote::ImageSigned {
+                        manifest: signed.manifest.clone(),
+                        signer: signed.signer.clone(),
+                        bundle: signed.bundle.clone(),
+                    });
+            }
             let mut ctx = PolicyContext::new(&verdict, request.now.time());
+            ctx.image_signature = image_signature;
             ctx.bom_given = bom_given;
             ctx.bom_timestamp = bom_timestamp;
             ctx.ignore_unsigned_files = request.ignore_unsigned_files;
@@ -736,6 +747,46 @@ impl Document {
             path: (!remote).then(|| source.to_path_buf()),
         })
     }
+}
+
+/// For a model that came in a container image, under a policy that
+/// requires the image manifest signed: the first signature attached to the
+/// image that verifies from the policy's container image signers (each
+/// read and checked before the next is downloaded; unreadable ones and
+/// others' are passed over). `None` when none does, or nothing asks.
+fn image_signature(
+    policy: &LoadedPolicy,
+    model: &dyn ModelSource,
+    verdict: &crate::verify::Verdict,
+) -> Result<Option<crate::policy::ImageSignature>> {
+    let container = verdict
+        .source_notes
+        .iter()
+        .any(|n| matches!(n, crate::source::SourceNote::NotCovered { .. }));
+    if !container || !policy.policy.container_images.require_signature {
+        return Ok(None);
+    }
+    let Some(image) = model.image_signatures(crate::source::BASE_BUNDLE_SIZE)? else {
+        return Ok(None);
+    };
+    let Some(sha256) = image
+        .manifest
+        .strip_prefix("sha256:")
+        .and_then(|h| hex::decode(h).ok())
+        .and_then(|b| <[u8; 32]>::try_from(b).ok())
+    else {
+        return Ok(None);
+    };
+    for (uri, bytes) in image.bundles {
+        if let Ok(signer) = policy.image_signer(sha256, &bytes) {
+            return Ok(Some(crate::policy::ImageSignature::new(
+                image.manifest,
+                uri,
+                signer,
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// A signature candidate that could not be read: where it is and why.

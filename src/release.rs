@@ -242,6 +242,83 @@ fn via_name(via: crate::registry::oci::Via) -> &'static str {
     }
 }
 
+/// The predicate type of a container image signature: an in-toto
+/// statement whose subject is the image manifest's digest, by which the
+/// signer vouches for the whole image (config, entrypoint, every layer),
+/// which a model's signature does not cover.
+pub const IMAGE_PREDICATE_TYPE: &str = "https://modelseal.dev/container-image/v1";
+
+/// A container image signature made and attached.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ImageSigned {
+    /// The image manifest signed (`sha256:...`).
+    pub manifest: String,
+    /// The bundle (an in-toto statement of [`IMAGE_PREDICATE_TYPE`]).
+    pub bundle: Vec<u8>,
+    /// The referrer that carries it.
+    pub referrer: Referrer,
+}
+
+/// Signs the manifest of the registry image `model` comes in (so its
+/// config and every layer, beyond the model's files) and attaches the
+/// bundle to the image as a signature referrer, where a verifier under a
+/// policy with `container_images.require_signature` finds it.
+#[cfg(feature = "oci")]
+pub fn sign_image(model: &Model, identity: &SigningIdentity<'_>, now: Now) -> Result<ImageSigned> {
+    use crate::registry::oci::{Artifact, BUNDLE_ARTIFACT_TYPE, Blob};
+    let oci = model.oci().ok_or_else(|| {
+        Error::Usage(format!(
+            "{}: only an image in a registry (oci://) has a manifest to sign",
+            model.source().uri()
+        ))
+    })?;
+    let manifest = oci.manifest_digest().to_string();
+    let hex = manifest
+        .strip_prefix("sha256:")
+        .ok_or_else(|| Error::Usage(format!("{manifest}: not a sha256 digest")))?;
+    let pinned = oci.pinned().to_string();
+    let predicate = serde_json::json!({ "image": pinned }).to_string();
+    let statement = Statement {
+        statement_type: crate::bundle::STATEMENT_TYPE.to_string(),
+        subject: vec![crate::bundle::Subject {
+            name: oci.reference().repository().to_string(),
+            digest: BTreeMap::from([("sha256".to_string(), hex.to_string())]),
+        }],
+        predicate_type: IMAGE_PREDICATE_TYPE.to_string(),
+        predicate: serde_json::value::RawValue::from_string(predicate)
+            .map_err(|e| Error::Usage(format!("cannot encode the statement: {e}")))?,
+    };
+    let bundle = crate::sign::sign_statement(&statement, identity)?
+        .to_json()
+        .into_bytes();
+    let mut annotations = BTreeMap::from([(
+        "org.opencontainers.image.created".to_string(),
+        now.time().to_string(),
+    )]);
+    if now.is_test() {
+        annotations.insert("dev.modelseal.time-source".to_string(), "test".to_string());
+    }
+    let attached = oci.attach(&Artifact {
+        artifact_type: BUNDLE_ARTIFACT_TYPE.into(),
+        blobs: vec![Blob {
+            media_type: BUNDLE_ARTIFACT_TYPE.into(),
+            bytes: bundle.clone(),
+            annotations: BTreeMap::new(),
+        }],
+        annotations,
+    })?;
+    Ok(ImageSigned {
+        manifest,
+        bundle,
+        referrer: Referrer {
+            kind: "image-signature",
+            digest: attached.digest,
+            via: via_name(attached.via),
+        },
+    })
+}
+
 /// A signature made: streamed from its payload (key mode), or the bytes a
 /// signing service returned.
 enum Signed {

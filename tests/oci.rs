@@ -959,3 +959,114 @@ fn skopeo_fetches_what_modelseal_verified_or_modelseal_refuses() {
         }
     }
 }
+
+/// Issue case 7, the policy alternative: a ModelCar's model signature
+/// covers /models only, so a policy may require the rest of the image
+/// (config, entrypoint, base layers) signed by an image signer: a Sigstore
+/// bundle over the manifest digest, attached by `sign-image`. The image
+/// passes only once so signed; the same layers under a swapped entrypoint,
+/// with every referrer copied over, fail; so does a signature by a key the
+/// policy does not name for images.
+#[test]
+fn a_policy_can_require_the_rest_of_a_modelcar_image_signed() {
+    let (tmp, model) = tiny_model();
+    let (model_key, model_pub) = keypair(tmp.path(), "model");
+    let (image_key, image_pub) = keypair(tmp.path(), "image");
+    let tag = "car/m:v1";
+    let digest = tool(&[
+        "push-tar",
+        &registry(),
+        tag,
+        model.to_str().unwrap(),
+        "modelcar",
+        "gzip",
+    ]);
+    let r = ms(&[
+        os("sign"),
+        os(&oci(tag)),
+        os("--key"),
+        model_key.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    let policy = tmp.path().join("policy.toml");
+    std::fs::write(
+        &policy,
+        format!(
+            "[signers]\nkeys = [{:?}]\n[require]\nbom = false\nallow_container_images = true\n\
+             [container_images]\nrequire_signature = true\nkeys = [{:?}]\nallow_missing_tlog = true\n",
+            model_pub.to_str().unwrap(),
+            image_pub.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let verify = |reference: &str| {
+        ms(&[
+            os("verify"),
+            os(reference),
+            os("--policy"),
+            policy.as_os_str(),
+        ])
+    };
+    let unsigned = "requires a signature over the image manifest";
+    let r = verify(&oci(tag));
+    assert_eq!(r.0, 1, "{r:?}");
+    assert!(r.1.contains(unsigned), "{r:?}");
+    // Signed by the model key: not an image signer.
+    let r = ms(&[
+        os("sign-image"),
+        os(&oci(tag)),
+        os("--key"),
+        model_key.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert_eq!(verify(&oci(tag)).0, 1);
+    let r = ms(&[
+        os("sign-image"),
+        os(&oci(tag)),
+        os("--key"),
+        image_key.as_os_str(),
+    ]);
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(r.1.contains(&digest), "{r:?}");
+    let r = verify(&oci(tag));
+    assert_eq!(r.0, 0, "{r:?}");
+    assert!(
+        r.1.contains(&format!("image:   the image manifest {digest}")),
+        "{r:?}"
+    );
+    let json = ms(&[
+        os("--format"),
+        os("json"),
+        os("verify"),
+        os(&oci(tag)),
+        os("--policy"),
+        policy.as_os_str(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json.1).unwrap();
+    let signed: Vec<&serde_json::Value> = v["result"]["source_notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "image-signed")
+        .collect();
+    assert_eq!(signed.len(), 1, "{v}");
+    assert_eq!(signed[0]["manifest"], digest.as_str(), "{v}");
+    // The attacker swaps the entrypoint and copies every signature over:
+    // the model still verifies, the image no longer does.
+    let swapped = tool(&["reconfigure", &registry(), tag, "v2", "/bin/evil"]);
+    assert_ne!(swapped, digest);
+    tool(&["copy-referrers", &registry(), "car/m", &digest, &swapped]);
+    let r = verify(&oci("car/m:v2"));
+    assert_eq!(r.0, 1, "{r:?}");
+    assert!(r.1.contains(unsigned), "{r:?}");
+    // Only the image rule fails: every model file still verifies.
+    let reasons: Vec<&str> =
+        r.1.lines()
+            .filter(|l| l.starts_with("  policy (") || l.contains("changed:"))
+            .collect();
+    assert_eq!(reasons.len(), 1, "{r:?}");
+    assert!(
+        reasons[0].starts_with("  policy (container-images)"),
+        "{r:?}"
+    );
+}

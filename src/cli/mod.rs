@@ -20,6 +20,8 @@ mod policy;
 mod progress;
 mod serve;
 mod sign;
+#[cfg(feature = "oci")]
+mod sign_image;
 mod verify;
 mod verify_bundle;
 mod witness;
@@ -83,6 +85,9 @@ pub enum Command {
     Inspect(inspect::InspectArgs),
     /// Write a CycloneDX 1.6 ML-BOM of a model and its datasets (signed with --key), or --check one.
     Bom(bom::BomArgs),
+    /// Sign a registry image's manifest (its config and every layer) and attach the signature, for policies that require container images signed.
+    #[cfg(feature = "oci")]
+    SignImage(sign_image::SignImageArgs),
     /// Verify any Sigstore bundle over a file or a digest (cosign, sigstore-python, ...).
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     /// Serve the deploy gate over HTTPS: a Kubernetes admission webhook (/validate, /mutate) and /v1/verify.
@@ -127,6 +132,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Policy(a) => policy::run(&ctx, a),
         Command::Evidence(a) => evidence::run(&ctx, a),
         Command::Audit(a) => audit::run(&ctx, a),
+        #[cfg(feature = "oci")]
+        Command::SignImage(a) => sign_image::run(&ctx, a),
         Command::VerifyBundle(a) => verify_bundle::run(&ctx, a),
         Command::Serve(a) => serve::run(&ctx, a),
     }

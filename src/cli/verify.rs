@@ -300,6 +300,7 @@ fn print_registry(model: &Model, verdict: &Verdict, verified: bool, via: Option<
                 outln!("    read:        {} ({})", escape(path), escape(from))
             }
             SourceNote::NotCovered { .. } => outln!("  NOTE:    {}", escape(&note.to_string())),
+            SourceNote::ImageSigned { .. } => outln!("  image:   {}", escape(&note.to_string())),
             _ => {}
         }
     }

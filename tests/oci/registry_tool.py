@@ -8,6 +8,7 @@ Usage (REGISTRY is HOST:PORT, plain HTTP on loopback):
   registry_tool.py push-evil-tar REGISTRY REPO:TAG KIND
   registry_tool.py push-layers REGISTRY REPO:TAG LAYER.tar...
   registry_tool.py push-case-keys REGISTRY REPO:TAG GOOD EVIL (plain|Digest)
+  registry_tool.py reconfigure REGISTRY REPO:TAG NEWTAG ENTRYPOINT
   registry_tool.py digest REGISTRY REPO:TAG
   registry_tool.py copy-referrers REGISTRY REPO FROM_DIGEST TO_DIGEST
   registry_tool.py attach-junk REGISTRY REPO DIGEST COUNT MIB
@@ -242,6 +243,19 @@ def push_case_keys(registry, target, good_path, evil_path, style):
     print(put_manifest(c, registry, repo, tag, manifest))
 
 
+def reconfigure(registry, target, new_tag, entrypoint):
+    """The attacker who swaps what an image runs: the same layers under a
+    new config whose entrypoint is ENTRYPOINT, pushed as NEWTAG."""
+    c = client()
+    repo, tag = target.rsplit(":", 1)
+    manifest = get(c, registry, repo, tag, MANIFEST).json()
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "config": {"Entrypoint": [entrypoint]},
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    manifest["config"] = upload(c, registry, repo, config, manifest["config"]["mediaType"])
+    print(put_manifest(c, registry, repo, new_tag, manifest))
+
+
 def digest(registry, repo, ref):
     c = client()
     r = get(c, registry, repo, ref, MANIFEST)
@@ -324,6 +338,8 @@ def main(argv):
         push_layers(*args)
     elif cmd == "push-case-keys":
         push_case_keys(*args)
+    elif cmd == "reconfigure":
+        reconfigure(*args)
     elif cmd == "digest":
         repo, ref = args[1].rsplit(":", 1)
         print(digest(args[0], repo, ref))

@@ -4,7 +4,7 @@
 
 mod rules;
 
-pub use rules::{PolicyContext, evaluate};
+pub use rules::{ImageSignature, PolicyContext, evaluate};
 
 use crate::formats::Format;
 use crate::keys::{PublicKey, load_certificates, load_public_key};
@@ -35,6 +35,34 @@ pub struct Policy {
     /// admit.
     #[serde(default)]
     pub admission: Admission,
+    /// How the rest of a container image that carries a model (a
+    /// ModelCar) is trusted.
+    #[serde(default)]
+    pub container_images: ContainerImages,
+}
+
+/// The rest of a container image carrying a model: its config
+/// (entrypoint, command, environment) and the layers outside `/models`,
+/// which the model's signature does not cover. With `require_signature`,
+/// a Sigstore bundle over the image manifest's digest, attached to the
+/// image as a referrer, must verify from one of these signers (as
+/// `verify-bundle` verifies one): then the whole image is signed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerImages {
+    /// A container image passes only with a verified signature over its
+    /// manifest (and only when `require.allow_container_images` is on).
+    #[serde(default)]
+    pub require_signature: bool,
+    /// Public key files of the image signers.
+    #[serde(default)]
+    pub keys: Vec<PathBuf>,
+    /// Keyless image signers.
+    #[serde(default)]
+    pub keyless: Vec<KeylessSigner>,
+    /// Accept a key-signed image bundle without a transparency log entry.
+    #[serde(default)]
+    pub allow_missing_tlog: bool,
 }
 
 /// Rules for the admission service.
@@ -230,6 +258,17 @@ pub struct LoadedPolicy {
     /// The keys, certificate anchors and keyless identities the policy
     /// names, read when it was loaded.
     trusted: Vec<Trust>,
+    /// The container image signers, read when it was loaded: each with
+    /// how it is described in a verdict.
+    image_signers: Vec<ImageSigner>,
+}
+
+/// A signer of container image manifests.
+#[derive(Debug, Clone)]
+struct ImageSigner {
+    trust: crate::sigstore::BundleTrust,
+    root: std::sync::Arc<crate::sigstore::TrustedRoot>,
+    name: String,
 }
 
 impl LoadedPolicy {
@@ -261,9 +300,11 @@ impl LoadedPolicy {
             sha256,
             base: base.to_path_buf(),
             trusted: Vec::new(),
+            image_signers: Vec::new(),
         };
         loaded.validate()?;
         loaded.trusted = loaded.resolve_trust()?;
+        loaded.image_signers = loaded.resolve_image_signers()?;
         Ok(loaded)
     }
 
@@ -319,12 +360,101 @@ impl LoadedPolicy {
                 ));
             }
         }
-        for k in &self.policy.signers.keyless {
+        for k in self
+            .policy
+            .signers
+            .keyless
+            .iter()
+            .chain(&self.policy.container_images.keyless)
+        {
             if k.identity.is_empty() || k.issuer.is_empty() {
                 return bad("a keyless signer needs an identity and an issuer".into());
             }
         }
+        let images = &self.policy.container_images;
+        let named = !images.keys.is_empty() || !images.keyless.is_empty();
+        if images.require_signature && !named {
+            return bad(
+                "container_images.require_signature needs keys or keyless signers to trust".into(),
+            );
+        }
+        if named && !images.require_signature {
+            return bad(
+                "container_images names signers but require_signature is off: they would never be asked"
+                    .into(),
+            );
+        }
         Ok(())
+    }
+
+    /// Reads the container image signers: once, at load.
+    fn resolve_image_signers(&self) -> Result<Vec<ImageSigner>> {
+        let images = &self.policy.container_images;
+        let mut out = Vec::new();
+        if images.keys.is_empty() && images.keyless.is_empty() {
+            return Ok(out);
+        }
+        let embedded = std::sync::Arc::new(crate::sigstore::embedded_trusted_root()?);
+        for k in &images.keys {
+            let key = load_public_key(&self.resolve(k))?;
+            out.push(ImageSigner {
+                name: format!("key {}", key.fingerprint()),
+                trust: crate::sigstore::BundleTrust::Key {
+                    key,
+                    allow_missing_tlog: images.allow_missing_tlog,
+                },
+                root: embedded.clone(),
+            });
+        }
+        for k in &images.keyless {
+            let root = match &k.trusted_root {
+                Some(p) => {
+                    let bytes = crate::fetch::read_file(
+                        &self.resolve(p),
+                        crate::fetch::InputKind::TrustedRoot,
+                    )?;
+                    std::sync::Arc::new(crate::sigstore::trusted_root_from_json(&bytes)?)
+                }
+                None => embedded.clone(),
+            };
+            out.push(ImageSigner {
+                name: format!("{} ({})", k.identity, k.issuer),
+                trust: crate::sigstore::BundleTrust::Identity(KeylessIdentity {
+                    identity: k.identity.clone(),
+                    issuer: k.issuer.clone(),
+                }),
+                root,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Whether `bundle` is a signature over the image manifest whose
+    /// SHA-256 is `manifest` from one of the policy's container image
+    /// signers: the signer's description, or why it is not.
+    pub fn image_signer(
+        &self,
+        manifest: [u8; 32],
+        bundle: &[u8],
+    ) -> std::result::Result<String, String> {
+        let artifact = crate::sigstore::ArtifactInput::Digest(manifest);
+        let mut why = Vec::new();
+        for signer in &self.image_signers {
+            match crate::sigstore::verify_bundle(bundle, &artifact, &signer.trust, &signer.root) {
+                Ok(check) if check.is_verified() => return Ok(signer.name.clone()),
+                Ok(check) => why.push(format!(
+                    "{}: {}",
+                    signer.name,
+                    check.failure.map(|f| f.to_string()).unwrap_or_default()
+                )),
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err(if why.is_empty() {
+            "the policy names no container image signer".into()
+        } else {
+            why.join("; ")
+        })
     }
 
     /// The public keys the policy trusts (read when it was loaded).
@@ -393,6 +523,27 @@ impl LoadedPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An image signature required from nobody, or signers named for a
+    /// rule that is off, is a policy that cannot mean what it says.
+    #[test]
+    fn container_image_signers_and_their_rule_go_together() {
+        for (text, expect) in [
+            (
+                "[container_images]\nrequire_signature = true\n",
+                "needs keys or keyless signers",
+            ),
+            (
+                "[container_images]\nkeys = [\"a.pem\"]\n",
+                "require_signature is off",
+            ),
+        ] {
+            let err = LoadedPolicy::parse(text.as_bytes(), "p.toml", Path::new("."))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expect), "{text}: {err}");
+        }
+    }
 
     #[test]
     fn a_malformed_policy_is_one_line_saying_where() {

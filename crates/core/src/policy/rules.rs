@@ -25,6 +25,33 @@ pub struct PolicyContext<'a> {
     pub given_key: Option<&'a PublicKey>,
     /// The time of verification.
     pub now: jiff::Timestamp,
+    /// A signature over the container image's manifest that verified from
+    /// one of the policy's container image signers.
+    pub image_signature: Option<ImageSignature>,
+}
+
+/// A verified signature over a container image's manifest: the image's
+/// config and every layer are signed, not only the model's files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImageSignature {
+    /// The manifest's digest (`sha256:...`).
+    pub manifest: String,
+    /// Where the bundle was found.
+    pub bundle: String,
+    /// Who signed it, as the policy names them.
+    pub signer: String,
+}
+
+impl ImageSignature {
+    /// A signature over `manifest` in `bundle`, from `signer`.
+    pub fn new(manifest: String, bundle: String, signer: String) -> Self {
+        ImageSignature {
+            manifest,
+            bundle,
+            signer,
+        }
+    }
 }
 
 impl<'a> PolicyContext<'a> {
@@ -39,6 +66,7 @@ impl<'a> PolicyContext<'a> {
             ignore_paths: Vec::new(),
             given_key: None,
             now,
+            image_signature: None,
         }
     }
 }
@@ -71,10 +99,12 @@ pub fn evaluate(policy: &LoadedPolicy, ctx: &PolicyContext<'_>) -> Result<Vec<Vi
             violations.push(Violation::BomNotVerified);
         }
     }
-    if !p.require.allow_container_images {
-        for note in &ctx.verdict.source_notes {
-            if let crate::source::SourceNote::NotCovered { what } = note {
+    for note in &ctx.verdict.source_notes {
+        if let crate::source::SourceNote::NotCovered { what } = note {
+            if !p.require.allow_container_images {
                 violations.push(Violation::ContainerImage { what: what.clone() });
+            } else if p.container_images.require_signature && ctx.image_signature.is_none() {
+                violations.push(Violation::ContainerImageUnsigned { what: what.clone() });
             }
         }
     }

@@ -117,6 +117,17 @@ pub enum SourceNote {
         /// What is not covered.
         what: String,
     },
+    /// The rest of a container image is covered by a signature over its
+    /// manifest (the policy's container image signers): its config and
+    /// every layer.
+    ImageSigned {
+        /// The manifest's digest.
+        manifest: String,
+        /// Who signed it, as the policy names them.
+        signer: String,
+        /// Where the signature was found.
+        bundle: String,
+    },
 }
 
 impl std::fmt::Display for SourceNote {
@@ -137,6 +148,14 @@ impl std::fmt::Display for SourceNote {
             SourceNote::NotCovered { what } => {
                 write!(f, "not covered by the signature: {what}")
             }
+            SourceNote::ImageSigned {
+                manifest,
+                signer,
+                bundle,
+            } => write!(
+                f,
+                "the image manifest {manifest} (its config and every layer) is signed by {signer} ({bundle})"
+            ),
         }
     }
 }
@@ -236,6 +255,32 @@ pub trait ModelSource: Sync + std::fmt::Debug {
     /// hostile file stays bounded. At least [`BASE_BUNDLE_SIZE`].
     fn bundle_size_limit(&self) -> Result<u64> {
         Ok(BASE_BUNDLE_SIZE)
+    }
+
+    /// For a model in a registry image: the image manifest's digest and
+    /// the signature bundles attached to it, each downloaded (at most
+    /// `max_bundle` bytes) only when the iterator reaches it; bundles that
+    /// cannot be read are passed over. `None` for other sources.
+    fn image_signatures(&self, max_bundle: u64) -> Result<Option<ImageSignatures<'_>>> {
+        let _ = max_bundle;
+        Ok(None)
+    }
+}
+
+/// The signature bundles attached to a registry image (see
+/// [`ModelSource::image_signatures`]).
+pub struct ImageSignatures<'a> {
+    /// The image manifest's digest (`sha256:...`).
+    pub manifest: String,
+    /// Each bundle: where it is and its bytes.
+    pub bundles: Box<dyn Iterator<Item = (String, Vec<u8>)> + 'a>,
+}
+
+impl std::fmt::Debug for ImageSignatures<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageSignatures")
+            .field("manifest", &self.manifest)
+            .finish_non_exhaustive()
     }
 }
 

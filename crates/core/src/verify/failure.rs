@@ -449,6 +449,15 @@ pub enum Violation {
         /// What the signature does not cover.
         what: String,
     },
+    /// A container image carried the model, and no signature over its
+    /// manifest verified from the policy's container image signers.
+    #[error(
+        "{what}; the policy requires a signature over the image manifest from one of its container image signers, and none verified"
+    )]
+    ContainerImageUnsigned {
+        /// What the model's signature does not cover.
+        what: String,
+    },
 }
 
 /// How far a deploy policy lets a model's symbolic links lead (when its
@@ -517,7 +526,9 @@ impl Violation {
             Violation::SymlinkNotAllowed { .. } | Violation::SymlinkOutside { .. } => {
                 PolicyRule::Symlinks
             }
-            Violation::ContainerImage { .. } => PolicyRule::ContainerImages,
+            Violation::ContainerImage { .. } | Violation::ContainerImageUnsigned { .. } => {
+                PolicyRule::ContainerImages
+            }
             Violation::RemoteCode { .. } => PolicyRule::RemoteCode,
         }
     }

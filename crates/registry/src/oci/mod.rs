@@ -476,6 +476,17 @@ impl ModelSource for OciSource {
         Ok(self.reference.model_name().to_string())
     }
 
+    fn image_signatures(
+        &self,
+        max_bundle: u64,
+    ) -> Result<Option<crate::source::ImageSignatures<'_>>> {
+        let attached = self.attached_bundles(max_bundle)?;
+        Ok(Some(crate::source::ImageSignatures {
+            manifest: self.manifest_digest().to_string(),
+            bundles: Box::new(attached.filter_map(|b| b.ok().map(|b| (b.uri, b.bytes)))),
+        }))
+    }
+
     fn uri(&self) -> String {
         self.pinned().to_string()
     }
