@@ -51,7 +51,7 @@ pub mod model;
 pub mod release;
 #[cfg(feature = "serve")]
 pub mod serve;
-mod staged;
+pub mod staged;
 
 /// Reads `source`, a file or (with the `remote` feature) an https:// URL,
 /// of `kind` (at most its cap). Without the feature a URL is refused.

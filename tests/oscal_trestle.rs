@@ -130,7 +130,10 @@ fn oscal_assessment_results_validate_with_trestle() {
     env(&mut audit);
     audit
         .args(["--format", "oscal", "audit", "--checklist"])
-        .arg(&checklist);
+        .arg(&checklist)
+        // A declared audit: the assessor becomes a party in a role.
+        .args(["--assessor", "A. Assessor <assessor@example.org>"])
+        .args(["--scope", "Production models"]);
     let (_, oscal, err) = run(&mut audit);
     assert!(!oscal.is_empty(), "{err}");
 

@@ -1,7 +1,7 @@
 //! `modelseal audit`: the checklist against the evidence log.
 
 use super::evidence::{LogArgs, digest_arg};
-use super::{Context, Format, Outcome, print_json};
+use super::{Context, Format, Outcome};
 use clap::Args;
 use modelseal::audit::{
     AsOf, AuditInput, Checklist, evaluate, to_html, to_human, to_markdown, to_oscal,
@@ -33,6 +33,46 @@ pub struct AuditArgs {
     checkpoint: Option<PathBuf>,
     #[command(flatten)]
     witnesses: super::witness::WitnessArgs,
+    /// Audit a declared period, FROM..TO (dates or RFC 3339 times): TO is
+    /// the cutoff, as with --as-of; deployments and refusals before FROM
+    /// are context, not judged.
+    #[arg(long, value_name = "FROM..TO", conflicts_with = "as_of")]
+    period: Option<String>,
+    /// What the audit covers, in your words (the report's scope line).
+    #[arg(long, value_name = "TEXT")]
+    scope: Option<String>,
+    /// Who assessed: the report names them (OSCAL: the responsible party in
+    /// the assessor role).
+    #[arg(long, value_name = "NAME")]
+    assessor: Option<String>,
+    /// Write the report to this file (whole or not at all) instead of
+    /// standard output.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Sign the report written with --out: a Sigstore bundle (a DSSE
+    /// envelope) goes beside it as FILE.sig. Check it with `modelseal
+    /// verify-bundle FILE --bundle FILE.sig --key PUB --insecure-ignore-tlog`.
+    #[arg(long, value_name = "KEY", requires = "out")]
+    sign: Option<PathBuf>,
+}
+
+/// The SHA-256 of the running executable, for the report's "generated
+/// by"; `None` when it cannot be read.
+fn executable_sha256() -> Option<String> {
+    use sha2::Digest;
+    let path = std::env::current_exe().ok()?;
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match std::io::Read::read(&mut file, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(hex::encode(hasher.finalize()))
 }
 
 /// The checklist named on the command line, or the shipped one, with the
@@ -60,6 +100,12 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
             dir.display()
         )));
     }
+    let signer = args.sign.as_deref().map(super::private_key).transpose()?;
+    let period = args
+        .period
+        .as_deref()
+        .map(modelseal::audit::AsOf::period)
+        .transpose()?;
     let key = args.log.verifying_key()?;
     let location = args.log.location(None)?;
     let older = args
@@ -67,10 +113,12 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         .as_ref()
         .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
         .transpose()?;
-    let as_of = match &args.as_of {
-        Some(t) => AsOf::parse(t)?,
-        None => AsOf::now(ctx.now),
+    let as_of = match (&args.as_of, &period) {
+        (Some(t), _) => AsOf::parse(t)?,
+        (None, Some((_, to))) => *to,
+        (None, None) => AsOf::now(ctx.now),
     };
+    let past = args.as_of.is_some() || period.is_some();
     // Records dated after the audit's clock (or its cutoff, for an audit
     // as of a later date) are time findings.
     let check = modelseal::evidence::verify_store(
@@ -111,7 +159,7 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     // times say which records the log held by the date: those inside the
     // largest checkpoint its quorum had cosigned by then.
     let mut witnessed = witnessed.as_ref().map(super::witness::summary);
-    if args.as_of.is_some() {
+    if past {
         input.kept = check.older.as_ref().map(|cp| cp.size);
         if input.kept.is_none()
             && let Some(w) = witnessed.as_mut()
@@ -138,13 +186,75 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     }
     input.documents = args.documents.clone();
     input.witnesses = witnessed;
+    let mut declaration = modelseal::audit::Declaration::default();
+    declaration.period = period.map(|(from, to)| modelseal::audit::DeclaredPeriod {
+        from,
+        to: to.cutoff,
+    });
+    declaration.scope = args.scope.clone();
+    declaration.assessor = args.assessor.clone();
+    declaration.generated_at = Some(ctx.now.time());
+    declaration.executable_sha256 = executable_sha256();
+    input.declaration = declaration;
     let report = evaluate(&input);
-    match ctx.format {
-        Format::Human => out!("{}", to_human(&report)),
-        Format::Json => print_json(&report),
-        Format::Markdown => out!("{}", to_markdown(&report)),
-        Format::Oscal => print_json(&to_oscal(&report)),
-        Format::Html => out!("{}", to_html(&report)),
+    let text = match ctx.format {
+        Format::Human => to_human(&report),
+        Format::Json => json_text(&report)?,
+        Format::Markdown => to_markdown(&report),
+        Format::Oscal => json_text(&to_oscal(&report))?,
+        Format::Html => to_html(&report),
+    };
+    match &args.out {
+        None => out!("{text}"),
+        Some(path) => write_report(path, &text, &report, signer.as_ref())?,
     }
     Ok(if report.failed() { 1 } else { 0 })
+}
+
+/// Pretty JSON with a final newline, as `--format json` prints it.
+fn json_text(value: &impl serde::Serialize) -> Result<String> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Usage(format!("cannot encode the report: {e}")))?;
+    text.push('\n');
+    Ok(text)
+}
+
+/// Writes the report to `path`, and its signature to `path.sig` when a
+/// key is given: both appear together, or neither.
+fn write_report(
+    path: &Path,
+    text: &str,
+    report: &modelseal::audit::AuditReport,
+    key: Option<&modelseal::keys::PrivateKey>,
+) -> Result<()> {
+    use modelseal::staged::Staged;
+    let (staged, _) = Staged::write_with(path, |w| w.write_all(text.as_bytes()))?;
+    let Some(key) = key else {
+        staged.commit()?;
+        outln!("wrote {}", path.display());
+        return Ok(());
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bundle = modelseal::audit::sign_report(
+        report,
+        &name,
+        text.as_bytes(),
+        &modelseal::sign::SigningIdentity::Key(key),
+    )?;
+    let mut sig = path.as_os_str().to_owned();
+    sig.push(".sig");
+    let sig = PathBuf::from(sig);
+    let (signature, _) = Staged::write_with(&sig, |w| w.write_all(&bundle))?;
+    signature.commit()?;
+    staged.commit()?;
+    outln!("wrote {}", path.display());
+    outln!(
+        "signed: {} (key {})",
+        sig.display(),
+        key.public_key().fingerprint()
+    );
+    Ok(())
 }

@@ -622,3 +622,174 @@ fn every_output_numbers_records_from_one() {
     let listed = records.iter().find(|r| r["digest"] == d["record"]).unwrap();
     assert_eq!(d["number"], listed["number"], "{d:#}");
 }
+
+/// A declared audit: a period (deployments before it are context, not
+/// judged), the assessor, the scope, when and by which binary the report
+/// was generated; the report written to a file and signed beside it, and
+/// checked with `verify-bundle`.
+#[test]
+fn a_declared_audit_names_its_period_and_assessor_and_can_be_signed() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    let at = |days: i64| format!("{}T12:00:00Z", day(days));
+    let verify_at = |dir: &Path, days: i64| {
+        run(
+            demo_verify_args(ws.cmd().env(TEST_NOW, at(days)), dir, &model.sig)
+                .arg("--bom")
+                .arg(&model.bom)
+                .arg("--policy")
+                .arg(demo_policy(ws.tmp.path())),
+        )
+        .0
+    };
+    let deploy_at = |days: i64| {
+        run(ws
+            .cmd()
+            .env(TEST_NOW, at(days))
+            .args([
+                "evidence", "deploy", "--name", "m", "--target", "prod", "--model",
+            ])
+            .arg(format!("sha256:{}", model.digest)))
+    };
+    // Day 0: a tampered copy fails, and the model is deployed all the same.
+    let copy = ws.path("tampered-copy");
+    copy_tree(&model.dir, &copy);
+    fs::write(copy.join("config.json"), "{\"tampered\": true}\n").unwrap();
+    assert_eq!(verify_at(&copy, 0), 1);
+    assert_eq!(deploy_at(0).0, 0);
+    // Day 10: verified and deployed properly, the documents attached.
+    assert_eq!(verify_at(&model.dir, 10), 0);
+    assert_eq!(deploy_at(10).0, 0);
+    for id in [1, 2, 3, 5, 6, 8] {
+        let doc = ws.path(&format!("control-{id}.md"));
+        fs::write(&doc, format!("# Document for control {id}\n")).unwrap();
+        let (code, _, err) = run(ws
+            .cmd()
+            .env(TEST_NOW, at(10))
+            .args(["evidence", "attach", "--control", &id.to_string()])
+            .args(["--reviewer", "Security lead", "--file"])
+            .arg(&doc));
+        assert_eq!(code, 0, "{err}");
+    }
+    let audit = |args: &[&str]| {
+        let (code, out, err) = run(ws
+            .cmd()
+            .env(TEST_NOW, at(12))
+            .args(["--format", "json", "audit"])
+            .args(args));
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        (code, v)
+    };
+    let (code, whole) = audit(&["--as-of", &day(11)]);
+    assert_eq!((code, status(&whole, 7)), (1, "fail".into()), "{whole:#}");
+    let period = format!("{}..{}", day(5), day(11));
+    let (code, declared) = audit(&[
+        "--period",
+        &period,
+        "--assessor",
+        "A. Assessor <assessor@example.org>",
+        "--scope",
+        "Production models, Q4",
+    ]);
+    // The day-0 deployment is outside the period: only day 10's is judged.
+    assert_eq!(status(&declared, 7), "pass", "{declared:#}");
+    assert_eq!(
+        control(&declared, 7)["deployments"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(code, 0, "{declared:#}");
+    let d = &declared["declaration"];
+    assert_eq!(d["period"]["from"], format!("{}T00:00:00Z", day(5)));
+    assert_eq!(d["assessor"], "A. Assessor <assessor@example.org>");
+    assert_eq!(d["scope"], "Production models, Q4");
+    // Generated at the caller's clock, apart from the cutoff.
+    assert_eq!(d["generated_at"], at(12));
+    assert_eq!(
+        declared["as_of"]["cutoff"],
+        format!("{}T23:59:59.999999999Z", day(11))
+    );
+    assert_eq!(d["executable_sha256"].as_str().unwrap().len(), 64, "{d}");
+    for (bad, expect) in [
+        (format!("{}..{}", day(11), day(5)), "ends before it starts"),
+        ("2026-01-01".to_string(), "FROM..TO"),
+    ] {
+        let (code, _, err) = run(ws.cmd().args(["audit", "--period", &bad]));
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains(expect), "{bad}: {err}");
+    }
+    // OSCAL: the assessor is the responsible party; last-modified is the
+    // generation time, the result ends at the cutoff.
+    let (_, oscal, err) = run(ws.cmd().env(TEST_NOW, at(12)).args([
+        "--format",
+        "oscal",
+        "audit",
+        "--period",
+        &period,
+        "--assessor",
+        "A. Assessor",
+    ]));
+    let o: Value = serde_json::from_str(&oscal).unwrap_or_else(|e| panic!("{e}: {err}"));
+    let meta = &o["assessment-results"]["metadata"];
+    assert_eq!(meta["parties"][0]["name"], "A. Assessor", "{meta}");
+    assert_eq!(meta["responsible-parties"][0]["role-id"], "assessor");
+    assert_eq!(
+        meta["responsible-parties"][0]["party-uuids"][0],
+        meta["parties"][0]["uuid"]
+    );
+    assert_eq!(meta["last-modified"], at(12));
+    let result = &o["assessment-results"]["results"][0];
+    assert_eq!(result["start"], format!("{}T00:00:00Z", day(5)));
+    // Signed: the report and its signature appear together, and
+    // verify-bundle checks the report against the assessor's key.
+    let auditor = ws.path("auditor");
+    assert_eq!(
+        run(modelseal().arg("keygen").arg("--out").arg(&auditor)).0,
+        0
+    );
+    let report = ws.path("report.json");
+    let (code, out, err) = run(ws
+        .cmd()
+        .env(TEST_NOW, at(12))
+        .args(["--format", "json", "audit", "--period", &period, "--out"])
+        .arg(&report)
+        .arg("--sign")
+        .arg(ws.path("auditor.priv.pem")));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("signed: "), "{out}");
+    let written: Value = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
+    assert_eq!(
+        written["declaration"]["period"],
+        declared["declaration"]["period"]
+    );
+    let check = |file: &Path| {
+        run(modelseal()
+            .arg("verify-bundle")
+            .arg(file)
+            .arg("--bundle")
+            .arg(ws.path("report.json.sig"))
+            .arg("--key")
+            .arg(ws.path("auditor.pub.pem"))
+            .arg("--insecure-ignore-tlog"))
+    };
+    let (code, out, err) = check(&report);
+    assert_eq!(code, 0, "{out}{err}");
+    let edited = ws.path("edited.json");
+    fs::write(
+        &edited,
+        fs::read_to_string(&report)
+            .unwrap()
+            .replacen("\"pass\"", "\"fail\"", 1),
+    )
+    .unwrap();
+    let (code, out, _) = check(&edited);
+    assert_eq!(code, 1, "{out}");
+    // --sign needs --out.
+    let (code, _, _) = run(ws
+        .cmd()
+        .args(["audit", "--sign"])
+        .arg(ws.path("auditor.priv.pem")));
+    assert_eq!(code, 2);
+}

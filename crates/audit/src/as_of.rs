@@ -74,6 +74,35 @@ impl AsOf {
         })
     }
 
+    /// A declared period `FROM..TO`: `FROM` a date (from the start of that
+    /// day, UTC) or an RFC 3339 time, `TO` as [`AsOf::parse`] reads it
+    /// (the audit's cutoff). The first instant of the period and the
+    /// cutoff.
+    pub fn period(text: &str) -> Result<(jiff::Timestamp, Self)> {
+        let Some((from, to)) = text.split_once("..") else {
+            return Err(Error::Usage(format!(
+                "{text:?}: a period is FROM..TO (dates or RFC 3339 times)"
+            )));
+        };
+        let to = Self::parse(to)?;
+        let start = Self::parse(from)?;
+        let from = if start.whole_day {
+            start
+                .date
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .map_err(|e| Error::Usage(format!("{from:?}: {e}")))?
+                .timestamp()
+        } else {
+            start.cutoff
+        };
+        if from > to.cutoff {
+            return Err(Error::Usage(format!(
+                "{text:?}: the period ends before it starts"
+            )));
+        }
+        Ok((from, to))
+    }
+
     /// Whether a record of this time is counted.
     pub fn includes(&self, time: jiff::Timestamp) -> bool {
         time <= self.cutoff

@@ -42,6 +42,9 @@ pub struct AuditInput<'a> {
     pub kept: Option<u64>,
     /// What the log's witnesses hold, when checked under a witness policy.
     pub witnesses: Option<crate::report::Witnessing>,
+    /// What the assessor declares (period, scope, assessor, generation).
+    /// A period's end must be the audit's cutoff.
+    pub declaration: crate::report::Declaration,
 }
 
 impl<'a> AuditInput<'a> {
@@ -66,6 +69,7 @@ impl<'a> AuditInput<'a> {
             clock,
             kept: None,
             witnesses: None,
+            declaration: Default::default(),
         }
     }
 }
@@ -118,7 +122,8 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
         .zip(counted.iter().map(|r| r.time()).max());
     let counted_indices: std::collections::BTreeSet<u64> =
         counted.iter().map(|r| r.index as u64).collect();
-    let view = View::new(counted, model.clone());
+    let mut view = View::new(counted, model.clone());
+    view.from = input.declaration.period.map(|p| p.from);
     let controls = list
         .controls
         .iter()
@@ -247,5 +252,6 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
             Vec::new()
         },
         records,
+        declaration: input.declaration.clone(),
     }
 }

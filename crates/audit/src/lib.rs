@@ -34,6 +34,7 @@ mod html;
 mod oscal;
 mod render;
 pub mod report;
+mod signed;
 mod supply_chain;
 mod tables;
 mod view;
@@ -44,7 +45,10 @@ pub use evaluate::{AuditInput, evaluate, log_mentions};
 pub use html::to_html;
 pub use oscal::to_oscal;
 pub use render::{to_human, to_markdown};
-pub use report::{AuditReport, ControlResult, Status, WitnessedAsOf, Witnessing};
+pub use report::{
+    AuditReport, ControlResult, Declaration, DeclaredPeriod, Status, WitnessedAsOf, Witnessing,
+};
+pub use signed::{REPORT_PREDICATE_TYPE, sign_report};
 
 /// The digests of the records cited, each once, in log order.
 pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {

@@ -99,7 +99,7 @@ pub fn to_oscal(report: &AuditReport) -> Value {
         "type": "software",
         "title": "modelseal",
         "description": "The tool that verified the evidence log and judged each control from its records.",
-        "props": [prop("version", crate::VERSION)],
+        "props": tool_props(report),
         "status": { "state": "operational" },
     })];
     for m in &report.models {
@@ -250,9 +250,12 @@ pub fn to_oscal(report: &AuditReport) -> Value {
         }
     }
     result_props.extend(not_applicable);
-    let (start, end) = report
-        .period
-        .unwrap_or((report.as_of.cutoff, report.as_of.cutoff));
+    let (start, end) = match &report.declaration.period {
+        Some(p) => (p.from, p.to),
+        None => report
+            .period
+            .unwrap_or((report.as_of.cutoff, report.as_of.cutoff)),
+    };
     let mut result = json!({
         "uuid": id(&["result"]),
         "title": line(&format!("modelseal audit as of {}", report.as_of)),
@@ -310,18 +313,49 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     json!({
         "assessment-results": {
             "uuid": id(&["assessment-results"]),
-            "metadata": {
-                "title": line(&report.title),
-                "last-modified": report.as_of.cutoff,
-                "version": crate::VERSION,
-                "oscal-version": "1.1.2",
-                "props": [prop("checklist-sha256", &report.checklist.sha256)],
-            },
+            "metadata": metadata(report),
             "import-ap": { "href": format!("#{checklist_uuid}") },
             "results": [result],
             "back-matter": { "resources": resources },
         }
     })
+}
+
+/// The tool component's properties: its version, and the SHA-256 of the
+/// executable that generated the report when known.
+fn tool_props(report: &AuditReport) -> Vec<Value> {
+    let mut props = vec![prop("version", crate::VERSION)];
+    if let Some(h) = &report.declaration.executable_sha256 {
+        props.push(prop("executable-sha256", h));
+    }
+    props
+}
+
+/// The document's metadata: last modified when it was generated (the
+/// as-of cutoff when no generation time was given), and the assessor as a
+/// party responsible in the assessor role.
+fn metadata(report: &AuditReport) -> Value {
+    let d = &report.declaration;
+    let mut props = vec![prop("checklist-sha256", &report.checklist.sha256)];
+    props.push(prop("as-of", &report.as_of.cutoff.to_string()));
+    if let Some(scope) = &d.scope {
+        props.push(prop("declared-scope", scope));
+    }
+    let mut metadata = json!({
+        "title": line(&report.title),
+        "last-modified": d.generated_at.unwrap_or(report.as_of.cutoff),
+        "version": crate::VERSION,
+        "oscal-version": "1.1.2",
+        "props": props,
+    });
+    if let Some(who) = &d.assessor {
+        let party = super::uuid(&["party", "assessor", who]);
+        metadata["roles"] = json!([{ "id": "assessor", "title": "Assessor" }]);
+        metadata["parties"] = json!([{ "uuid": party, "type": "person", "name": line(who) }]);
+        metadata["responsible-parties"] =
+            json!([{ "role-id": "assessor", "party-uuids": [party] }]);
+    }
+    metadata
 }
 
 fn description(report: &AuditReport) -> String {

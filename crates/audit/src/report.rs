@@ -577,6 +577,40 @@ pub struct CitedRecord {
     pub scope: Option<String>,
 }
 
+/// What the assessor declares about an audit, beside what it found: the
+/// period, who assessed, and when and by which binary the report was made.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Declaration {
+    /// The period audited: deployments and refusals before it are not
+    /// judged; the records they would rely on (verifications, BOMs,
+    /// documents) count from whenever they were made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period: Option<DeclaredPeriod>,
+    /// What the audit covers, in the assessor's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Who assessed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assessor: Option<String>,
+    /// When the report was generated (the caller's clock), apart from
+    /// the cutoff it was made as of.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub generated_at: Option<jiff::Timestamp>,
+    /// The SHA-256 of the executable that generated it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executable_sha256: Option<String>,
+}
+
+/// A declared audit period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct DeclaredPeriod {
+    /// Its first instant.
+    pub from: jiff::Timestamp,
+    /// Its last instant (the audit's cutoff).
+    pub to: jiff::Timestamp,
+}
+
 /// A whole audit.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditReport {
@@ -606,6 +640,8 @@ pub struct AuditReport {
     pub models: Vec<ModelHistory>,
     /// Every record a finding cites, in log order.
     pub records: Vec<CitedRecord>,
+    /// What the assessor declared.
+    pub declaration: Declaration,
 }
 
 /// What of an audit a test clock touched.

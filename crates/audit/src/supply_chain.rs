@@ -84,9 +84,11 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
     // Each deployment of the model is judged on the verification it relied
     // on (not on any passing one, which may come after it, or before a
     // failure): the first that falls short fails the model.
+    // Deployments before a declared period are context, not judged.
     let deployments: Vec<(&Record, &crate::evidence::record::DeploymentEvidence)> = view
         .about(sha256)
         .iter()
+        .filter(|r| view.in_period(r))
         .filter_map(|r| match &r.predicate {
             Predicate::Deployment(d) => Some((*r, d)),
             _ => None,

@@ -298,13 +298,39 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
     if let Some(note) = &r.test_clock {
         lines.push(("TEST CLOCK", note.to_string()));
     }
+    let d = &r.declaration;
+    if let Some(p) = &d.period {
+        lines.push((
+            "Period",
+            format!(
+                "{} to {} (deployments and refusals before it are context, not judged)",
+                p.from, p.to
+            ),
+        ));
+    }
+    if let Some(who) = &d.assessor {
+        lines.push(("Assessor", who.clone()));
+    }
+    if let Some(at) = &d.generated_at {
+        let exe = d
+            .executable_sha256
+            .as_deref()
+            .map(|h| format!(", executable sha256:{h}"))
+            .unwrap_or_default();
+        lines.push(("Generated", format!("{at} by {}{exe}", r.tool)));
+    }
+    let scope = r
+        .model
+        .as_deref()
+        .map(|m| format!("the model sha256:{m}"))
+        .unwrap_or_else(|| "every model in the log".into());
     lines.extend([
         (
             "Scope",
-            r.model
-                .as_deref()
-                .map(|m| format!("the model sha256:{m}"))
-                .unwrap_or_else(|| "every model in the log".into()),
+            match &d.scope {
+                Some(declared) => format!("{declared} ({scope})"),
+                None => scope,
+            },
         ),
         (
             "Checklist",

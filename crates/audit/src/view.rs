@@ -23,6 +23,9 @@ pub(crate) struct View<'a> {
     /// Subjects in order of first appearance in a record other than a
     /// document.
     models: Vec<&'a str>,
+    /// The start of a declared period: deployments and refusals before it
+    /// are context, not judged.
+    pub from: Option<jiff::Timestamp>,
 }
 
 impl<'a> View<'a> {
@@ -49,7 +52,13 @@ impl<'a> View<'a> {
             by_digest,
             by_subject,
             models,
+            from: None,
         }
+    }
+
+    /// Whether `r` falls in the declared period (every record without one).
+    pub fn in_period(&self, r: &Record) -> bool {
+        self.from.is_none_or(|from| r.time() >= from)
     }
 
     /// The records about `sha256`, in log order.
@@ -98,7 +107,7 @@ impl<'a> View<'a> {
     pub fn deployments(&self) -> Vec<(&'a Record, &'a DeploymentEvidence)> {
         self.records
             .iter()
-            .filter(|r| self.in_scope(&r.subject.sha256))
+            .filter(|r| self.in_scope(&r.subject.sha256) && self.in_period(r))
             .filter_map(|r| match &r.predicate {
                 Predicate::Deployment(d) => Some((*r, d)),
                 _ => None,
@@ -144,7 +153,8 @@ impl<'a> View<'a> {
             .filter(|m| !deployed.contains(m))
             .filter_map(|m| {
                 let (r, v) = self.verifications(&m).pop()?;
-                (v.verification_result == VerificationResult::Failed).then_some((m, r, v))
+                (v.verification_result == VerificationResult::Failed && self.in_period(r))
+                    .then_some((m, r, v))
             })
             .collect()
     }
@@ -167,6 +177,7 @@ impl<'a> View<'a> {
         let cited = format!("sha256:{digest}");
         self.records
             .iter()
+            .filter(|r| self.in_period(r))
             .filter(|r| match &r.predicate {
                 Predicate::Refusal(p) => p.verification.as_deref() == Some(cited.as_str()),
                 _ => false,
