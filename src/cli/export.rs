@@ -14,6 +14,9 @@ use std::path::Path;
 const PUBLIC_KEY: &str = "evidence.pub.pem";
 const FINGERPRINT: &str = "evidence.pub.fingerprint.txt";
 const REPORTS: [&str; 4] = ["audit.json", "audit.md", "audit.oscal.json", "audit.html"];
+/// What became of each file the records name (copied under
+/// `inputs/sha256/`, or why not).
+const INPUTS_INDEX: &str = "inputs.json";
 
 fn write_new(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
@@ -81,6 +84,14 @@ pub fn run(
             }
         }
     }
+    // The bundles, BOMs and policies the records name, by content, with
+    // an index of what became of each (relative locations are looked up
+    // from here).
+    let here = std::env::current_dir().map_err(|e| Error::io(Path::new("."), e))?;
+    let inputs = modelseal::evidence::export_inputs(&check.records, dir, &here)?;
+    let index = serde_json::to_string_pretty(&inputs)
+        .map_err(|e| Error::Evidence(format!("cannot encode the inputs index: {e}")))?;
+    write_new(dir, INPUTS_INDEX, format!("{index}\n").as_bytes())?;
     write_new(dir, PUBLIC_KEY, public.to_spki_pem().as_bytes())?;
     write_new(
         dir,
@@ -114,7 +125,7 @@ pub fn run(
     let mut files = vec![log.clone(), checkpoint_path(&log)];
     files.extend(carried.iter().map(|n| out.join(n)));
     files.extend(
-        [PUBLIC_KEY, FINGERPRINT]
+        [PUBLIC_KEY, FINGERPRINT, INPUTS_INDEX]
             .iter()
             .chain(REPORTS.iter())
             .map(|n| out.join(n)),
@@ -130,6 +141,7 @@ pub fn run(
             "files": files,
             "problems": check.problems,
             "repairs": check.repairs,
+            "inputs": inputs,
         })),
         _ => {
             outln!(
@@ -144,6 +156,28 @@ pub fn run(
             }
             for f in &files {
                 outln!("  {}", escape(&f.display().to_string()));
+            }
+            let copied = inputs
+                .iter()
+                .filter(|i| matches!(i.outcome, modelseal::evidence::InputOutcome::Copied { .. }))
+                .count();
+            outln!(
+                "  {copied} of the {} bundles, BOMs and policies the records name copied under {}/ (see {INPUTS_INDEX})",
+                inputs.len(),
+                modelseal::evidence::INPUTS_DIR
+            );
+            for i in &inputs {
+                let why = match &i.outcome {
+                    modelseal::evidence::InputOutcome::Copied { .. } => continue,
+                    modelseal::evidence::InputOutcome::Missing => "not found".to_string(),
+                    modelseal::evidence::InputOutcome::Changed { found } => {
+                        format!("changed since recorded (now sha256:{found})")
+                    }
+                    modelseal::evidence::InputOutcome::NotLocal => "not a local file".into(),
+                    modelseal::evidence::InputOutcome::TooLarge => "too large to copy".into(),
+                    _ => "not copied".into(),
+                };
+                outln!("    not copied: {} ({why})", escape(&i.uri));
             }
             outln!(
                 "  key fingerprint {} (check it with the key's owner by another channel)",

@@ -793,3 +793,56 @@ fn a_declared_audit_names_its_period_and_assessor_and_can_be_signed() {
         .arg(ws.path("auditor.priv.pem")));
     assert_eq!(code, 2);
 }
+
+/// An export carries the bundles, BOMs and policies its records name, by
+/// content, so an auditor redoes a sampled verification offline with the
+/// very bytes the record digested; a file changed since it was recorded
+/// is named, not copied.
+#[test]
+fn an_export_carries_the_bundles_boms_and_policies_its_records_name() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    let other = ws.signed_model("n");
+    assert_eq!(ws.verify(&model), 0);
+    // Replaced after it was recorded.
+    fs::write(&other.sig, b"{}").unwrap();
+    let out_dir = ws.path("for-auditor");
+    let (code, out, err) = run(ws
+        .cmd()
+        .args(["--format", "json", "evidence", "export", "--out"])
+        .arg(&out_dir));
+    assert_eq!(code, 0, "{out}{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let sha = |p: &Path| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(fs::read(p).unwrap()))
+    };
+    let inputs = v["inputs"].as_array().unwrap();
+    let find = |p: &Path| {
+        inputs
+            .iter()
+            .find(|i| i["uri"] == p.to_str().unwrap())
+            .unwrap_or_else(|| panic!("{} not among {inputs:?}", p.display()))
+    };
+    for file in [&model.sig, &model.bom, &demo_policy(ws.tmp.path())] {
+        let i = find(file);
+        assert_eq!(i["outcome"], "copied", "{i}");
+        let copied = out_dir.join(i["path"].as_str().unwrap());
+        assert_eq!(fs::read(&copied).unwrap(), fs::read(file).unwrap());
+        assert_eq!(i["sha256"], sha(file));
+    }
+    // The signature and the verification name the bundle: copied once,
+    // both records listed.
+    assert_eq!(find(&model.sig)["records"].as_array().unwrap().len(), 2);
+    let changed = find(&other.sig);
+    assert_eq!(changed["outcome"], "changed", "{changed}");
+    assert_eq!(changed["found"], sha(&other.sig));
+    let index: Value =
+        serde_json::from_slice(&fs::read(out_dir.join("inputs.json")).unwrap()).unwrap();
+    assert_eq!(index.as_array().unwrap().len(), inputs.len());
+    // Redone offline from the export alone (and the key the auditor got
+    // from its owner).
+    let bundle = out_dir.join(find(&model.sig)["path"].as_str().unwrap());
+    let (code, out, err) = run(demo_verify_args(&mut modelseal(), &model.dir, &bundle));
+    assert_eq!(code, 0, "{out}{err}");
+}

@@ -13,6 +13,7 @@
 
 mod cosigned;
 mod export;
+mod inputs;
 mod location;
 mod log;
 pub mod merkle;
@@ -31,6 +32,7 @@ pub use cosigned::{
     stamp_path, witnessed_path,
 };
 pub use export::{EXPORTED_LOG, export_log};
+pub use inputs::{ExportedInput, INPUTS_DIR, InputOutcome, MAX_INPUT, export_inputs, named_inputs};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, verify_log};
 pub use note::{Checkpoint, verifier_key};
