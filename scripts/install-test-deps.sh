@@ -97,6 +97,8 @@ command -v pkcs11-tool > /dev/null 2>&1 || apt_install opensc
 # that umoci unpacks: two more readers of the layer corpus. Debian
 # bookworm's: skopeo 1.9.3, umoci 0.4.7.
 apt_install skopeo umoci
+# pdftotext reads the printed HTML audit report back (page numbers).
+command -v pdftotext > /dev/null 2>&1 || apt_install poppler-utils
 # wrk loads the admission webhook in its benchmark (not a test tool).
 apt_install wrk
 

@@ -310,7 +310,11 @@ fn every_format_prints_the_checkpoint_relied_on_in_full() {
             out.contains(&model.digest),
             "{format}: the model's full digest"
         );
-        assert!(!out.contains('…'), "{format}: nothing shortened");
+        // HTML shortens digests for reading, the full value kept (in the
+        // element's title and the records table); the others never do.
+        if format != "html" {
+            assert!(!out.contains('…'), "{format}: nothing shortened");
+        }
     }
     let (_, report) = ws.audit_json(&[]);
     assert_eq!(report["log"]["checkpoint"]["size"], cp["size"]);

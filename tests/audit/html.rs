@@ -116,3 +116,165 @@ fn the_html_report_renders_in_chromium_with_every_status() {
     );
     assert!(dom.contains(&good.digest) && dom.contains(&bad.digest));
 }
+
+/// The report as an auditor reads and files it: the matrix links to each
+/// finding and each finding to the records it relies on (every link lands
+/// on an element of the page); long digests are shortened with the full
+/// value kept; datasets are listed apart from models; nothing runs past
+/// the right edge at 800 px; printed, every page is numbered by the
+/// report's own print CSS (the browser's header and footer turned off).
+#[test]
+fn the_html_report_links_shortens_sets_datasets_apart_and_numbers_printed_pages() {
+    let ws = Workspace::new();
+    // A dataset, signed on its own, that the model's BOM names.
+    let data = ws.path("train");
+    fs::create_dir(&data).unwrap();
+    fs::write(data.join("train.jsonl"), "{\"text\": \"a\"}\n").unwrap();
+    let (code, _, err) = run(demo_sign_args(
+        &mut ws.cmd(),
+        &data,
+        &ws.path("train.sig"),
+        None,
+    ));
+    assert_eq!(code, 0, "{err}");
+    let model = ws.path("m");
+    copy_tree(&fixture("tiny-model"), &model);
+    let sig = ws.path("m.sig");
+    let bom = ws.path("m.cdx.json");
+    let (code, _, err) = run(demo_sign_args(&mut ws.cmd(), &model, &sig, Some(&bom))
+        .arg("--dataset")
+        .arg(&data));
+    assert_eq!(code, 0, "{err}");
+    let signed = Signed {
+        digest: String::new(),
+        dir: model.clone(),
+        sig,
+        bom,
+    };
+    assert_eq!(ws.verify(&signed), 0);
+    ws.attach_all();
+    let (_, report) = ws.audit_json(&[]);
+    let kinds: Vec<(bool, String)> = report["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["dataset"].as_bool().unwrap(),
+                m["model"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(kinds.contains(&(true, "train".into())), "{kinds:?}");
+    assert!(kinds.contains(&(false, "m".into())), "{kinds:?}");
+    let (_, page, _) = ws.audit("html", &[]);
+    let file = ws.path("report.html");
+    fs::write(&file, &page).unwrap();
+    let dom = chromium(&file, &ws.path("profile-dom"), &["--dump-dom".into()]);
+    // Every in-page link lands on an element.
+    let mut links = 0;
+    for part in dom.split("href=\"#").skip(1) {
+        let target = &part[..part.find('"').unwrap()];
+        assert!(
+            dom.contains(&format!("id=\"{target}\"")),
+            "#{target} leads nowhere"
+        );
+        links += 1;
+    }
+    assert!(
+        dom.contains("href=\"#control-7\""),
+        "the matrix links to the findings"
+    );
+    let cited = report["records"].as_array().unwrap();
+    assert!(!cited.is_empty());
+    for r in cited {
+        let d = r["digest"].as_str().unwrap();
+        assert!(
+            dom.contains(&format!("href=\"#record-{d}\"")),
+            "record {d} is not linked"
+        );
+        // Shortened where cited, the full value kept in the title and the
+        // records table.
+        assert!(dom.contains(&format!("title=\"sha256:{d}\">sha256:{}…", &d[..16])));
+    }
+    assert!(links > cited.len(), "{links} links");
+    let models_at = dom.find("id=\"models\"").unwrap();
+    let datasets_at = dom.find("id=\"datasets\"").expect("a datasets section");
+    let train_at = dom.find("<h3>train ").expect("the dataset's heading");
+    let m_at = dom.find("<h3>m ").expect("the model's heading");
+    assert!(models_at < m_at && m_at < datasets_at && datasets_at < train_at);
+
+    // 800 px wide: the rightmost columns stay blank (nothing overflows).
+    let png_file = ws.path("narrow.png");
+    chromium(
+        &file,
+        &ws.path("profile-narrow"),
+        &[
+            format!("--screenshot={}", png_file.display()),
+            "--window-size=800,3000".into(),
+            "--hide-scrollbars".into(),
+        ],
+    );
+    let (share, width, _) = ink(&png_file);
+    assert_eq!(width, 800);
+    assert!(share > 0.02, "blank at 800 px: {share}");
+    // Kept for people to look at: target/tmp/audit-report-800.png.
+    let kept = Path::new(env!("CARGO_TARGET_TMPDIR")).join("audit-report-800.png");
+    fs::copy(&png_file, &kept).unwrap();
+    let right = right_edge_ink(&png_file, 6);
+    assert!(
+        right < 0.005,
+        "content runs past the right edge at 800 px: {right}"
+    );
+
+    // Printed without the browser's header and footer: the report's own
+    // print CSS numbers the pages.
+    let pdf = ws.path("report.pdf");
+    chromium(
+        &file,
+        &ws.path("profile-print"),
+        &[
+            format!("--print-to-pdf={}", pdf.display()),
+            "--no-pdf-header-footer".into(),
+        ],
+    );
+    let text = Command::new(external_tool("pdftotext").get_program())
+        .arg("-layout")
+        .arg(&pdf)
+        .arg("-")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    let pages = text.matches('\u{c}').count().max(1);
+    assert!(pages >= 2, "{pages} page(s)");
+    for n in 1..=pages {
+        assert!(
+            text.contains(&format!("Page {n} of {pages}")),
+            "page {n} of {pages} is not numbered:\n{text}"
+        );
+    }
+    assert!(
+        !text.contains("file://"),
+        "the browser's own footer is printed"
+    );
+}
+
+/// Share of inked pixels in the rightmost `columns` columns.
+fn right_edge_ink(png_file: &Path, columns: u32) -> f64 {
+    let decoder = png::Decoder::new(std::io::BufReader::new(fs::File::open(png_file).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let (w, h) = (info.width, info.height);
+    let mut inked = 0u64;
+    for y in 0..h {
+        for x in (w - columns)..w {
+            let at = ((y * w + x) as usize) * channels;
+            if buf[at..at + 3].iter().any(|&c| c < 235) {
+                inked += 1;
+            }
+        }
+    }
+    inked as f64 / (h as u64 * columns as u64) as f64
+}

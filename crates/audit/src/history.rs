@@ -9,6 +9,20 @@ use crate::evidence::record::{Predicate, VerificationResult};
 pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
     let blocked: std::collections::HashSet<String> =
         view.blocked().into_iter().map(|(m, _, _)| m).collect();
+    // Subjects some BOM names as a dataset.
+    let mut datasets: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for r in &view.records {
+        let named: &[crate::evidence::record::DatasetRef] = match &r.predicate {
+            Predicate::Sign(s) => s.datasets.as_deref().unwrap_or_default(),
+            Predicate::Bom(b) => &b.datasets,
+            _ => &[],
+        };
+        for d in named {
+            if let Some(sha) = d.digest.get("sha256") {
+                datasets.insert(sha.to_ascii_lowercase());
+            }
+        }
+    }
     view.models()
         .into_iter()
         .map(|m| {
@@ -57,6 +71,7 @@ pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
                 model: view.model_ref(&m),
                 deployed: events.iter().any(|e| e.kind == EventKind::Deployed),
                 blocked: blocked.contains(&m),
+                dataset: datasets.contains(&m),
                 events,
             }
         })

@@ -41,6 +41,20 @@ ol.timeline li.ev-verified::before { background: var(--pass); } ol.timeline li.e
 ol.timeline li.ev-deployed::before { background: #101828; }
 .state { font-weight: 600; }
 footer { margin-top: 40px; color: var(--na); font-size: 0.85em; }
+a { color: #175cd3; }
+.scroll { overflow-x: auto; }
+@media (max-width: 900px) {
+  body { padding: 12px; font-size: 14px; }
+  dl.summary { grid-template-columns: 1fr; }
+  dl.summary dd { margin-bottom: 6px; }
+  table { font-size: 0.8em; }
+}
+@page {
+  size: A4;
+  margin: 18mm 14mm 20mm;
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 9pt system-ui, sans-serif; color: #667085; }
+  @bottom-left { content: "modelseal audit report"; font: 9pt system-ui, sans-serif; color: #667085; }
+}
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }
   h2 { break-after: avoid; }
@@ -118,7 +132,7 @@ pub fn to_html(report: &AuditReport) -> String {
                 "<p>Records relied on (SHA-256 of the log line):</p>\n<ul class=\"records\">"
             );
             for e in &c.evidence {
-                let _ = writeln!(out, "<li class=\"digest\">sha256:{}</li>", h(e));
+                let _ = writeln!(out, "<li>{}</li>", record_link(report, e));
             }
             let _ = writeln!(out, "</ul>");
         }
@@ -126,6 +140,7 @@ pub fn to_html(report: &AuditReport) -> String {
     }
     let _ = writeln!(out, "</section>");
     models(&mut out, report);
+    records(&mut out, report);
     let _ = writeln!(
         out,
         "<footer>Judged by {} from the evidence log {}, as of {}.</footer>\n</body>\n</html>",
@@ -168,13 +183,13 @@ fn checkpoint(out: &mut String, report: &AuditReport) {
 fn matrix(out: &mut String, report: &AuditReport) {
     let _ = writeln!(
         out,
-        "<section id=\"matrix\">\n<h2>Control matrix</h2>\n<table>\n<thead><tr><th>#</th><th>Control</th><th>Section</th><th>Required</th><th>Status</th></tr></thead>\n<tbody>"
+        "<section id=\"matrix\">\n<h2>Control matrix</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>#</th><th>Control</th><th>Section</th><th>Required</th><th>Status</th></tr></thead>\n<tbody>"
     );
     for c in &report.controls {
         let token = c.status.token();
         let _ = writeln!(
             out,
-            "<tr><td>{id}</td><td>{}</td><td>{}</td><td>{}</td><td id=\"status-{id}\" data-status=\"{token}\"><span class=\"badge {token}\">{}</span></td></tr>",
+            "<tr><td><a href=\"#control-{id}\">{id}</a></td><td><a href=\"#control-{id}\">{}</a></td><td>{}</td><td>{}</td><td id=\"status-{id}\" data-status=\"{token}\"><a href=\"#control-{id}\"><span class=\"badge {token}\">{}</span></a></td></tr>",
             h(&c.control.area),
             h(&c.control.section),
             if c.control.required { "yes" } else { "no" },
@@ -182,7 +197,7 @@ fn matrix(out: &mut String, report: &AuditReport) {
             id = c.control.id,
         );
     }
-    let _ = writeln!(out, "</tbody>\n</table>");
+    let _ = writeln!(out, "</tbody>\n</table></div>");
     if !report.checklist.not_applicable.is_empty() {
         let _ = writeln!(
             out,
@@ -202,17 +217,79 @@ fn matrix(out: &mut String, report: &AuditReport) {
     let _ = writeln!(out, "</section>");
 }
 
-fn models(out: &mut String, report: &AuditReport) {
-    let _ = writeln!(out, "<section id=\"models\">\n<h2>Models</h2>");
-    if report.models.is_empty() {
-        let _ = writeln!(out, "<p>No model is named by a counted record.</p>");
+/// A digest shortened for reading (`sha256:` and 16 hex digits), the full
+/// value kept in its title.
+fn short(hex: &str) -> String {
+    let cut: String = hex.chars().take(16).collect();
+    let more = if hex.chars().count() > 16 { "…" } else { "" };
+    format!(
+        "<span class=\"digest\" title=\"sha256:{full}\">sha256:{cut}{more}</span>",
+        full = h(hex),
+        cut = h(&cut)
+    )
+}
+
+/// A record cited by its digest: a link to its row in the records section
+/// (its number there and its full digest), shortened here.
+fn record_link(report: &AuditReport, digest: &str) -> String {
+    match report.records.iter().find(|r| r.digest == digest) {
+        Some(r) => format!(
+            "<a href=\"#record-{d}\">record {n}</a> {}",
+            short(digest),
+            d = h(digest),
+            n = r.index + 1
+        ),
+        None => short(digest),
     }
-    for m in &report.models {
+}
+
+/// Every cited record, with an anchor each: where the findings' links lead.
+fn records(out: &mut String, report: &AuditReport) {
+    let _ = writeln!(
+        out,
+        "<section id=\"records\">\n<h2>Records relied on</h2>\n<div class=\"scroll\"><table>\n<thead><tr><th>#</th><th>Time</th><th>Kind</th><th>About</th><th>SHA-256 of the log line</th></tr></thead>\n<tbody>"
+    );
+    for r in &report.records {
         let _ = writeln!(
             out,
-            "<section class=\"model\">\n<h3>{} <span class=\"digest\">sha256:{}</span></h3>\n<p class=\"state\">{}</p>\n<ol class=\"timeline\">",
+            "<tr id=\"record-{d}\"><td>{n}</td><td>{t}</td><td>{k}</td><td>{name} {about}</td><td class=\"digest\">{d}</td></tr>",
+            d = h(&r.digest),
+            n = r.index + 1,
+            t = r.time,
+            k = h(r
+                .predicate_type
+                .rsplit('/')
+                .nth(1)
+                .unwrap_or(&r.predicate_type)),
+            name = h(&r.subject.name),
+            about = short(&r.subject.sha256),
+        );
+    }
+    let _ = writeln!(out, "</tbody>\n</table></div>\n</section>");
+}
+
+fn models(out: &mut String, report: &AuditReport) {
+    let (datasets, models): (Vec<_>, Vec<_>) = report.models.iter().partition(|m| m.dataset);
+    let _ = writeln!(out, "<section id=\"models\">\n<h2>Models</h2>");
+    if models.is_empty() {
+        let _ = writeln!(out, "<p>No model is named by a counted record.</p>");
+    }
+    history(out, report, &models);
+    let _ = writeln!(out, "</section>");
+    if !datasets.is_empty() {
+        let _ = writeln!(out, "<section id=\"datasets\">\n<h2>Datasets</h2>");
+        history(out, report, &datasets);
+        let _ = writeln!(out, "</section>");
+    }
+}
+
+fn history(out: &mut String, report: &AuditReport, models: &[&super::report::ModelHistory]) {
+    for m in models {
+        let _ = writeln!(
+            out,
+            "<section class=\"model\">\n<h3>{} {}</h3>\n<p class=\"state\">{}</p>\n<ol class=\"timeline\">",
             h(&m.model.name),
-            h(&m.model.sha256),
+            short(&m.model.sha256),
             tables::model_state(m)
         );
         for e in &m.events {
@@ -225,12 +302,19 @@ fn models(out: &mut String, report: &AuditReport) {
             };
             let _ = writeln!(
                 out,
-                "<li class=\"ev-{class}\"><strong>{}</strong> {} — record {} at {}<br><span class=\"digest\">sha256:{}</span></li>",
+                "<li class=\"ev-{class}\"><strong>{}</strong> {} — record {} at {}<br>{}</li>",
                 e.kind.label(),
                 h(&e.detail),
                 e.index + 1,
                 e.time,
-                h(&e.record)
+                match report.records.iter().any(|r| r.digest == e.record) {
+                    true => format!(
+                        "<a href=\"#record-{d}\">{}</a>",
+                        short(&e.record),
+                        d = h(&e.record)
+                    ),
+                    false => short(&e.record),
+                }
             );
         }
         if m.blocked {
@@ -241,11 +325,14 @@ fn models(out: &mut String, report: &AuditReport) {
         }
         let _ = writeln!(out, "</ol>\n</section>");
     }
-    let _ = writeln!(out, "</section>");
 }
 
 fn html_table(out: &mut String, table: &Table) {
-    let _ = writeln!(out, "<h4>{}</h4>\n<table>\n<thead><tr>", h(table.title));
+    let _ = writeln!(
+        out,
+        "<h4>{}</h4>\n<div class=\"scroll\"><table>\n<thead><tr>",
+        h(table.title)
+    );
     for name in &table.header {
         let _ = write!(out, "<th>{}</th>", h(name));
     }
@@ -257,5 +344,5 @@ fn html_table(out: &mut String, table: &Table) {
         }
         let _ = writeln!(out, "</tr>");
     }
-    let _ = writeln!(out, "</tbody>\n</table>");
+    let _ = writeln!(out, "</tbody>\n</table></div>");
 }

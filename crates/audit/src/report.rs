@@ -554,6 +554,9 @@ pub struct ModelHistory {
     pub deployed: bool,
     /// Whether its latest verification failed and it was never deployed.
     pub blocked: bool,
+    /// Whether it is a dataset (a BOM names it among its datasets) rather
+    /// than a model.
+    pub dataset: bool,
 }
 
 /// A record some finding cites, as reports list it.
