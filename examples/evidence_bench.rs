@@ -48,6 +48,7 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
             bom_signature: None,
             datasets: None,
             base_models: None,
+            base_model_refs: None,
             location: None,
             tool: Tool::this(),
             time,

@@ -749,6 +749,9 @@ impl Document {
     }
 }
 
+/// The largest container image signature read (a real one is a few KiB).
+pub const MAX_IMAGE_SIGNATURE: u64 = 1 << 20;
+
 /// For a model that came in a container image, under a policy that
 /// requires the image manifest signed: the first signature attached to the
 /// image that verifies from the policy's container image signers (each
@@ -766,7 +769,9 @@ fn image_signature(
     if !container || !policy.policy.container_images.require_signature {
         return Ok(None);
     }
-    let Some(image) = model.image_signatures(crate::source::BASE_BUNDLE_SIZE)? else {
+    // An image signature is a statement of a few KiB: a small cap keeps
+    // junk referrers from being downloaded at the size of model bundles.
+    let Some(image) = model.image_signatures(MAX_IMAGE_SIGNATURE)? else {
         return Ok(None);
     };
     let Some(sha256) = image

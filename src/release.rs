@@ -242,11 +242,7 @@ fn via_name(via: crate::registry::oci::Via) -> &'static str {
     }
 }
 
-/// The predicate type of a container image signature: an in-toto
-/// statement whose subject is the image manifest's digest, by which the
-/// signer vouches for the whole image (config, entrypoint, every layer),
-/// which a model's signature does not cover.
-pub const IMAGE_PREDICATE_TYPE: &str = "https://modelseal.dev/container-image/v1";
+pub use crate::policy::IMAGE_PREDICATE_TYPE;
 
 /// A container image signature made and attached.
 #[derive(Debug, Clone)]
@@ -463,8 +459,9 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
             predicate: Predicate::Sign(SignEvidence {
                 signer: signer.clone(),
                 signature: signature_cite,
-                datasets: bom.as_ref().map(|(_, d)| d.clone()),
+                datasets: bom.as_ref().map(|(b, _)| bom_datasets(b)),
                 base_models: bom.as_ref().map(|(b, _)| base_models(b)),
+                base_model_refs: bom.as_ref().map(|(b, _)| base_model_refs(b)),
                 bom: bom_cites.0,
                 bom_signature: bom_cites.1,
                 location: model.location(),
@@ -571,6 +568,61 @@ pub fn dataset_refs(datasets: &[HashedTree]) -> Vec<DatasetRef> {
             digest: BTreeMap::from([("sha256".to_string(), d.sha256.root_digest_hex())]),
         })
         .collect()
+}
+
+/// The datasets a BOM names, as evidence records cite them: each data
+/// component with its digest, and each dataset the model card names
+/// without one (an empty digest).
+pub fn bom_datasets(bom: &Bom) -> Vec<DatasetRef> {
+    let mut out: Vec<DatasetRef> = bom
+        .components
+        .items
+        .iter()
+        .filter(|c| c.kind == "data")
+        .map(|c| DatasetRef {
+            name: c.name.clone(),
+            digest: sha256_of(&c.hashes),
+        })
+        .collect();
+    if let Some(card) = &bom.metadata.component.model_card {
+        for choice in &card.model_parameters.datasets {
+            if let crate::bom::types::DatasetChoice::Inline(data) = choice {
+                out.push(DatasetRef {
+                    name: data.name.clone().unwrap_or_default(),
+                    digest: BTreeMap::new(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The base models a BOM names (its model's pedigree), each with its
+/// digest when pinned.
+pub fn base_model_refs(bom: &Bom) -> Vec<DatasetRef> {
+    bom.metadata
+        .component
+        .pedigree
+        .as_ref()
+        .map(|p| {
+            p.ancestors
+                .iter()
+                .map(|a| DatasetRef {
+                    name: a.name.clone(),
+                    digest: sha256_of(&a.hashes),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `{"sha256": hex}` from a component's hashes, or nothing.
+fn sha256_of(hashes: &[crate::bom::types::Hash]) -> BTreeMap<String, String> {
+    hashes
+        .iter()
+        .find(|h| h.alg == "SHA-256")
+        .map(|h| BTreeMap::from([("sha256".to_string(), h.content.to_ascii_lowercase())]))
+        .unwrap_or_default()
 }
 
 /// The base models a BOM names (its model's pedigree).
@@ -810,8 +862,9 @@ pub fn write_bom(mut request: BomRequest<'_>, progress: ProgressFn<'_>) -> Resul
                 bom_signature: signed.as_ref().map(|(p, d)| cite_sha256(p, d.clone())),
                 serial_number: bom.serial_number.clone(),
                 files: model_tree.sha256.resources.len() as u64,
-                datasets: dataset_refs(&datasets),
+                datasets: bom_datasets(&bom),
                 base_models: Some(base_models(&bom)),
+                base_model_refs: Some(base_model_refs(&bom)),
                 location: model.location(),
                 tool: Tool::this(),
                 time: request.now.time(),

@@ -41,8 +41,16 @@ impl Env {
         m
     }
 
-    /// Signs `model` with a BOM; returns (signature, bom, root digest).
+    /// Signs `model` with its BOM, the training data its card names
+    /// given (so the BOM pins it).
     fn sign(&self, model: &Path) -> (PathBuf, PathBuf, String) {
+        let dataset = fixture("tiny-dataset");
+        self.sign_with(model, &["--dataset".as_ref(), dataset.as_os_str()])
+    }
+
+    /// Signs `model` with its BOM and `extra` arguments; returns
+    /// (signature, bom, root digest).
+    fn sign_with(&self, model: &Path, extra: &[&std::ffi::OsStr]) -> (PathBuf, PathBuf, String) {
         let name = model.file_name().unwrap().to_str().unwrap();
         let sig = self.tmp.path().join(format!("{name}.sig"));
         let bom = self.tmp.path().join(format!("{name}.cdx.json"));
@@ -51,7 +59,8 @@ impl Env {
             model,
             &sig,
             Some(&bom),
-        ));
+        )
+        .args(extra));
         assert_eq!(code, 0, "{err}");
         let v: Value = serde_json::from_str(&out).unwrap();
         (
@@ -121,6 +130,84 @@ fn status(report: &Value, id: u64) -> String {
         .as_str()
         .unwrap()
         .to_string()
+}
+
+/// Issue case 9: control 4 needs every dataset and base model the
+/// verified BOM names pinned by digest. A dataset the model card names but
+/// the signer did not give, or a base model named without a digest, fails
+/// it, named; pinned (`--dataset`, `--base-model NAME=sha256:HEX`), the
+/// control passes and the BOM's pedigree carries the digest.
+#[test]
+fn control_4_needs_every_dataset_and_base_model_pinned_by_digest() {
+    let env = Env::new();
+    let model = env.model("card-model");
+    let readme = fs::read_to_string(model.join("README.md")).unwrap();
+    fs::write(
+        model.join("README.md"),
+        readme.replacen("---\n", "---\nbase_model: org/base-7b\n", 1),
+    )
+    .unwrap();
+    let judge = |extra: &[&std::ffi::OsStr]| {
+        let (sig, bom, digest) = env.sign_with(&model, extra);
+        assert_eq!(env.verify(&model, &sig, &bom), 0);
+        env.deploy(&digest);
+        let (_, report) = env.audit(&["--model", &format!("sha256:{digest}")]);
+        let c4 = report["controls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == 4)
+            .unwrap()
+            .clone();
+        let bom: Value = serde_json::from_slice(&fs::read(&bom).unwrap()).unwrap();
+        (c4, bom)
+    };
+    let (c4, _) = judge(&[]);
+    assert_eq!(c4["status"], "fail", "{c4:#}");
+    let reason = c4["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("dataset(s) named by its BOM without a digest: modelseal/tiny-dataset"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("base model(s) named by its BOM without a digest: org/base-7b"),
+        "{reason}"
+    );
+    let base = "1".repeat(64);
+    let pin = format!("org/base-7b=sha256:{base}");
+    let dataset = fixture("tiny-dataset");
+    let (c4, bom) = judge(&[
+        "--dataset".as_ref(),
+        dataset.as_os_str(),
+        "--base-model".as_ref(),
+        pin.as_ref(),
+    ]);
+    assert_eq!(c4["status"], "pass", "{c4:#}");
+    let ancestor = &bom["metadata"]["component"]["pedigree"]["ancestors"][0];
+    assert_eq!(ancestor["name"], "org/base-7b");
+    assert_eq!(ancestor["hashes"][0]["content"], base.as_str());
+    // Pinned, but nothing in the log signed it: said, not failed.
+    assert!(
+        c4["supply_chain"][0]["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n
+                .as_str()
+                .unwrap()
+                .contains("pinned by digest, with no sign record")),
+        "{c4:#}"
+    );
+    // A malformed pin is unusable input.
+    let (code, _, err) = run(demo_sign_args(
+        &mut env.cmd(),
+        &model,
+        &env.tmp.path().join("x.sig"),
+        Some(&env.tmp.path().join("x.cdx.json")),
+    )
+    .args(["--base-model", "org/base-7b=abc"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("sha256: and 64 hex digits"), "{err}");
 }
 
 #[test]

@@ -43,6 +43,9 @@ pub struct BomArgs {
     /// The task (e.g. text-generation), replacing the model card's pipeline_tag.
     #[arg(long)]
     task: Option<String>,
+    /// Pin a base model by its OMS root digest (the BOM's pedigree carries it). Repeatable.
+    #[arg(long, value_name = "NAME=sha256:HEX", value_parser = parse_base_model)]
+    base_model: Vec<(String, String)>,
     /// Creation time (RFC 3339); default SOURCE_DATE_EPOCH, else now.
     #[arg(long)]
     timestamp: Option<String>,
@@ -108,6 +111,7 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
         serial_number: args.serial_number.clone(),
         properties,
         purl: None,
+        base_models: args.base_model.clone(),
     };
     let mut request = BomRequest::new(&opened, out.clone(), options, ctx.now);
     request.hashing = hashing;
@@ -241,4 +245,19 @@ fn registry_ignore(args: &BomArgs) -> Result<IgnoreSet> {
         ignore.insert_canonical(text)?;
     }
     Ok(ignore)
+}
+
+/// `NAME=sha256:HEX`: a base model's name and its OMS root digest (hex).
+pub fn parse_base_model(text: &str) -> std::result::Result<(String, String), String> {
+    let (name, digest) = text
+        .rsplit_once('=')
+        .ok_or_else(|| format!("{text:?}: give NAME=sha256:HEX"))?;
+    let hex = digest
+        .strip_prefix("sha256:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| format!("{text:?}: the digest must be sha256: and 64 hex digits"))?;
+    if name.is_empty() {
+        return Err(format!("{text:?}: the base model needs a name"));
+    }
+    Ok((name.to_string(), hex.to_ascii_lowercase()))
 }

@@ -58,6 +58,9 @@ pub struct SignArgs {
     /// With --bom: a dataset directory or file the model was trained on. Repeatable.
     #[arg(long, value_name = "DIR_OR_FILE", requires = "bom")]
     dataset: Vec<PathBuf>,
+    /// With --bom: pin a base model by its OMS root digest (the BOM's pedigree carries it). Repeatable.
+    #[arg(long, value_name = "NAME=sha256:HEX", requires = "bom", value_parser = super::bom::parse_base_model)]
+    base_model: Vec<(String, String)>,
     #[command(flatten)]
     hashing: HashingArgs,
     #[command(flatten)]
@@ -113,6 +116,7 @@ pub fn run(ctx: &Context, args: SignArgs) -> Result<Outcome> {
                 BomOptions {
                     timestamp,
                     properties,
+                    base_models: args.base_model.clone(),
                     ..Default::default()
                 },
             );

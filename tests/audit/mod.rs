@@ -59,12 +59,15 @@ impl Workspace {
         std::fs::write(dir.join("variant.txt"), format!("{name}\n")).unwrap();
         let sig = self.path(&format!("{name}.sig"));
         let bom = self.path(&format!("{name}.cdx.json"));
+        // The model card names its training data: given, the BOM pins it.
         let (code, out, err) = run(demo_sign_args(
             self.cmd().args(["--format", "json"]),
             &dir,
             &sig,
             Some(&bom),
-        ));
+        )
+        .arg("--dataset")
+        .arg(fixture("tiny-dataset")));
         assert_eq!(code, 0, "{err}");
         let v: Value = serde_json::from_str(&out).unwrap();
         Signed {

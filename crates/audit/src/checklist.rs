@@ -85,6 +85,11 @@ pub struct Rule {
     /// been signed (a sign record whose subject is the dataset's digest).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub datasets_signed: bool,
+    /// Verifications: every dataset and base model the verified BOM names
+    /// must be pinned by its digest (a name alone says nothing about
+    /// which data or weights).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub inputs_pinned: bool,
 }
 
 /// Kinds of evidence.

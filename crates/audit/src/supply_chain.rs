@@ -194,9 +194,23 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
                     }
                 }
                 Some(datasets) => {
+                    let unpinned: Vec<&str> = datasets
+                        .iter()
+                        .filter(|d| d.sha256.is_none())
+                        .map(|d| d.name.as_str())
+                        .collect();
+                    if !unpinned.is_empty() {
+                        finding.notes.push(format!(
+                            "dataset(s) named by its BOM without a digest: {}",
+                            unpinned.join(", ")
+                        ));
+                        if control.rule.inputs_pinned || control.rule.datasets_signed {
+                            finding.ok = false;
+                        }
+                    }
                     let unsigned: Vec<String> = datasets
                         .iter()
-                        .filter(|d| d.signed_by_record.is_none())
+                        .filter(|d| d.sha256.is_some() && d.signed_by_record.is_none())
                         .map(|d| {
                             format!(
                                 "{} (sha256:{})",
@@ -217,14 +231,37 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
                 }
             }
             if let Some(bases) = b.base_models.as_ref().filter(|b| !b.is_empty()) {
-                finding.notes.push(format!(
-                    "base model(s) named without a digest, not matched to sign records: {}",
-                    bases
-                        .iter()
-                        .map(|b| b.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ));
+                let unpinned: Vec<&str> = bases
+                    .iter()
+                    .filter(|b| b.sha256.is_none())
+                    .map(|b| b.name.as_str())
+                    .collect();
+                if !unpinned.is_empty() {
+                    finding.notes.push(format!(
+                        "base model(s) named by its BOM without a digest: {}",
+                        unpinned.join(", ")
+                    ));
+                    if control.rule.inputs_pinned {
+                        finding.ok = false;
+                    }
+                }
+                let unsigned: Vec<String> = bases
+                    .iter()
+                    .filter(|b| b.sha256.is_some() && b.signed_by_record.is_none())
+                    .map(|b| {
+                        format!(
+                            "{} (sha256:{})",
+                            b.name,
+                            b.sha256.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                if !unsigned.is_empty() {
+                    finding.notes.push(format!(
+                        "base model(s) pinned by digest, with no sign record in the log: {}",
+                        unsigned.join(", ")
+                    ));
+                }
             }
         }
     }
@@ -267,11 +304,14 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
                     .collect()
             }),
             base_models: bases.map(|bs| {
-                bs.iter()
-                    .map(|name| BomInput {
-                        name: name.clone(),
-                        sha256: None,
-                        signed_by_record: None,
+                bs.into_iter()
+                    .map(|(name, digest)| BomInput {
+                        name,
+                        signed_by_record: digest
+                            .as_deref()
+                            .and_then(|h| view.signed(h))
+                            .map(|s| s.digest.clone()),
+                        sha256: digest,
                     })
                     .collect()
             }),
@@ -288,7 +328,35 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
         })
 }
 
-type WrittenBom<'a> = (&'a str, Option<&'a [DatasetRef]>, Option<&'a [String]>);
+/// A BOM's digest, its datasets, and its base models (name, digest when
+/// pinned).
+type WrittenBom<'a> = (
+    &'a str,
+    Option<&'a [DatasetRef]>,
+    Option<Vec<(String, Option<String>)>>,
+);
+
+/// The base models a record names: with their digests (records since
+/// pinning), or by name alone (earlier records).
+fn bases(
+    refs: Option<&[DatasetRef]>,
+    names: Option<&[String]>,
+) -> Option<Vec<(String, Option<String>)>> {
+    match (refs, names) {
+        (Some(refs), _) => Some(
+            refs.iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        r.digest.get("sha256").map(|h| h.to_ascii_lowercase()),
+                    )
+                })
+                .collect(),
+        ),
+        (None, Some(names)) => Some(names.iter().map(|n| (n.clone(), None)).collect()),
+        (None, None) => None,
+    }
+}
 
 /// The BOM a sign or bom record wrote: its digest, datasets and base
 /// models (each `None` when the record does not say).
@@ -297,12 +365,12 @@ fn written_bom(r: &Record) -> Option<WrittenBom<'_>> {
         Predicate::Bom(b) => Some((
             b.bom.sha256()?,
             Some(b.datasets.as_slice()),
-            b.base_models.as_deref(),
+            bases(b.base_model_refs.as_deref(), b.base_models.as_deref()),
         )),
         Predicate::Sign(s) => Some((
             s.bom.as_ref()?.sha256()?,
             s.datasets.as_deref(),
-            s.base_models.as_deref(),
+            bases(s.base_model_refs.as_deref(), s.base_models.as_deref()),
         )),
         _ => None,
     }

@@ -250,6 +250,10 @@ pub struct SignEvidence {
     /// The base models the BOM names (absent in records of 0.1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_models: Option<Vec<String>>,
+    /// The base models the BOM names, each with its digest when pinned
+    /// (absent in earlier records, which named them only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_model_refs: Option<Vec<DatasetRef>>,
     /// Where the model signed lives, when it is in a registry (records of
     /// release 0.1.0 have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -260,12 +264,13 @@ pub struct SignEvidence {
     pub time: jiff::Timestamp,
 }
 
-/// A dataset a BOM names.
+/// An input a BOM names: a dataset, or a base model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetRef {
     /// Its name.
     pub name: String,
-    /// Its OMS root digest (`sha256`).
+    /// Its OMS root digest (`sha256`); empty when the BOM names it without
+    /// one (a dataset the model card names, a base model not pinned).
     pub digest: BTreeMap<String, String>,
 }
 
@@ -288,6 +293,10 @@ pub struct BomEvidence {
     /// The base models it names (absent in records of 0.1.0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_models: Option<Vec<String>>,
+    /// The base models it names, each with its digest when pinned (absent
+    /// in earlier records, which named them only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_model_refs: Option<Vec<DatasetRef>>,
     /// Where the model lives, when it is in a registry (records of release
     /// 0.1.0 have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1031,6 +1040,7 @@ mod tests {
                 bom_signature: None,
                 datasets: None,
                 base_models: None,
+                base_model_refs: None,
                 location: Some(ModelLocation {
                     reference: "oci://127.0.0.1:5000/m:v1".into(),
                     uri: format!("oci://127.0.0.1:5000/m@sha256:{}", "0".repeat(64)),
@@ -1049,6 +1059,7 @@ mod tests {
                     digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
                 }],
                 base_models: Some(vec!["org/base".into()]),
+                base_model_refs: None,
                 location: None,
                 tool: Tool::this(),
                 time,

@@ -188,6 +188,27 @@ def hostile():
     }
     for name, data in cases.items():
         image(name, [data])
+    sym = lambda name, target: block(name, ord("2"), link=target)
+    hard = lambda name, target: block(name, ord("1"), link=target)
+    more = {
+        # A hard link to a symbolic link is a symbolic link, resolved from
+        # its own place: a/b/s -> ../models leads to a/models, h to /models.
+        "hard-link-to-a-symlink": layer(
+            ok, sym("a/b/s", "../models"), hard("h", "a/b/s"),
+            block("h/modeling_evil.py", ord("0"), EVIL)),
+        # A link replaced by a directory: the runtime removes the link; a
+        # reader that kept it resolves later names wrongly.
+        "link-replaced-by-a-directory": layer(
+            ok, sym("x", "deep/er"), block("x/", ord("5")), sym("x/y", "../models"),
+            block("x/y/modeling_evil.py", ord("0"), EVIL)),
+        # containerd joins a link's target textually (z/.. cancels), the
+        # kernel and umoci follow z: p is q to one and m/q to the other.
+        "link-target-through-a-link": layer(
+            ok, block("m/n/", ord("5")), sym("z", "m/n"), sym("p", "z/../q"),
+            sym("p/s/t", "../../models"), block("p/s/t/modeling_evil.py", ord("0"), EVIL)),
+    }
+    for name, data in more.items():
+        image(name, [data])
     image("links-across-layers", [
         layer(block("a/b/c", ord("2"), link="..")),
         layer(block("a/b/c/l", ord("2"), link="../models")),

@@ -209,6 +209,12 @@ impl Log {
                 bom_signature: None,
                 datasets: datasets.map(|ds| ds.iter().map(|d| dataset_ref(*d)).collect()),
                 base_models: datasets.map(|_| vec!["org/base-model".into()]),
+                base_model_refs: datasets.map(|_| {
+                    vec![DatasetRef {
+                        name: "org/base-model".into(),
+                        digest: BTreeMap::from([("sha256".into(), "ba".repeat(32))]),
+                    }]
+                }),
                 location: None,
                 tool: Tool::this(),
                 time,
@@ -231,6 +237,7 @@ impl Log {
                 files: 3,
                 datasets: vec![],
                 base_models: None,
+                base_model_refs: None,
                 location: None,
                 tool: Tool::this(),
                 time,

@@ -58,12 +58,15 @@ fn every_format_shows_the_checklist_digest_the_not_applicable_list_and_the_check
             "{format}: checkpoint origin"
         );
         assert!(text.contains(&"07".repeat(32)), "{format}: checkpoint root");
-        // Full digests, never shortened.
+        // Full digests, never shortened (HTML shortens them for reading,
+        // the full value kept in the title and the records table).
         assert!(
             text.contains(&model(1).sha256),
             "{format}: full model digest"
         );
-        assert!(!text.contains('…'), "{format}: nothing truncated");
+        if format != "html" {
+            assert!(!text.contains('…'), "{format}: nothing truncated");
+        }
     }
 }
 
@@ -126,8 +129,11 @@ fn the_html_report_is_self_contained() {
     let (report, _) = hostile();
     let html = to_html(&report);
     assert!(html.starts_with("<!DOCTYPE html>"));
+    // Links stay inside the page (`href="#..."`); nothing else is fetched.
+    let outside_text = html
+        .replace("&lt;img src=x", "")
+        .replace("href=\"#", "");
     for external in ["href=", "src=", "<link", "<script", "url(", "@import"] {
-        let outside_text = html.replace("&lt;img src=x", "");
         assert!(!outside_text.contains(external), "{external}");
     }
     assert!(html.contains("@media print"));

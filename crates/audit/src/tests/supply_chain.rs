@@ -73,8 +73,8 @@ fn the_datasets_of_a_verified_bom_are_listed_with_whether_they_were_signed() {
     // An organisation that requires signed datasets fails the model.
     let strict = checklist(|t| {
         t.replace(
-            r#"levels = ["MODELSEAL_BOM_VERIFIED", "MODELSEAL_FORMATS_SAFE"] }"#,
-            r#"levels = ["MODELSEAL_BOM_VERIFIED", "MODELSEAL_FORMATS_SAFE"], datasets_signed = true }"#,
+            r#"inputs_pinned = true }"#,
+            r#"inputs_pinned = true, datasets_signed = true }"#,
         )
     });
     let report = audit_with(&log, &strict, |_| {});

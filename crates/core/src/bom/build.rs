@@ -50,6 +50,11 @@ pub struct BomOptions {
     /// The model's package URL, when it has one (a model from a
     /// repository cache, pinned to its commit).
     pub purl: Option<String>,
+    /// Base models pinned by the signer: a name and the base model's OMS
+    /// root digest (hex). A base model the model card names is pinned
+    /// when one of these has its name; one the card does not name is
+    /// added.
+    pub base_models: Vec<(String, String)>,
 }
 
 fn licenses(names: &[String]) -> Vec<LicenseChoice> {
@@ -68,6 +73,54 @@ fn licenses(names: &[String]) -> Vec<LicenseChoice> {
             },
         })
         .collect()
+}
+
+/// The model's pedigree: the base models its card names, each pinned by
+/// the digest given for its name, and the pinned ones the card does not
+/// name. A base model pinned twice is refused.
+fn pedigree(card: &[String], pinned: &[(String, String)]) -> Result<Option<Pedigree>> {
+    let mut seen = std::collections::BTreeSet::new();
+    for (name, hex) in pinned {
+        if !seen.insert(name.as_str()) {
+            return Err(Error::Bom(format!("base model {name:?} is pinned twice")));
+        }
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(Error::Bom(format!(
+                "base model {name:?}: the digest must be sha256: and 64 hex digits"
+            )));
+        }
+    }
+    let names = card.iter().cloned().chain(
+        pinned
+            .iter()
+            .map(|(n, _)| n.clone())
+            .filter(|n| !card.contains(n)),
+    );
+    let ancestors: Vec<Component> = names
+        .map(|name| {
+            let digest = pinned
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, h)| h.to_ascii_lowercase());
+            Component {
+                kind: "machine-learning-model".into(),
+                name: name.clone(),
+                hashes: digest
+                    .iter()
+                    .map(|h| Hash {
+                        alg: "SHA-256".into(),
+                        content: h.clone(),
+                    })
+                    .collect(),
+                properties: digest
+                    .iter()
+                    .map(|h| Property::new("modelseal:oms:root-digest", format!("sha256:{h}")))
+                    .collect(),
+                ..Default::default()
+            }
+        })
+        .collect();
+    Ok((!ancestors.is_empty()).then_some(Pedigree { ancestors }))
 }
 
 /// Builds the BOM for `model` and `datasets`. Deterministic: the same inputs
@@ -191,17 +244,7 @@ pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptio
             content: root.clone(),
         }],
         licenses: licenses(license_names),
-        pedigree: (!card.base_models.is_empty()).then(|| Pedigree {
-            ancestors: card
-                .base_models
-                .iter()
-                .map(|b| Component {
-                    kind: "machine-learning-model".into(),
-                    name: b.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-        }),
+        pedigree: pedigree(&card.base_models, &options.base_models)?,
         model_card: Some(model_card),
         properties: vec![
             Property::new("modelseal:oms:root-digest", format!("sha256:{root}")),

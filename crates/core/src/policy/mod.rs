@@ -263,6 +263,28 @@ pub struct LoadedPolicy {
     image_signers: Vec<ImageSigner>,
 }
 
+/// The predicate type of a container image signature: an in-toto
+/// statement whose subject is the image manifest's digest, by which the
+/// signer vouches for the whole image (config, entrypoint, every layer),
+/// which a model's signature does not cover.
+pub const IMAGE_PREDICATE_TYPE: &str = "https://modelseal.dev/container-image/v1";
+
+/// The `predicateType` of the in-toto statement in a bundle's DSSE
+/// envelope (read after its signature verified).
+fn signed_predicate_type(bundle: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let v: serde_json::Value = crate::json::from_slice(bundle).ok()?;
+    let envelope = v.get("dsseEnvelope")?;
+    if envelope.get("payloadType")?.as_str()? != crate::bundle::IN_TOTO_PAYLOAD_TYPE {
+        return None;
+    }
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope.get("payload")?.as_str()?)
+        .ok()?;
+    let statement: serde_json::Value = crate::json::from_slice(&payload).ok()?;
+    Some(statement.get("predicateType")?.as_str()?.to_string())
+}
+
 /// A signer of container image manifests.
 #[derive(Debug, Clone)]
 struct ImageSigner {
@@ -441,7 +463,19 @@ impl LoadedPolicy {
         let mut why = Vec::new();
         for signer in &self.image_signers {
             match crate::sigstore::verify_bundle(bundle, &artifact, &signer.trust, &signer.root) {
-                Ok(check) if check.is_verified() => return Ok(signer.name.clone()),
+                Ok(check) if check.is_verified() => {
+                    // Only a statement made to approve the image counts:
+                    // an SBOM, a scan or provenance from the same signer
+                    // over the same digest is not an approval.
+                    return match signed_predicate_type(bundle).as_deref() {
+                        Some(IMAGE_PREDICATE_TYPE) => Ok(signer.name.clone()),
+                        other => Err(format!(
+                            "{}: a statement of type {} over the image, not {IMAGE_PREDICATE_TYPE}",
+                            signer.name,
+                            other.unwrap_or("(none: not a DSSE statement)")
+                        )),
+                    };
+                }
                 Ok(check) => why.push(format!(
                     "{}: {}",
                     signer.name,
@@ -553,6 +587,57 @@ mod tests {
             .to_string();
         assert!(!err.contains('\n'), "{err}");
         assert!(err.contains("p.toml") && err.contains("line 4"), "{err}");
+    }
+
+    /// Only a statement of the container image type, over the manifest
+    /// digest, from an image signer, approves an image: a scan or an SBOM
+    /// by the same signer over the same digest does not, nor does the
+    /// right statement over another digest.
+    #[test]
+    fn an_image_is_approved_only_by_an_image_statement_over_its_digest() {
+        use crate::bundle::{STATEMENT_TYPE, Statement, Subject};
+        use crate::keys::{KeyAlgorithm, generate};
+        use crate::sign::{SigningIdentity, sign_statement};
+        let dir = tempfile::tempdir().unwrap();
+        let key = generate(KeyAlgorithm::Ed25519).unwrap();
+        std::fs::write(
+            dir.path().join("image.pub.pem"),
+            key.public_key().to_spki_pem(),
+        )
+        .unwrap();
+        let text = "[container_images]\nrequire_signature = true\nkeys = [\"image.pub.pem\"]\nallow_missing_tlog = true\n";
+        let policy = LoadedPolicy::parse(text.as_bytes(), "p.toml", dir.path()).unwrap();
+        let manifest = [7u8; 32];
+        let bundle = |predicate_type: &str, digest: [u8; 32]| {
+            let statement = Statement {
+                statement_type: STATEMENT_TYPE.to_string(),
+                subject: vec![Subject {
+                    name: "registry.example/repo".into(),
+                    digest: std::collections::BTreeMap::from([(
+                        "sha256".to_string(),
+                        hex::encode(digest),
+                    )]),
+                }],
+                predicate_type: predicate_type.to_string(),
+                predicate: serde_json::value::RawValue::from_string("{}".into()).unwrap(),
+            };
+            sign_statement(&statement, &SigningIdentity::Key(&key))
+                .unwrap()
+                .to_json()
+                .into_bytes()
+        };
+        let approved = policy.image_signer(manifest, &bundle(IMAGE_PREDICATE_TYPE, manifest));
+        assert!(approved.is_ok(), "{approved:?}");
+        let scan = policy.image_signer(
+            manifest,
+            &bundle("https://cosign.sigstore.dev/attestation/vuln/v1", manifest),
+        );
+        assert!(
+            scan.unwrap_err()
+                .contains("not https://modelseal.dev/container-image/v1")
+        );
+        let other = policy.image_signer(manifest, &bundle(IMAGE_PREDICATE_TYPE, [8u8; 32]));
+        assert!(other.is_err());
     }
 
     #[test]

@@ -336,6 +336,7 @@ impl OciSource {
         &self,
         layer: &manifest::Layer,
         spec: &HashSpec<'_>,
+        budget: &tar::OutsideBudget,
         progress: ProgressFn<'_>,
     ) -> Result<LayerFiles> {
         let digest = &layer.descriptor.digest;
@@ -419,8 +420,12 @@ impl OciSource {
                 let what = format!("layer {digest}");
                 let reader = self.registry.blob(digest, layer.descriptor.size, &what)?;
                 let mut outside = Vec::new();
-                let reader =
-                    tar::read_tar_layer(reader, layer, &mut outside, &mut |name, _size, entry| {
+                let reader = tar::read_tar_layer(
+                    reader,
+                    layer,
+                    &mut outside,
+                    budget,
+                    &mut |name, _size, entry| {
                         if !wanted(name) {
                             std::io::copy(entry, &mut std::io::sink()).map_err(|e| {
                                 Error::from(OciError::unavailable_if_io(format!("{what}: {e}"), &e))
@@ -441,7 +446,8 @@ impl OciSource {
                             from: what.clone(),
                         });
                         Ok(())
-                    })?;
+                    },
+                )?;
                 // Nothing counts until the whole blob matched its digest.
                 reader.finish()?;
                 out.outside = outside;
@@ -516,11 +522,13 @@ impl ModelSource for OciSource {
                 .map(|l| l.descriptor.size)
                 .sum(),
         );
+        // One budget for the entries outside the model of every layer.
+        let budget = tar::OutsideBudget::new();
         let parts: Vec<LayerFiles> = self
             .layout
             .layers
             .par_iter()
-            .map(|layer| self.hash_layer(layer, spec, progress))
+            .map(|layer| self.hash_layer(layer, spec, &budget, progress))
             .collect::<Result<_>>()?;
         // A link one layer of a container image sets up, written through
         // by a later one, is resolved as the runtime will resolve it.

@@ -83,6 +83,7 @@ pub(super) fn pull(
     let mut files = 0;
     let mut bytes = 0;
     let mut outside = Vec::new();
+    let budget = super::tar::OutsideBudget::new();
     for layer in layers {
         let digest = &layer.descriptor.digest;
         match &layer.kind {
@@ -106,6 +107,7 @@ pub(super) fn pull(
                     counter,
                     layer,
                     &mut seen,
+                    &budget,
                     &mut |name, _, entry| {
                         if keep.keeps(name) {
                             write_file(&staging.path, name, entry, &|_: u64| {})?;

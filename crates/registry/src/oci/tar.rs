@@ -26,16 +26,18 @@ pub(crate) fn read_tar_layer<R: Read>(
     reader: R,
     layer: &Layer,
     outside: &mut Vec<Outside>,
+    budget: &OutsideBudget,
     visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<R> {
     let LayerKind::Tar { compression, root } = layer.kind else {
         return Err(bad(layer, "not a tar layer".into()));
     };
+    let kept = Kept { outside, budget };
     match compression {
-        Compression::None => entries(reader, layer, root, outside, visit),
+        Compression::None => entries(reader, layer, root, kept, visit),
         Compression::Gzip => {
             let decoder = flate2::read::MultiGzDecoder::new(reader);
-            Ok(entries(decoder, layer, root, outside, visit)?.into_inner())
+            Ok(entries(decoder, layer, root, kept, visit)?.into_inner())
         }
         Compression::Zstd => Err(bad(
             layer,
@@ -61,17 +63,105 @@ pub(crate) struct Outside {
     link: Option<(String, bool)>,
 }
 
-/// Most entries outside the model kept for the image-wide link check: a
-/// base image has tens of thousands.
-const MAX_OUTSIDE: usize = 2_000_000;
+/// What the entries outside the model kept for the image-wide link check
+/// may take, in bytes, over every layer of one image (a base image has
+/// tens of thousands of entries, a few MiB): layers listed many times, or
+/// holding millions of entries, are refused rather than held.
+pub(crate) const MAX_OUTSIDE_BYTES: u64 = 256 << 20;
 
-/// The symbolic links met so far (where each link lands -> its target),
-/// and the checks that keep every entry written through them out of the
-/// model directory.
+/// The room left for entries outside the model of one image.
+#[derive(Debug)]
+pub(crate) struct OutsideBudget(std::sync::atomic::AtomicU64);
+
+impl OutsideBudget {
+    pub(crate) fn new() -> Self {
+        OutsideBudget(std::sync::atomic::AtomicU64::new(MAX_OUTSIDE_BYTES))
+    }
+
+    /// Takes `n` bytes; false when there is not that much left.
+    fn take(&self, n: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        self.0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                left.checked_sub(n)
+            })
+            .is_ok()
+    }
+}
+
+/// The symbolic links met so far, as a tree of path components (so that
+/// finding whether a path goes through one costs its length, not more),
+/// and the rules that keep every entry out of the model directory:
+///
+/// - no entry is written through a symbolic link (a layer written by a
+///   real builder holds real paths; runtimes resolve a link differently
+///   from one another, containerd's `RootPath` textually, umoci and the
+///   kernel physically, so no reading of it is safe);
+/// - no link leads into the model directory or to the root above it;
+/// - no hard link names a symbolic link (it would be a symbolic link too,
+///   resolved from its own place);
+/// - a link, once met, counts until the image ends, even if a later entry
+///   replaces it: stricter, never looser, than the runtime.
 #[derive(Default)]
-struct Links(std::collections::HashMap<String, String>);
+struct Links {
+    /// Children of each node (the root is node 0) by component.
+    children: std::collections::HashMap<u32, std::collections::HashMap<String, u32>>,
+    /// The nodes that are symbolic links.
+    links: std::collections::HashSet<u32>,
+    next: u32,
+}
+
+/// The components of a checked relative name (no `.` or empty ones).
+fn components(name: &str) -> impl Iterator<Item = &str> {
+    name.split('/').filter(|p| !p.is_empty() && *p != ".")
+}
 
 impl Links {
+    /// The node of `path`, when one was made.
+    fn find(&self, path: &str) -> Option<u32> {
+        let mut node = 0;
+        for part in components(path) {
+            node = *self.children.get(&node)?.get(part)?;
+        }
+        Some(node)
+    }
+
+    /// Whether a directory above `name` (not `name` itself) is a link.
+    fn through_link(&self, name: &str) -> bool {
+        let parts: Vec<&str> = components(name).collect();
+        let mut node = 0;
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            match self.children.get(&node).and_then(|c| c.get(*part)) {
+                Some(n) if self.links.contains(n) => return true,
+                Some(n) => node = *n,
+                None => return false,
+            }
+        }
+        false
+    }
+
+    fn insert_link(&mut self, name: &str) -> std::result::Result<(), String> {
+        if self.links.len() >= MAX_LINKS {
+            return Err(format!(
+                "symbolic link past the {MAX_LINKS} recorded outside /{MODELCAR_ROOT}"
+            ));
+        }
+        let mut node = 0;
+        for part in components(name) {
+            let children = self.children.entry(node).or_default();
+            node = match children.get(part) {
+                Some(n) => *n,
+                None => {
+                    self.next += 1;
+                    children.insert(part.to_string(), self.next);
+                    self.next
+                }
+            };
+        }
+        self.links.insert(node);
+        Ok(())
+    }
+
     /// Checks one entry outside the model named `name` (a checked
     /// relative name), a link to `target` (symbolic or hard) or not,
     /// against the links met before it, and records it when it is a
@@ -81,28 +171,31 @@ impl Links {
         name: &str,
         link: Option<(&str, bool)>,
     ) -> std::result::Result<(), String> {
-        // Where the entry really lands: its directory resolved through the
-        // links met before it (a runtime's secure join follows them).
-        let landed = through_links(name, &self.0);
-        if landed.as_deref() != Some(name) {
-            let lands_in_models = landed
-                .as_deref()
-                .is_none_or(|p| p == MODELCAR_ROOT || p.starts_with(&format!("{MODELCAR_ROOT}/")));
-            if lands_in_models {
-                return Err(format!(
-                    "an entry whose directory is a link that leads into /{MODELCAR_ROOT}"
-                ));
-            }
+        if name.len() > MAX_NAME {
+            return Err(format!("a name longer than {MAX_NAME} bytes"));
+        }
+        if self.through_link(name) {
+            return Err(
+                "path written through a symbolic link (runtimes resolve it differently)".into(),
+            );
         }
         if let Some((target, symbolic)) = link {
-            let from = landed.clone().unwrap_or_else(|| name.to_string());
-            if leads_into_models(&from, target, symbolic) {
+            if target.len() > MAX_NAME {
+                return Err(format!("a link target longer than {MAX_NAME} bytes"));
+            }
+            if leads_into_models(name, target, symbolic) {
                 return Err(format!(
                     "link to {target:?}, which leads into /{MODELCAR_ROOT}"
                 ));
             }
-            if symbolic && self.0.len() < MAX_LINKS {
-                self.0.insert(from, target.to_string());
+            if symbolic {
+                self.insert_link(name)?;
+            } else if self.through_link(target)
+                || self.find(target).is_some_and(|n| self.links.contains(&n))
+            {
+                return Err(format!(
+                    "hard link to {target:?}, a symbolic link or a path through one"
+                ));
             }
         }
         Ok(())
@@ -133,11 +226,17 @@ pub(crate) fn links_across_layers<'a>(
     Ok(())
 }
 
+/// Where a layer's entries outside the model go, and the image's budget.
+struct Kept<'a> {
+    outside: &'a mut Vec<Outside>,
+    budget: &'a OutsideBudget,
+}
+
 fn entries<R: Read>(
     reader: R,
     layer: &Layer,
     root: TarRoot,
-    outside: &mut Vec<Outside>,
+    kept: Kept<'_>,
     visit: &mut dyn FnMut(&str, u64, &mut dyn Read) -> Result<()>,
 ) -> Result<R> {
     let digest = &layer.descriptor.digest;
@@ -208,15 +307,17 @@ fn entries<R: Read>(
                         kind,
                     })
                 })?;
-                if outside.len() >= MAX_OUTSIDE {
+                let cost = 64 + name.len() + link.as_ref().map_or(0, |(t, _)| t.len());
+                if !kept.budget.take(cost as u64) {
                     return Err(bad(
                         layer,
                         format!(
-                            "more than {MAX_OUTSIDE} entries outside /{MODELCAR_ROOT} in the image"
+                            "the image's entries outside /{MODELCAR_ROOT} take more than {} MiB to check",
+                            MAX_OUTSIDE_BYTES >> 20
                         ),
                     ));
                 }
-                outside.push(Outside {
+                kept.outside.push(Outside {
                     name: name.clone(),
                     link,
                 });
@@ -271,49 +372,10 @@ fn entries<R: Read>(
     Ok(archive.into_inner())
 }
 
-/// Most symbolic links of one layer followed for later entries.
+/// Most symbolic links of one image recorded; more refuse the layer.
 const MAX_LINKS: usize = 100_000;
-/// Most links followed to resolve one path (as kernels bound it).
-const MAX_HOPS: usize = 40;
-
-/// Where `name` lands once the links in `links` (link path -> target, met
-/// earlier in the layer) are followed for its directories, as a runtime's
-/// secure join follows them (`..` stops at the root); its last component
-/// is not followed. `None` when the chain is too long to tell.
-fn through_links(name: &str, links: &std::collections::HashMap<String, String>) -> Option<String> {
-    let mut parts: Vec<String> = Vec::new();
-    let mut pending: Vec<String> = name.split('/').rev().map(str::to_string).collect();
-    let last = pending.first().cloned();
-    let mut hops = 0;
-    while let Some(part) = pending.pop() {
-        match part.as_str() {
-            "" | "." => continue,
-            ".." => {
-                parts.pop();
-                continue;
-            }
-            _ => {}
-        }
-        parts.push(part);
-        // The final component itself is the entry, not a directory.
-        if pending.is_empty() && last.is_some() {
-            break;
-        }
-        let here = parts.join("/");
-        if let Some(target) = links.get(&here) {
-            hops += 1;
-            if hops > MAX_HOPS {
-                return None;
-            }
-            parts.pop();
-            if target.starts_with('/') {
-                parts.clear();
-            }
-            pending.extend(target.split('/').rev().map(str::to_string));
-        }
-    }
-    Some(parts.join("/"))
-}
+/// Longest entry name or link target (as `PATH_MAX`).
+const MAX_NAME: usize = 4096;
 
 /// Whether a link named `name` (a checked relative name) to `target` leads
 /// to the image root or into the model directory once the runtime resolves
@@ -569,6 +631,7 @@ mod tests {
             bytes,
             &layer(root),
             &mut Vec::new(),
+            &OutsideBudget::new(),
             &mut |name, _size, r| {
                 let mut data = Vec::new();
                 r.read_to_end(&mut data).unwrap();
@@ -769,7 +832,7 @@ mod tests {
     /// itself a link (`q/r/s -> /t`, then `q/r/s/L -> ../models`), and a
     /// file written through a chain of directory links into the model.
     #[test]
-    fn links_through_linked_directories_are_followed() {
+    fn links_through_linked_directories_are_refused() {
         use tar::EntryType::*;
         let layer = |entries: &[(&str, tar::EntryType, &str)]| {
             let mut b = tar::Builder::new(Vec::new());
@@ -790,25 +853,57 @@ mod tests {
         };
         let hop = layer(&[("q/r/s", Symlink, "/t"), ("q/r/s/L", Symlink, "../models")]);
         let err = names(&hop, TarRoot::ModelsDir).unwrap_err();
-        assert!(err.to_string().contains("models"), "{err}");
+        assert!(err.to_string().contains("through a symbolic link"), "{err}");
         let chain = layer(&[
             ("a", Symlink, "b"),
             ("b", Symlink, "/models"),
             ("a/modeling_evil.py", Regular, ""),
         ]);
         assert!(names(&chain, TarRoot::ModelsDir).is_err());
+        // Real builders write real paths: an entry written through any
+        // link is refused, whatever the runtimes would make of it.
         let lookalike = layer(&[
             ("etc/alt", Symlink, "../usr"),
             ("etc/alt/lib.so", Regular, ""),
         ]);
-        assert!(names(&lookalike, TarRoot::ModelsDir).is_ok());
-        assert_eq!(
-            through_links("x/y/z", &Default::default()).as_deref(),
-            Some("x/y/z")
+        let err = names(&lookalike, TarRoot::ModelsDir).unwrap_err();
+        assert!(err.to_string().contains("through a symbolic link"), "{err}");
+        // A hard link to a symbolic link is one too, resolved from its own
+        // place: `a/b/s -> ../models` (leading to a/models), then `h`
+        // hard-linked to it (leading to /models).
+        let hard = layer(&[
+            ("a/b/s", Symlink, "../models"),
+            ("h", Link, "a/b/s"),
+            ("h/modeling_evil.py", Regular, ""),
+        ]);
+        let err = names(&hard, TarRoot::ModelsDir).unwrap_err();
+        assert!(err.to_string().contains("hard link to"), "{err}");
+        let real = layer(&[
+            ("usr/lib/lib.so", Regular, ""),
+            ("etc/alt", Symlink, "../usr"),
+            ("bin/sh", Symlink, "busybox"),
+        ]);
+        assert!(names(&real, TarRoot::ModelsDir).is_ok());
+    }
+
+    /// Past the most links recorded, a layer is refused, not read on with
+    /// links unrecorded; so are names longer than a path can be.
+    #[test]
+    fn too_many_links_or_too_long_a_name_refuse_the_layer() {
+        let mut links = Links::default();
+        for i in 0..MAX_LINKS {
+            links.outside(&format!("l/{i}"), Some(("x", true))).unwrap();
+        }
+        let err = links.outside("l/last", Some(("x", true))).unwrap_err();
+        assert!(err.contains("past the"), "{err}");
+        let long = "d/".repeat(MAX_NAME / 2 + 1);
+        assert!(Links::default().outside(&long, None).is_err());
+        let target = "t/".repeat(MAX_NAME / 2 + 1);
+        assert!(
+            Links::default()
+                .outside("x", Some((&target, true)))
+                .is_err()
         );
-        let mut loops = std::collections::HashMap::new();
-        loops.insert("l".to_string(), "l".to_string());
-        assert_eq!(through_links("l/f", &loops), None);
     }
 
     /// A link one layer sets up and a later layer writes through: each
@@ -837,6 +932,7 @@ mod tests {
             b.into_inner().unwrap()
         };
         let image = |layers: &[Vec<u8>]| -> Result<()> {
+            let budget = OutsideBudget::new();
             let mut seen = Vec::new();
             for (i, bytes) in layers.iter().enumerate() {
                 let mut outside = Vec::new();
@@ -844,6 +940,7 @@ mod tests {
                     &bytes[..],
                     &layer_named(TarRoot::ModelsDir, &format!("sha256:{i}")),
                     &mut outside,
+                    &budget,
                     &mut |_, _, r| {
                         std::io::copy(r, &mut std::io::sink()).unwrap();
                         Ok(())
@@ -873,12 +970,28 @@ mod tests {
         let base = [
             layer(&[("lib", Directory, ""), ("lib64", Symlink, "lib")]),
             layer(&[
-                ("lib64/libx.so", Regular, ""),
+                ("lib/libx.so", Regular, ""),
                 ("bin/sh", Symlink, "/bin/busybox"),
             ]),
             layer(&[("models/config.json", Regular, "")]),
         ];
         image(&base).expect("a base image's own links pass");
+        // Written through a link of the layer below: refused.
+        let through = [
+            layer(&[("lib", Directory, ""), ("lib64", Symlink, "lib")]),
+            layer(&[("lib64/libx.so", Regular, "")]),
+        ];
+        let err = image(&through).unwrap_err().to_string();
+        assert!(err.contains("through a symbolic link"), "{err}");
+        // A link replaced by a directory still counts (stricter than the
+        // runtime, never looser).
+        let replaced = [layer(&[
+            ("x", Symlink, "deep/er"),
+            ("x/", Directory, ""),
+            ("x/y", Symlink, "../models"),
+            ("x/y/modeling_evil.py", Regular, ""),
+        ])];
+        assert!(image(&replaced).is_err());
     }
 
     /// The constructs a second review found readers still read apart.
