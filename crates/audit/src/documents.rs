@@ -104,6 +104,9 @@ pub(crate) fn judge(
             without.iter().map(named).collect::<Vec<_>>().join(", ")
         )
     };
+    // One status for one situation: a model no document speaks for is "no
+    // evidence", whether it is audited alone or beside models that have
+    // one; a document that falls short fails the control either way.
     let (status, reason) = if findings.is_empty() {
         (
             Status::NoEvidence,
@@ -112,6 +115,14 @@ pub(crate) fn judge(
             } else {
                 format!("No reviewed document is attached to this control: {missing}.")
             },
+        )
+    } else if bad.is_empty() && !without.is_empty() {
+        (
+            Status::NoEvidence,
+            format!(
+                "{}; but {missing}.",
+                findings.iter().map(explain).collect::<Vec<_>>().join("; ")
+            ),
         )
     } else if bad.is_empty() && without.is_empty() && documents.is_none() {
         (
