@@ -81,7 +81,11 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
     let c6 = control(&all, 6);
     assert_eq!(c6.status, Status::NoEvidence);
     assert!(all.failed());
-    assert!(c6.reason.contains("no reviewed document speaks for"), "{}", c6.reason);
+    assert!(
+        c6.reason.contains("no reviewed document speaks for"),
+        "{}",
+        c6.reason
+    );
     assert_eq!(c6.without_document[0].sha256, model(2).sha256);
     assert_eq!(c6.documents[0].models[0].sha256, model(1).sha256);
     // An organisation-wide document, reviewed later, speaks for both.

@@ -130,9 +130,7 @@ fn the_html_report_is_self_contained() {
     let html = to_html(&report);
     assert!(html.starts_with("<!DOCTYPE html>"));
     // Links stay inside the page (`href="#..."`); nothing else is fetched.
-    let outside_text = html
-        .replace("&lt;img src=x", "")
-        .replace("href=\"#", "");
+    let outside_text = html.replace("&lt;img src=x", "").replace("href=\"#", "");
     for external in ["href=", "src=", "<link", "<script", "url(", "@import"] {
         assert!(!outside_text.contains(external), "{external}");
     }
