@@ -207,6 +207,30 @@ def hostile():
             ok, block("m/n/", ord("5")), sym("z", "m/n"), sym("p", "z/../q"),
             sym("p/s/t", "../../models"), block("p/s/t/modeling_evil.py", ord("0"), EVIL)),
     }
+    def gnu_hdr(h):
+        h[257:263] = b"ustar "
+        h[263:265] = b" \0"
+
+    more.update({
+        # A hard link whose target climbs through a name: containerd
+        # resolves x/.. and links to the symbolic link a/b/s.
+        "hard-link-target-with-dotdot": layer(
+            ok, sym("a/b/s", "../models"), hard("h", "x/../a/b/s"),
+            block("h/modeling_evil.py", ord("0"), EVIL)),
+        # A NUL inside a GNU long link name: Go and Python cut the target
+        # at it (a/b/s), a reader that does not sees another name.
+        "long-link-name-with-a-nul": layer(
+            ok, sym("a/b/s", "../models"),
+            block("././@LongLink", ord("K"), b"a/b/s\0z\0", gnu_hdr),
+            block("h", ord("1"), b"", gnu_hdr),
+            block("h/modeling_evil.py", ord("0"), EVIL)),
+        # A hard link to a model file through a link (containerd applies
+        # the .. after following c): the file's mode, owner and xattrs
+        # become the link's.
+        "hard-link-to-a-model-file-through-a-link": layer(
+            ok, sym("a/b/c", ".."),
+            hard("junk", "x/../a/b/c/../models/config.json")),
+    })
     for name, data in more.items():
         image(name, [data])
     image("links-across-layers", [

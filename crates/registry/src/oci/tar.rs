@@ -61,6 +61,7 @@ fn bad(layer: &Layer, reason: String) -> Error {
 pub(crate) struct Outside {
     name: String,
     link: Option<(String, bool)>,
+    regular: bool,
 }
 
 /// What the entries outside the model kept for the image-wide link check
@@ -99,7 +100,12 @@ impl OutsideBudget {
 ///   kernel physically, so no reading of it is safe);
 /// - no link leads into the model directory or to the root above it;
 /// - no hard link names a symbolic link (it would be a symbolic link too,
-///   resolved from its own place);
+///   resolved from its own place); over the whole image, a hard link must
+///   name a regular file met before it;
+/// - link targets are plain: no control characters, a hard link's target
+///   no `.`, `..` or empty component, a symbolic link's no `..` after a
+///   name (containerd applies it after following the name's link, a
+///   lexical reader before);
 /// - a link, once met, counts until the image ends, even if a later entry
 ///   replaces it: stricter, never looser, than the runtime.
 #[derive(Default)]
@@ -108,7 +114,12 @@ struct Links {
     children: std::collections::HashMap<u32, std::collections::HashMap<String, u32>>,
     /// The nodes that are symbolic links.
     links: std::collections::HashSet<u32>,
+    /// The nodes that are regular files (recorded over a whole image).
+    files: std::collections::HashSet<u32>,
     next: u32,
+    /// Checking a whole image, lowest layer first (not one layer alone,
+    /// whose hard links may name files of the layers below).
+    whole: bool,
 }
 
 /// The components of a checked relative name (no `.` or empty ones).
@@ -146,6 +157,13 @@ impl Links {
                 "symbolic link past the {MAX_LINKS} recorded outside /{MODELCAR_ROOT}"
             ));
         }
+        let node = self.insert(name);
+        self.links.insert(node);
+        Ok(())
+    }
+
+    /// The node of `name`, made if needed.
+    fn insert(&mut self, name: &str) -> u32 {
         let mut node = 0;
         for part in components(name) {
             let children = self.children.entry(node).or_default();
@@ -158,8 +176,7 @@ impl Links {
                 }
             };
         }
-        self.links.insert(node);
-        Ok(())
+        node
     }
 
     /// Checks one entry outside the model named `name` (a checked
@@ -170,6 +187,7 @@ impl Links {
         &mut self,
         name: &str,
         link: Option<(&str, bool)>,
+        regular: bool,
     ) -> std::result::Result<(), String> {
         if name.len() > MAX_NAME {
             return Err(format!("a name longer than {MAX_NAME} bytes"));
@@ -182,6 +200,36 @@ impl Links {
         if let Some((target, symbolic)) = link {
             if target.len() > MAX_NAME {
                 return Err(format!("a link target longer than {MAX_NAME} bytes"));
+            }
+            if target.chars().any(char::is_control) {
+                return Err(format!(
+                    "link to {target:?}, with a control character (readers cut it differently)"
+                ));
+            }
+            let plain = if symbolic {
+                // Leading `..` walk up from the link's own (real) directory;
+                // a `..` after a name is applied after following that name
+                // by containerd, before it by a lexical reader.
+                let mut named = false;
+                target.split('/').all(|part| match part {
+                    "" | "." => true,
+                    ".." => !named,
+                    _ => {
+                        named = true;
+                        true
+                    }
+                })
+            } else {
+                let path = target
+                    .strip_prefix('/')
+                    .or_else(|| target.strip_prefix("./"))
+                    .unwrap_or(target);
+                !path.is_empty() && path.split('/').all(|part| !matches!(part, "" | "." | ".."))
+            };
+            if !plain {
+                return Err(format!(
+                    "link to {target:?}, not a plain path (runtimes resolve it differently)"
+                ));
             }
             if leads_into_models(name, target, symbolic) {
                 return Err(format!(
@@ -196,7 +244,14 @@ impl Links {
                 return Err(format!(
                     "hard link to {target:?}, a symbolic link or a path through one"
                 ));
+            } else if self.whole && !self.find(target).is_some_and(|n| self.files.contains(&n)) {
+                return Err(format!(
+                    "hard link to {target:?}, which is not a regular file met before it"
+                ));
             }
+        } else if regular && self.whole {
+            let node = self.insert(name);
+            self.files.insert(node);
         }
         Ok(())
     }
@@ -210,17 +265,22 @@ impl Links {
 pub(crate) fn links_across_layers<'a>(
     layers: impl IntoIterator<Item = (&'a str, &'a [Outside])>,
 ) -> Result<()> {
-    let mut links = Links::default();
+    let mut links = Links {
+        whole: true,
+        ..Links::default()
+    };
     for (digest, outside) in layers {
         for entry in outside {
             let link = entry.link.as_ref().map(|(t, s)| (t.as_str(), *s));
-            links.outside(&entry.name, link).map_err(|kind| {
-                Error::from(OciError::UnsupportedEntry {
-                    layer: digest.to_string(),
-                    name: entry.name.clone(),
-                    kind: format!("{kind}, through a link of a layer below"),
-                })
-            })?;
+            links
+                .outside(&entry.name, link, entry.regular)
+                .map_err(|kind| {
+                    Error::from(OciError::UnsupportedEntry {
+                        layer: digest.to_string(),
+                        name: entry.name.clone(),
+                        kind: format!("{kind}, through a link of a layer below"),
+                    })
+                })?;
         }
     }
     Ok(())
@@ -300,7 +360,8 @@ fn entries<R: Read>(
                     _ => None,
                 };
                 let as_link = link.as_ref().map(|(t, s)| (t.as_str(), *s));
-                links.outside(&name, as_link).map_err(|kind| {
+                let regular = matches!(kind, tar::EntryType::Regular | tar::EntryType::Continuous);
+                links.outside(&name, as_link, regular).map_err(|kind| {
                     Error::from(OciError::UnsupportedEntry {
                         layer: digest.clone(),
                         name: text.clone(),
@@ -320,6 +381,7 @@ fn entries<R: Read>(
                 kept.outside.push(Outside {
                     name: name.clone(),
                     link,
+                    regular,
                 });
             }
             let touches_model = in_model.is_some()
@@ -522,6 +584,7 @@ fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), St
         );
     }
     let path = entry.path_bytes().into_owned();
+    let link_name = entry.link_name_bytes().map(|n| n.into_owned());
     if !kind.is_pax_local_extensions()
         && let Some(records) = entry
             .pax_extensions()
@@ -548,6 +611,12 @@ fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), St
             if key == b"size" && (value.is_empty() || !value.iter().all(u8::is_ascii_digit)) {
                 return Err(format!(
                     "a pax size {:?} that is not plain digits: readers read it differently",
+                    String::from_utf8_lossy(value)
+                ));
+            }
+            if key == b"linkpath" && Some(value) != link_name.as_deref() {
+                return Err(format!(
+                    "a pax linkpath {:?} beside another link name: readers pick different ones",
                     String::from_utf8_lossy(value)
                 ));
             }
@@ -892,17 +961,74 @@ mod tests {
     fn too_many_links_or_too_long_a_name_refuse_the_layer() {
         let mut links = Links::default();
         for i in 0..MAX_LINKS {
-            links.outside(&format!("l/{i}"), Some(("x", true))).unwrap();
+            links
+                .outside(&format!("l/{i}"), Some(("x", true)), false)
+                .unwrap();
         }
-        let err = links.outside("l/last", Some(("x", true))).unwrap_err();
+        let err = links
+            .outside("l/last", Some(("x", true)), false)
+            .unwrap_err();
         assert!(err.contains("past the"), "{err}");
         let long = "d/".repeat(MAX_NAME / 2 + 1);
-        assert!(Links::default().outside(&long, None).is_err());
+        assert!(Links::default().outside(&long, None, true).is_err());
         let target = "t/".repeat(MAX_NAME / 2 + 1);
         assert!(
             Links::default()
-                .outside("x", Some((&target, true)))
+                .outside("x", Some((&target, true)), false)
                 .is_err()
+        );
+    }
+
+    /// The second review's holes: link targets that containerd resolves
+    /// otherwise than a lexical reader (`x/../a/b/s` reaches a symbolic
+    /// link; `a/b/c/../models` goes through one), a target cut at a NUL by
+    /// Go and not by Rust, and a hard link to a file never met.
+    #[test]
+    fn link_targets_must_be_plain_and_hard_links_name_files_met_before() {
+        let mut links = Links {
+            whole: true,
+            ..Links::default()
+        };
+        links
+            .outside("a/b/s", Some(("../models", true)), false)
+            .unwrap();
+        links.outside("bin/busybox", None, true).unwrap();
+        for (name, target, symbolic) in [
+            ("h", "x/../a/b/s", false),
+            ("h", "/../a/b/s", false),
+            ("junk", "x/../a/b/c/../models/config.json", false),
+            ("h", "a/b/s\0z", false),
+            ("t", "/models\0x", true),
+            ("d", "a/b/c/../models", true),
+            ("h", "bin//busybox", false),
+            ("h", "bin/./busybox", false),
+            ("h", "usr/bin/never-met", false),
+            ("h", "a/b/s", false),
+        ] {
+            let err = links
+                .outside(name, Some((target, symbolic)), false)
+                .unwrap_err();
+            assert!(!err.is_empty(), "{target:?}");
+        }
+        // What builders write passes: hard links to files met before
+        // (spelled plainly, `./` or `/` first), targets climbing with
+        // leading `..`.
+        for (name, target, symbolic) in [
+            ("bin/sh", "bin/busybox", false),
+            ("bin/ls", "./bin/busybox", false),
+            ("bin/cat", "/bin/busybox", false),
+            ("usr/lib/libx.so", "../../lib/libx.so.1", true),
+            ("lib64", "lib", true),
+        ] {
+            links
+                .outside(name, Some((target, symbolic)), false)
+                .unwrap_or_else(|e| panic!("{name} -> {target}: {e}"));
+        }
+        // One layer alone cannot know the files of the layers below.
+        assert!(
+            Links::default()
+                .outside("bin/sh", Some(("bin/busybox", false)), false)
+                .is_ok()
         );
     }
 
@@ -1077,6 +1203,15 @@ mod tests {
                     h[508..512].copy_from_slice(b"tar\0");
                 })]),
                 "STAR trailer",
+            ),
+            (
+                "a pax linkpath beside a GNU long link name",
+                layer_of(&[
+                    block("x", b'x', &pax_records(&[("linkpath", "models/a")]), |_| {}),
+                    block("././@LongLink", b'K', b"junk/a\0", gnu),
+                    block("junk/l", b'2', b"", gnu),
+                ]),
+                "pax linkpath",
             ),
             (
                 "a pax size with a space",
