@@ -197,38 +197,40 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     declaration.executable_sha256 = executable_sha256();
     input.declaration = declaration;
     let report = evaluate(&input);
-    let text = match ctx.format {
-        Format::Human => to_human(&report),
-        Format::Json => json_text(&report)?,
-        Format::Markdown => to_markdown(&report),
-        Format::Oscal => json_text(&to_oscal(&report))?,
-        Format::Html => to_html(&report),
+    // JSON is streamed, never held whole: a report of a large log is
+    // hundreds of megabytes.
+    let write = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+        match ctx.format {
+            Format::Human => w.write_all(to_human(&report).as_bytes()),
+            Format::Json => {
+                serde_json::to_writer_pretty(&mut *w, &report)?;
+                writeln!(w)
+            }
+            Format::Markdown => w.write_all(to_markdown(&report).as_bytes()),
+            Format::Oscal => {
+                serde_json::to_writer_pretty(&mut *w, &to_oscal(&report))?;
+                writeln!(w)
+            }
+            Format::Html => w.write_all(to_html(&report).as_bytes()),
+        }
     };
     match &args.out {
-        None => out!("{text}"),
-        Some(path) => write_report(path, &text, &report, signer.as_ref())?,
+        None => super::stdout::write_with(|out| write(out)),
+        Some(path) => write_report(path, &write, &report, signer.as_ref())?,
     }
     Ok(if report.failed() { 1 } else { 0 })
-}
-
-/// Pretty JSON with a final newline, as `--format json` prints it.
-fn json_text(value: &impl serde::Serialize) -> Result<String> {
-    let mut text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Usage(format!("cannot encode the report: {e}")))?;
-    text.push('\n');
-    Ok(text)
 }
 
 /// Writes the report to `path`, and its signature to `path.sig` when a
 /// key is given: both appear together, or neither.
 fn write_report(
     path: &Path,
-    text: &str,
+    write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
     report: &modelseal::audit::AuditReport,
     key: Option<&modelseal::keys::PrivateKey>,
 ) -> Result<()> {
     use modelseal::staged::Staged;
-    let (staged, _) = Staged::write_with(path, |w| w.write_all(text.as_bytes()))?;
+    let (staged, sha256) = Staged::write_with(path, |w| write(w))?;
     let Some(key) = key else {
         staged.commit()?;
         outln!("wrote {}", path.display());
@@ -241,7 +243,7 @@ fn write_report(
     let bundle = modelseal::audit::sign_report(
         report,
         &name,
-        text.as_bytes(),
+        &sha256,
         &modelseal::sign::SigningIdentity::Key(key),
     )?;
     let mut sig = path.as_os_str().to_owned();

@@ -13,18 +13,22 @@ use std::collections::BTreeMap;
 /// declares and concluded as the predicate.
 pub const REPORT_PREDICATE_TYPE: &str = "https://modelseal.dev/audit-report/v1";
 
-/// Signs the report file `bytes` (named `name`; the rendering of
-/// `report`) with `identity`: a Sigstore bundle holding a DSSE envelope
+/// Signs the report file named `name` whose SHA-256 is `sha256` (hex; the
+/// rendering of `report`) with `identity`: a Sigstore bundle holding a DSSE envelope
 /// of an in-toto statement about the file. `modelseal verify-bundle FILE
 /// --bundle FILE.sig --key PUB --insecure-ignore-tlog` checks it (a key
 /// signature carries no transparency log entry).
 pub fn sign_report(
     report: &AuditReport,
     name: &str,
-    bytes: &[u8],
+    sha256: &str,
     identity: &SigningIdentity<'_>,
 ) -> Result<Vec<u8>> {
-    use sha2::Digest;
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::Usage(format!(
+            "{sha256:?}: a report digest is 64 hex digits"
+        )));
+    }
     let d = &report.declaration;
     let predicate = serde_json::json!({
         "title": report.title,
@@ -48,10 +52,7 @@ pub fn sign_report(
         statement_type: STATEMENT_TYPE.to_string(),
         subject: vec![Subject {
             name: name.to_string(),
-            digest: BTreeMap::from([(
-                "sha256".to_string(),
-                hex::encode(sha2::Sha256::digest(bytes)),
-            )]),
+            digest: BTreeMap::from([("sha256".to_string(), sha256.to_ascii_lowercase())]),
         }],
         predicate_type: REPORT_PREDICATE_TYPE.to_string(),
         predicate: serde_json::value::RawValue::from_string(predicate.to_string())
