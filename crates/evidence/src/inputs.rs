@@ -162,7 +162,11 @@ fn copy_if_same(path: &Path, sha256: &str, store: &Path) -> Result<InputOutcome>
     if target.exists() {
         return Ok(InputOutcome::Copied { path: relative });
     }
-    // Only a regular file: never a device or a FIFO that blocks the read.
+    // Only a regular file: never a device or a FIFO, whose very opening
+    // can block; checked before opening, and again on what was opened.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return Ok(InputOutcome::Missing);
+    }
     let file = match std::fs::File::open(path) {
         Ok(f) if f.metadata().is_ok_and(|m| m.is_file()) => f,
         _ => return Ok(InputOutcome::Missing),
@@ -209,6 +213,21 @@ fn copy_if_same(path: &Path, sha256: &str, store: &Path) -> Result<InputOutcome>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A FIFO where a record names a file is not opened (opening it would
+    /// wait for a writer): it is missing, at once.
+    #[test]
+    fn a_fifo_is_not_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("model.sig");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let out = copy_if_same(&fifo, &"ab".repeat(32), &dir.path().join("store")).unwrap();
+        assert_eq!(out, InputOutcome::Missing);
+    }
 
     #[test]
     fn only_local_paths_are_looked_up() {
