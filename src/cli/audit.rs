@@ -108,6 +108,20 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         .transpose()?;
     let key = args.log.verifying_key()?;
     let location = args.log.location(None)?;
+    // The report must never land on the log it audits, the files kept
+    // beside it, or the key it is signed with.
+    if let Some(out) = &args.out {
+        let log = match &location {
+            modelseal::evidence::Location::File(p) => Some(p.as_path()),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        };
+        let mut sig = out.as_os_str().to_owned();
+        sig.push(".sig");
+        for path in [out.clone(), PathBuf::from(sig)] {
+            refuse_protected(&path, log, args.sign.as_deref())?;
+        }
+    }
     let older = args
         .checkpoint
         .as_ref()
@@ -119,6 +133,17 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         (None, None) => AsOf::now(ctx.now),
     };
     let past = args.as_of.is_some() || period.is_some();
+    // A declared period must have ended: a report cannot speak for time
+    // that has not passed.
+    if let Some((_, to)) = &period
+        && to.cutoff > ctx.now.time()
+    {
+        return Err(Error::Usage(format!(
+            "--period {}: it ends after now ({}); audit a period that has ended",
+            args.period.as_deref().unwrap_or_default(),
+            ctx.now.time()
+        )));
+    }
     // Records dated after the audit's clock (or its cutoff, for an audit
     // as of a later date) are time findings.
     let check = modelseal::evidence::verify_store(
@@ -127,7 +152,9 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         modelseal::evidence::VerifyOptions {
             older: older.as_deref(),
             keep_records: true,
-            now: Some(ctx.now.time().max(as_of.cutoff)),
+            // Records are judged against the audit's own clock: one dated
+            // after it is a time finding, whatever the cutoff.
+            now: Some(ctx.now.time()),
             keep_leaves: args.witnesses.witness_policy.is_some(),
             ..Default::default()
         },
@@ -221,6 +248,63 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     Ok(if report.failed() { 1 } else { 0 })
 }
 
+/// The same place on disk: the canonical directory and name, or the same
+/// file (device and inode) when both exist.
+fn same_place(a: &Path, b: &Path) -> bool {
+    let canon = |p: &Path| -> Option<PathBuf> {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some(parent.canonicalize().ok()?.join(p.file_name()?))
+    };
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        use std::os::unix::fs::MetadataExt;
+        if x.dev() == y.dev() && x.ino() == y.ino() {
+            return true;
+        }
+    }
+    matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y)
+}
+
+/// Refuses `out` when it is the evidence log `log`, a file kept beside it
+/// (`LOG.checkpoint`, `LOG.lock`, `LOG.witnessed...`), or the signing key.
+fn refuse_protected(out: &Path, log: Option<&Path>, key: Option<&Path>) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(Error::Usage(format!(
+            "--out {}: that is {what}; write the report elsewhere",
+            out.display()
+        )))
+    };
+    if let Some(log) = log {
+        if same_place(out, log) {
+            return refuse("the evidence log being audited");
+        }
+        let beside = |p: &Path| -> Option<(PathBuf, String)> {
+            let parent = match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            Some((
+                parent.canonicalize().ok()?,
+                p.file_name()?.to_string_lossy().into_owned(),
+            ))
+        };
+        if let (Some((od, on)), Some((ld, ln))) = (beside(out), beside(log))
+            && od == ld
+            && on.starts_with(&format!("{ln}."))
+        {
+            return refuse("a file kept beside the evidence log");
+        }
+    }
+    if let Some(key) = key
+        && same_place(out, key)
+    {
+        return refuse("the signing key");
+    }
+    Ok(())
+}
+
 /// Writes the report to `path`, and its signature to `path.sig` when a
 /// key is given: both appear together, or neither.
 fn write_report(
@@ -250,8 +334,10 @@ fn write_report(
     sig.push(".sig");
     let sig = PathBuf::from(sig);
     let (signature, _) = Staged::write_with(&sig, |w| w.write_all(&bundle))?;
-    signature.commit()?;
+    // The report first: a stop between the two leaves a signature that no
+    // longer matches (it fails), never a new signature beside an old report.
     staged.commit()?;
+    signature.commit()?;
     outln!("wrote {}", path.display());
     outln!(
         "signed: {} (key {})",

@@ -170,6 +170,15 @@ pub fn run(
                 let why = match &i.outcome {
                     modelseal::evidence::InputOutcome::Copied { .. } => continue,
                     modelseal::evidence::InputOutcome::Missing => "not found".to_string(),
+                    modelseal::evidence::InputOutcome::NotRegular => {
+                        "not a regular file (a link, a directory, a device): not opened".into()
+                    }
+                    modelseal::evidence::InputOutcome::Unreadable { reason } => {
+                        format!("unreadable: {reason}")
+                    }
+                    modelseal::evidence::InputOutcome::BadDigest => {
+                        "the record's digest is not 64 hex digits".into()
+                    }
                     modelseal::evidence::InputOutcome::Changed { found } => {
                         format!("changed since recorded (now sha256:{found})")
                     }

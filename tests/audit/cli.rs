@@ -850,3 +850,47 @@ fn an_export_carries_the_bundles_boms_and_policies_its_records_name() {
     let (code, out, err) = run(demo_verify_args(&mut modelseal(), &model.dir, &bundle));
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// A report never lands on the log it audits, the files beside it or the
+/// key that signs it; and a declared period must have ended.
+#[test]
+fn a_report_is_never_written_over_the_log_or_the_key_and_a_period_must_have_ended() {
+    let ws = Workspace::new();
+    let model = ws.signed_model("m");
+    assert_eq!(ws.verify(&model), 0);
+    let log = fs::read(&ws.log).unwrap();
+    let auditor = ws.path("auditor");
+    assert_eq!(
+        run(modelseal().arg("keygen").arg("--out").arg(&auditor)).0,
+        0
+    );
+    let key = ws.path("auditor.priv.pem");
+    let checkpoint = ws.path("evidence.jsonl.checkpoint");
+    let before = fs::read(&checkpoint).unwrap();
+    // The log's own name, the checkpoint, a name whose .sig is the
+    // checkpoint's neighbour, and the key.
+    for out in [
+        ws.log.clone(),
+        checkpoint.clone(),
+        ws.path("evidence.jsonl.lock"),
+        key.clone(),
+    ] {
+        let (code, _, err) = run(ws
+            .cmd()
+            .args(["--format", "json", "audit", "--out"])
+            .arg(&out)
+            .arg("--sign")
+            .arg(&key));
+        assert_eq!(code, 2, "{}: {err}", out.display());
+        assert!(err.contains("write the report elsewhere"), "{err}");
+    }
+    assert_eq!(fs::read(&ws.log).unwrap(), log, "the log is untouched");
+    assert_eq!(fs::read(&checkpoint).unwrap(), before);
+    // A period that ends after the audit's clock.
+    let (code, _, err) =
+        run(ws
+            .cmd()
+            .args(["audit", "--period", &format!("{}..{}", day(-5), day(30))]));
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ends after now"), "{err}");
+}

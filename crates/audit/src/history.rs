@@ -71,7 +71,17 @@ pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
                 model: view.model_ref(&m),
                 deployed: events.iter().any(|e| e.kind == EventKind::Deployed),
                 blocked: blocked.contains(&m),
-                dataset: datasets.contains(&m),
+                // A subject that was verified or deployed is a model, even
+                // if some BOM also names it as a dataset.
+                dataset: datasets.contains(&m)
+                    && !events.iter().any(|e| {
+                        matches!(
+                            e.kind,
+                            EventKind::Verified
+                                | EventKind::VerificationFailed
+                                | EventKind::Deployed
+                        )
+                    }),
                 events,
             }
         })

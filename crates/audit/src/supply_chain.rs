@@ -291,7 +291,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
             datasets: datasets.map(|ds| {
                 ds.iter()
                     .map(|d| {
-                        let digest = d.digest.get("sha256").map(|h| h.to_ascii_lowercase());
+                        let digest = pinned(d.digest.get("sha256"));
                         BomInput {
                             name: d.name.clone(),
                             signed_by_record: digest
@@ -328,6 +328,14 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
         })
 }
 
+/// A digest that pins: 64 hex digits (lowercased); anything else (`TBD`,
+/// empty, short) pins nothing.
+fn pinned(digest: Option<&String>) -> Option<String> {
+    digest
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+        .map(|h| h.to_ascii_lowercase())
+}
+
 /// A BOM's digest, its datasets, and its base models (name, digest when
 /// pinned).
 type WrittenBom<'a> = (
@@ -345,12 +353,7 @@ fn bases(
     match (refs, names) {
         (Some(refs), _) => Some(
             refs.iter()
-                .map(|r| {
-                    (
-                        r.name.clone(),
-                        r.digest.get("sha256").map(|h| h.to_ascii_lowercase()),
-                    )
-                })
+                .map(|r| (r.name.clone(), pinned(r.digest.get("sha256"))))
                 .collect(),
         ),
         (None, Some(names)) => Some(names.iter().map(|n| (n.clone(), None)).collect()),

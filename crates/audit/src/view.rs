@@ -145,12 +145,18 @@ impl<'a> View<'a> {
     }
 
     /// Models in scope whose latest verification failed and that were never
-    /// deployed, with that verification.
+    /// deployed (in any counted record: one deployed before a declared
+    /// period is not "blocked"), with that verification.
     pub fn blocked(&self) -> Vec<(String, &'a Record, &'a VerificationSummary)> {
-        let deployed: HashSet<String> = self.deployed_models().into_iter().collect();
+        let deployed: HashSet<&str> = self
+            .records
+            .iter()
+            .filter(|r| matches!(r.predicate, Predicate::Deployment(_)))
+            .map(|r| r.subject.sha256.as_str())
+            .collect();
         self.models()
             .into_iter()
-            .filter(|m| !deployed.contains(m))
+            .filter(|m| !deployed.contains(m.as_str()))
             .filter_map(|m| {
                 let (r, v) = self.verifications(&m).pop()?;
                 (v.verification_result == VerificationResult::Failed && self.in_period(r))

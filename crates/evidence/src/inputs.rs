@@ -30,6 +30,16 @@ pub enum InputOutcome {
     /// Not found where the record says (moved, deleted, or recorded on
     /// another machine).
     Missing,
+    /// Not a regular file where the record says (a symbolic link, a
+    /// directory, a device, a FIFO): not opened.
+    NotRegular,
+    /// Found, but it could not be read whole.
+    Unreadable {
+        /// Why.
+        reason: String,
+    },
+    /// The record's digest is not 64 hex digits.
+    BadDigest,
     /// Found, but its bytes no longer have the recorded digest: not
     /// copied.
     Changed {
@@ -150,64 +160,91 @@ fn local_path(uri: &str, base: &Path) -> Option<PathBuf> {
     })
 }
 
-/// Copies `path` to `store/<sha256>` if its bytes have that digest.
+/// Copies `path` to `store/<sha256>` if its bytes have that digest. Only a
+/// regular file is opened (a symbolic link, which could lead to anything,
+/// is not followed), and at most the bytes its size announced are read.
 fn copy_if_same(path: &Path, sha256: &str, store: &Path) -> Result<InputOutcome> {
     use sha2::Digest;
+    use std::os::unix::fs::MetadataExt;
     let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
     if !valid {
-        return Ok(InputOutcome::Missing);
+        return Ok(InputOutcome::BadDigest);
     }
-    let target = store.join(sha256);
-    let relative = format!("{INPUTS_DIR}/{sha256}");
-    if target.exists() {
-        return Ok(InputOutcome::Copied { path: relative });
-    }
-    // Only a regular file: never a device or a FIFO, whose very opening
-    // can block; checked before opening, and again on what was opened.
-    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
-        return Ok(InputOutcome::Missing);
-    }
-    let file = match std::fs::File::open(path) {
-        Ok(f) if f.metadata().is_ok_and(|m| m.is_file()) => f,
-        _ => return Ok(InputOutcome::Missing),
+    let unreadable = |e: std::io::Error| InputOutcome::Unreadable {
+        reason: e.to_string(),
     };
-    if file.metadata().map_err(|e| Error::io(path, e))?.len() > MAX_INPUT {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(InputOutcome::Missing),
+        Err(e) => return Ok(unreadable(e)),
+    };
+    if !meta.file_type().is_file() {
+        return Ok(InputOutcome::NotRegular);
+    }
+    if meta.len() > MAX_INPUT {
         return Ok(InputOutcome::TooLarge);
     }
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) => return Ok(unreadable(e)),
+    };
+    // What was opened is what was looked at (not a file swapped in since).
+    match file.metadata() {
+        Ok(m) if m.is_file() && m.dev() == meta.dev() && m.ino() == meta.ino() => {}
+        Ok(_) => return Ok(InputOutcome::NotRegular),
+        Err(e) => return Ok(unreadable(e)),
+    }
     std::fs::create_dir_all(store).map_err(|e| Error::io(store, e))?;
-    let partial = store.join(format!(".{sha256}.part"));
+    let partial = store.join(format!(".{sha256}.{}.part", std::process::id()));
     let mut copy = std::fs::File::create(&partial).map_err(|e| Error::io(&partial, e))?;
     let mut hasher = sha2::Sha256::new();
-    let mut reader = file.take(MAX_INPUT + 1);
+    let mut reader = file.take(meta.len() + 1);
     let mut buf = vec![0u8; 1 << 20];
     let mut total = 0u64;
-    loop {
+    let outcome = loop {
         let n = match reader.read(&mut buf) {
-            Ok(0) => break,
+            Ok(0) => break None,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(Error::io(path, e));
-            }
+            Err(e) => break Some(unreadable(e)),
         };
         total += n as u64;
         hasher.update(&buf[..n]);
-        copy.write_all(&buf[..n])
-            .map_err(|e| Error::io(&partial, e))?;
-    }
-    let found = hex::encode(hasher.finalize());
-    if total > MAX_INPUT || found != sha256 {
-        let _ = std::fs::remove_file(&partial);
-        return Ok(if total > MAX_INPUT {
-            InputOutcome::TooLarge
-        } else {
+        if let Err(e) = copy.write_all(&buf[..n]) {
+            let _ = std::fs::remove_file(&partial);
+            return Err(Error::io(&partial, e));
+        }
+    };
+    let outcome = outcome.unwrap_or_else(|| {
+        let found = hex::encode(hasher.finalize());
+        if total != meta.len() {
+            InputOutcome::Unreadable {
+                reason: format!(
+                    "{total} bytes read where its size said {}: it changed while read",
+                    meta.len()
+                ),
+            }
+        } else if found != sha256 {
             InputOutcome::Changed { found }
-        });
+        } else {
+            InputOutcome::Copied {
+                path: format!("{INPUTS_DIR}/{sha256}"),
+            }
+        }
+    });
+    if !matches!(outcome, InputOutcome::Copied { .. }) {
+        let _ = std::fs::remove_file(&partial);
+        return Ok(outcome);
     }
     copy.sync_all().map_err(|e| Error::io(&partial, e))?;
-    std::fs::rename(&partial, &target).map_err(|e| Error::io(&target, e))?;
-    Ok(InputOutcome::Copied { path: relative })
+    let target = store.join(sha256);
+    if target.exists() {
+        // The same bytes, named by another record or location.
+        let _ = std::fs::remove_file(&partial);
+    } else {
+        std::fs::rename(&partial, &target).map_err(|e| Error::io(&target, e))?;
+    }
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -226,7 +263,38 @@ mod tests {
             .unwrap();
         assert!(made.success());
         let out = copy_if_same(&fifo, &"ab".repeat(32), &dir.path().join("store")).unwrap();
-        assert_eq!(out, InputOutcome::Missing);
+        assert_eq!(out, InputOutcome::NotRegular);
+        // Nor is a symbolic link followed (it could lead anywhere).
+        let link = dir.path().join("policy.toml");
+        std::os::unix::fs::symlink("/etc/hostname", &link).unwrap();
+        let out = copy_if_same(&link, &"ab".repeat(32), &dir.path().join("store")).unwrap();
+        assert_eq!(out, InputOutcome::NotRegular);
+        // A file whose size says 0 but which reads on (as /proc files do)
+        // is read one byte past its size, no more.
+        let out = copy_if_same(
+            Path::new("/proc/self/status"),
+            &"ab".repeat(32),
+            &dir.path().join("store"),
+        )
+        .unwrap();
+        assert!(matches!(out, InputOutcome::Unreadable { .. }), "{out:?}");
+        // Two locations with the same bytes: each is checked on its own.
+        let a = dir.path().join("a.toml");
+        std::fs::write(&a, b"x").unwrap();
+        let hex = {
+            use sha2::Digest;
+            hex::encode(sha2::Sha256::digest(b"x"))
+        };
+        let store = dir.path().join("store");
+        assert!(matches!(
+            copy_if_same(&a, &hex, &store).unwrap(),
+            InputOutcome::Copied { .. }
+        ));
+        let gone = dir.path().join("gone.toml");
+        assert_eq!(
+            copy_if_same(&gone, &hex, &store).unwrap(),
+            InputOutcome::Missing
+        );
     }
 
     #[test]

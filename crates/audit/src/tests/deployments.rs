@@ -307,3 +307,26 @@ fn a_signature_only_verification_does_not_satisfy_the_shipped_control_7() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A model deployed before a declared period whose verification then
+/// failed inside it is not "blocked by the gate": it is still deployed.
+#[test]
+fn a_model_deployed_before_the_period_is_not_blocked_in_it() {
+    let mut log = Log::new();
+    log.verify(2, true); // record 0
+    log.deploy(2); // record 1
+    log.verify(1, true); // 2
+    log.deploy(1); // 3
+    log.verify(2, false); // record 4: inside the period
+    let whole = audit(&log);
+    assert!(control(&whole, 7).blocked.is_empty());
+    let period = audit_with(&log, &Checklist::default_list(), |i| {
+        i.declaration.period = Some(crate::report::DeclaredPeriod {
+            from: at(2),
+            to: at(1000),
+        });
+    });
+    let c7 = control(&period, 7);
+    assert!(c7.blocked.is_empty(), "{:?}", c7.blocked);
+    assert!(!c7.reason.contains("never deployed"), "{}", c7.reason);
+}

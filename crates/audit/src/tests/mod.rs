@@ -196,30 +196,44 @@ impl Log {
     /// Model `m` signed with a BOM that names `datasets` (`None`: a record
     /// of 0.1.0, which did not list them).
     pub fn sign(&mut self, m: u8, datasets: Option<&[u8]>) -> String {
+        self.sign_edited(m, datasets, |_| {})
+    }
+
+    /// As [`Log::sign`] with the datasets of `m`'s BOM, the record edited
+    /// by `edit`.
+    pub fn sign_with(&mut self, m: u8, edit: impl FnOnce(&mut SignEvidence)) -> String {
+        self.sign_edited(m, Some(&[]), edit)
+    }
+
+    fn sign_edited(
+        &mut self,
+        m: u8,
+        datasets: Option<&[u8]>,
+        edit: impl FnOnce(&mut SignEvidence),
+    ) -> String {
         let time = self.now();
-        self.push(
-            model(m),
-            Predicate::Sign(SignEvidence {
-                signer: signer(),
-                signature: ResourceRef::uri("m.sig"),
-                bom: Some(ResourceRef {
-                    uri: "m.cdx.json".into(),
-                    digest: Some(BTreeMap::from([("sha256".into(), bom_digest(m))])),
-                }),
-                bom_signature: None,
-                datasets: datasets.map(|ds| ds.iter().map(|d| dataset_ref(*d)).collect()),
-                base_models: datasets.map(|_| vec!["org/base-model".into()]),
-                base_model_refs: datasets.map(|_| {
-                    vec![DatasetRef {
-                        name: "org/base-model".into(),
-                        digest: BTreeMap::from([("sha256".into(), "ba".repeat(32))]),
-                    }]
-                }),
-                location: None,
-                tool: Tool::this(),
-                time,
+        let mut evidence = SignEvidence {
+            signer: signer(),
+            signature: ResourceRef::uri("m.sig"),
+            bom: Some(ResourceRef {
+                uri: "m.cdx.json".into(),
+                digest: Some(BTreeMap::from([("sha256".into(), bom_digest(m))])),
             }),
-        )
+            bom_signature: None,
+            datasets: datasets.map(|ds| ds.iter().map(|d| dataset_ref(*d)).collect()),
+            base_models: datasets.map(|_| vec!["org/base-model".into()]),
+            base_model_refs: datasets.map(|_| {
+                vec![DatasetRef {
+                    name: "org/base-model".into(),
+                    digest: BTreeMap::from([("sha256".into(), "ba".repeat(32))]),
+                }]
+            }),
+            location: None,
+            tool: Tool::this(),
+            time,
+        };
+        edit(&mut evidence);
+        self.push(model(m), Predicate::Sign(evidence))
     }
 
     /// A BOM of dataset or model `m` written by `modelseal bom`.

@@ -152,3 +152,30 @@ fn control_4_names_the_level_the_relied_on_verification_lacked() {
         "{note}"
     );
 }
+
+/// A "pin" that is not 64 hex digits (`TBD`, empty) pins nothing: control
+/// 4 fails on it as on a name alone.
+#[test]
+fn a_digest_that_is_not_one_pins_nothing() {
+    let mut log = Log::new();
+    log.sign(1, Some(&[8]));
+    log.verify(1, true);
+    log.deploy(1);
+    assert_eq!(control(&audit(&log), 4).status, Status::Pass);
+    let mut bad = Log::new();
+    bad.sign_with(1, |s| {
+        s.datasets = Some(vec![DatasetRef {
+            name: "scrape".into(),
+            digest: BTreeMap::from([("sha256".into(), "TBD".into())]),
+        }]);
+    });
+    bad.verify(1, true);
+    bad.deploy(1);
+    let c4 = control(&audit(&bad), 4).clone();
+    assert_eq!(c4.status, Status::Fail, "{}", c4.reason);
+    assert!(
+        c4.reason.contains("without a digest: scrape"),
+        "{}",
+        c4.reason
+    );
+}
