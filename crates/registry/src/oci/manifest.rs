@@ -315,7 +315,13 @@ fn classify(d: &Descriptor) -> Result<LayerKind, OciError> {
             return tar(Compression::Zstd, TarRoot::Model);
         }
     }
-    if t.contains("tar") && !t.ends_with(".raw") {
+    // A type container runtimes unpack as a layer is never a raw file
+    // here: containerd applies `application/vnd.oci.image.layer.v1.tar+x.raw`
+    // as a tar, whatever its suffix says.
+    let runtime_layer = t.starts_with("application/vnd.oci.image.layer.")
+        || t.starts_with("application/vnd.docker.image.rootfs.")
+        || t.starts_with("application/vnd.erofs.layer");
+    if runtime_layer || (t.contains("tar") && !t.ends_with(".raw")) {
         return Err(OciError::Manifest {
             digest: d.digest.clone(),
             reason: format!("layer media type {t} is not one modelseal reads"),
@@ -496,6 +502,24 @@ mod tests {
             r#""org.opencontainers.image.title":"x""#,
         ));
         assert!(parse_model_manifest(&odd, None, D).is_err());
+        // Types a runtime applies as layers are never raw files here,
+        // whatever their suffix (containerd unpacks `...tar+x.raw`).
+        for runtime in [
+            "application/vnd.oci.image.layer.v1.tar+x.raw",
+            "application/vnd.oci.image.layer.nondistributable.v1.raw",
+            "application/vnd.docker.image.rootfs.foreign.diff.raw",
+            "application/vnd.erofs.layer.v1",
+        ] {
+            let bytes = manifest(&layer(
+                runtime,
+                r#""org.opencontainers.image.title":"README.md""#,
+            ));
+            let err = parse_model_manifest(&bytes, None, D).unwrap_err();
+            assert!(
+                err.to_string().contains("not one modelseal reads"),
+                "{runtime}: {err}"
+            );
+        }
         let dup_keys = br#"{"schemaVersion":2,"schemaVersion":2,"config":{},"layers":[]}"#;
         assert!(parse_model_manifest(dup_keys, None, D).is_err());
         assert_eq!(safe_name("./a/b/").unwrap(), "a/b");

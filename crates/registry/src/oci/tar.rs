@@ -34,7 +34,28 @@ pub(crate) fn read_tar_layer<R: Read>(
     };
     let kept = Kept { outside, budget };
     match compression {
-        Compression::None => entries(reader, layer, root, kept, visit),
+        Compression::None => {
+            // Runtimes that sniff a layer's compression (containerd for
+            // the Docker type, containers/storage for every type) would
+            // decompress a blob that starts as a compressed stream: what
+            // they unpack is not the tar read here.
+            let mut reader = reader;
+            let mut head = Vec::with_capacity(6);
+            (&mut reader)
+                .take(6)
+                .read_to_end(&mut head)
+                .map_err(|e| bad(layer, e.to_string()))?;
+            if let Some(kind) = compressed_magic(&head) {
+                return Err(bad(
+                    layer,
+                    format!(
+                        "declared uncompressed but its bytes start as {kind}: runtimes that look at the bytes would decompress it"
+                    ),
+                ));
+            }
+            let chained = std::io::Cursor::new(head).chain(reader);
+            Ok(entries(chained, layer, root, kept, visit)?.into_inner().1)
+        }
         Compression::Gzip => {
             let decoder = flate2::read::MultiGzDecoder::new(reader);
             Ok(entries(decoder, layer, root, kept, visit)?.into_inner())
@@ -44,6 +65,18 @@ pub(crate) fn read_tar_layer<R: Read>(
             "zstd-compressed layers are not read by this build (push gzip or uncompressed layers)"
                 .into(),
         )),
+    }
+}
+
+/// The compressed format whose magic `head` starts with, if any.
+fn compressed_magic(head: &[u8]) -> Option<&'static str> {
+    match head {
+        [0x1f, 0x8b, ..] => Some("gzip"),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Some("zstd"),
+        [b, 0x2a, 0x4d, 0x18, ..] if b & 0xf0 == 0x50 => Some("a zstd skippable frame"),
+        [b'B', b'Z', b'h', ..] => Some("bzip2"),
+        [0xfd, b'7', b'z', b'X', b'Z', 0x00, ..] => Some("xz"),
+        _ => None,
     }
 }
 
@@ -431,7 +464,25 @@ fn entries<R: Read>(
             }
         }
     }
-    Ok(archive.into_inner())
+    // After the end of the archive only NUL padding: anything else is
+    // data a reader that finds another stream there would unpack.
+    let mut rest = archive.into_inner();
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = match rest.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(bad(layer, e.to_string())),
+        };
+        if buf[..n].iter().any(|b| *b != 0) {
+            return Err(bad(
+                layer,
+                "bytes other than padding after the end of the archive (another reader may find more entries there)".into(),
+            ));
+        }
+    }
+    Ok(rest)
 }
 
 /// Most symbolic links of one image recorded; more refuse the layer.
@@ -1118,6 +1169,39 @@ mod tests {
             ("x/y/modeling_evil.py", Regular, ""),
         ])];
         assert!(image(&replaced).is_err());
+    }
+
+    /// A blob declared uncompressed that starts as a compressed stream
+    /// (a polyglot: a tar hidden in a zstd skippable frame or a gzip extra
+    /// field, the real stream after it) is unpacked by runtimes that sniff
+    /// the bytes; and bytes after the end of the archive are another place
+    /// to hide entries. Both refuse the layer.
+    #[test]
+    fn compressed_polyglots_and_trailing_data_refuse_the_layer() {
+        let ok = layer_of(&[block("models/config.json", b'0', b"{}", |_| {})]);
+        assert!(names(&ok, TarRoot::ModelsDir).is_ok());
+        let mut skippable = vec![0x50, 0x2a, 0x4d, 0x18, 0, 4, 0, 0];
+        skippable.extend_from_slice(&ok);
+        let mut gz = vec![0x1f, 0x8b, 0x08, 0x04];
+        gz.extend_from_slice(&ok);
+        for (what, bytes, expect) in [
+            ("zstd skippable frame", skippable, "zstd skippable"),
+            ("gzip header", gz, "gzip"),
+            ("bzip2", [b"BZh9".to_vec(), ok.clone()].concat(), "bzip2"),
+        ] {
+            let err = names(&bytes, TarRoot::ModelsDir).unwrap_err().to_string();
+            assert!(err.contains(expect), "{what}: {err}");
+        }
+        let mut trailing = ok.clone();
+        trailing.extend_from_slice(&block("models/evil.py", b'0', b"import os", |_| {}));
+        let err = names(&trailing, TarRoot::ModelsDir)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("after the end of the archive"), "{err}");
+        // NUL padding to a record is what writers leave: accepted.
+        let mut padded = ok.clone();
+        padded.extend_from_slice(&[0u8; 8192]);
+        assert!(names(&padded, TarRoot::ModelsDir).is_ok());
     }
 
     /// The constructs a second review found readers still read apart.
