@@ -257,7 +257,30 @@ pub fn parse_model_manifest(
     let mut layers = Vec::with_capacity(manifest.layers.len());
     for d in manifest.layers {
         super::reference::check_digest(&d.digest).map_err(bad)?;
+        // oras extracts a layer so annotated as a directory, where this
+        // verifier signs one file.
+        if d.annotations.contains_key(UNPACK_ANNOTATION) {
+            return Err(bad(format!(
+                "layer {} asks clients to unpack it ({UNPACK_ANNOTATION}): a client that does writes files this verification did not read",
+                d.digest
+            )));
+        }
         let kind = classify(&d)?;
+        // oras writes a ModelPack tar layer with a title as a file of that
+        // name (the tar's bytes), which nothing here reads as such.
+        if matches!(
+            kind,
+            LayerKind::Tar {
+                root: TarRoot::Model,
+                ..
+            }
+        ) && d.annotations.contains_key(TITLE_ANNOTATION)
+        {
+            return Err(bad(format!(
+                "tar layer {} has a title ({TITLE_ANNOTATION}): a client that writes layers by title would write its bytes as that file",
+                d.digest
+            )));
+        }
         layers.push(Layer {
             descriptor: d,
             kind,
@@ -265,6 +288,35 @@ pub fn parse_model_manifest(
     }
     if layers.is_empty() {
         return Err(bad("the manifest has no layers".into()));
+    }
+    // A container image holds container layers only: CRI-O and podman
+    // unpack every layer of an image into its filesystem, whatever its
+    // type, so a model layer beside image layers would land there unread
+    // as one.
+    let image = layers.iter().any(|l| {
+        matches!(
+            l.kind,
+            LayerKind::Tar {
+                root: TarRoot::ModelsDir,
+                ..
+            }
+        )
+    });
+    if image
+        && let Some(other) = layers.iter().find(|l| {
+            !matches!(
+                l.kind,
+                LayerKind::Tar {
+                    root: TarRoot::ModelsDir,
+                    ..
+                }
+            )
+        })
+    {
+        return Err(bad(format!(
+            "a container image with a layer of another kind ({}): runtimes that unpack every layer would put it in the image's filesystem",
+            other.descriptor.media_type
+        )));
     }
     Ok(ModelLayout { layers })
 }
@@ -284,6 +336,9 @@ fn is_index(bytes: &[u8], header_type: Option<&str>) -> bool {
         .map(|p| p.manifests.is_some() || p.media_type.as_deref().is_some_and(index_type))
         .unwrap_or(false)
 }
+
+/// The annotation by which oras extracts a layer as a directory.
+const UNPACK_ANNOTATION: &str = "io.deis.oras.content.unpack";
 
 /// Decides what a layer holds from its media type, as loaders do.
 fn classify(d: &Descriptor) -> Result<LayerKind, OciError> {
@@ -429,7 +484,7 @@ mod tests {
                 "application/vnd.cncf.model.doc.v1.raw",
                 r#""org.opencontainers.image.title":"README.md""#
             ),
-            layer("application/vnd.oci.image.layer.v1.tar+gzip", ""),
+            layer("application/vnd.cncf.model.weight.v1.tar+gzip", ""),
         ));
         let layout = parse_model_manifest(&bytes, Some(MANIFEST_MEDIA_TYPE), D).unwrap();
         let kinds: Vec<_> = layout.layers.iter().map(|l| l.kind.clone()).collect();
@@ -444,7 +499,7 @@ mod tests {
                 },
                 LayerKind::Tar {
                     compression: Compression::Gzip,
-                    root: TarRoot::ModelsDir
+                    root: TarRoot::Model
                 },
             ]
         );
@@ -520,6 +575,31 @@ mod tests {
                 "{runtime}: {err}"
             );
         }
+        // A container image with a model layer beside its image layers
+        // (CRI-O unpacks both into the filesystem), a layer oras would
+        // unpack, and a titled ModelPack tar layer are refused.
+        let mixed = manifest(&format!(
+            "{},{}",
+            layer("application/vnd.oci.image.layer.v1.tar", ""),
+            layer(
+                "application/vnd.cncf.model.weight.v1.raw",
+                r#""org.opencontainers.image.title":"embeddings.npy""#
+            )
+        ));
+        let err = parse_model_manifest(&mixed, None, D).unwrap_err();
+        assert!(err.to_string().contains("a layer of another kind"), "{err}");
+        let unpack = manifest(&layer(
+            "application/vnd.cncf.model.weight.v1.raw",
+            r#""org.opencontainers.image.title":"extra","io.deis.oras.content.unpack":"true""#,
+        ));
+        let err = parse_model_manifest(&unpack, None, D).unwrap_err();
+        assert!(err.to_string().contains("unpack"), "{err}");
+        let titled = manifest(&layer(
+            "application/vnd.cncf.model.weight.v1.tar",
+            r#""org.opencontainers.image.title":"chat_template.jinja""#,
+        ));
+        let err = parse_model_manifest(&titled, None, D).unwrap_err();
+        assert!(err.to_string().contains("has a title"), "{err}");
         let dup_keys = br#"{"schemaVersion":2,"schemaVersion":2,"config":{},"layers":[]}"#;
         assert!(parse_model_manifest(dup_keys, None, D).is_err());
         assert_eq!(safe_name("./a/b/").unwrap(), "a/b");

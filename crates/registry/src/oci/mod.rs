@@ -543,7 +543,9 @@ impl ModelSource for OciSource {
         let mut seen = BTreeSet::new();
         let mut reports = Vec::new();
         let mut resources: Vec<Resource> = Vec::new();
-        for (layer, part) in self.layout.layers.iter().zip(parts) {
+        let mut parts_outside: Vec<Vec<tar::Outside>> = Vec::new();
+        for (layer, mut part) in self.layout.layers.iter().zip(parts) {
+            parts_outside.push(std::mem::take(&mut part.outside));
             for (name, result) in part.files {
                 if !seen.insert(name.clone()) {
                     return Err(OciError::UnsafeName {
@@ -582,6 +584,17 @@ impl ModelSource for OciSource {
                     manifest::MODELCAR_ROOT
                 ),
             });
+        }
+        // A directory where a file was, or a file under a file: the
+        // runtime removes what was there, signed files included.
+        if let Some(conflict) =
+            tar::model_tree_conflict(&seen, parts_outside.iter().map(Vec::as_slice))
+        {
+            return Err(OciError::Manifest {
+                digest: self.manifest_digest().to_string(),
+                reason: format!("the layers disagree on the model's tree: {conflict}"),
+            }
+            .into());
         }
         // Names that no file of this spec uses may still clash: raw layer
         // names are known without reading, and are checked all the same.

@@ -95,6 +95,40 @@ pub(crate) struct Outside {
     name: String,
     link: Option<(String, bool)>,
     regular: bool,
+    /// A directory inside the model (its name relative to the model root),
+    /// kept for [`model_tree_conflict`], not an entry outside it.
+    model_dir: bool,
+}
+
+/// The first place where the model's files and directories, over every
+/// layer, disagree on what a path is: a directory where a file was, or a
+/// file under a path that is a file. Runtimes resolve such a clash by
+/// removing what was there, signed files included.
+pub(crate) fn model_tree_conflict<'a>(
+    files: &std::collections::BTreeSet<String>,
+    layers: impl IntoIterator<Item = &'a [Outside]>,
+) -> Option<String> {
+    for outside in layers {
+        for dir in outside.iter().filter(|o| o.model_dir) {
+            if files.contains(&dir.name) {
+                return Some(format!(
+                    "{:?} is a directory in one entry and a file in another",
+                    dir.name
+                ));
+            }
+        }
+    }
+    for file in files {
+        let mut at = 0;
+        while let Some(i) = file[at..].find('/') {
+            let parent = &file[..at + i];
+            if files.contains(parent) {
+                return Some(format!("{file:?} lies under {parent:?}, which is a file"));
+            }
+            at += i + 1;
+        }
+    }
+    None
 }
 
 /// What the entries outside the model kept for the image-wide link check
@@ -303,7 +337,7 @@ pub(crate) fn links_across_layers<'a>(
         ..Links::default()
     };
     for (digest, outside) in layers {
-        for entry in outside {
+        for entry in outside.iter().filter(|e| !e.model_dir) {
             let link = entry.link.as_ref().map(|(t, s)| (t.as_str(), *s));
             links
                 .outside(&entry.name, link, entry.regular)
@@ -415,6 +449,7 @@ fn entries<R: Read>(
                     name: name.clone(),
                     link,
                     regular,
+                    model_dir: false,
                 });
             }
             let touches_model = in_model.is_some()
@@ -437,7 +472,28 @@ fn entries<R: Read>(
             }
             let Some(model_name) = in_model else { continue };
             match kind {
-                tar::EntryType::Directory => continue,
+                tar::EntryType::Directory => {
+                    // Kept, to find a directory where a file was.
+                    let model_dir = model_name.trim_end_matches('/');
+                    if !model_dir.is_empty() {
+                        if !kept.budget.take(64 + model_dir.len() as u64) {
+                            return Err(bad(
+                                layer,
+                                format!(
+                                    "the image's entries take more than {} MiB to check",
+                                    MAX_OUTSIDE_BYTES >> 20
+                                ),
+                            ));
+                        }
+                        kept.outside.push(Outside {
+                            name: model_dir.to_string(),
+                            link: None,
+                            regular: false,
+                            model_dir: true,
+                        });
+                    }
+                    continue;
+                }
                 tar::EntryType::Regular | tar::EntryType::Continuous => {}
                 tar::EntryType::Link => return Err(refuse("hard link")),
                 tar::EntryType::Symlink => return Err(refuse("symbolic link")),
@@ -1202,6 +1258,47 @@ mod tests {
         let mut padded = ok.clone();
         padded.extend_from_slice(&[0u8; 8192]);
         assert!(names(&padded, TarRoot::ModelsDir).is_ok());
+    }
+
+    /// A directory entry where a signed file is (in the same layer or a
+    /// later one), or a file where a signed file's directory is: the
+    /// runtime removes the signed file.
+    #[test]
+    fn a_directory_where_a_file_is_or_a_file_under_a_file_is_found() {
+        use tar::EntryType::*;
+        let read = |entries: &[(&str, tar::EntryType, &[u8])]| {
+            let mut outside = Vec::new();
+            let mut files = std::collections::BTreeSet::new();
+            read_tar_layer(
+                &archive(entries)[..],
+                &layer(TarRoot::ModelsDir),
+                &mut outside,
+                &OutsideBudget::new(),
+                &mut |name, _, r| {
+                    files.insert(name.to_string());
+                    std::io::copy(r, &mut std::io::sink()).unwrap();
+                    Ok(())
+                },
+            )
+            .unwrap();
+            model_tree_conflict(&files, [outside.as_slice()])
+        };
+        let dir_over_file = read(&[
+            ("models/generation_config.json", Regular, b"{}"),
+            ("models/generation_config.json", Directory, b""),
+        ]);
+        assert!(dir_over_file.unwrap().contains("a directory in one entry"));
+        let file_under_file = read(&[
+            ("models/sub/w.bin", Regular, b"abc"),
+            ("models/sub", Regular, b"x"),
+        ]);
+        assert!(file_under_file.unwrap().contains("which is a file"));
+        let fine = read(&[
+            ("models/sub", Directory, b""),
+            ("models/sub/w.bin", Regular, b"abc"),
+            ("models/sub/", Directory, b""),
+        ]);
+        assert_eq!(fine, None);
     }
 
     /// The constructs a second review found readers still read apart.
