@@ -409,6 +409,21 @@ impl LoadedPolicy {
         Ok(())
     }
 
+    /// The trusted root a keyless signer names, read (`None`: it names
+    /// none, and the embedded public-good root applies).
+    fn named_root(&self, k: &KeylessSigner) -> Result<Option<crate::sigstore::TrustedRoot>> {
+        k.trusted_root
+            .as_ref()
+            .map(|p| {
+                let bytes = crate::fetch::read_file(
+                    &self.resolve(p),
+                    crate::fetch::InputKind::TrustedRoot,
+                )?;
+                crate::sigstore::trusted_root_from_json(&bytes)
+            })
+            .transpose()
+    }
+
     /// Reads the container image signers: once, at load.
     fn resolve_image_signers(&self) -> Result<Vec<ImageSigner>> {
         let images = &self.policy.container_images;
@@ -429,14 +444,8 @@ impl LoadedPolicy {
             });
         }
         for k in &images.keyless {
-            let root = match &k.trusted_root {
-                Some(p) => {
-                    let bytes = crate::fetch::read_file(
-                        &self.resolve(p),
-                        crate::fetch::InputKind::TrustedRoot,
-                    )?;
-                    std::sync::Arc::new(crate::sigstore::trusted_root_from_json(&bytes)?)
-                }
+            let root = match self.named_root(k)? {
+                Some(root) => std::sync::Arc::new(root),
                 None => embedded.clone(),
             };
             out.push(ImageSigner {
@@ -520,14 +529,8 @@ impl LoadedPolicy {
             });
         }
         for k in &self.policy.signers.keyless {
-            let root = match &k.trusted_root {
-                Some(p) => {
-                    let bytes = crate::fetch::read_file(
-                        &self.resolve(p),
-                        crate::fetch::InputKind::TrustedRoot,
-                    )?;
-                    crate::sigstore::trusted_root_from_json(&bytes)?
-                }
+            let root = match self.named_root(k)? {
+                Some(root) => root,
                 None => crate::sigstore::embedded_trusted_root()?,
             };
             trusts.push(Trust::Keyless {

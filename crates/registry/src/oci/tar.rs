@@ -1004,29 +1004,34 @@ mod tests {
         assert!(err.to_string().contains("leads into /models"), "{err}");
     }
 
+    /// A layer of `(path, type, link target)` entries; regular files hold
+    /// `import os`.
+    fn linked_layer(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+        use tar::EntryType::*;
+        let mut b = tar::Builder::new(Vec::new());
+        for (path, kind, target) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(*kind);
+            h.set_mode(0o755);
+            h.set_path(path).unwrap();
+            let data: &[u8] = if *kind == Regular { b"import os" } else { b"" };
+            h.set_size(data.len() as u64);
+            if matches!(kind, Symlink | Link) {
+                h.set_link_name(target).unwrap();
+            }
+            h.set_cksum();
+            b.append(&h, data).unwrap();
+        }
+        b.into_inner().unwrap()
+    }
+
     /// A link whose relative target is resolved from a directory that is
     /// itself a link (`q/r/s -> /t`, then `q/r/s/L -> ../models`), and a
     /// file written through a chain of directory links into the model.
     #[test]
     fn links_through_linked_directories_are_refused() {
         use tar::EntryType::*;
-        let layer = |entries: &[(&str, tar::EntryType, &str)]| {
-            let mut b = tar::Builder::new(Vec::new());
-            for (path, kind, target) in entries {
-                let mut h = tar::Header::new_gnu();
-                h.set_entry_type(*kind);
-                h.set_mode(0o755);
-                h.set_path(path).unwrap();
-                let data: &[u8] = if *kind == Regular { b"import os" } else { b"" };
-                h.set_size(data.len() as u64);
-                if matches!(kind, Symlink | Link) {
-                    h.set_link_name(target).unwrap();
-                }
-                h.set_cksum();
-                b.append(&h, data).unwrap();
-            }
-            b.into_inner().unwrap()
-        };
+        let layer = linked_layer;
         let hop = layer(&[("q/r/s", Symlink, "/t"), ("q/r/s/L", Symlink, "../models")]);
         let err = names(&hop, TarRoot::ModelsDir).unwrap_err();
         assert!(err.to_string().contains("through a symbolic link"), "{err}");
@@ -1147,23 +1152,7 @@ mod tests {
     #[test]
     fn links_set_up_by_one_layer_and_used_by_a_later_one_are_followed() {
         use tar::EntryType::*;
-        let layer = |entries: &[(&str, tar::EntryType, &str)]| {
-            let mut b = tar::Builder::new(Vec::new());
-            for (path, kind, target) in entries {
-                let mut h = tar::Header::new_gnu();
-                h.set_entry_type(*kind);
-                h.set_mode(0o755);
-                h.set_path(path).unwrap();
-                let data: &[u8] = if *kind == Regular { b"import os" } else { b"" };
-                h.set_size(data.len() as u64);
-                if matches!(kind, Symlink | Link) {
-                    h.set_link_name(target).unwrap();
-                }
-                h.set_cksum();
-                b.append(&h, data).unwrap();
-            }
-            b.into_inner().unwrap()
-        };
+        let layer = linked_layer;
         let image = |layers: &[Vec<u8>]| -> Result<()> {
             let budget = OutsideBudget::new();
             let mut seen = Vec::new();
