@@ -111,14 +111,9 @@ fn walk(root: &Path, dir: &Path, files: &mut BTreeMap<String, String>) {
                 .to_str()
                 .unwrap()
                 .to_string();
-            files.insert(name, sha256_hex(&std::fs::read(&path).unwrap()));
+            files.insert(name, file_sha256(&path));
         }
     }
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 #[test]

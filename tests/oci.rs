@@ -7,7 +7,6 @@
 //! the distribution spec (crates/registry/src/oci/referrers.rs).
 
 use crate::common::*;
-use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 /// The test registry (`HOST:PORT`).
@@ -84,10 +83,6 @@ fn log_since(from: u64) -> String {
 fn log_len() -> u64 {
     let path = std::env::var("MODELSEAL_TEST_REGISTRY_LOG").expect("set by scripts/test.sh");
     std::fs::metadata(path).unwrap().len()
-}
-
-fn file_sha256(path: &Path) -> String {
-    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
 }
 
 #[test]

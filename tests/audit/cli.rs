@@ -817,10 +817,7 @@ fn an_export_carries_the_bundles_boms_and_policies_its_records_name() {
         .arg(&out_dir));
     assert_eq!(code, 0, "{out}{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    let sha = |p: &Path| {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(fs::read(p).unwrap()))
-    };
+    let sha = file_sha256;
     let inputs = v["inputs"].as_array().unwrap();
     let find = |p: &Path| {
         inputs

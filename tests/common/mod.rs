@@ -374,3 +374,9 @@ pub fn deploy_duration(envs: &[(&str, &std::ffi::OsStr)]) -> Duration {
     );
     start.elapsed()
 }
+
+/// The SHA-256 (hex) of the file at `path`.
+pub fn file_sha256(path: &Path) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}

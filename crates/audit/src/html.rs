@@ -256,11 +256,7 @@ fn records(out: &mut String, report: &AuditReport) {
             d = h(&r.digest),
             n = r.index + 1,
             t = r.time,
-            k = h(r
-                .predicate_type
-                .rsplit('/')
-                .nth(1)
-                .unwrap_or(&r.predicate_type)),
+            k = crate::record_kind(&r.predicate_type),
             name = h(&r.subject.name),
             about = short(&r.subject.sha256),
         );

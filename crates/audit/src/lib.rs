@@ -61,6 +61,22 @@ pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {
     cited.into_iter().map(|(_, d)| d).collect()
 }
 
+/// What a record is, in words, from its predicate type (every report
+/// names records this way).
+pub(crate) fn record_kind(predicate_type: &str) -> &'static str {
+    use crate::evidence::record::{
+        ATTACHMENT_PREDICATE, BOM_PREDICATE, DEPLOYMENT_PREDICATE, SIGN_PREDICATE, VSA_PREDICATE,
+    };
+    match predicate_type {
+        SIGN_PREDICATE => "signing",
+        BOM_PREDICATE => "ML-BOM",
+        VSA_PREDICATE => "verification (SLSA VSA)",
+        ATTACHMENT_PREDICATE => "reviewed document",
+        DEPLOYMENT_PREDICATE => "deployment",
+        _ => "record",
+    }
+}
+
 /// A deterministic RFC 4122 version-5-shaped UUID from `parts`.
 pub(crate) fn uuid(parts: &[&str]) -> String {
     use sha2::{Digest, Sha256};

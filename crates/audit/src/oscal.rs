@@ -58,20 +58,6 @@ fn file_href(path: &str) -> String {
     out
 }
 
-fn kind(predicate_type: &str) -> &'static str {
-    use crate::evidence::record::{
-        ATTACHMENT_PREDICATE, BOM_PREDICATE, DEPLOYMENT_PREDICATE, SIGN_PREDICATE, VSA_PREDICATE,
-    };
-    match predicate_type {
-        SIGN_PREDICATE => "signing",
-        BOM_PREDICATE => "ML-BOM",
-        VSA_PREDICATE => "verification (SLSA VSA)",
-        ATTACHMENT_PREDICATE => "reviewed document",
-        DEPLOYMENT_PREDICATE => "deployment",
-        _ => "record",
-    }
-}
-
 /// The OSCAL assessment-results document.
 pub fn to_oscal(report: &AuditReport) -> Value {
     let seed = format!(
@@ -292,10 +278,10 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     for r in &report.records {
         resources.push(json!({
             "uuid": record_uuid(&r.digest),
-            "title": format!("Evidence record {} ({})", r.index + 1, kind(&r.predicate_type)),
+            "title": format!("Evidence record {} ({})", r.index + 1, crate::record_kind(&r.predicate_type)),
             "description": format!(
                 "Record {} of the evidence log {}: a {} about {} (sha256:{}), sealed by the evidence key; cited by its SHA-256, the digest of the exact log line.",
-                r.index + 1, md(&report.log.path), kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256
+                r.index + 1, md(&report.log.path), crate::record_kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256
             ),
             "props": [
                 prop("predicate-type", &r.predicate_type),
@@ -407,10 +393,10 @@ fn observation(
     };
     let mut o = json!({
         "uuid": observation_uuid(&r.digest),
-        "title": format!("Evidence record {}: {}", r.index + 1, kind(&r.predicate_type)),
+        "title": format!("Evidence record {}: {}", r.index + 1, crate::record_kind(&r.predicate_type)),
         "description": format!(
             "A {} about {} (sha256:{}), recorded at {}; record SHA-256 {}.",
-            kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256, r.time, r.digest
+            crate::record_kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256, r.time, r.digest
         ),
         "methods": ["EXAMINE"],
         "origins": origins,
