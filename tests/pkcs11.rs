@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 
 const MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
 const TOKEN: &str = "modelseal-test";
-const PIN: &str = "1234";
+/// Not hexadecimal, and with a character temporary names never use: a digest
+/// or a temporary path printed by a command cannot contain it by chance.
+const PIN: &str = "Zq7!Wv";
 
 /// A throwaway SoftHSM2 token: a P-256 key (`p256`, id 01) and a P-384 key
 /// (`p384`, id 02) made with pkcs11-tool, and a PIN file without a final
