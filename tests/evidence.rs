@@ -560,3 +560,36 @@ fn evidence_needs_an_ed25519_key_and_a_key_with_a_log() {
     assert_eq!(code, 2);
     assert!(err.contains("must be Ed25519"), "{err}");
 }
+
+/// A log cut back below what a deployment already verified: someone with
+/// file access (not the key) puts back the log and checkpoint of two
+/// deployments ago. Whole, that log is consistent and `evidence verify`
+/// passes it; the writer's deploy index, sealed by the evidence key, knows
+/// the log was longer, and the next deployment is refused as tampering.
+#[test]
+fn a_log_cut_back_below_the_deploy_index_is_refused_by_the_next_deployment() {
+    let env = Env::new();
+    let digest = format!("sha256:{}", "ab".repeat(32));
+    env.deploy(&digest);
+    let checkpoint = modelseal::evidence::checkpoint_path(&env.log);
+    let (old_log, old_checkpoint) = (fs::read(&env.log).unwrap(), fs::read(&checkpoint).unwrap());
+    env.deploy(&digest);
+    env.deploy(&digest);
+    assert!(modelseal::evidence::deploy_index_path(&env.log).exists());
+    fs::write(&env.log, old_log).unwrap();
+    fs::write(&checkpoint, old_checkpoint).unwrap();
+    let public = env.tmp.path().join("evidence.pub.pem");
+    let (code, out, err) = run(env
+        .cmd()
+        .args(["evidence", "verify", "--evidence-key"])
+        .arg(&public));
+    assert_eq!(code, 0, "whole, the log is consistent: {out}{err}");
+    let (code, _, err) = run(env
+        .cmd()
+        .args(["evidence", "deploy", "--name", "m", "--model", &digest]));
+    // Refused, as an append to any log that does not verify is (exit 2).
+    assert_eq!(code, 2, "{err}");
+    let errors: Vec<&str> = err.lines().filter(|l| !l.starts_with("warning:")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+    assert!(errors[0].contains("already verified"), "{err}");
+}

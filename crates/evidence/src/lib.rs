@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod cosigned;
+pub mod deploy_index;
 mod export;
 mod inputs;
 mod location;
@@ -34,7 +35,7 @@ pub use cosigned::{
 pub use export::{EXPORTED_LOG, export_log};
 pub use inputs::{ExportedInput, INPUTS_DIR, InputOutcome, MAX_INPUT, export_inputs, named_inputs};
 pub use location::{Env as LocationEnv, Location};
-pub use log::{FileLog, append, checkpoint_path, verify_log};
+pub use log::{FileLog, append, checkpoint_path, deploy_index_path, verify_log};
 pub use note::{Checkpoint, verifier_key};
 pub use origin::open_log_checkpoint;
 pub(crate) use record::seal_bound;
@@ -43,7 +44,7 @@ pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
 pub use seal_key::{SealKey, seal_key};
-pub use store::{EvidenceStore, MAX_BATCH, MAX_RECORD, ScanItem, Sealer};
+pub use store::{EvidenceStore, MAX_BATCH, MAX_RECORD, ResumePoint, ScanItem, Sealer};
 pub use verify::{LogCheck, MAX_KEPT_RECORDS, TIME_TOLERANCE, VerifyOptions, verify_store};
 
 /// The parsers of untrusted input that only the fuzz targets call directly.

@@ -47,6 +47,14 @@ pub struct FileLog {
     /// admission service) appends without re-reading the whole log, as
     /// long as the log and its checkpoint are exactly as it left them.
     tail: std::sync::Arc<std::sync::Mutex<Option<Tail>>>,
+    /// The log file's identity when the last [`EvidenceStore::scan_from`]
+    /// read it to its end (and found it unchanged after).
+    scanned: std::sync::Arc<std::sync::Mutex<Option<FileIdentity>>>,
+}
+
+/// Where the writer's deploy index is kept.
+pub fn deploy_index_path(log: &Path) -> PathBuf {
+    with_suffix(log, ".index")
 }
 
 /// The log as the last append of this process left it.
@@ -55,16 +63,19 @@ struct Tail {
     /// The checkpoint it wrote.
     note: String,
     /// The log file's identity, length and change time then.
-    file: (u64, u64, u64, i64, i64),
+    file: FileIdentity,
     origin: String,
     frontier: Frontier,
 }
+
+/// A file's device, inode, length and change time (seconds, nanoseconds).
+type FileIdentity = (u64, u64, u64, i64, i64);
 
 /// A file's device, inode, length and change time: a log replaced,
 /// grown, cut or written in place since this process last wrote it does
 /// not match (the change time is set by the kernel on every write, and
 /// cannot be set back without setting the system clock back).
-fn identity(path: &Path) -> Option<(u64, u64, u64, i64, i64)> {
+fn identity(path: &Path) -> Option<FileIdentity> {
     use std::os::unix::fs::MetadataExt;
     std::fs::metadata(path)
         .ok()
@@ -120,6 +131,7 @@ impl FileLog {
         FileLog {
             path: path.to_path_buf(),
             tail: Default::default(),
+            scanned: Default::default(),
         }
     }
 
@@ -463,6 +475,123 @@ impl EvidenceStore for FileLog {
         }
         drop(lock);
         Ok(())
+    }
+
+    fn scan_from(
+        &self,
+        from: &crate::ResumePoint,
+        visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
+    ) -> Result<bool> {
+        use std::io::{Seek, SeekFrom};
+        let lock = match File::open(self.lock_path()) {
+            Ok(lock) => {
+                lock.lock_shared()
+                    .map_err(|e| Error::io(self.lock_path(), e))?;
+                lock
+            }
+            // No append has run here: nothing to resume from.
+            Err(_) => return Ok(false),
+        };
+        let changed = || Error::Evidence(format!("{}: changed while read", self.path.display()));
+        let before = identity(&self.path).ok_or_else(changed)?;
+        let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+        let note = self.read_checkpoint()?;
+        visit(ScanItem::Checkpoint(note.as_deref()))?;
+        // The offset must be the start of a line: the byte before it ends
+        // the line before. Where it is not (the file was cut or rewritten),
+        // no record is read, and the caller's check against the checkpoint
+        // fails.
+        if from.offset > before.2 {
+            return Ok(true);
+        }
+        if from.offset > 0 {
+            let mut last = [0u8];
+            file.seek(SeekFrom::Start(from.offset - 1))
+                .and_then(|_| file.read_exact(&mut last))
+                .map_err(|e| Error::io(&self.path, e))?;
+            if last != *b"\n" {
+                return Ok(true);
+            }
+        }
+        let mut lines = Lines {
+            reader: BufReader::with_capacity(1 << 16, file),
+            buf: Vec::new(),
+        };
+        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
+            visit(match line {
+                Line::Complete(bytes) => ScanItem::Record {
+                    bytes,
+                    index: None,
+                    leaf_hash: None,
+                },
+                Line::Oversized(len) => ScanItem::Oversized { len },
+                Line::Torn(len) => ScanItem::Torn { len },
+            })?;
+        }
+        if identity(&self.path) != Some(before) {
+            return Err(changed());
+        }
+        *self.scanned.lock().unwrap_or_else(|p| p.into_inner()) = Some(before);
+        drop(lock);
+        Ok(true)
+    }
+
+    fn adopt(&self, checkpoint_note: &str, origin: &str, frontier: &Frontier) {
+        let scanned = self
+            .scanned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(file) = scanned {
+            *self.tail.lock().unwrap_or_else(|p| p.into_inner()) = Some(Tail {
+                note: checkpoint_note.to_string(),
+                file,
+                origin: origin.to_string(),
+                frontier: frontier.clone(),
+            });
+        }
+    }
+
+    fn resume_point(&self) -> Option<crate::ResumePoint> {
+        let tail = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        tail.as_ref().map(|t| crate::ResumePoint {
+            origin: t.origin.clone(),
+            frontier: t.frontier.clone(),
+            offset: t.file.2,
+        })
+    }
+
+    fn load_deploy_index(&self) -> Result<Option<Vec<u8>>> {
+        let path = deploy_index_path(&self.path);
+        let file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let mut bytes = Vec::new();
+        file.take(crate::deploy_index::MAX_DEPLOY_INDEX + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io(&path, e))?;
+        if bytes.len() as u64 > crate::deploy_index::MAX_DEPLOY_INDEX {
+            return Ok(None);
+        }
+        Ok(Some(bytes))
+    }
+
+    fn save_deploy_index(&self, sealed: &[u8]) -> Result<()> {
+        let path = deploy_index_path(&self.path);
+        let tmp = with_suffix(&path, ".tmp");
+        // Under the log's lock: two writers never share the temporary file.
+        let lock = self.lock_exclusive()?;
+        let result = File::create(&tmp)
+            .and_then(|mut f| {
+                f.write_all(sealed)?;
+                f.sync_all()
+            })
+            .map_err(|e| Error::io(&tmp, e))
+            .and_then(|()| std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e)));
+        let _ = lock.unlock();
+        result
     }
 
     fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> Result<()> {

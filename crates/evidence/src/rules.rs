@@ -2,6 +2,7 @@
 //! deployment (and the verification it relied on), a reviewed document.
 //! What an auditor could not rely on is refused before anything is written.
 
+use crate::deploy_index::DeployIndex;
 use crate::record::{
     self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
     Predicate, Record,
@@ -301,6 +302,20 @@ impl Recorder {
                 given: deployment.model.clone(),
             });
         }
+        // What this writer's deploy index already verified, and the records
+        // appended since; or else the whole log.
+        if let Some(index) = self.indexed()?
+            && let Some(relied) =
+                index.relied_on(&deployment.model, deployment.verification.as_deref())
+        {
+            let size = index.point.frontier.size();
+            let digest = self.append_deployment(deployment, relied.as_ref(), now)?;
+            self.save_index(Some(index), size + 1, &[]);
+            return Ok(Deployed {
+                digest,
+                relied_on: relied,
+            });
+        }
         let records = self.records()?;
         let verification_of = |r: &Record| match &r.predicate {
             Predicate::Verification(v) if r.subject.sha256 == deployment.model => {
@@ -343,7 +358,22 @@ impl Recorder {
             }
             None => records.iter().rev().find(|r| verification_of(r).is_some()),
         };
-        let digest = self.append(&NewRecord {
+        let relied = relied.map(|r| (r.digest.clone(), verification_of(r) == Some(true)));
+        let digest = self.append_deployment(deployment, relied.as_ref(), now)?;
+        self.save_index(None, records.len() as u64 + 1, &records);
+        Ok(Deployed {
+            digest,
+            relied_on: relied,
+        })
+    }
+
+    fn append_deployment(
+        &self,
+        deployment: &Deployment,
+        relied: Option<&(String, bool)>,
+        now: clock::Now,
+    ) -> Result<String, Error> {
+        self.append(&NewRecord {
             subject: EvidenceSubject {
                 name: deployment.name.clone(),
                 sha256: deployment.model.clone(),
@@ -351,15 +381,83 @@ impl Recorder {
             predicate: Predicate::Deployment(DeploymentEvidence {
                 target: deployment.target.clone(),
                 time: now.time(),
-                verification: relied.map(|r| format!("sha256:{}", r.digest)),
+                verification: relied.map(|(digest, _)| format!("sha256:{digest}")),
                 admission: None,
             }),
             clock: now.source(),
-        })?;
-        Ok(Deployed {
-            digest,
-            relied_on: relied.map(|r| (r.digest.clone(), verification_of(r) == Some(true))),
         })
+    }
+
+    /// This writer's deploy index, brought up to the log's checkpoint by
+    /// verifying the records appended since it was saved; `None` when there
+    /// is no usable index (then the whole log is read). A log of the
+    /// index's origin holding fewer records than the index covers was cut
+    /// back: that is tampering.
+    fn indexed(&self) -> Result<Option<DeployIndex>, Error> {
+        let key = self.key.verifying_key();
+        let Some(mut index) = self
+            .store
+            .load_deploy_index()
+            .ok()
+            .flatten()
+            .and_then(|bytes| DeployIndex::open(&bytes, &key))
+        else {
+            return Ok(None);
+        };
+        let Ok(Some((check, frontier))) =
+            crate::verify::verify_store_from(self.store.as_ref(), &key, &index.point)
+        else {
+            return Ok(None);
+        };
+        let (Some(cp), Some(note)) = (&check.checkpoint, &check.checkpoint_note) else {
+            return Ok(None);
+        };
+        if cp.origin != index.point.origin {
+            return Ok(None);
+        }
+        if cp.size < index.point.frontier.size() {
+            return Err(Error::Tampered {
+                log: check.location.clone(),
+                problem: format!(
+                    "its checkpoint covers {} records, fewer than the {} a writer holding the evidence key already verified (its deploy index says so, under the key's seal): cut back, records removed and an older checkpoint put back",
+                    cp.size,
+                    index.point.frontier.size()
+                ),
+            });
+        }
+        if !check.ok() || !check.repairs.is_empty() || !check.pending_records.is_empty() {
+            return Ok(None);
+        }
+        self.store.adopt(note, &cp.origin, &frontier);
+        index.take(&check.records);
+        index.point.frontier = frontier;
+        Ok(Some(index))
+    }
+
+    /// Saves the deploy index at where the store now stands, if that is
+    /// `size` records (the append just made was the only one since what
+    /// the index covers; a concurrent writer's records are left for the
+    /// next deployment to verify): `base` with `records` taken in, or an
+    /// index of `records` alone. The index is a cache: failing to save it
+    /// only makes the next deployment read the whole log.
+    fn save_index(&self, base: Option<DeployIndex>, size: u64, records: &[Record]) {
+        let Some(point) = self.store.resume_point() else {
+            return;
+        };
+        if point.frontier.size() != size {
+            return;
+        }
+        let index = match base {
+            Some(mut index) => {
+                index.take(records);
+                index.point = point;
+                index
+            }
+            None => DeployIndex::from_records(point, records),
+        };
+        if let Ok(sealed) = index.seal(self.key.as_ref()) {
+            let _ = self.store.save_deploy_index(&sealed);
+        }
     }
 
     /// Records a reviewed document, refusing what an auditor could not rely
@@ -622,6 +720,277 @@ mod tests {
             r.deploy(&named, at("2026-03-03T08:05:00Z")),
             Err(DeployError::Superseded { .. })
         ));
+    }
+
+    /// A file log that counts its whole-log scans: a deployment that used
+    /// its deploy index reads only the records appended since.
+    struct Counted {
+        log: crate::FileLog,
+        scans: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    }
+
+    impl crate::EvidenceStore for Counted {
+        fn location(&self) -> String {
+            self.log.location()
+        }
+        fn append(
+            &self,
+            seal: crate::Sealer<'_>,
+            key: &dyn crate::SealKey,
+        ) -> crate::Result<crate::Checkpoint> {
+            self.log.append(seal, key)
+        }
+        fn scan(
+            &self,
+            visit: &mut dyn FnMut(crate::ScanItem<'_>) -> crate::Result<()>,
+        ) -> crate::Result<()> {
+            self.scans.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.log.scan(visit)
+        }
+        fn scan_from(
+            &self,
+            from: &crate::ResumePoint,
+            visit: &mut dyn FnMut(crate::ScanItem<'_>) -> crate::Result<()>,
+        ) -> crate::Result<bool> {
+            self.log.scan_from(from, visit)
+        }
+        fn adopt(&self, note: &str, origin: &str, frontier: &crate::merkle::Frontier) {
+            self.log.adopt(note, origin, frontier)
+        }
+        fn resume_point(&self) -> Option<crate::ResumePoint> {
+            self.log.resume_point()
+        }
+        fn load_deploy_index(&self) -> crate::Result<Option<Vec<u8>>> {
+            self.log.load_deploy_index()
+        }
+        fn save_deploy_index(&self, sealed: &[u8]) -> crate::Result<()> {
+            self.log.save_deploy_index(sealed)
+        }
+        fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> crate::Result<()> {
+            self.log.keep_cosigned(kept)
+        }
+        fn latest_cosigned(&self) -> crate::Result<Option<crate::KeptCosigned>> {
+            self.log.latest_cosigned()
+        }
+        fn cosigned(
+            &self,
+            visit: &mut dyn FnMut(crate::KeptCosigned) -> crate::Result<()>,
+        ) -> crate::Result<()> {
+            self.log.cosigned(visit)
+        }
+        fn may_have_uncheckpointed_tail(&self) -> bool {
+            true
+        }
+        fn is_started(&self) -> crate::Result<bool> {
+            self.log.is_started()
+        }
+    }
+
+    /// A recorder in a fresh process, as each `evidence deploy` is, and how
+    /// many times it has read the whole log.
+    fn counted(
+        dir: &std::path::Path,
+    ) -> (Recorder, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let scans = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let store = Counted {
+            log: crate::FileLog::new(&dir.join("evidence.jsonl")),
+            scans: scans.clone(),
+        };
+        let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]));
+        (Recorder::with_store(Box::new(store), key).unwrap(), scans)
+    }
+
+    fn whole_scans(scans: &std::sync::atomic::AtomicUsize) -> usize {
+        scans.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    #[test]
+    fn a_deployment_reads_only_what_was_appended_since_the_last_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = "aa".repeat(32);
+        let passed = recorder(dir.path())
+            .append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        // The first deployment reads the whole log and leaves the index.
+        let (r, scans) = counted(dir.path());
+        let d = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, Some((passed.clone(), true)));
+        assert_eq!(whole_scans(&scans), 1);
+        assert!(crate::deploy_index_path(&dir.path().join("evidence.jsonl")).exists());
+        // A verification appended by another writer since: the next
+        // deployment (another process) verifies it and relies on it,
+        // without reading the log whole.
+        let failed = recorder(dir.path())
+            .append(&verification(
+                &a,
+                VerificationResult::Failed,
+                "2026-03-02T08:00:00Z",
+            ))
+            .unwrap();
+        let (r, scans) = counted(dir.path());
+        let d = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T09:00:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, Some((failed.clone(), false)));
+        assert_eq!(whole_scans(&scans), 0);
+        // Naming the older verification: the index cannot decide; the whole
+        // log does, and refuses it as superseded.
+        let mut named = Deployment::new(a.clone(), "m");
+        named.verification = Some(passed);
+        assert!(matches!(
+            r.deploy(&named, at("2026-03-02T09:05:00Z")),
+            Err(DeployError::Superseded { .. })
+        ));
+        assert_eq!(whole_scans(&scans), 1);
+        // Naming the latest one: decided from the index.
+        named.verification = Some(format!("sha256:{failed}"));
+        let (r, scans) = counted(dir.path());
+        let d = r.deploy(&named, at("2026-03-02T09:10:00Z")).unwrap();
+        assert_eq!(d.relied_on, Some((failed, false)));
+        assert_eq!(whole_scans(&scans), 0);
+        // The log the fast path wrote verifies whole.
+        let check = crate::verify_log(
+            &dir.path().join("evidence.jsonl"),
+            &ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key(),
+            None,
+        )
+        .unwrap();
+        assert!(check.ok(), "{:?}", check.problems);
+        assert_eq!(check.records.len(), 5);
+    }
+
+    #[test]
+    fn a_deploy_index_is_never_trusted_blindly() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        let index = crate::deploy_index_path(&log);
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        let passed = w
+            .append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        let failed = w
+            .append(&verification(
+                &a,
+                VerificationResult::Failed,
+                "2026-03-02T08:00:00Z",
+            ))
+            .unwrap();
+        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T09:00:00Z"))
+            .unwrap();
+        let sealed = std::fs::read(&index).unwrap();
+
+        // Someone with file access, not the key, edits the index to make
+        // the passed verification the latest: the seal breaks, the index
+        // is ignored, and the whole log decides.
+        let mut envelope: crate::bundle::Envelope = serde_json::from_slice(&sealed).unwrap();
+        let payload = String::from_utf8(envelope.payload_bytes().unwrap()).unwrap();
+        assert!(payload.contains(&failed));
+        use base64::Engine;
+        envelope.payload = base64::engine::general_purpose::STANDARD.encode(
+            payload
+                .replace(&failed, &passed)
+                .replace("\"passed\":false", "\"passed\":true"),
+        );
+        std::fs::write(&index, serde_json::to_vec(&envelope).unwrap()).unwrap();
+        let (r, scans) = counted(dir.path());
+        let d = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T09:05:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, Some((failed.clone(), false)));
+        assert_eq!(whole_scans(&scans), 1);
+
+        // An index sealed by another key, or garbage: ignored the same way.
+        let other = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+        let forged = crate::deploy_index::DeployIndex::open(
+            &std::fs::read(&index).unwrap(),
+            &ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key(),
+        )
+        .unwrap();
+        std::fs::write(&index, forged.seal(&other).unwrap()).unwrap();
+        let (r, scans) = counted(dir.path());
+        r.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T09:06:00Z"))
+            .unwrap();
+        assert_eq!(whole_scans(&scans), 1);
+        std::fs::write(&index, b"{}").unwrap();
+        let (r, scans) = counted(dir.path());
+        r.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T09:07:00Z"))
+            .unwrap();
+        assert_eq!(whole_scans(&scans), 1);
+
+        // A record appended since the index, edited in place (same length):
+        // the tail check finds it, and the whole log refuses as tampering.
+        let keep_log = std::fs::read(&log).unwrap();
+        let keep_checkpoint = std::fs::read(crate::checkpoint_path(&log)).unwrap();
+        w.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-02T10:00:00Z",
+        ))
+        .unwrap();
+        let mut bytes = std::fs::read(&log).unwrap();
+        let last = bytes.len() - 20;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        std::fs::write(&log, &bytes).unwrap();
+        let (r, _) = counted(dir.path());
+        let e = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T10:05:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+
+        // The log and checkpoint put back as they were before that append:
+        // the history the index covers, so the deployment goes on from it.
+        // Put back once more, after that deployment: the log is consistent
+        // with its checkpoint and verifies whole, but it holds fewer records
+        // than the index covers. Cut back: tampering the index alone tells.
+        std::fs::write(&log, &keep_log).unwrap();
+        std::fs::write(crate::checkpoint_path(&log), &keep_checkpoint).unwrap();
+        let (r, scans) = counted(dir.path());
+        r.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T10:06:00Z"))
+            .unwrap();
+        assert_eq!(whole_scans(&scans), 0);
+        std::fs::write(&log, &keep_log).unwrap();
+        std::fs::write(crate::checkpoint_path(&log), &keep_checkpoint).unwrap();
+        let check = crate::verify_log(
+            &log,
+            &ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key(),
+            None,
+        )
+        .unwrap();
+        assert!(
+            check.ok(),
+            "whole, the cut-back log verifies: {:?}",
+            check.problems
+        );
+        let (r, _) = counted(dir.path());
+        let e = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T10:07:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+        assert!(e.to_string().contains("already verified"), "{e}");
+
+        // A log replaced by a new one of the same key (another origin): the
+        // index is of another log, ignored.
+        std::fs::remove_file(&log).unwrap();
+        std::fs::remove_file(crate::checkpoint_path(&log)).unwrap();
+        let (r, scans) = counted(dir.path());
+        let d = r
+            .deploy(&Deployment::new(a, "m"), at("2026-03-02T10:08:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, None);
+        assert_eq!(whole_scans(&scans), 0, "a log not started is not read");
     }
 
     #[test]

@@ -80,6 +80,20 @@ pub(crate) fn next_binding(
     }
 }
 
+/// Where the records a writer has verified end: the log's origin, the
+/// Merkle frontier over those records, and where the next record starts in
+/// the store (a byte offset in a file log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ResumePoint {
+    /// The log's origin.
+    pub origin: String,
+    /// The tree over the records verified.
+    pub frontier: crate::merkle::Frontier,
+    /// Where the record after them starts in the store.
+    pub offset: u64,
+}
+
 /// A place that keeps an evidence log.
 pub trait EvidenceStore {
     /// Where the log is, for messages and reports (never with a password).
@@ -134,6 +148,52 @@ pub trait EvidenceStore {
     /// was killed (a file log: record and checkpoint are two writes). Where
     /// they cannot (one transaction), such records are tampering.
     fn may_have_uncheckpointed_tail(&self) -> bool;
+
+    /// Reads the log as [`scan`] does, but from the record `from.frontier.size()`
+    /// on, which starts at `from.offset`: the checkpoint first, then those
+    /// records (none, where the store no longer has a record starting
+    /// there). Returns `false`, having visited nothing, where the store
+    /// cannot (the caller scans the whole log). What this reads is checked
+    /// against the signed checkpoint by the caller, as a whole scan is.
+    ///
+    /// [`scan`]: EvidenceStore::scan
+    fn scan_from(
+        &self,
+        from: &ResumePoint,
+        visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
+    ) -> Result<bool> {
+        let _ = (from, visit);
+        Ok(false)
+    }
+
+    /// The last [`scan_from`] read a log that verified: `frontier` is the
+    /// tree over every record it read, which the checkpoint `checkpoint_note`
+    /// of the log `origin` signs. The next append of this process may start
+    /// from there without reading the log again, if the store is still
+    /// exactly as that scan found it.
+    ///
+    /// [`scan_from`]: EvidenceStore::scan_from
+    fn adopt(&self, checkpoint_note: &str, origin: &str, frontier: &crate::merkle::Frontier) {
+        let _ = (checkpoint_note, origin, frontier);
+    }
+
+    /// Where the log stood after this process's last append, where the
+    /// store knows it.
+    fn resume_point(&self) -> Option<ResumePoint> {
+        None
+    }
+
+    /// The writer's deploy index kept with the log, if the store keeps one
+    /// and one is there (never trusted: the caller opens it with the key).
+    fn load_deploy_index(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
+    /// Replaces the writer's deploy index, where the store keeps one.
+    fn save_deploy_index(&self, sealed: &[u8]) -> Result<()> {
+        let _ = sealed;
+        Ok(())
+    }
 
     /// Whether the log has been started: a file log exists, a database
     /// log has its first checkpoint. A log not started has no records yet

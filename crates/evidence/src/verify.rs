@@ -149,6 +149,48 @@ pub fn verify_store(
     Ok(v.finish())
 }
 
+/// Verifies the records of `store` that follow `from` (records a writer
+/// holding the key verified before, see [`crate::deploy_index`]) as
+/// [`verify_store`] verifies a whole log: each record's signature and
+/// binding, and the tree from `from`'s frontier on against the signed
+/// checkpoint. Keeps the records read. Returns the check and the frontier
+/// it reached; `None` when the store cannot read from `from`.
+pub(crate) fn verify_store_from(
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    from: &crate::ResumePoint,
+) -> Result<Option<(LogCheck, Frontier)>> {
+    let mut v = Verifier {
+        key,
+        older: None,
+        keep: true,
+        keep_leaves: false,
+        copy_to: None,
+        crash_tail: store.may_have_uncheckpointed_tail(),
+        check: LogCheck {
+            location: store.location(),
+            ..LogCheck::default()
+        },
+        frontier: from.frontier.clone(),
+        beyond: None,
+        chunk: Vec::new(),
+        seen: from.frontier.size(),
+        pending: 0,
+        // An index is only made after an append, which binds its record.
+        bound_seen: true,
+        latest: None,
+        now: None,
+        unhashable: false,
+        older_matched: None,
+    };
+    if !store.scan_from(from, &mut |item| v.item(item))? {
+        return Ok(None);
+    }
+    v.flush()?;
+    let frontier = v.frontier.clone();
+    Ok(Some((v.finish(), frontier)))
+}
+
 /// Opens a batch of records. Their signatures are checked together
 /// (Ed25519 batch verification, about twice as fast per signature); when
 /// the batch fails, each is checked alone to name the culprits. Batch and
