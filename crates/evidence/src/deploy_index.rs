@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 /// The DSSE payload type of a sealed deploy index.
 pub const DEPLOY_INDEX_PAYLOAD_TYPE: &str = "application/vnd.modelseal.deploy-index.v1+json";
 
-/// Most bytes a sealed index may hold (about 200 bytes per model).
-pub const MAX_DEPLOY_INDEX: u64 = 256 << 20;
+/// Most bytes a sealed index may hold (about 200 bytes per model: some
+/// 300,000 models).
+pub const MAX_DEPLOY_INDEX: u64 = 64 << 20;
 
 /// The latest verification of one model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

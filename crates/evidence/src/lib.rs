@@ -44,7 +44,7 @@ pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
 pub use seal_key::{SealKey, seal_key};
-pub use store::{EvidenceStore, MAX_BATCH, MAX_RECORD, ResumePoint, ScanItem, Sealer};
+pub use store::{EvidenceStore, MAX_BATCH, MAX_RECORD, ResumePoint, Resumed, ScanItem, Sealer};
 pub use verify::{LogCheck, MAX_KEPT_RECORDS, TIME_TOLERANCE, VerifyOptions, verify_store};
 
 /// The parsers of untrusted input that only the fuzz targets call directly.

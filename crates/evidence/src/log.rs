@@ -481,7 +481,8 @@ impl EvidenceStore for FileLog {
         &self,
         from: &crate::ResumePoint,
         visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
-    ) -> Result<bool> {
+    ) -> Result<crate::Resumed> {
+        use crate::Resumed;
         use std::io::{Seek, SeekFrom};
         let lock = match File::open(self.lock_path()) {
             Ok(lock) => {
@@ -490,19 +491,25 @@ impl EvidenceStore for FileLog {
                 lock
             }
             // No append has run here: nothing to resume from.
-            Err(_) => return Ok(false),
+            Err(_) => return Ok(Resumed::Unsupported),
         };
         let changed = || Error::Evidence(format!("{}: changed while read", self.path.display()));
+        self.scanned
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        // Only a regular file is read (a FIFO put in its place would block).
+        if !std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file()) {
+            return Ok(Resumed::Unsupported);
+        }
         let before = identity(&self.path).ok_or_else(changed)?;
         let mut file = File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
         let note = self.read_checkpoint()?;
         visit(ScanItem::Checkpoint(note.as_deref()))?;
         // The offset must be the start of a line: the byte before it ends
-        // the line before. Where it is not (the file was cut or rewritten),
-        // no record is read, and the caller's check against the checkpoint
-        // fails.
+        // the line before. Where it is not, the file was cut or rewritten.
         if from.offset > before.2 {
-            return Ok(true);
+            return Ok(Resumed::NoRecordThere);
         }
         if from.offset > 0 {
             let mut last = [0u8];
@@ -510,7 +517,7 @@ impl EvidenceStore for FileLog {
                 .and_then(|_| file.read_exact(&mut last))
                 .map_err(|e| Error::io(&self.path, e))?;
             if last != *b"\n" {
-                return Ok(true);
+                return Ok(Resumed::NoRecordThere);
             }
         }
         let mut lines = Lines {
@@ -533,7 +540,7 @@ impl EvidenceStore for FileLog {
         }
         *self.scanned.lock().unwrap_or_else(|p| p.into_inner()) = Some(before);
         drop(lock);
-        Ok(true)
+        Ok(Resumed::Read)
     }
 
     fn adopt(&self, checkpoint_note: &str, origin: &str, frontier: &Frontier) {
@@ -563,6 +570,14 @@ impl EvidenceStore for FileLog {
 
     fn load_deploy_index(&self) -> Result<Option<Vec<u8>>> {
         let path = deploy_index_path(&self.path);
+        // Only a regular file, not followed through a link: a FIFO would
+        // block, a link to a device would be read to the cap.
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(Error::io(&path, e)),
+        }
         let file = match File::open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
@@ -583,7 +598,12 @@ impl EvidenceStore for FileLog {
         let tmp = with_suffix(&path, ".tmp");
         // Under the log's lock: two writers never share the temporary file.
         let lock = self.lock_exclusive()?;
-        let result = File::create(&tmp)
+        // A fresh file: never one that a link planted there points to.
+        let _ = std::fs::remove_file(&tmp);
+        let result = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)
             .and_then(|mut f| {
                 f.write_all(sealed)?;
                 f.sync_all()

@@ -7,7 +7,7 @@ use crate::record::{
     self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
     Predicate, Record,
 };
-use crate::{Error, Recorder, VerifyOptions, clock, verify_store};
+use crate::{Error, Recorder, VerifyOptions, clock};
 use std::collections::BTreeMap;
 
 /// A deployment to record with [`Recorder::deploy`].
@@ -257,10 +257,15 @@ impl Recorder {
     /// that was killed, or uncovered by a checkpoint put back) are
     /// included: the next append takes them in.
     pub fn records(&self) -> Result<Vec<Record>, Error> {
+        self.records_extending(None)
+    }
+
+    /// [`Recorder::records`], of a log that must extend `extends`.
+    fn records_extending(&self, extends: Option<crate::Checkpoint>) -> Result<Vec<Record>, Error> {
         if !self.store.is_started()? {
             return Ok(Vec::new());
         }
-        let check = verify_store(
+        let check = crate::verify::verify_store_extending(
             self.store.as_ref(),
             &self.key.verifying_key(),
             VerifyOptions {
@@ -270,6 +275,7 @@ impl Recorder {
                 now: None,
                 keep_leaves: false,
             },
+            extends,
         )?;
         if let Some(first) = check.problems.first() {
             return Err(Error::Tampered {
@@ -304,7 +310,8 @@ impl Recorder {
         }
         // What this writer's deploy index already verified, and the records
         // appended since; or else the whole log.
-        if let Some(index) = self.indexed()?
+        let (index, extends) = self.indexed()?;
+        if let Some(index) = index
             && let Some(relied) =
                 index.relied_on(&deployment.model, deployment.verification.as_deref())
         {
@@ -316,7 +323,7 @@ impl Recorder {
                 relied_on: relied,
             });
         }
-        let records = self.records()?;
+        let records = self.records_extending(extends)?;
         let verification_of = |r: &Record| match &r.predicate {
             Predicate::Verification(v) if r.subject.sha256 == deployment.model => {
                 Some(v.verification_result != record::VerificationResult::Failed)
@@ -389,11 +396,15 @@ impl Recorder {
     }
 
     /// This writer's deploy index, brought up to the log's checkpoint by
-    /// verifying the records appended since it was saved; `None` when there
-    /// is no usable index (then the whole log is read). A log of the
-    /// index's origin holding fewer records than the index covers was cut
-    /// back: that is tampering.
-    fn indexed(&self) -> Result<Option<DeployIndex>, Error> {
+    /// verifying the records appended since it was saved. Without a usable
+    /// index the whole log is read, and must then extend the tree the
+    /// index covers when it is of this log (the second value): a history
+    /// rewritten behind a sealed index is tampering. A log of the index's
+    /// origin holding fewer records than the index covers was cut back:
+    /// tampering too. (Whoever can write the index can also delete it or
+    /// put an older one back; witnessed checkpoints are what holds a log
+    /// to its history for good.)
+    fn indexed(&self) -> Result<(Option<DeployIndex>, Option<crate::Checkpoint>), Error> {
         let key = self.key.verifying_key();
         let Some(mut index) = self
             .store
@@ -402,19 +413,27 @@ impl Recorder {
             .flatten()
             .and_then(|bytes| DeployIndex::open(&bytes, &key))
         else {
-            return Ok(None);
+            return Ok((None, None));
         };
-        let Ok(Some((check, frontier))) =
+        let Ok((resumed, check, frontier)) =
             crate::verify::verify_store_from(self.store.as_ref(), &key, &index.point)
         else {
-            return Ok(None);
+            return Ok((None, None));
         };
+        if resumed == crate::Resumed::Unsupported {
+            return Ok((None, None));
+        }
         let (Some(cp), Some(note)) = (&check.checkpoint, &check.checkpoint_note) else {
-            return Ok(None);
+            return Ok((None, None));
         };
         if cp.origin != index.point.origin {
-            return Ok(None);
+            return Ok((None, None));
         }
+        let extends = Some(crate::Checkpoint {
+            origin: cp.origin.clone(),
+            size: index.point.frontier.size(),
+            root: index.point.frontier.root(),
+        });
         if cp.size < index.point.frontier.size() {
             return Err(Error::Tampered {
                 log: check.location.clone(),
@@ -425,13 +444,19 @@ impl Recorder {
                 ),
             });
         }
-        if !check.ok() || !check.repairs.is_empty() || !check.pending_records.is_empty() {
-            return Ok(None);
+        // Only a log read from the index's point on, verified, and with
+        // nothing beyond its checkpoint, goes on from the index.
+        if resumed != crate::Resumed::Read
+            || !check.ok()
+            || !check.repairs.is_empty()
+            || !check.pending_records.is_empty()
+        {
+            return Ok((None, extends));
         }
         self.store.adopt(note, &cp.origin, &frontier);
         index.take(&check.records);
         index.point.frontier = frontier;
-        Ok(Some(index))
+        Ok((Some(index), None))
     }
 
     /// Saves the deploy index at where the store now stands, if that is
@@ -751,7 +776,7 @@ mod tests {
             &self,
             from: &crate::ResumePoint,
             visit: &mut dyn FnMut(crate::ScanItem<'_>) -> crate::Result<()>,
-        ) -> crate::Result<bool> {
+        ) -> crate::Result<crate::Resumed> {
             self.log.scan_from(from, visit)
         }
         fn adopt(&self, note: &str, origin: &str, frontier: &crate::merkle::Frontier) {
@@ -991,6 +1016,104 @@ mod tests {
             .unwrap();
         assert_eq!(d.relied_on, None);
         assert_eq!(whole_scans(&scans), 0, "a log not started is not read");
+    }
+
+    #[test]
+    fn a_history_rewritten_behind_the_index_is_refused_and_a_new_log_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        let checkpoint = crate::checkpoint_path(&log);
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        w.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        let (old_log, old_checkpoint) = (
+            std::fs::read(&log).unwrap(),
+            std::fs::read(&checkpoint).unwrap(),
+        );
+        w.append(&verification(
+            &a,
+            VerificationResult::Failed,
+            "2026-03-01T09:30:00Z",
+        ))
+        .unwrap();
+        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        // The failed verification cut away, then the log grown again past
+        // the index by a writer with the key (nothing wrong in the log
+        // itself): it is not the history the index covers.
+        std::fs::write(&log, &old_log).unwrap();
+        std::fs::write(&checkpoint, &old_checkpoint).unwrap();
+        let again = recorder(dir.path());
+        for _ in 0..3 {
+            again
+                .append(&verification(
+                    &a,
+                    VerificationResult::Passed,
+                    "2026-03-01T11:00:00Z",
+                ))
+                .unwrap();
+        }
+        let (r, _) = counted(dir.path());
+        let e = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T11:05:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+        assert!(e.to_string().contains("not an extension"), "{e}");
+
+        // A new log of the same key in its place (another origin), longer
+        // than the index: the index is of another log, and ignored.
+        std::fs::remove_file(&log).unwrap();
+        std::fs::remove_file(&checkpoint).unwrap();
+        let fresh = recorder(dir.path());
+        for _ in 0..5 {
+            fresh
+                .append(&verification(
+                    &a,
+                    VerificationResult::Passed,
+                    "2026-03-01T12:00:00Z",
+                ))
+                .unwrap();
+        }
+        let (r, scans) = counted(dir.path());
+        let d = r
+            .deploy(&Deployment::new(a, "m"), at("2026-03-01T12:05:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on.map(|(_, passed)| passed), Some(true));
+        assert_eq!(whole_scans(&scans), 1);
+    }
+
+    #[test]
+    fn a_log_edited_before_the_index_point_is_read_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        w.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        // A byte added inside the first record: the index's offset no
+        // longer starts a record, and nothing was appended since. The
+        // index cannot vouch for such a file: the whole log is read, and
+        // refuses.
+        let mut bytes = std::fs::read(&log).unwrap();
+        bytes.insert(10, b' ');
+        std::fs::write(&log, &bytes).unwrap();
+        let (r, scans) = counted(dir.path());
+        let e = r
+            .deploy(&Deployment::new(a, "m"), at("2026-03-01T10:05:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+        assert_eq!(whole_scans(&scans), 1);
     }
 
     #[test]

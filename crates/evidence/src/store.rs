@@ -94,6 +94,20 @@ pub struct ResumePoint {
     pub offset: u64,
 }
 
+/// What [`EvidenceStore::scan_from`] read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Resumed {
+    /// The store cannot read from a point: nothing was visited (the caller
+    /// scans the whole log).
+    Unsupported,
+    /// The checkpoint, then every record from the point on.
+    Read,
+    /// The checkpoint only: no record starts at the point any more (the
+    /// store was cut, or rewritten before it).
+    NoRecordThere,
+}
+
 /// A place that keeps an evidence log.
 pub trait EvidenceStore {
     /// Where the log is, for messages and reports (never with a password).
@@ -151,19 +165,17 @@ pub trait EvidenceStore {
 
     /// Reads the log as [`scan`] does, but from the record `from.frontier.size()`
     /// on, which starts at `from.offset`: the checkpoint first, then those
-    /// records (none, where the store no longer has a record starting
-    /// there). Returns `false`, having visited nothing, where the store
-    /// cannot (the caller scans the whole log). What this reads is checked
-    /// against the signed checkpoint by the caller, as a whole scan is.
+    /// records. What this reads is checked against the signed checkpoint by
+    /// the caller, as a whole scan is.
     ///
     /// [`scan`]: EvidenceStore::scan
     fn scan_from(
         &self,
         from: &ResumePoint,
         visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
-    ) -> Result<bool> {
+    ) -> Result<Resumed> {
         let _ = (from, visit);
-        Ok(false)
+        Ok(Resumed::Unsupported)
     }
 
     /// The last [`scan_from`] read a log that verified: `frontier` is the

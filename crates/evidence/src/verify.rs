@@ -112,6 +112,18 @@ pub fn verify_store(
     key: &VerifyingKey,
     options: VerifyOptions<'_>,
 ) -> Result<LogCheck> {
+    verify_store_extending(store, key, options, None)
+}
+
+/// [`verify_store`], and the log must also extend `extends` (the size and
+/// root a writer holding the key verified before): a log that does not is
+/// a problem, as with an older checkpoint given.
+pub(crate) fn verify_store_extending(
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    options: VerifyOptions<'_>,
+    extends: Option<Checkpoint>,
+) -> Result<LogCheck> {
     let mut v = Verifier {
         key,
         older: None,
@@ -143,6 +155,11 @@ pub fn verify_store(
             Err(e) => v.check.problems.push(format!("the older checkpoint: {e}")),
         }
     }
+    if let Some(extends) = extends
+        && v.older.is_none()
+    {
+        v.older = Some(extends);
+    }
     v.compare_older();
     store.scan(&mut |item| v.item(item))?;
     v.flush()?;
@@ -153,13 +170,13 @@ pub fn verify_store(
 /// holding the key verified before, see [`crate::deploy_index`]) as
 /// [`verify_store`] verifies a whole log: each record's signature and
 /// binding, and the tree from `from`'s frontier on against the signed
-/// checkpoint. Keeps the records read. Returns the check and the frontier
-/// it reached; `None` when the store cannot read from `from`.
+/// checkpoint. Keeps the records read. Returns what the store read, the
+/// check and the frontier it reached.
 pub(crate) fn verify_store_from(
     store: &dyn EvidenceStore,
     key: &VerifyingKey,
     from: &crate::ResumePoint,
-) -> Result<Option<(LogCheck, Frontier)>> {
+) -> Result<(crate::Resumed, LogCheck, Frontier)> {
     let mut v = Verifier {
         key,
         older: None,
@@ -183,12 +200,10 @@ pub(crate) fn verify_store_from(
         unhashable: false,
         older_matched: None,
     };
-    if !store.scan_from(from, &mut |item| v.item(item))? {
-        return Ok(None);
-    }
+    let resumed = store.scan_from(from, &mut |item| v.item(item))?;
     v.flush()?;
     let frontier = v.frontier.clone();
-    Ok(Some((v.finish(), frontier)))
+    Ok((resumed, v.finish(), frontier))
 }
 
 /// Opens a batch of records. Their signatures are checked together
