@@ -64,18 +64,17 @@ pub(crate) struct DeployIndex {
 }
 
 impl DeployIndex {
-    /// An index at `point` over `records` (every record of the log up to
-    /// it, in order).
-    pub fn from_records<'r>(
-        point: ResumePoint,
-        records: impl IntoIterator<Item = &'r Record>,
-    ) -> Self {
-        let mut index = DeployIndex {
-            point,
+    /// An index of no records yet, not yet placed: its point is set when
+    /// it is saved.
+    pub fn unplaced() -> Self {
+        DeployIndex {
+            point: ResumePoint {
+                origin: String::new(),
+                frontier: Frontier::new(),
+                offset: 0,
+            },
             verifications: BTreeMap::new(),
-        };
-        index.take(records);
-        index
+        }
     }
 
     /// Takes in records that follow the ones indexed, in order.

@@ -245,6 +245,20 @@ impl AttachError {
     }
 }
 
+/// A log check with problems, as the error that refuses to read from it.
+fn tampered(check: &crate::LogCheck) -> Result<(), Error> {
+    match check.problems.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::Tampered {
+            log: check.location.clone(),
+            problem: match check.problems.len() {
+                1 => first.clone(),
+                n => format!("{first} (and {} more problems)", n - 1),
+            },
+        }),
+    }
+}
+
 fn is_digest(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
@@ -257,15 +271,10 @@ impl Recorder {
     /// that was killed, or uncovered by a checkpoint put back) are
     /// included: the next append takes them in.
     pub fn records(&self) -> Result<Vec<Record>, Error> {
-        self.records_extending(None)
-    }
-
-    /// [`Recorder::records`], of a log that must extend `extends`.
-    fn records_extending(&self, extends: Option<crate::Checkpoint>) -> Result<Vec<Record>, Error> {
         if !self.store.is_started()? {
             return Ok(Vec::new());
         }
-        let check = crate::verify::verify_store_extending(
+        let check = crate::verify_store(
             self.store.as_ref(),
             &self.key.verifying_key(),
             VerifyOptions {
@@ -275,17 +284,8 @@ impl Recorder {
                 now: None,
                 keep_leaves: false,
             },
-            extends,
         )?;
-        if let Some(first) = check.problems.first() {
-            return Err(Error::Tampered {
-                log: check.location.clone(),
-                problem: match check.problems.len() {
-                    1 => first.clone(),
-                    n => format!("{first} (and {} more problems)", n - 1),
-                },
-            });
-        }
+        tampered(&check)?;
         let mut records = check.records;
         records.extend(check.pending_records);
         Ok(records)
@@ -317,61 +317,95 @@ impl Recorder {
         {
             let size = index.point.frontier.size();
             let digest = self.append_deployment(deployment, relied.as_ref(), now)?;
-            self.save_index(Some(index), size + 1, &[]);
+            self.save_index(index, size + 1);
             return Ok(Deployed {
                 digest,
                 relied_on: relied,
             });
         }
-        let records = self.records_extending(extends)?;
-        let verification_of = |r: &Record| match &r.predicate {
-            Predicate::Verification(v) if r.subject.sha256 == deployment.model => {
-                Some(v.verification_result != record::VerificationResult::Failed)
+        // The whole log, streamed: what the deployment needs is taken from
+        // each record as it is verified, none kept.
+        let named = deployment
+            .verification
+            .as_deref()
+            .map(|given| given.strip_prefix("sha256:").unwrap_or(given));
+        let mut index = DeployIndex::unplaced();
+        let mut found: Option<Record> = None;
+        let mut failed_after: Option<String> = None;
+        let mut size = 0u64;
+        self.visit_log(extends, &mut |r: &Record| {
+            size += 1;
+            index.take([r]);
+            let failed_of_model = r.subject.sha256 == deployment.model
+                && matches!(&r.predicate, Predicate::Verification(v)
+                    if v.verification_result == record::VerificationResult::Failed);
+            if found.is_some() {
+                if failed_of_model && failed_after.is_none() {
+                    failed_after = Some(r.digest.clone());
+                }
+            } else if named == Some(r.digest.as_str()) {
+                found = Some(r.clone());
             }
-            _ => None,
-        };
-        let relied = match &deployment.verification {
-            Some(given) => {
-                let digest = given.strip_prefix("sha256:").unwrap_or(given);
-                let at = records
-                    .iter()
-                    .position(|r| r.digest == digest)
-                    .ok_or_else(|| DeployError::NoSuchRecord {
-                        digest: given.clone(),
-                    })?;
-                let r = &records[at];
-                if !matches!(r.predicate, Predicate::Verification(_)) {
+        })?;
+        let relied = match (&deployment.verification, found) {
+            (None, _) => index.relied_on(&deployment.model, None).unwrap_or_default(),
+            (Some(given), None) => {
+                return Err(DeployError::NoSuchRecord {
+                    digest: given.clone(),
+                });
+            }
+            (Some(given), Some(r)) => {
+                let Predicate::Verification(v) = &r.predicate else {
                     return Err(DeployError::NotAVerification {
                         digest: given.clone(),
                         kind: r.predicate_type().to_string(),
                     });
-                }
+                };
                 if r.subject.sha256 != deployment.model {
                     return Err(DeployError::OtherModel {
                         digest: given.clone(),
                         verified: r.subject.clone(),
                     });
                 }
-                if let Some(failed) = records[at + 1..]
-                    .iter()
-                    .find(|later| verification_of(later) == Some(false))
-                {
+                if let Some(failed) = failed_after {
                     return Err(DeployError::Superseded {
                         relied: format!("sha256:{}", r.digest),
-                        failed: format!("sha256:{}", failed.digest),
+                        failed: format!("sha256:{failed}"),
                     });
                 }
-                Some(r)
+                let passed = v.verification_result != record::VerificationResult::Failed;
+                Some((r.digest.clone(), passed))
             }
-            None => records.iter().rev().find(|r| verification_of(r).is_some()),
         };
-        let relied = relied.map(|r| (r.digest.clone(), verification_of(r) == Some(true)));
         let digest = self.append_deployment(deployment, relied.as_ref(), now)?;
-        self.save_index(None, records.len() as u64 + 1, &records);
+        self.save_index(index, size + 1);
         Ok(Deployed {
             digest,
             relied_on: relied,
         })
+    }
+
+    /// Verifies the whole log, which must extend `extends` when given,
+    /// handing each record to `visit` in log order (the record a killed
+    /// writer left beyond the checkpoint included); none for a log that
+    /// has not been started. A log that does not verify is
+    /// [`Error::Tampered`].
+    fn visit_log(
+        &self,
+        extends: Option<crate::Checkpoint>,
+        visit: &mut dyn FnMut(&Record),
+    ) -> Result<(), Error> {
+        if !self.store.is_started()? {
+            return Ok(());
+        }
+        let check = crate::verify::verify_store_visiting(
+            self.store.as_ref(),
+            &self.key.verifying_key(),
+            VerifyOptions::default(),
+            extends,
+            Some(visit),
+        )?;
+        tampered(&check)
     }
 
     fn append_deployment(
@@ -459,27 +493,19 @@ impl Recorder {
         Ok((Some(index), None))
     }
 
-    /// Saves the deploy index at where the store now stands, if that is
-    /// `size` records (the append just made was the only one since what
-    /// the index covers; a concurrent writer's records are left for the
-    /// next deployment to verify): `base` with `records` taken in, or an
-    /// index of `records` alone. The index is a cache: failing to save it
-    /// only makes the next deployment read the whole log.
-    fn save_index(&self, base: Option<DeployIndex>, size: u64, records: &[Record]) {
+    /// Saves `index` at where the store now stands, if that is `size`
+    /// records: the append just made was the only one since what the index
+    /// covers (a concurrent writer's records are left for the next
+    /// deployment to verify). The index is a cache: failing to save it only
+    /// makes the next deployment read the whole log.
+    fn save_index(&self, mut index: DeployIndex, size: u64) {
         let Some(point) = self.store.resume_point() else {
             return;
         };
         if point.frontier.size() != size {
             return;
         }
-        let index = match base {
-            Some(mut index) => {
-                index.take(records);
-                index.point = point;
-                index
-            }
-            None => DeployIndex::from_records(point, records),
-        };
+        index.point = point;
         if let Ok(sealed) = index.seal(self.key.as_ref()) {
             let _ = self.store.save_deploy_index(&sealed);
         }
@@ -1085,6 +1111,57 @@ mod tests {
             .unwrap();
         assert_eq!(d.relied_on.map(|(_, passed)| passed), Some(true));
         assert_eq!(whole_scans(&scans), 1);
+    }
+
+    #[test]
+    fn a_record_a_killed_writer_left_is_relied_on_and_taken_in() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        let checkpoint = crate::checkpoint_path(&log);
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        w.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        // A writer killed between its record and its checkpoint: a failed
+        // verification lies beyond the checkpoint the index matches.
+        let before = std::fs::read(&checkpoint).unwrap();
+        let failed = w
+            .append(&verification(
+                &a,
+                VerificationResult::Failed,
+                "2026-03-01T11:00:00Z",
+            ))
+            .unwrap();
+        std::fs::write(&checkpoint, before).unwrap();
+        let (r, scans) = counted(dir.path());
+        let d = r
+            .deploy(&Deployment::new(a, "m"), at("2026-03-01T11:05:00Z"))
+            .unwrap();
+        assert_eq!(d.relied_on, Some((failed, false)));
+        assert_eq!(
+            whole_scans(&scans),
+            1,
+            "the index does not go past a pending record"
+        );
+        let check = crate::verify_log(
+            &log,
+            &ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]).verifying_key(),
+            None,
+        )
+        .unwrap();
+        assert!(
+            check.ok() && check.repairs.is_empty(),
+            "{:?} {:?}",
+            check.problems,
+            check.repairs
+        );
+        assert_eq!(check.records.len(), 4);
     }
 
     #[test]

@@ -124,12 +124,27 @@ pub(crate) fn verify_store_extending(
     options: VerifyOptions<'_>,
     extends: Option<Checkpoint>,
 ) -> Result<LogCheck> {
+    verify_store_visiting(store, key, options, extends, None)
+}
+
+/// [`verify_store_extending`], handing each record that opens to `visit`
+/// in log order (the records beyond the checkpoint a killed writer left
+/// included), so that a caller can take what it needs from a log of any
+/// length without keeping its records.
+pub(crate) fn verify_store_visiting<'a>(
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    options: VerifyOptions<'a>,
+    extends: Option<Checkpoint>,
+    visit: Option<&'a mut dyn FnMut(&Record)>,
+) -> Result<LogCheck> {
     let mut v = Verifier {
         key,
         older: None,
         keep: options.keep_records,
         keep_leaves: options.keep_leaves,
         copy_to: options.copy_to,
+        visit,
         crash_tail: store.may_have_uncheckpointed_tail(),
         check: LogCheck {
             location: store.location(),
@@ -183,6 +198,7 @@ pub(crate) fn verify_store_from(
         keep: true,
         keep_leaves: false,
         copy_to: None,
+        visit: None,
         crash_tail: store.may_have_uncheckpointed_tail(),
         check: LogCheck {
             location: store.location(),
@@ -246,6 +262,9 @@ struct Verifier<'a, 'k> {
     keep: bool,
     keep_leaves: bool,
     copy_to: Option<&'a mut dyn Write>,
+    /// Called with each record that opened, in log order (the records
+    /// beyond the checkpoint a killed writer left included).
+    visit: Option<&'a mut dyn FnMut(&Record)>,
     crash_tail: bool,
     check: LogCheck,
     /// Over the records covered by the checkpoint (all, without one).
@@ -392,6 +411,9 @@ impl Verifier<'_, '_> {
                     .push(format!("the log {}", refusal.unwrap_or_default())),
                 Ok(record) if self.crash_tail => {
                     self.pending += 1;
+                    if let Some(visit) = self.visit.as_mut() {
+                        visit(&record);
+                    }
                     if self.keep {
                         self.check.pending_records.push(record);
                     }
@@ -422,6 +444,9 @@ impl Verifier<'_, '_> {
             out.write_all(bytes)
                 .and_then(|()| out.write_all(b"\n"))
                 .map_err(|e| Error::Evidence(format!("cannot write the export: {e}")))?;
+        }
+        if let (Ok(record), Some(visit)) = (&record, self.visit.as_mut()) {
+            visit(record);
         }
         match record {
             Ok(record) if self.keep => {
