@@ -88,7 +88,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
                     "{} of {} deployment(s) did not rely on a passing verification: {}.{blocked_note}",
                     bad.len(),
                     findings.len(),
-                    bad.join("; ")
+                    crate::some_of(&bad, "; ")
                 ),
             )
         }

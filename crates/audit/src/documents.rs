@@ -101,7 +101,7 @@ pub(crate) fn judge(
     } else {
         format!(
             "no reviewed document speaks for {}",
-            without.iter().map(named).collect::<Vec<_>>().join(", ")
+            crate::some_of(&without.iter().map(named).collect::<Vec<_>>(), ", ")
         )
     };
     // One status for one situation: a model no document speaks for is "no
@@ -121,7 +121,7 @@ pub(crate) fn judge(
             Status::NoEvidence,
             format!(
                 "{}; but {missing}.",
-                findings.iter().map(explain).collect::<Vec<_>>().join("; ")
+                crate::some_of(&findings.iter().map(explain).collect::<Vec<_>>(), "; ")
             ),
         )
     } else if bad.is_empty() && without.is_empty() && documents.is_none() {
@@ -129,7 +129,7 @@ pub(crate) fn judge(
             Status::RecordedNotRechecked,
             format!(
                 "{}; recorded, not re-checked: the documents were not given to this audit to compare with their recorded digests.",
-                findings.iter().map(explain).collect::<Vec<_>>().join("; ")
+                crate::some_of(&findings.iter().map(explain).collect::<Vec<_>>(), "; ")
             ),
         )
     } else if bad.is_empty() && without.is_empty() {
@@ -137,15 +137,18 @@ pub(crate) fn judge(
             Status::Pass,
             format!(
                 "{}.",
-                findings.iter().map(explain).collect::<Vec<_>>().join("; ")
+                crate::some_of(&findings.iter().map(explain).collect::<Vec<_>>(), "; ")
             ),
         )
     } else {
-        let mut why = bad;
+        let mut why = crate::some_of(&bad, "; ");
         if !missing.is_empty() {
-            why.push(missing);
+            if !why.is_empty() {
+                why.push_str("; ");
+            }
+            why.push_str(&missing);
         }
-        (Status::Fail, format!("{}.", why.join("; ")))
+        (Status::Fail, format!("{why}."))
     };
     let mut result = ControlResult::new(control, status, reason);
     result.evidence = cite(view, findings.iter().map(|f| f.record.as_str()).collect());

@@ -61,6 +61,24 @@ pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {
     cited.into_iter().map(|(_, d)| d).collect()
 }
 
+/// How many items a control's reason names before it counts the rest:
+/// the findings list every one, and a reason stays a paragraph.
+pub(crate) const NAMED_IN_REASON: usize = 10;
+
+/// `items` joined by `separator`, the first [`NAMED_IN_REASON`] of them,
+/// then how many more there are.
+pub(crate) fn some_of(items: &[String], separator: &str) -> String {
+    let shown = items.len().min(NAMED_IN_REASON);
+    let mut text = items[..shown].join(separator);
+    if items.len() > shown {
+        text.push_str(&format!(
+            "{separator}and {} more (each one in this control's findings)",
+            items.len() - shown
+        ));
+    }
+    text
+}
+
 /// What a record is, in words, from its predicate type (every report
 /// names records this way).
 pub(crate) fn record_kind(predicate_type: &str) -> &'static str {

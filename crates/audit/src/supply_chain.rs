@@ -54,7 +54,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
                     "{} of {} deployed model(s) have no verified BOM as required: {}.",
                     bad.len(),
                     findings.len(),
-                    bad.join("; ")
+                    crate::some_of(&bad, "; ")
                 ),
             )
         }

@@ -7,6 +7,7 @@ use crate::record::{
     self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
     Predicate, Record,
 };
+use crate::store::ResumePoint;
 use crate::{Error, Recorder, VerifyOptions, clock};
 use std::collections::BTreeMap;
 
@@ -245,6 +246,100 @@ impl AttachError {
     }
 }
 
+/// How many times a deployment is decided again when other writers keep
+/// appending between its decision and its append (each time from the
+/// records they added alone).
+const DEPLOY_ATTEMPTS: usize = 32;
+
+/// The record a deployment names, as read from the log.
+struct Found {
+    digest: String,
+    kind: &'static str,
+    subject: EvidenceSubject,
+    /// Whether it passed, when it is a verification.
+    passed: Option<bool>,
+}
+
+/// What a deployment's decision rests on: the latest verification of each
+/// model, the record it names and any failed verification of the model
+/// after it, over the log up to `point`.
+struct Decision<'n> {
+    model: String,
+    named: Option<&'n str>,
+    point: ResumePoint,
+    verifications: DeployIndex,
+    found: Option<Found>,
+    failed_after: Option<String>,
+}
+
+impl Decision<'_> {
+    /// Takes in the next record of the log.
+    fn take(&mut self, r: &Record) {
+        self.verifications.take([r]);
+        let verification = match &r.predicate {
+            Predicate::Verification(v) => {
+                Some(v.verification_result != record::VerificationResult::Failed)
+            }
+            _ => None,
+        };
+        if self.found.is_some() {
+            if r.subject.sha256 == self.model
+                && verification == Some(false)
+                && self.failed_after.is_none()
+            {
+                self.failed_after = Some(r.digest.clone());
+            }
+        } else if self.named == Some(r.digest.as_str()) {
+            self.found = Some(Found {
+                digest: r.digest.clone(),
+                kind: r.predicate_type(),
+                subject: r.subject.clone(),
+                passed: verification,
+            });
+        }
+    }
+
+    /// The verification relied on (its digest, whether it passed), or why
+    /// the one named cannot be.
+    fn relied(&self, deployment: &Deployment) -> Result<Option<(String, bool)>, DeployError> {
+        let Some(given) = &deployment.verification else {
+            return Ok(self
+                .verifications
+                .relied_on(&self.model, None)
+                .unwrap_or_default());
+        };
+        let Some(found) = &self.found else {
+            return Err(DeployError::NoSuchRecord {
+                digest: given.clone(),
+            });
+        };
+        let Some(passed) = found.passed else {
+            return Err(DeployError::NotAVerification {
+                digest: given.clone(),
+                kind: found.kind.to_string(),
+            });
+        };
+        if found.subject.sha256 != self.model {
+            return Err(DeployError::OtherModel {
+                digest: given.clone(),
+                verified: found.subject.clone(),
+            });
+        }
+        if let Some(failed) = &self.failed_after {
+            return Err(DeployError::Superseded {
+                relied: format!("sha256:{}", found.digest),
+                failed: format!("sha256:{failed}"),
+            });
+        }
+        Ok(Some((found.digest.clone(), passed)))
+    }
+
+    /// The deploy index it makes (placed when saved).
+    fn into_index(self) -> DeployIndex {
+        self.verifications
+    }
+}
+
 /// A log check with problems, as the error that refuses to read from it.
 fn tampered(check: &crate::LogCheck) -> Result<(), Error> {
     match check.problems.first() {
@@ -308,113 +403,143 @@ impl Recorder {
                 given: deployment.model.clone(),
             });
         }
-        // What this writer's deploy index already verified, and the records
-        // appended since; or else the whole log.
-        let (index, extends) = self.indexed()?;
-        if let Some(index) = index
-            && let Some(relied) =
-                index.relied_on(&deployment.model, deployment.verification.as_deref())
-        {
-            let size = index.point.frontier.size();
-            let digest = self.append_deployment(deployment, relied.as_ref(), now)?;
-            self.save_index(index, size + 1);
-            return Ok(Deployed {
-                digest,
-                relied_on: relied,
-            });
-        }
-        // The whole log, streamed: what the deployment needs is taken from
-        // each record as it is verified, none kept.
         let named = deployment
             .verification
             .as_deref()
             .map(|given| given.strip_prefix("sha256:").unwrap_or(given));
-        let mut index = DeployIndex::unplaced();
-        let mut found: Option<Record> = None;
-        let mut failed_after: Option<String> = None;
-        let mut size = 0u64;
-        self.visit_log(extends, &mut |r: &Record| {
-            size += 1;
-            index.take([r]);
-            let failed_of_model = r.subject.sha256 == deployment.model
-                && matches!(&r.predicate, Predicate::Verification(v)
-                    if v.verification_result == record::VerificationResult::Failed);
-            if found.is_some() {
-                if failed_of_model && failed_after.is_none() {
-                    failed_after = Some(r.digest.clone());
-                }
-            } else if named == Some(r.digest.as_str()) {
-                found = Some(r.clone());
-            }
-        })?;
-        let relied = match (&deployment.verification, found) {
-            (None, _) => index.relied_on(&deployment.model, None).unwrap_or_default(),
-            (Some(given), None) => {
-                return Err(DeployError::NoSuchRecord {
-                    digest: given.clone(),
+        let mut decision = self.decide(deployment, named)?;
+        // The record is appended only at the place the decision was made
+        // for. When another writer appended in between (a failed
+        // verification of this model, say), the records it added are
+        // verified and taken into the decision, which is made again.
+        for _ in 0..DEPLOY_ATTEMPTS {
+            let relied = decision.relied(deployment)?;
+            let at = decision.point.frontier.size();
+            if let Some(digest) = self.append_deployment(deployment, relied.as_ref(), now, at)? {
+                self.save_index(decision.into_index(), at + 1);
+                return Ok(Deployed {
+                    digest,
+                    relied_on: relied,
                 });
             }
-            (Some(given), Some(r)) => {
-                let Predicate::Verification(v) = &r.predicate else {
-                    return Err(DeployError::NotAVerification {
-                        digest: given.clone(),
-                        kind: r.predicate_type().to_string(),
-                    });
-                };
-                if r.subject.sha256 != deployment.model {
-                    return Err(DeployError::OtherModel {
-                        digest: given.clone(),
-                        verified: r.subject.clone(),
-                    });
+            decision = match self.catch_up(&decision.point)? {
+                Some((records, point)) => {
+                    for r in &records {
+                        decision.take(r);
+                    }
+                    decision.point = point;
+                    decision
                 }
-                if let Some(failed) = failed_after {
-                    return Err(DeployError::Superseded {
-                        relied: format!("sha256:{}", r.digest),
-                        failed: format!("sha256:{failed}"),
-                    });
-                }
-                let passed = v.verification_result != record::VerificationResult::Failed;
-                Some((r.digest.clone(), passed))
-            }
-        };
-        let digest = self.append_deployment(deployment, relied.as_ref(), now)?;
-        self.save_index(index, size + 1);
-        Ok(Deployed {
-            digest,
-            relied_on: relied,
-        })
+                None => self.decide(deployment, named)?,
+            };
+        }
+        Err(DeployError::Log(Error::Unavailable(format!(
+            "{}: other writers appended while this deployment was decided, {DEPLOY_ATTEMPTS} times; try again",
+            self.store.location()
+        ))))
     }
 
-    /// Verifies the whole log, which must extend `extends` when given,
-    /// handing each record to `visit` in log order (the record a killed
-    /// writer left beyond the checkpoint included); none for a log that
-    /// has not been started. A log that does not verify is
-    /// [`Error::Tampered`].
-    fn visit_log(
+    /// What a deployment relies on, as the log stands: from this writer's
+    /// deploy index and the records appended since, when the index can
+    /// tell; or else from the whole log, streamed (none of its records
+    /// kept).
+    fn decide<'n>(
         &self,
-        extends: Option<crate::Checkpoint>,
-        visit: &mut dyn FnMut(&Record),
-    ) -> Result<(), Error> {
-        if !self.store.is_started()? {
-            return Ok(());
+        deployment: &Deployment,
+        named: Option<&'n str>,
+    ) -> Result<Decision<'n>, DeployError> {
+        let (index, extends) = self.indexed()?;
+        if let Some(index) = index
+            && let Some(relied) = index.relied_on(&deployment.model, named)
+        {
+            let found = named.and(relied).map(|(digest, passed)| Found {
+                digest,
+                kind: record::VSA_PREDICATE,
+                subject: EvidenceSubject {
+                    name: deployment.name.clone(),
+                    sha256: deployment.model.clone(),
+                },
+                passed: Some(passed),
+            });
+            return Ok(Decision {
+                model: deployment.model.clone(),
+                named,
+                point: index.point.clone(),
+                verifications: index,
+                found,
+                failed_after: None,
+            });
         }
-        let check = crate::verify::verify_store_visiting(
+        let mut decision = Decision {
+            model: deployment.model.clone(),
+            named,
+            point: ResumePoint {
+                origin: String::new(),
+                frontier: crate::merkle::Frontier::new(),
+                offset: 0,
+            },
+            verifications: DeployIndex::unplaced(),
+            found: None,
+            failed_after: None,
+        };
+        if !self.store.is_started()? {
+            return Ok(decision);
+        }
+        let (check, end, read) = crate::verify::verify_store_to_end(
             self.store.as_ref(),
             &self.key.verifying_key(),
             VerifyOptions::default(),
             extends,
-            Some(visit),
+            Some(&mut |r: &Record| decision.take(r)),
         )?;
-        tampered(&check)
+        tampered(&check)?;
+        decision.point = ResumePoint {
+            origin: check.checkpoint.map(|cp| cp.origin).unwrap_or_default(),
+            frontier: end,
+            offset: read,
+        };
+        Ok(decision)
     }
 
+    /// The records appended after `point`, verified, and where they end;
+    /// `None` when they cannot be read from there or do not verify on
+    /// their own (the decision is then made again from the start).
+    fn catch_up(&self, point: &ResumePoint) -> Result<Option<(Vec<Record>, ResumePoint)>, Error> {
+        let key = self.key.verifying_key();
+        let Ok((resumed, check, frontier, read)) =
+            crate::verify::verify_store_from(self.store.as_ref(), &key, point)
+        else {
+            return Ok(None);
+        };
+        if resumed != crate::Resumed::Read
+            || !check.ok()
+            || !check.repairs.is_empty()
+            || !check.pending_records.is_empty()
+        {
+            return Ok(None);
+        }
+        if let (Some(cp), Some(note)) = (&check.checkpoint, &check.checkpoint_note) {
+            self.store.adopt(note, &cp.origin, &frontier);
+        }
+        let point = ResumePoint {
+            origin: point.origin.clone(),
+            frontier,
+            offset: read,
+        };
+        Ok(Some((check.records, point)))
+    }
+
+    /// Appends the deployment record at index `at`, where the decision
+    /// about it was made, and returns its digest; `None` (nothing written)
+    /// when the log has grown past `at` since.
     fn append_deployment(
         &self,
         deployment: &Deployment,
         relied: Option<&(String, bool)>,
         now: clock::Now,
-    ) -> Result<String, Error> {
-        self.append(&NewRecord {
+        at: u64,
+    ) -> Result<Option<String>, Error> {
+        let record = NewRecord {
             subject: EvidenceSubject {
                 name: deployment.name.clone(),
                 sha256: deployment.model.clone(),
@@ -426,7 +551,29 @@ impl Recorder {
                 admission: None,
             }),
             clock: now.source(),
-        })
+        };
+        let mut sealed = String::new();
+        let mut grew = false;
+        let appended = self.store.append(
+            &mut |binding| {
+                if binding.index != at {
+                    grew = true;
+                    return Err(Error::Unavailable(
+                        "the log grew while the deployment was decided".into(),
+                    ));
+                }
+                sealed = crate::seal_bound(&record, self.key.as_ref(), binding)?;
+                Ok(sealed.clone())
+            },
+            self.key.as_ref(),
+        );
+        match appended {
+            Ok(_) => Ok(Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                sealed.as_bytes(),
+            )))),
+            Err(_) if grew => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// This writer's deploy index, brought up to the log's checkpoint by
@@ -449,7 +596,7 @@ impl Recorder {
         else {
             return Ok((None, None));
         };
-        let Ok((resumed, check, frontier)) =
+        let Ok((resumed, check, frontier, read)) =
             crate::verify::verify_store_from(self.store.as_ref(), &key, &index.point)
         else {
             return Ok((None, None));
@@ -490,6 +637,7 @@ impl Recorder {
         self.store.adopt(note, &cp.origin, &frontier);
         index.take(&check.records);
         index.point.frontier = frontier;
+        index.point.offset = read;
         Ok((Some(index), None))
     }
 
@@ -778,6 +926,8 @@ mod tests {
     struct Counted {
         log: crate::FileLog,
         scans: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        /// Run once, at the next append, before it: another writer.
+        before_append: std::sync::Mutex<Option<Box<dyn FnOnce() + Send>>>,
     }
 
     impl crate::EvidenceStore for Counted {
@@ -789,6 +939,10 @@ mod tests {
             seal: crate::Sealer<'_>,
             key: &dyn crate::SealKey,
         ) -> crate::Result<crate::Checkpoint> {
+            let hook = self.before_append.lock().unwrap().take();
+            if let Some(hook) = hook {
+                hook();
+            }
             self.log.append(seal, key)
         }
         fn scan(
@@ -846,6 +1000,7 @@ mod tests {
         let store = Counted {
             log: crate::FileLog::new(&dir.join("evidence.jsonl")),
             scans: scans.clone(),
+            before_append: Default::default(),
         };
         let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]));
         (Recorder::with_store(Box::new(store), key).unwrap(), scans)
@@ -1162,6 +1317,61 @@ mod tests {
             check.repairs
         );
         assert_eq!(check.records.len(), 4);
+    }
+
+    #[test]
+    fn a_verification_appended_between_decision_and_append_is_taken_into_account() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        w.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        for index in [true, false] {
+            if !index {
+                std::fs::remove_file(crate::deploy_index_path(&dir.path().join("evidence.jsonl")))
+                    .unwrap();
+            }
+            // Another writer appends a failed verification of the model
+            // after this deployment decided on the passed one.
+            let failed = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+            let (failed_out, path, a2) = (failed.clone(), dir.path().to_path_buf(), a.clone());
+            let scans = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let store = Counted {
+                log: crate::FileLog::new(&dir.path().join("evidence.jsonl")),
+                scans,
+                before_append: std::sync::Mutex::new(Some(Box::new(move || {
+                    *failed_out.lock().unwrap() = recorder(&path)
+                        .append(&verification(
+                            &a2,
+                            VerificationResult::Failed,
+                            "2026-03-02T08:00:00Z",
+                        ))
+                        .unwrap();
+                }))),
+            };
+            let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]));
+            let r = Recorder::with_store(Box::new(store), key).unwrap();
+            let d = r
+                .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T08:05:00Z"))
+                .unwrap();
+            let failed = failed.lock().unwrap().clone();
+            assert_eq!(d.relied_on, Some((failed, false)), "with an index: {index}");
+            // Recorded once, after the failed verification.
+            let records = recorder(dir.path()).records().unwrap();
+            assert_eq!(records.last().unwrap().digest, d.digest);
+            w.append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-02T09:00:00Z",
+            ))
+            .unwrap();
+        }
     }
 
     #[test]

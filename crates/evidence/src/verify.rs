@@ -138,6 +138,19 @@ pub(crate) fn verify_store_visiting<'a>(
     extends: Option<Checkpoint>,
     visit: Option<&'a mut dyn FnMut(&Record)>,
 ) -> Result<LogCheck> {
+    verify_store_to_end(store, key, options, extends, visit).map(|(check, _, _)| check)
+}
+
+/// [`verify_store_visiting`], and where the records end: the frontier over
+/// every record read (those beyond the checkpoint included) and the offset
+/// after them.
+pub(crate) fn verify_store_to_end<'a>(
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    options: VerifyOptions<'a>,
+    extends: Option<Checkpoint>,
+    visit: Option<&'a mut dyn FnMut(&Record)>,
+) -> Result<(LogCheck, Frontier, u64)> {
     let mut v = Verifier {
         key,
         older: None,
@@ -154,6 +167,7 @@ pub(crate) fn verify_store_visiting<'a>(
         beyond: None,
         chunk: Vec::new(),
         seen: 0,
+        read: 0,
         pending: 0,
         bound_seen: false,
         latest: None,
@@ -178,7 +192,9 @@ pub(crate) fn verify_store_visiting<'a>(
     v.compare_older();
     store.scan(&mut |item| v.item(item))?;
     v.flush()?;
-    Ok(v.finish())
+    let end = v.beyond.clone().unwrap_or_else(|| v.frontier.clone());
+    let read = v.read;
+    Ok((v.finish(), end, read))
 }
 
 /// Verifies the records of `store` that follow `from` (records a writer
@@ -186,12 +202,13 @@ pub(crate) fn verify_store_visiting<'a>(
 /// [`verify_store`] verifies a whole log: each record's signature and
 /// binding, and the tree from `from`'s frontier on against the signed
 /// checkpoint. Keeps the records read. Returns what the store read, the
-/// check and the frontier it reached.
+/// check, and where the records it read end (the frontier over them and
+/// the offset after them).
 pub(crate) fn verify_store_from(
     store: &dyn EvidenceStore,
     key: &VerifyingKey,
     from: &crate::ResumePoint,
-) -> Result<(crate::Resumed, LogCheck, Frontier)> {
+) -> Result<(crate::Resumed, LogCheck, Frontier, u64)> {
     let mut v = Verifier {
         key,
         older: None,
@@ -208,6 +225,7 @@ pub(crate) fn verify_store_from(
         beyond: None,
         chunk: Vec::new(),
         seen: from.frontier.size(),
+        read: from.offset,
         pending: 0,
         // An index is only made after an append, which binds its record.
         bound_seen: true,
@@ -218,8 +236,8 @@ pub(crate) fn verify_store_from(
     };
     let resumed = store.scan_from(from, &mut |item| v.item(item))?;
     v.flush()?;
-    let frontier = v.frontier.clone();
-    Ok((resumed, v.finish(), frontier))
+    let (frontier, read) = (v.frontier.clone(), v.read);
+    Ok((resumed, v.finish(), frontier, read))
 }
 
 /// Opens a batch of records. Their signatures are checked together
@@ -277,6 +295,9 @@ struct Verifier<'a, 'k> {
     chunk: Vec<Waiting>,
     /// Records seen so far.
     seen: u64,
+    /// Bytes of the complete records seen so far, a newline each (where
+    /// the next record starts in a file log).
+    read: u64,
     /// Valid records beyond the checkpoint.
     pending: u64,
     /// A record bound to its log was seen: unbound ones after it are
@@ -318,6 +339,7 @@ impl Verifier<'_, '_> {
                 index,
                 leaf_hash,
             } => {
+                self.read += bytes.len() as u64 + 1;
                 self.chunk.push((
                     self.seen,
                     bytes.to_vec(),

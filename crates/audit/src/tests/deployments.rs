@@ -330,3 +330,29 @@ fn a_model_deployed_before_the_period_is_not_blocked_in_it() {
     assert!(c7.blocked.is_empty(), "{:?}", c7.blocked);
     assert!(!c7.reason.contains("never deployed"), "{}", c7.reason);
 }
+
+#[test]
+fn a_reason_names_ten_failures_and_counts_the_rest_the_findings_hold_all() {
+    let mut log = Log::new();
+    for n in 1..=12 {
+        log.verify(n, false);
+        log.deploy(n);
+    }
+    let report = audit(&log);
+    let c7 = control(&report, 7);
+    assert_eq!(c7.status, Status::Fail);
+    assert_eq!(c7.deployments.len(), 12);
+    assert!(
+        c7.reason.starts_with("12 of 12 deployment(s)"),
+        "{}",
+        c7.reason
+    );
+    assert!(c7.reason.contains("model-10 "), "{}", c7.reason);
+    assert!(!c7.reason.contains("model-11 "), "{}", c7.reason);
+    assert!(
+        c7.reason
+            .contains("and 2 more (each one in this control's findings)"),
+        "{}",
+        c7.reason
+    );
+}

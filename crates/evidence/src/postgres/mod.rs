@@ -749,67 +749,20 @@ impl EvidenceStore for PgStore {
     }
 
     fn scan(&self, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()> {
-        let spec = &self.spec;
-        let result = self.with_client(|client| {
-            let err = |e: postgres::Error| Failed::Final(pg_error(spec, &e));
-            let mut tx = client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-                .map_err(err)?;
-            let note: Option<String> = tx
-                .query_opt(
-                    "SELECT note FROM modelseal_evidence.checkpoints ORDER BY tree_size DESC LIMIT 1",
-                    &[],
-                )
-                .map_err(err)?
-                .map(|row| row.get(0));
-            visit(ScanItem::Checkpoint(note.as_deref())).map_err(Failed::Final)?;
-            let portal = tx
-                .bind(
-                    "SELECT leaf_index, octet_length(record)::bigint, \
-                            CASE WHEN octet_length(record) <= $1 THEN record END, leaf_hash \
-                     FROM modelseal_evidence.records ORDER BY leaf_index",
-                    &[&(MAX_RECORD as i32)],
-                )
-                .map_err(err)?;
-            // The next rows are fetched (by another thread) while these are
-            // visited; at most one batch waits in between.
-            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
-            let fetching = &mut tx;
-            let portal = &portal;
-            let visited = std::thread::scope(|scope| {
-                let fetcher = scope.spawn(move || {
-                    loop {
-                        let rows = fetching.query_portal(portal, FETCH_ROWS);
-                        let last = rows.as_ref().map_or(true, Vec::is_empty);
-                        // A closed channel: the visitor stopped.
-                        if sender.send(rows).is_err() || last {
-                            break;
-                        }
-                    }
-                });
-                let visited = visit_rows(&receiver, visit, &err);
-                // Stops the fetcher at its next batch if the visitor stopped.
-                drop(receiver);
-                let fetched = fetcher.join();
-                visited.and_then(|()| {
-                    fetched.map_err(|_| {
-                        Failed::Final(Error::Evidence(format!("{spec}: the reading thread failed")))
-                    })
-                })
-            });
-            visited?;
-            tx.commit().map_err(err)?;
-            Ok(())
-        });
-        match result {
-            Ok(()) => Ok(()),
-            Err(Failed::Final(e) | Failed::Transient(e)) => Err(e),
-        }
+        self.scan_at(0, visit)
     }
 
+    fn scan_from(
+        &self,
+        from: &crate::ResumePoint,
+        visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
+    ) -> Result<crate::Resumed> {
+        let Ok(first) = i64::try_from(from.frontier.size()) else {
+            return Ok(crate::Resumed::Unsupported);
+        };
+        self.scan_at(first, visit)?;
+        Ok(crate::Resumed::Read)
+    }
     fn keep_cosigned(&self, kept: &crate::KeptCosigned) -> Result<()> {
         let spec = &self.spec;
         let size = i64::try_from(kept.size)
@@ -955,6 +908,73 @@ fn visit_rows(
     Err(Failed::Final(Error::Evidence(
         "the records ended without the end of the query".into(),
     )))
+}
+
+impl PgStore {
+    /// Reads the checkpoint, then the records from leaf `first` on, in one
+    /// consistent snapshot (see [`EvidenceStore::scan`]).
+    fn scan_at(&self, first: i64, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()> {
+        let spec = &self.spec;
+
+        let result = self.with_client(|client| {
+            let err = |e: postgres::Error| Failed::Final(pg_error(spec, &e));
+            let mut tx = client
+                .build_transaction()
+                .isolation_level(IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .map_err(err)?;
+            let note: Option<String> = tx
+                .query_opt(
+                    "SELECT note FROM modelseal_evidence.checkpoints ORDER BY tree_size DESC LIMIT 1",
+                    &[],
+                )
+                .map_err(err)?
+                .map(|row| row.get(0));
+            visit(ScanItem::Checkpoint(note.as_deref())).map_err(Failed::Final)?;
+            let portal = tx
+                .bind(
+                    "SELECT leaf_index, octet_length(record)::bigint, \
+                            CASE WHEN octet_length(record) <= $1 THEN record END, leaf_hash \
+                     FROM modelseal_evidence.records WHERE leaf_index >= $2 ORDER BY leaf_index",
+                    &[&(MAX_RECORD as i32), &first],
+                )
+                .map_err(err)?;
+            // The next rows are fetched (by another thread) while these are
+            // visited; at most one batch waits in between.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+            let fetching = &mut tx;
+            let portal = &portal;
+            let visited = std::thread::scope(|scope| {
+                let fetcher = scope.spawn(move || {
+                    loop {
+                        let rows = fetching.query_portal(portal, FETCH_ROWS);
+                        let last = rows.as_ref().map_or(true, Vec::is_empty);
+                        // A closed channel: the visitor stopped.
+                        if sender.send(rows).is_err() || last {
+                            break;
+                        }
+                    }
+                });
+                let visited = visit_rows(&receiver, visit, &err);
+                // Stops the fetcher at its next batch if the visitor stopped.
+                drop(receiver);
+                let fetched = fetcher.join();
+                visited.and_then(|()| {
+                    fetched.map_err(|_| {
+                        Failed::Final(Error::Evidence(format!("{spec}: the reading thread failed")))
+                    })
+                })
+            });
+            visited?;
+            tx.commit().map_err(err)?;
+            Ok(())
+        });
+        match result {
+            Ok(()) => Ok(()),
+            Err(Failed::Final(e) | Failed::Transient(e)) => Err(e),
+        }
+    }
 }
 
 /// Quotes an SQL identifier (a role name).
