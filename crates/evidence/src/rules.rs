@@ -340,6 +340,17 @@ impl Decision<'_> {
     }
 }
 
+/// The log at `location` holds fewer records than the `size` already
+/// verified: records removed and an older checkpoint put back.
+fn cut_back(location: &str, size: u64) -> Error {
+    Error::Tampered {
+        log: location.to_string(),
+        problem: format!(
+            "it holds fewer records than the {size} this deployment already verified: cut back, records removed and an older checkpoint put back"
+        ),
+    }
+}
+
 /// A log check with problems, as the error that refuses to read from it.
 fn tampered(check: &crate::LogCheck) -> Result<(), Error> {
     match check.problems.first() {
@@ -407,7 +418,7 @@ impl Recorder {
             .verification
             .as_deref()
             .map(|given| given.strip_prefix("sha256:").unwrap_or(given));
-        let mut decision = self.decide(deployment, named)?;
+        let mut decision = self.decide(deployment, named, None)?;
         // The record is appended only at the place the decision was made
         // for. When another writer appended in between (a failed
         // verification of this model, say), the records it added are
@@ -415,7 +426,9 @@ impl Recorder {
         for _ in 0..DEPLOY_ATTEMPTS {
             let relied = decision.relied(deployment)?;
             let at = decision.point.frontier.size();
-            if let Some(digest) = self.append_deployment(deployment, relied.as_ref(), now, at)? {
+            if let Some(digest) =
+                self.append_deployment(deployment, relied.as_ref(), now, &decision.point)?
+            {
                 self.save_index(decision.into_index(), at + 1);
                 return Ok(Deployed {
                     digest,
@@ -430,7 +443,14 @@ impl Recorder {
                     decision.point = point;
                     decision
                 }
-                None => self.decide(deployment, named)?,
+                None => {
+                    let verified = crate::Checkpoint {
+                        origin: decision.point.origin.clone(),
+                        size: decision.point.frontier.size(),
+                        root: decision.point.frontier.root(),
+                    };
+                    self.decide(deployment, named, Some(verified))?
+                }
             };
         }
         Err(DeployError::Log(Error::Unavailable(format!(
@@ -447,8 +467,12 @@ impl Recorder {
         &self,
         deployment: &Deployment,
         named: Option<&'n str>,
+        verified: Option<crate::Checkpoint>,
     ) -> Result<Decision<'n>, DeployError> {
         let (index, extends) = self.indexed()?;
+        // What this deployment itself verified before (a decision made
+        // again) holds the log as the index does.
+        let extends = verified.or(extends);
         if let Some(index) = index
             && let Some(relied) = index.relied_on(&deployment.model, named)
         {
@@ -503,7 +527,9 @@ impl Recorder {
 
     /// The records appended after `point`, verified, and where they end;
     /// `None` when they cannot be read from there or do not verify on
-    /// their own (the decision is then made again from the start).
+    /// their own (the decision is then made again from the start, holding
+    /// the log to `point`). A log that now holds fewer records than `point`
+    /// was cut back under this deployment: tampering.
     fn catch_up(&self, point: &ResumePoint) -> Result<Option<(Vec<Record>, ResumePoint)>, Error> {
         let key = self.key.verifying_key();
         let Ok((resumed, check, frontier, read)) =
@@ -511,6 +537,12 @@ impl Recorder {
         else {
             return Ok(None);
         };
+        let size = point.frontier.size();
+        if resumed == crate::Resumed::NoRecordThere
+            || check.checkpoint.as_ref().is_some_and(|cp| cp.size < size)
+        {
+            return Err(cut_back(&check.location, size));
+        }
         if resumed != crate::Resumed::Read
             || !check.ok()
             || !check.repairs.is_empty()
@@ -529,16 +561,20 @@ impl Recorder {
         Ok(Some((check.records, point)))
     }
 
-    /// Appends the deployment record at index `at`, where the decision
-    /// about it was made, and returns its digest; `None` (nothing written)
-    /// when the log has grown past `at` since.
+    /// Appends the deployment record right after the log the decision was
+    /// made over (`at`: its size and tree), and returns its digest; `None`
+    /// (nothing written) when the log has grown since. A log that holds
+    /// fewer records, or other ones, was changed under this deployment:
+    /// tampering.
     fn append_deployment(
         &self,
         deployment: &Deployment,
         relied: Option<&(String, bool)>,
         now: clock::Now,
-        at: u64,
+        at: &ResumePoint,
     ) -> Result<Option<String>, Error> {
+        let (size, root) = (at.frontier.size(), hex::encode(at.frontier.root()));
+        let location = self.store.location();
         let record = NewRecord {
             subject: EvidenceSubject {
                 name: deployment.name.clone(),
@@ -556,11 +592,22 @@ impl Recorder {
         let mut grew = false;
         let appended = self.store.append(
             &mut |binding| {
-                if binding.index != at {
+                if binding.index > size {
                     grew = true;
                     return Err(Error::Unavailable(
                         "the log grew while the deployment was decided".into(),
                     ));
+                }
+                if binding.index < size {
+                    return Err(cut_back(&location, size));
+                }
+                if binding.previous != root {
+                    return Err(Error::Tampered {
+                        log: location.clone(),
+                        problem: format!(
+                            "its first {size} records are not the ones this deployment verified (the log was replaced while it was decided)"
+                        ),
+                    });
                 }
                 sealed = crate::seal_bound(&record, self.key.as_ref(), binding)?;
                 Ok(sealed.clone())
@@ -1344,7 +1391,7 @@ mod tests {
             let scans = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
             let store = Counted {
                 log: crate::FileLog::new(&dir.path().join("evidence.jsonl")),
-                scans,
+                scans: scans.clone(),
                 before_append: std::sync::Mutex::new(Some(Box::new(move || {
                     *failed_out.lock().unwrap() = recorder(&path)
                         .append(&verification(
@@ -1362,6 +1409,13 @@ mod tests {
                 .unwrap();
             let failed = failed.lock().unwrap().clone();
             assert_eq!(d.relied_on, Some((failed, false)), "with an index: {index}");
+            // The decision made again from the records added alone: the
+            // whole log is read at most once, for the first decision.
+            assert_eq!(
+                whole_scans(&scans),
+                usize::from(!index),
+                "with an index: {index}"
+            );
             // Recorded once, after the failed verification.
             let records = recorder(dir.path()).records().unwrap();
             assert_eq!(records.last().unwrap().digest, d.digest);
@@ -1372,6 +1426,87 @@ mod tests {
             ))
             .unwrap();
         }
+    }
+
+    /// A store whose next append first runs `hook` (another writer, or
+    /// someone with file access, acting between decision and append).
+    fn interleaved(dir: &std::path::Path, hook: impl FnOnce() + Send + 'static) -> Recorder {
+        let store = Counted {
+            log: crate::FileLog::new(&dir.join("evidence.jsonl")),
+            scans: Default::default(),
+            before_append: std::sync::Mutex::new(Some(Box::new(hook))),
+        };
+        let key = PrivateKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]));
+        Recorder::with_store(Box::new(store), key).unwrap()
+    }
+
+    #[test]
+    fn a_named_verification_superseded_between_decision_and_append_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        let passed = w
+            .append(&verification(
+                &a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        let (path, a2) = (dir.path().to_path_buf(), a.clone());
+        let r = interleaved(dir.path(), move || {
+            recorder(&path)
+                .append(&verification(
+                    &a2,
+                    VerificationResult::Failed,
+                    "2026-03-01T09:30:00Z",
+                ))
+                .unwrap();
+        });
+        let mut named = Deployment::new(a, "m");
+        named.verification = Some(passed);
+        assert!(matches!(
+            r.deploy(&named, at("2026-03-01T09:31:00Z")),
+            Err(DeployError::Superseded { .. })
+        ));
+        // Nothing written: the passed and the failed verification alone.
+        assert_eq!(recorder(dir.path()).records().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn a_log_cut_back_between_decision_and_append_is_tampering() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        let checkpoint = crate::checkpoint_path(&log);
+        let a = "aa".repeat(32);
+        let w = recorder(dir.path());
+        w.append(&verification(
+            &a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        let (old_log, old_checkpoint) = (
+            std::fs::read(&log).unwrap(),
+            std::fs::read(&checkpoint).unwrap(),
+        );
+        w.append(&verification(
+            &a,
+            VerificationResult::Failed,
+            "2026-03-01T09:30:00Z",
+        ))
+        .unwrap();
+        // After the deployment decided on the failed verification, someone
+        // with file access puts back the log of one record ago.
+        let (l, c) = (log.clone(), checkpoint.clone());
+        let r = interleaved(dir.path(), move || {
+            std::fs::write(&l, old_log).unwrap();
+            std::fs::write(&c, old_checkpoint).unwrap();
+        });
+        let e = r
+            .deploy(&Deployment::new(a, "m"), at("2026-03-01T09:31:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+        assert!(e.to_string().contains("already verified"), "{e}");
     }
 
     #[test]
