@@ -62,7 +62,8 @@ PY
 
 # deploy LOG N: the command that records a deployment of model N of the mix.
 deploy() {
-  echo env "MODELSEAL_EVIDENCE=$1" "MODELSEAL_EVIDENCE_KEY=$key" "$bin" -q evidence deploy \
+  echo env "MODELSEAL_EVIDENCE=$1" "MODELSEAL_EVIDENCE_KEY=$key" \
+    "MODELSEAL_DEPLOY_INDEX_DIR=$work/deploy-index" "$bin" -q evidence deploy \
     --name "model-$2" --model "sha256:$(printf '%064x' "$2")"
 }
 
@@ -72,24 +73,20 @@ pg_bench "$work/pg"
 database="$(pg_new_log "$bin" "$pub")"
 "$bin" evidence import "$work/big.jsonl" "$database" --evidence-key "$pub" > /dev/null
 
-# row LOG INDEXED: the audit, the first deployment and (where the store
-# keeps a deploy index) the next one.
+# row LOG: the audit, the first deployment and the next one.
 row() {
-  local log="$1" audit first next="- -"
+  local log="$1" audit first next
   audit="$(run audit "$bin" --format json audit --evidence "$log" --evidence-key "$pub")"
   # shellcheck disable=SC2046 # the command's words, none with spaces
   first="$(run "first deploy" $(deploy "$log" 7))"
-  if [ "$2" = 1 ]; then
-    # shellcheck disable=SC2046
-    next="$(run "next deploy" $(deploy "$log" 8))"
-  fi
+  # shellcheck disable=SC2046
+  next="$(run "next deploy" $(deploy "$log" 8))"
   # shellcheck disable=SC2086 # each holds two numbers, split on purpose
   set -- $audit $first $next
   echo "| $records | $1 s | $2 MB | $3 s | $4 MB | $5 s | $6 MB |"
 }
-file_row="$(row "$work/big.jsonl" 1)"
-# PostgreSQL keeps no deploy index yet: every deployment is a first one.
-pg_row="$(row "$database" 0 | sed 's/| - s | - MB |/| as the first | |/')"
+file_row="$(row "$work/big.jsonl")"
+pg_row="$(row "$database")"
 
 table="$work/.table-audit"
 cat > "$table" << EOF

@@ -350,6 +350,47 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
     );
 }
 
+/// Issue case 4 without witnesses: the table owner disables the triggers
+/// and deletes the newest records and their checkpoints. The log left is
+/// consistent and `evidence verify` passes it, but the writer's deploy
+/// index (kept in its cache, sealed by the evidence key) covers more: the
+/// next deployment is refused as tampering.
+#[test]
+fn an_owner_deleting_the_newest_rows_is_caught_by_the_next_deployment() {
+    let db = Db::new();
+    let dir = tempfile::tempdir().unwrap();
+    let deploy = |name: &str| {
+        let envs = db.writer_envs();
+        let mut envs: Vec<(&str, &OsStr)> = envs.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+        envs.push(("MODELSEAL_DEPLOY_INDEX_DIR", dir.path().as_os_str()));
+        deploy_command(name, &envs).output().unwrap()
+    };
+    for i in 0..4 {
+        let out = deploy(&format!("m{i}"));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(kept.len(), 1, "one index, for this database: {kept:?}");
+    db.superuser()
+        .batch_execute(
+            "SET session_replication_role = replica; \
+             DELETE FROM modelseal_evidence.records WHERE leaf_index >= 2; \
+             DELETE FROM modelseal_evidence.checkpoints WHERE tree_size > 2",
+        )
+        .unwrap();
+    assert_eq!(db.verify().0, 0, "whole, the log left is consistent");
+    let out = deploy("m4");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("fewer than the 4"), "{err}");
+    let password = required_env("MODELSEAL_TEST_PG_ROLE_PASSWORD");
+    assert!(!err.contains(&password), "{err}");
+}
+
 impl Db {
     /// `evidence verify --snapshot` under `policy` as the reader role: the
     /// cosignatures kept in the database, no witness asked.

@@ -66,6 +66,19 @@ pub fn hf_home() -> Option<PathBuf> {
     Some(base.join("huggingface").join("hub"))
 }
 
+/// Where a writer keeps the deploy index of a database log:
+/// `MODELSEAL_DEPLOY_INDEX_DIR`, else `$XDG_CACHE_HOME/modelseal/deploy-index`,
+/// else `~/.cache/modelseal/deploy-index`.
+pub fn deploy_index_dir() -> Option<PathBuf> {
+    if let Some(dir) = var("MODELSEAL_DEPLOY_INDEX_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    let base = var("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("modelseal").join("deploy-index"))
+}
+
 /// The libpq variables (`PGHOST`, `PGUSER`, `PGPASSWORD`, `PGPASSFILE`,
 /// ...) a database URI falls back on, from this process's environment.
 pub fn pg() -> modelseal::evidence::LocationEnv {

@@ -399,7 +399,13 @@ impl EvidenceArgs {
             (Some(log), Some(key)) => {
                 let location = modelseal::evidence::Location::parse(log, &env::pg())?;
                 let key = private_key(key)?;
-                modelseal::evidence::Recorder::open(&location, key).map(Some)
+                let recorder = modelseal::evidence::Recorder::open(&location, key)?;
+                // A file log keeps the deploy index beside it; a database
+                // keeps none, so this writer keeps it in its cache.
+                Ok(Some(match (&location, env::deploy_index_dir()) {
+                    (modelseal::evidence::Location::File(_), _) | (_, None) => recorder,
+                    (_, Some(dir)) => recorder.with_deploy_index_dir(dir),
+                }))
             }
         }
     }

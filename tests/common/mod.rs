@@ -90,6 +90,12 @@ pub const PKI_NOW: &str = "2027-06-01T12:00:00Z";
 pub fn modelseal() -> Command {
     let mut cmd = Command::cargo_bin("modelseal").expect("binary built");
     cmd.env(TEST_NOW, test_now().to_string());
+    // A database log's deploy index goes to the tests' temporary
+    // directory, never to the user's cache.
+    cmd.env(
+        "MODELSEAL_DEPLOY_INDEX_DIR",
+        std::env::temp_dir().join("modelseal-deploy-index"),
+    );
     cmd
 }
 
@@ -297,6 +303,10 @@ impl Rng {
 pub fn deploy_command(name: &str, envs: &[(&str, &std::ffi::OsStr)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("modelseal"));
     cmd.env(TEST_NOW, test_now().to_string());
+    cmd.env(
+        "MODELSEAL_DEPLOY_INDEX_DIR",
+        std::env::temp_dir().join("modelseal-deploy-index"),
+    );
     let digest = {
         use std::fmt::Write as _;
         name.bytes()

@@ -23,6 +23,8 @@ use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 /// The DSSE payload type of a sealed deploy index.
 pub const DEPLOY_INDEX_PAYLOAD_TYPE: &str = "application/vnd.modelseal.deploy-index.v1+json";
@@ -30,6 +32,59 @@ pub const DEPLOY_INDEX_PAYLOAD_TYPE: &str = "application/vnd.modelseal.deploy-in
 /// Most bytes a sealed index may hold (about 200 bytes per model: some
 /// 300,000 models).
 pub const MAX_DEPLOY_INDEX: u64 = 64 << 20;
+
+/// Reads a stored index at `path`: `None` when there is none, or when it
+/// is not a regular file (a FIFO would block, a link to a device would be
+/// read to the cap; neither is followed) or is longer than
+/// [`MAX_DEPLOY_INDEX`].
+pub(crate) fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_file() => {}
+        Ok(_) => return Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::Error::io(path, e)),
+    }
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::Error::io(path, e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_DEPLOY_INDEX + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::Error::io(path, e))?;
+    if bytes.len() as u64 > MAX_DEPLOY_INDEX {
+        return Ok(None);
+    }
+    Ok(Some(bytes))
+}
+
+/// Replaces the index at `path` by `sealed`: written to `tmp` (a fresh
+/// file, never one a link planted there points to), flushed, renamed.
+pub(crate) fn write_file(path: &Path, tmp: &Path, sealed: &[u8]) -> Result<()> {
+    let _ = std::fs::remove_file(tmp);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(tmp)
+        .and_then(|mut f| {
+            f.write_all(sealed)?;
+            f.sync_all()
+        })
+        .map_err(|e| crate::Error::io(tmp, e))?;
+    std::fs::rename(tmp, path).map_err(|e| crate::Error::io(path, e))
+}
+
+/// The file that keeps the deploy index of the log at `location` in
+/// `dir`, for a store that keeps none itself: named by the SHA-256 of the
+/// location (never with a password).
+pub(crate) fn file_in(dir: &Path, location: &str) -> PathBuf {
+    use sha2::Digest;
+    dir.join(format!(
+        "{}.index",
+        hex::encode(sha2::Sha256::digest(location.as_bytes()))
+    ))
+}
 
 /// The latest verification of one model.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

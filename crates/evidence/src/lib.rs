@@ -72,6 +72,8 @@ pub fn origin(key: &ed25519_dalek::VerifyingKey) -> String {
 pub struct Recorder {
     store: Box<dyn EvidenceStore + Send + Sync>,
     key: std::sync::Arc<dyn SealKey>,
+    /// Where to keep the writer's deploy index instead of with the store.
+    index_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -93,6 +95,7 @@ impl Recorder {
         Ok(Recorder {
             store: location.open()?,
             key,
+            index_dir: None,
         })
     }
 
@@ -104,12 +107,45 @@ impl Recorder {
         Ok(Recorder {
             store,
             key: seal_key(key)?,
+            index_dir: None,
         })
     }
 
     /// Where the records go (never with a password).
     pub fn location(&self) -> String {
         self.store.location()
+    }
+
+    /// Keeps this writer's deploy index (see [`Recorder::deploy`]) in
+    /// `dir`, one file per log named by the SHA-256 of its location, rather
+    /// than with the store: for a store that keeps none itself (a
+    /// PostgreSQL log). Sealed by the evidence key, an index may sit
+    /// wherever the writer can write; `dir` is made when first needed.
+    pub fn with_deploy_index_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.index_dir = Some(dir.into());
+        self
+    }
+
+    /// The writer's deploy index as stored, if any (never trusted).
+    fn load_index(&self) -> Result<Option<Vec<u8>>> {
+        match &self.index_dir {
+            Some(dir) => deploy_index::read_file(&deploy_index::file_in(dir, &self.location())),
+            None => self.store.load_deploy_index(),
+        }
+    }
+
+    /// Replaces the writer's deploy index.
+    fn store_index(&self, sealed: &[u8]) -> Result<()> {
+        let Some(dir) = &self.index_dir else {
+            return self.store.save_deploy_index(sealed);
+        };
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let path = deploy_index::file_in(dir, &self.location());
+        // A temporary name of this process and this call alone.
+        static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = log::with_suffix(&path, &format!(".{}.{call}.tmp", std::process::id()));
+        deploy_index::write_file(&path, &tmp, sealed)
     }
 
     /// Seals and appends one record; returns its digest (hex SHA-256 of the

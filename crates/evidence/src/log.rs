@@ -498,8 +498,9 @@ impl EvidenceStore for FileLog {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take();
-        // Only a regular file is read (a FIFO put in its place would block).
-        if !std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_file()) {
+        // Only a regular file is read (a FIFO put in its place would block);
+        // a log reached through a link is read as any other.
+        if !std::fs::metadata(&self.path).is_ok_and(|m| m.is_file()) {
             return Ok(Resumed::Unsupported);
         }
         let before = identity(&self.path).ok_or_else(changed)?;
@@ -569,47 +570,14 @@ impl EvidenceStore for FileLog {
     }
 
     fn load_deploy_index(&self) -> Result<Option<Vec<u8>>> {
-        let path = deploy_index_path(&self.path);
-        // Only a regular file, not followed through a link: a FIFO would
-        // block, a link to a device would be read to the cap.
-        match std::fs::symlink_metadata(&path) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => return Ok(None),
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
-        }
-        let file = match File::open(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io(&path, e)),
-        };
-        let mut bytes = Vec::new();
-        file.take(crate::deploy_index::MAX_DEPLOY_INDEX + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io(&path, e))?;
-        if bytes.len() as u64 > crate::deploy_index::MAX_DEPLOY_INDEX {
-            return Ok(None);
-        }
-        Ok(Some(bytes))
+        crate::deploy_index::read_file(&deploy_index_path(&self.path))
     }
 
     fn save_deploy_index(&self, sealed: &[u8]) -> Result<()> {
         let path = deploy_index_path(&self.path);
-        let tmp = with_suffix(&path, ".tmp");
         // Under the log's lock: two writers never share the temporary file.
         let lock = self.lock_exclusive()?;
-        // A fresh file: never one that a link planted there points to.
-        let _ = std::fs::remove_file(&tmp);
-        let result = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)
-            .and_then(|mut f| {
-                f.write_all(sealed)?;
-                f.sync_all()
-            })
-            .map_err(|e| Error::io(&tmp, e))
-            .and_then(|()| std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e)));
+        let result = crate::deploy_index::write_file(&path, &with_suffix(&path, ".tmp"), sealed);
         let _ = lock.unlock();
         result
     }

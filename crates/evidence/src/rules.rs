@@ -635,8 +635,7 @@ impl Recorder {
     fn indexed(&self) -> Result<(Option<DeployIndex>, Option<crate::Checkpoint>), Error> {
         let key = self.key.verifying_key();
         let Some(mut index) = self
-            .store
-            .load_deploy_index()
+            .load_index()
             .ok()
             .flatten()
             .and_then(|bytes| DeployIndex::open(&bytes, &key))
@@ -702,7 +701,7 @@ impl Recorder {
         }
         index.point = point;
         if let Ok(sealed) = index.seal(self.key.as_ref()) {
-            let _ = self.store.save_deploy_index(&sealed);
+            let _ = self.store_index(&sealed);
         }
     }
 

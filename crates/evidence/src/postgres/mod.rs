@@ -106,6 +106,8 @@ pub struct PgStore {
     /// The checkpoint note this store signed or checked last, opened: the
     /// same bytes read again need no second signature check.
     last_head: Mutex<Option<(String, Checkpoint)>>,
+    /// The log's origin and frontier after this store's last append.
+    last_point: Mutex<Option<(String, Frontier)>>,
     /// Whether the current connection has [`PREPARE_APPEND`] done (false
     /// again on every new connection).
     prepared: AtomicBool,
@@ -275,6 +277,7 @@ impl PgStore {
             client: Mutex::new(Some(client)),
             group_commit: Mutex::new(None),
             last_head: Mutex::new(None),
+            last_point: Mutex::new(None),
             prepared: AtomicBool::new(false),
         })
     }
@@ -470,6 +473,9 @@ impl PgStore {
             ))
             .map_err(|e| self.failed(&e))?;
         self.remember_head(note, &cp);
+        if let Ok(mut last) = self.last_point.lock() {
+            *last = Some((origin, frontier));
+        }
         Ok(cp)
     }
 
@@ -750,6 +756,15 @@ impl EvidenceStore for PgStore {
 
     fn scan(&self, visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>) -> Result<()> {
         self.scan_at(0, visit)
+    }
+
+    fn resume_point(&self) -> Option<crate::ResumePoint> {
+        let last = self.last_point.lock().ok()?;
+        last.as_ref().map(|(origin, frontier)| crate::ResumePoint {
+            origin: origin.clone(),
+            frontier: frontier.clone(),
+            offset: 0,
+        })
     }
 
     fn scan_from(
