@@ -92,8 +92,8 @@ table="$work/.table-audit"
 cat > "$table" << EOF
 | evidence store | records | \`audit\` | its peak memory | first \`evidence deploy\` | its peak memory | next \`evidence deploy\` | its peak memory |
 |---|---|---|---|---|---|---|---|
-| file ${file_row#| }
-| PostgreSQL ${pg_row#| }
+| file $file_row
+| PostgreSQL $pg_row
 EOF
 echo
 cat "$table"

@@ -359,14 +359,27 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
 fn an_owner_deleting_the_newest_rows_is_caught_by_the_next_deployment() {
     let db = Db::new();
     let dir = tempfile::tempdir().unwrap();
-    let deploy = |name: &str| {
-        let envs = db.writer_envs();
-        let mut envs: Vec<(&str, &OsStr)> = envs.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
-        envs.push(("MODELSEAL_DEPLOY_INDEX_DIR", dir.path().as_os_str()));
+    // The same database, spelled two ways.
+    let other_spelling = format!(
+        "{}?application_name=deployer",
+        db.writer.replacen("postgres://", "postgresql://", 1)
+    );
+    let deploy_to = |uri: &str, name: &str| {
+        let envs: Vec<(&str, &OsStr)> = vec![
+            ("MODELSEAL_EVIDENCE", OsStr::new(uri)),
+            ("MODELSEAL_EVIDENCE_KEY", db.key.as_os_str()),
+            ("MODELSEAL_DEPLOY_INDEX_DIR", dir.path().as_os_str()),
+        ];
         deploy_command(name, &envs).output().unwrap()
     };
+    let deploy = |name: &str| deploy_to(&db.writer, name);
     for i in 0..4 {
-        let out = deploy(&format!("m{i}"));
+        let uri = if i % 2 == 0 {
+            &db.writer
+        } else {
+            &other_spelling
+        };
+        let out = deploy_to(uri, &format!("m{i}"));
         assert!(
             out.status.success(),
             "{}",
@@ -389,6 +402,19 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_next_deployment() {
     assert!(err.contains("fewer than the 4"), "{err}");
     let password = required_env("MODELSEAL_TEST_PG_ROLE_PASSWORD");
     assert!(!err.contains(&password), "{err}");
+    // Every row deleted: a deployment would start a new log; the index
+    // knows there was one.
+    db.superuser()
+        .batch_execute(
+            "SET session_replication_role = replica; \
+             DELETE FROM modelseal_evidence.records; \
+             DELETE FROM modelseal_evidence.checkpoints",
+        )
+        .unwrap();
+    let out = deploy("m5");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("holds no log"), "{err}");
 }
 
 impl Db {

@@ -62,10 +62,12 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<Vec<u8>>> {
 /// Replaces the index at `path` by `sealed`: written to `tmp` (a fresh
 /// file, never one a link planted there points to), flushed, renamed.
 pub(crate) fn write_file(path: &Path, tmp: &Path, sealed: &[u8]) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let _ = std::fs::remove_file(tmp);
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o600)
         .open(tmp)
         .and_then(|mut f| {
             f.write_all(sealed)?;
@@ -75,14 +77,14 @@ pub(crate) fn write_file(path: &Path, tmp: &Path, sealed: &[u8]) -> Result<()> {
     std::fs::rename(tmp, path).map_err(|e| crate::Error::io(path, e))
 }
 
-/// The file that keeps the deploy index of the log at `location` in
-/// `dir`, for a store that keeps none itself: named by the SHA-256 of the
-/// location (never with a password).
-pub(crate) fn file_in(dir: &Path, location: &str) -> PathBuf {
+/// The file that keeps the deploy index of the log named `name`
+/// ([`crate::EvidenceStore::index_name`]) in `dir`, for a store that keeps
+/// none itself: named by the SHA-256 of the name.
+pub(crate) fn file_in(dir: &Path, name: &str) -> PathBuf {
     use sha2::Digest;
     dir.join(format!(
         "{}.index",
-        hex::encode(sha2::Sha256::digest(location.as_bytes()))
+        hex::encode(sha2::Sha256::digest(name.as_bytes()))
     ))
 }
 

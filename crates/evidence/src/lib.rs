@@ -39,7 +39,9 @@ pub use log::{FileLog, append, checkpoint_path, deploy_index_path, verify_log};
 pub use note::{Checkpoint, verifier_key};
 pub use origin::open_log_checkpoint;
 pub(crate) use record::seal_bound;
-pub use record::{AdmissionObject, EvidenceSubject, LogBinding, NewRecord, Predicate, Record};
+pub use record::{
+    AdmissionObject, EvidenceSubject, LogBinding, NewRecord, Predicate, Record, RecordError,
+};
 pub use rules::{
     AttachError, Attached, Attachment, DeployError, Deployed, Deployment, DocumentControl,
 };
@@ -129,7 +131,9 @@ impl Recorder {
     /// The writer's deploy index as stored, if any (never trusted).
     fn load_index(&self) -> Result<Option<Vec<u8>>> {
         match &self.index_dir {
-            Some(dir) => deploy_index::read_file(&deploy_index::file_in(dir, &self.location())),
+            Some(dir) => {
+                deploy_index::read_file(&deploy_index::file_in(dir, &self.store.index_name()))
+            }
             None => self.store.load_deploy_index(),
         }
     }
@@ -139,8 +143,17 @@ impl Recorder {
         let Some(dir) = &self.index_dir else {
             return self.store.save_deploy_index(sealed);
         };
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        let path = deploy_index::file_in(dir, &self.location());
+        // The writer's alone: it names the models deployed and how their
+        // verifications went.
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .map_err(|e| Error::io(dir, e))?;
+        }
+        let path = deploy_index::file_in(dir, &self.store.index_name());
         // A temporary name of this process and this call alone.
         static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -581,7 +581,10 @@ impl Predicate {
     }
 
     /// Reads a predicate of type `predicate_type`.
-    pub fn from_value(predicate_type: &str, value: Value) -> std::result::Result<Self, String> {
+    pub fn from_value(
+        predicate_type: &str,
+        value: Value,
+    ) -> std::result::Result<Self, RecordError> {
         let typed = match predicate_type {
             SIGN_PREDICATE => serde_json::from_value(value).map(Predicate::Sign),
             BOM_PREDICATE => serde_json::from_value(value).map(Predicate::Bom),
@@ -589,9 +592,17 @@ impl Predicate {
             ATTACHMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Attachment),
             DEPLOYMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Deployment),
             REFUSAL_PREDICATE => serde_json::from_value(value).map(Predicate::Refusal),
-            other => return Err(format!("unknown predicate type {other:?}")),
+            other => {
+                return Err(RecordError::Predicate {
+                    predicate_type: other.to_string(),
+                    reason: format!("unknown predicate type {other:?}"),
+                });
+            }
         };
-        typed.map_err(|e| format!("malformed {predicate_type} predicate: {e}"))
+        typed.map_err(|e| RecordError::Predicate {
+            predicate_type: predicate_type.to_string(),
+            reason: format!("malformed {predicate_type} predicate: {e}"),
+        })
     }
 }
 
@@ -768,19 +779,90 @@ pub(crate) struct Unsealed {
     keyid: Option<String>,
 }
 
+/// Why a log line is not a record of this log: each names what an auditor
+/// or `evidence verify` reports, in one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RecordError {
+    /// The line is not a DSSE envelope (strict JSON).
+    #[error("not a DSSE envelope: {reason}")]
+    NotEnvelope {
+        /// What the JSON reader found.
+        reason: String,
+    },
+    /// The envelope's payload is not base64.
+    #[error("{reason}")]
+    Payload {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The envelope holds no signature, or more than one.
+    #[error("the envelope must hold one signature")]
+    SignatureCount {
+        /// How many it holds.
+        count: usize,
+    },
+    /// The signature is not base64 of an Ed25519 signature.
+    #[error("the signature is not {expected}")]
+    SignatureEncoding {
+        /// What it should have been (`base64`, `Ed25519`).
+        expected: &'static str,
+    },
+    /// The envelope names another key, and the evidence key's signature
+    /// does not verify: a record of another log.
+    #[error("sealed by another key ({}), not the evidence key", .keyid.chars().take(80).collect::<String>())]
+    OtherKey {
+        /// The key id the envelope names (not authenticated).
+        keyid: String,
+    },
+    /// The signature does not verify with the evidence key.
+    #[error("the signature does not verify with the evidence key (forged or edited)")]
+    BadSignature,
+    /// The payload is not an in-toto statement as a record has it.
+    #[error("{reason}")]
+    Statement {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The predicate is of an unknown type, or malformed for its type.
+    #[error("{reason}")]
+    Predicate {
+        /// The predicate type.
+        predicate_type: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+impl RecordError {
+    fn statement(reason: impl Into<String>) -> Self {
+        RecordError::Statement {
+            reason: reason.into(),
+        }
+    }
+}
+
 /// Decodes a log line's DSSE envelope with exactly one Ed25519 signature.
-pub(crate) fn unseal(line: &[u8]) -> std::result::Result<Unsealed, String> {
+pub(crate) fn unseal(line: &[u8]) -> std::result::Result<Unsealed, RecordError> {
     let envelope: Envelope =
-        crate::json::from_slice(line).map_err(|e| format!("not a DSSE envelope: {e}"))?;
-    let payload = envelope.payload_bytes()?;
+        crate::json::from_slice(line).map_err(|e| RecordError::NotEnvelope {
+            reason: e.to_string(),
+        })?;
+    let payload = envelope
+        .payload_bytes()
+        .map_err(|reason| RecordError::Payload { reason })?;
     let [signature] = envelope.signatures.as_slice() else {
-        return Err("the envelope must hold one signature".into());
+        return Err(RecordError::SignatureCount {
+            count: envelope.signatures.len(),
+        });
     };
     let sig = STANDARD
         .decode(&signature.sig)
-        .map_err(|_| "the signature is not base64")?;
+        .map_err(|_| RecordError::SignatureEncoding { expected: "base64" })?;
     let sig =
-        ed25519_dalek::Signature::from_slice(&sig).map_err(|_| "the signature is not Ed25519")?;
+        ed25519_dalek::Signature::from_slice(&sig).map_err(|_| RecordError::SignatureEncoding {
+            expected: "Ed25519",
+        })?;
     Ok(Unsealed {
         message: pae(&envelope.payload_type, &payload),
         payload,
@@ -792,57 +874,64 @@ pub(crate) fn unseal(line: &[u8]) -> std::result::Result<Unsealed, String> {
 impl Unsealed {
     /// Checks the signature with `key` (strictly: no small-order or
     /// non-canonical components).
-    pub(crate) fn check(&self, key: &VerifyingKey) -> std::result::Result<(), String> {
+    pub(crate) fn check(&self, key: &VerifyingKey) -> std::result::Result<(), RecordError> {
         key.verify_strict(&self.message, &self.signature)
             .map_err(|_| match &self.keyid {
                 // A record sealed by another key names that key; the name is
                 // not authenticated, but either way the record is not this
                 // log's.
-                Some(other) if *other != key_id(key) && *other != legacy_key_id(key) => format!(
-                    "sealed by another key ({}), not the evidence key",
-                    other.chars().take(80).collect::<String>()
-                ),
-                _ => "the signature does not verify with the evidence key (forged or edited)"
-                    .to_string(),
+                Some(other) if *other != key_id(key) && *other != legacy_key_id(key) => {
+                    RecordError::OtherKey {
+                        keyid: other.clone(),
+                    }
+                }
+                _ => RecordError::BadSignature,
             })
     }
 
     /// Reads the statement of a record whose signature was checked.
-    pub(crate) fn read(self, index: usize, line: &[u8]) -> std::result::Result<Record, String> {
+    pub(crate) fn read(
+        self,
+        index: usize,
+        line: &[u8],
+    ) -> std::result::Result<Record, RecordError> {
         let statement: RawStatement = crate::json::from_slice(&self.payload)
-            .map_err(|e| format!("not an in-toto statement: {e}"))?;
+            .map_err(|e| RecordError::statement(format!("not an in-toto statement: {e}")))?;
         if statement.statement_type != STATEMENT_TYPE {
-            return Err(format!("statement _type {:?}", statement.statement_type));
+            return Err(RecordError::statement(format!(
+                "statement _type {:?}",
+                statement.statement_type
+            )));
         }
         let [subject] = <[crate::bundle::Subject; 1]>::try_from(statement.subject)
-            .map_err(|_| "a record must have exactly one subject".to_string())?;
+            .map_err(|_| RecordError::statement("a record must have exactly one subject"))?;
         let sha256 = subject
             .digest
             .get("sha256")
             .cloned()
-            .ok_or("the subject has no sha256 digest")?;
+            .ok_or_else(|| RecordError::statement("the subject has no sha256 digest"))?;
         let mut predicate = statement.predicate;
         let clock = match &mut predicate {
             Value::Object(fields) => match fields.remove(TIME_SOURCE_KEY) {
                 None => TimeSource::System,
                 Some(Value::String(s)) if s == "test" => TimeSource::Test,
                 Some(other) => {
-                    return Err(format!(
+                    return Err(RecordError::statement(format!(
                         "the predicate's {TIME_SOURCE_KEY} must be \"test\" when present, not {}",
                         other.to_string().chars().take(40).collect::<String>()
-                    ));
+                    )));
                 }
             },
-            _ => return Err("the predicate is not a JSON object".into()),
+            _ => return Err(RecordError::statement("the predicate is not a JSON object")),
         };
         let binding = match &mut predicate {
             Value::Object(fields) => match fields.remove(LOG_BINDING_KEY) {
                 None => None,
-                Some(value) => {
-                    Some(serde_json::from_value::<LogBinding>(value).map_err(|e| {
-                        format!("the predicate's {LOG_BINDING_KEY} is malformed: {e}")
-                    })?)
-                }
+                Some(value) => Some(serde_json::from_value::<LogBinding>(value).map_err(|e| {
+                    RecordError::statement(format!(
+                        "the predicate's {LOG_BINDING_KEY} is malformed: {e}"
+                    ))
+                })?),
             },
             _ => None,
         };
@@ -865,7 +954,11 @@ impl Unsealed {
 /// statement with one subject and a predicate of a known type. Errors are
 /// reasons for the audit report; a record sealed by another key is named
 /// with that key's id.
-pub fn open(index: usize, line: &[u8], key: &VerifyingKey) -> std::result::Result<Record, String> {
+pub fn open(
+    index: usize,
+    line: &[u8],
+    key: &VerifyingKey,
+) -> std::result::Result<Record, RecordError> {
     let unsealed = unseal(line)?;
     unsealed.check(key)?;
     unsealed.read(index, line)
@@ -982,13 +1075,17 @@ mod tests {
         let mut forged = statement(&marked);
         forged["predicate"]["timeSource"] = Value::String("system".into());
         let line = signed_line(&forged, &key);
-        let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
+        let why = open(0, line.as_bytes(), &key.verifying_key())
+            .unwrap_err()
+            .to_string();
         assert!(why.contains("timeSource"), "{why}");
         // A predicate that is not an object is no record of ours (serde
         // would read an array into the struct field by field).
         forged["predicate"] = serde_json::json!(["prod", "2031-01-01T00:00:00Z", null]);
         let line = signed_line(&forged, &key);
-        let why = open(0, line.as_bytes(), &key.verifying_key()).unwrap_err();
+        let why = open(0, line.as_bytes(), &key.verifying_key())
+            .unwrap_err()
+            .to_string();
         assert!(why.contains("not a JSON object"), "{why}");
     }
 
@@ -1007,8 +1104,14 @@ mod tests {
         let other = SigningKey::from_bytes(&[4u8; 32]);
         let foreign = seal(&record, &other).unwrap();
         let why = open(1, foreign.as_bytes(), &key.verifying_key()).unwrap_err();
+        assert_eq!(
+            why,
+            RecordError::OtherKey {
+                keyid: key_id(&other.verifying_key())
+            }
+        );
         assert!(
-            why.contains(&format!(
+            why.to_string().contains(&format!(
                 "sealed by another key ({})",
                 key_id(&other.verifying_key())
             )),
@@ -1019,7 +1122,8 @@ mod tests {
         let at = line.find("payload\":\"").unwrap() + 12;
         bytes[at] = if bytes[at] == b'e' { b'f' } else { b'e' };
         let why = open(2, &bytes, &key.verifying_key()).unwrap_err();
-        assert!(why.contains("forged or edited"), "{why}");
+        assert_eq!(why, RecordError::BadSignature);
+        assert!(why.to_string().contains("forged or edited"), "{why}");
         assert!(open(2, b"{}", &key.verifying_key()).is_err());
     }
 

@@ -642,25 +642,39 @@ impl Recorder {
         else {
             return Ok((None, None));
         };
+        let verified = index.point.frontier.size();
+        let removed = |what: String| Error::Tampered {
+            log: self.location(),
+            problem: format!(
+                "{what}, but a writer holding the evidence key already verified {verified} records of the log {} here (its deploy index says so, under the key's seal): a log removed or replaced (if on purpose, remove the deploy index)",
+                index.point.origin
+            ),
+        };
+        if !self.store.is_started()? {
+            return Err(removed("holds no log".into()));
+        }
+        let extends = Some(crate::Checkpoint {
+            origin: index.point.origin.clone(),
+            size: verified,
+            root: index.point.frontier.root(),
+        });
         let Ok((resumed, check, frontier, read)) =
             crate::verify::verify_store_from(self.store.as_ref(), &key, &index.point)
         else {
-            return Ok((None, None));
+            return Ok((None, extends));
         };
         if resumed == crate::Resumed::Unsupported {
-            return Ok((None, None));
+            return Ok((None, extends));
         }
         let (Some(cp), Some(note)) = (&check.checkpoint, &check.checkpoint_note) else {
-            return Ok((None, None));
+            return Ok((None, extends));
         };
         if cp.origin != index.point.origin {
-            return Ok((None, None));
+            return Err(removed(format!(
+                "holds another log ({})",
+                cp.origin.chars().take(100).collect::<String>()
+            )));
         }
-        let extends = Some(crate::Checkpoint {
-            origin: cp.origin.clone(),
-            size: index.point.frontier.size(),
-            root: index.point.frontier.root(),
-        });
         if cp.size < index.point.frontier.size() {
             return Err(Error::Tampered {
                 log: check.location.clone(),
@@ -1233,20 +1247,27 @@ mod tests {
         assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
         assert!(e.to_string().contains("already verified"), "{e}");
 
-        // A log replaced by a new one of the same key (another origin): the
-        // index is of another log, ignored.
+        // The log removed: the index knows there was one. Refused until the
+        // index is removed too (a log removed on purpose).
         std::fs::remove_file(&log).unwrap();
         std::fs::remove_file(crate::checkpoint_path(&log)).unwrap();
+        let (r, _) = counted(dir.path());
+        let e = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-02T10:08:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+        assert!(e.to_string().contains("holds no log"), "{e}");
+        std::fs::remove_file(&index).unwrap();
         let (r, scans) = counted(dir.path());
         let d = r
-            .deploy(&Deployment::new(a, "m"), at("2026-03-02T10:08:00Z"))
+            .deploy(&Deployment::new(a, "m"), at("2026-03-02T10:09:00Z"))
             .unwrap();
         assert_eq!(d.relied_on, None);
         assert_eq!(whole_scans(&scans), 0, "a log not started is not read");
     }
 
     #[test]
-    fn a_history_rewritten_behind_the_index_is_refused_and_a_new_log_is_not() {
+    fn a_history_rewritten_or_another_log_behind_the_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("evidence.jsonl");
         let checkpoint = crate::checkpoint_path(&log);
@@ -1292,8 +1313,9 @@ mod tests {
         assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
         assert!(e.to_string().contains("not an extension"), "{e}");
 
-        // A new log of the same key in its place (another origin), longer
-        // than the index: the index is of another log, and ignored.
+        // Another log of the same key in its place (another origin, a log
+        // kept elsewhere copied over this one): refused, until the index
+        // is removed too (a log replaced on purpose).
         std::fs::remove_file(&log).unwrap();
         std::fs::remove_file(&checkpoint).unwrap();
         let fresh = recorder(dir.path());
@@ -1306,9 +1328,16 @@ mod tests {
                 ))
                 .unwrap();
         }
+        let (r, _) = counted(dir.path());
+        let e = r
+            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T12:05:00Z"))
+            .unwrap_err();
+        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+        assert!(e.to_string().contains("holds another log"), "{e}");
+        std::fs::remove_file(crate::deploy_index_path(&log)).unwrap();
         let (r, scans) = counted(dir.path());
         let d = r
-            .deploy(&Deployment::new(a, "m"), at("2026-03-01T12:05:00Z"))
+            .deploy(&Deployment::new(a, "m"), at("2026-03-01T12:06:00Z"))
             .unwrap();
         assert_eq!(d.relied_on.map(|(_, passed)| passed), Some(true));
         assert_eq!(whole_scans(&scans), 1);

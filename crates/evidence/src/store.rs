@@ -195,6 +195,13 @@ pub trait EvidenceStore {
         None
     }
 
+    /// What names the log for a deploy index kept apart from it
+    /// ([`crate::Recorder::with_deploy_index_dir`]): the same for every
+    /// spelling of the location that reaches the same log.
+    fn index_name(&self) -> String {
+        self.location()
+    }
+
     /// The writer's deploy index kept with the log, if the store keeps one
     /// and one is there (never trusted: the caller opens it with the key).
     fn load_deploy_index(&self) -> Result<Option<Vec<u8>>> {

@@ -249,7 +249,10 @@ pub(crate) fn verify_store_from(
 fn open_batch(
     batch: &[Waiting],
     key: &VerifyingKey,
-) -> Vec<(Hash, std::result::Result<Record, String>)> {
+) -> Vec<(
+    Hash,
+    std::result::Result<Record, crate::record::RecordError>,
+)> {
     let unsealed: Vec<_> = batch.iter().map(|(_, bytes, _, _)| unseal(bytes)).collect();
     let decoded: Vec<_> = unsealed.iter().filter_map(|u| u.as_ref().ok()).collect();
     let messages: Vec<&[u8]> = decoded.iter().map(|u| u.message.as_slice()).collect();
@@ -384,7 +387,10 @@ impl Verifier<'_, '_> {
     /// Opens the waiting records in parallel, then takes them in order.
     fn flush(&mut self) -> Result<()> {
         let key = self.key;
-        let opened: Vec<(Hash, std::result::Result<Record, String>)> = self
+        let opened: Vec<(
+            Hash,
+            std::result::Result<Record, crate::record::RecordError>,
+        )> = self
             .chunk
             .par_chunks(BATCH)
             .flat_map_iter(|batch| open_batch(batch, key))
@@ -404,7 +410,7 @@ impl Verifier<'_, '_> {
         index: Option<u64>,
         stored_hash: Option<Vec<u8>>,
         leaf: Hash,
-        record: std::result::Result<Record, String>,
+        record: std::result::Result<Record, crate::record::RecordError>,
     ) -> Result<()> {
         let n = position + 1;
         if let Some(index) = index.filter(|i| *i != position) {

@@ -758,6 +758,19 @@ impl EvidenceStore for PgStore {
         self.scan_at(0, visit)
     }
 
+    fn index_name(&self) -> String {
+        // The server and the database, whatever the URI's spelling (scheme,
+        // default port, parameters, role, password).
+        let host = match &self.spec.host {
+            uri::Host::Tcp(name) => format!("tcp {}", name.to_ascii_lowercase()),
+            uri::Host::Socket(dir) => format!("socket {}", dir.display()),
+        };
+        format!(
+            "postgres {host} port {} database {}",
+            self.spec.port, self.spec.dbname
+        )
+    }
+
     fn resume_point(&self) -> Option<crate::ResumePoint> {
         let last = self.last_point.lock().ok()?;
         last.as_ref().map(|(origin, frontier)| crate::ResumePoint {

@@ -45,7 +45,7 @@ fn evidence_records_with_a_repeated_key_are_refused() {
         "cd".repeat(32)
     ));
     let err = open(1, sealed_line(twice.as_bytes(), &key).as_bytes(), &public).unwrap_err();
-    assert_names(&err, "sha256", "$.subject[0].digest");
+    assert_names(&err.to_string(), "sha256", "$.subject[0].digest");
     // In the envelope around it.
     let envelope = good.replacen(
         r#""payloadType""#,
@@ -53,5 +53,5 @@ fn evidence_records_with_a_repeated_key_are_refused() {
         1,
     );
     let err = open(2, envelope.as_bytes(), &public).unwrap_err();
-    assert_names(&err, "payloadType", "$");
+    assert_names(&err.to_string(), "payloadType", "$");
 }
