@@ -331,13 +331,7 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_witnesses() {
         out.contains("witnessed: 4 records under the policy's quorum"),
         "{out}"
     );
-    db.superuser()
-        .batch_execute(
-            "SET session_replication_role = replica; \
-             DELETE FROM modelseal_evidence.records WHERE leaf_index >= 2; \
-             DELETE FROM modelseal_evidence.checkpoints WHERE tree_size > 2",
-        )
-        .unwrap();
+    db.delete_as_owner(2);
     // Without witnesses, nothing shows.
     assert_eq!(db.verify().0, 0);
     let (code, out) = with_policy("verify");
@@ -388,13 +382,7 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_next_deployment() {
     }
     let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
     assert_eq!(kept.len(), 1, "one index, for this database: {kept:?}");
-    db.superuser()
-        .batch_execute(
-            "SET session_replication_role = replica; \
-             DELETE FROM modelseal_evidence.records WHERE leaf_index >= 2; \
-             DELETE FROM modelseal_evidence.checkpoints WHERE tree_size > 2",
-        )
-        .unwrap();
+    db.delete_as_owner(2);
     assert_eq!(db.verify().0, 0, "whole, the log left is consistent");
     let out = deploy("m4");
     let err = String::from_utf8_lossy(&out.stderr);
@@ -404,13 +392,7 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_next_deployment() {
     assert!(!err.contains(&password), "{err}");
     // Every row deleted: a deployment would start a new log; the index
     // knows there was one.
-    db.superuser()
-        .batch_execute(
-            "SET session_replication_role = replica; \
-             DELETE FROM modelseal_evidence.records; \
-             DELETE FROM modelseal_evidence.checkpoints",
-        )
-        .unwrap();
+    db.delete_as_owner(0);
     let out = deploy("m5");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
@@ -418,6 +400,24 @@ fn an_owner_deleting_the_newest_rows_is_caught_by_the_next_deployment() {
 }
 
 impl Db {
+    /// What a table owner can do behind the triggers' back: delete the
+    /// records from leaf `from` on and the checkpoints that cover them
+    /// (every checkpoint when `from` is 0: no log is left).
+    fn delete_as_owner(&self, from: u64) {
+        let checkpoints = if from == 0 {
+            String::new()
+        } else {
+            format!(" WHERE tree_size > {from}")
+        };
+        self.superuser()
+            .batch_execute(&format!(
+                "SET session_replication_role = replica; \
+                 DELETE FROM modelseal_evidence.records WHERE leaf_index >= {from}; \
+                 DELETE FROM modelseal_evidence.checkpoints{checkpoints}"
+            ))
+            .unwrap();
+    }
+
     /// `evidence verify --snapshot` under `policy` as the reader role: the
     /// cosignatures kept in the database, no witness asked.
     fn verify_kept(&self, policy: &Path) -> (i32, String) {

@@ -378,6 +378,26 @@ impl FileLog {
         Ok((cp.origin, frontier, cp.size))
     }
 
+    /// Hands every line left in `lines` to `visit`, as a scan does.
+    fn visit_lines(
+        &self,
+        lines: &mut Lines,
+        visit: &mut dyn FnMut(ScanItem<'_>) -> Result<()>,
+    ) -> Result<()> {
+        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
+            visit(match line {
+                Line::Complete(bytes) => ScanItem::Record {
+                    bytes,
+                    index: None,
+                    leaf_hash: None,
+                },
+                Line::Oversized(len) => ScanItem::Oversized { len },
+                Line::Torn(len) => ScanItem::Torn { len },
+            })?;
+        }
+        Ok(())
+    }
+
     /// Replaces the checkpoint durably: written beside it and flushed,
     /// renamed over it, and the directory flushed.
     fn write_checkpoint(&self, cp: &Checkpoint, key: &dyn crate::SealKey) -> Result<String> {
@@ -462,17 +482,7 @@ impl EvidenceStore for FileLog {
         };
         let note = self.read_checkpoint()?;
         visit(ScanItem::Checkpoint(note.as_deref()))?;
-        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
-            visit(match line {
-                Line::Complete(bytes) => ScanItem::Record {
-                    bytes,
-                    index: None,
-                    leaf_hash: None,
-                },
-                Line::Oversized(len) => ScanItem::Oversized { len },
-                Line::Torn(len) => ScanItem::Torn { len },
-            })?;
-        }
+        self.visit_lines(&mut lines, visit)?;
         drop(lock);
         Ok(())
     }
@@ -525,17 +535,7 @@ impl EvidenceStore for FileLog {
             reader: BufReader::with_capacity(1 << 16, file),
             buf: Vec::new(),
         };
-        while let Some(line) = lines.next().map_err(|e| Error::io(&self.path, e))? {
-            visit(match line {
-                Line::Complete(bytes) => ScanItem::Record {
-                    bytes,
-                    index: None,
-                    leaf_hash: None,
-                },
-                Line::Oversized(len) => ScanItem::Oversized { len },
-                Line::Torn(len) => ScanItem::Torn { len },
-            })?;
-        }
+        self.visit_lines(&mut lines, visit)?;
         if identity(&self.path) != Some(before) {
             return Err(changed());
         }

@@ -1266,29 +1266,35 @@ mod tests {
         assert_eq!(whole_scans(&scans), 0, "a log not started is not read");
     }
 
+    /// A log holding a passed, then a failed verification of model `a`,
+    /// its writer, and the log and checkpoint as they were between the two.
+    fn passed_then_failed(dir: &std::path::Path, a: &str) -> (Recorder, Vec<u8>, Vec<u8>) {
+        let log = dir.join("evidence.jsonl");
+        let w = recorder(dir);
+        w.append(&verification(
+            a,
+            VerificationResult::Passed,
+            "2026-03-01T09:00:00Z",
+        ))
+        .unwrap();
+        let old_log = std::fs::read(&log).unwrap();
+        let old_checkpoint = std::fs::read(crate::checkpoint_path(&log)).unwrap();
+        w.append(&verification(
+            a,
+            VerificationResult::Failed,
+            "2026-03-01T09:30:00Z",
+        ))
+        .unwrap();
+        (w, old_log, old_checkpoint)
+    }
+
     #[test]
     fn a_history_rewritten_or_another_log_behind_the_index_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("evidence.jsonl");
         let checkpoint = crate::checkpoint_path(&log);
         let a = "aa".repeat(32);
-        let w = recorder(dir.path());
-        w.append(&verification(
-            &a,
-            VerificationResult::Passed,
-            "2026-03-01T09:00:00Z",
-        ))
-        .unwrap();
-        let (old_log, old_checkpoint) = (
-            std::fs::read(&log).unwrap(),
-            std::fs::read(&checkpoint).unwrap(),
-        );
-        w.append(&verification(
-            &a,
-            VerificationResult::Failed,
-            "2026-03-01T09:30:00Z",
-        ))
-        .unwrap();
+        let (w, old_log, old_checkpoint) = passed_then_failed(dir.path(), &a);
         w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
             .unwrap();
         // The failed verification cut away, then the log grown again past
@@ -1506,23 +1512,7 @@ mod tests {
         let log = dir.path().join("evidence.jsonl");
         let checkpoint = crate::checkpoint_path(&log);
         let a = "aa".repeat(32);
-        let w = recorder(dir.path());
-        w.append(&verification(
-            &a,
-            VerificationResult::Passed,
-            "2026-03-01T09:00:00Z",
-        ))
-        .unwrap();
-        let (old_log, old_checkpoint) = (
-            std::fs::read(&log).unwrap(),
-            std::fs::read(&checkpoint).unwrap(),
-        );
-        w.append(&verification(
-            &a,
-            VerificationResult::Failed,
-            "2026-03-01T09:30:00Z",
-        ))
-        .unwrap();
+        let (_, old_log, old_checkpoint) = passed_then_failed(dir.path(), &a);
         // After the deployment decided on the failed verification, someone
         // with file access puts back the log of one record ago.
         let (l, c) = (log.clone(), checkpoint.clone());

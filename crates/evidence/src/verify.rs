@@ -151,30 +151,12 @@ pub(crate) fn verify_store_to_end<'a>(
     extends: Option<Checkpoint>,
     visit: Option<&'a mut dyn FnMut(&Record)>,
 ) -> Result<(LogCheck, Frontier, u64)> {
-    let mut v = Verifier {
-        key,
-        older: None,
-        keep: options.keep_records,
-        keep_leaves: options.keep_leaves,
-        copy_to: options.copy_to,
-        visit,
-        crash_tail: store.may_have_uncheckpointed_tail(),
-        check: LogCheck {
-            location: store.location(),
-            ..LogCheck::default()
-        },
-        frontier: Frontier::new(),
-        beyond: None,
-        chunk: Vec::new(),
-        seen: 0,
-        read: 0,
-        pending: 0,
-        bound_seen: false,
-        latest: None,
-        now: options.now,
-        unhashable: false,
-        older_matched: None,
-    };
+    let mut v = Verifier::new(store, key, None);
+    v.keep = options.keep_records;
+    v.keep_leaves = options.keep_leaves;
+    v.copy_to = options.copy_to;
+    v.visit = visit;
+    v.now = options.now;
     if let Some(older) = options.older {
         match open_log_checkpoint(older, key) {
             Ok(cp) => {
@@ -209,31 +191,8 @@ pub(crate) fn verify_store_from(
     key: &VerifyingKey,
     from: &crate::ResumePoint,
 ) -> Result<(crate::Resumed, LogCheck, Frontier, u64)> {
-    let mut v = Verifier {
-        key,
-        older: None,
-        keep: true,
-        keep_leaves: false,
-        copy_to: None,
-        visit: None,
-        crash_tail: store.may_have_uncheckpointed_tail(),
-        check: LogCheck {
-            location: store.location(),
-            ..LogCheck::default()
-        },
-        frontier: from.frontier.clone(),
-        beyond: None,
-        chunk: Vec::new(),
-        seen: from.frontier.size(),
-        read: from.offset,
-        pending: 0,
-        // An index is only made after an append, which binds its record.
-        bound_seen: true,
-        latest: None,
-        now: None,
-        unhashable: false,
-        older_matched: None,
-    };
+    let mut v = Verifier::new(store, key, Some(from));
+    v.keep = true;
     let resumed = store.scan_from(from, &mut |item| v.item(item))?;
     v.flush()?;
     let (frontier, read) = (v.frontier.clone(), v.read);
@@ -312,6 +271,42 @@ struct Verifier<'a, 'k> {
     /// A record could not be hashed (too long), so no root can be computed.
     unhashable: bool,
     older_matched: Option<bool>,
+}
+
+impl<'a, 'k> Verifier<'a, 'k> {
+    /// A verifier of the log in `store`, from its start or from `from`
+    /// (records verified before: a deploy index is only made after an
+    /// append, which binds its record), keeping nothing.
+    fn new(
+        store: &dyn EvidenceStore,
+        key: &'k VerifyingKey,
+        from: Option<&crate::ResumePoint>,
+    ) -> Self {
+        Verifier {
+            key,
+            older: None,
+            keep: false,
+            keep_leaves: false,
+            copy_to: None,
+            visit: None,
+            crash_tail: store.may_have_uncheckpointed_tail(),
+            check: LogCheck {
+                location: store.location(),
+                ..LogCheck::default()
+            },
+            frontier: from.map(|f| f.frontier.clone()).unwrap_or_default(),
+            beyond: None,
+            chunk: Vec::new(),
+            seen: from.map_or(0, |f| f.frontier.size()),
+            read: from.map_or(0, |f| f.offset),
+            pending: 0,
+            bound_seen: from.is_some(),
+            latest: None,
+            now: None,
+            unhashable: false,
+            older_matched: None,
+        }
+    }
 }
 
 impl Verifier<'_, '_> {
