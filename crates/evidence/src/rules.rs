@@ -1302,44 +1302,31 @@ mod tests {
         // itself): it is not the history the index covers.
         std::fs::write(&log, &old_log).unwrap();
         std::fs::write(&checkpoint, &old_checkpoint).unwrap();
-        let again = recorder(dir.path());
-        for _ in 0..3 {
-            again
-                .append(&verification(
-                    &a,
-                    VerificationResult::Passed,
-                    "2026-03-01T11:00:00Z",
-                ))
-                .unwrap();
-        }
-        let (r, _) = counted(dir.path());
-        let e = r
-            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T11:05:00Z"))
-            .unwrap_err();
-        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
-        assert!(e.to_string().contains("not an extension"), "{e}");
+        let append_passed = |records: usize, time: &str| {
+            let w = recorder(dir.path());
+            for _ in 0..records {
+                w.append(&verification(&a, VerificationResult::Passed, time))
+                    .unwrap();
+            }
+        };
+        let refused = |time: &str, why: &str| {
+            let (r, _) = counted(dir.path());
+            let e = r
+                .deploy(&Deployment::new(a.clone(), "m"), at(time))
+                .unwrap_err();
+            assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
+            assert!(e.to_string().contains(why), "{e}");
+        };
+        append_passed(3, "2026-03-01T11:00:00Z");
+        refused("2026-03-01T11:05:00Z", "not an extension");
 
         // Another log of the same key in its place (another origin, a log
         // kept elsewhere copied over this one): refused, until the index
         // is removed too (a log replaced on purpose).
         std::fs::remove_file(&log).unwrap();
         std::fs::remove_file(&checkpoint).unwrap();
-        let fresh = recorder(dir.path());
-        for _ in 0..5 {
-            fresh
-                .append(&verification(
-                    &a,
-                    VerificationResult::Passed,
-                    "2026-03-01T12:00:00Z",
-                ))
-                .unwrap();
-        }
-        let (r, _) = counted(dir.path());
-        let e = r
-            .deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T12:05:00Z"))
-            .unwrap_err();
-        assert_eq!(e.class(), modelseal_core::ErrorClass::Tampered, "{e}");
-        assert!(e.to_string().contains("holds another log"), "{e}");
+        append_passed(5, "2026-03-01T12:00:00Z");
+        refused("2026-03-01T12:05:00Z", "holds another log");
         std::fs::remove_file(crate::deploy_index_path(&log)).unwrap();
         let (r, scans) = counted(dir.path());
         let d = r

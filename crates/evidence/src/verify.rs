@@ -112,38 +112,17 @@ pub fn verify_store(
     key: &VerifyingKey,
     options: VerifyOptions<'_>,
 ) -> Result<LogCheck> {
-    verify_store_extending(store, key, options, None)
+    verify_store_to_end(store, key, options, None, None).map(|(check, _, _)| check)
 }
 
-/// [`verify_store`], and the log must also extend `extends` (the size and
-/// root a writer holding the key verified before): a log that does not is
-/// a problem, as with an older checkpoint given.
-pub(crate) fn verify_store_extending(
-    store: &dyn EvidenceStore,
-    key: &VerifyingKey,
-    options: VerifyOptions<'_>,
-    extends: Option<Checkpoint>,
-) -> Result<LogCheck> {
-    verify_store_visiting(store, key, options, extends, None)
-}
-
-/// [`verify_store_extending`], handing each record that opens to `visit`
-/// in log order (the records beyond the checkpoint a killed writer left
-/// included), so that a caller can take what it needs from a log of any
-/// length without keeping its records.
-pub(crate) fn verify_store_visiting<'a>(
-    store: &dyn EvidenceStore,
-    key: &VerifyingKey,
-    options: VerifyOptions<'a>,
-    extends: Option<Checkpoint>,
-    visit: Option<&'a mut dyn FnMut(&Record)>,
-) -> Result<LogCheck> {
-    verify_store_to_end(store, key, options, extends, visit).map(|(check, _, _)| check)
-}
-
-/// [`verify_store_visiting`], and where the records end: the frontier over
-/// every record read (those beyond the checkpoint included) and the offset
-/// after them.
+/// [`verify_store`], and: the log must also extend `extends` (the size and
+/// root a writer holding the key verified before; a log that does not is a
+/// problem, as with an older checkpoint given); each record that opens is
+/// handed to `visit` in log order (the records beyond the checkpoint a
+/// killed writer left included), so that a caller can take what it needs
+/// from a log of any length without keeping its records. Returns the check
+/// and where the records end: the frontier over every record read (those
+/// beyond the checkpoint included) and the offset after them.
 pub(crate) fn verify_store_to_end<'a>(
     store: &dyn EvidenceStore,
     key: &VerifyingKey,
