@@ -443,8 +443,8 @@ pub fn run_proof(
     });
     let (note, size) = match &covering {
         Some(note) => {
-            let cp =
-                modelseal::evidence::open_log_checkpoint(note, &key).map_err(Error::Evidence)?;
+            let cp = modelseal::evidence::open_log_checkpoint(note, &key)
+                .map_err(|e| Error::Evidence(e.to_string()))?;
             (note.as_str(), cp.size)
         }
         None => (state.note, state.checkpoint.size),

@@ -36,7 +36,7 @@ pub use export::{EXPORTED_LOG, export_log};
 pub use inputs::{ExportedInput, INPUTS_DIR, InputOutcome, MAX_INPUT, export_inputs, named_inputs};
 pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, deploy_index_path, verify_log};
-pub use note::{Checkpoint, verifier_key};
+pub use note::{Checkpoint, CheckpointError, verifier_key};
 pub use origin::open_log_checkpoint;
 pub(crate) use record::seal_bound;
 pub use record::{

@@ -8,7 +8,7 @@
 //! SHA-256 of its raw 32 bytes instead (0.1.0 with no log id); they keep
 //! their origins, and are read as they are.
 
-use super::note::{Checkpoint, open_checkpoint};
+use super::note::{Checkpoint, CheckpointError, open_checkpoint};
 use crate::{Error, Result};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest, Sha256};
@@ -50,16 +50,17 @@ pub fn new_origin(key: &VerifyingKey) -> Result<String> {
 
 /// Whether `origin` names a log sealed by `key`: the 0.1.0 form or the
 /// per-log form, nothing else.
-pub fn check_origin(origin: &str, key: &VerifyingKey) -> std::result::Result<(), String> {
+pub fn check_origin(origin: &str, key: &VerifyingKey) -> std::result::Result<(), CheckpointError> {
     let prefix = key_origin(key);
     let legacy = legacy_key_origin(key);
     let Some(rest) = origin
         .strip_prefix(&prefix)
         .or_else(|| origin.strip_prefix(&legacy))
     else {
-        return Err(format!(
-            "the checkpoint's origin {origin:?} is not that of a log sealed by this key ({prefix}/...)"
-        ));
+        return Err(CheckpointError::OtherKey {
+            origin: origin.to_string(),
+            prefix,
+        });
     };
     let per_log = rest.strip_prefix('/').is_some_and(|id| {
         id.len() == LOG_ID_HEX && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
@@ -67,9 +68,9 @@ pub fn check_origin(origin: &str, key: &VerifyingKey) -> std::result::Result<(),
     if rest.is_empty() || per_log {
         Ok(())
     } else {
-        Err(format!(
-            "the checkpoint's origin {origin:?} is not a modelseal log identity"
-        ))
+        Err(CheckpointError::NotLogIdentity {
+            origin: origin.to_string(),
+        })
     }
 }
 
@@ -79,7 +80,7 @@ pub fn check_origin(origin: &str, key: &VerifyingKey) -> std::result::Result<(),
 pub fn open_log_checkpoint(
     note: &str,
     key: &VerifyingKey,
-) -> std::result::Result<Checkpoint, String> {
+) -> std::result::Result<Checkpoint, CheckpointError> {
     let origin = note.split('\n').next().unwrap_or_default();
     check_origin(origin, key)?;
     open_checkpoint(note, origin, key)

@@ -263,7 +263,7 @@ fn proof_from(old: u64, leaves: &[Hash], size: u64) -> Vec<Hash> {
 /// every cosignature line kept as given (they are checked against a policy
 /// later).
 fn open_cosigned(note: &str, key: &VerifyingKey) -> Result<(Checkpoint, Vec<Cosigned>), String> {
-    let cp = modelseal_evidence::open_log_checkpoint(note, key)?;
+    let cp = modelseal_evidence::open_log_checkpoint(note, key).map_err(|e| e.to_string())?;
     let (_, lines) = split_note(note)?;
     let kept = lines
         .iter()

@@ -482,7 +482,11 @@ impl PgStore {
     /// Opens the latest checkpoint read from the database: its signature
     /// is checked unless these exact bytes are the ones this store signed
     /// or checked last.
-    fn open_head(&self, note: &str, key: &VerifyingKey) -> std::result::Result<Checkpoint, String> {
+    fn open_head(
+        &self,
+        note: &str,
+        key: &VerifyingKey,
+    ) -> std::result::Result<Checkpoint, crate::CheckpointError> {
         if let Ok(last) = self.last_head.lock()
             && let Some((known, cp)) = last.as_ref()
             && known == note
