@@ -121,8 +121,8 @@ pub(crate) struct DeployIndex {
 }
 
 impl DeployIndex {
-    /// An index of no records yet, not yet placed: its point is set when
-    /// it is saved.
+    /// An index of no records yet, not yet placed: its point is set once
+    /// the records it takes in are verified.
     pub fn unplaced() -> Self {
         DeployIndex {
             point: ResumePoint {

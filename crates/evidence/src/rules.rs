@@ -262,12 +262,13 @@ struct Found {
 
 /// What a deployment's decision rests on: the latest verification of each
 /// model, the record it names and any failed verification of the model
-/// after it, over the log up to `point`.
+/// after it, over the log up to the index's point.
 struct Decision<'n> {
     model: String,
     named: Option<&'n str>,
-    point: ResumePoint,
-    verifications: DeployIndex,
+    /// The latest verification of each model, up to its point: the deploy
+    /// index saved once the deployment is appended.
+    index: DeployIndex,
     found: Option<Found>,
     failed_after: Option<String>,
 }
@@ -275,7 +276,7 @@ struct Decision<'n> {
 impl Decision<'_> {
     /// Takes in the next record of the log.
     fn take(&mut self, r: &Record) {
-        self.verifications.take([r]);
+        self.index.take([r]);
         let verification = match &r.predicate {
             Predicate::Verification(v) => {
                 Some(v.verification_result != record::VerificationResult::Failed)
@@ -303,10 +304,7 @@ impl Decision<'_> {
     /// the one named cannot be.
     fn relied(&self, deployment: &Deployment) -> Result<Option<(String, bool)>, DeployError> {
         let Some(given) = &deployment.verification else {
-            return Ok(self
-                .verifications
-                .relied_on(&self.model, None)
-                .unwrap_or_default());
+            return Ok(self.index.relied_on(&self.model, None).unwrap_or_default());
         };
         let Some(found) = &self.found else {
             return Err(DeployError::NoSuchRecord {
@@ -333,10 +331,25 @@ impl Decision<'_> {
         }
         Ok(Some((found.digest.clone(), passed)))
     }
+}
 
-    /// The deploy index it makes (placed when saved).
-    fn into_index(self) -> DeployIndex {
-        self.verifications
+/// Whether a deployment may go on from the records read after a point:
+/// read from there, verified, and nothing beyond the checkpoint (a killed
+/// writer's record, a torn line: the whole log decides then).
+fn goes_on(resumed: crate::Resumed, check: &crate::LogCheck) -> bool {
+    resumed == crate::Resumed::Read
+        && check.ok()
+        && check.repairs.is_empty()
+        && check.pending_records.is_empty()
+}
+
+/// The tree a writer verified up to `point`, as a checkpoint the log must
+/// extend.
+fn tree_of(point: &ResumePoint) -> crate::Checkpoint {
+    crate::Checkpoint {
+        origin: point.origin.clone(),
+        size: point.frontier.size(),
+        root: point.frontier.root(),
     }
 }
 
@@ -425,30 +438,26 @@ impl Recorder {
         // verified and taken into the decision, which is made again.
         for _ in 0..DEPLOY_ATTEMPTS {
             let relied = decision.relied(deployment)?;
-            let at = decision.point.frontier.size();
+            let at = decision.index.point.frontier.size();
             if let Some(digest) =
-                self.append_deployment(deployment, relied.as_ref(), now, &decision.point)?
+                self.append_deployment(deployment, relied.as_ref(), now, &decision.index.point)?
             {
-                self.save_index(decision.into_index(), at + 1);
+                self.save_index(decision.index, at + 1);
                 return Ok(Deployed {
                     digest,
                     relied_on: relied,
                 });
             }
-            decision = match self.catch_up(&decision.point)? {
+            decision = match self.catch_up(&decision.index.point)? {
                 Some((records, point)) => {
                     for r in &records {
                         decision.take(r);
                     }
-                    decision.point = point;
+                    decision.index.point = point;
                     decision
                 }
                 None => {
-                    let verified = crate::Checkpoint {
-                        origin: decision.point.origin.clone(),
-                        size: decision.point.frontier.size(),
-                        root: decision.point.frontier.root(),
-                    };
+                    let verified = tree_of(&decision.index.point);
                     self.decide(deployment, named, Some(verified))?
                 }
             };
@@ -488,8 +497,7 @@ impl Recorder {
             return Ok(Decision {
                 model: deployment.model.clone(),
                 named,
-                point: index.point.clone(),
-                verifications: index,
+                index,
                 found,
                 failed_after: None,
             });
@@ -497,12 +505,7 @@ impl Recorder {
         let mut decision = Decision {
             model: deployment.model.clone(),
             named,
-            point: ResumePoint {
-                origin: String::new(),
-                frontier: crate::merkle::Frontier::new(),
-                offset: 0,
-            },
-            verifications: DeployIndex::unplaced(),
+            index: DeployIndex::unplaced(),
             found: None,
             failed_after: None,
         };
@@ -517,7 +520,7 @@ impl Recorder {
             Some(&mut |r: &Record| decision.take(r)),
         )?;
         tampered(&check)?;
-        decision.point = ResumePoint {
+        decision.index.point = ResumePoint {
             origin: check.checkpoint.map(|cp| cp.origin).unwrap_or_default(),
             frontier: end,
             offset: read,
@@ -543,11 +546,7 @@ impl Recorder {
         {
             return Err(cut_back(&check.location, size));
         }
-        if resumed != crate::Resumed::Read
-            || !check.ok()
-            || !check.repairs.is_empty()
-            || !check.pending_records.is_empty()
-        {
+        if !goes_on(resumed, &check) {
             return Ok(None);
         }
         if let (Some(cp), Some(note)) = (&check.checkpoint, &check.checkpoint_note) {
@@ -653,11 +652,7 @@ impl Recorder {
         if !self.store.is_started()? {
             return Err(removed("holds no log".into()));
         }
-        let extends = Some(crate::Checkpoint {
-            origin: index.point.origin.clone(),
-            size: verified,
-            root: index.point.frontier.root(),
-        });
+        let extends = Some(tree_of(&index.point));
         let Ok((resumed, check, frontier, read)) =
             crate::verify::verify_store_from(self.store.as_ref(), &key, &index.point)
         else {
@@ -685,13 +680,7 @@ impl Recorder {
                 ),
             });
         }
-        // Only a log read from the index's point on, verified, and with
-        // nothing beyond its checkpoint, goes on from the index.
-        if resumed != crate::Resumed::Read
-            || !check.ok()
-            || !check.repairs.is_empty()
-            || !check.pending_records.is_empty()
-        {
+        if !goes_on(resumed, &check) {
             return Ok((None, extends));
         }
         self.store.adopt(note, &cp.origin, &frontier);
