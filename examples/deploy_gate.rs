@@ -43,7 +43,7 @@ fn gate(
     );
     let outcome = gate.verify(request, &|_: u64| {})?;
     if outcome.is_verified() {
-        let subject = outcome.subject.as_ref().map(|s| s.sha256.as_str());
+        let subject = outcome.subject.as_ref().map(|s| &*s.sha256);
         eprintln!(
             "deploy: {} (sha256:{})",
             model.display(),

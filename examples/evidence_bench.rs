@@ -37,7 +37,7 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
     let sha256 = format!("{model:064x}");
     let cite = ResourceRef::of_bytes(format!("model-{model}.sig"), model.to_string().as_bytes());
     let predicate = match i % 4 {
-        0 => Predicate::Sign(SignEvidence {
+        0 => Predicate::Sign(Box::new(SignEvidence {
             signer: SignerInfo {
                 fingerprint: Some(format!("SHA256:{}", "ab".repeat(32))),
                 algorithm: Some("ed25519".into()),
@@ -52,8 +52,8 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
             location: None,
             tool: Tool::this(),
             time,
-        }),
-        1 => Predicate::Verification(VerificationSummary {
+        })),
+        1 => Predicate::Verification(Box::new(VerificationSummary {
             verifier: VerifierInfo {
                 id: VERIFIER_ID.into(),
                 version: BTreeMap::new(),
@@ -75,19 +75,19 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
             links_outside_root: vec![],
             trusted_keys: vec![format!("SHA256:{}", "ab".repeat(32))],
             format_exceptions: vec![],
-        }),
-        2 => Predicate::Deployment(DeploymentEvidence {
+        })),
+        2 => Predicate::Deployment(Box::new(DeploymentEvidence {
             target: Some("prod".into()),
             verification: None,
             admission: None,
             time,
-        }),
-        _ => Predicate::Attachment(AttachmentEvidence {
+        })),
+        _ => Predicate::Attachment(Box::new(AttachmentEvidence {
             control: [1, 2, 3, 5, 6, 8][model % 6],
             document: DocumentRef {
                 name: format!("doc-{model}.md"),
                 uri: format!("doc-{model}.md"),
-                digest: BTreeMap::from([("sha256".into(), "cd".repeat(32))]),
+                digest: modelseal::evidence::record::Digests::from([("sha256", "cd".repeat(32))]),
                 size: 100,
             },
             reviewer: Some("lead".into()),
@@ -97,13 +97,10 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
             model: None,
             note: None,
             recorded_at: time,
-        }),
+        })),
     };
     NewRecord {
-        subject: EvidenceSubject {
-            name: format!("model-{model}"),
-            sha256,
-        },
+        subject: EvidenceSubject::new(format!("model-{model}"), sha256),
         predicate,
         clock: modelseal::clock::TimeSource::System,
     }
@@ -111,17 +108,17 @@ fn mixed(i: usize, time: jiff::Timestamp) -> NewRecord {
 
 fn record(writer: usize, i: usize) -> NewRecord {
     NewRecord {
-        subject: EvidenceSubject {
-            name: format!("bench-model-{writer}-{i}"),
-            sha256: format!("{:064x}", writer * 10_000_000 + i),
-        },
-        predicate: Predicate::Deployment(DeploymentEvidence {
+        subject: EvidenceSubject::new(
+            format!("bench-model-{writer}-{i}"),
+            format!("{:064x}", writer * 10_000_000 + i),
+        ),
+        predicate: Predicate::Deployment(Box::new(DeploymentEvidence {
             target: Some("bench".into()),
             verification: None,
             admission: None,
             // A benchmark is a program of its own: it reads the clock.
             time: modelseal::clock::Now::system(jiff::Timestamp::now()).time(),
-        }),
+        })),
         clock: modelseal::clock::TimeSource::System,
     }
 }

@@ -170,7 +170,7 @@ impl GateOutcome {
     pub fn record(&self) -> Option<NewRecord> {
         Some(NewRecord {
             subject: self.subject.clone()?,
-            predicate: Predicate::Verification(self.summary.clone()),
+            predicate: Predicate::Verification(Box::new(self.summary.clone())),
             clock: self.clock,
         })
     }
@@ -391,14 +391,17 @@ impl Gate {
         }
         let subject = match &verdict.subject {
             Some(s) => s.digest.get("sha256").map(|d| EvidenceSubject {
-                name: s.name.clone(),
-                sha256: d.to_ascii_lowercase(),
+                name: s.name.clone().into(),
+                sha256: d.to_ascii_lowercase().into(),
             }),
             None => verdict.claimed_subject.as_ref().and_then(claimed_subject),
         };
         let policy = self.policy.as_ref().map(|p| ResourceRef {
             uri: crate::evidence::record::redact_uri(&p.uri),
-            digest: Some(BTreeMap::from([("sha256".to_string(), p.sha256.clone())])),
+            digest: Some(crate::evidence::record::Digests::from([(
+                "sha256".to_string(),
+                p.sha256.clone(),
+            )])),
         });
         let mut attestations = vec![signature_ref];
         attestations.extend(bom_refs);
@@ -519,7 +522,7 @@ fn summarise(
         signer: verdict
             .signer
             .as_ref()
-            .map(|s| RecordedSigner::Info(signer_info(s))),
+            .map(|s| RecordedSigner::Info(Box::new(signer_info(s)))),
         ignored_paths: request
             .ignore_paths
             .iter()
@@ -657,8 +660,8 @@ fn claimed_subject(first: &crate::bundle::Subject) -> Option<EvidenceSubject> {
     let sha256 = first.digest.get("sha256")?.to_ascii_lowercase();
     let valid = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
     valid.then(|| EvidenceSubject {
-        name: first.name.clone(),
-        sha256,
+        name: first.name.clone().into(),
+        sha256: sha256.into(),
     })
 }
 

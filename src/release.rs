@@ -16,6 +16,7 @@ use crate::bundle::Statement;
 use crate::clock::Now;
 use crate::digest::{HashAlgorithm, HashOptions, IgnoreSet, Manifest, Method, ProgressFn};
 use crate::evidence::Recorder;
+use crate::evidence::record::Digests;
 use crate::evidence::record::{
     DatasetRef, EvidenceSubject, NewRecord, Predicate, ResourceRef, SignEvidence, SignerInfo, Tool,
 };
@@ -453,10 +454,10 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
     let record = match request.recorder {
         Some(recorder) => Some(recorder.append(&NewRecord {
             subject: EvidenceSubject {
-                name: name.clone(),
-                sha256: root.clone(),
+                name: name.clone().into(),
+                sha256: root.clone().into(),
             },
-            predicate: Predicate::Sign(SignEvidence {
+            predicate: Predicate::Sign(Box::new(SignEvidence {
                 signer: signer.clone(),
                 signature: signature_cite,
                 datasets: bom.as_ref().map(|(b, _)| bom_datasets(b)),
@@ -464,10 +465,10 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
                 base_model_refs: bom.as_ref().map(|(b, _)| base_model_refs(b)),
                 bom: bom_cites.0,
                 bom_signature: bom_cites.1,
-                location: model.location(),
+                location: model.location().map(Box::new),
                 tool: Tool::this(),
                 time: request.now.time(),
-            }),
+            })),
             clock: request.now.source(),
         })?),
         None => None,
@@ -565,7 +566,7 @@ pub fn dataset_refs(datasets: &[HashedTree]) -> Vec<DatasetRef> {
         .iter()
         .map(|d| DatasetRef {
             name: d.name.clone(),
-            digest: BTreeMap::from([("sha256".to_string(), d.sha256.root_digest_hex())]),
+            digest: Digests::from([("sha256".to_string(), d.sha256.root_digest_hex())]),
         })
         .collect()
 }
@@ -589,7 +590,7 @@ pub fn bom_datasets(bom: &Bom) -> Vec<DatasetRef> {
             if let crate::bom::types::DatasetChoice::Inline(data) = choice {
                 out.push(DatasetRef {
                     name: data.name.clone().unwrap_or_default(),
-                    digest: BTreeMap::new(),
+                    digest: Digests::new(),
                 });
             }
         }
@@ -617,11 +618,11 @@ pub fn base_model_refs(bom: &Bom) -> Vec<DatasetRef> {
 }
 
 /// `{"sha256": hex}` from a component's hashes, or nothing.
-fn sha256_of(hashes: &[crate::bom::types::Hash]) -> BTreeMap<String, String> {
+fn sha256_of(hashes: &[crate::bom::types::Hash]) -> Digests {
     hashes
         .iter()
         .find(|h| h.alg == "SHA-256")
-        .map(|h| BTreeMap::from([("sha256".to_string(), h.content.to_ascii_lowercase())]))
+        .map(|h| Digests::from([("sha256".to_string(), h.content.to_ascii_lowercase())]))
         .unwrap_or_default()
 }
 
@@ -640,7 +641,7 @@ pub fn base_models(bom: &Bom) -> Vec<String> {
 pub fn cite_sha256(uri: &Path, sha256: String) -> ResourceRef {
     ResourceRef {
         uri: uri.display().to_string(),
-        digest: Some(BTreeMap::from([("sha256".to_string(), sha256)])),
+        digest: Some(Digests::from([("sha256".to_string(), sha256)])),
     }
 }
 
@@ -854,10 +855,10 @@ pub fn write_bom(mut request: BomRequest<'_>, progress: ProgressFn<'_>) -> Resul
     let record = match request.recorder {
         Some(recorder) => Some(recorder.append(&NewRecord {
             subject: EvidenceSubject {
-                name: model_tree.name.clone(),
-                sha256: root,
+                name: model_tree.name.clone().into(),
+                sha256: root.into(),
             },
-            predicate: Predicate::Bom(BomEvidence {
+            predicate: Predicate::Bom(Box::new(BomEvidence {
                 bom: cite_sha256(&request.out, bom_sha256),
                 bom_signature: signed.as_ref().map(|(p, d)| cite_sha256(p, d.clone())),
                 serial_number: bom.serial_number.clone(),
@@ -865,10 +866,10 @@ pub fn write_bom(mut request: BomRequest<'_>, progress: ProgressFn<'_>) -> Resul
                 datasets: bom_datasets(&bom),
                 base_models: Some(base_models(&bom)),
                 base_model_refs: Some(base_model_refs(&bom)),
-                location: model.location(),
+                location: model.location().map(Box::new),
                 tool: Tool::this(),
                 time: request.now.time(),
-            }),
+            })),
             clock: request.now.source(),
         })?),
         None => None,

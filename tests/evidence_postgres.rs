@@ -833,15 +833,15 @@ fn deployment(name: &str) -> modelseal::evidence::NewRecord {
     use modelseal::evidence::record::DeploymentEvidence;
     modelseal::evidence::NewRecord {
         subject: modelseal::evidence::EvidenceSubject {
-            name: name.to_string(),
-            sha256: format!("{:0>64}", hex_of(name)),
+            name: name.to_string().into(),
+            sha256: (format!("{:0>64}", hex_of(name))).into(),
         },
-        predicate: modelseal::evidence::Predicate::Deployment(DeploymentEvidence {
+        predicate: modelseal::evidence::Predicate::Deployment(Box::new(DeploymentEvidence {
             target: Some("test".into()),
             verification: None,
             admission: None,
             time: "2026-03-01T00:00:00Z".parse().unwrap(),
-        }),
+        })),
         clock: modelseal::clock::TimeSource::System,
     }
 }

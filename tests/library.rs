@@ -72,7 +72,7 @@ fn an_untouched_model_verifies_with_every_level_it_earns() {
         ]
     );
     let record = outcome.record().unwrap();
-    assert_eq!(record.subject.name, "tiny-model");
+    assert_eq!(&*record.subject.name, "tiny-model");
     assert!(matches!(record.predicate, Predicate::Verification(_)));
 }
 
@@ -154,7 +154,7 @@ fn another_key_is_a_wrong_key() {
     let verified = gate_verify(&demo_gate(), &model, &bundle);
     let claimed = outcome.record().expect("a record of the refusal").subject;
     assert_eq!(claimed, verified.record().unwrap().subject);
-    assert_eq!(claimed.name, "tiny-model");
+    assert_eq!(&*claimed.name, "tiny-model");
 }
 
 #[test]

@@ -459,7 +459,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             let shown: Vec<&modelseal::evidence::Record> = check
                 .records
                 .iter()
-                .filter(|r| model.as_ref().is_none_or(|m| &r.subject.sha256 == m))
+                .filter(|r| model.as_ref().is_none_or(|m| *r.subject.sha256 == **m))
                 .filter(|r| {
                     control.is_none_or(
                         |c| matches!(&r.predicate, Predicate::Attachment(a) if a.control == c),

@@ -14,19 +14,19 @@ use crate::evidence::Record;
 use crate::evidence::record::{DeploymentEvidence, VerificationResult, VerificationSummary};
 
 /// Judges `control` over every deployment in scope.
-pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
+pub(crate) fn judge<'a>(control: &Control, view: &View<'a>) -> ControlResult<'a> {
     let blocked: Vec<BlockedModel> = view
         .blocked()
         .into_iter()
         .map(|(m, r, v)| BlockedModel {
-            model: view.model_ref(&m),
+            model: view.model_ref(m),
             verification: verification_ref(r, v),
             refused: view
                 .refusals_citing(&r.digest)
                 .into_iter()
                 .filter_map(|f| match &f.predicate {
                     crate::evidence::Predicate::Refusal(p) => Some(RefusalRef {
-                        record: f.digest.clone(),
+                        record: &f.digest,
                         index: f.index,
                         target: p.admission.target(),
                         time: p.time,
@@ -71,7 +71,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
             ),
         )
     } else {
-        let bad: Vec<String> = findings.iter().filter(|f| !f.ok()).map(explain).collect();
+        let bad: Vec<&DeploymentFinding> = findings.iter().filter(|f| !f.ok()).collect();
         if bad.is_empty() {
             (
                 Status::Pass,
@@ -88,7 +88,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
                     "{} of {} deployment(s) did not rely on a passing verification: {}.{blocked_note}",
                     bad.len(),
                     findings.len(),
-                    crate::some_of(&bad, "; ")
+                    crate::some_of(bad.iter().map(|f| explain(f)), "; ")
                 ),
             )
         }
@@ -96,13 +96,13 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
     let mut result = ControlResult::new(control, status, reason);
     let mut cited: Vec<&str> = Vec::new();
     for f in &findings {
-        cited.push(&f.record);
+        cited.push(f.record);
         if let Some(v) = &f.verification {
-            cited.push(&v.record);
+            cited.push(v.record());
         }
     }
     for b in &blocked {
-        cited.push(&b.verification.record);
+        cited.push(b.verification.record());
     }
     result.evidence = cite(view, cited);
     result.deployments = findings;
@@ -111,19 +111,19 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
 }
 
 /// One deployment: find the verification it relied on, then judge it.
-fn deployment(
+fn deployment<'a>(
     control: &Control,
-    view: &View<'_>,
-    d: &Record,
-    dep: &DeploymentEvidence,
-) -> DeploymentFinding {
+    view: &View<'a>,
+    d: &'a Record,
+    dep: &'a DeploymentEvidence,
+) -> DeploymentFinding<'a> {
     let model = view.model_ref(&d.subject.sha256);
     let mut finding = DeploymentFinding {
         model,
-        record: d.digest.clone(),
+        record: &d.digest,
         index: d.index,
         time: dep.time,
-        target: dep.target.clone(),
+        target: dep.target.as_deref(),
         reliance: Reliance::Latest,
         verification: None,
         outcome: DeploymentOutcome::NoVerification,
@@ -243,25 +243,22 @@ pub(crate) fn policy_accepted(control: &Control, v: &VerificationSummary) -> boo
 }
 
 /// Why a deployment fails the control, in one clause.
-fn explain(f: &DeploymentFinding) -> String {
+fn explain(f: &DeploymentFinding<'_>) -> String {
     let what = format!(
         "{} deployed{} at {} (record {})",
         named(&f.model),
-        f.target
-            .as_deref()
-            .map(|t| format!(" to {t}"))
-            .unwrap_or_default(),
+        f.target.map(|t| format!(" to {t}")).unwrap_or_default(),
         f.time,
         f.record
     );
-    let relied = |f: &DeploymentFinding| {
+    let relied = |f: &DeploymentFinding<'_>| {
         f.verification
             .as_ref()
             .map(|v| {
                 format!(
                     "the verification of {} (record {}, signer {}, policy {})",
-                    v.time,
-                    v.record,
+                    v.time(),
+                    v.record(),
                     v.signer_text(),
                     v.policy_text()
                 )
@@ -278,7 +275,7 @@ fn explain(f: &DeploymentFinding) -> String {
             relied(f),
             f.verification
                 .as_ref()
-                .map(|v| v.failures.join("; "))
+                .map(|v| v.failures().join("; "))
                 .unwrap_or_default()
         ),
         DeploymentOutcome::MissingLevels { missing } => format!(

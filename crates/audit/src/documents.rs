@@ -20,24 +20,24 @@ use crate::fetch::{InputKind, open_file};
 use std::path::{Component, Path};
 
 /// Judges a document control.
-pub(crate) fn judge(
+pub(crate) fn judge<'a>(
     control: &Control,
-    view: &View<'_>,
+    view: &View<'a>,
     as_of: &AsOf,
     documents: Option<&Path>,
-) -> ControlResult {
+) -> ControlResult<'a> {
     let attached: Vec<(&Record, &AttachmentEvidence)> = view
         .records
         .iter()
         .filter_map(|r| match &r.predicate {
-            Predicate::Attachment(a) if a.control == control.id => Some((*r, a)),
+            Predicate::Attachment(a) if a.control == control.id => Some((*r, &**a)),
             _ => None,
         })
         .collect();
     // Who needs a document: the model audited, every deployed model, or
     // (nothing deployed) the organisation.
-    let units: Vec<Option<String>> = match &view.model {
-        Some(m) => vec![Some(m.clone())],
+    let units: Vec<Option<&'a str>> = match view.model {
+        Some(m) => vec![Some(m)],
         None => {
             let deployed = view.deployed_models();
             if deployed.is_empty() {
@@ -72,36 +72,35 @@ pub(crate) fn judge(
         }
     }
     let mut findings: Vec<DocumentFinding> = Vec::new();
-    let mut finding_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut finding_of: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
     let mut without: Vec<ModelRef> = Vec::new();
     for unit in &units {
-        let scoped = unit.as_deref().and_then(|m| for_model.get(m).copied());
+        let scoped = unit.and_then(|m| for_model.get(m).copied());
         let latest = [for_all, scoped].into_iter().flatten().max_by_key(newest);
-        let model = unit.as_deref().map(|m| view.model_ref(m));
+        let model = unit.map(|m| view.model_ref(m));
         let Some((r, a)) = latest else {
             without.extend(model);
             continue;
         };
-        if let Some(&at) = finding_of.get(&r.digest) {
+        if let Some(&at) = finding_of.get(r.digest.as_str()) {
             findings[at].models.extend(model);
             continue;
         }
         let mut finding = document(control, r, a, as_of, documents);
         finding.models.extend(model);
-        finding_of.insert(r.digest.clone(), findings.len());
+        finding_of.insert(&r.digest, findings.len());
         findings.push(finding);
     }
-    let bad: Vec<String> = findings
+    let bad: Vec<&DocumentFinding> = findings
         .iter()
         .filter(|f| f.outcome != DocumentOutcome::Current)
-        .map(explain)
         .collect();
     let missing = if without.is_empty() {
         String::new()
     } else {
         format!(
             "no reviewed document speaks for {}",
-            crate::some_of(&without.iter().map(named).collect::<Vec<_>>(), ", ")
+            crate::some_of(without.iter().map(named), ", ")
         )
     };
     // One status for one situation: a model no document speaks for is "no
@@ -121,7 +120,7 @@ pub(crate) fn judge(
             Status::NoEvidence,
             format!(
                 "{}; but {missing}.",
-                crate::some_of(&findings.iter().map(explain).collect::<Vec<_>>(), "; ")
+                crate::some_of(findings.iter().map(explain), "; ")
             ),
         )
     } else if bad.is_empty() && without.is_empty() && documents.is_none() {
@@ -129,19 +128,16 @@ pub(crate) fn judge(
             Status::RecordedNotRechecked,
             format!(
                 "{}; recorded, not re-checked: the documents were not given to this audit to compare with their recorded digests.",
-                crate::some_of(&findings.iter().map(explain).collect::<Vec<_>>(), "; ")
+                crate::some_of(findings.iter().map(explain), "; ")
             ),
         )
     } else if bad.is_empty() && without.is_empty() {
         (
             Status::Pass,
-            format!(
-                "{}.",
-                crate::some_of(&findings.iter().map(explain).collect::<Vec<_>>(), "; ")
-            ),
+            format!("{}.", crate::some_of(findings.iter().map(explain), "; ")),
         )
     } else {
-        let mut why = crate::some_of(&bad, "; ");
+        let mut why = crate::some_of(bad.iter().map(|f| explain(f)), "; ");
         if !missing.is_empty() {
             if !why.is_empty() {
                 why.push_str("; ");
@@ -151,20 +147,20 @@ pub(crate) fn judge(
         (Status::Fail, format!("{why}."))
     };
     let mut result = ControlResult::new(control, status, reason);
-    result.evidence = cite(view, findings.iter().map(|f| f.record.as_str()).collect());
+    result.evidence = cite(view, findings.iter().map(|f| f.record).collect());
     result.documents = findings;
     result.without_document = without;
     result
 }
 
 /// One attached document, judged as of the audit date.
-fn document(
+fn document<'a>(
     control: &Control,
-    r: &Record,
+    r: &'a Record,
     a: &AttachmentEvidence,
     as_of: &AsOf,
     documents: Option<&Path>,
-) -> DocumentFinding {
+) -> DocumentFinding<'a> {
     let max = control.rule.max_age_days;
     let next_review = a.next_review.or_else(|| {
         max.and_then(|days| {
@@ -205,7 +201,7 @@ fn document(
         DocumentOutcome::Current
     };
     DocumentFinding {
-        record: r.digest.clone(),
+        record: &r.digest,
         index: r.index,
         name: a.document.name.clone(),
         sha256,

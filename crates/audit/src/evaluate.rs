@@ -2,7 +2,7 @@
 
 use super::report::{
     AuditReport, ChecklistSummary, CheckpointSummary, CitedRecord, ControlResult, LogSummary,
-    ModelRef, NotApplicable, Status, TestClockNote,
+    NotApplicable, Status, TestClockNote,
 };
 use super::view::View;
 use super::{AsOf, Checklist, EvidenceKind, deployments, documents, history, supply_chain};
@@ -81,7 +81,7 @@ impl<'a> AuditInput<'a> {
 pub fn log_mentions(log: &LogCheck, sha256: &str) -> bool {
     let wanted = sha256.trim_start_matches("sha256:").to_ascii_lowercase();
     log.records.iter().any(|r| {
-        r.subject.sha256 == wanted
+        *r.subject.sha256 == *wanted
             || matches!(&r.predicate, Predicate::Attachment(a)
                 if a.model.as_deref().map(str::to_ascii_lowercase).as_deref() == Some(wanted.as_str()))
     })
@@ -90,7 +90,7 @@ pub fn log_mentions(log: &LogCheck, sha256: &str) -> bool {
 /// Evaluates every control. A log that does not verify fails every
 /// applicable control; otherwise each control is judged by its rule over
 /// the records at or before the audit date.
-pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
+pub fn evaluate<'a>(input: &'a AuditInput<'a>) -> AuditReport<'a> {
     let list = input.checklist;
     let check = input.log;
     let as_of = input.as_of;
@@ -111,18 +111,21 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
             .filter(|r| r.clock == TimeSource::Test)
             .count(),
     };
-    let model = input
-        .model
-        .as_deref()
-        .map(|m| m.trim_start_matches("sha256:").to_ascii_lowercase());
+    // The model audited, as the records spell its digest (lowercase hex)
+    // when they name it.
+    let model: Option<&'a str> = input.model.as_deref().map(|m| {
+        let m = m.trim_start_matches("sha256:");
+        counted
+            .iter()
+            .find(|r| r.subject.sha256.eq_ignore_ascii_case(m))
+            .map_or(m, |r| &*r.subject.sha256)
+    });
     let period = counted
         .iter()
         .map(|r| r.time())
         .min()
         .zip(counted.iter().map(|r| r.time()).max());
-    let counted_indices: std::collections::BTreeSet<u64> =
-        counted.iter().map(|r| r.index as u64).collect();
-    let mut view = View::new(counted, model.clone());
+    let mut view = View::new(counted, model);
     view.from = input.declaration.period.map(|p| p.from);
     let controls = list
         .controls
@@ -162,39 +165,22 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
         .collect::<Vec<ControlResult>>();
     let mut cited: Vec<&str> = controls
         .iter()
-        .flat_map(|c| c.evidence.iter().map(String::as_str))
+        .flat_map(|c| c.evidence.iter().copied())
         .collect();
     cited.sort_unstable();
     cited.dedup();
     let mut records: Vec<CitedRecord> = cited
         .into_iter()
         .filter_map(|d| view.record(d))
-        .map(|r| {
-            let (document, scope) = match &r.predicate {
-                Predicate::Attachment(a) => (true, a.model.clone()),
-                _ => (false, None),
-            };
-            CitedRecord {
-                digest: r.digest.clone(),
-                index: r.index,
-                time: r.time(),
-                predicate_type: r.predicate_type().to_string(),
-                subject: ModelRef {
-                    name: r.subject.name.clone(),
-                    sha256: r.subject.sha256.clone(),
-                },
-                document,
-                scope,
-            }
-        })
+        .map(CitedRecord)
         .collect();
-    records.sort_by_key(|r| r.index);
+    records.sort_by_key(|r| r.index());
     AuditReport {
         title: list.title.clone(),
         as_of,
         test_clock: (test_clock.audit || test_clock.records > 0).then_some(test_clock),
         tool: format!("modelseal {}", crate::VERSION),
-        model,
+        model: model.map(str::to_string),
         checklist: ChecklistSummary {
             source: input.checklist_source.clone(),
             sha256: list.sha256.clone(),
@@ -236,7 +222,7 @@ pub fn evaluate(input: &AuditInput<'_>) -> AuditReport {
             time_findings: check
                 .time_findings
                 .iter()
-                .filter(|(index, _)| counted_indices.contains(index))
+                .filter(|(index, _)| usize::try_from(*index).is_ok_and(|i| view.counts(i)))
                 .map(|(_, text)| text.clone())
                 .collect(),
             unbound: check.unbound,

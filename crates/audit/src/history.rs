@@ -3,11 +3,11 @@
 
 use super::report::{Event, EventKind, ModelHistory};
 use super::view::View;
-use crate::evidence::record::{Predicate, VerificationResult};
+use crate::evidence::record::Predicate;
 
 /// The history of every model in scope.
-pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
-    let blocked: std::collections::HashSet<String> =
+pub(crate) fn histories<'a>(view: &View<'a>) -> Vec<ModelHistory<'a>> {
+    let blocked: std::collections::HashSet<&str> =
         view.blocked().into_iter().map(|(m, _, _)| m).collect();
     // Subjects some BOM names as a dataset.
     let mut datasets: std::collections::HashSet<String> = std::collections::HashSet::new();
@@ -26,57 +26,17 @@ pub(crate) fn histories(view: &View<'_>) -> Vec<ModelHistory> {
     view.models()
         .into_iter()
         .map(|m| {
-            let events: Vec<Event> = view
-                .about(&m)
-                .iter()
-                .filter_map(|r| {
-                    let (kind, detail) = match &r.predicate {
-                        Predicate::Sign(s) => (EventKind::Signed, format!("by {}", s.signer)),
-                        Predicate::Bom(b) => (
-                            EventKind::Bom,
-                            format!("{} files, {} dataset(s)", b.files, b.datasets.len()),
-                        ),
-                        Predicate::Verification(v) => {
-                            if v.verification_result == VerificationResult::Passed {
-                                (
-                                    EventKind::Verified,
-                                    v.signer
-                                        .as_ref()
-                                        .map(|s| format!("signer {s}"))
-                                        .unwrap_or_default(),
-                                )
-                            } else {
-                                (EventKind::VerificationFailed, v.failures.join("; "))
-                            }
-                        }
-                        Predicate::Deployment(d) => (
-                            EventKind::Deployed,
-                            d.target
-                                .as_deref()
-                                .map(|t| format!("to {t}"))
-                                .unwrap_or_default(),
-                        ),
-                        _ => return None,
-                    };
-                    Some(Event {
-                        index: r.index,
-                        record: r.digest.clone(),
-                        time: r.time(),
-                        kind,
-                        detail,
-                    })
-                })
-                .collect();
+            let events: Vec<Event> = view.about(m).iter().filter_map(|r| Event::of(r)).collect();
             ModelHistory {
-                model: view.model_ref(&m),
-                deployed: events.iter().any(|e| e.kind == EventKind::Deployed),
-                blocked: blocked.contains(&m),
+                model: view.model_ref(m),
+                deployed: events.iter().any(|e| e.kind() == EventKind::Deployed),
+                blocked: blocked.contains(m),
                 // A subject that was verified or deployed is a model, even
                 // if some BOM also names it as a dataset.
-                dataset: datasets.contains(&m)
+                dataset: datasets.contains(m)
                     && !events.iter().any(|e| {
                         matches!(
-                            e.kind,
+                            e.kind(),
                             EventKind::Verified
                                 | EventKind::VerificationFailed
                                 | EventKind::Deployed

@@ -75,6 +75,7 @@ pub fn to_html(report: &AuditReport) -> String {
          <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         h(&report.title)
     );
+    let cited = cited(report);
     let failed = report.failed();
     let _ = writeln!(
         out,
@@ -132,7 +133,7 @@ pub fn to_html(report: &AuditReport) -> String {
                 "<p>Records relied on (SHA-256 of the log line):</p>\n<ul class=\"records\">"
             );
             for e in &c.evidence {
-                let _ = writeln!(out, "<li>{}</li>", record_link(report, e));
+                let _ = writeln!(out, "<li>{}</li>", record_link(&cited, e));
             }
             let _ = writeln!(out, "</ul>");
         }
@@ -231,16 +232,28 @@ fn short(hex: &str) -> String {
 
 /// A record cited by its digest: a link to its row in the records section
 /// (its number there and its full digest), shortened here.
-fn record_link(report: &AuditReport, digest: &str) -> String {
-    match report.records.iter().find(|r| r.digest == digest) {
-        Some(r) => format!(
+fn record_link(cited: &Cited<'_>, digest: &str) -> String {
+    match cited.get(digest) {
+        Some(index) => format!(
             "<a href=\"#record-{d}\">record {n}</a> {}",
             short(digest),
             d = h(digest),
-            n = r.index + 1
+            n = index + 1
         ),
         None => short(digest),
     }
+}
+
+/// The records the report cites, by digest: their log positions (a
+/// report of a large log cites hundreds of thousands).
+type Cited<'a> = std::collections::HashMap<&'a str, usize>;
+
+fn cited<'a>(report: &AuditReport<'a>) -> Cited<'a> {
+    report
+        .records
+        .iter()
+        .map(|r| (r.digest(), r.index()))
+        .collect()
 }
 
 /// Every cited record, with an anchor each: where the findings' links lead.
@@ -253,12 +266,12 @@ fn records(out: &mut String, report: &AuditReport) {
         let _ = writeln!(
             out,
             "<tr id=\"record-{d}\"><td>{n}</td><td>{t}</td><td>{k}</td><td>{name} {about}</td><td class=\"digest\">{d}</td></tr>",
-            d = h(&r.digest),
-            n = r.index + 1,
-            t = r.time,
-            k = crate::record_kind(&r.predicate_type),
-            name = h(&r.subject.name),
-            about = short(&r.subject.sha256),
+            d = h(r.digest()),
+            n = r.index() + 1,
+            t = r.time(),
+            k = crate::record_kind(r.predicate_type()),
+            name = h(r.subject().name),
+            about = short(r.subject().sha256),
         );
     }
     let _ = writeln!(out, "</tbody>\n</table></div>\n</section>");
@@ -270,26 +283,27 @@ fn models(out: &mut String, report: &AuditReport) {
     if models.is_empty() {
         let _ = writeln!(out, "<p>No model is named by a counted record.</p>");
     }
-    history(out, report, &models);
+    let cited = cited(report);
+    history(out, &cited, &models);
     let _ = writeln!(out, "</section>");
     if !datasets.is_empty() {
         let _ = writeln!(out, "<section id=\"datasets\">\n<h2>Datasets</h2>");
-        history(out, report, &datasets);
+        history(out, &cited, &datasets);
         let _ = writeln!(out, "</section>");
     }
 }
 
-fn history(out: &mut String, report: &AuditReport, models: &[&super::report::ModelHistory]) {
+fn history(out: &mut String, cited: &Cited<'_>, models: &[&super::report::ModelHistory]) {
     for m in models {
         let _ = writeln!(
             out,
             "<section class=\"model\">\n<h3>{} {}</h3>\n<p class=\"state\">{}</p>\n<ol class=\"timeline\">",
-            h(&m.model.name),
-            short(&m.model.sha256),
+            h(m.model.name),
+            short(m.model.sha256),
             tables::model_state(m)
         );
         for e in &m.events {
-            let class = match e.kind {
+            let class = match e.kind() {
                 EventKind::Signed => "signed",
                 EventKind::Bom => "bom",
                 EventKind::Verified => "verified",
@@ -299,17 +313,17 @@ fn history(out: &mut String, report: &AuditReport, models: &[&super::report::Mod
             let _ = writeln!(
                 out,
                 "<li class=\"ev-{class}\"><strong>{}</strong> {} — record {} at {}<br>{}</li>",
-                e.kind.label(),
-                h(&e.detail),
-                e.index + 1,
-                e.time,
-                match report.records.iter().any(|r| r.digest == e.record) {
+                e.kind().label(),
+                h(&e.detail()),
+                e.index() + 1,
+                e.time(),
+                match cited.contains_key(e.record()) {
                     true => format!(
                         "<a href=\"#record-{d}\">{}</a>",
-                        short(&e.record),
-                        d = h(&e.record)
+                        short(e.record()),
+                        d = h(e.record())
                     ),
-                    false => short(&e.record),
+                    false => short(e.record()),
                 }
             );
         }

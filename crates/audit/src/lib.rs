@@ -10,7 +10,9 @@
 //! let check = verify_log(std::path::Path::new("evidence.jsonl"), &key(), None)?;
 //! let as_of = AsOf::parse("2026-12-01")?;
 //! let clock = modelseal_core::clock::TimeSource::System;
-//! let report = evaluate(&AuditInput::new(&list, &check, "evidence.jsonl", as_of, clock));
+//! let input = AuditInput::new(&list, &check, "evidence.jsonl", as_of, clock);
+//! // The report borrows the records it shows from the check.
+//! let report = evaluate(&input);
 //! print!("{}", to_markdown(&report));
 //! std::process::exit(if report.failed() { 1 } else { 0 });
 //! # Ok::<(), modelseal_core::Error>(())
@@ -51,10 +53,10 @@ pub use report::{
 pub use signed::{REPORT_PREDICATE_TYPE, sign_report};
 
 /// The digests of the records cited, each once, in log order.
-pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {
-    let mut cited: Vec<(usize, String)> = digests
+pub(crate) fn cite<'a>(view: &view::View<'a>, digests: Vec<&str>) -> Vec<&'a str> {
+    let mut cited: Vec<(usize, &'a str)> = digests
         .into_iter()
-        .filter_map(|d| view.record(d).map(|r| (r.index, r.digest.clone())))
+        .filter_map(|d| view.record(d).map(|r| (r.index, r.digest.as_str())))
         .collect();
     cited.sort();
     cited.dedup();
@@ -66,14 +68,21 @@ pub(crate) fn cite(view: &view::View<'_>, digests: Vec<&str>) -> Vec<String> {
 pub(crate) const NAMED_IN_REASON: usize = 10;
 
 /// `items` joined by `separator`, the first [`NAMED_IN_REASON`] of them,
-/// then how many more there are.
-pub(crate) fn some_of(items: &[String], separator: &str) -> String {
-    let shown = items.len().min(NAMED_IN_REASON);
-    let mut text = items[..shown].join(separator);
-    if items.len() > shown {
+/// then how many more there are. Only those named are made: a control
+/// over a million records does not write a clause for each.
+pub(crate) fn some_of<I>(items: I, separator: &str) -> String
+where
+    I: IntoIterator<Item = String>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let items = items.into_iter();
+    let total = items.len();
+    let named: Vec<String> = items.take(NAMED_IN_REASON).collect();
+    let mut text = named.join(separator);
+    if total > named.len() {
         text.push_str(&format!(
             "{separator}and {} more (each one in this control's findings)",
-            items.len() - shown
+            total - named.len()
         ));
     }
     text

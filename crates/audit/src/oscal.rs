@@ -90,19 +90,21 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     })];
     for m in &report.models {
         components.push(json!({
-            "uuid": model_uuid(&m.model.sha256),
+            "uuid": model_uuid(m.model.sha256),
             "type": "software",
-            "title": line(&md(&m.model.name)),
-            "description": format!("Machine-learning model {} with OMS root digest sha256:{}.", md(&m.model.name), m.model.sha256),
+            "title": line(&md(m.model.name)),
+            "description": format!("Machine-learning model {} with OMS root digest sha256:{}.", md(m.model.name), m.model.sha256),
             "props": [
                 prop("oms-root-digest", &format!("sha256:{}", m.model.sha256)),
-                prop("model-name", &m.model.name),
+                prop("model-name", m.model.name),
                 prop("model-state", super::tables::model_state(m)),
             ],
             "status": { "state": if m.deployed { "operational" } else { "other" } },
         }));
     }
-    let known_model = |sha256: &str| report.models.iter().any(|m| m.model.sha256 == sha256);
+    let models: std::collections::HashSet<&str> =
+        report.models.iter().map(|m| m.model.sha256).collect();
+    let known_model = |sha256: &str| models.contains(sha256);
 
     let observations: Vec<Value> = report
         .records
@@ -277,21 +279,21 @@ pub fn to_oscal(report: &AuditReport) -> Value {
     })];
     for r in &report.records {
         resources.push(json!({
-            "uuid": record_uuid(&r.digest),
-            "title": format!("Evidence record {} ({})", r.index + 1, crate::record_kind(&r.predicate_type)),
+            "uuid": record_uuid(r.digest()),
+            "title": format!("Evidence record {} ({})", r.index() + 1, crate::record_kind(r.predicate_type())),
             "description": format!(
                 "Record {} of the evidence log {}: a {} about {} (sha256:{}), sealed by the evidence key; cited by its SHA-256, the digest of the exact log line.",
-                r.index + 1, md(&report.log.path), crate::record_kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256
+                r.index() + 1, md(&report.log.path), crate::record_kind(r.predicate_type()), md(r.subject().name), r.subject().sha256
             ),
             "props": [
-                prop("predicate-type", &r.predicate_type),
-                prop("record-index", &(r.index + 1).to_string()),
-                prop("subject-digest", &format!("sha256:{}", r.subject.sha256)),
+                prop("predicate-type", r.predicate_type()),
+                prop("record-index", &(r.index() + 1).to_string()),
+                prop("subject-digest", &format!("sha256:{}", r.subject().sha256)),
             ],
             "rlinks": [{
-                "href": format!("{}#line={},{}", file_href(&report.log.path), r.index, r.index + 1),
+                "href": format!("{}#line={},{}", file_href(&report.log.path), r.index(), r.index() + 1),
                 "media-type": "application/jsonl",
-                "hashes": [{ "algorithm": "SHA-256", "value": r.digest }],
+                "hashes": [{ "algorithm": "SHA-256", "value": r.digest() }],
             }],
         }));
     }
@@ -384,27 +386,26 @@ fn observation(
     known_model: &dyn Fn(&str) -> bool,
     origins: &Value,
 ) -> Value {
-    let subject = if r.document {
-        r.scope
-            .as_deref()
+    let subject = if r.document() {
+        r.scope()
             .map(|s| s.trim_start_matches("sha256:").to_ascii_lowercase())
     } else {
-        Some(r.subject.sha256.clone())
+        Some(r.subject().sha256.to_string())
     };
     let mut o = json!({
-        "uuid": observation_uuid(&r.digest),
-        "title": format!("Evidence record {}: {}", r.index + 1, crate::record_kind(&r.predicate_type)),
+        "uuid": observation_uuid(r.digest()),
+        "title": format!("Evidence record {}: {}", r.index() + 1, crate::record_kind(r.predicate_type())),
         "description": format!(
             "A {} about {} (sha256:{}), recorded at {}; record SHA-256 {}.",
-            crate::record_kind(&r.predicate_type), md(&r.subject.name), r.subject.sha256, r.time, r.digest
+            crate::record_kind(r.predicate_type()), md(r.subject().name), r.subject().sha256, r.time(), r.digest()
         ),
         "methods": ["EXAMINE"],
         "origins": origins,
         "relevant-evidence": [{
-            "href": format!("#{}", record_uuid(&r.digest)),
-            "description": format!("Evidence record {} (SHA-256 of the log line: {}).", r.index + 1, r.digest),
+            "href": format!("#{}", record_uuid(r.digest())),
+            "description": format!("Evidence record {} (SHA-256 of the log line: {}).", r.index() + 1, r.digest()),
         }],
-        "collected": r.time,
+        "collected": r.time(),
     });
     if let Some(s) = subject.filter(|s| known_model(s)) {
         o["subjects"] = json!([{

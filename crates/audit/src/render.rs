@@ -56,8 +56,8 @@ pub fn to_human(report: &AuditReport) -> String {
             let _ = writeln!(
                 out,
                 "\n  {} (sha256:{}): {}",
-                t(&m.model.name),
-                t(&m.model.sha256),
+                t(m.model.name),
+                t(m.model.sha256),
                 tables::model_state(m)
             );
             for row in tables::timeline(m).rows {
@@ -133,8 +133,8 @@ pub fn to_markdown(report: &AuditReport) -> String {
             let _ = writeln!(
                 out,
                 "\n### {} (sha256:{}): {}\n",
-                m(&model.model.name),
-                m(&model.model.sha256),
+                m(model.model.name),
+                m(model.model.sha256),
                 tables::model_state(model)
             );
             markdown_table(&mut out, &tables::timeline(model));

@@ -2,8 +2,12 @@
 //! read (`audit --format json` is this, serialised).
 
 use super::{AsOf, Control};
-use crate::evidence::record::{RecordedSigner, ResourceRef, VerificationResult, VerifiedLevel};
-use serde::Serialize;
+use crate::evidence::Record;
+use crate::evidence::record::{
+    Predicate, RecordedSigner, ResourceRef, VerificationResult, VerificationSummary, VerifiedLevel,
+};
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
 /// A control's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -49,55 +53,110 @@ impl Status {
     }
 }
 
-/// A model (or dataset) as records name it.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct ModelRef {
+/// A model (or dataset) as records name it. Findings borrow what they
+/// show from the records the audit read: a report of a million records
+/// holds no second copy of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ModelRef<'a> {
     /// Its name (from the first record about it).
-    pub name: String,
+    pub name: &'a str,
     /// Its OMS root digest, lowercase hex SHA-256.
-    pub sha256: String,
+    pub sha256: &'a str,
 }
 
-/// A verification record (SLSA VSA) a finding relied on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerificationRef {
+/// A verification record (SLSA VSA) a finding relied on: shown from the
+/// record itself, which the audit read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationRef<'a> {
+    record: &'a Record,
+    summary: &'a VerificationSummary,
+}
+
+impl<'a> VerificationRef<'a> {
+    /// The verification `summary` that `record` holds.
+    pub(crate) fn new(record: &'a Record, summary: &'a VerificationSummary) -> Self {
+        VerificationRef { record, summary }
+    }
+
     /// Hex SHA-256 of the log line.
-    pub record: String,
-    /// Position in the log (0-based); reports, JSON included, show the
-    /// record number (`number`, from 1), as every format numbers records.
-    #[serde(rename = "number", serialize_with = "record_number")]
-    pub index: usize,
-    /// When it ran.
-    pub time: jiff::Timestamp,
-    /// Passed or failed.
-    pub result: VerificationResult,
-    /// What it established.
-    pub levels: Vec<VerifiedLevel>,
-    /// Why it failed.
-    pub failures: Vec<String>,
-    /// Who signed: typed in new records, text in records of 0.1.0.
-    pub signer: Option<RecordedSigner>,
-    /// The policy applied (URI and digest), or the signature-only one.
-    pub policy: ResourceRef,
-    /// The model directory or reference verified.
-    pub resource: String,
-}
+    pub fn record(&self) -> &'a str {
+        &self.record.digest
+    }
 
-impl VerificationRef {
+    /// Position in the log (0-based); reports show the record number,
+    /// from 1.
+    pub fn index(&self) -> usize {
+        self.record.index
+    }
+
+    /// When it ran.
+    pub fn time(&self) -> jiff::Timestamp {
+        self.summary.time_verified
+    }
+
+    /// Passed or failed.
+    pub fn result(&self) -> VerificationResult {
+        self.summary.verification_result
+    }
+
+    /// What it established.
+    pub fn levels(&self) -> &'a [VerifiedLevel] {
+        &self.summary.verified_levels
+    }
+
+    /// Why it failed.
+    pub fn failures(&self) -> &'a [String] {
+        &self.summary.failures
+    }
+
+    /// Who signed: typed in new records, text in records of 0.1.0.
+    pub fn signer(&self) -> Option<&'a RecordedSigner> {
+        self.summary.signer.as_ref()
+    }
+
+    /// The policy applied (URI and digest), or the signature-only one.
+    pub fn policy(&self) -> &'a ResourceRef {
+        &self.summary.policy
+    }
+
+    /// The model directory or reference verified.
+    pub fn resource(&self) -> &'a str {
+        &self.summary.resource_uri
+    }
+
     /// Who signed, as one line.
     pub fn signer_text(&self) -> String {
-        self.signer
-            .as_ref()
+        self.signer()
             .map(ToString::to_string)
             .unwrap_or_else(|| "no signer recorded".into())
     }
 
     /// The policy, as one line: its URI and digest.
     pub fn policy_text(&self) -> String {
-        match self.policy.sha256() {
-            Some(d) => format!("{} (sha256:{d})", self.policy.uri),
-            None => self.policy.uri.clone(),
+        let policy = self.policy();
+        match policy.sha256() {
+            Some(d) => format!("{} (sha256:{d})", policy.uri),
+            None => policy.uri.to_string(),
         }
+    }
+}
+
+/// `{"record", "number", "time", "result", "levels", "failures",
+/// "signer", "policy", "resource"}`, as the JSON report has always shown a
+/// verification.
+impl Serialize for VerificationRef<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut v = s.serialize_struct("VerificationRef", 9)?;
+        v.serialize_field("record", self.record())?;
+        v.serialize_field("number", &(self.index() as u64 + 1))?;
+        v.serialize_field("time", &self.time())?;
+        v.serialize_field("result", &self.result())?;
+        v.serialize_field("levels", self.levels())?;
+        v.serialize_field("failures", self.failures())?;
+        v.serialize_field("signer", &self.signer())?;
+        v.serialize_field("policy", self.policy())?;
+        v.serialize_field("resource", self.resource())?;
+        v.end()
     }
 }
 
@@ -141,11 +200,11 @@ pub enum DeploymentOutcome {
 
 /// One deployment, judged (control 7).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DeploymentFinding {
+pub struct DeploymentFinding<'a> {
     /// The model deployed.
-    pub model: ModelRef,
+    pub model: ModelRef<'a>,
     /// Hex SHA-256 of the deployment record.
-    pub record: String,
+    pub record: &'a str,
     /// Position in the log (0-based); reports, JSON included, show the
     /// record number (`number`, from 1), as every format numbers records.
     #[serde(rename = "number", serialize_with = "record_number")]
@@ -153,17 +212,17 @@ pub struct DeploymentFinding {
     /// When.
     pub time: jiff::Timestamp,
     /// Where.
-    pub target: Option<String>,
+    pub target: Option<&'a str>,
     /// How the verification was found.
     pub reliance: Reliance,
     /// The verification relied on, when there is one.
-    pub verification: Option<VerificationRef>,
+    pub verification: Option<VerificationRef<'a>>,
     /// The judgement.
     #[serde(flatten)]
     pub outcome: DeploymentOutcome,
 }
 
-impl DeploymentFinding {
+impl DeploymentFinding<'_> {
     /// Whether the deployment satisfies the control.
     pub fn ok(&self) -> bool {
         self.outcome == DeploymentOutcome::Verified
@@ -173,24 +232,24 @@ impl DeploymentFinding {
 /// A model whose latest verification failed and that was never deployed:
 /// the gate working.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BlockedModel {
+pub struct BlockedModel<'a> {
     /// The model.
-    pub model: ModelRef,
+    pub model: ModelRef<'a>,
     /// The failed verification.
-    pub verification: VerificationRef,
+    pub verification: VerificationRef<'a>,
     /// The admission service's refusals that cite that verification
     /// (`refusal/v1` records): the gate's own word that it blocked the
     /// model, where otherwise "blocked" is inferred from a deployment
     /// never recorded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub refused: Vec<RefusalRef>,
+    pub refused: Vec<RefusalRef<'a>>,
 }
 
 /// A refusal record of the admission service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RefusalRef {
+pub struct RefusalRef<'a> {
     /// Hex SHA-256 of the log line.
-    pub record: String,
+    pub record: &'a str,
     /// Position in the log (0-based; shown from 1, as `number`).
     #[serde(rename = "number", serialize_with = "record_number")]
     pub index: usize,
@@ -228,11 +287,11 @@ pub struct BomRef {
 
 /// One deployed model's supply chain, judged (control 4).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SupplyChainFinding {
+pub struct SupplyChainFinding<'a> {
     /// The model.
-    pub model: ModelRef,
+    pub model: ModelRef<'a>,
     /// Its latest passing verification with the required levels.
-    pub verification: Option<VerificationRef>,
+    pub verification: Option<VerificationRef<'a>>,
     /// The BOM that verification checked.
     pub bom: Option<BomRef>,
     /// Whether the model satisfies the control.
@@ -280,9 +339,9 @@ pub enum DocumentOutcome {
 
 /// A document a control relied on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct DocumentFinding {
+pub struct DocumentFinding<'a> {
     /// Hex SHA-256 of the attachment record.
-    pub record: String,
+    pub record: &'a str,
     /// Position in the log (0-based); reports, JSON included, show the
     /// record number (`number`, from 1), as every format numbers records.
     #[serde(rename = "number", serialize_with = "record_number")]
@@ -303,7 +362,7 @@ pub struct DocumentFinding {
     /// The model it is scoped to, when scoped.
     pub scope: Option<String>,
     /// The models it served in this audit (empty: the organisation).
-    pub models: Vec<ModelRef>,
+    pub models: Vec<ModelRef<'a>>,
     /// Whether the auditor's copy was hashed and matched.
     pub rehashed: bool,
     /// The judgement.
@@ -313,7 +372,7 @@ pub struct DocumentFinding {
 
 /// One control, judged.
 #[derive(Debug, Clone, Serialize)]
-pub struct ControlResult {
+pub struct ControlResult<'a> {
     /// The control as the checklist states it.
     #[serde(flatten)]
     pub control: Control,
@@ -322,25 +381,25 @@ pub struct ControlResult {
     /// Why, in one paragraph.
     pub reason: String,
     /// Digests (hex SHA-256 of the log lines) of the records relied on.
-    pub evidence: Vec<String>,
+    pub evidence: Vec<&'a str>,
     /// Verification controls judged per deployment: each deployment.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub deployments: Vec<DeploymentFinding>,
+    pub deployments: Vec<DeploymentFinding<'a>>,
     /// Models that failed verification and were never deployed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub blocked: Vec<BlockedModel>,
+    pub blocked: Vec<BlockedModel<'a>>,
     /// Verification controls judged per deployed model.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub supply_chain: Vec<SupplyChainFinding>,
+    pub supply_chain: Vec<SupplyChainFinding<'a>>,
     /// Document controls: the documents relied on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub documents: Vec<DocumentFinding>,
+    pub documents: Vec<DocumentFinding<'a>>,
     /// Document controls: models no document speaks for.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub without_document: Vec<ModelRef>,
+    pub without_document: Vec<ModelRef<'a>>,
 }
 
-impl ControlResult {
+impl ControlResult<'_> {
     /// A result with no typed findings.
     pub(crate) fn new(control: &Control, status: Status, reason: String) -> Self {
         ControlResult {
@@ -526,30 +585,93 @@ impl EventKind {
     }
 }
 
-/// One event of a model's history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Event {
-    /// Position in the log (0-based); reports, JSON included, show the
-    /// record number (`number`, from 1), as every format numbers records.
-    #[serde(rename = "number", serialize_with = "record_number")]
-    pub index: usize,
+/// One event of a model's history: a record the audit read, shown
+/// (serialised, rendered) from that record rather than copied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Event<'a> {
+    record: &'a Record,
+    kind: EventKind,
+}
+
+impl<'a> Event<'a> {
+    /// The event `record` is, when it is one of a model's history (a
+    /// signing, a BOM, a verification, a deployment).
+    pub(crate) fn of(record: &'a Record) -> Option<Self> {
+        use crate::evidence::record::VerificationResult::Passed;
+        let kind = match &record.predicate {
+            Predicate::Sign(_) => EventKind::Signed,
+            Predicate::Bom(_) => EventKind::Bom,
+            Predicate::Verification(v) if v.verification_result == Passed => EventKind::Verified,
+            Predicate::Verification(_) => EventKind::VerificationFailed,
+            Predicate::Deployment(_) => EventKind::Deployed,
+            _ => return None,
+        };
+        Some(Event { record, kind })
+    }
+
+    /// Position in the log (0-based); reports show the record number,
+    /// from 1.
+    pub fn index(&self) -> usize {
+        self.record.index
+    }
+
     /// Hex SHA-256 of the record.
-    pub record: String,
+    pub fn record(&self) -> &'a str {
+        &self.record.digest
+    }
+
     /// When.
-    pub time: jiff::Timestamp,
+    pub fn time(&self) -> jiff::Timestamp {
+        self.record.time()
+    }
+
     /// What.
-    pub kind: EventKind,
+    pub fn kind(&self) -> EventKind {
+        self.kind
+    }
+
     /// A detail (signer, target, failure).
-    pub detail: String,
+    pub fn detail(&self) -> String {
+        match &self.record.predicate {
+            Predicate::Sign(s) => format!("by {}", s.signer),
+            Predicate::Bom(b) => format!("{} files, {} dataset(s)", b.files, b.datasets.len()),
+            Predicate::Verification(v) if self.kind == EventKind::Verified => v
+                .signer
+                .as_ref()
+                .map(|s| format!("signer {s}"))
+                .unwrap_or_default(),
+            Predicate::Verification(v) => v.failures.join("; "),
+            Predicate::Deployment(d) => d
+                .target
+                .as_deref()
+                .map(|t| format!("to {t}"))
+                .unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// `{"number", "record", "time", "kind", "detail"}`, as the JSON report
+/// has always shown an event.
+impl Serialize for Event<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut e = s.serialize_struct("Event", 5)?;
+        e.serialize_field("number", &(self.index() as u64 + 1))?;
+        e.serialize_field("record", self.record())?;
+        e.serialize_field("time", &self.time())?;
+        e.serialize_field("kind", &self.kind)?;
+        e.serialize_field("detail", &self.detail())?;
+        e.end()
+    }
 }
 
 /// A model's history as the log tells it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ModelHistory {
+pub struct ModelHistory<'a> {
     /// The model.
-    pub model: ModelRef,
+    pub model: ModelRef<'a>,
     /// Its events, in log order.
-    pub events: Vec<Event>,
+    pub events: Vec<Event<'a>>,
     /// Whether it was deployed.
     pub deployed: bool,
     /// Whether its latest verification failed and it was never deployed.
@@ -559,25 +681,69 @@ pub struct ModelHistory {
     pub dataset: bool,
 }
 
-/// A record some finding cites, as reports list it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CitedRecord {
+/// A record some finding cites, as reports list it: shown from the
+/// record itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CitedRecord<'a>(pub(crate) &'a Record);
+
+impl<'a> CitedRecord<'a> {
     /// Hex SHA-256 of the log line.
-    pub digest: String,
-    /// Position in the log (0-based); reports, JSON included, show the
-    /// record number (`number`, from 1), as every format numbers records.
-    #[serde(rename = "number", serialize_with = "record_number")]
-    pub index: usize,
+    pub fn digest(&self) -> &'a str {
+        &self.0.digest
+    }
+
+    /// Position in the log (0-based); reports show the record number,
+    /// from 1.
+    pub fn index(&self) -> usize {
+        self.0.index
+    }
+
     /// When the recorded event happened.
-    pub time: jiff::Timestamp,
+    pub fn time(&self) -> jiff::Timestamp {
+        self.0.time()
+    }
+
     /// The in-toto predicate type.
-    pub predicate_type: String,
+    pub fn predicate_type(&self) -> &'static str {
+        self.0.predicate_type()
+    }
+
     /// What the record is about (a model, dataset or document).
-    pub subject: ModelRef,
+    pub fn subject(&self) -> ModelRef<'a> {
+        ModelRef {
+            name: &self.0.subject.name,
+            sha256: &self.0.subject.sha256,
+        }
+    }
+
     /// Whether the subject is a document (an attachment).
-    pub document: bool,
+    pub fn document(&self) -> bool {
+        matches!(self.0.predicate, Predicate::Attachment(_))
+    }
+
     /// The model a document is scoped to.
-    pub scope: Option<String>,
+    pub fn scope(&self) -> Option<&'a str> {
+        match &self.0.predicate {
+            Predicate::Attachment(a) => a.model.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// `{"digest", "number", "time", "predicate_type", "subject", "document",
+/// "scope"}`, as the JSON report has always listed a cited record.
+impl Serialize for CitedRecord<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut r = s.serialize_struct("CitedRecord", 7)?;
+        r.serialize_field("digest", self.digest())?;
+        r.serialize_field("number", &(self.index() as u64 + 1))?;
+        r.serialize_field("time", &self.time())?;
+        r.serialize_field("predicate_type", self.predicate_type())?;
+        r.serialize_field("subject", &self.subject())?;
+        r.serialize_field("document", &self.document())?;
+        r.serialize_field("scope", &self.scope())?;
+        r.end()
+    }
 }
 
 /// What the assessor declares about an audit, beside what it found: the
@@ -616,7 +782,7 @@ pub struct DeclaredPeriod {
 
 /// A whole audit.
 #[derive(Debug, Clone, Serialize)]
-pub struct AuditReport {
+pub struct AuditReport<'a> {
     /// The plan's title.
     pub title: String,
     /// The audit date.
@@ -638,11 +804,11 @@ pub struct AuditReport {
     /// The first and last counted record's time.
     pub period: Option<(jiff::Timestamp, jiff::Timestamp)>,
     /// Every control.
-    pub controls: Vec<ControlResult>,
+    pub controls: Vec<ControlResult<'a>>,
     /// Every model in scope, with its history.
-    pub models: Vec<ModelHistory>,
+    pub models: Vec<ModelHistory<'a>>,
     /// Every record a finding cites, in log order.
-    pub records: Vec<CitedRecord>,
+    pub records: Vec<CitedRecord<'a>>,
     /// What the assessor declared.
     pub declaration: Declaration,
 }
@@ -685,7 +851,7 @@ impl TestClockNote {
     }
 }
 
-impl AuditReport {
+impl AuditReport<'_> {
     /// Whether the audit failed: a broken log, or a required control that
     /// did not pass (`no evidence` included).
     pub fn failed(&self) -> bool {

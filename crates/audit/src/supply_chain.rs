@@ -21,7 +21,7 @@ use crate::evidence::Record;
 use crate::evidence::record::{DatasetRef, Predicate, VerificationResult, VerificationSummary};
 
 /// Judges `control` over every deployed model in scope.
-pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
+pub(crate) fn judge<'a>(control: &Control, view: &View<'a>) -> ControlResult<'a> {
     let findings: Vec<SupplyChainFinding> = view
         .deployed_models()
         .iter()
@@ -34,11 +34,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
             "No deployment is recorded, so no deployed model's BOM can be shown verified.".into(),
         )
     } else {
-        let bad: Vec<String> = findings
-            .iter()
-            .filter(|f| !f.ok)
-            .map(|f| format!("{}: {}", named(&f.model), f.notes.join("; ")))
-            .collect();
+        let bad: Vec<&SupplyChainFinding> = findings.iter().filter(|f| !f.ok).collect();
         if bad.is_empty() {
             (
                 Status::Pass,
@@ -54,7 +50,11 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
                     "{} of {} deployed model(s) have no verified BOM as required: {}.",
                     bad.len(),
                     findings.len(),
-                    crate::some_of(&bad, "; ")
+                    crate::some_of(
+                        bad.iter()
+                            .map(|f| format!("{}: {}", named(&f.model), f.notes.join("; "))),
+                        "; "
+                    )
                 ),
             )
         }
@@ -63,7 +63,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
     let mut cited: Vec<&str> = Vec::new();
     for f in &findings {
         if let Some(v) = &f.verification {
-            cited.push(&v.record);
+            cited.push(v.record());
         }
         if let Some(b) = &f.bom {
             cited.extend(b.record.as_deref());
@@ -77,7 +77,7 @@ pub(crate) fn judge(control: &Control, view: &View<'_>) -> ControlResult {
     result
 }
 
-fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding {
+fn model<'a>(control: &Control, view: &View<'a>, sha256: &'a str) -> SupplyChainFinding<'a> {
     let verifications = view.verifications(sha256);
     let good =
         |v: &VerificationSummary| judge_verification(control, v) == DeploymentOutcome::Verified;
@@ -90,7 +90,7 @@ fn model(control: &Control, view: &View<'_>, sha256: &str) -> SupplyChainFinding
         .iter()
         .filter(|r| view.in_period(r))
         .filter_map(|r| match &r.predicate {
-            Predicate::Deployment(d) => Some((*r, d)),
+            Predicate::Deployment(d) => Some((*r, &**d)),
             _ => None,
         })
         .collect();
@@ -287,7 +287,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
     if let Some((r, digest, datasets, bases)) = writer {
         return Some(BomRef {
             sha256: digest.to_string(),
-            record: Some(r.digest.clone()),
+            record: Some(r.digest.to_string()),
             datasets: datasets.map(|ds| {
                 ds.iter()
                     .map(|d| {
@@ -297,7 +297,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
                             signed_by_record: digest
                                 .as_deref()
                                 .and_then(|h| view.signed(h))
-                                .map(|s| s.digest.clone()),
+                                .map(|s| s.digest.to_string()),
                             sha256: digest,
                         }
                     })
@@ -310,7 +310,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
                         signed_by_record: digest
                             .as_deref()
                             .and_then(|h| view.signed(h))
-                            .map(|s| s.digest.clone()),
+                            .map(|s| s.digest.to_string()),
                         sha256: digest,
                     })
                     .collect()
@@ -330,7 +330,7 @@ fn bom(view: &View<'_>, sha256: &str, v: &VerificationSummary) -> Option<BomRef>
 
 /// A digest that pins: 64 hex digits (lowercased); anything else (`TBD`,
 /// empty, short) pins nothing.
-fn pinned(digest: Option<&String>) -> Option<String> {
+fn pinned(digest: Option<&str>) -> Option<String> {
     digest
         .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
         .map(|h| h.to_ascii_lowercase())

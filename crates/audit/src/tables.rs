@@ -42,27 +42,27 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
                 .map(|d| {
                     let v = d.verification.as_ref();
                     vec![
-                        format!("{} ({})", d.model.name, sha(&d.model.sha256)),
+                        format!("{} ({})", d.model.name, sha(d.model.sha256)),
                         d.time.to_string(),
-                        d.target.clone().unwrap_or_default(),
-                        sha(&d.record),
+                        d.target.unwrap_or_default().to_string(),
+                        sha(d.record),
                         v.map(|v| {
                             format!(
                                 "{} {} at {} ({}){}",
-                                sha(&v.record),
-                                match v.result {
+                                sha(v.record()),
+                                match v.result() {
                                     crate::evidence::record::VerificationResult::Passed => "PASSED",
                                     _ => "FAILED",
                                 },
-                                v.time,
+                                v.time(),
                                 match d.reliance {
                                     Reliance::Named => "named by the deployment",
                                     _ => "latest before the deployment",
                                 },
-                                if v.levels.is_empty() {
+                                if v.levels().is_empty() {
                                     String::new()
                                 } else {
-                                    format!("; levels {}", level_names(&v.levels))
+                                    format!("; levels {}", level_names(v.levels()))
                                 }
                             )
                         })
@@ -90,11 +90,11 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
                 .iter()
                 .map(|b| {
                     vec![
-                        format!("{} ({})", b.model.name, sha(&b.model.sha256)),
-                        sha(&b.verification.record),
-                        b.verification.time.to_string(),
+                        format!("{} ({})", b.model.name, sha(b.model.sha256)),
+                        sha(b.verification.record()),
+                        b.verification.time().to_string(),
                         b.verification.signer_text(),
-                        b.verification.failures.join("; "),
+                        b.verification.failures().join("; "),
                     ]
                 })
                 .collect(),
@@ -117,10 +117,10 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
                 .map(|s| {
                     let bom = s.bom.as_ref();
                     vec![
-                        format!("{} ({})", s.model.name, sha(&s.model.sha256)),
+                        format!("{} ({})", s.model.name, sha(s.model.sha256)),
                         s.verification
                             .as_ref()
-                            .map(|v| format!("{} at {}", sha(&v.record), v.time))
+                            .map(|v| format!("{} at {}", sha(v.record()), v.time()))
                             .unwrap_or_else(|| "none".into()),
                         bom.map(|b| {
                             format!(
@@ -205,11 +205,11 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
                         } else {
                             d.models
                                 .iter()
-                                .map(|m| format!("{} ({})", m.name, sha(&m.sha256)))
+                                .map(|m| format!("{} ({})", m.name, sha(m.sha256)))
                                 .collect::<Vec<_>>()
                                 .join("; ")
                         },
-                        sha(&d.record),
+                        sha(d.record),
                         document_outcome(&d.outcome, d.rehashed),
                     ]
                 })
@@ -223,7 +223,7 @@ pub fn findings(c: &ControlResult) -> Vec<Table> {
             rows: c
                 .without_document
                 .iter()
-                .map(|m| vec![format!("{} ({})", m.name, sha(&m.sha256))])
+                .map(|m| vec![format!("{} ({})", m.name, sha(m.sha256))])
                 .collect(),
         });
     }
@@ -272,11 +272,11 @@ pub fn timeline(m: &ModelHistory) -> Table {
             .iter()
             .map(|e| {
                 vec![
-                    (e.index + 1).to_string(),
-                    e.time.to_string(),
-                    e.kind.label().to_string(),
-                    e.detail.clone(),
-                    sha(&e.record),
+                    (e.index() + 1).to_string(),
+                    e.time().to_string(),
+                    e.kind().label().to_string(),
+                    e.detail().clone(),
+                    sha(e.record()),
                 ]
             })
             .collect(),

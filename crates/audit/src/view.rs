@@ -7,7 +7,7 @@ use crate::evidence::Record;
 use crate::evidence::record::{
     DeploymentEvidence, Predicate, VerificationResult, VerificationSummary,
 };
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// The counted records and the audit's scope, indexed so that every
 /// question costs what its answer holds, not the whole log: an audit is
@@ -16,8 +16,11 @@ pub(crate) struct View<'a> {
     /// Every counted record, in log order.
     pub records: Vec<&'a Record>,
     /// The one model audited, when one was named (lowercase hex).
-    pub model: Option<String>,
-    by_digest: BTreeMap<&'a str, &'a Record>,
+    pub model: Option<&'a str>,
+    /// Each record's position in `records`, ordered by the first 64 bits
+    /// of its digest: a sixteenth of a tree map's memory at a million
+    /// records, and a look-up is a binary search.
+    by_digest: Vec<(u64, u32)>,
     /// The records about each subject digest, in log order.
     by_subject: HashMap<&'a str, Vec<&'a Record>>,
     /// Subjects in order of first appearance in a record other than a
@@ -29,22 +32,27 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    pub fn new(records: Vec<&'a Record>, model: Option<String>) -> Self {
-        let by_digest = records.iter().map(|r| (r.digest.as_str(), *r)).collect();
+    pub fn new(records: Vec<&'a Record>, model: Option<&'a str>) -> Self {
+        let mut by_digest: Vec<(u64, u32)> = records
+            .iter()
+            .enumerate()
+            .map(|(at, r)| (digest_prefix(&r.digest), at as u32))
+            .collect();
+        by_digest.sort_unstable();
         let mut by_subject: HashMap<&'a str, Vec<&'a Record>> = HashMap::new();
         let mut models = Vec::new();
         let mut seen = HashSet::new();
         for r in &records {
-            by_subject
-                .entry(r.subject.sha256.as_str())
-                .or_default()
-                .push(*r);
+            by_subject.entry(&*r.subject.sha256).or_default().push(*r);
             // A refusal made without a verification is about a reference
             // that was never read, not a model.
             let unread = matches!(&r.predicate, Predicate::Refusal(p) if p.verification.is_none());
-            if !is_attachment(r) && !unread && seen.insert(r.subject.sha256.as_str()) {
-                models.push(r.subject.sha256.as_str());
+            if !is_attachment(r) && !unread && seen.insert(&*r.subject.sha256) {
+                models.push(&*r.subject.sha256);
             }
+        }
+        for list in by_subject.values_mut() {
+            list.shrink_to_fit();
         }
         View {
             records,
@@ -68,38 +76,45 @@ impl<'a> View<'a> {
 
     /// Whether a model digest is in the audit's scope.
     pub fn in_scope(&self, sha256: &str) -> bool {
-        self.model.as_deref().is_none_or(|m| m == sha256)
+        self.model.is_none_or(|m| m == sha256)
     }
 
     /// A counted record by its digest (hex, with or without `sha256:`).
     pub fn record(&self, digest: &str) -> Option<&'a Record> {
         let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-        self.by_digest
-            .get(hex.to_ascii_lowercase().as_str())
-            .copied()
+        let prefix = digest_prefix(hex);
+        let first = self.by_digest.partition_point(|(p, _)| *p < prefix);
+        self.by_digest[first..]
+            .iter()
+            .take_while(|(p, _)| *p == prefix)
+            .map(|(_, at)| self.records[*at as usize])
+            .find(|r| r.digest.eq_ignore_ascii_case(hex))
+    }
+
+    /// Whether the record at log position `index` is counted.
+    pub fn counts(&self, index: usize) -> bool {
+        self.records
+            .binary_search_by_key(&index, |r| r.index)
+            .is_ok()
     }
 
     /// The model as the first record about it names it.
-    pub fn model_ref(&self, sha256: &str) -> ModelRef {
+    pub fn model_ref(&self, sha256: &'a str) -> ModelRef<'a> {
         let name = self
             .about(sha256)
             .iter()
             .find(|r| !is_attachment(r))
-            .map(|r| r.subject.name.clone())
-            .unwrap_or_default();
-        ModelRef {
-            name,
-            sha256: sha256.to_string(),
-        }
+            .map_or("", |r| &*r.subject.name);
+        ModelRef { name, sha256 }
     }
 
     /// Every model in scope that a record (other than a document) is
     /// about, in order of first appearance.
-    pub fn models(&self) -> Vec<String> {
+    pub fn models(&self) -> Vec<&'a str> {
         self.models
             .iter()
             .filter(|m| self.in_scope(m))
-            .map(|m| m.to_string())
+            .copied()
             .collect()
     }
 
@@ -109,19 +124,19 @@ impl<'a> View<'a> {
             .iter()
             .filter(|r| self.in_scope(&r.subject.sha256) && self.in_period(r))
             .filter_map(|r| match &r.predicate {
-                Predicate::Deployment(d) => Some((*r, d)),
+                Predicate::Deployment(d) => Some((*r, &**d)),
                 _ => None,
             })
             .collect()
     }
 
     /// Models in scope that were deployed, in order of first deployment.
-    pub fn deployed_models(&self) -> Vec<String> {
+    pub fn deployed_models(&self) -> Vec<&'a str> {
         let mut seen = HashSet::new();
         self.deployments()
             .into_iter()
-            .filter(|(d, _)| seen.insert(d.subject.sha256.as_str()))
-            .map(|(d, _)| d.subject.sha256.clone())
+            .filter(|(d, _)| seen.insert(&*d.subject.sha256))
+            .map(|(d, _)| &*d.subject.sha256)
             .collect()
     }
 
@@ -139,26 +154,31 @@ impl<'a> View<'a> {
         sha256: &str,
         index: usize,
     ) -> Option<(&'a Record, &'a VerificationSummary)> {
-        self.verifications(sha256)
-            .into_iter()
-            .rfind(|(r, _)| r.index < index)
+        // The records about a model are in log order: from the last one
+        // before `index`, back to the first verification.
+        let about = self.about(sha256);
+        let before = about.partition_point(|r| r.index < index);
+        about[..before]
+            .iter()
+            .rev()
+            .find_map(|r| vsa(r).map(|v| (*r, v)))
     }
 
     /// Models in scope whose latest verification failed and that were never
     /// deployed (in any counted record: one deployed before a declared
     /// period is not "blocked"), with that verification.
-    pub fn blocked(&self) -> Vec<(String, &'a Record, &'a VerificationSummary)> {
+    pub fn blocked(&self) -> Vec<(&'a str, &'a Record, &'a VerificationSummary)> {
         let deployed: HashSet<&str> = self
             .records
             .iter()
             .filter(|r| matches!(r.predicate, Predicate::Deployment(_)))
-            .map(|r| r.subject.sha256.as_str())
+            .map(|r| &*r.subject.sha256)
             .collect();
         self.models()
             .into_iter()
-            .filter(|m| !deployed.contains(m.as_str()))
+            .filter(|m| !deployed.contains(m))
             .filter_map(|m| {
-                let (r, v) = self.verifications(&m).pop()?;
+                let (r, v) = self.verifications(m).pop()?;
                 (v.verification_result == VerificationResult::Failed && self.in_period(r))
                     .then_some((m, r, v))
             })
@@ -193,6 +213,14 @@ impl<'a> View<'a> {
     }
 }
 
+/// The first 64 bits of a hex digest, as a number to order records by (0
+/// for text that is not hex: such a digest is only ever compared whole).
+fn digest_prefix(hex: &str) -> u64 {
+    hex.get(..16)
+        .and_then(|p| u64::from_str_radix(p, 16).ok())
+        .unwrap_or(0)
+}
+
 /// The VSA of a record, when it is one.
 pub(crate) fn vsa(r: &Record) -> Option<&VerificationSummary> {
     match &r.predicate {
@@ -206,22 +234,15 @@ fn is_attachment(r: &Record) -> bool {
 }
 
 /// A verification as findings cite it.
-pub(crate) fn verification_ref(r: &Record, v: &VerificationSummary) -> VerificationRef {
-    VerificationRef {
-        record: r.digest.clone(),
-        index: r.index,
-        time: v.time_verified,
-        result: v.verification_result,
-        levels: v.verified_levels.clone(),
-        failures: v.failures.clone(),
-        signer: v.signer.clone(),
-        policy: v.policy.clone(),
-        resource: v.resource_uri.clone(),
-    }
+pub(crate) fn verification_ref<'a>(
+    r: &'a Record,
+    v: &'a VerificationSummary,
+) -> VerificationRef<'a> {
+    VerificationRef::new(r, v)
 }
 
 /// A model as reasons name it: `name (sha256:HEX)`, in full.
-pub(crate) fn named(m: &ModelRef) -> String {
+pub(crate) fn named(m: &ModelRef<'_>) -> String {
     format!("{} (sha256:{})", m.name, m.sha256)
 }
 

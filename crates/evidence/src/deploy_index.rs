@@ -139,10 +139,10 @@ impl DeployIndex {
         for r in records {
             if let Predicate::Verification(v) = &r.predicate {
                 self.verifications.insert(
-                    r.subject.sha256.clone(),
+                    r.subject.sha256.to_string(),
                     LatestVerification {
                         index: r.index as u64,
-                        record: r.digest.clone(),
+                        record: r.digest.to_string(),
                         passed: v.verification_result != VerificationResult::Failed,
                     },
                 );

@@ -13,6 +13,7 @@
 
 mod cosigned;
 pub mod deploy_index;
+mod digests;
 mod export;
 mod inputs;
 mod location;
@@ -252,12 +253,12 @@ impl Recorder {
         }
         self.append(&NewRecord {
             subject: verification.subject.clone(),
-            predicate: Predicate::Deployment(record::DeploymentEvidence {
+            predicate: Predicate::Deployment(Box::new(record::DeploymentEvidence {
                 target,
                 time: now.time(),
                 verification: Some(format!("sha256:{}", verification.digest)),
                 admission: None,
-            }),
+            })),
             clock: now.source(),
         })
     }
@@ -292,12 +293,12 @@ impl Recorder {
         }
         Ok(NewRecord {
             subject: verification.subject.clone(),
-            predicate: Predicate::Deployment(record::DeploymentEvidence {
+            predicate: Predicate::Deployment(Box::new(record::DeploymentEvidence {
                 target: Some(object.target()),
                 time: now.time(),
                 verification: Some(format!("sha256:{}", verification.digest)),
                 admission: Some(object),
-            }),
+            })),
             clock: now.source(),
         })
     }
@@ -312,17 +313,18 @@ impl Recorder {
     ) -> NewRecord {
         NewRecord {
             subject: EvidenceSubject {
-                name: object.reference.clone(),
-                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                name: object.reference.clone().into(),
+                sha256: (hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
                     object.reference.as_bytes(),
-                )),
+                )))
+                .into(),
             },
-            predicate: Predicate::Deployment(record::DeploymentEvidence {
+            predicate: Predicate::Deployment(Box::new(record::DeploymentEvidence {
                 target: Some(object.target()),
                 time: now.time(),
                 verification: None,
                 admission: Some(object),
-            }),
+            })),
             clock: now.source(),
         }
     }
@@ -350,20 +352,21 @@ impl Recorder {
             Some(v) => v.subject.clone(),
             // No model was read: the record is about the reference itself.
             None => EvidenceSubject {
-                name: object.reference.clone(),
-                sha256: hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+                name: object.reference.clone().into(),
+                sha256: (hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
                     object.reference.as_bytes(),
-                )),
+                )))
+                .into(),
             },
         };
         NewRecord {
             subject,
-            predicate: Predicate::Refusal(record::RefusalEvidence {
+            predicate: Predicate::Refusal(Box::new(record::RefusalEvidence {
                 admission: object,
                 time: now.time(),
                 verification: verification.map(|v| format!("sha256:{}", v.digest)),
                 reasons,
-            }),
+            })),
             clock: now.source(),
         }
     }
@@ -449,15 +452,15 @@ mod tests {
     fn deployed(i: u8) -> NewRecord {
         NewRecord {
             subject: EvidenceSubject {
-                name: format!("m{i}"),
-                sha256: hex::encode([i; 32]),
+                name: format!("m{i}").into(),
+                sha256: (hex::encode([i; 32])).into(),
             },
-            predicate: Predicate::Deployment(DeploymentEvidence {
+            predicate: Predicate::Deployment(Box::new(DeploymentEvidence {
                 target: None,
                 time: "2026-03-01T00:00:00Z".parse().unwrap(),
                 verification: None,
                 admission: None,
-            }),
+            })),
             clock: crate::clock::TimeSource::System,
         }
     }

@@ -727,13 +727,13 @@ pub(crate) fn repair_refusal(
             "has record {n} beyond its checkpoint, not bound to this log (copied from elsewhere)"
         ));
     };
-    if binding.origin != cp.origin {
+    if *binding.origin != *cp.origin {
         return Some(format!(
             "has record {n} beyond its checkpoint, sealed for another log ({})",
             binding.origin.chars().take(100).collect::<String>()
         ));
     }
-    if binding.index != position || binding.previous != hex::encode(root_before) {
+    if binding.index != position || binding.previous != *root_before {
         return Some(format!(
             "has record {n} beyond its checkpoint, sealed for index {} after another history (a replay)",
             binding.index

@@ -15,6 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+pub use crate::digests::Digests;
 
 /// A model signed (who, which bundle, which BOM).
 pub const SIGN_PREDICATE: &str = "https://modelseal.dev/evidence/sign/v1";
@@ -34,12 +37,56 @@ pub const VERIFIER_ID: &str = "https://modelseal.dev/verifier";
 pub const SIGNATURE_ONLY_POLICY: &str = "https://modelseal.dev/policy/signature-only";
 
 /// What a record is about: a model (name and OMS root digest) or a document.
+/// The records an audit keeps share one copy of each subject's strings.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvidenceSubject {
     /// Name.
-    pub name: String,
+    pub name: Arc<str>,
     /// Lowercase hex SHA-256.
-    pub sha256: String,
+    pub sha256: Arc<str>,
+}
+
+impl EvidenceSubject {
+    /// A subject named `name`, of digest `sha256` (lowercase hex).
+    pub fn new(name: impl Into<Arc<str>>, sha256: impl Into<Arc<str>>) -> Self {
+        EvidenceSubject {
+            name: name.into(),
+            sha256: sha256.into(),
+        }
+    }
+}
+
+/// One copy of each repeated string of the records a verifier keeps (their
+/// subjects, the log's origin): an audit holds a log's records in memory,
+/// and a million records name ten thousand models. Shared by the threads
+/// that open records, which look a string up before they allocate it.
+#[derive(Debug, Default)]
+pub(crate) struct Shared(std::sync::RwLock<std::collections::HashSet<Arc<str>>>);
+
+impl Shared {
+    /// The one copy of `text`.
+    pub(crate) fn get(&self, text: &str) -> Arc<str> {
+        // A poisoned lock only means another thread panicked while holding
+        // it; the set is still a set.
+        if let Some(kept) = self
+            .0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(text)
+        {
+            return kept.clone();
+        }
+        let mut set = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(kept) = set.get(text) {
+            return kept.clone();
+        }
+        let kept: Arc<str> = Arc::from(text);
+        set.insert(kept.clone());
+        kept
+    }
 }
 
 /// Where a model lives when it is not a local directory: a registry
@@ -64,7 +111,7 @@ pub struct ResourceRef {
     pub uri: String,
     /// Digests by algorithm (`sha256`: lowercase hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub digest: Option<BTreeMap<String, String>>,
+    pub digest: Option<Digests>,
 }
 
 /// `uri` as a record may keep it: a URL loses its user information
@@ -115,7 +162,7 @@ impl ResourceRef {
     pub fn of_bytes(uri: impl Into<String>, bytes: &[u8]) -> Self {
         ResourceRef {
             uri: redact_uri(&uri.into()),
-            digest: Some(BTreeMap::from([(
+            digest: Some(Digests::from([(
                 "sha256".to_string(),
                 hex::encode(Sha256::digest(bytes)),
             )])),
@@ -132,7 +179,7 @@ impl ResourceRef {
 
     /// The SHA-256 digest, when given.
     pub fn sha256(&self) -> Option<&str> {
-        self.digest.as_ref()?.get("sha256").map(String::as_str)
+        self.digest.as_ref()?.get("sha256")
     }
 }
 
@@ -215,8 +262,9 @@ impl std::fmt::Display for SignerInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum RecordedSigner {
-    /// The signer's identity, typed.
-    Info(SignerInfo),
+    /// The signer's identity, typed (boxed: a verification keeps it
+    /// beside much else, and most records name a key only).
+    Info(Box<SignerInfo>),
     /// A description written by an earlier release.
     Text(String),
 }
@@ -257,7 +305,7 @@ pub struct SignEvidence {
     /// Where the model signed lives, when it is in a registry (records of
     /// release 0.1.0 have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<ModelLocation>,
+    pub location: Option<Box<ModelLocation>>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -271,7 +319,7 @@ pub struct DatasetRef {
     pub name: String,
     /// Its OMS root digest (`sha256`); empty when the BOM names it without
     /// one (a dataset the model card names, a base model not pinned).
-    pub digest: BTreeMap<String, String>,
+    pub digest: Digests,
 }
 
 /// `https://modelseal.dev/evidence/bom/v1`: an ML-BOM was written.
@@ -300,7 +348,7 @@ pub struct BomEvidence {
     /// Where the model lives, when it is in a registry (records of release
     /// 0.1.0 have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<ModelLocation>,
+    pub location: Option<Box<ModelLocation>>,
     /// The tool.
     pub tool: Tool,
     /// When.
@@ -462,7 +510,7 @@ pub struct DocumentRef {
     /// Where it was.
     pub uri: String,
     /// Its digest (`sha256`).
-    pub digest: BTreeMap<String, String>,
+    pub digest: Digests,
     /// Its size in bytes.
     pub size: u64,
 }
@@ -542,17 +590,17 @@ pub struct RefusalEvidence {
 #[non_exhaustive]
 pub enum Predicate {
     /// A model signed.
-    Sign(SignEvidence),
+    Sign(Box<SignEvidence>),
     /// A BOM written.
-    Bom(BomEvidence),
+    Bom(Box<BomEvidence>),
     /// A verification (VSA).
-    Verification(VerificationSummary),
+    Verification(Box<VerificationSummary>),
     /// A reviewed document.
-    Attachment(AttachmentEvidence),
+    Attachment(Box<AttachmentEvidence>),
     /// A deployment.
-    Deployment(DeploymentEvidence),
+    Deployment(Box<DeploymentEvidence>),
     /// An admission refused.
-    Refusal(RefusalEvidence),
+    Refusal(Box<RefusalEvidence>),
 }
 
 impl Predicate {
@@ -580,18 +628,103 @@ impl Predicate {
         }
     }
 
+    /// Reads the body of a sealed predicate of type `predicate_type` (its
+    /// JSON text, `timeSource` and `logBinding` members included, which
+    /// the typed bodies do not hold and skip).
+    fn from_body(predicate_type: &str, body: &str) -> std::result::Result<Self, RecordError> {
+        fn typed<T: serde::de::DeserializeOwned>(
+            body: &str,
+            wrap: impl FnOnce(Box<T>) -> Predicate,
+        ) -> serde_json::Result<Predicate> {
+            serde_json::from_str(body).map(|p| {
+                let mut predicate = wrap(Box::new(p));
+                predicate.shrink();
+                predicate
+            })
+        }
+        let read = match predicate_type {
+            SIGN_PREDICATE => typed(body, Predicate::Sign),
+            BOM_PREDICATE => typed(body, Predicate::Bom),
+            VSA_PREDICATE => typed(body, Predicate::Verification),
+            ATTACHMENT_PREDICATE => typed(body, Predicate::Attachment),
+            DEPLOYMENT_PREDICATE => typed(body, Predicate::Deployment),
+            // Refusals refuse members they do not know: read without the
+            // placement members.
+            _ => {
+                let mut value: Value =
+                    serde_json::from_str(body).map_err(|e| RecordError::Predicate {
+                        predicate_type: predicate_type.to_string(),
+                        reason: format!("malformed {predicate_type} predicate: {e}"),
+                    })?;
+                if let Value::Object(fields) = &mut value {
+                    fields.remove(TIME_SOURCE_KEY);
+                    fields.remove(LOG_BINDING_KEY);
+                }
+                return Predicate::from_value(predicate_type, value);
+            }
+        };
+        read.map_err(|e| RecordError::Predicate {
+            predicate_type: predicate_type.to_string(),
+            reason: format!("malformed {predicate_type} predicate: {e}"),
+        })
+    }
+
+    /// Lists read from text grow by doubling: each is cut to its length,
+    /// as an audit keeps every record of a log.
+    fn shrink(&mut self) {
+        fn exact<T>(list: &mut Vec<T>) {
+            list.shrink_to_fit();
+        }
+        fn maybe<T>(list: &mut Option<Vec<T>>) {
+            if let Some(list) = list {
+                list.shrink_to_fit();
+            }
+        }
+        match self {
+            Predicate::Sign(p) => {
+                maybe(&mut p.datasets);
+                maybe(&mut p.base_models);
+                maybe(&mut p.base_model_refs);
+            }
+            Predicate::Bom(p) => {
+                exact(&mut p.datasets);
+                maybe(&mut p.base_models);
+                maybe(&mut p.base_model_refs);
+            }
+            Predicate::Verification(p) => {
+                exact(&mut p.input_attestations);
+                exact(&mut p.verified_levels);
+                exact(&mut p.failures);
+                exact(&mut p.ignored_paths);
+                exact(&mut p.links_outside_root);
+                exact(&mut p.trusted_keys);
+                exact(&mut p.format_exceptions);
+            }
+            Predicate::Refusal(p) => exact(&mut p.reasons),
+            Predicate::Attachment(_) | Predicate::Deployment(_) => {}
+        }
+    }
+
     /// Reads a predicate of type `predicate_type`.
     pub fn from_value(
         predicate_type: &str,
         value: Value,
     ) -> std::result::Result<Self, RecordError> {
         let typed = match predicate_type {
-            SIGN_PREDICATE => serde_json::from_value(value).map(Predicate::Sign),
-            BOM_PREDICATE => serde_json::from_value(value).map(Predicate::Bom),
-            VSA_PREDICATE => serde_json::from_value(value).map(Predicate::Verification),
-            ATTACHMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Attachment),
-            DEPLOYMENT_PREDICATE => serde_json::from_value(value).map(Predicate::Deployment),
-            REFUSAL_PREDICATE => serde_json::from_value(value).map(Predicate::Refusal),
+            SIGN_PREDICATE => serde_json::from_value(value).map(|p| Predicate::Sign(Box::new(p))),
+            BOM_PREDICATE => serde_json::from_value(value).map(|p| Predicate::Bom(Box::new(p))),
+            VSA_PREDICATE => {
+                serde_json::from_value(value).map(|p| Predicate::Verification(Box::new(p)))
+            }
+            ATTACHMENT_PREDICATE => {
+                serde_json::from_value(value).map(|p| Predicate::Attachment(Box::new(p)))
+            }
+            DEPLOYMENT_PREDICATE => {
+                serde_json::from_value(value).map(|p| Predicate::Deployment(Box::new(p)))
+            }
+            REFUSAL_PREDICATE => {
+                serde_json::from_value(value).map(|p| Predicate::Refusal(Box::new(p)))
+            }
             other => {
                 return Err(RecordError::Predicate {
                     predicate_type: other.to_string(),
@@ -648,17 +781,124 @@ const LOG_BINDING_KEY: &str = "logBinding";
 #[serde(deny_unknown_fields)]
 pub struct LogBinding {
     /// The log's origin (its checkpoints' first line).
-    pub origin: String,
+    pub origin: Arc<str>,
     /// The record's index (0-based).
     pub index: u64,
-    /// The hex RFC 6962 root of the log's first `index` records.
-    pub previous: String,
+    /// The RFC 6962 root of the log's first `index` records (sealed as
+    /// lowercase hex).
+    #[serde(with = "lowercase_hex")]
+    pub previous: crate::merkle::Hash,
     /// For a record appended in a batch (several records made durable
     /// under one checkpoint): the size of the checkpoint the batch was
     /// written after. A writer killed during a batch leaves only records
     /// that name the checkpoint then on disk.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<u64>,
+}
+
+/// The lowercase hex SHA-256 of a log line, held in place (an audit keeps
+/// a million of them); reads as a `&str`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LineDigest([u8; 64]);
+
+impl LineDigest {
+    /// The digest of `line`'s exact bytes.
+    pub fn of(line: &[u8]) -> Self {
+        let mut hex = [0u8; 64];
+        // 32 bytes always fit 64 hex digits.
+        let _ = hex::encode_to_slice(Sha256::digest(line), &mut hex);
+        LineDigest(hex)
+    }
+
+    /// The 64 hex digits.
+    pub fn as_str(&self) -> &str {
+        // Only ever ASCII hex digits.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for LineDigest {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for LineDigest {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::borrow::Borrow<str> for LineDigest {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl std::fmt::Display for LineDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Debug for LineDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl PartialEq<str> for LineDigest {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for LineDigest {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<String> for LineDigest {
+    fn eq(&self, other: &String) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl From<LineDigest> for String {
+    fn from(d: LineDigest) -> String {
+        d.as_str().to_string()
+    }
+}
+
+impl Serialize for LineDigest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A hash as records seal it: 64 lowercase hex digits, nothing else.
+mod lowercase_hex {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hash: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(hash))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text = String::deserialize(d)?;
+        let mut hash = [0u8; 32];
+        if text.len() != 64
+            || text.bytes().any(|b| b.is_ascii_uppercase())
+            || hex::decode_to_slice(&text, &mut hash).is_err()
+        {
+            return Err(serde::de::Error::custom(
+                "a root must be 64 lowercase hex digits",
+            ));
+        }
+        Ok(hash)
+    }
 }
 
 /// Seals a record into one log line (compact JSON, no newline), unbound:
@@ -734,7 +974,7 @@ pub struct Record {
     /// Position in the log (0-based).
     pub index: usize,
     /// Hex SHA-256 of the exact line bytes (how reports cite it).
-    pub digest: String,
+    pub digest: LineDigest,
     /// The subject.
     pub subject: EvidenceSubject,
     /// What happened.
@@ -758,13 +998,36 @@ impl Record {
 }
 
 #[derive(Deserialize)]
-struct RawStatement {
+struct RawStatement<'a> {
     #[serde(rename = "_type")]
     statement_type: String,
     subject: Vec<crate::bundle::Subject>,
     #[serde(rename = "predicateType")]
     predicate_type: String,
-    predicate: Value,
+    /// Read twice, never built as a tree: once for where the record was
+    /// made ([`Placement`]), once into its typed body.
+    #[serde(borrow)]
+    predicate: &'a serde_json::value::RawValue,
+}
+
+/// The members of a predicate that say where and under which clock it was
+/// made rather than what happened.
+#[derive(Deserialize)]
+struct Placement {
+    #[serde(rename = "timeSource", default)]
+    time_source: Present,
+    #[serde(rename = "logBinding", default)]
+    log_binding: Present,
+}
+
+/// A member, whatever its value (`null` included), or its absence.
+#[derive(Default)]
+struct Present(Option<Value>);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        Value::deserialize(d).map(|v| Present(Some(v)))
+    }
 }
 
 /// A log line's envelope, decoded but not yet checked.
@@ -894,8 +1157,15 @@ impl Unsealed {
         self,
         index: usize,
         line: &[u8],
+        shared: Option<&Shared>,
     ) -> std::result::Result<Record, RecordError> {
-        let statement: RawStatement = crate::json::from_slice(&self.payload)
+        let share = |text: &str| -> Arc<str> {
+            match shared {
+                Some(shared) => shared.get(text),
+                None => Arc::from(text),
+            }
+        };
+        let statement: RawStatement = crate::json::from_slice_borrowed(&self.payload)
             .map_err(|e| RecordError::statement(format!("not an in-toto statement: {e}")))?;
         if statement.statement_type != STATEMENT_TYPE {
             return Err(RecordError::statement(format!(
@@ -910,39 +1180,42 @@ impl Unsealed {
             .get("sha256")
             .cloned()
             .ok_or_else(|| RecordError::statement("the subject has no sha256 digest"))?;
-        let mut predicate = statement.predicate;
-        let clock = match &mut predicate {
-            Value::Object(fields) => match fields.remove(TIME_SOURCE_KEY) {
-                None => TimeSource::System,
-                Some(Value::String(s)) if s == "test" => TimeSource::Test,
-                Some(other) => {
-                    return Err(RecordError::statement(format!(
-                        "the predicate's {TIME_SOURCE_KEY} must be \"test\" when present, not {}",
-                        other.to_string().chars().take(40).collect::<String>()
-                    )));
-                }
-            },
-            _ => return Err(RecordError::statement("the predicate is not a JSON object")),
+        let body = statement.predicate.get();
+        if !body.trim_start().starts_with('{') {
+            return Err(RecordError::statement("the predicate is not a JSON object"));
+        }
+        let placement: Placement = serde_json::from_str(body)
+            .map_err(|e| RecordError::statement(format!("the predicate: {e}")))?;
+        let clock = match placement.time_source.0 {
+            None => TimeSource::System,
+            Some(Value::String(s)) if s == "test" => TimeSource::Test,
+            Some(other) => {
+                return Err(RecordError::statement(format!(
+                    "the predicate's {TIME_SOURCE_KEY} must be \"test\" when present, not {}",
+                    other.to_string().chars().take(40).collect::<String>()
+                )));
+            }
         };
-        let binding = match &mut predicate {
-            Value::Object(fields) => match fields.remove(LOG_BINDING_KEY) {
-                None => None,
-                Some(value) => Some(serde_json::from_value::<LogBinding>(value).map_err(|e| {
+        let binding = match placement.log_binding.0 {
+            None => None,
+            Some(value) => {
+                let mut binding = serde_json::from_value::<LogBinding>(value).map_err(|e| {
                     RecordError::statement(format!(
                         "the predicate's {LOG_BINDING_KEY} is malformed: {e}"
                     ))
-                })?),
-            },
-            _ => None,
+                })?;
+                binding.origin = share(&binding.origin);
+                Some(binding)
+            }
         };
-        let predicate = Predicate::from_value(&statement.predicate_type, predicate)?;
+        let predicate = Predicate::from_body(&statement.predicate_type, body)?;
         Ok(Record {
             index,
-            digest: hex::encode(Sha256::digest(line)),
-            subject: EvidenceSubject {
-                name: subject.name,
-                sha256: sha256.to_ascii_lowercase(),
-            },
+            digest: LineDigest::of(line),
+            subject: EvidenceSubject::new(
+                share(&subject.name),
+                share(&sha256.to_ascii_lowercase()),
+            ),
             predicate,
             clock,
             binding,
@@ -961,7 +1234,7 @@ pub fn open(
 ) -> std::result::Result<Record, RecordError> {
     let unsealed = unseal(line)?;
     unsealed.check(key)?;
-    unsealed.read(index, line)
+    unsealed.read(index, line, None)
 }
 
 #[cfg(test)]
@@ -976,14 +1249,14 @@ mod tests {
         NewRecord {
             subject: EvidenceSubject {
                 name: "m".into(),
-                sha256: "ab".repeat(32),
+                sha256: "ab".repeat(32).into(),
             },
-            predicate: Predicate::Deployment(DeploymentEvidence {
+            predicate: Predicate::Deployment(Box::new(DeploymentEvidence {
                 target: Some("prod".into()),
                 time: time.parse().unwrap(),
                 verification: None,
                 admission: None,
-            }),
+            })),
             clock: TimeSource::System,
         }
     }
@@ -1012,12 +1285,12 @@ mod tests {
         // Whatever builds the record, sealing redacts its locations.
         let key = SigningKey::from_bytes(&[3u8; 32]);
         let mut record = deployment("2031-01-01T00:00:00Z");
-        record.predicate = Predicate::Attachment(AttachmentEvidence {
+        record.predicate = Predicate::Attachment(Box::new(AttachmentEvidence {
             control: 1,
             document: DocumentRef {
                 name: "p.md".into(),
                 uri: "https://u:pw@docs.example/p.md?sig=tok".into(),
-                digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                digest: Digests::from([("sha256", "00".repeat(32))]),
                 size: 4,
             },
             reviewer: Some("r".into()),
@@ -1027,7 +1300,7 @@ mod tests {
             model: None,
             note: None,
             recorded_at: "2031-01-01T00:00:00Z".parse().unwrap(),
-        });
+        }));
         let line = seal(&record, &key).unwrap();
         let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
         let Predicate::Attachment(a) = opened.predicate else {
@@ -1137,7 +1410,7 @@ mod tests {
             ..SignerInfo::default()
         };
         let predicates = [
-            Predicate::Sign(SignEvidence {
+            Predicate::Sign(Box::new(SignEvidence {
                 signer: signer.clone(),
                 signature: cite.clone(),
                 bom: None,
@@ -1145,30 +1418,30 @@ mod tests {
                 datasets: None,
                 base_models: None,
                 base_model_refs: None,
-                location: Some(ModelLocation {
+                location: Some(Box::new(ModelLocation {
                     reference: "oci://127.0.0.1:5000/m:v1".into(),
                     uri: format!("oci://127.0.0.1:5000/m@sha256:{}", "0".repeat(64)),
                     manifest_digest: format!("sha256:{}", "0".repeat(64)),
-                }),
+                })),
                 tool: Tool::this(),
                 time,
-            }),
-            Predicate::Bom(BomEvidence {
+            })),
+            Predicate::Bom(Box::new(BomEvidence {
                 bom: cite.clone(),
                 bom_signature: Some(cite.clone()),
                 serial_number: "urn:uuid:x".into(),
                 files: 3,
                 datasets: vec![DatasetRef {
                     name: "d".into(),
-                    digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                    digest: Digests::from([("sha256", "00".repeat(32))]),
                 }],
                 base_models: Some(vec!["org/base".into()]),
                 base_model_refs: None,
                 location: None,
                 tool: Tool::this(),
                 time,
-            }),
-            Predicate::Verification(VerificationSummary {
+            })),
+            Predicate::Verification(Box::new(VerificationSummary {
                 verifier: VerifierInfo {
                     id: VERIFIER_ID.into(),
                     version: BTreeMap::from([("modelseal".into(), crate::VERSION.into())]),
@@ -1180,19 +1453,19 @@ mod tests {
                 verification_result: VerificationResult::Passed,
                 verified_levels: vec![VerifiedLevel::SignatureVerified],
                 failures: vec![],
-                signer: Some(RecordedSigner::Info(signer)),
+                signer: Some(RecordedSigner::Info(Box::new(signer))),
                 ignored_paths: vec!["cache".into()],
                 ignore_unsigned_files: true,
                 links_outside_root: vec![],
                 trusted_keys: vec!["SHA256:".to_string() + &"ab".repeat(32)],
                 format_exceptions: vec![],
-            }),
-            Predicate::Attachment(AttachmentEvidence {
+            })),
+            Predicate::Attachment(Box::new(AttachmentEvidence {
                 control: 1,
                 document: DocumentRef {
                     name: "p.md".into(),
                     uri: "p.md".into(),
-                    digest: BTreeMap::from([("sha256".into(), "00".repeat(32))]),
+                    digest: Digests::from([("sha256", "00".repeat(32))]),
                     size: 4,
                 },
                 reviewer: Some("lead".into()),
@@ -1202,20 +1475,20 @@ mod tests {
                 model: Some("cd".repeat(32)),
                 note: None,
                 recorded_at: time,
-            }),
-            Predicate::Deployment(DeploymentEvidence {
+            })),
+            Predicate::Deployment(Box::new(DeploymentEvidence {
                 target: None,
                 time,
                 verification: Some(format!("sha256:{}", "ef".repeat(32))),
                 admission: None,
-            }),
+            })),
         ];
         let key = SigningKey::from_bytes(&[9u8; 32]);
         for predicate in predicates {
             let record = NewRecord {
                 subject: EvidenceSubject {
                     name: "m".into(),
-                    sha256: "cd".repeat(32),
+                    sha256: "cd".repeat(32).into(),
                 },
                 predicate,
                 clock: TimeSource::System,

@@ -3,13 +3,13 @@
 //! What an auditor could not rely on is refused before anything is written.
 
 use crate::deploy_index::DeployIndex;
+use crate::record::Digests;
 use crate::record::{
     self, AttachmentEvidence, DeploymentEvidence, DocumentRef, EvidenceSubject, NewRecord,
     Predicate, Record,
 };
 use crate::store::ResumePoint;
 use crate::{Error, Recorder, VerifyOptions, clock};
-use std::collections::BTreeMap;
 
 /// A deployment to record with [`Recorder::deploy`].
 #[derive(Debug, Clone)]
@@ -284,15 +284,15 @@ impl Decision<'_> {
             _ => None,
         };
         if self.found.is_some() {
-            if r.subject.sha256 == self.model
+            if *r.subject.sha256 == *self.model
                 && verification == Some(false)
                 && self.failed_after.is_none()
             {
-                self.failed_after = Some(r.digest.clone());
+                self.failed_after = Some(r.digest.to_string());
             }
         } else if self.named == Some(r.digest.as_str()) {
             self.found = Some(Found {
-                digest: r.digest.clone(),
+                digest: r.digest.to_string(),
                 kind: r.predicate_type(),
                 subject: r.subject.clone(),
                 passed: verification,
@@ -317,7 +317,7 @@ impl Decision<'_> {
                 kind: found.kind.to_string(),
             });
         };
-        if found.subject.sha256 != self.model {
+        if *found.subject.sha256 != *self.model {
             return Err(DeployError::OtherModel {
                 digest: given.clone(),
                 verified: found.subject.clone(),
@@ -489,8 +489,8 @@ impl Recorder {
                 digest,
                 kind: record::VSA_PREDICATE,
                 subject: EvidenceSubject {
-                    name: deployment.name.clone(),
-                    sha256: deployment.model.clone(),
+                    name: deployment.name.clone().into(),
+                    sha256: deployment.model.clone().into(),
                 },
                 passed: Some(passed),
             });
@@ -572,19 +572,19 @@ impl Recorder {
         now: clock::Now,
         at: &ResumePoint,
     ) -> Result<Option<String>, Error> {
-        let (size, root) = (at.frontier.size(), hex::encode(at.frontier.root()));
+        let (size, root) = (at.frontier.size(), at.frontier.root());
         let location = self.store.location();
         let record = NewRecord {
             subject: EvidenceSubject {
-                name: deployment.name.clone(),
-                sha256: deployment.model.clone(),
+                name: deployment.name.clone().into(),
+                sha256: deployment.model.clone().into(),
             },
-            predicate: Predicate::Deployment(DeploymentEvidence {
+            predicate: Predicate::Deployment(Box::new(DeploymentEvidence {
                 target: deployment.target.clone(),
                 time: now.time(),
                 verification: relied.map(|(digest, _)| format!("sha256:{digest}")),
                 admission: None,
-            }),
+            })),
             clock: now.source(),
         };
         let mut sealed = String::new();
@@ -755,15 +755,15 @@ impl Recorder {
         let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&attachment.bytes));
         let digest = self.append(&NewRecord {
             subject: EvidenceSubject {
-                name: attachment.name.clone(),
-                sha256: sha256.clone(),
+                name: attachment.name.clone().into(),
+                sha256: sha256.clone().into(),
             },
-            predicate: Predicate::Attachment(AttachmentEvidence {
+            predicate: Predicate::Attachment(Box::new(AttachmentEvidence {
                 control: attachment.control.number,
                 document: DocumentRef {
                     name: attachment.name.clone(),
                     uri: attachment.uri.clone(),
-                    digest: BTreeMap::from([("sha256".into(), sha256)]),
+                    digest: Digests::from([("sha256", sha256)]),
                     size: attachment.bytes.len() as u64,
                 },
                 reviewer: Some(reviewer.to_string()),
@@ -773,7 +773,7 @@ impl Recorder {
                 model: attachment.model.clone(),
                 note: attachment.note.clone(),
                 recorded_at: now.time(),
-            }),
+            })),
             clock: now.source(),
         })?;
         Ok(Attached {
@@ -810,10 +810,10 @@ mod tests {
                 name: "m".into(),
                 sha256: model.into(),
             },
-            predicate: Predicate::Verification(VerificationSummary {
+            predicate: Predicate::Verification(Box::new(VerificationSummary {
                 verifier: VerifierInfo {
                     id: VERIFIER_ID.into(),
-                    version: BTreeMap::new(),
+                    version: std::collections::BTreeMap::new(),
                 },
                 time_verified: time,
                 resource_uri: "file:///m".into(),
@@ -831,7 +831,7 @@ mod tests {
                 links_outside_root: vec![],
                 trusted_keys: vec![],
                 format_exceptions: vec![],
-            }),
+            })),
             clock: clock::TimeSource::Test,
         }
     }
@@ -907,7 +907,7 @@ mod tests {
         ));
         assert!(matches!(
             r.deploy(&named(&other), now),
-            Err(DeployError::OtherModel { verified, .. }) if verified.sha256 == b
+            Err(DeployError::OtherModel { verified, .. }) if *verified.sha256 == *b
         ));
         let d = r.deploy(&named(&march), now).unwrap();
         assert_eq!(d.relied_on, Some((march.clone(), true)));

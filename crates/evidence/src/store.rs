@@ -73,9 +73,9 @@ pub(crate) fn next_binding(
     frontier: &crate::merkle::Frontier,
 ) -> crate::record::LogBinding {
     crate::record::LogBinding {
-        origin: origin.to_string(),
+        origin: origin.into(),
         index: frontier.size(),
-        previous: hex::encode(frontier.root()),
+        previous: frontier.root(),
         batch: None,
     }
 }

@@ -187,6 +187,7 @@ pub(crate) fn verify_store_from(
 fn open_batch(
     batch: &[Waiting],
     key: &VerifyingKey,
+    shared: Option<&crate::record::Shared>,
 ) -> Vec<(
     Hash,
     std::result::Result<Record, crate::record::RecordError>,
@@ -208,7 +209,7 @@ fn open_batch(
                 if !all_valid {
                     u.check(key)?;
                 }
-                u.read(index, bytes)
+                u.read(index, bytes, shared)
             });
             (leaf_hash(bytes), record)
         })
@@ -219,6 +220,8 @@ struct Verifier<'a, 'k> {
     key: &'k VerifyingKey,
     older: Option<Checkpoint>,
     keep: bool,
+    /// The strings the records kept repeat, held once.
+    shared: crate::record::Shared,
     keep_leaves: bool,
     copy_to: Option<&'a mut dyn Write>,
     /// Called with each record that opened, in log order (the records
@@ -265,6 +268,7 @@ impl<'a, 'k> Verifier<'a, 'k> {
             key,
             older: None,
             keep: false,
+            shared: Default::default(),
             keep_leaves: false,
             copy_to: None,
             visit: None,
@@ -361,13 +365,14 @@ impl Verifier<'_, '_> {
     /// Opens the waiting records in parallel, then takes them in order.
     fn flush(&mut self) -> Result<()> {
         let key = self.key;
+        let shared = self.keep.then_some(&self.shared);
         let opened: Vec<(
             Hash,
             std::result::Result<Record, crate::record::RecordError>,
         )> = self
             .chunk
             .par_chunks(BATCH)
-            .flat_map_iter(|batch| open_batch(batch, key))
+            .flat_map_iter(|batch| open_batch(batch, key, shared))
             .collect();
         let chunk = std::mem::take(&mut self.chunk);
         for ((position, bytes, index, stored_hash), (leaf, record)) in chunk.into_iter().zip(opened)
@@ -519,7 +524,7 @@ impl Verifier<'_, '_> {
         };
         self.bound_seen = true;
         if let Some(cp) = &self.check.checkpoint
-            && binding.origin != cp.origin
+            && *binding.origin != *cp.origin
         {
             self.check.problems.push(format!(
                 "record {n}: sealed for another log ({}), copied into this one",
@@ -530,7 +535,7 @@ impl Verifier<'_, '_> {
                 "record {n}: sealed for index {} (moved, or records missing or inserted before it)",
                 binding.index
             ));
-        } else if binding.previous != hex::encode(self.frontier.root()) {
+        } else if binding.previous != self.frontier.root() {
             self.check.problems.push(format!(
                 "record {n}: sealed after another history (the records before it were changed)"
             ));

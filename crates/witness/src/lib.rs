@@ -741,17 +741,17 @@ mod tests {
     fn deployment(i: usize, second: i64) -> modelseal_evidence::NewRecord {
         modelseal_evidence::NewRecord {
             subject: modelseal_evidence::EvidenceSubject {
-                name: format!("model-{i}"),
-                sha256: format!("{i:064x}"),
+                name: format!("model-{i}").into(),
+                sha256: format!("{i:064x}").into(),
             },
-            predicate: modelseal_evidence::Predicate::Deployment(
+            predicate: modelseal_evidence::Predicate::Deployment(Box::new(
                 modelseal_evidence::record::DeploymentEvidence {
                     target: Some("test".into()),
                     verification: None,
                     admission: None,
                     time: jiff::Timestamp::from_second(second).unwrap(),
                 },
-            ),
+            )),
             clock: modelseal_core::clock::TimeSource::Test,
         }
     }

@@ -149,7 +149,7 @@ pub fn check_proof(
     let opened =
         modelseal_evidence::record::open(i, line, key).map_err(|e| format!("the record: {e}"))?;
     if let Some(binding) = &opened.binding
-        && (binding.origin != checkpoint.origin || binding.index != index)
+        && (*binding.origin != *checkpoint.origin || binding.index != index)
     {
         return Err(format!(
             "the record is sealed for place {} of {}, not place {} of this log",

@@ -17,7 +17,7 @@ fn a_deployment_after_a_failed_verification_fails_control_7() {
     };
     assert_eq!(d.outcome, DeploymentOutcome::VerificationFailed);
     assert_eq!(d.reliance, Reliance::Latest);
-    assert_eq!(d.verification.as_ref().unwrap().record, failed);
+    assert_eq!(d.verification.as_ref().unwrap().record(), failed);
     assert!(
         c7.reason.contains("FAILED: changed: config.json"),
         "{}",
@@ -37,16 +37,16 @@ fn a_model_blocked_by_the_gate_and_never_deployed_does_not_fail_control_7() {
     let [b] = c7.blocked.as_slice() else {
         panic!("one blocked model: {c7:#?}")
     };
-    assert_eq!(b.model.sha256, model(2).sha256);
-    assert_eq!(b.verification.record, failed);
+    assert_eq!(b.model.sha256, &*model(2).sha256);
+    assert_eq!(b.verification.record(), failed);
     assert!(
-        c7.evidence.contains(&failed),
+        c7.evidence.contains(&failed.as_str()),
         "the blocking verification is cited"
     );
     let history = report
         .models
         .iter()
-        .find(|m| m.model.sha256 == model(2).sha256)
+        .find(|m| m.model.sha256 == &*model(2).sha256)
         .unwrap();
     assert!(history.blocked && !history.deployed);
 }
@@ -67,11 +67,11 @@ fn a_refusal_recorded_by_the_admission_service_names_the_block() {
     let [two, three] = c7.blocked.as_slice() else {
         panic!("two blocked models: {c7:#?}")
     };
-    assert_eq!(two.verification.record, failed);
+    assert_eq!(two.verification.record(), failed);
     assert_eq!(two.refused.len(), 1);
     assert_eq!(two.refused[0].record, refusal);
     assert_eq!(two.refused[0].target, "Pod ml/server");
-    assert_eq!(three.verification.record, unrecorded);
+    assert_eq!(three.verification.record(), unrecorded);
     assert!(three.refused.is_empty());
     assert!(
         c7.reason
@@ -112,7 +112,7 @@ fn a_deployment_naming_a_pass_that_a_later_failure_superseded_fails_control_7() 
     assert_eq!(c7.status, Status::Pass, "{report:#?}");
     assert_eq!(c7.deployments[0].reliance, Reliance::Named);
     assert_eq!(
-        c7.deployments[0].verification.as_ref().unwrap().record,
+        c7.deployments[0].verification.as_ref().unwrap().record(),
         again
     );
 }
@@ -226,7 +226,10 @@ fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_
     // Verified under another policy (one that trusts any key).
     let other = ResourceRef {
         uri: "file:///etc/lax.toml".into(),
-        digest: Some(BTreeMap::from([("sha256".into(), "cd".repeat(32))])),
+        digest: Some(crate::evidence::record::Digests::from([(
+            "sha256",
+            "cd".repeat(32),
+        )])),
     };
     let levels = FULL.to_vec();
     let mut log = Log::new();
@@ -246,7 +249,10 @@ fn where_trusted_signers_are_required_a_model_signed_with_any_key_fails_control_
     // Verified under the organisation's policy.
     let ours = ResourceRef {
         uri: "file:///etc/deploy.toml".into(),
-        digest: Some(BTreeMap::from([("sha256".into(), policy.clone())])),
+        digest: Some(crate::evidence::record::Digests::from([(
+            "sha256",
+            policy.clone(),
+        )])),
     };
     let mut log = Log::new();
     log.verification(1, true, &levels, ours);

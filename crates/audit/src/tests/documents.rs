@@ -63,7 +63,7 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
     log.deploy(1);
     log.verify(2, true);
     log.deploy(2);
-    log.attach(6, RECENT, |a| a.model = Some(model(1).sha256));
+    log.attach(6, RECENT, |a| a.model = Some(model(1).sha256.to_string()));
     // Auditing model 1: its robustness report is there.
     let one = audit_with(&log, &Checklist::default_list(), |i| {
         i.model = Some(format!("sha256:{}", model(1).sha256));
@@ -71,7 +71,7 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
     assert_eq!(control(&one, 6).status, Status::RecordedNotRechecked);
     // Auditing model 2: none speaks for it.
     let two = audit_with(&log, &Checklist::default_list(), |i| {
-        i.model = Some(model(2).sha256);
+        i.model = Some(model(2).sha256.to_string());
     });
     assert_eq!(control(&two, 6).status, Status::NoEvidence);
     // Auditing every model: model 2 lacks one, and the control says so
@@ -86,8 +86,8 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
         "{}",
         c6.reason
     );
-    assert_eq!(c6.without_document[0].sha256, model(2).sha256);
-    assert_eq!(c6.documents[0].models[0].sha256, model(1).sha256);
+    assert_eq!(c6.without_document[0].sha256, &*model(2).sha256);
+    assert_eq!(c6.documents[0].models[0].sha256, &*model(1).sha256);
     // An organisation-wide document, reviewed later, speaks for both.
     log.attach(6, "2026-05-10", |_| {});
     let all = audit(&log);

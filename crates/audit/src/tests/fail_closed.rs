@@ -87,13 +87,14 @@ fn a_broken_log_fails_every_applicable_control() {
         .problems
         .push("record 3: the signature does not verify".into());
     let list = Checklist::default_list();
-    let report = evaluate(&AuditInput::new(
+    let input = AuditInput::new(
         &list,
         &check,
         "evidence.jsonl",
         AsOf::at(at(1000)),
         crate::clock::TimeSource::System,
-    ));
+    );
+    let report = evaluate(&input);
     assert!(report.failed());
     for c in &report.controls {
         assert_eq!(c.status, Status::Fail);

@@ -37,8 +37,8 @@ pub(super) struct Log {
 /// Model (or dataset) number `n`.
 pub(super) fn model(n: u8) -> EvidenceSubject {
     EvidenceSubject {
-        name: format!("model-{n}"),
-        sha256: hex::encode([n; 32]),
+        name: format!("model-{n}").into(),
+        sha256: (hex::encode([n; 32])).into(),
     }
 }
 
@@ -73,18 +73,16 @@ impl Log {
 
     pub fn push(&mut self, subject: EvidenceSubject, predicate: Predicate) -> String {
         let index = self.records.len();
-        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
-            format!("record {index}").as_bytes(),
-        ));
+        let digest = crate::evidence::record::LineDigest::of(format!("record {index}").as_bytes());
         self.records.push(Record {
             index,
-            digest: digest.clone(),
+            digest,
             subject,
             predicate,
             clock: crate::clock::TimeSource::System,
             binding: None,
         });
-        digest
+        digest.to_string()
     }
 
     /// A verification of model `m`: passed with `levels`, or failed.
@@ -98,7 +96,7 @@ impl Log {
         let time = self.now();
         self.push(
             model(m),
-            Predicate::Verification(VerificationSummary {
+            Predicate::Verification(Box::new(VerificationSummary {
                 verifier: VerifierInfo {
                     id: VERIFIER_ID.into(),
                     version: BTreeMap::new(),
@@ -109,15 +107,24 @@ impl Log {
                 input_attestations: vec![
                     ResourceRef {
                         uri: "m.sig".into(),
-                        digest: Some(BTreeMap::from([("sha256".into(), "51".repeat(32))])),
+                        digest: Some(crate::evidence::record::Digests::from([(
+                            "sha256",
+                            "51".repeat(32),
+                        )])),
                     },
                     ResourceRef {
                         uri: "m.cdx.json".into(),
-                        digest: Some(BTreeMap::from([("sha256".into(), bom_digest(m))])),
+                        digest: Some(crate::evidence::record::Digests::from([(
+                            "sha256",
+                            bom_digest(m),
+                        )])),
                     },
                     ResourceRef {
                         uri: "m.cdx.json.sig".into(),
-                        digest: Some(BTreeMap::from([("sha256".into(), "52".repeat(32))])),
+                        digest: Some(crate::evidence::record::Digests::from([(
+                            "sha256",
+                            "52".repeat(32),
+                        )])),
                     },
                 ],
                 verification_result: if passed {
@@ -131,13 +138,13 @@ impl Log {
                 } else {
                     vec!["changed: config.json".into()]
                 },
-                signer: Some(RecordedSigner::Info(signer())),
+                signer: Some(RecordedSigner::Info(Box::new(signer()))),
                 ignored_paths: vec![],
                 ignore_unsigned_files: false,
                 links_outside_root: vec![],
                 trusted_keys: vec![],
                 format_exceptions: vec![],
-            }),
+            })),
         )
     }
 
@@ -156,12 +163,12 @@ impl Log {
         let time = self.now();
         self.push(
             model(m),
-            Predicate::Deployment(DeploymentEvidence {
+            Predicate::Deployment(Box::new(DeploymentEvidence {
                 target: Some("prod".into()),
                 time,
                 verification: verification.map(|d| format!("sha256:{d}")),
                 admission: None,
-            }),
+            })),
         )
     }
 
@@ -171,7 +178,7 @@ impl Log {
         let time = self.now();
         self.push(
             model(m),
-            Predicate::Refusal(crate::evidence::record::RefusalEvidence {
+            Predicate::Refusal(Box::new(crate::evidence::record::RefusalEvidence {
                 admission: crate::evidence::AdmissionObject {
                     uid: "uid-1".into(),
                     kind: "Pod".into(),
@@ -184,7 +191,7 @@ impl Log {
                 time,
                 verification: Some(format!("sha256:{verification}")),
                 reasons: vec!["changed: config.json".into()],
-            }),
+            })),
         )
     }
 
@@ -217,7 +224,10 @@ impl Log {
             signature: ResourceRef::uri("m.sig"),
             bom: Some(ResourceRef {
                 uri: "m.cdx.json".into(),
-                digest: Some(BTreeMap::from([("sha256".into(), bom_digest(m))])),
+                digest: Some(crate::evidence::record::Digests::from([(
+                    "sha256",
+                    bom_digest(m),
+                )])),
             }),
             bom_signature: None,
             datasets: datasets.map(|ds| ds.iter().map(|d| dataset_ref(*d)).collect()),
@@ -225,7 +235,7 @@ impl Log {
             base_model_refs: datasets.map(|_| {
                 vec![DatasetRef {
                     name: "org/base-model".into(),
-                    digest: BTreeMap::from([("sha256".into(), "ba".repeat(32))]),
+                    digest: crate::evidence::record::Digests::from([("sha256", "ba".repeat(32))]),
                 }]
             }),
             location: None,
@@ -233,7 +243,7 @@ impl Log {
             time,
         };
         edit(&mut evidence);
-        self.push(model(m), Predicate::Sign(evidence))
+        self.push(model(m), Predicate::Sign(Box::new(evidence)))
     }
 
     /// A BOM of dataset or model `m` written by `modelseal bom`.
@@ -241,10 +251,13 @@ impl Log {
         let time = self.now();
         self.push(
             model(m),
-            Predicate::Bom(BomEvidence {
+            Predicate::Bom(Box::new(BomEvidence {
                 bom: ResourceRef {
                     uri: "d.cdx.json".into(),
-                    digest: Some(BTreeMap::from([("sha256".into(), "dd".repeat(32))])),
+                    digest: Some(crate::evidence::record::Digests::from([(
+                        "sha256",
+                        "dd".repeat(32),
+                    )])),
                 },
                 bom_signature: None,
                 serial_number: "urn:uuid:x".into(),
@@ -255,7 +268,7 @@ impl Log {
                 location: None,
                 tool: Tool::this(),
                 time,
-            }),
+            })),
         )
     }
 
@@ -274,7 +287,7 @@ impl Log {
             document: DocumentRef {
                 name: format!("control-{control}.md"),
                 uri: format!("docs/control-{control}.md"),
-                digest: BTreeMap::from([("sha256".into(), sha256.clone())]),
+                digest: crate::evidence::record::Digests::from([("sha256", sha256.clone())]),
                 size: body.len() as u64,
             },
             reviewer: Some("Security lead".into()),
@@ -288,10 +301,10 @@ impl Log {
         edit(&mut a);
         self.push(
             EvidenceSubject {
-                name: a.document.name.clone(),
-                sha256,
+                name: a.document.name.clone().into(),
+                sha256: sha256.into(),
             },
-            Predicate::Attachment(a),
+            Predicate::Attachment(Box::new(a)),
         )
     }
 
@@ -325,12 +338,12 @@ pub(super) fn document_body(control: u32) -> String {
 pub(super) fn dataset_ref(d: u8) -> DatasetRef {
     DatasetRef {
         name: format!("model-{d}"),
-        digest: BTreeMap::from([("sha256".into(), hex::encode([d; 32]))]),
+        digest: crate::evidence::record::Digests::from([("sha256", hex::encode([d; 32]))]),
     }
 }
 
 /// A control's result.
-pub(super) fn control(report: &AuditReport, id: u32) -> &ControlResult {
+pub(super) fn control<'r, 'a>(report: &'r AuditReport<'a>, id: u32) -> &'r ControlResult<'a> {
     report
         .controls
         .iter()
@@ -339,26 +352,29 @@ pub(super) fn control(report: &AuditReport, id: u32) -> &ControlResult {
 }
 
 /// The default audit of `log`, as of record 1000's time.
-pub(super) fn audit(log: &Log) -> AuditReport {
+pub(super) fn audit(log: &Log) -> AuditReport<'static> {
     audit_with(log, &Checklist::default_list(), |_| {})
 }
 
 /// An audit of `log` with `list`, the input adjusted by `edit`.
+/// The check, the checklist and the input are leaked: a report borrows
+/// the records it shows, and a test keeps its report.
 pub(super) fn audit_with(
     log: &Log,
     list: &Checklist,
-    edit: impl FnOnce(&mut AuditInput<'_>),
-) -> AuditReport {
-    let check = log.check();
+    edit: impl FnOnce(&mut AuditInput<'static>),
+) -> AuditReport<'static> {
+    let check: &'static crate::evidence::LogCheck = Box::leak(Box::new(log.check()));
+    let list: &'static Checklist = Box::leak(Box::new(list.clone()));
     let mut input = AuditInput::new(
         list,
-        &check,
+        check,
         "evidence.jsonl",
         AsOf::at(at(1000)),
         crate::clock::TimeSource::System,
     );
     edit(&mut input);
-    evaluate(&input)
+    evaluate(Box::leak(Box::new(input)))
 }
 
 /// The shipped checklist with `edit` applied to its text.

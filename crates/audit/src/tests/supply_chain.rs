@@ -25,7 +25,7 @@ fn a_deployed_model_without_a_verified_bom_fails_control_4_and_is_listed() {
         .supply_chain
         .iter()
         .filter(|f| !f.ok)
-        .map(|f| f.model.name.as_str())
+        .map(|f| f.model.name)
         .collect();
     assert_eq!(bad, ["model-2"]);
     assert!(c4.reason.contains("model-2"), "{}", c4.reason);
@@ -68,7 +68,7 @@ fn the_datasets_of_a_verified_bom_are_listed_with_whether_they_were_signed() {
             .iter()
             .any(|n| n.contains("never signed") && n.contains("model-9"))
     );
-    assert!(c4.evidence.contains(&dataset_signed));
+    assert!(c4.evidence.contains(&dataset_signed.as_str()));
 
     // An organisation that requires signed datasets fails the model.
     let strict = checklist(|t| {
@@ -166,7 +166,7 @@ fn a_digest_that_is_not_one_pins_nothing() {
     bad.sign_with(1, |s| {
         s.datasets = Some(vec![DatasetRef {
             name: "scrape".into(),
-            digest: BTreeMap::from([("sha256".into(), "TBD".into())]),
+            digest: crate::evidence::record::Digests::from([("sha256", "TBD")]),
         }]);
     });
     bad.verify(1, true);

@@ -15,15 +15,15 @@ fn key(seed: u8) -> SigningKey {
 fn rec(i: u8) -> NewRecord {
     NewRecord {
         subject: EvidenceSubject {
-            name: format!("m{i}"),
-            sha256: hex::encode([i; 32]),
+            name: format!("m{i}").into(),
+            sha256: (hex::encode([i; 32])).into(),
         },
-        predicate: Predicate::Deployment(DeploymentEvidence {
+        predicate: Predicate::Deployment(Box::new(DeploymentEvidence {
             target: None,
             verification: None,
             admission: None,
             time: "2026-03-01T00:00:00Z".parse().unwrap(),
-        }),
+        })),
         clock: TimeSource::System,
     }
 }
@@ -38,9 +38,9 @@ fn line(i: u8, key: &SigningKey) -> String {
 fn bound_line(i: u8, key: &SigningKey, path: &Path) -> String {
     let cp = verify(path, key).checkpoint.unwrap();
     let binding = LogBinding {
-        origin: cp.origin,
+        origin: cp.origin.into(),
         index: cp.size,
-        previous: hex::encode(cp.root),
+        previous: cp.root,
         batch: None,
     };
     seal_bound(&rec(i), key, &binding).unwrap()
