@@ -45,6 +45,9 @@ pub struct AuditInput<'a> {
     /// What the assessor declares (period, scope, assessor, generation).
     /// A period's end must be the audit's cutoff.
     pub declaration: crate::report::Declaration,
+    /// `model` as lowercase hex without `sha256:`, made once by
+    /// [`evaluate`]: the report borrows it.
+    model_hex: std::sync::OnceLock<String>,
 }
 
 impl<'a> AuditInput<'a> {
@@ -70,6 +73,7 @@ impl<'a> AuditInput<'a> {
             kept: None,
             witnesses: None,
             declaration: Default::default(),
+            model_hex: std::sync::OnceLock::new(),
         }
     }
 }
@@ -111,14 +115,13 @@ pub fn evaluate<'a>(input: &'a AuditInput<'a>) -> AuditReport<'a> {
             .filter(|r| r.clock == TimeSource::Test)
             .count(),
     };
-    // The model audited, as the records spell its digest (lowercase hex)
-    // when they name it.
+    // The model audited, as lowercase hex: records spell subjects so,
+    // and documents name their scope so.
     let model: Option<&'a str> = input.model.as_deref().map(|m| {
-        let m = m.trim_start_matches("sha256:");
-        counted
-            .iter()
-            .find(|r| r.subject.sha256.eq_ignore_ascii_case(m))
-            .map_or(m, |r| &*r.subject.sha256)
+        input
+            .model_hex
+            .get_or_init(|| m.trim_start_matches("sha256:").to_ascii_lowercase())
+            .as_str()
     });
     let period = counted
         .iter()

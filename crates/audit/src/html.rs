@@ -140,7 +140,7 @@ pub fn to_html(report: &AuditReport) -> String {
         let _ = writeln!(out, "</article>");
     }
     let _ = writeln!(out, "</section>");
-    models(&mut out, report);
+    models(&mut out, report, &cited);
     records(&mut out, report);
     let _ = writeln!(
         out,
@@ -277,18 +277,17 @@ fn records(out: &mut String, report: &AuditReport) {
     let _ = writeln!(out, "</tbody>\n</table></div>\n</section>");
 }
 
-fn models(out: &mut String, report: &AuditReport) {
+fn models(out: &mut String, report: &AuditReport, cited: &Cited<'_>) {
     let (datasets, models): (Vec<_>, Vec<_>) = report.models.iter().partition(|m| m.dataset);
     let _ = writeln!(out, "<section id=\"models\">\n<h2>Models</h2>");
     if models.is_empty() {
         let _ = writeln!(out, "<p>No model is named by a counted record.</p>");
     }
-    let cited = cited(report);
-    history(out, &cited, &models);
+    history(out, cited, &models);
     let _ = writeln!(out, "</section>");
     if !datasets.is_empty() {
         let _ = writeln!(out, "<section id=\"datasets\">\n<h2>Datasets</h2>");
-        history(out, &cited, &datasets);
+        history(out, cited, &datasets);
         let _ = writeln!(out, "</section>");
     }
 }

@@ -275,7 +275,7 @@ pub fn timeline(m: &ModelHistory) -> Table {
                     (e.index() + 1).to_string(),
                     e.time().to_string(),
                     e.kind().label().to_string(),
-                    e.detail().clone(),
+                    e.detail(),
                     sha(e.record()),
                 ]
             })

@@ -18,8 +18,8 @@ pub(crate) struct View<'a> {
     /// The one model audited, when one was named (lowercase hex).
     pub model: Option<&'a str>,
     /// Each record's position in `records`, ordered by the first 64 bits
-    /// of its digest: a sixteenth of a tree map's memory at a million
-    /// records, and a look-up is a binary search.
+    /// of its digest: 16 bytes a record where a tree map takes two to
+    /// three times that, and a look-up is a binary search.
     by_digest: Vec<(u64, u32)>,
     /// The records about each subject digest, in log order.
     by_subject: HashMap<&'a str, Vec<&'a Record>>,
@@ -32,11 +32,24 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// The view of `records`, which must be in log order (the binary
+    /// searches by position rely on it): a verified log's records, then
+    /// the one a killed writer left beyond its checkpoint.
     pub fn new(records: Vec<&'a Record>, model: Option<&'a str>) -> Self {
+        debug_assert!(
+            records.is_sorted_by_key(|r| r.index),
+            "records in log order"
+        );
         let mut by_digest: Vec<(u64, u32)> = records
             .iter()
             .enumerate()
-            .map(|(at, r)| (digest_prefix(&r.digest), at as u32))
+            // An audit keeps at most `MAX_KEPT_RECORDS` (a million).
+            .map(|(at, r)| {
+                (
+                    digest_prefix(&r.digest),
+                    u32::try_from(at).unwrap_or(u32::MAX),
+                )
+            })
             .collect();
         by_digest.sort_unstable();
         let mut by_subject: HashMap<&'a str, Vec<&'a Record>> = HashMap::new();

@@ -95,18 +95,34 @@ impl Digests {
         self.0.iter().map(|(a, _)| a.as_ref())
     }
 
+    /// `entries` in algorithm order, or the algorithm named twice: one
+    /// sort, whatever their number.
+    fn sorted(mut entries: Vec<(Name, Box<str>)>) -> Result<Self, Name> {
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(twice) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
+            return Err(twice[0].0.clone());
+        }
+        Ok(Digests(entries.into_boxed_slice()))
+    }
+
     fn position(&self, algorithm: &str) -> Result<usize, usize> {
         self.0.binary_search_by(|(a, _)| a.as_ref().cmp(algorithm))
     }
 }
 
+/// The last digest given for an algorithm counts, as with a map.
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Digests {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(items: I) -> Self {
-        let mut digests = Digests::new();
+        let mut entries: Vec<(Name, Box<str>)> = Vec::new();
         for (k, v) in items {
-            digests.insert(k, v);
+            let (k, v) = (name(k.into()), v.into().into_boxed_str());
+            match entries.iter_mut().find(|(a, _)| *a == k) {
+                Some(entry) => entry.1 = v,
+                None => entries.push((k, v)),
+            }
         }
-        digests
+        // No algorithm is left twice.
+        Digests::sorted(entries).unwrap_or_default()
     }
 }
 
@@ -135,16 +151,13 @@ impl<'de> Deserialize<'de> for Digests {
                 f.write_str("an object of digests by algorithm")
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Digests, M::Error> {
-                let mut digests = Digests::new();
+                let mut entries: Vec<(Name, Box<str>)> = Vec::new();
                 while let Some((algorithm, value)) = map.next_entry::<String, String>()? {
-                    if digests.contains_key(&algorithm) {
-                        return Err(serde::de::Error::custom(format!(
-                            "digest algorithm {algorithm:?} named twice"
-                        )));
-                    }
-                    digests.insert(algorithm, value);
+                    entries.push((name(algorithm), value.into_boxed_str()));
                 }
-                Ok(digests)
+                Digests::sorted(entries).map_err(|algorithm| {
+                    serde::de::Error::custom(format!("digest algorithm {algorithm:?} named twice"))
+                })
             }
         }
         deserializer.deserialize_map(Entries)

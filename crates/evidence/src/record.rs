@@ -59,7 +59,7 @@ impl EvidenceSubject {
 /// One copy of each repeated string of the records a verifier keeps (their
 /// subjects, the log's origin): an audit holds a log's records in memory,
 /// and a million records name ten thousand models. Shared by the threads
-/// that open records, which look a string up before they allocate it.
+/// that open records.
 #[derive(Debug, Default)]
 pub(crate) struct Shared(std::sync::RwLock<std::collections::HashSet<Arc<str>>>);
 
@@ -648,8 +648,9 @@ impl Predicate {
             VSA_PREDICATE => typed(body, Predicate::Verification),
             ATTACHMENT_PREDICATE => typed(body, Predicate::Attachment),
             DEPLOYMENT_PREDICATE => typed(body, Predicate::Deployment),
-            // Refusals refuse members they do not know: read without the
-            // placement members.
+            // Refusals refuse members they do not know: read as a value
+            // without the placement members (and a type this release does
+            // not know is refused by `from_value`).
             _ => {
                 let mut value: Value =
                     serde_json::from_str(body).map_err(|e| RecordError::Predicate {
@@ -700,7 +701,8 @@ impl Predicate {
                 exact(&mut p.trusted_keys);
                 exact(&mut p.format_exceptions);
             }
-            Predicate::Refusal(p) => exact(&mut p.reasons),
+            // Read from a value: sized already.
+            Predicate::Refusal(_) => {}
             Predicate::Attachment(_) | Predicate::Deployment(_) => {}
         }
     }
@@ -1004,8 +1006,8 @@ struct RawStatement<'a> {
     subject: Vec<crate::bundle::Subject>,
     #[serde(rename = "predicateType")]
     predicate_type: String,
-    /// Read twice, never built as a tree: once for where the record was
-    /// made ([`Placement`]), once into its typed body.
+    /// Read twice, not built as a tree (but for refusals): once for where
+    /// the record was made ([`Placement`]), once into its typed body.
     #[serde(borrow)]
     predicate: &'a serde_json::value::RawValue,
 }
@@ -1214,7 +1216,11 @@ impl Unsealed {
             digest: LineDigest::of(line),
             subject: EvidenceSubject::new(
                 share(&subject.name),
-                share(&sha256.to_ascii_lowercase()),
+                if sha256.bytes().any(|b| b.is_ascii_uppercase()) {
+                    share(&sha256.to_ascii_lowercase())
+                } else {
+                    share(&sha256)
+                },
             ),
             predicate,
             clock,
@@ -1312,12 +1318,16 @@ mod tests {
     /// A log line holding `statement`, signed by `key` as the evidence key
     /// signs: a record the key holder wrote by hand.
     fn signed_line(statement: &Value, key: &SigningKey) -> String {
-        let payload = serde_json::to_vec(statement).unwrap();
+        signed_payload(&serde_json::to_vec(statement).unwrap(), key)
+    }
+
+    /// A log line holding `payload` as it is, signed by `key`.
+    fn signed_payload(payload: &[u8], key: &SigningKey) -> String {
         let envelope = Envelope {
-            payload: STANDARD.encode(&payload),
+            payload: STANDARD.encode(payload),
             payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
             signatures: vec![EnvelopeSignature {
-                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload)).to_bytes()),
+                sig: STANDARD.encode(key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, payload)).to_bytes()),
                 keyid: None,
             }],
         };
@@ -1360,6 +1370,98 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(why.contains("not a JSON object"), "{why}");
+    }
+
+    #[test]
+    fn where_a_record_was_made_is_read_apart_from_its_body() {
+        let key = SigningKey::from_bytes(&[3u8; 32]);
+        let binding = LogBinding {
+            origin: "modelseal.test/log/1".into(),
+            index: 4,
+            previous: [0xab; 32],
+            batch: None,
+        };
+        // A refusal's body refuses members it does not know; sealed with
+        // its place and a test clock, it opens with both.
+        let mut refusal = NewRecord {
+            subject: EvidenceSubject::new("m", "AB".repeat(32)),
+            predicate: Predicate::Refusal(Box::new(RefusalEvidence {
+                admission: AdmissionObject {
+                    uid: "uid-1".into(),
+                    kind: "Pod".into(),
+                    namespace: None,
+                    name: "server".into(),
+                    operation: "CREATE".into(),
+                    field: "spec.volumes[0].image.reference".into(),
+                    reference: "registry.example/m:1".into(),
+                },
+                time: "2031-01-01T00:00:00Z".parse().unwrap(),
+                verification: None,
+                reasons: vec!["a tag".into()],
+            })),
+            clock: TimeSource::Test,
+        };
+        let line = seal_bound(&refusal, &key, &binding).unwrap();
+        let opened = open(0, line.as_bytes(), &key.verifying_key()).unwrap();
+        assert_eq!(opened.binding.as_ref(), Some(&binding));
+        assert_eq!(opened.clock, TimeSource::Test);
+        assert_eq!(opened.predicate, refusal.predicate);
+        assert_eq!(
+            &*opened.subject.sha256,
+            "ab".repeat(32),
+            "subjects read lowercase"
+        );
+        // Each placement member, present but null or malformed, is refused.
+        refusal.predicate = deployment("2031-01-01T00:00:00Z").predicate;
+        let statement = |line: &str| -> Value {
+            let envelope: Envelope = serde_json::from_str(line).unwrap();
+            serde_json::from_slice(&envelope.payload_bytes().unwrap()).unwrap()
+        };
+        let sealed = statement(&seal_bound(&refusal, &key, &binding).unwrap());
+        let refused = |member: &str, value: Value| {
+            let mut forged = sealed.clone();
+            forged["predicate"][member] = value;
+            open(
+                0,
+                signed_line(&forged, &key).as_bytes(),
+                &key.verifying_key(),
+            )
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(refused("timeSource", Value::Null).contains("timeSource"));
+        assert!(refused("logBinding", Value::Null).contains("logBinding"));
+        let mut upper = serde_json::to_value(&binding).unwrap();
+        upper["previous"] = Value::String("AB".repeat(32));
+        assert!(refused("logBinding", upper).contains("64 lowercase hex"));
+        let mut short = serde_json::to_value(&binding).unwrap();
+        short["previous"] = Value::String("ab".repeat(31));
+        assert!(refused("logBinding", short).contains("64 lowercase hex"));
+        // A digest naming an algorithm twice, signed by the key, never
+        // reaches a type: the strict reader refuses the repeated key.
+        let text = serde_json::to_string(&sealed).unwrap();
+        let doubled = text.replacen(
+            "\"sha256\":",
+            &format!("\"sha256\":\"{}\",\"sha256\":", "cd".repeat(32)),
+            1,
+        );
+        assert_ne!(doubled, text);
+        assert!(
+            open(
+                0,
+                signed_payload(text.as_bytes(), &key).as_bytes(),
+                &key.verifying_key()
+            )
+            .is_ok()
+        );
+        let why = open(
+            0,
+            signed_payload(doubled.as_bytes(), &key).as_bytes(),
+            &key.verifying_key(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(why.contains("sha256"), "{why}");
     }
 
     #[test]

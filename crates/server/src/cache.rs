@@ -155,7 +155,7 @@ impl Cache {
                     || e.judgement
                         .record
                         .as_ref()
-                        .is_none_or(|r| r.subject.sha256 != subject.into())
+                        .is_none_or(|r| &*r.subject.sha256 != subject)
             }
             _ => true,
         });

@@ -69,6 +69,24 @@ fn a_document_scoped_to_a_model_speaks_for_that_model_only() {
         i.model = Some(format!("sha256:{}", model(1).sha256));
     });
     assert_eq!(control(&one, 6).status, Status::RecordedNotRechecked);
+    // The same model named in capitals, and a model only a document
+    // names: read as the lowercase hex records and scopes are written in.
+    let shouted = audit_with(&log, &Checklist::default_list(), |i| {
+        i.model = Some(format!("sha256:{}", model(1).sha256.to_uppercase()));
+    });
+    assert_eq!(control(&shouted, 6).status, Status::RecordedNotRechecked);
+    assert_eq!(shouted.model.as_deref(), Some(&*model(1).sha256));
+    let mut scoped_only = Log::new();
+    scoped_only.attach(6, RECENT, |a| a.model = Some(model(3).sha256.to_string()));
+    let report = audit_with(&scoped_only, &Checklist::default_list(), |i| {
+        i.model = Some(model(3).sha256.to_uppercase());
+    });
+    assert_eq!(report.model.as_deref(), Some(&*model(3).sha256));
+    assert_eq!(
+        control(&report, 6).documents.len(),
+        1,
+        "its document is found"
+    );
     // Auditing model 2: none speaks for it.
     let two = audit_with(&log, &Checklist::default_list(), |i| {
         i.model = Some(model(2).sha256.to_string());
