@@ -25,6 +25,7 @@ use crate::sign::{SignedBundle, SigningIdentity, sign_model};
 use crate::source::SourceNote;
 use crate::staged::Staged;
 use crate::{Error, Result};
+#[cfg(feature = "oci")]
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
