@@ -403,7 +403,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                     } else {
                         outln!("BROKEN: {shown} ({} records)", check.lines);
                         for p in &check.problems {
-                            outln!("  {}", escape(p));
+                            outln!("  {}", escape(&p.to_string()));
                         }
                     }
                     for r in &check.repairs {
@@ -469,7 +469,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
                 .filter(|r| until.is_none_or(|u| r.time() <= u))
                 .collect();
             for p in &check.problems {
-                ctx.warn(&escape(p));
+                ctx.warn(&escape(&p.to_string()));
             }
             for r in &check.repairs {
                 ctx.warn(&format!("repair pending: {r}"));

@@ -152,7 +152,7 @@ pub fn run(
                 escape(&out.display().to_string())
             );
             for p in &check.problems {
-                outln!("  problem: {}", escape(p));
+                outln!("  problem: {}", escape(&p.to_string()));
             }
             for f in &files {
                 outln!("  {}", escape(&f.display().to_string()));

@@ -151,7 +151,11 @@ pub fn evaluate<'a>(input: &'a AuditInput<'a>) -> AuditReport<'a> {
                     Status::Fail,
                     format!(
                         "the evidence log does not verify: {}{more}",
-                        check.problems.first().map(String::as_str).unwrap_or("")
+                        check
+                            .problems
+                            .first()
+                            .map(ToString::to_string)
+                            .unwrap_or_default()
                     ),
                 );
             }
@@ -212,7 +216,7 @@ pub fn evaluate<'a>(input: &'a AuditInput<'a>) -> AuditReport<'a> {
             records: check.lines,
             counted: view.records.len(),
             intact: check.ok(),
-            problems: check.problems.clone(),
+            problems: check.problems.iter().map(ToString::to_string).collect(),
             checkpoint: check.checkpoint.as_ref().map(|c| CheckpointSummary {
                 origin: c.origin.clone(),
                 size: c.size,

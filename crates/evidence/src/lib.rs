@@ -23,6 +23,7 @@ mod note;
 mod origin;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+mod problem;
 pub mod record;
 mod rules;
 mod seal_key;
@@ -39,6 +40,7 @@ pub use location::{Env as LocationEnv, Location};
 pub use log::{FileLog, append, checkpoint_path, deploy_index_path, verify_log};
 pub use note::{Checkpoint, CheckpointError, verifier_key};
 pub use origin::open_log_checkpoint;
+pub use problem::LogProblem;
 pub(crate) use record::seal_bound;
 pub use record::{
     AdmissionObject, EvidenceSubject, LogBinding, NewRecord, Predicate, Record, RecordError,
@@ -500,7 +502,7 @@ mod tests {
         rewrite(swapped);
         let check = verify_log(&log, &vk, None).unwrap();
         assert!(
-            check.problems.iter().any(|p| p.contains("reordered")),
+            check.problems.contains(&LogProblem::Root),
             "{:?}",
             check.problems
         );
@@ -512,10 +514,10 @@ mod tests {
         rewrite(deleted);
         let check = verify_log(&log, &vk, Some(&older)).unwrap();
         assert!(
-            check
-                .problems
-                .iter()
-                .any(|p| p.contains("covers 6 records but the log holds 5")),
+            check.problems.contains(&LogProblem::Short {
+                checkpoint: 6,
+                log: 5
+            }),
             "{:?}",
             check.problems
         );
@@ -523,7 +525,7 @@ mod tests {
             check
                 .problems
                 .iter()
-                .any(|p| p.contains("history rewritten")),
+                .any(|p| matches!(p, LogProblem::NotExtension { .. })),
             "{:?}",
             check.problems
         );
@@ -531,7 +533,10 @@ mod tests {
         rewrite(lines[..3].to_vec());
         let check = verify_log(&log, &vk, Some(&older)).unwrap();
         assert!(
-            check.problems.iter().any(|p| p.contains("(truncated)")),
+            check
+                .problems
+                .iter()
+                .any(|p| matches!(p, LogProblem::BelowOlder { .. })),
             "{:?}",
             check.problems
         );

@@ -371,7 +371,7 @@ fn tampered(check: &crate::LogCheck) -> Result<(), Error> {
         Some(first) => Err(Error::Tampered {
             log: check.location.clone(),
             problem: match check.problems.len() {
-                1 => first.clone(),
+                1 => first.to_string(),
                 n => format!("{first} (and {} more problems)", n - 1),
             },
         }),

@@ -8,6 +8,7 @@
 use super::merkle::{Frontier, Hash, leaf_hash};
 use super::note::Checkpoint;
 use super::origin::open_log_checkpoint;
+use super::problem::LogProblem;
 use super::record::{Record, unseal};
 use super::store::{EvidenceStore, MAX_RECORD, ScanItem};
 use crate::{Error, Result};
@@ -46,7 +47,7 @@ pub struct LogCheck {
     /// Complete records in the store.
     pub lines: usize,
     /// Everything wrong, each naming the record or checkpoint: tampering.
-    pub problems: Vec<String>,
+    pub problems: Vec<LogProblem>,
     /// What the next append will repair by itself (the traces of a writer
     /// that was killed); not tampering, and not counted as evidence.
     pub repairs: Vec<String>,
@@ -142,7 +143,7 @@ pub(crate) fn verify_store_to_end<'a>(
                 v.check.older = Some(cp.clone());
                 v.older = Some(cp);
             }
-            Err(e) => v.check.problems.push(format!("the older checkpoint: {e}")),
+            Err(e) => v.check.problems.push(LogProblem::OlderCheckpoint(e)),
         }
     }
     if let Some(extends) = extends
@@ -312,7 +313,7 @@ impl Verifier<'_, '_> {
                 self.check.checkpoint_note = Some(note.to_string());
                 match open_log_checkpoint(note, self.key) {
                     Ok(cp) => self.check.checkpoint = Some(cp),
-                    Err(e) => self.check.problems.push(format!("the checkpoint: {e}")),
+                    Err(e) => self.check.problems.push(LogProblem::Checkpoint(e)),
                 }
             }
             ScanItem::Record {
@@ -334,10 +335,11 @@ impl Verifier<'_, '_> {
             }
             ScanItem::Oversized { len } => {
                 self.flush()?;
-                self.check.problems.push(format!(
-                    "record {}: {len} bytes, longer than the {MAX_RECORD} bytes a record may hold",
-                    self.seen + 1
-                ));
+                self.check.problems.push(LogProblem::TooLong {
+                    record: self.seen + 1,
+                    len,
+                    max: MAX_RECORD as u64,
+                });
                 if self.covered(self.seen) {
                     self.unhashable = true;
                 }
@@ -351,10 +353,9 @@ impl Verifier<'_, '_> {
                         "the last record is cut off ({len} bytes without a final newline: an interrupted write); the next append cuts it"
                     ));
                 } else {
-                    self.check.problems.push(format!(
-                        "record {}: cut off (no final newline) inside what the checkpoint covers",
-                        self.seen + 1
-                    ));
+                    self.check.problems.push(LogProblem::CutOff {
+                        record: self.seen + 1,
+                    });
                     self.unhashable = true;
                 }
             }
@@ -393,15 +394,15 @@ impl Verifier<'_, '_> {
     ) -> Result<()> {
         let n = position + 1;
         if let Some(index) = index.filter(|i| *i != position) {
-            self.check.problems.push(format!(
-                "record {n}: stored with leaf index {index} (records missing, inserted or renumbered)"
-            ));
+            self.check
+                .problems
+                .push(LogProblem::StoredIndex { record: n, index });
         }
         if let Some(stored) = stored_hash.filter(|h| h.as_slice() != leaf.as_slice()) {
-            self.check.problems.push(format!(
-                "record {n}: the stored leaf hash {} is not the hash of the stored bytes (edited behind modelseal's back)",
-                hex::encode(stored)
-            ));
+            self.check.problems.push(LogProblem::StoredLeafHash {
+                record: n,
+                stored: hex::encode(stored),
+            });
         }
         if !self.covered(position) {
             let refusal = match (&record, &self.check.checkpoint) {
@@ -412,10 +413,9 @@ impl Verifier<'_, '_> {
                 _ => None,
             };
             match record {
-                Ok(_) if refusal.is_some() => self
-                    .check
-                    .problems
-                    .push(format!("the log {}", refusal.unwrap_or_default())),
+                Ok(_) if refusal.is_some() => self.check.problems.push(LogProblem::NotRepairable {
+                    reason: refusal.unwrap_or_default(),
+                }),
                 Ok(record) if self.crash_tail => {
                     self.pending += 1;
                     if let Some(visit) = self.visit.as_mut() {
@@ -425,13 +425,14 @@ impl Verifier<'_, '_> {
                         self.check.pending_records.push(record);
                     }
                 }
-                Ok(_) => self.check.problems.push(format!(
-                    "record {n}: beyond the checkpoint (written outside modelseal)"
-                )),
+                Ok(_) => self
+                    .check
+                    .problems
+                    .push(LogProblem::BeyondCheckpoint { record: n }),
                 Err(why) => self
                     .check
                     .problems
-                    .push(format!("record {n} (beyond the checkpoint): {why}")),
+                    .push(LogProblem::UnreadableBeyond { record: n, why }),
             }
             self.beyond
                 .get_or_insert_with(|| self.frontier.clone())
@@ -466,7 +467,10 @@ impl Verifier<'_, '_> {
                 self.check.records.push(record);
             }
             Ok(_) => {}
-            Err(why) => self.check.problems.push(format!("record {n}: {why}")),
+            Err(why) => self
+                .check
+                .problems
+                .push(LogProblem::Unreadable { record: n, why }),
         }
         Ok(())
     }
@@ -514,9 +518,7 @@ impl Verifier<'_, '_> {
         let n = position + 1;
         let Some(binding) = &record.binding else {
             if self.bound_seen {
-                self.check.problems.push(format!(
-                    "record {n}: not bound to its log, after records that are (inserted)"
-                ));
+                self.check.problems.push(LogProblem::Unbound { record: n });
             } else {
                 self.check.unbound += 1;
             }
@@ -526,19 +528,19 @@ impl Verifier<'_, '_> {
         if let Some(cp) = &self.check.checkpoint
             && *binding.origin != *cp.origin
         {
-            self.check.problems.push(format!(
-                "record {n}: sealed for another log ({}), copied into this one",
-                binding.origin.chars().take(100).collect::<String>()
-            ));
+            self.check.problems.push(LogProblem::OtherLog {
+                record: n,
+                origin: binding.origin.chars().take(100).collect(),
+            });
         } else if binding.index != position {
-            self.check.problems.push(format!(
-                "record {n}: sealed for index {} (moved, or records missing or inserted before it)",
-                binding.index
-            ));
+            self.check.problems.push(LogProblem::OtherIndex {
+                record: n,
+                index: binding.index,
+            });
         } else if binding.previous != self.frontier.root() {
-            self.check.problems.push(format!(
-                "record {n}: sealed after another history (the records before it were changed)"
-            ));
+            self.check
+                .problems
+                .push(LogProblem::OtherHistory { record: n });
         }
     }
 
@@ -558,14 +560,12 @@ impl Verifier<'_, '_> {
         self.check.lines = usize::try_from(self.seen).unwrap_or(usize::MAX);
         if let Some(cp) = &self.check.checkpoint {
             if covered < cp.size {
-                self.check.problems.push(format!(
-                    "the checkpoint covers {} records but the log holds {} (records deleted, truncated or appended outside modelseal)",
-                    cp.size, self.seen
-                ));
+                self.check.problems.push(LogProblem::Short {
+                    checkpoint: cp.size,
+                    log: self.seen,
+                });
             } else if self.unhashable || self.frontier.root() != cp.root {
-                self.check.problems.push(
-                    "the log's Merkle root differs from the signed checkpoint (records edited, reordered or replaced)".into(),
-                );
+                self.check.problems.push(LogProblem::Root);
             }
         }
         if self.pending > 0 {
@@ -578,20 +578,20 @@ impl Verifier<'_, '_> {
             if let Some(cp) = &self.check.checkpoint
                 && cp.origin != older.origin
             {
-                self.check.problems.push(format!(
-                    "the older checkpoint is of another log (origin {}, this log is {})",
-                    older.origin, cp.origin
-                ));
+                self.check.problems.push(LogProblem::OlderOfAnotherLog {
+                    older: older.origin.clone(),
+                    log: cp.origin.clone(),
+                });
             }
             match self.older_matched {
-                None => self.check.problems.push(format!(
-                    "the log holds {covered} records, fewer than the older checkpoint's {} (truncated)",
-                    older.size
-                )),
-                Some(false) => self.check.problems.push(format!(
-                    "the log is not an extension of the older checkpoint of {} records (history rewritten)",
-                    older.size
-                )),
+                None => self.check.problems.push(LogProblem::BelowOlder {
+                    log: covered,
+                    older: older.size,
+                }),
+                Some(false) => self
+                    .check
+                    .problems
+                    .push(LogProblem::NotExtension { older: older.size }),
                 Some(true) => {
                     self.check.consistency = Some(format!(
                         "the log of {covered} records extends the older checkpoint of {} (its first {} records hash to the older root)",

@@ -85,7 +85,10 @@ fn a_broken_log_fails_every_applicable_control() {
     let mut check = log.check();
     check
         .problems
-        .push("record 3: the signature does not verify".into());
+        .push(crate::evidence::LogProblem::Unreadable {
+            record: 3,
+            why: crate::evidence::record::RecordError::BadSignature,
+        });
     let list = Checklist::default_list();
     let input = AuditInput::new(
         &list,
