@@ -450,7 +450,7 @@ pub fn run_proof(
         None => (state.note, state.checkpoint.size),
     };
     let text = modelseal_witness::write_proof(index, &line, &check.leaves, note, size)
-        .map_err(Error::Evidence)?;
+        .map_err(|e| Error::Evidence(e.to_string()))?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -543,6 +543,7 @@ pub fn run_check_proof(
         match modelseal_witness::check_proof(&text, line.as_deref(), &key, policy.as_ref()) {
             Ok(c) => c,
             Err(why) => {
+                let why = why.to_string();
                 match ctx.format {
                     Format::Json => {
                         print_json(&json!({ "proof": proof, "valid": false, "problem": why }))

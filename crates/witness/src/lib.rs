@@ -19,7 +19,7 @@ mod proof;
 pub use client::{Answer, add_checkpoint};
 pub use cosignature::{Cosigned, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
-pub use proof::{PROOF_HEADER, ProofCheck, check_proof, write_proof};
+pub use proof::{PROOF_HEADER, ProofCheck, ProofError, check_proof, write_proof};
 
 use ed25519_dalek::VerifyingKey;
 use modelseal_evidence::Checkpoint;
@@ -754,6 +754,77 @@ mod tests {
             )),
             clock: modelseal_core::clock::TimeSource::Test,
         }
+    }
+
+    /// Writing and checking a proof fails with what is wrong, typed.
+    #[test]
+    fn proofs_fail_with_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let evidence = SigningKey::from_bytes(&[9; 32]);
+        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
+        let vk = evidence.verifying_key();
+        modelseal_evidence::FileLog::create_with(
+            &log,
+            (0..3).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        let store = modelseal_evidence::FileLog::new(&log);
+        let check = modelseal_evidence::verify_store(
+            &store,
+            &vk,
+            modelseal_evidence::VerifyOptions {
+                keep_leaves: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let note = check.checkpoint_note.as_deref().unwrap();
+        let text = std::fs::read_to_string(&log).unwrap();
+        let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
+        assert_eq!(
+            write_proof(3, lines[0], &check.leaves, note, 3),
+            Err(ProofError::NotInCheckpoint { record: 4, size: 3 })
+        );
+        assert_eq!(
+            write_proof(1, lines[0], &check.leaves, note, 3),
+            Err(ProofError::NotTheLine { record: 2 })
+        );
+        let proof = write_proof(1, lines[1], &check.leaves, note, 3).unwrap();
+        let checked = check_proof(&proof, None, &vk, None).unwrap();
+        assert_eq!(checked.record.index, 1);
+        assert_eq!(
+            check_proof(&proof, Some(lines[2]), &vk, None).unwrap_err(),
+            ProofError::OtherRecord
+        );
+        assert!(matches!(
+            check_proof("not a proof", None, &vk, None),
+            Err(ProofError::Malformed(_))
+        ));
+        // Another record carried in the proof: sealed for another place.
+        let extra = proof.lines().nth(1).unwrap();
+        let swapped = proof.replacen(
+            extra,
+            &format!(
+                "extra {}",
+                base64::engine::general_purpose::STANDARD.encode(lines[2])
+            ),
+            1,
+        );
+        assert!(matches!(
+            check_proof(&swapped, None, &vk, None),
+            Err(ProofError::OtherPlace {
+                sealed_for: 3,
+                record: 2,
+                ..
+            })
+        ));
+        let other = SigningKey::from_bytes(&[8; 32]).verifying_key();
+        assert!(matches!(
+            check_proof(&proof, None, &other, None),
+            Err(ProofError::Checkpoint(_))
+        ));
     }
 
     /// The log's note cosigned by the given witnesses at the given times.

@@ -27,20 +27,20 @@ pub fn write_proof(
     leaves: &[Hash],
     note: &str,
     size: u64,
-) -> Result<String, String> {
-    let n = usize::try_from(size).map_err(|_| "a size too large".to_string())?;
-    let i = usize::try_from(index).map_err(|_| "an index too large".to_string())?;
+) -> Result<String, ProofError> {
+    let outside = ProofError::NotInCheckpoint {
+        record: index.saturating_add(1),
+        size,
+    };
+    let n = usize::try_from(size).map_err(|_| outside.clone())?;
+    let i = usize::try_from(index).map_err(|_| outside.clone())?;
     if n > leaves.len() || i >= n {
-        return Err(format!(
-            "record {} is not in the checkpoint of {size} records",
-            index + 1
-        ));
+        return Err(outside);
     }
     if merkle::leaf_hash(line) != leaves[i] {
-        return Err(format!("record {} is not the line given", index + 1));
+        return Err(ProofError::NotTheLine { record: index + 1 });
     }
-    let hashes =
-        merkle::inclusion_proof(i, &leaves[..n]).ok_or_else(|| "no inclusion proof".to_string())?;
+    let hashes = merkle::inclusion_proof(i, &leaves[..n]).ok_or(outside)?;
     let mut text = format!(
         "{PROOF_HEADER}\nextra {}\nindex {index}\n",
         STANDARD.encode(line)
@@ -52,6 +52,75 @@ pub fn write_proof(
     text.push('\n');
     text.push_str(note);
     Ok(text)
+}
+
+/// Why a proof cannot be written or does not hold. Each reads as one
+/// line, as `evidence check-proof` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProofError {
+    /// The text is not a tlog proof of this form.
+    #[error("{0}")]
+    Malformed(&'static str),
+    /// More proof hashes than any tree this size needs.
+    #[error("more than {max} proof hashes")]
+    TooManyHashes {
+        /// The most accepted.
+        max: usize,
+    },
+    /// The record is not inside the checkpoint (writing a proof).
+    #[error("record {record} is not in the checkpoint of {size} records")]
+    NotInCheckpoint {
+        /// The record's number (from 1).
+        record: u64,
+        /// The checkpoint's size.
+        size: u64,
+    },
+    /// The line given is not that record (writing a proof).
+    #[error("record {record} is not the line given")]
+    NotTheLine {
+        /// The record's number (from 1).
+        record: u64,
+    },
+    /// The proof's checkpoint does not open with the log's key.
+    #[error("the proof's checkpoint: {0}")]
+    Checkpoint(modelseal_evidence::CheckpointError),
+    /// The witness policy does not name the proof's log.
+    #[error("the witness policy does not list the log {origin}")]
+    LogNotListed {
+        /// The checkpoint's origin.
+        origin: String,
+    },
+    /// The record given differs from the one the proof carries.
+    #[error("the record given is not the one the proof carries")]
+    OtherRecord,
+    /// Neither the proof nor the caller gives the record.
+    #[error("the proof carries no record: give the record's line")]
+    NoRecord,
+    /// The record does not open with the log's key.
+    #[error("the record: {0}")]
+    Record(modelseal_evidence::record::RecordError),
+    /// The record is sealed for another place or log.
+    #[error(
+        "the record is sealed for place {sealed_for} of {origin}, not place {record} of this log"
+    )]
+    OtherPlace {
+        /// The place (from 1) it was sealed for.
+        sealed_for: u64,
+        /// The log it was sealed for.
+        origin: String,
+        /// The place (from 1) the proof puts it.
+        record: u64,
+    },
+    /// The inclusion proof does not lead to the checkpoint's root.
+    #[error("the inclusion proof of record {record} does not verify against the checkpoint")]
+    Inclusion {
+        /// The record's number (from 1).
+        record: u64,
+    },
+    /// A cosignature on the checkpoint is malformed or does not verify.
+    #[error("{0}")]
+    Cosignature(String),
 }
 
 /// What a proof established.
@@ -77,86 +146,96 @@ pub fn check_proof(
     record: Option<&[u8]>,
     key: &VerifyingKey,
     policy: Option<&Policy>,
-) -> Result<ProofCheck, String> {
+) -> Result<ProofCheck, ProofError> {
+    use ProofError::Malformed;
     let rest = text
         .strip_prefix(PROOF_HEADER)
         .and_then(|r| r.strip_prefix('\n'))
-        .ok_or("not a tlog proof (no c2sp.org/tlog-proof@v1 line)")?;
+        .ok_or(Malformed(
+            "not a tlog proof (no c2sp.org/tlog-proof@v1 line)",
+        ))?;
     let (extra, rest) = match rest.strip_prefix("extra ") {
         Some(r) => {
-            let (value, r) = r.split_once('\n').ok_or("a truncated proof")?;
+            let (value, r) = r.split_once('\n').ok_or(Malformed("a truncated proof"))?;
             let max = MAX_RECORD.saturating_mul(2);
             if value.len() > max {
-                return Err("an extra line longer than any record".into());
+                return Err(Malformed("an extra line longer than any record"));
             }
             (
                 Some(
                     STANDARD
                         .decode(value)
-                        .map_err(|_| "the extra line is not base64")?,
+                        .map_err(|_| Malformed("the extra line is not base64"))?,
                 ),
                 r,
             )
         }
         None => (None, rest),
     };
-    let (index_line, mut rest) = rest.split_once('\n').ok_or("a truncated proof")?;
-    let index_text = index_line.strip_prefix("index ").ok_or("no index line")?;
+    let (index_line, mut rest) = rest
+        .split_once('\n')
+        .ok_or(Malformed("a truncated proof"))?;
+    let index_text = index_line
+        .strip_prefix("index ")
+        .ok_or(Malformed("no index line"))?;
     if index_text.is_empty()
         || !index_text.bytes().all(|b| b.is_ascii_digit())
         || (index_text.len() > 1 && index_text.starts_with('0'))
     {
-        return Err("the index is not a decimal number without leading zeroes".into());
+        return Err(Malformed(
+            "the index is not a decimal number without leading zeroes",
+        ));
     }
-    let index: u64 = index_text.parse().map_err(|_| "an index too large")?;
+    let index: u64 = index_text
+        .parse()
+        .map_err(|_| Malformed("an index too large"))?;
     let mut hashes = Vec::new();
     loop {
-        let (line, r) = rest.split_once('\n').ok_or("a truncated proof")?;
+        let (line, r) = rest
+            .split_once('\n')
+            .ok_or(Malformed("a truncated proof"))?;
         rest = r;
         if line.is_empty() {
             break;
         }
         if hashes.len() == MAX_HASHES {
-            return Err(format!("more than {MAX_HASHES} proof hashes"));
+            return Err(ProofError::TooManyHashes { max: MAX_HASHES });
         }
         let h: Hash = STANDARD
             .decode(line)
             .ok()
             .and_then(|b| b.try_into().ok())
-            .ok_or("a proof line that is not a base64 SHA-256 hash")?;
+            .ok_or(Malformed("a proof line that is not a base64 SHA-256 hash"))?;
         hashes.push(h);
     }
     let note = rest;
-    let checkpoint = modelseal_evidence::open_log_checkpoint(note, key)
-        .map_err(|e| format!("the proof's checkpoint: {e}"))?;
+    let checkpoint =
+        modelseal_evidence::open_log_checkpoint(note, key).map_err(ProofError::Checkpoint)?;
     if let Some(p) = policy
         && !p.accepts_log(&checkpoint.origin, key)
     {
-        return Err(format!(
-            "the witness policy does not list the log {}",
-            checkpoint.origin
-        ));
+        return Err(ProofError::LogNotListed {
+            origin: checkpoint.origin.clone(),
+        });
     }
     let line: &[u8] = match (record, extra.as_deref()) {
         (Some(given), Some(carried)) if given != carried => {
-            return Err("the record given is not the one the proof carries".into());
+            return Err(ProofError::OtherRecord);
         }
         (Some(given), _) => given,
         (None, Some(carried)) => carried,
-        (None, None) => return Err("the proof carries no record: give the record's line".into()),
+        (None, None) => return Err(ProofError::NoRecord),
     };
-    let i = usize::try_from(index).map_err(|_| "an index too large".to_string())?;
-    let opened =
-        modelseal_evidence::record::open(i, line, key).map_err(|e| format!("the record: {e}"))?;
+    let i = usize::try_from(index).map_err(|_| Malformed("an index too large"))?;
+    let opened = modelseal_evidence::record::open(i, line, key).map_err(ProofError::Record)?;
     if let Some(binding) = &opened.binding
         && (*binding.origin != *checkpoint.origin || binding.index != index)
     {
-        return Err(format!(
-            "the record is sealed for place {} of {}, not place {} of this log",
-            binding.index + 1,
-            binding.origin,
-            index + 1
-        ));
+        return Err(ProofError::OtherPlace {
+            sealed_for: binding.index + 1,
+            origin: binding.origin.to_string(),
+            record: index + 1,
+        });
     }
     if !merkle::verify_inclusion(
         index,
@@ -165,17 +244,14 @@ pub fn check_proof(
         &checkpoint.root,
         &hashes,
     ) {
-        return Err(format!(
-            "the inclusion proof of record {} does not verify against the checkpoint",
-            index + 1
-        ));
+        return Err(ProofError::Inclusion { record: index + 1 });
     }
     let (cosignatures, quorum) = match policy {
         Some(p) => {
-            let (body, lines) = split_note(note)?;
+            let (body, lines) = split_note(note).map_err(ProofError::Cosignature)?;
             let (found, bad) = read_cosignatures(p, body, &lines);
             if let Some(first) = bad.first() {
-                return Err(first.clone());
+                return Err(ProofError::Cosignature(first.clone()));
             }
             let indices: Vec<usize> = found.iter().map(|c| c.index).collect();
             (
