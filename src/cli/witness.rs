@@ -57,7 +57,7 @@ impl WitnessArgs {
 /// The log's state for the witness checks, from a verification that kept
 /// the leaves.
 fn state<'a>(check: &'a LogCheck, key: &'a ed25519_dalek::VerifyingKey) -> Result<LogState<'a>> {
-    LogState::of(check, key).map_err(Error::Evidence)
+    LogState::of(check, key).map_err(|e| Error::Evidence(e.to_string()))
 }
 
 /// What one witness holds, in words.

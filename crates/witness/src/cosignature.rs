@@ -22,15 +22,23 @@ pub struct Cosigned {
     pub line: String,
 }
 
+/// Why text is not a signed note.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NoteError {
+    /// It does not end with a newline.
+    #[error("a signed note ends with a newline")]
+    NoFinalNewline,
+    /// No blank line parts its text from its signatures.
+    #[error("not a signed note (no blank line)")]
+    NoBlankLine,
+}
+
 /// Splits a signed note into its text (with its final newline) and its
 /// signature lines.
-pub fn split_note(note: &str) -> Result<(&str, Vec<&str>), String> {
-    let trimmed = note
-        .strip_suffix('\n')
-        .ok_or("a signed note ends with a newline")?;
-    let split = trimmed
-        .rfind("\n\n")
-        .ok_or("not a signed note (no blank line)")?;
+pub fn split_note(note: &str) -> Result<(&str, Vec<&str>), NoteError> {
+    let trimmed = note.strip_suffix('\n').ok_or(NoteError::NoFinalNewline)?;
+    let split = trimmed.rfind("\n\n").ok_or(NoteError::NoBlankLine)?;
     Ok((
         &note[..split + 1],
         trimmed[split + 2..].split('\n').collect(),

@@ -17,7 +17,7 @@ mod policy;
 mod proof;
 
 pub use client::{Answer, add_checkpoint};
-pub use cosignature::{Cosigned, read_cosignatures, signed_message, split_note};
+pub use cosignature::{Cosigned, NoteError, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
 pub use proof::{PROOF_HEADER, ProofCheck, ProofError, check_proof, write_proof};
 
@@ -57,6 +57,27 @@ pub struct LogState<'a> {
     pub key: &'a VerifyingKey,
 }
 
+/// Why a log cannot be put to its witnesses.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WitnessError {
+    /// The log does not verify: no witness is asked about it.
+    #[error("{location}: the log is not intact, so its witnesses cannot be asked about it")]
+    LogNotIntact {
+        /// Where the log is.
+        location: String,
+    },
+    /// The witness policy does not name the log.
+    #[error("the witness policy does not list the log {origin}")]
+    LogNotListed {
+        /// The log's origin.
+        origin: String,
+    },
+    /// The log's checkpoint is not a signed note.
+    #[error("{0}")]
+    Note(NoteError),
+}
+
 impl<'a> LogState<'a> {
     /// The state of a log as `check` found it (kept with its leaves),
     /// sealed by `key`; an error when the log is not intact, for a log
@@ -64,7 +85,7 @@ impl<'a> LogState<'a> {
     pub fn of(
         check: &'a modelseal_evidence::LogCheck,
         key: &'a VerifyingKey,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, WitnessError> {
         match (&check.checkpoint, &check.checkpoint_note) {
             (Some(checkpoint), Some(note)) if check.ok() => Ok(LogState {
                 note,
@@ -72,10 +93,9 @@ impl<'a> LogState<'a> {
                 leaves: &check.leaves,
                 key,
             }),
-            _ => Err(format!(
-                "{}: the log is not intact, so its witnesses cannot be asked about it",
-                check.location
-            )),
+            _ => Err(WitnessError::LogNotIntact {
+                location: check.location.clone(),
+            }),
         }
     }
 }
@@ -106,15 +126,14 @@ pub fn witness(
     log: &LogState<'_>,
     previous: Option<&str>,
     timeout: Duration,
-) -> Result<Witnessing, String> {
+) -> Result<Witnessing, WitnessError> {
     let cp = log.checkpoint;
     if !policy.accepts_log(&cp.origin, log.key) {
-        return Err(format!(
-            "the witness policy does not list the log {}",
-            cp.origin
-        ));
+        return Err(WitnessError::LogNotListed {
+            origin: cp.origin.clone(),
+        });
     }
-    let (body, own) = split_note(log.note)?;
+    let (body, own) = split_note(log.note).map_err(WitnessError::Note)?;
     let mut lines: Vec<String> = own.iter().map(|l| l.to_string()).collect();
     let mut start = 0;
     let previous_met = previous.is_some_and(|p| {
@@ -264,7 +283,7 @@ fn proof_from(old: u64, leaves: &[Hash], size: u64) -> Vec<Hash> {
 /// later).
 fn open_cosigned(note: &str, key: &VerifyingKey) -> Result<(Checkpoint, Vec<Cosigned>), String> {
     let cp = modelseal_evidence::open_log_checkpoint(note, key).map_err(|e| e.to_string())?;
-    let (_, lines) = split_note(note)?;
+    let (_, lines) = split_note(note).map_err(|e| e.to_string())?;
     let kept = lines
         .iter()
         .map(|l| Cosigned {
@@ -502,7 +521,7 @@ fn stored_cosignatures(
             stored.size
         ));
     }
-    let (body, lines) = split_note(note)?;
+    let (body, lines) = split_note(note).map_err(|e| e.to_string())?;
     let (found, bad) = read_cosignatures(policy, body, &lines);
     if let Some(first) = bad.first() {
         return Err(format!("the cosigned checkpoint: {first}"));
@@ -686,13 +705,14 @@ pub fn witness_store(
             ..Default::default()
         },
     )?;
-    let state = LogState::of(&check, key).map_err(modelseal_evidence::Error::Evidence)?;
+    let state = LogState::of(&check, key)
+        .map_err(|e| modelseal_evidence::Error::Evidence(e.to_string()))?;
     let checkpoint = state.checkpoint;
     let previous = store.latest_cosigned()?.map(|k| k.note);
     let run = witness(policy, &state, previous.as_deref(), timeout)
-        .map_err(modelseal_evidence::Error::Evidence)?;
-    let (body, lines) =
-        split_note(&run.cosigned_note).map_err(modelseal_evidence::Error::Evidence)?;
+        .map_err(|e| modelseal_evidence::Error::Evidence(e.to_string()))?;
+    let (body, lines) = split_note(&run.cosigned_note)
+        .map_err(|e| modelseal_evidence::Error::Evidence(e.to_string()))?;
     let (found, _) = read_cosignatures(policy, body, &lines);
     let at = quorum_time(policy, &found);
     // The same note kept again would only grow the history.
@@ -754,6 +774,48 @@ mod tests {
             )),
             clock: modelseal_core::clock::TimeSource::Test,
         }
+    }
+
+    /// A log that cannot be put to its witnesses says why, typed.
+    #[test]
+    fn a_log_that_cannot_be_witnessed_says_why() {
+        assert_eq!(split_note("no newline"), Err(NoteError::NoFinalNewline));
+        assert_eq!(split_note("one paragraph\n"), Err(NoteError::NoBlankLine));
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let evidence = SigningKey::from_bytes(&[9; 32]);
+        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
+        let vk = evidence.verifying_key();
+        modelseal_evidence::FileLog::create_with(
+            &log,
+            (0..2).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        let store = modelseal_evidence::FileLog::new(&log);
+        let mut check = modelseal_evidence::verify_store(&store, &vk, Default::default()).unwrap();
+        let state = LogState::of(&check, &vk).unwrap();
+        // A policy for another log of the same key.
+        let a = SigningKey::from_bytes(&[1; 32]);
+        let policy = Policy::parse(&format!(
+            "log {}\nwitness a {}\nquorum a\n",
+            modelseal_evidence::verifier_key("modelseal.test/another", &vk),
+            witness_vkey("a.example", &a.verifying_key())
+        ))
+        .unwrap();
+        assert_eq!(
+            witness(&policy, &state, None, Duration::from_secs(1)).unwrap_err(),
+            WitnessError::LogNotListed {
+                origin: state.checkpoint.origin.clone()
+            }
+        );
+        check.problems.push(modelseal_evidence::LogProblem::Root);
+        assert_eq!(
+            LogState::of(&check, &vk).err(),
+            Some(WitnessError::LogNotIntact {
+                location: check.location.clone()
+            })
+        );
     }
 
     /// Writing and checking a proof fails with what is wrong, typed.

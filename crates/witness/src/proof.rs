@@ -248,7 +248,8 @@ pub fn check_proof(
     }
     let (cosignatures, quorum) = match policy {
         Some(p) => {
-            let (body, lines) = split_note(note).map_err(ProofError::Cosignature)?;
+            let (body, lines) =
+                split_note(note).map_err(|e| ProofError::Cosignature(e.to_string()))?;
             let (found, bad) = read_cosignatures(p, body, &lines);
             if let Some(first) = bad.first() {
                 return Err(ProofError::Cosignature(first.clone()));
