@@ -6,9 +6,10 @@
 //! does not fail the control.
 
 use super::report::{
-    BlockedModel, ControlResult, DeploymentFinding, DeploymentOutcome, RefusalRef, Reliance, Status,
+    BlockedModel, ControlResult, DeploymentFinding, DeploymentOutcome, RefusalRef, Reliance,
+    Status, VerificationRef,
 };
-use super::view::{View, level_names, named, verification_ref, vsa};
+use super::view::{View, level_names, named, vsa};
 use super::{Control, cite};
 use crate::evidence::Record;
 use crate::evidence::record::{DeploymentEvidence, VerificationResult, VerificationSummary};
@@ -20,7 +21,7 @@ pub(crate) fn judge<'a>(control: &Control, view: &View<'a>) -> ControlResult<'a>
         .into_iter()
         .map(|(m, r, v)| BlockedModel {
             model: view.model_ref(m),
-            verification: verification_ref(r, v),
+            verification: VerificationRef::new(r, v),
             refused: view
                 .refusals_citing(&r.digest)
                 .into_iter()
@@ -144,7 +145,7 @@ fn deployment<'a>(
     let Some((r, v)) = relied else {
         return finding;
     };
-    finding.verification = Some(verification_ref(r, v));
+    finding.verification = Some(VerificationRef::new(r, v));
     finding.outcome = judge_verification(control, v);
     finding
 }

@@ -14,8 +14,8 @@
 
 use super::deployments::{judge_verification, relied_on};
 use super::report::DeploymentOutcome;
-use super::report::{BomInput, BomRef, ControlResult, Status, SupplyChainFinding};
-use super::view::{View, level_names, named, verification_ref};
+use super::report::{BomInput, BomRef, ControlResult, Status, SupplyChainFinding, VerificationRef};
+use super::view::{View, level_names, named};
 use super::{Control, cite};
 use crate::evidence::Record;
 use crate::evidence::record::{DatasetRef, Predicate, VerificationResult, VerificationSummary};
@@ -155,7 +155,7 @@ fn model<'a>(control: &Control, view: &View<'a>, sha256: &'a str) -> SupplyChain
         finding.notes.push(note);
         return finding;
     };
-    finding.verification = Some(verification_ref(r, v));
+    finding.verification = Some(VerificationRef::new(r, v));
     finding.ok = true;
     // A reviewed exception counts, and is named.
     if !v.format_exceptions.is_empty() {

@@ -2,7 +2,7 @@
 //! the questions every control asks of them. Order is log order: the log is
 //! append-only, and record times are only as fine as a second.
 
-use super::report::{ModelRef, VerificationRef};
+use super::report::ModelRef;
 use crate::evidence::Record;
 use crate::evidence::record::{
     DeploymentEvidence, Predicate, VerificationResult, VerificationSummary,
@@ -244,14 +244,6 @@ pub(crate) fn vsa(r: &Record) -> Option<&VerificationSummary> {
 
 fn is_attachment(r: &Record) -> bool {
     matches!(r.predicate, Predicate::Attachment(_))
-}
-
-/// A verification as findings cite it.
-pub(crate) fn verification_ref<'a>(
-    r: &'a Record,
-    v: &'a VerificationSummary,
-) -> VerificationRef<'a> {
-    VerificationRef::new(r, v)
 }
 
 /// A model as reasons name it: `name (sha256:HEX)`, in full.

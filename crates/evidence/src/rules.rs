@@ -799,6 +799,23 @@ mod tests {
         Recorder::new(&dir.join("evidence.jsonl"), key).unwrap()
     }
 
+    /// A recorder of a log in `dir` where model `a` passed a verification
+    /// at 09:00 and was deployed at 10:00 (the deploy index made), with the
+    /// passed verification's digest.
+    fn passed_and_deployed(dir: &std::path::Path, a: &str) -> (Recorder, String) {
+        let w = recorder(dir);
+        let passed = w
+            .append(&verification(
+                a,
+                VerificationResult::Passed,
+                "2026-03-01T09:00:00Z",
+            ))
+            .unwrap();
+        w.deploy(&Deployment::new(a, "m"), at("2026-03-01T10:00:00Z"))
+            .unwrap();
+        (w, passed)
+    }
+
     fn at(time: &str) -> clock::Now {
         clock::Now::test(time.parse().unwrap())
     }
@@ -1126,16 +1143,7 @@ mod tests {
         let log = dir.path().join("evidence.jsonl");
         let index = crate::deploy_index_path(&log);
         let a = "aa".repeat(32);
-        let w = recorder(dir.path());
-        let passed = w
-            .append(&verification(
-                &a,
-                VerificationResult::Passed,
-                "2026-03-01T09:00:00Z",
-            ))
-            .unwrap();
-        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
-            .unwrap();
+        let (w, passed) = passed_and_deployed(dir.path(), &a);
         let failed = w
             .append(&verification(
                 &a,
@@ -1331,15 +1339,7 @@ mod tests {
         let log = dir.path().join("evidence.jsonl");
         let checkpoint = crate::checkpoint_path(&log);
         let a = "aa".repeat(32);
-        let w = recorder(dir.path());
-        w.append(&verification(
-            &a,
-            VerificationResult::Passed,
-            "2026-03-01T09:00:00Z",
-        ))
-        .unwrap();
-        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
-            .unwrap();
+        let (w, _) = passed_and_deployed(dir.path(), &a);
         // A writer killed between its record and its checkpoint: a failed
         // verification lies beyond the checkpoint the index matches.
         let before = std::fs::read(&checkpoint).unwrap();
@@ -1380,15 +1380,7 @@ mod tests {
     fn a_verification_appended_between_decision_and_append_is_taken_into_account() {
         let dir = tempfile::tempdir().unwrap();
         let a = "aa".repeat(32);
-        let w = recorder(dir.path());
-        w.append(&verification(
-            &a,
-            VerificationResult::Passed,
-            "2026-03-01T09:00:00Z",
-        ))
-        .unwrap();
-        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
-            .unwrap();
+        let (w, _) = passed_and_deployed(dir.path(), &a);
         for index in [true, false] {
             if !index {
                 std::fs::remove_file(crate::deploy_index_path(&dir.path().join("evidence.jsonl")))
@@ -1508,15 +1500,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("evidence.jsonl");
         let a = "aa".repeat(32);
-        let w = recorder(dir.path());
-        w.append(&verification(
-            &a,
-            VerificationResult::Passed,
-            "2026-03-01T09:00:00Z",
-        ))
-        .unwrap();
-        w.deploy(&Deployment::new(a.clone(), "m"), at("2026-03-01T10:00:00Z"))
-            .unwrap();
+        passed_and_deployed(dir.path(), &a);
         // A byte added inside the first record: the index's offset no
         // longer starts a record, and nothing was appended since. The
         // index cannot vouch for such a file: the whole log is read, and

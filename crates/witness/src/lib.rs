@@ -776,22 +776,28 @@ mod tests {
         }
     }
 
+    /// A file log of `records` deployments in `dir`, sealed by a fixed
+    /// evidence key, and that key's public half.
+    fn small_log(dir: &std::path::Path, records: usize) -> (std::path::PathBuf, VerifyingKey) {
+        let log = dir.join("log");
+        let evidence = SigningKey::from_bytes(&[9; 32]);
+        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
+        modelseal_evidence::FileLog::create_with(
+            &log,
+            (0..records).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        (log, evidence.verifying_key())
+    }
+
     /// A log that cannot be put to its witnesses says why, typed.
     #[test]
     fn a_log_that_cannot_be_witnessed_says_why() {
         assert_eq!(split_note("no newline"), Err(NoteError::NoFinalNewline));
         assert_eq!(split_note("one paragraph\n"), Err(NoteError::NoBlankLine));
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("log");
-        let evidence = SigningKey::from_bytes(&[9; 32]);
-        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
-        let vk = evidence.verifying_key();
-        modelseal_evidence::FileLog::create_with(
-            &log,
-            (0..2).map(|i| deployment(i, 100)),
-            &private,
-        )
-        .unwrap();
+        let (log, vk) = small_log(dir.path(), 2);
         let store = modelseal_evidence::FileLog::new(&log);
         let mut check = modelseal_evidence::verify_store(&store, &vk, Default::default()).unwrap();
         let state = LogState::of(&check, &vk).unwrap();
@@ -822,16 +828,7 @@ mod tests {
     #[test]
     fn proofs_fail_with_what_is_wrong() {
         let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("log");
-        let evidence = SigningKey::from_bytes(&[9; 32]);
-        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
-        let vk = evidence.verifying_key();
-        modelseal_evidence::FileLog::create_with(
-            &log,
-            (0..3).map(|i| deployment(i, 100)),
-            &private,
-        )
-        .unwrap();
+        let (log, vk) = small_log(dir.path(), 3);
         let store = modelseal_evidence::FileLog::new(&log);
         let check = modelseal_evidence::verify_store(
             &store,
