@@ -75,6 +75,23 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
+    /// A key held elsewhere (a PKCS#11 token, a key service) did not sign:
+    /// the device or service may be unplugged, locked or busy, so trying
+    /// again may succeed.
+    #[error("{key}: cannot sign: {source}")]
+    ExternalKey {
+        /// Where the key is (never a secret).
+        key: String,
+        /// The key holder's own error.
+        source: crate::keys::ExternalKeyError,
+    },
+    /// A key held elsewhere signed, but not with the key it names: its
+    /// signature does not verify with its public key.
+    #[error("{key}: the signature it made does not verify with its public key")]
+    ExternalKeyMismatch {
+        /// Where the key is (never a secret).
+        key: String,
+    },
     /// A file that must not be overwritten already exists.
     #[error("{} already exists", .0.display())]
     Exists(PathBuf),
@@ -116,7 +133,8 @@ impl Error {
     /// The class of this error: retry, reject, tampered or usage.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Unavailable(_) => ErrorClass::Retry,
+            Error::Unavailable(_) | Error::ExternalKey { .. } => ErrorClass::Retry,
+            Error::ExternalKeyMismatch { .. } => ErrorClass::Reject,
             Error::Tampered { .. } => ErrorClass::Tampered,
             Error::Source {
                 retryable: true, ..

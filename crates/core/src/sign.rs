@@ -184,7 +184,8 @@ fn verification_material(identity: &SigningIdentity<'_>) -> Result<VerificationM
                 .ok_or_else(|| Error::Certificate("no signing certificate given".into()))?;
             let cert = x509_cert::Certificate::from_der(leaf)
                 .map_err(|e| Error::Certificate(format!("signing certificate: {e}")))?;
-            let certified = certificate_public_key(&cert).map_err(Error::Certificate)?;
+            let certified =
+                certificate_public_key(&cert).map_err(|e| Error::Certificate(e.to_string()))?;
             if certified != key.public_key() {
                 return Err(Error::Certificate(
                     "the signing certificate does not certify the signing key".into(),

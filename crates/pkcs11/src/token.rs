@@ -15,7 +15,7 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use modelseal_core::keys::{ExternalKey, KeyAlgorithm, PublicKey};
+use modelseal_core::keys::{ExternalKey, ExternalKeyError, KeyAlgorithm, PublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -56,6 +56,14 @@ pub enum TokenError {
     /// The token failed to do what was asked.
     #[error("PKCS#11: {0}")]
     Failed(String),
+    /// The token gave an ECDSA signature of the wrong length.
+    #[error("the token gave a {length}-byte {algorithm} signature")]
+    Signature {
+        /// The key's algorithm.
+        algorithm: KeyAlgorithm,
+        /// How many bytes the token gave.
+        length: usize,
+    },
 }
 
 fn failed(what: &str) -> impl Fn(P11) -> TokenError + '_ {
@@ -327,18 +335,21 @@ impl ExternalKey for TokenKey {
         self.public.clone()
     }
 
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, String> {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, ExternalKeyError> {
         let session = self
             .session
             .lock()
-            .map_err(|_| "the token session broke".to_string())?;
+            .map_err(|_| TokenError::Failed("the token session broke".into()))?;
         let ecdsa = |digest: &[u8]| {
             session
                 .sign(&Mechanism::Ecdsa, self.key, digest)
-                .map_err(|e| e.to_string())
+                .map_err(failed("signing"))
         };
-        let der = |rs: Vec<u8>, algorithm: KeyAlgorithm| -> Result<Vec<u8>, String> {
-            let wrong = || format!("the token gave a {}-byte {algorithm} signature", rs.len());
+        let der = |rs: Vec<u8>, algorithm: KeyAlgorithm| -> Result<Vec<u8>, TokenError> {
+            let wrong = || TokenError::Signature {
+                algorithm,
+                length: rs.len(),
+            };
             Ok(match algorithm {
                 KeyAlgorithm::EcdsaP256 => p256::ecdsa::Signature::from_slice(&rs)
                     .map_err(|_| wrong())?
@@ -357,18 +368,19 @@ impl ExternalKey for TokenKey {
                     .to_vec(),
             })
         };
-        match &self.public {
+        let signature = match &self.public {
             PublicKey::Ed25519(_) => session
                 .sign(
                     &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
                     self.key,
                     message,
                 )
-                .map_err(|e| e.to_string()),
+                .map_err(failed("signing")),
             PublicKey::P256(_) => der(ecdsa(&Sha256::digest(message))?, KeyAlgorithm::EcdsaP256),
             PublicKey::P384(_) => der(ecdsa(&Sha384::digest(message))?, KeyAlgorithm::EcdsaP384),
             PublicKey::P521(_) => der(ecdsa(&Sha512::digest(message))?, KeyAlgorithm::EcdsaP521),
-        }
+        };
+        Ok(signature?)
     }
 
     fn describe(&self) -> String {

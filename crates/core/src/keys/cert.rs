@@ -40,12 +40,14 @@ pub fn load_certificates(path: &Path) -> Result<Vec<Vec<u8>>> {
 }
 
 /// The public key a certificate certifies (a key type this tool signs with).
-pub fn certificate_public_key(cert: &Certificate) -> std::result::Result<PublicKey, String> {
+pub fn certificate_public_key(
+    cert: &Certificate,
+) -> std::result::Result<PublicKey, super::KeyFormatError> {
     let spki = cert
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
-        .map_err(|e| format!("cannot encode the certificate key: {e}"))?;
+        .map_err(super::KeyFormatError::Encode)?;
     spki_to_public_key(&spki)
 }
 

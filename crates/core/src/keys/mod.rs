@@ -6,10 +6,12 @@
 //! kept in [`zeroize::Zeroizing`] buffers and never printed.
 
 mod cert;
+mod error;
 mod generate;
 pub(crate) mod pem;
 
 pub use cert::{certificate_public_key, certificate_subject, load_certificates};
+pub use error::{ExternalKeyError, KeyFormatError};
 pub use generate::{generate, private_key_pem, write_key_pair};
 pub use pem::{load_private_key, load_public_key, parse_private_key, parse_public_key, pem_blocks};
 
@@ -57,9 +59,9 @@ pub trait ExternalKey: Send + Sync {
     /// The matching public key.
     fn public_key(&self) -> PublicKey;
     /// Signs `message` as [`PrivateKey::sign`] does (raw 64 bytes for
-    /// Ed25519, DER for ECDSA with the curve's hash), or says why not in
-    /// one line.
-    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, String>;
+    /// Ed25519, DER for ECDSA with the curve's hash), or fails with the
+    /// implementation's own error (shown in one line).
+    fn sign(&self, message: &[u8]) -> std::result::Result<Vec<u8>, ExternalKeyError>;
     /// Where the key is, for messages (never a secret).
     fn describe(&self) -> String;
 }
@@ -108,14 +110,14 @@ impl PrivateKey {
     pub fn sign(&self, message: &[u8]) -> crate::Result<Vec<u8>> {
         Ok(match self {
             PrivateKey::External(k) => {
-                let signature = k.sign(message).map_err(|why| {
-                    crate::Error::Usage(format!("{}: cannot sign: {why}", k.describe()))
-                })?;
+                let signature = k
+                    .sign(message)
+                    .map_err(|source| crate::Error::ExternalKey {
+                        key: k.describe(),
+                        source,
+                    })?;
                 if !k.public_key().verify(message, &signature) {
-                    return Err(crate::Error::Usage(format!(
-                        "{}: the signature it made does not verify with its public key",
-                        k.describe()
-                    )));
+                    return Err(crate::Error::ExternalKeyMismatch { key: k.describe() });
                 }
                 signature
             }

@@ -1,7 +1,7 @@
 //! Reading keys from PEM: PKCS#8 (`PRIVATE KEY`) and SEC1 (`EC PRIVATE KEY`)
 //! private keys, SPKI (`PUBLIC KEY`) public keys.
 
-use super::{PrivateKey, PublicKey};
+use super::{KeyFormatError, PrivateKey, PublicKey};
 use crate::fetch::InputKind;
 use crate::{Error, Result};
 use der::oid::ObjectIdentifier;
@@ -16,7 +16,7 @@ const OID_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1
 const OID_P256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const OID_P384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const OID_P521: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
-const OID_SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
+pub(super) const OID_SECP256K1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.10");
 
 /// Reads a PEM file of `kind` (a key or certificates) into a zeroizing
 /// buffer, with the checks and cap of [`crate::fetch::read_file`].
@@ -27,21 +27,20 @@ pub(crate) fn read_pem_file(path: &Path, kind: InputKind) -> Result<Zeroizing<St
 }
 
 /// Splits PEM text into (label, DER) blocks, in order.
-pub fn pem_blocks(text: &str) -> std::result::Result<Vec<(String, Vec<u8>)>, String> {
+pub fn pem_blocks(text: &str) -> std::result::Result<Vec<(String, Vec<u8>)>, KeyFormatError> {
     let mut blocks = Vec::new();
     let mut rest = text;
     while let Some(start) = rest.find("-----BEGIN ") {
         let after = &rest[start..];
         let end_marker = after
             .find("-----END ")
-            .ok_or_else(|| "unterminated PEM block".to_string())?;
+            .ok_or(KeyFormatError::UnterminatedBlock)?;
         let close = after[end_marker + 9..]
             .find("-----")
-            .ok_or_else(|| "unterminated PEM END line".to_string())?;
+            .ok_or(KeyFormatError::UnterminatedEndLine)?;
         let block_end = end_marker + 9 + close + 5;
         let block = &after[..block_end];
-        let (label, der) =
-            der::pem::decode_vec(block.as_bytes()).map_err(|e| format!("bad PEM block: {e}"))?;
+        let (label, der) = der::pem::decode_vec(block.as_bytes()).map_err(KeyFormatError::Pem)?;
         blocks.push((label.to_string(), der));
         rest = &after[block_end..];
     }
@@ -50,7 +49,7 @@ pub fn pem_blocks(text: &str) -> std::result::Result<Vec<(String, Vec<u8>)>, Str
 
 /// The single PEM block of a key file.
 fn single_block(path: &Path, text: &str) -> Result<(String, Zeroizing<Vec<u8>>)> {
-    let mut blocks = pem_blocks(text).map_err(|e| Error::key(path, e))?;
+    let mut blocks = pem_blocks(text).map_err(|e| Error::key(path, e.to_string()))?;
     match blocks.len() {
         0 => Err(Error::key(path, "no PEM block found")),
         1 => {
@@ -61,13 +60,6 @@ fn single_block(path: &Path, text: &str) -> Result<(String, Zeroizing<Vec<u8>>)>
             path,
             format!("holds {n} PEM blocks; expected one key"),
         )),
-    }
-}
-
-fn curve_name(oid: ObjectIdentifier) -> String {
-    match oid {
-        OID_SECP256K1 => "secp256k1".to_string(),
-        other => other.to_string(),
     }
 }
 
@@ -106,7 +98,7 @@ pub fn parse_private_key(path: &Path, text: &str) -> Result<PrivateKey> {
                             .map_err(|e| bad("bad P-521 key", &e)),
                         other => Err(Error::key(
                             path,
-                            format!("unsupported elliptic curve {}", curve_name(other)),
+                            KeyFormatError::UnsupportedCurve(other).to_string(),
                         )),
                     }
                 }
@@ -136,7 +128,7 @@ pub fn parse_private_key(path: &Path, text: &str) -> Result<PrivateKey> {
                     .map_err(|e| bad("bad P-521 key", &e)),
                 other => Err(Error::key(
                     path,
-                    format!("unsupported elliptic curve {}", curve_name(other)),
+                    KeyFormatError::UnsupportedCurve(other).to_string(),
                 )),
             }
         }
@@ -183,38 +175,38 @@ pub fn parse_public_key(path: &Path, text: &str) -> Result<PublicKey> {
             ));
         }
     }
-    spki_to_public_key(&der).map_err(|reason| Error::key(path, reason))
+    spki_to_public_key(&der).map_err(|reason| Error::key(path, reason.to_string()))
 }
 
 /// Decodes a DER SubjectPublicKeyInfo into a supported public key.
-pub(crate) fn spki_to_public_key(der: &[u8]) -> std::result::Result<PublicKey, String> {
+pub(crate) fn spki_to_public_key(der: &[u8]) -> std::result::Result<PublicKey, KeyFormatError> {
     let info = spki::SubjectPublicKeyInfoRef::try_from(der)
-        .map_err(|e| format!("not a SubjectPublicKeyInfo: {e}"))?;
-    let bad = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
+        .map_err(KeyFormatError::NotSubjectPublicKeyInfo)?;
+    let bad = |kind: &'static str| move |source| KeyFormatError::BadKey { kind, source };
     match info.algorithm.oid {
         OID_ED25519 => ed25519_dalek::VerifyingKey::from_public_key_der(der)
             .map(PublicKey::Ed25519)
-            .map_err(|e| bad("bad Ed25519 key", &e)),
+            .map_err(bad("Ed25519")),
         OID_EC_PUBLIC_KEY => {
             let curve = info
                 .algorithm
                 .parameters_oid()
-                .map_err(|e| bad("EC key without a named curve", &e))?;
+                .map_err(KeyFormatError::NoNamedCurve)?;
             match curve {
                 OID_P256 => p256::ecdsa::VerifyingKey::from_public_key_der(der)
                     .map(PublicKey::P256)
-                    .map_err(|e| bad("bad P-256 key", &e)),
+                    .map_err(bad("P-256")),
                 OID_P384 => p384::ecdsa::VerifyingKey::from_public_key_der(der)
                     .map(PublicKey::P384)
-                    .map_err(|e| bad("bad P-384 key", &e)),
+                    .map_err(bad("P-384")),
                 OID_P521 => p521::ecdsa::VerifyingKey::from_public_key_der(der)
                     .map(PublicKey::P521)
-                    .map_err(|e| bad("bad P-521 key", &e)),
-                other => Err(format!("unsupported elliptic curve {}", curve_name(other))),
+                    .map_err(bad("P-521")),
+                other => Err(KeyFormatError::UnsupportedCurve(other)),
             }
         }
-        OID_RSA => Err("RSA keys are not supported (OMS key mode uses elliptic curves)".into()),
-        other => Err(format!("unsupported key algorithm {other}")),
+        OID_RSA => Err(KeyFormatError::Rsa),
+        other => Err(KeyFormatError::UnsupportedAlgorithm(other)),
     }
 }
 
