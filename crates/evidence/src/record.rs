@@ -1050,16 +1050,16 @@ pub(crate) struct Unsealed {
 #[non_exhaustive]
 pub enum RecordError {
     /// The line is not a DSSE envelope (strict JSON).
-    #[error("not a DSSE envelope: {reason}")]
+    #[error("not a DSSE envelope: {source}")]
     NotEnvelope {
-        /// What the JSON reader found.
-        reason: String,
+        /// What the strict JSON reader found.
+        source: crate::json::StrictJsonError,
     },
     /// The envelope's payload is not base64.
-    #[error("{reason}")]
+    #[error("{source}")]
     Payload {
         /// What is wrong with it.
-        reason: String,
+        source: crate::bundle::PayloadNotBase64,
     },
     /// The envelope holds no signature, or more than one.
     #[error("the envelope must hold one signature")]
@@ -1110,12 +1110,10 @@ impl RecordError {
 /// Decodes a log line's DSSE envelope with exactly one Ed25519 signature.
 pub(crate) fn unseal(line: &[u8]) -> std::result::Result<Unsealed, RecordError> {
     let envelope: Envelope =
-        crate::json::from_slice(line).map_err(|e| RecordError::NotEnvelope {
-            reason: e.to_string(),
-        })?;
+        crate::json::from_slice(line).map_err(|source| RecordError::NotEnvelope { source })?;
     let payload = envelope
         .payload_bytes()
-        .map_err(|reason| RecordError::Payload { reason })?;
+        .map_err(|source| RecordError::Payload { source })?;
     let [signature] = envelope.signatures.as_slice() else {
         return Err(RecordError::SignatureCount {
             count: envelope.signatures.len(),

@@ -126,7 +126,7 @@ fn pedigree(card: &[String], pinned: &[(String, String)]) -> Result<Option<Pedig
 /// Builds the BOM for `model` and `datasets`. Deterministic: the same inputs
 /// and options give the same document.
 pub fn build_bom(model: &HashedTree, datasets: &[HashedTree], options: &BomOptions) -> Result<Bom> {
-    let card: CardFacts = read_card(&model.path).map_err(Error::Bom)?;
+    let card: CardFacts = read_card(&model.path).map_err(|e| Error::Bom(e.to_string()))?;
     let root = model.sha256.root_digest_hex();
     let model_ref = format!("model:{}", model.name);
     let model_files = FileComponents::new(model, MODEL_FILE_REF, false)?;

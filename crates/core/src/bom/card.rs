@@ -32,16 +32,43 @@ pub struct CardFacts {
     pub metrics: Vec<PerformanceMetric>,
 }
 
-fn read_capped(path: &Path, max: u64) -> Result<Option<Vec<u8>>, String> {
+/// Why a model directory's `config.json` or model card cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CardError {
+    /// The file exists but cannot be read.
+    #[error("{0}")]
+    Read(#[source] std::io::Error),
+    /// `config.json` is larger than 16 MiB.
+    #[error("config.json is larger than 16 MiB")]
+    ConfigTooLarge,
+    /// `config.json` is not JSON.
+    #[error("config.json is not valid JSON: {0}")]
+    ConfigJson(#[source] serde_json::Error),
+    /// `config.json` is JSON but not an object.
+    #[error("config.json is not a JSON object")]
+    ConfigNotObject,
+    /// The front matter opens with `---` and never closes.
+    #[error("README.md front matter has no closing `---` line")]
+    FrontMatterUnclosed,
+    /// The front matter is not YAML (the YAML reader's words).
+    #[error("README.md front matter is not valid YAML: {0}")]
+    FrontMatterYaml(String),
+    /// The front matter is YAML but not a mapping.
+    #[error("README.md front matter is not a YAML mapping")]
+    FrontMatterNotMapping,
+}
+
+fn read_capped(path: &Path, max: u64) -> Result<Option<Vec<u8>>, CardError> {
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e.to_string()),
+        Err(e) => return Err(CardError::Read(e)),
     };
     let mut bytes = Vec::new();
     file.take(max)
         .read_to_end(&mut bytes)
-        .map_err(|e| e.to_string())?;
+        .map_err(CardError::Read)?;
     Ok(Some(bytes))
 }
 
@@ -72,19 +99,18 @@ fn text(value: &Value) -> Option<String> {
 
 /// Reads `config.json` and the README front matter of the model directory.
 /// Missing files are fine; malformed ones are errors naming the file.
-pub fn read_card(model: &Path) -> Result<CardFacts, String> {
+pub fn read_card(model: &Path) -> Result<CardFacts, CardError> {
     let mut facts = CardFacts::default();
     if !model.is_dir() {
         return Ok(facts);
     }
     if let Some(bytes) = read_capped(&model.join("config.json"), MAX_CONFIG + 1)? {
         if bytes.len() as u64 > MAX_CONFIG {
-            return Err("config.json is larger than 16 MiB".into());
+            return Err(CardError::ConfigTooLarge);
         }
-        let config: Value = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("config.json is not valid JSON: {e}"))?;
+        let config: Value = serde_json::from_slice(&bytes).map_err(CardError::ConfigJson)?;
         if !config.is_object() {
-            return Err("config.json is not a JSON object".into());
+            return Err(CardError::ConfigNotObject);
         }
         facts.architectures = strings(config.get("architectures"));
         facts.model_type = config.get("model_type").and_then(text);
@@ -104,7 +130,7 @@ pub fn read_card(model: &Path) -> Result<CardFacts, String> {
 
 /// The YAML front matter between the first two `---` lines, as JSON.
 /// `None` when the file has none.
-pub fn front_matter(bytes: &[u8]) -> Result<Option<Value>, String> {
+pub fn front_matter(bytes: &[u8]) -> Result<Option<Value>, CardError> {
     let text = String::from_utf8_lossy(bytes);
     let text = text.trim_start_matches('\u{feff}');
     let Some(rest) = text
@@ -124,17 +150,17 @@ pub fn front_matter(bytes: &[u8]) -> Result<Option<Value>, String> {
         }
         offset += line.len();
     }
-    let end = end.ok_or("README.md front matter has no closing `---` line")?;
+    let end = end.ok_or(CardError::FrontMatterUnclosed)?;
     let yaml = &rest[..end];
     if yaml.trim().is_empty() {
         return Ok(Some(Value::Object(Default::default())));
     }
-    let value: Value = serde_saphyr::from_str(yaml)
-        .map_err(|e| format!("README.md front matter is not valid YAML: {e}"))?;
+    let value: Value =
+        serde_saphyr::from_str(yaml).map_err(|e| CardError::FrontMatterYaml(e.to_string()))?;
     match value {
         Value::Object(_) => Ok(Some(value)),
         Value::Null => Ok(Some(Value::Object(Default::default()))),
-        _ => Err("README.md front matter is not a YAML mapping".into()),
+        _ => Err(CardError::FrontMatterNotMapping),
     }
 }
 
@@ -213,21 +239,18 @@ mod tests {
     #[test]
     fn malformed_front_matter_is_an_error_and_absent_is_none() {
         assert!(front_matter(b"# just a title\n").unwrap().is_none());
-        assert!(
-            front_matter(b"---\nlicense: mit\n")
-                .unwrap_err()
-                .contains("closing")
-        );
-        assert!(
-            front_matter(b"---\nlicense: [unclosed\n---\n")
-                .unwrap_err()
-                .contains("YAML")
-        );
-        assert!(
-            front_matter(b"---\n- a list\n---\n")
-                .unwrap_err()
-                .contains("mapping")
-        );
+        assert!(matches!(
+            front_matter(b"---\nlicense: mit\n").unwrap_err(),
+            CardError::FrontMatterUnclosed
+        ));
+        assert!(matches!(
+            front_matter(b"---\nlicense: [unclosed\n---\n").unwrap_err(),
+            CardError::FrontMatterYaml(_)
+        ));
+        assert!(matches!(
+            front_matter(b"---\n- a list\n---\n").unwrap_err(),
+            CardError::FrontMatterNotMapping
+        ));
         assert!(front_matter(b"---\n---\n").unwrap().unwrap().is_object());
         // CRLF line ends and multi-byte text (found by fuzzing: offsets
         // must not drift off character boundaries).
@@ -258,8 +281,14 @@ mod tests {
     fn malformed_config_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.json"), "{not json").unwrap();
-        assert!(read_card(dir.path()).unwrap_err().contains("config.json"));
+        assert!(matches!(
+            read_card(dir.path()).unwrap_err(),
+            CardError::ConfigJson(_)
+        ));
         std::fs::write(dir.path().join("config.json"), "[1]").unwrap();
-        assert!(read_card(dir.path()).unwrap_err().contains("object"));
+        assert!(matches!(
+            read_card(dir.path()).unwrap_err(),
+            CardError::ConfigNotObject
+        ));
     }
 }

@@ -10,16 +10,28 @@ use std::sync::OnceLock;
 /// Where the BOM schema says it lives (its `$id`).
 const BOM_SCHEMA_ID: &str = "http://cyclonedx.org/schema/bom-1.6.schema.json";
 
-fn parse(s: &str) -> Result<Value, String> {
-    serde_json::from_str::<Value>(s).map_err(|e| e.to_string())
+/// The embedded CycloneDX, SPDX or JSF schema did not build into a
+/// validator: a defect of this build of modelseal, never of the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct SchemaError(String);
+
+impl SchemaError {
+    fn from_display(e: impl std::fmt::Display) -> Self {
+        SchemaError(e.to_string())
+    }
 }
 
-fn resource(s: &str) -> Result<jsonschema::Resource, String> {
-    jsonschema::Resource::from_contents(parse(s)?).map_err(|e| e.to_string())
+fn parse(s: &str) -> Result<Value, SchemaError> {
+    serde_json::from_str::<Value>(s).map_err(SchemaError::from_display)
+}
+
+fn resource(s: &str) -> Result<jsonschema::Resource, SchemaError> {
+    jsonschema::Resource::from_contents(parse(s)?).map_err(SchemaError::from_display)
 }
 
 /// The options every validator shares: the schemas the BOM schema refers to.
-fn options() -> Result<jsonschema::ValidationOptions, String> {
+fn options() -> Result<jsonschema::ValidationOptions, SchemaError> {
     Ok(jsonschema::options()
         .with_resource(
             "http://cyclonedx.org/schema/spdx.schema.json",
@@ -34,13 +46,13 @@ fn options() -> Result<jsonschema::ValidationOptions, String> {
 }
 
 /// The validator of a whole BOM.
-pub(super) fn validator() -> Result<&'static jsonschema::Validator, String> {
-    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+pub(super) fn validator() -> Result<&'static jsonschema::Validator, SchemaError> {
+    static VALIDATOR: OnceLock<Result<jsonschema::Validator, SchemaError>> = OnceLock::new();
     VALIDATOR
         .get_or_init(|| {
             options()?
                 .build(&parse(BOM_SCHEMA_1_6)?)
-                .map_err(|e| e.to_string())
+                .map_err(SchemaError::from_display)
         })
         .as_ref()
         .map_err(Clone::clone)
@@ -64,12 +76,12 @@ pub(super) struct ArraySchema {
     /// uniqueness, read item by item like this one.
     pub nested: Option<String>,
     definition: String,
-    validator: OnceLock<Result<jsonschema::Validator, String>>,
+    validator: OnceLock<Result<jsonschema::Validator, SchemaError>>,
 }
 
 impl ArraySchema {
     /// The validator of one item (built at first use).
-    pub(super) fn validator(&self) -> Result<&jsonschema::Validator, String> {
+    pub(super) fn validator(&self) -> Result<&jsonschema::Validator, SchemaError> {
         self.validator
             .get_or_init(|| {
                 let wrapper = serde_json::json!({
@@ -79,7 +91,7 @@ impl ArraySchema {
                 options()?
                     .with_resource(BOM_SCHEMA_ID, resource(BOM_SCHEMA_1_6)?)
                     .build(&wrapper)
-                    .map_err(|e| e.to_string())
+                    .map_err(SchemaError::from_display)
             })
             .as_ref()
             .map_err(Clone::clone)

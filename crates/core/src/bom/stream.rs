@@ -9,12 +9,11 @@
 use super::refs::{Mark, RefLog};
 use super::schema::{ArraySchema, array_schema, top_member};
 use super::unique::{ArrayDigest, digest, object_digest};
-use crate::json::StrictJsonError;
 use crate::json::value::StrictPath;
+use crate::json::{ObjectKeys, StrictJsonError};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use std::cell::Cell;
-use std::collections::HashSet;
 use std::fmt;
 use std::io::{BufReader, Read};
 use std::rc::Rc;
@@ -337,7 +336,7 @@ impl<'de> Visitor<'de> for Root<'_> {
         self.state.at.enter()?;
         let mut rest = Map::new();
         let mut arrays = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = ObjectKeys::default();
         while let Some(key) = map.next_key::<String>()? {
             self.state.at.admit_key(&mut seen, &key)?;
             self.state.at.push_key(&key);
@@ -678,7 +677,7 @@ impl<'de> Visitor<'de> for ItemSeed<'_> {
         let start = self.refs.mark();
         let mut kept = Map::new();
         let mut subs = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen = ObjectKeys::default();
         while let Some(key) = map.next_key::<String>()? {
             self.state.at.admit_key(&mut seen, &key)?;
             self.state.at.push_key(&key);

@@ -44,10 +44,15 @@ impl Envelope {
     }
 
     /// The decoded payload bytes.
-    pub fn payload_bytes(&self) -> Result<Vec<u8>, String> {
-        decode_base64(&self.payload).ok_or_else(|| "the DSSE payload is not valid base64".into())
+    pub fn payload_bytes(&self) -> Result<Vec<u8>, PayloadNotBase64> {
+        decode_base64(&self.payload).ok_or(PayloadNotBase64)
     }
 }
+
+/// A DSSE envelope whose payload is not standard base64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the DSSE payload is not valid base64")]
+pub struct PayloadNotBase64;
 
 /// A DSSE payload held once, behind room for its Pre-Authentication
 /// Encoding header: the signed message (the PAE) and the payload are two

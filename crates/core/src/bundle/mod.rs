@@ -8,7 +8,10 @@ mod statement;
 mod statement_parse;
 mod write;
 
-pub use dsse::{Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, SignedPayload, pae, pae_legacy};
+pub use dsse::{
+    Envelope, EnvelopeSignature, IN_TOTO_PAYLOAD_TYPE, PayloadNotBase64, SignedPayload, pae,
+    pae_legacy,
+};
 pub use sigstore::{
     BUNDLE_V03_MEDIA_TYPE, Bundle, BundleView, CertificateChain, EnvelopeView, MAX_BUNDLE_SIZE,
     MAX_CERTIFICATES, MAX_SIGNATURES, MAX_TLOG_ENTRIES, PublicKeyIdentifier, RawCertificate,

@@ -165,7 +165,8 @@ pub enum StatementProblem {
 /// pass and without a JSON tree (the private `statement_parse` module).
 pub fn parse_statement(payload: &[u8]) -> Result<ParsedStatement, StatementProblem> {
     let not_a_statement = |detail: String| StatementProblem::NotAStatement { detail };
-    let found = super::statement_parse::read(payload).map_err(not_a_statement)?;
+    let found =
+        super::statement_parse::read(payload).map_err(|e| not_a_statement(e.to_string()))?;
     let missing = |field: &str| not_a_statement(format!("missing field `{field}`"));
     let statement_type = found.statement_type.ok_or_else(|| missing("_type"))?;
     let predicate_type = found
@@ -224,7 +225,8 @@ fn parse_v1(
         .ok_or_else(|| predicate_problem("the predicate has no serialization"))?;
     let serialization: Value =
         serde_json::from_str(serialization.get()).map_err(|e| predicate_problem(e.to_string()))?;
-    let serialization = parse_serialization(&serialization).map_err(predicate_problem)?;
+    let serialization =
+        parse_serialization(&serialization).map_err(|e| predicate_problem(e.to_string()))?;
     if let Some(name) = predicate.not_hex {
         return Err(StatementProblem::DigestNotHex { name });
     }
@@ -240,12 +242,28 @@ fn parse_v1(
     })
 }
 
-fn parse_serialization(value: &Value) -> Result<Serialization, String> {
-    let obj = value.as_object().ok_or("serialization is not an object")?;
-    let text = |key: &str| -> Result<&str, String> {
-        obj.get(key)
-            .and_then(Value::as_str)
-            .ok_or_else(|| format!("serialization.{key} is missing or not a string"))
+/// Why an OMS predicate's `serialization` is not one modelseal reads.
+#[derive(Debug, thiserror::Error)]
+enum SerializationProblem {
+    #[error("serialization is not an object")]
+    NotObject,
+    #[error("serialization.{0} is missing or not a string")]
+    NotText(&'static str),
+    #[error("serialization.shard_size must be a positive integer")]
+    ShardSize,
+    #[error("unknown serialization method {0:?}")]
+    Method(String),
+    #[error("serialization.allow_symlinks is not a boolean")]
+    AllowSymlinks,
+    #[error("serialization.ignore_paths is not a list of strings")]
+    IgnorePaths,
+}
+
+fn parse_serialization(value: &Value) -> Result<Serialization, SerializationProblem> {
+    use SerializationProblem as P;
+    let obj = value.as_object().ok_or(P::NotObject)?;
+    let text = |key: &'static str| -> Result<&str, SerializationProblem> {
+        obj.get(key).and_then(Value::as_str).ok_or(P::NotText(key))
     };
     let hash_type = text("hash_type")?.to_string();
     let method = match text("method")? {
@@ -261,22 +279,21 @@ fn parse_serialization(value: &Value) -> Result<Serialization, String> {
             });
             match size {
                 Some(shard_size) if shard_size > 0 => Method::Shards { shard_size },
-                _ => return Err("serialization.shard_size must be a positive integer".into()),
+                _ => return Err(P::ShardSize),
             }
         }
-        other => return Err(format!("unknown serialization method {other:?}")),
+        other => return Err(P::Method(other.to_string())),
     };
     let allow_symlinks = match obj.get("allow_symlinks") {
         Some(Value::Bool(b)) => *b,
         None => false,
-        Some(_) => return Err("serialization.allow_symlinks is not a boolean".into()),
+        Some(_) => return Err(P::AllowSymlinks),
     };
     let ignore_paths = match obj.get("ignore_paths") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(
-            serde_json::from_value::<Vec<String>>(v.clone())
-                .map_err(|_| "serialization.ignore_paths is not a list of strings")?,
-        ),
+        Some(v) => {
+            Some(serde_json::from_value::<Vec<String>>(v.clone()).map_err(|_| P::IgnorePaths)?)
+        }
     };
     Ok(Serialization {
         method,
@@ -523,6 +540,9 @@ mod tests {
             assert!(parse_serialization(&v).is_err(), "{bad}");
         }
         let v = serde_json::json!({"method":"zip","hash_type":"sha256"});
-        assert!(parse_serialization(&v).unwrap_err().contains("zip"));
+        assert!(matches!(
+            parse_serialization(&v).unwrap_err(),
+            SerializationProblem::Method(m) if m == "zip"
+        ));
     }
 }

@@ -30,6 +30,11 @@ pub struct MemberScan {
 /// stream inside it (a tar header is 512 bytes).
 const HEAD: usize = 512;
 
+/// A `config.json` larger than [`MAX_CONFIG`], which is not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("config.json is larger than {MAX_CONFIG} bytes")]
+pub struct ConfigTooLarge;
+
 /// What a member held.
 #[derive(Debug)]
 pub struct MemberReport {
@@ -38,11 +43,11 @@ pub struct MemberReport {
     /// Its bytes as a pickle stream.
     pub pickle: PickleScan,
     /// Its NumPy header, when it starts with the NumPy magic.
-    pub npy: Option<Result<NpyHeader, String>>,
+    pub npy: Option<Result<NpyHeader, super::npy::NpyError>>,
     /// The pickle of an object array's data.
     pub npy_pickle: Option<PickleScan>,
     /// The whole text of a `config.json`.
-    pub config: Option<Result<Vec<u8>, String>>,
+    pub config: Option<Result<Vec<u8>, ConfigTooLarge>>,
     /// The archive or compressed stream the member is, whose contents are
     /// not scanned.
     pub nested: Option<&'static str>,
@@ -151,7 +156,7 @@ impl MemberScan {
             npy_pickle: self.npy_data.map(|(_, p)| p.finish()),
             config: self.config.map(|c| {
                 if self.config_too_large {
-                    Err(format!("config.json is larger than {MAX_CONFIG} bytes"))
+                    Err(ConfigTooLarge)
                 } else {
                     Ok(c)
                 }

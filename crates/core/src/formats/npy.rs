@@ -28,13 +28,94 @@ pub struct NpyHeader {
     pub data_offset: u64,
 }
 
+/// Why an `.npy` header is refused. Each reason reads as one line
+/// starting `.npy:`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NpyError {
+    /// The file does not start with the NumPy magic.
+    #[error(".npy: no magic")]
+    NoMagic,
+    /// A format version NumPy does not read.
+    #[error(".npy: version {major}.{minor} (NumPy reads 1.0, 2.0 and 3.0)")]
+    Version {
+        /// The major version byte.
+        major: u8,
+        /// The minor version byte.
+        minor: u8,
+    },
+    /// A header longer than [`MAX_HEADER`].
+    #[error(".npy: a header of {len} bytes")]
+    HeaderTooLarge {
+        /// The length the file states.
+        len: usize,
+    },
+    /// Fewer bytes than the header needs.
+    #[error(".npy: truncated header")]
+    Truncated,
+    /// The file ends before its header does.
+    #[error(".npy: the file ends inside its {size}-byte header")]
+    EndsInHeader {
+        /// The header size (magic to the end of the dict text).
+        size: usize,
+    },
+    /// A version 3 header that is not UTF-8.
+    #[error(".npy: the header is not UTF-8")]
+    NotUtf8,
+    /// The header text is not a Python literal.
+    #[error(".npy: the header is not a Python literal: {0}")]
+    NotLiteral(#[source] pylit::LiteralError),
+    /// The header is a literal but not a dict.
+    #[error(".npy: the header is not a dict")]
+    NotDict,
+    /// A dict key that is not a text string.
+    #[error(".npy: a header key is not a string")]
+    KeyNotString,
+    /// A key other than `descr`, `fortran_order` and `shape`.
+    #[error(".npy: unexpected header key {0:?}")]
+    UnexpectedKey(String),
+    /// A key given twice (Python would keep the last).
+    #[error(".npy: the header repeats the key {0:?} (Python keeps the last one)")]
+    RepeatedKey(String),
+    /// One of the three keys is missing.
+    #[error(".npy: the header lacks descr, shape or fortran_order")]
+    MissingKey,
+    /// `fortran_order` is not `True` or `False`.
+    #[error(".npy: fortran_order is not a bool")]
+    FortranOrderNotBool,
+    /// `shape` is a tuple holding something other than sizes.
+    #[error(".npy: the shape is not a tuple of sizes")]
+    ShapeNotSizes,
+    /// `shape` is not a tuple.
+    #[error(".npy: the shape is not a tuple")]
+    ShapeNotTuple,
+    /// The dtype nests more than 32 levels.
+    #[error(".npy: the dtype is nested too deeply")]
+    DtypeTooDeep,
+    /// A structured dtype field whose name is not a string.
+    #[error(".npy: a field name is not a string")]
+    FieldNameNotString,
+    /// A structured dtype field that is not a tuple.
+    #[error(".npy: a structured dtype field is not a tuple")]
+    FieldNotTuple,
+    /// A dtype description this reader does not understand.
+    #[error(".npy: dtype {0} not understood")]
+    Dtype(String),
+    /// A subarray shape in a type string that does not close.
+    #[error(".npy: bad dtype shape")]
+    DtypeShape,
+    /// A type string this reader does not understand.
+    #[error(".npy: dtype string {0:?} not understood")]
+    DtypeString(String),
+}
+
 /// The header of an `.npy` stream, collected as bytes arrive.
 #[derive(Debug, Default)]
 pub struct NpyStream {
     buf: Vec<u8>,
     /// The total header size once known.
     need: Option<usize>,
-    result: Option<Result<NpyHeader, String>>,
+    result: Option<Result<NpyHeader, NpyError>>,
 }
 
 impl NpyStream {
@@ -61,7 +142,7 @@ impl NpyStream {
     }
 
     /// The header once read.
-    pub fn peek(&self) -> Option<&Result<NpyHeader, String>> {
+    pub fn peek(&self) -> Option<&Result<NpyHeader, NpyError>> {
         self.result.as_ref()
     }
 
@@ -71,26 +152,21 @@ impl NpyStream {
     }
 
     /// The header, or why it was refused.
-    pub fn finish(self) -> Result<NpyHeader, String> {
-        self.result.unwrap_or_else(|| {
-            Err(format!(
-                ".npy: the file ends inside its {}-byte header",
-                self.need.unwrap_or(10)
-            ))
-        })
+    pub fn finish(self) -> Result<NpyHeader, NpyError> {
+        self.result.unwrap_or(Err(NpyError::EndsInHeader {
+            size: self.need.unwrap_or(10),
+        }))
     }
 }
 
 /// The size of magic, version, length and header together.
-fn header_size(b: &[u8]) -> Result<usize, String> {
+fn header_size(b: &[u8]) -> Result<usize, NpyError> {
     if !b.starts_with(MAGIC) {
-        return Err(".npy: no magic".into());
+        return Err(NpyError::NoMagic);
     }
     let (major, minor) = (b[6], b[7]);
     if minor != 0 || !(1..=3).contains(&major) {
-        return Err(format!(
-            ".npy: version {major}.{minor} (NumPy reads 1.0, 2.0 and 3.0)"
-        ));
+        return Err(NpyError::Version { major, minor });
     }
     let (len, start) = if major == 1 {
         (u16::from_le_bytes([b[8], b[9]]) as usize, 10)
@@ -101,29 +177,28 @@ fn header_size(b: &[u8]) -> Result<usize, String> {
         )
     };
     if len > MAX_HEADER {
-        return Err(format!(".npy: a header of {len} bytes"));
+        return Err(NpyError::HeaderTooLarge { len });
     }
     Ok(start + len)
 }
 
 /// Parses a complete header (magic to the end of the dict text).
-pub fn parse(b: &[u8]) -> Result<NpyHeader, String> {
-    let size = header_size(b.get(..12).ok_or(".npy: truncated header")?)?;
+pub fn parse(b: &[u8]) -> Result<NpyHeader, NpyError> {
+    let size = header_size(b.get(..12).ok_or(NpyError::Truncated)?)?;
     let major = b[6];
     let start = if major == 1 { 10 } else { 12 };
-    let raw = b.get(start..size).ok_or(".npy: truncated header")?;
+    let raw = b.get(start..size).ok_or(NpyError::Truncated)?;
     // Versions 1 and 2 are Latin-1, version 3 is UTF-8.
     let text: String = if major == 3 {
         std::str::from_utf8(raw)
-            .map_err(|_| ".npy: the header is not UTF-8")?
+            .map_err(|_| NpyError::NotUtf8)?
             .to_string()
     } else {
         raw.iter().map(|&c| c as char).collect()
     };
-    let lit = pylit::parse(&text, major <= 2)
-        .map_err(|e| format!(".npy: the header is not a Python literal: {e}"))?;
+    let lit = pylit::parse(&text, major <= 2).map_err(NpyError::NotLiteral)?;
     let Lit::Dict(entries) = lit else {
-        return Err(".npy: the header is not a dict".into());
+        return Err(NpyError::NotDict);
     };
     let mut descr = None;
     let mut shape = None;
@@ -131,35 +206,33 @@ pub fn parse(b: &[u8]) -> Result<NpyHeader, String> {
     for (k, v) in entries {
         let key = match &k {
             Lit::Str { text, bytes: false } => text.as_str(),
-            _ => return Err(".npy: a header key is not a string".into()),
+            _ => return Err(NpyError::KeyNotString),
         };
         let slot = match key {
             "descr" => &mut descr,
             "shape" => &mut shape,
             "fortran_order" => &mut fortran,
-            other => return Err(format!(".npy: unexpected header key {other:?}")),
+            other => return Err(NpyError::UnexpectedKey(other.to_string())),
         };
         if slot.replace(v).is_some() {
-            return Err(format!(
-                ".npy: the header repeats the key {key:?} (Python keeps the last one)"
-            ));
+            return Err(NpyError::RepeatedKey(key.to_string()));
         }
     }
     let (Some(descr), Some(shape), Some(fortran)) = (descr, shape, fortran) else {
-        return Err(".npy: the header lacks descr, shape or fortran_order".into());
+        return Err(NpyError::MissingKey);
     };
     if !matches!(fortran, Lit::Bool(_)) {
-        return Err(".npy: fortran_order is not a bool".into());
+        return Err(NpyError::FortranOrderNotBool);
     }
     let shape = match shape {
         Lit::Tuple(items) => items
             .iter()
             .map(|d| match d {
                 Lit::Int(Some(n)) if *n >= 0 && *n <= i64::MAX as i128 => Ok(*n as u64),
-                _ => Err(".npy: the shape is not a tuple of sizes".to_string()),
+                _ => Err(NpyError::ShapeNotSizes),
             })
             .collect::<Result<Vec<_>, _>>()?,
-        _ => return Err(".npy: the shape is not a tuple".into()),
+        _ => return Err(NpyError::ShapeNotTuple),
     };
     let object = dtype_has_object(&descr, 0)?;
     Ok(NpyHeader {
@@ -189,9 +262,9 @@ fn show(l: &Lit) -> String {
 
 /// Whether a `descr` (as `numpy.lib.format.descr_to_dtype` reads it) holds
 /// objects anywhere; an error for what this reader does not understand.
-fn dtype_has_object(d: &Lit, depth: usize) -> Result<bool, String> {
+fn dtype_has_object(d: &Lit, depth: usize) -> Result<bool, NpyError> {
     if depth > 32 {
-        return Err(".npy: the dtype is nested too deeply".into());
+        return Err(NpyError::DtypeTooDeep);
     }
     match d {
         Lit::Str { text, .. } => type_string_has_object(text),
@@ -208,16 +281,16 @@ fn dtype_has_object(d: &Lit, depth: usize) -> Result<bool, String> {
                             Lit::Tuple(t)
                                 if t.len() == 2
                                     && t.iter().all(|x| matches!(x, Lit::Str { .. })) => {}
-                            _ => return Err(".npy: a field name is not a string".into()),
+                            _ => return Err(NpyError::FieldNameNotString),
                         }
                         any |= dtype_has_object(&parts[1], depth + 1)?;
                     }
-                    _ => return Err(".npy: a structured dtype field is not a tuple".into()),
+                    _ => return Err(NpyError::FieldNotTuple),
                 }
             }
             Ok(any)
         }
-        _ => Err(format!(".npy: dtype {} not understood", show(d))),
+        _ => Err(NpyError::Dtype(show(d))),
     }
 }
 
@@ -275,7 +348,7 @@ const NAMES: [&str; 48] = [
 
 /// Whether a NumPy type string (possibly comma-separated, with repeat
 /// counts or shapes) names the object type.
-fn type_string_has_object(s: &str) -> Result<bool, String> {
+fn type_string_has_object(s: &str) -> Result<bool, NpyError> {
     let mut any = false;
     let mut depth = 0;
     let mut start = 0;
@@ -303,11 +376,11 @@ fn type_string_has_object(s: &str) -> Result<bool, String> {
             p = rest
                 .split_once(')')
                 .map(|(_, t)| t.trim())
-                .ok_or(".npy: bad dtype shape")?;
+                .ok_or(NpyError::DtypeShape)?;
         } else {
             p = p.trim_start_matches(|c: char| c.is_ascii_digit());
         }
-        any |= one_type(p).ok_or_else(|| format!(".npy: dtype string {s:?} not understood"))?;
+        any |= one_type(p).ok_or_else(|| NpyError::DtypeString(s.to_string()))?;
     }
     Ok(any)
 }
@@ -365,7 +438,7 @@ mod tests {
         b
     }
 
-    fn descr(d: &str) -> Result<NpyHeader, String> {
+    fn descr(d: &str) -> Result<NpyHeader, NpyError> {
         parse(&npy_bytes(&format!(
             "{{'descr': {d}, 'fortran_order': False, 'shape': (2,), }}\n"
         )))
@@ -406,7 +479,7 @@ mod tests {
                 "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'descr': 'O'}"
             ))
             .unwrap_err()
-            .contains("repeats")
+                == NpyError::RepeatedKey("descr".into())
         );
         assert!(parse(&npy_bytes("{'descr': '<f4', 'shape': (2,)}")).is_err());
         assert!(

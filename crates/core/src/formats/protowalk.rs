@@ -69,6 +69,75 @@ struct Frame<K> {
     end: u64,
 }
 
+/// Why bytes are not one whole protobuf message, as a generated parser
+/// would refuse them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtoError {
+    /// A field or group runs past the end of the message holding it.
+    #[error("a field or group runs past the end of its message at byte {end}")]
+    PastMessageEnd {
+        /// Where the message ends.
+        end: u64,
+    },
+    /// A varint of more than ten bytes.
+    #[error("a varint too long at byte {at}")]
+    VarintTooLong {
+        /// Where it was read.
+        at: u64,
+    },
+    /// Field number 0 or one above protobuf's largest.
+    #[error("field number {field} at byte {at}")]
+    FieldNumber {
+        /// The field number.
+        field: u64,
+        /// Where it was read.
+        at: u64,
+    },
+    /// Messages and groups nested deeper than protobuf's limit.
+    #[error("messages and groups nested deeper than {MAX_DEPTH} (protobuf's limit)")]
+    GroupsTooDeep,
+    /// An end-group tag with no group open, or closing another field's.
+    #[error("an unmatched end of group at byte {at}")]
+    UnmatchedEndGroup {
+        /// Where it was read.
+        at: u64,
+    },
+    /// Wire type 6 or 7.
+    #[error("wire type {wire} at byte {at}")]
+    WireType {
+        /// The wire type.
+        wire: u64,
+        /// Where it was read.
+        at: u64,
+    },
+    /// A length-delimited field longer than what is left of its message.
+    #[error("a length of {len} at byte {at} runs past its message")]
+    LengthPastMessage {
+        /// The stated length.
+        len: u64,
+        /// Where it was read.
+        at: u64,
+    },
+    /// Messages nested deeper than protobuf's limit.
+    #[error("messages nested deeper than {MAX_DEPTH} (protobuf's limit)")]
+    MessagesTooDeep,
+    /// The bytes end inside a field.
+    #[error("truncated at byte {at}")]
+    Truncated {
+        /// The length of the bytes.
+        at: u64,
+    },
+    /// The bytes end inside a message.
+    #[error("truncated: a message ends at byte {end} past the end ({at})")]
+    MessagePastEnd {
+        /// Where the open message ends.
+        end: u64,
+        /// The length of the bytes.
+        at: u64,
+    },
+}
+
 /// The walk over a stream, with `S` keeping what it wants.
 #[derive(Debug)]
 pub struct ProtoWalk<S: Schema> {
@@ -85,7 +154,7 @@ pub struct ProtoWalk<S: Schema> {
     /// depth it opened at. Everything inside one is skipped.
     groups: Vec<(u64, usize)>,
     gathered: Vec<u8>,
-    problem: Option<String>,
+    problem: Option<ProtoError>,
 }
 
 impl<S: Schema> ProtoWalk<S> {
@@ -110,7 +179,7 @@ impl<S: Schema> ProtoWalk<S> {
         self.st != St::Bad
     }
 
-    fn fail(&mut self, why: String) {
+    fn fail(&mut self, why: ProtoError) {
         self.st = St::Bad;
         self.problem.get_or_insert(why);
     }
@@ -132,10 +201,7 @@ impl<S: Schema> ProtoWalk<S> {
                     .last()
                     .is_some_and(|(_, depth)| *depth == self.stack.len())
             {
-                self.fail(format!(
-                    "a field or group runs past the end of its message at byte {}",
-                    top.end
-                ));
+                self.fail(ProtoError::PastMessageEnd { end: top.end });
                 return;
             }
             self.stack.pop();
@@ -182,7 +248,7 @@ impl<S: Schema> ProtoWalk<S> {
                     bytes = &bytes[1..];
                     self.pos += 1;
                     if self.shift >= 64 || (self.shift == 63 && b > 1) {
-                        self.fail(format!("a varint too long at byte {}", self.pos));
+                        self.fail(ProtoError::VarintTooLong { at: self.pos });
                         return;
                     }
                     self.value |= u64::from(b & 0x7f) << self.shift;
@@ -202,7 +268,10 @@ impl<S: Schema> ProtoWalk<S> {
             St::Tag => {
                 let (field, wire) = (v >> 3, v & 7);
                 if field == 0 || field > (1 << 29) - 1 {
-                    return self.fail(format!("field number {field} at byte {}", self.pos));
+                    return self.fail(ProtoError::FieldNumber {
+                        field,
+                        at: self.pos,
+                    });
                 }
                 let want = if self.groups.is_empty() {
                     self.schema.want(self.kind(), field)
@@ -218,9 +287,7 @@ impl<S: Schema> ProtoWalk<S> {
                     2 => St::Len { field },
                     3 => {
                         if self.stack.len() + self.groups.len() >= MAX_DEPTH {
-                            return self.fail(format!(
-                                "messages and groups nested deeper than {MAX_DEPTH} (protobuf's limit)"
-                            ));
+                            return self.fail(ProtoError::GroupsTooDeep);
                         }
                         self.groups.push((field, self.stack.len()));
                         St::Tag
@@ -230,13 +297,12 @@ impl<S: Schema> ProtoWalk<S> {
                             St::Tag
                         }
                         _ => {
-                            return self
-                                .fail(format!("an unmatched end of group at byte {}", self.pos));
+                            return self.fail(ProtoError::UnmatchedEndGroup { at: self.pos });
                         }
                     },
                     5 => St::Skip(4),
                     _ => {
-                        return self.fail(format!("wire type {wire} at byte {}", self.pos));
+                        return self.fail(ProtoError::WireType { wire, at: self.pos });
                     }
                 };
                 if wire == 4 {
@@ -255,10 +321,10 @@ impl<S: Schema> ProtoWalk<S> {
                 let end = match self.pos.checked_add(v) {
                     Some(end) if self.stack.last().is_none_or(|f| end <= f.end) => end,
                     _ => {
-                        return self.fail(format!(
-                            "a length of {v} at byte {} runs past its message",
-                            self.pos
-                        ));
+                        return self.fail(ProtoError::LengthPastMessage {
+                            len: v,
+                            at: self.pos,
+                        });
                     }
                 };
                 let want = if self.groups.is_empty() {
@@ -269,9 +335,7 @@ impl<S: Schema> ProtoWalk<S> {
                 match want {
                     Want::Message(kind) => {
                         if self.stack.len() >= MAX_DEPTH {
-                            return self.fail(format!(
-                                "messages nested deeper than {MAX_DEPTH} (protobuf's limit)"
-                            ));
+                            return self.fail(ProtoError::MessagesTooDeep);
                         }
                         self.stack.push(Frame { kind, end });
                         self.schema.open(kind);
@@ -305,18 +369,18 @@ impl<S: Schema> ProtoWalk<S> {
     }
 
     /// Ends the stream: `Err` names why the bytes are not one whole message.
-    pub fn finish(mut self) -> Result<S, String> {
+    pub fn finish(mut self) -> Result<S, ProtoError> {
         if let Some(problem) = self.problem.take() {
             return Err(problem);
         }
         if self.st != St::Tag || self.shift != 0 || !self.groups.is_empty() {
-            return Err(format!("truncated at byte {}", self.pos));
+            return Err(ProtoError::Truncated { at: self.pos });
         }
         if let Some(top) = self.stack.last() {
-            return Err(format!(
-                "truncated: a message ends at byte {} past the end ({})",
-                top.end, self.pos
-            ));
+            return Err(ProtoError::MessagePastEnd {
+                end: top.end,
+                at: self.pos,
+            });
         }
         Ok(self.schema)
     }
@@ -368,7 +432,7 @@ mod tests {
         }
     }
 
-    fn walk(bytes: &[u8], chunk: usize) -> Result<Names, String> {
+    fn walk(bytes: &[u8], chunk: usize) -> Result<Names, ProtoError> {
         let mut w = ProtoWalk::new(Names::default(), 0);
         for c in bytes.chunks(chunk) {
             w.update(c);
@@ -411,7 +475,10 @@ mod tests {
         let mut long = vec![0x18];
         long.extend([0xff; 10]);
         long.push(0x01);
-        assert!(walk(&long, 4).unwrap_err().contains("too long"));
+        assert!(matches!(
+            walk(&long, 4).unwrap_err(),
+            ProtoError::VarintTooLong { .. }
+        ));
         assert!(walk(&[0x12, 0x00], 1).is_ok(), "an empty sub-message");
         // A group (field 9: start 0x4b, end 0x4c) holding anything is
         // skipped, as parsers skip unknown fields; unmatched ends are not.
@@ -441,6 +508,9 @@ mod tests {
             outer.extend_from_slice(&nest);
             nest = outer;
         }
-        assert!(walk(&nest, 7).unwrap_err().contains("deeper"));
+        assert!(matches!(
+            walk(&nest, 7).unwrap_err(),
+            ProtoError::MessagesTooDeep
+        ));
     }
 }

@@ -40,7 +40,91 @@ struct Parser<'a> {
     long_suffix: bool,
 }
 
-type R<T> = Result<T, String>;
+/// Why text is not a Python literal this reader takes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum LiteralError {
+    /// Text after the literal.
+    #[error("unexpected text at offset {offset}")]
+    TrailingText {
+        /// Where the extra text starts (a byte offset).
+        offset: usize,
+    },
+    /// Containers nested deeper than the reader goes.
+    #[error("nested too deeply")]
+    TooDeep,
+    /// The text ends inside a literal.
+    #[error("unexpected end")]
+    UnexpectedEnd,
+    /// A character that starts no literal.
+    #[error("unexpected {0:?}")]
+    Unexpected(char),
+    /// A list or tuple item not followed by a comma or its closing bracket.
+    #[error("expected ',' or {0:?}")]
+    ExpectedCommaOr(char),
+    /// A dict entry not followed by a comma or `}`.
+    #[error("expected ',' or '}}'")]
+    ExpectedCommaOrBrace,
+    /// A dict key with no `:` (a set literal).
+    #[error("expected ':' (a set is not a dict)")]
+    ExpectedColon,
+    /// A number's bytes are not text.
+    #[error("bad number")]
+    NumberNotText,
+    /// A sign with no number after it.
+    #[error("expected a number")]
+    ExpectedNumber,
+    /// A decimal integer with leading zeros (Python refuses them).
+    #[error("leading zeros in an integer")]
+    LeadingZeros,
+    /// An integer with digits its base does not have.
+    #[error("bad integer {0:?}")]
+    BadInteger(String),
+    /// Neither an integer nor a finite float or complex number.
+    #[error("bad number {0:?}")]
+    BadNumber(String),
+    /// A name other than `True`, `False` and `None`.
+    #[error("a name ({0}) is not a literal")]
+    Name(String),
+    /// A string prefix other than `r`, `b`, `u` and their mixes.
+    #[error("unsupported string prefix")]
+    StringPrefix,
+    /// Adjacent bytes and str literals (Python refuses to join them).
+    #[error("cannot mix bytes and str literals")]
+    MixedBytesAndStr,
+    /// A string was expected here.
+    #[error("expected a string")]
+    ExpectedString,
+    /// A string with no closing quote.
+    #[error("unterminated string")]
+    UnterminatedString,
+    /// A raw newline inside a one-line string.
+    #[error("newline in a string")]
+    NewlineInString,
+    /// A byte above 127 in a `b'...'` literal.
+    #[error("non-ASCII in a bytes literal")]
+    NonAsciiBytes,
+    /// A string's bytes are not UTF-8.
+    #[error("bad UTF-8 in a string")]
+    BadUtf8,
+    /// An escape cut short by the end of the text.
+    #[error("truncated escape")]
+    TruncatedEscape,
+    /// An escape that is not text.
+    #[error("bad escape")]
+    BadEscape,
+    /// A `\x`, `\u` or `\U` escape with a non-hex digit.
+    #[error("bad hex escape")]
+    BadHexEscape,
+    /// An escape naming no Unicode scalar value.
+    #[error("escape out of range")]
+    EscapeOutOfRange,
+    /// A `\N{...}` escape (names are not looked up).
+    #[error("\\N{{...}} escapes are not read here")]
+    NamedEscape,
+}
+
+type R<T> = Result<T, LiteralError>;
 
 /// Parses one literal filling the whole text.
 pub fn parse(text: &str, long_suffix: bool) -> R<Lit> {
@@ -53,7 +137,7 @@ pub fn parse(text: &str, long_suffix: bool) -> R<Lit> {
     let v = p.value()?;
     p.ws();
     if p.i != p.s.len() {
-        return Err(format!("unexpected text at offset {}", p.i));
+        return Err(LiteralError::TrailingText { offset: p.i });
     }
     Ok(v)
 }
@@ -91,11 +175,11 @@ impl Parser<'_> {
     fn value(&mut self) -> R<Lit> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err("nested too deeply".into());
+            return Err(LiteralError::TooDeep);
         }
         self.ws();
         let v = match self.peek() {
-            None => Err("unexpected end".into()),
+            None => Err(LiteralError::UnexpectedEnd),
             Some(b'{') => {
                 self.i += 1;
                 self.dict()
@@ -117,7 +201,7 @@ impl Parser<'_> {
             Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b'\'' || c == b'"' => {
                 self.word_or_string()
             }
-            Some(c) => Err(format!("unexpected {:?}", c as char)),
+            Some(c) => Err(LiteralError::Unexpected(c as char)),
         };
         self.depth -= 1;
         v
@@ -132,7 +216,7 @@ impl Parser<'_> {
                 return Ok((items, comma));
             }
             if !items.is_empty() && !comma {
-                return Err(format!("expected ',' or {:?}", close as char));
+                return Err(LiteralError::ExpectedCommaOr(close as char));
             }
             items.push(self.value()?);
             comma = self.eat(b',');
@@ -147,11 +231,11 @@ impl Parser<'_> {
                 return Ok(Lit::Dict(entries));
             }
             if !comma {
-                return Err("expected ',' or '}'".into());
+                return Err(LiteralError::ExpectedCommaOrBrace);
             }
             let k = self.value()?;
             if !self.eat(b':') {
-                return Err("expected ':' (a set is not a dict)".into());
+                return Err(LiteralError::ExpectedColon);
             }
             let v = self.value()?;
             entries.push((k, v));
@@ -192,12 +276,12 @@ impl Parser<'_> {
             t = &t[..t.len() - 1];
         }
         let text: String = std::str::from_utf8(t)
-            .map_err(|_| "bad number")?
+            .map_err(|_| LiteralError::NumberNotText)?
             .chars()
             .filter(|&c| c != '_')
             .collect();
         if text.is_empty() {
-            return Err("expected a number".into());
+            return Err(LiteralError::ExpectedNumber);
         }
         let lower = text.to_ascii_lowercase();
         let int = if let Some(h) = lower.strip_prefix("0x") {
@@ -208,7 +292,7 @@ impl Parser<'_> {
             Some(i128::from_str_radix(b, 2).ok())
         } else if lower.bytes().all(|c| c.is_ascii_digit()) {
             if lower.len() > 1 && lower.starts_with('0') && lower.bytes().any(|c| c != b'0') {
-                return Err("leading zeros in an integer".into());
+                return Err(LiteralError::LeadingZeros);
             }
             Some(lower.parse::<i128>().ok())
         } else {
@@ -219,13 +303,13 @@ impl Parser<'_> {
             Some(None) if lower.bytes().skip(2).all(|c| c.is_ascii_hexdigit()) => {
                 Ok(Lit::Int(None))
             }
-            Some(None) => Err(format!("bad integer {text:?}")),
+            Some(None) => Err(LiteralError::BadInteger(text)),
             None => {
                 let body = lower.strip_suffix('j').unwrap_or(&lower);
                 if body.parse::<f64>().is_ok() && !body.contains("inf") && !body.contains("nan") {
                     Ok(Lit::Float)
                 } else {
-                    Err(format!("bad number {text:?}"))
+                    Err(LiteralError::BadNumber(text))
                 }
             }
         }
@@ -248,9 +332,8 @@ impl Parser<'_> {
             b"True" => Ok(Lit::Bool(true)),
             b"False" => Ok(Lit::Bool(false)),
             b"None" => Ok(Lit::None),
-            _ => Err(format!(
-                "a name ({}) is not a literal",
-                String::from_utf8_lossy(word)
+            _ => Err(LiteralError::Name(
+                String::from_utf8_lossy(word).into_owned(),
             )),
         }
     }
@@ -275,38 +358,41 @@ impl Parser<'_> {
                 b"r" => (true, false),
                 b"b" => (false, true),
                 b"br" | b"rb" => (true, true),
-                _ => return Err("unsupported string prefix".into()),
+                _ => return Err(LiteralError::StringPrefix),
             };
             if kind.is_some_and(|k| k != bytes) {
-                return Err("cannot mix bytes and str literals".into());
+                return Err(LiteralError::MixedBytesAndStr);
             }
             kind = Some(bytes);
             self.string_body(raw, bytes, &mut text)?;
         }
         match kind {
             Some(bytes) => Ok(Lit::Str { text, bytes }),
-            None => Err("expected a string".into()),
+            None => Err(LiteralError::ExpectedString),
         }
     }
 
     fn string_body(&mut self, raw: bool, bytes: bool, out: &mut String) -> R<()> {
-        let q = self.peek().ok_or("unexpected end")?;
+        let q = self.peek().ok_or(LiteralError::UnexpectedEnd)?;
         let triple = self.s[self.i..].starts_with(&[q, q, q]);
         self.i += if triple { 3 } else { 1 };
         loop {
-            let c = self.peek().ok_or("unterminated string")?;
+            let c = self.peek().ok_or(LiteralError::UnterminatedString)?;
             if c == q && (!triple || self.s[self.i..].starts_with(&[q, q, q])) {
                 self.i += if triple { 3 } else { 1 };
                 return Ok(());
             }
             if c == b'\n' && !triple {
-                return Err("newline in a string".into());
+                return Err(LiteralError::NewlineInString);
             }
             if bytes && c >= 0x80 {
-                return Err("non-ASCII in a bytes literal".into());
+                return Err(LiteralError::NonAsciiBytes);
             }
             if c == b'\\' {
-                let e = *self.s.get(self.i + 1).ok_or("unterminated string")?;
+                let e = *self
+                    .s
+                    .get(self.i + 1)
+                    .ok_or(LiteralError::UnterminatedString)?;
                 if raw {
                     out.push('\\');
                     out.push(e as char);
@@ -328,25 +414,28 @@ impl Parser<'_> {
                 .s
                 .get(self.i..self.i + len)
                 .and_then(|b| std::str::from_utf8(b).ok())
-                .ok_or("bad UTF-8 in a string")?;
+                .ok_or(LiteralError::BadUtf8)?;
             out.push_str(ch);
             self.i += len;
         }
     }
 
     fn hex(&mut self, n: usize) -> R<u32> {
-        let digits = self.s.get(self.i..self.i + n).ok_or("truncated escape")?;
-        let text = std::str::from_utf8(digits).map_err(|_| "bad escape")?;
+        let digits = self
+            .s
+            .get(self.i..self.i + n)
+            .ok_or(LiteralError::TruncatedEscape)?;
+        let text = std::str::from_utf8(digits).map_err(|_| LiteralError::BadEscape)?;
         if !text.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return Err("bad hex escape".into());
+            return Err(LiteralError::BadHexEscape);
         }
         self.i += n;
-        u32::from_str_radix(text, 16).map_err(|_| "bad escape".into())
+        u32::from_str_radix(text, 16).map_err(|_| LiteralError::BadEscape)
     }
 
     fn escape(&mut self, e: u8, bytes: bool, out: &mut String) -> R<()> {
         let push = |out: &mut String, v: u32| -> R<()> {
-            out.push(char::from_u32(v).ok_or("escape out of range")?);
+            out.push(char::from_u32(v).ok_or(LiteralError::EscapeOutOfRange)?);
             Ok(())
         };
         match e {
@@ -384,7 +473,7 @@ impl Parser<'_> {
                 let v = self.hex(8)?;
                 push(out, v)?;
             }
-            b'N' if !bytes => return Err("\\N{...} escapes are not read here".into()),
+            b'N' if !bytes => return Err(LiteralError::NamedEscape),
             other => {
                 out.push('\\');
                 out.push(other as char);

@@ -16,6 +16,7 @@ use super::hdf5::{AttrValue, Hdf5Error, Hdf5Stream};
 use super::member::MemberScan;
 use super::onnx::{self, OnnxStream};
 use super::pickle::{PickleScan, PickleStream, ScanVerdict};
+use super::protowalk::ProtoError;
 use super::remote;
 use super::safetensors::{self, SafetensorsStream};
 use super::savedmodel::{self, SavedModelStream};
@@ -191,7 +192,7 @@ fn hdf5_judged(result: Result<Vec<(String, AttrValue)>, Hdf5Error>, at: u64) -> 
             let (findings, details) = super::keras::hdf5_findings(&attributes, at);
             (findings, details, true)
         }
-        Err(Hdf5Error::Invalid(e)) => (vec![Finding::invalid(e)], Value::Null, false),
+        Err(Hdf5Error::Invalid(e)) => (vec![Finding::invalid(e.to_string())], Value::Null, false),
         Err(Hdf5Error::Undecided(e)) => (
             vec![Finding::invalid(format!("could not be decided: {e}"))],
             Value::Null,
@@ -217,9 +218,12 @@ impl Claim {
         match self {
             Claim::Gguf(s) => match (*s).finish() {
                 Ok(facts) => plain(Format::Gguf, vec![], facts, true),
-                Err(GgufError::Invalid(e)) => {
-                    plain(Format::Gguf, vec![Finding::invalid(e)], Value::Null, false)
-                }
+                Err(GgufError::Invalid(e)) => plain(
+                    Format::Gguf,
+                    vec![Finding::invalid(e.to_string())],
+                    Value::Null,
+                    false,
+                ),
                 Err(GgufError::Undecided(e)) => plain(
                     Format::Gguf,
                     vec![Finding::invalid(format!("could not be decided: {e}"))],
@@ -244,7 +248,7 @@ impl Claim {
                             }
                         }
                     }
-                    Some(Err(e)) => findings.push(Finding::invalid(e.clone())),
+                    Some(Err(e)) => findings.push(Finding::invalid(e.to_string())),
                     None => findings.push(Finding::invalid(".npy: truncated magic".into())),
                 }
                 let strong = findings.is_empty();
@@ -274,7 +278,7 @@ impl Claim {
                 ),
                 Err(e) => plain(
                     Format::Safetensors,
-                    vec![Finding::invalid(e)],
+                    vec![Finding::invalid(e.to_string())],
                     Value::Null,
                     false,
                 ),
@@ -297,7 +301,7 @@ impl Claim {
                 // protobuf, whatever the file is taken for below.
                 let onnx = onnx.finish().map(|scan| scan.judge());
                 let savedmodel = savedmodel.finish().map(|scan| scan.judge());
-                let unsafe_in = |r: &Result<(Vec<Finding>, Value), String>| -> Vec<Finding> {
+                let unsafe_in = |r: &Result<(Vec<Finding>, Value), ProtoError>| -> Vec<Finding> {
                     r.as_ref()
                         .map(|(f, _)| {
                             f.iter()

@@ -357,7 +357,7 @@ impl TarStream {
                     self.global.clone()
                 };
                 if let Err(why) = pax(&records, &mut p) {
-                    return self.ambiguous(why);
+                    return self.ambiguous(why.to_string());
                 }
                 if global {
                     if p.name.is_some() {
@@ -399,8 +399,19 @@ impl TarStream {
     }
 }
 
+/// Why pax records stop the scan.
+#[derive(Debug, thiserror::Error)]
+enum PaxError {
+    /// A record whose length does not fit.
+    #[error("a malformed pax record")]
+    Malformed,
+    /// GNU sparse members, whose data is not stored in order.
+    #[error("a sparse tar member cannot be scanned")]
+    Sparse,
+}
+
 /// Parses pax records (`"%d %s=%s\n"`) into name and size replacements.
-fn pax(records: &[u8], p: &mut Pending) -> Result<(), String> {
+fn pax(records: &[u8], p: &mut Pending) -> Result<(), PaxError> {
     let mut at = 0;
     while at < records.len() {
         let rest = &records[at..];
@@ -414,7 +425,7 @@ fn pax(records: &[u8], p: &mut Pending) -> Result<(), String> {
             break;
         };
         if len == 0 || len > rest.len() || len <= space + 1 {
-            return Err("a malformed pax record".into());
+            return Err(PaxError::Malformed);
         }
         let record = &rest[space + 1..len];
         let record = record.strip_suffix(b"\n").unwrap_or(record);
@@ -431,7 +442,7 @@ fn pax(records: &[u8], p: &mut Pending) -> Result<(), String> {
                     )
                 }
                 k if k.starts_with(b"GNU.sparse.") => {
-                    return Err("a sparse tar member cannot be scanned".into());
+                    return Err(PaxError::Sparse);
                 }
                 _ => {}
             }

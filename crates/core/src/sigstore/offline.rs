@@ -38,7 +38,9 @@ pub(super) fn verify_keyed(
                 "the DSSE envelope must hold exactly one signature".into(),
             ));
         };
-        let payload = envelope.payload_bytes().map_err(Error::Bundle)?;
+        let payload = envelope
+            .payload_bytes()
+            .map_err(|e| Error::Bundle(e.to_string()))?;
         let sig = STANDARD
             .decode(&signature.sig)
             .map_err(|_| Error::Bundle("the DSSE signature is not valid base64".into()))?;

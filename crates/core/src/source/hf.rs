@@ -85,7 +85,7 @@ impl HfSource {
             )));
         }
         let revision = revision.unwrap_or("main");
-        let commit = resolve_revision(&repo_dir, revision).map_err(|why| bad(&why))?;
+        let commit = resolve_revision(&repo_dir, revision).map_err(|why| bad(&why.to_string()))?;
         let snapshot = repo_dir.join("snapshots").join(&commit);
         if !snapshot.is_dir() {
             return Err(bad(&format!(
@@ -131,10 +131,33 @@ impl HfSource {
     }
 }
 
+/// Why a revision names no commit in the cache.
+#[derive(Debug, thiserror::Error)]
+enum RevisionError {
+    #[error("{0:?} is not a revision name")]
+    NotAName(String),
+    #[error("{}: {source}", file.display())]
+    Read {
+        file: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{} does not hold a commit hash", .0.display())]
+    NotACommit(std::path::PathBuf),
+    #[error("{} is not a ref file", .0.display())]
+    NotARefFile(std::path::PathBuf),
+    #[error("{0} looks like an abbreviated commit; give the full 40-hex commit")]
+    Abbreviated(String),
+    #[error("no revision {revision:?} in the cache ({} is missing); download it first", file.display())]
+    Missing {
+        revision: String,
+        file: std::path::PathBuf,
+    },
+}
+
 /// The commit a revision names: a full 40-hex commit, or a name under
 /// `refs/`. Abbreviated commits are refused (a prefix can become
 /// ambiguous; the cache never names snapshots by one).
-fn resolve_revision(repo_dir: &Path, revision: &str) -> std::result::Result<String, String> {
+fn resolve_revision(repo_dir: &Path, revision: &str) -> std::result::Result<String, RevisionError> {
     if revision.len() == 40 && is_hex(revision) {
         return Ok(revision.to_ascii_lowercase());
     }
@@ -145,31 +168,29 @@ fn resolve_revision(repo_dir: &Path, revision: &str) -> std::result::Result<Stri
             .all(|c| !c.is_empty() && c != "." && c != ".." && !c.starts_with('.'))
         && !revision.contains(['\\', '\0']);
     if !safe {
-        return Err(format!("{revision:?} is not a revision name"));
+        return Err(RevisionError::NotAName(revision.to_string()));
     }
     let ref_file = repo_dir.join("refs").join(revision);
     match std::fs::metadata(&ref_file) {
         Ok(meta) if meta.is_file() && meta.len() <= 256 => {
-            let text = std::fs::read_to_string(&ref_file)
-                .map_err(|e| format!("{}: {e}", ref_file.display()))?;
+            let text =
+                std::fs::read_to_string(&ref_file).map_err(|source| RevisionError::Read {
+                    file: ref_file.clone(),
+                    source,
+                })?;
             let commit = text.trim();
             if commit.len() == 40 && is_hex(commit) {
                 Ok(commit.to_ascii_lowercase())
             } else {
-                Err(format!(
-                    "{} does not hold a commit hash",
-                    ref_file.display()
-                ))
+                Err(RevisionError::NotACommit(ref_file))
             }
         }
-        Ok(_) => Err(format!("{} is not a ref file", ref_file.display())),
-        Err(_) if is_hex(revision) => Err(format!(
-            "{revision} looks like an abbreviated commit; give the full 40-hex commit"
-        )),
-        Err(_) => Err(format!(
-            "no revision {revision:?} in the cache ({} is missing); download it first",
-            ref_file.display()
-        )),
+        Ok(_) => Err(RevisionError::NotARefFile(ref_file)),
+        Err(_) if is_hex(revision) => Err(RevisionError::Abbreviated(revision.to_string())),
+        Err(_) => Err(RevisionError::Missing {
+            revision: revision.to_string(),
+            file: ref_file,
+        }),
     }
 }
 
