@@ -675,7 +675,7 @@ fn bom_creation_time(bom: &[u8]) -> Option<jiff::Timestamp> {
     struct Metadata {
         timestamp: jiff::Timestamp,
     }
-    serde_json::from_slice::<Bom>(bom)
+    crate::json::from_slice::<Bom>(bom)
         .ok()
         .map(|b| b.metadata.timestamp)
 }

@@ -345,7 +345,7 @@ fn lying_safetensors_headers_are_each_rejected_with_a_reason() {
         ("gap", st(br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, 8, None), "invalid header"),
         ("length", st(one, 16, None), "file holds 16"),
         ("utf8", st(b"{\"\xff\":1}", 0, None), "UTF-8"),
-        ("dup", st(br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, 8, None), "duplicate key"),
+        ("dup", st(br#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, 8, None), "duplicate JSON key"),
     ];
     for (name, bytes, want) in cases {
         let path = tmp.path().join(format!("{name}.safetensors"));

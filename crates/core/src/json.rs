@@ -116,6 +116,35 @@ impl<'de> serde::Deserialize<'de> for StrictIgnore {
     }
 }
 
+/// The keys of one object read so far. Every strict reader admits keys
+/// through here (the whole-document check, the piecewise value builder,
+/// the BOM stream and the statement reader), so that the rules are written
+/// once: a key serde_json reserves, or one already seen, is refused.
+#[derive(Debug, Default)]
+pub(crate) struct ObjectKeys(HashSet<String>);
+
+/// Why [`ObjectKeys::admit`] refused a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyRefusal {
+    /// A key serde_json gives a meaning of its own.
+    Reserved,
+    /// A key the object already has.
+    Repeated,
+}
+
+impl ObjectKeys {
+    /// Admits `key` (unescaped) to the object, or says why not.
+    pub(crate) fn admit(&mut self, key: &str) -> Result<(), KeyRefusal> {
+        if key.starts_with(RESERVED_KEY_PREFIX) {
+            return Err(KeyRefusal::Reserved);
+        }
+        if !self.0.insert(key.to_string()) {
+            return Err(KeyRefusal::Repeated);
+        }
+        Ok(())
+    }
+}
+
 /// One step of a JSON path.
 enum Step {
     Key(String),
@@ -159,20 +188,20 @@ impl Context {
     /// piecewise [`value::StrictPath`]) admits keys here.
     fn admit_key<E: serde::de::Error>(
         &mut self,
-        seen: &mut HashSet<String>,
+        seen: &mut ObjectKeys,
         key: &str,
     ) -> Result<(), E> {
-        let key = key.to_string();
-        if key.starts_with(RESERVED_KEY_PREFIX) {
-            let path = self.path();
-            return Err(self.fail(StrictJsonError::ReservedKey { key, path }));
+        match seen.admit(key) {
+            Ok(()) => Ok(()),
+            Err(refusal) => {
+                let path = self.path();
+                let key = key.to_string();
+                Err(self.fail(match refusal {
+                    KeyRefusal::Reserved => StrictJsonError::ReservedKey { key, path },
+                    KeyRefusal::Repeated => StrictJsonError::DuplicateKey { key, path },
+                }))
+            }
         }
-        if seen.contains(&key) {
-            let path = self.path();
-            return Err(self.fail(StrictJsonError::DuplicateKey { key, path }));
-        }
-        seen.insert(key);
-        Ok(())
     }
 
     fn fail<E: serde::de::Error>(&mut self, problem: StrictJsonError) -> E {
@@ -286,7 +315,7 @@ impl<'de> Visitor<'de> for Checker<'_> {
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let depth = self.enter()?;
-        let mut seen = HashSet::new();
+        let mut seen = ObjectKeys::default();
         while let Some(key) = map.next_key_seed(Key)? {
             self.context.admit_key(&mut seen, &key)?;
             self.context.path.push(Step::Key(key));

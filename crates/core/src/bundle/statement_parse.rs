@@ -8,7 +8,7 @@
 //! is read, in the order the checks have always been made.
 
 use crate::digest::Resources;
-use crate::json::StrictIgnore;
+use crate::json::{KeyRefusal, ObjectKeys, StrictIgnore, StrictJsonError};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
@@ -36,29 +36,32 @@ pub(super) struct PredicateFound {
 }
 
 /// Reads `payload` in one pass.
-pub(super) fn read(payload: &[u8]) -> Result<Found, String> {
+pub(super) fn read(payload: &[u8]) -> Result<Found, StrictJsonError> {
     let mut de = serde_json::Deserializer::from_slice(payload);
     let found = StatementSeed
         .deserialize(&mut de)
         .and_then(|f| de.end().map(|()| f));
     found.map_err(|e| match crate::json::check_unique_keys(payload) {
         // A repeated key is named with its full path.
-        Err(strict) => strict.to_string(),
-        Ok(()) => e.to_string(),
+        Err(strict) => strict,
+        Ok(()) => StrictJsonError::Shape(e.to_string()),
     })
 }
 
-/// Keys seen in one object: a second one stops the pass.
+/// Keys seen in one object, admitted by the strict reader's rules: a
+/// repeated or reserved key stops the pass (and [`read`] then names it
+/// with its full path).
 #[derive(Default)]
-struct Seen(Vec<String>);
+struct Seen(ObjectKeys);
 
 impl Seen {
     fn first<E: serde::de::Error>(&mut self, key: &str) -> Result<(), E> {
-        if self.0.iter().any(|k| k == key) {
-            return Err(E::custom(format!("duplicate JSON key {key:?}")));
-        }
-        self.0.push(key.to_string());
-        Ok(())
+        self.0.admit(key).map_err(|refusal| {
+            E::custom(match refusal {
+                KeyRefusal::Repeated => format!("duplicate JSON key {key:?}"),
+                KeyRefusal::Reserved => format!("reserved JSON key {key:?}"),
+            })
+        })
     }
 }
 

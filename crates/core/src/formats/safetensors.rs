@@ -38,40 +38,82 @@ pub fn looks_like(path: &Path) -> bool {
     n > 1 && head[8] == b'{'
 }
 
+/// Why a safetensors file is refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SafetensorsError {
+    /// The file cannot be read.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Fewer than the 8 bytes that state the header length.
+    #[error("shorter than the 8-byte header length")]
+    NoLength,
+    /// A header longer than [`MAX_HEADER`].
+    #[error("header length {len} exceeds the {MAX_HEADER}-byte limit")]
+    HeaderTooLarge {
+        /// The length the file states.
+        len: u64,
+    },
+    /// A header that runs past the end of the file.
+    #[error("header length {len} runs past the end of the file ({file_len} bytes)")]
+    PastEnd {
+        /// The length the file states.
+        len: u64,
+        /// The file's length.
+        file_len: u64,
+    },
+    /// The header is not UTF-8.
+    #[error("the header is not UTF-8")]
+    NotUtf8,
+    /// The header is not strict JSON (a repeated key, which a map would
+    /// collapse so that two readers see different tensors).
+    #[error("invalid header: {0}")]
+    Json(#[source] crate::json::StrictJsonError),
+    /// The header is not a valid safetensors header (unknown dtype, shapes
+    /// not matching offsets, tensors overlapping or leaving gaps), as the
+    /// `safetensors` crate reads it.
+    #[error("invalid header: {0}")]
+    Invalid(#[source] serde_json::Error),
+    /// The data section does not end exactly at the end of the file.
+    #[error("the header describes {described} bytes of tensor data, but the file holds {held}")]
+    DataLength {
+        /// Bytes of tensor data the header describes.
+        described: u64,
+        /// Bytes the file holds after the header.
+        held: u64,
+    },
+}
+
 /// Reads and validates the header of the safetensors file at `path`: the
 /// length within the file and under [`MAX_HEADER`], UTF-8 JSON, known dtypes,
 /// shapes matching offsets, tensors contiguous without overlap or gap, and
 /// the data section ending exactly at the end of the file.
-pub fn read_header(path: &Path) -> Result<SafetensorsFacts, String> {
-    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let file_len = file.metadata().map_err(|e| e.to_string())?.len();
+pub fn read_header(path: &Path) -> Result<SafetensorsFacts, SafetensorsError> {
+    let mut file = std::fs::File::open(path)?;
+    let file_len = file.metadata()?.len();
     let mut len_bytes = [0u8; 8];
     file.read_exact(&mut len_bytes)
-        .map_err(|_| "shorter than the 8-byte header length".to_string())?;
+        .map_err(|_| SafetensorsError::NoLength)?;
     let n = u64::from_le_bytes(len_bytes);
     if n > MAX_HEADER {
-        return Err(format!(
-            "header length {n} exceeds the {MAX_HEADER}-byte limit"
-        ));
+        return Err(SafetensorsError::HeaderTooLarge { len: n });
     }
     if n.checked_add(8).is_none_or(|end| end > file_len) {
-        return Err(format!(
-            "header length {n} runs past the end of the file ({file_len} bytes)"
-        ));
+        return Err(SafetensorsError::PastEnd { len: n, file_len });
     }
     let mut header = vec![0u8; n as usize];
-    file.read_exact(&mut header).map_err(|e| e.to_string())?;
+    file.read_exact(&mut header)?;
     check_header(&header, file_len)
 }
 
 /// Validates a header (the bytes after the 8-byte length) of a file of
 /// `file_len` bytes, as [`read_header`] does.
-pub fn check_header(header: &[u8], file_len: u64) -> Result<SafetensorsFacts, String> {
+pub fn check_header(header: &[u8], file_len: u64) -> Result<SafetensorsFacts, SafetensorsError> {
     let n = header.len() as u64;
-    let text = std::str::from_utf8(header).map_err(|_| "the header is not UTF-8".to_string())?;
-    serde_json::from_str::<NoDuplicateKeys>(text).map_err(|e| format!("invalid header: {e}"))?;
+    let text = std::str::from_utf8(header).map_err(|_| SafetensorsError::NotUtf8)?;
+    crate::json::check_unique_keys(header).map_err(SafetensorsError::Json)?;
     let metadata: ::safetensors::tensor::Metadata =
-        serde_json::from_str(text).map_err(|e| format!("invalid header: {e}"))?;
+        serde_json::from_str(text).map_err(SafetensorsError::Invalid)?;
     let infos = metadata.tensors();
     let data_end = infos
         .values()
@@ -80,10 +122,10 @@ pub fn check_header(header: &[u8], file_len: u64) -> Result<SafetensorsFacts, St
         .unwrap_or(0);
     let expected = 8 + n + data_end;
     if expected != file_len {
-        return Err(format!(
-            "the header describes {data_end} bytes of tensor data, but the file holds {}",
-            file_len.saturating_sub(8 + n)
-        ));
+        return Err(SafetensorsError::DataLength {
+            described: data_end,
+            held: file_len.saturating_sub(8 + n),
+        });
     }
     let parameters = infos
         .values()
@@ -148,52 +190,20 @@ impl SafetensorsStream {
     }
 
     /// Validates what was read against the file's length.
-    pub fn finish(self) -> Result<SafetensorsFacts, String> {
+    pub fn finish(self) -> Result<SafetensorsFacts, SafetensorsError> {
         let Some(n) = self.declared else {
-            return Err("shorter than the 8-byte header length".into());
+            return Err(SafetensorsError::NoLength);
         };
         if n > MAX_HEADER {
-            return Err(format!(
-                "header length {n} exceeds the {MAX_HEADER}-byte limit"
-            ));
+            return Err(SafetensorsError::HeaderTooLarge { len: n });
         }
         if n.checked_add(8).is_none_or(|end| end > self.total) {
-            return Err(format!(
-                "header length {n} runs past the end of the file ({} bytes)",
-                self.total
-            ));
+            return Err(SafetensorsError::PastEnd {
+                len: n,
+                file_len: self.total,
+            });
         }
         check_header(&self.header, self.total)
-    }
-}
-
-/// Deserializes a JSON object only to refuse duplicate keys (which a map
-/// would silently collapse, letting two readers see different tensors).
-struct NoDuplicateKeys;
-
-impl<'de> serde::Deserialize<'de> for NoDuplicateKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = NoDuplicateKeys;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut seen = std::collections::HashSet::new();
-                while let Some(key) = map.next_key::<String>()? {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                    if !seen.insert(key.clone()) {
-                        return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
-                    }
-                }
-                Ok(NoDuplicateKeys)
-            }
-        }
-        d.deserialize_map(Visitor)
     }
 }
 
@@ -253,11 +263,13 @@ mod tests {
             (
                 r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
                 8,
-                "duplicate key",
+                "duplicate JSON key \"a\" in the object at $",
             ),
         ];
         for (header, data, want) in cases {
-            let err = read_header(file(header, data).path()).unwrap_err();
+            let err = read_header(file(header, data).path())
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(want), "{header}: {err}");
         }
     }
@@ -266,17 +278,29 @@ mod tests {
     fn rejects_bad_lengths_and_encodings() {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), b"\x01\x02").unwrap();
-        assert!(read_header(f.path()).unwrap_err().contains("shorter"));
+        assert!(matches!(
+            read_header(f.path()).unwrap_err(),
+            SafetensorsError::NoLength
+        ));
         let mut bytes = (1000u64).to_le_bytes().to_vec();
         bytes.extend_from_slice(b"{}");
         std::fs::write(f.path(), &bytes).unwrap();
-        assert!(read_header(f.path()).unwrap_err().contains("past the end"));
+        assert!(matches!(
+            read_header(f.path()).unwrap_err(),
+            SafetensorsError::PastEnd { len: 1000, .. }
+        ));
         std::fs::write(f.path(), u64::MAX.to_le_bytes()).unwrap();
-        assert!(read_header(f.path()).unwrap_err().contains("limit"));
+        assert!(matches!(
+            read_header(f.path()).unwrap_err(),
+            SafetensorsError::HeaderTooLarge { len: u64::MAX }
+        ));
         let mut bytes = 2u64.to_le_bytes().to_vec();
         bytes.extend_from_slice(b"\xff\xfe");
         std::fs::write(f.path(), &bytes).unwrap();
-        assert!(read_header(f.path()).unwrap_err().contains("UTF-8"));
+        assert!(matches!(
+            read_header(f.path()).unwrap_err(),
+            SafetensorsError::NotUtf8
+        ));
         assert!(!looks_like(f.path()));
     }
 }

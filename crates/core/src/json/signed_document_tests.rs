@@ -159,3 +159,68 @@ fn sigstore_bundles_and_their_payloads_with_a_repeated_key_are_refused() {
         .unwrap_err();
     assert_names(&err.to_string(), "sha256", "$.subject[0].digest");
 }
+
+/// Every reader admits keys by the same rules: a key serde_json reserves
+/// for itself is refused where it is, in the statement's own objects (read
+/// by the statement reader, not by the whole-document check) as in a
+/// safetensors header.
+#[test]
+fn every_reader_refuses_a_reserved_key() {
+    let oms = r#""https://model_signing/signature/v1.0""#;
+    let digest = format!(r#"{{"sha256":"{}"}}"#, "ab".repeat(32));
+    let resource = format!(
+        r#"{{"name":"a","algorithm":"sha256","digest":"{}"}}"#,
+        "cd".repeat(32)
+    );
+    let reserved = r#""$serde_json::private::RawValue":"x""#;
+    let ok = statement(oms, &digest, &resource);
+    parse_statement(ok.as_bytes()).unwrap();
+    for text in [
+        ok.replacen('{', &format!("{{{reserved},"), 1),
+        ok.replacen(
+            r#""predicate":{"#,
+            &format!(r#""predicate":{{{reserved},"#),
+            1,
+        ),
+    ] {
+        let err = parse_statement(text.as_bytes()).unwrap_err();
+        match &err {
+            crate::bundle::StatementProblem::NotAStatement { detail } => assert!(
+                detail.contains("reserved JSON key \"$serde_json::private::RawValue\""),
+                "{detail}"
+            ),
+            other => panic!("{other}"),
+        }
+    }
+    let header =
+        format!(r#"{{{reserved},"a":{{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}}}"#);
+    let err =
+        crate::formats::safetensors::check_header(header.as_bytes(), 8 + header.len() as u64 + 4)
+            .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            crate::formats::safetensors::SafetensorsError::Json(
+                crate::json::StrictJsonError::ReservedKey { .. }
+            )
+        ),
+        "{err}"
+    );
+}
+
+/// A Sigstore bundle is read once for all its uses: the predicate type of
+/// its statement comes from the same parse.
+#[test]
+fn a_parsed_bundle_names_its_statement_type() {
+    let payload = r#"{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://example.com/p","predicate":{}}"#;
+    let text = format!(
+        r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":"ab"}}}},"dsseEnvelope":{{"payload":"{}","payloadType":"application/vnd.in-toto+json","signatures":[{{"sig":"AA=="}}]}}}}"#,
+        STANDARD.encode(payload)
+    );
+    let parsed = crate::sigstore::ParsedBundle::parse(text.as_bytes()).unwrap();
+    assert_eq!(
+        parsed.predicate_type().as_deref(),
+        Some("https://example.com/p")
+    );
+    assert_eq!(parsed.json(), text.as_bytes());
+}

@@ -4,10 +4,9 @@
 //! member) with the same rules and the same error paths as
 //! [`check_unique_keys`](super::check_unique_keys) over the whole document.
 
-use super::{Context, MAX_DEPTH, Step, StrictJsonError};
+use super::{Context, MAX_DEPTH, ObjectKeys, Step, StrictJsonError};
 use serde::de::{DeserializeSeed, Deserializer, Error, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
-use std::collections::HashSet;
 use std::fmt;
 
 /// Where a strict read of one document is: the path of the value being
@@ -57,7 +56,7 @@ impl StrictPath {
     /// repeated key is the error that stops the read.
     pub(crate) fn admit_key<E: Error>(
         &mut self,
-        seen: &mut HashSet<String>,
+        seen: &mut ObjectKeys,
         key: &str,
     ) -> Result<(), E> {
         self.context.admit_key(seen, key)
@@ -143,7 +142,7 @@ impl<'de> Visitor<'de> for StrictValue<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         self.at.enter()?;
         let mut members = Map::new();
-        let mut seen = HashSet::new();
+        let mut seen = ObjectKeys::default();
         while let Some(key) = map.next_key::<String>()? {
             self.at.admit_key(&mut seen, &key)?;
             self.at.push_key(&key);

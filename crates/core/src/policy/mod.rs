@@ -269,28 +269,49 @@ pub struct LoadedPolicy {
 /// which a model's signature does not cover.
 pub const IMAGE_PREDICATE_TYPE: &str = "https://modelseal.dev/container-image/v1";
 
-/// The `predicateType` of the in-toto statement in a bundle's DSSE
-/// envelope (read after its signature verified).
-fn signed_predicate_type(bundle: &[u8]) -> Option<String> {
-    use base64::Engine;
-    let v: serde_json::Value = crate::json::from_slice(bundle).ok()?;
-    let envelope = v.get("dsseEnvelope")?;
-    if envelope.get("payloadType")?.as_str()? != crate::bundle::IN_TOTO_PAYLOAD_TYPE {
-        return None;
-    }
-    let payload = base64::engine::general_purpose::STANDARD
-        .decode(envelope.get("payload")?.as_str()?)
-        .ok()?;
-    let statement: serde_json::Value = crate::json::from_slice(&payload).ok()?;
-    Some(statement.get("predicateType")?.as_str()?.to_string())
-}
-
 /// A signer of container image manifests.
 #[derive(Debug, Clone)]
 struct ImageSigner {
     trust: crate::sigstore::BundleTrust,
     root: std::sync::Arc<crate::sigstore::TrustedRoot>,
     name: String,
+}
+
+/// Why a bundle is not an approval of a container image by one of the
+/// policy's image signers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageSignerError {
+    /// The policy names no container image signer.
+    #[error("the policy names no container image signer")]
+    NoSigners,
+    /// A signer signed the image, but a statement of another type than
+    /// an approval (an SBOM, a scan, provenance).
+    #[error(
+        "{signer}: a statement of type {} over the image, not {IMAGE_PREDICATE_TYPE}",
+        found.as_deref().unwrap_or("(none: not a DSSE statement)")
+    )]
+    NotAnApproval {
+        /// The signer's name in the policy.
+        signer: String,
+        /// The statement's predicate type, if it is a DSSE statement.
+        found: Option<String>,
+    },
+    /// No signer's check passed: each signer and why.
+    #[error("{}", signer_failures(.0))]
+    NotVerified(Vec<(String, Option<crate::sigstore::SigstoreProblem>)>),
+    /// The bundle cannot be read.
+    #[error("{0}")]
+    Unreadable(#[source] Box<crate::Error>),
+}
+
+/// `name: why` for each image signer whose check failed, joined by `; `.
+fn signer_failures(failed: &[(String, Option<crate::sigstore::SigstoreProblem>)]) -> String {
+    let one = |(name, why): &(String, Option<crate::sigstore::SigstoreProblem>)| match why {
+        Some(why) => format!("{name}: {why}"),
+        None => format!("{name}: "),
+    };
+    failed.iter().map(one).collect::<Vec<_>>().join("; ")
 }
 
 impl LoadedPolicy {
@@ -467,37 +488,34 @@ impl LoadedPolicy {
         &self,
         manifest: [u8; 32],
         bundle: &[u8],
-    ) -> std::result::Result<String, String> {
+    ) -> std::result::Result<String, ImageSignerError> {
+        if self.image_signers.is_empty() {
+            return Err(ImageSignerError::NoSigners);
+        }
         let artifact = crate::sigstore::ArtifactInput::Digest(manifest);
-        let mut why = Vec::new();
+        // Read once, however many signers are tried.
+        let bundle = crate::sigstore::ParsedBundle::parse(bundle)
+            .map_err(|e| ImageSignerError::Unreadable(Box::new(e)))?;
+        let mut failed = Vec::new();
         for signer in &self.image_signers {
-            match crate::sigstore::verify_bundle(bundle, &artifact, &signer.trust, &signer.root) {
+            match crate::sigstore::verify_parsed(&bundle, &artifact, &signer.trust, &signer.root) {
                 Ok(check) if check.is_verified() => {
                     // Only a statement made to approve the image counts:
                     // an SBOM, a scan or provenance from the same signer
                     // over the same digest is not an approval.
-                    return match signed_predicate_type(bundle).as_deref() {
-                        Some(IMAGE_PREDICATE_TYPE) => Ok(signer.name.clone()),
-                        other => Err(format!(
-                            "{}: a statement of type {} over the image, not {IMAGE_PREDICATE_TYPE}",
-                            signer.name,
-                            other.unwrap_or("(none: not a DSSE statement)")
-                        )),
+                    return match bundle.predicate_type() {
+                        Some(t) if t == IMAGE_PREDICATE_TYPE => Ok(signer.name.clone()),
+                        found => Err(ImageSignerError::NotAnApproval {
+                            signer: signer.name.clone(),
+                            found,
+                        }),
                     };
                 }
-                Ok(check) => why.push(format!(
-                    "{}: {}",
-                    signer.name,
-                    check.failure.map(|f| f.to_string()).unwrap_or_default()
-                )),
-                Err(e) => return Err(e.to_string()),
+                Ok(check) => failed.push((signer.name.clone(), check.failure)),
+                Err(e) => return Err(ImageSignerError::Unreadable(Box::new(e))),
             }
         }
-        Err(if why.is_empty() {
-            "the policy names no container image signer".into()
-        } else {
-            why.join("; ")
-        })
+        Err(ImageSignerError::NotVerified(failed))
     }
 
     /// The public keys the policy trusts (read when it was loaded).
@@ -637,6 +655,7 @@ mod tests {
         );
         assert!(
             scan.unwrap_err()
+                .to_string()
                 .contains("not https://modelseal.dev/container-image/v1")
         );
         let other = policy.image_signer(manifest, &bundle(IMAGE_PREDICATE_TYPE, [8u8; 32]));

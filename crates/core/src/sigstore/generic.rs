@@ -2,7 +2,7 @@
 //! or a digest: message signatures and DSSE attestations, bundle v0.1 to
 //! v0.3, keyless by identity or signed with a known key.
 
-use super::{KeylessIdentity, SigstoreProblem, parse_sigstore_bundle, problem_for};
+use super::{KeylessIdentity, ParsedBundle, SigstoreProblem, problem_for};
 use crate::keys::PublicKey;
 use crate::{Error, Result};
 use serde::Serialize;
@@ -66,7 +66,18 @@ pub fn verify_bundle(
     trust: &BundleTrust,
     root: &TrustedRoot,
 ) -> Result<BundleCheck> {
-    let bundle = parse_sigstore_bundle(bundle_json)?;
+    verify_parsed(&ParsedBundle::parse(bundle_json)?, artifact, trust, root)
+}
+
+/// As [`verify_bundle`], for a bundle already read (to try it against
+/// several signers without reading it again).
+pub fn verify_parsed(
+    parsed: &ParsedBundle<'_>,
+    artifact: &ArtifactInput,
+    trust: &BundleTrust,
+    root: &TrustedRoot,
+) -> Result<BundleCheck> {
+    let (bundle_json, bundle) = (parsed.json(), &parsed.bundle);
     let content = match bundle.content {
         SignatureContent::MessageSignature(_) => "message-signature",
         SignatureContent::DsseEnvelope(_) => "dsse",
@@ -93,7 +104,7 @@ pub fn verify_bundle(
     let result = match trust {
         BundleTrust::Identity(who) => {
             let policy = VerificationPolicy::new(who.identity.as_str(), who.issuer.as_str());
-            run(&|v| verify_artifact(v, artifact, &bundle, &policy))
+            run(&|v| verify_artifact(v, artifact, bundle, &policy))
         }
         BundleTrust::Key {
             key,
@@ -110,7 +121,7 @@ pub fn verify_bundle(
                 return Ok(check);
             }
             let policy = PublicKeyVerificationPolicy::new(DerPublicKey::new(key.to_spki_der()));
-            run(&|v| verify_artifact(v, artifact, &bundle, &policy))
+            run(&|v| verify_artifact(v, artifact, bundle, &policy))
         }
     };
     match result {

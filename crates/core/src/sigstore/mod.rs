@@ -7,7 +7,7 @@
 mod generic;
 mod offline;
 
-pub use generic::{ArtifactInput, BundleCheck, BundleTrust, verify_bundle};
+pub use generic::{ArtifactInput, BundleCheck, BundleTrust, verify_bundle, verify_parsed};
 
 use crate::{Error, Result};
 pub use sigstore_verify::trust_root::TrustedRoot;
@@ -39,23 +39,87 @@ pub struct KeylessIdentity {
     pub issuer: String,
 }
 
-/// Parses bundle JSON with the Sigstore types (stricter than our container
-/// check: every field Sigstore defines must be well formed).
-pub(crate) fn parse_sigstore_bundle(json: &[u8]) -> Result<SigstoreBundle> {
-    let text = std::str::from_utf8(json)
-        .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
-    crate::json::check_unique_keys(json).map_err(|e| Error::Bundle(e.to_string()))?;
-    let bundle = SigstoreBundle::from_json(text)
-        .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))?;
-    // The signed statement is read by Sigstore's parser and by ours: both
-    // must see one content.
-    if let sigstore_verify::types::SignatureContent::DsseEnvelope(envelope) = &bundle.content
-        && envelope.payload_type == crate::bundle::IN_TOTO_PAYLOAD_TYPE
-    {
-        crate::json::check_unique_keys(envelope.payload.as_bytes())
-            .map_err(|e| Error::Bundle(format!("the DSSE payload: {e}")))?;
+/// A Sigstore bundle read once: checked as strict JSON (no repeated key in
+/// the bundle or in its in-toto payload), then parsed with the Sigstore
+/// types, which are stricter than modelseal's container check (every field
+/// Sigstore defines must be well formed). Verifying it against several
+/// signers, or reading its statement's type, reads the JSON no more.
+pub struct ParsedBundle<'a> {
+    json: &'a [u8],
+    bundle: SigstoreBundle,
+}
+
+impl std::fmt::Debug for ParsedBundle<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ParsedBundle")
+            .field("media_type", &self.bundle.media_type)
+            .field("bytes", &self.json.len())
+            .finish()
     }
-    Ok(bundle)
+}
+
+impl<'a> ParsedBundle<'a> {
+    /// Reads `json` as a Sigstore bundle.
+    pub fn parse(json: &'a [u8]) -> Result<Self> {
+        crate::json::check_unique_keys(json).map_err(|e| Error::Bundle(e.to_string()))?;
+        let bundle = Self::parse_checked(json)?;
+        // The signed statement is read by Sigstore's parser and by ours: both
+        // must see one content.
+        if let Some(payload) = bundle.in_toto_payload() {
+            crate::json::check_unique_keys(payload)
+                .map_err(|e| Error::Bundle(format!("the DSSE payload: {e}")))?;
+        }
+        Ok(bundle)
+    }
+
+    /// Reads `json`, which the caller has already read as strict JSON, and
+    /// whose in-toto payload it reads strictly itself (the model verifier's
+    /// [`crate::bundle::BundleView`] and statement reader), with the
+    /// Sigstore types alone.
+    pub(crate) fn parse_checked(json: &'a [u8]) -> Result<Self> {
+        let text = std::str::from_utf8(json)
+            .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
+        let bundle = SigstoreBundle::from_json(text)
+            .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))?;
+        Ok(ParsedBundle { json, bundle })
+    }
+
+    /// The bundle's JSON text.
+    pub fn json(&self) -> &'a [u8] {
+        self.json
+    }
+
+    /// The DSSE payload, when the bundle holds an in-toto DSSE envelope.
+    fn in_toto_payload(&self) -> Option<&[u8]> {
+        match &self.bundle.content {
+            sigstore_verify::types::SignatureContent::DsseEnvelope(envelope)
+                if envelope.payload_type == crate::bundle::IN_TOTO_PAYLOAD_TYPE =>
+            {
+                Some(envelope.payload.as_bytes())
+            }
+            _ => None,
+        }
+    }
+
+    /// The in-toto statement's `predicateType`, when the bundle holds a
+    /// DSSE envelope of an in-toto statement that names one.
+    pub fn predicate_type(&self) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct Statement {
+            #[serde(rename = "predicateType")]
+            predicate_type: String,
+        }
+        let payload = self.in_toto_payload()?;
+        crate::json::from_slice::<Statement>(payload)
+            .ok()
+            .map(|s| s.predicate_type)
+    }
+}
+
+/// Parses bundle JSON with the Sigstore types (see [`ParsedBundle`]).
+#[cfg(test)]
+pub(crate) fn parse_sigstore_bundle(json: &[u8]) -> Result<SigstoreBundle> {
+    ParsedBundle::parse(json).map(|p| p.bundle)
 }
 
 /// Which Sigstore check failed, with the verifier's own words.
@@ -131,7 +195,8 @@ pub(crate) fn verify_keyless_dsse(
     who: &KeylessIdentity,
     root: &TrustedRoot,
 ) -> Result<std::result::Result<KeylessSigned, SigstoreProblem>> {
-    let bundle = parse_sigstore_bundle(bundle_json)?;
+    // The model verifier has read the bundle and its statement strictly.
+    let bundle = ParsedBundle::parse_checked(bundle_json)?.bundle;
     let policy = VerificationPolicy::new(who.identity.as_str(), who.issuer.as_str());
     match sigstore_verify::verify(Sha256Hash::new(subject_digest), &bundle, &policy, root) {
         Ok(result) => Ok(Ok(KeylessSigned {
