@@ -256,7 +256,7 @@ pub fn parse_model_manifest(
     }
     let mut layers = Vec::with_capacity(manifest.layers.len());
     for d in manifest.layers {
-        super::reference::check_digest(&d.digest).map_err(bad)?;
+        super::reference::check_digest(&d.digest).map_err(|e| bad(e.to_string()))?;
         // oras extracts a layer so annotated as a directory, where this
         // verifier signs one file.
         if d.annotations.contains_key(UNPACK_ANNOTATION) {
