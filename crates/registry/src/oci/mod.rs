@@ -24,7 +24,7 @@ mod stream;
 mod tar;
 
 pub use client::{BlobLimits, MAX_MANIFEST, RegistryOptions};
-pub use credentials::Credentials;
+pub use credentials::{Credentials, CredentialsError};
 pub use error::OciError;
 pub use layer_cache::LayerCache;
 pub use manifest::{Descriptor, LayerKind, ModelLayout};
