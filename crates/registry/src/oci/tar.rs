@@ -395,7 +395,7 @@ fn entries<R: Read>(
                     reason,
                 })
             };
-            let name = safe_name(&text).map_err(unsafe_name)?;
+            let name = safe_name(&text).map_err(|e| unsafe_name(e.to_string()))?;
             // Whiteouts delete files of lower layers: the mounted model
             // would differ from the layers read here.
             let base = name.rsplit('/').next().unwrap_or(&name);
