@@ -282,7 +282,7 @@ impl State {
     ) -> Judged {
         let rules = self.judge.rules();
         match &location.target {
-            Target::Invalid(why) => refused(why, 403),
+            Target::Invalid(why) => refused(&why.to_string(), 403),
             Target::Other(what) => match rules.other_storage {
                 OtherStorage::Allow => Judged::Unverified(format!(
                     "{} ({what}) is admitted unverified: the policy allows other storage",
@@ -639,7 +639,7 @@ impl State {
                     format!("{model:?}: the verify API verifies oci:// models"),
                 )
             })
-            .and_then(|rest| ImageRef::parse(rest).map_err(|e| (400, e)))?;
+            .and_then(|rest| ImageRef::parse(rest).map_err(|e| (400, e.to_string())))?;
         if !self.judge.rules().registries.contains(&image.registry) {
             return Err((
                 403,
