@@ -16,7 +16,7 @@ mod cosignature;
 mod policy;
 mod proof;
 
-pub use client::{Answer, add_checkpoint};
+pub use client::{Answer, AskError, add_checkpoint};
 pub use cosignature::{Cosigned, NoteError, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
 pub use proof::{PROOF_HEADER, ProofCheck, ProofError, check_proof, write_proof};
@@ -235,7 +235,7 @@ fn ask(
             Ok(Answer::Refused(status, text)) => {
                 return (Outcome::Failed(format!("HTTP {status}: {text}")), None);
             }
-            Err(e) => return (Outcome::Failed(e), None),
+            Err(e) => return (Outcome::Failed(e.to_string()), None),
         }
     }
     (Outcome::Failed("409 twice".into()), None)
@@ -487,7 +487,7 @@ fn probe_one(
         Ok(Answer::Refused(status, text)) => {
             (Outcome::Failed(format!("HTTP {status}: {text}")), None)
         }
-        Err(e) => (Outcome::Failed(e), None),
+        Err(e) => (Outcome::Failed(e.to_string()), None),
     }
 }
 
