@@ -146,7 +146,7 @@ pub fn verify(
                 .push("no cosigned checkpoint to check an RFC 3161 stamp of".into()),
         }
     }
-    found.problems.extend(kept_problem);
+    found.problems.extend(kept_problem.map(|e| e.to_string()));
     found.problems.extend(kept_problems);
     Ok(Some(found))
 }

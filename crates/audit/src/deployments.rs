@@ -6,8 +6,8 @@
 //! does not fail the control.
 
 use super::report::{
-    BlockedModel, ControlResult, DeploymentFinding, DeploymentOutcome, RefusalRef, Reliance,
-    Status, VerificationRef,
+    BlockedModel, ControlResult, DeploymentFinding, DeploymentOutcome, NamedVerificationError,
+    RefusalRef, Reliance, Status, VerificationRef,
 };
 use super::view::{View, level_names, named, vsa};
 use super::{Control, cite};
@@ -191,26 +191,24 @@ fn named_verification<'a>(
     view: &View<'a>,
     d: &Record,
     digest: &str,
-) -> Result<(&'a Record, &'a VerificationSummary), String> {
-    let r = view.record(digest).ok_or_else(|| {
-        format!("it names the verification record {digest}, which is not in the log (as of the audit date)")
-    })?;
-    let v = vsa(r).ok_or_else(|| {
-        format!(
-            "it names record {digest}, which is a {} record, not a verification",
-            r.predicate_type()
-        )
+) -> Result<(&'a Record, &'a VerificationSummary), NamedVerificationError> {
+    let record = || digest.to_string();
+    let r = view
+        .record(digest)
+        .ok_or_else(|| NamedVerificationError::NotInLog { record: record() })?;
+    let v = vsa(r).ok_or_else(|| NamedVerificationError::NotVerification {
+        record: record(),
+        predicate_type: r.predicate_type(),
     })?;
     if r.subject.sha256 != d.subject.sha256 {
-        return Err(format!(
-            "it names the verification record {digest} of another model, {} (sha256:{})",
-            r.subject.name, r.subject.sha256
-        ));
+        return Err(NamedVerificationError::OtherModel {
+            record: record(),
+            name: r.subject.name.clone(),
+            sha256: r.subject.sha256.clone(),
+        });
     }
     if r.index > d.index {
-        return Err(format!(
-            "it names the verification record {digest}, which comes after the deployment in the log"
-        ));
+        return Err(NamedVerificationError::AfterDeployment { record: record() });
     }
     // A failed verification of the model between the one named and the
     // deployment: the model had changed, and the older pass no longer
@@ -224,10 +222,10 @@ fn named_verification<'a>(
                     && lv.verification_result != VerificationResult::Passed
             })
     {
-        return Err(format!(
-            "it names the verification record {digest}, superseded by the failed verification {} of the same model before the deployment",
-            failed.digest
-        ));
+        return Err(NamedVerificationError::Superseded {
+            record: record(),
+            failed: failed.digest.to_string(),
+        });
     }
     Ok((r, v))
 }

@@ -193,9 +193,93 @@ pub enum DeploymentOutcome {
     /// The record names a verification that is not a verification of this
     /// model earlier in the log.
     NamedVerificationInvalid {
-        /// What is wrong with it.
-        why: String,
+        /// What is wrong with it (in JSON, its one-line message).
+        why: NamedVerificationError,
     },
+}
+
+/// Why the verification a deployment record names cannot be relied on
+/// ([`DeploymentOutcome::NamedVerificationInvalid`]). Serialised as its
+/// one-line message, as reports show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NamedVerificationError {
+    /// No record of that digest is in the log (as of the audit date).
+    NotInLog {
+        /// The record as the deployment names it (`sha256:HEX`).
+        record: String,
+    },
+    /// The record named is not a verification.
+    NotVerification {
+        /// The record as the deployment names it (`sha256:HEX`).
+        record: String,
+        /// Its predicate type.
+        predicate_type: &'static str,
+    },
+    /// The record named is a verification of another model.
+    OtherModel {
+        /// The record as the deployment names it (`sha256:HEX`).
+        record: String,
+        /// The model it verified.
+        name: std::sync::Arc<str>,
+        /// That model's hex SHA-256.
+        sha256: std::sync::Arc<str>,
+    },
+    /// The record named comes after the deployment in the log.
+    AfterDeployment {
+        /// The record as the deployment names it (`sha256:HEX`).
+        record: String,
+    },
+    /// A failed verification of the same model came between the record
+    /// named and the deployment: the model had changed.
+    Superseded {
+        /// The record as the deployment names it (`sha256:HEX`).
+        record: String,
+        /// Hex SHA-256 of the failed verification record.
+        failed: String,
+    },
+}
+
+impl std::fmt::Display for NamedVerificationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NamedVerificationError::NotInLog { record } => write!(
+                f,
+                "it names the verification record {record}, which is not in the log (as of the audit date)"
+            ),
+            NamedVerificationError::NotVerification {
+                record,
+                predicate_type,
+            } => write!(
+                f,
+                "it names record {record}, which is a {predicate_type} record, not a verification"
+            ),
+            NamedVerificationError::OtherModel {
+                record,
+                name,
+                sha256,
+            } => write!(
+                f,
+                "it names the verification record {record} of another model, {name} (sha256:{sha256})"
+            ),
+            NamedVerificationError::AfterDeployment { record } => write!(
+                f,
+                "it names the verification record {record}, which comes after the deployment in the log"
+            ),
+            NamedVerificationError::Superseded { record, failed } => write!(
+                f,
+                "it names the verification record {record}, superseded by the failed verification {failed} of the same model before the deployment"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NamedVerificationError {}
+
+impl Serialize for NamedVerificationError {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One deployment, judged (control 7).

@@ -11,7 +11,7 @@ mod token;
 mod uri;
 
 pub use token::{TokenError, TokenKey, generate};
-pub use uri::{Pkcs11Uri, is_pkcs11_uri};
+pub use uri::{Pkcs11Uri, UriError, UriValueError, is_pkcs11_uri};
 
 use modelseal_core::keys::PrivateKey;
 use std::path::Path;
@@ -26,7 +26,7 @@ pub fn open_key(
     pin: Option<Zeroizing<String>>,
     default_module: Option<&Path>,
 ) -> Result<PrivateKey, TokenError> {
-    let parsed = Pkcs11Uri::parse(uri).map_err(TokenError::Uri)?;
+    let parsed = Pkcs11Uri::parse(uri).map_err(|e| TokenError::Uri(e.to_string()))?;
     let key = TokenKey::open(&parsed, pin, default_module)?;
     Ok(PrivateKey::External(Arc::new(key)))
 }

@@ -38,8 +38,92 @@ pub fn is_pkcs11_uri(text: &str) -> bool {
         .is_some_and(|p| p.eq_ignore_ascii_case("pkcs11:"))
 }
 
-/// Percent-decodes `value`; errors never repeat it (it may be a PIN).
-fn decode(value: &str) -> Result<Vec<u8>, String> {
+/// Why a `pkcs11:` URI is refused ([`Pkcs11Uri::parse`]). No message
+/// repeats anything of the query, where a PIN may be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UriError {
+    /// It does not start with `pkcs11:`.
+    #[error("not a pkcs11: URI")]
+    NotPkcs11,
+    /// A path attribute without `=`.
+    #[error("{attribute:?} is not name=value")]
+    PathNotNameValue {
+        /// The attribute as written.
+        attribute: String,
+    },
+    /// A path attribute given twice.
+    #[error("{name} given twice")]
+    PathTwice {
+        /// The attribute's name.
+        name: String,
+    },
+    /// A path attribute this reader does not know.
+    #[error("the path attribute {name:?} is not supported (token, object, id, type)")]
+    PathUnsupported {
+        /// The attribute's name.
+        name: String,
+    },
+    /// A query attribute without `=`.
+    #[error("a query attribute is not name=value")]
+    QueryNotNameValue,
+    /// A query attribute given twice.
+    #[error("a query attribute given twice")]
+    QueryTwice,
+    /// A query attribute this reader does not know.
+    #[error("a query attribute other than module-path, pin-source, pin-value")]
+    QueryUnsupported,
+    /// A value of `token`, `object`, `id`, `type` or `pin-source` does
+    /// not decode.
+    #[error(transparent)]
+    Value(#[from] UriValueError),
+    /// The `module-path` does not decode.
+    #[error("module-path: {0}")]
+    ModulePath(#[source] UriValueError),
+    /// The `pin-value` does not decode (how is not said).
+    #[error("pin-value: not readable")]
+    PinValue(#[source] UriValueError),
+    /// `pin-source` names a program (`|...`), which is not run.
+    #[error("a pin-source program is not supported (give a file)")]
+    PinProgram,
+    /// Both `pin-source` and `pin-value`.
+    #[error("give pin-source or pin-value, not both")]
+    TwoPins,
+    /// `object=` with an empty label.
+    #[error("object= names no label")]
+    EmptyObject,
+    /// Neither `object` nor `id`.
+    #[error("name the key: object=LABEL and/or id=%XX...")]
+    NoKeyNamed,
+    /// A `type` other than `private`.
+    #[error("type={kind}: a signing key is type=private")]
+    NotPrivate {
+        /// The type given.
+        kind: String,
+    },
+}
+
+/// Why an attribute's value does not decode; never repeats the value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UriValueError {
+    /// A `%` not followed by two hex digits.
+    #[error("a bad percent escape")]
+    BadEscape {
+        /// The attribute's name.
+        attribute: &'static str,
+    },
+    /// The decoded bytes are not UTF-8 (where text is needed).
+    #[error("{attribute} is not UTF-8")]
+    NotUtf8 {
+        /// The attribute's name.
+        attribute: &'static str,
+    },
+}
+
+/// Percent-decodes `value` of `attribute`; errors never repeat it (it may
+/// be a PIN).
+fn decode(value: &str, attribute: &'static str) -> Result<Vec<u8>, UriValueError> {
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -49,7 +133,7 @@ fn decode(value: &str) -> Result<Vec<u8>, String> {
                 .get(i + 1..i + 3)
                 .and_then(|h| std::str::from_utf8(h).ok())
                 .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| "a bad percent escape".to_string())?;
+                .ok_or(UriValueError::BadEscape { attribute })?;
             out.push(hex);
             i += 3;
         } else {
@@ -60,91 +144,93 @@ fn decode(value: &str) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 
-fn text(value: &str, what: &str) -> Result<String, String> {
-    String::from_utf8(decode(value)?).map_err(|_| format!("{what} is not UTF-8"))
+fn text(value: &str, attribute: &'static str) -> Result<String, UriValueError> {
+    String::from_utf8(decode(value, attribute)?).map_err(|_| UriValueError::NotUtf8 { attribute })
 }
 
 impl Pkcs11Uri {
     /// Parses a `pkcs11:` URI.
-    pub fn parse(uri: &str) -> Result<Pkcs11Uri, String> {
+    pub fn parse(uri: &str) -> Result<Pkcs11Uri, UriError> {
         if !is_pkcs11_uri(uri) {
-            return Err("not a pkcs11: URI".into());
+            return Err(UriError::NotPkcs11);
         }
         let rest = &uri[7..];
         let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
         let mut out = Pkcs11Uri::default();
         let mut seen: Vec<String> = Vec::new();
+        // Whether `key` is met for the first time.
         let mut once = |key: &str| {
             if seen.iter().any(|k| k == key) {
-                Err(format!("{key} given twice"))
+                false
             } else {
                 seen.push(key.to_string());
-                Ok(())
+                true
             }
         };
         for attr in path.split(';').filter(|a| !a.is_empty()) {
             let (key, value) = attr
                 .split_once('=')
-                .ok_or_else(|| format!("{attr:?} is not name=value"))?;
-            once(key)?;
+                .ok_or_else(|| UriError::PathNotNameValue {
+                    attribute: attr.to_string(),
+                })?;
+            if !once(key) {
+                return Err(UriError::PathTwice {
+                    name: key.to_string(),
+                });
+            }
             match key {
                 "token" => out.token = Some(text(value, "token")?),
                 "object" => out.object = Some(text(value, "object")?),
-                "id" => out.id = Some(decode(value)?),
+                "id" => out.id = Some(decode(value, "id")?),
                 "type" => out.kind = Some(text(value, "type")?),
                 other => {
-                    return Err(format!(
-                        "the path attribute {other:?} is not supported (token, object, id, type)"
-                    ));
+                    return Err(UriError::PathUnsupported {
+                        name: other.to_string(),
+                    });
                 }
             }
         }
         // Nothing of the query is repeated in errors: a PIN may be in it.
         for attr in query.split('&').filter(|a| !a.is_empty()) {
-            let (key, value) = attr
-                .split_once('=')
-                .ok_or_else(|| "a query attribute is not name=value".to_string())?;
-            once(key).map_err(|_| "a query attribute given twice".to_string())?;
+            let (key, value) = attr.split_once('=').ok_or(UriError::QueryNotNameValue)?;
+            if !once(key) {
+                return Err(UriError::QueryTwice);
+            }
             match key {
                 "module-path" => {
                     out.module_path = Some(PathBuf::from(
-                        text(value, "module-path").map_err(|e| format!("module-path: {e}"))?,
+                        text(value, "module-path").map_err(UriError::ModulePath)?,
                     ))
                 }
                 "pin-source" => {
                     let source = text(value, "pin-source")?;
                     let path = source.strip_prefix("file:").unwrap_or(&source);
                     if path.starts_with('|') {
-                        return Err("a pin-source program is not supported (give a file)".into());
+                        return Err(UriError::PinProgram);
                     }
                     out.pin_source = Some(PathBuf::from(path));
                 }
                 "pin-value" => {
                     out.pin_value = Some(Zeroizing::new(
-                        text(value, "pin-value")
-                            .map_err(|_| "pin-value: not readable".to_string())?,
+                        text(value, "pin-value").map_err(UriError::PinValue)?,
                     ))
                 }
-                _ => {
-                    return Err(
-                        "a query attribute other than module-path, pin-source, pin-value".into(),
-                    );
-                }
+                _ => return Err(UriError::QueryUnsupported),
             }
         }
         if out.pin_source.is_some() && out.pin_value.is_some() {
-            return Err("give pin-source or pin-value, not both".into());
+            return Err(UriError::TwoPins);
         }
         if out.object.as_deref() == Some("") {
-            return Err("object= names no label".into());
+            return Err(UriError::EmptyObject);
         }
         if out.object.is_none() && out.id.is_none() {
-            return Err("name the key: object=LABEL and/or id=%XX...".into());
+            return Err(UriError::NoKeyNamed);
         }
         if let Some(kind) = &out.kind
             && kind != "private"
         {
-            return Err(format!("type={kind}: a signing key is type=private"));
+            return Err(UriError::NotPrivate { kind: kind.clone() });
         }
         Ok(out)
     }
@@ -221,7 +307,7 @@ mod tests {
             "pkcs11:object=k?pin-value=ab&T0P",
             "pkcs11:object=k?pin-value=ab&T0P=x",
         ] {
-            let err = Pkcs11Uri::parse(leaky).unwrap_err();
+            let err = Pkcs11Uri::parse(leaky).unwrap_err().to_string();
             assert!(!err.contains("S3CR") && !err.contains("T0P"), "{err}");
         }
         for bad in [
@@ -236,6 +322,106 @@ mod tests {
             "file:/x",
         ] {
             assert!(Pkcs11Uri::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_typed_and_say_what_they_always_said() {
+        use UriValueError::*;
+        for (uri, error, message) in [
+            ("file:/x", UriError::NotPkcs11, "not a pkcs11: URI"),
+            (
+                "pkcs11:object",
+                UriError::PathNotNameValue {
+                    attribute: "object".into(),
+                },
+                "\"object\" is not name=value",
+            ),
+            (
+                "pkcs11:token=a;token=b;object=k",
+                UriError::PathTwice {
+                    name: "token".into(),
+                },
+                "token given twice",
+            ),
+            (
+                "pkcs11:object=k;slot-id=1",
+                UriError::PathUnsupported {
+                    name: "slot-id".into(),
+                },
+                "the path attribute \"slot-id\" is not supported (token, object, id, type)",
+            ),
+            (
+                "pkcs11:object=k?pin-value",
+                UriError::QueryNotNameValue,
+                "a query attribute is not name=value",
+            ),
+            (
+                "pkcs11:object=k?pin-value=1&pin-value=2",
+                UriError::QueryTwice,
+                "a query attribute given twice",
+            ),
+            (
+                "pkcs11:object=k?slot=1",
+                UriError::QueryUnsupported,
+                "a query attribute other than module-path, pin-source, pin-value",
+            ),
+            (
+                "pkcs11:object=k;id=%zz",
+                UriError::Value(BadEscape { attribute: "id" }),
+                "a bad percent escape",
+            ),
+            (
+                "pkcs11:object=%ff",
+                UriError::Value(NotUtf8 {
+                    attribute: "object",
+                }),
+                "object is not UTF-8",
+            ),
+            (
+                "pkcs11:object=k?module-path=%ff",
+                UriError::ModulePath(NotUtf8 {
+                    attribute: "module-path",
+                }),
+                "module-path: module-path is not UTF-8",
+            ),
+            (
+                "pkcs11:object=k?pin-value=%f",
+                UriError::PinValue(BadEscape {
+                    attribute: "pin-value",
+                }),
+                "pin-value: not readable",
+            ),
+            (
+                "pkcs11:object=k?pin-source=|/bin/cat",
+                UriError::PinProgram,
+                "a pin-source program is not supported (give a file)",
+            ),
+            (
+                "pkcs11:object=k?pin-value=1&pin-source=/p",
+                UriError::TwoPins,
+                "give pin-source or pin-value, not both",
+            ),
+            (
+                "pkcs11:object=",
+                UriError::EmptyObject,
+                "object= names no label",
+            ),
+            (
+                "pkcs11:token=a",
+                UriError::NoKeyNamed,
+                "name the key: object=LABEL and/or id=%XX...",
+            ),
+            (
+                "pkcs11:object=k;type=cert",
+                UriError::NotPrivate {
+                    kind: "cert".into(),
+                },
+                "type=cert: a signing key is type=private",
+            ),
+        ] {
+            assert_eq!(Pkcs11Uri::parse(uri), Err(error), "{uri}");
+            assert_eq!(Pkcs11Uri::parse(uri).unwrap_err().to_string(), message);
         }
     }
 }

@@ -47,7 +47,20 @@ struct Answered {
 /// Records waiting to be appended, and who waits for them.
 struct Job {
     records: Vec<NewRecord>,
-    done: tokio::sync::oneshot::Sender<Result<(), String>>,
+    done: tokio::sync::oneshot::Sender<Result<(), RecordError>>,
+}
+
+/// Why an admission's records were not made durable (the admission is
+/// then denied, saying why).
+#[derive(Debug, Clone, thiserror::Error)]
+enum RecordError {
+    /// The writer threads, or the task making the records, stopped.
+    #[error("the evidence writer stopped")]
+    WriterStopped,
+    /// The records could not be made or appended. Shared: one failed
+    /// append fails every admission of its batch.
+    #[error("{0}")]
+    Evidence(#[source] Arc<modelseal_core::Error>),
 }
 
 /// The group-commit writers: every admission's records go through them,
@@ -90,7 +103,7 @@ impl Writer {
                     let result = recorder
                         .append_batch(&records)
                         .map(|_| ())
-                        .map_err(|e| e.to_string());
+                        .map_err(|e| RecordError::Evidence(Arc::new(e)));
                     for job in batch {
                         let _ = job.done.send(result.clone());
                     }
@@ -102,16 +115,15 @@ impl Writer {
 
     /// Appends `records` with whatever else is waiting; durable when this
     /// returns Ok.
-    async fn append(&self, records: Vec<NewRecord>) -> Result<(), String> {
+    async fn append(&self, records: Vec<NewRecord>) -> Result<(), RecordError> {
         if records.is_empty() {
             return Ok(());
         }
         let (done, wait) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Job { records, done })
-            .map_err(|_| "the evidence writer stopped".to_string())?;
-        wait.await
-            .map_err(|_| "the evidence writer stopped".to_string())?
+            .map_err(|_| RecordError::WriterStopped)?;
+        wait.await.map_err(|_| RecordError::WriterStopped)?
     }
 }
 
@@ -282,7 +294,7 @@ impl State {
     ) -> Judged {
         let rules = self.judge.rules();
         match &location.target {
-            Target::Invalid(why) => refused(why, 403),
+            Target::Invalid(why) => refused(&why.to_string(), 403),
             Target::Other(what) => match rules.other_storage {
                 OtherStorage::Allow => Judged::Unverified(format!(
                     "{} ({what}) is admitted unverified: the policy allows other storage",
@@ -508,7 +520,7 @@ impl State {
         judged: &[Judged],
         admitted: bool,
         now: Now,
-    ) -> Result<(), String> {
+    ) -> Result<(), RecordError> {
         let (Some(recorder), Some(writer)) = (self.recorder.clone(), self.writer.as_ref()) else {
             return Ok(());
         };
@@ -582,8 +594,8 @@ impl State {
             Ok(records)
         })
         .await
-        .map_err(|_| "the evidence writer stopped".to_string())?
-        .map_err(|e| e.to_string())?;
+        .map_err(|_| RecordError::WriterStopped)?
+        .map_err(|e| RecordError::Evidence(Arc::new(e)))?;
         let count = records.len();
         writer.append(records).await?;
         self.metrics
@@ -639,7 +651,7 @@ impl State {
                     format!("{model:?}: the verify API verifies oci:// models"),
                 )
             })
-            .and_then(|rest| ImageRef::parse(rest).map_err(|e| (400, e)))?;
+            .and_then(|rest| ImageRef::parse(rest).map_err(|e| (400, e.to_string())))?;
         if !self.judge.rules().registries.contains(&image.registry) {
             return Err((
                 403,

@@ -27,7 +27,10 @@ pub use cache::Cache;
 pub use config::{ServeConfig, VerifyApi};
 pub use http::{Limits, serve};
 pub use judge::{Judge, Judgement};
-pub use locate::{ImageRef, KSERVE_SOURCE_URI, LocateError, MAX_LOCATIONS, MODEL_CONTAINERS};
+pub use locate::{
+    ImageRef, ImageRefError, ImageRefProblem, KSERVE_SOURCE_URI, LocateError, MAX_LOCATIONS,
+    MODEL_CONTAINERS,
+};
 pub use metrics::Metrics;
 pub use review::{API_VERSION, Response, ReviewError};
 

@@ -29,6 +29,9 @@ pub const MAX_LOCATIONS: usize = 32;
 /// and its image-volume form).
 const OCI_SCHEMES: [&str; 2] = ["oci://", "oci+native://"];
 
+/// The longest image reference read.
+const MAX_IMAGE_REF: usize = 1024;
+
 /// An OCI image reference, with Docker's defaults made explicit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ImageRef {
@@ -46,16 +49,21 @@ impl ImageRef {
     /// Reads a reference as Kubernetes names images (`repo:tag`,
     /// `host/repo@sha256:...`; a first part without a dot, a colon or
     /// `localhost` is a Docker Hub repository).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = |why: &str| Err(format!("{text:?} is not an image reference: {why}"));
-        if text.is_empty() || text.len() > 1024 {
-            return bad("empty or too long");
+    pub fn parse(text: &str) -> Result<Self, ImageRefError> {
+        let bad = |reason| {
+            Err(ImageRefError {
+                text: text.to_string(),
+                reason,
+            })
+        };
+        if text.is_empty() || text.len() > MAX_IMAGE_REF {
+            return bad(ImageRefProblem::Length);
         }
         if !text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-/:@+".contains(&b))
         {
-            return bad("it has characters no reference has");
+            return bad(ImageRefProblem::Characters);
         }
         let (rest, digest) = match text.split_once('@') {
             Some((rest, digest)) => {
@@ -65,7 +73,7 @@ impl ImageRef {
                         && h.bytes()
                             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
                 }) {
-                    return bad("the digest is not sha256:<64 lowercase hex digits>");
+                    return bad(ImageRefProblem::Digest);
                 }
                 (rest, Some(digest.to_string()))
             }
@@ -93,7 +101,7 @@ impl ImageRef {
                     && c.as_bytes()[0].is_ascii_alphanumeric()
             });
         if !name_ok {
-            return bad("the repository name is not lowercase components");
+            return bad(ImageRefProblem::Repository);
         }
         if tag.as_ref().is_some_and(|t| {
             t.is_empty()
@@ -102,7 +110,7 @@ impl ImageRef {
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
         }) {
-            return bad("the tag is malformed");
+            return bad(ImageRefProblem::Tag);
         }
         if tag.is_none() && digest.is_none() {
             // Kubernetes pulls `:latest`: a tag like any other.
@@ -136,6 +144,42 @@ impl ImageRef {
     }
 }
 
+/// Why text is not an image reference ([`ImageRef::parse`]): the text,
+/// and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not an image reference: {reason}")]
+#[non_exhaustive]
+pub struct ImageRefError {
+    /// The text as given.
+    pub text: String,
+    /// What is wrong with it.
+    #[source]
+    pub reason: ImageRefProblem,
+}
+
+/// What is wrong with an image reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImageRefProblem {
+    /// Empty, or longer than any reference (1024 bytes).
+    #[error("empty or too long")]
+    Length,
+    /// A character no reference has (only ASCII letters, digits and
+    /// `._-/:@+`).
+    #[error("it has characters no reference has")]
+    Characters,
+    /// The digest is not `sha256:` and 64 lowercase hex digits.
+    #[error("the digest is not sha256:<64 lowercase hex digits>")]
+    Digest,
+    /// The repository is not lowercase components.
+    #[error("the repository name is not lowercase components")]
+    Repository,
+    /// The tag is empty, longer than 128 characters or has other
+    /// characters than ASCII letters, digits and `._-`.
+    #[error("the tag is malformed")]
+    Tag,
+}
+
 /// What a location names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -144,7 +188,7 @@ pub enum Target {
     /// A location the webhook cannot verify (`s3://`, a `storage` block).
     Other(String),
     /// Not readable as a location at all.
-    Invalid(String),
+    Invalid(ImageRefError),
 }
 
 /// One place an object names a model.
@@ -577,6 +621,32 @@ mod tests {
             "r.example/m@md5:aa",
         ] {
             assert!(ImageRef::parse(bad).is_err(), "{bad}");
+        }
+        for (text, reason, message) in [
+            ("", ImageRefProblem::Length, "empty or too long"),
+            (
+                "a b",
+                ImageRefProblem::Characters,
+                "it has characters no reference has",
+            ),
+            (
+                "r.example/m@md5:aa",
+                ImageRefProblem::Digest,
+                "the digest is not sha256:<64 lowercase hex digits>",
+            ),
+            (
+                "Reg/Upper",
+                ImageRefProblem::Repository,
+                "the repository name is not lowercase components",
+            ),
+            ("r.example/m:", ImageRefProblem::Tag, "the tag is malformed"),
+        ] {
+            let err = ImageRef::parse(text).unwrap_err();
+            assert_eq!((err.text.as_str(), err.reason), (text, reason));
+            assert_eq!(
+                err.to_string(),
+                format!("{text:?} is not an image reference: {message}")
+            );
         }
     }
 

@@ -51,6 +51,74 @@ pub fn request_body(old: u64, proof: &[Hash], note: &str) -> String {
     body
 }
 
+/// Why a witness could not be asked, or answered nothing usable
+/// ([`add_checkpoint`]). Messages about the network or the answer are
+/// one line, without control characters.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AskError {
+    /// More consistency proof hashes than the protocol allows.
+    #[error("a consistency proof of {hashes} hashes")]
+    ProofTooLong {
+        /// The number of hashes.
+        hashes: usize,
+    },
+    /// The witness's prefix does not make a URL.
+    #[error("{prefix}: not a URL ({source})")]
+    NotUrl {
+        /// The prefix.
+        prefix: String,
+        /// Why it does not parse.
+        #[source]
+        source: url::ParseError,
+    },
+    /// The URL is not https (plain http is allowed on loopback only).
+    #[error("{prefix}: witnesses are called over https (plain http only on loopback)")]
+    NotHttps {
+        /// The prefix.
+        prefix: String,
+    },
+    /// The HTTP client cannot be set up.
+    #[error("cannot set up the HTTP client: {0}")]
+    Client(#[source] reqwest::Error),
+    /// No answer came within the timeout.
+    #[error("no answer within {} s", .timeout.as_secs())]
+    NoAnswer {
+        /// The timeout.
+        timeout: Duration,
+        /// The request's error.
+        #[source]
+        source: reqwest::Error,
+    },
+    /// The witness could not be reached.
+    #[error("unreachable ({})", one_line(&.0.to_string()))]
+    Unreachable(#[source] reqwest::Error),
+    /// The answer took longer than the timeout to read.
+    #[error("the answer took longer than {} s", .timeout.as_secs())]
+    TooSlow {
+        /// The timeout.
+        timeout: Duration,
+    },
+    /// The answer could not be read.
+    #[error("reading the answer: {}", one_line(&.0.to_string()))]
+    Read(#[source] std::io::Error),
+    /// The answer is larger than any answer may be.
+    #[error("an answer over {} KiB", .max >> 10)]
+    TooLarge {
+        /// The most bytes read.
+        max: u64,
+    },
+    /// The answer is not UTF-8.
+    #[error("an answer that is not UTF-8")]
+    NotUtf8(#[source] std::str::Utf8Error),
+    /// A 200 answer that is not signature lines.
+    #[error("a 200 answer that is not signature lines")]
+    NotSignatureLines,
+    /// A 409 answer without the size the witness holds.
+    #[error("a 409 answer without a size")]
+    NoSize,
+}
+
 /// Calls `add-checkpoint` on the witness at `prefix`, all of it within
 /// `timeout`.
 pub fn add_checkpoint(
@@ -59,16 +127,22 @@ pub fn add_checkpoint(
     proof: &[Hash],
     note: &str,
     timeout: Duration,
-) -> Result<Answer, String> {
+) -> Result<Answer, AskError> {
     if proof.len() > MAX_PROOF {
-        return Err(format!("a consistency proof of {} hashes", proof.len()));
+        return Err(AskError::ProofTooLong {
+            hashes: proof.len(),
+        });
     }
-    let url = reqwest::Url::parse(&format!("{prefix}/add-checkpoint"))
-        .map_err(|e| format!("{prefix}: not a URL ({e})"))?;
+    let url = reqwest::Url::parse(&format!("{prefix}/add-checkpoint")).map_err(|source| {
+        AskError::NotUrl {
+            prefix: prefix.to_string(),
+            source,
+        }
+    })?;
     if !allowed(&url) {
-        return Err(format!(
-            "{prefix}: witnesses are called over https (plain http only on loopback)"
-        ));
+        return Err(AskError::NotHttps {
+            prefix: prefix.to_string(),
+        });
     }
     let deadline = Instant::now() + timeout;
     let client = reqwest::blocking::Client::builder()
@@ -77,16 +151,16 @@ pub fn add_checkpoint(
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .user_agent(concat!("modelseal/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| format!("cannot set up the HTTP client: {e}"))?;
+        .map_err(AskError::Client)?;
     let response = client
         .post(url)
         .body(request_body(old, proof, note))
         .send()
-        .map_err(|e| {
-            if e.is_timeout() {
-                format!("no answer within {} s", timeout.as_secs())
+        .map_err(|source| {
+            if source.is_timeout() {
+                AskError::NoAnswer { timeout, source }
             } else {
-                format!("unreachable ({})", one_line(&e.to_string()))
+                AskError::Unreachable(source)
             }
         })?;
     let status = response.status().as_u16();
@@ -95,28 +169,23 @@ pub fn add_checkpoint(
     let mut chunk = [0u8; 8192];
     loop {
         if Instant::now() > deadline {
-            return Err(format!(
-                "the answer took longer than {} s",
-                timeout.as_secs()
-            ));
+            return Err(AskError::TooSlow { timeout });
         }
-        let n = body
-            .read(&mut chunk)
-            .map_err(|e| format!("reading the answer: {}", one_line(&e.to_string())))?;
+        let n = body.read(&mut chunk).map_err(AskError::Read)?;
         if n == 0 {
             break;
         }
         bytes.extend_from_slice(&chunk[..n]);
     }
     if bytes.len() as u64 > MAX_ANSWER {
-        return Err(format!("an answer over {} KiB", MAX_ANSWER >> 10));
+        return Err(AskError::TooLarge { max: MAX_ANSWER });
     }
-    let text = String::from_utf8(bytes).map_err(|_| "an answer that is not UTF-8".to_string())?;
+    let text = String::from_utf8(bytes).map_err(|e| AskError::NotUtf8(e.utf8_error()))?;
     match status {
         200 => {
             let lines: Vec<String> = text.lines().map(str::to_string).collect();
             if lines.is_empty() || lines.iter().any(|l| !l.starts_with("\u{2014} ")) {
-                return Err("a 200 answer that is not signature lines".into());
+                return Err(AskError::NotSignatureLines);
             }
             Ok(Answer::Cosigned(lines))
         }
@@ -125,7 +194,7 @@ pub fn add_checkpoint(
                 .strip_suffix('\n')
                 .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|s| s.parse::<u64>().ok())
-                .ok_or_else(|| "a 409 answer without a size".to_string())?;
+                .ok_or(AskError::NoSize)?;
             Ok(Answer::Conflict(size))
         }
         other => Ok(Answer::Refused(other, one_line(&text))),
@@ -180,7 +249,7 @@ mod tests {
         out
     }
 
-    fn ask(url: &str) -> Result<Answer, String> {
+    fn ask(url: &str) -> Result<Answer, AskError> {
         add_checkpoint(
             url,
             0,
@@ -193,27 +262,44 @@ mod tests {
     #[test]
     fn bad_answers_are_named_and_bounded() {
         let garbage = hostile(http("200 OK", b"not a signature line\n"), Duration::ZERO);
-        assert!(ask(&garbage).unwrap_err().contains("not signature lines"));
+        let err = ask(&garbage).unwrap_err();
+        assert!(matches!(err, AskError::NotSignatureLines), "{err}");
+        assert_eq!(err.to_string(), "a 200 answer that is not signature lines");
         let conflict = hostile(http("409 Conflict", b"twelve\n"), Duration::ZERO);
-        assert!(ask(&conflict).unwrap_err().contains("without a size"));
+        let err = ask(&conflict).unwrap_err();
+        assert!(matches!(err, AskError::NoSize), "{err}");
+        assert_eq!(err.to_string(), "a 409 answer without a size");
         let huge = hostile(http("200 OK", &vec![b'a'; 100 << 10]), Duration::ZERO);
-        assert!(ask(&huge).unwrap_err().contains("over 64 KiB"));
+        let err = ask(&huge).unwrap_err();
+        assert!(matches!(err, AskError::TooLarge { .. }), "{err}");
+        assert_eq!(err.to_string(), "an answer over 64 KiB");
         let slow = hostile(http("200 OK", b""), Duration::from_secs(4));
-        let err = ask(&slow).unwrap_err();
+        let err = ask(&slow).unwrap_err().to_string();
         assert!(
-            err.contains("no answer within 2 s") || err.contains("longer than"),
+            err == "no answer within 2 s" || err == "the answer took longer than 2 s",
             "{err}"
         );
         let refused = hostile(http("403 Forbidden", b"unknown key\n"), Duration::ZERO);
         assert_eq!(
-            ask(&refused),
-            Ok(Answer::Refused(403, "unknown key".into()))
+            ask(&refused).unwrap(),
+            Answer::Refused(403, "unknown key".into())
         );
         assert_eq!(
-            ask(&hostile(http("409 Conflict", b"7\n"), Duration::ZERO)),
-            Ok(Answer::Conflict(7))
+            ask(&hostile(http("409 Conflict", b"7\n"), Duration::ZERO)).unwrap(),
+            Answer::Conflict(7)
         );
         // Plain http is for loopback only.
-        assert!(ask("http://witness.example").unwrap_err().contains("https"));
+        let err = ask("http://witness.example").unwrap_err();
+        assert!(matches!(err, AskError::NotHttps { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "http://witness.example: witnesses are called over https (plain http only on loopback)"
+        );
+        let err = ask("not a url").unwrap_err();
+        assert!(matches!(err, AskError::NotUrl { .. }), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "not a url: not a URL (relative URL without a base)"
+        );
     }
 }

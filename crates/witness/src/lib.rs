@@ -16,7 +16,7 @@ mod cosignature;
 mod policy;
 mod proof;
 
-pub use client::{Answer, add_checkpoint};
+pub use client::{Answer, AskError, add_checkpoint};
 pub use cosignature::{Cosigned, NoteError, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
 pub use proof::{PROOF_HEADER, ProofCheck, ProofError, check_proof, write_proof};
@@ -220,7 +220,7 @@ fn ask(
             Ok(Answer::Cosigned(answer)) => {
                 return match own_cosignature(policy, index, body, &answer) {
                     Ok(c) => (Outcome::Cosigned(c.time), Some(c.line)),
-                    Err(why) => (Outcome::Failed(why), None),
+                    Err(why) => (Outcome::Failed(why.to_string()), None),
                 };
             }
             Ok(Answer::Conflict(size)) if size > cp.size => return (Outcome::Ahead(size), None),
@@ -235,7 +235,7 @@ fn ask(
             Ok(Answer::Refused(status, text)) => {
                 return (Outcome::Failed(format!("HTTP {status}: {text}")), None);
             }
-            Err(e) => return (Outcome::Failed(e), None),
+            Err(e) => return (Outcome::Failed(e.to_string()), None),
         }
     }
     (Outcome::Failed("409 twice".into()), None)
@@ -249,7 +249,7 @@ fn own_cosignature(
     index: usize,
     body: &str,
     answer: &[String],
-) -> Result<Cosigned, String> {
+) -> Result<Cosigned, OwnCosignatureError> {
     let w = &policy.witnesses[index];
     let prefix = format!("\u{2014} {} ", w.key.name);
     let own: Vec<&str> = answer
@@ -260,9 +260,21 @@ fn own_cosignature(
     let (found, bad) = read_cosignatures(policy, body, &own);
     match found.into_iter().find(|c| c.index == index) {
         Some(c) => Ok(c),
-        None if !bad.is_empty() => Err("answered with a cosignature that does not verify".into()),
-        None => Err("answered without its own cosignature".into()),
+        None if !bad.is_empty() => Err(OwnCosignatureError::DoesNotVerify),
+        None => Err(OwnCosignatureError::Missing),
     }
+}
+
+/// Why a witness's answer to `add-checkpoint` carries no cosignature of
+/// its own that counts (the witness's [`Outcome::Failed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+enum OwnCosignatureError {
+    /// A line under its name that does not verify.
+    #[error("answered with a cosignature that does not verify")]
+    DoesNotVerify,
+    /// No line under its name.
+    #[error("answered without its own cosignature")]
+    Missing,
 }
 
 /// The consistency proof from `old` to `size` over `leaves` (empty from 0
@@ -281,9 +293,17 @@ fn proof_from(old: u64, leaves: &[Hash], size: u64) -> Vec<Hash> {
 /// Opens a cosigned checkpoint note: its log signature with `key`, and
 /// every cosignature line kept as given (they are checked against a policy
 /// later).
-fn open_cosigned(note: &str, key: &VerifyingKey) -> Result<(Checkpoint, Vec<Cosigned>), String> {
-    let cp = modelseal_evidence::open_log_checkpoint(note, key).map_err(|e| e.to_string())?;
-    let (_, lines) = split_note(note).map_err(|e| e.to_string())?;
+fn open_cosigned(
+    note: &str,
+    key: &VerifyingKey,
+) -> Result<(Checkpoint, Vec<Cosigned>), CosignedError> {
+    let cp = modelseal_evidence::open_log_checkpoint(note, key).map_err(|source| {
+        CosignedError::Checkpoint {
+            held: Held::Cosigned,
+            source,
+        }
+    })?;
+    let (_, lines) = split_note(note)?;
     let kept = lines
         .iter()
         .map(|l| Cosigned {
@@ -355,10 +375,10 @@ pub fn check(
     }
     let mut best: Option<(Checkpoint, Vec<Cosigned>)> = None;
     if let Some(note) = stored {
-        match stored_cosignatures(policy, log, note) {
+        match stored_cosignatures(policy, log, note, Held::Cosigned) {
             Ok(Some(found)) => best = Some(found),
             Ok(None) => {}
-            Err(e) => out.problems.push(e),
+            Err(e) => out.problems.push(e.to_string()),
         }
     }
     let mut live: Vec<Cosigned> = Vec::new();
@@ -446,7 +466,7 @@ pub fn check(
         out.witnessed = Some(cp.clone());
         return out;
     }
-    out.missing = Some(missing(policy, &live_indices, cp));
+    out.missing = Some(missing(policy, &live_indices, cp).to_string());
     // An older checkpoint that reached the quorum still says how far the
     // log was witnessed.
     if let Some((stored_cp, kept)) = best {
@@ -479,7 +499,7 @@ fn probe_one(
     match add_checkpoint(url, cp.size, &[], log.note, timeout) {
         Ok(Answer::Cosigned(answer)) => match own_cosignature(policy, index, body, &answer) {
             Ok(c) => (Outcome::Cosigned(c.time), Some(c)),
-            Err(why) => (Outcome::Failed(why), None),
+            Err(why) => (Outcome::Failed(why.to_string()), None),
         },
         Ok(Answer::Conflict(size)) if size > cp.size => (Outcome::Ahead(size), None),
         Ok(Answer::Conflict(size)) => (Outcome::Behind(size), None),
@@ -487,46 +507,140 @@ fn probe_one(
         Ok(Answer::Refused(status, text)) => {
             (Outcome::Failed(format!("HTTP {status}: {text}")), None)
         }
-        Err(e) => (Outcome::Failed(e), None),
+        Err(e) => (Outcome::Failed(e.to_string()), None),
     }
 }
 
-/// The stored cosigned checkpoint, checked against the log: signed by the
-/// log's key, of the same log, a prefix of it; with the cosignatures of
-/// the policy's witnesses that verify.
+/// The stored cosigned checkpoint (`held`: which one, for messages),
+/// checked against the log: signed by the log's key, of the same log, a
+/// prefix of it; with the cosignatures of the policy's witnesses that
+/// verify.
 fn stored_cosignatures(
     policy: &Policy,
     log: &LogState<'_>,
     note: &str,
-) -> Result<Option<(Checkpoint, Vec<Cosigned>)>, String> {
+    held: Held,
+) -> Result<Option<(Checkpoint, Vec<Cosigned>)>, CosignedError> {
     let cp = log.checkpoint;
     let stored = modelseal_evidence::open_log_checkpoint(note, log.key)
-        .map_err(|e| format!("the cosigned checkpoint: {e}"))?;
+        .map_err(|source| CosignedError::Checkpoint { held, source })?;
     if stored.origin != cp.origin {
-        return Err(format!(
-            "the cosigned checkpoint is of another log ({})",
-            stored.origin
-        ));
+        return Err(CosignedError::OtherLog {
+            held,
+            origin: stored.origin,
+        });
     }
     if stored.size > cp.size {
-        return Err(format!(
-            "the cosigned checkpoint covers {} records, the log {}: the log was rolled back",
-            stored.size, cp.size
-        ));
+        return Err(CosignedError::RolledBack {
+            held,
+            size: stored.size,
+            log_size: cp.size,
+        });
     }
-    let n = usize::try_from(stored.size).map_err(|_| "a size too large".to_string())?;
+    let n =
+        usize::try_from(stored.size).map_err(|_| CosignedError::TooLarge { size: stored.size })?;
     if n > log.leaves.len() || merkle::root(&log.leaves[..n]) != stored.root {
-        return Err(format!(
-            "the cosigned checkpoint of {} records is not a prefix of this log: it was forked",
-            stored.size
-        ));
+        return Err(CosignedError::Forked {
+            held,
+            size: stored.size,
+        });
     }
-    let (body, lines) = split_note(note).map_err(|e| e.to_string())?;
+    let (body, lines) = split_note(note)?;
     let (found, bad) = read_cosignatures(policy, body, &lines);
-    if let Some(first) = bad.first() {
-        return Err(format!("the cosigned checkpoint: {first}"));
+    if let Some(first) = bad.into_iter().next() {
+        return Err(CosignedError::Cosignature {
+            held,
+            problem: first,
+        });
     }
     Ok(Some((stored, found)))
+}
+
+/// Which cosigned checkpoint a [`CosignedError`] is about, as its
+/// message names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Held {
+    /// The one kept beside the log ("the cosigned checkpoint").
+    Cosigned,
+    /// One an auditor kept ("the kept checkpoint", [`check_kept`]).
+    Kept,
+    /// One of those the store kept ("a kept cosigned checkpoint",
+    /// [`witnessed_by`]).
+    InStore,
+}
+
+impl std::fmt::Display for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Held::Cosigned => "the cosigned checkpoint",
+            Held::Kept => "the kept checkpoint",
+            Held::InStore => "a kept cosigned checkpoint",
+        })
+    }
+}
+
+/// Why a cosigned checkpoint does not stand against the log: it does not
+/// open with the log's key, is of another log, larger than the log or not
+/// a prefix of it (a rollback or a fork), or carries a cosignature of a
+/// policy witness that does not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CosignedError {
+    /// It does not open with the log's key.
+    #[error("{held}: {source}")]
+    Checkpoint {
+        /// Which checkpoint.
+        held: Held,
+        /// Why it does not open.
+        #[source]
+        source: modelseal_evidence::CheckpointError,
+    },
+    /// It is of another log.
+    #[error("{held} is of another log ({origin})")]
+    OtherLog {
+        /// Which checkpoint.
+        held: Held,
+        /// Its origin.
+        origin: String,
+    },
+    /// It covers more records than the log has: the log was rolled back.
+    #[error("{held} covers {size} records, the log {log_size}: the log was rolled back")]
+    RolledBack {
+        /// Which checkpoint.
+        held: Held,
+        /// The records it covers.
+        size: u64,
+        /// The records the log has.
+        log_size: u64,
+    },
+    /// Its size does not fit in a `usize` on this machine.
+    #[error("a size too large")]
+    TooLarge {
+        /// The size.
+        size: u64,
+    },
+    /// Its root is not the root of the log's first records: a fork.
+    #[error("{held} of {size} records is not a prefix of this log: it was forked")]
+    Forked {
+        /// Which checkpoint.
+        held: Held,
+        /// The records it covers.
+        size: u64,
+    },
+    /// It is not a signed note.
+    #[error(transparent)]
+    Note(#[from] NoteError),
+    /// A cosignature of a policy witness on it is malformed or does not
+    /// verify.
+    #[error("{held}: {problem}")]
+    Cosignature {
+        /// Which checkpoint.
+        held: Held,
+        /// What is wrong with the cosignature (as [`read_cosignatures`]
+        /// says).
+        problem: String,
+    },
 }
 
 /// Checks a checkpoint kept by an auditor (`--checkpoint KEPT`) under the
@@ -538,19 +652,16 @@ pub fn check_kept(
     policy: &Policy,
     log: &LogState<'_>,
     kept: &str,
-) -> Result<(u64, Vec<(String, u64)>), String> {
-    let found = stored_cosignatures(policy, log, kept)
-        .map_err(|e| e.replacen("the cosigned checkpoint", "the kept checkpoint", 1))?;
+) -> Result<(u64, Vec<(String, u64)>), KeptError> {
+    let found = stored_cosignatures(policy, log, kept, Held::Kept)?;
     let Some((cp, cosigned)) = found else {
-        return Err("the kept checkpoint carries no cosignatures".into());
+        return Err(KeptError::NoCosignatures);
     };
     let indices: Vec<usize> = cosigned.iter().map(|c| c.index).collect();
     if !policy.quorum_met(&indices) {
-        return Err(format!(
-            "the kept checkpoint of {} records lacks the witness policy's quorum ({}); keep the cosigned checkpoint (LOG.witnessed, or an export's), not LOG.checkpoint",
-            cp.size,
-            missing(policy, &indices, &cp)
-        ));
+        return Err(KeptError::NoQuorum {
+            shortfall: missing(policy, &indices, &cp),
+        });
     }
     Ok((
         cp.size,
@@ -558,22 +669,61 @@ pub fn check_kept(
     ))
 }
 
-/// One line naming what the quorum lacks on `cp`.
-fn missing(policy: &Policy, cosigned: &[usize], cp: &Checkpoint) -> String {
-    let lacking: Vec<&str> = policy
-        .witnesses
-        .iter()
-        .enumerate()
-        .filter(|(i, _)| !cosigned.contains(i))
-        .map(|(_, w)| w.name.as_str())
-        .collect();
-    format!(
-        "the checkpoint of {} records lacks the witness quorum ({} of {} witnesses cosigned; not: {})",
-        cp.size,
-        cosigned.len(),
-        policy.witnesses.len(),
-        lacking.join(", ")
-    )
+/// Why a checkpoint an auditor kept cannot be relied on ([`check_kept`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeptError {
+    /// It does not stand against the log (its [`Held`] is
+    /// [`Held::Kept`]).
+    #[error(transparent)]
+    Cosigned(#[from] CosignedError),
+    /// It carries no cosignatures.
+    #[error("the kept checkpoint carries no cosignatures")]
+    NoCosignatures,
+    /// Its cosignatures do not reach the policy's quorum on their own.
+    #[error(
+        "the kept checkpoint of {} records lacks the witness policy's quorum ({shortfall}); keep the cosigned checkpoint (LOG.witnessed, or an export's), not LOG.checkpoint",
+        .shortfall.size
+    )]
+    NoQuorum {
+        /// What its cosignatures lack.
+        #[source]
+        shortfall: QuorumShortfall,
+    },
+}
+
+/// What the cosignatures of a checkpoint lack of the policy's quorum.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the checkpoint of {size} records lacks the witness quorum ({cosigned} of {witnesses} witnesses cosigned; not: {})",
+    .lacking.join(", ")
+)]
+#[non_exhaustive]
+pub struct QuorumShortfall {
+    /// The records the checkpoint covers.
+    pub size: u64,
+    /// How many of the policy's witnesses cosigned it.
+    pub cosigned: usize,
+    /// How many witnesses the policy has.
+    pub witnesses: usize,
+    /// The names of those that did not cosign it, in the policy's order.
+    pub lacking: Vec<String>,
+}
+
+/// What the quorum lacks on `cp`, cosigned by the witnesses `cosigned`.
+fn missing(policy: &Policy, cosigned: &[usize], cp: &Checkpoint) -> QuorumShortfall {
+    QuorumShortfall {
+        size: cp.size,
+        cosigned: cosigned.len(),
+        witnesses: policy.witnesses.len(),
+        lacking: policy
+            .witnesses
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !cosigned.contains(i))
+            .map(|(_, w)| w.name.clone())
+            .collect(),
+    }
 }
 
 /// When the cosignatures among `found` first reach the policy's quorum:
@@ -638,7 +788,7 @@ pub fn witnessed_by(
         if claimed > log.checkpoint.size || best.as_ref().is_some_and(|b| claimed <= b.size) {
             return Ok(());
         }
-        match stored_cosignatures(policy, log, &kept.note) {
+        match stored_cosignatures(policy, log, &kept.note, Held::InStore) {
             Ok(Some((cp, found))) => {
                 if let Some(at) = quorum_time(policy, &found).filter(|at| *at <= time) {
                     best = Some(WitnessedBy {
@@ -653,11 +803,7 @@ pub fn witnessed_by(
             Ok(None) => {}
             Err(e) => {
                 if problems.len() < 16 {
-                    problems.push(e.replacen(
-                        "the cosigned checkpoint",
-                        "a kept cosigned checkpoint",
-                        1,
-                    ));
+                    problems.push(e.to_string());
                 }
             }
         }
@@ -1038,6 +1184,53 @@ mod tests {
         let (by, problems) = at(1700);
         assert_eq!(by.unwrap().size, 3);
         assert_eq!(problems.len(), 1, "{problems:?}");
+        let other_origin = open_cosigned(&other_note, &vk).unwrap().0.origin;
+        assert_eq!(
+            problems[0],
+            format!("a kept cosigned checkpoint is of another log ({other_origin})")
+        );
+        // An auditor's kept checkpoint: of another log, or short of the
+        // quorum, it is refused with what is wrong, typed.
+        let err = check_kept(&policy, &state, &other_note).unwrap_err();
+        assert_eq!(
+            err,
+            KeptError::Cosigned(CosignedError::OtherLog {
+                held: Held::Kept,
+                origin: other_origin.clone()
+            })
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("the kept checkpoint is of another log ({other_origin})")
+        );
+        let err = check_kept(&policy, &state, &small_note).unwrap_err();
+        assert_eq!(
+            err,
+            KeptError::NoQuorum {
+                shortfall: QuorumShortfall {
+                    size: 3,
+                    cosigned: 0,
+                    witnesses: 2,
+                    lacking: vec!["a".into(), "b".into()]
+                }
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "the kept checkpoint of 3 records lacks the witness policy's quorum (the checkpoint of 3 records lacks the witness quorum (0 of 2 witnesses cosigned; not: a, b)); keep the cosigned checkpoint (LOG.witnessed, or an export's), not LOG.checkpoint"
+        );
+        let forked = cosigned(
+            &other_note,
+            &[("a.example", &k1, 1600), ("b.example", &k2, 1600)],
+        )
+        .replace(&other_origin, &cp.origin);
+        assert!(matches!(
+            check_kept(&policy, &state, &forked),
+            Err(KeptError::Cosigned(CosignedError::Checkpoint {
+                held: Held::Kept,
+                ..
+            }))
+        ));
         // The quorum time is the earliest instant the quorum held.
         let note = cosigned(&small_note, &[("a.example", &k1, 7), ("b.example", &k2, 3)]);
         let (body, l) = split_note(&note).unwrap();
@@ -1067,7 +1260,10 @@ mod tests {
         ];
         let own = own_cosignature(&policy, 1, body, &from_b).unwrap();
         assert_eq!((own.index, own.time), (1, 6));
-        assert!(own_cosignature(&policy, 0, body, &[from_b[1].clone()]).is_err());
+        assert_eq!(
+            own_cosignature(&policy, 0, body, &[from_b[1].clone()]).unwrap_err(),
+            OwnCosignatureError::Missing
+        );
         let forged = vec![cosign(body, "b.example", &k1, 7)];
         assert!(own_cosignature(&policy, 1, body, &forged).is_err());
     }

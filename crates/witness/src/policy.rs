@@ -55,42 +55,116 @@ pub fn key_id(name: &str, kind: u8, key: &VerifyingKey) -> [u8; 4] {
     [d[0], d[1], d[2], d[3]]
 }
 
+/// Why text is not a verifier key of the type wanted ([`parse_vkey`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VkeyError {
+    /// Not three `+`-separated parts.
+    #[error("{text:?} is not a verifier key (name+id+key)")]
+    NotVkey {
+        /// The text given.
+        text: String,
+    },
+    /// The key name is empty or holds white space.
+    #[error("{text:?}: a key name without spaces is needed")]
+    Name {
+        /// The text given.
+        text: String,
+    },
+    /// The key part is not base64.
+    #[error("{text:?}: the key is not base64")]
+    Base64 {
+        /// The text given.
+        text: String,
+        /// Why it does not decode.
+        #[source]
+        source: base64::DecodeError,
+    },
+    /// The key part decodes to nothing.
+    #[error("{text:?}: an empty key")]
+    Empty {
+        /// The text given.
+        text: String,
+    },
+    /// The key's type byte is not the one wanted.
+    #[error(
+        "{text:?}: key type 0x{found:02x}, where 0x{wanted:02x} (Ed25519{}) is needed",
+        key_kind(*.wanted)
+    )]
+    KeyType {
+        /// The text given.
+        text: String,
+        /// The type byte found.
+        found: u8,
+        /// The type byte wanted ([`LOG_KEY_TYPE`] or
+        /// [`COSIGNATURE_KEY_TYPE`]).
+        wanted: u8,
+    },
+    /// The key is not 32 bytes long.
+    #[error("{text:?}: not a 32-byte Ed25519 key")]
+    Length {
+        /// The text given.
+        text: String,
+        /// The key's length in bytes.
+        length: usize,
+    },
+    /// The 32 bytes are not an Ed25519 public key.
+    #[error("{text:?}: not a valid Ed25519 key")]
+    InvalidKey {
+        /// The text given.
+        text: String,
+    },
+    /// The key ID is not the one of the name and key.
+    #[error("{text:?}: the key ID does not match the name and key")]
+    KeyId {
+        /// The text given.
+        text: String,
+    },
+}
+
+/// What a key type byte names, for messages.
+fn key_kind(kind: u8) -> &'static str {
+    if kind == COSIGNATURE_KEY_TYPE {
+        " cosignature/v1"
+    } else {
+        " checkpoint"
+    }
+}
+
 /// Parses a vkey (`name+hex key ID+base64(type || key)`) of type `kind`.
-pub fn parse_vkey(text: &str, kind: u8) -> Result<NoteKey, String> {
+pub fn parse_vkey(text: &str, kind: u8) -> Result<NoteKey, VkeyError> {
+    let given = || text.to_string();
     // The name holds no '+'; the base64 key may.
     let mut parts = text.splitn(3, '+');
     let (Some(name), Some(id), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(format!("{text:?} is not a verifier key (name+id+key)"));
+        return Err(VkeyError::NotVkey { text: given() });
     };
     if name.is_empty() || name.contains(char::is_whitespace) {
-        return Err(format!("{text:?}: a key name without spaces is needed"));
+        return Err(VkeyError::Name { text: given() });
     }
-    let raw = STANDARD
-        .decode(key)
-        .map_err(|_| format!("{text:?}: the key is not base64"))?;
+    let raw = STANDARD.decode(key).map_err(|source| VkeyError::Base64 {
+        text: given(),
+        source,
+    })?;
     let (&ty, bytes) = raw
         .split_first()
-        .ok_or_else(|| format!("{text:?}: an empty key"))?;
+        .ok_or_else(|| VkeyError::Empty { text: given() })?;
     if ty != kind {
-        return Err(format!(
-            "{text:?}: key type 0x{ty:02x}, where 0x{kind:02x} (Ed25519{}) is needed",
-            if kind == COSIGNATURE_KEY_TYPE {
-                " cosignature/v1"
-            } else {
-                " checkpoint"
-            }
-        ));
+        return Err(VkeyError::KeyType {
+            text: given(),
+            found: ty,
+            wanted: kind,
+        });
     }
-    let bytes: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| format!("{text:?}: not a 32-byte Ed25519 key"))?;
-    let key = VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| format!("{text:?}: not a valid Ed25519 key"))?;
+    let bytes: [u8; 32] = bytes.try_into().map_err(|_| VkeyError::Length {
+        text: given(),
+        length: bytes.len(),
+    })?;
+    let key =
+        VerifyingKey::from_bytes(&bytes).map_err(|_| VkeyError::InvalidKey { text: given() })?;
     let want = key_id(name, kind, &key);
     if id.len() != 8 || hex::decode(id).ok().as_deref() != Some(&want[..]) {
-        return Err(format!(
-            "{text:?}: the key ID does not match the name and key"
-        ));
+        return Err(VkeyError::KeyId { text: given() });
     }
     Ok(NoteKey {
         name: name.to_string(),
@@ -166,7 +240,7 @@ impl Policy {
             };
             match (first, &words[1..]) {
                 ("log", [vkey]) | ("log", [vkey, _]) => {
-                    let key = parse_vkey(vkey, LOG_KEY_TYPE).map_err(bad)?;
+                    let key = parse_vkey(vkey, LOG_KEY_TYPE).map_err(|e| bad(e.to_string()))?;
                     if logs.iter().any(|l| l.key == key.key) {
                         return Err(bad("a log listed twice".into()));
                     }
@@ -176,7 +250,8 @@ impl Policy {
                     if defined(name) {
                         return Err(bad(format!("the name {name:?} is already defined")));
                     }
-                    let key = parse_vkey(vkey, COSIGNATURE_KEY_TYPE).map_err(bad)?;
+                    let key =
+                        parse_vkey(vkey, COSIGNATURE_KEY_TYPE).map_err(|e| bad(e.to_string()))?;
                     if witnesses.iter().any(|w| w.key.key == key.key) {
                         return Err(bad("a witness key listed twice".into()));
                     }
@@ -373,5 +448,65 @@ mod tests {
             let err = Policy::parse(&text).unwrap_err().to_string();
             assert!(err.contains(want), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn verifier_keys_are_refused_with_what_is_wrong() {
+        let w = vkey("a.example", 1);
+        let (name_id, key) = w.rsplit_once('+').unwrap();
+        let log_key = modelseal_evidence::verifier_key(
+            "a.example",
+            &SigningKey::from_bytes(&[1; 32]).verifying_key(),
+        );
+        let short = format!(
+            "{name_id}+{}",
+            STANDARD.encode([COSIGNATURE_KEY_TYPE, 1, 2])
+        );
+        let other_id = format!("a.example+00000000+{key}");
+        for (text, message) in [
+            (
+                "abc".to_string(),
+                r#""abc" is not a verifier key (name+id+key)"#.to_string(),
+            ),
+            (
+                "+00000000+BA==".into(),
+                r#""+00000000+BA==": a key name without spaces is needed"#.into(),
+            ),
+            ("a+00+!".into(), r#""a+00+!": the key is not base64"#.into()),
+            ("a+00+".into(), r#""a+00+": an empty key"#.into()),
+            (
+                log_key.clone(),
+                format!(
+                    "{log_key:?}: key type 0x01, where 0x04 (Ed25519 cosignature/v1) is needed"
+                ),
+            ),
+            (
+                short.clone(),
+                format!("{short:?}: not a 32-byte Ed25519 key"),
+            ),
+            (
+                other_id.clone(),
+                format!("{other_id:?}: the key ID does not match the name and key"),
+            ),
+        ] {
+            let err = parse_vkey(&text, COSIGNATURE_KEY_TYPE).unwrap_err();
+            assert_eq!(err.to_string(), message);
+        }
+        assert!(matches!(
+            parse_vkey(&log_key, COSIGNATURE_KEY_TYPE),
+            Err(VkeyError::KeyType {
+                found: LOG_KEY_TYPE,
+                wanted: COSIGNATURE_KEY_TYPE,
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse_vkey(&short, COSIGNATURE_KEY_TYPE),
+            Err(VkeyError::Length { length: 2, .. })
+        ));
+        assert_eq!(
+            parse_vkey(&w, LOG_KEY_TYPE).unwrap_err().to_string(),
+            format!("{w:?}: key type 0x04, where 0x01 (Ed25519 checkpoint) is needed")
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Control 7, judged per deployment.
 
 use super::*;
-use report::{DeploymentOutcome, Reliance};
+use report::{DeploymentOutcome, NamedVerificationError, Reliance};
 
 #[test]
 fn a_deployment_after_a_failed_verification_fails_control_7() {
@@ -94,9 +94,10 @@ fn a_deployment_naming_a_pass_that_a_later_failure_superseded_fails_control_7() 
     let c7 = control(&report, 7);
     assert_eq!(c7.status, Status::Fail, "{report:#?}");
     match &c7.deployments[0].outcome {
-        DeploymentOutcome::NamedVerificationInvalid { why } => {
-            assert!(why.contains("superseded"), "{why}");
-            assert!(why.contains(&failed), "{why}");
+        DeploymentOutcome::NamedVerificationInvalid {
+            why: NamedVerificationError::Superseded { record, failed: f },
+        } => {
+            assert_eq!((record, f), (&format!("sha256:{march}"), &failed));
         }
         other => panic!("{other:?}"),
     }
@@ -160,7 +161,7 @@ fn a_deployment_naming_an_unusable_verification_fails() {
         .deployments
         .iter()
         .map(|d| match &d.outcome {
-            DeploymentOutcome::NamedVerificationInvalid { why } => why.clone(),
+            DeploymentOutcome::NamedVerificationInvalid { why } => why.to_string(),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -168,6 +169,37 @@ fn a_deployment_naming_an_unusable_verification_fails() {
     assert!(whys[1].contains("not a verification"), "{}", whys[1]);
     assert!(whys[2].contains("not in the log"), "{}", whys[2]);
     assert!(whys[3].contains("after the deployment"), "{}", whys[3]);
+    assert_eq!(
+        whys[2],
+        format!(
+            "it names the verification record sha256:{}, which is not in the log (as of the audit date)",
+            "ee".repeat(32)
+        )
+    );
+    let typed: Vec<&NamedVerificationError> = c7
+        .deployments
+        .iter()
+        .filter_map(|d| match &d.outcome {
+            DeploymentOutcome::NamedVerificationInvalid { why } => Some(why),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(typed[0], NamedVerificationError::OtherModel { record, .. } if *record == format!("sha256:{other}"))
+    );
+    assert!(matches!(
+        typed[1],
+        NamedVerificationError::NotVerification { record, .. } if *record == format!("sha256:{sign}")
+    ));
+    assert!(matches!(typed[2], NamedVerificationError::NotInLog { .. }));
+    assert!(matches!(
+        typed[3],
+        NamedVerificationError::AfterDeployment { record } if *record == format!("sha256:{later}")
+    ));
+    // In JSON, the reason is its message.
+    let json = serde_json::to_value(&c7.deployments[2].outcome).unwrap();
+    assert_eq!(json["outcome"], "named-verification-invalid");
+    assert_eq!(json["why"], whys[2].as_str());
 }
 
 #[test]

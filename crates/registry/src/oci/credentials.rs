@@ -55,7 +55,10 @@ impl Credentials {
     }
 
     /// As [`Credentials::from_docker_config`], from the config's bytes.
-    pub fn from_docker_config_bytes(bytes: &[u8], registry: &str) -> Result<Self, String> {
+    pub fn from_docker_config_bytes(
+        bytes: &[u8],
+        registry: &str,
+    ) -> Result<Self, CredentialsError> {
         use docker_credential::{CredentialRetrievalError as E, DockerCredential};
         match docker_credential::get_credential_from_reader(bytes, registry) {
             Ok(DockerCredential::UsernamePassword(username, password)) => {
@@ -67,9 +70,21 @@ impl Credentials {
             Err(E::HelperFailure { stdout, .. }) if stdout.contains("credentials not found") => {
                 Ok(Credentials::Anonymous)
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(CredentialsError::DockerConfig(e)),
         }
     }
+}
+
+/// Why a Docker config gives no credentials for a registry (see
+/// [`Credentials::from_docker_config_bytes`]).
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CredentialsError {
+    /// The config, or the credential helper it names, failed: JSON that
+    /// does not parse, an `auth` that does not decode, a helper that
+    /// fails or answers what cannot be read.
+    #[error(transparent)]
+    DockerConfig(docker_credential::CredentialRetrievalError),
 }
 
 #[cfg(test)]
@@ -96,7 +111,10 @@ mod tests {
             Credentials::from_docker_config_bytes(config, "third.example").unwrap(),
             Credentials::Anonymous
         );
-        assert!(Credentials::from_docker_config_bytes(b"{not json", "x").is_err());
+        assert!(matches!(
+            Credentials::from_docker_config_bytes(b"{not json", "x"),
+            Err(CredentialsError::DockerConfig(_))
+        ));
         let shown = format!(
             "{:?}",
             Credentials::Basic {

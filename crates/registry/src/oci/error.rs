@@ -10,7 +10,8 @@ pub enum OciError {
         /// The reference as given.
         reference: String,
         /// What is wrong with it.
-        reason: String,
+        #[source]
+        reason: super::ReferenceError,
     },
     /// The registry answered with an error (other than "try later").
     #[error("{0}")]

@@ -164,23 +164,27 @@ fn go_fold(name: &str) -> String {
 /// field), or a member that Go reads as an OCI field it does not spell
 /// exactly (Go matches names case-insensitively; this reader does not).
 /// Annotation maps are maps in Go too (exact keys) and are not folded.
-fn check_go_fields(value: &serde_json::Value, path: &str) -> Result<(), String> {
+fn check_go_fields(value: &serde_json::Value, path: &str) -> Result<(), OciJsonError> {
     match value {
         serde_json::Value::Object(map) => {
             let mut seen: BTreeMap<String, &str> = BTreeMap::new();
             for (key, member) in map {
                 let folded = go_fold(key);
                 if let Some(earlier) = seen.insert(folded.clone(), key) {
-                    return Err(format!(
-                        "{path}: members {earlier:?} and {key:?} are one field to Go's encoding/json (it matches names case-insensitively and takes the last)"
-                    ));
+                    return Err(OciJsonError::OneFieldToGo {
+                        path: path.to_string(),
+                        earlier: earlier.to_string(),
+                        key: key.clone(),
+                    });
                 }
                 if !OCI_FIELDS.contains(&key.as_str())
                     && let Some(field) = OCI_FIELDS.iter().find(|f| go_fold(f) == folded)
                 {
-                    return Err(format!(
-                        "{path}: member {key:?} is read as {field:?} by Go's encoding/json, but not here"
-                    ));
+                    return Err(OciJsonError::OtherFieldToGo {
+                        path: path.to_string(),
+                        key: key.clone(),
+                        field,
+                    });
                 }
                 if key != "annotations" {
                     check_go_fields(member, &format!("{path}.{key}"))?;
@@ -200,10 +204,48 @@ fn check_go_fields(value: &serde_json::Value, path: &str) -> Result<(), String> 
 /// pull images (containerd, CRI-O, podman, skopeo, oras) would both read
 /// it: strict JSON (no repeated member) and nothing Go would read as a
 /// different field ([`check_go_fields`]).
-pub(crate) fn from_oci_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let value: serde_json::Value = crate::json::from_slice(bytes).map_err(|e| e.to_string())?;
+pub(crate) fn from_oci_json<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<T, OciJsonError> {
+    let value: serde_json::Value = crate::json::from_slice(bytes)?;
     check_go_fields(&value, "$")?;
-    serde_json::from_value(value).map_err(|e| e.to_string())
+    Ok(serde_json::from_value(value)?)
+}
+
+/// Why bytes are not an OCI manifest or index read alike here and by Go
+/// ([`from_oci_json`]). Callers put it in their own [`OciError`] with
+/// what they were reading.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum OciJsonError {
+    /// Not strict JSON (a repeated member, nested too deep, a syntax
+    /// error).
+    #[error(transparent)]
+    Strict(#[from] crate::json::StrictJsonError),
+    /// Two members of an object whose names differ only in case.
+    #[error(
+        "{path}: members {earlier:?} and {key:?} are one field to Go's encoding/json (it matches names case-insensitively and takes the last)"
+    )]
+    OneFieldToGo {
+        /// The object's JSON path.
+        path: String,
+        /// The member met first.
+        earlier: String,
+        /// The member met second.
+        key: String,
+    },
+    /// A member that Go reads as an OCI field spelt otherwise.
+    #[error("{path}: member {key:?} is read as {field:?} by Go's encoding/json, but not here")]
+    OtherFieldToGo {
+        /// The object's JSON path.
+        path: String,
+        /// The member as written.
+        key: String,
+        /// The OCI field Go reads it as.
+        field: &'static str,
+    },
+    /// Strict JSON that is not of the expected shape (serde's reason).
+    #[error(transparent)]
+    Shape(#[from] serde_json::Error),
 }
 
 /// Reads the manifest `bytes` (of `digest`) as a model.
@@ -256,7 +298,7 @@ pub fn parse_model_manifest(
     }
     let mut layers = Vec::with_capacity(manifest.layers.len());
     for d in manifest.layers {
-        super::reference::check_digest(&d.digest).map_err(bad)?;
+        super::reference::check_digest(&d.digest).map_err(|e| bad(e.to_string()))?;
         // oras extracts a layer so annotated as a directory, where this
         // verifier signs one file.
         if d.annotations.contains_key(UNPACK_ANNOTATION) {
@@ -396,7 +438,7 @@ fn classify(d: &Descriptor) -> Result<LayerKind, OciError> {
     let name = safe_name(name).map_err(|reason| OciError::UnsafeName {
         layer: d.digest.clone(),
         name: name.clone(),
-        reason,
+        reason: reason.to_string(),
     })?;
     // oras and other clients write a raw layer to the file its title names:
     // with a filepath too, the title must be a safe name for the same file
@@ -425,30 +467,54 @@ fn classify(d: &Descriptor) -> Result<LayerKind, OciError> {
 /// A file name that is safe to sign and to write under a directory:
 /// relative, no `..`, no empty or `.` components (a leading `./` is
 /// dropped), UTF-8, no NUL, no control characters.
-pub fn safe_name(name: &str) -> Result<String, String> {
+pub fn safe_name(name: &str) -> Result<String, NameError> {
     if name.is_empty() {
-        return Err("empty".into());
+        return Err(NameError::Empty);
     }
     if name.starts_with('/') {
-        return Err("absolute path".into());
+        return Err(NameError::Absolute);
     }
     if name.chars().any(|c| c.is_control()) {
-        return Err("control character in the name".into());
+        return Err(NameError::ControlCharacter);
     }
     let trimmed = name.strip_prefix("./").unwrap_or(name);
     let trimmed = trimmed.strip_suffix('/').unwrap_or(trimmed);
     let mut parts = Vec::new();
     for part in trimmed.split('/') {
         match part {
-            ".." => return Err("`..` leaves the model root".into()),
-            "" | "." => return Err("empty or `.` path component".into()),
+            ".." => return Err(NameError::ParentDir),
+            "" | "." => return Err(NameError::EmptyComponent),
             p => parts.push(p),
         }
     }
     if parts.is_empty() {
-        return Err("names the root".into());
+        return Err(NameError::Root);
     }
     Ok(parts.join("/"))
+}
+
+/// Why [`safe_name`] refuses a file name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is empty.
+    #[error("empty")]
+    Empty,
+    /// It starts with `/`.
+    #[error("absolute path")]
+    Absolute,
+    /// It holds a control character (NUL, newline, ...).
+    #[error("control character in the name")]
+    ControlCharacter,
+    /// A `..` component would leave the model root.
+    #[error("`..` leaves the model root")]
+    ParentDir,
+    /// An empty (`a//b`) or `.` component past a leading `./`.
+    #[error("empty or `.` path component")]
+    EmptyComponent,
+    /// It names the model root itself.
+    #[error("names the root")]
+    Root,
 }
 
 #[cfg(test)]
@@ -603,5 +669,71 @@ mod tests {
         let dup_keys = br#"{"schemaVersion":2,"schemaVersion":2,"config":{},"layers":[]}"#;
         assert!(parse_model_manifest(dup_keys, None, D).is_err());
         assert_eq!(safe_name("./a/b/").unwrap(), "a/b");
+    }
+
+    #[test]
+    fn names_and_go_fields_are_refused_in_the_words_they_always_were() {
+        for (name, error, message) in [
+            ("", NameError::Empty, "empty"),
+            ("/etc/passwd", NameError::Absolute, "absolute path"),
+            (
+                "a\nb",
+                NameError::ControlCharacter,
+                "control character in the name",
+            ),
+            (
+                "a/../../x",
+                NameError::ParentDir,
+                "`..` leaves the model root",
+            ),
+            (
+                "a//b",
+                NameError::EmptyComponent,
+                "empty or `.` path component",
+            ),
+            (
+                "./",
+                NameError::EmptyComponent,
+                "empty or `.` path component",
+            ),
+        ] {
+            assert_eq!(safe_name(name), Err(error), "{name:?}");
+            assert_eq!(error.to_string(), message);
+        }
+        assert_eq!(NameError::Root.to_string(), "names the root");
+        let twice = br#"{"layers":[{"x":{"foo":1,"FOO":2}}]}"#;
+        let err = from_oci_json::<serde_json::Value>(twice).unwrap_err();
+        assert!(
+            matches!(&err, OciJsonError::OneFieldToGo { path, earlier, key }
+                if path == "$.layers[0].x" && earlier == "FOO" && key == "foo"),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"$.layers[0].x: members "FOO" and "foo" are one field to Go's encoding/json (it matches names case-insensitively and takes the last)"#
+        );
+        let other = br#"{"Layers":[]}"#;
+        let err = from_oci_json::<serde_json::Value>(other).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                OciJsonError::OtherFieldToGo {
+                    field: "layers",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"$: member "Layers" is read as "layers" by Go's encoding/json, but not here"#
+        );
+        let repeated = br#"{"a":1,"a":2}"#;
+        assert!(matches!(
+            from_oci_json::<serde_json::Value>(repeated),
+            Err(OciJsonError::Strict(_))
+        ));
+        let shape = from_oci_json::<ImageManifest>(b"{}").unwrap_err();
+        assert!(matches!(shape, OciJsonError::Shape(_)), "{shape:?}");
     }
 }

@@ -24,12 +24,12 @@ mod stream;
 mod tar;
 
 pub use client::{BlobLimits, MAX_MANIFEST, RegistryOptions};
-pub use credentials::Credentials;
+pub use credentials::{Credentials, CredentialsError};
 pub use error::OciError;
 pub use layer_cache::LayerCache;
 pub use manifest::{Descriptor, LayerKind, ModelLayout};
 pub use pull::Pulled;
-pub use reference::{Reference, SCHEME, is_oci_reference};
+pub use reference::{DigestError, Reference, ReferenceError, SCHEME, is_oci_reference};
 pub use referrers::{Artifact, Attached, BOM_ARTIFACT_TYPE, BUNDLE_ARTIFACT_TYPE, Blob, Via};
 
 use crate::digest::{HashAlgorithm, Method, ProgressFn, Resource};

@@ -25,33 +25,31 @@ pub struct Reference {
 impl Reference {
     /// Parses `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:HEX`.
     pub fn parse(text: &str) -> Result<Self, OciError> {
-        let bad = |reason: &str| OciError::Reference {
+        let bad = |reason: ReferenceError| OciError::Reference {
             reference: text.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
         let rest = text
             .strip_prefix(SCHEME)
-            .ok_or_else(|| bad("it must start with oci://"))?;
+            .ok_or_else(|| bad(ReferenceError::NoScheme))?;
         let (authority, path) = rest
             .split_once('/')
-            .ok_or_else(|| bad("no repository after the registry host"))?;
-        let (host, port) = split_authority(authority).map_err(|r| bad(&r))?;
+            .ok_or_else(|| bad(ReferenceError::NoPath))?;
+        let (host, port) = split_authority(authority).map_err(bad)?;
         let (name, tag, digest) = if let Some((name, digest)) = path.split_once('@') {
-            check_digest(digest).map_err(|r| bad(&r))?;
+            check_digest(digest).map_err(|e| bad(e.into()))?;
             (name, None, Some(digest.to_string()))
         } else {
             let (name, tag) = match path.rsplit_once(':') {
                 Some((name, tag)) if !tag.contains('/') => (name, tag),
-                _ => return Err(bad("name a tag (REPO:TAG) or a digest (REPO@sha256:HEX)")),
+                _ => return Err(bad(ReferenceError::NoTagOrDigest)),
             };
-            check_tag(tag).map_err(|r| bad(&r))?;
+            check_tag(tag).map_err(bad)?;
             (name, Some(tag.to_string()), None)
         };
-        check_repository(name).map_err(|r| bad(&r))?;
+        check_repository(name).map_err(bad)?;
         if authority.len() + 1 + name.len() > MAX_NAME {
-            return Err(bad(
-                "the registry host and repository exceed 255 characters",
-            ));
+            return Err(bad(ReferenceError::TooLong { max: MAX_NAME }));
         }
         Ok(Reference {
             host,
@@ -151,22 +149,28 @@ pub fn is_oci_reference(text: &str) -> bool {
     text.starts_with(SCHEME)
 }
 
-fn split_authority(authority: &str) -> Result<(String, Option<u16>), String> {
+fn split_authority(authority: &str) -> Result<(String, Option<u16>), ReferenceError> {
     if authority.is_empty() {
-        return Err("no registry host".into());
+        return Err(ReferenceError::NoHost);
     }
     if authority.contains('@') {
-        return Err("credentials do not belong in the reference".into());
+        return Err(ReferenceError::Credentials);
     }
     let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
         let (host, after) = rest
             .split_once(']')
-            .ok_or("unclosed [ in the registry host")?;
+            .ok_or(ReferenceError::UnclosedBracket)?;
         host.parse::<std::net::Ipv6Addr>()
-            .map_err(|_| format!("{host} is not an IPv6 address"))?;
+            .map_err(|source| ReferenceError::NotIpv6 {
+                host: host.to_string(),
+                source,
+            })?;
         match after {
             "" => (host, None),
-            p => (host, Some(p.strip_prefix(':').ok_or("junk after ]")?)),
+            p => (
+                host,
+                Some(p.strip_prefix(':').ok_or(ReferenceError::AfterBracket)?),
+            ),
         }
     } else {
         match authority.split_once(':') {
@@ -180,7 +184,9 @@ fn split_authority(authority: &str) -> Result<(String, Option<u16>), String> {
             p.parse::<u16>()
                 .ok()
                 .filter(|p| *p > 0 && p.to_string().len() == port.map_or(0, str::len))
-                .ok_or_else(|| format!("{p:?} is not a port number"))?,
+                .ok_or_else(|| ReferenceError::Port {
+                    port: p.to_string(),
+                })?,
         ),
     };
     if !authority.starts_with('[') {
@@ -192,22 +198,24 @@ fn split_authority(authority: &str) -> Result<(String, Option<u16>), String> {
                 && !l.ends_with('-')
         };
         if !host.split('.').all(label_ok) {
-            return Err(format!("{host:?} is not a host name"));
+            return Err(ReferenceError::HostName {
+                host: host.to_string(),
+            });
         }
     }
     Ok((host.to_ascii_lowercase(), port))
 }
 
 /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`
-fn check_repository(name: &str) -> Result<(), String> {
+fn check_repository(name: &str) -> Result<(), ReferenceError> {
     if name.is_empty() {
-        return Err("no repository".into());
+        return Err(ReferenceError::EmptyRepository);
     }
     for component in name.split('/') {
         if !component_ok(component) {
-            return Err(format!(
-                "repository {name:?}: components are lowercase letters and digits, separated by '.', '_', '__' or '-'"
-            ));
+            return Err(ReferenceError::Repository {
+                name: name.to_string(),
+            });
         }
     }
     Ok(())
@@ -240,7 +248,7 @@ fn component_ok(c: &str) -> bool {
 }
 
 /// `[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}`
-fn check_tag(tag: &str) -> Result<(), String> {
+fn check_tag(tag: &str) -> Result<(), ReferenceError> {
     let ok = !tag.is_empty()
         && tag.len() <= 128
         && !tag.starts_with(['.', '-'])
@@ -250,22 +258,120 @@ fn check_tag(tag: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("{tag:?} is not a valid tag"))
+        Err(ReferenceError::Tag {
+            tag: tag.to_string(),
+        })
     }
 }
 
 /// `sha256:` and 64 lowercase hex digits (the only digest accepted).
-pub(crate) fn check_digest(digest: &str) -> Result<(), String> {
+pub(crate) fn check_digest(digest: &str) -> Result<(), DigestError> {
     let hex = digest
         .strip_prefix("sha256:")
-        .ok_or_else(|| format!("{digest:?}: only sha256 digests are accepted"))?;
+        .ok_or_else(|| DigestError::Algorithm {
+            digest: digest.to_string(),
+        })?;
     if hex.len() == 64 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
         Ok(())
     } else {
-        Err(format!(
-            "{digest:?}: a sha256 digest has 64 lowercase hex digits"
-        ))
+        Err(DigestError::Hex {
+            digest: digest.to_string(),
+        })
     }
+}
+
+/// What is wrong with an `oci://` reference: the `reason` of
+/// [`OciError::Reference`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReferenceError {
+    /// It does not start with `oci://`.
+    #[error("it must start with oci://")]
+    NoScheme,
+    /// Nothing follows the registry host (no `/`).
+    #[error("no repository after the registry host")]
+    NoPath,
+    /// The repository names neither a tag nor a digest.
+    #[error("name a tag (REPO:TAG) or a digest (REPO@sha256:HEX)")]
+    NoTagOrDigest,
+    /// The registry host and repository together are too long.
+    #[error("the registry host and repository exceed {max} characters")]
+    TooLong {
+        /// The most characters accepted.
+        max: usize,
+    },
+    /// The registry host is empty.
+    #[error("no registry host")]
+    NoHost,
+    /// The registry part carries `user@` (credentials).
+    #[error("credentials do not belong in the reference")]
+    Credentials,
+    /// A `[` opens an IPv6 host that no `]` closes.
+    #[error("unclosed [ in the registry host")]
+    UnclosedBracket,
+    /// What is between `[` and `]` is not an IPv6 address.
+    #[error("{host} is not an IPv6 address")]
+    NotIpv6 {
+        /// The text between the brackets.
+        host: String,
+        /// Why it does not parse.
+        #[source]
+        source: std::net::AddrParseError,
+    },
+    /// Something other than `:PORT` follows the `]` of an IPv6 host.
+    #[error("junk after ]")]
+    AfterBracket,
+    /// The port is not a number from 1 to 65535 written plainly.
+    #[error("{port:?} is not a port number")]
+    Port {
+        /// The port as given.
+        port: String,
+    },
+    /// The host is not a DNS name (labels of letters, digits and `-`).
+    #[error("{host:?} is not a host name")]
+    HostName {
+        /// The host as given.
+        host: String,
+    },
+    /// The repository is empty.
+    #[error("no repository")]
+    EmptyRepository,
+    /// The repository does not follow the distribution spec's grammar.
+    #[error(
+        "repository {name:?}: components are lowercase letters and digits, separated by '.', '_', '__' or '-'"
+    )]
+    Repository {
+        /// The repository as given.
+        name: String,
+    },
+    /// The tag does not follow the distribution spec's grammar.
+    #[error("{tag:?} is not a valid tag")]
+    Tag {
+        /// The tag as given.
+        tag: String,
+    },
+    /// The digest is not a sha256 digest.
+    #[error(transparent)]
+    Digest(#[from] DigestError),
+}
+
+/// Why a digest is refused: only `sha256:` and 64 lowercase hex digits
+/// are accepted, in references, manifests and blob requests.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DigestError {
+    /// The algorithm is not sha256.
+    #[error("{digest:?}: only sha256 digests are accepted")]
+    Algorithm {
+        /// The digest as given.
+        digest: String,
+    },
+    /// The hex part is not 64 lowercase hex digits.
+    #[error("{digest:?}: a sha256 digest has 64 lowercase hex digits")]
+    Hex {
+        /// The digest as given.
+        digest: String,
+    },
 }
 
 #[cfg(test)]
@@ -323,6 +429,94 @@ mod tests {
             &format!("oci://r/{}:t", "a".repeat(260)),
         ] {
             assert!(Reference::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn says_what_is_wrong_in_the_words_it_always_used() {
+        let reason = |text: &str| match Reference::parse(text) {
+            Err(OciError::Reference { reason, .. }) => reason,
+            other => panic!("{text}: {other:?}"),
+        };
+        assert_eq!(reason("https://r/m:t"), ReferenceError::NoScheme);
+        assert_eq!(reason("oci://r"), ReferenceError::NoPath);
+        assert_eq!(reason("oci://r/m"), ReferenceError::NoTagOrDigest);
+        assert_eq!(reason("oci:///m:t"), ReferenceError::NoHost);
+        assert_eq!(reason("oci://u:p@r/m:t"), ReferenceError::Credentials);
+        assert_eq!(reason("oci://[::1/m:t"), ReferenceError::UnclosedBracket);
+        assert!(
+            matches!(reason("oci://[x]/m:t"), ReferenceError::NotIpv6 { host, .. } if host == "x")
+        );
+        assert_eq!(reason("oci://[::1]x/m:t"), ReferenceError::AfterBracket);
+        assert_eq!(
+            reason("oci://r:+80/m:t"),
+            ReferenceError::Port { port: "+80".into() }
+        );
+        assert_eq!(
+            reason("oci://r_x/m:t"),
+            ReferenceError::HostName { host: "r_x".into() }
+        );
+        assert_eq!(reason("oci://r/:t"), ReferenceError::EmptyRepository);
+        assert_eq!(
+            reason("oci://r/M:t"),
+            ReferenceError::Repository { name: "M".into() }
+        );
+        assert_eq!(
+            reason("oci://r/m:.t"),
+            ReferenceError::Tag { tag: ".t".into() }
+        );
+        assert_eq!(
+            reason("oci://r/m@sha512:00"),
+            ReferenceError::Digest(DigestError::Algorithm {
+                digest: "sha512:00".into()
+            })
+        );
+        assert_eq!(
+            reason("oci://r/m@sha256:abc"),
+            ReferenceError::Digest(DigestError::Hex {
+                digest: "sha256:abc".into()
+            })
+        );
+        assert_eq!(
+            reason(&format!("oci://r/{}:t", "a".repeat(260))),
+            ReferenceError::TooLong { max: 255 }
+        );
+        for (text, message) in [
+            ("https://r/m:t", "it must start with oci://"),
+            ("oci://r", "no repository after the registry host"),
+            (
+                "oci://r/m",
+                "name a tag (REPO:TAG) or a digest (REPO@sha256:HEX)",
+            ),
+            ("oci:///m:t", "no registry host"),
+            (
+                "oci://u:p@r/m:t",
+                "credentials do not belong in the reference",
+            ),
+            ("oci://[::1/m:t", "unclosed [ in the registry host"),
+            ("oci://[x]/m:t", "x is not an IPv6 address"),
+            ("oci://[::1]x/m:t", "junk after ]"),
+            ("oci://r:+80/m:t", "\"+80\" is not a port number"),
+            ("oci://r_x/m:t", "\"r_x\" is not a host name"),
+            ("oci://r/:t", "no repository"),
+            (
+                "oci://r/M:t",
+                "repository \"M\": components are lowercase letters and digits, separated by '.', '_', '__' or '-'",
+            ),
+            ("oci://r/m:.t", "\".t\" is not a valid tag"),
+            (
+                "oci://r/m@sha512:00",
+                "\"sha512:00\": only sha256 digests are accepted",
+            ),
+            (
+                "oci://r/m@sha256:abc",
+                "\"sha256:abc\": a sha256 digest has 64 lowercase hex digits",
+            ),
+        ] {
+            assert_eq!(
+                Reference::parse(text).unwrap_err().to_string(),
+                format!("{text}: not an OCI reference: {message}")
+            );
         }
     }
 }

@@ -244,7 +244,7 @@ pub(crate) fn fetch_blob(
         digest: referrer.digest.clone(),
         reason: reason.to_string(),
     };
-    super::reference::check_digest(&referrer.digest).map_err(|r| bad(&r))?;
+    super::reference::check_digest(&referrer.digest).map_err(|e| bad(&e.to_string()))?;
     let fetched = registry.get_manifest(&referrer.digest, &[MANIFEST_MEDIA_TYPE])?;
     let manifest: ImageManifest = super::manifest::from_oci_json(&fetched.bytes)
         .map_err(|e| bad(&format!("not an artifact manifest: {e}")))?;

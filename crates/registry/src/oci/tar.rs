@@ -218,11 +218,9 @@ impl Links {
         false
     }
 
-    fn insert_link(&mut self, name: &str) -> std::result::Result<(), String> {
+    fn insert_link(&mut self, name: &str) -> std::result::Result<(), LinkError> {
         if self.links.len() >= MAX_LINKS {
-            return Err(format!(
-                "symbolic link past the {MAX_LINKS} recorded outside /{MODELCAR_ROOT}"
-            ));
+            return Err(LinkError::TooManyLinks { max: MAX_LINKS });
         }
         let node = self.insert(name);
         self.links.insert(node);
@@ -255,23 +253,21 @@ impl Links {
         name: &str,
         link: Option<(&str, bool)>,
         regular: bool,
-    ) -> std::result::Result<(), String> {
+    ) -> std::result::Result<(), LinkError> {
         if name.len() > MAX_NAME {
-            return Err(format!("a name longer than {MAX_NAME} bytes"));
+            return Err(LinkError::NameTooLong { max: MAX_NAME });
         }
         if self.through_link(name) {
-            return Err(
-                "path written through a symbolic link (runtimes resolve it differently)".into(),
-            );
+            return Err(LinkError::ThroughLink);
         }
         if let Some((target, symbolic)) = link {
             if target.len() > MAX_NAME {
-                return Err(format!("a link target longer than {MAX_NAME} bytes"));
+                return Err(LinkError::TargetTooLong { max: MAX_NAME });
             }
             if target.chars().any(char::is_control) {
-                return Err(format!(
-                    "link to {target:?}, with a control character (readers cut it differently)"
-                ));
+                return Err(LinkError::ControlCharacter {
+                    target: target.to_string(),
+                });
             }
             let plain = if symbolic {
                 // Leading `..` walk up from the link's own (real) directory;
@@ -294,27 +290,27 @@ impl Links {
                 !path.is_empty() && path.split('/').all(|part| !matches!(part, "" | "." | ".."))
             };
             if !plain {
-                return Err(format!(
-                    "link to {target:?}, not a plain path (runtimes resolve it differently)"
-                ));
+                return Err(LinkError::NotPlain {
+                    target: target.to_string(),
+                });
             }
             if leads_into_models(name, target, symbolic) {
-                return Err(format!(
-                    "link to {target:?}, which leads into /{MODELCAR_ROOT}"
-                ));
+                return Err(LinkError::IntoModels {
+                    target: target.to_string(),
+                });
             }
             if symbolic {
                 self.insert_link(name)?;
             } else if self.through_link(target)
                 || self.find(target).is_some_and(|n| self.links.contains(&n))
             {
-                return Err(format!(
-                    "hard link to {target:?}, a symbolic link or a path through one"
-                ));
+                return Err(LinkError::HardToSymbolic {
+                    target: target.to_string(),
+                });
             } else if self.whole && !self.find(target).is_some_and(|n| self.files.contains(&n)) {
-                return Err(format!(
-                    "hard link to {target:?}, which is not a regular file met before it"
-                ));
+                return Err(LinkError::HardToNoFile {
+                    target: target.to_string(),
+                });
             }
         } else if regular && self.whole {
             let node = self.insert(name);
@@ -375,7 +371,7 @@ fn entries<R: Read>(
         let entries = archive.entries().map_err(|e| bad(layer, e.to_string()))?;
         for entry in entries {
             let mut entry = entry.map_err(|e| bad(layer, e.to_string()))?;
-            same_to_every_reader(&mut entry).map_err(|why| bad(layer, why))?;
+            same_to_every_reader(&mut entry).map_err(|why| bad(layer, why.to_string()))?;
             let raw = entry.path_bytes().into_owned();
             let kind = entry.header().entry_type();
             if kind.is_pax_global_extensions() || kind.is_pax_local_extensions() {
@@ -395,7 +391,7 @@ fn entries<R: Read>(
                     reason,
                 })
             };
-            let name = safe_name(&text).map_err(unsafe_name)?;
+            let name = safe_name(&text).map_err(|e| unsafe_name(e.to_string()))?;
             // Whiteouts delete files of lower layers: the mounted model
             // would differ from the layers read here.
             let base = name.rsplit('/').next().unwrap_or(&name);
@@ -432,7 +428,7 @@ fn entries<R: Read>(
                     Error::from(OciError::UnsupportedEntry {
                         layer: digest.clone(),
                         name: text.clone(),
-                        kind,
+                        kind: kind.to_string(),
                     })
                 })?;
                 let cost = 64 + name.len() + link.as_ref().map_or(0, |(t, _)| t.len());
@@ -646,93 +642,76 @@ fn plain_number(field: &[u8]) -> bool {
 /// - no STAR trailer (`tar\0` at byte 508 of a ustar header) with bytes
 ///   in the last 24 bytes of the prefix field: Go takes a 131-byte prefix
 ///   then, Python and the Rust reader 155 bytes.
-fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), String> {
+fn same_to_every_reader<R: Read>(
+    entry: &mut tar::Entry<'_, R>,
+) -> std::result::Result<(), AmbiguousEntry> {
     let header = *entry.header().as_bytes();
     let (magic, version) = (&header[257..263], &header[263..265]);
     let ustar = magic == b"ustar\0" && version == b"00";
     let gnu = magic == b"ustar " && version == b" \0";
     if !ustar && !gnu {
-        return Err(format!(
-            "a header of no ustar or GNU format (magic {:?}, version {:?}): readers disagree on its name",
-            String::from_utf8_lossy(magic),
-            String::from_utf8_lossy(version)
-        ));
+        return Err(AmbiguousEntry::Format {
+            magic: magic.to_vec(),
+            version: version.to_vec(),
+        });
     }
     if entry.header().entry_type() == tar::EntryType::GNUSparse {
-        return Err("a sparse entry: readers read its extension blocks differently".into());
+        return Err(AmbiguousEntry::Sparse);
     }
     for (field, range) in NUMERIC_FIELDS {
         if !plain_number(&header[range.clone()]) {
-            return Err(format!(
-                "the {field} field {:?} is not a plain number: Python stops reading the layer \
-                 there, Go fails, others read on",
-                String::from_utf8_lossy(&header[range])
-            ));
+            return Err(AmbiguousEntry::Number {
+                field,
+                value: header[range].to_vec(),
+            });
         }
     }
     if ustar && &header[508..512] == b"tar\0" && header[476..500].iter().any(|&b| b != 0) {
-        return Err(
-            "a STAR trailer with a long prefix: Go reads 131 bytes of prefix, Python 155".into(),
-        );
+        return Err(AmbiguousEntry::StarPrefix);
     }
     if gnu && header[345..500].iter().any(|&b| b != 0) {
-        return Err(
-            "a GNU header with bytes in the ustar prefix field: Python (and sometimes Go) joins them to the name".into(),
-        );
+        return Err(AmbiguousEntry::GnuPrefix);
     }
     let kind = entry.header().entry_type();
     let size = entry.size();
     if kind.is_pax_global_extensions() {
-        return Err("a global pax header: readers apply it to later entries differently".into());
+        return Err(AmbiguousEntry::GlobalPax);
     }
     if header[156] == 0 {
-        return Err(
-            "an old-style regular entry (type NUL): readers decide differently whether it is a directory".into(),
-        );
+        return Err(AmbiguousEntry::OldRegular);
     }
     let path = entry.path_bytes().into_owned();
     let link_name = entry.link_name_bytes().map(|n| n.into_owned());
     if !kind.is_pax_local_extensions()
-        && let Some(records) = entry
-            .pax_extensions()
-            .map_err(|e| format!("pax records: {e}"))?
+        && let Some(records) = entry.pax_extensions().map_err(AmbiguousEntry::Pax)?
     {
         let mut seen: Vec<Vec<u8>> = Vec::new();
         for record in records {
-            let record = record.map_err(|e| format!("pax records: {e}"))?;
+            let record = record.map_err(AmbiguousEntry::Pax)?;
             let key = record.key_bytes();
             if !agreed_pax_key(key) {
-                return Err(format!(
-                    "the pax record {:?}: readers disagree on what it means",
-                    String::from_utf8_lossy(key)
-                ));
+                return Err(AmbiguousEntry::PaxKey { key: key.to_vec() });
             }
             if seen.iter().any(|k| k == key) {
-                return Err(format!(
-                    "the pax record {:?} given twice: readers take different ones",
-                    String::from_utf8_lossy(key)
-                ));
+                return Err(AmbiguousEntry::PaxTwice { key: key.to_vec() });
             }
             seen.push(key.to_vec());
             let value = record.value_bytes();
             if key == b"size" && (value.is_empty() || !value.iter().all(u8::is_ascii_digit)) {
-                return Err(format!(
-                    "a pax size {:?} that is not plain digits: readers read it differently",
-                    String::from_utf8_lossy(value)
-                ));
+                return Err(AmbiguousEntry::PaxSize {
+                    value: value.to_vec(),
+                });
             }
             if key == b"linkpath" && Some(value) != link_name.as_deref() {
-                return Err(format!(
-                    "a pax linkpath {:?} beside another link name: readers pick different ones",
-                    String::from_utf8_lossy(value)
-                ));
+                return Err(AmbiguousEntry::PaxLinkpath {
+                    value: value.to_vec(),
+                });
             }
             if key == b"path" && value != path.as_slice() {
-                return Err(format!(
-                    "a pax path {:?} beside another name {:?}: readers pick different ones",
-                    String::from_utf8_lossy(value),
-                    String::from_utf8_lossy(&path)
-                ));
+                return Err(AmbiguousEntry::PaxPath {
+                    value: value.to_vec(),
+                    name: path,
+                });
             }
         }
     }
@@ -741,12 +720,185 @@ fn same_to_every_reader<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<(), St
         || kind.is_gnu_longname()
         || kind.is_gnu_longlink();
     if !has_data && size > 0 {
-        return Err(format!(
-            "{:?}: a {kind:?} entry with {size} bytes of data (readers disagree where the next entry starts)",
-            String::from_utf8_lossy(&path)
-        ));
+        return Err(AmbiguousEntry::DataWithoutData {
+            name: path,
+            kind,
+            size,
+        });
     }
     Ok(())
+}
+
+/// Why an entry outside the model of a container image layer is refused
+/// ([`Links::outside`]): runtimes would resolve it differently from this
+/// reader, or it leads into the model. Reported as the `kind` of
+/// [`OciError::UnsupportedEntry`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum LinkError {
+    /// More symbolic links than are recorded.
+    #[error("symbolic link past the {max} recorded outside /{MODELCAR_ROOT}")]
+    TooManyLinks {
+        /// The most recorded.
+        max: usize,
+    },
+    /// The entry's name is longer than a path may be.
+    #[error("a name longer than {max} bytes")]
+    NameTooLong {
+        /// The longest accepted.
+        max: usize,
+    },
+    /// The entry is written through a symbolic link met before it.
+    #[error("path written through a symbolic link (runtimes resolve it differently)")]
+    ThroughLink,
+    /// The link target is longer than a path may be.
+    #[error("a link target longer than {max} bytes")]
+    TargetTooLong {
+        /// The longest accepted.
+        max: usize,
+    },
+    /// The link target holds a control character.
+    #[error("link to {target:?}, with a control character (readers cut it differently)")]
+    ControlCharacter {
+        /// The target.
+        target: String,
+    },
+    /// The link target is not a plain path (`..` after a name, or an
+    /// empty or `.` component in a hard link's).
+    #[error("link to {target:?}, not a plain path (runtimes resolve it differently)")]
+    NotPlain {
+        /// The target.
+        target: String,
+    },
+    /// The link leads to the image root or into the model directory.
+    #[error("link to {target:?}, which leads into /{MODELCAR_ROOT}")]
+    IntoModels {
+        /// The target.
+        target: String,
+    },
+    /// A hard link to a symbolic link or to a path through one.
+    #[error("hard link to {target:?}, a symbolic link or a path through one")]
+    HardToSymbolic {
+        /// The target.
+        target: String,
+    },
+    /// A hard link to what is not a regular file met before it.
+    #[error("hard link to {target:?}, which is not a regular file met before it")]
+    HardToNoFile {
+        /// The target.
+        target: String,
+    },
+}
+
+/// A tar entry that the readers which unpack layers read differently
+/// ([`same_to_every_reader`]); the layer is refused whole, as the
+/// `reason` of [`OciError::BadTar`]. Names, keys and values are kept as
+/// the raw bytes found and shown lossily as UTF-8.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AmbiguousEntry {
+    /// A header neither ustar nor GNU.
+    #[error(
+        "a header of no ustar or GNU format (magic {:?}, version {:?}): readers disagree on its name",
+        String::from_utf8_lossy(.magic),
+        String::from_utf8_lossy(.version)
+    )]
+    Format {
+        /// The magic field (6 bytes).
+        magic: Vec<u8>,
+        /// The version field (2 bytes).
+        version: Vec<u8>,
+    },
+    /// A GNU sparse entry.
+    #[error("a sparse entry: readers read its extension blocks differently")]
+    Sparse,
+    /// A numeric header field that is not plain octal or base-256.
+    #[error(
+        "the {field} field {:?} is not a plain number: Python stops reading the layer \
+         there, Go fails, others read on",
+        String::from_utf8_lossy(.value)
+    )]
+    Number {
+        /// The field's name.
+        field: &'static str,
+        /// The field's bytes.
+        value: Vec<u8>,
+    },
+    /// A STAR trailer with bytes where Go and Python cut the prefix apart.
+    #[error("a STAR trailer with a long prefix: Go reads 131 bytes of prefix, Python 155")]
+    StarPrefix,
+    /// A GNU header with bytes in the ustar prefix field.
+    #[error(
+        "a GNU header with bytes in the ustar prefix field: Python (and sometimes Go) joins them to the name"
+    )]
+    GnuPrefix,
+    /// A global pax header.
+    #[error("a global pax header: readers apply it to later entries differently")]
+    GlobalPax,
+    /// An old-style regular entry (type NUL).
+    #[error(
+        "an old-style regular entry (type NUL): readers decide differently whether it is a directory"
+    )]
+    OldRegular,
+    /// The pax records cannot be read.
+    #[error("pax records: {0}")]
+    Pax(#[source] std::io::Error),
+    /// A pax record outside the agreed set.
+    #[error("the pax record {:?}: readers disagree on what it means", String::from_utf8_lossy(.key))]
+    PaxKey {
+        /// The record's key.
+        key: Vec<u8>,
+    },
+    /// A pax record given twice.
+    #[error(
+        "the pax record {:?} given twice: readers take different ones",
+        String::from_utf8_lossy(.key)
+    )]
+    PaxTwice {
+        /// The record's key.
+        key: Vec<u8>,
+    },
+    /// A pax size that is not plain digits.
+    #[error(
+        "a pax size {:?} that is not plain digits: readers read it differently",
+        String::from_utf8_lossy(.value)
+    )]
+    PaxSize {
+        /// The record's value.
+        value: Vec<u8>,
+    },
+    /// A pax linkpath beside another link name.
+    #[error(
+        "a pax linkpath {:?} beside another link name: readers pick different ones",
+        String::from_utf8_lossy(.value)
+    )]
+    PaxLinkpath {
+        /// The record's value.
+        value: Vec<u8>,
+    },
+    /// A pax path beside another name.
+    #[error(
+        "a pax path {:?} beside another name {:?}: readers pick different ones",
+        String::from_utf8_lossy(.value),
+        String::from_utf8_lossy(.name)
+    )]
+    PaxPath {
+        /// The record's value.
+        value: Vec<u8>,
+        /// The name the entry ends up with.
+        name: Vec<u8>,
+    },
+    /// Data on an entry of a type that has none.
+    #[error(
+        "{:?}: a {kind:?} entry with {size} bytes of data (readers disagree where the next entry starts)",
+        String::from_utf8_lossy(.name)
+    )]
+    DataWithoutData {
+        /// The entry's name.
+        name: Vec<u8>,
+        /// Its type.
+        kind: tar::EntryType,
+        /// Its size.
+        size: u64,
+    },
 }
 
 #[cfg(test)]
@@ -1080,14 +1232,20 @@ mod tests {
         let err = links
             .outside("l/last", Some(("x", true)), false)
             .unwrap_err();
-        assert!(err.contains("past the"), "{err}");
+        assert_eq!(err, LinkError::TooManyLinks { max: MAX_LINKS });
+        assert_eq!(
+            err.to_string(),
+            "symbolic link past the 100000 recorded outside /models"
+        );
         let long = "d/".repeat(MAX_NAME / 2 + 1);
-        assert!(Links::default().outside(&long, None, true).is_err());
+        assert_eq!(
+            Links::default().outside(&long, None, true),
+            Err(LinkError::NameTooLong { max: MAX_NAME })
+        );
         let target = "t/".repeat(MAX_NAME / 2 + 1);
-        assert!(
-            Links::default()
-                .outside("x", Some((&target, true)), false)
-                .is_err()
+        assert_eq!(
+            Links::default().outside("x", Some((&target, true)), false),
+            Err(LinkError::TargetTooLong { max: MAX_NAME })
         );
     }
 
@@ -1120,7 +1278,7 @@ mod tests {
             let err = links
                 .outside(name, Some((target, symbolic)), false)
                 .unwrap_err();
-            assert!(!err.is_empty(), "{target:?}");
+            assert!(!err.to_string().is_empty(), "{target:?}");
         }
         // What builders write passes: hard links to files met before
         // (spelled plainly, `./` or `/` first), targets climbing with
@@ -1395,6 +1553,63 @@ mod tests {
             let err = names(&bytes, TarRoot::ModelsDir).unwrap_err();
             assert!(err.to_string().contains(expect), "{what}: {err}");
         }
+    }
+
+    /// The typed reasons read as the text they replaced: bytes shown
+    /// lossily as UTF-8, quoted as before.
+    #[test]
+    fn ambiguous_entries_read_as_they_always_did() {
+        let lossy = |b: &[u8]| format!("{:?}", String::from_utf8_lossy(b));
+        for (error, message) in [
+            (
+                AmbiguousEntry::Format {
+                    magic: vec![0; 6],
+                    version: b"0\xff".to_vec(),
+                },
+                format!(
+                    "a header of no ustar or GNU format (magic {}, version {}): readers disagree on its name",
+                    lossy(&[0; 6]),
+                    lossy(b"0\xff")
+                ),
+            ),
+            (
+                AmbiguousEntry::Number {
+                    field: "mtime",
+                    value: b"+0000000001\0".to_vec(),
+                },
+                r#"the mtime field "+0000000001\0" is not a plain number: Python stops reading the layer there, Go fails, others read on"#
+                    .to_string(),
+            ),
+            (
+                AmbiguousEntry::PaxPath {
+                    value: b"models/evil.py".to_vec(),
+                    name: b"junk/a".to_vec(),
+                },
+                r#"a pax path "models/evil.py" beside another name "junk/a": readers pick different ones"#
+                    .to_string(),
+            ),
+            (
+                AmbiguousEntry::DataWithoutData {
+                    name: b"d/".to_vec(),
+                    kind: tar::EntryType::Directory,
+                    size: 3,
+                },
+                format!(
+                    "{:?}: a {:?} entry with 3 bytes of data (readers disagree where the next entry starts)",
+                    "d/",
+                    tar::EntryType::Directory
+                ),
+            ),
+        ] {
+            assert_eq!(error.to_string(), message);
+        }
+        assert_eq!(
+            LinkError::IntoModels {
+                target: "../models".into()
+            }
+            .to_string(),
+            r#"link to "../models", which leads into /models"#
+        );
     }
 
     /// The model files Go's archive/tar finds under `models/` (regular
