@@ -73,9 +73,9 @@ impl<'a> ParsedBundle<'a> {
     }
 
     /// Reads `json`, which the caller has already read as strict JSON, and
-    /// whose in-toto payload it reads strictly itself (the model verifier's
-    /// [`crate::bundle::BundleView`] and statement reader), with the
-    /// Sigstore types alone.
+    /// whose in-toto payload it has checked strictly itself (the model
+    /// verifier's [`crate::bundle::BundleView`] and its check before the
+    /// keyless verification), with the Sigstore types alone.
     pub(crate) fn parse_checked(json: &'a [u8]) -> Result<Self> {
         let text = std::str::from_utf8(json)
             .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
@@ -195,7 +195,8 @@ pub(crate) fn verify_keyless_dsse(
     who: &KeylessIdentity,
     root: &TrustedRoot,
 ) -> Result<std::result::Result<KeylessSigned, SigstoreProblem>> {
-    // The model verifier has read the bundle and its statement strictly.
+    // The model verifier has read the bundle strictly, and its in-toto
+    // statement before this (`authenticate`).
     let bundle = ParsedBundle::parse_checked(bundle_json)?.bundle;
     let policy = VerificationPolicy::new(who.identity.as_str(), who.issuer.as_str());
     match sigstore_verify::verify(Sha256Hash::new(subject_digest), &bundle, &policy, root) {

@@ -224,6 +224,12 @@ fn check_signature(
                 };
                 return Ok(Err((None, failure)));
             }
+            // Sigstore's verifier reads the statement too: it must be
+            // strict JSON before either reader sees it.
+            if payload_type == IN_TOTO_PAYLOAD_TYPE {
+                crate::json::check_unique_keys(payload.payload())
+                    .map_err(|e| Error::Bundle(format!("the DSSE payload: {e}")))?;
+            }
             let Some(subject) = first_subject_digest(payload.payload()) else {
                 let failure = Failure::Statement {
                     problem: StatementProblem::BadSubjectDigest,
