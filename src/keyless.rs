@@ -77,7 +77,7 @@ pub fn sign_statement(
         }
         _ => {
             return Err(Error::Usage(
-                "--fulcio-url and --rekor-url go together".into(),
+                "a Fulcio URL and a Rekor URL go together: give both or neither".into(),
             ));
         }
     };

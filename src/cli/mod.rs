@@ -154,6 +154,9 @@ pub fn hint(error: &Error) -> Option<&'static str> {
             Some("check the path and the --ignore-path options")
         }
         Error::Exists(_) => Some("pass --force to overwrite it"),
+        Error::Key { reason, .. } if reason.starts_with("is a certificate") => {
+            Some("verify certificate-mode signatures with --cert-chain")
+        }
         Error::Key { .. } => Some(
             "keys are PEM files: PKCS#8 or SEC1 private keys, SPKI public keys (Ed25519, ECDSA P-256/P-384/P-521)",
         ),

@@ -452,7 +452,7 @@ pub fn summary(r: &AuditReport) -> Vec<(&'static str, String)> {
         "Documents",
         match &r.documents {
             Some(d) => format!("re-hashed from {d}"),
-            None => "not re-hashed (no --documents given): digests as recorded".into(),
+            None => "not re-hashed (no documents directory given): digests as recorded".into(),
         },
     ));
     if let Some((start, end)) = &r.period {

@@ -370,7 +370,9 @@ pub fn hash_tree(
 pub fn bom_timestamp(given: Option<&str>, default: jiff::Timestamp) -> Result<String> {
     let ts = match given {
         Some(text) => text.parse::<jiff::Timestamp>().map_err(|e| {
-            Error::Usage(format!("--timestamp {text:?}: not an RFC 3339 time: {e}"))
+            Error::Usage(format!(
+                "the BOM time {text:?} is not an RFC 3339 time: {e}"
+            ))
         })?,
         None => default,
     };

@@ -165,7 +165,7 @@ pub fn parse_public_key(path: &Path, text: &str) -> Result<PublicKey> {
         "CERTIFICATE" => {
             return Err(Error::key(
                 path,
-                "is a certificate; verify certificate-mode signatures with --cert-chain",
+                "is a certificate, not a public key (a certificate-mode signature is verified against its certificate chain)",
             ));
         }
         other => {

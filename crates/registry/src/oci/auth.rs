@@ -178,7 +178,7 @@ pub(crate) fn fetch_token(
         return Err(OciError::Registry(format!(
             "sign-in at {realm} failed: HTTP {status}{}",
             if matches!(credentials, Credentials::Anonymous) {
-                " (no credentials: give --registry-username, or docker login)"
+                " (no credentials were given)"
             } else {
                 ""
             }

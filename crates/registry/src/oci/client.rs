@@ -180,7 +180,7 @@ impl Registry {
     pub fn new(reference: &Reference, options: &RegistryOptions) -> Result<Self, OciError> {
         if options.plain_http && !reference.is_loopback() {
             return Err(OciError::Registry(format!(
-                "--plain-http refused for {}: plain HTTP is allowed only for a registry on a loopback address",
+                "plain HTTP refused for {}: it is allowed only for a registry on a loopback address",
                 reference.registry()
             )));
         }
@@ -275,7 +275,7 @@ impl Registry {
                 Some(Challenge::Basic) => {
                     if !matches!(self.credentials, Credentials::Basic { .. }) {
                         return Err(OciError::Registry(format!(
-                            "{}: the registry asks for a user name and password (give --registry-username, or docker login)",
+                            "{}: the registry asks for a user name and password, and none was given",
                             self.base
                         )));
                     }
