@@ -154,6 +154,9 @@ pub fn hint(error: &Error) -> Option<&'static str> {
             Some("check the path and the --ignore-path options")
         }
         Error::Exists(_) => Some("pass --force to overwrite it"),
+        Error::Usage(reason) if reason.starts_with("the BOM time") => {
+            Some("give --timestamp as an RFC 3339 time, e.g. 2026-01-01T00:00:00Z")
+        }
         Error::Key { reason, .. } if reason.starts_with("is a certificate") => {
             Some("verify certificate-mode signatures with --cert-chain")
         }

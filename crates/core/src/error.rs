@@ -75,9 +75,9 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
-    /// A key held elsewhere (a PKCS#11 token, a key service) did not sign:
-    /// the device or service may be unplugged, locked or busy, so trying
-    /// again may succeed.
+    /// A key held elsewhere (a PKCS#11 token, a key service) did not sign.
+    /// Its class is `Retry` when the holder says asking again may help (a
+    /// device unplugged or busy), else `Reject`.
     #[error("{key}: cannot sign: {source}")]
     ExternalKey {
         /// Where the key is (never a secret).
@@ -133,7 +133,9 @@ impl Error {
     /// The class of this error: retry, reject, tampered or usage.
     pub fn class(&self) -> ErrorClass {
         match self {
-            Error::Unavailable(_) | Error::ExternalKey { .. } => ErrorClass::Retry,
+            Error::Unavailable(_) => ErrorClass::Retry,
+            Error::ExternalKey { source, .. } if source.is_retryable() => ErrorClass::Retry,
+            Error::ExternalKey { .. } => ErrorClass::Reject,
             Error::ExternalKeyMismatch { .. } => ErrorClass::Reject,
             Error::Tampered { .. } => ErrorClass::Tampered,
             Error::Source {

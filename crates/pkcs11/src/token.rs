@@ -56,6 +56,12 @@ pub enum TokenError {
     /// The token failed to do what was asked.
     #[error("PKCS#11: {0}")]
     Failed(String),
+    /// The token refused or failed to sign (the token's own words).
+    #[error("{0}")]
+    Signing(String),
+    /// The session to the token broke while another signature was made.
+    #[error("the token session broke")]
+    SessionBroken,
     /// The token gave an ECDSA signature of the wrong length.
     #[error("the token gave a {length}-byte {algorithm} signature")]
     Signature {
@@ -64,6 +70,31 @@ pub enum TokenError {
         /// How many bytes the token gave.
         length: usize,
     },
+}
+
+/// A signing failure, retryable when the token or its session went away
+/// or is busy, permanent when the token refuses (the key may not sign, the
+/// mechanism is not supported).
+fn sign_failed(e: P11) -> ExternalKeyError {
+    let transient = matches!(
+        e,
+        P11::Pkcs11(
+            RvError::DeviceRemoved
+                | RvError::DeviceError
+                | RvError::DeviceMemory
+                | RvError::TokenNotPresent
+                | RvError::SessionClosed
+                | RvError::SessionHandleInvalid
+                | RvError::FunctionFailed,
+            _
+        )
+    );
+    let error = TokenError::Signing(e.to_string());
+    if transient {
+        ExternalKeyError::retryable(error)
+    } else {
+        ExternalKeyError::permanent(error)
+    }
 }
 
 fn failed(what: &str) -> impl Fn(P11) -> TokenError + '_ {
@@ -339,16 +370,18 @@ impl ExternalKey for TokenKey {
         let session = self
             .session
             .lock()
-            .map_err(|_| TokenError::Failed("the token session broke".into()))?;
+            .map_err(|_| ExternalKeyError::retryable(TokenError::SessionBroken))?;
         let ecdsa = |digest: &[u8]| {
             session
                 .sign(&Mechanism::Ecdsa, self.key, digest)
-                .map_err(failed("signing"))
+                .map_err(sign_failed)
         };
-        let der = |rs: Vec<u8>, algorithm: KeyAlgorithm| -> Result<Vec<u8>, TokenError> {
-            let wrong = || TokenError::Signature {
-                algorithm,
-                length: rs.len(),
+        let der = |rs: Vec<u8>, algorithm: KeyAlgorithm| -> Result<Vec<u8>, ExternalKeyError> {
+            let wrong = || {
+                ExternalKeyError::permanent(TokenError::Signature {
+                    algorithm,
+                    length: rs.len(),
+                })
             };
             Ok(match algorithm {
                 KeyAlgorithm::EcdsaP256 => p256::ecdsa::Signature::from_slice(&rs)
@@ -368,19 +401,18 @@ impl ExternalKey for TokenKey {
                     .to_vec(),
             })
         };
-        let signature = match &self.public {
+        match &self.public {
             PublicKey::Ed25519(_) => session
                 .sign(
                     &Mechanism::Eddsa(EddsaParams::new(EddsaSignatureScheme::Pure)),
                     self.key,
                     message,
                 )
-                .map_err(failed("signing")),
+                .map_err(sign_failed),
             PublicKey::P256(_) => der(ecdsa(&Sha256::digest(message))?, KeyAlgorithm::EcdsaP256),
             PublicKey::P384(_) => der(ecdsa(&Sha384::digest(message))?, KeyAlgorithm::EcdsaP384),
             PublicKey::P521(_) => der(ecdsa(&Sha512::digest(message))?, KeyAlgorithm::EcdsaP521),
-        };
-        Ok(signature?)
+        }
     }
 
     fn describe(&self) -> String {

@@ -37,8 +37,8 @@ pub struct CardFacts {
 #[non_exhaustive]
 pub enum CardError {
     /// The file exists but cannot be read.
-    #[error("{0}")]
-    Read(#[source] std::io::Error),
+    #[error(transparent)]
+    Read(std::io::Error),
     /// `config.json` is larger than 16 MiB.
     #[error("config.json is larger than 16 MiB")]
     ConfigTooLarge,

@@ -235,6 +235,13 @@ impl<'a> BundleView<'a> {
                 bundle.media_type
             )));
         }
+        // Sigstore's parser takes whichever of the two comes first: a
+        // bundle holding both would be verified as one and read as the other.
+        if bundle.dsse_envelope.is_some() && bundle.message_signature.is_some() {
+            return Err(Error::Bundle(
+                "the bundle holds both a message signature and a DSSE envelope".into(),
+            ));
+        }
         let Some(envelope) = &bundle.dsse_envelope else {
             return Err(Error::Bundle(if bundle.message_signature.is_some() {
                 "a message-signature bundle is not a model signature (no DSSE envelope)".into()

@@ -43,7 +43,7 @@ pub fn looks_like(path: &Path) -> bool {
 #[non_exhaustive]
 pub enum SafetensorsError {
     /// The file cannot be read.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
     /// Fewer than the 8 bytes that state the header length.
     #[error("shorter than the 8-byte header length")]

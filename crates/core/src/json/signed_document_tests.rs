@@ -224,3 +224,35 @@ fn a_parsed_bundle_names_its_statement_type() {
     );
     assert_eq!(parsed.json(), text.as_bytes());
 }
+
+/// Sigstore's parser reads whichever of `messageSignature` and
+/// `dsseEnvelope` comes first; modelseal reads the envelope. A bundle with
+/// both is refused by both readers, in either order.
+#[test]
+fn a_bundle_holding_two_contents_is_refused() {
+    let message = r#""messageSignature":{"messageDigest":{"algorithm":"SHA2_256","digest":"AA=="},"signature":"AA=="}"#;
+    let envelope = format!(r#""dsseEnvelope":{ENVELOPE}"#);
+    let material = r#""verificationMaterial":{"publicKey":{"hint":"ab"}}"#;
+    for (first, second) in [(message, envelope.as_str()), (envelope.as_str(), message)] {
+        let text = format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json",{material},{first},{second}}}"#
+        );
+        for err in [
+            crate::bundle::BundleView::parse(text.as_bytes()).unwrap_err(),
+            crate::sigstore::ParsedBundle::parse(text.as_bytes()).unwrap_err(),
+        ] {
+            match err {
+                crate::Error::Bundle(why) => assert_eq!(
+                    why,
+                    "the bundle holds both a message signature and a DSSE envelope"
+                ),
+                other => panic!("{other}"),
+            }
+        }
+    }
+    let not_utf8 = b"{\"mediaType\":\"\xff\"}";
+    match crate::sigstore::ParsedBundle::parse(not_utf8).unwrap_err() {
+        crate::Error::Bundle(why) => assert_eq!(why, "the bundle is not UTF-8 JSON"),
+        other => panic!("{other}"),
+    }
+}

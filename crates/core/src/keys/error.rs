@@ -53,5 +53,35 @@ fn curve_name(oid: ObjectIdentifier) -> String {
 }
 
 /// Why a key held elsewhere (a PKCS#11 token, a key service) did not sign:
-/// the implementation's own typed error, kept as the source.
-pub type ExternalKeyError = Box<dyn std::error::Error + Send + Sync>;
+/// the implementation's own typed error, kept as the source, and whether
+/// asking again may help (a device unplugged or busy) or not (a key that
+/// may not sign, a malformed signature).
+#[derive(Debug, thiserror::Error)]
+#[error("{source}")]
+pub struct ExternalKeyError {
+    retryable: bool,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ExternalKeyError {
+    /// A failure that asking again later may not repeat.
+    pub fn retryable(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ExternalKeyError {
+            retryable: true,
+            source: source.into(),
+        }
+    }
+
+    /// A failure that asking again will repeat.
+    pub fn permanent(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ExternalKeyError {
+            retryable: false,
+            source: source.into(),
+        }
+    }
+
+    /// Whether asking again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        self.retryable
+    }
+}

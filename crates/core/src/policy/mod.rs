@@ -301,8 +301,8 @@ pub enum ImageSignerError {
     #[error("{}", signer_failures(.0))]
     NotVerified(Vec<(String, Option<crate::sigstore::SigstoreProblem>)>),
     /// The bundle cannot be read.
-    #[error("{0}")]
-    Unreadable(#[source] Box<crate::Error>),
+    #[error(transparent)]
+    Unreadable(Box<crate::Error>),
 }
 
 /// `name: why` for each image signer whose check failed, joined by `; `.

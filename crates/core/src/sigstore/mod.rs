@@ -61,7 +61,24 @@ impl std::fmt::Debug for ParsedBundle<'_> {
 impl<'a> ParsedBundle<'a> {
     /// Reads `json` as a Sigstore bundle.
     pub fn parse(json: &'a [u8]) -> Result<Self> {
-        crate::json::check_unique_keys(json).map_err(|e| Error::Bundle(e.to_string()))?;
+        std::str::from_utf8(json)
+            .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
+        // Strict, and holding one content: Sigstore's parser takes whichever
+        // of `messageSignature` and `dsseEnvelope` comes first, so a bundle
+        // with both could be verified as one and read as the other.
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Contents {
+            message_signature: Option<crate::json::StrictIgnore>,
+            dsse_envelope: Option<crate::json::StrictIgnore>,
+        }
+        let contents: Contents =
+            crate::json::from_slice(json).map_err(|e| Error::Bundle(e.to_string()))?;
+        if contents.message_signature.is_some() && contents.dsse_envelope.is_some() {
+            return Err(Error::Bundle(
+                "the bundle holds both a message signature and a DSSE envelope".into(),
+            ));
+        }
         let bundle = Self::parse_checked(json)?;
         // The signed statement is read by Sigstore's parser and by ours: both
         // must see one content.
@@ -198,6 +215,16 @@ pub(crate) fn verify_keyless_dsse(
     // The model verifier has read the bundle strictly, and its in-toto
     // statement before this (`authenticate`).
     let bundle = ParsedBundle::parse_checked(bundle_json)?.bundle;
+    // The verifier read the DSSE envelope (and refused a bundle holding a
+    // message signature too); Sigstore must verify that same envelope.
+    if !matches!(
+        bundle.content,
+        sigstore_verify::types::SignatureContent::DsseEnvelope(_)
+    ) {
+        return Err(Error::Bundle(
+            "the bundle's signed content is not its DSSE envelope".into(),
+        ));
+    }
     let policy = VerificationPolicy::new(who.identity.as_str(), who.issuer.as_str());
     match sigstore_verify::verify(Sha256Hash::new(subject_digest), &bundle, &policy, root) {
         Ok(result) => Ok(Ok(KeylessSigned {

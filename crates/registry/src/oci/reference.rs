@@ -26,7 +26,11 @@ impl Reference {
     /// Parses `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:HEX`.
     pub fn parse(text: &str) -> Result<Self, OciError> {
         let bad = |reason: ReferenceError| OciError::Reference {
-            reference: text.to_string(),
+            // A password given in the reference is not repeated back.
+            reference: match reason {
+                ReferenceError::Credentials => redact_userinfo(text),
+                _ => text.to_string(),
+            },
             reason,
         };
         let rest = text
@@ -147,6 +151,17 @@ impl std::str::FromStr for Reference {
 /// Whether `text` is meant as a registry reference (starts with `oci://`).
 pub fn is_oci_reference(text: &str) -> bool {
     text.starts_with(SCHEME)
+}
+
+/// `text` with the `user:password@` of its registry part replaced by
+/// `***@`.
+fn redact_userinfo(text: &str) -> String {
+    let rest = text.strip_prefix(SCHEME).unwrap_or(text);
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.rfind('@') {
+        Some(at) => format!("{SCHEME}***{}", &rest[at..]),
+        None => text.to_string(),
+    }
 }
 
 fn split_authority(authority: &str) -> Result<(String, Option<u16>), ReferenceError> {
@@ -443,6 +458,13 @@ mod tests {
         assert_eq!(reason("oci://r/m"), ReferenceError::NoTagOrDigest);
         assert_eq!(reason("oci:///m:t"), ReferenceError::NoHost);
         assert_eq!(reason("oci://u:p@r/m:t"), ReferenceError::Credentials);
+        let shown = Reference::parse("oci://user:s3cret@r/m:t")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            shown,
+            "oci://***@r/m:t: not an OCI reference: credentials do not belong in the reference"
+        );
         assert_eq!(reason("oci://[::1/m:t"), ReferenceError::UnclosedBracket);
         assert!(
             matches!(reason("oci://[x]/m:t"), ReferenceError::NotIpv6 { host, .. } if host == "x")
