@@ -340,15 +340,95 @@ impl Signed {
     }
 }
 
+/// Why a release was not signed, by the stage that failed, so that a
+/// caller knows what was done: before [`SignError::Record`] nothing was
+/// written; a [`SignError::Commit`] left the record without some of its
+/// files in place; an [`SignError::Attach`] left a complete local release
+/// (files and record) whose registry push can be tried again.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignError {
+    /// The request cannot be carried out as asked (no file for a local
+    /// model's signature, two outputs on one file, a timestamp for a
+    /// keyless signature).
+    #[error(transparent)]
+    Request(Error),
+    /// The model could not be read or hashed (a walk refused, a registry
+    /// model not pulled).
+    #[error(transparent)]
+    Model(Error),
+    /// The BOM could not be built (the model card, a dataset).
+    #[error(transparent)]
+    Bom(Error),
+    /// The key, token, signing service or timestamp authority did not
+    /// sign.
+    #[error(transparent)]
+    Sign(Error),
+    /// A signature or BOM file could not be staged beside its destination.
+    #[error(transparent)]
+    Write(Error),
+    /// The evidence record could not be appended (nothing was put in
+    /// place).
+    #[error(transparent)]
+    Record(Error),
+    /// The record is in the log, but a file could not be put in place.
+    #[error(transparent)]
+    Commit(Error),
+    /// The release is signed and recorded; attaching it in the registry
+    /// failed.
+    #[error(transparent)]
+    Attach(Error),
+}
+
+impl SignError {
+    /// The error of the stage that failed.
+    pub fn error(&self) -> &Error {
+        match self {
+            SignError::Request(e)
+            | SignError::Model(e)
+            | SignError::Bom(e)
+            | SignError::Sign(e)
+            | SignError::Write(e)
+            | SignError::Record(e)
+            | SignError::Commit(e)
+            | SignError::Attach(e) => e,
+        }
+    }
+
+    /// What a caller does about it: the class of the stage's error.
+    pub fn class(&self) -> crate::ErrorClass {
+        self.error().class()
+    }
+}
+
+impl From<SignError> for Error {
+    fn from(e: SignError) -> Self {
+        match e {
+            SignError::Request(e)
+            | SignError::Model(e)
+            | SignError::Bom(e)
+            | SignError::Sign(e)
+            | SignError::Write(e)
+            | SignError::Record(e)
+            | SignError::Commit(e)
+            | SignError::Attach(e) => e,
+        }
+    }
+}
+
 /// Signs a release: see the module documentation for the order of writes.
-/// Nothing is written when anything before the evidence record fails.
-pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> Result<Release> {
+/// Nothing is written when anything before the evidence record fails; the
+/// error names the stage that failed ([`SignError`]).
+pub fn sign_release(
+    mut request: SignRequest<'_>,
+    progress: ProgressFn<'_>,
+) -> std::result::Result<Release, SignError> {
     let model = request.model;
     let local = model.local_path().map(Path::to_path_buf);
     if request.signature.is_none() && local.is_some() {
-        return Err(Error::Usage(
+        return Err(SignError::Request(Error::Usage(
             "a local model's signature needs a file to go to".into(),
-        ));
+        )));
     }
     let bom_sig = request.bom.as_ref().map(ReleaseBom::signature_path);
     let outputs = [
@@ -356,10 +436,12 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         ("the BOM", request.bom.as_ref().map(|b| b.path.as_path())),
         ("the BOM's signature", bom_sig.as_deref()),
     ];
-    refuse_same_file(&outputs)?;
+    refuse_same_file(&outputs).map_err(SignError::Request)?;
     let written: Vec<&Path> = outputs.iter().filter_map(|(_, p)| *p).collect();
     if let Some(root) = &local {
-        exclude_outputs(&mut request.hashing.ignore, root, &written)?;
+        // This resolves the model's root: a model that is not there fails
+        // here.
+        exclude_outputs(&mut request.hashing.ignore, root, &written).map_err(SignError::Model)?;
     }
     let source = model.source();
     if source.repository_scope().is_some() {
@@ -367,69 +449,78 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         request.hashing.allow_symlinks = true;
     }
     let options = &request.hashing;
-    let name = source.name()?;
-    let (manifest, notes) = crate::source::manifest_with_notes(source, options, progress)?;
+    let name = source.name().map_err(SignError::Model)?;
+    let (manifest, notes) =
+        crate::source::manifest_with_notes(source, options, progress).map_err(SignError::Model)?;
     let root = manifest.root_digest_hex();
 
     let bom = match &request.bom {
         None => None,
-        Some(spec) => Some(build_release_bom(
-            model, spec, &name, &manifest, options, &written, progress,
-        )?),
+        Some(spec) => Some(
+            build_release_bom(model, spec, &name, &manifest, options, &written, progress)
+                .map_err(SignError::Bom)?,
+        ),
     };
     let signer = request.identity.signer_info();
     let mut timestamped = None;
-    let (bundle, bom_bundle) = match &request.identity {
-        Identity::Key(identity) => {
-            let mut bundle = sign_model(&name, &manifest, identity)?;
-            timestamped = stamp(&request, &mut bundle)?;
-            let bom_bundle = match &bom {
-                Some((b, _)) => {
-                    let mut signed = crate::bom::sign_bom(b, &name, &root, identity)?;
-                    stamp(&request, &mut signed)?;
-                    Some(Signed::Streamed(Box::new(signed)))
-                }
-                None => None,
-            };
-            (Signed::Streamed(Box::new(bundle)), bom_bundle)
-        }
-        #[cfg(feature = "remote")]
-        Identity::Service(_) if request.tsa.is_some() => {
-            return Err(Error::Usage(
-                "an RFC 3161 timestamp is for key and certificate signing; a keyless \
-                 signature is timed by the transparency log"
-                    .into(),
-            ));
-        }
-        Identity::Service(service) => {
-            let statement = serde_json::to_vec(&Statement::for_manifest(&name, &manifest))
-                .map_err(|e| Error::Bundle(format!("cannot encode the statement: {e}")))?;
-            let bom_bundle = match &bom {
-                Some((b, _)) => Some(Signed::Bytes(
-                    service.sign_statement(&bom_statement_json(b, &name, &root)?)?,
-                )),
-                None => None,
-            };
-            (
-                Signed::Bytes(service.sign_statement(&statement)?),
-                bom_bundle,
-            )
-        }
-    };
+    #[cfg(feature = "remote")]
+    if matches!(request.identity, Identity::Service(_)) && request.tsa.is_some() {
+        return Err(SignError::Request(Error::Usage(
+            "an RFC 3161 timestamp is for key and certificate signing; a keyless \
+             signature is timed by the transparency log"
+                .into(),
+        )));
+    }
+    let signed = (|| -> Result<_> {
+        Ok(match &request.identity {
+            Identity::Key(identity) => {
+                let mut bundle = sign_model(&name, &manifest, identity)?;
+                timestamped = stamp(&request, &mut bundle)?;
+                let bom_bundle = match &bom {
+                    Some((b, _)) => {
+                        let mut signed = crate::bom::sign_bom(b, &name, &root, identity)?;
+                        stamp(&request, &mut signed)?;
+                        Some(Signed::Streamed(Box::new(signed)))
+                    }
+                    None => None,
+                };
+                (Signed::Streamed(Box::new(bundle)), bom_bundle)
+            }
+            Identity::Service(service) => {
+                let statement = serde_json::to_vec(&Statement::for_manifest(&name, &manifest))
+                    .map_err(|e| Error::Bundle(format!("cannot encode the statement: {e}")))?;
+                let bom_bundle = match &bom {
+                    Some((b, _)) => Some(Signed::Bytes(
+                        service.sign_statement(&bom_statement_json(b, &name, &root)?)?,
+                    )),
+                    None => None,
+                };
+                (
+                    Signed::Bytes(service.sign_statement(&statement)?),
+                    bom_bundle,
+                )
+            }
+        })
+    })();
+    let (bundle, bom_bundle) = signed.map_err(SignError::Sign)?;
     // A registry model's bundles are attached as referrers, so their bytes
     // are kept (a registry model has few files); a local model's signature
     // is written straight from the signed payload, never held whole.
     let in_registry = local.is_none();
-    let registry_bundle = in_registry.then(|| bundle.to_bytes()).transpose()?;
+    let registry_bundle = in_registry
+        .then(|| bundle.to_bytes())
+        .transpose()
+        .map_err(SignError::Sign)?;
     let registry_bom_bundle = match (&bom_bundle, in_registry) {
-        (Some(b), true) => Some(b.to_bytes()?),
+        (Some(b), true) => Some(b.to_bytes().map_err(SignError::Sign)?),
         _ => None,
     };
 
     let mut staged = Vec::new();
     let signature_cite = match &request.signature {
         Some(path) => {
-            let (file, sha256) = Staged::write_with(path, |w| bundle.write(w))?;
+            let (file, sha256) =
+                Staged::write_with(path, |w| bundle.write(w)).map_err(SignError::Write)?;
             staged.push(file);
             cite_sha256(path, sha256)
         }
@@ -443,9 +534,11 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
     if let (Some(spec), Some((b, _)), Some(sig_path), Some(sig)) =
         (&request.bom, &bom, &bom_sig, &bom_bundle)
     {
-        let (file, bom_sha256) = Staged::write_with(&spec.path, |w| write_json(b, w))?;
+        let (file, bom_sha256) =
+            Staged::write_with(&spec.path, |w| write_json(b, w)).map_err(SignError::Write)?;
         staged.push(file);
-        let (file, sig_sha256) = Staged::write_with(sig_path, |w| sig.write(w))?;
+        let (file, sig_sha256) =
+            Staged::write_with(sig_path, |w| sig.write(w)).map_err(SignError::Write)?;
         staged.push(file);
         bom_cites = (
             Some(cite_sha256(&spec.path, bom_sha256)),
@@ -453,29 +546,33 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         );
     }
     let record = match request.recorder {
-        Some(recorder) => Some(recorder.append(&NewRecord {
-            subject: EvidenceSubject {
-                name: name.clone().into(),
-                sha256: root.clone().into(),
-            },
-            predicate: Predicate::Sign(Box::new(SignEvidence {
-                signer: signer.clone(),
-                signature: signature_cite,
-                datasets: bom.as_ref().map(|(b, _)| bom_datasets(b)),
-                base_models: bom.as_ref().map(|(b, _)| base_models(b)),
-                base_model_refs: bom.as_ref().map(|(b, _)| base_model_refs(b)),
-                bom: bom_cites.0,
-                bom_signature: bom_cites.1,
-                location: model.location().map(Box::new),
-                tool: Tool::this(),
-                time: request.now.time(),
-            })),
-            clock: request.now.source(),
-        })?),
+        Some(recorder) => Some(
+            recorder
+                .append(&NewRecord {
+                    subject: EvidenceSubject {
+                        name: name.clone().into(),
+                        sha256: root.clone().into(),
+                    },
+                    predicate: Predicate::Sign(Box::new(SignEvidence {
+                        signer: signer.clone(),
+                        signature: signature_cite,
+                        datasets: bom.as_ref().map(|(b, _)| bom_datasets(b)),
+                        base_models: bom.as_ref().map(|(b, _)| base_models(b)),
+                        base_model_refs: bom.as_ref().map(|(b, _)| base_model_refs(b)),
+                        bom: bom_cites.0,
+                        bom_signature: bom_cites.1,
+                        location: model.location().map(Box::new),
+                        tool: Tool::this(),
+                        time: request.now.time(),
+                    })),
+                    clock: request.now.source(),
+                })
+                .map_err(SignError::Record)?,
+        ),
         None => None,
     };
     for file in staged {
-        file.commit()?;
+        file.commit().map_err(SignError::Commit)?;
     }
     // The record is in the log; now the registry. A failed push is an
     // error: the record says what was signed, not that it was attached.
@@ -485,7 +582,8 @@ pub fn sign_release(mut request: SignRequest<'_>, progress: ProgressFn<'_>) -> R
         registry_bundle.as_deref(),
         bom.as_ref().map(|(b, _)| b),
         registry_bom_bundle.as_deref(),
-    )?;
+    )
+    .map_err(SignError::Attach)?;
     Ok(Release {
         name,
         manifest,

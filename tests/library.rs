@@ -641,3 +641,57 @@ fn the_gate_the_recorder_and_models_are_send_and_sync() {
     // The signing-service seam is object-safe and shareable.
     shared::<Box<dyn modelseal::release::StatementSigner>>();
 }
+
+/// A release that fails says at which stage, with the class a service acts
+/// on; nothing is in place before its record: a log changed behind the
+/// recorder's back stops the release at the record, and no signature file
+/// is left.
+#[test]
+fn a_release_that_fails_names_its_stage_and_writes_nothing_before_its_record() {
+    use modelseal::ErrorClass;
+    use modelseal::release::{Identity, SignError, SignRequest, sign_release};
+    let (tmp, model) = tiny_model();
+    let key = load_private_key(&demo_key().0).unwrap();
+    let opened = modelseal::model::Model::Local(LocalSource::new(&model));
+    let now = Now::test(test_now());
+    let no_progress = |_: u64| {};
+    let request = || SignRequest::new(&opened, Identity::Key(SigningIdentity::Key(&key)), now);
+
+    let err = sign_release(request(), &no_progress).unwrap_err();
+    assert!(matches!(err, SignError::Request(_)), "{err}");
+    assert_eq!(err.class(), ErrorClass::Usage);
+
+    let missing = modelseal::model::Model::Local(LocalSource::new(tmp.path().join("gone")));
+    let mut gone = SignRequest::new(&missing, Identity::Key(SigningIdentity::Key(&key)), now);
+    gone.signature = Some(tmp.path().join("gone.sig"));
+    let err = sign_release(gone, &no_progress).unwrap_err();
+    assert!(matches!(err, SignError::Model(_)), "{err}");
+
+    let log = tmp.path().join("evidence.jsonl");
+    let evidence = || modelseal::keys::generate(modelseal::keys::KeyAlgorithm::Ed25519).unwrap();
+    let recorder = modelseal::evidence::Recorder::new(&log, evidence()).unwrap();
+    let signature = tmp.path().join("model.sig");
+    let mut signed = request();
+    signed.signature = Some(signature.clone());
+    signed.recorder = Some(&recorder);
+    sign_release(signed, &no_progress).unwrap();
+    assert!(signature.exists());
+    fs::remove_file(&signature).unwrap();
+    // Whoever can write the log but holds no key changes a record.
+    let text = fs::read_to_string(&log).unwrap();
+    fs::write(
+        &log,
+        text.replacen("\"payload\":\"", "\"payload\":\"AAAA", 1),
+    )
+    .unwrap();
+    let mut again = request();
+    again.signature = Some(signature.clone());
+    again.recorder = Some(&recorder);
+    let err = sign_release(again, &no_progress).unwrap_err();
+    assert!(matches!(err, SignError::Record(_)), "{err}");
+    assert_eq!(err.class(), ErrorClass::Tampered, "{err}");
+    assert!(
+        !signature.exists(),
+        "a signature was put in place without its record"
+    );
+}
