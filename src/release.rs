@@ -340,79 +340,81 @@ impl Signed {
     }
 }
 
-/// Why a release was not signed, by the stage that failed, so that a
-/// caller knows what was done: before [`SignError::Record`] nothing was
-/// written; a [`SignError::Commit`] left the record without some of its
-/// files in place; an [`SignError::Attach`] left a complete local release
-/// (files and record) whose registry push can be tried again.
-#[derive(Debug, thiserror::Error)]
+/// The stage of [`sign_release`] that failed. Before
+/// [`SignStage::Record`] nothing was written; a [`SignStage::Commit`] left
+/// the record without some of its files in place; an
+/// [`SignStage::Attach`] left a complete local release (files and record)
+/// whose registry push can be tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum SignError {
+pub enum SignStage {
     /// The request cannot be carried out as asked (no file for a local
     /// model's signature, two outputs on one file, a timestamp for a
     /// keyless signature).
-    #[error(transparent)]
-    Request(Error),
-    /// The model could not be read or hashed (a walk refused, a registry
-    /// model not pulled).
-    #[error(transparent)]
-    Model(Error),
+    Request,
+    /// The model could not be read or hashed (not there, a walk refused, a
+    /// registry model not pulled).
+    Model,
     /// The BOM could not be built (the model card, a dataset).
-    #[error(transparent)]
-    Bom(Error),
-    /// The key, token, signing service or timestamp authority did not
-    /// sign.
-    #[error(transparent)]
-    Sign(Error),
+    Bom,
+    /// The key, token, signing service or timestamp authority did not sign.
+    Sign,
     /// A signature or BOM file could not be staged beside its destination.
-    #[error(transparent)]
-    Write(Error),
-    /// The evidence record could not be appended (nothing was put in
-    /// place).
-    #[error(transparent)]
-    Record(Error),
+    Write,
+    /// The evidence record could not be appended (nothing was put in place).
+    Record,
     /// The record is in the log, but a file could not be put in place.
-    #[error(transparent)]
-    Commit(Error),
+    Commit,
     /// The release is signed and recorded; attaching it in the registry
     /// failed.
-    #[error(transparent)]
-    Attach(Error),
+    Attach,
+}
+
+/// Why a release was not signed: the stage that failed and its error (whose
+/// text this is, and whose class says retry, reject, tampered or usage).
+#[derive(Debug)]
+pub struct SignError {
+    stage: SignStage,
+    error: Error,
+}
+
+/// The stage's error, as if it were this one (its text and its source).
+impl std::fmt::Display for SignError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for SignError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        std::error::Error::source(&self.error)
+    }
 }
 
 impl SignError {
+    fn at(stage: SignStage) -> impl Fn(Error) -> SignError {
+        move |error| SignError { stage, error }
+    }
+
+    /// The stage that failed.
+    pub fn stage(&self) -> SignStage {
+        self.stage
+    }
+
     /// The error of the stage that failed.
     pub fn error(&self) -> &Error {
-        match self {
-            SignError::Request(e)
-            | SignError::Model(e)
-            | SignError::Bom(e)
-            | SignError::Sign(e)
-            | SignError::Write(e)
-            | SignError::Record(e)
-            | SignError::Commit(e)
-            | SignError::Attach(e) => e,
-        }
+        &self.error
     }
 
     /// What a caller does about it: the class of the stage's error.
     pub fn class(&self) -> crate::ErrorClass {
-        self.error().class()
+        self.error.class()
     }
 }
 
 impl From<SignError> for Error {
     fn from(e: SignError) -> Self {
-        match e {
-            SignError::Request(e)
-            | SignError::Model(e)
-            | SignError::Bom(e)
-            | SignError::Sign(e)
-            | SignError::Write(e)
-            | SignError::Record(e)
-            | SignError::Commit(e)
-            | SignError::Attach(e) => e,
-        }
+        e.error
     }
 }
 
@@ -426,7 +428,7 @@ pub fn sign_release(
     let model = request.model;
     let local = model.local_path().map(Path::to_path_buf);
     if request.signature.is_none() && local.is_some() {
-        return Err(SignError::Request(Error::Usage(
+        return Err(SignError::at(SignStage::Request)(Error::Usage(
             "a local model's signature needs a file to go to".into(),
         )));
     }
@@ -436,12 +438,13 @@ pub fn sign_release(
         ("the BOM", request.bom.as_ref().map(|b| b.path.as_path())),
         ("the BOM's signature", bom_sig.as_deref()),
     ];
-    refuse_same_file(&outputs).map_err(SignError::Request)?;
+    refuse_same_file(&outputs).map_err(SignError::at(SignStage::Request))?;
     let written: Vec<&Path> = outputs.iter().filter_map(|(_, p)| *p).collect();
     if let Some(root) = &local {
         // This resolves the model's root: a model that is not there fails
         // here.
-        exclude_outputs(&mut request.hashing.ignore, root, &written).map_err(SignError::Model)?;
+        exclude_outputs(&mut request.hashing.ignore, root, &written)
+            .map_err(SignError::at(SignStage::Model))?;
     }
     let source = model.source();
     if source.repository_scope().is_some() {
@@ -449,23 +452,23 @@ pub fn sign_release(
         request.hashing.allow_symlinks = true;
     }
     let options = &request.hashing;
-    let name = source.name().map_err(SignError::Model)?;
-    let (manifest, notes) =
-        crate::source::manifest_with_notes(source, options, progress).map_err(SignError::Model)?;
+    let name = source.name().map_err(SignError::at(SignStage::Model))?;
+    let (manifest, notes) = crate::source::manifest_with_notes(source, options, progress)
+        .map_err(SignError::at(SignStage::Model))?;
     let root = manifest.root_digest_hex();
 
     let bom = match &request.bom {
         None => None,
         Some(spec) => Some(
             build_release_bom(model, spec, &name, &manifest, options, &written, progress)
-                .map_err(SignError::Bom)?,
+                .map_err(SignError::at(SignStage::Bom))?,
         ),
     };
     let signer = request.identity.signer_info();
     let mut timestamped = None;
     #[cfg(feature = "remote")]
     if matches!(request.identity, Identity::Service(_)) && request.tsa.is_some() {
-        return Err(SignError::Request(Error::Usage(
+        return Err(SignError::at(SignStage::Request)(Error::Usage(
             "an RFC 3161 timestamp is for key and certificate signing; a keyless \
              signature is timed by the transparency log"
                 .into(),
@@ -502,7 +505,7 @@ pub fn sign_release(
             }
         })
     })();
-    let (bundle, bom_bundle) = signed.map_err(SignError::Sign)?;
+    let (bundle, bom_bundle) = signed.map_err(SignError::at(SignStage::Sign))?;
     // A registry model's bundles are attached as referrers, so their bytes
     // are kept (a registry model has few files); a local model's signature
     // is written straight from the signed payload, never held whole.
@@ -510,17 +513,17 @@ pub fn sign_release(
     let registry_bundle = in_registry
         .then(|| bundle.to_bytes())
         .transpose()
-        .map_err(SignError::Sign)?;
+        .map_err(SignError::at(SignStage::Sign))?;
     let registry_bom_bundle = match (&bom_bundle, in_registry) {
-        (Some(b), true) => Some(b.to_bytes().map_err(SignError::Sign)?),
+        (Some(b), true) => Some(b.to_bytes().map_err(SignError::at(SignStage::Sign))?),
         _ => None,
     };
 
     let mut staged = Vec::new();
     let signature_cite = match &request.signature {
         Some(path) => {
-            let (file, sha256) =
-                Staged::write_with(path, |w| bundle.write(w)).map_err(SignError::Write)?;
+            let (file, sha256) = Staged::write_with(path, |w| bundle.write(w))
+                .map_err(SignError::at(SignStage::Write))?;
             staged.push(file);
             cite_sha256(path, sha256)
         }
@@ -534,11 +537,11 @@ pub fn sign_release(
     if let (Some(spec), Some((b, _)), Some(sig_path), Some(sig)) =
         (&request.bom, &bom, &bom_sig, &bom_bundle)
     {
-        let (file, bom_sha256) =
-            Staged::write_with(&spec.path, |w| write_json(b, w)).map_err(SignError::Write)?;
+        let (file, bom_sha256) = Staged::write_with(&spec.path, |w| write_json(b, w))
+            .map_err(SignError::at(SignStage::Write))?;
         staged.push(file);
-        let (file, sig_sha256) =
-            Staged::write_with(sig_path, |w| sig.write(w)).map_err(SignError::Write)?;
+        let (file, sig_sha256) = Staged::write_with(sig_path, |w| sig.write(w))
+            .map_err(SignError::at(SignStage::Write))?;
         staged.push(file);
         bom_cites = (
             Some(cite_sha256(&spec.path, bom_sha256)),
@@ -567,12 +570,12 @@ pub fn sign_release(
                     })),
                     clock: request.now.source(),
                 })
-                .map_err(SignError::Record)?,
+                .map_err(SignError::at(SignStage::Record))?,
         ),
         None => None,
     };
     for file in staged {
-        file.commit().map_err(SignError::Commit)?;
+        file.commit().map_err(SignError::at(SignStage::Commit))?;
     }
     // The record is in the log; now the registry. A failed push is an
     // error: the record says what was signed, not that it was attached.
@@ -583,7 +586,7 @@ pub fn sign_release(
         bom.as_ref().map(|(b, _)| b),
         registry_bom_bundle.as_deref(),
     )
-    .map_err(SignError::Attach)?;
+    .map_err(SignError::at(SignStage::Attach))?;
     Ok(Release {
         name,
         manifest,

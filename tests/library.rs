@@ -649,7 +649,7 @@ fn the_gate_the_recorder_and_models_are_send_and_sync() {
 #[test]
 fn a_release_that_fails_names_its_stage_and_writes_nothing_before_its_record() {
     use modelseal::ErrorClass;
-    use modelseal::release::{Identity, SignError, SignRequest, sign_release};
+    use modelseal::release::{Identity, SignRequest, SignStage, sign_release};
     let (tmp, model) = tiny_model();
     let key = load_private_key(&demo_key().0).unwrap();
     let opened = modelseal::model::Model::Local(LocalSource::new(&model));
@@ -658,14 +658,14 @@ fn a_release_that_fails_names_its_stage_and_writes_nothing_before_its_record() {
     let request = || SignRequest::new(&opened, Identity::Key(SigningIdentity::Key(&key)), now);
 
     let err = sign_release(request(), &no_progress).unwrap_err();
-    assert!(matches!(err, SignError::Request(_)), "{err}");
+    assert_eq!(err.stage(), SignStage::Request, "{err}");
     assert_eq!(err.class(), ErrorClass::Usage);
 
     let missing = modelseal::model::Model::Local(LocalSource::new(tmp.path().join("gone")));
     let mut gone = SignRequest::new(&missing, Identity::Key(SigningIdentity::Key(&key)), now);
     gone.signature = Some(tmp.path().join("gone.sig"));
     let err = sign_release(gone, &no_progress).unwrap_err();
-    assert!(matches!(err, SignError::Model(_)), "{err}");
+    assert_eq!(err.stage(), SignStage::Model, "{err}");
 
     let log = tmp.path().join("evidence.jsonl");
     let evidence = || modelseal::keys::generate(modelseal::keys::KeyAlgorithm::Ed25519).unwrap();
@@ -688,7 +688,7 @@ fn a_release_that_fails_names_its_stage_and_writes_nothing_before_its_record() {
     again.signature = Some(signature.clone());
     again.recorder = Some(&recorder);
     let err = sign_release(again, &no_progress).unwrap_err();
-    assert!(matches!(err, SignError::Record(_)), "{err}");
+    assert_eq!(err.stage(), SignStage::Record, "{err}");
     assert_eq!(err.class(), ErrorClass::Tampered, "{err}");
     assert!(
         !signature.exists(),
