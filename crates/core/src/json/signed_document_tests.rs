@@ -67,14 +67,22 @@ fn statement(predicate_type: &str, subject_digest: &str, resource: &str) -> Stri
     )
 }
 
+/// The predicate type, subject digest and resource of a valid OMS
+/// statement.
+fn oms_parts() -> (&'static str, String, String) {
+    (
+        r#""https://model_signing/signature/v1.0""#,
+        format!(r#"{{"sha256":"{}"}}"#, "ab".repeat(32)),
+        format!(
+            r#"{{"name":"a","algorithm":"sha256","digest":"{}"}}"#,
+            "cd".repeat(32)
+        ),
+    )
+}
+
 #[test]
 fn statements_with_a_repeated_key_are_refused() {
-    let oms = r#""https://model_signing/signature/v1.0""#;
-    let digest = format!(r#"{{"sha256":"{}"}}"#, "ab".repeat(32));
-    let resource = format!(
-        r#"{{"name":"a","algorithm":"sha256","digest":"{}"}}"#,
-        "cd".repeat(32)
-    );
+    let (oms, digest, resource) = oms_parts();
     parse_statement(statement(oms, &digest, &resource).as_bytes()).unwrap();
     for (text, key, path) in [
         (
@@ -166,12 +174,7 @@ fn sigstore_bundles_and_their_payloads_with_a_repeated_key_are_refused() {
 /// safetensors header.
 #[test]
 fn every_reader_refuses_a_reserved_key() {
-    let oms = r#""https://model_signing/signature/v1.0""#;
-    let digest = format!(r#"{{"sha256":"{}"}}"#, "ab".repeat(32));
-    let resource = format!(
-        r#"{{"name":"a","algorithm":"sha256","digest":"{}"}}"#,
-        "cd".repeat(32)
-    );
+    let (oms, digest, resource) = oms_parts();
     let reserved = r#""$serde_json::private::RawValue":"x""#;
     let ok = statement(oms, &digest, &resource);
     parse_statement(ok.as_bytes()).unwrap();
