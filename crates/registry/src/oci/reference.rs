@@ -511,10 +511,6 @@ mod tests {
                 "name a tag (REPO:TAG) or a digest (REPO@sha256:HEX)",
             ),
             ("oci:///m:t", "no registry host"),
-            (
-                "oci://u:p@r/m:t",
-                "credentials do not belong in the reference",
-            ),
             ("oci://[::1/m:t", "unclosed [ in the registry host"),
             ("oci://[x]/m:t", "x is not an IPv6 address"),
             ("oci://[::1]x/m:t", "junk after ]"),
