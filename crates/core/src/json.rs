@@ -120,8 +120,18 @@ impl<'de> serde::Deserialize<'de> for StrictIgnore {
 /// through here (the whole-document check, the piecewise value builder,
 /// the BOM stream and the statement reader), so that the rules are written
 /// once: a key serde_json reserves, or one already seen, is refused.
+///
+/// Most objects have a few keys: those are compared in a short list, and
+/// only an object with many keys pays for a hash set (so that a hostile
+/// object of a million keys stays linear).
 #[derive(Debug, Default)]
-pub(crate) struct ObjectKeys(HashSet<String>);
+pub(crate) struct ObjectKeys {
+    few: Vec<String>,
+    many: Option<HashSet<String>>,
+}
+
+/// The most keys compared in a list before they move to a hash set.
+const FEW_KEYS: usize = 16;
 
 /// Why [`ObjectKeys::admit`] refused a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,10 +148,25 @@ impl ObjectKeys {
         if key.starts_with(RESERVED_KEY_PREFIX) {
             return Err(KeyRefusal::Reserved);
         }
-        if !self.0.insert(key.to_string()) {
-            return Err(KeyRefusal::Repeated);
+        let fresh = match &mut self.many {
+            Some(set) => set.insert(key.to_string()),
+            None if self.few.iter().any(|k| k == key) => false,
+            None if self.few.len() < FEW_KEYS => {
+                self.few.push(key.to_string());
+                true
+            }
+            None => {
+                let mut set: HashSet<String> = self.few.drain(..).collect();
+                let fresh = set.insert(key.to_string());
+                self.many = Some(set);
+                fresh
+            }
+        };
+        if fresh {
+            Ok(())
+        } else {
+            Err(KeyRefusal::Repeated)
         }
-        Ok(())
     }
 }
 
@@ -336,6 +361,24 @@ mod signed_document_tests;
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn object_keys_refuse_a_repeat_before_and_after_they_move_to_a_set() {
+        for count in [3, super::FEW_KEYS, super::FEW_KEYS + 1, 1000] {
+            let mut keys = super::ObjectKeys::default();
+            for i in 0..count {
+                assert_eq!(keys.admit(&format!("k{i}")), Ok(()));
+            }
+            for i in [0, count / 2, count - 1] {
+                let again = keys.admit(&format!("k{i}"));
+                assert_eq!(again, Err(super::KeyRefusal::Repeated), "{count} {i}");
+            }
+            assert_eq!(
+                keys.admit("$serde_json::private::Number"),
+                Err(super::KeyRefusal::Reserved)
+            );
+        }
+    }
+
     use super::*;
 
     fn duplicate(json: &str) -> (String, String) {
