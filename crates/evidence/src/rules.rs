@@ -249,7 +249,21 @@ impl AttachError {
 /// How many times a deployment is decided again when other writers keep
 /// appending between its decision and its append (each time from the
 /// records they added alone).
-const DEPLOY_ATTEMPTS: usize = 32;
+const DEPLOY_ATTEMPTS: usize = 64;
+
+/// Waits a little before deciding a deployment again, longer after each
+/// attempt lost to another writer (up to about 20 ms) and by a random share
+/// of that, so that writers that keep colliding spread out instead of
+/// starving one of them.
+fn back_off(attempt: usize) {
+    let mut byte = [0u8; 1];
+    let jitter = match getrandom::fill(&mut byte) {
+        Ok(()) => u64::from(byte[0]),
+        Err(_) => u64::from(std::process::id() as u8),
+    };
+    let base = (attempt as u64 + 1).min(10) * 1000;
+    std::thread::sleep(std::time::Duration::from_micros(base + base * jitter / 255));
+}
 
 /// The record a deployment names, as read from the log.
 struct Found {
@@ -436,7 +450,7 @@ impl Recorder {
         // for. When another writer appended in between (a failed
         // verification of this model, say), the records it added are
         // verified and taken into the decision, which is made again.
-        for _ in 0..DEPLOY_ATTEMPTS {
+        for attempt in 0..DEPLOY_ATTEMPTS {
             let relied = decision.relied(deployment)?;
             let at = decision.index.point.frontier.size();
             if let Some(digest) =
@@ -448,6 +462,9 @@ impl Recorder {
                     relied_on: relied,
                 });
             }
+            // Lost to another writer: wait, then catch up and try again
+            // straight after.
+            back_off(attempt);
             decision = match self.catch_up(&decision.index.point)? {
                 Some((records, point)) => {
                     for r in &records {
