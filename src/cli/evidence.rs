@@ -126,8 +126,6 @@ enum Sub {
         /// Where to write the proof (not overwritten).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
-        #[command(flatten)]
-        witnesses: super::witness::WitnessArgs,
     },
     /// Check an offline proof that a record is in the log, with the log's public key and the witness policy alone.
     CheckProof {
@@ -331,8 +329,7 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             path,
             log,
             out,
-            witnesses,
-        } => super::witness::run_proof(ctx, &record, path, &log, &out, &witnesses),
+        } => super::witness::run_proof(ctx, &record, path, &log, &out),
         Sub::CheckProof {
             proof,
             evidence_key,

@@ -11,6 +11,7 @@ use modelseal::fetch::{InputKind, read_text};
 use modelseal::witness::{
     self as modelseal_witness, LogState, Outcome as Held, Policy, WitnessCheck,
 };
+use modelseal::witness::{RecordRef, Seconds, StoreCheck, check_store};
 use modelseal::{Error, Result};
 use serde_json::json;
 use std::ffi::OsString;
@@ -60,29 +61,10 @@ fn state<'a>(check: &'a LogCheck, key: &'a ed25519_dalek::VerifyingKey) -> Resul
     LogState::of(check, key).map_err(|e| Error::Evidence(e.to_string()))
 }
 
-/// What one witness holds, in words.
-fn held(outcome: &Held) -> String {
-    match outcome {
-        Held::Cosigned(time) => format!("cosigned at {}", timestamp(*time)),
-        Held::Ahead(size) => format!("AHEAD: it cosigned {size} records"),
-        Held::Behind(size) => format!("behind, at {size} records"),
-        Held::Forked => "FORKED: it holds another root at this size".into(),
-        Held::Failed(why) => format!("not counted: {}", escape(why)),
-        Held::NoUrl => "no URL in the policy (stored cosignatures only)".into(),
-    }
-}
-
-fn timestamp(seconds: u64) -> String {
-    i64::try_from(seconds)
-        .ok()
-        .and_then(|s| jiff::Timestamp::from_second(s).ok())
-        .map_or_else(|| format!("{seconds} s"), |t| t.to_string())
-}
-
 /// `evidence verify` under a witness policy: checks the verified log
-/// against the witnesses and prints what they hold; `None` without a
-/// policy. A checkpoint the caller kept (`--checkpoint KEPT`) is relied
-/// on, so it must carry the quorum's cosignatures itself.
+/// against the witnesses; `None` without a policy. A checkpoint the caller
+/// kept (`--checkpoint KEPT`) is relied on, so it must carry the quorum's
+/// cosignatures itself.
 pub fn verify(
     args: &WitnessArgs,
     location: &Location,
@@ -94,61 +76,17 @@ pub fn verify(
     let Some(policy) = args.policy()? else {
         return Ok(None);
     };
-    let state = state(check, key)?;
-    let kept_problem =
-        kept.and_then(|note| modelseal_witness::check_kept(&policy, &state, note).err());
-    // The largest kept checkpoint that reached the quorum (every kept one
-    // checked, none trusted); else the latest kept, to say what it lacks.
+    let anchors = args
+        .tsa_chain
+        .as_deref()
+        .map(modelseal::keys::load_certificates)
+        .transpose()?;
+    let mut options = StoreCheck::new(args.timeout(), now);
+    options.kept = kept;
+    options.ask = !args.snapshot;
+    options.tsa_anchors = anchors.as_deref();
     let store = location.open()?;
-    let (best, kept_problems) =
-        modelseal_witness::witnessed_by(&policy, &state, store.as_ref(), u64::MAX)?;
-    // A latest kept larger than the log is held against it (a rollback).
-    let latest = store.latest_cosigned()?;
-    let stored = match (best, latest) {
-        (_, Some(l)) if l.size > state.checkpoint.size => Some(l),
-        (Some(b), _) => Some(modelseal::evidence::KeptCosigned::new(
-            b.size, b.time, b.note, b.stamp,
-        )?),
-        (None, l) => l,
-    };
-    let mut found = modelseal_witness::check(
-        &policy,
-        &state,
-        stored.as_ref().map(|k| k.note.as_str()),
-        !args.snapshot,
-        args.timeout(),
-    );
-    if let Some(chain) = &args.tsa_chain {
-        let anchors = modelseal::keys::load_certificates(chain)?;
-        match &stored {
-            Some(kept) => {
-                let note = kept.note.as_str();
-                let token = kept.stamp.clone();
-                let body = modelseal_witness::split_note(note).map(|(b, _)| b.to_string());
-                let size = modelseal::evidence::open_log_checkpoint(note, key).map(|c| c.size);
-                match (token, body, size) {
-                    (Some(token), Ok(body), Ok(size)) => {
-                        match modelseal::timestamp::verify(&token, body.as_bytes(), &anchors, None, now) {
-                            Ok(s) => {
-                                found.stamped =
-                                    Some((size, format!("{} by {} under {}", s.time, s.tsa, s.anchor)));
-                            }
-                            Err(e) => found.problems.push(format!("the cosigned checkpoint's RFC 3161 stamp: {e}")),
-                        }
-                    }
-                    _ => found.problems.push(
-                        "the cosigned checkpoint carries no RFC 3161 stamp, and a TSA chain was given".into(),
-                    ),
-                }
-            }
-            None => found
-                .problems
-                .push("no cosigned checkpoint to check an RFC 3161 stamp of".into()),
-        }
-    }
-    found.problems.extend(kept_problem.map(|e| e.to_string()));
-    found.problems.extend(kept_problems);
-    Ok(Some(found))
+    check_store(&policy, store.as_ref(), key, check, &options).map(Some)
 }
 
 /// The witness lines of a verification.
@@ -180,11 +118,11 @@ pub fn print_check(found: &WitnessCheck) {
     if let Some(time) = found.trusted_time {
         outln!(
             "  trusted time: its quorum had cosigned it by {}",
-            timestamp(time)
+            Seconds(time)
         );
     }
     for (name, time) in &found.cosignatures {
-        outln!("  cosignature: {} at {}", escape(name), timestamp(*time));
+        outln!("  cosignature: {} at {}", escape(name), Seconds(*time));
     }
     if let Some((size, when)) = &found.stamped {
         outln!(
@@ -193,7 +131,11 @@ pub fn print_check(found: &WitnessCheck) {
         );
     }
     for (name, outcome) in &found.outcomes {
-        outln!("  witness {}: {}", escape(name), held(outcome));
+        outln!(
+            "  witness {}: {}",
+            escape(name),
+            escape(&outcome.to_string())
+        );
     }
     for p in &found.problems {
         outln!("  {}", escape(p));
@@ -258,7 +200,7 @@ pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
         "unwitnessed": found.unwitnessed,
         "trusted_time": found.trusted_time,
         "cosignatures": found.cosignatures.iter().map(|(n, t)| json!({"witness": n, "time": t})).collect::<Vec<_>>(),
-        "witnesses": found.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
+        "witnesses": found.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": o.to_string()})).collect::<Vec<_>>(),
         "problems": found.problems,
         "missing": found.missing,
     })
@@ -345,7 +287,7 @@ pub fn run_witness(
             "log": shown,
             "size": size,
             "quorum": run.quorum,
-            "witnesses": run.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": held(o)})).collect::<Vec<_>>(),
+            "witnesses": run.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": o.to_string()})).collect::<Vec<_>>(),
             "problems": run.problems,
             "kept": kept.then_some(&shown),
             "quorum_time": done.quorum_time,
@@ -358,7 +300,11 @@ pub fn run_witness(
                 outln!("NOT WITNESSED: {} records, the quorum is not reached", size);
             }
             for (name, outcome) in &run.outcomes {
-                outln!("  witness {}: {}", escape(name), held(outcome));
+                outln!(
+                    "  witness {}: {}",
+                    escape(name),
+                    escape(&outcome.to_string())
+                );
             }
             for p in &run.problems {
                 outln!("  {}", escape(p));
@@ -402,75 +348,37 @@ pub fn run_proof(
     path: Option<OsString>,
     log: &LogArgs,
     out: &std::path::Path,
-    args: &WitnessArgs,
 ) -> Result<Outcome> {
     let location = log.location(path)?;
     let key = log.verifying_key()?;
-    let check = verify_store(
-        location.open()?.as_ref(),
-        &key,
-        VerifyOptions {
-            keep_records: true,
-            keep_leaves: true,
-            now: Some(ctx.now.time()),
-            ..VerifyOptions::default()
-        },
-    )?;
-    let state = state(&check, &key)?;
+    let digest;
     let wanted = match record.parse::<usize>() {
-        Ok(n) if n >= 1 => check.records.iter().find(|r| r.index + 1 == n),
-        Ok(_) => None,
+        Ok(n) => RecordRef::Number(n),
         Err(_) => {
-            let digest = super::evidence::digest_arg(record)?;
-            check.records.iter().find(|r| r.digest == digest)
+            digest = super::evidence::digest_arg(record)?;
+            RecordRef::Digest(&digest)
         }
-    }
-    .ok_or_else(|| Error::Usage(format!("{record}: no such record in {}", check.location)))?;
-    let index = wanted.index as u64;
-    let line = location_line(&location, &check, wanted.index)?;
-    // The cosigned checkpoint kept beside the log, when it covers the
-    // record and is this log's prefix; else the log's own checkpoint.
-    let _ = args;
-    let stored = location.open()?.latest_cosigned()?.map(|k| k.note);
-    let covering = stored.filter(|note| {
-        modelseal::evidence::open_log_checkpoint(note, &key).is_ok_and(|cp| {
-            cp.origin == state.checkpoint.origin
-                && cp.size > index
-                && cp.size <= state.checkpoint.size
-                && usize::try_from(cp.size)
-                    .is_ok_and(|n| modelseal::evidence::merkle::root(&check.leaves[..n]) == cp.root)
-        })
-    });
-    let (note, size) = match &covering {
-        Some(note) => {
-            let cp = modelseal::evidence::open_log_checkpoint(note, &key)
-                .map_err(|e| Error::Evidence(e.to_string()))?;
-            (note.as_str(), cp.size)
-        }
-        None => (state.note, state.checkpoint.size),
     };
-    let text = modelseal_witness::write_proof(index, &line, &check.leaves, note, size)
-        .map_err(|e| Error::Evidence(e.to_string()))?;
+    let proof = modelseal_witness::prove(location.open()?.as_ref(), &key, wanted, ctx.now.time())?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(out)
         .map_err(|e| Error::io(out, e))?;
-    std::io::Write::write_all(&mut file, text.as_bytes()).map_err(|e| Error::io(out, e))?;
+    std::io::Write::write_all(&mut file, proof.text.as_bytes()).map_err(|e| Error::io(out, e))?;
+    let (number, digest) = (proof.record.index + 1, &proof.record.digest);
     match ctx.format {
         Format::Json => print_json(&json!({
-            "record": wanted.index + 1,
-            "digest": wanted.digest,
-            "checkpoint_size": size,
-            "cosigned": covering.is_some(),
+            "record": number,
+            "digest": digest,
+            "checkpoint_size": proof.size,
+            "cosigned": proof.cosigned,
             "proof": out,
         })),
         _ => outln!(
-            "proof of record {} (sha256:{}) in the checkpoint of {} records{} written to {}",
-            wanted.index + 1,
-            wanted.digest,
-            size,
-            if covering.is_some() {
+            "proof of record {number} (sha256:{digest}) in the checkpoint of {} records{} written to {}",
+            proof.size,
+            if proof.cosigned {
                 ", with its cosignatures,"
             } else {
                 ""
@@ -479,36 +387,6 @@ pub fn run_proof(
         ),
     }
     Ok(0)
-}
-
-/// The exact log line of record `index` (0-based).
-fn location_line(location: &Location, check: &LogCheck, index: usize) -> Result<Vec<u8>> {
-    let mut found = None;
-    let mut position = 0usize;
-    location.open()?.scan(&mut |item| {
-        if let modelseal::evidence::ScanItem::Record { bytes, .. } = item {
-            if position == index {
-                found = Some(bytes.to_vec());
-            }
-            position += 1;
-        }
-        Ok(())
-    })?;
-    let line = found.ok_or_else(|| {
-        Error::Evidence(format!(
-            "{}: record {} changed while read",
-            check.location,
-            index + 1
-        ))
-    })?;
-    if modelseal::evidence::merkle::leaf_hash(&line) != check.leaves[index] {
-        return Err(Error::Evidence(format!(
-            "{}: record {} changed while read",
-            check.location,
-            index + 1
-        )));
-    }
-    Ok(line)
 }
 
 /// `evidence check-proof`: checks an offline proof with the log's public
@@ -587,7 +465,7 @@ pub fn run_check_proof(
                 checked.checkpoint.size
             );
             for (name, time) in &checked.cosignatures {
-                outln!("  cosignature: {} at {}", escape(name), timestamp(*time));
+                outln!("  cosignature: {} at {}", escape(name), Seconds(*time));
             }
             if policy.is_some() && !checked.quorum {
                 outln!("  the cosignatures do not reach the witness policy's quorum");
@@ -678,7 +556,7 @@ fn witness_now(
             .outcomes
             .iter()
             .filter(|(_, o)| !matches!(o, Held::Cosigned(_)))
-            .map(|(n, o)| format!("{n}: {}", held(o)))
+            .map(|(n, o)| format!("{n}: {}", o.to_string()))
             .collect();
         return Err(Error::Evidence(format!(
             "the quorum is not reached for {size} records ({})",

@@ -52,6 +52,26 @@ pub enum InputOutcome {
     TooLarge,
 }
 
+impl std::fmt::Display for InputOutcome {
+    /// The outcome in a few words: "copied to PATH", or why not.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InputOutcome::Copied { path } => write!(f, "copied to {path}"),
+            InputOutcome::Missing => f.write_str("not found"),
+            InputOutcome::NotRegular => {
+                f.write_str("not a regular file (a link, a directory, a device): not opened")
+            }
+            InputOutcome::Unreadable { reason } => write!(f, "unreadable: {reason}"),
+            InputOutcome::BadDigest => f.write_str("the record's digest is not 64 hex digits"),
+            InputOutcome::Changed { found } => {
+                write!(f, "changed since recorded (now sha256:{found})")
+            }
+            InputOutcome::NotLocal => f.write_str("not a local file"),
+            InputOutcome::TooLarge => f.write_str("too large to copy"),
+        }
+    }
+}
+
 /// One file the exported records name, and what became of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ExportedInput {

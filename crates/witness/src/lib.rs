@@ -15,11 +15,13 @@ mod client;
 mod cosignature;
 mod policy;
 mod proof;
+mod store;
 
 pub use client::{Answer, AskError, add_checkpoint};
 pub use cosignature::{Cosigned, NoteError, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
 pub use proof::{PROOF_HEADER, ProofCheck, ProofError, check_proof, write_proof};
+pub use store::{RecordProof, RecordRef, Seconds, StoreCheck, check_store, prove};
 
 use ed25519_dalek::VerifyingKey;
 use modelseal_evidence::Checkpoint;
@@ -1266,5 +1268,69 @@ mod tests {
         );
         let forged = vec![cosign(body, "b.example", &k1, 7)];
         assert!(own_cosignature(&policy, 1, body, &forged).is_err());
+    }
+
+    /// A record is proven by its number or its digest, over the log's own
+    /// checkpoint when nothing cosigned was kept; the proof checks with the
+    /// log's key; a record the log does not hold is a usage error.
+    #[test]
+    fn a_record_is_proven_by_number_or_digest_and_the_proof_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, vk) = small_log(dir.path(), 3);
+        let store = modelseal_evidence::FileLog::new(&log);
+        let now = jiff::Timestamp::from_second(1_000).unwrap();
+        let by_number = prove(&store, &vk, RecordRef::Number(2), now).unwrap();
+        assert_eq!((by_number.record.index, by_number.size), (1, 3));
+        assert!(!by_number.cosigned);
+        let digest = by_number.record.digest.clone();
+        let by_digest = prove(&store, &vk, RecordRef::Digest(&digest), now).unwrap();
+        assert_eq!(by_digest.text, by_number.text);
+        let checked = check_proof(&by_number.text, None, &vk, None).unwrap();
+        assert_eq!(checked.record.digest, digest);
+        assert_eq!(checked.checkpoint.size, 3);
+        for missing in [
+            RecordRef::Number(0),
+            RecordRef::Number(4),
+            RecordRef::Digest("00"),
+        ] {
+            let err = prove(&store, &vk, missing, now).unwrap_err();
+            assert!(matches!(err, modelseal_evidence::Error::Usage(_)), "{err}");
+        }
+    }
+
+    /// With a TSA chain given, a log whose store kept no cosigned
+    /// checkpoint has nothing stamped to hold it to: a problem, not a pass.
+    #[test]
+    fn a_tsa_chain_with_nothing_stamped_is_a_problem() {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, vk) = small_log(dir.path(), 2);
+        let store = modelseal_evidence::FileLog::new(&log);
+        let check = modelseal_evidence::verify_store(
+            &store,
+            &vk,
+            modelseal_evidence::VerifyOptions {
+                keep_leaves: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let a = SigningKey::from_bytes(&[1; 32]);
+        let policy = Policy::parse(&format!(
+            "log {}\nwitness a {}\nquorum a\n",
+            modelseal_evidence::verifier_key(&check.checkpoint.as_ref().unwrap().origin, &vk),
+            witness_vkey("a.example", &a.verifying_key())
+        ))
+        .unwrap();
+        let anchors = vec![vec![0u8; 4]];
+        let mut options = StoreCheck::new(Duration::from_secs(1), jiff::Timestamp::UNIX_EPOCH);
+        options.ask = false;
+        options.tsa_anchors = Some(&anchors);
+        let found = check_store(&policy, &store, &vk, &check, &options).unwrap();
+        assert!(!found.ok());
+        assert!(found.stamped.is_none());
+        assert_eq!(
+            found.problems,
+            vec!["no cosigned checkpoint to check an RFC 3161 stamp of".to_string()]
+        );
     }
 }

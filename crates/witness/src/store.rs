@@ -1,0 +1,250 @@
+//! A log in its store, held against its witnesses: the whole check that
+//! `evidence verify` and the audit make, and the offline proof of one
+//! record over the best checkpoint the store kept.
+
+use crate::{
+    LogState, Outcome, Policy, WitnessCheck, check, check_kept, witnessed_by, write_proof,
+};
+use ed25519_dalek::VerifyingKey;
+use modelseal_evidence::record::Record;
+use modelseal_evidence::{
+    Error, EvidenceStore, KeptCosigned, LogCheck, ScanItem, VerifyOptions, merkle,
+    open_log_checkpoint as open_checkpoint, verify_store,
+};
+use std::time::Duration;
+
+/// How [`check_store`] holds a verified log against its witnesses.
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub struct StoreCheck<'a> {
+    /// A checkpoint the caller kept from an earlier check, relied on: it
+    /// must carry the quorum's cosignatures itself.
+    pub kept: Option<&'a str>,
+    /// Ask each witness what it holds (false for a copy of the log, an
+    /// export, whose witnesses have seen the log grow since: only the
+    /// cosignatures it carries are checked).
+    pub ask: bool,
+    /// How long each witness may take to answer.
+    pub timeout: Duration,
+    /// Trust anchors (DER) of a time-stamping authority: when given, the
+    /// cosigned checkpoint kept must carry an RFC 3161 stamp that verifies
+    /// under them.
+    pub tsa_anchors: Option<&'a [Vec<u8>]>,
+    /// The verifying clock, for the stamp's certificates.
+    pub now: jiff::Timestamp,
+}
+
+impl StoreCheck<'_> {
+    /// Asks every witness, within `timeout`, at the verifying clock `now`;
+    /// no kept checkpoint, no stamp required.
+    pub fn new(timeout: Duration, now: jiff::Timestamp) -> Self {
+        StoreCheck {
+            kept: None,
+            ask: true,
+            timeout,
+            tsa_anchors: None,
+            now,
+        }
+    }
+}
+
+/// Checks the log `check` verified (with its leaves kept) against the
+/// policy's witnesses: the largest cosigned checkpoint the store kept that
+/// reached the quorum (every kept one checked, none trusted), or a latest
+/// kept larger than the log (a rollback), and what each witness holds.
+/// Everything found wrong is in the result's problems; an error means the
+/// log could not be put to its witnesses at all (not intact, unreadable).
+pub fn check_store(
+    policy: &Policy,
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    log: &LogCheck,
+    options: &StoreCheck<'_>,
+) -> Result<WitnessCheck, Error> {
+    let state = LogState::of(log, key).map_err(|e| Error::Evidence(e.to_string()))?;
+    let kept_problem = options
+        .kept
+        .and_then(|note| check_kept(policy, &state, note).err());
+    let (best, kept_problems) = witnessed_by(policy, &state, store, u64::MAX)?;
+    let latest = store.latest_cosigned()?;
+    let stored = match (best, latest) {
+        (_, Some(l)) if l.size > state.checkpoint.size => Some(l),
+        (Some(b), _) => Some(KeptCosigned::new(b.size, b.time, b.note, b.stamp)?),
+        (None, l) => l,
+    };
+    let mut found = check(
+        policy,
+        &state,
+        stored.as_ref().map(|k| k.note.as_str()),
+        options.ask,
+        options.timeout,
+    );
+    if let Some(anchors) = options.tsa_anchors {
+        match stamp_of(stored.as_ref(), key, anchors, options.now) {
+            Ok(stamped) => found.stamped = Some(stamped),
+            Err(problem) => found.problems.push(problem),
+        }
+    }
+    found.problems.extend(kept_problem.map(|e| e.to_string()));
+    found.problems.extend(kept_problems);
+    Ok(found)
+}
+
+/// The checked RFC 3161 stamp of the kept cosigned checkpoint: its size,
+/// and when and by whom it was stamped; else the problem, in one line.
+fn stamp_of(
+    stored: Option<&KeptCosigned>,
+    key: &VerifyingKey,
+    anchors: &[Vec<u8>],
+    now: jiff::Timestamp,
+) -> Result<(u64, String), String> {
+    let kept = stored.ok_or("no cosigned checkpoint to check an RFC 3161 stamp of")?;
+    let body = crate::split_note(&kept.note).map(|(b, _)| b.to_string());
+    let size = open_checkpoint(&kept.note, key).map(|c| c.size);
+    let (Some(token), Ok(body), Ok(size)) = (&kept.stamp, body, size) else {
+        return Err(
+            "the cosigned checkpoint carries no RFC 3161 stamp, and a TSA chain was given".into(),
+        );
+    };
+    match modelseal_core::timestamp::verify(token, body.as_bytes(), anchors, None, now) {
+        Ok(s) => Ok((size, format!("{} by {} under {}", s.time, s.tsa, s.anchor))),
+        Err(e) => Err(format!("the cosigned checkpoint's RFC 3161 stamp: {e}")),
+    }
+}
+
+/// Which record to prove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RecordRef<'a> {
+    /// Its number in the log, from 1.
+    Number(usize),
+    /// Its SHA-256 (64 lowercase hex digits).
+    Digest(&'a str),
+}
+
+/// The offline proof of one record, as [`prove`] wrote it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RecordProof {
+    /// The record proven.
+    pub record: Record,
+    /// The size of the checkpoint the proof is over.
+    pub size: u64,
+    /// Whether that checkpoint is a cosigned one the store kept (else the
+    /// log's own, which only the key holder signed).
+    pub cosigned: bool,
+    /// The proof (C2SP tlog-proof).
+    pub text: String,
+}
+
+/// The proof that a record of the log in `store` is in it, over the latest
+/// cosigned checkpoint kept that covers it and is this log's prefix, else
+/// the log's own checkpoint. The log is verified first (at `now`); the
+/// record's exact line is read again and must match its leaf.
+pub fn prove(
+    store: &dyn EvidenceStore,
+    key: &VerifyingKey,
+    record: RecordRef<'_>,
+    now: jiff::Timestamp,
+) -> Result<RecordProof, Error> {
+    let check = verify_store(
+        store,
+        key,
+        VerifyOptions {
+            keep_records: true,
+            keep_leaves: true,
+            now: Some(now),
+            ..VerifyOptions::default()
+        },
+    )?;
+    let state = LogState::of(&check, key).map_err(|e| Error::Evidence(e.to_string()))?;
+    let wanted = match record {
+        RecordRef::Number(n) => check.records.iter().find(|r| r.index + 1 == n),
+        RecordRef::Digest(d) => check.records.iter().find(|r| r.digest == d),
+    }
+    .ok_or_else(|| {
+        let named = match record {
+            RecordRef::Number(n) => n.to_string(),
+            RecordRef::Digest(d) => format!("sha256:{d}"),
+        };
+        Error::Usage(format!("{named}: no such record in {}", check.location))
+    })?;
+    let index = wanted.index;
+    let line = line_of(store, &check, index)?;
+    let covering = store.latest_cosigned()?.map(|k| k.note).and_then(|note| {
+        let cp = open_checkpoint(&note, key).ok()?;
+        let n = usize::try_from(cp.size).ok()?;
+        (cp.origin == state.checkpoint.origin
+            && n > index
+            && cp.size <= state.checkpoint.size
+            && merkle::root(&check.leaves[..n]) == cp.root)
+            .then_some((note, cp.size))
+    });
+    let (note, size) = match &covering {
+        Some((note, size)) => (note.as_str(), *size),
+        None => (state.note, state.checkpoint.size),
+    };
+    let text = write_proof(index as u64, &line, &check.leaves, note, size)
+        .map_err(|e| Error::Evidence(e.to_string()))?;
+    Ok(RecordProof {
+        record: wanted.clone(),
+        size,
+        cosigned: covering.is_some(),
+        text,
+    })
+}
+
+/// The exact log line of record `index` (0-based), read again: it must be
+/// the line whose leaf the verification took.
+fn line_of(store: &dyn EvidenceStore, check: &LogCheck, index: usize) -> Result<Vec<u8>, Error> {
+    let mut found = None;
+    let mut position = 0usize;
+    store.scan(&mut |item| {
+        if let ScanItem::Record { bytes, .. } = item {
+            if position == index {
+                found = Some(bytes.to_vec());
+            }
+            position += 1;
+        }
+        Ok(())
+    })?;
+    match found {
+        Some(line) if merkle::leaf_hash(&line) == check.leaves[index] => Ok(line),
+        _ => Err(Error::Evidence(format!(
+            "{}: record {} changed while read",
+            check.location,
+            index + 1
+        ))),
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    /// What the witness holds, in a few words.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Cosigned(time) => write!(f, "cosigned at {}", Seconds(*time)),
+            Outcome::Ahead(size) => write!(f, "AHEAD: it cosigned {size} records"),
+            Outcome::Behind(size) => write!(f, "behind, at {size} records"),
+            Outcome::Forked => f.write_str("FORKED: it holds another root at this size"),
+            Outcome::Failed(why) => write!(f, "not counted: {why}"),
+            Outcome::NoUrl => f.write_str("no URL in the policy (stored cosignatures only)"),
+        }
+    }
+}
+
+/// Seconds since the epoch, shown as an RFC 3339 time (or as seconds, when
+/// out of range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seconds(pub u64);
+
+impl std::fmt::Display for Seconds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match i64::try_from(self.0)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+        {
+            Some(t) => write!(f, "{t}"),
+            None => write!(f, "{} s", self.0),
+        }
+    }
+}
