@@ -44,6 +44,7 @@ pub use modelseal_registry as registry;
 #[cfg(feature = "witness")]
 pub use modelseal_witness as witness;
 
+pub mod auditing;
 pub mod export;
 pub mod gate;
 #[cfg(feature = "keyless-sign")]

@@ -695,3 +695,69 @@ fn a_release_that_fails_names_its_stage_and_writes_nothing_before_its_record() {
         "a signature was put in place without its record"
     );
 }
+
+/// An audit is one call with typed refusals: a period that has not ended
+/// and a model the log never mentions are refused before any report; an
+/// audit of a log with a verification and a deployment hands its report
+/// to the caller, and an export writes the auditor's directory with the
+/// same verdict.
+#[test]
+fn an_audit_and_an_export_are_library_calls_with_typed_refusals() {
+    use modelseal::audit::{AsOf, Checklist};
+    use modelseal::auditing::{AuditError, AuditRequest, audit};
+    let (tmp, model, good) = signed_model();
+    let key = modelseal::keys::generate(modelseal::keys::KeyAlgorithm::Ed25519).unwrap();
+    let public = key.public_key();
+    let vk = modelseal::evidence::evidence_verifying_key(&public).unwrap();
+    let log = tmp.path().join("audit.jsonl");
+    let recorder = modelseal::evidence::Recorder::new(&log, key).unwrap();
+    let now = Now::test(test_now());
+    let passed = gate_verify(&demo_gate(), &model, &good);
+    let receipt = recorder
+        .append_verification(&passed.record().unwrap())
+        .unwrap();
+    recorder
+        .record_deployment(&receipt, Some("prod".into()), now)
+        .unwrap();
+    let location = modelseal::evidence::Location::File(log.clone());
+    let list = Checklist::default_list();
+
+    let mut request = AuditRequest::new(&list, "shipped", now);
+    let tomorrow = test_now()
+        .checked_add(jiff::SignedDuration::from_hours(24))
+        .unwrap();
+    request.period = Some((test_now(), AsOf::at(tomorrow)));
+    let err = audit(&location, &vk, &request, |_| ()).unwrap_err();
+    assert!(
+        matches!(err, AuditError::PeriodNotEnded { end, .. } if end == tomorrow),
+        "{err}"
+    );
+    assert_eq!(err.class(), modelseal::ErrorClass::Usage);
+
+    let mut request = AuditRequest::new(&list, "shipped", now);
+    request.model = Some("ab".repeat(32));
+    let err = audit(&location, &vk, &request, |_| ()).unwrap_err();
+    assert!(
+        matches!(&err, AuditError::ModelNotInLog { model } if *model == "ab".repeat(32)),
+        "{err}"
+    );
+
+    let request = AuditRequest::new(&list, "shipped", now);
+    let audited = audit(&location, &vk, &request, |report| report.failed()).unwrap();
+    assert_eq!(audited.result, audited.failed);
+    assert!(audited.check.ok());
+    assert_eq!(audited.check.records.len(), 2);
+
+    let out = tmp.path().join("export");
+    let here = std::env::current_dir().unwrap();
+    let request = modelseal::export::ExportRequest::new(&list, "shipped", now, &here);
+    let exported = modelseal::export::export(&location, &public, &out, &request).unwrap();
+    assert!(exported.check.ok());
+    assert_eq!(exported.fingerprint, public.fingerprint());
+    for file in &exported.files {
+        assert!(file.is_file(), "{}", file.display());
+    }
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(out.join("audit.json")).unwrap()).unwrap();
+    assert_eq!(report["log"]["records"], 2, "{report}");
+}

@@ -3,9 +3,9 @@
 use super::evidence::{LogArgs, digest_arg};
 use super::{Context, Format, Outcome};
 use clap::Args;
-use modelseal::audit::{
-    AsOf, AuditInput, Checklist, evaluate, to_html, to_human, to_markdown, to_oscal,
-};
+use modelseal::audit::{AsOf, AuditReport, Checklist, to_html, to_human, to_markdown, to_oscal};
+use modelseal::auditing::{AuditError, AuditRequest, audit};
+use modelseal::witness::StoreCheck;
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -101,11 +101,6 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         )));
     }
     let signer = args.sign.as_deref().map(super::private_key).transpose()?;
-    let period = args
-        .period
-        .as_deref()
-        .map(modelseal::audit::AsOf::period)
-        .transpose()?;
     let key = args.log.verifying_key()?;
     let location = args.log.location(None)?;
     // The report must never land on the log it audits, the files kept
@@ -127,131 +122,61 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         .as_ref()
         .map(|p| modelseal::fetch::read_text(p, modelseal::fetch::InputKind::Checkpoint))
         .transpose()?;
-    let as_of = match (&args.as_of, &period) {
-        (Some(t), _) => AsOf::parse(t)?,
-        (None, Some((_, to))) => *to,
-        (None, None) => AsOf::now(ctx.now),
-    };
-    let past = args.as_of.is_some() || period.is_some();
-    // A declared period must have ended: a report cannot speak for time
-    // that has not passed.
-    if let Some((_, to)) = &period
-        && to.cutoff > ctx.now.time()
-    {
-        return Err(Error::Usage(format!(
-            "--period {}: it ends after now ({}); audit a period that has ended",
-            args.period.as_deref().unwrap_or_default(),
-            ctx.now.time()
-        )));
+    let mut request = AuditRequest::new(&list, &source, ctx.now);
+    request.older = older.as_deref();
+    request.as_of = args.as_of.as_deref().map(AsOf::parse).transpose()?;
+    request.period = args.period.as_deref().map(AsOf::period).transpose()?;
+    request.model = args.model.as_deref().map(digest_arg).transpose()?;
+    request.documents = args.documents.clone();
+    request.declaration.scope = args.scope.clone();
+    request.declaration.assessor = args.assessor.clone();
+    request.declaration.executable_sha256 = executable_sha256();
+    let (policy, anchors) = (args.witnesses.policy()?, args.witnesses.anchors()?);
+    if let Some(policy) = &policy {
+        let mut options = StoreCheck::new(args.witnesses.timeout(), ctx.now.time());
+        options.ask = !args.witnesses.snapshot;
+        options.tsa_anchors = anchors.as_deref();
+        request.witnesses = Some((policy, options));
     }
-    // Records dated after the audit's clock (or its cutoff, for an audit
-    // as of a later date) are time findings.
-    let check = modelseal::evidence::verify_store(
-        location.open()?.as_ref(),
-        &key,
-        modelseal::evidence::VerifyOptions {
-            older: older.as_deref(),
-            keep_records: true,
-            // Records are judged against the audit's own clock: one dated
-            // after it is a time finding, whatever the cutoff.
-            now: Some(ctx.now.time()),
-            keep_leaves: args.witnesses.witness_policy.is_some(),
-            ..Default::default()
-        },
-    )?;
-    let witnessed = if check.ok() {
-        super::witness::verify(
-            &args.witnesses,
-            &location,
-            &key,
-            &check,
-            older.as_deref(),
-            ctx.now.time(),
-        )?
-    } else {
-        None
-    };
-    let mut input = AuditInput::new(
-        &list,
-        &check,
-        check.location.clone(),
-        as_of,
-        ctx.now.source(),
-    );
     ctx.warn_test_clock("the audit report");
-    input.checklist_source = source;
-    // An audit as of a date, with the checkpoint kept when its report was
-    // issued, counts what that checkpoint covers: the report as issued.
-    // Under a witness policy, without a kept checkpoint, the witnesses'
-    // times say which records the log held by the date: those inside the
-    // largest checkpoint its quorum had cosigned by then.
-    let mut witnessed = witnessed.as_ref().map(super::witness::summary);
-    if past {
-        input.kept = check.older.as_ref().map(|cp| cp.size);
-        if input.kept.is_none()
-            && let Some(w) = witnessed.as_mut()
-            && let Some((by, problems)) = super::witness::witnessed_by(
-                &args.witnesses,
-                &location,
-                &key,
-                &check,
-                input.as_of.cutoff,
-            )?
-        {
-            input.kept = Some(by.size);
-            w.as_of = Some(by);
-            w.problems.extend(problems);
-        }
-    }
-    input.model = args.model.as_deref().map(digest_arg).transpose()?;
-    if let Some(model) = &input.model
-        && !modelseal::audit::log_mentions(&check, model)
-    {
-        return Err(Error::Usage(format!(
-            "--model sha256:{model}: no record in the evidence log is about this model"
-        )));
-    }
-    input.documents = args.documents.clone();
-    input.witnesses = witnessed;
-    let mut declaration = modelseal::audit::Declaration::default();
-    declaration.period = period.map(|(from, to)| modelseal::audit::DeclaredPeriod {
-        from,
-        to: to.cutoff,
-    });
-    declaration.scope = args.scope.clone();
-    declaration.assessor = args.assessor.clone();
-    declaration.generated_at = Some(ctx.now.time());
-    declaration.executable_sha256 = executable_sha256();
-    input.declaration = declaration;
-    let report = evaluate(&input);
     // JSON is streamed, never held whole: a report of a large log is
     // hundreds of megabytes.
-    let write = |w: &mut dyn std::io::Write| -> std::io::Result<()> {
+    let write = |report: &AuditReport<'_>, w: &mut dyn std::io::Write| -> std::io::Result<()> {
         match ctx.format {
-            Format::Human => w.write_all(to_human(&report).as_bytes()),
+            Format::Human => w.write_all(to_human(report).as_bytes()),
             Format::Json => {
-                serde_json::to_writer_pretty(&mut *w, &report)?;
+                serde_json::to_writer_pretty(&mut *w, report)?;
                 writeln!(w)
             }
-            Format::Markdown => w.write_all(to_markdown(&report).as_bytes()),
+            Format::Markdown => w.write_all(to_markdown(report).as_bytes()),
             Format::Oscal => {
-                serde_json::to_writer_pretty(&mut *w, &to_oscal(&report))?;
+                serde_json::to_writer_pretty(&mut *w, &to_oscal(report))?;
                 writeln!(w)
             }
-            Format::Html => w.write_all(to_html(&report).as_bytes()),
+            Format::Html => w.write_all(to_html(report).as_bytes()),
         }
     };
-    match &args.out {
-        None => super::stdout::write_with(|out| write(out)),
-        Some(path) => write_report(path, &write, &report, signer.as_ref())?,
-    }
-    let code = if report.failed() { 1 } else { 0 };
+    let audited = audit(&location, &key, &request, |report| match &args.out {
+        None => {
+            super::stdout::write_with(|out| write(report, out));
+            Ok(())
+        }
+        Some(path) => write_report(path, &|w| write(report, w), report, signer.as_ref()),
+    })
+    .map_err(|e| match e {
+        e @ AuditError::PeriodNotEnded { .. } => Error::Usage(format!(
+            "--period {}: {e}",
+            args.period.as_deref().unwrap_or_default()
+        )),
+        e @ AuditError::ModelNotInLog { .. } => Error::Usage(format!("--model {e}")),
+        e => e.into(),
+    })?;
+    audited.result?;
+    let code = if audited.failed { 1 } else { 0 };
     // The process ends with this command: freeing a million records one by
     // one would only cost the auditor a second. (Not for a caller that runs
     // audits in one process: it would keep every log it audited.)
-    std::mem::forget(report);
-    std::mem::forget(input);
-    std::mem::forget(check);
+    std::mem::forget(audited.check);
     Ok(code)
 }
 

@@ -8,9 +8,7 @@ use super::{Context, Format, Outcome, escape, print_json};
 use clap::Args;
 use modelseal::evidence::{Location, LogCheck, VerifyOptions, verify_store};
 use modelseal::fetch::{InputKind, read_text};
-use modelseal::witness::{
-    self as modelseal_witness, LogState, Outcome as Held, Policy, WitnessCheck,
-};
+use modelseal::witness::{self as modelseal_witness, Outcome as Held, Policy, WitnessCheck};
 use modelseal::witness::{RecordRef, Seconds, StoreCheck, check_store};
 use modelseal::{Error, Result};
 use serde_json::json;
@@ -40,7 +38,7 @@ pub struct WitnessArgs {
 }
 
 impl WitnessArgs {
-    fn policy(&self) -> Result<Option<Policy>> {
+    pub fn policy(&self) -> Result<Option<Policy>> {
         let Some(path) = &self.witness_policy else {
             return Ok(None);
         };
@@ -50,15 +48,17 @@ impl WitnessArgs {
             .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
     }
 
-    fn timeout(&self) -> Duration {
+    pub fn timeout(&self) -> Duration {
         Duration::from_secs(self.witness_timeout)
     }
-}
 
-/// The log's state for the witness checks, from a verification that kept
-/// the leaves.
-fn state<'a>(check: &'a LogCheck, key: &'a ed25519_dalek::VerifyingKey) -> Result<LogState<'a>> {
-    LogState::of(check, key).map_err(|e| Error::Evidence(e.to_string()))
+    /// The TSA's trust anchors (DER), when a chain is given.
+    pub fn anchors(&self) -> Result<Option<Vec<Vec<u8>>>> {
+        self.tsa_chain
+            .as_deref()
+            .map(modelseal::keys::load_certificates)
+            .transpose()
+    }
 }
 
 /// `evidence verify` under a witness policy: checks the verified log
@@ -76,11 +76,7 @@ pub fn verify(
     let Some(policy) = args.policy()? else {
         return Ok(None);
     };
-    let anchors = args
-        .tsa_chain
-        .as_deref()
-        .map(modelseal::keys::load_certificates)
-        .transpose()?;
+    let anchors = args.anchors()?;
     let mut options = StoreCheck::new(args.timeout(), now);
     options.kept = kept;
     options.ask = !args.snapshot;
@@ -140,56 +136,6 @@ pub fn print_check(found: &WitnessCheck) {
     for p in &found.problems {
         outln!("  {}", escape(p));
     }
-}
-
-/// The witness check as the audit report shows it.
-pub fn summary(found: &WitnessCheck) -> modelseal::audit::Witnessing {
-    let mut w = modelseal::audit::Witnessing::default();
-    w.quorum = found.quorum;
-    w.witnessed_size = found.witnessed.as_ref().map(|c| c.size);
-    w.cosignatures = found
-        .cosignatures
-        .iter()
-        .map(|(name, time)| (name.clone(), time_of(*time)))
-        .collect();
-    w.problems = found.problems.clone();
-    w.missing = found.missing.clone();
-    w.trusted_time = found.trusted_time.map(time_of);
-    w
-}
-
-fn time_of(seconds: u64) -> jiff::Timestamp {
-    i64::try_from(seconds)
-        .ok()
-        .and_then(|s| jiff::Timestamp::from_second(s).ok())
-        .unwrap_or(jiff::Timestamp::MAX)
-}
-
-/// For `audit --as-of` under a witness policy: the largest checkpoint the
-/// store kept whose quorum had cosigned it by `cutoff`, checked against
-/// the verified log (`None` without a policy). Kept checkpoints that do
-/// not belong to the log are problems.
-pub fn witnessed_by(
-    args: &WitnessArgs,
-    location: &Location,
-    key: &ed25519_dalek::VerifyingKey,
-    check: &LogCheck,
-    cutoff: jiff::Timestamp,
-) -> Result<Option<(modelseal::audit::WitnessedAsOf, Vec<String>)>> {
-    let Some(policy) = args.policy()?.filter(|p| !p.needs_none()) else {
-        return Ok(None); // No policy, or one that needs no witness.
-    };
-    let state = state(check, key)?;
-    let time = u64::try_from(cutoff.as_second()).unwrap_or(0);
-    let store = location.open()?;
-    let (by, problems) = modelseal_witness::witnessed_by(&policy, &state, store.as_ref(), time)?;
-    Ok(Some((
-        modelseal::audit::WitnessedAsOf {
-            size: by.as_ref().map_or(0, |b| b.size),
-            time: by.map(|b| time_of(b.time)),
-        },
-        problems,
-    )))
 }
 
 /// The witness check as JSON.
@@ -556,7 +502,7 @@ fn witness_now(
             .outcomes
             .iter()
             .filter(|(_, o)| !matches!(o, Held::Cosigned(_)))
-            .map(|(n, o)| format!("{n}: {}", o.to_string()))
+            .map(|(n, o)| format!("{n}: {o}"))
             .collect();
         return Err(Error::Evidence(format!(
             "the quorum is not reached for {size} records ({})",

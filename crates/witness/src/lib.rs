@@ -1282,7 +1282,7 @@ mod tests {
         let by_number = prove(&store, &vk, RecordRef::Number(2), now).unwrap();
         assert_eq!((by_number.record.index, by_number.size), (1, 3));
         assert!(!by_number.cosigned);
-        let digest = by_number.record.digest.clone();
+        let digest = by_number.record.digest;
         let by_digest = prove(&store, &vk, RecordRef::Digest(&digest), now).unwrap();
         assert_eq!(by_digest.text, by_number.text);
         let checked = check_proof(&by_number.text, None, &vk, None).unwrap();

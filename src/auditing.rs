@@ -1,0 +1,275 @@
+//! An audit of an evidence log as one call: the log verified (against a
+//! checkpoint kept from an earlier audit, when given), held against its
+//! witnesses, cut at the audit's date, and the checklist evaluated.
+
+use crate::audit::{
+    AsOf, AuditInput, AuditReport, Checklist, Declaration, DeclaredPeriod, evaluate, log_mentions,
+};
+use crate::clock::Now;
+use crate::evidence::{Location, LogCheck, VerifyOptions, verify_store};
+use crate::{Error, ErrorClass};
+use ed25519_dalek::VerifyingKey;
+use std::path::PathBuf;
+
+/// What to audit, as of when, and under which witnesses.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuditRequest<'a> {
+    /// The checklist evaluated.
+    pub checklist: &'a Checklist,
+    /// What the report names as the checklist's source.
+    pub checklist_source: &'a str,
+    /// The audit's clock: records dated after it are time findings, and
+    /// the report is generated at it.
+    pub now: Now,
+    /// A checkpoint (note text) kept from an earlier audit: the log must
+    /// extend it. In an audit of the past it also says which records the
+    /// report as issued then counted.
+    pub older: Option<&'a str>,
+    /// Audit as of this date (records after its cutoff are ignored).
+    pub as_of: Option<AsOf>,
+    /// A declared period, from its first instant to its end (the cutoff):
+    /// deployments and refusals before it are context, not judged. It must
+    /// have ended by `now`.
+    pub period: Option<(jiff::Timestamp, AsOf)>,
+    /// The witness policy the log is held to, and how.
+    #[cfg(feature = "witness")]
+    pub witnesses: Option<(&'a crate::witness::Policy, crate::witness::StoreCheck<'a>)>,
+    /// Audit this model only (its OMS root digest, lowercase hex).
+    pub model: Option<String>,
+    /// The documents the auditor was given: each one a control relies on
+    /// is hashed again and must match its record.
+    pub documents: Option<PathBuf>,
+    /// The scope, the assessor and the executable's digest, as the report
+    /// declares them (its period and generation time are set here).
+    pub declaration: Declaration,
+}
+
+impl<'a> AuditRequest<'a> {
+    /// An audit of the whole log under `checklist`, as of `now`.
+    pub fn new(checklist: &'a Checklist, checklist_source: &'a str, now: Now) -> Self {
+        AuditRequest {
+            checklist,
+            checklist_source,
+            now,
+            older: None,
+            as_of: None,
+            period: None,
+            #[cfg(feature = "witness")]
+            witnesses: None,
+            model: None,
+            documents: None,
+            declaration: Declaration::default(),
+        }
+    }
+}
+
+/// Why an audit could not be made (a report that finds failures is made:
+/// see [`AuditReport::failed`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuditError {
+    /// The declared period has not ended: a report cannot speak for time
+    /// that has not passed.
+    #[error("the period ends after now ({now}); audit a period that has ended")]
+    PeriodNotEnded {
+        /// The period's end.
+        end: jiff::Timestamp,
+        /// The audit's clock.
+        now: jiff::Timestamp,
+    },
+    /// No record of the log is about the model asked for.
+    #[error("sha256:{model}: no record in the evidence log is about this model")]
+    ModelNotInLog {
+        /// Its digest (hex).
+        model: String,
+    },
+    /// The log could not be read, or its witnesses not asked.
+    #[error(transparent)]
+    Log(#[from] Error),
+}
+
+impl AuditError {
+    /// Whether trying again may help, the request is refused, or the
+    /// evidence was tampered with.
+    pub fn class(&self) -> ErrorClass {
+        match self {
+            AuditError::Log(e) => e.class(),
+            _ => ErrorClass::Usage,
+        }
+    }
+}
+
+impl From<AuditError> for Error {
+    fn from(e: AuditError) -> Self {
+        match e {
+            AuditError::Log(e) => e,
+            other => Error::Usage(other.to_string()),
+        }
+    }
+}
+
+/// What [`audit`] returns: what the caller made of the report, and the
+/// verified log it was made from (large for a large log: the caller
+/// decides when to let it go).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Audited<R> {
+    /// What `with` returned.
+    pub result: R,
+    /// Whether the report found a failure (the audit fails).
+    pub failed: bool,
+    /// The log as verified.
+    pub check: LogCheck,
+}
+
+/// Audits the log at `location`, sealed by `key`: verifies it, holds it to
+/// its witnesses, evaluates the checklist as of the request's date, and
+/// hands the report to `with` (to render or sign it; the report borrows
+/// the verified log, which is returned after it).
+pub fn audit<R>(
+    location: &Location,
+    key: &VerifyingKey,
+    request: &AuditRequest<'_>,
+    with: impl FnOnce(&AuditReport<'_>) -> R,
+) -> Result<Audited<R>, AuditError> {
+    let now = request.now.time();
+    if let Some((_, to)) = &request.period
+        && to.cutoff > now
+    {
+        return Err(AuditError::PeriodNotEnded {
+            end: to.cutoff,
+            now,
+        });
+    }
+    let as_of = match (&request.as_of, &request.period) {
+        (Some(t), _) => *t,
+        (None, Some((_, to))) => *to,
+        (None, None) => AsOf::now(request.now),
+    };
+    let past = request.as_of.is_some() || request.period.is_some();
+    #[cfg(feature = "witness")]
+    let keep_leaves = request.witnesses.is_some();
+    #[cfg(not(feature = "witness"))]
+    let keep_leaves = false;
+    // Records are judged against the audit's own clock: one dated after it
+    // is a time finding, whatever the cutoff.
+    let check = verify_store(
+        location.open()?.as_ref(),
+        key,
+        VerifyOptions {
+            older: request.older,
+            keep_records: true,
+            now: Some(now),
+            keep_leaves,
+            ..VerifyOptions::default()
+        },
+    )?;
+    if let Some(model) = &request.model
+        && !log_mentions(&check, model)
+    {
+        return Err(AuditError::ModelNotInLog {
+            model: model.clone(),
+        });
+    }
+    let mut input = AuditInput::new(
+        request.checklist,
+        &check,
+        check.location.clone(),
+        as_of,
+        request.now.source(),
+    );
+    input.checklist_source = request.checklist_source.to_string();
+    // An audit as of a date, with the checkpoint kept when its report was
+    // issued, counts what that checkpoint covers: the report as issued.
+    if past {
+        input.kept = check.older.as_ref().map(|cp| cp.size);
+    }
+    #[cfg(feature = "witness")]
+    if let Some((policy, options)) = &request.witnesses
+        && check.ok()
+    {
+        let cutoff = past.then_some(as_of.cutoff);
+        // A kept checkpoint is relied on: it must carry the quorum itself.
+        let mut options = *options;
+        options.kept = request.older;
+        input.witnesses = Some(witnessing(
+            location,
+            key,
+            &check,
+            (policy, &options),
+            cutoff,
+            &mut input.kept,
+        )?);
+    }
+    input.model = request.model.clone();
+    input.documents = request.documents.clone();
+    let mut declaration = request.declaration.clone();
+    declaration.period = request.period.map(|(from, to)| DeclaredPeriod {
+        from,
+        to: to.cutoff,
+    });
+    declaration.generated_at = Some(now);
+    input.declaration = declaration;
+    let report = evaluate(&input);
+    let failed = report.failed();
+    let result = with(&report);
+    drop(report);
+    drop(input);
+    Ok(Audited {
+        result,
+        failed,
+        check,
+    })
+}
+
+/// The witness check as the report shows it. In an audit of the past
+/// without a kept checkpoint, the witnesses' times say which records the
+/// log held by the date: those inside the largest checkpoint its quorum
+/// had cosigned by then (`kept` is set to its size).
+#[cfg(feature = "witness")]
+fn witnessing(
+    location: &Location,
+    key: &VerifyingKey,
+    check: &LogCheck,
+    (policy, options): (&crate::witness::Policy, &crate::witness::StoreCheck<'_>),
+    cutoff: Option<jiff::Timestamp>,
+    kept: &mut Option<u64>,
+) -> Result<crate::audit::Witnessing, Error> {
+    use crate::witness::{LogState, check_store, witnessed_by};
+    let store = location.open()?;
+    let found = check_store(policy, store.as_ref(), key, check, options)?;
+    let time_of = |seconds: u64| {
+        i64::try_from(seconds)
+            .ok()
+            .and_then(|s| jiff::Timestamp::from_second(s).ok())
+            .unwrap_or(jiff::Timestamp::MAX)
+    };
+    let mut w = crate::audit::Witnessing::default();
+    w.quorum = found.quorum;
+    w.witnessed_size = found.witnessed.as_ref().map(|c| c.size);
+    w.cosignatures = found
+        .cosignatures
+        .iter()
+        .map(|(name, time)| (name.clone(), time_of(*time)))
+        .collect();
+    w.problems = found.problems;
+    w.missing = found.missing;
+    w.trusted_time = found.trusted_time.map(time_of);
+    if let Some(cutoff) = cutoff
+        && kept.is_none()
+        && !policy.needs_none()
+    {
+        let state = LogState::of(check, key).map_err(|e| Error::Evidence(e.to_string()))?;
+        let time = u64::try_from(cutoff.as_second()).unwrap_or(0);
+        let (by, problems) = witnessed_by(policy, &state, store.as_ref(), time)?;
+        let size = by.as_ref().map_or(0, |b| b.size);
+        *kept = Some(size);
+        w.as_of = Some(crate::audit::WitnessedAsOf {
+            size,
+            time: by.map(|b| time_of(b.time)),
+        });
+        w.problems.extend(problems);
+    }
+    Ok(w)
+}
