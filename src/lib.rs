@@ -54,6 +54,8 @@ pub mod release;
 #[cfg(feature = "serve")]
 pub mod serve;
 pub mod staged;
+#[cfg(all(feature = "witness", feature = "remote"))]
+pub mod witnessing;
 
 /// Reads `source`, a file or (with the `remote` feature) an https:// URL,
 /// of `kind` (at most its cap). Without the feature a URL is refused.

@@ -260,55 +260,28 @@ fn witness_loop(
     quiet: bool,
     now: &dyn Fn() -> jiff::Timestamp,
 ) {
+    use modelseal::witnessing::witness_if_grown;
     let mut witnessed: Option<String> = None;
     loop {
-        let round = || -> Result<Option<String>> {
-            let store = location.open()?;
-            let head = checkpoint_note(store.as_ref())?;
-            if head.is_none() || head == witnessed {
-                return Ok(None); // Nothing new to cosign.
+        let timeout = Duration::from_secs(10);
+        let round = location.open().and_then(|store| {
+            let last = witnessed.as_deref();
+            witness_if_grown(store.as_ref(), key, policy, last, timeout, now())
+        });
+        match round {
+            Ok(Some((head, done))) if done.run.quorum => {
+                if !quiet {
+                    errln!("witnessing: {} records cosigned, quorum reached", done.size);
+                }
+                witnessed = Some(head);
             }
-            let done = modelseal::witness::witness_store(
-                store.as_ref(),
-                key,
-                policy,
-                Duration::from_secs(10),
-                now(),
-                None,
-            )?;
-            if !done.run.quorum {
-                return Err(Error::Evidence(format!(
-                    "the quorum is not reached for {} records (the next interval tries again)",
-                    done.size
-                )));
-            }
-            if !quiet {
-                errln!("witnessing: {} records cosigned, quorum reached", done.size);
-            }
-            Ok(head)
-        };
-        match round() {
-            Ok(Some(head)) => witnessed = Some(head),
+            Ok(Some((_, done))) => errln!(
+                "witnessing: the quorum is not reached for {} records (the next interval tries again)",
+                done.size
+            ),
             Ok(None) => {}
             Err(e) => errln!("witnessing: {}", super::escape(&e.to_string())),
         }
         std::thread::sleep(interval);
-    }
-}
-
-/// The log's signed checkpoint note as stored, read without the records.
-#[cfg(feature = "witness")]
-fn checkpoint_note(store: &dyn modelseal::evidence::EvidenceStore) -> Result<Option<String>> {
-    let mut note = None;
-    let scanned = store.scan(&mut |item| {
-        if let modelseal::evidence::ScanItem::Checkpoint(found) = item {
-            note = found.map(str::to_string);
-        }
-        // The first item is all that is wanted.
-        Err(Error::Evidence(String::new()))
-    });
-    match scanned {
-        Err(Error::Evidence(m)) if m.is_empty() => Ok(note),
-        other => other.map(|()| note),
     }
 }

@@ -8,13 +8,15 @@ use super::{Context, Format, Outcome, escape, print_json};
 use clap::Args;
 use modelseal::evidence::{Location, LogCheck, VerifyOptions, verify_store};
 use modelseal::fetch::{InputKind, read_text};
+use modelseal::registry::tsa::Tsa;
 use modelseal::witness::{self as modelseal_witness, Outcome as Held, Policy, WitnessCheck};
 use modelseal::witness::{RecordRef, Seconds, StoreCheck, check_store};
+use modelseal::witnessing::{TsaStamp, Witnessed, witness_and_keep, witness_if_due};
 use modelseal::{Error, Result};
 use serde_json::json;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How the log is held against witnesses.
 #[derive(Debug, Args, Clone)]
@@ -152,62 +154,6 @@ pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
     })
 }
 
-/// Asks the policy's witnesses to cosign the log's checkpoint and keeps
-/// the cosigned checkpoint in the log's store (with an RFC 3161 stamp of
-/// it, when a TSA is given): what `evidence witness` and the witnessing
-/// after an append share.
-fn witness_and_keep(
-    ctx: &Context,
-    location: &Location,
-    key: &ed25519_dalek::VerifyingKey,
-    policy: &Policy,
-    args: &WitnessArgs,
-) -> Result<(modelseal_witness::StoreWitnessing, Option<String>)> {
-    let store = location.open()?;
-    let mut stamped = None;
-    #[cfg(feature = "remote")]
-    let mut tsa_stamp = match &args.tsa {
-        Some(url) => {
-            let anchors = match &args.tsa_chain {
-                Some(chain) => modelseal::keys::load_certificates(chain)?,
-                None => Vec::new(),
-            };
-            let tsa = modelseal::registry::tsa::Tsa {
-                url: url.clone(),
-                anchors,
-            };
-            let now = ctx.now.time();
-            let stamped = &mut stamped;
-            Some(move |body: &[u8]| -> Result<Vec<u8>> {
-                let (token, checked) = tsa.stamp(body, now)?;
-                *stamped = Some(checked.map_or_else(
-                    || "stamped (not checked: no --tsa-chain)".to_string(),
-                    |s| format!("stamped at {} by {}", s.time, s.tsa),
-                ));
-                Ok(token)
-            })
-        }
-        None => None,
-    };
-    #[cfg(feature = "remote")]
-    let stamp = tsa_stamp
-        .as_mut()
-        .map(|f| f as &mut dyn FnMut(&[u8]) -> Result<Vec<u8>>);
-    #[cfg(not(feature = "remote"))]
-    let stamp = None;
-    let done = modelseal_witness::witness_store(
-        store.as_ref(),
-        key,
-        policy,
-        args.timeout(),
-        ctx.now.time(),
-        stamp,
-    )?;
-    #[cfg(feature = "remote")]
-    drop(tsa_stamp);
-    Ok((done, stamped))
-}
-
 /// `evidence witness`: asks the policy's witnesses to cosign the log's
 /// checkpoint and keeps the cosigned checkpoint.
 pub fn run_witness(
@@ -222,7 +168,27 @@ pub fn run_witness(
     let location = log.location(path)?;
     let key = log.verifying_key()?;
     let shown = location.to_string();
-    let (done, stamped) = witness_and_keep(ctx, &location, &key, &policy, args)?;
+    let tsa = match &args.tsa {
+        Some(url) => Some(Tsa {
+            url: url.clone(),
+            anchors: args.anchors()?.unwrap_or_default(),
+        }),
+        None => None,
+    };
+    let store = location.open()?;
+    let witnessed = witness_and_keep(
+        store.as_ref(),
+        &key,
+        &policy,
+        args.timeout(),
+        ctx.now.time(),
+        tsa.as_ref(),
+    )?;
+    let done = &witnessed.done;
+    let stamped = witnessed.stamp.map(|s| match s {
+        TsaStamp::Checked(s) => format!("stamped at {} by {}", s.time, s.tsa),
+        _ => "stamped (not checked: no --tsa-chain)".to_string(),
+    });
     let (run, size, kept) = (&done.run, done.size, done.kept);
     let bad = run
         .outcomes
@@ -422,10 +388,10 @@ pub fn run_check_proof(
 }
 
 /// After a command that appends to the log in `evidence`: when a witness
-/// policy is given, and the last cosigned checkpoint is older than the
-/// interval, the witnesses are asked to cosign the log. Whatever happens
-/// to that, the command's own outcome stands: a failure is one warning,
-/// and the next append or `evidence witness` tries again.
+/// policy is given, and the last attempt is older than the interval, the
+/// witnesses are asked to cosign the log. Whatever happens to that, the
+/// command's own outcome stands: a failure is one warning, and the next
+/// append or `evidence witness` tries again.
 pub fn after(
     ctx: &Context,
     evidence: &super::EvidenceArgs,
@@ -435,82 +401,59 @@ pub fn after(
     else {
         return outcome;
     };
-    let args = WitnessArgs {
-        witness_policy: Some(policy.clone()),
-        witness_timeout: 10,
-        snapshot: false,
-        tsa: None,
-        tsa_chain: None,
+    let witnessed = (|| -> Result<Option<Witnessed>> {
+        let text = read_text(policy, InputKind::Policy)?;
+        let policy =
+            Policy::parse(&text).map_err(|e| Error::Usage(format!("{}: {e}", policy.display())))?;
+        let location = Location::parse(log, &super::env::pg())?;
+        let key_path = evidence.evidence_key.as_ref().ok_or_else(|| {
+            Error::Usage("--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
+        })?;
+        // The key's public half, from a file or a token alike.
+        let key = modelseal::evidence::evidence_verifying_key(
+            &super::private_key(key_path)?.public_key(),
+        )?;
+        let interval = Duration::from_secs(evidence.witness_interval);
+        witness_if_due(
+            &location,
+            &key,
+            &policy,
+            interval,
+            SystemTime::now(),
+            ctx.now.time(),
+        )
+    })();
+    let failure = match witnessed {
+        Ok(None) => None,
+        Ok(Some(w)) if w.done.run.quorum => {
+            if !ctx.quiet {
+                errln!("evidence: witnessed {} records", w.done.size);
+            }
+            None
+        }
+        Ok(Some(w)) => {
+            let lacking: Vec<String> = w
+                .done
+                .run
+                .outcomes
+                .iter()
+                .filter(|(_, o)| !matches!(o, Held::Cosigned(_)))
+                .map(|(n, o)| format!("{n}: {o}"))
+                .collect();
+            Some(format!(
+                "the quorum is not reached for {} records ({})",
+                w.done.size,
+                lacking.join("; ")
+            ))
+        }
+        Err(Error::Evidence(why)) => Some(why),
+        Err(other) => Some(other.to_string()),
     };
-    if let Err(e) = witness_now(ctx, log, evidence, &args) {
-        let why = match e {
-            Error::Evidence(why) => why,
-            other => other.to_string(),
-        };
+    if let Some(why) = failure {
         ctx.warn(&format!(
             "witnessing: {} (the record is kept; the next append or `evidence witness` tries again)",
             escape(&why)
         ));
     }
     outcome
-}
-
-/// The witnessing of [`after`], unless the interval says it is not due.
-fn witness_now(
-    ctx: &Context,
-    log: &OsString,
-    evidence: &super::EvidenceArgs,
-    args: &WitnessArgs,
-) -> Result<()> {
-    let policy = args
-        .policy()?
-        .ok_or_else(|| Error::Usage("no witness policy given".into()))?;
-    let location = Location::parse(log, &super::env::pg())?;
-    // The last attempt, witnessed or not, starts the interval: witnesses
-    // that are down are asked once per interval, not at every append.
-    let attempted = match &location {
-        Location::File(log) => {
-            let mut name = modelseal_witness::witnessed_path(log).into_os_string();
-            name.push(".attempted");
-            Some(PathBuf::from(name))
-        }
-        #[allow(unreachable_patterns)]
-        _ => None,
-    };
-    if evidence.witness_interval > 0
-        && let Some(path) = &attempted
-        && let Ok(modified) = std::fs::metadata(path).and_then(|m| m.modified())
-        && modified
-            .elapsed()
-            .is_ok_and(|age| age.as_secs() < evidence.witness_interval)
-    {
-        return Ok(()); // Batched: the next witnessing takes this record in.
-    }
-    if let Some(path) = &attempted {
-        std::fs::write(path, b"").map_err(|e| Error::io(path, e))?;
-    }
-    let key_path = evidence.evidence_key.as_ref().ok_or_else(|| {
-        Error::Usage("--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
-    })?;
-    // The key's public half, from a file or a token alike.
-    let key =
-        modelseal::evidence::evidence_verifying_key(&super::private_key(key_path)?.public_key())?;
-    let (done, _) = witness_and_keep(ctx, &location, &key, &policy, args)?;
-    let (run, size) = (&done.run, done.size);
-    if !run.quorum {
-        let lacking: Vec<String> = run
-            .outcomes
-            .iter()
-            .filter(|(_, o)| !matches!(o, Held::Cosigned(_)))
-            .map(|(n, o)| format!("{n}: {o}"))
-            .collect();
-        return Err(Error::Evidence(format!(
-            "the quorum is not reached for {size} records ({})",
-            lacking.join("; ")
-        )));
-    }
-    if !ctx.quiet {
-        errln!("evidence: witnessed {size} records");
-    }
-    Ok(())
 }
