@@ -273,3 +273,157 @@ fn witnessing(
     }
     Ok(w)
 }
+
+/// What a report must never be written over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Protected {
+    /// The evidence log being audited.
+    #[error("the evidence log being audited")]
+    Log,
+    /// A file kept beside the log (`LOG.checkpoint`, `LOG.lock`,
+    /// `LOG.witnessed`, ...).
+    #[error("a file kept beside the evidence log")]
+    BesideLog,
+    /// The key the report is signed with.
+    #[error("the signing key")]
+    SigningKey,
+}
+
+/// Refuses to write a report (or its signature) at `out` when that is the
+/// evidence log at `log`, a file kept beside it, or the signing key at
+/// `key`: by name (the canonical directory and file name) or, when both
+/// exist, as the same file.
+pub fn protected_place(
+    out: &std::path::Path,
+    log: &Location,
+    key: Option<&std::path::Path>,
+) -> std::result::Result<(), Protected> {
+    use std::path::Path;
+    let canonical_dir = |p: &Path| -> Option<(PathBuf, String)> {
+        let parent = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        Some((
+            parent.canonicalize().ok()?,
+            p.file_name()?.to_string_lossy().into_owned(),
+        ))
+    };
+    let same_place = |a: &Path, b: &Path| -> bool {
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            use std::os::unix::fs::MetadataExt;
+            if x.dev() == y.dev() && x.ino() == y.ino() {
+                return true;
+            }
+        }
+        matches!((canonical_dir(a), canonical_dir(b)), (Some(x), Some(y)) if x == y)
+    };
+    #[allow(irrefutable_let_patterns)]
+    if let Location::File(log) = log {
+        if same_place(out, log) {
+            return Err(Protected::Log);
+        }
+        if let (Some((od, on)), Some((ld, ln))) = (canonical_dir(out), canonical_dir(log))
+            && od == ld
+            && on.starts_with(&format!("{ln}."))
+        {
+            return Err(Protected::BesideLog);
+        }
+    }
+    match key {
+        Some(key) if same_place(out, key) => Err(Protected::SigningKey),
+        _ => Ok(()),
+    }
+}
+
+/// Where [`write_report`] put a report and its signature.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct WrittenReport {
+    /// The report.
+    pub path: PathBuf,
+    /// Its signature (a Sigstore bundle holding a DSSE envelope) and the
+    /// signing key's fingerprint, when signed.
+    pub signature: Option<(PathBuf, String)>,
+}
+
+/// Writes the report that `write` renders to `path`, whole or not at all,
+/// and, with `key`, its signature to `path.sig`. The report is put in
+/// place first: a stop between the two leaves a signature that no longer
+/// matches (it fails), never a new signature beside an old report.
+pub fn write_report(
+    path: &std::path::Path,
+    write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
+    report: &AuditReport<'_>,
+    key: Option<&crate::keys::PrivateKey>,
+) -> crate::Result<WrittenReport> {
+    use crate::staged::Staged;
+    let (staged, sha256) = Staged::write_with(path, |w| write(w))?;
+    let Some(key) = key else {
+        staged.commit()?;
+        return Ok(WrittenReport {
+            path: path.to_path_buf(),
+            signature: None,
+        });
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let bundle = crate::audit::sign_report(
+        report,
+        &name,
+        &sha256,
+        &crate::sign::SigningIdentity::Key(key),
+    )?;
+    let mut sig = path.as_os_str().to_owned();
+    sig.push(".sig");
+    let sig = PathBuf::from(sig);
+    let (signature, _) = Staged::write_with(&sig, |w| w.write_all(&bundle))?;
+    staged.commit()?;
+    signature.commit()?;
+    Ok(WrittenReport {
+        path: path.to_path_buf(),
+        signature: Some((sig, key.public_key().fingerprint())),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A report lands neither on the log, nor beside it under its name,
+    /// nor on the signing key, however the path is spelled.
+    #[test]
+    fn a_report_is_never_written_over_the_log_or_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("evidence.jsonl");
+        let key = dir.path().join("key.pem");
+        std::fs::write(&log, b"").unwrap();
+        std::fs::write(&key, b"").unwrap();
+        let location = Location::File(log.clone());
+        let place = |out: PathBuf| protected_place(&out, &location, Some(&key));
+        assert_eq!(place(log.clone()), Err(Protected::Log));
+        assert_eq!(
+            place(dir.path().join("./evidence.jsonl")),
+            Err(Protected::Log)
+        );
+        assert_eq!(
+            place(dir.path().join("evidence.jsonl.checkpoint")),
+            Err(Protected::BesideLog)
+        );
+        assert_eq!(
+            place(dir.path().join("evidence.jsonl.sig")),
+            Err(Protected::BesideLog)
+        );
+        assert_eq!(
+            place(dir.path().join(".").join("key.pem")),
+            Err(Protected::SigningKey)
+        );
+        assert_eq!(place(dir.path().join("report.json")), Ok(()));
+        let linked = dir.path().join("link");
+        std::fs::hard_link(&key, &linked).unwrap();
+        assert_eq!(place(linked), Err(Protected::SigningKey));
+    }
+}

@@ -4,7 +4,7 @@ use super::evidence::{LogArgs, digest_arg};
 use super::{Context, Format, Outcome};
 use clap::Args;
 use modelseal::audit::{AsOf, AuditReport, Checklist, to_html, to_human, to_markdown, to_oscal};
-use modelseal::auditing::{AuditError, AuditRequest, audit};
+use modelseal::auditing::{AuditError, AuditRequest, audit, protected_place, write_report};
 use modelseal::witness::StoreCheck;
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -106,15 +106,15 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     // The report must never land on the log it audits, the files kept
     // beside it, or the key it is signed with.
     if let Some(out) = &args.out {
-        let log = match &location {
-            modelseal::evidence::Location::File(p) => Some(p.as_path()),
-            #[allow(unreachable_patterns)]
-            _ => None,
-        };
         let mut sig = out.as_os_str().to_owned();
         sig.push(".sig");
         for path in [out.clone(), PathBuf::from(sig)] {
-            refuse_protected(&path, log, args.sign.as_deref())?;
+            protected_place(&path, &location, args.sign.as_deref()).map_err(|what| {
+                Error::Usage(format!(
+                    "--out {}: that is {what}; write the report elsewhere",
+                    path.display()
+                ))
+            })?;
         }
     }
     let older = args
@@ -156,12 +156,17 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
             Format::Html => w.write_all(to_html(report).as_bytes()),
         }
     };
-    let audited = audit(&location, &key, &request, |report| match &args.out {
-        None => {
+    let audited = audit(&location, &key, &request, |report| -> Result<()> {
+        let Some(path) = &args.out else {
             super::stdout::write_with(|out| write(report, out));
-            Ok(())
+            return Ok(());
+        };
+        let written = write_report(path, &|w| write(report, w), report, signer.as_ref())?;
+        outln!("wrote {}", written.path.display());
+        if let Some((sig, fingerprint)) = &written.signature {
+            outln!("signed: {} (key {fingerprint})", sig.display());
         }
-        Some(path) => write_report(path, &|w| write(report, w), report, signer.as_ref()),
+        Ok(())
     })
     .map_err(|e| match e {
         e @ AuditError::PeriodNotEnded { .. } => Error::Usage(format!(
@@ -178,103 +183,4 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     // audits in one process: it would keep every log it audited.)
     std::mem::forget(audited.check);
     Ok(code)
-}
-
-/// The same place on disk: the canonical directory and name, or the same
-/// file (device and inode) when both exist.
-fn same_place(a: &Path, b: &Path) -> bool {
-    let canon = |p: &Path| -> Option<PathBuf> {
-        let parent = match p.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        Some(parent.canonicalize().ok()?.join(p.file_name()?))
-    };
-    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-        use std::os::unix::fs::MetadataExt;
-        if x.dev() == y.dev() && x.ino() == y.ino() {
-            return true;
-        }
-    }
-    matches!((canon(a), canon(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// Refuses `out` when it is the evidence log `log`, a file kept beside it
-/// (`LOG.checkpoint`, `LOG.lock`, `LOG.witnessed...`), or the signing key.
-fn refuse_protected(out: &Path, log: Option<&Path>, key: Option<&Path>) -> Result<()> {
-    let refuse = |what: &str| {
-        Err(Error::Usage(format!(
-            "--out {}: that is {what}; write the report elsewhere",
-            out.display()
-        )))
-    };
-    if let Some(log) = log {
-        if same_place(out, log) {
-            return refuse("the evidence log being audited");
-        }
-        let beside = |p: &Path| -> Option<(PathBuf, String)> {
-            let parent = match p.parent() {
-                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                _ => PathBuf::from("."),
-            };
-            Some((
-                parent.canonicalize().ok()?,
-                p.file_name()?.to_string_lossy().into_owned(),
-            ))
-        };
-        if let (Some((od, on)), Some((ld, ln))) = (beside(out), beside(log))
-            && od == ld
-            && on.starts_with(&format!("{ln}."))
-        {
-            return refuse("a file kept beside the evidence log");
-        }
-    }
-    if let Some(key) = key
-        && same_place(out, key)
-    {
-        return refuse("the signing key");
-    }
-    Ok(())
-}
-
-/// Writes the report to `path`, and its signature to `path.sig` when a
-/// key is given: both appear together, or neither.
-fn write_report(
-    path: &Path,
-    write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
-    report: &modelseal::audit::AuditReport,
-    key: Option<&modelseal::keys::PrivateKey>,
-) -> Result<()> {
-    use modelseal::staged::Staged;
-    let (staged, sha256) = Staged::write_with(path, |w| write(w))?;
-    let Some(key) = key else {
-        staged.commit()?;
-        outln!("wrote {}", path.display());
-        return Ok(());
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let bundle = modelseal::audit::sign_report(
-        report,
-        &name,
-        &sha256,
-        &modelseal::sign::SigningIdentity::Key(key),
-    )?;
-    let mut sig = path.as_os_str().to_owned();
-    sig.push(".sig");
-    let sig = PathBuf::from(sig);
-    let (signature, _) = Staged::write_with(&sig, |w| w.write_all(&bundle))?;
-    // The report first: a stop between the two leaves a signature that no
-    // longer matches (it fails), never a new signature beside an old report.
-    staged.commit()?;
-    signature.commit()?;
-    outln!("wrote {}", path.display());
-    outln!(
-        "signed: {} (key {})",
-        sig.display(),
-        key.public_key().fingerprint()
-    );
-    Ok(())
 }
