@@ -19,6 +19,9 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    // Only keygen overwrites with --force: the hint must not offer it to
+    // the others.
+    let force = matches!(cli.command, cli::Command::Keygen(_));
     let result = cli::run(cli);
     // Results that did not reach stdout (a closed pipe, a full disk) are
     // no success, whatever the command concluded.
@@ -30,7 +33,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code as u8),
         Err(e) => {
             errln!("error: {}", cli::escape(&e.to_string()));
-            if let Some(hint) = cli::hint(&e) {
+            if let Some(hint) = cli::hint(&e, force) {
                 errln!("hint: {hint}");
             }
             // Usage, I/O and malformed input: a verification that could not

@@ -140,8 +140,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
 }
 
 /// A line telling the user what to try next, when there is one. Hints
-/// name command-line flags, so they live here, not in the library.
-pub fn hint(error: &Error) -> Option<&'static str> {
+/// name command-line flags, so they live here, not in the library;
+/// `force`: the command overwrites with --force.
+pub fn hint(error: &Error, force: bool) -> Option<&'static str> {
     use modelseal::digest::WalkError;
     match error {
         Error::Walk(WalkError::Symlink { .. }) => {
@@ -153,7 +154,8 @@ pub fn hint(error: &Error) -> Option<&'static str> {
         Error::Walk(WalkError::Empty { .. }) => {
             Some("check the path and the --ignore-path options")
         }
-        Error::Exists(_) => Some("pass --force to overwrite it"),
+        Error::Exists(_) if force => Some("pass --force to overwrite it"),
+        Error::Exists(_) => Some("nothing is overwritten: name a new path, or remove it first"),
         Error::Usage(reason) if reason.starts_with("the BOM time") => {
             Some("give --timestamp as an RFC 3339 time, e.g. 2026-01-01T00:00:00Z")
         }
