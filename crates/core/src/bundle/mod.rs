@@ -4,6 +4,7 @@
 
 mod dsse;
 mod sigstore;
+pub(crate) use sigstore::one_content;
 mod statement;
 mod statement_parse;
 mod write;

@@ -18,6 +18,20 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::path::Path;
 
+/// Refuses a bundle holding both contents. Sigstore's parser takes
+/// whichever of `messageSignature` and `dsseEnvelope` comes first: a bundle
+/// holding both would be verified as one and read as the other. Every
+/// reader of a bundle (the model verifier's view, [`crate::sigstore::ParsedBundle`])
+/// checks it here.
+pub(crate) fn one_content(message_signature: bool, dsse_envelope: bool) -> Result<()> {
+    if message_signature && dsse_envelope {
+        return Err(Error::Bundle(
+            "the bundle holds both a message signature and a DSSE envelope".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The media type written by this tool.
 pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
@@ -235,13 +249,10 @@ impl<'a> BundleView<'a> {
                 bundle.media_type
             )));
         }
-        // Sigstore's parser takes whichever of the two comes first: a
-        // bundle holding both would be verified as one and read as the other.
-        if bundle.dsse_envelope.is_some() && bundle.message_signature.is_some() {
-            return Err(Error::Bundle(
-                "the bundle holds both a message signature and a DSSE envelope".into(),
-            ));
-        }
+        one_content(
+            bundle.message_signature.is_some(),
+            bundle.dsse_envelope.is_some(),
+        )?;
         let Some(envelope) = &bundle.dsse_envelope else {
             return Err(Error::Bundle(if bundle.message_signature.is_some() {
                 "a message-signature bundle is not a model signature (no DSSE envelope)".into()

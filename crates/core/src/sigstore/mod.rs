@@ -61,8 +61,7 @@ impl std::fmt::Debug for ParsedBundle<'_> {
 impl<'a> ParsedBundle<'a> {
     /// Reads `json` as a Sigstore bundle.
     pub fn parse(json: &'a [u8]) -> Result<Self> {
-        std::str::from_utf8(json)
-            .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
+        let text = utf8(json)?;
         // Strict, and holding one content: Sigstore's parser takes whichever
         // of `messageSignature` and `dsseEnvelope` comes first, so a bundle
         // with both could be verified as one and read as the other.
@@ -74,12 +73,11 @@ impl<'a> ParsedBundle<'a> {
         }
         let contents: Contents =
             crate::json::from_slice(json).map_err(|e| Error::Bundle(e.to_string()))?;
-        if contents.message_signature.is_some() && contents.dsse_envelope.is_some() {
-            return Err(Error::Bundle(
-                "the bundle holds both a message signature and a DSSE envelope".into(),
-            ));
-        }
-        let bundle = Self::parse_checked(json)?;
+        crate::bundle::one_content(
+            contents.message_signature.is_some(),
+            contents.dsse_envelope.is_some(),
+        )?;
+        let bundle = Self::from_text(json, text)?;
         // The signed statement is read by Sigstore's parser and by ours: both
         // must see one content.
         if let Some(payload) = bundle.in_toto_payload() {
@@ -94,8 +92,11 @@ impl<'a> ParsedBundle<'a> {
     /// verifier's [`crate::bundle::BundleView`] and its check before the
     /// keyless verification), with the Sigstore types alone.
     pub(crate) fn parse_checked(json: &'a [u8]) -> Result<Self> {
-        let text = std::str::from_utf8(json)
-            .map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))?;
+        Self::from_text(json, utf8(json)?)
+    }
+
+    /// Parses `text`, the UTF-8 reading of `json`, with the Sigstore types.
+    fn from_text(json: &'a [u8], text: &str) -> Result<Self> {
         let bundle = SigstoreBundle::from_json(text)
             .map_err(|e| Error::Bundle(format!("not a valid Sigstore bundle: {e}")))?;
         Ok(ParsedBundle { json, bundle })
@@ -131,6 +132,11 @@ impl<'a> ParsedBundle<'a> {
             .ok()
             .map(|s| s.predicate_type)
     }
+}
+
+/// The bundle's bytes as text: a bundle is UTF-8 JSON.
+fn utf8(json: &[u8]) -> Result<&str> {
+    std::str::from_utf8(json).map_err(|_| Error::Bundle("the bundle is not UTF-8 JSON".into()))
 }
 
 /// Parses bundle JSON with the Sigstore types (see [`ParsedBundle`]).
