@@ -90,17 +90,14 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
     let opened = open_model(model, &args.registry)?;
     let hashing = match opened.local_path() {
         None => HashOptions {
-            ignore: registry_ignore(&args)?,
+            ignore: IgnoreSet::for_names(args.no_ignore_git_paths, &args.ignore_paths)?,
             ..Default::default()
         },
-        Some(root) => walk_options(root, &args, std::slice::from_ref(&args.signature), true)?,
+        Some(root) => walk_options(root, &args, true)?,
     };
     let mut datasets = Vec::new();
     for ds in &args.dataset {
-        datasets.push((
-            ds.clone(),
-            walk_options(ds, &args, std::slice::from_ref(&args.signature), false)?,
-        ));
+        datasets.push((ds.clone(), walk_options(ds, &args, false)?));
     }
     let (timestamp, properties) = super::clock::bom_time(ctx.now, args.timestamp.as_deref())?;
     let options = BomOptions {
@@ -167,26 +164,15 @@ pub fn run(ctx: &Context, args: BomArgs) -> Result<Outcome> {
 /// `BOM.sig` beside the BOM.
 pub use modelseal::release::signature_path;
 
-fn walk_options(
-    root: &Path,
-    args: &BomArgs,
-    excluded: &[PathBuf],
-    is_model: bool,
-) -> Result<HashOptions> {
-    let mut ignore = if args.no_ignore_git_paths {
-        IgnoreSet::new()
-    } else {
-        IgnoreSet::with_defaults()
-    };
-    if is_model {
-        for p in &args.ignore_paths {
-            ignore.insert_user_path(root, p)?;
-        }
-    }
+fn walk_options(root: &Path, args: &BomArgs, is_model: bool) -> Result<HashOptions> {
     let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
-    for p in excluded {
-        ignore.insert_user_path(root, &cwd.join(p))?;
-    }
+    let paths = if is_model {
+        &args.ignore_paths[..]
+    } else {
+        &[]
+    };
+    let excluded = [args.signature.as_path()];
+    let ignore = IgnoreSet::for_model(root, args.no_ignore_git_paths, paths, &excluded, &cwd)?;
     Ok(HashOptions {
         allow_symlinks: args.allow_symlinks,
         ignore,
@@ -225,26 +211,6 @@ fn check(ctx: &Context, file: &Path) -> Result<Outcome> {
         })),
     }
     Ok(if problems.is_empty() { 0 } else { 1 })
-}
-
-/// The ignore set for a registry model's pulled copy (names relative to the
-/// model root).
-fn registry_ignore(args: &BomArgs) -> Result<IgnoreSet> {
-    let mut ignore = if args.no_ignore_git_paths {
-        IgnoreSet::new()
-    } else {
-        IgnoreSet::with_defaults()
-    };
-    for p in &args.ignore_paths {
-        let text = p.to_str().filter(|_| p.is_relative()).ok_or_else(|| {
-            Error::Usage(format!(
-                "--ignore-path {}: for an oci:// model, name a path relative to the model root",
-                p.display()
-            ))
-        })?;
-        ignore.insert_canonical(text)?;
-    }
-    Ok(ignore)
 }
 
 /// `NAME=sha256:HEX`: a base model's name and its OMS root digest (hex).

@@ -266,67 +266,33 @@ impl HashingArgs {
     /// The hashing options for the model at `root`, excluding `signature`
     /// when it lies inside the model.
     pub fn options(&self, root: &Path, signature: Option<&Path>) -> Result<HashOptions> {
-        let mut ignore = if self.no_ignore_git_paths {
-            IgnoreSet::new()
-        } else {
-            IgnoreSet::with_defaults()
-        };
-        for p in &self.ignore_paths {
-            ignore.insert_user_path(root, p)?;
-        }
-        if let Some(sig) = signature {
-            let absolute = if sig.is_absolute() {
-                sig.to_path_buf()
-            } else {
-                std::env::current_dir()
-                    .map_err(|e| Error::io(".", e))?
-                    .join(sig)
-            };
-            ignore.insert_user_path(root, &absolute)?;
-        }
-        Ok(HashOptions {
-            algorithm: match self.hash {
-                HashArg::Sha256 => HashAlgorithm::Sha256,
-                HashArg::Blake3 => HashAlgorithm::Blake3,
-            },
-            method: match self.method {
-                MethodArg::Files => Method::Files,
-                MethodArg::Shards => Method::Shards {
-                    shard_size: self.shard_size,
-                },
-            },
-            allow_symlinks: self.allow_symlinks,
-            link_scope: LinkScope::Anywhere,
-            ignore,
-        })
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", e))?;
+        let excluded: Vec<&Path> = signature.into_iter().collect();
+        let ignore = IgnoreSet::for_model(
+            root,
+            self.no_ignore_git_paths,
+            &self.ignore_paths,
+            &excluded,
+            &cwd,
+        )?;
+        Ok(self.with(ignore, self.allow_symlinks))
     }
-}
 
-impl HashingArgs {
     /// The hashing options for a registry model: ignore paths are names
     /// relative to the model root (there is no local directory to resolve
     /// them against).
     pub fn registry_options(&self) -> Result<HashOptions> {
-        let mut ignore = if self.no_ignore_git_paths {
-            IgnoreSet::new()
-        } else {
-            IgnoreSet::with_defaults()
-        };
-        for p in &self.ignore_paths {
-            let text = p.to_str().filter(|_| p.is_relative()).ok_or_else(|| {
-                Error::Usage(format!(
-                    "--ignore-path {}: for an oci:// model, name a path relative to the model root",
-                    p.display()
-                ))
-            })?;
-            ignore.insert_canonical(text)?;
-        }
         if self.allow_symlinks {
             return Err(Error::Usage(
                 "--allow-symlinks: registry models hold no symbolic links".into(),
             ));
         }
-        Ok(HashOptions {
+        let ignore = IgnoreSet::for_names(self.no_ignore_git_paths, &self.ignore_paths)?;
+        Ok(self.with(ignore, false))
+    }
+
+    fn with(&self, ignore: IgnoreSet, allow_symlinks: bool) -> HashOptions {
+        HashOptions {
             algorithm: match self.hash {
                 HashArg::Sha256 => HashAlgorithm::Sha256,
                 HashArg::Blake3 => HashAlgorithm::Blake3,
@@ -337,10 +303,10 @@ impl HashingArgs {
                     shard_size: self.shard_size,
                 },
             },
-            allow_symlinks: false,
+            allow_symlinks,
+            link_scope: LinkScope::Anywhere,
             ignore,
-            ..HashOptions::default()
-        })
+        }
     }
 }
 

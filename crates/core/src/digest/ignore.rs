@@ -28,6 +28,53 @@ impl IgnoreSet {
         set
     }
 
+    /// The set a user asks for over a local model at `root`: the spec's
+    /// defaults unless `no_defaults`, then each of `paths` (relative to the
+    /// root, or absolute inside it), then each of `excluded` (files written
+    /// beside the model, such as its signature), read relative to `base`
+    /// (the caller's working directory) and skipped when outside the root.
+    pub fn for_model(
+        root: &Path,
+        no_defaults: bool,
+        paths: &[std::path::PathBuf],
+        excluded: &[&Path],
+        base: &Path,
+    ) -> Result<Self> {
+        let mut set = if no_defaults {
+            Self::new()
+        } else {
+            Self::with_defaults()
+        };
+        for p in paths {
+            set.insert_user_path(root, p)?;
+        }
+        for p in excluded {
+            set.insert_user_path(root, &base.join(p))?;
+        }
+        Ok(set)
+    }
+
+    /// The set a user asks for over a registry model, which has no local
+    /// directory to resolve paths against: each path is a name relative to
+    /// the model root.
+    pub fn for_names(no_defaults: bool, paths: &[std::path::PathBuf]) -> Result<Self> {
+        let mut set = if no_defaults {
+            Self::new()
+        } else {
+            Self::with_defaults()
+        };
+        for p in paths {
+            let text = p.to_str().filter(|_| p.is_relative()).ok_or_else(|| {
+                Error::Usage(format!(
+                    "ignore path {}: for an oci:// model, name a path relative to the model root",
+                    p.display()
+                ))
+            })?;
+            set.insert_canonical(text)?;
+        }
+        Ok(set)
+    }
+
     /// Adds a path already in canonical form (as read from a bundle).
     /// Returns an error for paths that are not relative and normalised.
     pub fn insert_canonical(&mut self, path: &str) -> Result<()> {
@@ -207,5 +254,42 @@ mod tests {
         );
         assert!(set.insert_user_path(&root, &root.join("x/y")).unwrap());
         assert_eq!(set.paths(), ["x/y"]);
+    }
+
+    /// The set a user asks for: the defaults unless told otherwise, their
+    /// paths, and a signature beside the model only when it lies inside it.
+    #[test]
+    fn a_user_set_holds_the_defaults_their_paths_and_a_signature_inside() {
+        use std::path::PathBuf;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = &tmp.path().join("m");
+        std::fs::create_dir(root).unwrap();
+        let set = IgnoreSet::for_model(
+            root,
+            false,
+            &[PathBuf::from("cache"), root.join("logs")],
+            &[Path::new("m/model.sig"), Path::new("model.sig")],
+            tmp.path(),
+        )
+        .unwrap();
+        assert_eq!(
+            set.paths(),
+            [
+                ".git",
+                ".gitattributes",
+                ".github",
+                ".gitignore",
+                "cache",
+                "logs",
+                "model.sig"
+            ]
+        );
+        let bare = IgnoreSet::for_model(root, true, &[], &[&tmp.path().join("s")], root).unwrap();
+        assert!(bare.paths().is_empty());
+        assert!(IgnoreSet::for_model(root, true, &[PathBuf::from("../x")], &[], root).is_err());
+        let names = IgnoreSet::for_names(true, &[PathBuf::from("a/b")]).unwrap();
+        assert_eq!(names.paths(), ["a/b"]);
+        let err = IgnoreSet::for_names(true, &[PathBuf::from("/abs")]).unwrap_err();
+        assert!(err.to_string().contains("for an oci:// model"), "{err}");
     }
 }
