@@ -68,22 +68,26 @@ pub fn witness_and_keep(
     Ok(Witnessed { done, stamp })
 }
 
-/// After an append: asks the witnesses to cosign the log at `location`
-/// unless the last attempt on it, witnessed or not, was less than
-/// `interval` before `wall` (the caller's wall clock): witnesses that are
-/// down are asked once per interval, not at every append, and the next
-/// witnessing takes the records in. The attempt is marked beside a file
-/// log (`LOG.witnessed.attempted`); a database log is asked every time.
-/// `None`: not due.
+/// After an append: asks the witnesses (each within `timeout`) to cosign
+/// the log at `location` unless the last attempt on it, witnessed or not,
+/// was less than `interval` before `wall` (the caller's wall clock):
+/// witnesses that are down are asked once per interval, not at every
+/// append, and the next witnessing takes the records in. `key` gives the
+/// log's key, and is called only when the witnesses are asked. The attempt
+/// is marked beside a file log (`LOG.witnessed.attempted`, holding `wall`
+/// in seconds; a marker that is not a regular file holding a time is
+/// replaced, never followed); a database log is asked every time. `None`:
+/// not due.
 pub fn witness_if_due(
     location: &Location,
-    key: &VerifyingKey,
+    key: &dyn Fn() -> Result<VerifyingKey>,
     policy: &Policy,
     interval: Duration,
+    timeout: Duration,
     wall: SystemTime,
     now: jiff::Timestamp,
 ) -> Result<Option<Witnessed>> {
-    let attempted = match location {
+    let marker = match location {
         Location::File(log) => {
             let mut name = crate::witness::witnessed_path(log).into_os_string();
             name.push(".attempted");
@@ -92,32 +96,39 @@ pub fn witness_if_due(
         #[allow(unreachable_patterns)]
         _ => None,
     };
-    if let Some(path) = &attempted {
-        let age = std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|modified| wall.duration_since(modified).ok());
-        if !interval.is_zero() && age.is_some_and(|age| age < interval) {
+    let seconds = |t: SystemTime| {
+        t.duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    };
+    if let Some(path) = &marker {
+        let last = last_attempt(path);
+        if !interval.is_zero()
+            && last.is_some_and(|t| t <= seconds(wall) && seconds(wall) - t < interval.as_secs())
+        {
             return Ok(None);
         }
-        std::fs::write(path, b"").map_err(|e| Error::io(path, e))?;
+        crate::evidence::replace_file(path, seconds(wall).to_string().as_bytes())
+            .map_err(|e| Error::io(path, e))?;
     }
     let store = location.open()?;
-    witness_and_keep(
-        store.as_ref(),
-        key,
-        policy,
-        Duration::from_secs(10),
-        now,
-        None,
-    )
-    .map(Some)
+    witness_and_keep(store.as_ref(), &key()?, policy, timeout, now, None).map(Some)
+}
+
+/// The wall time (seconds) the marker at `path` holds: `None` when it is
+/// absent, not a regular file, or not a time.
+fn last_attempt(path: &std::path::Path) -> Option<u64> {
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !meta.is_file() || meta.len() > 20 {
+        return None;
+    }
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }
 
 /// A service's round: when the checkpoint of the log in `store` is not
 /// `last` (the one witnessed in the previous round), asks the witnesses
 /// to cosign it and keeps what they cosign. The checkpoint asked about and
-/// what the witnesses did; `None` when the log has not grown.
+/// what the witnesses did; `None` when the log has not grown, or holds no
+/// record yet. A log holding records without a checkpoint is an error.
 pub fn witness_if_grown(
     store: &dyn EvidenceStore,
     key: &VerifyingKey,
@@ -137,19 +148,32 @@ pub fn witness_if_grown(
 }
 
 /// The log's signed checkpoint note as stored, read without the records
-/// (the scan is stopped at its first item, the checkpoint).
+/// (the scan is stopped at the first record). `None` for a log without
+/// records; an error for records without a checkpoint.
 fn checkpoint_note(store: &dyn EvidenceStore) -> Result<Option<String>> {
     const STOP: &str = "(the checkpoint is read; the records are not)";
     let mut note = None;
+    let mut records = false;
     let scanned = store.scan(&mut |item| {
-        if let ScanItem::Checkpoint(found) = item {
-            note = found.map(str::to_string);
+        match item {
+            ScanItem::Checkpoint(found) => note = found.map(str::to_string),
+            ScanItem::Record { .. } | ScanItem::Oversized { .. } => {
+                records = true;
+                return Err(Error::Evidence(STOP.into()));
+            }
+            _ => {}
         }
-        Err(Error::Evidence(STOP.into()))
+        Ok(())
     });
     match scanned {
-        Err(Error::Evidence(m)) if m == STOP => Ok(note),
-        other => other.map(|()| note),
+        Err(Error::Evidence(m)) if m == STOP => {}
+        other => other?,
+    }
+    match (note, records) {
+        (None, true) => Err(Error::Evidence(
+            "the log holds records but no checkpoint: it cannot be put to its witnesses".into(),
+        )),
+        (note, _) => Ok(note),
     }
 }
 
@@ -159,12 +183,8 @@ mod tests {
     use crate::evidence::record::DeploymentEvidence;
     use crate::evidence::{EvidenceSubject, FileLog, NewRecord, Predicate};
 
-    /// A file log of `n` deployments sealed by a fixed key, its public
-    /// half, and a policy whose one witness has no URL (never reached).
-    fn log(dir: &std::path::Path, n: usize) -> (PathBuf, VerifyingKey, Policy) {
-        let path = dir.join("log.jsonl");
-        let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-        let records = (0..n).map(|i| NewRecord {
+    fn deployment(i: usize) -> NewRecord {
+        NewRecord {
             subject: EvidenceSubject {
                 name: format!("model-{i}").into(),
                 sha256: format!("{i:064x}").into(),
@@ -176,7 +196,15 @@ mod tests {
                 time: jiff::Timestamp::from_second(100).unwrap(),
             })),
             clock: crate::clock::TimeSource::Test,
-        });
+        }
+    }
+
+    /// A file log of `n` deployments sealed by a fixed key, its public
+    /// half, and a policy whose one witness has no URL (never reached).
+    fn log(dir: &std::path::Path, n: usize) -> (PathBuf, VerifyingKey, Policy) {
+        let path = dir.join("log.jsonl");
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let records = (0..n).map(deployment);
         let private = crate::keys::PrivateKey::Ed25519(signing.clone());
         FileLog::create_with(&path, records, &private).unwrap();
         let key = signing.verifying_key();
@@ -202,31 +230,41 @@ mod tests {
         let location = Location::File(path);
         let now = jiff::Timestamp::from_second(1_000).unwrap();
         let interval = Duration::from_secs(60);
-        let wall = SystemTime::now();
-        let first = witness_if_due(&location, &key, &policy, interval, wall, now).unwrap();
-        let first = first.expect("the first attempt is due");
+        let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let timeout = Duration::from_secs(1);
+        let asked = std::cell::Cell::new(0);
+        let key_of = || {
+            asked.set(asked.get() + 1);
+            Ok(key)
+        };
+        let due = |interval, wall| {
+            witness_if_due(&location, &key_of, &policy, interval, timeout, wall, now).unwrap()
+        };
+        let first = due(interval, wall).expect("the first attempt is due");
         assert!(
             !first.done.run.quorum,
             "a witness without a URL never cosigns"
         );
         assert_eq!(first.done.size, 2);
-        assert!(
-            witness_if_due(&location, &key, &policy, interval, wall, now)
-                .unwrap()
-                .is_none()
-        );
-        let later = wall + Duration::from_secs(61);
-        assert!(
-            witness_if_due(&location, &key, &policy, interval, later, now)
-                .unwrap()
-                .is_some()
-        );
+        assert!(due(interval, wall + Duration::from_secs(59)).is_none());
+        assert_eq!(asked.get(), 1, "the key is not loaded when nothing is due");
+        assert!(due(interval, wall + Duration::from_secs(61)).is_some());
         // No interval: every append asks.
-        assert!(
-            witness_if_due(&location, &key, &policy, Duration::ZERO, wall, now)
-                .unwrap()
-                .is_some()
-        );
+        assert!(due(Duration::ZERO, wall + Duration::from_secs(61)).is_some());
+        // A marker planted as a link is replaced, not followed; one that
+        // holds no time is due.
+        let Location::File(log) = &location else {
+            unreachable!()
+        };
+        let marker = dir.path().join("log.jsonl.witnessed.attempted");
+        std::fs::remove_file(&marker).unwrap();
+        std::os::unix::fs::symlink(log, &marker).unwrap();
+        let before = std::fs::read(log).unwrap();
+        assert!(due(interval, wall).is_some());
+        assert_eq!(std::fs::read(log).unwrap(), before, "the log is untouched");
+        assert!(!std::fs::symlink_metadata(&marker).unwrap().is_symlink());
+        std::fs::write(&marker, b"not a time").unwrap();
+        assert!(due(interval, wall).is_some());
     }
 
     /// A service's round asks only when the log's checkpoint changed.
@@ -241,8 +279,22 @@ mod tests {
             .unwrap()
             .expect("a first round asks");
         assert_eq!(done.size, 1);
-        assert!(head.starts_with(&done.run.cosigned_note.lines().next().unwrap().to_string()));
+        let body = |note: &str| crate::witness::split_note(note).unwrap().0.to_string();
+        assert_eq!(body(&head), body(&done.run.cosigned_note));
         let again = witness_if_grown(&store, &key, &policy, Some(&head), timeout, now).unwrap();
         assert!(again.is_none());
+        // The log grows: the next round asks about the new checkpoint.
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        for i in 1..3 {
+            crate::evidence::append(&path, &deployment(i), &signing).unwrap();
+        }
+        let (next, done) = witness_if_grown(&store, &key, &policy, Some(&head), timeout, now)
+            .unwrap()
+            .expect("a grown log is asked about");
+        assert_ne!(next, head);
+        assert_eq!(done.size, 3);
+        // Records without a checkpoint cannot be put to the witnesses.
+        std::fs::remove_file(crate::evidence::checkpoint_path(&path)).unwrap();
+        assert!(witness_if_grown(&store, &key, &policy, Some(&next), timeout, now).is_err());
     }
 }

@@ -385,9 +385,14 @@ fn two_of_three_litewitnesses_hold_the_log_to_its_history() {
         .arg("--evidence-key")
         .arg(evidence_key().1)
         .arg("--out")
-        .arg(&proof));
+        .arg(&proof)
+        .arg("--witness-policy")
+        .arg(&policy));
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("with its cosignatures"), "{out}");
+    assert!(
+        out.contains("with its cosignatures (they reach the witness policy's quorum)"),
+        "{out}"
+    );
     let check_proof = |proof: &Path| {
         let (code, out, err) = run(modelseal()
             .args(["evidence", "check-proof"])

@@ -126,6 +126,9 @@ enum Sub {
         /// Where to write the proof (not overwritten).
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// A witness policy: the proof is over the largest kept checkpoint whose cosignatures reach its quorum (without one, over the largest kept, its cosignatures unchecked).
+        #[arg(long, value_name = "FILE", env = "MODELSEAL_WITNESS_POLICY")]
+        witness_policy: Option<PathBuf>,
     },
     /// Check an offline proof that a record is in the log, with the log's public key and the witness policy alone.
     CheckProof {
@@ -329,7 +332,8 @@ pub fn run(ctx: &Context, args: EvidenceCommand) -> Result<Outcome> {
             path,
             log,
             out,
-        } => super::witness::run_proof(ctx, &record, path, &log, &out),
+            witness_policy,
+        } => super::witness::run_proof(ctx, &record, path, &log, &out, witness_policy.as_deref()),
         Sub::CheckProof {
             proof,
             evidence_key,

@@ -18,6 +18,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
 
+/// The witness policy at `path`.
+fn read_policy(path: &std::path::Path) -> Result<Policy> {
+    let text = read_text(path, InputKind::Policy)?;
+    Policy::parse(&text).map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+}
+
 /// How the log is held against witnesses.
 #[derive(Debug, Args, Clone)]
 pub struct WitnessArgs {
@@ -41,13 +47,7 @@ pub struct WitnessArgs {
 
 impl WitnessArgs {
     pub fn policy(&self) -> Result<Option<Policy>> {
-        let Some(path) = &self.witness_policy else {
-            return Ok(None);
-        };
-        let text = read_text(path, InputKind::Policy)?;
-        Policy::parse(&text)
-            .map(Some)
-            .map_err(|e| Error::Usage(format!("{}: {e}", path.display())))
+        self.witness_policy.as_deref().map(read_policy).transpose()
     }
 
     pub fn timeout(&self) -> Duration {
@@ -260,7 +260,9 @@ pub fn run_proof(
     path: Option<OsString>,
     log: &LogArgs,
     out: &std::path::Path,
+    policy: Option<&std::path::Path>,
 ) -> Result<Outcome> {
+    let policy = policy.map(read_policy).transpose()?;
     let location = log.location(path)?;
     let key = log.verifying_key()?;
     let digest;
@@ -271,7 +273,9 @@ pub fn run_proof(
             RecordRef::Digest(&digest)
         }
     };
-    let proof = modelseal_witness::prove(location.open()?.as_ref(), &key, wanted, ctx.now.time())?;
+    let store = location.open()?;
+    let now = ctx.now.time();
+    let proof = modelseal_witness::prove(store.as_ref(), &key, wanted, policy.as_ref(), now)?;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -285,15 +289,16 @@ pub fn run_proof(
             "digest": digest,
             "checkpoint_size": proof.size,
             "cosigned": proof.cosigned,
+            "quorum_checked": proof.checked,
             "proof": out,
         })),
         _ => outln!(
             "proof of record {number} (sha256:{digest}) in the checkpoint of {} records{} written to {}",
             proof.size,
-            if proof.cosigned {
-                ", with its cosignatures,"
-            } else {
-                ""
+            match (proof.cosigned, proof.checked) {
+                (true, true) => ", with its cosignatures (they reach the witness policy's quorum),",
+                (true, false) => ", with its cosignatures (not checked: no witness policy given),",
+                _ => "",
             },
             escape(&out.display().to_string())
         ),
@@ -406,20 +411,23 @@ pub fn after(
         let policy =
             Policy::parse(&text).map_err(|e| Error::Usage(format!("{}: {e}", policy.display())))?;
         let location = Location::parse(log, &super::env::pg())?;
-        let key_path = evidence.evidence_key.as_ref().ok_or_else(|| {
-            Error::Usage("--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
-        })?;
-        // The key's public half, from a file or a token alike.
-        let key = modelseal::evidence::evidence_verifying_key(
-            &super::private_key(key_path)?.public_key(),
-        )?;
+        // The key's public half, from a file or a token alike: read only
+        // when the witnesses are asked.
+        let key = || {
+            let path = evidence.evidence_key.as_ref().ok_or_else(|| {
+                Error::Usage("--evidence needs --evidence-key (or MODELSEAL_EVIDENCE_KEY)".into())
+            })?;
+            modelseal::evidence::evidence_verifying_key(&super::private_key(path)?.public_key())
+        };
         let interval = Duration::from_secs(evidence.witness_interval);
+        let (timeout, wall) = (Duration::from_secs(10), SystemTime::now());
         witness_if_due(
             &location,
             &key,
             &policy,
             interval,
-            SystemTime::now(),
+            timeout,
+            wall,
             ctx.now.time(),
         )
     })();

@@ -118,10 +118,17 @@ const MAX_HISTORY_LINE: u64 = ((MAX_COSIGNED_NOTE + MAX_STAMP) as u64 / 3 + 2) *
 
 /// Replaces `path` durably with `bytes`: written beside it and flushed,
 /// renamed over it, its directory flushed, so a reader sees the old file or
-/// the new one, never half of one.
+/// the new one, never half of one. A link planted at `path` or at the file
+/// beside it is replaced, never followed: the file beside it is created
+/// anew (a leftover one removed first), and a rename replaces the name,
+/// not what a link there points at.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = with_suffix(path, ".tmp");
-    let mut file = File::create(&tmp)?;
+    match std::fs::remove_file(&tmp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut file = File::create_new(&tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -297,6 +304,22 @@ fn read_capped(path: &Path, cap: usize) -> Result<Option<Vec<u8>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Links planted at a replaced file or at the file written beside it
+    /// are replaced, and what they point at is left alone.
+    #[test]
+    fn a_replaced_file_never_writes_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        let path = dir.path().join("kept");
+        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join("kept.tmp")).unwrap();
+        replace_file(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        assert!(!std::fs::symlink_metadata(&path).unwrap().is_symlink());
+    }
 
     fn kept(size: u64, at: u64) -> KeptCosigned {
         KeptCosigned::new(

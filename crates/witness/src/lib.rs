@@ -1279,11 +1279,11 @@ mod tests {
         let (log, vk) = small_log(dir.path(), 3);
         let store = modelseal_evidence::FileLog::new(&log);
         let now = jiff::Timestamp::from_second(1_000).unwrap();
-        let by_number = prove(&store, &vk, RecordRef::Number(2), now).unwrap();
+        let by_number = prove(&store, &vk, RecordRef::Number(2), None, now).unwrap();
         assert_eq!((by_number.record.index, by_number.size), (1, 3));
         assert!(!by_number.cosigned);
         let digest = by_number.record.digest;
-        let by_digest = prove(&store, &vk, RecordRef::Digest(&digest), now).unwrap();
+        let by_digest = prove(&store, &vk, RecordRef::Digest(&digest), None, now).unwrap();
         assert_eq!(by_digest.text, by_number.text);
         let checked = check_proof(&by_number.text, None, &vk, None).unwrap();
         assert_eq!(checked.record.digest, digest);
@@ -1293,7 +1293,7 @@ mod tests {
             RecordRef::Number(4),
             RecordRef::Digest("00"),
         ] {
-            let err = prove(&store, &vk, missing, now).unwrap_err();
+            let err = prove(&store, &vk, missing, None, now).unwrap_err();
             assert!(matches!(err, modelseal_evidence::Error::Usage(_)), "{err}");
         }
     }
@@ -1332,5 +1332,108 @@ mod tests {
             found.problems,
             vec!["no cosigned checkpoint to check an RFC 3161 stamp of".to_string()]
         );
+    }
+
+    /// A proof is over the largest kept checkpoint that covers the record
+    /// and reaches the policy's quorum; without a policy over the latest
+    /// kept prefix, its cosignatures unchecked; over the log's own when
+    /// none covers it. A kept checkpoint of another log is refused.
+    #[test]
+    fn a_proof_is_over_the_covering_cosigned_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let evidence = SigningKey::from_bytes(&[9; 32]);
+        let private = modelseal_core::keys::PrivateKey::Ed25519(evidence.clone());
+        let vk = evidence.verifying_key();
+        let (k1, k2) = (
+            SigningKey::from_bytes(&[1; 32]),
+            SigningKey::from_bytes(&[2; 32]),
+        );
+        let log = dir.path().join("log");
+        modelseal_evidence::FileLog::create_with(
+            &log,
+            (0..3).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        let small_note =
+            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&log)).unwrap();
+        let store = modelseal_evidence::FileLog::new(&log);
+        let recorder = modelseal_evidence::Recorder::with_store(
+            Box::new(store.clone()),
+            modelseal_core::keys::PrivateKey::Ed25519(evidence.clone()),
+        )
+        .unwrap();
+        for i in 3..5 {
+            recorder.append(&deployment(i, 100)).unwrap();
+        }
+        let big_note = std::fs::read_to_string(modelseal_evidence::checkpoint_path(&log)).unwrap();
+        let origin = small_note.lines().next().unwrap().to_string();
+        let policy = Policy::parse(&format!(
+            "log {}\nwitness a {}\nwitness b {}\ngroup g 2 a b\nquorum g\n",
+            modelseal_evidence::verifier_key(&origin, &vk),
+            witness_vkey("a.example", &k1.verifying_key()),
+            witness_vkey("b.example", &k2.verifying_key())
+        ))
+        .unwrap();
+        let keep = |note: String, size: u64| {
+            store
+                .keep_cosigned(&KeptCosigned::new(size, 1, note, None).unwrap())
+                .unwrap()
+        };
+        let now = jiff::Timestamp::from_second(1_000).unwrap();
+        let prove_with = |n, policy| prove(&store, &vk, RecordRef::Number(n), policy, now);
+        keep(
+            cosigned(
+                &small_note,
+                &[("a.example", &k1, 10), ("b.example", &k2, 10)],
+            ),
+            3,
+        );
+        let p = prove_with(2, Some(&policy)).unwrap();
+        assert_eq!((p.size, p.cosigned, p.checked), (3, true, true));
+        assert!(
+            check_proof(&p.text, None, &vk, Some(&policy))
+                .unwrap()
+                .quorum
+        );
+        let p = prove_with(5, Some(&policy)).unwrap();
+        assert_eq!(
+            (p.size, p.cosigned, p.checked),
+            (5, false, false),
+            "not covered"
+        );
+        // A later checkpoint short of the quorum: the policy passes it over;
+        // without a policy it is carried, unchecked.
+        keep(cosigned(&big_note, &[("a.example", &k1, 20)]), 5);
+        let p = prove_with(2, Some(&policy)).unwrap();
+        assert_eq!((p.size, p.checked), (3, true));
+        let p = prove_with(2, None).unwrap();
+        assert_eq!((p.size, p.cosigned, p.checked), (5, true, false));
+        assert!(
+            !check_proof(&p.text, None, &vk, Some(&policy))
+                .unwrap()
+                .quorum
+        );
+        // A kept checkpoint of another log of the same key.
+        let other = dir.path().join("other");
+        modelseal_evidence::FileLog::create_with(
+            &other,
+            (7..11).map(|i| deployment(i, 100)),
+            &private,
+        )
+        .unwrap();
+        let other_note =
+            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&other)).unwrap();
+        keep(
+            cosigned(
+                &other_note,
+                &[("a.example", &k1, 30), ("b.example", &k2, 30)],
+            ),
+            4,
+        );
+        for policy in [Some(&policy), None] {
+            let err = prove_with(2, policy).unwrap_err();
+            assert!(err.to_string().contains("cosigned checkpoint"), "{err}");
+        }
     }
 }

@@ -133,18 +133,27 @@ pub struct RecordProof {
     /// Whether that checkpoint is a cosigned one the store kept (else the
     /// log's own, which only the key holder signed).
     pub cosigned: bool,
+    /// Whether its cosignatures were checked to reach the witness policy's
+    /// quorum (only with a policy; the proof's checker checks them again).
+    pub checked: bool,
     /// The proof (C2SP tlog-proof).
     pub text: String,
 }
 
-/// The proof that a record of the log in `store` is in it, over the latest
-/// cosigned checkpoint kept that covers it and is this log's prefix, else
-/// the log's own checkpoint. The log is verified first (at `now`); the
-/// record's exact line is read again and must match its leaf.
+/// The proof that a record of the log in `store` is in it. The log is
+/// verified first (at `now`), and the record's exact line is read again and
+/// must match its leaf. The proof is over a cosigned checkpoint the store
+/// kept when one covers the record: with `policy`, the largest whose
+/// cosignatures reach its quorum; without, the largest kept, its
+/// cosignatures carried unchecked (every kept one is checked against the
+/// log either way). Else it is over the
+/// log's own checkpoint. A kept checkpoint of another log, or not a prefix
+/// of this one, is refused: the store was tampered with or the log forked.
 pub fn prove(
     store: &dyn EvidenceStore,
     key: &VerifyingKey,
     record: RecordRef<'_>,
+    policy: Option<&Policy>,
     now: jiff::Timestamp,
 ) -> Result<RecordProof, Error> {
     let check = verify_store(
@@ -171,15 +180,20 @@ pub fn prove(
     })?;
     let index = wanted.index;
     let line = line_of(store, &check, index)?;
-    let covering = store.latest_cosigned()?.map(|k| k.note).and_then(|note| {
-        let cp = open_checkpoint(&note, key).ok()?;
-        let n = usize::try_from(cp.size).ok()?;
-        (cp.origin == state.checkpoint.origin
-            && n > index
-            && cp.size <= state.checkpoint.size
-            && merkle::root(&check.leaves[..n]) == cp.root)
-            .then_some((note, cp.size))
-    });
+    let kept = match policy {
+        Some(policy) => {
+            let (best, problems) = witnessed_by(policy, &state, store, u64::MAX)?;
+            if let Some(problem) = problems.first() {
+                return Err(Error::Evidence(format!(
+                    "{}: a kept cosigned checkpoint does not match the log: {problem}",
+                    check.location
+                )));
+            }
+            best.map(|b| (b.note, b.size))
+        }
+        None => largest_kept_prefix(store, &state, &check)?,
+    };
+    let covering = kept.filter(|(_, size)| *size > index as u64);
     let (note, size) = match &covering {
         Some((note, size)) => (note.as_str(), *size),
         None => (state.note, state.checkpoint.size),
@@ -190,8 +204,52 @@ pub fn prove(
         record: wanted.clone(),
         size,
         cosigned: covering.is_some(),
+        checked: covering.is_some() && policy.is_some(),
         text,
     })
+}
+
+/// The largest cosigned checkpoint kept that is a prefix of the log (note
+/// and size), its cosignatures unchecked. Every kept one is examined: one
+/// larger than the log is passed over (kept after the log was read; a
+/// rollback is for [`check_store`] to find); one that does not open with
+/// the log's key, of another log, or not a prefix is refused.
+fn largest_kept_prefix(
+    store: &dyn EvidenceStore,
+    state: &LogState<'_>,
+    check: &LogCheck,
+) -> Result<Option<(String, u64)>, Error> {
+    let mut best: Option<(String, u64)> = None;
+    store.cosigned(&mut |kept| {
+        let refuse = |why: String| {
+            Err(Error::Evidence(format!(
+                "{}: a kept cosigned checkpoint {why}",
+                check.location
+            )))
+        };
+        let Ok(cp) = open_checkpoint(&kept.note, state.key) else {
+            return refuse("does not open with the log's key".into());
+        };
+        if cp.origin != state.checkpoint.origin {
+            return refuse(format!("is of another log ({})", cp.origin));
+        }
+        if cp.size > state.checkpoint.size {
+            return Ok(());
+        }
+        let n = usize::try_from(cp.size).unwrap_or(usize::MAX);
+        if check
+            .leaves
+            .get(..n)
+            .is_none_or(|leaves| merkle::root(leaves) != cp.root)
+        {
+            return refuse(format!("of {} records is not a prefix of the log", cp.size));
+        }
+        if best.as_ref().is_none_or(|(_, size)| cp.size > *size) {
+            best = Some((kept.note, cp.size));
+        }
+        Ok(())
+    })?;
+    Ok(best)
 }
 
 /// The exact log line of record `index` (0-based), read again: it must be
