@@ -32,7 +32,8 @@ pub struct AuditRequest<'a> {
     /// deployments and refusals before it are context, not judged. It must
     /// have ended by `now`.
     pub period: Option<(jiff::Timestamp, AsOf)>,
-    /// The witness policy the log is held to, and how.
+    /// The witness policy the log is held to, and how (its `kept` is the
+    /// request's `older`, its `now` the request's).
     #[cfg(feature = "witness")]
     pub witnesses: Option<(&'a crate::witness::Policy, crate::witness::StoreCheck<'a>)>,
     /// Audit this model only (its OMS root digest, lowercase hex).
@@ -71,12 +72,24 @@ impl<'a> AuditRequest<'a> {
 pub enum AuditError {
     /// The declared period has not ended: a report cannot speak for time
     /// that has not passed.
-    #[error("the period ends after now ({now}); audit a period that has ended")]
+    #[error("the period ends after now: {end} is after {now}; audit a period that has ended")]
     PeriodNotEnded {
         /// The period's end.
         end: jiff::Timestamp,
         /// The audit's clock.
         now: jiff::Timestamp,
+    },
+    /// An audit as of a date and of a declared period at once: the period
+    /// ends at its own cutoff.
+    #[error("an audit is as of a date or of a period, not both")]
+    AsOfAndPeriod,
+    /// The declared period starts after it ends.
+    #[error("the period starts at {from}, after its end ({end})")]
+    PeriodReversed {
+        /// Its first instant.
+        from: jiff::Timestamp,
+        /// Its end.
+        end: jiff::Timestamp,
     },
     /// No record of the log is about the model asked for.
     #[error("sha256:{model}: no record in the evidence log is about this model")]
@@ -134,13 +147,22 @@ pub fn audit<R>(
     with: impl FnOnce(&AuditReport<'_>) -> R,
 ) -> Result<Audited<R>, AuditError> {
     let now = request.now.time();
-    if let Some((_, to)) = &request.period
-        && to.cutoff > now
-    {
-        return Err(AuditError::PeriodNotEnded {
-            end: to.cutoff,
-            now,
-        });
+    if let Some((from, to)) = &request.period {
+        if request.as_of.is_some() {
+            return Err(AuditError::AsOfAndPeriod);
+        }
+        if *from > to.cutoff {
+            return Err(AuditError::PeriodReversed {
+                from: *from,
+                end: to.cutoff,
+            });
+        }
+        if to.cutoff > now {
+            return Err(AuditError::PeriodNotEnded {
+                end: to.cutoff,
+                now,
+            });
+        }
     }
     let as_of = match (&request.as_of, &request.period) {
         (Some(t), _) => *t,
@@ -190,9 +212,11 @@ pub fn audit<R>(
         && check.ok()
     {
         let cutoff = past.then_some(as_of.cutoff);
-        // A kept checkpoint is relied on: it must carry the quorum itself.
+        // A kept checkpoint is relied on: it must carry the quorum itself;
+        // stamps are checked at the audit's clock.
         let mut options = *options;
         options.kept = request.older;
+        options.now = now;
         input.witnesses = Some(witnessing(
             location,
             key,
@@ -348,18 +372,40 @@ pub struct WrittenReport {
     pub signature: Option<(PathBuf, String)>,
 }
 
-/// Writes the report that `write` renders to `path`, whole or not at all,
-/// and, with `key`, its signature to `path.sig`. The report is put in
-/// place first: a stop between the two leaves a signature that no longer
-/// matches (it fails), never a new signature beside an old report.
+/// How [`write_report`] renders a report into bytes.
+pub type Render<'r> = &'r dyn Fn(&AuditReport<'_>, &mut dyn std::io::Write) -> std::io::Result<()>;
+
+/// Writes `report`, as `render` renders it, to `path`, whole or not at
+/// all, and, with `key`, its signature to `path.sig`: the signature is
+/// over the SHA-256 of the bytes written and states the verdict of the
+/// report they were rendered from. Neither may land on the evidence log
+/// at `log`, a file beside it, or the key file `key_file` (see
+/// [`protected_place`]; checked again here, just before writing). The
+/// report is put in place first: a stop between the two leaves a
+/// signature that no longer matches (it fails), never a new signature
+/// beside an old report.
 pub fn write_report(
     path: &std::path::Path,
-    write: &dyn Fn(&mut dyn std::io::Write) -> std::io::Result<()>,
     report: &AuditReport<'_>,
-    key: Option<&crate::keys::PrivateKey>,
+    render: Render<'_>,
+    key: Option<(&crate::keys::PrivateKey, Option<&std::path::Path>)>,
+    log: &Location,
 ) -> crate::Result<WrittenReport> {
     use crate::staged::Staged;
-    let (staged, sha256) = Staged::write_with(path, |w| write(w))?;
+    let mut sig = path.as_os_str().to_owned();
+    sig.push(".sig");
+    let sig = PathBuf::from(sig);
+    let key_file = key.and_then(|(_, file)| file);
+    for place in [path, sig.as_path()] {
+        protected_place(place, log, key_file).map_err(|what| {
+            Error::Usage(format!(
+                "{}: that is {what}; write the report elsewhere",
+                place.display()
+            ))
+        })?;
+    }
+    let key = key.map(|(key, _)| key);
+    let (staged, sha256) = Staged::write_with(path, |w| render(report, w))?;
     let Some(key) = key else {
         staged.commit()?;
         return Ok(WrittenReport {
@@ -377,9 +423,6 @@ pub fn write_report(
         &sha256,
         &crate::sign::SigningIdentity::Key(key),
     )?;
-    let mut sig = path.as_os_str().to_owned();
-    sig.push(".sig");
-    let sig = PathBuf::from(sig);
     let (signature, _) = Staged::write_with(&sig, |w| w.write_all(&bundle))?;
     staged.commit()?;
     signature.commit()?;
@@ -425,5 +468,42 @@ mod tests {
         let linked = dir.path().join("link");
         std::fs::hard_link(&key, &linked).unwrap();
         assert_eq!(place(linked), Err(Protected::SigningKey));
+    }
+
+    /// A checkpoint kept from an earlier audit is relied on: under a
+    /// witness policy it must carry the quorum's cosignatures itself, and
+    /// one the key holder alone signed is a witness problem of the report.
+    #[cfg(all(feature = "witness", feature = "remote"))]
+    #[test]
+    fn a_kept_checkpoint_must_carry_the_quorum() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, key, policy) = crate::witnessing::tests::log(dir.path(), 2);
+        let own = std::fs::read_to_string(crate::evidence::checkpoint_path(&path)).unwrap();
+        let location = Location::File(path);
+        let list = Checklist::default_list();
+        let now = Now::system(jiff::Timestamp::from_second(1_000).unwrap());
+        let mut options =
+            crate::witness::StoreCheck::new(std::time::Duration::from_secs(1), now.time());
+        options.ask = false;
+        let problems = |older: Option<&str>| {
+            let mut request = AuditRequest::new(&list, "shipped", now);
+            request.older = older;
+            request.witnesses = Some((&policy, options));
+            let audited = audit(&location, &key, &request, |report| {
+                serde_json::to_value(report).unwrap()
+            })
+            .unwrap();
+            assert!(audited.failed, "the quorum is never reached here");
+            audited.result["log"]["witnesses"]["problems"].clone()
+        };
+        let without = problems(None);
+        let with = problems(Some(&own));
+        let (without, with) = (without.as_array().unwrap(), with.as_array().unwrap());
+        assert_eq!(with.len(), without.len() + 1, "{with:?}");
+        assert!(
+            with.iter()
+                .any(|p| p.as_str().is_some_and(|p| p.contains("kept"))),
+            "{with:?}"
+        );
     }
 }

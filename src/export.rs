@@ -65,7 +65,8 @@ pub struct Exported {
     /// The verification of the log as exported (`check.ok()` is false for
     /// a broken log, which is exported all the same: the auditor sees it).
     pub check: LogCheck,
-    /// Every file written, in the export directory.
+    /// The files of the export directory, the copied inputs aside (they
+    /// are in `inputs`).
     pub files: Vec<PathBuf>,
     /// The files the records name, and what became of each.
     pub inputs: Vec<ExportedInput>,
@@ -148,6 +149,8 @@ pub fn export(
             .chain(REPORTS.iter())
             .map(|n| out.join(n)),
     );
+    // A broken log is exported without a checkpoint.
+    files.retain(|f| f.exists());
     Ok(Exported {
         check,
         files,

@@ -178,7 +178,7 @@ fn checkpoint_note(store: &dyn EvidenceStore) -> Result<Option<String>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::evidence::record::DeploymentEvidence;
     use crate::evidence::{EvidenceSubject, FileLog, NewRecord, Predicate};
@@ -201,7 +201,7 @@ mod tests {
 
     /// A file log of `n` deployments sealed by a fixed key, its public
     /// half, and a policy whose one witness has no URL (never reached).
-    fn log(dir: &std::path::Path, n: usize) -> (PathBuf, VerifyingKey, Policy) {
+    pub(crate) fn log(dir: &std::path::Path, n: usize) -> (PathBuf, VerifyingKey, Policy) {
         let path = dir.join("log.jsonl");
         let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
         let records = (0..n).map(deployment);

@@ -743,11 +743,20 @@ fn an_audit_and_an_export_are_library_calls_with_typed_refusals() {
     );
 
     let request = AuditRequest::new(&list, "shipped", now);
-    let audited = audit(&location, &vk, &request, |report| report.failed()).unwrap();
-    assert_eq!(audited.result, audited.failed);
+    let audited = audit(&location, &vk, &request, |report| {
+        serde_json::to_value(report).unwrap()
+    })
+    .unwrap();
+    // The release and its deployment are recorded, the reviewed documents
+    // the checklist asks for are not: the audit fails.
+    assert!(audited.failed);
     assert!(audited.check.ok());
     assert_eq!(audited.check.records.len(), 2);
-
+    let controls = &audited.result["controls"];
+    assert!(
+        controls.as_array().is_some_and(|c| !c.is_empty()),
+        "{controls}"
+    );
     let out = tmp.path().join("export");
     let here = std::env::current_dir().unwrap();
     let request = modelseal::export::ExportRequest::new(&list, "shipped", now, &here);
@@ -760,4 +769,8 @@ fn an_audit_and_an_export_are_library_calls_with_typed_refusals() {
     let report: serde_json::Value =
         serde_json::from_slice(&fs::read(out.join("audit.json")).unwrap()).unwrap();
     assert_eq!(report["log"]["records"], 2, "{report}");
+    assert_eq!(
+        &report["controls"], controls,
+        "the export's report says what the audit said"
+    );
 }

@@ -161,7 +161,8 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
             super::stdout::write_with(|out| write(report, out));
             return Ok(());
         };
-        let written = write_report(path, &|w| write(report, w), report, signer.as_ref())?;
+        let key = signer.as_ref().map(|k| (k, args.sign.as_deref()));
+        let written = write_report(path, report, &write, key, &location)?;
         outln!("wrote {}", written.path.display());
         if let Some((sig, fingerprint)) = &written.signature {
             outln!("signed: {} (key {fingerprint})", sig.display());
@@ -169,10 +170,12 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
         Ok(())
     })
     .map_err(|e| match e {
-        e @ AuditError::PeriodNotEnded { .. } => Error::Usage(format!(
-            "--period {}: {e}",
-            args.period.as_deref().unwrap_or_default()
-        )),
+        e @ (AuditError::PeriodNotEnded { .. } | AuditError::PeriodReversed { .. }) => {
+            Error::Usage(format!(
+                "--period {}: {e}",
+                args.period.as_deref().unwrap_or_default()
+            ))
+        }
         e @ AuditError::ModelNotInLog { .. } => Error::Usage(format!("--model {e}")),
         e => e.into(),
     })?;

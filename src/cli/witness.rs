@@ -38,10 +38,10 @@ pub struct WitnessArgs {
     #[arg(long)]
     pub snapshot: bool,
     /// evidence witness: have this RFC 3161 time-stamping authority stamp the cosigned checkpoint (kept beside it, .tsr).
-    #[arg(long, value_name = "URL")]
+    #[arg(long, value_name = "URL", requires = "witness_policy")]
     pub tsa: Option<String>,
     /// The TSA's trusted certificates (PEM): the stamp is checked when made, and evidence verify and audit require it to hold.
-    #[arg(long, value_name = "PEM")]
+    #[arg(long, value_name = "PEM", requires = "witness_policy")]
     pub tsa_chain: Option<PathBuf>,
 }
 

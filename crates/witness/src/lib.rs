@@ -1332,6 +1332,52 @@ mod tests {
             found.problems,
             vec!["no cosigned checkpoint to check an RFC 3161 stamp of".to_string()]
         );
+        // A cosigned checkpoint that reaches the quorum but carries no
+        // stamp, then (another log) one whose stamp is not a timestamp
+        // token: each is the one problem, and the quorum holds.
+        for (i, stamp, problem) in [
+            (
+                1,
+                None,
+                "the cosigned checkpoint carries no RFC 3161 stamp, and a TSA chain was given",
+            ),
+            (
+                2,
+                Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]),
+                "the cosigned checkpoint's RFC 3161 stamp: ",
+            ),
+        ] {
+            let sub = dir.path().join(format!("{i}"));
+            std::fs::create_dir(&sub).unwrap();
+            let (log, vk) = small_log(&sub, 2);
+            let store = modelseal_evidence::FileLog::new(&log);
+            let keep_leaves = modelseal_evidence::VerifyOptions {
+                keep_leaves: true,
+                ..Default::default()
+            };
+            let check = modelseal_evidence::verify_store(&store, &vk, keep_leaves).unwrap();
+            let origin = &check.checkpoint.as_ref().unwrap().origin;
+            let policy = Policy::parse(&format!(
+                "log {}\nwitness a {}\nquorum a\n",
+                modelseal_evidence::verifier_key(origin, &vk),
+                witness_vkey("a.example", &a.verifying_key())
+            ))
+            .unwrap();
+            let note = check.checkpoint_note.clone().unwrap();
+            let witnessed = cosigned(&note, &[("a.example", &a, 10)]);
+            store
+                .keep_cosigned(&KeptCosigned::new(2, 10, witnessed, stamp).unwrap())
+                .unwrap();
+            let found = check_store(&policy, &store, &vk, &check, &options).unwrap();
+            assert!(found.quorum, "{:?}", found.problems);
+            assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
+            assert!(
+                found.problems[0].starts_with(problem),
+                "{:?}",
+                found.problems
+            );
+            assert!(found.stamped.is_none());
+        }
     }
 
     /// A proof is over the largest kept checkpoint that covers the record
