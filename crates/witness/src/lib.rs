@@ -939,6 +939,34 @@ mod tests {
         (log, evidence.verifying_key())
     }
 
+    /// The log in `store` verified, its leaves kept.
+    fn verified(
+        store: &modelseal_evidence::FileLog,
+        vk: &VerifyingKey,
+    ) -> modelseal_evidence::LogCheck {
+        let options = modelseal_evidence::VerifyOptions {
+            keep_leaves: true,
+            ..Default::default()
+        };
+        modelseal_evidence::verify_store(store, vk, options).unwrap()
+    }
+
+    /// A policy for the log `check` verified, with one witness
+    /// (`a.example`, key `a`) as its quorum.
+    fn one_witness(
+        check: &modelseal_evidence::LogCheck,
+        vk: &VerifyingKey,
+        a: &SigningKey,
+    ) -> Policy {
+        let origin = &check.checkpoint.as_ref().unwrap().origin;
+        Policy::parse(&format!(
+            "log {}\nwitness a {}\nquorum a\n",
+            modelseal_evidence::verifier_key(origin, vk),
+            witness_vkey("a.example", &a.verifying_key())
+        ))
+        .unwrap()
+    }
+
     /// A log that cannot be put to its witnesses says why, typed.
     #[test]
     fn a_log_that_cannot_be_witnessed_says_why() {
@@ -978,15 +1006,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (log, vk) = small_log(dir.path(), 3);
         let store = modelseal_evidence::FileLog::new(&log);
-        let check = modelseal_evidence::verify_store(
-            &store,
-            &vk,
-            modelseal_evidence::VerifyOptions {
-                keep_leaves: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let check = verified(&store, &vk);
         let note = check.checkpoint_note.as_deref().unwrap();
         let text = std::fs::read_to_string(&log).unwrap();
         let lines: Vec<&[u8]> = text.lines().map(str::as_bytes).collect();
@@ -1101,15 +1121,7 @@ mod tests {
             recorder.append(&deployment(i, 50)).unwrap();
         }
         let big_note = std::fs::read_to_string(modelseal_evidence::checkpoint_path(&log)).unwrap();
-        let check = modelseal_evidence::verify_store(
-            &store,
-            &vk,
-            modelseal_evidence::VerifyOptions {
-                keep_leaves: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let check = verified(&store, &vk);
         let cp = check.checkpoint.clone().unwrap();
         let policy = policy(&cp.origin);
         let state = LogState {
@@ -1305,22 +1317,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (log, vk) = small_log(dir.path(), 2);
         let store = modelseal_evidence::FileLog::new(&log);
-        let check = modelseal_evidence::verify_store(
-            &store,
-            &vk,
-            modelseal_evidence::VerifyOptions {
-                keep_leaves: true,
-                ..Default::default()
-            },
-        )
-        .unwrap();
+        let check = verified(&store, &vk);
         let a = SigningKey::from_bytes(&[1; 32]);
-        let policy = Policy::parse(&format!(
-            "log {}\nwitness a {}\nquorum a\n",
-            modelseal_evidence::verifier_key(&check.checkpoint.as_ref().unwrap().origin, &vk),
-            witness_vkey("a.example", &a.verifying_key())
-        ))
-        .unwrap();
+        let policy = one_witness(&check, &vk, &a);
         let anchors = vec![vec![0u8; 4]];
         let mut options = StoreCheck::new(Duration::from_secs(1), jiff::Timestamp::UNIX_EPOCH);
         options.ask = false;
@@ -1351,18 +1350,8 @@ mod tests {
             std::fs::create_dir(&sub).unwrap();
             let (log, vk) = small_log(&sub, 2);
             let store = modelseal_evidence::FileLog::new(&log);
-            let keep_leaves = modelseal_evidence::VerifyOptions {
-                keep_leaves: true,
-                ..Default::default()
-            };
-            let check = modelseal_evidence::verify_store(&store, &vk, keep_leaves).unwrap();
-            let origin = &check.checkpoint.as_ref().unwrap().origin;
-            let policy = Policy::parse(&format!(
-                "log {}\nwitness a {}\nquorum a\n",
-                modelseal_evidence::verifier_key(origin, &vk),
-                witness_vkey("a.example", &a.verifying_key())
-            ))
-            .unwrap();
+            let check = verified(&store, &vk);
+            let policy = one_witness(&check, &vk, &a);
             let note = check.checkpoint_note.clone().unwrap();
             let witnessed = cosigned(&note, &[("a.example", &a, 10)]);
             store
