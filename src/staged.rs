@@ -21,12 +21,7 @@ impl Staged {
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(Self, String)> {
         use std::io::Write;
-        if path.is_dir() {
-            return Err(Error::Usage(format!(
-                "{} is a directory; name a file",
-                path.display()
-            )));
-        }
+        replaceable(path)?;
         let dir = match path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -70,11 +65,30 @@ impl Staged {
         Ok((staged, hex::encode(sha2::Digest::finalize(sha256))))
     }
 
-    /// Renames the file into place.
+    /// Renames the file into place (when what is there is still a
+    /// regular file, or nothing).
     pub fn commit(mut self) -> Result<()> {
+        replaceable(&self.path)?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| Error::io(&self.path, e))?;
         self.committed = true;
         Ok(())
+    }
+}
+
+/// Refuses a destination that is there and is not a regular file: a
+/// rename would replace a device (`/dev/null`), a FIFO, a socket or a
+/// symbolic link itself, never write to it as the caller meant.
+fn replaceable(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(Error::Usage(format!(
+            "{} is a directory; name a file",
+            path.display()
+        ))),
+        Ok(meta) if !meta.is_file() => Err(Error::Usage(format!(
+            "{} is not a regular file (a link, a device, a FIFO or a socket): it is never replaced; name a file",
+            path.display()
+        ))),
+        _ => Ok(()),
     }
 }
 
@@ -101,5 +115,40 @@ impl Drop for Staged {
         if !self.committed {
             let _ = std::fs::remove_file(&self.tmp);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A socket or a link at the destination is never replaced (as a
+    /// device is not: a report written to `/dev/null` by root replaced it),
+    /// and nothing is left beside it; a regular file is.
+    #[test]
+    fn only_a_regular_file_or_nothing_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |path: &Path| Staged::write_with(path, |w| w.write_all(b"x"));
+        let socket = dir.path().join("socket");
+        let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(dir.path().join("target"), &link).unwrap();
+        for path in [&socket, &link, dir.path()] {
+            let err = write(path).err().expect("refused");
+            assert!(matches!(err, Error::Usage(_)), "{}: {err}", path.display());
+        }
+        let regular = dir.path().join("report");
+        std::fs::write(&regular, b"old").unwrap();
+        let (staged, _) = write(&regular).unwrap();
+        // Replaced by a link meanwhile: the commit refuses it too.
+        std::fs::remove_file(&regular).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("target"), &regular).unwrap();
+        assert!(staged.commit().is_err());
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["link", "report", "socket"]);
     }
 }
