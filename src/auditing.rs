@@ -139,12 +139,14 @@ pub struct Audited<R> {
 /// Audits the log at `location`, sealed by `key`: verifies it, holds it to
 /// its witnesses, evaluates the checklist as of the request's date, and
 /// hands the report to `with` (to render or sign it; the report borrows
-/// the verified log, which is returned after it).
+/// the verified log, which is returned after it). The report is `with`'s
+/// to drop: a process about to exit may leak it rather than free what a
+/// million records' findings hold.
 pub fn audit<R>(
     location: &Location,
     key: &VerifyingKey,
     request: &AuditRequest<'_>,
-    with: impl FnOnce(&AuditReport<'_>) -> R,
+    with: impl FnOnce(AuditReport<'_>) -> R,
 ) -> Result<Audited<R>, AuditError> {
     let now = request.now.time();
     if let Some((from, to)) = &request.period {
@@ -237,8 +239,7 @@ pub fn audit<R>(
     input.declaration = declaration;
     let report = evaluate(&input);
     let failed = report.failed();
-    let result = with(&report);
-    drop(report);
+    let result = with(report);
     drop(input);
     Ok(Audited {
         result,
