@@ -278,7 +278,7 @@ fn witnessing(
         .iter()
         .map(|(name, time)| (name.clone(), time_of(*time)))
         .collect();
-    w.problems = found.problems;
+    w.problems = found.problems.iter().map(ToString::to_string).collect();
     w.missing = found.missing;
     w.trusted_time = found.trusted_time.map(time_of);
     if let Some(cutoff) = cutoff
@@ -294,7 +294,7 @@ fn witnessing(
             size,
             time: by.map(|b| time_of(b.time)),
         });
-        w.problems.extend(problems);
+        w.problems.extend(problems.iter().map(ToString::to_string));
     }
     Ok(w)
 }

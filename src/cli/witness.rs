@@ -90,7 +90,10 @@ pub fn verify(
 /// The witness lines of a verification.
 pub fn print_check(found: &WitnessCheck) {
     if !found.problems.is_empty() {
-        outln!("WITNESSES DISAGREE: {}", escape(&found.problems[0]));
+        outln!(
+            "WITNESSES DISAGREE: {}",
+            escape(&found.problems[0].to_string())
+        );
     }
     match &found.witnessed {
         Some(cp) if found.quorum => {
@@ -136,7 +139,7 @@ pub fn print_check(found: &WitnessCheck) {
         );
     }
     for p in &found.problems {
-        outln!("  {}", escape(p));
+        outln!("  {}", escape(&p.to_string()));
     }
 }
 
@@ -149,7 +152,7 @@ pub fn check_json(found: &WitnessCheck) -> serde_json::Value {
         "trusted_time": found.trusted_time,
         "cosignatures": found.cosignatures.iter().map(|(n, t)| json!({"witness": n, "time": t})).collect::<Vec<_>>(),
         "witnesses": found.outcomes.iter().map(|(n, o)| json!({"witness": n, "holds": o.to_string()})).collect::<Vec<_>>(),
-        "problems": found.problems,
+        "problems": found.problems.iter().map(ToString::to_string).collect::<Vec<_>>(),
         "missing": found.missing,
     })
 }

@@ -14,12 +14,14 @@
 mod client;
 mod cosignature;
 mod policy;
+mod problem;
 mod proof;
 mod store;
 
 pub use client::{Answer, AskError, add_checkpoint};
 pub use cosignature::{Cosigned, NoteError, read_cosignatures, signed_message, split_note};
 pub use policy::{NoteKey, Policy, PolicyError, Witness, witness_vkey};
+pub use problem::WitnessProblem;
 pub use proof::{PROOF_HEADER, ProofCheck, ProofError, check_proof, write_proof};
 pub use store::{RecordProof, RecordRef, Seconds, StoreCheck, check_store, prove};
 
@@ -334,8 +336,8 @@ pub struct WitnessCheck {
     /// quorum is reached).
     pub unwitnessed: u64,
     /// Rollbacks, forks and bad cosigned checkpoints: the log cannot be
-    /// trusted. Each one line.
-    pub problems: Vec<String>,
+    /// trusted.
+    pub problems: Vec<WitnessProblem>,
     /// Why the quorum is missing, when it is (one line).
     pub missing: Option<String>,
     /// An RFC 3161 stamp of the cosigned checkpoint that was checked: its
@@ -369,10 +371,9 @@ pub fn check(
     let cp = log.checkpoint;
     let mut out = WitnessCheck::default();
     if !policy.accepts_log(&cp.origin, log.key) {
-        out.problems.push(format!(
-            "the witness policy does not list the log {}",
-            cp.origin
-        ));
+        out.problems.push(WitnessProblem::LogNotListed {
+            origin: cp.origin.clone(),
+        });
         return out;
     }
     let mut best: Option<(Checkpoint, Vec<Cosigned>)> = None;
@@ -380,7 +381,7 @@ pub fn check(
         match stored_cosignatures(policy, log, note, Held::Cosigned) {
             Ok(Some(found)) => best = Some(found),
             Ok(None) => {}
-            Err(e) => out.problems.push(e.to_string()),
+            Err(e) => out.problems.push(WitnessProblem::Stored(e)),
         }
     }
     let mut live: Vec<Cosigned> = Vec::new();
@@ -407,15 +408,15 @@ pub fn check(
         let mut answered = Vec::new();
         for (index, (w, (outcome, cosigned))) in policy.witnesses.iter().zip(probed).enumerate() {
             match &outcome {
-                Outcome::Ahead(size) => out.problems.push(format!(
-                    "witness {} has cosigned {size} records of this log, which now has {}: \
-                     the log was rolled back (or forked)",
-                    w.name, cp.size
-                )),
-                Outcome::Forked => out.problems.push(format!(
-                    "witness {} holds another root for this log at size {}: the log was forked",
-                    w.name, cp.size
-                )),
+                Outcome::Ahead(size) => out.problems.push(WitnessProblem::Ahead {
+                    witness: w.name.clone(),
+                    size: *size,
+                    log_size: cp.size,
+                }),
+                Outcome::Forked => out.problems.push(WitnessProblem::Forked {
+                    witness: w.name.clone(),
+                    size: cp.size,
+                }),
                 _ => {}
             }
             if matches!(
@@ -430,12 +431,10 @@ pub fn check(
         // Only witnesses that answered can rule out a rollback or a fork:
         // as many as the quorum must have.
         if !policy.needs_none() && !policy.quorum_met(&answered) {
-            out.problems.push(format!(
-                "only {} of {} witnesses answered: a rollback or a fork could not be ruled out \
-                 (as many witnesses as the quorum must answer)",
-                answered.len(),
-                policy.witnesses.len()
-            ));
+            out.problems.push(WitnessProblem::TooFewAnswers {
+                answered: answered.len(),
+                witnesses: policy.witnesses.len(),
+            });
         }
         // The log's own checkpoint counts the fresh cosignatures, and the
         // stored ones when it is the stored checkpoint.
@@ -779,12 +778,12 @@ pub fn witnessed_by(
     log: &LogState<'_>,
     store: &dyn modelseal_evidence::EvidenceStore,
     time: u64,
-) -> Result<(Option<WitnessedBy>, Vec<String>), modelseal_evidence::Error> {
-    let mut problems: Vec<String> = Vec::new();
+) -> Result<(Option<WitnessedBy>, Vec<WitnessProblem>), modelseal_evidence::Error> {
+    let mut problems: Vec<WitnessProblem> = Vec::new();
     let mut best: Option<WitnessedBy> = None;
     store.cosigned(&mut |kept| {
         let Some(claimed) = kept.claimed_size() else {
-            problems.push("a kept cosigned checkpoint is not a checkpoint note".into());
+            problems.push(WitnessProblem::NotANote);
             return Ok(());
         };
         if claimed > log.checkpoint.size || best.as_ref().is_some_and(|b| claimed <= b.size) {
@@ -805,7 +804,7 @@ pub fn witnessed_by(
             Ok(None) => {}
             Err(e) => {
                 if problems.len() < 16 {
-                    problems.push(e.to_string());
+                    problems.push(WitnessProblem::Stored(e));
                 }
             }
         }
@@ -1199,8 +1198,12 @@ mod tests {
         assert_eq!(by.unwrap().size, 3);
         assert_eq!(problems.len(), 1, "{problems:?}");
         let other_origin = open_cosigned(&other_note, &vk).unwrap().0.origin;
+        assert!(
+            matches!(&problems[0], WitnessProblem::Stored(CosignedError::OtherLog { origin, .. }) if *origin == other_origin),
+            "{problems:?}"
+        );
         assert_eq!(
-            problems[0],
+            problems[0].to_string(),
             format!("a kept cosigned checkpoint is of another log ({other_origin})")
         );
         // An auditor's kept checkpoint: of another log, or short of the
@@ -1327,24 +1330,16 @@ mod tests {
         let found = check_store(&policy, &store, &vk, &check, &options).unwrap();
         assert!(!found.ok());
         assert!(found.stamped.is_none());
-        assert_eq!(
-            found.problems,
-            vec!["no cosigned checkpoint to check an RFC 3161 stamp of".to_string()]
-        );
+        assert_eq!(found.problems, vec![WitnessProblem::NothingStamped]);
         // A cosigned checkpoint that reaches the quorum but carries no
         // stamp, then (another log) one whose stamp is not a timestamp
         // token: each is the one problem, and the quorum holds.
+        type Expect = fn(&WitnessProblem) -> bool;
+        let no_stamp: Expect = |p| matches!(p, WitnessProblem::NoStamp);
+        let bad_stamp: Expect = |p| matches!(p, WitnessProblem::Stamp(_));
         for (i, stamp, problem) in [
-            (
-                1,
-                None,
-                "the cosigned checkpoint carries no RFC 3161 stamp, and a TSA chain was given",
-            ),
-            (
-                2,
-                Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]),
-                "the cosigned checkpoint's RFC 3161 stamp: ",
-            ),
+            (1, None, no_stamp),
+            (2, Some(vec![0x30, 0x03, 0x02, 0x01, 0x01]), bad_stamp),
         ] {
             let sub = dir.path().join(format!("{i}"));
             std::fs::create_dir(&sub).unwrap();
@@ -1360,11 +1355,7 @@ mod tests {
             let found = check_store(&policy, &store, &vk, &check, &options).unwrap();
             assert!(found.quorum, "{:?}", found.problems);
             assert_eq!(found.problems.len(), 1, "{:?}", found.problems);
-            assert!(
-                found.problems[0].starts_with(problem),
-                "{:?}",
-                found.problems
-            );
+            assert!(problem(&found.problems[0]), "{:?}", found.problems);
             assert!(found.stamped.is_none());
         }
     }

@@ -3,7 +3,8 @@
 //! record over the best checkpoint the store kept.
 
 use crate::{
-    LogState, Outcome, Policy, WitnessCheck, check, check_kept, witnessed_by, write_proof,
+    LogState, Outcome, Policy, WitnessCheck, WitnessProblem, check, check_kept, witnessed_by,
+    write_proof,
 };
 use ed25519_dalek::VerifyingKey;
 use modelseal_evidence::record::Record;
@@ -85,31 +86,30 @@ pub fn check_store(
             Err(problem) => found.problems.push(problem),
         }
     }
-    found.problems.extend(kept_problem.map(|e| e.to_string()));
+    found
+        .problems
+        .extend(kept_problem.map(WitnessProblem::Kept));
     found.problems.extend(kept_problems);
     Ok(found)
 }
 
 /// The checked RFC 3161 stamp of the kept cosigned checkpoint: its size,
-/// and when and by whom it was stamped; else the problem, in one line.
+/// and when and by whom it was stamped; else the problem.
 fn stamp_of(
     stored: Option<&KeptCosigned>,
     key: &VerifyingKey,
     anchors: &[Vec<u8>],
     now: jiff::Timestamp,
-) -> Result<(u64, String), String> {
-    let kept = stored.ok_or("no cosigned checkpoint to check an RFC 3161 stamp of")?;
+) -> Result<(u64, String), WitnessProblem> {
+    let kept = stored.ok_or(WitnessProblem::NothingStamped)?;
     let body = crate::split_note(&kept.note).map(|(b, _)| b.to_string());
     let size = open_checkpoint(&kept.note, key).map(|c| c.size);
     let (Some(token), Ok(body), Ok(size)) = (&kept.stamp, body, size) else {
-        return Err(
-            "the cosigned checkpoint carries no RFC 3161 stamp, and a TSA chain was given".into(),
-        );
+        return Err(WitnessProblem::NoStamp);
     };
-    match modelseal_core::timestamp::verify(token, body.as_bytes(), anchors, None, now) {
-        Ok(s) => Ok((size, format!("{} by {} under {}", s.time, s.tsa, s.anchor))),
-        Err(e) => Err(format!("the cosigned checkpoint's RFC 3161 stamp: {e}")),
-    }
+    modelseal_core::timestamp::verify(token, body.as_bytes(), anchors, None, now)
+        .map(|s| (size, format!("{} by {} under {}", s.time, s.tsa, s.anchor)))
+        .map_err(WitnessProblem::Stamp)
 }
 
 /// Which record to prove.
