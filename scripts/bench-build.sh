@@ -9,6 +9,9 @@
 #
 #   scripts/bench-build.sh [--readme] [RUNS]   (default 3)
 set -euo pipefail
+# A failed build inside a command substitution ends the run, not a timing.
+shopt -s inherit_errexit
+export LC_ALL=C
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 readme=0
@@ -17,6 +20,9 @@ if [ "${1:-}" = "--readme" ]; then
   shift
 fi
 runs="${1:-3}"
+case "$runs" in
+  '' | *[!0-9]* | 0) echo "bench-build.sh: RUNS must be a whole number from 1" >&2; exit 2 ;;
+esac
 
 build() {
   cargo build --release --locked --bin modelseal --quiet
@@ -26,7 +32,7 @@ build() {
 build
 
 median() {
-  sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+  sort -n | awk '{ a[NR] = $1 } END { m = int((NR + 1) / 2); print (NR % 2 ? a[m] : (a[m] + a[m + 1]) / 2) }'
 }
 
 time_after_touch() {
@@ -35,7 +41,7 @@ time_after_touch() {
     touch "$file"
     local start end
     start=$(date +%s.%N)
-    build
+    build >&2 || exit 1
     end=$(date +%s.%N)
     awk -v a="$start" -v b="$end" 'BEGIN { print b - a }'
   done | median

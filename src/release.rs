@@ -548,6 +548,11 @@ pub fn sign_release(
             Some(cite_sha256(sig_path, sig_sha256)),
         );
     }
+    // Nothing may be refused after the record: every destination is
+    // checked again first.
+    for file in &staged {
+        file.ready().map_err(SignError::at(SignStage::Write))?;
+    }
     let record = match request.recorder {
         Some(recorder) => Some(
             recorder
@@ -748,12 +753,13 @@ pub fn cite_sha256(uri: &Path, sha256: String) -> ResourceRef {
 }
 
 /// Refuses two outputs that name the same file (compared as absolute,
-/// normalised paths, through the links of their directories), before
-/// anything is written.
+/// normalised paths, through the links of their directories), and one
+/// that is there and is not a regular file, before anything is written.
 fn refuse_same_file(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
     let mut given: Vec<(&str, PathBuf)> = Vec::new();
     for (what, path) in outputs {
         let Some(path) = path else { continue };
+        crate::staged::replaceable(path)?;
         let normal = resolved(path)?;
         if let Some((other, _)) = given.iter().find(|(_, p)| *p == normal) {
             return Err(Error::Usage(format!(
@@ -954,6 +960,9 @@ pub fn write_bom(mut request: BomRequest<'_>, progress: ProgressFn<'_>) -> Resul
         }
         None => None,
     };
+    for file in &staged {
+        file.ready()?;
+    }
     let record = match request.recorder {
         Some(recorder) => Some(recorder.append(&NewRecord {
             subject: EvidenceSubject {

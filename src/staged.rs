@@ -65,6 +65,13 @@ impl Staged {
         Ok((staged, hex::encode(sha2::Digest::finalize(sha256))))
     }
 
+    /// Whether the destination can still be replaced (a regular file, or
+    /// nothing): checked for every file of a release before its record is
+    /// appended, so that none is refused after it.
+    pub fn ready(&self) -> Result<()> {
+        replaceable(&self.path)
+    }
+
     /// Renames the file into place (when what is there is still a
     /// regular file, or nothing).
     pub fn commit(mut self) -> Result<()> {
@@ -77,8 +84,9 @@ impl Staged {
 
 /// Refuses a destination that is there and is not a regular file: a
 /// rename would replace a device (`/dev/null`), a FIFO, a socket or a
-/// symbolic link itself, never write to it as the caller meant.
-fn replaceable(path: &Path) -> Result<()> {
+/// symbolic link itself, never write to it as the caller meant. Callers
+/// check their outputs with it before any work.
+pub fn replaceable(path: &Path) -> Result<()> {
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => Err(Error::Usage(format!(
             "{} is a directory; name a file",

@@ -74,10 +74,11 @@ pub fn witness_and_keep(
 /// witnesses that are down are asked once per interval, not at every
 /// append, and the next witnessing takes the records in. `key` gives the
 /// log's key, and is called only when the witnesses are asked. The attempt
-/// is marked beside a file log (`LOG.witnessed.attempted`, holding `wall`
-/// in seconds; a marker that is not a regular file holding a time is
-/// replaced, never followed); a database log is asked every time. `None`:
-/// not due.
+/// is marked beside a file log (`LOG.witnessed.attempted`, an empty file
+/// whose modification time is set to `wall`; only its metadata is read,
+/// and one that is not a regular file is replaced by rename, never
+/// followed). A database log keeps no marker: its witnesses are asked
+/// after every append, whatever the interval. `None`: not due.
 pub fn witness_if_due(
     location: &Location,
     key: &dyn Fn() -> Result<VerifyingKey>,
@@ -96,32 +97,50 @@ pub fn witness_if_due(
         #[allow(unreachable_patterns)]
         _ => None,
     };
-    let seconds = |t: SystemTime| {
-        t.duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    };
-    if let Some(path) = &marker {
-        let last = last_attempt(path);
-        if !interval.is_zero()
-            && last.is_some_and(|t| t <= seconds(wall) && seconds(wall) - t < interval.as_secs())
-        {
-            return Ok(None);
-        }
-        crate::evidence::replace_file(path, seconds(wall).to_string().as_bytes())
-            .map_err(|e| Error::io(path, e))?;
+    if let Some(path) = &marker
+        && !interval.is_zero()
+        && let Some(last) = last_attempt(path)
+        && wall.duration_since(last).is_ok_and(|age| age < interval)
+    {
+        return Ok(None);
     }
+    let key = key()?;
     let store = location.open()?;
-    witness_and_keep(store.as_ref(), &key()?, policy, timeout, now, None).map(Some)
+    if let Some(path) = &marker {
+        mark_attempt(path, wall)?;
+    }
+    witness_and_keep(store.as_ref(), &key, policy, timeout, now, None).map(Some)
 }
 
-/// The wall time (seconds) the marker at `path` holds: `None` when it is
-/// absent, not a regular file, or not a time.
-fn last_attempt(path: &std::path::Path) -> Option<u64> {
+/// When the last attempt was, from the marker's metadata alone: `None`
+/// when it is absent or not a regular file.
+fn last_attempt(path: &std::path::Path) -> Option<SystemTime> {
     let meta = std::fs::symlink_metadata(path).ok()?;
-    if !meta.is_file() || meta.len() > 20 {
-        return None;
+    meta.is_file().then(|| meta.modified().ok()).flatten()
+}
+
+/// Marks an attempt at `wall`: a new empty file beside the marker, its
+/// modification time set, renamed over it (a link or anything else at the
+/// marker's name is replaced, never written through). A hint only: not
+/// flushed to disk, as losing it costs one more witnessing.
+fn mark_attempt(path: &std::path::Path, wall: SystemTime) -> Result<()> {
+    let mut name = path.as_os_str().to_owned();
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))?;
+    name.push(format!(
+        ".{}.{}.tmp",
+        std::process::id(),
+        hex::encode(nonce)
+    ));
+    let tmp = PathBuf::from(name);
+    let marked = std::fs::File::create_new(&tmp)
+        .and_then(|file| file.set_modified(wall))
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if marked.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+    marked.map_err(|e| Error::io(path, e))
 }
 
 /// A service's round: when the checkpoint of the log in `store` is not
@@ -251,8 +270,7 @@ pub(crate) mod tests {
         assert!(due(interval, wall + Duration::from_secs(61)).is_some());
         // No interval: every append asks.
         assert!(due(Duration::ZERO, wall + Duration::from_secs(61)).is_some());
-        // A marker planted as a link is replaced, not followed; one that
-        // holds no time is due.
+        // A marker planted as a link is replaced, not followed.
         let Location::File(log) = &location else {
             unreachable!()
         };
@@ -263,8 +281,11 @@ pub(crate) mod tests {
         assert!(due(interval, wall).is_some());
         assert_eq!(std::fs::read(log).unwrap(), before, "the log is untouched");
         assert!(!std::fs::symlink_metadata(&marker).unwrap().is_symlink());
-        std::fs::write(&marker, b"not a time").unwrap();
-        assert!(due(interval, wall).is_some());
+        // A marker that is not a regular file (here a directory) is due,
+        // and is never followed.
+        std::fs::remove_file(&marker).unwrap();
+        std::fs::create_dir(&marker).unwrap();
+        assert!(witness_if_due(&location, &key_of, &policy, interval, timeout, wall, now).is_err());
     }
 
     /// A service's round asks only when the log's checkpoint changed.

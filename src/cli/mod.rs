@@ -352,7 +352,7 @@ pub struct EvidenceArgs {
     /// After an append, have this witness policy's witnesses (C2SP tlog-policy) cosign the log; a failure warns, the record stays.
     #[arg(long, value_name = "FILE", env = "MODELSEAL_WITNESS_POLICY")]
     pub witness_policy: Option<PathBuf>,
-    /// Ask the witnesses at most once in this many seconds (later appends wait for the next one, or `evidence witness`); 0: after every append.
+    /// Ask the witnesses at most once in this many seconds (later appends wait for the next one, or `evidence witness`); 0: after every append. A file log only: a PostgreSQL log's witnesses are asked after every append.
     #[arg(
         long,
         value_name = "SECONDS",

@@ -118,20 +118,29 @@ const MAX_HISTORY_LINE: u64 = ((MAX_COSIGNED_NOTE + MAX_STAMP) as u64 / 3 + 2) *
 
 /// Replaces `path` durably with `bytes`: written beside it and flushed,
 /// renamed over it, its directory flushed, so a reader sees the old file or
-/// the new one, never half of one. A link planted at `path` or at the file
-/// beside it is replaced, never followed: the file beside it is created
-/// anew (a leftover one removed first), and a rename replaces the name,
-/// not what a link there points at.
+/// the new one, never half of one. The file beside it has a fresh name,
+/// created only if nothing is there (two writers never share it, and a
+/// link planted at a predictable name is never written through); a rename
+/// replaces the name at `path`, not what a link there points at.
 pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = with_suffix(path, ".tmp");
-    match std::fs::remove_file(&tmp) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let tmp = with_suffix(
+        path,
+        &format!(".{}.{}.tmp", std::process::id(), hex::encode(nonce)),
+    );
+    let written = write_then_rename(&tmp, path, bytes);
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    let mut file = File::create_new(&tmp)?;
+    written
+}
+
+fn write_then_rename(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = File::create_new(tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    std::fs::rename(tmp, path)?;
     sync_parent(path)
 }
 

@@ -398,20 +398,13 @@ impl FileLog {
         Ok(())
     }
 
-    /// Replaces the checkpoint durably: written beside it and flushed,
+    /// Replaces the checkpoint durably: written beside it under a fresh
+    /// name (never through a link planted at a predictable one), flushed,
     /// renamed over it, and the directory flushed.
     fn write_checkpoint(&self, cp: &Checkpoint, key: &dyn crate::SealKey) -> Result<String> {
         let path = checkpoint_path(&self.path);
-        let tmp = with_suffix(&path, ".tmp");
         let note = sign_checkpoint(cp, &cp.origin, key)?;
-        File::create(&tmp)
-            .and_then(|mut f| {
-                f.write_all(note.as_bytes())?;
-                f.sync_all()
-            })
-            .map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        sync_dir(&path)?;
+        crate::cosigned::replace_file(&path, note.as_bytes()).map_err(|e| Error::io(&path, e))?;
         Ok(note)
     }
 }

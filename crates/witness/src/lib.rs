@@ -378,7 +378,13 @@ pub fn check(
     }
     let mut best: Option<(Checkpoint, Vec<Cosigned>)> = None;
     if let Some(note) = stored {
-        match stored_cosignatures(policy, log, note, Held::Cosigned) {
+        match stored_cosignatures(
+            policy,
+            log,
+            note,
+            Held::Cosigned,
+            &PrefixRoots::new(log.leaves),
+        ) {
             Ok(Some(found)) => best = Some(found),
             Ok(None) => {}
             Err(e) => out.problems.push(WitnessProblem::Stored(e)),
@@ -521,6 +527,7 @@ fn stored_cosignatures(
     log: &LogState<'_>,
     note: &str,
     held: Held,
+    roots: &PrefixRoots<'_>,
 ) -> Result<Option<(Checkpoint, Vec<Cosigned>)>, CosignedError> {
     let cp = log.checkpoint;
     let stored = modelseal_evidence::open_log_checkpoint(note, log.key)
@@ -538,9 +545,8 @@ fn stored_cosignatures(
             log_size: cp.size,
         });
     }
-    let n =
-        usize::try_from(stored.size).map_err(|_| CosignedError::TooLarge { size: stored.size })?;
-    if n > log.leaves.len() || merkle::root(&log.leaves[..n]) != stored.root {
+    usize::try_from(stored.size).map_err(|_| CosignedError::TooLarge { size: stored.size })?;
+    if roots.at(stored.size) != Some(stored.root) {
         return Err(CosignedError::Forked {
             held,
             size: stored.size,
@@ -654,7 +660,7 @@ pub fn check_kept(
     log: &LogState<'_>,
     kept: &str,
 ) -> Result<(u64, Vec<(String, u64)>), KeptError> {
-    let found = stored_cosignatures(policy, log, kept, Held::Kept)?;
+    let found = stored_cosignatures(policy, log, kept, Held::Kept, &PrefixRoots::new(log.leaves))?;
     let Some((cp, cosigned)) = found else {
         return Err(KeptError::NoCosignatures);
     };
@@ -779,19 +785,26 @@ pub fn witnessed_by(
     store: &dyn modelseal_evidence::EvidenceStore,
     time: u64,
 ) -> Result<(Option<WitnessedBy>, Vec<WitnessProblem>), modelseal_evidence::Error> {
+    let roots = PrefixRoots::of_kept(log, store)?;
     let mut problems: Vec<WitnessProblem> = Vec::new();
     let mut best: Option<WitnessedBy> = None;
+    let mut seen = Seen::default();
     store.cosigned(&mut |kept| {
         let Some(claimed) = kept.claimed_size() else {
-            problems.push(WitnessProblem::NotANote);
+            if problems.len() < MAX_PROBLEMS {
+                problems.push(WitnessProblem::NotANote);
+            }
             return Ok(());
         };
-        if claimed > log.checkpoint.size || best.as_ref().is_some_and(|b| claimed <= b.size) {
+        // One larger than the log was kept after it was read; the same
+        // note kept again says nothing new.
+        if claimed > log.checkpoint.size || !seen.first(&kept.note) {
             return Ok(());
         }
-        match stored_cosignatures(policy, log, &kept.note, Held::InStore) {
+        match stored_cosignatures(policy, log, &kept.note, Held::InStore, &roots) {
             Ok(Some((cp, found))) => {
-                if let Some(at) = quorum_time(policy, &found).filter(|at| *at <= time) {
+                let larger = best.as_ref().is_none_or(|b| cp.size > b.size);
+                if let Some(at) = quorum_time(policy, &found).filter(|at| larger && *at <= time) {
                     best = Some(WitnessedBy {
                         size: cp.size,
                         time: at,
@@ -803,7 +816,7 @@ pub fn witnessed_by(
             }
             Ok(None) => {}
             Err(e) => {
-                if problems.len() < 16 {
+                if problems.len() < MAX_PROBLEMS {
                     problems.push(WitnessProblem::Stored(e));
                 }
             }
@@ -811,6 +824,89 @@ pub fn witnessed_by(
         Ok(())
     })?;
     Ok((best, problems))
+}
+
+/// Most problems [`witnessed_by`] reports (a store can keep millions of
+/// bad lines; the first few say what is wrong).
+const MAX_PROBLEMS: usize = 16;
+
+/// The notes seen, by digest: a note kept again is checked once.
+#[derive(Default)]
+pub(crate) struct Seen(std::collections::HashSet<[u8; 16]>);
+
+impl Seen {
+    /// Whether `note` is seen for the first time.
+    pub(crate) fn first(&mut self, note: &str) -> bool {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(note.as_bytes());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        self.0.insert(key)
+    }
+}
+
+/// The roots of a log's prefixes: those of the sizes asked about computed
+/// in one pass over the leaves (a store may keep a checkpoint of every
+/// size the log went through), any other computed when asked.
+pub(crate) struct PrefixRoots<'a> {
+    leaves: &'a [Hash],
+    known: std::collections::HashMap<u64, Hash>,
+}
+
+impl<'a> PrefixRoots<'a> {
+    /// Nothing computed ahead.
+    pub(crate) fn new(leaves: &'a [Hash]) -> Self {
+        PrefixRoots {
+            leaves,
+            known: std::collections::HashMap::new(),
+        }
+    }
+
+    /// The roots at the sizes the store's kept checkpoints claim (claims
+    /// only choose what to compute; each note is checked against the
+    /// root of the size it is signed for).
+    pub(crate) fn of_kept(
+        log: &LogState<'a>,
+        store: &dyn modelseal_evidence::EvidenceStore,
+    ) -> Result<Self, modelseal_evidence::Error> {
+        let mut sizes = Vec::new();
+        store.cosigned(&mut |kept| {
+            sizes.extend(kept.claimed_size().filter(|s| *s <= log.checkpoint.size));
+            Ok(())
+        })?;
+        Ok(Self::at_sizes(log.leaves, sizes))
+    }
+
+    fn at_sizes(leaves: &'a [Hash], mut sizes: Vec<u64>) -> Self {
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut wanted = sizes.into_iter().peekable();
+        let mut known = std::collections::HashMap::new();
+        let mut frontier = merkle::Frontier::new();
+        for leaf in leaves.iter().map(Some).chain([None]) {
+            while wanted.next_if_eq(&frontier.size()).is_some() {
+                known.insert(frontier.size(), frontier.root());
+            }
+            match leaf {
+                Some(leaf) => frontier.push(*leaf),
+                None => break,
+            }
+        }
+        PrefixRoots { leaves, known }
+    }
+
+    /// The root of the first `size` leaves; `None` beyond the log.
+    pub(crate) fn at(&self, size: u64) -> Option<Hash> {
+        let n = usize::try_from(size)
+            .ok()
+            .filter(|n| *n <= self.leaves.len())?;
+        Some(
+            self.known
+                .get(&size)
+                .copied()
+                .unwrap_or_else(|| merkle::root(&self.leaves[..n])),
+        )
+    }
 }
 
 /// Makes an RFC 3161 stamp of a cosigned checkpoint's body (a TSA request).
@@ -1206,6 +1302,11 @@ mod tests {
             problems[0].to_string(),
             format!("a kept cosigned checkpoint is of another log ({other_origin})")
         );
+        // Checked even when a larger checkpoint is already witnessed, and
+        // once however often it is kept.
+        let (by, problems) = at(u64::MAX);
+        assert_eq!(by.unwrap().size, 5);
+        assert_eq!(problems.len(), 1, "{problems:?}");
         // An auditor's kept checkpoint: of another log, or short of the
         // quorum, it is refused with what is wrong, typed.
         let err = check_kept(&policy, &state, &other_note).unwrap_err();
@@ -1461,5 +1562,25 @@ mod tests {
             let err = prove_with(2, policy).unwrap_err();
             assert!(err.to_string().contains("cosigned checkpoint"), "{err}");
         }
+    }
+
+    /// The roots computed in one pass are the roots of the prefixes.
+    #[test]
+    fn prefix_roots_in_one_pass_are_the_roots() {
+        let leaves: Vec<Hash> = (0u8..37).map(|i| merkle::leaf_hash(&[i])).collect();
+        let roots = PrefixRoots::at_sizes(&leaves, vec![37, 0, 1, 5, 5, 16, 17, 99]);
+        for size in 0..=37u64 {
+            assert_eq!(
+                roots.at(size),
+                Some(merkle::root(&leaves[..size as usize])),
+                "{size}"
+            );
+        }
+        assert_eq!(roots.at(38), None);
+        assert_eq!(
+            roots.known.len(),
+            6,
+            "99 is beyond the log; 5 is asked twice"
+        );
     }
 }

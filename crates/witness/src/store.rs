@@ -3,8 +3,8 @@
 //! record over the best checkpoint the store kept.
 
 use crate::{
-    LogState, Outcome, Policy, WitnessCheck, WitnessProblem, check, check_kept, witnessed_by,
-    write_proof,
+    LogState, Outcome, Policy, PrefixRoots, Seen, WitnessCheck, WitnessProblem, check, check_kept,
+    witnessed_by, write_proof,
 };
 use ed25519_dalek::VerifyingKey;
 use modelseal_evidence::record::Record;
@@ -184,10 +184,7 @@ pub fn prove(
         Some(policy) => {
             let (best, problems) = witnessed_by(policy, &state, store, u64::MAX)?;
             if let Some(problem) = problems.first() {
-                return Err(Error::Evidence(format!(
-                    "{}: a kept cosigned checkpoint does not match the log: {problem}",
-                    check.location
-                )));
+                return Err(Error::Evidence(format!("{}: {problem}", check.location)));
             }
             best.map(|b| (b.note, b.size))
         }
@@ -219,8 +216,13 @@ fn largest_kept_prefix(
     state: &LogState<'_>,
     check: &LogCheck,
 ) -> Result<Option<(String, u64)>, Error> {
+    let roots = PrefixRoots::of_kept(state, store)?;
+    let mut seen = Seen::default();
     let mut best: Option<(String, u64)> = None;
     store.cosigned(&mut |kept| {
+        if !seen.first(&kept.note) {
+            return Ok(());
+        }
         let refuse = |why: String| {
             Err(Error::Evidence(format!(
                 "{}: a kept cosigned checkpoint {why}",
@@ -236,12 +238,7 @@ fn largest_kept_prefix(
         if cp.size > state.checkpoint.size {
             return Ok(());
         }
-        let n = usize::try_from(cp.size).unwrap_or(usize::MAX);
-        if check
-            .leaves
-            .get(..n)
-            .is_none_or(|leaves| merkle::root(leaves) != cp.root)
-        {
+        if roots.at(cp.size) != Some(cp.root) {
             return refuse(format!("of {} records is not a prefix of the log", cp.size));
         }
         if best.as_ref().is_none_or(|(_, size)| cp.size > *size) {

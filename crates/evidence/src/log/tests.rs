@@ -155,6 +155,15 @@ fn a_complete_record_beyond_the_checkpoint_is_taken_in() {
     assert!(verify(&path, &k).ok());
     append(&path, &rec(5), &k).unwrap();
     assert_eq!(verify(&path, &k).records.len(), 5);
+    // A link planted at that name is never written through.
+    let planted = with_suffix(&checkpoint_path(&path), ".tmp");
+    let victim = path.with_extension("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    std::fs::remove_file(&planted).unwrap();
+    std::os::unix::fs::symlink(&victim, &planted).unwrap();
+    append(&path, &rec(6), &k).unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    assert_eq!(verify(&path, &k).records.len(), 6);
 }
 
 #[test]
