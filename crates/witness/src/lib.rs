@@ -1034,6 +1034,18 @@ mod tests {
         (log, evidence.verifying_key())
     }
 
+    /// A new file log at `path` of the deployments `records` (at time
+    /// 100), sealed by `key`, and its checkpoint note.
+    fn log_of(
+        path: &std::path::Path,
+        records: std::ops::Range<usize>,
+        key: &modelseal_core::keys::PrivateKey,
+    ) -> String {
+        modelseal_evidence::FileLog::create_with(path, records.map(|i| deployment(i, 100)), key)
+            .unwrap();
+        std::fs::read_to_string(modelseal_evidence::checkpoint_path(path)).unwrap()
+    }
+
     /// The log in `store` verified, its leaves kept.
     fn verified(
         store: &modelseal_evidence::FileLog,
@@ -1191,14 +1203,7 @@ mod tests {
         };
         // Three records, then (a copy of the log) five: two checkpoints.
         let small = dir.path().join("small");
-        modelseal_evidence::FileLog::create_with(
-            &small,
-            (0..3).map(|i| deployment(i, 100)),
-            &private,
-        )
-        .unwrap();
-        let small_note =
-            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&small)).unwrap();
+        let small_note = log_of(&small, 0..3, &private);
         std::fs::copy(&small, &log).unwrap();
         let store = modelseal_evidence::FileLog::new(&log);
         std::fs::copy(
@@ -1274,14 +1279,7 @@ mod tests {
         // A kept checkpoint of another log, larger than the one relied on,
         // is a problem.
         let other = dir.path().join("other");
-        modelseal_evidence::FileLog::create_with(
-            &other,
-            (7..11).map(|i| deployment(i, 100)),
-            &private,
-        )
-        .unwrap();
-        let other_note =
-            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&other)).unwrap();
+        let other_note = log_of(&other, 7..11, &private);
         keep(
             cosigned(
                 &other_note,
@@ -1476,14 +1474,7 @@ mod tests {
             SigningKey::from_bytes(&[2; 32]),
         );
         let log = dir.path().join("log");
-        modelseal_evidence::FileLog::create_with(
-            &log,
-            (0..3).map(|i| deployment(i, 100)),
-            &private,
-        )
-        .unwrap();
-        let small_note =
-            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&log)).unwrap();
+        let small_note = log_of(&log, 0..3, &private);
         let store = modelseal_evidence::FileLog::new(&log);
         let recorder = modelseal_evidence::Recorder::with_store(
             Box::new(store.clone()),
@@ -1543,14 +1534,7 @@ mod tests {
         );
         // A kept checkpoint of another log of the same key.
         let other = dir.path().join("other");
-        modelseal_evidence::FileLog::create_with(
-            &other,
-            (7..11).map(|i| deployment(i, 100)),
-            &private,
-        )
-        .unwrap();
-        let other_note =
-            std::fs::read_to_string(modelseal_evidence::checkpoint_path(&other)).unwrap();
+        let other_note = log_of(&other, 7..11, &private);
         keep(
             cosigned(
                 &other_note,
