@@ -5,7 +5,6 @@ use super::{Context, Format, Outcome};
 use clap::Args;
 use modelseal::audit::{AsOf, AuditReport, Checklist, to_html, to_human, to_markdown, to_oscal};
 use modelseal::auditing::{AuditError, AuditRequest, audit, protected_place, write_report};
-use modelseal::witness::StoreCheck;
 use modelseal::{Error, Result};
 use std::path::{Path, PathBuf};
 
@@ -133,9 +132,9 @@ pub fn run(ctx: &Context, args: AuditArgs) -> Result<Outcome> {
     request.declaration.executable_sha256 = executable_sha256();
     let (policy, anchors) = (args.witnesses.policy()?, args.witnesses.anchors()?);
     if let Some(policy) = &policy {
-        let mut options = StoreCheck::new(args.witnesses.timeout(), ctx.now.time());
-        options.ask = !args.witnesses.snapshot;
-        options.tsa_anchors = anchors.as_deref();
+        let options = args
+            .witnesses
+            .store_check(anchors.as_deref(), ctx.now.time());
         request.witnesses = Some((policy, options));
     }
     ctx.warn_test_clock("the audit report");

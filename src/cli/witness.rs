@@ -50,8 +50,21 @@ impl WitnessArgs {
         self.witness_policy.as_deref().map(read_policy).transpose()
     }
 
-    pub fn timeout(&self) -> Duration {
+    fn timeout(&self) -> Duration {
         Duration::from_secs(self.witness_timeout)
+    }
+
+    /// How the log is held to the policy's witnesses (the TSA's anchors
+    /// borrowed from `anchors`, read by [`WitnessArgs::anchors`]).
+    pub fn store_check<'a>(
+        &self,
+        anchors: Option<&'a [Vec<u8>]>,
+        now: jiff::Timestamp,
+    ) -> StoreCheck<'a> {
+        let mut options = StoreCheck::new(self.timeout(), now);
+        options.ask = !self.snapshot;
+        options.tsa_anchors = anchors;
+        options
     }
 
     /// The TSA's trust anchors (DER), when a chain is given.
@@ -79,10 +92,8 @@ pub fn verify(
         return Ok(None);
     };
     let anchors = args.anchors()?;
-    let mut options = StoreCheck::new(args.timeout(), now);
+    let mut options = args.store_check(anchors.as_deref(), now);
     options.kept = kept;
-    options.ask = !args.snapshot;
-    options.tsa_anchors = anchors.as_deref();
     let store = location.open()?;
     check_store(&policy, store.as_ref(), key, check, &options).map(Some)
 }
